@@ -1,0 +1,22 @@
+/* buf.h — a growable byte buffer with a hard cap (response bodies, rendered text). */
+#ifndef PROBED_BUF_H
+#define PROBED_BUF_H
+#include <stddef.h>
+
+struct pd_buf {
+	char *data;     /* always NUL-terminated when non-NULL */
+	size_t len;
+	size_t cap;
+	size_t limit;   /* 0 = unlimited */
+	int over;       /* set once an append would have exceeded limit */
+};
+
+void pd_buf_init(struct pd_buf *b, size_t limit);
+/* Append n bytes. Returns 0, PD_ERR_NOMEM, or PD_ERR_INVALID when the limit would be
+ * exceeded (nothing is appended then, and b->over is set). */
+int pd_buf_append(struct pd_buf *b, const void *p, size_t n);
+int pd_buf_printf(struct pd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pd_buf_reset(struct pd_buf *b);
+void pd_buf_cleanup(struct pd_buf *b);
+
+#endif

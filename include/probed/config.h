@@ -1,0 +1,120 @@
+/* config.h — probes.yaml (libyaml) -> struct pd_config.
+ *
+ * Every error is reported as "FILE:LINE:COL: message" (1-based line and column of the
+ * offending YAML node). Unknown keys, bad durations, bad URLs, duplicate names, unset
+ * ${VAR}, unreadable ${file:...}, invalid JSON Schemas: all rejected, never defaulted.
+ *
+ * Values may contain ${VAR} (environment) and ${file:/path} (file contents, trailing
+ * newline stripped; systemd credentials). A string that contained such a reference is
+ * marked secret: its expanded value is registered with pd_log_add_secret() and must
+ * never be logged, stored or printed. For URLs the unexpanded text is kept in url_display.
+ */
+#ifndef PROBED_CONFIG_H
+#define PROBED_CONFIG_H
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include "probed/err.h"
+
+#define PD_CONFIG_DEFAULT_MAX_BODY (1024 * 1024)
+
+struct pd_header {
+	char *name;
+	char *value;    /* expanded */
+	int secret;     /* value came from ${...} */
+};
+
+struct pd_status_range {
+	int lo, hi;     /* inclusive; "200" -> 200..200, "200-299" -> 200..299 */
+};
+
+enum pd_tier { PD_TIER_CORE = 0, PD_TIER_SECONDARY = 1, PD_TIER_SITE = 2 };
+
+struct pd_probe_cfg {
+	char *name;             /* unique, [A-Za-z0-9_.-]+ */
+	char *family;           /* defaults to name */
+	enum pd_tier tier;      /* default core */
+	char *url;              /* expanded; may hold secrets if url_secret */
+	char *url_display;      /* as written (with ${VAR} unexpanded): safe to print/store */
+	int url_secret;
+	char *method;           /* default "GET" */
+	char *body;             /* request body or NULL */
+	int64_t interval_ms;    /* default 30s */
+	int64_t timeout_ms;     /* default 10s */
+	int64_t confirm_after_ms;   /* default 5s */
+	int failures_before_page;   /* default 2 */
+	int successes_before_resolve; /* default 2 */
+	size_t max_body;        /* default 1 MiB ("max_body: 1MiB", sizes: B, KiB, MiB) */
+	struct pd_header *headers;  /* defaults.headers merged with probe headers (probe wins) */
+	size_t nheaders;
+	/* expect */
+	struct pd_status_range *status; /* default [200-299] when absent */
+	size_t nstatus;
+	int64_t max_latency_ms;  /* 0 = no bound */
+	cJSON *json_schema;      /* owned; NULL = body not checked */
+	char *severity;          /* "P1".."P4" or NULL (classifier decides) */
+	int line, col;           /* where the probe's mapping starts */
+};
+
+enum pd_notify_type { PD_NOTIFY_WEBHOOK = 0, PD_NOTIFY_PAGERDUTY = 1 };
+
+struct pd_notify_cfg {
+	char *name;
+	enum pd_notify_type type;
+	char *url;              /* webhook: required; pagerduty: default Events API v2 URL */
+	char *url_display;
+	char *routing_key;      /* pagerduty: required (usually ${file:...}); secret */
+	struct pd_header *headers;
+	size_t nheaders;
+	int64_t timeout_ms;     /* default 10s */
+	int line, col;
+};
+
+struct pd_config {
+	char *path;             /* file it was read from */
+	char *location;         /* optional label, NULL when absent */
+	char *store_path;       /* default /var/lib/probed/probed.db */
+	int64_t retention_ms;   /* default 30d */
+	char *http_listen;      /* optional "127.0.0.1:9464", NULL = off */
+	char *http_bearer_token;/* optional, secret */
+	struct pd_probe_cfg *probes;
+	size_t nprobes;
+	struct pd_notify_cfg *notify;
+	size_t nnotify;
+};
+
+/* Called once per error line ("FILE:LINE:COL: message"); ud is passed through. */
+typedef void (*pd_config_diag_fn)(void *ud, const char *line);
+
+/* Parse path. On success *out is a new config owned by the caller (pd_config_free).
+ * On failure returns PD_ERR_CONFIG (or PD_ERR_IO when unreadable) with the first error
+ * in err->msg; every error (not just the first) is passed to diag when diag != NULL. */
+int pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
+		   pd_config_diag_fn diag, void *ud);
+/* Same, from a string; name is used in messages in place of a file name. */
+int pd_config_load_string(const char *yaml, size_t len, const char *name,
+			  struct pd_config **out, struct pd_err *err,
+			  pd_config_diag_fn diag, void *ud);
+void pd_config_free(struct pd_config *cfg);
+
+/* Lookup by name; NULL when absent. */
+const struct pd_probe_cfg *pd_config_probe(const struct pd_config *cfg, const char *name);
+
+/* "30s", "500ms", "5m", "2h", "30d", "1m30s" -> milliseconds. 0 ok, PD_ERR_INVALID. */
+int pd_duration_parse(const char *s, int64_t *ms);
+/* Format ms as a short duration ("1m30s", "250ms", "0s") into out. */
+void pd_duration_format(int64_t ms, char *out, size_t cap);
+/* "1048576", "512KiB", "1MiB", "1MB" -> bytes. 0 ok, PD_ERR_INVALID. */
+int pd_size_parse(const char *s, size_t *bytes);
+
+const char *pd_tier_str(enum pd_tier t);
+
+#endif
+
+#ifndef PROBED_CONFIG_YAML_JSON
+#define PROBED_CONFIG_YAML_JSON
+/* Convert a YAML document to cJSON with the same scalar typing as expect.json
+ * (plain 1/1.5/true/null typed, quoted scalars strings). name is used in messages
+ * ("NAME:LINE:COL: ..."). Returns a new tree (cJSON_Delete) or NULL with err set. */
+cJSON *pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd_err *err);
+#endif

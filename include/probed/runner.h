@@ -1,0 +1,51 @@
+/* runner.h — HTTP transfers through curl's multi *socket* interface on a libev loop
+ * (the pattern of curl's evhiperfifo example, with its bugs fixed). Used for probes and
+ * for notifications alike. Never blocks the loop. */
+#ifndef PROBED_RUNNER_H
+#define PROBED_RUNNER_H
+#include <stddef.h>
+#include <stdint.h>
+#include <ev.h>
+#include "probed/err.h"
+#include "probed/buf.h"
+#include "probed/config.h"
+
+struct pd_runner;
+
+struct pd_request {
+	const char *url;
+	const char *method;            /* NULL = GET (POST when body != NULL) */
+	const struct pd_header *headers;
+	size_t nheaders;
+	const char *body;              /* copied by libcurl */
+	size_t body_len;
+	int64_t timeout_ms;            /* total */
+	int64_t connect_timeout_ms;    /* 0 = min(timeout, 10s) */
+	size_t max_body;               /* cap on the response body; 0 = 1 MiB */
+	int fresh_connect;             /* 1 = new connection every time (probes) */
+};
+
+struct pd_response {
+	int curl_code;            /* CURLcode */
+	char error[256];          /* curl's error buffer (or strerror); "" when OK */
+	long http_status;
+	/* curl's cumulative timings, seconds since start; -1 when unknown */
+	double namelookup_s, connect_s, appconnect_s, starttransfer_s, total_s;
+	struct pd_buf body;       /* capped; body.over set when the cap was hit */
+	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent */
+	int64_t ratelimit_remaining; /* X-RateLimit-Remaining, -1 when absent */
+};
+
+/* Called once per submitted request, on the loop. resp is valid only during the call. */
+typedef void (*pd_runner_done_fn)(void *ud, struct pd_response *resp);
+
+struct pd_runner *pd_runner_new(struct ev_loop *loop, struct pd_err *err);
+/* Abort in-flight transfers (their callbacks are called with CURLE_ABORTED_BY_CALLBACK)
+ * and free. NULL is a no-op. */
+void pd_runner_free(struct pd_runner *r);
+/* Start a transfer; strings in req are copied. */
+int pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_done_fn fn,
+		     void *ud, struct pd_err *err);
+size_t pd_runner_inflight(const struct pd_runner *r);
+
+#endif

@@ -1,0 +1,125 @@
+/* store.h — the only module that includes sqlite3.h.
+ *
+ * One SQLite file in WAL mode; schema versioned by PRAGMA user_version with forward
+ * migrations; prepared statements cached. Writes are batched: the first write after a
+ * flush opens a transaction (BEGIN IMMEDIATE) and pd_store_flush() commits it, so the
+ * daemon commits once per event-loop iteration (an ev_prepare watcher), not per row.
+ * A state change and the outbox row it produces therefore land in the same commit.
+ *
+ * Readers (probectl) open with readonly=1 and never take a write lock; they see the
+ * last committed batch (WAL snapshot isolation). busy_timeout is set on every handle.
+ *
+ * Nothing secret is ever passed in: callers store url_display and redacted strings.
+ */
+#ifndef PROBED_STORE_H
+#define PROBED_STORE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "probed/err.h"
+#include "probed/result.h"
+#include "probed/eval.h"
+
+struct pd_store;
+
+/* Open (and create + migrate unless readonly) the database at path. */
+int pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_err *err);
+/* Commits any open batch, then closes. NULL is a no-op. */
+void pd_store_free(struct pd_store *st);
+/* Schema version after migrations (PRAGMA user_version). */
+int pd_store_schema_version(struct pd_store *st);
+
+/* ---- batched writes (open a transaction lazily; pd_store_flush commits) ---- */
+int pd_store_add_result(struct pd_store *st, const char *probe, const struct pd_result *r,
+			struct pd_err *err);
+int pd_store_save_state(struct pd_store *st, const char *probe, const struct pd_eval_state *s,
+			struct pd_err *err);
+/* Append an event to the probe/incident log (kind: "trigger", "resolve", "failing",
+ * "flap", "recovering", "relapse", "notify_ok", "notify_fail", "dead_letter", ...). */
+int pd_store_add_event(struct pd_store *st, int64_t ts_ms, const char *probe, const char *kind,
+		       const char *detail, struct pd_err *err);
+/* Commit the open batch, if any. Returns 0 when nothing was pending. */
+int pd_store_flush(struct pd_store *st, struct pd_err *err);
+/* Rows written since the last flush (0 = no open transaction). */
+size_t pd_store_pending(const struct pd_store *st);
+
+/* Load saved state; returns PD_ERR_NOTFOUND (state untouched) when none. */
+int pd_store_load_state(struct pd_store *st, const char *probe, struct pd_eval_state *s,
+			struct pd_err *err);
+
+/* Delete results (and events) older than cutoff_ms, at most max_rows per call, in its
+ * own small transaction (flushes a pending batch first). *deleted gets the count. */
+int pd_store_prune(struct pd_store *st, int64_t cutoff_ms, int max_rows, int *deleted,
+		   struct pd_err *err);
+
+/* ---- durable outbox ---- */
+struct pd_outbox_row {
+	int64_t id;
+	char target[64];       /* notify target name */
+	char dedup_key[128];
+	char event[16];        /* "trigger" | "resolve" */
+	char *payload;         /* JSON (malloc'd, no secrets); freed by pd_outbox_row_cleanup */
+	int64_t created_ms;
+	int64_t next_at_ms;
+	int attempts;
+	char last_error[256];
+	int dead;              /* 1 = dead-lettered, no longer retried */
+};
+void pd_outbox_row_cleanup(struct pd_outbox_row *r);
+
+/* Queue an event (inside the current batch). *id (may be NULL) is set. */
+int pd_store_outbox_add(struct pd_store *st, const char *target, const char *dedup_key,
+			const char *event, const char *payload, int64_t now_ms, int64_t *id,
+			struct pd_err *err);
+/* The oldest live (not dead) row per target whose next_at_ms <= now_ms, ordered by id,
+ * at most max rows. Rows are strictly ordered per target: a target whose oldest live
+ * row is not yet due returns nothing for that target. Caller cleans up each row. */
+int pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_row *rows,
+			size_t max, size_t *n, struct pd_err *err);
+/* Delivered: delete the row. */
+int pd_store_outbox_done(struct pd_store *st, int64_t id, struct pd_err *err);
+/* Failed transiently: attempts+1, next_at_ms, last_error. */
+int pd_store_outbox_retry(struct pd_store *st, int64_t id, int64_t next_at_ms,
+			  const char *last_error, struct pd_err *err);
+/* Failed permanently: mark dead with the error. */
+int pd_store_outbox_dead(struct pd_store *st, int64_t id, const char *last_error,
+			 struct pd_err *err);
+/* Live rows and age of the oldest (ms, 0 when empty). */
+int pd_store_outbox_stats(struct pd_store *st, int64_t now_ms, int64_t *depth,
+			  int64_t *oldest_age_ms, int64_t *dead, struct pd_err *err);
+/* Earliest next_at_ms among live rows (0 when none). */
+int pd_store_outbox_next_due(struct pd_store *st, int64_t *next_at_ms, struct pd_err *err);
+
+/* ---- queries (probectl, status) ---- */
+struct pd_probe_status {
+	char probe[128];
+	int has_result;
+	struct pd_result last;   /* valid when has_result */
+	int has_state;
+	struct pd_eval_state state;
+	int64_t last_page_ms;    /* from events; 0 if never */
+};
+/* All probes known to the store (results or state), sorted by name.
+ * *out is malloc'd (free()), *n its length. */
+int pd_store_status(struct pd_store *st, struct pd_probe_status **out, size_t *n,
+		    struct pd_err *err);
+
+struct pd_history_stats {
+	int64_t count, failures;
+	double error_rate;       /* failures / count, 0 when count == 0 */
+	double p50_ms, p95_ms, p99_ms; /* of total_ms over all results with a response; -1 if none */
+	double max_ms;
+};
+/* Results of probe with ts_ms >= since_ms, oldest first, each passed to fn (may be NULL);
+ * stats (may be NULL) over the same window. */
+typedef int (*pd_store_result_fn)(void *ud, const char *probe, const struct pd_result *r);
+int pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms,
+		     pd_store_result_fn fn, void *ud, struct pd_history_stats *stats,
+		     struct pd_err *err);
+
+/* Events with ts_ms >= since_ms (probe NULL = all), oldest first. */
+typedef int (*pd_store_event_fn)(void *ud, int64_t ts_ms, const char *probe, const char *kind,
+				 const char *detail);
+int pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
+		    pd_store_event_fn fn, void *ud, struct pd_err *err);
+
+#endif

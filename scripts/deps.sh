@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what probed needs to build (and, with --test, to run its tests) from Debian 12
+# packages. Idempotent: apt-get only runs when something is missing.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config ca-certificates
+	libcurl4-openssl-dev libcjson-dev libyaml-dev libev-dev libsqlite3-dev libpcre2-dev)
+run_pkgs=(curl python3 sqlite3)
+test_pkgs=(check json-schema-test-suite)
+
+want=("${build_pkgs[@]}" "${run_pkgs[@]}")
+if [ "${1:-}" = "--test" ]; then
+	want+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "deps: all ${#want[@]} packages present"
+	exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	SUDO="sudo"
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

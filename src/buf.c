@@ -1,0 +1,94 @@
+/* buf.c — capped, growable, NUL-terminated byte buffer. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "probed/buf.h"
+#include "probed/err.h"
+
+void
+pd_buf_init(struct pd_buf *b, size_t limit)
+{
+	memset(b, 0, sizeof(*b));
+	b->limit = limit;
+}
+
+static int
+buf_reserve(struct pd_buf *b, size_t need)
+{
+	size_t ncap;
+	char *p;
+
+	if (need + 1 <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : 256;
+	while (ncap < need + 1)
+		ncap *= 2;
+	p = realloc(b->data, ncap);
+	if (p == NULL)
+		return PD_ERR_NOMEM;
+	b->data = p;
+	b->cap = ncap;
+	return 0;
+}
+
+int
+pd_buf_append(struct pd_buf *b, const void *p, size_t n)
+{
+	if (b->limit && (n > b->limit || b->len > b->limit - n)) {
+		b->over = 1;
+		return PD_ERR_INVALID;
+	}
+	if (buf_reserve(b, b->len + n) != 0)
+		return PD_ERR_NOMEM;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+pd_buf_printf(struct pd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char small[512];
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return PD_ERR_INVALID;
+	if ((size_t)n < sizeof(small))
+		return pd_buf_append(b, small, (size_t)n);
+	if (b->limit && ((size_t)n > b->limit || b->len > b->limit - (size_t)n)) {
+		b->over = 1;
+		return PD_ERR_INVALID;
+	}
+	if (buf_reserve(b, b->len + (size_t)n) != 0)
+		return PD_ERR_NOMEM;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void
+pd_buf_reset(struct pd_buf *b)
+{
+	b->len = 0;
+	b->over = 0;
+	if (b->data)
+		b->data[0] = '\0';
+}
+
+void
+pd_buf_cleanup(struct pd_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->over = 0;
+}

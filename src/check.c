@@ -1,0 +1,202 @@
+/* check.c — response -> result: transport errors, status, body, JSON shape, latency.
+ * The first failing check decides the outcome; the order puts the most telling first
+ * (a 502 is reported as http_5xx, not as "invalid JSON"). */
+#include <stdio.h>
+#include <string.h>
+#include <curl/curl.h>
+#include "probed/check.h"
+#include "probed/log.h"
+#include "probed/outcome.h"
+
+static double
+phase_ms(double end_s, double start_s)
+{
+	if (end_s < 0 || start_s < 0 || end_s < start_s)
+		return -1;
+	return (end_s - start_s) * 1000.0;
+}
+
+static void
+check_timings(const struct pd_response *resp, struct pd_result *out)
+{
+	double conn_end = resp->appconnect_s > 0 ? resp->appconnect_s : resp->connect_s;
+
+	out->dns_ms = resp->namelookup_s >= 0 ? resp->namelookup_s * 1000.0 : -1;
+	out->connect_ms = phase_ms(resp->connect_s, resp->namelookup_s > 0 ? resp->namelookup_s : 0);
+	out->tls_ms = resp->appconnect_s > 0 ? phase_ms(resp->appconnect_s, resp->connect_s) : -1;
+	out->ttfb_ms = phase_ms(resp->starttransfer_s, conn_end);
+	out->total_ms = resp->total_s >= 0 ? resp->total_s * 1000.0 : -1;
+}
+
+static int
+transport_outcome(const struct pd_response *resp)
+{
+	if (resp->body.over)
+		return PD_OUT_BODY_TOO_LARGE;
+	switch ((CURLcode)resp->curl_code) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return PD_OUT_DNS;
+	case CURLE_COULDNT_CONNECT:
+		return PD_OUT_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT:
+		return PD_OUT_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return PD_OUT_TLS;
+	default:
+		return PD_OUT_ERROR;
+	}
+}
+
+static int
+status_expected(const struct pd_probe_cfg *p, long status)
+{
+	if (p->nstatus == 0)
+		return status >= 200 && status <= 299;
+	for (size_t i = 0; i < p->nstatus; i++)
+		if (status >= p->status[i].lo && status <= p->status[i].hi)
+			return 1;
+	return 0;
+}
+
+static int
+status_outcome(long status)
+{
+	if (status == 401 || status == 403)
+		return PD_OUT_KEY_REJECTED;
+	if (status == 429)
+		return PD_OUT_QUOTA;
+	if (status >= 500 && status <= 599)
+		return PD_OUT_HTTP_5XX;
+	if (status >= 400 && status <= 499)
+		return PD_OUT_HTTP_4XX;
+	return PD_OUT_HTTP_STATUS;
+}
+
+static void
+expected_str(const struct pd_probe_cfg *p, char *out, size_t cap)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	if (p->nstatus == 0) {
+		snprintf(out, cap, "200-299");
+		return;
+	}
+	for (size_t i = 0; i < p->nstatus && len + 16 < cap; i++) {
+		if (p->status[i].lo == p->status[i].hi)
+			len += (size_t)snprintf(out + len, cap - len, "%s%d", i ? "," : "",
+						p->status[i].lo);
+		else
+			len += (size_t)snprintf(out + len, cap - len, "%s%d-%d", i ? "," : "",
+						p->status[i].lo, p->status[i].hi);
+	}
+}
+
+static void
+check_body(const struct pd_schema *schema, const struct pd_response *resp, struct pd_result *out)
+{
+	struct pd_schema_error errs[4];
+	size_t nerr = 0;
+	const char *end = NULL;
+	cJSON *doc;
+
+	if (resp->body.len == 0) {
+		out->outcome = PD_OUT_EMPTY;
+		snprintf(out->verdict, sizeof(out->verdict), "empty body, expected JSON");
+		return;
+	}
+	doc = cJSON_ParseWithLengthOpts(resp->body.data, resp->body.len, &end, 0);
+	if (doc == NULL) {
+		const char *at = cJSON_GetErrorPtr();
+		long off = (at && at >= resp->body.data && at <= resp->body.data + resp->body.len)
+				   ? (long)(at - resp->body.data)
+				   : -1;
+		out->outcome = PD_OUT_INVALID_JSON;
+		snprintf(out->verdict, sizeof(out->verdict),
+			 "invalid JSON near byte %ld of %zu (or nested too deep)", off, resp->body.len);
+		return;
+	}
+	if (!pd_schema_validate(schema, doc, errs, 4, &nerr)) {
+		out->outcome = PD_OUT_SHAPE;
+		if (nerr > 1)
+			snprintf(out->verdict, sizeof(out->verdict), "%.200s (+%zu more)", errs[0].msg,
+				 nerr - 1);
+		else if (nerr == 1)
+			snprintf(out->verdict, sizeof(out->verdict), "%s", errs[0].msg);
+		else
+			snprintf(out->verdict, sizeof(out->verdict), "schema validation failed");
+	}
+	cJSON_Delete(doc);
+}
+
+void
+pd_check_response(const struct pd_probe_cfg *p, const struct pd_schema *schema,
+		  const struct pd_response *resp, struct pd_result *out)
+{
+	out->outcome = PD_OUT_OK;
+	out->http_status = (int)resp->http_status;
+	out->curl_code = resp->curl_code;
+	out->body_size = (int64_t)resp->body.len;
+	snprintf(out->verdict, sizeof(out->verdict), "ok");
+	check_timings(resp, out);
+
+	if (resp->curl_code != 0 || resp->body.over) {
+		out->outcome = transport_outcome(resp);
+		if (out->outcome == PD_OUT_BODY_TOO_LARGE)
+			snprintf(out->verdict, sizeof(out->verdict),
+				 "body larger than max_body (%zu bytes)", resp->body.limit);
+		else
+			snprintf(out->verdict, sizeof(out->verdict), "%s", resp->error);
+		goto out;
+	}
+	if (!status_expected(p, resp->http_status)) {
+		char exp[96];
+
+		expected_str(p, exp, sizeof(exp));
+		out->outcome = status_outcome(resp->http_status);
+		if (out->outcome == PD_OUT_QUOTA && resp->retry_after_s >= 0)
+			snprintf(out->verdict, sizeof(out->verdict),
+				 "status 429 (quota; retry after %llds), expected %s",
+				 (long long)resp->retry_after_s, exp);
+		else
+			snprintf(out->verdict, sizeof(out->verdict), "status %ld, expected %s",
+				 resp->http_status, exp);
+		goto out;
+	}
+	if (schema != NULL) {
+		check_body(schema, resp, out);
+		if (out->outcome != PD_OUT_OK)
+			goto out;
+	}
+	if (p->max_latency_ms > 0 && out->total_ms > (double)p->max_latency_ms) {
+		out->outcome = PD_OUT_SLOW;
+		snprintf(out->verdict, sizeof(out->verdict), "latency %.0f ms > max_latency %lld ms",
+			 out->total_ms, (long long)p->max_latency_ms);
+	}
+out:
+	/* curl error text can name the URL's host; make sure no secret leaks through */
+	pd_log_redact(out->verdict, sizeof(out->verdict));
+}
+
+void
+pd_check_request(const struct pd_probe_cfg *p, struct pd_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->url = p->url;
+	req->method = p->method;
+	req->headers = p->headers;
+	req->nheaders = p->nheaders;
+	req->body = p->body;
+	req->body_len = p->body ? strlen(p->body) : 0;
+	req->timeout_ms = p->timeout_ms;
+	req->max_body = p->max_body;
+	req->fresh_connect = 1;
+}

@@ -1,0 +1,552 @@
+/* daemon.c — wiring of the probe pipeline on one libev loop (see daemon.h). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "probed/check.h"
+#include "probed/daemon.h"
+#include "probed/eval.h"
+#include "probed/jsonschema.h"
+#include "probed/log.h"
+#include "probed/notify.h"
+#include "probed/outbox.h"
+#include "probed/outcome.h"
+#include "probed/runner.h"
+#include "probed/sched.h"
+#include "probed/store.h"
+
+#define PRUNE_BATCH 2000
+
+struct probe {
+	struct pd_daemon *d;
+	char name[128];
+	const struct pd_probe_cfg *cfg;   /* into d->cfg; NULL once removed */
+	struct pd_schema *schema;
+	struct pd_sched_entry sched;
+	struct pd_eval_state state;
+	int64_t next_due_us;   /* the fixed-rate grid */
+	int64_t run_lateness_us;
+	int64_t run_start_ms;
+	int inflight;
+	int removed;           /* swept by a reload while in flight: free on completion */
+	int mark;
+	struct probe *next;
+};
+
+struct pd_daemon {
+	struct ev_loop *loop;
+	struct pd_daemon_opts opts;
+	struct pd_config *cfg;
+	struct pd_store *store;
+	struct pd_runner *runner;
+	struct pd_outbox *outbox;
+	struct probe *probes;
+	ev_prepare prepare;
+	ev_timer prune;
+	ev_timer drain;
+	ev_signal sig_term, sig_int, sig_hup;
+	int draining;
+	int kick_outbox;
+	int rc;
+};
+
+static void probe_fire(struct pd_sched_entry *e, int64_t lateness_us);
+
+static int64_t
+daemon_now(const struct pd_daemon *d)
+{
+	return pd_clock_wall_ms(d->opts.clock);
+}
+
+static void
+probe_free(struct probe *p)
+{
+	if (p == NULL)
+		return;
+	pd_sched_stop(&p->sched);
+	pd_schema_free(p->schema);
+	free(p);
+}
+
+static void
+probe_key(const struct pd_daemon *d, const struct probe *p, char *out, size_t cap)
+{
+	if (d->cfg->location)
+		snprintf(out, cap, "%s/%s", d->cfg->location, p->name);
+	else
+		snprintf(out, cap, "%s", p->name);
+}
+
+/* Queue one event per notify target, in the current batch. */
+static void
+daemon_page(struct pd_daemon *d, struct probe *p, const char *action, const struct pd_result *r,
+	    int64_t down_since_ms, int consec)
+{
+	char summary[512], reason[320], dur[32];
+	struct pd_notify_event ev = {0};
+	struct pd_err err = {0};
+	int64_t now = daemon_now(d);
+	char *json;
+
+	if (strcmp(action, "trigger") == 0) {
+		snprintf(summary, sizeof(summary), "%s%s%s DOWN: %s (%d consecutive failures)",
+			 d->cfg->location ? d->cfg->location : "", d->cfg->location ? " " : "",
+			 p->name, pd_outcome_str(r->outcome), consec);
+		snprintf(reason, sizeof(reason), "%s", r->verdict);
+	} else {
+		pd_duration_format(down_since_ms > 0 ? now - down_since_ms : 0, dur, sizeof(dur));
+		snprintf(summary, sizeof(summary), "%s%s%s RECOVERED after %s",
+			 d->cfg->location ? d->cfg->location : "", d->cfg->location ? " " : "",
+			 p->name, dur);
+		snprintf(reason, sizeof(reason), "%s", r ? r->verdict : "probe removed from configuration");
+	}
+	pd_log_redact(reason, sizeof(reason));
+	ev.event = action;
+	ev.dedup_key = p->state.dedup_key;
+	ev.probe = p->name;
+	ev.family = p->cfg ? p->cfg->family : p->name;
+	ev.tier = p->cfg ? pd_tier_str(p->cfg->tier) : NULL;
+	ev.summary = summary;
+	ev.reason = reason;
+	ev.outcome = r ? pd_outcome_str(r->outcome) : NULL;
+	ev.location = d->cfg->location;
+	ev.ts_ms = now;
+	ev.consecutive_failures = consec;
+	ev.down_since_ms = down_since_ms;
+	json = pd_notify_event_json(&ev);
+	if (json == NULL) {
+		pd_log_err("probe %s: out of memory building the %s event", p->name, action);
+		return;
+	}
+	for (size_t i = 0; i < d->cfg->nnotify; i++) {
+		if (pd_store_outbox_add(d->store, d->cfg->notify[i].name, p->state.dedup_key, action,
+					json, now, NULL, &err) != 0)
+			pd_log_err("probe %s: cannot queue %s for %s: %s", p->name, action,
+				   d->cfg->notify[i].name, err.msg);
+	}
+	if (d->cfg->nnotify == 0)
+		pd_log_warn("probe %s: %s raised but no notify targets are configured", p->name,
+			    action);
+	pd_store_add_event(d->store, now, p->name, action, summary, NULL);
+	free(json);
+	d->kick_outbox = 1;
+}
+
+static void
+probe_on_done(void *ud, struct pd_response *resp)
+{
+	struct probe *p = ud;
+	struct pd_daemon *d = p->d;
+	struct pd_eval_state before;
+	struct pd_result r = {0};
+	struct pd_err err = {0};
+	struct pd_eval_rules rules;
+	enum pd_eval_event ev;
+	char key[200], dur[32];
+	int64_t delay_ms, now_us;
+
+	p->inflight = 0;
+	if (p->removed || p->cfg == NULL) {
+		probe_free(p);
+		return;
+	}
+	pd_check_response(p->cfg, p->schema, resp, &r);
+	r.ts_ms = p->run_start_ms;
+	r.lateness_us = p->run_lateness_us;
+	if (pd_store_add_result(d->store, p->name, &r, &err) != 0)
+		pd_log_err("store: %s", err.msg);
+
+	before = p->state;
+	rules.failures_before_page = p->cfg->failures_before_page;
+	rules.successes_before_resolve = p->cfg->successes_before_resolve;
+	probe_key(d, p, key, sizeof(key));
+	ev = pd_eval_step(&p->state, &rules, key, pd_result_ok(&r), r.outcome, daemon_now(d));
+	if (ev != PD_EV_NONE) {
+		pd_duration_format(daemon_now(d) - before.since_ms, dur, sizeof(dur));
+		pd_log(ev == PD_EV_TRIGGER ? PD_LOG_ERR : (ev == PD_EV_RESOLVE ? PD_LOG_INFO : PD_LOG_WARN),
+		       "probe %s: %s -> %s after %s (%s: %s)", p->name,
+		       pd_eval_status_str(before.status), pd_eval_status_str(p->state.status), dur,
+		       pd_outcome_str(r.outcome), r.verdict);
+		if (ev == PD_EV_TRIGGER)
+			daemon_page(d, p, "trigger", &r, p->state.first_fail_ms, p->state.consec_fail);
+		else if (ev == PD_EV_RESOLVE)
+			daemon_page(d, p, "resolve", &r, before.first_fail_ms, 0);
+		else
+			pd_store_add_event(d->store, daemon_now(d), p->name, pd_eval_event_str(ev),
+					   r.verdict, NULL);
+	}
+	if (ev != PD_EV_NONE || p->state.status != PD_EVAL_UP || before.consec_fail != 0) {
+		if (pd_store_save_state(d->store, p->name, &p->state, &err) != 0)
+			pd_log_err("store: %s", err.msg);
+	}
+	if (d->draining)
+		return;
+	/* unconfirmed change: re-probe soon instead of waiting a full interval */
+	delay_ms = pd_eval_next_delay(&p->state, p->cfg->interval_ms, p->cfg->confirm_after_ms);
+	now_us = pd_sched_now_us();
+	if (delay_ms < p->cfg->interval_ms && now_us + delay_ms * 1000 < p->next_due_us)
+		pd_sched_at(&p->sched, now_us + delay_ms * 1000);
+	else if (!pd_sched_armed(&p->sched))
+		pd_sched_at(&p->sched, p->next_due_us);
+}
+
+static void
+probe_fire(struct pd_sched_entry *e, int64_t lateness_us)
+{
+	struct probe *p = e->owner;
+	struct pd_daemon *d = p->d;
+	struct pd_request req;
+	struct pd_err err = {0};
+	int64_t now_us = pd_sched_now_us();
+
+	if (d->draining || p->cfg == NULL)
+		return;
+	/* keep the fixed-rate grid; a confirm re-probe does not move it */
+	while (p->next_due_us <= now_us)
+		p->next_due_us += p->cfg->interval_ms * 1000;
+	if (p->inflight) {
+		pd_log_debug("probe %s: still running at its next start; skipped", p->name);
+		pd_sched_at(&p->sched, p->next_due_us);
+		return;
+	}
+	pd_check_request(p->cfg, &req);
+	p->run_lateness_us = lateness_us;
+	p->run_start_ms = daemon_now(d);
+	if (pd_runner_submit(d->runner, &req, probe_on_done, p, &err) != 0) {
+		pd_log_err("probe %s: %s", p->name, err.msg);
+	} else {
+		p->inflight = 1;
+	}
+	pd_sched_at(&p->sched, p->next_due_us);
+}
+
+static struct probe *
+daemon_find(struct pd_daemon *d, const char *name)
+{
+	for (struct probe *p = d->probes; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+static int
+probe_bind(struct probe *p, const struct pd_probe_cfg *pc, struct pd_err *err)
+{
+	struct pd_schema *s = NULL;
+
+	if (pc->json_schema != NULL) {
+		s = pd_schema_new(pc->json_schema, err);
+		if (s == NULL)
+			return PD_ERR_CONFIG;
+	}
+	pd_schema_free(p->schema);
+	p->schema = s;
+	p->cfg = pc;
+	return 0;
+}
+
+static void
+probe_start(struct pd_daemon *d, struct probe *p)
+{
+	int64_t now_us = pd_sched_now_us();
+	int64_t first = pd_sched_spread_ms(p->name, p->cfg->interval_ms) * 1000;
+
+	/* resume an unconfirmed change quickly; otherwise take our slot in the interval */
+	if (p->state.status == PD_EVAL_FAILING || p->state.status == PD_EVAL_RECOVERING ||
+	    p->state.status == PD_EVAL_DOWN)
+		first = first < p->cfg->confirm_after_ms * 1000 ? first : p->cfg->confirm_after_ms * 1000;
+	p->next_due_us = now_us + first;
+	pd_sched_at(&p->sched, p->next_due_us);
+	(void)d;
+}
+
+int
+pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
+{
+	struct pd_config *old = d->cfg;
+	struct probe **pp;
+	size_t added = 0, kept = 0, removed = 0;
+	int rc = 0;
+
+	for (struct probe *p = d->probes; p; p = p->next)
+		p->mark = 0;
+	/* compile every schema first, so a failure leaves the old config running */
+	for (size_t i = 0; i < cfg->nprobes; i++) {
+		if (cfg->probes[i].json_schema != NULL) {
+			struct pd_schema *s = pd_schema_new(cfg->probes[i].json_schema, err);
+
+			if (s == NULL) {
+				pd_config_free(cfg);
+				return PD_ERR_CONFIG;
+			}
+			pd_schema_free(s);
+		}
+	}
+	d->cfg = cfg;
+	pd_outbox_set_config(d->outbox, cfg);
+	for (size_t i = 0; i < cfg->nprobes; i++) {
+		const struct pd_probe_cfg *pc = &cfg->probes[i];
+		struct probe *p = daemon_find(d, pc->name);
+		int is_new = p == NULL;
+
+		if (is_new) {
+			p = calloc(1, sizeof(*p));
+			if (p == NULL) {
+				rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+				continue;
+			}
+			p->d = d;
+			snprintf(p->name, sizeof(p->name), "%s", pc->name);
+			pd_eval_init(&p->state);
+			pd_sched_init(&p->sched, d->loop, probe_fire, p);
+			if (pd_store_load_state(d->store, p->name, &p->state, NULL) == 0 &&
+			    p->state.status != PD_EVAL_UP)
+				pd_log_warn("probe %s: resuming in state %s (%s)", p->name,
+					    pd_eval_status_str(p->state.status),
+					    p->state.dedup_key[0] ? p->state.dedup_key : "no page");
+			p->next = d->probes;
+			d->probes = p;
+			added++;
+		} else {
+			kept++;
+		}
+		if (probe_bind(p, pc, err) != 0) {
+			rc = PD_ERR_CONFIG;
+			continue;
+		}
+		p->mark = 1;
+		if (is_new || !d->draining) {
+			if (is_new || p->cfg->interval_ms * 1000 < p->next_due_us - pd_sched_now_us())
+				probe_start(d, p);
+		}
+	}
+	/* sweep */
+	pp = &d->probes;
+	while (*pp) {
+		struct probe *p = *pp;
+
+		if (p->mark) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		removed++;
+		pd_log_info("probe %s: removed from configuration", p->name);
+		if (p->state.status == PD_EVAL_DOWN || p->state.status == PD_EVAL_RECOVERING) {
+			/* never leave a page open for a probe that no longer exists */
+			p->cfg = NULL;
+			daemon_page(d, p, "resolve", NULL, p->state.first_fail_ms, 0);
+			pd_eval_init(&p->state);
+			pd_store_save_state(d->store, p->name, &p->state, NULL);
+		}
+		p->cfg = NULL;
+		pd_sched_stop(&p->sched);
+		if (p->inflight)
+			p->removed = 1; /* freed when its transfer completes */
+		else
+			probe_free(p);
+	}
+	if (old != NULL)
+		pd_log_info("config %s applied: %zu probes (%zu added, %zu kept, %zu removed), %zu notify targets",
+			    cfg->path ? cfg->path : "-", cfg->nprobes, added, kept, removed, cfg->nnotify);
+	pd_config_free(old);
+	return rc;
+}
+
+static void
+daemon_on_prepare(EV_P_ ev_prepare *w, int revents)
+{
+	struct pd_daemon *d = w->data;
+	struct pd_err err = {0};
+
+	(void)EV_A;
+	(void)revents;
+	if (pd_store_pending(d->store) > 0 && pd_store_flush(d->store, &err) != 0)
+		pd_log_err("store: commit failed, results of this batch are lost: %s", err.msg);
+	if (d->kick_outbox) {
+		d->kick_outbox = 0;
+		pd_outbox_kick(d->outbox);
+	}
+	if (d->draining && pd_runner_inflight(d->runner) == 0) {
+		pd_log_info("shutdown: in-flight work finished");
+		ev_break(d->loop, EVBREAK_ALL);
+	}
+}
+
+static void
+daemon_on_prune(EV_P_ ev_timer *w, int revents)
+{
+	struct pd_daemon *d = w->data;
+	struct pd_err err = {0};
+	int deleted = 0;
+
+	(void)EV_A;
+	(void)revents;
+	if (pd_store_prune(d->store, daemon_now(d) - d->cfg->retention_ms, PRUNE_BATCH, &deleted,
+			   &err) != 0)
+		pd_log_err("store: prune: %s", err.msg);
+	/* more to delete: come back soon, in small steps that never stall the loop */
+	w->repeat = deleted >= PRUNE_BATCH ? 0.5 : 60.0;
+	ev_timer_again(d->loop, w);
+}
+
+static void
+daemon_on_drain_timeout(EV_P_ ev_timer *w, int revents)
+{
+	struct pd_daemon *d = w->data;
+	struct pd_err err = {0};
+
+	(void)revents;
+	pd_log_warn("shutdown: %zu transfers still running after %.0fs; aborting them",
+		    pd_runner_inflight(d->runner), d->opts.drain_timeout_s);
+	pd_store_flush(d->store, &err);
+	ev_break(EV_A, EVBREAK_ALL);
+}
+
+void
+pd_daemon_shutdown(struct pd_daemon *d)
+{
+	if (d->draining)
+		return;
+	d->draining = 1;
+	for (struct probe *p = d->probes; p; p = p->next)
+		pd_sched_stop(&p->sched);
+	pd_log_info("shutdown: finishing %zu in-flight transfers (at most %.0fs)",
+		    pd_runner_inflight(d->runner), d->opts.drain_timeout_s);
+	ev_timer_set(&d->drain, d->opts.drain_timeout_s, 0.);
+	ev_timer_start(d->loop, &d->drain);
+	ev_prepare_start(d->loop, &d->prepare);
+}
+
+int
+pd_daemon_reload(struct pd_daemon *d, struct pd_err *err)
+{
+	struct pd_config *cfg = NULL;
+	int rc;
+
+	rc = pd_config_load(d->opts.config_path, &cfg, err, NULL, NULL);
+	if (rc != 0) {
+		pd_log_err("reload: %s; keeping the running configuration", err->msg);
+		return rc;
+	}
+	rc = pd_daemon_apply(d, cfg, err);
+	if (rc != 0)
+		pd_log_err("reload: %s", err->msg);
+	return rc;
+}
+
+static void
+daemon_on_signal(EV_P_ ev_signal *w, int revents)
+{
+	struct pd_daemon *d = w->data;
+	struct pd_err err = {0};
+
+	(void)EV_A;
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		pd_log_info("SIGHUP: reloading %s", d->opts.config_path);
+		pd_daemon_reload(d, &err);
+		return;
+	}
+	pd_log_info("%s: shutting down", w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	pd_daemon_shutdown(d);
+}
+
+struct pd_daemon *
+pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemon_opts *opts,
+	      struct pd_err *err)
+{
+	struct pd_daemon *d = calloc(1, sizeof(*d));
+	const char *db;
+
+	if (d == NULL) {
+		pd_config_free(cfg);
+		pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	d->loop = loop;
+	d->opts = *opts;
+	if (d->opts.drain_timeout_s <= 0)
+		d->opts.drain_timeout_s = 15;
+	db = opts->db_path ? opts->db_path : cfg->store_path;
+	if (pd_store_open(db, 0, &d->store, err) != 0)
+		goto fail;
+	d->runner = pd_runner_new(loop, err);
+	if (d->runner == NULL)
+		goto fail;
+	d->outbox = pd_outbox_new(loop, d->store, d->runner, opts->clock, err);
+	if (d->outbox == NULL)
+		goto fail;
+	ev_prepare_init(&d->prepare, daemon_on_prepare);
+	d->prepare.data = d;
+	ev_prepare_start(loop, &d->prepare);
+	ev_init(&d->prune, daemon_on_prune);
+	d->prune.repeat = 5.0; /* first pass soon after start */
+	d->prune.data = d;
+	ev_timer_again(loop, &d->prune);
+	ev_timer_init(&d->drain, daemon_on_drain_timeout, 0., 0.);
+	d->drain.data = d;
+	if (pd_daemon_apply(d, cfg, err) != 0) {
+		cfg = NULL;
+		goto fail;
+	}
+	/* events left from before a restart (or a crash) go out now */
+	d->kick_outbox = 1;
+	return d;
+fail:
+	if (d->cfg == NULL)
+		pd_config_free(cfg);
+	pd_daemon_free(d);
+	return NULL;
+}
+
+void
+pd_daemon_free(struct pd_daemon *d)
+{
+	struct pd_err err = {0};
+
+	if (d == NULL)
+		return;
+	if (d->loop) {
+		ev_prepare_stop(d->loop, &d->prepare);
+		ev_timer_stop(d->loop, &d->prune);
+		ev_timer_stop(d->loop, &d->drain);
+		ev_signal_stop(d->loop, &d->sig_term);
+		ev_signal_stop(d->loop, &d->sig_int);
+		ev_signal_stop(d->loop, &d->sig_hup);
+	}
+	/* unlink every probe first: aborting the runner below runs the completion callback
+	 * of each in-flight probe, which frees a probe marked removed */
+	while (d->probes) {
+		struct probe *p = d->probes;
+
+		d->probes = p->next;
+		p->cfg = NULL;
+		if (p->inflight)
+			p->removed = 1;
+		else
+			probe_free(p);
+	}
+	pd_runner_free(d->runner);
+	pd_outbox_free(d->outbox);
+	if (d->store && pd_store_flush(d->store, &err) != 0)
+		pd_log_err("store: final commit failed: %s", err.msg);
+	pd_store_free(d->store);
+	pd_config_free(d->cfg);
+	free(d);
+}
+
+int
+pd_daemon_run(struct pd_daemon *d)
+{
+	ev_signal_init(&d->sig_term, daemon_on_signal, SIGTERM);
+	ev_signal_init(&d->sig_int, daemon_on_signal, SIGINT);
+	ev_signal_init(&d->sig_hup, daemon_on_signal, SIGHUP);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	ev_signal_start(d->loop, &d->sig_term);
+	ev_signal_start(d->loop, &d->sig_int);
+	ev_signal_start(d->loop, &d->sig_hup);
+	signal(SIGPIPE, SIG_IGN);
+	ev_run(d->loop, 0);
+	return d->rc;
+}

@@ -1,0 +1,115 @@
+/* log.c — one event per line on stderr; journald priority prefixes; secret masking. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "probed/clock.h"
+#include "probed/log.h"
+
+#define LOG_MAX_SECRETS 64
+
+static enum pd_log_level log_level = PD_LOG_INFO;
+static int log_journald;
+static char *log_secrets[LOG_MAX_SECRETS];
+static size_t log_nsecrets;
+
+void
+pd_log_set_level(enum pd_log_level lvl)
+{
+	log_level = lvl;
+}
+
+void
+pd_log_set_journald(int on)
+{
+	log_journald = on;
+}
+
+void
+pd_log_add_secret(const char *secret)
+{
+	if (secret == NULL || secret[0] == '\0' || log_nsecrets >= LOG_MAX_SECRETS)
+		return;
+	for (size_t i = 0; i < log_nsecrets; i++)
+		if (strcmp(log_secrets[i], secret) == 0)
+			return;
+	log_secrets[log_nsecrets] = strdup(secret);
+	if (log_secrets[log_nsecrets] != NULL)
+		log_nsecrets++;
+}
+
+void
+pd_log_clear_secrets(void)
+{
+	for (size_t i = 0; i < log_nsecrets; i++) {
+		free(log_secrets[i]);
+		log_secrets[i] = NULL;
+	}
+	log_nsecrets = 0;
+}
+
+void
+pd_log_redact(char *s, unsigned long cap)
+{
+	static const char mask[] = "[REDACTED]";
+	const size_t mlen = sizeof(mask) - 1;
+
+	for (size_t i = 0; i < log_nsecrets; i++) {
+		const char *sec = log_secrets[i];
+		size_t slen = strlen(sec);
+		char *p = s;
+
+		while ((p = strstr(p, sec)) != NULL) {
+			size_t tail = strlen(p + slen);
+			size_t newlen = (size_t)(p - s) + mlen + tail;
+
+			if (newlen + 1 > cap) {
+				/* no room to expand: blank the secret in place */
+				memset(p, '*', slen);
+				p += slen;
+				continue;
+			}
+			memmove(p + mlen, p + slen, tail + 1);
+			memcpy(p, mask, mlen);
+			p += mlen;
+		}
+	}
+}
+
+static const char *
+level_word(enum pd_log_level lvl)
+{
+	switch (lvl) {
+	case PD_LOG_ERR: return "error";
+	case PD_LOG_WARN: return "warn";
+	case PD_LOG_INFO: return "info";
+	default: return "debug";
+	}
+}
+
+void
+pd_log(enum pd_log_level lvl, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+
+	if (lvl > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* one event per line: fold embedded newlines */
+	for (char *p = line; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	pd_log_redact(line, sizeof(line));
+	if (log_journald) {
+		fprintf(stderr, "<%d>%s\n", (int)lvl, line);
+	} else {
+		char ts[40];
+
+		pd_clock_rfc3339(pd_clock_wall_ms(NULL), ts, sizeof(ts));
+		fprintf(stderr, "%s %-5s %s\n", ts, level_word(lvl), line);
+	}
+}

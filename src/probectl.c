@@ -1,0 +1,566 @@
+/* probectl.c — the CLI: ad-hoc checks and read-only views of the daemon's database.
+ * Commands are a table {name, fn, help}. Exit codes: sysexits (64 usage, 78 config);
+ * `check` follows the Nagios plugin convention (0 OK, 2 CRITICAL, 3 UNKNOWN). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ev.h>
+#include "probed/check.h"
+#include "probed/clock.h"
+#include "probed/config.h"
+#include "probed/jsonschema.h"
+#include "probed/log.h"
+#include "probed/outcome.h"
+#include "probed/runner.h"
+#include "probed/store.h"
+
+#define EX_USAGE 64
+#define EX_CONFIG 78
+#define NAGIOS_OK 0
+#define NAGIOS_CRITICAL 2
+#define NAGIOS_UNKNOWN 3
+
+#define DEFAULT_CONFIG "/etc/probed/probes.yaml"
+
+struct cli {
+	const char *config;
+	const char *db;
+	const char *since;
+	int json;
+	int argc;
+	char **argv;  /* positional arguments after the command */
+};
+
+static void
+print_diag(void *ud, const char *line)
+{
+	(void)ud;
+	fprintf(stderr, "%s\n", line);
+}
+
+static int
+load_config(const struct cli *c, struct pd_config **cfg)
+{
+	struct pd_err err = {0};
+	int rc = pd_config_load(c->config, cfg, &err, print_diag, NULL);
+
+	if (rc != 0 && rc != PD_ERR_CONFIG)
+		fprintf(stderr, "%s\n", err.msg);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ validate */
+
+static int
+cmd_validate(struct cli *c)
+{
+	struct pd_config *cfg = NULL;
+
+	if (load_config(c, &cfg) != 0)
+		return EX_CONFIG;
+	printf("%s: OK (%zu probes, %zu notify targets)\n", c->config, cfg->nprobes, cfg->nnotify);
+	pd_config_free(cfg);
+	return 0;
+}
+
+/* --------------------------------------------------------------------- check */
+
+struct check_run {
+	const struct pd_probe_cfg *p;
+	struct pd_schema *schema;
+	struct pd_result r;
+	int done;
+};
+
+static void
+check_on_done(void *ud, struct pd_response *resp)
+{
+	struct check_run *run = ud;
+
+	pd_check_response(run->p, run->schema, resp, &run->r);
+	run->done = 1;
+}
+
+static cJSON *
+result_json(const char *name, const struct pd_result *r)
+{
+	char ts[40];
+	cJSON *o = cJSON_CreateObject();
+
+	pd_clock_rfc3339(r->ts_ms, ts, sizeof(ts));
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddStringToObject(o, "ts", ts);
+	cJSON_AddBoolToObject(o, "ok", pd_result_ok(r));
+	cJSON_AddStringToObject(o, "outcome", pd_outcome_str(r->outcome));
+	cJSON_AddNumberToObject(o, "http_status", r->http_status);
+	cJSON_AddNumberToObject(o, "total_ms", r->total_ms);
+	cJSON_AddNumberToObject(o, "dns_ms", r->dns_ms);
+	cJSON_AddNumberToObject(o, "connect_ms", r->connect_ms);
+	cJSON_AddNumberToObject(o, "tls_ms", r->tls_ms);
+	cJSON_AddNumberToObject(o, "ttfb_ms", r->ttfb_ms);
+	cJSON_AddNumberToObject(o, "body_size", (double)r->body_size);
+	cJSON_AddStringToObject(o, "verdict", r->verdict);
+	return o;
+}
+
+static void
+print_json(cJSON *o)
+{
+	char *s = cJSON_Print(o);
+
+	if (s) {
+		pd_log_redact(s, strlen(s) + 1);
+		printf("%s\n", s);
+		cJSON_free(s);
+	}
+}
+
+static int
+cmd_check(struct cli *c)
+{
+	struct pd_config *cfg = NULL;
+	struct check_run *runs = NULL;
+	struct pd_runner *runner = NULL;
+	struct ev_loop *loop = NULL;
+	struct pd_err err = {0};
+	size_t n = 0;
+	int failed = 0, rc = NAGIOS_UNKNOWN;
+
+	if (load_config(c, &cfg) != 0)
+		return EX_CONFIG;
+	runs = calloc(cfg->nprobes, sizeof(*runs));
+	if (runs == NULL)
+		goto out;
+	for (size_t i = 0; i < cfg->nprobes; i++) {
+		int want = c->argc == 0;
+
+		for (int a = 0; a < c->argc; a++)
+			if (strcmp(c->argv[a], cfg->probes[i].name) == 0)
+				want = 1;
+		if (want)
+			runs[n++].p = &cfg->probes[i];
+	}
+	for (int a = 0; a < c->argc; a++) {
+		if (pd_config_probe(cfg, c->argv[a]) == NULL) {
+			fprintf(stderr, "probectl: no probe named '%s' in %s\n", c->argv[a], c->config);
+			goto out;
+		}
+	}
+	loop = ev_loop_new(EVFLAG_AUTO);
+	runner = loop ? pd_runner_new(loop, &err) : NULL;
+	if (runner == NULL) {
+		fprintf(stderr, "probectl: %s\n", err.msg[0] ? err.msg : "cannot create event loop");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pd_request req;
+
+		if (runs[i].p->json_schema) {
+			runs[i].schema = pd_schema_new(runs[i].p->json_schema, &err);
+			if (runs[i].schema == NULL) {
+				fprintf(stderr, "probectl: %s: %s\n", runs[i].p->name, err.msg);
+				goto out;
+			}
+		}
+		pd_check_request(runs[i].p, &req);
+		runs[i].r.ts_ms = pd_clock_wall_ms(NULL);
+		if (pd_runner_submit(runner, &req, check_on_done, &runs[i], &err) != 0) {
+			fprintf(stderr, "probectl: %s: %s\n", runs[i].p->name, err.msg);
+			goto out;
+		}
+	}
+	ev_run(loop, 0);
+
+	if (c->json) {
+		cJSON *arr = cJSON_CreateArray();
+
+		for (size_t i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, result_json(runs[i].p->name, &runs[i].r));
+		print_json(arr);
+		cJSON_Delete(arr);
+	} else {
+		printf("%-24s %-6s %-5s %10s  %s\n", "NAME", "STATUS", "HTTP", "LATENCY", "VERDICT");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pd_result *r = &runs[i].r;
+		char verdict[300];
+
+		if (!pd_result_ok(r))
+			failed++;
+		if (c->json)
+			continue;
+		if (pd_result_ok(r))
+			snprintf(verdict, sizeof(verdict), "ok");
+		else
+			snprintf(verdict, sizeof(verdict), "%s: %s", pd_outcome_str(r->outcome),
+				 r->verdict);
+		printf("%-24s %-6s %-5d %7.0f ms  %s\n", runs[i].p->name,
+		       pd_result_ok(r) ? "OK" : "FAIL", r->http_status, r->total_ms, verdict);
+	}
+	rc = failed ? NAGIOS_CRITICAL : NAGIOS_OK;
+out:
+	if (runs)
+		for (size_t i = 0; i < n; i++)
+			pd_schema_free(runs[i].schema);
+	free(runs);
+	pd_runner_free(runner);
+	if (loop)
+		ev_loop_destroy(loop);
+	pd_config_free(cfg);
+	return rc;
+}
+
+/* ------------------------------------------------------------ store commands */
+
+static int
+open_store(const struct cli *c, struct pd_store **st)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_err err = {0};
+	char *path = NULL;
+	int rc;
+
+	if (c->db != NULL) {
+		path = strdup(c->db);
+	} else if (pd_config_load(c->config, &cfg, &err, NULL, NULL) == 0) {
+		path = strdup(cfg->store_path);
+		pd_config_free(cfg);
+	} else {
+		path = strdup("/var/lib/probed/probed.db");
+	}
+	if (path == NULL)
+		return 1;
+	rc = pd_store_open(path, 1, st, &err);
+	if (rc != 0)
+		fprintf(stderr, "probectl: %s\n", err.msg);
+	free(path);
+	return rc;
+}
+
+static void
+fmt_age(int64_t now, int64_t then, char *out, size_t cap)
+{
+	char d[32];
+
+	if (then <= 0) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	pd_duration_format(now > then ? (now - then) / 1000 * 1000 : 0, d, sizeof(d));
+	snprintf(out, cap, "%s ago", d);
+}
+
+static int
+cmd_status(struct cli *c)
+{
+	struct pd_store *st = NULL;
+	struct pd_probe_status *rows = NULL;
+	struct pd_err err = {0};
+	int64_t now = pd_clock_wall_ms(NULL);
+	size_t n = 0;
+	int rc = 1;
+
+	if (open_store(c, &st) != 0)
+		return NAGIOS_UNKNOWN;
+	if (pd_store_status(st, &rows, &n, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		goto out;
+	}
+	if (c->json) {
+		cJSON *arr = cJSON_CreateArray();
+
+		for (size_t i = 0; i < n; i++) {
+			cJSON *o = rows[i].has_result ? result_json(rows[i].probe, &rows[i].last)
+						      : cJSON_CreateObject();
+			char ts[40];
+
+			if (!rows[i].has_result)
+				cJSON_AddStringToObject(o, "name", rows[i].probe);
+			cJSON_AddStringToObject(o, "state", rows[i].has_state
+				? pd_eval_status_str(rows[i].state.status) : "up");
+			cJSON_AddBoolToObject(o, "up", !rows[i].has_state ||
+				rows[i].state.status == PD_EVAL_UP || rows[i].state.status == PD_EVAL_FAILING);
+			cJSON_AddNumberToObject(o, "consecutive_failures",
+						rows[i].has_state ? rows[i].state.consec_fail : 0);
+			if (rows[i].last_page_ms > 0) {
+				pd_clock_rfc3339(rows[i].last_page_ms, ts, sizeof(ts));
+				cJSON_AddStringToObject(o, "last_page", ts);
+			} else {
+				cJSON_AddNullToObject(o, "last_page");
+			}
+			if (rows[i].has_state && rows[i].state.dedup_key[0] &&
+			    rows[i].state.status != PD_EVAL_UP)
+				cJSON_AddStringToObject(o, "dedup_key", rows[i].state.dedup_key);
+			cJSON_AddItemToArray(arr, o);
+		}
+		print_json(arr);
+		cJSON_Delete(arr);
+	} else {
+		printf("%-24s %-10s %5s %-14s %-5s %9s  %-14s %s\n", "NAME", "STATE", "FAILS",
+		       "LAST RUN", "HTTP", "LATENCY", "LAST PAGE", "LAST VERDICT");
+		for (size_t i = 0; i < n; i++) {
+			const struct pd_probe_status *s = &rows[i];
+			char age[40], page[40], verdict[300];
+
+			fmt_age(now, s->has_result ? s->last.ts_ms : 0, age, sizeof(age));
+			fmt_age(now, s->last_page_ms, page, sizeof(page));
+			if (!s->has_result)
+				snprintf(verdict, sizeof(verdict), "-");
+			else if (pd_result_ok(&s->last))
+				snprintf(verdict, sizeof(verdict), "ok");
+			else
+				snprintf(verdict, sizeof(verdict), "%s: %s",
+					 pd_outcome_str(s->last.outcome), s->last.verdict);
+			printf("%-24s %-10s %5d %-14s %-5d %6.0f ms  %-14s %s\n", s->probe,
+			       s->has_state ? pd_eval_status_str(s->state.status) : "up",
+			       s->has_state ? s->state.consec_fail : 0, age,
+			       s->has_result ? s->last.http_status : 0,
+			       s->has_result ? s->last.total_ms : 0.0, page, verdict);
+		}
+	}
+	rc = 0;
+out:
+	free(rows);
+	pd_store_free(st);
+	return rc;
+}
+
+struct hist_ctx {
+	const struct cli *c;
+	cJSON *arr;
+};
+
+static int
+hist_row(void *ud, const char *probe, const struct pd_result *r)
+{
+	struct hist_ctx *h = ud;
+	char ts[40];
+
+	if (h->arr) {
+		cJSON_AddItemToArray(h->arr, result_json(probe, r));
+		return 0;
+	}
+	pd_clock_rfc3339(r->ts_ms, ts, sizeof(ts));
+	printf("%-24s %-14s %-5d %8.1f ms  %s\n", ts, pd_outcome_str(r->outcome), r->http_status,
+	       r->total_ms, pd_result_ok(r) ? "" : r->verdict);
+	return 0;
+}
+
+static int
+cmd_history(struct cli *c)
+{
+	struct pd_store *st = NULL;
+	struct pd_history_stats hs = {0};
+	struct hist_ctx h = {c, NULL};
+	struct pd_err err = {0};
+	int64_t since_ms = 3600 * 1000;
+	int rc = 1;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: probectl history NAME [--since 1h] [--db FILE] [--json]\n");
+		return EX_USAGE;
+	}
+	if (c->since && pd_duration_parse(c->since, &since_ms) != 0) {
+		fprintf(stderr, "probectl: bad --since '%s' (use e.g. 30m, 1h, 7d)\n", c->since);
+		return EX_USAGE;
+	}
+	if (open_store(c, &st) != 0)
+		return NAGIOS_UNKNOWN;
+	if (c->json)
+		h.arr = cJSON_CreateArray();
+	else
+		printf("%-24s %-14s %-5s %11s  %s\n", "TIME (UTC)", "OUTCOME", "HTTP", "LATENCY",
+		       "VERDICT");
+	if (pd_store_history(st, c->argv[0], pd_clock_wall_ms(NULL) - since_ms, hist_row, &h, &hs,
+			     &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		goto out;
+	}
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", c->argv[0]);
+		cJSON_AddNumberToObject(o, "window_s", (double)since_ms / 1000.0);
+		cJSON_AddNumberToObject(o, "count", (double)hs.count);
+		cJSON_AddNumberToObject(o, "failures", (double)hs.failures);
+		cJSON_AddNumberToObject(o, "error_rate", hs.error_rate);
+		cJSON_AddNumberToObject(o, "p50_ms", hs.p50_ms);
+		cJSON_AddNumberToObject(o, "p95_ms", hs.p95_ms);
+		cJSON_AddNumberToObject(o, "p99_ms", hs.p99_ms);
+		cJSON_AddItemToObject(o, "results", h.arr);
+		h.arr = NULL;
+		print_json(o);
+		cJSON_Delete(o);
+	} else {
+		char w[32];
+
+		pd_duration_format(since_ms, w, sizeof(w));
+		printf("\n%s over %s: %lld results, %lld failed, error rate %.2f%%, "
+		       "p50 %.1f ms, p95 %.1f ms, p99 %.1f ms\n",
+		       c->argv[0], w, (long long)hs.count, (long long)hs.failures,
+		       hs.error_rate * 100.0, hs.p50_ms, hs.p95_ms, hs.p99_ms);
+	}
+	rc = 0;
+out:
+	cJSON_Delete(h.arr);
+	pd_store_free(st);
+	return rc;
+}
+
+/* -------------------------------------------------------------------- schema */
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	struct pd_buf b;
+	char chunk[65536];
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	pd_buf_init(&b, 64 * 1024 * 1024);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (pd_buf_append(&b, chunk, n) != 0) {
+			pd_buf_cleanup(&b);
+			b.data = NULL;
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	if (b.data == NULL)
+		pd_buf_append(&b, "", 0);
+	*len = b.len;
+	return b.data;
+}
+
+static int
+cmd_schema(struct cli *c)
+{
+	struct pd_schema_error errs[64];
+	struct pd_schema *s = NULL;
+	struct pd_err err = {0};
+	cJSON *schema = NULL, *doc = NULL;
+	char *stext = NULL, *dtext = NULL;
+	size_t slen = 0, dlen = 0, nerr = 0;
+	int rc = 2;
+
+	if (c->argc != 2) {
+		fprintf(stderr, "usage: probectl schema SCHEMA DOC   (schema as JSON or YAML)\n");
+		return 2;
+	}
+	stext = slurp(c->argv[0], &slen);
+	dtext = slurp(c->argv[1], &dlen);
+	if (stext == NULL || dtext == NULL) {
+		perror(stext == NULL ? c->argv[0] : c->argv[1]);
+		goto out;
+	}
+	schema = cJSON_ParseWithLength(stext, slen);
+	if (schema == NULL) {
+		schema = pd_config_yaml_to_json(stext, slen, c->argv[0], &err);
+		if (schema == NULL) {
+			fprintf(stderr, "%s\n", err.msg);
+			goto out;
+		}
+	}
+	doc = cJSON_ParseWithLength(dtext, dlen);
+	if (doc == NULL) {
+		fprintf(stderr, "%s: not valid JSON\n", c->argv[1]);
+		goto out;
+	}
+	s = pd_schema_new(schema, &err);
+	if (s == NULL) {
+		fprintf(stderr, "%s: %s\n", c->argv[0], err.msg);
+		goto out;
+	}
+	if (pd_schema_validate(s, doc, errs, 64, &nerr)) {
+		printf("%s: valid\n", c->argv[1]);
+		rc = 0;
+	} else {
+		for (size_t i = 0; i < nerr; i++)
+			printf("%s\n", errs[i].msg);
+		rc = 1;
+	}
+out:
+	pd_schema_free(s);
+	cJSON_Delete(schema);
+	cJSON_Delete(doc);
+	free(stext);
+	free(dtext);
+	return rc;
+}
+
+/* ---------------------------------------------------------------------- main */
+
+static int cmd_help(struct cli *c);
+
+static const struct {
+	const char *name;
+	int (*fn)(struct cli *c);
+	const char *help;
+} commands[] = {
+	{"validate", cmd_validate, "validate [-c FILE]            check the config; 0 or 78 with FILE:LINE:COL"},
+	{"check", cmd_check, "check [-c FILE] [NAME...] [--json]  probe now; 0 OK, 2 failed, 3 could not run"},
+	{"status", cmd_status, "status [--db FILE] [--json]   per probe: last result, state, last page"},
+	{"history", cmd_history, "history NAME [--since 1h] [--db FILE] [--json]  results, p50/p95, error rate"},
+	{"schema", cmd_schema, "schema SCHEMA DOC             validate a JSON document; 0 valid, 1 invalid, 2 unreadable"},
+	{"help", cmd_help, "help                          this text"},
+};
+
+static int
+cmd_help(struct cli *c)
+{
+	(void)c;
+	printf("usage: probectl COMMAND [options]\n\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		printf("  %s\n", commands[i].help);
+	printf("\nCommon options: -c/--config FILE (default %s), --db FILE, --json\n",
+	       DEFAULT_CONFIG);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"db", required_argument, NULL, 'd'},
+		{"since", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct cli c = {0};
+	const char *cmd;
+	int opt;
+
+	c.config = getenv("PROBED_CONFIG") ? getenv("PROBED_CONFIG") : DEFAULT_CONFIG;
+	pd_log_set_level(PD_LOG_WARN);
+	if (argc < 2) {
+		cmd_help(&c);
+		return EX_USAGE;
+	}
+	cmd = argv[1];
+	argv++;
+	argc--;
+	while ((opt = getopt_long(argc, argv, "c:d:s:jh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': c.config = optarg; break;
+		case 'd': c.db = optarg; break;
+		case 's': c.since = optarg; break;
+		case 'j': c.json = 1; break;
+		case 'h': cmd_help(&c); return 0;
+		default: return EX_USAGE;
+		}
+	}
+	c.argc = argc - optind;
+	c.argv = argv + optind;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, cmd) == 0)
+			return commands[i].fn(&c);
+	fprintf(stderr, "probectl: unknown command '%s' (try probectl help)\n", cmd);
+	return EX_USAGE;
+}

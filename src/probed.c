@@ -1,0 +1,92 @@
+/* probed.c — main() of the daemon: options, config, then the loop. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <ev.h>
+#include "probed/config.h"
+#include "probed/daemon.h"
+#include "probed/log.h"
+
+#define EX_USAGE 64
+#define EX_SOFTWARE 70
+#define EX_CONFIG 78
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: probed [-c FILE] [--db FILE] [-v] [--journald]\n"
+		"  -c, --config FILE   probes.yaml (default /etc/probed/probes.yaml)\n"
+		"      --db FILE       SQLite database (overrides store.path)\n"
+		"  -v, --verbose       debug logging\n"
+		"      --journald      journald priority prefixes instead of timestamps\n"
+		"                      (automatic when JOURNAL_STREAM is set)\n"
+		"  -V, --version\n"
+		"Runs in the foreground. SIGHUP reloads the config, SIGTERM drains and exits 0.\n");
+}
+
+static void
+print_diag(void *ud, const char *line)
+{
+	(void)ud;
+	fprintf(stderr, "%s\n", line);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"db", required_argument, NULL, 'd'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"journald", no_argument, NULL, 'j'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct pd_daemon_opts opts = {0};
+	struct pd_config *cfg = NULL;
+	struct pd_daemon *d;
+	struct pd_err err = {0};
+	struct ev_loop *loop;
+	int c, rc;
+
+	opts.config_path = "/etc/probed/probes.yaml";
+	if (getenv("JOURNAL_STREAM") != NULL)
+		pd_log_set_journald(1);
+	while ((c = getopt_long(argc, argv, "c:vVh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': opts.config_path = optarg; break;
+		case 'd': opts.db_path = optarg; break;
+		case 'v': pd_log_set_level(PD_LOG_DEBUG); break;
+		case 'j': pd_log_set_journald(1); break;
+		case 'V': printf("probed %s\n", PROBED_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	rc = pd_config_load(opts.config_path, &cfg, &err, print_diag, NULL);
+	if (rc != 0) {
+		if (rc != PD_ERR_CONFIG)
+			fprintf(stderr, "%s\n", err.msg);
+		return EX_CONFIG;
+	}
+	loop = ev_default_loop(EVFLAG_AUTO);
+	d = pd_daemon_new(loop, cfg, &opts, &err);
+	if (d == NULL) {
+		pd_log_err("cannot start: %s", err.msg);
+		return err.code == PD_ERR_CONFIG ? EX_CONFIG : EX_SOFTWARE;
+	}
+	pd_log_info("probed %s started (pid %d)", PROBED_VERSION, (int)getpid());
+	rc = pd_daemon_run(d);
+	pd_daemon_free(d);
+	pd_log_info("probed stopped");
+	ev_loop_destroy(loop);
+	return rc == 0 ? 0 : EX_SOFTWARE;
+}

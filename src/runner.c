@@ -1,0 +1,386 @@
+/* runner.c — curl multi *socket* interface on a libev loop.
+ *
+ * The shape of curl's docs/examples/evhiperfifo.c, with its known problems fixed:
+ *  - timer values are converted as ms / 1000.0 (integer division made 0 of 999 ms and spun);
+ *  - a timer value of -1 stops the timer;
+ *  - libcurl is never called from inside CURLMOPT_TIMERFUNCTION: it only (re)arms an
+ *    ev_timer, whose callback calls curl_multi_socket_action on the next iteration;
+ *  - curl_multi_info_read is drained after every socket_action;
+ *  - each transfer has CURLOPT_PRIVATE -> its struct xfer and its own CURLOPT_ERRORBUFFER;
+ *  - both connect and total timeouts are set; the body goes into a capped buffer and the
+ *    cap aborts the transfer (a failure, never unbounded memory).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <curl/curl.h>
+#include "probed/runner.h"
+
+struct runner_sock {
+	ev_io io;
+	curl_socket_t fd;
+	struct pd_runner *r;
+};
+
+struct xfer {
+	CURL *easy;
+	struct pd_runner *r;
+	pd_runner_done_fn fn;
+	void *ud;
+	struct curl_slist *hdrs;
+	char errbuf[CURL_ERROR_SIZE];
+	struct pd_response resp;
+	struct xfer *prev, *next;
+};
+
+struct pd_runner {
+	struct ev_loop *loop;
+	CURLM *multi;
+	ev_timer timer;
+	size_t inflight;
+	struct xfer *xfers;   /* doubly-linked list of in-flight transfers */
+};
+
+static void runner_drain(struct pd_runner *r);
+
+static void
+xfer_finish(struct pd_runner *r, struct xfer *x, CURLcode code)
+{
+	struct pd_response *resp = &x->resp;
+	curl_off_t t;
+	long status = 0;
+
+	resp->curl_code = (int)code;
+	if (code != CURLE_OK) {
+		const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
+		strncpy(resp->error, msg, sizeof(resp->error) - 1);
+		resp->error[sizeof(resp->error) - 1] = '\0';
+		/* curl's messages end in a newline sometimes */
+		size_t n = strlen(resp->error);
+		while (n && (resp->error[n - 1] == '\n' || resp->error[n - 1] == '\r'))
+			resp->error[--n] = '\0';
+	}
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	resp->http_status = status;
+#define GET_T(info, field)                                                   \
+	do {                                                                 \
+		if (curl_easy_getinfo(x->easy, info, &t) == CURLE_OK && t > 0) \
+			resp->field = (double)t / 1e6;                       \
+	} while (0)
+	GET_T(CURLINFO_NAMELOOKUP_TIME_T, namelookup_s);
+	GET_T(CURLINFO_CONNECT_TIME_T, connect_s);
+	GET_T(CURLINFO_APPCONNECT_TIME_T, appconnect_s);
+	GET_T(CURLINFO_STARTTRANSFER_TIME_T, starttransfer_s);
+	GET_T(CURLINFO_TOTAL_TIME_T, total_s);
+#undef GET_T
+
+	curl_multi_remove_handle(r->multi, x->easy);
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		r->xfers = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	r->inflight--;
+
+	if (x->fn)
+		x->fn(x->ud, resp);
+
+	curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->hdrs);
+	pd_buf_cleanup(&resp->body);
+	free(x);
+}
+
+static void
+runner_drain(struct pd_runner *r)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(r->multi, &left)) != NULL) {
+		struct xfer *x = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		if (x != NULL)
+			xfer_finish(r, x, msg->data.result);
+	}
+}
+
+static void
+runner_on_timer(EV_P_ ev_timer *w, int revents)
+{
+	struct pd_runner *r = w->data;
+	int running = 0;
+
+	(void)revents;
+	(void)EV_A;
+	curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	runner_drain(r);
+}
+
+static void
+runner_on_io(EV_P_ ev_io *w, int revents)
+{
+	struct runner_sock *s = w->data;
+	struct pd_runner *r = s->r;
+	int action = ((revents & EV_READ) ? CURL_CSELECT_IN : 0) |
+		     ((revents & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	int running = 0;
+
+	(void)EV_A;
+	curl_multi_socket_action(r->multi, s->fd, action, &running);
+	runner_drain(r);
+	if (running <= 0)
+		ev_timer_stop(r->loop, &r->timer);
+}
+
+/* CURLMOPT_TIMERFUNCTION: only (re)arm the ev_timer; never call libcurl here. */
+static int
+runner_multi_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct pd_runner *r = userp;
+
+	(void)multi;
+	ev_timer_stop(r->loop, &r->timer);
+	if (timeout_ms >= 0) {
+		ev_timer_set(&r->timer, (double)timeout_ms / 1000.0, 0.);
+		ev_timer_start(r->loop, &r->timer);
+	}
+	return 0;
+}
+
+/* CURLMOPT_SOCKETFUNCTION: mirror curl's interest in fd into an ev_io. */
+static int
+runner_multi_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct pd_runner *r = userp;
+	struct runner_sock *s = socketp;
+	int kind;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (s != NULL) {
+			ev_io_stop(r->loop, &s->io);
+			curl_multi_assign(r->multi, fd, NULL);
+			free(s);
+		}
+		return 0;
+	}
+	kind = ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return -1;
+		s->fd = fd;
+		s->r = r;
+		ev_io_init(&s->io, runner_on_io, fd, kind);
+		s->io.data = s;
+		curl_multi_assign(r->multi, fd, s);
+	} else {
+		ev_io_stop(r->loop, &s->io);
+		ev_io_set(&s->io, fd, kind);
+	}
+	ev_io_start(r->loop, &s->io);
+	return 0;
+}
+
+static size_t
+runner_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t n = size * nmemb;
+
+	if (pd_buf_append(&x->resp.body, ptr, n) != 0)
+		return 0; /* over the cap (or OOM): abort with CURLE_WRITE_ERROR */
+	return n;
+}
+
+static int64_t
+header_int(const char *v, size_t len)
+{
+	char tmp[32];
+	char *end;
+	long long n;
+
+	while (len && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	if (len == 0 || len >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, v, len);
+	tmp[len] = '\0';
+	errno = 0;
+	n = strtoll(tmp, &end, 10);
+	if (errno || end == tmp || n < 0)
+		return -1;
+	return n;
+}
+
+static size_t
+runner_on_header(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t n = size * nitems;
+	size_t len = n;
+
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
+		x->resp.retry_after_s = header_int(buf + 12, len - 12);
+	else if (len > 22 && strncasecmp(buf, "X-RateLimit-Remaining:", 22) == 0)
+		x->resp.ratelimit_remaining = header_int(buf + 22, len - 22);
+	return n;
+}
+
+struct pd_runner *
+pd_runner_new(struct ev_loop *loop, struct pd_err *err)
+{
+	struct pd_runner *r;
+	static int global_done;
+
+	if (!global_done) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			pd_err_set(err, PD_ERR_HTTP, "curl_global_init failed");
+			return NULL;
+		}
+		global_done = 1;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	r->loop = loop;
+	r->multi = curl_multi_init();
+	if (r->multi == NULL) {
+		free(r);
+		pd_err_set(err, PD_ERR_HTTP, "curl_multi_init failed");
+		return NULL;
+	}
+	ev_timer_init(&r->timer, runner_on_timer, 0., 0.);
+	r->timer.data = r;
+	curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, runner_multi_socket);
+	curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
+	curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, runner_multi_timer);
+	curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
+	return r;
+}
+
+void
+pd_runner_free(struct pd_runner *r)
+{
+	if (r == NULL)
+		return;
+	while (r->xfers != NULL)
+		xfer_finish(r, r->xfers, CURLE_ABORTED_BY_CALLBACK);
+	ev_timer_stop(r->loop, &r->timer);
+	curl_multi_cleanup(r->multi);
+	free(r);
+}
+
+size_t
+pd_runner_inflight(const struct pd_runner *r)
+{
+	return r->inflight;
+}
+
+int
+pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_done_fn fn,
+		 void *ud, struct pd_err *err)
+{
+	struct xfer *x;
+	int64_t ct;
+	int rc = 0;
+
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	x->r = r;
+	x->fn = fn;
+	x->ud = ud;
+	x->resp.retry_after_s = -1;
+	x->resp.ratelimit_remaining = -1;
+	x->resp.namelookup_s = x->resp.connect_s = x->resp.appconnect_s = -1;
+	x->resp.starttransfer_s = x->resp.total_s = -1;
+	pd_buf_init(&x->resp.body, req->max_body ? req->max_body : PD_CONFIG_DEFAULT_MAX_BODY);
+	x->easy = curl_easy_init();
+	if (x->easy == NULL) {
+		rc = pd_err_set(err, PD_ERR_HTTP, "curl_easy_init failed");
+		goto out;
+	}
+	for (size_t i = 0; i < req->nheaders; i++) {
+		char line[1024];
+		struct curl_slist *n;
+
+		if (req->headers[i].value == NULL) /* remove a header curl would add */
+			snprintf(line, sizeof(line), "%s:", req->headers[i].name);
+		else if (req->headers[i].value[0] == '\0')
+			snprintf(line, sizeof(line), "%s;", req->headers[i].name);
+		else
+			snprintf(line, sizeof(line), "%s: %s", req->headers[i].name,
+				 req->headers[i].value);
+		n = curl_slist_append(x->hdrs, line);
+		explicit_bzero(line, sizeof(line));
+		if (n == NULL) {
+			rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		x->hdrs = n;
+	}
+	ct = req->connect_timeout_ms;
+	if (ct <= 0)
+		ct = req->timeout_ms < 10000 ? req->timeout_ms : 10000;
+
+	curl_easy_setopt(x->easy, CURLOPT_URL, req->url);
+	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)ct);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, runner_on_body);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, runner_on_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_USERAGENT, "probed/" PROBED_VERSION);
+	curl_easy_setopt(x->easy, CURLOPT_ACCEPT_ENCODING, "");
+	if (x->hdrs)
+		curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->hdrs);
+	if (req->fresh_connect) {
+		curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
+	}
+	if (req->body != NULL) {
+		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS, req->body);
+	}
+	if (req->method != NULL && strcmp(req->method, req->body ? "POST" : "GET") != 0) {
+		if (strcmp(req->method, "HEAD") == 0)
+			curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
+		else
+			curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+
+	if (curl_multi_add_handle(r->multi, x->easy) != CURLM_OK) {
+		rc = pd_err_set(err, PD_ERR_HTTP, "curl_multi_add_handle failed");
+		goto out;
+	}
+	x->next = r->xfers;
+	if (r->xfers)
+		r->xfers->prev = x;
+	r->xfers = x;
+	r->inflight++;
+	return 0;
+out:
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->hdrs);
+	pd_buf_cleanup(&x->resp.body);
+	free(x);
+	return rc;
+}

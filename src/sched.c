@@ -1,0 +1,87 @@
+/* sched.c — absolute-time ev_timers with lateness measurement. */
+#include <time.h>
+#include "probed/sched.h"
+
+int64_t
+pd_sched_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+pd_sched_spread_ms(const char *name, int64_t interval_ms)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	if (interval_ms <= 0)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	return (int64_t)(h % (uint64_t)interval_ms);
+}
+
+static void
+sched_arm(struct pd_sched_entry *e)
+{
+	/* libev measures timers from its cached loop time, which is stale by however long
+	 * this iteration has been running; add that staleness back so we fire on time */
+	double delay = (double)(e->due_us - pd_sched_now_us()) / 1e6 +
+		       (ev_time() - ev_now(e->loop));
+
+	if (delay < 0)
+		delay = 0;
+	ev_timer_stop(e->loop, &e->timer);
+	ev_timer_set(&e->timer, delay, 0.);
+	ev_timer_start(e->loop, &e->timer);
+}
+
+static void
+sched_on_timer(EV_P_ ev_timer *w, int revents)
+{
+	struct pd_sched_entry *e = w->data;
+	int64_t now = pd_sched_now_us();
+
+	(void)EV_A;
+	(void)revents;
+	if (now < e->due_us - 200) {
+		/* fired early (clock granularity): wait out the rest */
+		sched_arm(e);
+		return;
+	}
+	e->fire(e, now > e->due_us ? now - e->due_us : 0);
+}
+
+void
+pd_sched_init(struct pd_sched_entry *e, struct ev_loop *loop, pd_sched_fire_fn fire, void *owner)
+{
+	e->loop = loop;
+	e->fire = fire;
+	e->owner = owner;
+	e->due_us = 0;
+	ev_timer_init(&e->timer, sched_on_timer, 0., 0.);
+	e->timer.data = e;
+}
+
+void
+pd_sched_at(struct pd_sched_entry *e, int64_t due_us)
+{
+	e->due_us = due_us;
+	sched_arm(e);
+}
+
+void
+pd_sched_stop(struct pd_sched_entry *e)
+{
+	ev_timer_stop(e->loop, &e->timer);
+}
+
+int
+pd_sched_armed(const struct pd_sched_entry *e)
+{
+	return ev_is_active(&e->timer);
+}
