@@ -1,0 +1,223 @@
+# Helpers for probed's integration tests.  Source it from bash:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   pd_tmpdir
+#   start_simapi --key canary
+#   start_receiver pager --kind pagerduty   # -> PAGER_PORT PAGER_PID PAGER_OUT
+#   sim_mode post-detail 502
+#   wait_for 10 grep -q '"event":"trigger"' "$PAGER_OUT" || fail "no page"
+#   check "resolve arrives" wait_for 10 grep -q resolve "$PAGER_OUT"
+#   pd_finish                                # "N passed, M failed"; exit 1 on failure
+#
+# Everything started here is tracked and stopped by PID when the script exits;
+# nothing is killed by name.  Safe under `set -eu`.
+
+# ctest passes these; fall back to a ./build tree for manual runs.
+PD_SRC=${PD_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+PROBED_BIN=${PROBED_BIN:-$PD_SRC/build/probed}
+PROBECTL_BIN=${PROBECTL_BIN:-$PD_SRC/build/probectl}
+SIMAPI_BIN=${SIMAPI_BIN:-$PD_SRC/build/probed-simapi}
+RECEIVER_PY=${RECEIVER_PY:-$PD_SRC/tools/receiver.py}
+PYTHON=${PYTHON:-python3}
+export PD_SRC PROBED_BIN PROBECTL_BIN SIMAPI_BIN RECEIVER_PY PYTHON
+
+PD_TMP=${PD_TMP:-}
+PD_PIDS=()
+PD_PASS=0
+PD_FAIL=0
+STOP_RC=
+
+# fail MSG...: print and exit 1 (the EXIT trap cleans up).
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+pd_cleanup() {
+	local rc=$? pid f
+	for pid in "${PD_PIDS[@]}"; do
+		stop_pid "$pid" 3
+	done
+	if [ -n "$PD_TMP" ] && [ -d "$PD_TMP" ]; then
+		if [ "$rc" -ne 0 ]; then
+			for f in "$PD_TMP"/*.log; do
+				[ -s "$f" ] || continue
+				echo "---- tail of $(basename "$f")" >&2
+				tail -n 30 "$f" >&2
+			done
+		fi
+		if [ -n "${PD_KEEP_TMP:-}" ]; then
+			echo "kept $PD_TMP" >&2
+		else
+			rm -rf "$PD_TMP"
+		fi
+	fi
+	return "$rc"
+}
+
+# pd_tmpdir: make $PD_TMP and arrange cleanup of it and of every started PID.
+pd_tmpdir() {
+	if [ -n "$PD_TMP" ] && [ -d "$PD_TMP" ]; then
+		return 0
+	fi
+	PD_TMP=$(mktemp -d "${TMPDIR:-/tmp}/probed-it.XXXXXX") ||
+		fail "mktemp -d failed"
+	export PD_TMP
+	trap pd_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# pd_track PID: stop PID at exit.
+pd_track() {
+	PD_PIDS+=("$1")
+}
+
+pd_untrack() {
+	local keep=() p
+	for p in "${PD_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PD_PIDS=("${keep[@]}")
+}
+
+# pid_gone PID: true when PID no longer runs (a zombie counts as gone).
+pid_gone() {
+	[ -e "/proc/$1" ] || return 0
+	grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# stop_pid PID [TIMEOUT_S=5]: SIGTERM, wait up to TIMEOUT_S, then SIGKILL.
+# Sets STOP_RC to the exit status when PID is a child of this shell.
+stop_pid() {
+	local pid=$1 timeout=${2:-5} i
+	STOP_RC=
+	[ -n "$pid" ] || return 0
+	pd_untrack "$pid"
+	if ! pid_gone "$pid"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < timeout * 10; i++)); do
+			pid_gone "$pid" && break
+			sleep 0.1
+		done
+		if ! pid_gone "$pid"; then
+			echo "stop_pid: $pid ignored SIGTERM for ${timeout}s, SIGKILL" >&2
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	STOP_RC=0
+	wait "$pid" 2>/dev/null || STOP_RC=$?
+	return 0
+}
+
+# wait_for TIMEOUT_S CMD...: run CMD every 0.1 s until it succeeds (0) or
+# TIMEOUT_S (may be fractional) passes (1).  CMD's output is discarded.
+wait_for() {
+	local timeout=$1 now deadline
+	shift
+	deadline=$(awk -v t="$timeout" 'BEGIN { printf "%d", t * 1000000 }')
+	now=${EPOCHREALTIME/./}
+	deadline=$((now + deadline))
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		now=${EPOCHREALTIME/./}
+		[ "$now" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# pd_wait_port_file FILE PID NAME: wait (10 s) for FILE, fail if PID dies.
+pd_wait_port_file() {
+	local file=$1 pid=$2 name=$3 i
+	for ((i = 0; i < 100; i++)); do
+		if [ -s "$file" ]; then
+			cat "$file"
+			return 0
+		fi
+		pid_gone "$pid" && fail "$name exited before listening"
+		sleep 0.1
+	done
+	fail "$name did not write $file within 10 s"
+}
+
+# start_simapi [ARGS...]: start $SIMAPI_BIN on an ephemeral loopback port.
+# Exports SIM_PORT, SIM_URL (http://127.0.0.1:PORT) and SIMAPI_PID.
+start_simapi() {
+	local pf
+	pd_tmpdir
+	[ -x "$SIMAPI_BIN" ] || fail "SIMAPI_BIN=$SIMAPI_BIN is not executable"
+	pf=$(mktemp -u "$PD_TMP/simapi.port.XXXXXX")
+	"$SIMAPI_BIN" --listen 127.0.0.1:0 --port-file "$pf" "$@" \
+		>>"$PD_TMP/simapi.log" 2>&1 &
+	SIMAPI_PID=$!
+	pd_track "$SIMAPI_PID"
+	SIM_PORT=$(pd_wait_port_file "$pf" "$SIMAPI_PID" probed-simapi) ||
+		exit 1
+	SIM_URL="http://127.0.0.1:$SIM_PORT"
+	export SIM_PORT SIM_URL SIMAPI_PID
+}
+
+# sim_mode ENDPOINT MODE: switch a simulated endpoint ("*" = all) at run time.
+sim_mode() {
+	curl -fsS --max-time 5 -o /dev/null -G \
+		--data-urlencode "endpoint=$1" --data-urlencode "mode=$2" \
+		"http://127.0.0.1:$SIM_PORT/_sim/mode"
+}
+
+# start_receiver NAME [ARGS...]: start tools/receiver.py (ARGS e.g. --kind
+# pagerduty, --status 500).  Exports <NAME>_PORT, <NAME>_PID, <NAME>_OUT with
+# NAME upper-cased; the JSONL goes to $PD_TMP/NAME.jsonl and is kept across
+# restarts of the same NAME.
+start_receiver() {
+	local name=$1 var pf pid port out
+	shift
+	pd_tmpdir
+	var=$(printf '%s' "$name" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9_' '_')
+	out="$PD_TMP/$name.jsonl"
+	pf=$(mktemp -u "$PD_TMP/$name.port.XXXXXX")
+	"$PYTHON" "$RECEIVER_PY" --port-file "$pf" --out "$out" "$@" \
+		>>"$PD_TMP/$name.log" 2>&1 &
+	pid=$!
+	pd_track "$pid"
+	port=$(pd_wait_port_file "$pf" "$pid" "receiver $name") || exit 1
+	printf -v "${var}_PORT" '%s' "$port"
+	printf -v "${var}_PID" '%s' "$pid"
+	printf -v "${var}_OUT" '%s' "$out"
+	export "${var}_PORT" "${var}_PID" "${var}_OUT"
+}
+
+# count_lines FILE PATTERN: number of lines of FILE matching the grep -E
+# PATTERN (0 when FILE does not exist).
+count_lines() {
+	local n
+	n=$(grep -E -c -- "$2" "$1" 2>/dev/null) || true
+	echo "${n:-0}"
+}
+
+# check DESC CMD...: run CMD, count and print the result; never exits.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then
+		PD_PASS=$((PD_PASS + 1))
+		echo "ok   $desc"
+	else
+		PD_FAIL=$((PD_FAIL + 1))
+		echo "FAIL $desc" >&2
+	fi
+	return 0
+}
+
+# not CMD...: negate CMD, for use with check.
+not() {
+	! "$@"
+}
+
+# pd_finish: print "N passed, M failed" and exit 0 or 1.
+pd_finish() {
+	echo "$PD_PASS passed, $PD_FAIL failed"
+	[ "$PD_FAIL" -eq 0 ] && [ "$PD_PASS" -gt 0 ] || exit 1
+	exit 0
+}
