@@ -11,6 +11,7 @@
  *    cap aborts the transfer (a failure, never unbounded memory).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,10 +55,11 @@ xfer_finish(struct pd_runner *r, struct xfer *x, CURLcode code)
 	resp->curl_code = (int)code;
 	if (code != CURLE_OK) {
 		const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
-		strncpy(resp->error, msg, sizeof(resp->error) - 1);
-		resp->error[sizeof(resp->error) - 1] = '\0';
+		size_t n;
+
+		snprintf(resp->error, sizeof(resp->error), "%s", msg);
 		/* curl's messages end in a newline sometimes */
-		size_t n = strlen(resp->error);
+		n = strlen(resp->error);
 		while (n && (resp->error[n - 1] == '\n' || resp->error[n - 1] == '\r'))
 			resp->error[--n] = '\0';
 	}

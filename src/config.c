@@ -1,0 +1,2036 @@
+/* config.c — probes.yaml (libyaml document API) -> struct pd_config.
+ *
+ * The file is loaded into a libyaml document (nodes keep their start marks), then walked
+ * with a fixed set of known keys per mapping. Every problem is recorded with the position
+ * of the offending node and parsing goes on, so the operator sees all errors at once.
+ * Errors are sorted by position before they are handed out (diag callback, err->msg).
+ *
+ * Secrets: a scalar that contained ${VAR} or ${file:...} is "secret". Its expanded
+ * value is registered with pd_log_add_secret() (free-form strings) and error messages
+ * only ever quote the text as written in the file, never the expansion.
+ *
+ * Scalar typing inside expect.json follows the YAML 1.2 core schema (plain 1, 1.5, true,
+ * null, ~ are typed; quoted scalars are strings; no YAML 1.1 yes/no/on/off). The libyaml
+ * document API gives an untagged plain scalar and an explicit `!!str` plain scalar the
+ * same tag, so write `"5"` (quoted), not `!!str 5`, for a string that looks like a number.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <yaml.h>
+#include "probed/buf.h"
+#include "probed/config.h"
+#include "probed/jsonschema.h"
+#include "probed/log.h"
+
+#define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
+#define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
+#define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
+#define CFG_NAME_MAX 64
+#define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
+#define CFG_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
+
+#define CFG_DEF_INTERVAL_MS (30 * 1000)
+#define CFG_DEF_TIMEOUT_MS (10 * 1000)
+#define CFG_DEF_CONFIRM_MS (5 * 1000)
+#define CFG_DEF_RETENTION_MS ((int64_t)30 * 86400 * 1000)
+#define CFG_DEF_STORE_PATH "/var/lib/probed/probed.db"
+#define CFG_MIN_INTERVAL_MS 100
+
+struct cfg_msg {
+	size_t line, col, seq;
+	char *text;
+};
+
+struct cfg_ctx {
+	yaml_document_t doc;
+	const char *file;
+	struct cfg_msg *msgs;
+	size_t nmsgs, capmsgs;
+	size_t json_nodes;
+	int json_overflow;
+	int nomem;
+};
+
+/* ---------------------------------------------------------------- errors */
+
+static void
+cfg_error_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void
+cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+cfg_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static void
+cfg_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
+{
+	char msg[768];
+	char *text = NULL;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (c->nmsgs == c->capmsgs) {
+		size_t ncap = c->capmsgs ? c->capmsgs * 2 : 16;
+		struct cfg_msg *m = realloc(c->msgs, ncap * sizeof(*m));
+
+		if (m == NULL) {
+			c->nomem = 1;
+			return;
+		}
+		c->msgs = m;
+		c->capmsgs = ncap;
+	}
+	if (asprintf(&text, "%s:%zu:%zu: %s", c->file, line, col, msg) < 0) {
+		c->nomem = 1;
+		return;
+	}
+	c->msgs[c->nmsgs].line = line;
+	c->msgs[c->nmsgs].col = col;
+	c->msgs[c->nmsgs].seq = c->nmsgs;
+	c->msgs[c->nmsgs].text = text;
+	c->nmsgs++;
+}
+
+static void
+cfg_error_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_verror_at(c, line, col, fmt, ap);
+	va_end(ap);
+}
+
+/* libyaml marks are 0-based; messages are 1-based. */
+static void
+cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	size_t line = n ? n->start_mark.line + 1 : 1;
+	size_t col = n ? n->start_mark.column + 1 : 1;
+
+	va_start(ap, fmt);
+	cfg_verror_at(c, line, col, fmt, ap);
+	va_end(ap);
+}
+
+static int
+cfg_msg_cmp(const void *a, const void *b)
+{
+	const struct cfg_msg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+/* Quote a value for a message: control characters become '?', long text is cut. */
+static const char *
+cfg_show(const char *s, size_t len, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 4 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (o >= CFG_SHOW_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		out[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static const char *
+cfg_raw(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* What a message may quote for a scalar: the expansion when it is not secret, the text as
+ * written otherwise (which at worst names a variable or a file, never its contents). */
+static const char *
+cfg_disp(const yaml_node_t *n, const char *expanded, int secret, char *out, size_t cap)
+{
+	if (secret || expanded == NULL)
+		return cfg_show(cfg_raw(n), n->data.scalar.length, out, cap);
+	return cfg_show(expanded, strlen(expanded), out, cap);
+}
+
+/* ---------------------------------------------------------------- memory */
+
+static char *
+cfg_strdup(struct cfg_ctx *c, const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		c->nomem = 1;
+	return d;
+}
+
+static void *
+cfg_calloc(struct cfg_ctx *c, size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (p == NULL)
+		c->nomem = 1;
+	return p;
+}
+
+static void
+cfg_headers_free(struct pd_header *h, size_t n)
+{
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].name);
+		free(h[i].value);
+	}
+	free(h);
+}
+
+static void
+cfg_probe_cleanup(struct pd_probe_cfg *p)
+{
+	free(p->name);
+	free(p->family);
+	free(p->url);
+	free(p->url_display);
+	free(p->method);
+	free(p->body);
+	cfg_headers_free(p->headers, p->nheaders);
+	free(p->status);
+	cJSON_Delete(p->json_schema);
+	free(p->severity);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+cfg_notify_cleanup(struct pd_notify_cfg *n)
+{
+	free(n->name);
+	free(n->url);
+	free(n->url_display);
+	free(n->routing_key);
+	cfg_headers_free(n->headers, n->nheaders);
+	memset(n, 0, sizeof(*n));
+}
+
+void
+pd_config_free(struct pd_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->location);
+	free(cfg->store_path);
+	free(cfg->http_listen);
+	free(cfg->http_bearer_token);
+	for (size_t i = 0; i < cfg->nprobes; i++)
+		cfg_probe_cleanup(&cfg->probes[i]);
+	free(cfg->probes);
+	for (size_t i = 0; i < cfg->nnotify; i++)
+		cfg_notify_cleanup(&cfg->notify[i]);
+	free(cfg->notify);
+	free(cfg);
+}
+
+/* ---------------------------------------------------------------- value parsers */
+
+int
+pd_duration_parse(const char *s, int64_t *ms)
+{
+	/* rank enforces largest-first, each unit at most once: "1h30m", not "30m1h" */
+	static const struct {
+		const char *unit;
+		size_t len;
+		int64_t mul;
+	} units[] = {
+		{ "ms", 2, 1 }, { "s", 1, 1000 }, { "m", 1, 60 * 1000 },
+		{ "h", 1, 3600 * 1000 }, { "d", 1, 86400 * 1000 },
+	};
+	const char *p = s;
+	int64_t total = 0;
+	size_t last = sizeof(units) / sizeof(units[0]);
+
+	if (s == NULL || *s == '\0')
+		return PD_ERR_INVALID;
+	while (*p != '\0') {
+		int64_t v = 0;
+		size_t u;
+
+		if (*p < '0' || *p > '9')
+			return PD_ERR_INVALID;
+		while (*p >= '0' && *p <= '9') {
+			int d = *p - '0';
+
+			if (v > (INT64_MAX - d) / 10)
+				return PD_ERR_INVALID;
+			v = v * 10 + d;
+			p++;
+		}
+		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++)
+			if (strncmp(p, units[u].unit, units[u].len) == 0)
+				break;
+		if (u == sizeof(units) / sizeof(units[0]) || u >= last)
+			return PD_ERR_INVALID;
+		last = u;
+		p += units[u].len;
+		if (v > INT64_MAX / units[u].mul)
+			return PD_ERR_INVALID;
+		v *= units[u].mul;
+		if (total > INT64_MAX - v)
+			return PD_ERR_INVALID;
+		total += v;
+	}
+	*ms = total;
+	return 0;
+}
+
+void
+pd_duration_format(int64_t ms, char *out, size_t cap)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mul;
+	} units[] = {
+		{ "d", 86400000ULL }, { "h", 3600000ULL }, { "m", 60000ULL },
+		{ "s", 1000ULL }, { "ms", 1ULL },
+	};
+	uint64_t v;
+	size_t o = 0;
+
+	if (out == NULL || cap == 0)
+		return;
+	out[0] = '\0';
+	if (ms == 0) {
+		snprintf(out, cap, "0s");
+		return;
+	}
+	if (ms < 0) {
+		v = (uint64_t)(-(ms + 1)) + 1;
+		o += (size_t)snprintf(out, cap, "-");
+	} else {
+		v = (uint64_t)ms;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && o < cap; i++) {
+		uint64_t q = v / units[i].mul;
+		int n;
+
+		if (q == 0)
+			continue;
+		v -= q * units[i].mul;
+		n = snprintf(out + o, cap - o, "%llu%s", (unsigned long long)q, units[i].unit);
+		if (n < 0)
+			return;
+		o += (size_t)n;
+	}
+}
+
+int
+pd_size_parse(const char *s, size_t *bytes)
+{
+	static const struct {
+		const char *unit;
+		size_t mul;
+	} units[] = {
+		{ "", 1 }, { "B", 1 }, { "KB", 1000 }, { "KiB", 1024 },
+		{ "MB", 1000 * 1000 }, { "MiB", 1024 * 1024 },
+	};
+	const char *p = s;
+	size_t v = 0;
+
+	if (s == NULL || *p < '0' || *p > '9')
+		return PD_ERR_INVALID;
+	while (*p >= '0' && *p <= '9') {
+		size_t d = (size_t)(*p - '0');
+
+		if (v > (SIZE_MAX - d) / 10)
+			return PD_ERR_INVALID;
+		v = v * 10 + d;
+		p++;
+	}
+	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+		if (strcmp(p, units[u].unit) != 0)
+			continue;
+		if (v > SIZE_MAX / units[u].mul)
+			return PD_ERR_INVALID;
+		*bytes = v * units[u].mul;
+		return 0;
+	}
+	return PD_ERR_INVALID;
+}
+
+const char *
+pd_tier_str(enum pd_tier t)
+{
+	switch (t) {
+	case PD_TIER_CORE: return "core";
+	case PD_TIER_SECONDARY: return "secondary";
+	case PD_TIER_SITE: return "site";
+	default: return "unknown";
+	}
+}
+
+const struct pd_probe_cfg *
+pd_config_probe(const struct pd_config *cfg, const char *name)
+{
+	if (cfg == NULL || name == NULL)
+		return NULL;
+	for (size_t i = 0; i < cfg->nprobes; i++)
+		if (cfg->probes[i].name != NULL && strcmp(cfg->probes[i].name, name) == 0)
+			return &cfg->probes[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- node helpers */
+
+static yaml_node_t *
+cfg_node(struct cfg_ctx *c, int idx)
+{
+	return yaml_document_get_node(&c->doc, idx);
+}
+
+static int
+cfg_is_null(const yaml_node_t *n)
+{
+	const char *v;
+
+	if (n == NULL)
+		return 1;
+	if (n->type != YAML_SCALAR_NODE)
+		return 0;
+	if (strcmp((const char *)n->tag, YAML_NULL_TAG) == 0)
+		return 1;
+	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	    strcmp((const char *)n->tag, YAML_STR_TAG) != 0)
+		return 0;
+	v = cfg_raw(n);
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+/*
+ * Sort the pairs of mapping n into vals[]/keys[] by the position of their key in
+ * names[] (NULL-terminated). Unknown, duplicate and non-string keys are errors.
+ * Returns 0 when n is a mapping (or null: an empty section), -1 otherwise.
+ */
+static int
+cfg_map(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const names[],
+	yaml_node_t *vals[], yaml_node_t *keys[])
+{
+	char show[CFG_SHOW_MAX + 8];
+
+	for (size_t i = 0; names[i] != NULL; i++)
+		vals[i] = keys[i] = NULL;
+	if (n != NULL && n->type == YAML_SCALAR_NODE && cfg_is_null(n))
+		return 0;
+	if (n == NULL || n->type != YAML_MAPPING_NODE) {
+		cfg_error(c, n, "%s: expected a mapping", what);
+		return -1;
+	}
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+	     pr++) {
+		yaml_node_t *k = cfg_node(c, pr->key);
+		yaml_node_t *v = cfg_node(c, pr->value);
+		size_t i;
+
+		if (k == NULL || k->type != YAML_SCALAR_NODE) {
+			cfg_error(c, k, "%s: keys must be strings", what);
+			continue;
+		}
+		for (i = 0; names[i] != NULL; i++)
+			if (strcmp(names[i], cfg_raw(k)) == 0)
+				break;
+		if (names[i] == NULL) {
+			cfg_error(c, k, "unknown key '%s'",
+				  cfg_show(cfg_raw(k), k->data.scalar.length, show, sizeof(show)));
+			continue;
+		}
+		if (keys[i] != NULL) {
+			cfg_error(c, k, "duplicate key '%s' (first defined at %zu:%zu)", names[i],
+				  keys[i]->start_mark.line + 1, keys[i]->start_mark.column + 1);
+			continue;
+		}
+		keys[i] = k;
+		vals[i] = v;
+	}
+	return 0;
+}
+
+/* Sequence items of n (null = empty list). Returns -1 (after an error) when n is not a list. */
+static int
+cfg_seq(struct cfg_ctx *c, yaml_node_t *n, const char *what, yaml_node_item_t **start,
+	size_t *count)
+{
+	*start = NULL;
+	*count = 0;
+	if (n != NULL && cfg_is_null(n))
+		return 0;
+	if (n == NULL || n->type != YAML_SEQUENCE_NODE) {
+		cfg_error(c, n, "%s: expected a list", what);
+		return -1;
+	}
+	*start = n->data.sequence.items.start;
+	*count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- interpolation */
+
+static int
+cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
+{
+	char chunk[4096];
+	struct stat st;
+	size_t start = out->len;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*errnum = errno;
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		*errnum = errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		*errnum = EISDIR;
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			*errnum = errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if (out->len - start + (size_t)r > CFG_MAX_SECRET_FILE) {
+			*errnum = EFBIG;
+			goto out;
+		}
+		if (pd_buf_append(out, chunk, (size_t)r) != 0) {
+			*errnum = ENOMEM;
+			goto out;
+		}
+	}
+	/* strip one trailing newline (what `echo key > file` and systemd-creds leave) */
+	if (out->len > start && out->data[out->len - 1] == '\n')
+		out->data[--out->len] = '\0';
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+static int
+cfg_var_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Expand ${VAR}, ${file:/path} and $$ in scalar n. Returns a new string, or NULL after
+ * reporting the error(s). *secret is set when any ${...} was present.
+ */
+static char *
+cfg_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
+{
+	const char *s = cfg_raw(n);
+	size_t len = n->data.scalar.length;
+	struct pd_buf b;
+	char show[CFG_SHOW_MAX + 8];
+	char *res = NULL;
+	int bad = 0;
+
+	*secret = 0;
+	pd_buf_init(&b, 0);
+	if (memchr(s, '\0', len) != NULL) {
+		cfg_error(c, n, "%s: value contains a NUL character", what);
+		goto out;
+	}
+	for (size_t i = 0; i < len;) {
+		const char *ref, *end, *val;
+		char var[256];
+		size_t rlen;
+
+		if (s[i] != '$' || i + 1 >= len || (s[i + 1] != '$' && s[i + 1] != '{')) {
+			if (pd_buf_append(&b, s + i, 1) != 0)
+				goto nomem;
+			i++;
+			continue;
+		}
+		if (s[i + 1] == '$') {
+			if (pd_buf_append(&b, "$", 1) != 0)
+				goto nomem;
+			i += 2;
+			continue;
+		}
+		ref = s + i + 2;
+		end = memchr(ref, '}', len - i - 2);
+		*secret = 1;
+		if (end == NULL) {
+			cfg_error(c, n, "%s: unterminated '${' (write '$$' for a literal '$')", what);
+			bad = 1;
+			break;
+		}
+		rlen = (size_t)(end - ref);
+		i = (size_t)(end - s) + 1;
+		if (rlen >= 5 && memcmp(ref, "file:", 5) == 0) {
+			char *path = strndup(ref + 5, rlen - 5);
+			int errnum = 0;
+
+			if (path == NULL)
+				goto nomem;
+			if (path[0] != '/') {
+				cfg_error(c, n, "%s: ${file:%s} needs an absolute path", what,
+					  cfg_show(path, strlen(path), show, sizeof(show)));
+				bad = 1;
+			} else if (cfg_read_secret_file(path, &b, &errnum) != 0) {
+				if (errnum == ENOMEM) {
+					free(path);
+					goto nomem;
+				}
+				cfg_error(c, n, "cannot read '%s': %s",
+					  cfg_show(path, strlen(path), show, sizeof(show)),
+					  strerror(errnum));
+				bad = 1;
+			}
+			free(path);
+			continue;
+		}
+		if (!cfg_var_name_ok(ref, rlen) || rlen >= sizeof(var)) {
+			cfg_error(c, n, "%s: invalid variable name '%s' in ${...}", what,
+				  cfg_show(ref, rlen, show, sizeof(show)));
+			bad = 1;
+			continue;
+		}
+		memcpy(var, ref, rlen);
+		var[rlen] = '\0';
+		val = getenv(var);
+		if (val == NULL) {
+			cfg_error(c, n, "environment variable %s is not set", var);
+			bad = 1;
+			continue;
+		}
+		if (pd_buf_append(&b, val, strlen(val)) != 0)
+			goto nomem;
+	}
+	if (bad)
+		goto out;
+	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
+		cfg_error(c, n, "%s: expanded value contains a NUL character", what);
+		goto out;
+	}
+	res = cfg_strdup(c, b.len ? b.data : "");
+	goto out;
+nomem:
+	c->nomem = 1;
+out:
+	pd_buf_cleanup(&b);
+	return res;
+}
+
+/* ---------------------------------------------------------------- typed getters */
+
+/* A scalar, expanded; not registered as a secret (the caller decides). NULL on error. */
+static char *
+cfg_scalar(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
+{
+	*secret = 0;
+	if (n == NULL || n->type != YAML_SCALAR_NODE) {
+		cfg_error(c, n, "%s: expected a single value, not a %s", what,
+			  n && n->type == YAML_MAPPING_NODE ? "mapping" : "list");
+		return NULL;
+	}
+	if (cfg_is_null(n)) {
+		cfg_error(c, n, "%s: missing value", what);
+		return NULL;
+	}
+	return cfg_expand(c, n, what, secret);
+}
+
+/* A free-form string: expanded, and registered as a secret when it used ${...}. */
+static char *
+cfg_string(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
+{
+	int sec = 0;
+	char *s = cfg_scalar(c, n, what, &sec);
+
+	if (s != NULL && sec)
+		pd_log_add_secret(s);
+	if (secret != NULL)
+		*secret = sec;
+	return s;
+}
+
+static int
+cfg_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms, int64_t *out)
+{
+	char show[CFG_SHOW_MAX + 8], mins[32];
+	int secret, rc = -1;
+	char *s = cfg_scalar(c, n, what, &secret);
+	int64_t v;
+
+	if (s == NULL)
+		return -1;
+	if (pd_duration_parse(s, &v) != 0) {
+		cfg_error(c, n, "%s: invalid duration '%s' (a number with a unit: ms, s, m, h, d; "
+			  "e.g. 500ms, 30s, 1m30s)", what,
+			  cfg_disp(n, s, secret, show, sizeof(show)));
+		goto out;
+	}
+	if (v < min_ms) {
+		pd_duration_format(min_ms, mins, sizeof(mins));
+		if (min_ms == 1)
+			cfg_error(c, n, "%s: must be greater than 0", what);
+		else
+			cfg_error(c, n, "%s: must be at least %s, got '%s'", what, mins,
+				  cfg_disp(n, s, secret, show, sizeof(show)));
+		goto out;
+	}
+	*out = v;
+	rc = 0;
+out:
+	free(s);
+	return rc;
+}
+
+static int
+cfg_int(struct cfg_ctx *c, yaml_node_t *n, const char *what, int lo, int hi, int *out)
+{
+	char show[CFG_SHOW_MAX + 8];
+	int secret, rc = -1;
+	char *s = cfg_scalar(c, n, what, &secret);
+	long v = 0;
+	size_t i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 9; i++)
+		v = v * 10 + (s[i] - '0');
+	if (i == 0 || s[i] != '\0' || v < lo || v > hi) {
+		cfg_error(c, n, "%s: expected an integer from %d to %d, got '%s'", what, lo, hi,
+			  cfg_disp(n, s, secret, show, sizeof(show)));
+		goto out;
+	}
+	*out = (int)v;
+	rc = 0;
+out:
+	free(s);
+	return rc;
+}
+
+static int
+cfg_size(struct cfg_ctx *c, yaml_node_t *n, const char *what, size_t *out)
+{
+	char show[CFG_SHOW_MAX + 8];
+	int secret, rc = -1;
+	char *s = cfg_scalar(c, n, what, &secret);
+	size_t v;
+
+	if (s == NULL)
+		return -1;
+	if (pd_size_parse(s, &v) != 0) {
+		cfg_error(c, n, "%s: invalid size '%s' (bytes, or a number with a unit: B, KB, KiB, "
+			  "MB, MiB)", what, cfg_disp(n, s, secret, show, sizeof(show)));
+		goto out;
+	}
+	if (v == 0) {
+		cfg_error(c, n, "%s: must be greater than 0", what);
+		goto out;
+	}
+	*out = v;
+	rc = 0;
+out:
+	free(s);
+	return rc;
+}
+
+/* One of words[] (NULL-terminated); returns its index or -1 after an error. */
+static int
+cfg_enum(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const words[],
+	 const char *expect)
+{
+	char show[CFG_SHOW_MAX + 8];
+	int secret, idx = -1;
+	char *s = cfg_scalar(c, n, what, &secret);
+
+	if (s == NULL)
+		return -1;
+	for (int i = 0; words[i] != NULL; i++)
+		if (strcmp(words[i], s) == 0)
+			idx = i;
+	if (idx < 0)
+		cfg_error(c, n, "%s: must be %s, got '%s'", what, expect,
+			  cfg_disp(n, s, secret, show, sizeof(show)));
+	free(s);
+	return idx;
+}
+
+static int
+cfg_name_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > CFG_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static char *
+cfg_name(struct cfg_ctx *c, yaml_node_t *n, const char *what)
+{
+	char show[CFG_SHOW_MAX + 8];
+	int secret;
+	char *s = cfg_string(c, n, what, &secret);
+
+	if (s != NULL && !cfg_name_ok(s)) {
+		cfg_error(c, n, "%s: invalid name '%s' (1-%d characters from A-Z a-z 0-9 _ . -)",
+			  what, cfg_disp(n, s, secret, show, sizeof(show)), CFG_NAME_MAX);
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+static int
+cfg_method_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 16)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] < 'A' || s[i] > 'Z')
+			return 0;
+	return 1;
+}
+
+static char *
+cfg_method(struct cfg_ctx *c, yaml_node_t *n)
+{
+	char show[CFG_SHOW_MAX + 8];
+	int secret;
+	char *s = cfg_scalar(c, n, "method", &secret);
+
+	if (s != NULL && !cfg_method_ok(s)) {
+		cfg_error(c, n, "method: invalid HTTP method '%s' (upper-case, e.g. GET, POST, HEAD)",
+			  cfg_disp(n, s, secret, show, sizeof(show)));
+		free(s);
+		s = NULL;
+	}
+	return s;
+}
+
+/* Returns NULL when url is an acceptable http(s) URL, else the reason (maybe in why). */
+static const char *
+cfg_url_problem(const char *url, char *why, size_t cap, int *nomem)
+{
+	CURLU *h = curl_url();
+	char *scheme = NULL, *host = NULL;
+	const char *res = NULL;
+	CURLUcode rc;
+	size_t len;
+
+	if (h == NULL) {
+		*nomem = 1;
+		return "out of memory";
+	}
+	rc = curl_url_set(h, CURLUPART_URL, url, 0);
+	if (rc != CURLUE_OK) {
+		snprintf(why, cap, "%s", curl_url_strerror(rc));
+		res = why;
+		goto out;
+	}
+	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
+		res = "scheme must be http or https";
+		goto out;
+	}
+	if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+		res = "no host";
+		goto out;
+	}
+	/* curl reads "https:///x" as host "x" and "http:/h" as "http://h": insist on the
+	 * plain form, a typo should not quietly probe some other host */
+	len = strlen(scheme);
+	if (strncmp(url + len, "://", 3) != 0 || url[len + 3] == '/') {
+		res = "expected scheme://host/...";
+		goto out;
+	}
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(h);
+	return res;
+}
+
+/* Expand and check a URL. *display gets the text as written. Returns 0 or -1. */
+static int
+cfg_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url, char **display,
+	int *secret)
+{
+	char show[CFG_SHOW_MAX + 8], whybuf[128];
+	const char *why;
+	int nomem = 0;
+	char *s = cfg_string(c, n, what, secret);
+
+	if (s == NULL)
+		return -1;
+	why = cfg_url_problem(s, whybuf, sizeof(whybuf), &nomem);
+	if (nomem) {
+		c->nomem = 1;
+		free(s);
+		return -1;
+	}
+	if (why != NULL) {
+		cfg_error(c, n, "%s: invalid URL '%s': %s", what,
+			  cfg_disp(n, s, *secret, show, sizeof(show)), why);
+		free(s);
+		return -1;
+	}
+	*display = cfg_strdup(c, cfg_raw(n));
+	if (*display == NULL) {
+		free(s);
+		return -1;
+	}
+	*url = s;
+	return 0;
+}
+
+static int
+cfg_header_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch) != NULL))
+			return 0;
+	}
+	return 1;
+}
+
+/* headers: {Name: value, ...} -> array. Returns 0 or -1 (errors reported). */
+static int
+cfg_headers(struct cfg_ctx *c, yaml_node_t *n, struct pd_header **out, size_t *nout)
+{
+	char show[CFG_SHOW_MAX + 8];
+	struct pd_header *h = NULL;
+	size_t cnt = 0, cap;
+	int bad = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (cfg_is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(c, n, "headers: expected a mapping of header name to value");
+		return -1;
+	}
+	cap = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	h = cfg_calloc(c, cap, sizeof(*h));
+	if (h == NULL)
+		return -1;
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+	     pr++) {
+		yaml_node_t *k = cfg_node(c, pr->key);
+		yaml_node_t *v = cfg_node(c, pr->value);
+		const char *name;
+		char *value;
+		int secret, dup = 0;
+
+		if (k == NULL || k->type != YAML_SCALAR_NODE || !cfg_header_name_ok(cfg_raw(k))) {
+			cfg_error(c, k, "headers: invalid header name '%s'",
+				  k && k->type == YAML_SCALAR_NODE ?
+				  cfg_show(cfg_raw(k), k->data.scalar.length, show, sizeof(show)) :
+				  "(not a string)");
+			bad = 1;
+			continue;
+		}
+		name = cfg_raw(k);
+		for (size_t i = 0; i < cnt; i++) {
+			if (strcasecmp(h[i].name, name) == 0) {
+				cfg_error(c, k, "headers: duplicate header '%s'", name);
+				dup = 1;
+			}
+		}
+		if (dup) {
+			bad = 1;
+			continue;
+		}
+		value = cfg_string(c, v, "headers", &secret);
+		if (value == NULL) {
+			bad = 1;
+			continue;
+		}
+		if (strpbrk(value, "\r\n") != NULL) {
+			cfg_error(c, v, "headers: value of '%s' contains a line break", name);
+			free(value);
+			bad = 1;
+			continue;
+		}
+		h[cnt].name = cfg_strdup(c, name);
+		if (h[cnt].name == NULL) {
+			free(value);
+			bad = 1;
+			continue;
+		}
+		h[cnt].value = value;
+		h[cnt].secret = secret;
+		cnt++;
+	}
+	*out = h;
+	*nout = cnt;
+	return bad ? -1 : 0;
+}
+
+/* base (copied) overlaid with over (copied); same name, case-insensitive: over wins
+ * (its value and its spelling of the name). */
+static int
+cfg_headers_merge(struct cfg_ctx *c, const struct pd_header *base, size_t nbase,
+		  const struct pd_header *over, size_t nover, struct pd_header **out,
+		  size_t *nout)
+{
+	struct pd_header *h = cfg_calloc(c, nbase + nover, sizeof(*h));
+	size_t cnt = 0;
+
+	*out = h;
+	*nout = 0;
+	if (h == NULL)
+		return -1;
+	for (size_t pass = 0; pass < 2; pass++) {
+		const struct pd_header *src = pass ? over : base;
+		size_t nsrc = pass ? nover : nbase;
+
+		for (size_t i = 0; i < nsrc; i++) {
+			size_t j;
+
+			for (j = 0; j < cnt; j++)
+				if (strcasecmp(h[j].name, src[i].name) == 0)
+					break;
+			if (j == cnt)
+				cnt++;
+			free(h[j].name);
+			h[j].name = cfg_strdup(c, src[i].name);
+			free(h[j].value);
+			h[j].value = cfg_strdup(c, src[i].value);
+			h[j].secret = src[i].secret;
+		}
+	}
+	*nout = cnt;
+	return c->nomem ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------- YAML -> cJSON */
+
+static int
+cfg_match_digits(const char **p, const char *digits)
+{
+	const char *s = *p;
+
+	while (**p != '\0' && strchr(digits, **p) != NULL)
+		(*p)++;
+	return *p > s;
+}
+
+/* YAML 1.2 core schema number: 1 = int/float written in s, 0 = not a number. */
+static int
+cfg_yaml_number(const char *s, double *out)
+{
+	static const char dec[] = "0123456789";
+	const char *p = s;
+	char *end;
+
+	if (strncmp(s, "0o", 2) == 0 && s[2] != '\0') {
+		p = s + 2;
+		if (!cfg_match_digits(&p, "01234567") || *p != '\0')
+			return 0;
+		*out = (double)strtoull(s + 2, NULL, 8);
+		return 1;
+	}
+	if (strncmp(s, "0x", 2) == 0 && s[2] != '\0') {
+		p = s + 2;
+		if (!cfg_match_digits(&p, "0123456789abcdefABCDEF") || *p != '\0')
+			return 0;
+		*out = (double)strtoull(s + 2, NULL, 16);
+		return 1;
+	}
+	/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+	if (*p == '-' || *p == '+')
+		p++;
+	if (*p == '.') {
+		p++;
+		if (!cfg_match_digits(&p, dec))
+			return 0;
+	} else {
+		if (!cfg_match_digits(&p, dec))
+			return 0;
+		if (*p == '.') {
+			p++;
+			cfg_match_digits(&p, dec);
+		}
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!cfg_match_digits(&p, dec))
+			return 0;
+	}
+	if (*p != '\0')
+		return 0;
+	*out = strtod(s, &end);
+	return 1;
+}
+
+static int
+cfg_yaml_special_float(const char *s)
+{
+	static const char *const words[] = {
+		".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+		".nan", ".NaN", ".NAN", NULL,
+	};
+
+	for (size_t i = 0; words[i] != NULL; i++)
+		if (strcmp(s, words[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+cfg_yaml_bool(const char *s, int *b)
+{
+	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0) {
+		*b = 1;
+		return 1;
+	}
+	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0) {
+		*b = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static cJSON *
+cfg_json_scalar(struct cfg_ctx *c, yaml_node_t *n)
+{
+	char show[CFG_SHOW_MAX + 8];
+	const char *tag = (const char *)n->tag;
+	const char *v = cfg_raw(n);
+	int plain_str = 0, b;
+	double d;
+	cJSON *j = NULL;
+
+	if (memchr(v, '\0', n->data.scalar.length) != NULL) {
+		cfg_error(c, n, "json: value contains a NUL character");
+		return NULL;
+	}
+	if (strcmp(tag, YAML_STR_TAG) == 0) {
+		if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+			return cJSON_CreateString(v);
+		plain_str = 1;
+	}
+	if ((plain_str || strcmp(tag, YAML_NULL_TAG) == 0) && cfg_is_null(n))
+		j = cJSON_CreateNull();
+	else if ((plain_str || strcmp(tag, YAML_BOOL_TAG) == 0) && cfg_yaml_bool(v, &b))
+		j = cJSON_CreateBool(b);
+	else if ((plain_str || strcmp(tag, YAML_FLOAT_TAG) == 0) && cfg_yaml_special_float(v))
+		cfg_error(c, n, "json: '%s' (infinity/NaN) cannot be represented in JSON", v);
+	else if ((plain_str || strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0) &&
+		 cfg_yaml_number(v, &d)) {
+		if (!isfinite(d))   /* 1e999 */
+			cfg_error(c, n, "json: number '%s' is out of range",
+				  cfg_show(v, strlen(v), show, sizeof(show)));
+		else
+			j = cJSON_CreateNumber(d);
+	} else if (plain_str)
+		j = cJSON_CreateString(v);
+	else
+		cfg_error(c, n, "json: cannot use '%s' with tag %s",
+			  cfg_show(v, strlen(v), show, sizeof(show)), tag);
+	return j;
+}
+
+/* Convert node n to cJSON. NULL after reporting an error (or on out-of-memory). */
+static cJSON *
+cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
+{
+	cJSON *j = NULL;
+	int bad = 0;
+
+	if (c->json_overflow)
+		return NULL;
+	if (++c->json_nodes > CFG_MAX_JSON_NODES) {
+		c->json_overflow = 1;
+		cfg_error(c, n, "json: more than %d nodes (recursive or exploding aliases?)",
+			  CFG_MAX_JSON_NODES);
+		return NULL;
+	}
+	if (depth > PD_SCHEMA_MAX_DEPTH) {
+		c->json_overflow = 1;
+		cfg_error(c, n, "json: nested deeper than %d levels", PD_SCHEMA_MAX_DEPTH);
+		return NULL;
+	}
+	switch (n->type) {
+	case YAML_SCALAR_NODE: {
+		size_t before = c->nmsgs;
+
+		j = cfg_json_scalar(c, n);
+		if (j == NULL && c->nmsgs == before)
+			c->nomem = 1;
+		return j;
+	}
+	case YAML_SEQUENCE_NODE:
+		if ((j = cJSON_CreateArray()) == NULL)
+			break;
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++) {
+			cJSON *e = cfg_json(c, cfg_node(c, *it), depth + 1);
+
+			if (e == NULL) {
+				bad = 1;
+			} else if (!cJSON_AddItemToArray(j, e)) {
+				cJSON_Delete(e);
+				bad = c->nomem = 1;
+			}
+		}
+		break;
+	case YAML_MAPPING_NODE:
+		if ((j = cJSON_CreateObject()) == NULL)
+			break;
+		for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
+		     pr < n->data.mapping.pairs.top; pr++) {
+			yaml_node_t *k = cfg_node(c, pr->key);
+			char show[CFG_SHOW_MAX + 8];
+			cJSON *e;
+
+			if (k->type != YAML_SCALAR_NODE) {
+				cfg_error(c, k, "json: object keys must be strings");
+				bad = 1;
+				continue;
+			}
+			if (cJSON_GetObjectItemCaseSensitive(j, cfg_raw(k)) != NULL) {
+				cfg_error(c, k, "json: duplicate key '%s'",
+					  cfg_show(cfg_raw(k), k->data.scalar.length, show,
+						   sizeof(show)));
+				bad = 1;
+				continue;
+			}
+			e = cfg_json(c, cfg_node(c, pr->value), depth + 1);
+			if (e == NULL) {
+				bad = 1;
+			} else if (!cJSON_AddItemToObject(j, cfg_raw(k), e)) {
+				cJSON_Delete(e);
+				bad = c->nomem = 1;
+			}
+		}
+		break;
+	default:
+		cfg_error(c, n, "json: unsupported node");
+		return NULL;
+	}
+	if (j == NULL)
+		c->nomem = 1;
+	if (bad) {
+		cJSON_Delete(j);
+		j = NULL;
+	}
+	return j;
+}
+
+/* ---------------------------------------------------------------- sections */
+
+static int
+cfg_status_one(const char *s, struct pd_status_range *r)
+{
+	int lo = 0, hi, i = 0;
+
+	for (; s[i] >= '0' && s[i] <= '9' && i < 3; i++)
+		lo = lo * 10 + (s[i] - '0');
+	if (i != 3)
+		return -1;
+	hi = lo;
+	if (s[i] == '-') {
+		const char *p = s + i + 1;
+		int k;
+
+		hi = 0;
+		for (k = 0; p[k] >= '0' && p[k] <= '9' && k < 3; k++)
+			hi = hi * 10 + (p[k] - '0');
+		if (k != 3)
+			return -1;
+		i += 1 + k;
+	}
+	if (s[i] != '\0' || lo < 100 || hi > 599 || lo > hi)
+		return -1;
+	r->lo = lo;
+	r->hi = hi;
+	return 0;
+}
+
+static int
+cfg_status(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
+{
+	char show[CFG_SHOW_MAX + 8];
+	yaml_node_item_t *items = NULL;
+	size_t cnt = 1;
+	int bad = 0;
+
+	if (n->type == YAML_SEQUENCE_NODE) {
+		if (cfg_seq(c, n, "status", &items, &cnt) != 0)
+			return -1;
+		if (cnt == 0) {
+			cfg_error(c, n, "status: list is empty");
+			return -1;
+		}
+	}
+	free(p->status);
+	p->nstatus = 0;
+	p->status = cfg_calloc(c, cnt, sizeof(*p->status));
+	if (p->status == NULL)
+		return -1;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *e = items ? cfg_node(c, items[i]) : n;
+		int secret;
+		char *s = cfg_scalar(c, e, "status", &secret);
+
+		if (s == NULL) {
+			bad = 1;
+			continue;
+		}
+		if (cfg_status_one(s, &p->status[p->nstatus]) != 0) {
+			cfg_error(c, e, "status: invalid status '%s' (a code 100-599 or a range "
+				  "like \"200-299\")", cfg_disp(e, s, secret, show, sizeof(show)));
+			bad = 1;
+		} else {
+			p->nstatus++;
+		}
+		free(s);
+	}
+	return bad ? -1 : 0;
+}
+
+enum { EX_STATUS, EX_MAX_LATENCY, EX_JSON, EX_N };
+static const char *const expect_keys[] = { "status", "max_latency", "json", NULL };
+
+static void
+cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
+{
+	yaml_node_t *v[EX_N], *k[EX_N];
+
+	if (cfg_map(c, n, "expect", expect_keys, v, k) != 0)
+		return;
+	if (v[EX_STATUS] != NULL)
+		cfg_status(c, v[EX_STATUS], p);
+	if (v[EX_MAX_LATENCY] != NULL)
+		cfg_duration(c, v[EX_MAX_LATENCY], "max_latency", 0, &p->max_latency_ms);
+	if (v[EX_JSON] != NULL && !cfg_is_null(v[EX_JSON])) {
+		size_t before = c->nmsgs;
+		struct pd_schema *s;
+		struct pd_err e = { 0, "" };
+
+		c->json_nodes = 0;
+		c->json_overflow = 0;
+		p->json_schema = cfg_json(c, v[EX_JSON], 0);
+		if (p->json_schema == NULL) {
+			if (c->nmsgs == before)
+				c->nomem = 1;
+			return;
+		}
+		s = pd_schema_new(p->json_schema, &e);
+		if (s == NULL)
+			cfg_error(c, v[EX_JSON], "json: invalid JSON Schema: %s",
+				  e.msg[0] ? e.msg : "rejected by the validator");
+		pd_schema_free(s);
+	}
+}
+
+/* Template for probes: the defaults section (values not set here stay at built-ins). */
+enum {
+	DF_INTERVAL, DF_TIMEOUT, DF_FAILURES, DF_CONFIRM, DF_SUCCESSES, DF_HEADERS, DF_MAX_BODY,
+	DF_METHOD, DF_N
+};
+static const char *const defaults_keys[] = {
+	"interval", "timeout", "failures_before_page", "confirm_after",
+	"successes_before_resolve", "headers", "max_body", "method", NULL,
+};
+
+/* Keys shared by defaults and probes, applied to p. */
+static void
+cfg_probe_common(struct cfg_ctx *c, struct pd_probe_cfg *p, yaml_node_t *interval,
+		 yaml_node_t *timeout, yaml_node_t *failures, yaml_node_t *confirm,
+		 yaml_node_t *successes, yaml_node_t *max_body, yaml_node_t *method)
+{
+	if (interval != NULL)
+		cfg_duration(c, interval, "interval", CFG_MIN_INTERVAL_MS, &p->interval_ms);
+	if (timeout != NULL)
+		cfg_duration(c, timeout, "timeout", 1, &p->timeout_ms);
+	if (confirm != NULL)
+		cfg_duration(c, confirm, "confirm_after", 1, &p->confirm_after_ms);
+	if (failures != NULL)
+		cfg_int(c, failures, "failures_before_page", 1, 100, &p->failures_before_page);
+	if (successes != NULL)
+		cfg_int(c, successes, "successes_before_resolve", 1, 100,
+			&p->successes_before_resolve);
+	if (max_body != NULL)
+		cfg_size(c, max_body, "max_body", &p->max_body);
+	if (method != NULL) {
+		char *m = cfg_method(c, method);
+
+		if (m != NULL) {
+			free(p->method);
+			p->method = m;
+		}
+	}
+}
+
+static void
+cfg_defaults(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *d)
+{
+	yaml_node_t *v[DF_N], *k[DF_N];
+
+	d->interval_ms = CFG_DEF_INTERVAL_MS;
+	d->timeout_ms = CFG_DEF_TIMEOUT_MS;
+	d->confirm_after_ms = CFG_DEF_CONFIRM_MS;
+	d->failures_before_page = 2;
+	d->successes_before_resolve = 2;
+	d->max_body = PD_CONFIG_DEFAULT_MAX_BODY;
+	d->method = cfg_strdup(c, "GET");
+	if (n == NULL || cfg_map(c, n, "defaults", defaults_keys, v, k) != 0)
+		return;
+	cfg_probe_common(c, d, v[DF_INTERVAL], v[DF_TIMEOUT], v[DF_FAILURES], v[DF_CONFIRM],
+			 v[DF_SUCCESSES], v[DF_MAX_BODY], v[DF_METHOD]);
+	if (v[DF_HEADERS] != NULL)
+		cfg_headers(c, v[DF_HEADERS], &d->headers, &d->nheaders);
+}
+
+enum {
+	PR_NAME, PR_FAMILY, PR_TIER, PR_URL, PR_METHOD, PR_BODY, PR_HEADERS, PR_INTERVAL,
+	PR_TIMEOUT, PR_CONFIRM, PR_FAILURES, PR_SUCCESSES, PR_MAX_BODY, PR_SEVERITY, PR_EXPECT,
+	PR_N
+};
+static const char *const probe_keys[] = {
+	"name", "family", "tier", "url", "method", "body", "headers", "interval", "timeout",
+	"confirm_after", "failures_before_page", "successes_before_resolve", "max_body",
+	"severity", "expect", NULL,
+};
+static const char *const tier_words[] = { "core", "secondary", "site", NULL };
+static const char *const severity_words[] = { "P1", "P2", "P3", "P4", NULL };
+
+static void
+cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
+	  struct pd_probe_cfg *p, yaml_node_t **name_node)
+{
+	yaml_node_t *v[PR_N], *k[PR_N];
+	struct pd_header *own = NULL;
+	size_t nown = 0;
+
+	*name_node = NULL;
+	p->line = (int)n->start_mark.line + 1;
+	p->col = (int)n->start_mark.column + 1;
+	p->interval_ms = d->interval_ms;
+	p->timeout_ms = d->timeout_ms;
+	p->confirm_after_ms = d->confirm_after_ms;
+	p->failures_before_page = d->failures_before_page;
+	p->successes_before_resolve = d->successes_before_resolve;
+	p->max_body = d->max_body;
+	p->tier = PD_TIER_CORE;
+	if (cfg_map(c, n, "probe", probe_keys, v, k) != 0)
+		return;
+	if (v[PR_NAME] == NULL)
+		cfg_error(c, n, "probe is missing required key 'name'");
+	else if ((p->name = cfg_name(c, v[PR_NAME], "name")) != NULL)
+		*name_node = v[PR_NAME];
+	if (v[PR_FAMILY] != NULL)
+		p->family = cfg_name(c, v[PR_FAMILY], "family");
+	else if (p->name != NULL)
+		p->family = cfg_strdup(c, p->name);
+	if (v[PR_TIER] != NULL) {
+		int t = cfg_enum(c, v[PR_TIER], "tier", tier_words, "core, secondary or site");
+
+		if (t >= 0)
+			p->tier = (enum pd_tier)t;
+	}
+	if (v[PR_URL] == NULL)
+		cfg_error(c, n, "probe is missing required key 'url'");
+	else
+		cfg_url(c, v[PR_URL], "url", &p->url, &p->url_display, &p->url_secret);
+	cfg_probe_common(c, p, v[PR_INTERVAL], v[PR_TIMEOUT], v[PR_FAILURES], v[PR_CONFIRM],
+			 v[PR_SUCCESSES], v[PR_MAX_BODY], v[PR_METHOD]);
+	if (p->method == NULL && d->method != NULL)
+		p->method = cfg_strdup(c, d->method);
+	if (v[PR_BODY] != NULL)
+		p->body = cfg_string(c, v[PR_BODY], "body", NULL);
+	if (v[PR_HEADERS] != NULL)
+		cfg_headers(c, v[PR_HEADERS], &own, &nown);
+	cfg_headers_merge(c, d->headers, d->nheaders, own, nown, &p->headers, &p->nheaders);
+	cfg_headers_free(own, nown);
+	if (v[PR_SEVERITY] != NULL) {
+		int s = cfg_enum(c, v[PR_SEVERITY], "severity", severity_words,
+				 "P1, P2, P3 or P4");
+
+		if (s >= 0)
+			p->severity = cfg_strdup(c, severity_words[s]);
+	}
+	if (v[PR_EXPECT] != NULL)
+		cfg_expect(c, v[PR_EXPECT], p);
+	if (p->nstatus == 0) {
+		free(p->status);
+		p->status = cfg_calloc(c, 1, sizeof(*p->status));
+		if (p->status != NULL) {
+			p->status[0].lo = 200;
+			p->status[0].hi = 299;
+			p->nstatus = 1;
+		}
+	}
+}
+
+struct cfg_named {
+	const char *name;
+	size_t idx;
+};
+
+static int
+cfg_named_cmp(const void *a, const void *b)
+{
+	const struct cfg_named *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r != 0)
+		return r;
+	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* Report names[i] that repeat an earlier one, in file order. nodes[i] NULL = no name. */
+static void
+cfg_unique(struct cfg_ctx *c, const char *what, char *const names[], yaml_node_t *const nodes[],
+	   size_t n)
+{
+	struct cfg_named *v = cfg_calloc(c, n, sizeof(*v));
+	size_t *first = cfg_calloc(c, n, sizeof(*first));
+	size_t m = 0;
+
+	if (v == NULL || first == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		first[i] = i;
+		if (names[i] != NULL && nodes[i] != NULL) {
+			v[m].name = names[i];
+			v[m].idx = i;
+			m++;
+		}
+	}
+	qsort(v, m, sizeof(*v), cfg_named_cmp);
+	for (size_t i = 1; i < m; i++)
+		if (strcmp(v[i].name, v[i - 1].name) == 0)
+			first[v[i].idx] = first[v[i - 1].idx];
+	for (size_t i = 0; i < n; i++) {
+		char show[CFG_SHOW_MAX + 8];
+		const yaml_node_t *f;
+
+		if (first[i] == i)
+			continue;
+		f = nodes[first[i]];
+		cfg_error(c, nodes[i], "duplicate %s name '%s' (first defined at %zu:%zu)", what,
+			  cfg_disp(nodes[i], names[i], 1, show, sizeof(show)),
+			  f->start_mark.line + 1, f->start_mark.column + 1);
+	}
+out:
+	free(v);
+	free(first);
+}
+
+static void
+cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
+	   struct pd_config *cfg)
+{
+	yaml_node_item_t *items;
+	yaml_node_t **name_nodes = NULL;
+	char **names = NULL;
+	size_t cnt;
+
+	if (cfg_seq(c, n, "probes", &items, &cnt) != 0)
+		return;
+	if (cnt == 0) {
+		cfg_error(c, n, "probes: list is empty (nothing to watch)");
+		return;
+	}
+	cfg->probes = cfg_calloc(c, cnt, sizeof(*cfg->probes));
+	name_nodes = cfg_calloc(c, cnt, sizeof(*name_nodes));
+	names = cfg_calloc(c, cnt, sizeof(*names));
+	if (cfg->probes == NULL || name_nodes == NULL || names == NULL)
+		goto out;
+	cfg->nprobes = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		cfg_probe(c, cfg_node(c, items[i]), d, &cfg->probes[i], &name_nodes[i]);
+		names[i] = cfg->probes[i].name;
+	}
+	cfg_unique(c, "probe", names, name_nodes, cnt);
+out:
+	free(name_nodes);
+	free(names);
+}
+
+enum { NT_NAME, NT_TYPE, NT_URL, NT_ROUTING_KEY, NT_HEADERS, NT_TIMEOUT, NT_N };
+static const char *const notify_keys[] = {
+	"name", "type", "url", "routing_key", "headers", "timeout", NULL,
+};
+static const char *const notify_types[] = { "webhook", "pagerduty", NULL };
+
+static void
+cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
+	       yaml_node_t **name_node)
+{
+	yaml_node_t *v[NT_N], *k[NT_N];
+	int type = -1, secret;
+
+	*name_node = NULL;
+	t->line = (int)n->start_mark.line + 1;
+	t->col = (int)n->start_mark.column + 1;
+	t->timeout_ms = CFG_DEF_TIMEOUT_MS;
+	if (cfg_map(c, n, "notify", notify_keys, v, k) != 0)
+		return;
+	if (v[NT_NAME] == NULL)
+		cfg_error(c, n, "notify entry is missing required key 'name'");
+	else if ((t->name = cfg_name(c, v[NT_NAME], "name")) != NULL)
+		*name_node = v[NT_NAME];
+	if (v[NT_TYPE] == NULL)
+		cfg_error(c, n, "notify entry is missing required key 'type' (webhook or pagerduty)");
+	else
+		type = cfg_enum(c, v[NT_TYPE], "type", notify_types, "webhook or pagerduty");
+	if (type >= 0)
+		t->type = (enum pd_notify_type)type;
+	if (v[NT_URL] != NULL)
+		cfg_url(c, v[NT_URL], "url", &t->url, &t->url_display, &secret);
+	else if (type == PD_NOTIFY_WEBHOOK)
+		cfg_error(c, n, "webhook is missing required key 'url'");
+	else if (type == PD_NOTIFY_PAGERDUTY) {
+		t->url = cfg_strdup(c, CFG_PAGERDUTY_URL);
+		t->url_display = cfg_strdup(c, CFG_PAGERDUTY_URL);
+	}
+	if (v[NT_ROUTING_KEY] != NULL) {
+		if (type == PD_NOTIFY_WEBHOOK) {
+			cfg_error(c, k[NT_ROUTING_KEY], "routing_key is only valid for type pagerduty");
+		} else {
+			t->routing_key = cfg_string(c, v[NT_ROUTING_KEY], "routing_key", &secret);
+			/* a credential even when written in the clear */
+			if (t->routing_key != NULL)
+				pd_log_add_secret(t->routing_key);
+		}
+	} else if (type == PD_NOTIFY_PAGERDUTY) {
+		cfg_error(c, n, "pagerduty is missing required key 'routing_key'");
+	}
+	if (v[NT_HEADERS] != NULL)
+		cfg_headers(c, v[NT_HEADERS], &t->headers, &t->nheaders);
+	if (v[NT_TIMEOUT] != NULL)
+		cfg_duration(c, v[NT_TIMEOUT], "timeout", 1, &t->timeout_ms);
+}
+
+static void
+cfg_notify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	yaml_node_item_t *items;
+	yaml_node_t **name_nodes = NULL;
+	char **names = NULL;
+	size_t cnt;
+
+	if (cfg_seq(c, n, "notify", &items, &cnt) != 0 || cnt == 0)
+		return;
+	cfg->notify = cfg_calloc(c, cnt, sizeof(*cfg->notify));
+	name_nodes = cfg_calloc(c, cnt, sizeof(*name_nodes));
+	names = cfg_calloc(c, cnt, sizeof(*names));
+	if (cfg->notify == NULL || name_nodes == NULL || names == NULL)
+		goto out;
+	cfg->nnotify = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		cfg_notify_one(c, cfg_node(c, items[i]), &cfg->notify[i], &name_nodes[i]);
+		names[i] = cfg->notify[i].name;
+	}
+	cfg_unique(c, "notify", names, name_nodes, cnt);
+out:
+	free(name_nodes);
+	free(names);
+}
+
+enum { ST_PATH, ST_RETENTION, ST_N };
+static const char *const store_keys[] = { "path", "retention", NULL };
+
+static void
+cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	yaml_node_t *v[ST_N], *k[ST_N];
+
+	if (n == NULL || cfg_map(c, n, "store", store_keys, v, k) != 0)
+		return;
+	if (v[ST_PATH] != NULL) {
+		char *s = cfg_string(c, v[ST_PATH], "path", NULL);
+
+		if (s != NULL && s[0] == '\0') {
+			cfg_error(c, v[ST_PATH], "path: must not be empty");
+			free(s);
+		} else if (s != NULL) {
+			free(cfg->store_path);
+			cfg->store_path = s;
+		}
+	}
+	if (v[ST_RETENTION] != NULL)
+		cfg_duration(c, v[ST_RETENTION], "retention", 1, &cfg->retention_ms);
+}
+
+/* "host:port", "[v6]:port"; host is a name or an address. */
+static int
+cfg_listen_ok(const char *s)
+{
+	const char *colon, *port;
+	long pv = 0;
+	size_t i;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		char a6[64];
+		struct in6_addr in6;
+
+		if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(a6))
+			return 0;
+		memcpy(a6, s + 1, (size_t)(close - s - 1));
+		a6[close - s - 1] = '\0';
+		if (inet_pton(AF_INET6, a6, &in6) != 1)
+			return 0;
+		colon = close + 1;
+	} else {
+		colon = strchr(s, ':');
+		if (colon == NULL || colon == s || strchr(colon + 1, ':') != NULL)
+			return 0;
+		for (const char *h = s; h < colon; h++)
+			if (!((*h >= 'A' && *h <= 'Z') || (*h >= 'a' && *h <= 'z') ||
+			      (*h >= '0' && *h <= '9') || *h == '.' || *h == '-' || *h == '_'))
+				return 0;
+	}
+	port = colon + 1;
+	for (i = 0; port[i] >= '0' && port[i] <= '9' && i < 5; i++)
+		pv = pv * 10 + (port[i] - '0');
+	return i > 0 && port[i] == '\0' && pv >= 1 && pv <= 65535;
+}
+
+enum { HT_LISTEN, HT_BEARER, HT_N };
+static const char *const http_keys[] = { "listen", "bearer_token", NULL };
+
+static void
+cfg_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	yaml_node_t *v[HT_N], *k[HT_N];
+	char show[CFG_SHOW_MAX + 8];
+	int secret;
+
+	if (cfg_map(c, n, "http", http_keys, v, k) != 0)
+		return;
+	if (v[HT_LISTEN] != NULL) {
+		char *s = cfg_string(c, v[HT_LISTEN], "listen", &secret);
+
+		if (s != NULL && !cfg_listen_ok(s)) {
+			cfg_error(c, v[HT_LISTEN], "listen: invalid address '%s' (host:port, e.g. "
+				  "127.0.0.1:9464 or [::1]:9464)",
+				  cfg_disp(v[HT_LISTEN], s, secret, show, sizeof(show)));
+			free(s);
+			s = NULL;
+		}
+		cfg->http_listen = s;
+	}
+	if (v[HT_BEARER] != NULL) {
+		cfg->http_bearer_token = cfg_string(c, v[HT_BEARER], "bearer_token", &secret);
+		if (cfg->http_bearer_token != NULL && cfg->http_bearer_token[0] == '\0') {
+			cfg_error(c, v[HT_BEARER], "bearer_token: must not be empty");
+			free(cfg->http_bearer_token);
+			cfg->http_bearer_token = NULL;
+		}
+		if (cfg->http_bearer_token != NULL)
+			pd_log_add_secret(cfg->http_bearer_token);
+	}
+}
+
+enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_N };
+static const char *const top_keys[] = {
+	"defaults", "store", "probes", "notify", "location", "http", NULL,
+};
+
+static void
+cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
+{
+	yaml_node_t *v[TOP_N], *k[TOP_N];
+	struct pd_probe_cfg d;
+
+	memset(&d, 0, sizeof(d));
+	if (root->type != YAML_MAPPING_NODE) {
+		cfg_error(c, root, "expected a mapping at the top level (defaults, store, probes, "
+			  "notify, location, http)");
+		return;
+	}
+	cfg_map(c, root, "top level", top_keys, v, k);
+	cfg_defaults(c, v[TOP_DEFAULTS], &d);
+	cfg_store(c, v[TOP_STORE], cfg);
+	if (v[TOP_PROBES] == NULL)
+		cfg_error(c, root, "missing required key 'probes'");
+	else
+		cfg_probes(c, v[TOP_PROBES], &d, cfg);
+	if (v[TOP_NOTIFY] != NULL)
+		cfg_notify(c, v[TOP_NOTIFY], cfg);
+	if (v[TOP_LOCATION] != NULL)
+		cfg->location = cfg_string(c, v[TOP_LOCATION], "location", NULL);
+	if (v[TOP_HTTP] != NULL)
+		cfg_http(c, v[TOP_HTTP], cfg);
+	cfg_probe_cleanup(&d);
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+/* Line/col of a byte offset (reader errors carry only the offset). */
+static void
+cfg_offset_pos(const char *s, size_t len, size_t off, size_t *line, size_t *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (s[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+static void
+cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, size_t len)
+{
+	size_t line, col;
+	const char *problem = parser->problem ? parser->problem : "cannot parse";
+
+	if (parser->error == YAML_READER_ERROR) {
+		cfg_offset_pos(yaml, len, parser->problem_offset, &line, &col);
+		cfg_error_at(c, line, col, "YAML: %s", problem);
+		return;
+	}
+	line = parser->problem_mark.line + 1;
+	col = parser->problem_mark.column + 1;
+	if (parser->context != NULL)
+		cfg_error_at(c, line, col, "YAML: %s (%s at %zu:%zu)", problem, parser->context,
+			     parser->context_mark.line + 1, parser->context_mark.column + 1);
+	else
+		cfg_error_at(c, line, col, "YAML: %s", problem);
+}
+
+int
+pd_config_load_string(const char *yaml, size_t len, const char *name,
+		      struct pd_config **out, struct pd_err *err,
+		      pd_config_diag_fn diag, void *ud)
+{
+	struct cfg_ctx c;
+	struct pd_config *cfg = NULL;
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	yaml_node_t *root;
+	int have_parser = 0, have_doc = 0, rc = PD_ERR_CONFIG;
+
+	memset(&c, 0, sizeof(c));
+	*out = NULL;
+	c.file = name ? name : "(config)";
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL || !yaml_parser_initialize(&parser)) {
+		c.nomem = 1;
+		goto out;
+	}
+	have_parser = 1;
+	cfg->path = cfg_strdup(&c, c.file);
+	cfg->store_path = cfg_strdup(&c, CFG_DEF_STORE_PATH);
+	cfg->retention_ms = CFG_DEF_RETENTION_MS;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, &c.doc)) {
+		cfg_syntax_error(&c, &parser, yaml, len);
+		goto out;
+	}
+	have_doc = 1;
+	root = yaml_document_get_root_node(&c.doc);
+	if (root == NULL) {
+		cfg_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
+		goto out;
+	}
+	/* a second document would be silently ignored: refuse it */
+	if (!yaml_parser_load(&parser, &extra)) {
+		cfg_syntax_error(&c, &parser, yaml, len);
+	} else {
+		yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+
+		if (r2 != NULL)
+			cfg_error(&c, r2, "only one YAML document is allowed per file");
+		yaml_document_delete(&extra);
+	}
+	cfg_root(&c, root, cfg);
+out:
+	if (have_doc)
+		yaml_document_delete(&c.doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	if (c.nomem) {
+		rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
+	} else if (c.nmsgs == 0) {
+		*out = cfg;
+		cfg = NULL;
+		rc = 0;
+	} else {
+		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), cfg_msg_cmp);
+		pd_err_set(err, PD_ERR_CONFIG, "%s", c.msgs[0].text);
+		if (diag != NULL)
+			for (size_t i = 0; i < c.nmsgs; i++)
+				diag(ud, c.msgs[i].text);
+		rc = PD_ERR_CONFIG;
+	}
+	for (size_t i = 0; i < c.nmsgs; i++)
+		free(c.msgs[i].text);
+	free(c.msgs);
+	pd_config_free(cfg);
+	return rc;
+}
+
+int
+pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
+	       pd_config_diag_fn diag, void *ud)
+{
+	struct pd_buf b;
+	char chunk[16384];
+	struct stat st;
+	int fd = -1, rc;
+
+	*out = NULL;
+	pd_buf_init(&b, CFG_MAX_FILE);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		rc = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(EISDIR));
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		rc = pd_buf_append(&b, chunk, (size_t)r);
+		if (rc == PD_ERR_INVALID) {
+			rc = pd_err_set(err, PD_ERR_IO, "%s: file is larger than %d bytes", path,
+					CFG_MAX_FILE);
+			goto out;
+		}
+		if (rc != 0) {
+			rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+			goto out;
+		}
+	}
+	rc = pd_config_load_string(b.data ? b.data : "", b.len, path, out, err, diag, ud);
+out:
+	if (fd >= 0)
+		close(fd);
+	pd_buf_cleanup(&b);
+	return rc;
+}
+
+cJSON *
+pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd_err *err)
+{
+	struct cfg_ctx c;
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	cJSON *j = NULL;
+	int have_parser = 0, have_doc = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.file = name ? name : "(yaml)";
+	if (!yaml_parser_initialize(&parser)) {
+		c.nomem = 1;
+		goto out;
+	}
+	have_parser = 1;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, &c.doc)) {
+		cfg_syntax_error(&c, &parser, yaml, len);
+		goto out;
+	}
+	have_doc = 1;
+	root = yaml_document_get_root_node(&c.doc);
+	if (root == NULL) {
+		cfg_error_at(&c, 1, 1, "empty document");
+		goto out;
+	}
+	j = cfg_json(&c, root, 0);
+out:
+	if (have_doc)
+		yaml_document_delete(&c.doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	if (c.nomem) {
+		pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
+	} else if (c.nmsgs > 0) {
+		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), cfg_msg_cmp);
+		pd_err_set(err, PD_ERR_INVALID, "%s", c.msgs[0].text);
+	}
+	if ((c.nomem || c.nmsgs > 0) && j != NULL) {
+		cJSON_Delete(j);
+		j = NULL;
+	}
+	for (size_t i = 0; i < c.nmsgs; i++)
+		free(c.msgs[i].text);
+	free(c.msgs);
+	return j;
+}
