@@ -221,3 +221,120 @@ pd_finish() {
 	[ "$PD_FAIL" -eq 0 ] && [ "$PD_PASS" -gt 0 ] || exit 1
 	exit 0
 }
+
+# received FILE PYEXPR: how many lines of a receiver's JSONL satisfy PYEXPR, where
+# `r` is the record, `b` its parsed body (dict, or {} when not JSON) and only
+# accepted deliveries (status 2xx) count.
+received() {
+	"$PYTHON" - "$1" "$2" <<'PY'
+import json, sys
+path, expr = sys.argv[1], sys.argv[2]
+n = 0
+try:
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line)
+            if not (200 <= int(r.get("status", 200)) < 300):
+                continue
+            b = r.get("body") if isinstance(r.get("body"), dict) else {}
+            if eval(expr, {}, {"r": r, "b": b}):
+                n += 1
+except FileNotFoundError:
+    pass
+print(n)
+PY
+}
+
+# received_is N FILE PYEXPR: exactly N matching deliveries.
+received_is() {
+	[ "$(received "$2" "$3")" -eq "$1" ]
+}
+
+# received_ge N FILE PYEXPR: at least N matching deliveries.
+received_ge() {
+	[ "$(received "$2" "$3")" -ge "$1" ]
+}
+
+# write_config FILE [INTERVAL] [CONFIRM]: a config for the three core probes against
+# the simulated API, notifying the WEBHOOK (and PAGER, when started) receivers.
+write_config() {
+	local file=$1 interval=${2:-2s} confirm=${3:-500ms}
+	cat >"$file" <<YAML
+defaults:
+  interval: $interval
+  timeout: 2s
+  failures_before_page: 2
+  confirm_after: $confirm
+  successes_before_resolve: 2
+  headers:
+    X-Api-Key: \${TIKLIVE_TEST_KEY}
+store:
+  path: $PD_TMP/probed.db
+  retention: 1d
+probes:
+  - name: userid
+    family: userid
+    url: $SIM_URL/userid/?username=tiktok
+    expect:
+      status: [200]
+      max_latency: 1500ms
+      json:
+        type: object
+        required: [id]
+        properties: {id: {type: string, minLength: 1}}
+  - name: userinfo
+    family: userinfo-by-username
+    url: $SIM_URL/userinfo-by-username/?username=tiktok
+    expect:
+      status: [200]
+      json:
+        type: object
+        required: [user, stats]
+        properties:
+          user: {type: object, required: [id, uniqueId]}
+          stats: {type: object, required: [followerCount]}
+  - name: post-detail
+    family: post-detail
+    url: $SIM_URL/post-detail/?url=https%3A%2F%2Fwww.tiktok.com%2F%40tiktok%2Fvideo%2F7106594312292453675
+    expect:
+      status: ["200-299"]
+      json:
+        type: object
+        required: [play, hdplay, wmplay]
+        properties:
+          play: {type: string, minLength: 1}
+          hdplay: {type: string, minLength: 1}
+          wmplay: {type: string, minLength: 1}
+notify:
+YAML
+	if [ -n "${WEBHOOK_PORT:-}" ]; then
+		printf '  - name: oncall-webhook\n    type: webhook\n    url: http://127.0.0.1:%s/hook\n    timeout: 2s\n' \
+			"$WEBHOOK_PORT" >>"$file"
+	fi
+	if [ -n "${PAGER_PORT:-}" ]; then
+		printf '%s\n' "$PD_PAGER_KEY" >"$PD_TMP/pagerduty-key"
+		printf '  - name: pagerduty\n    type: pagerduty\n    url: http://127.0.0.1:%s/v2/enqueue\n    routing_key: ${file:%s}\n    timeout: 2s\n' \
+			"$PAGER_PORT" "$PD_TMP/pagerduty-key" >>"$file"
+	fi
+}
+PD_PAGER_KEY=${PD_PAGER_KEY:-R0UT1NGKEY0000000000000000000000}
+
+# start_probed CONFIG [ARGS...]: start the daemon; exports PROBED_PID. Its log goes to
+# $PD_TMP/probed.log (appended across restarts).
+start_probed() {
+	local cfg=$1
+	shift
+	"$PROBED_BIN" -c "$cfg" "$@" >>"$PD_TMP/probed.log" 2>&1 &
+	PROBED_PID=$!
+	pd_track "$PROBED_PID"
+	export PROBED_PID
+}
+
+# probe_results DB NAME: rows stored for NAME (0 when the DB is not there yet).
+probe_results() {
+	"$PROBECTL_BIN" history "$2" --db "$1" --since 1d --json 2>/dev/null |
+		"$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["count"])' 2>/dev/null || echo 0
+}
