@@ -313,7 +313,7 @@ cmd_status(struct cli *c)
 			else
 				snprintf(verdict, sizeof(verdict), "%s: %s",
 					 pd_outcome_str(s->last.outcome), s->last.verdict);
-			printf("%-24s %-10s %5d %-14s %-5d %6.0f ms  %-14s %s\n", s->probe,
+			printf("%-24s %-10s %5d %-14s %-5d %6.1f ms  %-14s %s\n", s->probe,
 			       s->has_state ? pd_eval_status_str(s->state.status) : "up",
 			       s->has_state ? s->state.consec_fail : 0, age,
 			       s->has_result ? s->last.http_status : 0,
