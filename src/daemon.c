@@ -1,5 +1,6 @@
 /* daemon.c — wiring of the probe pipeline on one libev loop (see daemon.h). */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@ struct probe {
 	int64_t next_due_us;   /* the fixed-rate grid */
 	int64_t run_lateness_us;
 	int64_t run_start_ms;
+	int has_result;
+	struct pd_result last;
 	int inflight;
 	int removed;           /* swept by a reload while in flight: free on completion */
 	int mark;
@@ -48,7 +51,26 @@ struct pd_daemon {
 	int draining;
 	int kick_outbox;
 	int rc;
+	struct pd_daemon_stats stats;
 };
+
+const int64_t pd_daemon_lateness_bounds_us[8] = {
+	1000, 5000, 10000, 50000, 100000, 500000, 1000000, INT64_MAX,
+};
+
+static void
+daemon_count_lateness(struct pd_daemon *d, int64_t us)
+{
+	struct pd_daemon_stats *s = &d->stats;
+
+	for (int i = 0; i < 8; i++)
+		if (us <= pd_daemon_lateness_bounds_us[i])
+			s->lateness_le_us[i]++;
+	s->lateness_count++;
+	s->lateness_sum_s += (double)us / 1e6;
+	if (us > s->lateness_us_max)
+		s->lateness_us_max = us;
+}
 
 static void probe_fire(struct pd_sched_entry *e, int64_t lateness_us);
 
@@ -153,8 +175,16 @@ probe_on_done(void *ud, struct pd_response *resp)
 	pd_check_response(p->cfg, p->schema, resp, &r);
 	r.ts_ms = p->run_start_ms;
 	r.lateness_us = p->run_lateness_us;
-	if (pd_store_add_result(d->store, p->name, &r, &err) != 0)
+	if (pd_store_add_result(d->store, p->name, &r, &err) != 0) {
+		d->stats.store_errors++;
 		pd_log_err("store: %s", err.msg);
+	}
+	p->last = r;
+	p->has_result = 1;
+	d->stats.results++;
+	if (!pd_result_ok(&r))
+		d->stats.failures++;
+	daemon_count_lateness(d, r.lateness_us);
 
 	before = p->state;
 	rules.failures_before_page = p->cfg->failures_before_page;
@@ -206,6 +236,7 @@ probe_fire(struct pd_sched_entry *e, int64_t lateness_us)
 		p->next_due_us += p->cfg->interval_ms * 1000;
 	if (p->inflight) {
 		pd_log_debug("probe %s: still running at its next start; skipped", p->name);
+		d->stats.skipped++;
 		pd_sched_at(&p->sched, p->next_due_us);
 		return;
 	}
@@ -361,8 +392,10 @@ daemon_on_prepare(EV_P_ ev_prepare *w, int revents)
 
 	(void)EV_A;
 	(void)revents;
-	if (pd_store_pending(d->store) > 0 && pd_store_flush(d->store, &err) != 0)
+	if (pd_store_pending(d->store) > 0 && pd_store_flush(d->store, &err) != 0) {
+		d->stats.store_errors++;
 		pd_log_err("store: commit failed, results of this batch are lost: %s", err.msg);
+	}
 	if (d->kick_outbox) {
 		d->kick_outbox = 0;
 		pd_outbox_kick(d->outbox);
@@ -409,6 +442,8 @@ pd_daemon_shutdown(struct pd_daemon *d)
 	if (d->draining)
 		return;
 	d->draining = 1;
+	if (d->opts.on_shutdown)
+		d->opts.on_shutdown(d->opts.hook_ud);
 	for (struct probe *p = d->probes; p; p = p->next)
 		pd_sched_stop(&p->sched);
 	pd_log_info("shutdown: finishing %zu in-flight transfers (at most %.0fs)",
@@ -445,7 +480,16 @@ daemon_on_signal(EV_P_ ev_signal *w, int revents)
 	(void)revents;
 	if (w->signum == SIGHUP) {
 		pd_log_info("SIGHUP: reloading %s", d->opts.config_path);
-		pd_daemon_reload(d, &err);
+		d->stats.reloads++;
+		if (d->opts.on_reload)
+			d->opts.on_reload(d->opts.hook_ud, 0, 1, "");
+		if (pd_daemon_reload(d, &err) != 0) {
+			d->stats.reload_failures++;
+			if (d->opts.on_reload)
+				d->opts.on_reload(d->opts.hook_ud, 1, 0, err.msg);
+		} else if (d->opts.on_reload) {
+			d->opts.on_reload(d->opts.hook_ud, 1, 1, "");
+		}
 		return;
 	}
 	pd_log_info("%s: shutting down", w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -466,6 +510,7 @@ pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemo
 	}
 	d->loop = loop;
 	d->opts = *opts;
+	d->stats.started_ms = pd_clock_wall_ms(opts->clock);
 	if (d->opts.drain_timeout_s <= 0)
 		d->opts.drain_timeout_s = 15;
 	db = opts->db_path ? opts->db_path : cfg->store_path;
@@ -549,4 +594,66 @@ pd_daemon_run(struct pd_daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 	ev_run(d->loop, 0);
 	return d->rc;
+}
+
+size_t
+pd_daemon_probes(const struct pd_daemon *d, pd_daemon_probe_fn fn, void *ud)
+{
+	size_t n = 0;
+
+	/* config order, not list order (the list is newest-first) */
+	for (size_t i = 0; i < d->cfg->nprobes; i++) {
+		const struct pd_probe_cfg *pc = &d->cfg->probes[i];
+		struct probe *p;
+		struct pd_probe_view v;
+
+		for (p = d->probes; p && strcmp(p->name, pc->name) != 0; p = p->next)
+			;
+		if (p == NULL)
+			continue;
+		v.name = p->name;
+		v.family = pc->family;
+		v.tier = pd_tier_str(pc->tier);
+		v.cfg = pc;
+		v.state = &p->state;
+		v.has_result = p->has_result;
+		v.last = &p->last;
+		if (fn)
+			fn(ud, &v);
+		n++;
+	}
+	return n;
+}
+
+void
+pd_daemon_stats(const struct pd_daemon *d, struct pd_daemon_stats *out)
+{
+	*out = d->stats;
+	out->probes_up = out->probes_down = 0;
+	for (struct probe *p = d->probes; p; p = p->next) {
+		if (p->state.status == PD_EVAL_DOWN || p->state.status == PD_EVAL_RECOVERING)
+			out->probes_down++;
+		else
+			out->probes_up++;
+	}
+	out->inflight = pd_runner_inflight(d->runner);
+	out->draining = d->draining;
+}
+
+struct pd_store *
+pd_daemon_store(const struct pd_daemon *d)
+{
+	return d->store;
+}
+
+const struct pd_config *
+pd_daemon_config(const struct pd_daemon *d)
+{
+	return d->cfg;
+}
+
+struct ev_loop *
+pd_daemon_loop(const struct pd_daemon *d)
+{
+	return d->loop;
 }
