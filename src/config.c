@@ -246,6 +246,7 @@ pd_config_free(struct pd_config *cfg)
 	free(cfg->store_path);
 	free(cfg->http_listen);
 	free(cfg->http_bearer_token);
+	free(cfg->heartbeat_url);
 	for (size_t i = 0; i < cfg->nprobes; i++)
 		cfg_probe_cleanup(&cfg->probes[i]);
 	free(cfg->probes);
@@ -1452,12 +1453,12 @@ cfg_defaults(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *d)
 enum {
 	PR_NAME, PR_FAMILY, PR_TIER, PR_URL, PR_METHOD, PR_BODY, PR_HEADERS, PR_INTERVAL,
 	PR_TIMEOUT, PR_CONFIRM, PR_FAILURES, PR_SUCCESSES, PR_MAX_BODY, PR_SEVERITY, PR_EXPECT,
-	PR_N
+	PR_CONTROL, PR_N
 };
 static const char *const probe_keys[] = {
 	"name", "family", "tier", "url", "method", "body", "headers", "interval", "timeout",
 	"confirm_after", "failures_before_page", "successes_before_resolve", "max_body",
-	"severity", "expect", NULL,
+	"severity", "expect", "control", NULL,
 };
 static const char *const tier_words[] = { "core", "secondary", "site", NULL };
 static const char *const severity_words[] = { "P1", "P2", "P3", "P4", NULL };
@@ -1519,6 +1520,12 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	}
 	if (v[PR_EXPECT] != NULL)
 		cfg_expect(c, v[PR_EXPECT], p);
+	if (v[PR_CONTROL] != NULL) {
+		const char *raw = v[PR_CONTROL]->type == YAML_SCALAR_NODE ? cfg_raw(v[PR_CONTROL]) : "";
+
+		if (!cfg_yaml_bool(raw, &p->control))
+			cfg_error(c, v[PR_CONTROL], "control: expected true or false");
+	}
 	if (p->nstatus == 0) {
 		free(p->status);
 		p->status = cfg_calloc(c, 1, sizeof(*p->status));
@@ -1793,9 +1800,32 @@ cfg_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 	}
 }
 
-enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_N };
+enum { HB_URL, HB_INTERVAL, HB_N };
+static const char *const heartbeat_keys[] = { "url", "interval", NULL };
+
+static void
+cfg_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	yaml_node_t *v[HB_N], *k[HB_N];
+	int secret = 0;
+	char *display = NULL;
+
+	cfg->heartbeat_interval_ms = 60000;
+	if (cfg_map(c, n, "heartbeat", heartbeat_keys, v, k) != 0)
+		return;
+	if (v[HB_URL] == NULL)
+		cfg_error(c, n, "heartbeat is missing required key 'url'");
+	else
+		cfg_url(c, v[HB_URL], "url", &cfg->heartbeat_url, &display, &secret);
+	free(display);
+	if (v[HB_INTERVAL] != NULL)
+		cfg_duration(c, v[HB_INTERVAL], "interval", 1000, &cfg->heartbeat_interval_ms);
+}
+
+enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_HEARTBEAT,
+       TOP_N };
 static const char *const top_keys[] = {
-	"defaults", "store", "probes", "notify", "location", "http", NULL,
+	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", NULL,
 };
 
 static void
@@ -1823,6 +1853,8 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 		cfg->location = cfg_string(c, v[TOP_LOCATION], "location", NULL);
 	if (v[TOP_HTTP] != NULL)
 		cfg_http(c, v[TOP_HTTP], cfg);
+	if (v[TOP_HEARTBEAT] != NULL)
+		cfg_heartbeat(c, v[TOP_HEARTBEAT], cfg);
 	cfg_probe_cleanup(&d);
 }
 

@@ -47,6 +47,10 @@ struct pd_daemon {
 	ev_prepare prepare;
 	ev_timer prune;
 	ev_timer drain;
+	ev_timer heartbeat;
+	int heartbeat_ok;            /* last ping's outcome, to log only changes */
+	int heartbeat_inflight;
+	uint64_t store_errors_at_ping;
 	ev_signal sig_term, sig_int, sig_hup;
 	int draining;
 	int kick_outbox;
@@ -99,6 +103,61 @@ probe_key(const struct pd_daemon *d, const struct probe *p, char *out, size_t ca
 		snprintf(out, cap, "%s", p->name);
 }
 
+/* The control probe (a known-good target), or NULL when none is configured. */
+static struct probe *
+daemon_control(const struct pd_daemon *d)
+{
+	for (struct probe *p = d->probes; p; p = p->next)
+		if (p->cfg && p->cfg->control)
+			return p;
+	return NULL;
+}
+
+/* Is the monitoring host itself the suspect? Its control target fails too. */
+static int
+daemon_host_suspect(const struct pd_daemon *d, const struct probe *self)
+{
+	const struct probe *c = daemon_control(d);
+
+	if (c == NULL || c == self)
+		return 0;
+	return (c->has_result && !pd_result_ok(&c->last)) || c->state.status != PD_EVAL_UP;
+}
+
+/* A page for p waits while the control target has not been probed since p's outage
+ * began (so a dead network is not mistaken for a dead API); the control probe is
+ * started now. Returns 1 to defer. */
+static int
+daemon_defer_for_control(struct pd_daemon *d, struct probe *p)
+{
+	struct probe *c = daemon_control(d);
+
+	if (c == NULL || c == p || d->draining)
+		return 0;
+	if (c->has_result && c->last.ts_ms >= p->state.first_fail_ms)
+		return 0;
+	if (!c->inflight)
+		pd_sched_at(&c->sched, pd_sched_now_us());
+	pd_log_debug("probe %s: page held until control target %s reports", p->name, c->name);
+	return 1;
+}
+
+/* Every probe other than except has a failed last result. */
+static int
+daemon_all_failing(const struct pd_daemon *d, const struct probe *except)
+{
+	int others = 0;
+
+	for (struct probe *p = d->probes; p; p = p->next) {
+		if (p == except || p->cfg == NULL)
+			continue;
+		others++;
+		if (!p->has_result || pd_result_ok(&p->last))
+			return 0;
+	}
+	return others > 0;
+}
+
 /* Queue one event per notify target, in the current batch. */
 static void
 daemon_page(struct pd_daemon *d, struct probe *p, const char *action, const struct pd_result *r,
@@ -110,7 +169,14 @@ daemon_page(struct pd_daemon *d, struct probe *p, const char *action, const stru
 	int64_t now = daemon_now(d);
 	char *json;
 
-	if (strcmp(action, "trigger") == 0) {
+	if (strcmp(action, "trigger") == 0 && p->cfg && p->cfg->control && daemon_all_failing(d, p)) {
+		snprintf(summary, sizeof(summary),
+			 "%s%smonitoring host degraded: control target %s and every other probe "
+			 "fail (%s); probe alerts are suppressed until it recovers",
+			 d->cfg->location ? d->cfg->location : "", d->cfg->location ? " " : "",
+			 p->name, pd_outcome_str(r->outcome));
+		snprintf(reason, sizeof(reason), "%s", r->verdict);
+	} else if (strcmp(action, "trigger") == 0) {
 		snprintf(summary, sizeof(summary), "%s%s%s DOWN: %s (%d consecutive failures)",
 			 d->cfg->location ? d->cfg->location : "", d->cfg->location ? " " : "",
 			 p->name, pd_outcome_str(r->outcome), consec);
@@ -191,19 +257,48 @@ probe_on_done(void *ud, struct pd_response *resp)
 	rules.successes_before_resolve = p->cfg->successes_before_resolve;
 	probe_key(d, p, key, sizeof(key));
 	ev = pd_eval_step(&p->state, &rules, key, pd_result_ok(&r), r.outcome, daemon_now(d));
+	if (ev == PD_EV_TRIGGER && daemon_defer_for_control(d, p)) {
+		/* hold the page until the control target has been probed since this outage
+		 * began: stay FAILING (persisted), re-probe on the confirm schedule */
+		struct pd_eval_state held = before;
+
+		held.consec_fail = p->state.consec_fail - 1;
+		held.consec_ok = 0;
+		held.last_outcome = r.outcome;
+		if (held.status == PD_EVAL_UP) {
+			held.status = PD_EVAL_FAILING;
+			held.since_ms = daemon_now(d);
+			held.first_fail_ms = p->state.first_fail_ms;
+		}
+		p->state = held;
+		ev = PD_EV_NONE;
+	}
 	if (ev != PD_EV_NONE) {
 		pd_duration_format(daemon_now(d) - before.since_ms, dur, sizeof(dur));
 		pd_log(ev == PD_EV_TRIGGER ? PD_LOG_ERR : (ev == PD_EV_RESOLVE ? PD_LOG_INFO : PD_LOG_WARN),
 		       "probe %s: %s -> %s after %s (%s: %s)", p->name,
 		       pd_eval_status_str(before.status), pd_eval_status_str(p->state.status), dur,
 		       pd_outcome_str(r.outcome), r.verdict);
-		if (ev == PD_EV_TRIGGER)
+		if (ev == PD_EV_TRIGGER && daemon_host_suspect(d, p)) {
+			/* the control target fails too: the host's own network is the suspect.
+			 * One "monitoring host degraded" page (the control probe's) instead of
+			 * a storm; an empty dedup key marks this outage as not paged. */
+			pd_log_warn("probe %s: page suppressed: control target fails too "
+				    "(monitoring host degraded)", p->name);
+			pd_store_add_event(d->store, daemon_now(d), p->name, "suppressed",
+					   "monitoring host degraded", NULL);
+			p->state.dedup_key[0] = '\0';
+		} else if (ev == PD_EV_TRIGGER) {
 			daemon_page(d, p, "trigger", &r, p->state.first_fail_ms, p->state.consec_fail);
-		else if (ev == PD_EV_RESOLVE)
+		} else if (ev == PD_EV_RESOLVE && before.dedup_key[0] == '\0') {
+			pd_store_add_event(d->store, daemon_now(d), p->name, "resolve",
+					   "recovered (its page had been suppressed)", NULL);
+		} else if (ev == PD_EV_RESOLVE) {
 			daemon_page(d, p, "resolve", &r, before.first_fail_ms, 0);
-		else
+		} else {
 			pd_store_add_event(d->store, daemon_now(d), p->name, pd_eval_event_str(ev),
 					   r.verdict, NULL);
+		}
 	}
 	if (ev != PD_EV_NONE || p->state.status != PD_EVAL_UP || before.consec_fail != 0) {
 		if (pd_store_save_state(d->store, p->name, &p->state, &err) != 0)
@@ -363,7 +458,8 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		*pp = p->next;
 		removed++;
 		pd_log_info("probe %s: removed from configuration", p->name);
-		if (p->state.status == PD_EVAL_DOWN || p->state.status == PD_EVAL_RECOVERING) {
+		if ((p->state.status == PD_EVAL_DOWN || p->state.status == PD_EVAL_RECOVERING) &&
+		    p->state.dedup_key[0] != '\0') {
 			/* never leave a page open for a probe that no longer exists */
 			p->cfg = NULL;
 			daemon_page(d, p, "resolve", NULL, p->state.first_fail_ms, 0);
@@ -382,6 +478,56 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			    cfg->path ? cfg->path : "-", cfg->nprobes, added, kept, removed, cfg->nnotify);
 	pd_config_free(old);
 	return rc;
+}
+
+static void
+daemon_on_heartbeat_done(void *ud, struct pd_response *resp)
+{
+	struct pd_daemon *d = ud;
+	int ok = resp->curl_code == 0 && resp->http_status >= 200 && resp->http_status <= 299;
+
+	d->heartbeat_inflight = 0;
+	if (ok != d->heartbeat_ok) {
+		if (ok)
+			pd_log_info("heartbeat: delivered (HTTP %ld)", resp->http_status);
+		else
+			pd_log_warn("heartbeat: failed (%s)", resp->curl_code ? resp->error : "non-2xx status");
+	}
+	d->heartbeat_ok = ok;
+}
+
+/* Dead man's switch: ping only while healthy (the loop runs, and the store committed
+ * without error since the last ping), so silence means "look at the monitor". */
+static void
+daemon_on_heartbeat(EV_P_ ev_timer *w, int revents)
+{
+	struct pd_daemon *d = w->data;
+	struct pd_request req = {0};
+	struct pd_err err = {0};
+
+	(void)EV_A;
+	(void)revents;
+	if (d->cfg->heartbeat_url == NULL || d->draining || d->heartbeat_inflight) {
+		w->repeat = 5.0; /* a reload may add one */
+		ev_timer_again(d->loop, w);
+		return;
+	}
+	w->repeat = (double)d->cfg->heartbeat_interval_ms / 1000.0;
+	ev_timer_again(d->loop, w);
+	if (d->stats.store_errors != d->store_errors_at_ping) {
+		d->store_errors_at_ping = d->stats.store_errors;
+		pd_log_warn("heartbeat: withheld: the store failed since the last ping");
+		d->heartbeat_ok = 0;
+		return;
+	}
+	req.url = d->cfg->heartbeat_url;
+	/* a ping never outlives its interval */
+	req.timeout_ms = d->cfg->heartbeat_interval_ms < 10000 ? d->cfg->heartbeat_interval_ms : 10000;
+	req.max_body = 64 * 1024;
+	if (pd_runner_submit(d->runner, &req, daemon_on_heartbeat_done, d, &err) != 0)
+		pd_log_err("heartbeat: %s", err.msg);
+	else
+		d->heartbeat_inflight = 1;
 }
 
 static void
@@ -442,6 +588,7 @@ pd_daemon_shutdown(struct pd_daemon *d)
 	if (d->draining)
 		return;
 	d->draining = 1;
+	ev_timer_stop(d->loop, &d->heartbeat);
 	if (d->opts.on_shutdown)
 		d->opts.on_shutdown(d->opts.hook_ud);
 	for (struct probe *p = d->probes; p; p = p->next)
@@ -531,6 +678,11 @@ pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemo
 	ev_timer_again(loop, &d->prune);
 	ev_timer_init(&d->drain, daemon_on_drain_timeout, 0., 0.);
 	d->drain.data = d;
+	ev_init(&d->heartbeat, daemon_on_heartbeat);
+	d->heartbeat.data = d;
+	d->heartbeat_ok = -1;
+	d->heartbeat.repeat = 1.0; /* first ping once the first results are in */
+	ev_timer_again(loop, &d->heartbeat);
 	if (pd_daemon_apply(d, cfg, err) != 0) {
 		cfg = NULL;
 		goto fail;
@@ -556,6 +708,7 @@ pd_daemon_free(struct pd_daemon *d)
 		ev_prepare_stop(d->loop, &d->prepare);
 		ev_timer_stop(d->loop, &d->prune);
 		ev_timer_stop(d->loop, &d->drain);
+		ev_timer_stop(d->loop, &d->heartbeat);
 		ev_signal_stop(d->loop, &d->sig_term);
 		ev_signal_stop(d->loop, &d->sig_int);
 		ev_signal_stop(d->loop, &d->sig_hup);

@@ -53,6 +53,8 @@ struct pd_probe_cfg {
 	int64_t max_latency_ms;  /* 0 = no bound */
 	cJSON *json_schema;      /* owned; NULL = body not checked */
 	char *severity;          /* "P1".."P4" or NULL (classifier decides) */
+	int control;             /* 1 = known-good control target: when it fails together
+				  * with the others, the monitoring host is the suspect */
 	int line, col;           /* where the probe's mapping starts */
 };
 
@@ -77,6 +79,8 @@ struct pd_config {
 	int64_t retention_ms;   /* default 30d */
 	char *http_listen;      /* optional "127.0.0.1:9464", NULL = off */
 	char *http_bearer_token;/* optional, secret */
+	char *heartbeat_url;    /* optional dead man's switch, pinged while healthy */
+	int64_t heartbeat_interval_ms; /* default 60s */
 	struct pd_probe_cfg *probes;
 	size_t nprobes;
 	struct pd_notify_cfg *notify;
