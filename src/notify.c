@@ -48,9 +48,43 @@ pd_notify_event_json(const struct pd_notify_event *ev)
 	}
 	if (ev->location)
 		cJSON_AddStringToObject(o, "location", ev->location);
+	if (ev->severity)
+		cJSON_AddStringToObject(o, "severity", ev->severity);
+	if (ev->mode)
+		cJSON_AddStringToObject(o, "mode", ev->mode);
+	if (ev->mode_title)
+		cJSON_AddStringToObject(o, "mode_title", ev->mode_title);
+	if (ev->runbook)
+		cJSON_AddStringToObject(o, "runbook", ev->runbook);
+	if (ev->incident_id > 0)
+		cJSON_AddNumberToObject(o, "incident_id", (double)ev->incident_id);
+	if (ev->probes_json) {
+		cJSON *arr = cJSON_Parse(ev->probes_json);
+
+		if (arr)
+			cJSON_AddItemToObject(o, "probes", arr);
+	}
+	if (ev->evidence)
+		cJSON_AddStringToObject(o, "evidence", ev->evidence);
+	if (ev->status_message)
+		cJSON_AddStringToObject(o, "status_message", ev->status_message);
+	if (ev->drill)
+		cJSON_AddBoolToObject(o, "drill", 1);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	return s;
+}
+
+int
+pd_notify_routes(const struct pd_notify_cfg *t, int severity)
+{
+	/* defaults by target type until per-target `severities:` exist:
+	 * pagers take P1/P2; everything else takes P1-P3; P4 only reaches webhooks */
+	if (severity < 1 || severity > 4)
+		return 0;
+	if (t->type == PD_NOTIFY_PAGERDUTY)
+		return severity <= 2;
+	return severity <= 3 || t->type == PD_NOTIFY_WEBHOOK;
 }
 
 enum pd_notify_verdict

@@ -104,6 +104,32 @@ static const char *const store_migrations[] = {
 	"  dead INTEGER NOT NULL DEFAULT 0"
 	");"
 	"CREATE INDEX outbox_target ON outbox(target, dead, id);",
+	/* v2: incidents (issue 3). members/notified are small JSON arrays of names. */
+	"CREATE TABLE incidents ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  key TEXT NOT NULL UNIQUE,"
+	"  opened_ms INTEGER NOT NULL,"
+	"  resolved_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_join_ms INTEGER NOT NULL,"
+	"  severity INTEGER NOT NULL,"
+	"  mode INTEGER NOT NULL,"
+	"  title TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  evidence TEXT NOT NULL,"
+	"  members TEXT NOT NULL,"
+	"  notified TEXT NOT NULL,"
+	"  status_message TEXT NOT NULL,"
+	"  drill INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX incidents_open ON incidents(resolved_ms, id);"
+	"CREATE TABLE incident_events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  incident_id INTEGER NOT NULL REFERENCES incidents(id),"
+	"  ts_ms INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  detail TEXT"
+	");"
+	"CREATE INDEX incident_events_by_incident ON incident_events(incident_id, id);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -144,6 +170,7 @@ enum stmt_id {
 	S_OB_STATS,
 	S_OB_NEXT,
 	S_STATUS_PROBES,
+	S_RES_SERIES,      /* issue 4: status page series */
 	S__COUNT
 };
 
@@ -214,6 +241,9 @@ static const char *const stmt_sql[S__COUNT] = {
 			    "WHERE EXISTS (SELECT 1 FROM results r WHERE r.probe_id = p.id) "
 			    "OR EXISTS (SELECT 1 FROM probe_state s WHERE s.probe_id = p.id) "
 			    "ORDER BY p.name",
+	/* issue 4: a bounded range of one probe, key order (= time order), 3 columns */
+	[S_RES_SERIES] = "SELECT ts_ms, outcome, total_ms FROM results "
+			 "WHERE probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, seq",
 };
 
 /* ---- probe name -> id cache (open addressing, FNV-1a) ---- */
@@ -1402,5 +1432,314 @@ pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
 		ret = db_fail(st, err, "events");
 out:
 	stmt_done(s);
+	return ret;
+}
+
+/* ---- issue 4: bucketed series for the status page -------------------------------- */
+
+/* Close bucket b over vals[from..to): nearest-rank p95 and max of its latencies. The
+ * subrange is sorted in place; the whole array is sorted again for the totals later,
+ * which is fine because sorting a subrange does not change the multiset. */
+static void
+series_close(struct pd_series_bucket *b, double *vals, size_t from, size_t to)
+{
+	size_t n = to - from;
+
+	if (n == 0)
+		return;
+	qsort(vals + from, n, sizeof(*vals), cmp_double);
+	b->p95_ms = percentile(vals + from, n, 95);
+	b->max_ms = vals[to - 1];
+}
+
+int
+pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, int64_t bucket_ms,
+		struct pd_series_bucket *out, size_t n, struct pd_history_stats *total,
+		struct pd_err *err)
+{
+	struct pd_history_stats hs = { .p50_ms = -1, .p95_ms = -1, .p99_ms = -1, .max_ms = -1 };
+	struct name_ent *e;
+	sqlite3_stmt *s = NULL;
+	double *vals = NULL, *nv;
+	size_t nvals = 0, cap = 0, cur = 0, cur_from = 0;
+	int ret = 0, rc;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].start_ms = since_ms + (int64_t)i * bucket_ms;
+		out[i].p95_ms = out[i].max_ms = -1;
+	}
+	if (total != NULL)
+		*total = hs;
+	if (bucket_ms <= 0 || n == 0)
+		return pd_err_set(err, PD_ERR_INVALID, "series: bucket_ms and n must be > 0");
+	if ((ret = probe_lookup(st, probe, 0, &e, err)) != 0)
+		return ret;
+	if ((s = stmt_get(st, S_RES_SERIES, err)) == NULL)
+		return PD_ERR_DB;
+	sqlite3_bind_int64(s, 1, e->id);
+	sqlite3_bind_int64(s, 2, since_ms);
+	sqlite3_bind_int64(s, 3, since_ms + (int64_t)n * bucket_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t ts = sqlite3_column_int64(s, 0);
+		int failed = sqlite3_column_int(s, 1) != 0;
+		double ms = sqlite3_column_double(s, 2);
+		size_t b = (size_t)((ts - since_ms) / bucket_ms);
+
+		if (b >= n)
+			continue; /* cannot happen with the bounds above; be safe */
+		if (b != cur) {
+			/* rows come in time order: the previous bucket is complete */
+			series_close(&out[cur], vals, cur_from, nvals);
+			cur = b;
+			cur_from = nvals;
+		}
+		out[b].count++;
+		hs.count++;
+		if (failed) {
+			out[b].failures++;
+			hs.failures++;
+		}
+		if (ms < 0)
+			continue;
+		if (nvals == cap) {
+			cap = cap ? cap * 2 : 1024;
+			if ((nv = realloc(vals, cap * sizeof(*vals))) == NULL) {
+				ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			vals = nv;
+		}
+		vals[nvals++] = ms;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = db_fail(st, err, "series");
+		goto out;
+	}
+	series_close(&out[cur], vals, cur_from, nvals);
+	if (total != NULL) {
+		hs.error_rate = hs.count > 0 ? (double)hs.failures / (double)hs.count : 0.0;
+		if (nvals > 0) {
+			qsort(vals, nvals, sizeof(*vals), cmp_double);
+			hs.p50_ms = percentile(vals, nvals, 50);
+			hs.p95_ms = percentile(vals, nvals, 95);
+			hs.p99_ms = percentile(vals, nvals, 99);
+			hs.max_ms = vals[nvals - 1];
+		}
+		*total = hs;
+	}
+out:
+	stmt_done(s);
+	free(vals);
+	return ret;
+}
+
+/* ---- issue 3: incidents ------------------------------------------------------------
+ * Rare writes (a few per incident), so these statements are prepared per call rather
+ * than cached. Writes join the open batch like every other write. */
+
+void
+pd_incident_row_cleanup(struct pd_incident_row *r)
+{
+	free(r->members);
+	free(r->notified);
+	free(r->status_message);
+	r->members = r->notified = r->status_message = NULL;
+}
+
+static int
+inc_prepare(struct pd_store *st, const char *sql, sqlite3_stmt **s, struct pd_err *err)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
+		*s = NULL;
+		return db_fail(st, err, "prepare incident statement");
+	}
+	return 0;
+}
+
+static int
+inc_step_done(struct pd_store *st, sqlite3_stmt *s, const char *what, struct pd_err *err)
+{
+	int rc = sqlite3_step(s), ret = 0;
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_fail(st, err, what);
+	sqlite3_finalize(s);
+	if (st->in_tx && sqlite3_get_autocommit(st->db))
+		batch_lost(st);
+	return ret;
+}
+
+int
+pd_store_incident_save(struct pd_store *st, struct pd_incident_row *r, struct pd_err *err)
+{
+	static const char ins[] =
+		"INSERT INTO incidents(key, opened_ms, resolved_ms, last_join_ms, severity, mode,"
+		" title, reason, evidence, members, notified, status_message, drill)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)";
+	static const char upd[] =
+		"UPDATE incidents SET key=?1, opened_ms=?2, resolved_ms=?3, last_join_ms=?4,"
+		" severity=?5, mode=?6, title=?7, reason=?8, evidence=?9, members=?10,"
+		" notified=?11, status_message=?12, drill=?13 WHERE id=?14";
+	sqlite3_stmt *s = NULL;
+	int ret;
+
+	if ((ret = tx_begin(st, err)) != 0 ||
+	    (ret = inc_prepare(st, r->id ? upd : ins, &s, err)) != 0)
+		return ret;
+	sqlite3_bind_text(s, 1, r->key, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, r->opened_ms);
+	sqlite3_bind_int64(s, 3, r->resolved_ms);
+	sqlite3_bind_int64(s, 4, r->last_join_ms);
+	sqlite3_bind_int(s, 5, r->severity);
+	sqlite3_bind_int(s, 6, r->mode);
+	sqlite3_bind_text(s, 7, r->title, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 8, r->reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 9, r->evidence, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 10, r->members ? r->members : "[]", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 11, r->notified ? r->notified : "[]", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 12, r->status_message ? r->status_message : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 13, r->drill);
+	if (r->id)
+		sqlite3_bind_int64(s, 14, r->id);
+	if ((ret = inc_step_done(st, s, "save incident", err)) != 0)
+		return ret;
+	if (r->id == 0)
+		r->id = sqlite3_last_insert_rowid(st->db);
+	st->pending++;
+	return 0;
+}
+
+int
+pd_store_incident_event(struct pd_store *st, int64_t incident_id, int64_t ts_ms, const char *kind,
+			const char *detail, struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret;
+
+	if ((ret = tx_begin(st, err)) != 0 ||
+	    (ret = inc_prepare(st, "INSERT INTO incident_events(incident_id, ts_ms, kind, detail)"
+				   " VALUES(?1,?2,?3,?4)", &s, err)) != 0)
+		return ret;
+	sqlite3_bind_int64(s, 1, incident_id);
+	sqlite3_bind_int64(s, 2, ts_ms);
+	sqlite3_bind_text(s, 3, kind, -1, SQLITE_TRANSIENT);
+	bind_text_or_null(s, 4, detail);
+	if ((ret = inc_step_done(st, s, "add incident event", err)) != 0)
+		return ret;
+	st->pending++;
+	return 0;
+}
+
+static char *
+col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return strdup(t ? (const char *)t : "");
+}
+
+static void
+inc_row_read(sqlite3_stmt *s, struct pd_incident_row *r)
+{
+	const unsigned char *t;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(s, 0);
+	t = sqlite3_column_text(s, 1);
+	snprintf(r->key, sizeof(r->key), "%s", t ? (const char *)t : "");
+	r->opened_ms = sqlite3_column_int64(s, 2);
+	r->resolved_ms = sqlite3_column_int64(s, 3);
+	r->last_join_ms = sqlite3_column_int64(s, 4);
+	r->severity = sqlite3_column_int(s, 5);
+	r->mode = sqlite3_column_int(s, 6);
+	t = sqlite3_column_text(s, 7);
+	snprintf(r->title, sizeof(r->title), "%s", t ? (const char *)t : "");
+	t = sqlite3_column_text(s, 8);
+	snprintf(r->reason, sizeof(r->reason), "%s", t ? (const char *)t : "");
+	t = sqlite3_column_text(s, 9);
+	snprintf(r->evidence, sizeof(r->evidence), "%s", t ? (const char *)t : "");
+	r->members = col_dup(s, 10);
+	r->notified = col_dup(s, 11);
+	r->status_message = col_dup(s, 12);
+	r->drill = sqlite3_column_int(s, 13);
+}
+
+#define INC_COLS "id, key, opened_ms, resolved_ms, last_join_ms, severity, mode, title, reason," \
+		 " evidence, members, notified, status_message, drill"
+
+int
+pd_store_incidents(struct pd_store *st, int open_only, int limit, pd_store_incident_fn fn,
+		   void *ud, struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct pd_incident_row r;
+	int ret, rc;
+
+	ret = inc_prepare(st, open_only ? "SELECT " INC_COLS " FROM incidents WHERE resolved_ms = 0"
+					  " ORDER BY id DESC LIMIT ?1"
+					: "SELECT " INC_COLS " FROM incidents ORDER BY id DESC LIMIT ?1",
+			  &s, err);
+	if (ret != 0)
+		return ret;
+	sqlite3_bind_int(s, 1, limit > 0 ? limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		inc_row_read(s, &r);
+		ret = fn ? fn(ud, &r) : 0;
+		pd_incident_row_cleanup(&r);
+		if (ret != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "incidents");
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+pd_store_incident_get(struct pd_store *st, int64_t id, struct pd_incident_row *out,
+		      struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc;
+
+	if ((ret = inc_prepare(st, "SELECT " INC_COLS " FROM incidents WHERE id = ?1", &s, err)) != 0)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		inc_row_read(s, out);
+	else if (rc == SQLITE_DONE)
+		ret = pd_err_set(err, PD_ERR_NOTFOUND, "no incident %lld", (long long)id);
+	else
+		ret = db_fail(st, err, "incident");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+pd_store_incident_events(struct pd_store *st, int64_t id, pd_store_ievent_fn fn, void *ud,
+			 struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc;
+
+	if ((ret = inc_prepare(st, "SELECT ts_ms, kind, detail FROM incident_events"
+				   " WHERE incident_id = ?1 ORDER BY id", &s, err)) != 0)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *d = sqlite3_column_text(s, 2);
+
+		if (fn && (ret = fn(ud, sqlite3_column_int64(s, 0),
+				    (const char *)sqlite3_column_text(s, 1),
+				    d ? (const char *)d : "")) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "incident events");
+out:
+	sqlite3_finalize(s);
 	return ret;
 }

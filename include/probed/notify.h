@@ -35,8 +35,22 @@ struct pd_notify_event {
 	int64_t ts_ms;
 	int consecutive_failures;
 	int64_t down_since_ms;  /* first failure (resolve: how long it lasted) */
+	/* set by the incident layer (issue 3); NULL/0 = omitted */
+	const char *severity;   /* "P1".."P4" */
+	const char *mode;       /* "mode1-upstream", ... */
+	const char *mode_title; /* "Mode 1: upstream TikTok API down or changed" */
+	const char *runbook;    /* "runbooks/mode1-upstream-changed.md" */
+	int64_t incident_id;
+	const char *probes_json;/* JSON array of the incident's probes */
+	const char *status_message; /* drafted status-page text */
+	const char *evidence;
+	int drill;              /* 1 = a drill: clearly marked, routed like the real thing */
 };
 char *pd_notify_event_json(const struct pd_notify_event *ev);
+
+/* Does target t take events of this severity (1..4)? The playbook's routing:
+ * P1/P2 page, P3 chat only, P4 ticket only (see notify.c for the per-type defaults). */
+int pd_notify_routes(const struct pd_notify_cfg *t, int severity);
 
 enum pd_notify_verdict {
 	PD_NOTIFY_DELIVERED = 0,

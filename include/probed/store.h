@@ -122,4 +122,53 @@ typedef int (*pd_store_event_fn)(void *ud, int64_t ts_ms, const char *probe, con
 int pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
 		    pd_store_event_fn fn, void *ud, struct pd_err *err);
 
+/* ---- issue 4: bucketed series (status page) ---- */
+struct pd_series_bucket {
+	int64_t start_ms;        /* UTC */
+	int64_t count, failures; /* results in [start_ms, start_ms + bucket_ms) */
+	double p95_ms;           /* nearest-rank p95 of total_ms (results with a response); -1 if none */
+	double max_ms;           /* -1 if none */
+};
+/* Results of probe with since_ms <= ts_ms < since_ms + n * bucket_ms, grouped into n
+ * buckets of bucket_ms (out[i].start_ms = since_ms + i * bucket_ms; empty buckets have
+ * count 0 and p95 -1). total (may be NULL) gets the stats over the whole range, as
+ * pd_store_history computes them. One range scan of the results primary key, three
+ * columns per row. out and total are initialised even on failure; PD_ERR_NOTFOUND when
+ * the store has never seen the probe. */
+int pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, int64_t bucket_ms,
+		    struct pd_series_bucket *out, size_t n, struct pd_history_stats *total,
+		    struct pd_err *err);
+
+/* ---- incidents (issue 3) ---- */
+struct pd_incident_row {
+	int64_t id;              /* 0 = not stored yet */
+	char key[96];            /* stable dedup key: "probed:[LOCATION/]inc-<opened_ms>" */
+	int64_t opened_ms, resolved_ms, last_join_ms; /* resolved_ms 0 = open */
+	int severity;            /* 1..4 (never lowered while open) */
+	int mode;                /* enum pd_mode */
+	char title[160];
+	char reason[256];
+	char evidence[512];
+	char *members;           /* JSON array of probe names (malloc'd) */
+	char *notified;          /* JSON array of targets that got a trigger (malloc'd) */
+	char *status_message;    /* the drafted status-page text (malloc'd) */
+	int drill;
+};
+void pd_incident_row_cleanup(struct pd_incident_row *r);
+/* Insert (id == 0; sets id) or update, inside the current batch. */
+int pd_store_incident_save(struct pd_store *st, struct pd_incident_row *r, struct pd_err *err);
+/* Append to an incident's timeline (UTC ms). */
+int pd_store_incident_event(struct pd_store *st, int64_t incident_id, int64_t ts_ms,
+			    const char *kind, const char *detail, struct pd_err *err);
+typedef int (*pd_store_incident_fn)(void *ud, const struct pd_incident_row *r);
+/* Newest first; limit <= 0 = all. The row passed to fn is valid during the call. */
+int pd_store_incidents(struct pd_store *st, int open_only, int limit, pd_store_incident_fn fn,
+		       void *ud, struct pd_err *err);
+/* PD_ERR_NOTFOUND when there is no such incident; caller cleans up out. */
+int pd_store_incident_get(struct pd_store *st, int64_t id, struct pd_incident_row *out,
+			  struct pd_err *err);
+typedef int (*pd_store_ievent_fn)(void *ud, int64_t ts_ms, const char *kind, const char *detail);
+int pd_store_incident_events(struct pd_store *st, int64_t id, pd_store_ievent_fn fn, void *ud,
+			     struct pd_err *err);
+
 #endif
