@@ -1,14 +1,19 @@
 /* probectl.c — the CLI: ad-hoc checks and read-only views of the daemon's database.
  * Commands are a table {name, fn, help}. Exit codes: sysexits (64 usage, 78 config);
  * `check` follows the Nagios plugin convention (0 OK, 2 CRITICAL, 3 UNKNOWN). */
+#include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <ev.h>
 #include "probed/check.h"
 #include "probed/clock.h"
+#include "probed/comms.h"
 #include "probed/config.h"
 #include "probed/jsonschema.h"
 #include "probed/log.h"
@@ -437,6 +442,25 @@ slurp(const char *path, size_t *len)
 	return b.data;
 }
 
+/* The whole text must be one JSON value (cJSON alone stops after the first value and
+ * would accept '{"id":"x"} garbage'); trailing whitespace is fine. NULL otherwise. */
+static cJSON *
+parse_json_strict(const char *text, size_t len)
+{
+	const char *end = NULL;
+	cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+
+	if (v == NULL)
+		return NULL;
+	for (; end != NULL && end < text + len; end++) {
+		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+			cJSON_Delete(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
 static int
 cmd_schema(struct cli *c)
 {
@@ -458,7 +482,7 @@ cmd_schema(struct cli *c)
 		perror(stext == NULL ? c->argv[0] : c->argv[1]);
 		goto out;
 	}
-	schema = cJSON_ParseWithLength(stext, slen);
+	schema = parse_json_strict(stext, slen);
 	if (schema == NULL) {
 		schema = pd_config_yaml_to_json(stext, slen, c->argv[0], &err);
 		if (schema == NULL) {
@@ -466,7 +490,7 @@ cmd_schema(struct cli *c)
 			goto out;
 		}
 	}
-	doc = cJSON_ParseWithLength(dtext, dlen);
+	doc = parse_json_strict(dtext, dlen);
 	if (doc == NULL) {
 		fprintf(stderr, "%s: not valid JSON\n", c->argv[1]);
 		goto out;
@@ -493,6 +517,126 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------ runbooks */
+
+/* probectl runbooks lint [DIR|FILE]: every *.md but README.md must have the playbook's
+ * five sections (the rules are pd_comms_lint_runbook's). 0 good, 1 problems, 2 unreadable. */
+
+#define DEFAULT_RUNBOOKS "/usr/share/probed/runbooks"
+
+struct lint_ctx {
+	const char *file;
+	int problems;
+};
+
+static void
+lint_print(void *ud, const char *msg)
+{
+	struct lint_ctx *l = ud;
+
+	printf("%s: %s\n", l->file, msg);
+	l->problems++;
+}
+
+static int
+runbook_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && n > 3 && strcmp(d->d_name + n - 3, ".md") == 0 &&
+	       strcasecmp(d->d_name, "README.md") != 0;
+}
+
+/* Lint one file; problems are added to *problems. 0, or 2 when it cannot be read. */
+static int
+lint_runbook_file(const char *path, int *problems)
+{
+	struct lint_ctx l = {path, 0};
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t len = 0;
+	int rc = 2;
+
+	if (f == NULL) {
+		fprintf(stderr, "probectl: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	fclose(f);
+	text = slurp(path, &len);
+	if (text == NULL) {
+		fprintf(stderr, "probectl: %s: cannot read\n", path);
+		goto out;
+	}
+	pd_comms_lint_runbook(text, len, lint_print, &l);
+	*problems += l.problems;
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
+
+static int
+cmd_runbooks(struct cli *c)
+{
+	struct dirent **ents = NULL;
+	struct stat sb;
+	const char *dir;
+	int n = -1, rc = 0, problems = 0, files = 0;
+
+	if (c->argc < 1 || c->argc > 2 || strcmp(c->argv[0], "lint") != 0) {
+		fprintf(stderr, "usage: probectl runbooks lint [DIR]   (default %s, else ./runbooks)\n",
+			DEFAULT_RUNBOOKS);
+		return EX_USAGE;
+	}
+	if (c->argc == 2)
+		dir = c->argv[1];
+	else if (stat(DEFAULT_RUNBOOKS, &sb) == 0 && S_ISDIR(sb.st_mode))
+		dir = DEFAULT_RUNBOOKS;
+	else
+		dir = "runbooks";
+	if (stat(dir, &sb) != 0) {
+		fprintf(stderr, "probectl: %s: %s\n", dir, strerror(errno));
+		return 2;
+	}
+	if (!S_ISDIR(sb.st_mode)) {     /* one file named explicitly */
+		if (!S_ISREG(sb.st_mode)) {
+			fprintf(stderr, "probectl: %s: not a directory or a regular file\n", dir);
+			return 2;
+		}
+		rc = lint_runbook_file(dir, &problems);
+		files = 1;
+		goto out;
+	}
+	n = scandir(dir, &ents, runbook_filter, alphasort);
+	if (n < 0) {
+		fprintf(stderr, "probectl: %s: %s\n", dir, strerror(errno));
+		return 2;
+	}
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
+		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		files++;
+		if (lint_runbook_file(path, &problems) != 0)
+			rc = 2;
+	}
+	if (files == 0) {
+		printf("%s: no runbooks (*.md) found\n", dir);
+		problems++;
+	}
+out:
+	for (int i = 0; i < n; i++)
+		free(ents[i]);
+	free(ents);
+	if (rc == 0 && problems == 0)
+		printf("%s: %d runbook%s OK\n", dir, files, files == 1 ? "" : "s");
+	else if (problems > 0)
+		fprintf(stderr, "%d problem%s in %s\n", problems, problems == 1 ? "" : "s", dir);
+	return rc != 0 ? rc : problems > 0 ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------------- main */
 
 static int cmd_help(struct cli *c);
@@ -507,6 +651,7 @@ static const struct {
 	{"status", cmd_status, "status [--db FILE] [--json]   per probe: last result, state, last page"},
 	{"history", cmd_history, "history NAME [--since 1h] [--db FILE] [--json]  results, p50/p95, error rate"},
 	{"schema", cmd_schema, "schema SCHEMA DOC             validate a JSON document; 0 valid, 1 invalid, 2 unreadable"},
+	{"runbooks", cmd_runbooks, "runbooks lint [DIR]           each runbook has Detect/Declare/Communicate/Mitigate/RCA; 0 ok, 1 problems, 2 unreadable"},
 	{"help", cmd_help, "help                          this text"},
 };
 
