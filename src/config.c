@@ -1800,6 +1800,91 @@ cfg_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 	}
 }
 
+enum {
+	CL_WINDOW, CL_CORE_TIMEOUT, CL_LAT_FACTOR, CL_ERR_LOW, CL_ERR_HIGH, CL_MIN_COUNT,
+	CL_BASELINE, CL_CORE_FAMILY, CL_P3_ESCALATE, CL_CORRELATION, CL_N
+};
+static const char *const classify_keys[] = {
+	"window", "core_timeout", "latency_factor", "error_rate_low", "error_rate_high",
+	"min_window_count", "baseline_latency", "core_family_down", "p3_escalate",
+	"correlation_window", NULL,
+};
+
+static void
+cfg_classify_defaults(struct pd_config *cfg)
+{
+	struct pd_classify_rules *r = &cfg->classify;
+
+	r->window_ms = 5 * 60 * 1000;
+	r->core_timeout_ms = 60 * 1000;
+	r->latency_factor = 3.0;
+	r->error_rate_low = 0.01;
+	r->error_rate_high = 0.10;
+	r->min_window_count = 5;
+	r->baseline_latency_ms = 500;
+	r->core_family_down_p1 = 0;
+	r->p3_escalate_ms = 30 * 60 * 1000;
+	cfg->correlation_ms = 2 * 60 * 1000;
+}
+
+/* A plain number in [lo, hi]; 0 ok, -1 error (reported). */
+static int
+cfg_number(struct cfg_ctx *c, yaml_node_t *n, const char *what, double lo, double hi, double *out)
+{
+	const char *raw = n->type == YAML_SCALAR_NODE ? cfg_raw(n) : "";
+	double v;
+
+	if (!cfg_yaml_number(raw, &v) || v < lo || v > hi) {
+		cfg_error(c, n, "%s: expected a number from %g to %g", what, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void
+cfg_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	static const char *const p12[] = { "P1", "P2", NULL };
+	struct pd_classify_rules *r = &cfg->classify;
+	yaml_node_t *v[CL_N], *k[CL_N];
+	double d;
+	int i;
+
+	if (cfg_map(c, n, "classify", classify_keys, v, k) != 0)
+		return;
+	if (v[CL_WINDOW])
+		cfg_duration(c, v[CL_WINDOW], "window", 10000, &r->window_ms);
+	if (v[CL_CORE_TIMEOUT])
+		cfg_duration(c, v[CL_CORE_TIMEOUT], "core_timeout", 1, &r->core_timeout_ms);
+	if (v[CL_LAT_FACTOR] && cfg_number(c, v[CL_LAT_FACTOR], "latency_factor", 1.0, 1000, &d) == 0)
+		r->latency_factor = d;
+	if (v[CL_ERR_LOW] && cfg_number(c, v[CL_ERR_LOW], "error_rate_low", 0, 1, &d) == 0)
+		r->error_rate_low = d;
+	if (v[CL_ERR_HIGH] && cfg_number(c, v[CL_ERR_HIGH], "error_rate_high", 0, 1, &d) == 0)
+		r->error_rate_high = d;
+	if (r->error_rate_low > r->error_rate_high)
+		cfg_error(c, n, "classify: error_rate_low must not exceed error_rate_high");
+	if (v[CL_MIN_COUNT] && cfg_int(c, v[CL_MIN_COUNT], "min_window_count", 1, 1000000, &i) == 0)
+		r->min_window_count = i;
+	if (v[CL_BASELINE]) {
+		int64_t ms;
+
+		if (cfg_duration(c, v[CL_BASELINE], "baseline_latency", 1, &ms) == 0)
+			r->baseline_latency_ms = (double)ms;
+	}
+	if (v[CL_CORE_FAMILY]) {
+		int e = cfg_enum(c, v[CL_CORE_FAMILY], "core_family_down", p12, "P1 or P2");
+
+		if (e >= 0)
+			r->core_family_down_p1 = e == 0;
+	}
+	if (v[CL_P3_ESCALATE])
+		cfg_duration(c, v[CL_P3_ESCALATE], "p3_escalate", 1000, &r->p3_escalate_ms);
+	if (v[CL_CORRELATION])
+		cfg_duration(c, v[CL_CORRELATION], "correlation_window", 0, &cfg->correlation_ms);
+}
+
 enum { HB_URL, HB_INTERVAL, HB_N };
 static const char *const heartbeat_keys[] = { "url", "interval", NULL };
 
@@ -1823,9 +1908,9 @@ cfg_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 }
 
 enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_HEARTBEAT,
-       TOP_N };
+       TOP_CLASSIFY, TOP_N };
 static const char *const top_keys[] = {
-	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", NULL,
+	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify", NULL,
 };
 
 static void
@@ -1855,6 +1940,8 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 		cfg_http(c, v[TOP_HTTP], cfg);
 	if (v[TOP_HEARTBEAT] != NULL)
 		cfg_heartbeat(c, v[TOP_HEARTBEAT], cfg);
+	if (v[TOP_CLASSIFY] != NULL)
+		cfg_classify(c, v[TOP_CLASSIFY], cfg);
 	cfg_probe_cleanup(&d);
 }
 
@@ -1920,6 +2007,7 @@ pd_config_load_string(const char *yaml, size_t len, const char *name,
 	cfg->path = cfg_strdup(&c, c.file);
 	cfg->store_path = cfg_strdup(&c, CFG_DEF_STORE_PATH);
 	cfg->retention_ms = CFG_DEF_RETENTION_MS;
+	cfg_classify_defaults(cfg);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &c.doc)) {
 		cfg_syntax_error(&c, &parser, yaml, len);

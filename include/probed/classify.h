@@ -56,17 +56,7 @@ struct pd_class_input {
 	int shape_drift;           /* 1 = structure changed from the last 24 h fingerprint */
 };
 
-struct pd_classify_rules {
-	int64_t window_ms;           /* 5 min */
-	int64_t core_timeout_ms;     /* 60 s: a core timeout counts for P1 after this long */
-	double latency_factor;       /* 3.0: p95 >= factor x baseline -> P2 */
-	double error_rate_low;       /* 0.01 */
-	double error_rate_high;      /* 0.10: at or above: a family is "down" */
-	int64_t min_window_count;    /* 5: below this, rates and p95 are not trusted */
-	double baseline_latency_ms;  /* fallback baseline (e.g. 500) when none is known */
-	int core_family_down_p1;     /* 0 = the ladder (P2); 1 = the upstream runbook (P1) */
-	int64_t p3_escalate_ms;      /* 30 min: an unresolved P3 becomes P2 */
-};
+/* struct pd_classify_rules lives in config.h (it is configuration: `classify:`). */
 void pd_classify_rules_default(struct pd_classify_rules *r);
 
 struct pd_verdict {

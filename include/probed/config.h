@@ -58,6 +58,19 @@ struct pd_probe_cfg {
 	int line, col;           /* where the probe's mapping starts */
 };
 
+/* Classifier thresholds (`classify:` in probes.yaml); defaults from the playbook. */
+struct pd_classify_rules {
+	int64_t window_ms;           /* 5 min */
+	int64_t core_timeout_ms;     /* 60 s: a core timeout counts for P1 after this long */
+	double latency_factor;       /* 3.0: p95 >= factor x baseline -> P2 */
+	double error_rate_low;       /* 0.01 */
+	double error_rate_high;      /* 0.10: at or above: a family is "down" */
+	int64_t min_window_count;    /* 5: below this, rates and p95 are not trusted */
+	double baseline_latency_ms;  /* fallback baseline (e.g. 500) when none is known */
+	int core_family_down_p1;     /* 0 = the ladder (P2); 1 = the upstream runbook (P1) */
+	int64_t p3_escalate_ms;      /* 30 min: an unresolved P3 becomes P2 */
+};
+
 enum pd_notify_type { PD_NOTIFY_WEBHOOK = 0, PD_NOTIFY_PAGERDUTY = 1 };
 
 struct pd_notify_cfg {
@@ -85,6 +98,8 @@ struct pd_config {
 	size_t nprobes;
 	struct pd_notify_cfg *notify;
 	size_t nnotify;
+	struct pd_classify_rules classify; /* `classify:`; pd_classify_rules_default() when absent */
+	int64_t correlation_ms;  /* classify.correlation_window: failures this close share an incident (2m) */
 };
 
 /* Called once per error line ("FILE:LINE:COL: message"); ud is passed through. */
