@@ -114,6 +114,21 @@ check_body(const struct pd_schema *schema, const struct pd_response *resp, struc
 		return;
 	}
 	doc = cJSON_ParseWithLengthOpts(resp->body.data, resp->body.len, &end, 0);
+	if (doc != NULL && end != NULL) {
+		/* one JSON value and nothing after it but white space */
+		const char *p = end, *stop = resp->body.data + resp->body.len;
+
+		while (p < stop && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+			p++;
+		if (p < stop) {
+			out->outcome = PD_OUT_INVALID_JSON;
+			snprintf(out->verdict, sizeof(out->verdict),
+				 "invalid JSON: trailing data at byte %ld of %zu",
+				 (long)(end - resp->body.data), resp->body.len);
+			cJSON_Delete(doc);
+			return;
+		}
+	}
 	if (doc == NULL) {
 		const char *at = cJSON_GetErrorPtr();
 		long off = (at && at >= resp->body.data && at <= resp->body.data + resp->body.len)

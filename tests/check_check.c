@@ -145,6 +145,15 @@ START_TEST(test_body_problems)
 	r = run(&resp);
 	ck_assert_int_eq(r.outcome, PD_OUT_INVALID_JSON);
 
+	resp_init(&resp, 200, "{\"id\":\"123\"} this is not JSON", 0.01);
+	r = run(&resp);
+	ck_assert_int_eq(r.outcome, PD_OUT_INVALID_JSON);
+	ck_assert_ptr_nonnull(strstr(r.verdict, "trailing data at byte 12"));
+
+	resp_init(&resp, 200, "{\"id\":\"123\"}\r\n", 0.01);
+	r = run(&resp);
+	ck_assert_int_eq(r.outcome, PD_OUT_OK);
+
 	resp_init(&resp, 200, "[{\"id\":\"1\"}]", 0.01);
 	r = run(&resp);
 	ck_assert_int_eq(r.outcome, PD_OUT_SHAPE);
