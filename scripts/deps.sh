@@ -7,6 +7,16 @@ build_pkgs=(build-essential cmake pkg-config ca-certificates
 	libcurl4-openssl-dev libcjson-dev libyaml-dev libev-dev libsqlite3-dev libpcre2-dev)
 run_pkgs=(curl python3 sqlite3)
 test_pkgs=(check json-schema-test-suite)
+# issue 4, several probe hosts: promtool/amtool checks and the multi-location test
+test_pkgs+=(prometheus prometheus-alertmanager)
+# issue 4, systemd and packaging: sd_notify (libsystemd), the .deb (CPack + dpkg-shlibdeps),
+# systemd-analyze verify/security, man -l, and the unit's seccomp sandbox in the test
+build_pkgs+=(libsystemd-dev dpkg-dev)
+test_pkgs+=(systemd man-db libseccomp2 gzip)
+# issue 4, metrics and status page: the HTTP listener (libmicrohttpd), promtool + a real
+# Prometheus scraping it, headless Chromium for the status-page screenshot
+build_pkgs+=(libmicrohttpd-dev)
+test_pkgs+=(prometheus chromium fonts-dejavu-core)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -233,6 +233,12 @@ cfg_notify_cleanup(struct pd_notify_cfg *n)
 	free(n->url_display);
 	free(n->routing_key);
 	cfg_headers_free(n->headers, n->nheaders);
+	/* issue 3 delivery targets */
+	free(n->api_key);
+	for (size_t i = 0; i < n->ncommand; i++)
+		free(n->command[i]);
+	free(n->command);
+	free(n->generator_url);
 	memset(n, 0, sizeof(*n));
 }
 
@@ -1623,11 +1629,118 @@ out:
 	free(names);
 }
 
-enum { NT_NAME, NT_TYPE, NT_URL, NT_ROUTING_KEY, NT_HEADERS, NT_TIMEOUT, NT_N };
-static const char *const notify_keys[] = {
-	"name", "type", "url", "routing_key", "headers", "timeout", NULL,
+/* ---- notify targets (issue 3: opsgenie, slack, alertmanager, exec; routing) ---- */
+enum {
+	NT_NAME, NT_TYPE, NT_URL, NT_ROUTING_KEY, NT_HEADERS, NT_TIMEOUT, NT_API_KEY, NT_COMMAND,
+	NT_SEVERITIES, NT_ROLE, NT_RESEND, NT_RESEND_RESOLVED, NT_GENERATOR_URL, NT_N
 };
-static const char *const notify_types[] = { "webhook", "pagerduty", NULL };
+static const char *const notify_keys[] = {
+	"name", "type", "url", "routing_key", "headers", "timeout", "api_key", "command",
+	"severities", "role", "resend_interval", "resend_resolved_for", "generator_url", NULL,
+};
+/* index = enum pd_notify_type */
+static const char *const notify_types[] = {
+	"webhook", "pagerduty", "opsgenie", "slack", "alertmanager", "exec", NULL,
+};
+#define CFG_NOTIFY_TYPES "webhook, pagerduty, opsgenie, slack, alertmanager or exec"
+/* index + 1 = enum pd_notify_role */
+static const char *const notify_roles[] = { "page", "chat", "ticket", NULL };
+#define CFG_OPSGENIE_URL "https://api.opsgenie.com"
+#define CFG_AM_RESEND_MS (60 * 1000)
+#define CFG_AM_RESOLVED_MS (5 * 60 * 1000)
+
+/* A key that only one target type takes: an error on any other type. */
+static int
+cfg_notify_only(struct cfg_ctx *c, yaml_node_t *key, int type, int want)
+{
+	if (key == NULL || type < 0 || type == want)
+		return key != NULL && type == want;
+	cfg_error(c, key, "%s is only valid for type %s", cfg_raw(key), notify_types[want]);
+	return 0;
+}
+
+/* "scheme://host/[REDACTED]": the display form of a URL whose path is a credential
+ * (Slack incoming webhooks). The path itself is registered as a secret. */
+static char *
+cfg_url_redacted(struct cfg_ctx *c, const char *url)
+{
+	const char *host = strstr(url, "://"), *path;
+	struct pd_buf b;
+	char *res;
+
+	host = host ? host + 3 : url;
+	path = strchr(host, '/');
+	if (path == NULL)
+		return cfg_strdup(c, url);
+	/* a token-bearing path, not "/" (which would mask every slash in the log) */
+	if (strlen(path) >= 8)
+		pd_log_add_secret(path);
+	pd_buf_init(&b, 0);
+	if (pd_buf_append(&b, url, (size_t)(path - url)) != 0 ||
+	    pd_buf_append(&b, "/[REDACTED]", 11) != 0) {
+		pd_buf_cleanup(&b);
+		c->nomem = 1;
+		return NULL;
+	}
+	res = b.data;
+	return res;
+}
+
+static void
+cfg_notify_severities(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
+{
+	yaml_node_item_t *items;
+	size_t cnt;
+
+	if (cfg_seq(c, n, "severities", &items, &cnt) != 0)
+		return;
+	if (cnt == 0) {
+		cfg_error(c, n, "severities: list is empty (the target would never be used)");
+		return;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		int s = cfg_enum(c, cfg_node(c, items[i]), "severities", severity_words,
+				 "P1, P2, P3 or P4");
+
+		if (s >= 0)
+			*mask |= 1u << s;
+	}
+}
+
+static void
+cfg_notify_command(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
+{
+	yaml_node_item_t *items;
+	size_t cnt;
+
+	if (n != NULL && n->type == YAML_SCALAR_NODE && !cfg_is_null(n)) {
+		cfg_error(c, n, "command: expected a list (argv, run without a shell), e.g. "
+			  "[/usr/local/bin/notify, --flag]");
+		return;
+	}
+	if (cfg_seq(c, n, "command", &items, &cnt) != 0)
+		return;
+	if (cnt == 0) {
+		cfg_error(c, n, "command: list is empty");
+		return;
+	}
+	t->command = cfg_calloc(c, cnt + 1, sizeof(*t->command));
+	if (t->command == NULL)
+		return;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *a = cfg_node(c, items[i]);
+		char *s = cfg_string(c, a, "command", NULL);
+
+		if (s == NULL)
+			continue;
+		if (i == 0 && s[0] == '\0') {
+			cfg_error(c, a, "command: the program is empty");
+			free(s);
+			continue;
+		}
+		t->command[t->ncommand++] = s;
+	}
+}
 
 static void
 cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
@@ -1640,6 +1753,8 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 	t->line = (int)n->start_mark.line + 1;
 	t->col = (int)n->start_mark.column + 1;
 	t->timeout_ms = CFG_DEF_TIMEOUT_MS;
+	t->resend_interval_ms = CFG_AM_RESEND_MS;
+	t->resend_resolved_ms = CFG_AM_RESOLVED_MS;
 	if (cfg_map(c, n, "notify", notify_keys, v, k) != 0)
 		return;
 	if (v[NT_NAME] == NULL)
@@ -1647,35 +1762,82 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 	else if ((t->name = cfg_name(c, v[NT_NAME], "name")) != NULL)
 		*name_node = v[NT_NAME];
 	if (v[NT_TYPE] == NULL)
-		cfg_error(c, n, "notify entry is missing required key 'type' (webhook or pagerduty)");
+		cfg_error(c, n, "notify entry is missing required key 'type' (" CFG_NOTIFY_TYPES ")");
 	else
-		type = cfg_enum(c, v[NT_TYPE], "type", notify_types, "webhook or pagerduty");
+		type = cfg_enum(c, v[NT_TYPE], "type", notify_types, CFG_NOTIFY_TYPES);
 	if (type >= 0)
 		t->type = (enum pd_notify_type)type;
-	if (v[NT_URL] != NULL)
-		cfg_url(c, v[NT_URL], "url", &t->url, &t->url_display, &secret);
-	else if (type == PD_NOTIFY_WEBHOOK)
-		cfg_error(c, n, "webhook is missing required key 'url'");
-	else if (type == PD_NOTIFY_PAGERDUTY) {
-		t->url = cfg_strdup(c, CFG_PAGERDUTY_URL);
-		t->url_display = cfg_strdup(c, CFG_PAGERDUTY_URL);
-	}
-	if (v[NT_ROUTING_KEY] != NULL) {
-		if (type == PD_NOTIFY_WEBHOOK) {
-			cfg_error(c, k[NT_ROUTING_KEY], "routing_key is only valid for type pagerduty");
-		} else {
-			t->routing_key = cfg_string(c, v[NT_ROUTING_KEY], "routing_key", &secret);
-			/* a credential even when written in the clear */
-			if (t->routing_key != NULL)
-				pd_log_add_secret(t->routing_key);
+
+	/* url: required for webhook, slack, alertmanager; a default for the SaaS pagers */
+	if (v[NT_URL] != NULL && type == PD_NOTIFY_EXEC) {
+		cfg_error(c, k[NT_URL], "url is not valid for type exec (use command)");
+	} else if (v[NT_URL] != NULL) {
+		if (cfg_url(c, v[NT_URL], "url", &t->url, &t->url_display, &secret) == 0 &&
+		    type == PD_NOTIFY_SLACK) {
+			/* an incoming-webhook URL is a credential even when written in the clear */
+			pd_log_add_secret(t->url);
+			if (!secret) {
+				free(t->url_display);
+				t->url_display = cfg_url_redacted(c, t->url);
+			}
 		}
-	} else if (type == PD_NOTIFY_PAGERDUTY) {
+	} else if (type == PD_NOTIFY_WEBHOOK || type == PD_NOTIFY_SLACK ||
+		   type == PD_NOTIFY_ALERTMANAGER) {
+		cfg_error(c, n, "%s is missing required key 'url'", notify_types[type]);
+	} else if (type == PD_NOTIFY_PAGERDUTY || type == PD_NOTIFY_OPSGENIE) {
+		const char *def = type == PD_NOTIFY_PAGERDUTY ? CFG_PAGERDUTY_URL : CFG_OPSGENIE_URL;
+
+		t->url = cfg_strdup(c, def);
+		t->url_display = cfg_strdup(c, def);
+	}
+
+	if (cfg_notify_only(c, k[NT_ROUTING_KEY], type, PD_NOTIFY_PAGERDUTY)) {
+		t->routing_key = cfg_string(c, v[NT_ROUTING_KEY], "routing_key", &secret);
+		/* a credential even when written in the clear */
+		if (t->routing_key != NULL)
+			pd_log_add_secret(t->routing_key);
+	} else if (k[NT_ROUTING_KEY] == NULL && type == PD_NOTIFY_PAGERDUTY) {
 		cfg_error(c, n, "pagerduty is missing required key 'routing_key'");
 	}
-	if (v[NT_HEADERS] != NULL)
-		cfg_headers(c, v[NT_HEADERS], &t->headers, &t->nheaders);
+	if (cfg_notify_only(c, k[NT_API_KEY], type, PD_NOTIFY_OPSGENIE)) {
+		t->api_key = cfg_string(c, v[NT_API_KEY], "api_key", &secret);
+		if (t->api_key != NULL)
+			pd_log_add_secret(t->api_key);
+	} else if (k[NT_API_KEY] == NULL && type == PD_NOTIFY_OPSGENIE) {
+		cfg_error(c, n, "opsgenie is missing required key 'api_key'");
+	}
+	if (cfg_notify_only(c, k[NT_COMMAND], type, PD_NOTIFY_EXEC))
+		cfg_notify_command(c, v[NT_COMMAND], t);
+	else if (k[NT_COMMAND] == NULL && type == PD_NOTIFY_EXEC)
+		cfg_error(c, n, "exec is missing required key 'command'");
+	if (cfg_notify_only(c, k[NT_RESEND], type, PD_NOTIFY_ALERTMANAGER))
+		cfg_duration(c, v[NT_RESEND], "resend_interval", 1000, &t->resend_interval_ms);
+	if (cfg_notify_only(c, k[NT_RESEND_RESOLVED], type, PD_NOTIFY_ALERTMANAGER))
+		cfg_duration(c, v[NT_RESEND_RESOLVED], "resend_resolved_for", 1,
+			     &t->resend_resolved_ms);
+	if (cfg_notify_only(c, k[NT_GENERATOR_URL], type, PD_NOTIFY_ALERTMANAGER)) {
+		char *disp = NULL;
+
+		if (cfg_url(c, v[NT_GENERATOR_URL], "generator_url", &t->generator_url, &disp,
+			    &secret) == 0)
+			free(disp);
+	}
+	if (v[NT_HEADERS] != NULL) {
+		if (type == PD_NOTIFY_EXEC)
+			cfg_error(c, k[NT_HEADERS], "headers is not valid for type exec");
+		else
+			cfg_headers(c, v[NT_HEADERS], &t->headers, &t->nheaders);
+	}
 	if (v[NT_TIMEOUT] != NULL)
 		cfg_duration(c, v[NT_TIMEOUT], "timeout", 1, &t->timeout_ms);
+	if (v[NT_ROLE] != NULL) {
+		int r = cfg_enum(c, v[NT_ROLE], "role", notify_roles, "page, chat or ticket");
+
+		if (r >= 0)
+			t->role = (enum pd_notify_role)(r + 1);
+	}
+	if (v[NT_SEVERITIES] != NULL)
+		cfg_notify_severities(c, v[NT_SEVERITIES], &t->severities);
 }
 
 static void
@@ -2132,6 +2294,20 @@ pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd
 	if (root == NULL) {
 		cfg_error_at(&c, 1, 1, "empty document");
 		goto out;
+	}
+	{
+		/* a second document would be silently ignored: refuse it */
+		yaml_document_t extra;
+
+		if (!yaml_parser_load(&parser, &extra)) {
+			cfg_syntax_error(&c, &parser, yaml, len);
+		} else {
+			yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+
+			if (r2 != NULL)
+				cfg_error(&c, r2, "only one YAML document is allowed");
+			yaml_document_delete(&extra);
+		}
 	}
 	j = cfg_json(&c, root, 0);
 out:

@@ -6,7 +6,9 @@
 #include <string.h>
 #include "probed/check.h"
 #include "probed/daemon.h"
+#include "probed/classify.h"
 #include "probed/eval.h"
+#include "probed/incident.h"
 #include "probed/jsonschema.h"
 #include "probed/log.h"
 #include "probed/notify.h"
@@ -30,6 +32,13 @@ struct probe {
 	int64_t run_start_ms;
 	int has_result;
 	struct pd_result last;
+	/* windowed facts from the store, refreshed by daemon_incidents() */
+	struct pd_window win;
+	int64_t win_at_ms;       /* 0 = never */
+	int64_t win_dirty;       /* results since the last refresh */
+	double baseline_ms;
+	int baseline_hour;       /* UTC hour-of-epoch it was computed for, -1 = never */
+	int64_t recovered_ms;    /* last confirmed recovery: windows start after it */
 	int inflight;
 	int removed;           /* swept by a reload while in flight: free on completion */
 	int mark;
@@ -48,6 +57,11 @@ struct pd_daemon {
 	ev_timer prune;
 	ev_timer drain;
 	ev_timer heartbeat;
+	ev_timer classify;
+	struct pd_incidents *incidents;
+	int incidents_dirty;
+	int host_suspect_logged;
+	int64_t host_suspect_last_ms; /* when the control target last failed */
 	int heartbeat_ok;            /* last ping's outcome, to log only changes */
 	int heartbeat_inflight;
 	uint64_t store_errors_at_ping;
@@ -279,7 +293,13 @@ probe_on_done(void *ud, struct pd_response *resp)
 		       "probe %s: %s -> %s after %s (%s: %s)", p->name,
 		       pd_eval_status_str(before.status), pd_eval_status_str(p->state.status), dur,
 		       pd_outcome_str(r.outcome), r.verdict);
-		if (ev == PD_EV_TRIGGER && daemon_host_suspect(d, p)) {
+		if (p->cfg->control && ev == PD_EV_TRIGGER) {
+			/* the control target's own page: "monitoring host degraded" when
+			 * everything else fails too */
+			daemon_page(d, p, "trigger", &r, p->state.first_fail_ms, p->state.consec_fail);
+		} else if (p->cfg->control && ev == PD_EV_RESOLVE && before.dedup_key[0] != '\0') {
+			daemon_page(d, p, "resolve", &r, before.first_fail_ms, 0);
+		} else if (ev == PD_EV_TRIGGER && daemon_host_suspect(d, p)) {
 			/* the control target fails too: the host's own network is the suspect.
 			 * One "monitoring host degraded" page (the control probe's) instead of
 			 * a storm; an empty dedup key marks this outage as not paged. */
@@ -288,18 +308,21 @@ probe_on_done(void *ud, struct pd_response *resp)
 			pd_store_add_event(d->store, daemon_now(d), p->name, "suppressed",
 					   "monitoring host degraded", NULL);
 			p->state.dedup_key[0] = '\0';
-		} else if (ev == PD_EV_TRIGGER) {
-			daemon_page(d, p, "trigger", &r, p->state.first_fail_ms, p->state.consec_fail);
 		} else if (ev == PD_EV_RESOLVE && before.dedup_key[0] == '\0') {
 			pd_store_add_event(d->store, daemon_now(d), p->name, "resolve",
 					   "recovered (its page had been suppressed)", NULL);
-		} else if (ev == PD_EV_RESOLVE) {
-			daemon_page(d, p, "resolve", &r, before.first_fail_ms, 0);
 		} else {
 			pd_store_add_event(d->store, daemon_now(d), p->name, pd_eval_event_str(ev),
 					   r.verdict, NULL);
 		}
 	}
+	p->win_dirty++;
+	if (ev == PD_EV_RESOLVE) {
+		p->recovered_ms = daemon_now(d);
+		p->win_at_ms = 0; /* refresh now */
+	}
+	if (ev != PD_EV_NONE)
+		d->incidents_dirty = 1;
 	if (ev != PD_EV_NONE || p->state.status != PD_EVAL_UP || before.consec_fail != 0) {
 		if (pd_store_save_state(d->store, p->name, &p->state, &err) != 0)
 			pd_log_err("store: %s", err.msg);
@@ -410,6 +433,8 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 	}
 	d->cfg = cfg;
 	pd_outbox_set_config(d->outbox, cfg);
+	pd_incidents_set_config(d->incidents, cfg);
+	d->incidents_dirty = 1;
 	for (size_t i = 0; i < cfg->nprobes; i++) {
 		const struct pd_probe_cfg *pc = &cfg->probes[i];
 		struct probe *p = daemon_find(d, pc->name);
@@ -422,11 +447,16 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 				continue;
 			}
 			p->d = d;
+			p->baseline_hour = -1;
+			p->baseline_ms = -1;
 			snprintf(p->name, sizeof(p->name), "%s", pc->name);
 			pd_eval_init(&p->state);
 			pd_sched_init(&p->sched, d->loop, probe_fire, p);
+			p->state.since_ms = daemon_now(d);
 			if (pd_store_load_state(d->store, p->name, &p->state, NULL) == 0 &&
-			    p->state.status != PD_EVAL_UP)
+			    p->state.status == PD_EVAL_UP)
+				p->recovered_ms = p->state.since_ms; /* windows start after it */
+			if (p->state.status != PD_EVAL_UP)
 				pd_log_warn("probe %s: resuming in state %s (%s)", p->name,
 					    pd_eval_status_str(p->state.status),
 					    p->state.dedup_key[0] ? p->state.dedup_key : "no page");
@@ -458,13 +488,19 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		*pp = p->next;
 		removed++;
 		pd_log_info("probe %s: removed from configuration", p->name);
-		if ((p->state.status == PD_EVAL_DOWN || p->state.status == PD_EVAL_RECOVERING) &&
-		    p->state.dedup_key[0] != '\0') {
+		/* the control's own page is per probe; everything else resolves through its
+		 * incident, which treats a removed member as recovered */
+		if (p->state.status != PD_EVAL_UP) {
 			/* never leave a page open for a probe that no longer exists */
-			p->cfg = NULL;
-			daemon_page(d, p, "resolve", NULL, p->state.first_fail_ms, 0);
+			if (p->state.dedup_key[0] != '\0' && p->cfg && p->cfg->control &&
+			    p->state.status != PD_EVAL_FAILING) {
+				p->cfg = NULL;
+				daemon_page(d, p, "resolve", NULL, p->state.first_fail_ms, 0);
+			}
 			pd_eval_init(&p->state);
+			p->state.since_ms = daemon_now(d);
 			pd_store_save_state(d->store, p->name, &p->state, NULL);
+			d->incidents_dirty = 1;
 		}
 		p->cfg = NULL;
 		pd_sched_stop(&p->sched);
@@ -478,6 +514,114 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			    cfg->path ? cfg->path : "-", cfg->nprobes, added, kept, removed, cfg->nnotify);
 	pd_config_free(old);
 	return rc;
+}
+
+/* Refresh a probe's windowed facts from the store when they may have changed: at least
+ * every 15 s, and on every new result while it is failing or in an incident. */
+static void
+daemon_refresh_window(struct pd_daemon *d, struct probe *p, int64_t now)
+{
+	const struct pd_classify_rules *r = &d->cfg->classify;
+	struct pd_err err = {0};
+	int hour = (int)(now / 3600000);
+	int hot = p->state.status != PD_EVAL_UP || (p->has_result && !pd_result_ok(&p->last)) ||
+		  p->win.failures > 0 || pd_incidents_has_probe(d->incidents, p->name);
+	int64_t since;
+
+	if (p->win_at_ms != 0 && now - p->win_at_ms < 15000 && !(hot && p->win_dirty))
+		return;
+	/* a recovered outage is over: its failures must not re-alert through the window
+	 * rules for the rest of the window, so the window starts at the recovery */
+	since = now - r->window_ms;
+	if (p->recovered_ms > since)
+		since = p->recovered_ms;
+	if (pd_store_window(d->store, p->name, since, now + 1, &p->win, &err) != 0 &&
+	    err.code != PD_ERR_NOTFOUND)
+		pd_log_warn("classify: %s: %s", p->name, err.msg);
+	p->win_at_ms = now;
+	p->win_dirty = 0;
+	if (p->baseline_hour != hour) {
+		double b = -1;
+
+		if (pd_store_baseline_p95(d->store, p->name, now, 30, &b, &err) != 0)
+			b = -1;
+		p->baseline_ms = b;
+		p->baseline_hour = hour;
+	}
+}
+
+/* Classify and update incidents from the store's windows (issue 3). */
+static void
+daemon_incidents(struct pd_daemon *d)
+{
+	size_t n = d->cfg->nprobes, k = 0;
+	struct pd_class_input *in;
+	const struct pd_result **last;
+	int64_t now = daemon_now(d);
+	struct probe *ctl = daemon_control(d);
+
+	d->incidents_dirty = 0;
+	if (ctl != NULL && daemon_host_suspect(d, NULL)) {
+		/* the host is the suspect: the control's page speaks for everything */
+		if (!d->host_suspect_logged)
+			pd_log_warn("classify: control target %s fails; incidents held", ctl->name);
+		d->host_suspect_logged = 1;
+		d->host_suspect_last_ms = now;
+		return;
+	}
+	d->host_suspect_logged = 0;
+	in = calloc(n ? n : 1, sizeof(*in));
+	last = calloc(n ? n : 1, sizeof(*last));
+	if (in == NULL || last == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct pd_probe_cfg *pc = &d->cfg->probes[i];
+		struct probe *p = daemon_find(d, pc->name);
+
+		if (p == NULL)
+			continue;
+		daemon_refresh_window(d, p, now);
+		in[k].name = p->name;
+		in[k].family = pc->family;
+		in[k].tier = pc->tier;
+		in[k].freshness = 0;
+		in[k].severity_override = pc->severity ? pc->severity[1] - '0' : 0;
+		/* suppressed outages (empty key) are the host's, not the API's */
+		in[k].control = pc->control ||
+			(p->state.status != PD_EVAL_UP && p->state.status != PD_EVAL_FAILING &&
+			 p->state.dedup_key[0] == '\0');
+		in[k].status = p->state.status;
+		in[k].consec_fail = p->state.consec_fail;
+		in[k].last_outcome = p->has_result ? p->last.outcome : PD_OUT_OK;
+		in[k].fail_since_ms = p->state.consec_fail ? p->state.first_fail_ms : 0;
+		/* failures inside a window that overlaps a host outage are the host's: the
+		 * window rules wait until the window has rolled past it */
+		if (d->host_suspect_last_ms == 0 ||
+		    now - d->host_suspect_last_ms > d->cfg->classify.window_ms)
+			in[k].win = p->win;
+		in[k].baseline_p95_ms = p->baseline_ms;
+		in[k].shape_drift = 0;
+		last[k] = p->has_result ? &p->last : NULL;
+		k++;
+	}
+	if (pd_incidents_update(d->incidents, in, last, k, now) > 0)
+		d->kick_outbox = 1;
+out:
+	free(in);
+	free(last);
+}
+
+static void
+daemon_on_classify(EV_P_ ev_timer *w, int revents)
+{
+	struct pd_daemon *d = w->data;
+
+	(void)EV_A;
+	(void)revents;
+	if (!d->draining)
+		daemon_incidents(d);
+	/* a safety net for rows queued by another process (probectl drill) */
+	d->kick_outbox = 1;
 }
 
 static void
@@ -538,6 +682,8 @@ daemon_on_prepare(EV_P_ ev_prepare *w, int revents)
 
 	(void)EV_A;
 	(void)revents;
+	if (d->incidents_dirty && !d->draining)
+		daemon_incidents(d);
 	if (pd_store_pending(d->store) > 0 && pd_store_flush(d->store, &err) != 0) {
 		d->stats.store_errors++;
 		pd_log_err("store: commit failed, results of this batch are lost: %s", err.msg);
@@ -669,6 +815,9 @@ pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemo
 	d->outbox = pd_outbox_new(loop, d->store, d->runner, opts->clock, err);
 	if (d->outbox == NULL)
 		goto fail;
+	d->incidents = pd_incidents_new(d->store, opts->clock, err);
+	if (d->incidents == NULL)
+		goto fail;
 	ev_prepare_init(&d->prepare, daemon_on_prepare);
 	d->prepare.data = d;
 	ev_prepare_start(loop, &d->prepare);
@@ -678,6 +827,10 @@ pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemo
 	ev_timer_again(loop, &d->prune);
 	ev_timer_init(&d->drain, daemon_on_drain_timeout, 0., 0.);
 	d->drain.data = d;
+	ev_init(&d->classify, daemon_on_classify);
+	d->classify.data = d;
+	d->classify.repeat = 1.0;
+	ev_timer_again(loop, &d->classify);
 	ev_init(&d->heartbeat, daemon_on_heartbeat);
 	d->heartbeat.data = d;
 	d->heartbeat_ok = -1;
@@ -687,6 +840,8 @@ pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemo
 		cfg = NULL;
 		goto fail;
 	}
+	if (pd_incidents_load(d->incidents, err) != 0)
+		pd_log_err("incidents: %s", err->msg);
 	/* events left from before a restart (or a crash) go out now */
 	d->kick_outbox = 1;
 	return d;
@@ -709,6 +864,7 @@ pd_daemon_free(struct pd_daemon *d)
 		ev_timer_stop(d->loop, &d->prune);
 		ev_timer_stop(d->loop, &d->drain);
 		ev_timer_stop(d->loop, &d->heartbeat);
+		ev_timer_stop(d->loop, &d->classify);
 		ev_signal_stop(d->loop, &d->sig_term);
 		ev_signal_stop(d->loop, &d->sig_int);
 		ev_signal_stop(d->loop, &d->sig_hup);
@@ -727,6 +883,7 @@ pd_daemon_free(struct pd_daemon *d)
 	}
 	pd_runner_free(d->runner);
 	pd_outbox_free(d->outbox);
+	pd_incidents_free(d->incidents);
 	if (d->store && pd_store_flush(d->store, &err) != 0)
 		pd_log_err("store: final commit failed: %s", err.msg);
 	pd_store_free(d->store);
@@ -790,6 +947,11 @@ pd_daemon_stats(const struct pd_daemon *d, struct pd_daemon_stats *out)
 			out->probes_up++;
 	}
 	out->inflight = pd_runner_inflight(d->runner);
+	{
+		size_t counts[5];
+
+		out->open_incidents = d->incidents ? pd_incidents_open_counts(d->incidents, counts) : 0;
+	}
 	out->draining = d->draining;
 }
 
@@ -809,4 +971,10 @@ struct ev_loop *
 pd_daemon_loop(const struct pd_daemon *d)
 {
 	return d->loop;
+}
+
+struct pd_incidents *
+pd_daemon_incidents(const struct pd_daemon *d)
+{
+	return d->incidents;
 }

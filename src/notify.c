@@ -1,14 +1,23 @@
 /* notify.c — target table, the neutral event, and the receiver-answer classifier. */
 #include <stdlib.h>
+#include <string.h>
 #include "probed/clock.h"
 #include "probed/notify.h"
 
 extern const struct pd_notify_ops pd_notify_webhook_ops;
 extern const struct pd_notify_ops pd_notify_pagerduty_ops;
+extern const struct pd_notify_ops pd_notify_opsgenie_ops;
+extern const struct pd_notify_ops pd_notify_slack_ops;
+extern const struct pd_notify_ops pd_notify_alertmanager_ops;
+extern const struct pd_notify_ops pd_notify_exec_ops;
 
 static const struct pd_notify_ops *const notify_targets[] = {
 	&pd_notify_webhook_ops,
 	&pd_notify_pagerduty_ops,
+	&pd_notify_opsgenie_ops,
+	&pd_notify_slack_ops,
+	&pd_notify_alertmanager_ops,
+	&pd_notify_exec_ops,
 };
 
 const struct pd_notify_ops *
@@ -75,16 +84,126 @@ pd_notify_event_json(const struct pd_notify_event *ev)
 	return s;
 }
 
+/* Severity masks (bit n-1 = Pn) of each role: the playbook's escalation map. */
+#define SEV_MASK(a, b) (((1u << (b)) - 1u) & ~((1u << ((a) - 1)) - 1u)) /* Pa..Pb */
+
+enum pd_notify_role
+pd_notify_role_of(const struct pd_notify_cfg *t)
+{
+	if (t->role != PD_NOTIFY_ROLE_DEFAULT)
+		return t->role;
+	switch (t->type) {
+	case PD_NOTIFY_PAGERDUTY:
+	case PD_NOTIFY_OPSGENIE:
+		return PD_NOTIFY_ROLE_PAGE;
+	case PD_NOTIFY_SLACK:
+		return PD_NOTIFY_ROLE_CHAT;
+	case PD_NOTIFY_WEBHOOK:
+	case PD_NOTIFY_ALERTMANAGER:
+	case PD_NOTIFY_EXEC:
+		break;
+	}
+	return PD_NOTIFY_ROLE_TICKET;
+}
+
+unsigned
+pd_notify_severities_of(const struct pd_notify_cfg *t)
+{
+	if (t->severities != 0)
+		return t->severities & SEV_MASK(1, 4);
+	switch (pd_notify_role_of(t)) {
+	case PD_NOTIFY_ROLE_PAGE:
+		return SEV_MASK(1, 2);
+	case PD_NOTIFY_ROLE_CHAT:
+		return SEV_MASK(1, 3);
+	case PD_NOTIFY_ROLE_DEFAULT:
+	case PD_NOTIFY_ROLE_TICKET:
+		break;
+	}
+	return SEV_MASK(1, 4);
+}
+
+const char *
+pd_notify_role_str(enum pd_notify_role r)
+{
+	switch (r) {
+	case PD_NOTIFY_ROLE_PAGE:
+		return "page";
+	case PD_NOTIFY_ROLE_CHAT:
+		return "chat";
+	case PD_NOTIFY_ROLE_TICKET:
+		return "ticket";
+	case PD_NOTIFY_ROLE_DEFAULT:
+		break;
+	}
+	return "default";
+}
+
 int
 pd_notify_routes(const struct pd_notify_cfg *t, int severity)
 {
-	/* defaults by target type until per-target `severities:` exist:
-	 * pagers take P1/P2; everything else takes P1-P3; P4 only reaches webhooks */
 	if (severity < 1 || severity > 4)
 		return 0;
-	if (t->type == PD_NOTIFY_PAGERDUTY)
-		return severity <= 2;
-	return severity <= 3 || t->type == PD_NOTIFY_WEBHOOK;
+	return (pd_notify_severities_of(t) >> (severity - 1)) & 1u;
+}
+
+int
+pd_notify_severity_parse(const char *s)
+{
+	if (s == NULL || s[0] != 'P' || s[1] < '1' || s[1] > '4' || s[2] != '\0')
+		return 0;
+	return s[1] - '0';
+}
+
+const char *
+pd_notify_jstr(const cJSON *o, const char *k, const char *dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) && v->valuestring != NULL ? v->valuestring : dflt;
+}
+
+int
+pd_notify_summary_tagged(const char *summary)
+{
+	return summary != NULL && summary[0] == '[' && summary[1] == 'P' && summary[2] >= '1' &&
+	       summary[2] <= '4' && summary[3] == ']';
+}
+
+int
+pd_notify_event_severity(const cJSON *event)
+{
+	int s = pd_notify_severity_parse(pd_notify_jstr(event, "severity", NULL));
+
+	return s > 0 ? s : 1;
+}
+
+void
+pd_notify_truncate(char *out, size_t cap, const char *s, size_t max_bytes, int ellipsis)
+{
+	static const char ell[] = "\xe2\x80\xa6"; /* U+2026 */
+	size_t len = strlen(s), cut;
+
+	if (cap == 0)
+		return;
+	if (max_bytes >= cap)
+		max_bytes = cap - 1;
+	if (len <= max_bytes) {
+		memcpy(out, s, len + 1);
+		return;
+	}
+	cut = max_bytes;
+	if (ellipsis)
+		cut = max_bytes >= sizeof(ell) - 1 ? max_bytes - (sizeof(ell) - 1) : 0;
+	/* back off continuation bytes: s[cut] must start a character */
+	while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+		cut--;
+	memcpy(out, s, cut);
+	if (ellipsis && cut + sizeof(ell) - 1 <= max_bytes) {
+		memcpy(out + cut, ell, sizeof(ell) - 1);
+		cut += sizeof(ell) - 1;
+	}
+	out[cut] = '\0';
 }
 
 enum pd_notify_verdict

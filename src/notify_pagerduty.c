@@ -1,48 +1,66 @@
 /* notify_pagerduty.c — PagerDuty Events API v2 (trigger / resolve by dedup_key).
- * The routing key is added here, from the live config, never stored in the outbox. */
+ * The routing key is added here, from the live config, never stored in the outbox.
+ * payload.severity from the event's severity: P1 critical, P2 error, P3 warning,
+ * P4 info (no severity: critical — an untriaged page is treated as a P1). */
 #include <stdio.h>
 #include <string.h>
 #include "probed/notify.h"
 
-static const char *
-jstr(const cJSON *o, const char *k, const char *dflt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+#define PD_SUMMARY_MAX 1024 /* PagerDuty's cap, in characters; we cut at 1024 bytes */
 
-	return cJSON_IsString(v) ? v->valuestring : dflt;
-}
+static const char *const pd_severity[] = { "critical", "error", "warning", "info" };
 
 static int
 pagerduty_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *body,
 		 struct pd_err *err)
 {
-	const char *action = jstr(event, "event", "trigger");
+	const char *action = pd_notify_jstr(event, "event", "trigger");
+	const char *runbook = pd_notify_jstr(event, "runbook", NULL);
 	cJSON *o = cJSON_CreateObject();
-	cJSON *payload, *details;
+	cJSON *payload, *details, *links, *l;
 	char *s = NULL;
-	char summary[1024];
+	char summary[PD_SUMMARY_MAX + 1], drill[PD_SUMMARY_MAX + 1];
 	int rc = 0;
 
 	if (o == NULL)
 		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 	cJSON_AddStringToObject(o, "routing_key", t->routing_key ? t->routing_key : "");
 	cJSON_AddStringToObject(o, "event_action", strcmp(action, "resolve") == 0 ? "resolve" : "trigger");
-	cJSON_AddStringToObject(o, "dedup_key", jstr(event, "dedup_key", ""));
+	cJSON_AddStringToObject(o, "dedup_key", pd_notify_jstr(event, "dedup_key", ""));
 	if (strcmp(action, "resolve") != 0) {
-		/* PagerDuty caps summary at 1024 characters */
-		snprintf(summary, sizeof(summary), "%s", jstr(event, "summary", ""));
+		const char *text = pd_notify_jstr(event, "summary", "");
+
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(event, "drill")) &&
+		    strstr(text, "DRILL") == NULL) {
+			snprintf(drill, sizeof(drill), "[DRILL] %s", text);
+			text = drill;
+		}
+		pd_notify_truncate(summary, sizeof(summary), text, PD_SUMMARY_MAX, 0);
 		payload = cJSON_AddObjectToObject(o, "payload");
-		cJSON_AddStringToObject(payload, "summary", summary);
+		cJSON_AddStringToObject(payload, "summary", summary[0] ? summary : "probed alert");
 		cJSON_AddStringToObject(payload, "source",
-					jstr(event, "location", "probed"));
-		cJSON_AddStringToObject(payload, "severity", jstr(event, "pd_severity", "critical"));
-		cJSON_AddStringToObject(payload, "timestamp", jstr(event, "ts", ""));
-		cJSON_AddStringToObject(payload, "component", jstr(event, "probe", ""));
-		cJSON_AddStringToObject(payload, "group", jstr(event, "family", ""));
-		cJSON_AddStringToObject(payload, "class", jstr(event, "outcome", ""));
+					pd_notify_jstr(event, "location", "probed"));
+		cJSON_AddStringToObject(payload, "severity",
+					pd_severity[pd_notify_event_severity(event) - 1]);
+		cJSON_AddStringToObject(payload, "timestamp", pd_notify_jstr(event, "ts", ""));
+		cJSON_AddStringToObject(payload, "component", pd_notify_jstr(event, "probe", ""));
+		cJSON_AddStringToObject(payload, "group", pd_notify_jstr(event, "family", ""));
+		cJSON_AddStringToObject(payload, "class", pd_notify_jstr(event, "outcome", ""));
 		details = cJSON_Duplicate(event, 1);
 		if (details)
 			cJSON_AddItemToObject(payload, "custom_details", details);
+		if (runbook && (strncmp(runbook, "https://", 8) == 0 ||
+				strncmp(runbook, "http://", 7) == 0)) {
+			links = cJSON_AddArrayToObject(o, "links");
+			l = cJSON_CreateObject();
+			if (links && l) {
+				cJSON_AddStringToObject(l, "href", runbook);
+				cJSON_AddStringToObject(l, "text", "Runbook");
+				cJSON_AddItemToArray(links, l);
+			} else {
+				cJSON_Delete(l);
+			}
+		}
 	}
 	cJSON_AddStringToObject(o, "client", "probed");
 	s = cJSON_PrintUnformatted(o);

@@ -15,7 +15,11 @@
 #include "probed/clock.h"
 #include "probed/comms.h"
 #include "probed/config.h"
+#include "probed/classify.h"
+#include "probed/comms.h"
+#include "probed/incident.h"
 #include "probed/jsonschema.h"
+#include "probed/outbox.h"
 #include "probed/log.h"
 #include "probed/outcome.h"
 #include "probed/runner.h"
@@ -34,6 +38,7 @@ struct cli {
 	const char *db;
 	const char *since;
 	int json;
+	int open_only;
 	int argc;
 	char **argv;  /* positional arguments after the command */
 };
@@ -637,6 +642,353 @@ out:
 	return rc != 0 ? rc : problems > 0 ? 1 : 0;
 }
 
+/* ----------------------------------------------------------------- incidents */
+
+static cJSON *
+incident_json(const struct pd_incident_row *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char ts[40];
+
+	cJSON_AddNumberToObject(o, "id", (double)r->id);
+	cJSON_AddStringToObject(o, "key", r->key);
+	cJSON_AddStringToObject(o, "severity", pd_severity_str(r->severity));
+	cJSON_AddStringToObject(o, "mode", pd_mode_str((enum pd_mode)r->mode));
+	cJSON_AddStringToObject(o, "mode_title", pd_mode_title((enum pd_mode)r->mode));
+	if (r->mode)
+		cJSON_AddStringToObject(o, "runbook", pd_mode_runbook((enum pd_mode)r->mode));
+	cJSON_AddStringToObject(o, "title", r->title);
+	cJSON_AddStringToObject(o, "reason", r->reason);
+	cJSON_AddStringToObject(o, "evidence", r->evidence);
+	pd_clock_rfc3339(r->opened_ms, ts, sizeof(ts));
+	cJSON_AddStringToObject(o, "opened", ts);
+	if (r->resolved_ms) {
+		pd_clock_rfc3339(r->resolved_ms, ts, sizeof(ts));
+		cJSON_AddStringToObject(o, "resolved", ts);
+	} else {
+		cJSON_AddNullToObject(o, "resolved");
+	}
+	cJSON_AddBoolToObject(o, "open", r->resolved_ms == 0);
+	cJSON_AddItemToObject(o, "probes", cJSON_Parse(r->members ? r->members : "[]"));
+	cJSON_AddItemToObject(o, "notified", cJSON_Parse(r->notified ? r->notified : "[]"));
+	cJSON_AddStringToObject(o, "status_message", r->status_message ? r->status_message : "");
+	cJSON_AddBoolToObject(o, "drill", r->drill);
+	return o;
+}
+
+struct inc_list {
+	const struct cli *c;
+	cJSON *arr;
+	int64_t now;
+	size_t n;
+};
+
+static int
+incidents_row(void *ud, const struct pd_incident_row *r)
+{
+	struct inc_list *l = ud;
+	char ts[40], dur[32];
+
+	l->n++;
+	if (l->arr) {
+		cJSON_AddItemToArray(l->arr, incident_json(r));
+		return 0;
+	}
+	pd_clock_rfc3339(r->opened_ms, ts, sizeof(ts));
+	ts[16] = '\0'; /* to the minute */
+	pd_duration_format(((r->resolved_ms ? r->resolved_ms : l->now) - r->opened_ms) / 1000 * 1000,
+			   dur, sizeof(dur));
+	printf("%-5lld %-3s %-16s %-17s %-9s %-8s %s%s\n", (long long)r->id,
+	       pd_severity_str(r->severity), pd_mode_str((enum pd_mode)r->mode), ts, dur,
+	       r->resolved_ms ? "resolved" : "OPEN", r->drill ? "[DRILL] " : "", r->title);
+	return 0;
+}
+
+static int
+cmd_incidents(struct cli *c)
+{
+	struct pd_store *st = NULL;
+	struct inc_list l = {c, NULL, pd_clock_wall_ms(NULL), 0};
+	struct pd_err err = {0};
+	int rc = 1;
+
+	if (open_store(c, &st) != 0)
+		return NAGIOS_UNKNOWN;
+	if (c->json)
+		l.arr = cJSON_CreateArray();
+	else
+		printf("%-5s %-3s %-16s %-17s %-9s %-8s %s\n", "ID", "SEV", "MODE", "OPENED (UTC)",
+		       "DURATION", "STATE", "TITLE");
+	if (pd_store_incidents(st, c->open_only, 0, incidents_row, &l, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		goto out;
+	}
+	if (l.arr)
+		print_json(l.arr);
+	else if (l.n == 0)
+		printf("(no %sincidents)\n", c->open_only ? "open " : "");
+	rc = 0;
+out:
+	cJSON_Delete(l.arr);
+	pd_store_free(st);
+	return rc;
+}
+
+struct tl {
+	struct pd_comms_event ev[512];
+	char *text[512];
+	size_t n;
+	cJSON *arr;
+};
+
+static int
+timeline_row(void *ud, int64_t ts_ms, const char *kind, const char *detail)
+{
+	struct tl *t = ud;
+	char line[700];
+
+	snprintf(line, sizeof(line), "%s: %s", kind, detail ? detail : "");
+	if (t->arr) {
+		cJSON *o = cJSON_CreateObject();
+		char ts[40];
+
+		pd_clock_rfc3339(ts_ms, ts, sizeof(ts));
+		cJSON_AddStringToObject(o, "ts", ts);
+		cJSON_AddStringToObject(o, "kind", kind);
+		cJSON_AddStringToObject(o, "detail", detail ? detail : "");
+		cJSON_AddItemToArray(t->arr, o);
+	}
+	if (t->n < 512) {
+		t->text[t->n] = strdup(line);
+		t->ev[t->n].ts_ms = ts_ms;
+		t->ev[t->n].text = t->text[t->n];
+		t->n++;
+	}
+	return 0;
+}
+
+static int
+incident_load(struct cli *c, const char *usage, struct pd_store **st, struct pd_incident_row *r,
+	      struct tl *t)
+{
+	struct pd_err err = {0};
+	char *end;
+	long long id;
+
+	if (c->argc != 1) {
+		fprintf(stderr, "usage: %s\n", usage);
+		return EX_USAGE;
+	}
+	id = strtoll(c->argv[0], &end, 10);
+	if (*end != '\0' || id <= 0) {
+		fprintf(stderr, "probectl: '%s' is not an incident id (see probectl incidents)\n",
+			c->argv[0]);
+		return EX_USAGE;
+	}
+	if (open_store(c, st) != 0)
+		return NAGIOS_UNKNOWN;
+	if (pd_store_incident_get(*st, id, r, &err) != 0 ||
+	    pd_store_incident_events(*st, id, timeline_row, t, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+tl_free(struct tl *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->text[i]);
+	cJSON_Delete(t->arr);
+}
+
+static int
+cmd_incident(struct cli *c)
+{
+	struct pd_incident_row r;
+	struct pd_store *st = NULL;
+	struct tl *t = calloc(1, sizeof(*t));
+	char ts[40];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	if (t == NULL)
+		return 1;
+	if (c->json)
+		t->arr = cJSON_CreateArray();
+	rc = incident_load(c, "probectl incident ID [--db FILE] [--json]", &st, &r, t);
+	if (rc != 0)
+		goto out;
+	if (c->json) {
+		cJSON *o = incident_json(&r);
+
+		cJSON_AddItemToObject(o, "timeline", t->arr);
+		t->arr = NULL;
+		print_json(o);
+		cJSON_Delete(o);
+		goto out;
+	}
+	printf("Incident %lld  %s%s\n", (long long)r.id, r.key, r.drill ? "  [DRILL]" : "");
+	printf("  Severity: %s\n  Mode:     %s\n", pd_severity_str(r.severity),
+	       pd_mode_title((enum pd_mode)r.mode));
+	if (r.mode)
+		printf("  Runbook:  runbooks/%s\n", pd_mode_runbook((enum pd_mode)r.mode));
+	printf("  Title:    %s\n  Reason:   %s\n  Evidence: %s\n", r.title, r.reason, r.evidence);
+	printf("  Probes:   %s\n  Notified: %s\n", r.members, r.notified);
+	pd_clock_rfc3339(r.opened_ms, ts, sizeof(ts));
+	printf("  Opened:   %s\n", ts);
+	if (r.resolved_ms) {
+		pd_clock_rfc3339(r.resolved_ms, ts, sizeof(ts));
+		printf("  Resolved: %s\n", ts);
+	} else {
+		printf("  Resolved: - (open)\n");
+	}
+	printf("\nStatus-page draft:\n%s\n\nTimeline (UTC):\n",
+	       r.status_message && r.status_message[0] ? r.status_message : "(none)");
+	for (size_t i = 0; i < t->n; i++) {
+		pd_clock_rfc3339(t->ev[i].ts_ms, ts, sizeof(ts));
+		printf("  %s  %s\n", ts, t->ev[i].text);
+	}
+out:
+	pd_incident_row_cleanup(&r);
+	tl_free(t);
+	free(t);
+	pd_store_free(st);
+	return rc;
+}
+
+static int
+cmd_postmortem(struct cli *c)
+{
+	struct pd_incident_row r;
+	struct pd_comms_incident ci = {0};
+	struct pd_store *st = NULL;
+	struct tl *t = calloc(1, sizeof(*t));
+	struct pd_config *cfg = NULL;
+	const char *aff[64];
+	char abuf[64][96];
+	struct pd_buf out;
+	struct pd_err err = {0};
+	cJSON *members = NULL, *e;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	pd_buf_init(&out, 1 << 20);
+	if (t == NULL)
+		return 1;
+	rc = incident_load(c, "probectl postmortem ID [--db FILE]", &st, &r, t);
+	if (rc != 0)
+		goto out;
+	/* endpoints: from the config when it is readable, else the probe names */
+	pd_config_load(c->config, &cfg, &err, NULL, NULL);
+	members = cJSON_Parse(r.members ? r.members : "[]");
+	cJSON_ArrayForEach(e, members) {
+		const struct pd_probe_cfg *p;
+
+		if (!cJSON_IsString(e) || ci.naffected >= 64)
+			continue;
+		p = cfg ? pd_config_probe(cfg, e->valuestring) : NULL;
+		if (p)
+			pd_incident_endpoint(p, abuf[ci.naffected], sizeof(abuf[0]));
+		else
+			snprintf(abuf[ci.naffected], sizeof(abuf[0]), "%s", e->valuestring);
+		aff[ci.naffected] = abuf[ci.naffected];
+		ci.naffected++;
+	}
+	ci.affected = aff;
+	ci.title = r.title;
+	ci.mode = r.mode ? pd_mode_title((enum pd_mode)r.mode) : NULL;
+	ci.start_ms = r.opened_ms;
+	ci.end_ms = r.resolved_ms;
+	ci.severity = pd_severity_str(r.severity);
+	ci.events = t->ev;
+	ci.nevents = t->n;
+	if (pd_comms_postmortem(&ci, &out, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		rc = 1;
+		goto out;
+	}
+	fputs(out.data, stdout);
+out:
+	cJSON_Delete(members);
+	pd_config_free(cfg);
+	pd_buf_cleanup(&out);
+	pd_incident_row_cleanup(&r);
+	tl_free(t);
+	free(t);
+	pd_store_free(st);
+	return rc;
+}
+
+static int
+cmd_drill(struct cli *c)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_store *st = NULL;
+	struct pd_incidents *m = NULL;
+	struct pd_runner *runner = NULL;
+	struct pd_outbox *ob = NULL;
+	struct ev_loop *loop = NULL;
+	struct pd_err err = {0};
+	int sev, queued, rc = 1;
+
+	if (c->argc != 1 || strlen(c->argv[0]) != 2 || (c->argv[0][0] != 'P' && c->argv[0][0] != 'p') ||
+	    c->argv[0][1] < '1' || c->argv[0][1] > '4') {
+		fprintf(stderr, "usage: probectl drill P1|P2|P3|P4 [-c FILE] [--db FILE]\n");
+		return EX_USAGE;
+	}
+	sev = c->argv[0][1] - '0';
+	if (load_config(c, &cfg) != 0)
+		return EX_CONFIG;
+	if (pd_store_open(c->db ? c->db : cfg->store_path, 0, &st, &err) != 0 ||
+	    (m = pd_incidents_new(st, NULL, &err)) == NULL) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		goto out;
+	}
+	pd_incidents_set_config(m, cfg);
+	queued = pd_incidents_drill(m, sev, pd_clock_wall_ms(NULL), &err);
+	if (queued < 0 || pd_store_flush(st, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		goto out;
+	}
+	printf("drill %s queued for %d target(s) by the playbook's routing\n", pd_severity_str(sev),
+	       queued);
+	/* deliver now through the same outbox; what cannot be delivered stays queued for
+	 * the daemon, with its dedup key */
+	loop = ev_loop_new(EVFLAG_AUTO);
+	if (loop == NULL || (runner = pd_runner_new(loop, &err)) == NULL ||
+	    (ob = pd_outbox_new(loop, st, runner, NULL, &err)) == NULL) {
+		fprintf(stderr, "probectl: %s\n", err.msg[0] ? err.msg : "cannot create event loop");
+		goto out;
+	}
+	pd_outbox_set_config(ob, cfg);
+	pd_outbox_kick(ob);
+	for (int i = 0; i < 300 && pd_outbox_inflight(ob) > 0; i++) {
+		ev_run(loop, EVRUN_ONCE);
+		pd_store_flush(st, NULL);
+	}
+	pd_store_flush(st, NULL);
+	{
+		struct pd_outbox_counters oc;
+
+		pd_outbox_counters(ob, &oc);
+		printf("delivered %llu, retrying later %llu, rejected %llu\n",
+		       (unsigned long long)oc.sent, (unsigned long long)oc.retried,
+		       (unsigned long long)oc.dead);
+	}
+	rc = 0;
+out:
+	pd_outbox_free(ob);
+	pd_runner_free(runner);
+	if (loop)
+		ev_loop_destroy(loop);
+	pd_incidents_free(m);
+	pd_store_free(st);
+	pd_config_free(cfg);
+	return rc;
+}
+
 /* ---------------------------------------------------------------------- main */
 
 static int cmd_help(struct cli *c);
@@ -651,6 +1003,10 @@ static const struct {
 	{"status", cmd_status, "status [--db FILE] [--json]   per probe: last result, state, last page"},
 	{"history", cmd_history, "history NAME [--since 1h] [--db FILE] [--json]  results, p50/p95, error rate"},
 	{"schema", cmd_schema, "schema SCHEMA DOC             validate a JSON document; 0 valid, 1 invalid, 2 unreadable"},
+	{"incidents", cmd_incidents, "incidents [--open] [--db FILE] [--json]  incidents, newest first"},
+	{"incident", cmd_incident, "incident ID [--db FILE] [--json]  one incident: severity, mode, status draft, timeline"},
+	{"postmortem", cmd_postmortem, "postmortem ID [--db FILE]     the blameless postmortem template, filled (Markdown)"},
+	{"drill", cmd_drill, "drill P1|P2|P3|P4 [-c FILE] [--db FILE]  send a clearly marked drill through the real routing"},
 	{"runbooks", cmd_runbooks, "runbooks lint [DIR]           each runbook has Detect/Declare/Communicate/Mitigate/RCA; 0 ok, 1 problems, 2 unreadable"},
 	{"help", cmd_help, "help                          this text"},
 };
@@ -675,6 +1031,7 @@ main(int argc, char **argv)
 		{"db", required_argument, NULL, 'd'},
 		{"since", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
+		{"open", no_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -697,6 +1054,7 @@ main(int argc, char **argv)
 		case 'd': c.db = optarg; break;
 		case 's': c.since = optarg; break;
 		case 'j': c.json = 1; break;
+		case 'o': c.open_only = 1; break;
 		case 'h': cmd_help(&c); return 0;
 		default: return EX_USAGE;
 		}

@@ -7,7 +7,9 @@
 #include <ev.h>
 #include "probed/config.h"
 #include "probed/daemon.h"
+#include "probed/httpd.h"
 #include "probed/log.h"
+#include "probed/sdnotify.h"
 
 #define EX_USAGE 64
 #define EX_SOFTWARE 70
@@ -26,6 +28,28 @@ usage(FILE *f)
 		"  -V, --version\n"
 		"Runs in the foreground. SIGHUP reloads the config, SIGTERM drains and exits 0.\n");
 }
+
+/* ---- daemon hooks (sd_notify; other listeners may add their calls here) ---- */
+struct main_hooks {
+	struct pd_sdnotify *sdnotify;
+};
+
+static void
+main_on_reload(void *ud, int phase, int ok, const char *msg)
+{
+	struct main_hooks *h = ud;
+
+	pd_sdnotify_reload(h->sdnotify, phase, ok, msg);
+}
+
+static void
+main_on_shutdown(void *ud)
+{
+	struct main_hooks *h = ud;
+
+	pd_sdnotify_stopping(h->sdnotify);
+}
+/* ---- end daemon hooks ---- */
 
 static void
 print_diag(void *ud, const char *line)
@@ -47,8 +71,10 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct pd_daemon_opts opts = {0};
+	struct main_hooks hooks = {0};
 	struct pd_config *cfg = NULL;
 	struct pd_daemon *d;
+	struct pd_httpd *httpd = NULL;
 	struct pd_err err = {0};
 	struct ev_loop *loop;
 	int c, rc;
@@ -78,13 +104,39 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	loop = ev_default_loop(EVFLAG_AUTO);
+	/* sd_notify: a no-op without NOTIFY_SOCKET */
+	hooks.sdnotify = pd_sdnotify_new(loop, 5.0);
+	if (hooks.sdnotify == NULL) {
+		pd_config_free(cfg);
+		pd_log_err("cannot start: out of memory");
+		return EX_SOFTWARE;
+	}
+	opts.on_reload = main_on_reload;
+	opts.on_shutdown = main_on_shutdown;
+	opts.hook_ud = &hooks;
 	d = pd_daemon_new(loop, cfg, &opts, &err);
 	if (d == NULL) {
+		pd_sdnotify_free(hooks.sdnotify);
 		pd_log_err("cannot start: %s", err.msg);
 		return err.code == PD_ERR_CONFIG ? EX_CONFIG : EX_SOFTWARE;
 	}
 	pd_log_info("probed %s started (pid %d)", PROBED_VERSION, (int)getpid());
+	/* ---- HTTP listener (issue 4): /metrics, status page; off without http.listen ---- */
+	if (pd_daemon_config(d)->http_listen != NULL) {
+		httpd = pd_httpd_new(d, pd_daemon_config(d)->http_listen, &err);
+		if (httpd == NULL) {
+			pd_log_err("cannot start: %s", err.msg);
+			pd_sdnotify_free(hooks.sdnotify);
+			pd_daemon_free(d);
+			ev_loop_destroy(loop);
+			return err.code == PD_ERR_INVALID ? EX_CONFIG : EX_SOFTWARE;
+		}
+	}
+	/* ---- end HTTP listener ---- */
+	pd_sdnotify_start(hooks.sdnotify, d); /* READY=1: config loaded, database open */
 	rc = pd_daemon_run(d);
+	pd_httpd_free(httpd); /* issue 4: before the daemon it borrows */
+	pd_sdnotify_free(hooks.sdnotify);
 	pd_daemon_free(d);
 	pd_log_info("probed stopped");
 	ev_loop_destroy(loop);

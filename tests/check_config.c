@@ -566,7 +566,8 @@ static const struct bad_case bad_cases[] = {
 	  { "5:5: webhook is missing required key 'url'",
 	    "7:5: pagerduty is missing required key 'routing_key'",
 	    "9:11: duplicate notify name 'hook' (first defined at 5:11)",
-	    "10:11: type: must be webhook or pagerduty, got 'slack'" }, 0 },
+	    "10:11: type: must be webhook, pagerduty, opsgenie, slack, alertmanager or exec, "
+	    "got 'teams'" }, 0 },
 	{ "bad_listen.yaml", 1,
 	  { "5:11: listen: invalid address 'localhost' (host:port, e.g. 127.0.0.1:9464 or "
 	    "[::1]:9464)" }, 0 },
@@ -681,7 +682,8 @@ START_TEST(test_inline_errors)
 	load_fails_with(P1 "notify:\n  - name: w\n    type: webhook\n    url: http://h/\n"
 			"    routing_key: k\n", "8:5: routing_key is only valid for type pagerduty");
 	load_fails_with(P1 "notify:\n  - name: w\n    url: http://h/\n",
-			"5:5: notify entry is missing required key 'type' (webhook or pagerduty)");
+			"5:5: notify entry is missing required key 'type' (webhook, pagerduty, "
+			"opsgenie, slack, alertmanager or exec)");
 	load_fails_with(P1 "http: {bearer_token: \"\"}\n", "4:22: bearer_token: must not be empty");
 	load_fails_with(P1 "http: {port: 1}\n", "4:8: unknown key 'port'");
 	load_fails_with(P1 "location: [a]\n", "4:11: location: expected a single value, not a list");

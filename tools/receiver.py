@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Test receiver for probed's notifications (webhook or PagerDuty Events API v2).
+"""Test receiver for probed's notifications (webhook, PagerDuty, Opsgenie, Slack).
 
 Python standard library only.  Every POST is appended as one JSON line to
 --out (flushed and fsync'ed before the answer goes out):
@@ -12,6 +12,15 @@ Only Content-Type and User-Agent are recorded: never an authorization header.
 --kind pagerduty validates the Events API v2 shape the way PagerDuty does and
 answers 400 {"status":"invalid event", ...} when it is wrong, else 202
 {"status":"success","message":"Event processed","dedup_key":...}.
+--kind opsgenie validates Alert API v2 requests: POST /v2/alerts (create:
+message <= 130 chars, alias, description, tags, details, priority P1..P5, ...)
+and POST /v2/alerts/{alias}/close?identifierType=alias, each with an
+"Authorization: GenieKey <key>" header (--api-key KEY: that key exactly; 401
+otherwise); it answers 202 {"result":"Request will be processed",...}, 422 for
+a bad payload.  The record gets "auth": "GenieKey" (the scheme, never the key)
+and "auth_ok".  --kind slack validates an incoming-webhook message (a "text"
+fallback, Block Kit "blocks" within Slack's limits) and answers 200 "ok", or
+400 "invalid_blocks" / "no_text" as Slack does.
 --kind webhook answers 200 {"ok":true}.  --status overrides the code of
 accepted requests (e.g. 500 or 429 to simulate a failing pager); POST
 /_status?code=N changes it at run time.  GET /_received returns everything
@@ -70,6 +79,120 @@ def pagerduty_errors(body):
     return errors
 
 
+OG_CREATE_KEYS = {"message": 130, "alias": 512, "description": 15000,
+                  "entity": 512, "source": 100, "user": 100, "note": 25000}
+OG_CREATE_OTHER = {"responders", "visibleTo", "actions", "tags", "details",
+                   "priority"}
+OG_CLOSE_KEYS = {"user": 100, "source": 100, "note": 25000}
+
+
+def _str_field(body, key, cap, errors, required=False):
+    if key not in body:
+        if required:
+            errors[key] = "%s is required" % key
+        return
+    v = body[key]
+    if not isinstance(v, str) or (required and not v.strip()):
+        errors[key] = "%s must be a non-empty string" % key
+    elif len(v) > cap:
+        errors[key] = "%s can be at most %d characters" % (key, cap)
+
+
+def opsgenie_errors(path, query, body):
+    """(status, errors) the way Opsgenie's Alert API v2 would judge a request."""
+    errors = {}
+    parts = [p for p in path.split("/") if p]
+    if parts == ["v2", "alerts"]:
+        if not isinstance(body, dict):
+            return 422, {"body": "must be a JSON object"}
+        for k in body:
+            if k not in OG_CREATE_KEYS and k not in OG_CREATE_OTHER:
+                errors[k] = "unknown field"
+        _str_field(body, "message", 130, errors, required=True)
+        for k, cap in OG_CREATE_KEYS.items():
+            if k != "message":
+                _str_field(body, k, cap, errors)
+        tags = body.get("tags", [])
+        if (not isinstance(tags, list) or len(tags) > 20 or
+                not all(isinstance(t, str) and 0 < len(t) <= 50 for t in tags)):
+            errors["tags"] = "at most 20 tags of at most 50 characters"
+        details = body.get("details", {})
+        if (not isinstance(details, dict) or
+                not all(isinstance(v, str) for v in details.values()) or
+                sum(len(k) + len(v) for k, v in details.items()) > 8000):
+            errors["details"] = "a map of strings, at most 8000 characters"
+        if body.get("priority", "P3") not in ("P1", "P2", "P3", "P4", "P5"):
+            errors["priority"] = "must be one of P1..P5"
+        return (422 if errors else 202), errors
+    if len(parts) == 4 and parts[:2] == ["v2", "alerts"] and parts[3] == "close":
+        if parse_qs(query).get("identifierType") != ["alias"]:
+            errors["identifierType"] = "probed closes by alias: want identifierType=alias"
+        if not isinstance(body, dict):
+            return 422, {"body": "must be a JSON object"}
+        for k in body:
+            if k not in OG_CLOSE_KEYS:
+                errors[k] = "unknown field"
+        for k, cap in OG_CLOSE_KEYS.items():
+            _str_field(body, k, cap, errors)
+        if len(parts[2]) == 0 or len(parts[2]) > 512 * 3:
+            errors["identifier"] = "bad alias"
+        return (422 if errors else 202), errors
+    return 404, {"path": "no such endpoint"}
+
+
+SLACK_BLOCKS = {"section", "header", "context", "divider", "actions", "image",
+                "rich_text", "input", "file", "video"}
+
+
+def _slack_text_obj(t, cap, plain_only=False):
+    if not isinstance(t, dict):
+        return False
+    if t.get("type") not in (("plain_text",) if plain_only else
+                             ("plain_text", "mrkdwn")):
+        return False
+    v = t.get("text")
+    return isinstance(v, str) and 0 < len(v) <= cap
+
+
+def slack_errors(body):
+    """The error string Slack would answer, or None when the message is valid."""
+    if not isinstance(body, dict):
+        return "invalid_payload"
+    text = body.get("text")
+    blocks = body.get("blocks")
+    if not (isinstance(text, str) and text.strip()):
+        return "no_text"
+    if len(text) > 40000:
+        return "msg_too_long"
+    if blocks is None:
+        return None
+    if not isinstance(blocks, list) or not 0 < len(blocks) <= 50:
+        return "invalid_blocks"
+    for b in blocks:
+        if not isinstance(b, dict) or b.get("type") not in SLACK_BLOCKS:
+            return "invalid_blocks"
+        kind = b["type"]
+        if kind == "header" and not _slack_text_obj(b.get("text"), 150, True):
+            return "invalid_blocks"
+        if kind == "section":
+            has_text = "text" in b
+            fields = b.get("fields")
+            if has_text and not _slack_text_obj(b["text"], 3000):
+                return "invalid_blocks"
+            if fields is not None and (
+                    not isinstance(fields, list) or not 0 < len(fields) <= 10 or
+                    not all(_slack_text_obj(f, 2000) for f in fields)):
+                return "invalid_blocks"
+            if not has_text and fields is None:
+                return "invalid_blocks"
+        if kind == "context":
+            els = b.get("elements")
+            if (not isinstance(els, list) or not 0 < len(els) <= 10 or
+                    not all(_slack_text_obj(e, 3000) for e in els)):
+                return "invalid_blocks"
+    return None
+
+
 class Recorder:
     def __init__(self, path):
         self.path = path
@@ -101,10 +224,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.verbose:
             sys.stderr.write("receiver: " + (fmt % args) + "\n")
 
-    def reply(self, code, obj, extra=None):
-        data = json.dumps(obj).encode()
+    def reply(self, code, obj, extra=None, ctype="application/json"):
+        data = obj.encode() if isinstance(obj, str) else json.dumps(obj).encode()
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         for k, v in (extra or {}).items():
             self.send_header(k, v)
@@ -173,21 +296,65 @@ class Handler(BaseHTTPRequestHandler):
 
         kind = self.server.kind
         errors = []
+        record_extra = {}
+        og_status, og_errors, slack_error = 0, {}, None
         if kind == "pagerduty":
             errors = pagerduty_errors(body) if parsed else [
                 "Event object is invalid (body is not JSON)"]
-        code = 400 if errors else self.server.status
+        elif kind == "opsgenie":
+            auth = self.headers.get("Authorization") or ""
+            scheme, _, key = auth.partition(" ")
+            auth_ok = scheme == "GenieKey" and bool(key.strip())
+            if self.server.api_key is not None:
+                auth_ok = auth_ok and key == self.server.api_key
+            record_extra = {"auth": scheme if scheme == "GenieKey" else "",
+                            "auth_ok": auth_ok}
+            if not auth_ok:
+                og_status, og_errors = 401, {"auth": "Could not authenticate"}
+            else:
+                og_status, og_errors = opsgenie_errors(
+                    url.path, url.query, body if parsed else None)
+        elif kind == "slack":
+            slack_error = slack_errors(body if parsed else None)
+        if kind == "opsgenie":
+            code = og_status if og_errors else self.server.status
+        elif kind == "slack":
+            code = 400 if slack_error else self.server.status
+        else:
+            code = 400 if errors else self.server.status
 
         headers = {}
         for name in ("Content-Type", "User-Agent"):
             if self.headers.get(name) is not None:
                 headers[name] = self.headers.get(name)
-        self.server.recorder.append({"path": self.path, "headers": headers,
-                                     "body": body, "ts": time.time(),
-                                     "status": code})
+        record = {"path": self.path, "headers": headers, "body": body,
+                  "ts": time.time(), "status": code}
+        record.update(record_extra)
+        if og_errors or slack_error:
+            record["errors"] = og_errors or slack_error
+        self.server.recorder.append(record)
 
         extra = {"Retry-After": "1"} if code == 429 else None
-        if errors:
+        if kind == "opsgenie":
+            rid = "%08x-probed-test" % (int(time.time() * 1000) & 0xffffffff)
+            if og_errors:
+                self.reply(code, {"message": "Request is not valid",
+                                  "errors": og_errors, "took": 0.001,
+                                  "requestId": rid})
+            elif 200 <= code < 300:
+                self.reply(code, {"result": "Request will be processed",
+                                  "took": 0.001, "requestId": rid})
+            else:
+                self.reply(code, {"message": "simulated failure",
+                                  "took": 0.001, "requestId": rid}, extra)
+        elif kind == "slack":
+            if slack_error:
+                self.reply(400, slack_error, ctype="text/plain")
+            elif 200 <= code < 300:
+                self.reply(code, "ok", ctype="text/plain")
+            else:
+                self.reply(code, "simulated_failure", extra, "text/plain")
+        elif errors:
             self.reply(400, {"status": "invalid event",
                              "message": "Event object is invalid",
                              "errors": errors})
@@ -234,11 +401,14 @@ def main():
     ap.add_argument("--port-file", required=True,
                     help="bound port is written here once listening")
     ap.add_argument("--out", required=True, help="JSONL file to append to")
-    ap.add_argument("--kind", choices=("webhook", "pagerduty"),
+    ap.add_argument("--kind", choices=("webhook", "pagerduty", "opsgenie",
+                                       "slack"),
                     default="webhook")
     ap.add_argument("--status", type=int, default=None,
                     help="code for accepted requests (default 202 for "
-                         "pagerduty, 200 for webhook)")
+                         "pagerduty and opsgenie, 200 otherwise)")
+    ap.add_argument("--api-key", default=None,
+                    help="opsgenie: the GenieKey the requests must carry")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 
@@ -252,7 +422,9 @@ def main():
     server = Server((host, port), Handler)
     server.kind = args.kind
     server.status = (args.status if args.status is not None
-                     else 202 if args.kind == "pagerduty" else 200)
+                     else 202 if args.kind in ("pagerduty", "opsgenie")
+                     else 200)
+    server.api_key = args.api_key
     server.verbose = args.verbose
     server.recorder = Recorder(args.out)
 

@@ -71,7 +71,25 @@ struct pd_classify_rules {
 	int64_t p3_escalate_ms;      /* 30 min: an unresolved P3 becomes P2 */
 };
 
-enum pd_notify_type { PD_NOTIFY_WEBHOOK = 0, PD_NOTIFY_PAGERDUTY = 1 };
+enum pd_notify_type {
+	PD_NOTIFY_WEBHOOK = 0,
+	PD_NOTIFY_PAGERDUTY = 1,
+	/* issue 3: delivery targets */
+	PD_NOTIFY_OPSGENIE = 2,
+	PD_NOTIFY_SLACK = 3,
+	PD_NOTIFY_ALERTMANAGER = 4,
+	PD_NOTIFY_EXEC = 5,
+};
+
+/* What a target is for (the playbook's escalation map): page = wakes someone up
+ * (P1, P2), chat = the team channel (P1..P3), ticket = records and automation (P1..P4).
+ * DEFAULT = by type: pagerduty/opsgenie page, slack chat, everything else ticket. */
+enum pd_notify_role {
+	PD_NOTIFY_ROLE_DEFAULT = 0,
+	PD_NOTIFY_ROLE_PAGE = 1,
+	PD_NOTIFY_ROLE_CHAT = 2,
+	PD_NOTIFY_ROLE_TICKET = 3,
+};
 
 struct pd_notify_cfg {
 	char *name;
@@ -81,8 +99,17 @@ struct pd_notify_cfg {
 	char *routing_key;      /* pagerduty: required (usually ${file:...}); secret */
 	struct pd_header *headers;
 	size_t nheaders;
-	int64_t timeout_ms;     /* default 10s */
+	int64_t timeout_ms;     /* default 10s (exec: then SIGTERM, SIGKILL 2 s later) */
 	int line, col;
+	/* issue 3: delivery targets */
+	char *api_key;          /* opsgenie: required; secret (GenieKey header) */
+	char **command;         /* exec: argv (ncommand entries + NULL), no shell */
+	size_t ncommand;
+	enum pd_notify_role role;   /* as configured; DEFAULT = by type */
+	unsigned severities;    /* bit n-1 = Pn; 0 = the role's default */
+	int64_t resend_interval_ms; /* alertmanager: re-send firing alerts (default 60s) */
+	int64_t resend_resolved_ms; /* alertmanager: re-send resolved ones (default 5m) */
+	char *generator_url;    /* alertmanager: optional generatorURL */
 };
 
 struct pd_config {

@@ -71,6 +71,7 @@ struct pd_daemon_stats {
 	uint64_t lateness_count;
 	double lateness_sum_s;
 	size_t probes_up, probes_down; /* down = DOWN or RECOVERING (a page is open) */
+	size_t open_incidents;         /* incidents open now (issue 3) */
 	size_t inflight;               /* transfers in flight (probes + notifications) */
 	int64_t started_ms;            /* UTC */
 	int draining;
@@ -83,5 +84,7 @@ void pd_daemon_stats(const struct pd_daemon *d, struct pd_daemon_stats *out);
 struct pd_store *pd_daemon_store(const struct pd_daemon *d);
 const struct pd_config *pd_daemon_config(const struct pd_daemon *d);
 struct ev_loop *pd_daemon_loop(const struct pd_daemon *d);
+struct pd_incidents;
+struct pd_incidents *pd_daemon_incidents(const struct pd_daemon *d);
 
 #endif

@@ -9,6 +9,8 @@
 #include "probed/config.h"
 #include "probed/err.h"
 #include "probed/runner.h"
+#include "probed/store.h"
+#include <ev.h>
 
 struct pd_notify_ops {
 	enum pd_notify_type type;
@@ -16,6 +18,14 @@ struct pd_notify_ops {
 	/* Render the request body for event into body (JSON). 0 or negative pd_errc. */
 	int (*render)(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *body,
 		      struct pd_err *err);
+	/* issue 3, optional. The request URL when it is not t->url (Opsgenie's close,
+	 * Alertmanager's /api/v2/alerts), appended to url. 0 or negative pd_errc. */
+	int (*request_url)(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *url,
+			   struct pd_err *err);
+	/* issue 3, optional. A header built from the target's secrets (Opsgenie's
+	 * "Authorization: GenieKey KEY"): writes the value into val (cap bytes) and returns
+	 * the header name, or NULL when there is none. The value is a secret. */
+	const char *(*auth_header)(const struct pd_notify_cfg *t, char *val, size_t cap);
 };
 
 const struct pd_notify_ops *pd_notify_ops_for(enum pd_notify_type type);
@@ -49,7 +59,16 @@ struct pd_notify_event {
 char *pd_notify_event_json(const struct pd_notify_event *ev);
 
 /* Does target t take events of this severity (1..4)? The playbook's routing:
- * P1/P2 page, P3 chat only, P4 ticket only (see notify.c for the per-type defaults). */
+ * P1/P2 page, P3 chat only, P4 ticket only (see notify.c for the per-type defaults).
+ *
+ * A target's `severities:` list wins; without one its role decides: page -> P1, P2;
+ * chat -> P1..P3; ticket -> P1..P4. Default roles: pagerduty and opsgenie page, slack
+ * chat, webhook, exec and alertmanager ticket (Alertmanager's own routes decide from
+ * the severity label). So by default P1/P2 reach pagers, chat and tickets; P3 chat and
+ * tickets but no pager; P4 tickets only. Out-of-range severities route nowhere.
+ *
+ * The caller (incident layer) applies this to triggers only: a resolve goes to every
+ * target that got the trigger, whatever its severity, so no pager is left ringing. */
 int pd_notify_routes(const struct pd_notify_cfg *t, int severity);
 
 enum pd_notify_verdict {
@@ -59,5 +78,73 @@ enum pd_notify_verdict {
 };
 /* inadyn's check_error: classify a receiver's answer. */
 enum pd_notify_verdict pd_notify_classify(const struct pd_response *resp);
+
+/* ---- issue 3 helpers ---- */
+/* "P1".."P4" -> 1..4; anything else (NULL included) -> 0. */
+int pd_notify_severity_parse(const char *s);
+/* The event's "severity" as 1..4; missing or invalid -> 1 (an untriaged page is a P1). */
+int pd_notify_event_severity(const cJSON *event);
+/* The effective role (DEFAULT resolved by type) and severities mask (bit n-1 = Pn). */
+enum pd_notify_role pd_notify_role_of(const struct pd_notify_cfg *t);
+unsigned pd_notify_severities_of(const struct pd_notify_cfg *t);
+/* "page", "chat", "ticket" ("default" for DEFAULT). */
+const char *pd_notify_role_str(enum pd_notify_role r);
+/* Copy s into out (cap bytes), cut to at most max_bytes bytes on a UTF-8 character
+ * boundary; with ellipsis, a cut string ends in "\u2026" (still within max_bytes).
+ * cap must be > max_bytes. */
+void pd_notify_truncate(char *out, size_t cap, const char *s, size_t max_bytes, int ellipsis);
+/* Does summary already start with its severity tag ("[P1] ...", as the incident layer
+ * writes it)? Renderers then do not add another. */
+int pd_notify_summary_tagged(const char *summary);
+/* String member k of JSON object o, or dflt. */
+const char *pd_notify_jstr(const cJSON *o, const char *k, const char *dflt);
+
+/* ---- Alertmanager (notify_alertmanager.c) ----
+ * Alertmanager forgets an alert whose endsAt has passed. Firing alerts are sent with
+ * endsAt = now + PD_NOTIFY_AM_VALIDITY x resend_interval (as Prometheus does) and
+ * re-sent every resend_interval by the outbox while they fire; resolved ones are
+ * re-sent with their endsAt for resend_resolved_for (store: pd_store_am_*). */
+#define PD_NOTIFY_AM_VALIDITY 4
+/* The alert for event: labels {alertname (ProbedIncident for an incident, else
+ * ProbeDown), probe, family, severity, mode, location?, incident_id?}, annotations
+ * {summary, description, runbook?, dedup_key, status_message?}, starts_ms (down_since,
+ * else ts, else now_ms), ends_ms = 0 for a trigger, for a resolve the event's ts (the
+ * recovery time; now_ms when absent), never before starts_ms. out is filled (strings
+ * malloc'd; pd_am_alert_cleanup). 0 or negative pd_errc. */
+int pd_notify_am_alert(const struct pd_notify_cfg *t, const cJSON *event, int64_t now_ms,
+		       struct pd_am_alert *out, struct pd_err *err);
+/* The POST /api/v2/alerts body (a JSON array) for n alerts at now_ms. */
+int pd_notify_am_body(const struct pd_notify_cfg *t, const struct pd_am_alert *alerts, size_t n,
+		      int64_t now_ms, struct pd_buf *body, struct pd_err *err);
+
+/* ---- exec (notify_exec.c) ----
+ * Runs t->command (argv, no shell, PATH searched when argv[0] has no '/') in its own
+ * process group with input on stdin (written without blocking the loop), stdout to
+ * /dev/null, stderr inherited, signals at their defaults and unblocked, fds above 2
+ * closed, and the caller's extra environment (the outbox passes PROBED_EVENT,
+ * PROBED_DEDUP_KEY, PROBED_SEVERITY, PROBED_TARGET).
+ * After t->timeout_ms the group gets SIGTERM, 2 s later SIGKILL. On the default loop
+ * the child is watched with ev_child (libev reaps every child there); on other loops
+ * with a pidfd. */
+struct pd_exec;
+struct pd_exec_result {
+	int exited, exit_status;   /* normal exit */
+	int signaled, signal;      /* killed by a signal */
+	int timed_out;             /* we sent SIGTERM (and maybe SIGKILL) */
+	int64_t elapsed_ms;
+};
+typedef void (*pd_exec_done_fn)(void *ud, const struct pd_exec_result *res);
+/* Start the command; fn is called once, on the loop, when it has exited (never from
+ * inside this call). The run frees itself after fn returns. env: extra "K=V" strings
+ * (NULL-terminated, may be NULL). NULL with err set when it could not be started. */
+struct pd_exec *pd_notify_exec_start(struct ev_loop *loop, const struct pd_notify_cfg *t,
+				     const char *input, size_t len, const char *const *env,
+				     pd_exec_done_fn fn, void *ud, struct pd_err *err);
+/* SIGKILL the process group, reap it and free the run without calling fn. NULL: no-op. */
+void pd_notify_exec_cancel(struct pd_exec *x);
+/* Exit 0 -> delivered; any other exit, a signal or the timeout -> retry. */
+enum pd_notify_verdict pd_notify_exec_classify(const struct pd_exec_result *res);
+/* One line for the log: "exit 0", "exit 3", "killed by SIGKILL", "timed out after 10s". */
+void pd_notify_exec_describe(const struct pd_exec_result *res, char *out, size_t cap);
 
 #endif

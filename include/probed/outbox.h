@@ -8,7 +8,16 @@
  * (timeouts, connect errors, 5xx, 429) back off exponentially with jitter (honouring
  * Retry-After); permanent ones (other 4xx) are dead-lettered and logged loudly.
  * A kill -9 between "accepted" and "deleted" re-sends the row after restart with the
- * same dedup key, which every receiver uses to deduplicate. */
+ * same dedup key, which every receiver uses to deduplicate.
+ *
+ * Issue 3: each target type renders its own request from the stored neutral event
+ * (notify.h). `exec` targets run their command instead of an HTTP request (exit 0 =
+ * delivered, anything else or the timeout = transient). Alertmanager targets also keep
+ * what they delivered in the store (pd_store_am_*) and re-post it every
+ * resend_interval while firing and for resend_resolved_for after the resolve; a resolve
+ * row resends the stored label sets with endsAt. Routing is not decided here: the
+ * caller queues a trigger only for targets that take its severity
+ * (pd_notify_routes) and a resolve for every target that got the trigger. */
 #ifndef PROBED_OUTBOX_H
 #define PROBED_OUTBOX_H
 #include <ev.h>
@@ -38,5 +47,42 @@ void pd_outbox_counters(const struct pd_outbox *ob, struct pd_outbox_counters *c
 
 /* Backoff for attempt n (0-based) in ms before jitter: 1s, 2s, 4s … capped at 5 min. */
 int64_t pd_outbox_backoff_ms(int attempt);
+
+/* ---- issue 3: per-target circuit breaker ----
+ *
+ *   CLOSED ──(PD_OUTBOX_BREAKER_FAILURES transient failures in a row)──► OPEN
+ *     ▲                                                                   │ cool-down
+ *     │ delivered (or a permanent 4xx: the target answers)                ▼ elapsed
+ *     └──────────────────────────── HALF_OPEN ◄───────────────────────────┘
+ *                                       │ the one probe request fails
+ *                                       └──► OPEN, cool-down doubled (max 10 min)
+ *
+ * While OPEN nothing is sent to the target: its head row is deferred to the end of
+ * the cool-down (rows wait, in order, in the database). HALF_OPEN sends exactly one
+ * request (the head row; a target never has more than one in flight). Other targets
+ * are never affected. State changes are logged and recorded as events
+ * ("breaker_open", "breaker_closed"). Breakers live in memory: after a restart every
+ * target starts CLOSED, its rows still deferred as stored. */
+#define PD_OUTBOX_BREAKER_FAILURES 5
+#define PD_OUTBOX_BREAKER_COOLDOWN_MS 60000
+#define PD_OUTBOX_BREAKER_MAX_COOLDOWN_MS 600000
+enum pd_breaker_state { PD_BREAKER_CLOSED = 0, PD_BREAKER_OPEN = 1, PD_BREAKER_HALF_OPEN = 2 };
+struct pd_outbox_breaker {
+	enum pd_breaker_state state;
+	int failures;            /* consecutive transient failures */
+	int64_t open_until_ms;   /* OPEN: when the half-open probe may go (UTC ms) */
+	int64_t cooldown_ms;     /* current cool-down (0 while CLOSED) */
+	uint64_t opened;         /* times it opened since start */
+};
+/* The breaker of target (by name); a target never seen reads CLOSED with zeros. */
+void pd_outbox_breaker(const struct pd_outbox *ob, const char *target,
+		       struct pd_outbox_breaker *out);
+/* "closed", "open", "half-open". */
+const char *pd_outbox_breaker_str(enum pd_breaker_state s);
+/* Alertmanager re-sends since start (accepted, failed). */
+struct pd_outbox_am_counters {
+	uint64_t resent, failed;
+};
+void pd_outbox_am_counters(const struct pd_outbox *ob, struct pd_outbox_am_counters *c);
 
 #endif

@@ -47,7 +47,9 @@ int pd_store_load_state(struct pd_store *st, const char *probe, struct pd_eval_s
 			struct pd_err *err);
 
 /* Delete results (and events) older than cutoff_ms, at most max_rows per call, in its
- * own small transaction (flushes a pending batch first). *deleted gets the count. */
+ * own small transaction (flushes a pending batch first). *deleted gets the count.
+ * The per-minute aggregates of minutes that ended by cutoff_ms go too (after the
+ * results, before the events, in the same budget and count). */
 int pd_store_prune(struct pd_store *st, int64_t cutoff_ms, int max_rows, int *deleted,
 		   struct pd_err *err);
 
@@ -122,6 +124,37 @@ typedef int (*pd_store_event_fn)(void *ud, int64_t ts_ms, const char *probe, con
 int pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
 		    pd_store_event_fn fn, void *ud, struct pd_err *err);
 
+/* ---- issue 3: windows and baselines (the classifier's facts) ----
+ * The store keeps per-minute and per-hour aggregates of each probe's results (count,
+ * failures, failures per outcome class, latency sum/min/max and a 128-bucket log-spaced
+ * latency histogram from 0.1 ms to 60 s). pd_store_add_result writes a minute's (hour's)
+ * row in the same batch when the probe's first result of a later minute (hour) closes
+ * it, and rewrites it for a late result; the open minute is read from the results. So
+ * these queries read a few small rows, never every result: a 24 h window ~150 rows.
+ * Percentiles are interpolated inside a histogram bucket: within 11.1 % of the exact
+ * nearest-rank value (pd_store_history's definition) over results with a response
+ * (total_ms >= 0). Counts, failures and classes are exact for any window (partial minutes
+ * at the edges come from the results). pd_store_prune drops the minute and hour rows
+ * that ended by its cutoff. A writer opening a file with results but no aggregates
+ * (before this schema) builds them first. */
+struct pd_window;            /* probed/classify.h */
+/* Facts about probe over since_ms <= ts_ms < until_ms (empty when until <= since).
+ * *out is always initialised (count 0, p50/p95 -1 when there is no data);
+ * PD_ERR_NOTFOUND when the store has never seen the probe. */
+int pd_store_window(struct pd_store *st, const char *probe, int64_t since_ms, int64_t until_ms,
+		    struct pd_window *out, struct pd_err *err);
+/* The same over the union of the results of n probes (a family: its probe names from
+ * the config); names the store has never seen contribute nothing. */
+int pd_store_family_window(struct pd_store *st, const char *const *probes, size_t n,
+			   int64_t since_ms, int64_t until_ms, struct pd_window *out,
+			   struct pd_err *err);
+/* Latency baseline: p95 of probe's total_ms over the same UTC hour-of-day as now_ms on
+ * each of the 7 previous days (the hour [H:00, H+1:00) of day -1 ... day -7), merged.
+ * *p95_ms = -1 when fewer than min_samples latencies are stored there (or none).
+ * PD_ERR_NOTFOUND (and -1) when the store has never seen the probe. */
+int pd_store_baseline_p95(struct pd_store *st, const char *probe, int64_t now_ms,
+			  int64_t min_samples, double *p95_ms, struct pd_err *err);
+
 /* ---- issue 4: bucketed series (status page) ---- */
 struct pd_series_bucket {
 	int64_t start_ms;        /* UTC */
@@ -170,5 +203,42 @@ int pd_store_incident_get(struct pd_store *st, int64_t id, struct pd_incident_ro
 typedef int (*pd_store_ievent_fn)(void *ud, int64_t ts_ms, const char *kind, const char *detail);
 int pd_store_incident_events(struct pd_store *st, int64_t id, pd_store_ievent_fn fn, void *ud,
 			     struct pd_err *err);
+
+/* ---- Alertmanager re-sends (issue 3 delivery) ----
+ * Alertmanager forgets an alert that is not re-sent before its endsAt, so the outbox
+ * keeps every alert it delivered to an alertmanager target here and re-posts them:
+ * firing ones (ends_ms 0) while they fire, resolved ones for a few minutes after.
+ * One row per (target, dedup_key, labels): a label change (severity escalated) ends
+ * the old label set and starts a new one. */
+struct pd_am_alert {
+	char target[64];
+	char dedup_key[128];
+	char *labels;            /* JSON object text (malloc'd) */
+	char *annotations;       /* JSON object text (malloc'd) */
+	char *generator_url;     /* malloc'd or NULL */
+	int64_t starts_ms;
+	int64_t ends_ms;         /* 0 = firing */
+	int64_t last_sent_ms;    /* last accepted (re-)send */
+};
+void pd_am_alert_cleanup(struct pd_am_alert *a);
+/* A firing alert was delivered (inside the batch): insert it, or refresh annotations
+ * and last_sent of the same label set (starts_ms kept, ends_ms back to 0). Every other
+ * firing label set of (target, dedup_key) is ended at now_ms. */
+int pd_store_am_fire(struct pd_store *st, const struct pd_am_alert *a, int64_t now_ms,
+		     struct pd_err *err);
+/* End every firing label set of (target, dedup_key) at ends_ms; *n (may be NULL) = rows. */
+int pd_store_am_resolve(struct pd_store *st, const char *target, const char *dedup_key,
+			int64_t ends_ms, int *n, struct pd_err *err);
+/* Rows of target (NULL = all targets) and dedup_key (NULL = all), oldest first. The row
+ * passed to fn is valid during the call; fn returns non-zero to stop. */
+typedef int (*pd_store_am_fn)(void *ud, const struct pd_am_alert *a);
+int pd_store_am_list(struct pd_store *st, const char *target, const char *dedup_key,
+		     pd_store_am_fn fn, void *ud, struct pd_err *err);
+/* last_sent_ms = now_ms for every row of target. */
+int pd_store_am_sent(struct pd_store *st, const char *target, int64_t now_ms, struct pd_err *err);
+/* Delete rows of target that ended before cutoff_ms (with cutoff_ms <= 0: every row of
+ * target, firing or not — the target is gone). *deleted may be NULL. */
+int pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms, int *deleted,
+		      struct pd_err *err);
 
 #endif

@@ -37,9 +37,9 @@ elapsed=$("$PYTHON" -c "print(round($t1-$t0,2))")
 echo "page after ${elapsed}s (bound: interval 2s + confirm_after 0.5s + 2s = 4.5s)"
 check "paged within interval + confirm_after + 2s" "$PYTHON" -c "import sys; sys.exit(0 if $elapsed <= 4.5 else 1)"
 check "pagerduty trigger accepted" wait_for 5 received_ge 1 "$PAGER_OUT" \
-	'b.get("event_action")=="trigger" and b["payload"]["component"]=="post-detail" and b["payload"]["severity"]=="critical"'
+	'b.get("event_action")=="trigger" and b["payload"]["component"]=="post-detail" and b["payload"]["severity"]=="error" and b.get("dedup_key","").startswith("probed:inc-")'
 check "trigger names the class and reason" received_is 1 "$WEBHOOK_OUT" \
-	"$TRIG_PD and b['outcome']=='http_5xx' and 'status 502' in b['reason'] and b['consecutive_failures']>=2 and b['family']=='post-detail' and b['dedup_key'].startswith('probed:post-detail:')"
+	"$TRIG_PD and b['outcome']=='http_5xx' and 'status 502' in b['reason'] and b['consecutive_failures']>=2 and b['family']=='post-detail' and b['dedup_key'].startswith('probed:inc-') and b['severity']=='P2' and b['mode']=='mode1-upstream'"
 sleep 4 # several more failing rounds
 check "exactly one webhook trigger while the outage lasts" received_is 1 "$WEBHOOK_OUT" "$TRIG_PD"
 check "exactly one pagerduty trigger while the outage lasts" received_is 1 "$PAGER_OUT" 'b.get("event_action")=="trigger"'

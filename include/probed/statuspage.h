@@ -1,0 +1,139 @@
+/* statuspage.h — "/" (a self-contained HTML status page) and "/api/status" (the same
+ * data as JSON).
+ *
+ *   daemon live views + store series ──collect──► struct pd_statuspage_view ──► HTML | JSON
+ *                                        (derive: probe -> family -> overall states,
+ *                                         open pages, the INVESTIGATING draft)
+ *
+ * States. Per probe: down (a confirmed page is open: DOWN), degraded (failing but not
+ * yet confirmed, or RECOVERING: succeeding again while the page is still open), up (last
+ * result ok), unknown (no result since start). Per family: unknown when all its probes
+ * are unknown, down when every known probe is down, degraded when any probe is down or
+ * degraded, up otherwise. Overall: the worst family state, except that "down" overall
+ * needs every known family down (one family down while others work is "degraded", the
+ * playbook's yellow P2 page).
+ *
+ * Incident. The open pages (probes DOWN or RECOVERING) are always listed. When the incident
+ * manager (issue 3) has open incidents in the store, they are listed too and the most
+ * severe one's stored status message is the draft shown; otherwise the draft is the
+ * playbook's INVESTIGATING template (comms.c) over the paged endpoint families, naming the
+ * families that still work, with the UTC start and posting times.
+ *
+ * History: PD_STATUSPAGE_BUCKETS buckets of PD_STATUSPAGE_BUCKET_MS aligned to the UTC clock,
+ * the last one holding now: the last ~24 h. The series is read from the store with one
+ * range scan per probe and cached for PD_STATUSPAGE_CACHE_MS, so a page reload storm costs
+ * the loop nothing; the live state (the incident, the family states) is never cached.
+ *
+ * The page has no external assets (inline CSS and SVG, no script) and everything
+ * inserted in it is HTML-escaped. Secrets never reach it (probe URLs are shown as
+ * written, url_display); the output is additionally masked against registered secrets.
+ */
+#ifndef PROBED_STATUSPAGE_H
+#define PROBED_STATUSPAGE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "probed/buf.h"
+#include "probed/daemon.h"
+#include "probed/err.h"
+#include "probed/result.h"
+#include "probed/store.h"
+
+#define PD_STATUSPAGE_BUCKETS 96
+#define PD_STATUSPAGE_BUCKET_MS (15 * 60 * 1000)
+#define PD_STATUSPAGE_CACHE_MS 10000
+
+enum pd_statuspage_state {
+	PD_STATUSPAGE_UNKNOWN = 0,
+	PD_STATUSPAGE_UP = 1,
+	PD_STATUSPAGE_DEGRADED = 2,
+	PD_STATUSPAGE_DOWN = 3,
+};
+/* "unknown", "up", "degraded", "down". */
+const char *pd_statuspage_state_str(enum pd_statuspage_state s);
+
+struct pd_statuspage_probe {
+	/* inputs (filled by collect, or by a test) */
+	char name[128];
+	char family[128];
+	char tier[16];
+	char severity[4];          /* "P1".."P4" (pd_metrics_severity) */
+	char endpoint[256];        /* "/post-detail/": path of url_display */
+	enum pd_eval_status eval;
+	int consec_fail;
+	int64_t first_fail_ms;     /* first failure of the current outage, 0 if none */
+	int64_t paged_at_ms;       /* 0 if no page open */
+	char dedup_key[128];
+	int has_result;
+	struct pd_result last;     /* valid when has_result */
+	struct pd_history_stats day;   /* over the bucket window; count 0 = no data */
+	struct pd_series_bucket buckets[PD_STATUSPAGE_BUCKETS];
+	/* derived */
+	enum pd_statuspage_state state;
+	int page_open;             /* eval DOWN or RECOVERING */
+};
+
+struct pd_statuspage_family {
+	const char *name;          /* into the first probe of the family */
+	const char *endpoint;      /* same */
+	enum pd_statuspage_state state;
+	size_t nprobes, ndown;
+};
+
+/* An open incident of the incident manager (issue 3), read from the store. */
+struct pd_statuspage_incident {
+	char key[96];
+	int severity;              /* 1..4 */
+	char title[160];
+	char reason[256];
+	int64_t opened_ms;
+	char members[512];         /* JSON array of probe names, as stored (may be cut) */
+};
+#define PD_STATUSPAGE_MAX_INCIDENTS 8
+
+struct pd_statuspage_view {
+	int64_t now_ms;
+	int64_t window_start_ms;   /* buckets[0].start_ms */
+	char location[128];        /* "" when the config has none */
+	char version[32];
+	struct pd_statuspage_probe *probes;   /* malloc'd */
+	size_t nprobes;
+	/* derived by pd_statuspage_derive */
+	struct pd_statuspage_family *families; /* malloc'd, first-seen order */
+	size_t nfamilies;
+	enum pd_statuspage_state overall;
+	size_t npages;             /* probes with a page open */
+	int64_t incident_start_ms; /* earliest outage start among open pages, 0 if none */
+	char *draft;               /* the INVESTIGATING text (malloc'd), NULL if no page */
+	/* from the incident manager's table (collect; not touched by derive) */
+	struct pd_statuspage_incident incidents[PD_STATUSPAGE_MAX_INCIDENTS]; /* newest first */
+	size_t nincidents;
+	char *incident_message;    /* status_message of the most severe open incident
+				    * (malloc'd), NULL when none; shown instead of draft */
+};
+
+/* The series cache, owned by the HTTP listener. */
+struct pd_statuspage;
+struct pd_statuspage *pd_statuspage_new(void);
+void pd_statuspage_free(struct pd_statuspage *sp);
+
+/* Build the view of d at now_ms (live views + the cached store series) and derive it.
+ * v is overwritten; release it with pd_statuspage_view_cleanup even on failure. */
+int pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64_t now_ms,
+			  struct pd_statuspage_view *v, struct pd_err *err);
+/* Compute states, families, overall, the open pages and the draft from the inputs of
+ * v->probes (pure; called by collect). 0 or PD_ERR_NOMEM. */
+int pd_statuspage_derive(struct pd_statuspage_view *v, struct pd_err *err);
+void pd_statuspage_view_cleanup(struct pd_statuspage_view *v);
+
+/* Render v as the HTML page / the JSON document, appended to out. 0, PD_ERR_NOMEM, or
+ * PD_ERR_INVALID when out's limit was reached. */
+int pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struct pd_err *err);
+int pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struct pd_err *err);
+
+/* The path of a URL as written ("https://h/post-detail/?url=..." -> "/post-detail/"),
+ * or "/<family>/" when the path is not plain text (contains "${"). Always terminated. */
+void pd_statuspage_endpoint(const char *url_display, const char *family, char *out, size_t cap);
+/* Append s HTML-escaped (& < > " ' ), control characters dropped. */
+int pd_statuspage_html_escape(struct pd_buf *out, const char *s);
+
+#endif

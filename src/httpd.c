@@ -1,0 +1,411 @@
+/* httpd.c — libmicrohttpd on the daemon's libev loop (see httpd.h).
+ *
+ *   MHD epoll fd readable ──► ev_io ──┐
+ *                                     ├──► MHD_run() ──► httpd_arm(): ev_timer =
+ *   MHD_get_timeout() expiry ► ev_timer┘                  MHD_get_timeout()
+ *
+ * MHD_run() never blocks in this mode (external polling). After every run the timer is
+ * re-armed from MHD_get_timeout(): 0 when MHD still has ready connections (it uses
+ * edge-triggered epoll internally, so they would not wake the ev_io again), the idle
+ * timeout of the oldest connection otherwise, and stopped when there is nothing to time.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ev.h>
+#include <microhttpd.h>
+#include "probed/buf.h"
+#include "probed/clock.h"
+#include "probed/httpd.h"
+#include "probed/log.h"
+#include "probed/metrics.h"
+#include "probed/statuspage.h"
+
+struct pd_httpd {
+	struct pd_daemon *d;
+	struct ev_loop *loop;
+	struct MHD_Daemon *mhd;
+	struct pd_statuspage *sp;
+	ev_io io;
+	ev_timer timer;
+	unsigned port;
+	char addr[96];
+	char mhd_msg[256];     /* libmicrohttpd's last message (start errors) */
+	char listen[256];      /* http.listen as started */
+	int warned_listen;     /* a reload changed http.listen: said so once */
+};
+
+int
+pd_httpd_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
+		      struct pd_err *err)
+{
+	char host[256], *end;
+	const char *colon, *port;
+	struct addrinfo hints, *res = NULL;
+	unsigned long pv;
+	int rc;
+
+	if (listen == NULL || listen[0] == '\0')
+		return pd_err_set(err, PD_ERR_INVALID, "http.listen: empty address");
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (close == NULL || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof(host))
+			return pd_err_set(err, PD_ERR_INVALID,
+					  "http.listen: '%s' is not [v6-address]:port", listen);
+		memcpy(host, listen + 1, (size_t)(close - listen - 1));
+		host[close - listen - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (colon == NULL || colon == listen || (size_t)(colon - listen) >= sizeof(host) ||
+		    memchr(listen, ':', (size_t)(colon - listen)) != NULL)
+			return pd_err_set(err, PD_ERR_INVALID,
+					  "http.listen: '%s' is not host:port (write IPv6 as [addr]:port)",
+					  listen);
+		memcpy(host, listen, (size_t)(colon - listen));
+		host[colon - listen] = '\0';
+	}
+	port = colon + 1;
+	pv = strtoul(port, &end, 10);
+	if (port[0] < '0' || port[0] > '9' || *end != '\0' || pv > 65535)
+		return pd_err_set(err, PD_ERR_INVALID, "http.listen: bad port in '%s'", listen);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = listen[0] == '[' ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0)
+		return pd_err_set(err, PD_ERR_INVALID, "http.listen: cannot resolve '%s': %s", host,
+				  gai_strerror(rc));
+	if (res == NULL || res->ai_addrlen > sizeof(*ss)) {
+		freeaddrinfo(res);
+		return pd_err_set(err, PD_ERR_INVALID, "http.listen: no address for '%s'", host);
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = (socklen_t)res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* ---- responses ----------------------------------------------------------------------- */
+
+static enum MHD_Result
+httpd_send(struct MHD_Connection *c, unsigned status, const char *ctype, struct pd_buf *body)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (body->data == NULL && pd_buf_append(body, "", 0) != 0)
+		return MHD_NO;
+	/* MUST_FREE hands the malloc'd buffer over to libmicrohttpd */
+	r = MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		pd_buf_cleanup(body);
+		return MHD_NO;
+	}
+	body->data = NULL;
+	body->len = body->cap = 0;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+	/* no scripts, no external anything: only the page's own inline CSS */
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+				"base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"probed\"");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+httpd_text(struct MHD_Connection *c, unsigned status, const char *text)
+{
+	struct pd_buf b;
+
+	pd_buf_init(&b, 0);
+	if (pd_buf_printf(&b, "%s\n", text) != 0) {
+		pd_buf_cleanup(&b);
+		return MHD_NO;
+	}
+	return httpd_send(c, status, "text/plain; charset=utf-8", &b);
+}
+
+/* Constant-time comparison: the time depends only on the length of the expected token. */
+static int
+token_equal(const char *got, size_t got_len, const char *want)
+{
+	size_t want_len = strlen(want);
+	unsigned char diff = got_len != want_len;
+
+	for (size_t i = 0; i < want_len; i++)
+		diff |= (unsigned char)((i < got_len ? (unsigned char)got[i] : 0) ^
+					(unsigned char)want[i]);
+	return diff == 0;
+}
+
+static int
+httpd_authorized(struct MHD_Connection *c, const char *token)
+{
+	const char *h;
+	size_t len;
+
+	if (token == NULL || token[0] == '\0')
+		return 1;
+	h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+		return 0;
+	h += 7;
+	while (*h == ' ')
+		h++;
+	len = strlen(h);
+	while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+		len--;
+	return token_equal(h, len, token);
+}
+
+static enum MHD_Result
+httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+		 const char *version, const char *upload_data, size_t *upload_data_size,
+		 void **con_cls)
+{
+	struct pd_httpd *h = cls;
+	const struct pd_config *cfg = pd_daemon_config(h->d);
+	struct pd_statuspage_view view;
+	struct pd_err err = {0};
+	struct pd_buf body;
+	int64_t now = pd_clock_wall_ms(NULL);
+	unsigned status = MHD_HTTP_OK;
+	const char *ctype = "text/plain; charset=utf-8";
+	int rc = 0;
+
+	(void)version;
+	(void)upload_data;
+	if (!h->warned_listen && (cfg->http_listen == NULL || strcmp(cfg->http_listen, h->listen) != 0)) {
+		h->warned_listen = 1;
+		pd_log_warn("http: http.listen changed in the reloaded configuration; still listening "
+			    "on %s until probed is restarted", h->addr);
+	}
+	/* the path only (never the query or headers) is logged */
+	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+		/* answered at once, before any body is read; MHD then closes the connection */
+		pd_log_debug("http: %s %s -> 405", method, url);
+		return httpd_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+	}
+	/* The first call only announces the headers. Answering a GET in the second call
+	 * (the request is complete then) keeps the connection alive for the next scrape;
+	 * answering in the first makes libmicrohttpd close it. */
+	if (*con_cls == NULL) {
+		*con_cls = h;
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		/* a GET with a body: not ours to read */
+		*upload_data_size = 0;
+		return httpd_text(c, MHD_HTTP_BAD_REQUEST, "unexpected request body");
+	}
+	if (strcmp(url, "/healthz") == 0)
+		return httpd_text(c, MHD_HTTP_OK, "ok");
+	if (!httpd_authorized(c, cfg->http_bearer_token)) {
+		pd_log_debug("http: %s %s -> 401", method, url);
+		return httpd_text(c, MHD_HTTP_UNAUTHORIZED, "unauthorized");
+	}
+	pd_buf_init(&body, PD_HTTPD_BODY_LIMIT);
+	if (strcmp(url, "/metrics") == 0) {
+		ctype = PD_METRICS_CONTENT_TYPE;
+		rc = pd_metrics_render(h->d, now, &body, &err);
+	} else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
+		   strcmp(url, "/api/status") == 0) {
+		int json = strcmp(url, "/api/status") == 0;
+
+		rc = pd_statuspage_collect(h->sp, h->d, now, &view, &err);
+		if (rc == 0 && json)
+			rc = pd_statuspage_json(&view, &body, &err);
+		else if (rc == 0)
+			rc = pd_statuspage_html(&view, &body, &err);
+		pd_statuspage_view_cleanup(&view);
+		ctype = json ? "application/json" : "text/html; charset=utf-8";
+	} else {
+		pd_buf_cleanup(&body);
+		pd_log_debug("http: %s %s -> 404", method, url);
+		return httpd_text(c, MHD_HTTP_NOT_FOUND, "not found");
+	}
+	if (rc != 0) {
+		pd_log_err("http: %s: %s", url, err.msg);
+		pd_buf_cleanup(&body);
+		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+	}
+	pd_log_debug("http: %s %s -> %u (%zu bytes)", method, url, status, body.len);
+	return httpd_send(c, status, ctype, &body);
+}
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+static void
+httpd_arm(struct pd_httpd *h)
+{
+	MHD_UNSIGNED_LONG_LONG t = 0;
+
+	ev_timer_stop(h->loop, &h->timer);
+	if (MHD_get_timeout(h->mhd, &t) == MHD_YES) {
+		ev_timer_set(&h->timer, (double)t / 1000.0, 0.);
+		ev_timer_start(h->loop, &h->timer);
+	}
+}
+
+static void
+httpd_run(struct pd_httpd *h)
+{
+	if (MHD_run(h->mhd) != MHD_YES)
+		pd_log_debug("http: MHD_run reported an error");
+	httpd_arm(h);
+}
+
+static void
+httpd_on_io(EV_P_ ev_io *w, int revents)
+{
+	(void)EV_A;
+	(void)revents;
+	httpd_run(w->data);
+}
+
+static void
+httpd_on_timer(EV_P_ ev_timer *w, int revents)
+{
+	(void)EV_A;
+	(void)revents;
+	httpd_run(w->data);
+}
+
+/* libmicrohttpd's messages are per connection (a client sent a too large header, the
+ * connection limit was hit, ...): debug level, so a hostile client cannot flood the log.
+ * The last one is kept for the start error. */
+static void
+httpd_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct pd_httpd *h = cls;
+	size_t n;
+
+	vsnprintf(h->mhd_msg, sizeof(h->mhd_msg), fmt, ap);
+	n = strlen(h->mhd_msg);
+	while (n > 0 && (h->mhd_msg[n - 1] == '\n' || h->mhd_msg[n - 1] == '\r'))
+		h->mhd_msg[--n] = '\0';
+	pd_log_debug("http: %s", h->mhd_msg);
+}
+
+static void
+httpd_format_addr(const struct sockaddr_storage *ss, unsigned port, char *out, size_t cap)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+		snprintf(out, cap, "[%s]:%u", a, port);
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		snprintf(out, cap, "%s:%u", a, port);
+	}
+}
+
+struct pd_httpd *
+pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
+{
+	struct pd_httpd *h = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	const union MHD_DaemonInfo *info;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned port;
+
+	if (pd_httpd_parse_listen(listen, &ss, &sslen, err) != 0)
+		return NULL;
+	if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		/* [::] serves IPv4 too; a specific v6 address only itself */
+		flags |= IN6_IS_ADDR_UNSPECIFIED(a) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+		port = ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
+	} else {
+		port = ntohs(((const struct sockaddr_in *)&ss)->sin_port);
+	}
+	if ((h = calloc(1, sizeof(*h))) == NULL) {
+		pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	h->d = d;
+	h->loop = pd_daemon_loop(d);
+	snprintf(h->listen, sizeof(h->listen), "%s", listen);
+	if ((h->sp = pd_statuspage_new()) == NULL) {
+		pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	h->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, httpd_on_request, h,
+				  /* first, so that every message goes through pd_log */
+				  MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, h,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)PD_HTTPD_MAX_CONN,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PD_HTTPD_MAX_CONN_PER_IP,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PD_HTTPD_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PD_HTTPD_MEM_LIMIT,
+				  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)32,
+				  MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+				  MHD_OPTION_END);
+	if (h->mhd == NULL) {
+		pd_err_set(err, PD_ERR_IO, "http: cannot listen on %s: %s", listen,
+			   h->mhd_msg[0] ? h->mhd_msg : "libmicrohttpd failed to start");
+		goto fail;
+	}
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (info == NULL || info->epoll_fd < 0) {
+		pd_err_set(err, PD_ERR_IO, "http: libmicrohttpd has no epoll fd");
+		goto fail;
+	}
+	ev_io_init(&h->io, httpd_on_io, info->epoll_fd, EV_READ);
+	h->io.data = h;
+	ev_io_start(h->loop, &h->io);
+	ev_init(&h->timer, httpd_on_timer);
+	h->timer.data = h;
+	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = info != NULL && info->port != 0 ? info->port : port;
+	httpd_format_addr(&ss, h->port, h->addr, sizeof(h->addr));
+	httpd_arm(h);
+	pd_log_info("http: listening on %s (/metrics, /, /api/status, /healthz)%s", h->addr,
+		    pd_daemon_config(d)->http_bearer_token ? "; bearer token required" : "");
+	return h;
+fail:
+	pd_httpd_free(h);
+	return NULL;
+}
+
+void
+pd_httpd_free(struct pd_httpd *h)
+{
+	if (h == NULL)
+		return;
+	if (h->loop != NULL) {
+		ev_io_stop(h->loop, &h->io);
+		ev_timer_stop(h->loop, &h->timer);
+	}
+	if (h->mhd != NULL)
+		MHD_stop_daemon(h->mhd);
+	pd_statuspage_free(h->sp);
+	free(h);
+}
+
+unsigned
+pd_httpd_port(const struct pd_httpd *h)
+{
+	return h->port;
+}

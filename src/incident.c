@@ -1,0 +1,678 @@
+/* incident.c — incident lifecycle (diagram in include/probed/incident.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "probed/comms.h"
+#include "probed/incident.h"
+#include "probed/log.h"
+#include "probed/notify.h"
+#include "probed/outcome.h"
+
+#define INC_MAX_OPEN 32
+#define INC_MAX_MEMBERS 64
+#define INC_MAX_NOTIFIED 32
+
+struct inc_member {
+	char probe[128];
+	int by_window;     /* joined on a window rule (not a confirmed DOWN) */
+};
+
+struct inc {
+	struct pd_incident_row row;
+	struct inc_member m[INC_MAX_MEMBERS];
+	size_t nm;
+	char notified[INC_MAX_NOTIFIED][64];
+	size_t nn;
+	int joined;        /* a probe joined after the incident was declared */
+};
+
+struct pd_incidents {
+	struct pd_store *st;
+	const struct pd_clock *clock;
+	const struct pd_config *cfg;
+	struct inc *open[INC_MAX_OPEN];
+	size_t nopen;
+};
+
+struct pd_incidents *
+pd_incidents_new(struct pd_store *st, const struct pd_clock *clock, struct pd_err *err)
+{
+	struct pd_incidents *m = calloc(1, sizeof(*m));
+
+	if (m == NULL) {
+		pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	m->st = st;
+	m->clock = clock;
+	return m;
+}
+
+static void
+inc_free(struct inc *i)
+{
+	if (i == NULL)
+		return;
+	pd_incident_row_cleanup(&i->row);
+	free(i);
+}
+
+void
+pd_incidents_free(struct pd_incidents *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nopen; i++)
+		inc_free(m->open[i]);
+	free(m);
+}
+
+void
+pd_incidents_set_config(struct pd_incidents *m, const struct pd_config *cfg)
+{
+	m->cfg = cfg;
+}
+
+void
+pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap)
+{
+	const char *u = p->url_display ? p->url_display : "";
+	const char *h = strstr(u, "://");
+	const char *path = h ? strchr(h + 3, '/') : NULL;
+	size_t n;
+
+	if (path == NULL || path[1] == '\0' || path[1] == '?') {
+		snprintf(out, cap, "%s", p->family ? p->family : p->name);
+		return;
+	}
+	n = strcspn(path, "?#");
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, path, n);
+	out[n] = '\0';
+}
+
+/* ---- members and notified lists <-> JSON ---- */
+
+static char *
+inc_members_json(const struct inc *i)
+{
+	cJSON *a = cJSON_CreateArray();
+	char *s;
+
+	for (size_t k = 0; k < i->nm; k++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(i->m[k].probe));
+	s = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return s;
+}
+
+static char *
+inc_notified_json(const struct inc *i)
+{
+	cJSON *a = cJSON_CreateArray();
+	char *s;
+
+	for (size_t k = 0; k < i->nn; k++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(i->notified[k]));
+	s = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return s;
+}
+
+static int
+inc_save(struct pd_incidents *m, struct inc *i)
+{
+	struct pd_err err = {0};
+	int rc;
+
+	free(i->row.members);
+	free(i->row.notified);
+	i->row.members = inc_members_json(i);
+	i->row.notified = inc_notified_json(i);
+	rc = pd_store_incident_save(m->st, &i->row, &err);
+	if (rc != 0)
+		pd_log_err("incident %s: %s", i->row.key, err.msg);
+	return rc;
+}
+
+static void
+inc_event(struct pd_incidents *m, struct inc *i, int64_t now, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void
+inc_event(struct pd_incidents *m, struct inc *i, int64_t now, const char *kind, const char *fmt, ...)
+{
+	char detail[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	pd_log_redact(detail, sizeof(detail));
+	pd_store_incident_event(m->st, i->row.id, now, kind, detail, NULL);
+}
+
+static int
+inc_load_row(void *ud, const struct pd_incident_row *r)
+{
+	struct pd_incidents *m = ud;
+	struct inc *i;
+	cJSON *a;
+	const cJSON *e;
+
+	if (m->nopen >= INC_MAX_OPEN)
+		return 0;
+	i = calloc(1, sizeof(*i));
+	if (i == NULL)
+		return PD_ERR_NOMEM;
+	i->row = *r;
+	i->row.members = strdup(r->members ? r->members : "[]");
+	i->row.notified = strdup(r->notified ? r->notified : "[]");
+	i->row.status_message = strdup(r->status_message ? r->status_message : "");
+	a = cJSON_Parse(r->members ? r->members : "[]");
+	cJSON_ArrayForEach(e, a) {
+		if (cJSON_IsString(e) && i->nm < INC_MAX_MEMBERS)
+			snprintf(i->m[i->nm++].probe, sizeof(i->m[0].probe), "%s", e->valuestring);
+	}
+	cJSON_Delete(a);
+	a = cJSON_Parse(r->notified ? r->notified : "[]");
+	cJSON_ArrayForEach(e, a) {
+		if (cJSON_IsString(e) && i->nn < INC_MAX_NOTIFIED)
+			snprintf(i->notified[i->nn++], sizeof(i->notified[0]), "%s", e->valuestring);
+	}
+	cJSON_Delete(a);
+	m->open[m->nopen++] = i;
+	pd_log_warn("incident %s (%s) is still open: %zu probes", r->key,
+		    pd_severity_str(r->severity), i->nm);
+	return 0;
+}
+
+int
+pd_incidents_load(struct pd_incidents *m, struct pd_err *err)
+{
+	return pd_store_incidents(m->st, 1, INC_MAX_OPEN, inc_load_row, m, err);
+}
+
+/* ---- queries ---- */
+
+static int
+inc_member_idx(const struct inc *i, const char *probe)
+{
+	for (size_t k = 0; k < i->nm; k++)
+		if (strcmp(i->m[k].probe, probe) == 0)
+			return (int)k;
+	return -1;
+}
+
+int
+pd_incidents_has_probe(const struct pd_incidents *m, const char *probe)
+{
+	for (size_t i = 0; i < m->nopen; i++)
+		if (inc_member_idx(m->open[i], probe) >= 0)
+			return 1;
+	return 0;
+}
+
+size_t
+pd_incidents_open_counts(const struct pd_incidents *m, size_t counts[5])
+{
+	memset(counts, 0, 5 * sizeof(counts[0]));
+	for (size_t i = 0; i < m->nopen; i++) {
+		int s = m->open[i]->row.severity;
+
+		counts[s >= 1 && s <= 4 ? s : 0]++;
+	}
+	return m->nopen;
+}
+
+/* ---- drafting and notifying ---- */
+
+static const struct pd_probe_cfg *
+cfg_probe(const struct pd_incidents *m, const char *name)
+{
+	return m->cfg ? pd_config_probe(m->cfg, name) : NULL;
+}
+
+/* The status-page draft for the incident's current state. */
+static void
+inc_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in, size_t n,
+	  int64_t now)
+{
+	const char *affected[INC_MAX_MEMBERS], *working[256];
+	char abuf[INC_MAX_MEMBERS][96], wbuf[256][96];
+	struct pd_comms_incident ci = {0};
+	struct pd_buf out;
+	struct pd_err err = {0};
+	size_t na = 0, nw = 0;
+	enum pd_comms_kind kind;
+
+	for (size_t k = 0; k < i->nm; k++) {
+		const struct pd_probe_cfg *p = cfg_probe(m, i->m[k].probe);
+		int dup = 0;
+
+		if (p == NULL)
+			continue;
+		pd_incident_endpoint(p, abuf[na], sizeof(abuf[0]));
+		for (size_t j = 0; j < na; j++)
+			dup |= strcmp(abuf[j], abuf[na]) == 0;
+		if (!dup) {
+			affected[na] = abuf[na];
+			na++;
+		}
+	}
+	for (size_t k = 0; k < n && nw < 256; k++) {
+		const struct pd_probe_cfg *p;
+		int dup = 0;
+
+		if (in[k].control || in[k].freshness || inc_member_idx(i, in[k].name) >= 0 ||
+		    in[k].status != PD_EVAL_UP || (p = cfg_probe(m, in[k].name)) == NULL)
+			continue;
+		pd_incident_endpoint(p, wbuf[nw], sizeof(wbuf[0]));
+		for (size_t j = 0; j < nw; j++)
+			dup |= strcmp(wbuf[j], wbuf[nw]) == 0;
+		for (size_t j = 0; j < na; j++)
+			dup |= strcmp(abuf[j], wbuf[nw]) == 0;
+		if (!dup) {
+			working[nw] = wbuf[nw];
+			nw++;
+		}
+	}
+	if (na == 0)
+		return;
+	ci.affected = affected;
+	ci.naffected = na;
+	ci.working = working;
+	ci.nworking = nw;
+	ci.start_ms = i->row.opened_ms;
+	ci.end_ms = i->row.resolved_ms;
+	ci.severity = i->row.severity ? pd_severity_str(i->row.severity) : NULL;
+	ci.mode = i->row.mode ? pd_mode_title((enum pd_mode)i->row.mode) : NULL;
+	/* while open, the draft is INVESTIGATING: the classifier's mode is the *likely*
+	 * mode, and IDENTIFIED ("a fix is being deployed") is a human's call to make */
+	kind = i->row.resolved_ms ? PD_COMMS_RESOLVED : PD_COMMS_INVESTIGATING;
+	pd_buf_init(&out, 8192);
+	if (pd_comms_status(kind, &ci, &out, &err) == 0 && out.data) {
+		if (kind == PD_COMMS_INVESTIGATING) {
+			char t0[40];
+
+			pd_clock_rfc3339(i->row.opened_ms, t0, sizeof(t0));
+			t0[16] = '\0'; /* to the minute */
+			t0[10] = ' ';
+			pd_buf_printf(&out, "\nStarted: %s UTC.\n", t0);
+		}
+		free(i->row.status_message);
+		i->row.status_message = strdup(out.data);
+	} else {
+		pd_log_warn("incident %s: status draft: %s", i->row.key, err.msg);
+	}
+	pd_buf_cleanup(&out);
+	(void)now;
+}
+
+static int
+inc_notified_has(const struct inc *i, const char *target)
+{
+	for (size_t k = 0; k < i->nn; k++)
+		if (strcmp(i->notified[k], target) == 0)
+			return 1;
+	return 0;
+}
+
+/* Queue action ("trigger" | "resolve") for the incident. Triggers go to the targets
+ * routed for its severity; a resolve goes to every target that got a trigger. */
+static int
+inc_notify(struct pd_incidents *m, struct inc *i, const char *action,
+	   const struct pd_class_input *in, const struct pd_result *const *last, size_t n,
+	   int64_t now)
+{
+	struct pd_notify_event ev = {0};
+	const struct pd_class_input *pin = NULL;
+	const struct pd_result *pr = NULL;
+	const struct pd_probe_cfg *pc;
+	char summary[512], reason[320], dur[32], runbook[128];
+	char *json;
+	int queued = 0;
+
+	/* the primary probe: the first member still known */
+	for (size_t k = 0; k < i->nm && pin == NULL; k++)
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(in[j].name, i->m[k].probe) == 0) {
+				pin = &in[j];
+				pr = last ? last[j] : NULL;
+				break;
+			}
+	pc = cfg_probe(m, pin ? pin->name : (i->nm ? i->m[0].probe : ""));
+	if (strcmp(action, "trigger") == 0) {
+		snprintf(summary, sizeof(summary), "[%s]%s%s %s%s%s: %s", pd_severity_str(i->row.severity),
+			 i->row.drill ? " DRILL" : "", m->cfg && m->cfg->location ? " " : "",
+			 m->cfg && m->cfg->location ? m->cfg->location : "",
+			 "", i->row.title, i->row.reason);
+	} else {
+		pd_duration_format(now - i->row.opened_ms, dur, sizeof(dur));
+		snprintf(summary, sizeof(summary), "[%s]%s RESOLVED%s%s: %s (after %s)",
+			 pd_severity_str(i->row.severity), i->row.drill ? " DRILL" : "",
+			 m->cfg && m->cfg->location ? " " : "",
+			 m->cfg && m->cfg->location ? m->cfg->location : "", i->row.title, dur);
+	}
+	if (pin == NULL && strcmp(action, "resolve") == 0 && i->nm > 0)
+		snprintf(reason, sizeof(reason), "probe removed from configuration");
+	else
+		snprintf(reason, sizeof(reason), "%s", pr ? pr->verdict : i->row.reason);
+	pd_log_redact(summary, sizeof(summary));
+	pd_log_redact(reason, sizeof(reason));
+	runbook[0] = '\0';
+	if (i->row.mode != PD_MODE_NONE)
+		snprintf(runbook, sizeof(runbook), "runbooks/%s",
+			 pd_mode_runbook((enum pd_mode)i->row.mode));
+	ev.event = action;
+	ev.dedup_key = i->row.key;
+	ev.probe = pin ? pin->name : (i->nm ? i->m[0].probe : "drill");
+	ev.family = pin ? pin->family : ev.probe;
+	ev.tier = pc ? pd_tier_str(pc->tier) : NULL;
+	ev.summary = summary;
+	ev.reason = reason;
+	ev.outcome = pin ? pd_outcome_str(pin->last_outcome) : NULL;
+	ev.location = m->cfg ? m->cfg->location : NULL;
+	ev.ts_ms = now;
+	ev.consecutive_failures = pin ? pin->consec_fail : 0;
+	ev.down_since_ms = i->row.opened_ms;
+	ev.severity = pd_severity_str(i->row.severity);
+	ev.mode = i->row.mode ? pd_mode_str((enum pd_mode)i->row.mode) : NULL;
+	ev.mode_title = i->row.mode ? pd_mode_title((enum pd_mode)i->row.mode) : NULL;
+	ev.runbook = runbook[0] ? runbook : NULL;
+	ev.incident_id = i->row.id;
+	ev.probes_json = i->row.members;
+	ev.status_message = i->row.status_message && i->row.status_message[0] ? i->row.status_message : NULL;
+	ev.evidence = i->row.evidence[0] ? i->row.evidence : NULL;
+	ev.drill = i->row.drill;
+	json = pd_notify_event_json(&ev);
+	if (json == NULL)
+		return 0;
+	for (size_t t = 0; m->cfg && t < m->cfg->nnotify; t++) {
+		const struct pd_notify_cfg *tc = &m->cfg->notify[t];
+		struct pd_err err = {0};
+		int send;
+
+		if (strcmp(action, "resolve") == 0)
+			send = inc_notified_has(i, tc->name);
+		else
+			send = pd_notify_routes(tc, i->row.severity);
+		if (!send)
+			continue;
+		if (pd_store_outbox_add(m->st, tc->name, i->row.key, action, json, now, NULL, &err) != 0) {
+			pd_log_err("incident %s: cannot queue %s for %s: %s", i->row.key, action,
+				   tc->name, err.msg);
+			continue;
+		}
+		queued++;
+		if (strcmp(action, "trigger") == 0 && !inc_notified_has(i, tc->name) &&
+		    i->nn < INC_MAX_NOTIFIED)
+			snprintf(i->notified[i->nn++], sizeof(i->notified[0]), "%s", tc->name);
+		inc_event(m, i, now, "notify_queued", "%s to %s", action, tc->name);
+	}
+	if (queued == 0 && strcmp(action, "trigger") == 0)
+		inc_event(m, i, now, "not_routed", "no target takes %s (%s)",
+			  pd_severity_str(i->row.severity),
+			  i->row.severity == 4 ? "P4 never pages: ticket targets only" : "check notify severities");
+	free(json);
+	return queued;
+}
+
+/* ---- the update ---- */
+
+static void
+inc_title(struct pd_incidents *m, struct inc *i)
+{
+	char eps[200] = "";
+	size_t len = 0;
+
+	for (size_t k = 0; k < i->nm && len + 40 < sizeof(eps); k++) {
+		const struct pd_probe_cfg *p = cfg_probe(m, i->m[k].probe);
+		char ep[96];
+
+		if (p)
+			pd_incident_endpoint(p, ep, sizeof(ep));
+		else
+			snprintf(ep, sizeof(ep), "%.95s", i->m[k].probe);
+		if (strstr(eps, ep))
+			continue;
+		len += (size_t)snprintf(eps + len, sizeof(eps) - len, "%s%s", len ? ", " : "", ep);
+	}
+	snprintf(i->row.title, sizeof(i->row.title), "%s%.130s",
+		 i->row.mode == PD_MODE_DATABASE ? "Every endpoint degraded: " :
+		 i->row.mode == PD_MODE_KEY ? "API key rejected: " :
+		 i->row.mode == PD_MODE_QUEUE ? "Batch work late: " : "Elevated errors on ",
+		 eps);
+}
+
+static struct inc *
+inc_open(struct pd_incidents *m, int64_t now)
+{
+	struct inc *i;
+
+	if (m->nopen >= INC_MAX_OPEN)
+		return m->open[m->nopen - 1]; /* never drop an alert: join the newest */
+	i = calloc(1, sizeof(*i));
+	if (i == NULL)
+		return NULL;
+	i->row.opened_ms = now;
+	i->row.last_join_ms = now;
+	snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sinc-%lld",
+		 m->cfg && m->cfg->location ? m->cfg->location : "",
+		 m->cfg && m->cfg->location ? "/" : "", (long long)now);
+	m->open[m->nopen++] = i;
+	return i;
+}
+
+static void
+inc_close(struct pd_incidents *m, size_t idx)
+{
+	inc_free(m->open[idx]);
+	memmove(&m->open[idx], &m->open[idx + 1], (m->nopen - idx - 1) * sizeof(m->open[0]));
+	m->nopen--;
+}
+
+int
+pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
+		    const struct pd_result *const *last, size_t n, int64_t now)
+{
+	struct pd_classify_rules rules;
+	int *alerting = NULL, *member = NULL;
+	struct inc *target = NULL;
+	int queued = 0;
+
+	if (m->cfg == NULL || n == 0)
+		return 0;
+	rules = m->cfg->classify;
+	alerting = calloc(n, sizeof(*alerting));
+	member = calloc(n, sizeof(*member));
+	if (alerting == NULL || member == NULL)
+		goto out;
+	pd_classify_alerting(in, n, &rules, now, alerting);
+	for (size_t k = 0; k < n; k++) {
+		/* the paging rule comes first: an unconfirmed failure (FAILING) waits for its
+		 * confirmation, and a window rule needs as many failures as a page does */
+		if (in[k].control || in[k].status == PD_EVAL_FAILING)
+			alerting[k] = 0;
+		else if (alerting[k] && in[k].status == PD_EVAL_UP && in[k].win.failures == 1)
+			alerting[k] = 0;
+	}
+
+	/* 1. join or open */
+	for (size_t k = 0; k < n; k++) {
+		if (!alerting[k] || pd_incidents_has_probe(m, in[k].name))
+			continue;
+		if (target == NULL) {
+			for (size_t j = m->nopen; j-- > 0;)
+				if (!m->open[j]->row.drill &&
+				    now - m->open[j]->row.last_join_ms <= m->cfg->correlation_ms) {
+					target = m->open[j];
+					break;
+				}
+			if (target == NULL && (target = inc_open(m, now)) == NULL)
+				break;
+		}
+		if (target->nm < INC_MAX_MEMBERS) {
+			struct inc_member *mm = &target->m[target->nm++];
+
+			snprintf(mm->probe, sizeof(mm->probe), "%s", in[k].name);
+			mm->by_window = in[k].status == PD_EVAL_UP;
+		}
+		target->row.last_join_ms = now;
+		if (target->row.severity != 0)
+			target->joined = 1;
+		if (target->row.id == 0)
+			inc_save(m, target); /* get an id for the timeline */
+		inc_event(m, target, now, target->nm == 1 ? "opened" : "joined",
+			  "%s: %s%s%s", in[k].name, pd_outcome_str(in[k].last_outcome),
+			  last && last[k] ? " — " : "", last && last[k] ? last[k]->verdict : "");
+	}
+
+	/* 2. classify, escalate, resolve */
+	for (size_t j = 0; j < m->nopen;) {
+		struct inc *i = m->open[j];
+		struct pd_verdict v;
+		int recovered = 1, changed = 0, was_new = i->row.severity == 0;
+		int alone = 0;
+
+		if (i->row.drill) {
+			j++;
+			continue;
+		}
+		memset(member, 0, n * sizeof(*member));
+		for (size_t k = 0; k < n; k++) {
+			int mi = inc_member_idx(i, in[k].name);
+
+			if (mi < 0)
+				continue;
+			member[k] = 1;
+			if (alerting[k] && (alone == 0 || alerting[k] < alone))
+				alone = alerting[k];
+			if (in[k].status != PD_EVAL_UP || in[k].last_outcome != PD_OUT_OK ||
+			    (i->m[mi].by_window && alerting[k]))
+				recovered = 0;
+		}
+		if (recovered && !was_new) {
+			i->row.resolved_ms = now;
+			inc_draft(m, i, in, n, now);
+			inc_event(m, i, now, "resolved", "every probe recovered");
+			pd_log_info("incident %s: resolved (%s, open for %llds)", i->row.key,
+				    pd_severity_str(i->row.severity),
+				    (long long)((now - i->row.opened_ms) / 1000));
+			queued += inc_notify(m, i, "resolve", in, last, n, now);
+			inc_save(m, i);
+			inc_close(m, j);
+			continue;
+		}
+		pd_classify(in, n, member, &rules, now, i->row.opened_ms, &v);
+		if (v.severity == 0)
+			v.severity = alone ? alone : (i->row.severity ? i->row.severity : 0);
+		if (v.severity == 0) {
+			/* nothing alerting yet (e.g. members recovered before a first verdict) */
+			j++;
+			continue;
+		}
+		if (was_new) {
+			i->row.severity = v.severity;
+			i->row.mode = v.mode;
+			snprintf(i->row.reason, sizeof(i->row.reason), "%s", v.reason);
+			snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", v.evidence);
+			inc_title(m, i);
+			inc_draft(m, i, in, n, now);
+			inc_event(m, i, now, "declared", "%s %s: %s", pd_severity_str(v.severity),
+				  pd_mode_title(v.mode), v.reason);
+			pd_log_err("incident %s: %s %s — %s (%s)", i->row.key,
+				   pd_severity_str(v.severity), i->row.title, v.reason,
+				   pd_mode_title(v.mode));
+			inc_save(m, i);
+			queued += inc_notify(m, i, "trigger", in, last, n, now);
+			changed = 1;
+		} else if (v.severity < i->row.severity) {
+			/* escalate; never silently downgrade while open */
+			inc_event(m, i, now, "severity_changed", "%s -> %s: %s",
+				  pd_severity_str(i->row.severity), pd_severity_str(v.severity),
+				  v.reason);
+			pd_log_err("incident %s: escalated %s -> %s: %s", i->row.key,
+				   pd_severity_str(i->row.severity), pd_severity_str(v.severity),
+				   v.reason);
+			i->row.severity = v.severity;
+			if (v.mode != PD_MODE_NONE)
+				i->row.mode = v.mode;
+			snprintf(i->row.reason, sizeof(i->row.reason), "%s", v.reason);
+			snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", v.evidence);
+			inc_title(m, i);
+			inc_draft(m, i, in, n, now);
+			inc_save(m, i);
+			queued += inc_notify(m, i, "trigger", in, last, n, now);
+			changed = 1;
+		} else if (i->joined) {
+			/* more probes fail together: tell the targets (same dedup key, so the
+			 * pager folds it into the same incident) */
+			if (v.mode != PD_MODE_NONE && i->row.mode == PD_MODE_NONE)
+				i->row.mode = v.mode;
+			snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", v.evidence);
+			inc_title(m, i);
+			inc_draft(m, i, in, n, now);
+			inc_save(m, i);
+			queued += inc_notify(m, i, "trigger", in, last, n, now);
+			changed = 1;
+		} else if (v.mode != PD_MODE_NONE && v.mode != (enum pd_mode)i->row.mode &&
+			   i->row.mode == PD_MODE_NONE) {
+			inc_event(m, i, now, "mode_identified", "%s", pd_mode_title(v.mode));
+			i->row.mode = v.mode;
+			snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", v.evidence);
+			inc_title(m, i);
+			inc_draft(m, i, in, n, now);
+			changed = 1;
+		}
+		i->joined = 0;
+		if (changed)
+			inc_save(m, i);
+		j++;
+	}
+out:
+	free(alerting);
+	free(member);
+	return queued;
+}
+
+int
+pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_err *err)
+{
+	struct inc *i;
+	int queued;
+
+	if (severity < 1 || severity > 4)
+		return pd_err_set(err, PD_ERR_INVALID, "drill severity must be P1..P4");
+	i = calloc(1, sizeof(*i));
+	if (i == NULL)
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	i->row.opened_ms = now;
+	i->row.last_join_ms = now;
+	i->row.drill = 1;
+	i->row.severity = severity;
+	snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sdrill-%lld",
+		 m->cfg && m->cfg->location ? m->cfg->location : "",
+		 m->cfg && m->cfg->location ? "/" : "", (long long)now);
+	snprintf(i->row.title, sizeof(i->row.title), "DRILL — this is a drill, not an outage");
+	snprintf(i->row.reason, sizeof(i->row.reason),
+		 "quarterly incident drill (%s): run the full ritual, mark every post as a drill",
+		 pd_severity_str(severity));
+	i->row.status_message = strdup("[DRILL] This is an incident drill. No service is affected.");
+	if (inc_save(m, i) != 0) {
+		inc_free(i);
+		return pd_err_set(err, PD_ERR_DB, "cannot store the drill");
+	}
+	inc_event(m, i, now, "declared", "DRILL %s", pd_severity_str(severity));
+	queued = inc_notify(m, i, "trigger", NULL, NULL, 0, now);
+	/* closed in probed's books at once; the pager's copy stays open until the on-call
+	 * acknowledges and resolves it, as the drill ritual asks */
+	i->row.resolved_ms = now;
+	inc_event(m, i, now, "resolved", "drill recorded; resolve it in the pager when the ritual is done");
+	inc_save(m, i);
+	inc_free(i);
+	return queued;
+}

@@ -1,0 +1,521 @@
+/* metrics.c — Prometheus text exposition (format 0.0.4) of the daemon's live state.
+ *
+ * Families are written whole (HELP, TYPE, then every sample), one probe after another,
+ * because the format wants all samples of a metric family together. Probe labels are
+ * built once per probe into a small label string and reused for every family.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "probed/eval.h"
+#include "probed/log.h"
+#include "probed/metrics.h"
+#include "probed/store.h"
+
+#ifndef PROBED_VERSION
+#define PROBED_VERSION "unknown"
+#endif
+
+#define MAX_LABELS 1024   /* one probe's label string, escaped */
+
+/* One probe, copied out of the daemon's view (view pointers are callback-scoped). */
+struct mprobe {
+	char labels[MAX_LABELS];   /* probe="x",family="y"[,location="z"] */
+	enum pd_eval_status status;
+	int consec_fail;
+	int page_open;
+	const char *severity;      /* static string */
+	int has_result;
+	struct pd_result last;
+};
+
+struct mctx {
+	const char *location;
+	struct mprobe *probes;
+	size_t n, cap;
+	int nomem;
+};
+
+int
+pd_metrics_label_value(struct pd_buf *out, const char *s)
+{
+	const char *run = s;
+	int rc;
+
+	for (; *s; s++) {
+		const char *esc = NULL;
+
+		switch (*s) {
+		case '\\': esc = "\\\\"; break;
+		case '"': esc = "\\\""; break;
+		case '\n': esc = "\\n"; break;
+		default: continue;
+		}
+		if ((rc = pd_buf_append(out, run, (size_t)(s - run))) != 0 ||
+		    (rc = pd_buf_append(out, esc, 2)) != 0)
+			return rc;
+		run = s + 1;
+	}
+	return pd_buf_append(out, run, (size_t)(s - run));
+}
+
+const char *
+pd_metrics_severity(const struct pd_probe_cfg *pc)
+{
+	static const char *const sev[] = { "P1", "P2", "P3", "P4" };
+
+	if (pc == NULL)
+		return "P1";
+	if (pc->severity != NULL && pc->severity[0] == 'P' && pc->severity[1] >= '1' &&
+	    pc->severity[1] <= '4' && pc->severity[2] == '\0')
+		return sev[pc->severity[1] - '1'];
+	return pc->tier == PD_TIER_SECONDARY ? "P2" : "P1";
+}
+
+/* Build `probe="..",family=".."[,location=".."]` into dst. */
+static int
+probe_labels(char *dst, size_t cap, const char *probe, const char *family, const char *location)
+{
+	struct pd_buf b;
+	int rc;
+
+	pd_buf_init(&b, cap - 1);
+	if ((rc = pd_buf_printf(&b, "probe=\"")) != 0 ||
+	    (rc = pd_metrics_label_value(&b, probe)) != 0 ||
+	    (rc = pd_buf_printf(&b, "\",family=\"")) != 0 ||
+	    (rc = pd_metrics_label_value(&b, family)) != 0 ||
+	    (rc = pd_buf_printf(&b, "\"")) != 0)
+		goto out;
+	if (location != NULL && location[0] != '\0' &&
+	    ((rc = pd_buf_printf(&b, ",location=\"")) != 0 ||
+	     (rc = pd_metrics_label_value(&b, location)) != 0 ||
+	     (rc = pd_buf_printf(&b, "\"")) != 0))
+		goto out;
+	snprintf(dst, cap, "%s", b.data);
+out:
+	pd_buf_cleanup(&b);
+	return rc;
+}
+
+static void
+metrics_on_probe(void *ud, const struct pd_probe_view *v)
+{
+	struct mctx *c = ud;
+	struct mprobe *p;
+
+	if (c->nomem)
+		return;
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 16;
+		struct mprobe *np = realloc(c->probes, ncap * sizeof(*np));
+
+		if (np == NULL) {
+			c->nomem = 1;
+			return;
+		}
+		c->probes = np;
+		c->cap = ncap;
+	}
+	p = &c->probes[c->n];
+	memset(p, 0, sizeof(*p));
+	/* names are [A-Za-z0-9_.-]; a family or location too long for the buffer is cut
+	 * by dropping the probe rather than emitting a broken line */
+	if (probe_labels(p->labels, sizeof(p->labels), v->name, v->family ? v->family : v->name,
+			 c->location) != 0)
+		return;
+	p->status = v->state->status;
+	p->consec_fail = v->state->consec_fail;
+	p->page_open = v->state->status == PD_EVAL_DOWN || v->state->status == PD_EVAL_RECOVERING;
+	p->severity = pd_metrics_severity(v->cfg);
+	p->has_result = v->has_result;
+	if (v->has_result)
+		p->last = *v->last;
+	c->n++;
+}
+
+static int
+family_head(struct pd_buf *o, const char *name, const char *type, const char *help)
+{
+	/* help texts are constants without backslashes or newlines: no escaping needed */
+	return pd_buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A float the way Prometheus reads it (%.17g round-trips; NaN/Inf spelled out). */
+static int
+put_value(struct pd_buf *o, double v)
+{
+	char tmp[40];
+
+	if (isnan(v))
+		return pd_buf_printf(o, "NaN\n");
+	if (isinf(v))
+		return pd_buf_printf(o, "%sInf\n", v < 0 ? "-" : "+");
+	if (v == floor(v) && fabs(v) < 1e15)
+		return pd_buf_printf(o, "%.0f\n", v);
+	/* 15 significant digits: exact for ms timestamps, and hides the binary noise of
+	 * sums of curl's microsecond timings (0.000159, not 0.00015900000000000002) */
+	snprintf(tmp, sizeof(tmp), "%.15g", v);
+	return pd_buf_printf(o, "%s\n", tmp);
+}
+
+static double
+ms_to_s(double ms)
+{
+	return ms > 0 ? ms / 1000.0 : 0.0;
+}
+
+/* The time of the phase after the first byte: total minus the phases before it. */
+static double
+transfer_ms(const struct pd_result *r)
+{
+	double sum = 0, t;
+
+	if (r->total_ms < 0 || r->ttfb_ms < 0)
+		return 0;
+	if (r->dns_ms > 0)
+		sum += r->dns_ms;
+	if (r->connect_ms > 0)
+		sum += r->connect_ms;
+	if (r->tls_ms > 0)
+		sum += r->tls_ms;
+	sum += r->ttfb_ms;
+	t = r->total_ms - sum;
+	return t > 0 ? t : 0;
+}
+
+typedef double (*probe_value_fn)(const struct mprobe *p);
+
+static double v_success(const struct mprobe *p) { return pd_result_ok(&p->last) ? 1 : 0; }
+static double v_duration(const struct mprobe *p) { return ms_to_s(p->last.total_ms); }
+static double v_status(const struct mprobe *p) { return p->last.http_status; }
+static double v_dns(const struct mprobe *p) { return ms_to_s(p->last.dns_ms); }
+static double v_length(const struct mprobe *p) { return (double)p->last.body_size; }
+static double v_last_ts(const struct mprobe *p) { return (double)p->last.ts_ms / 1000.0; }
+static double v_consec(const struct mprobe *p) { return p->consec_fail; }
+
+/* One gauge family with one sample per probe (only probes with a result when
+ * need_result). */
+static int
+probe_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
+	     int need_result, probe_value_fn fn)
+{
+	int rc;
+
+	if ((rc = family_head(o, name, "gauge", help)) != 0)
+		return rc;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct mprobe *p = &c->probes[i];
+
+		if (need_result && !p->has_result)
+			continue;
+		if ((rc = pd_buf_printf(o, "%s{%s} ", name, p->labels)) != 0 ||
+		    (rc = put_value(o, fn(p))) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+render_probes(struct pd_buf *o, const struct mctx *c)
+{
+	static const char *const phases[] = { "resolve", "connect", "tls", "processing", "transfer" };
+	static const enum pd_eval_status states[] = { PD_EVAL_UP, PD_EVAL_FAILING, PD_EVAL_DOWN,
+						       PD_EVAL_RECOVERING };
+	int rc;
+
+	if ((rc = probe_family(o, c, "probe_success",
+			       "Whether the last run of the probe succeeded (status, latency and JSON shape).",
+			       1, v_success)) != 0 ||
+	    (rc = probe_family(o, c, "probe_duration_seconds",
+			       "Duration of the last run of the probe in seconds.", 1, v_duration)) != 0 ||
+	    (rc = probe_family(o, c, "probe_http_status_code",
+			       "HTTP status code of the last run (0 when there was no response).",
+			       1, v_status)) != 0 ||
+	    (rc = probe_family(o, c, "probe_dns_lookup_time_seconds",
+			       "Time spent resolving the name in the last run, in seconds.", 1, v_dns)) != 0 ||
+	    (rc = probe_family(o, c, "probe_http_content_length",
+			       "Bytes of the response body received in the last run (up to max_body).",
+			       1, v_length)) != 0)
+		return rc;
+	if ((rc = family_head(o, "probe_http_duration_seconds", "gauge",
+			      "Duration of each HTTP phase of the last run, in seconds.")) != 0)
+		return rc;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct mprobe *p = &c->probes[i];
+		double v[5];
+
+		if (!p->has_result)
+			continue;
+		v[0] = ms_to_s(p->last.dns_ms);
+		v[1] = ms_to_s(p->last.connect_ms);
+		v[2] = ms_to_s(p->last.tls_ms);
+		v[3] = ms_to_s(p->last.ttfb_ms);
+		v[4] = ms_to_s(transfer_ms(&p->last));
+		for (size_t k = 0; k < 5; k++) {
+			if ((rc = pd_buf_printf(o, "probe_http_duration_seconds{%s,phase=\"%s\"} ",
+						p->labels, phases[k])) != 0 ||
+			    (rc = put_value(o, v[k])) != 0)
+				return rc;
+		}
+	}
+	if ((rc = probe_family(o, c, "probed_probe_last_run_timestamp_seconds",
+			       "Start of the last run of the probe, seconds since the epoch (UTC).",
+			       1, v_last_ts)) != 0 ||
+	    (rc = probe_family(o, c, "probed_consecutive_failures",
+			       "Consecutive failed runs of the probe (0 after a success).", 0, v_consec)) != 0)
+		return rc;
+	if ((rc = family_head(o, "probed_probe_state", "gauge",
+			      "Paging state of the probe: 1 for the current state, 0 for the others "
+			      "(down and recovering mean a page is open).")) != 0)
+		return rc;
+	for (size_t i = 0; i < c->n; i++) {
+		for (size_t k = 0; k < 4; k++) {
+			if ((rc = pd_buf_printf(o, "probed_probe_state{%s,state=\"%s\"} %d\n",
+						c->probes[i].labels, pd_eval_status_str(states[k]),
+						c->probes[i].status == states[k])) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+count_incident(void *ud, const struct pd_incident_row *r)
+{
+	size_t *counts = ud;
+
+	if (!r->drill && r->severity >= 1 && r->severity <= 4)
+		counts[r->severity]++;
+	return 0;
+}
+
+/* name{severity="Pn"[,location=".."]} counts[n] for n = 1..4 */
+static int
+severity_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
+		const size_t counts[5])
+{
+	int rc;
+
+	if ((rc = family_head(o, name, "gauge", help)) != 0)
+		return rc;
+	for (int k = 1; k <= 4; k++) {
+		if ((rc = pd_buf_printf(o, "%s{severity=\"P%d\"", name, k)) != 0 ||
+		    (c->location && c->location[0] &&
+		     ((rc = pd_buf_printf(o, ",location=\"")) != 0 ||
+		      (rc = pd_metrics_label_value(o, c->location)) != 0 ||
+		      (rc = pd_buf_printf(o, "\"")) != 0)) ||
+		    (rc = pd_buf_printf(o, "} %zu\n", counts[k])) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Open incidents come from the incident manager's table (issue 3); while it has none
+ * open (or is not running), each probe with an open page counts as one incident of its
+ * own severity, so the gauge never reads 0 during a page. probed_open_pages always
+ * counts the pages. */
+static int
+render_incidents(struct pd_buf *o, const struct mctx *c, struct pd_store *st)
+{
+	size_t pages[5] = {0}, incidents[5] = {0}, ninc = 0;
+	struct pd_err err = {0};
+	int rc;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->probes[i].page_open)
+			pages[c->probes[i].severity[1] - '0']++;
+	if (pd_store_incidents(st, 1, 0, count_incident, incidents, &err) != 0)
+		pd_log_debug("metrics: incidents unavailable: %s", err.msg);
+	for (int k = 1; k <= 4; k++)
+		ninc += incidents[k];
+	if ((rc = severity_family(o, c, "probed_open_incidents",
+				  "Open incidents by severity (probes with an open page count "
+				  "one each while the incident manager has none open).",
+				  ninc > 0 ? incidents : pages)) != 0 ||
+	    (rc = severity_family(o, c, "probed_open_pages",
+				  "Probes with an open page (DOWN or RECOVERING), by the probe's "
+				  "severity (else P1 for core and site probes, P2 for secondary).",
+				  pages)) != 0)
+		return rc;
+	return 0;
+}
+
+/* A sample without probe labels: name{location=".."} value, or name value. */
+static int
+global_sample(struct pd_buf *o, const struct mctx *c, const char *name, const char *type,
+	      const char *help, double v)
+{
+	int rc;
+
+	if ((rc = family_head(o, name, type, help)) != 0 ||
+	    (rc = pd_buf_printf(o, "%s", name)) != 0)
+		return rc;
+	if (c->location && c->location[0] &&
+	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
+	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
+	     (rc = pd_buf_printf(o, "\"}")) != 0))
+		return rc;
+	if ((rc = pd_buf_printf(o, " ")) != 0)
+		return rc;
+	return put_value(o, v);
+}
+
+/* {location="..",  or { — the opening of a label set that continues */
+static int
+open_labels(struct pd_buf *o, const struct mctx *c)
+{
+	int rc;
+
+	if ((rc = pd_buf_printf(o, "{")) != 0)
+		return rc;
+	if (c->location && c->location[0] &&
+	    ((rc = pd_buf_printf(o, "location=\"")) != 0 ||
+	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
+	     (rc = pd_buf_printf(o, "\",")) != 0))
+		return rc;
+	return 0;
+}
+
+static int
+render_lateness(struct pd_buf *o, const struct mctx *c, const struct pd_daemon_stats *s)
+{
+	const char *name = "probed_start_lateness_seconds";
+	int rc;
+
+	if ((rc = family_head(o, name, "histogram",
+			      "How late probe runs started against their schedule, in seconds.")) != 0)
+		return rc;
+	for (size_t i = 0; i < 8; i++) {
+		char le[32];
+
+		if (pd_daemon_lateness_bounds_us[i] == INT64_MAX)
+			snprintf(le, sizeof(le), "+Inf");
+		else
+			snprintf(le, sizeof(le), "%g", (double)pd_daemon_lateness_bounds_us[i] / 1e6);
+		if ((rc = pd_buf_printf(o, "%s_bucket", name)) != 0 ||
+		    (rc = open_labels(o, c)) != 0 ||
+		    (rc = pd_buf_printf(o, "le=\"%s\"} %" PRIu64 "\n", le, s->lateness_le_us[i])) != 0)
+			return rc;
+	}
+	if ((rc = pd_buf_printf(o, "%s_sum", name)) != 0)
+		return rc;
+	if (c->location && c->location[0] &&
+	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
+	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
+	     (rc = pd_buf_printf(o, "\"}")) != 0))
+		return rc;
+	if ((rc = pd_buf_printf(o, " ")) != 0 || (rc = put_value(o, s->lateness_sum_s)) != 0 ||
+	    (rc = pd_buf_printf(o, "%s_count", name)) != 0)
+		return rc;
+	if (c->location && c->location[0] &&
+	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
+	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
+	     (rc = pd_buf_printf(o, "\"}")) != 0))
+		return rc;
+	return pd_buf_printf(o, " %" PRIu64 "\n", s->lateness_count);
+}
+
+static int
+render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, int64_t now_ms)
+{
+	struct pd_daemon_stats s;
+	struct pd_err err = {0};
+	int64_t depth = 0, oldest_ms = 0, dead = 0;
+	int rc, have_outbox;
+
+	pd_daemon_stats(d, &s);
+	have_outbox = pd_store_outbox_stats(pd_daemon_store(d), now_ms, &depth, &oldest_ms, &dead,
+					    &err) == 0;
+	if (!have_outbox)
+		pd_log_warn("metrics: outbox stats unavailable: %s", err.msg);
+	if (have_outbox &&
+	    ((rc = global_sample(o, c, "probed_outbox_depth", "gauge",
+				 "Notifications waiting for delivery (not dead-lettered).",
+				 (double)depth)) != 0 ||
+	     (rc = global_sample(o, c, "probed_outbox_oldest_age_seconds", "gauge",
+				 "Age of the oldest notification waiting for delivery (0 when none).",
+				 (double)oldest_ms / 1000.0)) != 0 ||
+	     (rc = global_sample(o, c, "probed_outbox_dead_letters", "gauge",
+				 "Notifications dead-lettered after a permanent failure.",
+				 (double)dead)) != 0))
+		return rc;
+	if ((rc = global_sample(o, c, "probed_results_total", "counter",
+				"Probe results recorded since start.", (double)s.results)) != 0 ||
+	    (rc = global_sample(o, c, "probed_result_failures_total", "counter",
+				"Failed probe results recorded since start.", (double)s.failures)) != 0 ||
+	    (rc = global_sample(o, c, "probed_store_errors_total", "counter",
+				"Failed database writes or commits since start.",
+				(double)s.store_errors)) != 0 ||
+	    (rc = global_sample(o, c, "probed_skipped_runs_total", "counter",
+				"Probe starts skipped because the previous run was still going.",
+				(double)s.skipped)) != 0 ||
+	    (rc = global_sample(o, c, "probed_reloads_total", "counter",
+				"Configuration reloads (SIGHUP) since start.", (double)s.reloads)) != 0 ||
+	    (rc = global_sample(o, c, "probed_reload_failures_total", "counter",
+				"Configuration reloads rejected since start (old config kept).",
+				(double)s.reload_failures)) != 0 ||
+	    (rc = render_lateness(o, c, &s)) != 0 ||
+	    (rc = global_sample(o, c, "probed_start_lateness_max_seconds", "gauge",
+				"Worst start lateness since start, in seconds.",
+				(double)s.lateness_us_max / 1e6)) != 0 ||
+	    (rc = global_sample(o, c, "probed_inflight_transfers", "gauge",
+				"HTTP transfers in flight (probes and notifications).",
+				(double)s.inflight)) != 0 ||
+	    (rc = global_sample(o, c, "probed_probes", "gauge", "Configured probes.",
+				(double)c->n)) != 0 ||
+	    (rc = global_sample(o, c, "probed_start_time_seconds", "gauge",
+				"When the daemon started, seconds since the epoch (UTC).",
+				(double)s.started_ms / 1000.0)) != 0 ||
+	    (rc = global_sample(o, c, "probed_draining", "gauge",
+				"1 while a graceful shutdown finishes in-flight work.",
+				s.draining ? 1 : 0)) != 0 ||
+	    (rc = global_sample(o, c, "probed_up", "gauge",
+				"1 while the daemon runs and answers.", 1)) != 0)
+		return rc;
+	if ((rc = family_head(o, "probed_build_info", "gauge",
+			      "Always 1; the labels tell the build.")) != 0 ||
+	    (rc = pd_buf_printf(o, "probed_build_info")) != 0 ||
+	    (rc = open_labels(o, c)) != 0 ||
+	    (rc = pd_buf_printf(o, "version=\"")) != 0 ||
+	    (rc = pd_metrics_label_value(o, PROBED_VERSION)) != 0 ||
+	    (rc = pd_buf_printf(o, "\"} 1\n")) != 0)
+		return rc;
+	return 0;
+}
+
+int
+pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out,
+		  struct pd_err *err)
+{
+	const struct pd_config *cfg = pd_daemon_config(d);
+	struct mctx c = {0};
+	size_t len0 = out->len;
+	int rc;
+
+	c.location = cfg->location;
+	pd_daemon_probes(d, metrics_on_probe, &c);
+	if (c.nomem) {
+		rc = PD_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = render_probes(out, &c)) != 0 ||
+	    (rc = render_incidents(out, &c, pd_daemon_store(d))) != 0 ||
+	    (rc = render_daemon(out, &c, d, now_ms)) != 0)
+		goto out;
+	/* last line of defence: nothing registered as secret leaves the process */
+	pd_log_redact(out->data + len0, out->cap - len0);
+	out->len = len0 + strlen(out->data + len0);
+out:
+	free(c.probes);
+	if (rc != 0) {
+		out->len = len0;
+		if (out->data)
+			out->data[len0] = '\0';
+		if (rc == PD_ERR_NOMEM)
+			return pd_err_set(err, rc, "metrics: out of memory");
+		return pd_err_set(err, PD_ERR_INVALID, "metrics: output exceeds %zu bytes", out->limit);
+	}
+	return 0;
+}

@@ -1,0 +1,1150 @@
+/* statuspage.c — the status page (HTML, inline CSS + SVG, no script) and /api/status.
+ *
+ * collect: copy the daemon's live view of every probe (names, paging state, last
+ *          result) and the 24 h series of each from the store (cached PD_STATUSPAGE_
+ *          CACHE_MS per probe, so reloads of the page do not rescan the results table)
+ * derive:  probe state -> family state -> overall state; the open pages; the drafted
+ *          INVESTIGATING message (comms.c renders the playbook's template)
+ * render:  HTML (every inserted string through pd_statuspage_html_escape) or JSON (cJSON)
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+#include "probed/comms.h"
+#include "probed/log.h"
+#include "probed/metrics.h"
+#include "probed/outcome.h"
+#include "probed/statuspage.h"
+
+#ifndef PROBED_VERSION
+#define PROBED_VERSION "unknown"
+#endif
+
+#define NB PD_STATUSPAGE_BUCKETS
+#define CHART_W 960
+#define BAR_W (CHART_W / NB)       /* 10 px per bucket */
+#define STRIP_H 26
+#define LAT_H 72
+#define LAT_TOP 14                 /* room for the scale label */
+
+/* ---- the series cache ------------------------------------------------------------- */
+
+struct sp_cache {
+	char name[128];
+	int64_t computed_ms;
+	int64_t window_start_ms;
+	int seen;                  /* mark for the sweep */
+	struct pd_history_stats day;
+	struct pd_series_bucket b[NB];
+};
+
+struct pd_statuspage {
+	struct sp_cache *ents;
+	size_t n, cap;
+};
+
+struct pd_statuspage *
+pd_statuspage_new(void)
+{
+	return calloc(1, sizeof(struct pd_statuspage));
+}
+
+void
+pd_statuspage_free(struct pd_statuspage *sp)
+{
+	if (sp == NULL)
+		return;
+	free(sp->ents);
+	free(sp);
+}
+
+const char *
+pd_statuspage_state_str(enum pd_statuspage_state s)
+{
+	switch (s) {
+	case PD_STATUSPAGE_UP: return "up";
+	case PD_STATUSPAGE_DEGRADED: return "degraded";
+	case PD_STATUSPAGE_DOWN: return "down";
+	default: return "unknown";
+	}
+}
+
+static const char *
+state_title(enum pd_statuspage_state s)
+{
+	switch (s) {
+	case PD_STATUSPAGE_UP: return "Operational";
+	case PD_STATUSPAGE_DEGRADED: return "Degraded";
+	case PD_STATUSPAGE_DOWN: return "Down";
+	default: return "No data yet";
+	}
+}
+
+void
+pd_statuspage_endpoint(const char *url, const char *family, char *out, size_t cap)
+{
+	const char *p = url ? strstr(url, "://") : NULL;
+	size_t len;
+
+	if (cap == 0)
+		return;
+	if (p != NULL) {
+		p += 3;
+		p += strcspn(p, "/?#");
+		len = strcspn(p, "?#");
+		if (len == 0) {
+			snprintf(out, cap, "/");
+			return;
+		}
+		if (*p == '/' && memmem(p, len, "${", 2) == NULL) {
+			snprintf(out, cap, "%.*s", (int)len, p);
+			return;
+		}
+	}
+	snprintf(out, cap, "/%s/", family ? family : "");
+}
+
+/* ---- collect ------------------------------------------------------------------------ */
+
+struct collect_ctx {
+	struct pd_statuspage_view *v;
+	size_t cap;
+	int nomem;
+};
+
+static void
+collect_on_probe(void *ud, const struct pd_probe_view *pv)
+{
+	struct collect_ctx *c = ud;
+	struct pd_statuspage_view *v = c->v;
+	struct pd_statuspage_probe *p;
+
+	if (c->nomem)
+		return;
+	if (v->nprobes == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 8;
+		struct pd_statuspage_probe *np = realloc(v->probes, ncap * sizeof(*np));
+
+		if (np == NULL) {
+			c->nomem = 1;
+			return;
+		}
+		v->probes = np;
+		c->cap = ncap;
+	}
+	p = &v->probes[v->nprobes++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", pv->name);
+	snprintf(p->family, sizeof(p->family), "%s", pv->family ? pv->family : pv->name);
+	snprintf(p->tier, sizeof(p->tier), "%s", pv->tier ? pv->tier : "");
+	snprintf(p->severity, sizeof(p->severity), "%s", pd_metrics_severity(pv->cfg));
+	pd_statuspage_endpoint(pv->cfg ? pv->cfg->url_display : NULL, p->family, p->endpoint,
+			       sizeof(p->endpoint));
+	p->eval = pv->state->status;
+	p->consec_fail = pv->state->consec_fail;
+	p->first_fail_ms = pv->state->first_fail_ms;
+	p->paged_at_ms = pv->state->paged_at_ms;
+	snprintf(p->dedup_key, sizeof(p->dedup_key), "%s", pv->state->dedup_key);
+	p->has_result = pv->has_result;
+	if (pv->has_result)
+		p->last = *pv->last;
+}
+
+static struct sp_cache *
+cache_get(struct pd_statuspage *sp, const char *name)
+{
+	for (size_t i = 0; i < sp->n; i++)
+		if (strcmp(sp->ents[i].name, name) == 0)
+			return &sp->ents[i];
+	if (sp->n == sp->cap) {
+		size_t ncap = sp->cap ? sp->cap * 2 : 8;
+		struct sp_cache *ne = realloc(sp->ents, ncap * sizeof(*ne));
+
+		if (ne == NULL)
+			return NULL;
+		sp->ents = ne;
+		sp->cap = ncap;
+	}
+	memset(&sp->ents[sp->n], 0, sizeof(sp->ents[0]));
+	snprintf(sp->ents[sp->n].name, sizeof(sp->ents[0].name), "%s", name);
+	sp->ents[sp->n].computed_ms = INT64_MIN;
+	return &sp->ents[sp->n++];
+}
+
+/* Drop cache entries of probes that are no longer configured. */
+static void
+cache_sweep(struct pd_statuspage *sp)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < sp->n; i++) {
+		if (!sp->ents[i].seen)
+			continue;
+		sp->ents[i].seen = 0;
+		if (i != j)
+			sp->ents[j] = sp->ents[i];
+		j++;
+	}
+	sp->n = j;
+}
+
+static void
+series_fill(struct pd_statuspage *sp, struct pd_store *st, struct pd_statuspage_probe *p,
+	    int64_t start_ms, int64_t now_ms)
+{
+	struct sp_cache *e = cache_get(sp, p->name);
+	struct pd_err err = {0};
+	int rc;
+
+	if (e != NULL && e->window_start_ms == start_ms &&
+	    now_ms - e->computed_ms < PD_STATUSPAGE_CACHE_MS && now_ms >= e->computed_ms) {
+		e->seen = 1;
+		p->day = e->day;
+		memcpy(p->buckets, e->b, sizeof(p->buckets));
+		return;
+	}
+	rc = pd_store_series(st, p->name, start_ms, PD_STATUSPAGE_BUCKET_MS, p->buckets, NB,
+			     &p->day, &err);
+	if (rc != 0 && rc != PD_ERR_NOTFOUND)
+		pd_log_warn("status page: series of %s: %s", p->name, err.msg);
+	if (e == NULL)
+		return;
+	e->seen = 1;
+	if (rc != 0 && rc != PD_ERR_NOTFOUND) {
+		e->computed_ms = INT64_MIN; /* retry on the next request */
+		return;
+	}
+	e->computed_ms = now_ms;
+	e->window_start_ms = start_ms;
+	e->day = p->day;
+	memcpy(e->b, p->buckets, sizeof(e->b));
+}
+
+struct inc_ctx {
+	struct pd_statuspage_view *v;
+	int best;                  /* severity of incident_message, 0 = none */
+	int nomem;
+};
+
+static int
+collect_on_incident(void *ud, const struct pd_incident_row *r)
+{
+	struct inc_ctx *c = ud;
+	struct pd_statuspage_view *v = c->v;
+	struct pd_statuspage_incident *i;
+
+	if (r->drill || v->nincidents >= PD_STATUSPAGE_MAX_INCIDENTS)
+		return 0;
+	i = &v->incidents[v->nincidents++];
+	snprintf(i->key, sizeof(i->key), "%s", r->key);
+	i->severity = r->severity;
+	snprintf(i->title, sizeof(i->title), "%s", r->title);
+	snprintf(i->reason, sizeof(i->reason), "%s", r->reason);
+	i->opened_ms = r->opened_ms;
+	snprintf(i->members, sizeof(i->members), "%s", r->members ? r->members : "[]");
+	if (r->status_message != NULL && r->status_message[0] != '\0' &&
+	    (c->best == 0 || r->severity < c->best)) {
+		char *m = strdup(r->status_message);
+
+		if (m == NULL) {
+			c->nomem = 1;
+			return 0;
+		}
+		free(v->incident_message);
+		v->incident_message = m;
+		c->best = r->severity;
+	}
+	return 0;
+}
+
+int
+pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64_t now_ms,
+		      struct pd_statuspage_view *v, struct pd_err *err)
+{
+	const struct pd_config *cfg = pd_daemon_config(d);
+	struct collect_ctx c = { .v = v };
+	struct inc_ctx ic = {0};
+	struct pd_err ierr = {0};
+	int64_t bucket0;
+
+	memset(v, 0, sizeof(*v));
+	v->now_ms = now_ms;
+	bucket0 = now_ms - (now_ms % PD_STATUSPAGE_BUCKET_MS);
+	v->window_start_ms = bucket0 - (int64_t)(NB - 1) * PD_STATUSPAGE_BUCKET_MS;
+	snprintf(v->location, sizeof(v->location), "%s", cfg->location ? cfg->location : "");
+	snprintf(v->version, sizeof(v->version), "%s", PROBED_VERSION);
+	pd_daemon_probes(d, collect_on_probe, &c);
+	if (c.nomem)
+		return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
+	for (size_t i = 0; i < v->nprobes; i++)
+		series_fill(sp, pd_daemon_store(d), &v->probes[i], v->window_start_ms, now_ms);
+	cache_sweep(sp);
+	/* the incident manager's open incidents; none (or no table) is not an error */
+	ic.v = v;
+	if (pd_store_incidents(pd_daemon_store(d), 1, 0, collect_on_incident, &ic, &ierr) != 0)
+		pd_log_debug("status page: incidents unavailable: %s", ierr.msg);
+	if (ic.nomem)
+		return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
+	return pd_statuspage_derive(v, err);
+}
+
+void
+pd_statuspage_view_cleanup(struct pd_statuspage_view *v)
+{
+	free(v->probes);
+	free(v->families);
+	free(v->draft);
+	free(v->incident_message);
+	v->probes = NULL;
+	v->families = NULL;
+	v->draft = NULL;
+	v->incident_message = NULL;
+	v->nprobes = v->nfamilies = 0;
+}
+
+/* ---- derive ------------------------------------------------------------------------- */
+
+static enum pd_statuspage_state
+probe_state(const struct pd_statuspage_probe *p)
+{
+	switch (p->eval) {
+	case PD_EVAL_DOWN:
+		return PD_STATUSPAGE_DOWN;
+	case PD_EVAL_FAILING:
+	case PD_EVAL_RECOVERING:
+		return PD_STATUSPAGE_DEGRADED;
+	default:
+		if (!p->has_result)
+			return PD_STATUSPAGE_UNKNOWN;
+		return pd_result_ok(&p->last) ? PD_STATUSPAGE_UP : PD_STATUSPAGE_DEGRADED;
+	}
+}
+
+static void
+utc_minute(int64_t ms, char *out, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, cap, "%04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min);
+}
+
+static int
+has_str(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+/* The playbook's INVESTIGATING message for the open pages, plus the UTC times. */
+static int
+derive_draft(struct pd_statuspage_view *v, struct pd_err *err)
+{
+	const char **affected = NULL, **working = NULL;
+	size_t na = 0, nw = 0;
+	struct pd_comms_incident inc = {0};
+	const char *sev = NULL;
+	struct pd_buf b;
+	char t0[40], t1[40];
+	int rc = 0;
+
+	if (v->npages == 0)
+		return 0;
+	affected = calloc(v->nfamilies + 1, sizeof(*affected));
+	working = calloc(v->nfamilies + 1, sizeof(*working));
+	pd_buf_init(&b, 64 * 1024);
+	if (affected == NULL || working == NULL) {
+		rc = pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < v->nprobes; i++) {
+		const struct pd_statuspage_probe *p = &v->probes[i];
+
+		if (p->page_open) {
+			if (sev == NULL || strcmp(p->severity, sev) < 0)
+				sev = p->severity;
+		}
+	}
+	for (size_t f = 0; f < v->nfamilies; f++) {
+		const struct pd_statuspage_family *fam = &v->families[f];
+		int paged = 0;
+
+		for (size_t i = 0; i < v->nprobes; i++)
+			if (v->probes[i].page_open && strcmp(v->probes[i].family, fam->name) == 0)
+				paged = 1;
+		if (paged && !has_str(affected, na, fam->endpoint))
+			affected[na++] = fam->endpoint;
+		else if (fam->state == PD_STATUSPAGE_UP && !has_str(working, nw, fam->endpoint))
+			working[nw++] = fam->endpoint;
+	}
+	inc.affected = affected;
+	inc.naffected = na;
+	inc.working = working;
+	inc.nworking = nw;
+	inc.start_ms = v->incident_start_ms > 0 ? v->incident_start_ms : v->now_ms;
+	inc.severity = sev;
+	if ((rc = pd_comms_status(PD_COMMS_INVESTIGATING, &inc, &b, err)) != 0) {
+		pd_log_warn("status page: cannot draft the status message: %s", err->msg);
+		rc = 0; /* the page still renders, without a draft */
+		goto out;
+	}
+	utc_minute(inc.start_ms, t0, sizeof(t0));
+	utc_minute(v->now_ms, t1, sizeof(t1));
+	if (pd_buf_printf(&b, "\nStarted: %s. Posted: %s.\n", t0, t1) != 0) {
+		rc = pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
+		goto out;
+	}
+	v->draft = b.data;
+	b.data = NULL;
+out:
+	pd_buf_cleanup(&b);
+	free(affected);
+	free(working);
+	return rc;
+}
+
+int
+pd_statuspage_derive(struct pd_statuspage_view *v, struct pd_err *err)
+{
+	size_t nknown = 0, fdown = 0, fbad = 0;
+
+	free(v->families);
+	free(v->draft);
+	v->families = NULL;
+	v->draft = NULL;
+	v->nfamilies = 0;
+	v->npages = 0;
+	v->incident_start_ms = 0;
+	if (v->nprobes > 0 &&
+	    (v->families = calloc(v->nprobes, sizeof(*v->families))) == NULL)
+		return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
+	for (size_t i = 0; i < v->nprobes; i++) {
+		struct pd_statuspage_probe *p = &v->probes[i];
+		struct pd_statuspage_family *f = NULL;
+
+		p->state = probe_state(p);
+		p->page_open = p->eval == PD_EVAL_DOWN || p->eval == PD_EVAL_RECOVERING;
+		if (p->page_open) {
+			int64_t t = p->first_fail_ms > 0 ? p->first_fail_ms : p->paged_at_ms;
+
+			v->npages++;
+			if (t > 0 && (v->incident_start_ms == 0 || t < v->incident_start_ms))
+				v->incident_start_ms = t;
+		}
+		for (size_t k = 0; k < v->nfamilies; k++)
+			if (strcmp(v->families[k].name, p->family) == 0)
+				f = &v->families[k];
+		if (f == NULL) {
+			f = &v->families[v->nfamilies++];
+			f->name = p->family;
+			f->endpoint = p->endpoint;
+		}
+		f->nprobes++;
+		if (p->state == PD_STATUSPAGE_DOWN)
+			f->ndown++;
+	}
+	for (size_t k = 0; k < v->nfamilies; k++) {
+		struct pd_statuspage_family *f = &v->families[k];
+		size_t unknown = 0, bad = 0;
+
+		for (size_t i = 0; i < v->nprobes; i++) {
+			if (strcmp(v->probes[i].family, f->name) != 0)
+				continue;
+			if (v->probes[i].state == PD_STATUSPAGE_UNKNOWN)
+				unknown++;
+			else if (v->probes[i].state != PD_STATUSPAGE_UP)
+				bad++;
+		}
+		if (unknown == f->nprobes)
+			f->state = PD_STATUSPAGE_UNKNOWN;
+		else if (f->ndown == f->nprobes - unknown)
+			f->state = PD_STATUSPAGE_DOWN;
+		else if (bad > 0)
+			f->state = PD_STATUSPAGE_DEGRADED;
+		else
+			f->state = PD_STATUSPAGE_UP;
+		if (f->state != PD_STATUSPAGE_UNKNOWN)
+			nknown++;
+		if (f->state == PD_STATUSPAGE_DOWN)
+			fdown++;
+		if (f->state == PD_STATUSPAGE_DOWN || f->state == PD_STATUSPAGE_DEGRADED)
+			fbad++;
+	}
+	if (nknown == 0)
+		v->overall = PD_STATUSPAGE_UNKNOWN;
+	else if (fdown == nknown)
+		v->overall = PD_STATUSPAGE_DOWN;
+	else if (fbad > 0)
+		v->overall = PD_STATUSPAGE_DEGRADED;
+	else
+		v->overall = PD_STATUSPAGE_UP;
+	return derive_draft(v, err);
+}
+
+/* ---- HTML --------------------------------------------------------------------------- */
+
+int
+pd_statuspage_html_escape(struct pd_buf *out, const char *s)
+{
+	const char *run = s;
+	int rc;
+
+	if (s == NULL)
+		return 0;
+	for (; *s; s++) {
+		const char *esc;
+		unsigned char ch = (unsigned char)*s;
+
+		switch (ch) {
+		case '&': esc = "&amp;"; break;
+		case '<': esc = "&lt;"; break;
+		case '>': esc = "&gt;"; break;
+		case '"': esc = "&quot;"; break;
+		case '\'': esc = "&#39;"; break;
+		default:
+			if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
+				esc = "";
+			else
+				continue;
+		}
+		if ((rc = pd_buf_append(out, run, (size_t)(s - run))) != 0 ||
+		    (rc = pd_buf_append(out, esc, strlen(esc))) != 0)
+			return rc;
+		run = s + 1;
+	}
+	return pd_buf_append(out, run, (size_t)(s - run));
+}
+
+#define ESC(s) do { if ((rc = pd_statuspage_html_escape(o, (s))) != 0) return rc; } while (0)
+#define PUT(...) do { if ((rc = pd_buf_printf(o, __VA_ARGS__)) != 0) return rc; } while (0)
+
+static const char page_css[] =
+	":root{--up:#16a34a;--degraded:#d97706;--down:#dc2626;--unknown:#9ca3af;"
+	"--ink:#111827;--muted:#6b7280;--line:#e5e7eb;--bg:#f4f5f7}"
+	"*{box-sizing:border-box}"
+	"body{margin:0;background:var(--bg);color:var(--ink);"
+	"font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif}"
+	"main{max-width:1040px;margin:0 auto;padding:22px 20px 36px}"
+	"header{display:flex;justify-content:space-between;align-items:baseline;flex-wrap:wrap;gap:6px}"
+	"h1{font-size:24px;margin:0}h2{font-size:16px;margin:0 0 12px}"
+	"h3{font-size:14px;margin:12px 0 6px}"
+	".meta{color:var(--muted);font-size:13px}"
+	".banner{margin:12px 0;padding:11px 18px;border-radius:10px;color:#fff;font-weight:600;font-size:17px}"
+	".banner.up{background:var(--up)}.banner.degraded{background:var(--degraded)}"
+	".banner.down{background:var(--down)}.banner.unknown{background:var(--unknown)}"
+	"section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:14px 18px;margin:12px 0}"
+	"section p.meta{margin:6px 0 0}"
+	".pill{display:inline-block;padding:1px 10px;border-radius:999px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}"
+	".pill.up{background:var(--up)}.pill.degraded{background:var(--degraded)}"
+	".pill.down{background:var(--down)}.pill.unknown{background:var(--unknown)}"
+	".pill.sev{background:#374151}"
+	".families{display:flex;flex-wrap:wrap;gap:10px;list-style:none;margin:0;padding:0}"
+	".families li{border:1px solid var(--line);border-radius:8px;padding:8px 12px;display:flex;"
+	"align-items:center;gap:10px}"
+	".families small{color:var(--muted)}"
+	"section.incident{border-color:#fca5a5;border-left:5px solid var(--down)}"
+	"pre.draft{white-space:pre-wrap;background:#fff7ed;border:1px solid #fed7aa;border-radius:8px;"
+	"padding:10px 14px;margin:0;font:13px/1.45 ui-monospace,'DejaVu Sans Mono',monospace}"
+	"table{border-collapse:collapse;width:100%;font-size:13px}"
+	"th,td{text-align:left;padding:6px 8px;border-bottom:1px solid var(--line);vertical-align:top}"
+	"th{color:var(--muted);font-weight:600}"
+	".probe{padding:12px 0 6px;border-top:1px solid var(--line)}.probe:first-of-type{border-top:0;padding-top:0}"
+	".probe .head{display:flex;gap:10px;align-items:center;flex-wrap:wrap;margin-bottom:6px}"
+	".probe .stats{margin-left:auto;color:var(--muted);font-size:13px}"
+	".probe .stats b{color:var(--ink)}"
+	"svg{display:block;width:100%;height:auto;margin:4px 0}"
+	".axis{display:flex;justify-content:space-between;color:var(--muted);font-size:11px}"
+	".legend{color:var(--muted);font-size:12px;margin:0 0 10px}"
+	".legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin:0 4px 0 12px;vertical-align:-1px}"
+	"footer{color:var(--muted);font-size:12px;text-align:center;margin-top:18px}"
+	"footer a{color:inherit}";
+
+static const char *
+bucket_color(const struct pd_series_bucket *b)
+{
+	if (b->count == 0)
+		return "#e5e7eb";
+	if (b->failures == 0)
+		return "#16a34a";
+	if (b->failures * 2 < b->count)
+		return "#f59e0b";
+	return "#dc2626";
+}
+
+static void
+hhmm(int64_t ms, char *out, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, cap, "%02d:%02d", tm.tm_hour, tm.tm_min);
+}
+
+static void
+fmt_ms(double ms, char *out, size_t cap)
+{
+	if (ms < 0)
+		snprintf(out, cap, "–");
+	else if (ms >= 10000)
+		snprintf(out, cap, "%.1f s", ms / 1000.0);
+	else if (ms >= 100)
+		snprintf(out, cap, "%.0f ms", ms);
+	else
+		snprintf(out, cap, "%.1f ms", ms);
+}
+
+/* 1, 2, 5 x 10^k at or above v (v > 0). */
+static double
+nice_ceil(double v)
+{
+	double e = pow(10.0, floor(log10(v))), m = v / e;
+
+	if (m <= 1.0)
+		return e;
+	if (m <= 2.0)
+		return 2 * e;
+	if (m <= 5.0)
+		return 5 * e;
+	return 10 * e;
+}
+
+static int
+html_strip(struct pd_buf *o, const struct pd_statuspage_probe *p)
+{
+	int rc;
+
+	PUT("<svg class=\"strip\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CHART_W, STRIP_H);
+	ESC(p->name);
+	PUT(": availability per 15 minutes, last 24 hours\">");
+	for (size_t i = 0; i < NB; i++) {
+		const struct pd_series_bucket *b = &p->buckets[i];
+		char t0[8], t1[8];
+
+		hhmm(b->start_ms, t0, sizeof(t0));
+		hhmm(b->start_ms + PD_STATUSPAGE_BUCKET_MS, t1, sizeof(t1));
+		PUT("<rect x=\"%zu\" y=\"0\" width=\"%d\" height=\"%d\" rx=\"2\" fill=\"%s\">"
+		    "<title>%s–%s UTC: ", i * BAR_W, BAR_W - 2, STRIP_H, bucket_color(b), t0, t1);
+		if (b->count == 0)
+			PUT("no data");
+		else
+			PUT("%" PRId64 " checks, %" PRId64 " failed (%.2f%% up)", b->count, b->failures,
+			    100.0 * (double)(b->count - b->failures) / (double)b->count);
+		PUT("</title></rect>");
+	}
+	return pd_buf_printf(o, "</svg>");
+}
+
+static int
+html_latency(struct pd_buf *o, const struct pd_statuspage_probe *p)
+{
+	const int plot_h = LAT_H - LAT_TOP - 2;
+	double maxv = 0, top;
+	char lbl[32], half[32];
+	int rc;
+
+	for (size_t i = 0; i < NB; i++)
+		if (p->buckets[i].p95_ms > maxv)
+			maxv = p->buckets[i].p95_ms;
+	top = maxv > 0 ? nice_ceil(maxv) : 100;
+	fmt_ms(top, lbl, sizeof(lbl));
+	fmt_ms(top / 2, half, sizeof(half));
+	PUT("<svg class=\"latency\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CHART_W, LAT_H);
+	ESC(p->name);
+	PUT(": p95 latency per 15 minutes, last 24 hours\">"
+	    "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e5e7eb\"/>"
+	    "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e5e7eb\" stroke-dasharray=\"4 4\"/>"
+	    "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d1d5db\"/>"
+	    "<text x=\"2\" y=\"%d\" font-size=\"11\" fill=\"#6b7280\">p95 %s</text>"
+	    "<text x=\"2\" y=\"%d\" font-size=\"11\" fill=\"#9ca3af\">%s</text>",
+	    LAT_TOP, CHART_W, LAT_TOP, LAT_TOP + plot_h / 2, CHART_W, LAT_TOP + plot_h / 2,
+	    LAT_TOP + plot_h, CHART_W, LAT_TOP + plot_h, LAT_TOP - 3, lbl,
+	    LAT_TOP + plot_h / 2 - 3, half);
+	for (size_t i = 0; i < NB; i++) {
+		const struct pd_series_bucket *b = &p->buckets[i];
+		double h;
+		char t0[8], v[32];
+
+		if (b->p95_ms < 0)
+			continue;
+		h = b->p95_ms / top * plot_h;
+		if (h < 1)
+			h = 1;
+		hhmm(b->start_ms, t0, sizeof(t0));
+		fmt_ms(b->p95_ms, v, sizeof(v));
+		PUT("<rect x=\"%zu\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\">"
+		    "<title>%s UTC: p95 %s over %" PRId64 " checks</title></rect>",
+		    i * BAR_W + 1, LAT_TOP + plot_h - h, BAR_W - 2, h,
+		    b->failures > 0 ? "#f87171" : "#6366f1", t0, v, b->count);
+	}
+	return pd_buf_printf(o, "</svg>");
+}
+
+static int
+html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd_statuspage_probe *p)
+{
+	const char *st = pd_statuspage_state_str(p->state);
+	char p95[32], t[8], t0[8];
+	int rc;
+
+	(void)v;
+	PUT("<div class=\"probe\" data-probe=\"");
+	ESC(p->name);
+	PUT("\" data-state=\"%s\"><div class=\"head\"><b>", st);
+	ESC(p->name);
+	PUT("</b><span class=\"pill %s\">%s</span><span class=\"meta\">", st, state_title(p->state));
+	ESC(p->endpoint);
+	PUT(" · ");
+	ESC(p->family);
+	PUT(" · ");
+	ESC(p->tier);
+	if (p->consec_fail > 0)
+		PUT(" · %d consecutive failures", p->consec_fail);
+	PUT("</span><span class=\"stats\">");
+	if (p->day.count > 0) {
+		fmt_ms(p->day.p95_ms, p95, sizeof(p95));
+		PUT("uptime <b data-uptime=\"%.4f\">%.2f%%</b> · p95 <b>%s</b> · %" PRId64 " checks",
+		    100.0 * (double)(p->day.count - p->day.failures) / (double)p->day.count,
+		    100.0 * (double)(p->day.count - p->day.failures) / (double)p->day.count, p95,
+		    p->day.count);
+	} else {
+		PUT("no results in the last 24 h");
+	}
+	PUT("</span></div>");
+	if ((rc = html_strip(o, p)) != 0 || (rc = html_latency(o, p)) != 0)
+		return rc;
+	hhmm(p->buckets[0].start_ms, t0, sizeof(t0));
+	hhmm(p->buckets[NB / 2].start_ms, t, sizeof(t));
+	PUT("<div class=\"axis\"><span>%s UTC (24 h ago)</span><span>%s UTC</span><span>now</span></div></div>",
+	    t0, t);
+	return 0;
+}
+
+/* The manager's incidents (when any): title, severity, since, members. */
+static int
+html_manager_incidents(struct pd_buf *o, const struct pd_statuspage_view *v)
+{
+	char since[40];
+	int rc;
+
+	PUT("<table class=\"incidents\"><thead><tr><th>Incident</th><th>Severity</th>"
+	    "<th>Opened</th><th>Probes</th><th>Reason</th></tr></thead><tbody>");
+	for (size_t i = 0; i < v->nincidents; i++) {
+		const struct pd_statuspage_incident *in = &v->incidents[i];
+
+		utc_minute(in->opened_ms, since, sizeof(since));
+		PUT("<tr data-incident-key=\"");
+		ESC(in->key);
+		PUT("\"><td>");
+		ESC(in->title);
+		PUT("</td><td>P%d</td><td>%s</td><td>", in->severity, since);
+		ESC(in->members);
+		PUT("</td><td>");
+		ESC(in->reason);
+		PUT("</td></tr>");
+	}
+	return pd_buf_printf(o, "</tbody></table><h3>Open pages</h3>");
+}
+
+static int
+html_incident(struct pd_buf *o, const struct pd_statuspage_view *v)
+{
+	char since[40], last[40], sev[8] = "";
+	int rc;
+
+	/* the incident manager's (classifier's) severity when it has incidents open; the
+	 * probes' own severity rule otherwise */
+	for (size_t i = 0; i < v->nincidents; i++)
+		if (sev[0] == '\0' || v->incidents[i].severity < sev[1] - '0')
+			snprintf(sev, sizeof(sev), "P%d", v->incidents[i].severity);
+	for (size_t i = 0; i < v->nprobes && v->nincidents == 0; i++)
+		if (v->probes[i].page_open && (sev[0] == '\0' || strcmp(v->probes[i].severity, sev) < 0))
+			snprintf(sev, sizeof(sev), "%s", v->probes[i].severity);
+	PUT("<section class=\"incident\" id=\"incident\"><h2>Current incident "
+	    "<span class=\"pill sev\">%s</span></h2>", sev);
+	if (v->nincidents > 0 && (rc = html_manager_incidents(o, v)) != 0)
+		return rc;
+	PUT("<table class=\"pages\"><thead><tr><th>Probe</th><th>Endpoint</th><th>Severity</th>"
+	    "<th>State</th><th>Failing since</th><th>Failures</th><th>Last result</th></tr>"
+	    "</thead><tbody>");
+	for (size_t i = 0; i < v->nprobes; i++) {
+		const struct pd_statuspage_probe *p = &v->probes[i];
+		int64_t t = p->first_fail_ms > 0 ? p->first_fail_ms : p->paged_at_ms;
+
+		if (!p->page_open)
+			continue;
+		utc_minute(t, since, sizeof(since));
+		PUT("<tr data-page=\"");
+		ESC(p->name);
+		PUT("\"><td>");
+		ESC(p->name);
+		PUT("</td><td>");
+		ESC(p->endpoint);
+		PUT("</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>", p->severity,
+		    pd_eval_status_str(p->eval), t > 0 ? since : "–", p->consec_fail);
+		if (p->has_result) {
+			snprintf(last, sizeof(last), "%s", pd_outcome_str(p->last.outcome));
+			ESC(last);
+			PUT(": ");
+			ESC(p->last.verdict);
+		} else {
+			PUT("–");
+		}
+		PUT("</td></tr>");
+	}
+	PUT("</tbody></table>");
+	if (v->incident_message != NULL || v->draft != NULL) {
+		PUT("<h3>Drafted status message</h3><pre class=\"draft\" id=\"draft\">");
+		ESC(v->incident_message != NULL ? v->incident_message : v->draft);
+		PUT("</pre><p class=\"meta\">Drafted from the playbook's Investigating template%s. "
+		    "Review it, then post it; next update in 15 minutes.</p>",
+		    v->incident_message != NULL ? " by the incident manager" : "");
+	}
+	return pd_buf_printf(o, "</section>");
+}
+
+static int
+html_banner(struct pd_buf *o, const struct pd_statuspage_view *v)
+{
+	size_t down = 0, deg = 0;
+	int rc;
+
+	for (size_t k = 0; k < v->nfamilies; k++) {
+		if (v->families[k].state == PD_STATUSPAGE_DOWN)
+			down++;
+		else if (v->families[k].state == PD_STATUSPAGE_DEGRADED)
+			deg++;
+	}
+	PUT("<div class=\"banner %s\" id=\"overall\" data-state=\"%s\">",
+	    pd_statuspage_state_str(v->overall), pd_statuspage_state_str(v->overall));
+	switch (v->overall) {
+	case PD_STATUSPAGE_UP:
+		PUT("All systems operational");
+		break;
+	case PD_STATUSPAGE_DOWN:
+		PUT("Major outage: every endpoint family is down");
+		break;
+	case PD_STATUSPAGE_DEGRADED:
+		if (down > 0)
+			PUT("Partial outage: %zu of %zu endpoint families down", down, v->nfamilies);
+		else
+			PUT("Degraded: %zu of %zu endpoint families failing checks", deg, v->nfamilies);
+		break;
+	default:
+		PUT("Waiting for the first results");
+		break;
+	}
+	return pd_buf_printf(o, "</div>");
+}
+
+/* " <small>name · N probes</small>", only where it adds something to the endpoint */
+static int
+html_family_note(struct pd_buf *o, const struct pd_statuspage_family *f)
+{
+	size_t n = strlen(f->name);
+	int same = strlen(f->endpoint) == n + 2 && f->endpoint[0] == '/' &&
+		   strncmp(f->endpoint + 1, f->name, n) == 0 && f->endpoint[n + 1] == '/';
+	int rc;
+
+	if (same && f->nprobes == 1)
+		return 0;
+	PUT(" <small>");
+	if (!same) {
+		ESC(f->name);
+		if (f->nprobes > 1)
+			PUT(" · ");
+	}
+	if (f->nprobes > 1)
+		PUT("%zu probes", f->nprobes);
+	return pd_buf_printf(o, "</small>");
+}
+
+int
+pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struct pd_err *err)
+{
+	struct pd_buf *o = out;
+	size_t len0 = out->len;
+	char now[40];
+	int rc;
+
+	pd_clock_rfc3339(v->now_ms, now, sizeof(now));
+	now[19] = '\0'; /* 2026-05-29T05:07:12 */
+	now[10] = ' ';
+	if ((rc = pd_buf_printf(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+				"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+				"<meta http-equiv=\"refresh\" content=\"30\"><title>Status")) != 0)
+		goto out;
+	if (v->location[0]) {
+		if ((rc = pd_buf_printf(o, " — ")) != 0 ||
+		    (rc = pd_statuspage_html_escape(o, v->location)) != 0)
+			goto out;
+	}
+	if ((rc = pd_buf_printf(o, "</title><style>%s</style></head><body><main>", page_css)) != 0 ||
+	    (rc = pd_buf_printf(o, "<header><h1>Service status</h1><div class=\"meta\">"
+				"observed by probed %s", v->version)) != 0)
+		goto out;
+	if (v->location[0]) {
+		if ((rc = pd_buf_printf(o, " from <b id=\"location\">")) != 0 ||
+		    (rc = pd_statuspage_html_escape(o, v->location)) != 0 ||
+		    (rc = pd_buf_printf(o, "</b>")) != 0)
+			goto out;
+	}
+	if ((rc = pd_buf_printf(o, " · updated <time id=\"updated\">%s UTC</time></div></header>",
+				now)) != 0 ||
+	    (rc = html_banner(o, v)) != 0)
+		goto out;
+	if ((v->npages > 0 || v->nincidents > 0) && (rc = html_incident(o, v)) != 0)
+		goto out;
+	if ((rc = pd_buf_printf(o, "<section id=\"families\"><h2>Endpoint families</h2>"
+				"<ul class=\"families\">")) != 0)
+		goto out;
+	for (size_t k = 0; k < v->nfamilies; k++) {
+		const struct pd_statuspage_family *f = &v->families[k];
+		const char *st = pd_statuspage_state_str(f->state);
+
+		if ((rc = pd_buf_printf(o, "<li data-family=\"")) != 0 ||
+		    (rc = pd_statuspage_html_escape(o, f->name)) != 0 ||
+		    (rc = pd_buf_printf(o, "\" data-state=\"%s\"><span><b>", st)) != 0 ||
+		    (rc = pd_statuspage_html_escape(o, f->endpoint)) != 0 ||
+		    (rc = pd_buf_printf(o, "</b>")) != 0 ||
+		    (rc = html_family_note(o, f)) != 0 ||
+		    (rc = pd_buf_printf(o, "</span><span class=\"pill %s\">%s</span></li>", st,
+					state_title(f->state))) != 0)
+			goto out;
+	}
+	if ((rc = pd_buf_printf(o, "</ul></section><section id=\"history\"><h2>Last 24 hours</h2>"
+				"<p class=\"legend\">Availability per 15 minutes:"
+				"<i style=\"background:#16a34a\"></i>all checks passed"
+				"<i style=\"background:#f59e0b\"></i>some failed"
+				"<i style=\"background:#dc2626\"></i>most failed"
+				"<i style=\"background:#e5e7eb\"></i>no data"
+				" &nbsp;·&nbsp; p95 latency:"
+				"<i style=\"background:#6366f1\"></i>all passed"
+				"<i style=\"background:#f87171\"></i>with failures</p>")) != 0)
+		goto out;
+	for (size_t i = 0; i < v->nprobes; i++)
+		if ((rc = html_probe(o, v, &v->probes[i])) != 0)
+			goto out;
+	if ((rc = pd_buf_printf(o, "</section><footer>Times are UTC. The page refreshes every 30 s. "
+				"Machine-readable: <a href=\"api/status\">api/status</a> · "
+				"<a href=\"metrics\">metrics</a></footer></main></body></html>\n")) != 0)
+		goto out;
+	pd_log_redact(o->data + len0, o->cap - len0);
+	o->len = len0 + strlen(o->data + len0);
+out:
+	if (rc != 0) {
+		out->len = len0;
+		if (out->data)
+			out->data[len0] = '\0';
+		if (rc == PD_ERR_NOMEM)
+			return pd_err_set(err, rc, "status page: out of memory");
+		return pd_err_set(err, PD_ERR_INVALID, "status page: output exceeds %zu bytes", out->limit);
+	}
+	return 0;
+}
+
+/* ---- JSON --------------------------------------------------------------------------- */
+
+static cJSON *
+json_time(int64_t ms)
+{
+	char t[40];
+
+	if (ms <= 0)
+		return cJSON_CreateNull();
+	pd_clock_rfc3339(ms, t, sizeof(t));
+	return cJSON_CreateString(t);
+}
+
+static cJSON *
+json_ms(double ms)
+{
+	if (ms < 0)
+		return cJSON_CreateNull();
+	return cJSON_CreateNumber(round(ms * 1000.0) / 1000.0);
+}
+
+static cJSON *
+json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe *p)
+{
+	cJSON *o = cJSON_CreateObject(), *last, *h, *cnt, *fail, *p95;
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "name", p->name);
+	cJSON_AddStringToObject(o, "family", p->family);
+	cJSON_AddStringToObject(o, "tier", p->tier);
+	cJSON_AddStringToObject(o, "endpoint", p->endpoint);
+	cJSON_AddStringToObject(o, "severity", p->severity);
+	cJSON_AddStringToObject(o, "state", pd_statuspage_state_str(p->state));
+	cJSON_AddStringToObject(o, "paging_state", pd_eval_status_str(p->eval));
+	cJSON_AddBoolToObject(o, "page_open", p->page_open);
+	cJSON_AddNumberToObject(o, "consecutive_failures", p->consec_fail);
+	if (p->has_result) {
+		last = cJSON_AddObjectToObject(o, "last");
+		if (last != NULL) {
+			cJSON_AddItemToObject(last, "ts", json_time(p->last.ts_ms));
+			cJSON_AddBoolToObject(last, "ok", pd_result_ok(&p->last));
+			cJSON_AddStringToObject(last, "outcome", pd_outcome_str(p->last.outcome));
+			cJSON_AddNumberToObject(last, "http_status", p->last.http_status);
+			cJSON_AddItemToObject(last, "total_ms", json_ms(p->last.total_ms));
+			cJSON_AddStringToObject(last, "verdict", p->last.verdict);
+		}
+	} else {
+		cJSON_AddNullToObject(o, "last");
+	}
+	if (p->day.count > 0)
+		cJSON_AddNumberToObject(o, "uptime_24h",
+					round(1e6 * (double)(p->day.count - p->day.failures) /
+					      (double)p->day.count) / 1e4);
+	else
+		cJSON_AddNullToObject(o, "uptime_24h");
+	cJSON_AddNumberToObject(o, "checks_24h", (double)p->day.count);
+	cJSON_AddNumberToObject(o, "failures_24h", (double)p->day.failures);
+	cJSON_AddItemToObject(o, "p95_24h_ms", json_ms(p->day.count > 0 ? p->day.p95_ms : -1));
+	h = cJSON_AddObjectToObject(o, "history");
+	if (h == NULL)
+		return o;
+	cJSON_AddItemToObject(h, "start", json_time(v->window_start_ms));
+	cJSON_AddNumberToObject(h, "bucket_seconds", PD_STATUSPAGE_BUCKET_MS / 1000);
+	cnt = cJSON_AddArrayToObject(h, "count");
+	fail = cJSON_AddArrayToObject(h, "failures");
+	p95 = cJSON_AddArrayToObject(h, "p95_ms");
+	for (size_t i = 0; i < NB && cnt && fail && p95; i++) {
+		cJSON_AddItemToArray(cnt, cJSON_CreateNumber((double)p->buckets[i].count));
+		cJSON_AddItemToArray(fail, cJSON_CreateNumber((double)p->buckets[i].failures));
+		cJSON_AddItemToArray(p95, json_ms(p->buckets[i].p95_ms));
+	}
+	return o;
+}
+
+int
+pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struct pd_err *err)
+{
+	cJSON *root = cJSON_CreateObject(), *arr, *it;
+	char *text = NULL;
+	size_t len0 = out->len;
+	int rc = PD_ERR_NOMEM;
+
+	if (root == NULL)
+		goto out;
+	cJSON_AddItemToObject(root, "generated_at", json_time(v->now_ms));
+	if (v->location[0])
+		cJSON_AddStringToObject(root, "location", v->location);
+	else
+		cJSON_AddNullToObject(root, "location");
+	cJSON_AddStringToObject(root, "version", v->version);
+	cJSON_AddStringToObject(root, "overall", pd_statuspage_state_str(v->overall));
+	if ((arr = cJSON_AddArrayToObject(root, "families")) == NULL)
+		goto out;
+	for (size_t k = 0; k < v->nfamilies; k++) {
+		if ((it = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddItemToArray(arr, it);
+		cJSON_AddStringToObject(it, "name", v->families[k].name);
+		cJSON_AddStringToObject(it, "endpoint", v->families[k].endpoint);
+		cJSON_AddStringToObject(it, "state", pd_statuspage_state_str(v->families[k].state));
+		cJSON_AddNumberToObject(it, "probes", (double)v->families[k].nprobes);
+		cJSON_AddNumberToObject(it, "probes_down", (double)v->families[k].ndown);
+	}
+	if ((arr = cJSON_AddArrayToObject(root, "pages")) == NULL)
+		goto out;
+	for (size_t i = 0; i < v->nprobes; i++) {
+		const struct pd_statuspage_probe *p = &v->probes[i];
+
+		if (!p->page_open)
+			continue;
+		if ((it = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddItemToArray(arr, it);
+		cJSON_AddStringToObject(it, "probe", p->name);
+		cJSON_AddStringToObject(it, "family", p->family);
+		cJSON_AddStringToObject(it, "endpoint", p->endpoint);
+		cJSON_AddStringToObject(it, "severity", p->severity);
+		cJSON_AddStringToObject(it, "state", pd_eval_status_str(p->eval));
+		cJSON_AddItemToObject(it, "since", json_time(p->first_fail_ms > 0 ? p->first_fail_ms
+									     : p->paged_at_ms));
+		cJSON_AddItemToObject(it, "paged_at", json_time(p->paged_at_ms));
+		cJSON_AddNumberToObject(it, "consecutive_failures", p->consec_fail);
+		cJSON_AddStringToObject(it, "dedup_key", p->dedup_key);
+		if (p->has_result) {
+			cJSON_AddStringToObject(it, "outcome", pd_outcome_str(p->last.outcome));
+			cJSON_AddStringToObject(it, "reason", p->last.verdict);
+		}
+	}
+	if ((arr = cJSON_AddArrayToObject(root, "incidents")) == NULL)
+		goto out;
+	for (size_t i = 0; i < v->nincidents; i++) {
+		const struct pd_statuspage_incident *in = &v->incidents[i];
+		cJSON *members;
+		char sev[8];
+
+		if ((it = cJSON_CreateObject()) == NULL)
+			goto out;
+		cJSON_AddItemToArray(arr, it);
+		snprintf(sev, sizeof(sev), "P%d", in->severity);
+		cJSON_AddStringToObject(it, "key", in->key);
+		cJSON_AddStringToObject(it, "severity", sev);
+		cJSON_AddStringToObject(it, "title", in->title);
+		cJSON_AddStringToObject(it, "reason", in->reason);
+		cJSON_AddItemToObject(it, "opened", json_time(in->opened_ms));
+		members = cJSON_Parse(in->members);
+		if (members == NULL) /* cut by the view's buffer: pass the text on */
+			members = cJSON_CreateString(in->members);
+		cJSON_AddItemToObject(it, "members", members);
+	}
+	if (v->incident_message != NULL || v->draft != NULL) {
+		const char *msg = v->incident_message != NULL ? v->incident_message : v->draft;
+		const char *nl = strchr(msg, '\n');
+
+		if ((it = cJSON_AddObjectToObject(root, "draft")) == NULL)
+			goto out;
+		cJSON_AddStringToObject(it, "template", "investigating");
+		cJSON_AddStringToObject(it, "source", v->incident_message != NULL ? "incident" : "pages");
+		if (nl != NULL) {
+			char title[512];
+
+			snprintf(title, sizeof(title), "%.*s", (int)(nl - msg), msg);
+			cJSON_AddStringToObject(it, "title", title);
+		}
+		cJSON_AddStringToObject(it, "text", msg);
+		cJSON_AddItemToObject(it, "started", json_time(v->incident_start_ms));
+	} else {
+		cJSON_AddNullToObject(root, "draft");
+	}
+	if ((arr = cJSON_AddArrayToObject(root, "probes")) == NULL)
+		goto out;
+	for (size_t i = 0; i < v->nprobes; i++) {
+		if ((it = json_probe(v, &v->probes[i])) == NULL)
+			goto out;
+		cJSON_AddItemToArray(arr, it);
+	}
+	if ((text = cJSON_PrintUnformatted(root)) == NULL)
+		goto out;
+	if ((rc = pd_buf_append(out, text, strlen(text))) != 0 ||
+	    (rc = pd_buf_append(out, "\n", 1)) != 0)
+		goto out;
+	pd_log_redact(out->data + len0, out->cap - len0);
+	out->len = len0 + strlen(out->data + len0);
+	rc = 0;
+out:
+	cJSON_Delete(root);
+	free(text);
+	if (rc != 0) {
+		out->len = len0;
+		if (out->data)
+			out->data[len0] = '\0';
+		if (rc == PD_ERR_NOMEM)
+			return pd_err_set(err, rc, "status JSON: out of memory");
+		return pd_err_set(err, PD_ERR_INVALID, "status JSON: output exceeds %zu bytes", out->limit);
+	}
+	return 0;
+}

@@ -1,0 +1,2118 @@
+/* check_notify.c — delivery targets: what each target renders from the neutral event
+ * (exact fields), severity routing, the receiver-answer classifier, the notify keys of
+ * the config, the exec runner (real processes), and the outbox's delivery machinery
+ * that goes with the targets: the per-target circuit breaker, exec rows, and
+ * Alertmanager re-sends (against an HTTP receiver on loopback, driven by a fake clock).
+ * Everything real: temp dirs, SQLite files, processes and sockets; no mocks. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <ev.h>
+#include <cjson/cJSON.h>
+#include "probed/clock.h"
+#include "probed/config.h"
+#include "probed/log.h"
+#include "probed/notify.h"
+#include "probed/outbox.h"
+#include "probed/runner.h"
+#include "probed/store.h"
+
+#define T0_MS 1795000000000LL /* 2026-11-18T11:06:40Z: the fake clock starts here */
+#define WAIT_S 10.0
+#define GENIE_KEY "G3N1E-CANARY-0123456789"
+#define ROUTING_KEY "R0UT1NG-CANARY-0123456789abcdef"
+
+/* ================================================================ helpers */
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *
+jget(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static void
+rm_tree(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	char p[1024];
+
+	if (d == NULL) {
+		unlink(path);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
+		rm_tree(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t cap = 0, n = 0, r;
+	char chunk[65536];
+
+	if (f == NULL)
+		return NULL;
+	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (n + r + 1 > cap) {
+			cap = (n + r + 1) * 2;
+			data = realloc(data, cap);
+			ck_assert_ptr_nonnull(data);
+		}
+		memcpy(data + n, chunk, r);
+		n += r;
+	}
+	fclose(f);
+	if (data == NULL)
+		data = calloc(1, 1);
+	data[n] = '\0';
+	if (len)
+		*len = n;
+	return data;
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+/* A config with one probe and the given notify section. */
+static struct pd_config *
+load_cfg(const char *notify_yaml, struct pd_err *err)
+{
+	struct pd_config *cfg = NULL;
+	char yaml[8192];
+
+	snprintf(yaml, sizeof(yaml),
+		 "probes:\n"
+		 "  - name: post-detail\n"
+		 "    url: http://127.0.0.1:1/post-detail/\n"
+		 "notify:\n%s", notify_yaml);
+	if (pd_config_load_string(yaml, strlen(yaml), "notify-test.yaml", &cfg, err, NULL, NULL) !=
+	    0)
+		return NULL;
+	return cfg;
+}
+
+static struct pd_config *
+must_cfg(const char *notify_yaml)
+{
+	struct pd_err err = { 0 };
+	struct pd_config *cfg = load_cfg(notify_yaml, &err);
+
+	ck_assert_msg(cfg != NULL, "config: %s\n%s", err.msg, notify_yaml);
+	return cfg;
+}
+
+/* The neutral event as the incident layer would queue it, parsed back. */
+static cJSON *
+make_event(const char *action, const char *severity)
+{
+	struct pd_notify_event ev = { 0 };
+	char *json;
+	cJSON *o;
+
+	ev.event = action;
+	ev.dedup_key = "probed:eu-west-1/inc-1795000000000";
+	ev.probe = "post-detail";
+	ev.family = "post-detail";
+	ev.tier = "core";
+	ev.summary = strcmp(action, "resolve") == 0 ? "post-detail RECOVERED after 5m"
+						    : "post-detail DOWN: http_5xx (2 consecutive failures)";
+	ev.reason = "status 502, expected 200-299";
+	ev.outcome = "http_5xx";
+	ev.location = "eu-west-1";
+	ev.ts_ms = T0_MS + 300000;
+	ev.consecutive_failures = 2;
+	ev.down_since_ms = T0_MS;
+	ev.severity = severity;
+	ev.mode = severity ? "mode1-upstream" : NULL;
+	ev.mode_title = severity ? "Mode 1: upstream TikTok API down or changed" : NULL;
+	ev.runbook = severity ? "runbooks/mode1-upstream-changed.md" : NULL;
+	ev.incident_id = severity ? 7 : 0;
+	ev.status_message = severity ? "INVESTIGATING - We are seeing errors on /post-detail/ "
+				       "since 05:00 UTC. /userid/ works." : NULL;
+	json = pd_notify_event_json(&ev);
+	ck_assert_ptr_nonnull(json);
+	o = cJSON_Parse(json);
+	ck_assert_ptr_nonnull(o);
+	free(json);
+	return o;
+}
+
+/* Render event for target t; returns the parsed body (the caller deletes it). */
+static cJSON *
+render(const struct pd_notify_cfg *t, const cJSON *event)
+{
+	const struct pd_notify_ops *ops = pd_notify_ops_for(t->type);
+	struct pd_err err = { 0 };
+	struct pd_buf body;
+	cJSON *j;
+
+	ck_assert_ptr_nonnull(ops);
+	pd_buf_init(&body, 0);
+	ck_assert_msg(ops->render(t, event, &body, &err) == 0, "%s", err.msg);
+	j = cJSON_Parse(body.data);
+	ck_assert_msg(j != NULL, "not JSON: %s", body.data);
+	pd_buf_cleanup(&body);
+	return j;
+}
+
+static char *
+request_url(const struct pd_notify_cfg *t, const cJSON *event)
+{
+	const struct pd_notify_ops *ops = pd_notify_ops_for(t->type);
+	struct pd_err err = { 0 };
+	struct pd_buf url;
+
+	ck_assert_ptr_nonnull(ops->request_url);
+	pd_buf_init(&url, 0);
+	ck_assert_msg(ops->request_url(t, event, &url, &err) == 0, "%s", err.msg);
+	return url.data;
+}
+
+static int
+utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2 : (s[i] >> 4) == 14 ? 3
+						: (s[i] >> 3) == 30 ? 4 : 0;
+
+		if (k == 0 || i + k > n)
+			return 0;
+		for (size_t j = 1; j < k; j++)
+			if ((s[i + j] & 0xC0) != 0x80)
+				return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* ================================================================ event, helpers */
+
+START_TEST(test_event_json_fields)
+{
+	cJSON *e = make_event("trigger", "P2"), *plain = make_event("trigger", NULL);
+	struct pd_notify_event ev = { 0 };
+	char *json;
+	cJSON *d;
+
+	ck_assert_str_eq(jstr(e, "severity"), "P2");
+	ck_assert_str_eq(jstr(e, "mode"), "mode1-upstream");
+	ck_assert_str_eq(jstr(e, "mode_title"), "Mode 1: upstream TikTok API down or changed");
+	ck_assert_str_eq(jstr(e, "runbook"), "runbooks/mode1-upstream-changed.md");
+	ck_assert_int_eq((int)jget(e, "incident_id")->valuedouble, 7);
+	ck_assert_ptr_nonnull(strstr(jstr(e, "status_message"), "INVESTIGATING"));
+	ck_assert_str_eq(jstr(e, "down_since"), "2026-11-18T11:06:40.000Z");
+	ck_assert_ptr_null(jget(e, "drill"));
+	/* unset fields are omitted, not null */
+	for (const char *const *k = (const char *const[]){ "severity", "mode", "mode_title",
+							     "runbook", "incident_id",
+							     "status_message", "drill", NULL };
+	     *k; k++)
+		ck_assert_msg(jget(plain, *k) == NULL, "%s present", *k);
+	/* drill is a real boolean */
+	ev.event = "trigger";
+	ev.dedup_key = "k";
+	ev.probe = ev.family = ev.summary = ev.reason = "x";
+	ev.drill = 1;
+	json = pd_notify_event_json(&ev);
+	d = cJSON_Parse(json);
+	ck_assert(cJSON_IsTrue(jget(d, "drill")));
+	cJSON_Delete(d);
+	free(json);
+	cJSON_Delete(e);
+	cJSON_Delete(plain);
+}
+END_TEST
+
+START_TEST(test_severity_parse)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	ck_assert_int_eq(pd_notify_severity_parse("P1"), 1);
+	ck_assert_int_eq(pd_notify_severity_parse("P4"), 4);
+	ck_assert_int_eq(pd_notify_severity_parse("P5"), 0);
+	ck_assert_int_eq(pd_notify_severity_parse("P0"), 0);
+	ck_assert_int_eq(pd_notify_severity_parse("p1"), 0);
+	ck_assert_int_eq(pd_notify_severity_parse("P12"), 0);
+	ck_assert_int_eq(pd_notify_severity_parse(""), 0);
+	ck_assert_int_eq(pd_notify_severity_parse(NULL), 0);
+	/* missing or junk severity in an event: treated as P1 */
+	ck_assert_int_eq(pd_notify_event_severity(o), 1);
+	cJSON_AddStringToObject(o, "severity", "urgent");
+	ck_assert_int_eq(pd_notify_event_severity(o), 1);
+	cJSON_ReplaceItemInObject(o, "severity", cJSON_CreateString("P3"));
+	ck_assert_int_eq(pd_notify_event_severity(o), 3);
+	cJSON_Delete(o);
+}
+END_TEST
+
+START_TEST(test_truncate)
+{
+	char out[64];
+
+	pd_notify_truncate(out, sizeof(out), "short", 10, 1);
+	ck_assert_str_eq(out, "short");
+	pd_notify_truncate(out, sizeof(out), "0123456789abc", 10, 0);
+	ck_assert_str_eq(out, "0123456789");
+	pd_notify_truncate(out, sizeof(out), "0123456789abc", 10, 1);
+	ck_assert_str_eq(out, "0123456\xe2\x80\xa6");
+	/* never inside a UTF-8 sequence: "é" is 2 bytes, "€" 3 */
+	pd_notify_truncate(out, sizeof(out), "\xc3\xa9\xc3\xa9\xc3\xa9", 5, 0);
+	ck_assert_str_eq(out, "\xc3\xa9\xc3\xa9");
+	pd_notify_truncate(out, sizeof(out), "\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", 8, 1);
+	ck_assert_str_eq(out, "\xe2\x82\xac\xe2\x80\xa6");
+	/* the cap of out wins over max_bytes */
+	pd_notify_truncate(out, 4, "abcdefgh", 100, 0);
+	ck_assert_str_eq(out, "abc");
+}
+END_TEST
+
+/* ================================================================ routing */
+
+static struct pd_notify_cfg
+tcfg(enum pd_notify_type type, enum pd_notify_role role, unsigned sev)
+{
+	struct pd_notify_cfg t = { 0 };
+
+	t.name = "t";
+	t.type = type;
+	t.role = role;
+	t.severities = sev;
+	return t;
+}
+
+/* The playbook: P1/P2 page (+ chat, + tickets), P3 chat only (+ tickets), P4 tickets. */
+START_TEST(test_routing_defaults)
+{
+	static const struct {
+		enum pd_notify_type type;
+		const char *want; /* routes for P1..P4 */
+		enum pd_notify_role role;
+	} cases[] = {
+		{ PD_NOTIFY_PAGERDUTY, "1100", PD_NOTIFY_ROLE_PAGE },
+		{ PD_NOTIFY_OPSGENIE, "1100", PD_NOTIFY_ROLE_PAGE },
+		{ PD_NOTIFY_SLACK, "1110", PD_NOTIFY_ROLE_CHAT },
+		{ PD_NOTIFY_WEBHOOK, "1111", PD_NOTIFY_ROLE_TICKET },
+		{ PD_NOTIFY_EXEC, "1111", PD_NOTIFY_ROLE_TICKET },
+		{ PD_NOTIFY_ALERTMANAGER, "1111", PD_NOTIFY_ROLE_TICKET },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pd_notify_cfg t = tcfg(cases[i].type, PD_NOTIFY_ROLE_DEFAULT, 0);
+
+		ck_assert_int_eq(pd_notify_role_of(&t), cases[i].role);
+		for (int sev = 1; sev <= 4; sev++)
+			ck_assert_msg(pd_notify_routes(&t, sev) == (cases[i].want[sev - 1] == '1'),
+				      "type %d P%d", cases[i].type, sev);
+		ck_assert_int_eq(pd_notify_routes(&t, 0), 0);
+		ck_assert_int_eq(pd_notify_routes(&t, 5), 0);
+		ck_assert_int_eq(pd_notify_routes(&t, -1), 0);
+	}
+	/* the combined picture: which roles a severity reaches */
+	for (int sev = 1; sev <= 4; sev++) {
+		struct pd_notify_cfg page = tcfg(PD_NOTIFY_PAGERDUTY, 0, 0);
+		struct pd_notify_cfg chat = tcfg(PD_NOTIFY_SLACK, 0, 0);
+		struct pd_notify_cfg ticket = tcfg(PD_NOTIFY_WEBHOOK, 0, 0);
+
+		ck_assert_int_eq(pd_notify_routes(&page, sev), sev <= 2);
+		ck_assert_int_eq(pd_notify_routes(&chat, sev), sev <= 3);
+		ck_assert_int_eq(pd_notify_routes(&ticket, sev), 1);
+	}
+}
+END_TEST
+
+START_TEST(test_routing_role_and_severities)
+{
+	struct pd_notify_cfg t;
+
+	/* a webhook acting as a pager */
+	t = tcfg(PD_NOTIFY_WEBHOOK, PD_NOTIFY_ROLE_PAGE, 0);
+	ck_assert(pd_notify_routes(&t, 1) && pd_notify_routes(&t, 2));
+	ck_assert(!pd_notify_routes(&t, 3) && !pd_notify_routes(&t, 4));
+	/* a pagerduty service used as a ticket queue */
+	t = tcfg(PD_NOTIFY_PAGERDUTY, PD_NOTIFY_ROLE_TICKET, 0);
+	ck_assert(pd_notify_routes(&t, 4));
+	/* an explicit list wins over the role */
+	t = tcfg(PD_NOTIFY_PAGERDUTY, PD_NOTIFY_ROLE_PAGE, 1u << 0);
+	ck_assert(pd_notify_routes(&t, 1) && !pd_notify_routes(&t, 2));
+	t = tcfg(PD_NOTIFY_SLACK, 0, (1u << 3) | (1u << 2));
+	ck_assert(!pd_notify_routes(&t, 1) && !pd_notify_routes(&t, 2));
+	ck_assert(pd_notify_routes(&t, 3) && pd_notify_routes(&t, 4));
+	ck_assert_uint_eq(pd_notify_severities_of(&t), 12);
+	ck_assert_str_eq(pd_notify_role_str(PD_NOTIFY_ROLE_CHAT), "chat");
+	ck_assert_str_eq(pd_notify_role_str(pd_notify_role_of(&t)), "chat");
+}
+END_TEST
+
+/* ================================================================ classify */
+
+START_TEST(test_classify)
+{
+	static const struct {
+		int curl;
+		long status;
+		enum pd_notify_verdict want;
+	} cases[] = {
+		{ 0, 200, PD_NOTIFY_DELIVERED }, { 0, 202, PD_NOTIFY_DELIVERED },
+		{ 0, 204, PD_NOTIFY_DELIVERED }, { 0, 299, PD_NOTIFY_DELIVERED },
+		{ 0, 408, PD_NOTIFY_RETRY },     { 0, 429, PD_NOTIFY_RETRY },
+		{ 0, 500, PD_NOTIFY_RETRY },     { 0, 502, PD_NOTIFY_RETRY },
+		{ 0, 503, PD_NOTIFY_RETRY },     { 0, 504, PD_NOTIFY_RETRY },
+		{ 0, 400, PD_NOTIFY_PERMANENT }, { 0, 401, PD_NOTIFY_PERMANENT },
+		{ 0, 403, PD_NOTIFY_PERMANENT }, { 0, 404, PD_NOTIFY_PERMANENT },
+		{ 0, 410, PD_NOTIFY_PERMANENT }, { 0, 422, PD_NOTIFY_PERMANENT },
+		{ 0, 301, PD_NOTIFY_RETRY },     { 0, 100, PD_NOTIFY_RETRY },
+		{ 7, 0, PD_NOTIFY_RETRY },       { 28, 0, PD_NOTIFY_RETRY },
+		{ 7, 200, PD_NOTIFY_RETRY },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pd_response r = { 0 };
+
+		r.curl_code = cases[i].curl;
+		r.http_status = cases[i].status;
+		ck_assert_msg(pd_notify_classify(&r) == cases[i].want, "curl %d HTTP %ld",
+			      cases[i].curl, cases[i].status);
+	}
+}
+END_TEST
+
+START_TEST(test_exec_classify)
+{
+	struct pd_exec_result r = { 0 };
+	char why[128];
+
+	r.exited = 1;
+	ck_assert_int_eq(pd_notify_exec_classify(&r), PD_NOTIFY_DELIVERED);
+	pd_notify_exec_describe(&r, why, sizeof(why));
+	ck_assert_str_eq(why, "exit 0");
+	r.exit_status = 75;
+	ck_assert_int_eq(pd_notify_exec_classify(&r), PD_NOTIFY_RETRY);
+	pd_notify_exec_describe(&r, why, sizeof(why));
+	ck_assert_str_eq(why, "exit 75");
+	memset(&r, 0, sizeof(r));
+	r.signaled = 1;
+	r.signal = SIGSEGV;
+	ck_assert_int_eq(pd_notify_exec_classify(&r), PD_NOTIFY_RETRY);
+	/* a command that exits 0 after we sent SIGTERM still timed out */
+	memset(&r, 0, sizeof(r));
+	r.exited = 1;
+	r.timed_out = 1;
+	r.elapsed_ms = 1234;
+	ck_assert_int_eq(pd_notify_exec_classify(&r), PD_NOTIFY_RETRY);
+	pd_notify_exec_describe(&r, why, sizeof(why));
+	ck_assert_ptr_nonnull(strstr(why, "timed out after 1234 ms"));
+}
+END_TEST
+
+/* ================================================================ config */
+
+START_TEST(test_config_targets)
+{
+	struct pd_config *cfg;
+	const struct pd_notify_cfg *n;
+
+	ck_assert_int_eq(setenv("PD_TEST_GENIE", GENIE_KEY, 1), 0);
+	cfg = must_cfg("  - name: og\n    type: opsgenie\n    api_key: ${PD_TEST_GENIE}\n"
+		       "  - name: og-eu\n    type: opsgenie\n    url: https://api.eu.opsgenie.com\n"
+		       "    api_key: plain-key\n    severities: [P1]\n"
+		       "  - name: chat\n    type: slack\n"
+		       "    url: https://hooks.slack.com/services/T000/B000/XXXXSECRET\n"
+		       "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n"
+		       "    resend_interval: 2s\n    resend_resolved_for: 1m\n"
+		       "    generator_url: http://probe-host:9464/\n"
+		       "  - name: script\n    type: exec\n"
+		       "    command: [/usr/local/bin/notify, --to, ops]\n    timeout: 5s\n"
+		       "    role: page\n"
+		       "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:1/h\n"
+		       "    severities: [P4, P3]\n");
+	ck_assert_uint_eq(cfg->nnotify, 6);
+	n = &cfg->notify[0];
+	ck_assert_int_eq(n->type, PD_NOTIFY_OPSGENIE);
+	ck_assert_str_eq(n->url, "https://api.opsgenie.com");
+	ck_assert_str_eq(n->api_key, GENIE_KEY);
+	ck_assert_int_eq(pd_notify_role_of(n), PD_NOTIFY_ROLE_PAGE);
+	n = &cfg->notify[1];
+	ck_assert_str_eq(n->url, "https://api.eu.opsgenie.com");
+	ck_assert_uint_eq(n->severities, 1);
+	n = &cfg->notify[2];
+	ck_assert_int_eq(n->type, PD_NOTIFY_SLACK);
+	ck_assert_str_eq(n->url, "https://hooks.slack.com/services/T000/B000/XXXXSECRET");
+	/* shown redacted: the path of an incoming webhook is its credential */
+	ck_assert_str_eq(n->url_display, "https://hooks.slack.com/[REDACTED]");
+	n = &cfg->notify[3];
+	ck_assert_int_eq(n->type, PD_NOTIFY_ALERTMANAGER);
+	ck_assert_int_eq(n->resend_interval_ms, 2000);
+	ck_assert_int_eq(n->resend_resolved_ms, 60000);
+	ck_assert_str_eq(n->generator_url, "http://probe-host:9464/");
+	n = &cfg->notify[4];
+	ck_assert_int_eq(n->type, PD_NOTIFY_EXEC);
+	ck_assert_uint_eq(n->ncommand, 3);
+	ck_assert_str_eq(n->command[0], "/usr/local/bin/notify");
+	ck_assert_str_eq(n->command[2], "ops");
+	ck_assert_ptr_null(n->command[3]);
+	ck_assert_ptr_null(n->url);
+	ck_assert_int_eq(n->timeout_ms, 5000);
+	ck_assert_int_eq(n->role, PD_NOTIFY_ROLE_PAGE);
+	ck_assert(pd_notify_routes(n, 2) && !pd_notify_routes(n, 3));
+	n = &cfg->notify[5];
+	ck_assert_uint_eq(n->severities, 12);
+	ck_assert_int_eq(n->resend_interval_ms, 60000); /* defaults everywhere */
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_secrets_masked)
+{
+	struct pd_config *cfg;
+	char line[256];
+
+	pd_log_clear_secrets();
+	cfg = must_cfg("  - name: og\n    type: opsgenie\n    api_key: clear-text-genie-key\n"
+		       "  - name: chat\n    type: slack\n"
+		       "    url: https://hooks.slack.com/services/T1/B1/slacktoken123\n");
+	snprintf(line, sizeof(line), "key clear-text-genie-key path /services/T1/B1/slacktoken123");
+	pd_log_redact(line, sizeof(line));
+	ck_assert_msg(strstr(line, "clear-text-genie-key") == NULL, "%s", line);
+	ck_assert_msg(strstr(line, "slacktoken123") == NULL, "%s", line);
+	pd_config_free(cfg);
+	pd_log_clear_secrets();
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+	static const struct {
+		const char *yaml;
+		const char *want;
+	} cases[] = {
+		{ "  - name: og\n    type: opsgenie\n", "missing required key 'api_key'" },
+		{ "  - name: s\n    type: slack\n", "slack is missing required key 'url'" },
+		{ "  - name: a\n    type: alertmanager\n", "alertmanager is missing required key 'url'" },
+		{ "  - name: e\n    type: exec\n", "exec is missing required key 'command'" },
+		{ "  - name: e\n    type: exec\n    command: /bin/notify --x\n",
+		  "command: expected a list" },
+		{ "  - name: e\n    type: exec\n    command: []\n", "command: list is empty" },
+		{ "  - name: e\n    type: exec\n    command: [/bin/true]\n    url: http://x/\n",
+		  "url is not valid for type exec" },
+		{ "  - name: s\n    type: slack\n    url: http://x/\n    routing_key: k\n",
+		  "routing_key is only valid for type pagerduty" },
+		{ "  - name: w\n    type: webhook\n    url: http://x/\n    api_key: k\n",
+		  "api_key is only valid for type opsgenie" },
+		{ "  - name: w\n    type: webhook\n    url: http://x/\n    resend_interval: 5s\n",
+		  "resend_interval is only valid for type alertmanager" },
+		{ "  - name: w\n    type: webhook\n    url: http://x/\n    severities: [P5]\n",
+		  "severities: must be P1, P2, P3 or P4, got 'P5'" },
+		{ "  - name: w\n    type: webhook\n    url: http://x/\n    severities: []\n",
+		  "severities: list is empty" },
+		{ "  - name: w\n    type: webhook\n    url: http://x/\n    role: pager\n",
+		  "role: must be page, chat or ticket, got 'pager'" },
+		{ "  - name: a\n    type: alertmanager\n    url: http://x/\n    resend_interval: 100ms\n",
+		  "resend_interval: must be at least 1s" },
+		{ "  - name: x\n    type: teams\n    url: http://x/\n",
+		  "type: must be webhook, pagerduty, opsgenie, slack, alertmanager or exec" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pd_err err = { 0 };
+		struct pd_config *cfg = load_cfg(cases[i].yaml, &err);
+
+		ck_assert_msg(cfg == NULL, "case %zu accepted:\n%s", i, cases[i].yaml);
+		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "case %zu: got '%s', want '%s'",
+			      i, err.msg, cases[i].want);
+		ck_assert_msg(strncmp(err.msg, "notify-test.yaml:", 17) == 0, "no position: %s",
+			      err.msg);
+	}
+}
+END_TEST
+
+/* ================================================================ renderers */
+
+START_TEST(test_render_pagerduty_severity)
+{
+	static const char *const want[] = { "critical", "error", "warning", "info" };
+	struct pd_notify_cfg t = tcfg(PD_NOTIFY_PAGERDUTY, 0, 0);
+	cJSON *e, *j, *p;
+
+	t.routing_key = ROUTING_KEY;
+	for (int s = 1; s <= 4; s++) {
+		char sev[4];
+
+		snprintf(sev, sizeof(sev), "P%d", s);
+		e = make_event("trigger", sev);
+		j = render(&t, e);
+		ck_assert_str_eq(jstr(j, "routing_key"), ROUTING_KEY);
+		ck_assert_str_eq(jstr(j, "event_action"), "trigger");
+		ck_assert_str_eq(jstr(j, "dedup_key"), "probed:eu-west-1/inc-1795000000000");
+		p = cJSON_GetObjectItemCaseSensitive(j, "payload");
+		ck_assert_str_eq(jstr(p, "severity"), want[s - 1]);
+		ck_assert_str_eq(jstr(p, "source"), "eu-west-1");
+		ck_assert_str_eq(jstr(p, "component"), "post-detail");
+		ck_assert_str_eq(jstr(jget(p, "custom_details"), "mode"), "mode1-upstream");
+		ck_assert_str_eq(jstr(jget(p, "custom_details"), "runbook"),
+				 "runbooks/mode1-upstream-changed.md");
+		/* a repository path is not a link */
+		ck_assert_ptr_null(jget(j, "links"));
+		cJSON_Delete(j);
+		cJSON_Delete(e);
+	}
+	/* no severity (the core pager before the incident layer): critical */
+	e = make_event("trigger", NULL);
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(jget(j, "payload"), "severity"), "critical");
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+	/* resolve: no payload */
+	e = make_event("resolve", "P2");
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(j, "event_action"), "resolve");
+	ck_assert_ptr_null(jget(j, "payload"));
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+	/* a drill is marked; a runbook URL becomes a link */
+	e = make_event("trigger", "P1");
+	cJSON_AddBoolToObject(e, "drill", 1);
+	cJSON_ReplaceItemInObject(e, "runbook", cJSON_CreateString("https://wiki/rb.md"));
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(jget(j, "payload"), "summary"),
+			 "[DRILL] post-detail DOWN: http_5xx (2 consecutive failures)");
+	ck_assert_str_eq(jstr(cJSON_GetArrayItem(jget(j, "links"), 0), "href"), "https://wiki/rb.md");
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+}
+END_TEST
+
+START_TEST(test_render_opsgenie_create)
+{
+	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
+	const struct pd_notify_ops *ops = pd_notify_ops_for(PD_NOTIFY_OPSGENIE);
+	cJSON *e = make_event("trigger", "P2"), *j, *tags, *d;
+	char val[256], *url;
+	const char *name;
+	int has_p2 = 0, has_family = 0;
+
+	t.url = "https://api.opsgenie.com/";
+	t.api_key = GENIE_KEY;
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(j, "message"),
+			 "[P2] post-detail DOWN: http_5xx (2 consecutive failures)");
+	ck_assert_str_eq(jstr(j, "alias"), "probed:eu-west-1/inc-1795000000000");
+	ck_assert_str_eq(jstr(j, "priority"), "P2");
+	ck_assert_str_eq(jstr(j, "source"), "probed@eu-west-1");
+	ck_assert_str_eq(jstr(j, "entity"), "post-detail");
+	ck_assert_ptr_nonnull(strstr(jstr(j, "description"), "Reason: status 502"));
+	ck_assert_ptr_nonnull(strstr(jstr(j, "description"),
+				     "Likely mode: Mode 1: upstream TikTok API down or changed"));
+	ck_assert_ptr_nonnull(strstr(jstr(j, "description"),
+				     "Runbook: runbooks/mode1-upstream-changed.md"));
+	ck_assert_ptr_nonnull(strstr(jstr(j, "description"), "Status-page draft:\nINVESTIGATING"));
+	tags = jget(j, "tags");
+	ck_assert(cJSON_IsArray(tags));
+	for (int i = 0; i < cJSON_GetArraySize(tags); i++) {
+		const char *tg = cJSON_GetArrayItem(tags, i)->valuestring;
+
+		has_p2 |= strcmp(tg, "P2") == 0;
+		has_family |= strcmp(tg, "post-detail") == 0;
+	}
+	ck_assert(has_p2 && has_family);
+	d = jget(j, "details");
+	ck_assert_str_eq(jstr(d, "severity"), "P2");
+	ck_assert_str_eq(jstr(d, "mode"), "mode1-upstream");
+	ck_assert_str_eq(jstr(d, "incident_id"), "7");
+	/* details values are all strings (Opsgenie rejects anything else) */
+	for (cJSON *it = d->child; it; it = it->next)
+		ck_assert_msg(cJSON_IsString(it), "details.%s is not a string", it->string);
+	/* no unknown fields: exactly the Alert API's */
+	for (cJSON *it = j->child; it; it = it->next)
+		ck_assert_msg(strstr(" message alias description tags details entity source priority ",
+				     it->string) != NULL, "unexpected field %s", it->string);
+	url = request_url(&t, e);
+	ck_assert_str_eq(url, "https://api.opsgenie.com/v2/alerts");
+	free(url);
+	name = ops->auth_header(&t, val, sizeof(val));
+	ck_assert_str_eq(name, "Authorization");
+	ck_assert_str_eq(val, "GenieKey " GENIE_KEY);
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+}
+END_TEST
+
+START_TEST(test_render_opsgenie_limits_and_close)
+{
+	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
+	cJSON *e = make_event("trigger", "P1"), *j;
+	char longsum[1200], *url;
+	const char *msg;
+
+	t.url = "http://127.0.0.1:8080";
+	t.api_key = "k";
+	for (size_t i = 0; i + 2 < sizeof(longsum); i += 2)
+		memcpy(longsum + i, "\xc3\xa9", 2);
+	longsum[sizeof(longsum) - 2] = '\0';
+	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString(longsum));
+	j = render(&t, e);
+	msg = jstr(j, "message");
+	ck_assert_msg(strlen(msg) <= 130, "message %zu bytes", strlen(msg));
+	ck_assert(utf8_valid((const unsigned char *)msg, strlen(msg)));
+	ck_assert_int_eq(strncmp(msg, "[P1] \xc3\xa9", 7), 0);
+	ck_assert_str_eq(msg + strlen(msg) - 3, "\xe2\x80\xa6");
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+
+	/* the incident layer's summaries carry their tag already: not twice */
+	e = make_event("trigger", "P1");
+	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString("[P1] DRILL eu: Elevated errors"));
+	cJSON_AddBoolToObject(e, "drill", 1);
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(j, "message"), "[P1] DRILL eu: Elevated errors");
+	ck_assert_ptr_nonnull(strstr(jstr(j, "description"), "[P1] DRILL eu"));
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+
+	/* close by alias: escaped into the path, identifierType=alias */
+	e = make_event("resolve", "P1");
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(j, "source"), "probed@eu-west-1");
+	ck_assert_str_eq(jstr(j, "note"), "post-detail RECOVERED after 5m");
+	ck_assert_ptr_null(jget(j, "message"));
+	url = request_url(&t, e);
+	ck_assert_str_eq(url, "http://127.0.0.1:8080/v2/alerts/"
+			      "probed%3Aeu-west-1%2Finc-1795000000000/close?identifierType=alias");
+	free(url);
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+}
+END_TEST
+
+/* Collect the text of every block (and the fallback) into one string for searching. */
+static void
+slack_texts(const cJSON *j, char *out, size_t cap)
+{
+	const cJSON *b;
+
+	snprintf(out, cap, "%s\n", jstr(j, "text"));
+	cJSON_ArrayForEach(b, jget(j, "blocks")) {
+		const cJSON *f;
+		size_t n = strlen(out);
+
+		if (jget(b, "text"))
+			snprintf(out + n, cap - n, "%s\n", jstr(jget(b, "text"), "text"));
+		cJSON_ArrayForEach(f, jget(b, "fields")) {
+			n = strlen(out);
+			snprintf(out + n, cap - n, "%s\n", jstr(f, "text"));
+		}
+		cJSON_ArrayForEach(f, jget(b, "elements")) {
+			n = strlen(out);
+			snprintf(out + n, cap - n, "%s\n", jstr(f, "text"));
+		}
+	}
+}
+
+START_TEST(test_render_slack)
+{
+	struct pd_notify_cfg t = tcfg(PD_NOTIFY_SLACK, 0, 0);
+	cJSON *e = make_event("trigger", "P1"), *j, *blocks, *h;
+	char all[16384];
+	const cJSON *b;
+
+	t.url = "https://hooks.slack.com/services/T/B/X";
+	cJSON_ReplaceItemInObject(e, "reason", cJSON_CreateString("got <html> & \"junk\""));
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(j, "text"),
+			 ":red_circle: [P1] post-detail DOWN: http_5xx (2 consecutive failures)");
+	blocks = jget(j, "blocks");
+	ck_assert(cJSON_IsArray(blocks));
+	h = cJSON_GetArrayItem(blocks, 0);
+	ck_assert_str_eq(jstr(h, "type"), "header");
+	ck_assert_str_eq(jstr(jget(h, "text"), "type"), "plain_text");
+	ck_assert_str_eq(jstr(jget(h, "text"), "text"),
+			 ":red_circle: P1 customer-facing down: post-detail");
+	cJSON_ArrayForEach(b, blocks) {
+		const char *type = jstr(b, "type");
+
+		ck_assert_msg(strcmp(type, "header") == 0 || strcmp(type, "section") == 0 ||
+			      strcmp(type, "context") == 0, "block type %s", type);
+	}
+	slack_texts(j, all, sizeof(all));
+	ck_assert_ptr_nonnull(strstr(all, "*Severity*\nP1 customer-facing down"));
+	ck_assert_ptr_nonnull(strstr(all, "*Likely mode*\nMode 1: upstream TikTok API down or changed"));
+	ck_assert_ptr_nonnull(strstr(all, "*Runbook:* `runbooks/mode1-upstream-changed.md`"));
+	ck_assert_ptr_nonnull(strstr(all, "*Status-page draft*\n```INVESTIGATING - We are seeing"));
+	ck_assert_ptr_nonnull(strstr(all, "dedup_key `probed:eu-west-1/inc-1795000000000`"));
+	/* mrkdwn control characters escaped, the way Slack wants them */
+	ck_assert_ptr_nonnull(strstr(all, "got &lt;html&gt; &amp; \"junk\""));
+	ck_assert_ptr_null(strstr(all, "<html>"));
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+
+	/* each severity has its emoji and the playbook's words */
+	for (int s = 2; s <= 4; s++) {
+		static const char *const words[] = { NULL, NULL, ":large_orange_circle: P2 partial or degraded",
+						     ":large_yellow_circle: P3 batch slowness",
+						     ":white_circle: P4 cosmetic" };
+		char sev[4];
+
+		snprintf(sev, sizeof(sev), "P%d", s);
+		e = make_event("trigger", sev);
+		j = render(&t, e);
+		h = cJSON_GetArrayItem(jget(j, "blocks"), 0);
+		ck_assert_msg(strncmp(jstr(jget(h, "text"), "text"), words[s], strlen(words[s])) == 0,
+			      "%s", jstr(jget(h, "text"), "text"));
+		cJSON_Delete(j);
+		cJSON_Delete(e);
+	}
+	/* an incident summary with its tag: the emoji only */
+	e = make_event("trigger", "P2");
+	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString("[P2] eu: Elevated errors on /x/"));
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(j, "text"), ":large_orange_circle: [P2] eu: Elevated errors on /x/");
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+	/* resolve and drill */
+	e = make_event("resolve", "P1");
+	cJSON_AddBoolToObject(e, "drill", 1);
+	j = render(&t, e);
+	ck_assert_str_eq(jstr(j, "text"),
+			 "[DRILL] :white_check_mark: RESOLVED: post-detail RECOVERED after 5m");
+	slack_texts(j, all, sizeof(all));
+	ck_assert_ptr_nonnull(strstr(all, "*THIS IS A DRILL*"));
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+}
+END_TEST
+
+START_TEST(test_render_slack_limits)
+{
+	struct pd_notify_cfg t = tcfg(PD_NOTIFY_SLACK, 0, 0);
+	cJSON *e = make_event("trigger", "P2"), *j;
+	char *big = malloc(20001);
+	const cJSON *b;
+
+	for (int i = 0; i < 20000; i++)
+		big[i] = "ab&<"[i % 4];
+	big[20000] = '\0';
+	cJSON_ReplaceItemInObject(e, "probe", cJSON_CreateString(big));
+	cJSON_ReplaceItemInObject(e, "status_message", cJSON_CreateString(big));
+	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString(big));
+	j = render(&t, e);
+	ck_assert_uint_le(strlen(jstr(j, "text")), 3000);
+	cJSON_ArrayForEach(b, jget(j, "blocks")) {
+		const char *type = jstr(b, "type");
+		const cJSON *f;
+
+		if (strcmp(type, "header") == 0)
+			ck_assert_uint_le(strlen(jstr(jget(b, "text"), "text")), 150);
+		if (jget(b, "text") && strcmp(jstr(jget(b, "text"), "type"), "mrkdwn") == 0) {
+			const char *s = jstr(jget(b, "text"), "text");
+			const char *amp = strrchr(s, '&');
+
+			ck_assert_uint_le(strlen(s), 3000);
+			/* never half an entity */
+			ck_assert(amp == NULL || strncmp(amp, "&amp;", 5) == 0 ||
+				  strncmp(amp, "&lt;", 4) == 0 || strncmp(amp, "&gt;", 4) == 0);
+		}
+		cJSON_ArrayForEach(f, jget(b, "fields"))
+			ck_assert_uint_le(strlen(jstr(f, "text")), 2000);
+	}
+	cJSON_Delete(j);
+	cJSON_Delete(e);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_render_alertmanager)
+{
+	struct pd_notify_cfg t = tcfg(PD_NOTIFY_ALERTMANAGER, 0, 0);
+	struct pd_am_alert a;
+	struct pd_err err = { 0 };
+	struct pd_buf body;
+	cJSON *e = make_event("trigger", "P2"), *j, *al, *l;
+	char *url;
+	int nlabels = 0;
+
+	t.name = "am";
+	t.url = "http://127.0.0.1:9093/";
+	t.resend_interval_ms = 60000;
+	ck_assert_int_eq(pd_notify_am_alert(&t, e, T0_MS + 400000, &a, &err), 0);
+	ck_assert_str_eq(a.target, "am");
+	ck_assert_str_eq(a.dedup_key, "probed:eu-west-1/inc-1795000000000");
+	ck_assert_int_eq(a.starts_ms, T0_MS); /* down_since */
+	ck_assert_int_eq(a.ends_ms, 0);
+	pd_buf_init(&body, 0);
+	ck_assert_int_eq(pd_notify_am_body(&t, &a, 1, T0_MS + 400000, &body, &err), 0);
+	j = cJSON_Parse(body.data);
+	ck_assert(cJSON_IsArray(j) && cJSON_GetArraySize(j) == 1);
+	al = cJSON_GetArrayItem(j, 0);
+	l = jget(al, "labels");
+	ck_assert_str_eq(jstr(l, "alertname"), "ProbedIncident");
+	ck_assert_str_eq(jstr(l, "probe"), "post-detail");
+	ck_assert_str_eq(jstr(l, "family"), "post-detail");
+	ck_assert_str_eq(jstr(l, "severity"), "P2");
+	ck_assert_str_eq(jstr(l, "mode"), "mode1-upstream");
+	ck_assert_str_eq(jstr(l, "location"), "eu-west-1");
+	ck_assert_str_eq(jstr(l, "incident_id"), "7");
+	for (cJSON *it = l->child; it; it = it->next, nlabels++)
+		ck_assert(cJSON_IsString(it));
+	ck_assert_int_eq(nlabels, 7);
+	ck_assert_str_eq(jstr(jget(al, "annotations"), "summary"),
+			 "post-detail DOWN: http_5xx (2 consecutive failures)");
+	ck_assert_str_eq(jstr(jget(al, "annotations"), "runbook"), "runbooks/mode1-upstream-changed.md");
+	ck_assert_ptr_nonnull(strstr(jstr(jget(al, "annotations"), "description"), "status 502"));
+	ck_assert_str_eq(jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
+	/* firing: valid for PD_NOTIFY_AM_VALIDITY re-send intervals past now (4 min) */
+	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:17:20.000Z");
+	ck_assert_ptr_null(jget(al, "generatorURL"));
+	cJSON_Delete(j);
+	pd_buf_cleanup(&body);
+	pd_am_alert_cleanup(&a);
+	url = request_url(&t, e);
+	ck_assert_str_eq(url, "http://127.0.0.1:9093/api/v2/alerts");
+	free(url);
+	t.url = "http://am.internal/api/v2/alerts";
+	url = request_url(&t, e);
+	ck_assert_str_eq(url, "http://am.internal/api/v2/alerts");
+	free(url);
+	cJSON_Delete(e);
+
+	/* a probe page without incident: ProbeDown, severity P1, mode unknown; a resolve
+	 * ends at its own time (ts), not at the sending time */
+	e = make_event("resolve", NULL);
+	t.generator_url = "http://probe-host:9464/";
+	ck_assert_int_eq(pd_notify_am_alert(&t, e, T0_MS + 900000, &a, &err), 0);
+	ck_assert_int_eq(a.ends_ms, T0_MS + 300000);
+	pd_buf_init(&body, 0);
+	ck_assert_int_eq(pd_notify_am_body(&t, &a, 1, T0_MS + 900000, &body, &err), 0);
+	j = cJSON_Parse(body.data);
+	al = cJSON_GetArrayItem(j, 0);
+	l = jget(al, "labels");
+	ck_assert_str_eq(jstr(l, "alertname"), "ProbeDown");
+	ck_assert_str_eq(jstr(l, "severity"), "P1");
+	ck_assert_str_eq(jstr(l, "mode"), "unknown");
+	ck_assert_ptr_null(jget(l, "incident_id"));
+	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:11:40.000Z");
+	ck_assert_str_eq(jstr(al, "generatorURL"), "http://probe-host:9464/");
+	cJSON_Delete(j);
+	pd_buf_cleanup(&body);
+	pd_am_alert_cleanup(&a);
+	cJSON_Delete(e);
+}
+END_TEST
+
+START_TEST(test_render_webhook_and_exec_as_is)
+{
+	cJSON *e = make_event("trigger", "P3"), *j;
+	enum pd_notify_type types[] = { PD_NOTIFY_WEBHOOK, PD_NOTIFY_EXEC };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct pd_notify_cfg t = tcfg(types[i], 0, 0);
+
+		j = render(&t, e);
+		ck_assert(cJSON_Compare(j, e, 1));
+		cJSON_Delete(j);
+		ck_assert_ptr_null(pd_notify_ops_for(types[i])->request_url);
+	}
+	cJSON_Delete(e);
+	/* every configurable type has ops, with its config name */
+	ck_assert_str_eq(pd_notify_ops_for(PD_NOTIFY_OPSGENIE)->name, "opsgenie");
+	ck_assert_str_eq(pd_notify_ops_for(PD_NOTIFY_SLACK)->name, "slack");
+	ck_assert_str_eq(pd_notify_ops_for(PD_NOTIFY_ALERTMANAGER)->name, "alertmanager");
+	ck_assert_str_eq(pd_notify_ops_for(PD_NOTIFY_EXEC)->name, "exec");
+	ck_assert_ptr_null(pd_notify_ops_for((enum pd_notify_type)99));
+}
+END_TEST
+
+/* ================================================================ exec runner */
+
+struct exec_wait {
+	int done;
+	struct pd_exec_result res;
+};
+
+static void
+exec_done(void *ud, const struct pd_exec_result *res)
+{
+	struct exec_wait *w = ud;
+
+	w->done++;
+	w->res = *res;
+}
+
+static void
+noop_timer(EV_P_ ev_timer *w, int revents)
+{
+	(void)EV_A;
+	(void)w;
+	(void)revents;
+}
+
+static void
+loop_until_done(struct ev_loop *loop, struct exec_wait *w, double max_s)
+{
+	ev_timer tick;
+	int64_t end = pd_clock_mono_ms() + (int64_t)(max_s * 1000);
+
+	ev_timer_init(&tick, noop_timer, 0.02, 0.02);
+	ev_timer_start(loop, &tick);
+	while (!w->done && pd_clock_mono_ms() < end)
+		ev_run(loop, EVRUN_ONCE);
+	ev_timer_stop(loop, &tick);
+}
+
+struct exec_fx {
+	char dir[64];
+	char script[128];
+	char out[128];
+	struct pd_notify_cfg t;
+	char *argv[6];
+};
+
+static void
+exec_fx_init(struct exec_fx *x, const char *script_body, const char *arg2)
+{
+	memset(x, 0, sizeof(*x));
+	snprintf(x->dir, sizeof(x->dir), "/tmp/pdnotify.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(x->dir));
+	snprintf(x->script, sizeof(x->script), "%s/cmd.sh", x->dir);
+	snprintf(x->out, sizeof(x->out), "%s/out", x->dir);
+	write_file(x->script, script_body, 0755);
+	x->argv[0] = x->script;
+	x->argv[1] = x->out;
+	x->argv[2] = (char *)arg2;
+	x->t.name = "script";
+	x->t.type = PD_NOTIFY_EXEC;
+	x->t.command = x->argv;
+	x->t.ncommand = arg2 ? 3 : 2;
+	x->t.timeout_ms = 5000;
+}
+
+static void
+exec_fx_free(struct exec_fx *x)
+{
+	rm_tree(x->dir);
+}
+
+static void
+run_exec_ok(struct ev_loop *loop)
+{
+	static const char *const env[] = { "PROBED_EVENT=trigger", "PROBED_DEDUP_KEY=k:1", NULL };
+	struct exec_fx x;
+	struct exec_wait w = { 0 };
+	struct pd_err err = { 0 };
+	char path[160], *got;
+	size_t n, biglen = 1024 * 1024 + 17;
+	char *big = malloc(biglen);
+
+	/* stdin to a file, the environment and the signal state to another, arguments
+	 * verbatim (no shell ever saw them) */
+	exec_fx_init(&x, "#!/bin/sh\ncat > \"$1\"\n"
+			 "printf '%s|%s|%s\\n' \"$PROBED_EVENT\" \"$PROBED_DEDUP_KEY\" \"$2\" > \"$1.env\"\n"
+			 "exit 0\n", "$(id); rm -rf /nonexistent *");
+	for (size_t i = 0; i < biglen; i++)
+		big[i] = (char)('a' + i % 26);
+	ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, big, biglen, env, exec_done, &w,
+						   &err));
+	ck_assert_int_eq(w.done, 0); /* never called back from inside start */
+	loop_until_done(loop, &w, WAIT_S);
+	ck_assert_int_eq(w.done, 1);
+	ck_assert(w.res.exited && w.res.exit_status == 0 && !w.res.timed_out);
+	ck_assert_int_eq(pd_notify_exec_classify(&w.res), PD_NOTIFY_DELIVERED);
+	got = slurp(x.out, &n);
+	ck_assert_uint_eq(n, biglen);
+	ck_assert(memcmp(got, big, biglen) == 0);
+	free(got);
+	snprintf(path, sizeof(path), "%s.env", x.out);
+	got = slurp(path, NULL);
+	ck_assert_str_eq(got, "trigger|k:1|$(id); rm -rf /nonexistent *\n");
+	free(got);
+	free(big);
+	exec_fx_free(&x);
+}
+
+START_TEST(test_exec_ok_own_loop)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+
+	run_exec_ok(loop);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+/* On the default loop libev reaps every child itself: the ev_child path. */
+START_TEST(test_exec_ok_default_loop)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+
+	ck_assert(ev_is_default_loop(loop));
+	run_exec_ok(loop);
+}
+END_TEST
+
+/* The command starts with every signal at its default and none blocked, although the
+ * test (like probed) ignores SIGPIPE and blocks some; no descriptor above 2 leaks. cp,
+ * started directly, copies its own /proc status and fd list. */
+START_TEST(test_exec_clean_process_state)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct exec_fx x;
+	struct exec_wait w = { 0 };
+	struct pd_err err = { 0 };
+	char *argv[4], *got, *line;
+	sigset_t block, old;
+	int leak = open("/dev/null", O_RDONLY); /* no O_CLOEXEC: closefrom must catch it */
+
+	ck_assert_int_gt(leak, 2);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGTERM);
+	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &block, &old), 0);
+	signal(SIGHUP, SIG_IGN);
+	exec_fx_init(&x, "#!/bin/sh\nexit 0\n", NULL);
+	argv[0] = "cp";
+	argv[1] = "/proc/self/status";
+	argv[2] = x.out;
+	argv[3] = NULL;
+	x.t.command = argv;
+	x.t.ncommand = 3;
+	ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w, &err));
+	loop_until_done(loop, &w, WAIT_S);
+	ck_assert_int_eq(w.done, 1);
+	ck_assert(w.res.exited && w.res.exit_status == 0);
+	got = slurp(x.out, NULL);
+	ck_assert_ptr_nonnull(got);
+	line = strstr(got, "\nSigBlk:");
+	ck_assert_ptr_nonnull(line);
+	ck_assert_int_eq(strncmp(line, "\nSigBlk:\t0000000000000000\n", 26), 0);
+	line = strstr(got, "\nSigIgn:");
+	ck_assert_ptr_nonnull(line);
+	/* glibc's posix_spawn leaves its two internal signals (32, 33: SIGCANCEL and
+	 * SIGSETXID, unusable by programs) ignored; everything else must be default */
+	ck_assert_msg((strtoull(line + 9, NULL, 16) & ~0x180000000ULL) == 0, "%.40s", line);
+	free(got);
+	/* no inherited descriptor: the test's own fd (opened without O_CLOEXEC) is closed
+	 * in the child, so `test -e /proc/self/fd/N` fails there */
+	{
+		char fdpath[64];
+		char *argv2[] = { "/usr/bin/test", "-e", fdpath, NULL };
+
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", leak);
+		x.t.command = argv2;
+		x.t.ncommand = 3;
+		memset(&w, 0, sizeof(w));
+		ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w,
+							   &err));
+		loop_until_done(loop, &w, WAIT_S);
+		ck_assert_int_eq(w.done, 1);
+		ck_assert_msg(w.res.exited && w.res.exit_status == 1, "fd %d leaked into the command",
+			      leak);
+		/* and the same check sees a descriptor that is there (stdin) */
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/0");
+		memset(&w, 0, sizeof(w));
+		ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w,
+							   &err));
+		loop_until_done(loop, &w, WAIT_S);
+		ck_assert(w.res.exited && w.res.exit_status == 0);
+	}
+	close(leak);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	signal(SIGHUP, SIG_DFL);
+	exec_fx_free(&x);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(test_exec_fail_status_and_stdin_ignored)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct exec_fx x;
+	struct exec_wait w = { 0 };
+	struct pd_err err = { 0 };
+	size_t biglen = 4 * 1024 * 1024;
+	char *big = calloc(1, biglen);
+
+	/* exits 3 at once without reading a 4 MiB stdin: EPIPE for us, not a crash */
+	exec_fx_init(&x, "#!/bin/sh\nexit 3\n", NULL);
+	ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, big, biglen, NULL, exec_done, &w,
+						   &err));
+	loop_until_done(loop, &w, WAIT_S);
+	ck_assert_int_eq(w.done, 1);
+	ck_assert(w.res.exited && w.res.exit_status == 3);
+	ck_assert_int_eq(pd_notify_exec_classify(&w.res), PD_NOTIFY_RETRY);
+	free(big);
+	exec_fx_free(&x);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(test_exec_timeout_term)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct exec_fx x;
+	struct exec_wait w = { 0 };
+	struct pd_err err = { 0 };
+	int64_t t0 = pd_clock_mono_ms();
+
+	exec_fx_init(&x, "#!/bin/sh\nsleep 30\n", NULL);
+	x.t.timeout_ms = 300;
+	ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w, &err));
+	loop_until_done(loop, &w, WAIT_S);
+	ck_assert_int_eq(w.done, 1);
+	ck_assert(w.res.timed_out);
+	ck_assert(w.res.signaled && w.res.signal == SIGTERM);
+	ck_assert_int_lt(pd_clock_mono_ms() - t0, 1900);
+	ck_assert_int_eq(pd_notify_exec_classify(&w.res), PD_NOTIFY_RETRY);
+	exec_fx_free(&x);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(test_exec_timeout_kill)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct exec_fx x;
+	struct exec_wait w = { 0 };
+	struct pd_err err = { 0 };
+	int64_t t0 = pd_clock_mono_ms(), took;
+	char pidfile[160], *pidtext;
+	pid_t child;
+
+	/* ignores SIGTERM, and so does the child it starts: SIGKILL to the group 2 s later
+	 * stops both */
+	exec_fx_init(&x, "#!/bin/sh\ntrap '' TERM\nsleep 30 &\necho $! > \"$1.pid\"\nwait\n", NULL);
+	x.t.timeout_ms = 200;
+	ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w, &err));
+	loop_until_done(loop, &w, WAIT_S);
+	took = pd_clock_mono_ms() - t0;
+	ck_assert_int_eq(w.done, 1);
+	ck_assert(w.res.timed_out && w.res.signaled && w.res.signal == SIGKILL);
+	ck_assert_msg(took >= 2100 && took < 4000, "took %lld ms", (long long)took);
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", x.out);
+	pidtext = slurp(pidfile, NULL);
+	ck_assert_ptr_nonnull(pidtext);
+	child = (pid_t)atoi(pidtext);
+	free(pidtext);
+	ck_assert_int_gt(child, 1);
+	/* the grandchild (reparented, reaped by init or us) is gone too */
+	for (int i = 0; i < 100 && kill(child, 0) == 0; i++)
+		usleep(20000);
+	ck_assert_msg(kill(child, 0) != 0, "grandchild %d survived", (int)child);
+	exec_fx_free(&x);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+START_TEST(test_exec_cannot_start_and_cancel)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct exec_fx x;
+	struct exec_wait w = { 0 };
+	struct pd_err err = { 0 };
+	struct pd_exec *run;
+	char *argv[] = { "/nonexistent/notify", NULL }, pidfile[160], *pidtext;
+	char *argv2[] = { "no-such-command-probed-test", NULL };
+	pid_t pid;
+	int status;
+
+	exec_fx_init(&x, "#!/bin/sh\necho $$ > \"$1.pid\"\nexec sleep 30\n", NULL);
+	x.t.command = argv;
+	ck_assert_ptr_null(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w, &err));
+	ck_assert_msg(strstr(err.msg, "cannot run /nonexistent/notify") != NULL, "%s", err.msg);
+	x.t.command = argv2;
+	ck_assert_ptr_null(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w, &err));
+	/* cancel: killed and reaped now, no callback */
+	x.t.command = x.argv;
+	run = pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w, &err);
+	ck_assert_ptr_nonnull(run);
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", x.out);
+	for (int i = 0; i < 250 && access(pidfile, R_OK) != 0; i++)
+		usleep(20000);
+	usleep(50000);
+	pidtext = slurp(pidfile, NULL);
+	ck_assert_ptr_nonnull(pidtext);
+	pid = (pid_t)atoi(pidtext);
+	free(pidtext);
+	pd_notify_exec_cancel(run);
+	ck_assert_int_eq(waitpid(pid, &status, WNOHANG), -1); /* already reaped */
+	ck_assert_int_eq(errno, ECHILD);
+	ck_assert_int_ne(kill(pid, 0), 0);
+	ev_run(loop, EVRUN_NOWAIT);
+	ck_assert_int_eq(w.done, 0);
+	pd_notify_exec_cancel(NULL);
+	exec_fx_free(&x);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+/* ================================================================ outbox delivery */
+
+/* A small HTTP/1.1 receiver on the test's own loop: answers every request with the
+ * current status and "Connection: close", and records method, path, headers, body. */
+#define SRV_MAX_REQ 64
+
+struct srv_req {
+	char line[512];
+	char *head;
+	char *body;
+};
+
+struct srv {
+	struct ev_loop *loop;
+	int fd, port, status;
+	ev_io io;
+	int nreq;
+	struct srv_req req[SRV_MAX_REQ];
+};
+
+struct srv_conn {
+	struct srv *s;
+	int fd;
+	ev_io io;
+	char *buf;
+	size_t len, cap;
+};
+
+static void
+srv_conn_close(struct srv_conn *c)
+{
+	ev_io_stop(c->s->loop, &c->io);
+	close(c->fd);
+	free(c->buf);
+	free(c);
+}
+
+static void
+srv_on_read(EV_P_ ev_io *w, int revents)
+{
+	struct srv_conn *c = w->data;
+	char *end, *cl;
+	size_t hlen, blen = 0;
+	ssize_t n;
+
+	(void)EV_A;
+	(void)revents;
+	if (c->len + 65536 > c->cap) {
+		c->cap = (c->len + 65536) * 2;
+		c->buf = realloc(c->buf, c->cap + 1);
+		ck_assert_ptr_nonnull(c->buf);
+	}
+	n = read(c->fd, c->buf + c->len, c->cap - c->len);
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return;
+		srv_conn_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	c->buf[c->len] = '\0';
+	if ((end = strstr(c->buf, "\r\n\r\n")) == NULL)
+		return;
+	hlen = (size_t)(end - c->buf) + 4;
+	if ((cl = strcasestr(c->buf, "\r\nContent-Length:")) != NULL && cl < end)
+		blen = (size_t)strtoul(cl + 17, NULL, 10);
+	if (c->len < hlen + blen)
+		return;
+	if (c->s->nreq < SRV_MAX_REQ) {
+		struct srv_req *r = &c->s->req[c->s->nreq++];
+		char *eol = strstr(c->buf, "\r\n");
+
+		snprintf(r->line, sizeof(r->line), "%.*s", (int)(eol - c->buf), c->buf);
+		r->head = strndup(c->buf, hlen);
+		r->body = strndup(c->buf + hlen, blen);
+	}
+	{
+		char resp[256];
+		int m = snprintf(resp, sizeof(resp),
+				 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+				 "Content-Length: 2\r\nConnection: close\r\n\r\n{}", c->s->status);
+
+		if (write(c->fd, resp, (size_t)m) != m)
+			fprintf(stderr, "srv: short write\n");
+	}
+	srv_conn_close(c);
+}
+
+static void
+srv_on_accept(EV_P_ ev_io *w, int revents)
+{
+	struct srv *s = w->data;
+	struct srv_conn *c;
+	int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	(void)revents;
+	if (fd < 0)
+		return;
+	c = calloc(1, sizeof(*c));
+	ck_assert_ptr_nonnull(c);
+	c->s = s;
+	c->fd = fd;
+	ev_io_init(&c->io, srv_on_read, fd, EV_READ);
+	c->io.data = c;
+	ev_io_start(EV_A, &c->io);
+}
+
+static void
+srv_start(struct srv *s, struct ev_loop *loop, int status)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof(a);
+	int one = 1;
+
+	memset(s, 0, sizeof(*s));
+	s->loop = loop;
+	s->status = status;
+	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s->fd, 0);
+	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(s->fd, 16), 0);
+	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
+	s->port = ntohs(a.sin_port);
+	ev_io_init(&s->io, srv_on_accept, s->fd, EV_READ);
+	s->io.data = s;
+	ev_io_start(loop, &s->io);
+}
+
+static void
+srv_stop(struct srv *s)
+{
+	ev_io_stop(s->loop, &s->io);
+	close(s->fd);
+	for (int i = 0; i < s->nreq; i++) {
+		free(s->req[i].head);
+		free(s->req[i].body);
+	}
+}
+
+struct fx {
+	char dir[64];
+	char db[128];
+	struct ev_loop *loop;
+	struct pd_store *st;
+	struct pd_runner *runner;
+	struct pd_outbox *ob;
+	struct pd_config *cfg;
+	struct pd_clock clock;
+	int64_t now;
+	ev_prepare flush;
+	ev_timer tick;
+};
+
+static int64_t
+fx_now(void *ud)
+{
+	return ((struct fx *)ud)->now;
+}
+
+static void
+fx_on_flush(EV_P_ ev_prepare *w, int revents)
+{
+	struct fx *f = w->data;
+	struct pd_err err = { 0 };
+
+	(void)EV_A;
+	(void)revents;
+	if (pd_store_pending(f->st) > 0 && pd_store_flush(f->st, &err) != 0)
+		fprintf(stderr, "flush: %s\n", err.msg);
+}
+
+static void
+fx_init(struct fx *f)
+{
+	struct pd_err err = { 0 };
+
+	memset(f, 0, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/pdnotify.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/probed.db", f->dir);
+	f->now = T0_MS;
+	f->clock.wall_ms = fx_now;
+	f->clock.ud = f;
+	ck_assert_msg(pd_store_open(f->db, 0, &f->st, &err) == 0, "%s", err.msg);
+	f->loop = ev_loop_new(EVFLAG_AUTO);
+	f->runner = pd_runner_new(f->loop, &err);
+	ck_assert_ptr_nonnull(f->runner);
+	f->ob = pd_outbox_new(f->loop, f->st, f->runner, &f->clock, &err);
+	ck_assert_ptr_nonnull(f->ob);
+	ev_prepare_init(&f->flush, fx_on_flush);
+	f->flush.data = f;
+	ev_prepare_start(f->loop, &f->flush);
+	ev_timer_init(&f->tick, noop_timer, 0.02, 0.02);
+	ev_timer_start(f->loop, &f->tick);
+}
+
+static void
+fx_config(struct fx *f, const char *notify_yaml)
+{
+	pd_config_free(f->cfg);
+	f->cfg = must_cfg(notify_yaml);
+	pd_outbox_set_config(f->ob, f->cfg);
+}
+
+static void
+fx_free(struct fx *f)
+{
+	pd_runner_free(f->runner);
+	pd_outbox_free(f->ob);
+	pd_store_free(f->st);
+	ev_prepare_stop(f->loop, &f->flush);
+	ev_timer_stop(f->loop, &f->tick);
+	ev_loop_destroy(f->loop);
+	pd_config_free(f->cfg);
+	rm_tree(f->dir);
+}
+
+static int64_t
+fx_add(struct fx *f, const char *target, const char *action, const char *severity)
+{
+	struct pd_err err = { 0 };
+	cJSON *e = make_event(action, severity);
+	char *json = cJSON_PrintUnformatted(e);
+	int64_t id = 0;
+
+	ck_assert_msg(pd_store_outbox_add(f->st, target, jstr(e, "dedup_key"), action, json, f->now,
+					  &id, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f->st, &err), 0);
+	free(json);
+	cJSON_Delete(e);
+	return id;
+}
+
+typedef int (*fx_pred)(struct fx *f, void *arg);
+
+static int
+fx_run_until(struct fx *f, fx_pred pred, void *arg, double max_s)
+{
+	int64_t end = pd_clock_mono_ms() + (int64_t)(max_s * 1000);
+
+	while (!pred(f, arg)) {
+		if (pd_clock_mono_ms() >= end)
+			return 0;
+		ev_run(f->loop, EVRUN_ONCE);
+	}
+	/* let the flush run */
+	ev_run(f->loop, EVRUN_NOWAIT);
+	return 1;
+}
+
+static void
+fx_run_for(struct fx *f, double s)
+{
+	int64_t end = pd_clock_mono_ms() + (int64_t)(s * 1000);
+
+	while (pd_clock_mono_ms() < end)
+		ev_run(f->loop, EVRUN_ONCE);
+}
+
+struct want_req {
+	struct srv *s;
+	int n;
+};
+
+static int
+pred_req(struct fx *f, void *arg)
+{
+	struct want_req *w = arg;
+
+	return w->s->nreq >= w->n && pd_outbox_inflight(f->ob) == 0;
+}
+
+static int
+wait_req(struct fx *f, struct srv *s, int n)
+{
+	struct want_req w = { s, n };
+
+	return fx_run_until(f, pred_req, &w, WAIT_S);
+}
+
+static int
+outbox_head(struct fx *f, const char *target, struct pd_outbox_row *out)
+{
+	struct pd_outbox_row rows[16];
+	struct pd_err err = { 0 };
+	size_t n = 0;
+	int found = 0;
+
+	/* "due" at the far future: every target's head */
+	ck_assert_int_eq(pd_store_outbox_due(f->st, INT64_MAX, rows, 16, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (!found && strcmp(rows[i].target, target) == 0) {
+			*out = rows[i];
+			out->payload = NULL;
+			found = 1;
+		}
+		pd_outbox_row_cleanup(&rows[i]);
+	}
+	return found;
+}
+
+struct ev_count {
+	const char *kind, *detail;
+	int n;
+};
+
+static int
+ev_count_cb(void *ud, int64_t ts_ms, const char *probe, const char *kind, const char *detail)
+{
+	struct ev_count *c = ud;
+
+	(void)ts_ms;
+	(void)probe;
+	if (strcmp(kind, c->kind) == 0 && detail != NULL && strcmp(detail, c->detail) == 0)
+		c->n++;
+	return 0;
+}
+
+/* Events of kind for target (detail) recorded in the store. */
+static int
+events_of(struct fx *f, const char *kind, const char *target)
+{
+	struct ev_count c = { kind, target, 0 };
+	struct pd_err err = { 0 };
+
+	ck_assert_int_eq(pd_store_events(f->st, NULL, 0, ev_count_cb, &c, &err), 0);
+	return c.n;
+}
+
+/* One dead pager: after PD_OUTBOX_BREAKER_FAILURES transient failures its breaker
+ * opens, its rows wait (deferred in the store), another target is not delayed; after
+ * the cool-down exactly one probe request goes (half-open); its failure re-opens with
+ * twice the cool-down; a success closes it and the queue drains in order. */
+START_TEST(test_breaker)
+{
+	struct fx f;
+	struct srv dead, good;
+	struct pd_outbox_row row;
+	struct pd_outbox_breaker b;
+	char n[1024];
+	int64_t open_until;
+
+	fx_init(&f);
+	srv_start(&dead, f.loop, 503);
+	srv_start(&good, f.loop, 200);
+	snprintf(n, sizeof(n),
+		 "  - name: pager\n    type: webhook\n    url: http://127.0.0.1:%d/p\n"
+		 "    timeout: 2s\n"
+		 "  - name: chat\n    type: webhook\n    url: http://127.0.0.1:%d/c\n"
+		 "    timeout: 2s\n", dead.port, good.port);
+	fx_config(&f, n);
+	fx_add(&f, "pager", "trigger", "P1");
+	fx_add(&f, "pager", "resolve", "P1");
+	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES; i++) {
+		pd_outbox_breaker(f.ob, "pager", &b);
+		ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
+		ck_assert(outbox_head(&f, "pager", &row));
+		f.now = row.next_at_ms > f.now ? row.next_at_ms : f.now;
+		pd_outbox_kick(f.ob);
+		ck_assert(wait_req(&f, &dead, i));
+		ck_assert_int_eq(dead.nreq, i);
+	}
+	pd_outbox_breaker(f.ob, "pager", &b);
+	ck_assert_int_eq(b.state, PD_BREAKER_OPEN);
+	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES);
+	ck_assert_int_eq(b.cooldown_ms, PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	ck_assert_int_eq(b.open_until_ms, f.now + PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	ck_assert_uint_eq(b.opened, 1);
+	ck_assert_str_eq(pd_outbox_breaker_str(b.state), "open");
+	open_until = b.open_until_ms;
+	/* the head row waits in the store until the cool-down is over */
+	ck_assert(outbox_head(&f, "pager", &row));
+	ck_assert_int_eq(row.next_at_ms, open_until);
+	ck_assert_int_eq(row.attempts, PD_OUTBOX_BREAKER_FAILURES);
+	/* meanwhile the other target delivers at once */
+	fx_add(&f, "chat", "trigger", "P1");
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &good, 1));
+	/* nothing to the pager before the cool-down ends, even if kicked */
+	f.now = open_until - 1;
+	pd_outbox_kick(f.ob);
+	fx_run_for(&f, 0.3);
+	ck_assert_int_eq(dead.nreq, PD_OUTBOX_BREAKER_FAILURES);
+	/* half-open: one probe; it fails: open again, cool-down doubled */
+	f.now = open_until;
+	pd_outbox_kick(f.ob);
+	pd_outbox_breaker(f.ob, "pager", &b);
+	ck_assert_int_eq(b.state, PD_BREAKER_HALF_OPEN);
+	pd_outbox_kick(f.ob); /* a second kick while the probe is in flight sends nothing */
+	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 1));
+	fx_run_for(&f, 0.2);
+	ck_assert_int_eq(dead.nreq, PD_OUTBOX_BREAKER_FAILURES + 1);
+	pd_outbox_breaker(f.ob, "pager", &b);
+	ck_assert_int_eq(b.state, PD_BREAKER_OPEN);
+	ck_assert_int_eq(b.cooldown_ms, 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	ck_assert_uint_eq(b.opened, 2);
+	ck_assert(outbox_head(&f, "pager", &row));
+	ck_assert_int_eq(row.next_at_ms, f.now + 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	/* the pager comes back: the probe succeeds, closes, the resolve follows in order */
+	dead.status = 202;
+	f.now = row.next_at_ms;
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 3));
+	pd_outbox_breaker(f.ob, "pager", &b);
+	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
+	ck_assert_int_eq(b.failures, 0);
+	ck_assert_ptr_nonnull(strstr(dead.req[PD_OUTBOX_BREAKER_FAILURES + 1].body,
+				     "\"event\":\"trigger\""));
+	ck_assert_ptr_nonnull(strstr(dead.req[PD_OUTBOX_BREAKER_FAILURES + 2].body,
+				     "\"event\":\"resolve\""));
+	ck_assert(!outbox_head(&f, "pager", &row));
+	/* a target never seen reads closed */
+	pd_outbox_breaker(f.ob, "nobody", &b);
+	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
+	ck_assert_int_eq(b.failures, 0);
+	ck_assert_int_eq(events_of(&f, "breaker_open", "pager"), 2);
+	ck_assert_int_eq(events_of(&f, "breaker_closed", "pager"), 1);
+	ck_assert_int_eq(events_of(&f, "breaker_open", "chat"), 0);
+	srv_stop(&dead);
+	srv_stop(&good);
+	fx_free(&f);
+}
+END_TEST
+
+/* A permanent answer (4xx) means the target is reachable: it resets the count. */
+START_TEST(test_breaker_reset_by_permanent)
+{
+	struct fx f;
+	struct srv s;
+	struct pd_outbox_row row;
+	struct pd_outbox_breaker b;
+	char n[512];
+
+	fx_init(&f);
+	srv_start(&s, f.loop, 500);
+	snprintf(n, sizeof(n), "  - name: pager\n    type: webhook\n"
+			       "    url: http://127.0.0.1:%d/p\n", s.port);
+	fx_config(&f, n);
+	fx_add(&f, "pager", "trigger", "P1");
+	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES - 1; i++) {
+		ck_assert(outbox_head(&f, "pager", &row));
+		f.now = row.next_at_ms > f.now ? row.next_at_ms : f.now;
+		pd_outbox_kick(f.ob);
+		ck_assert(wait_req(&f, &s, i));
+	}
+	pd_outbox_breaker(f.ob, "pager", &b);
+	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES - 1);
+	s.status = 400;
+	ck_assert(outbox_head(&f, "pager", &row));
+	f.now = row.next_at_ms;
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, PD_OUTBOX_BREAKER_FAILURES));
+	pd_outbox_breaker(f.ob, "pager", &b);
+	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
+	ck_assert_int_eq(b.failures, 0);
+	srv_stop(&s);
+	fx_free(&f);
+}
+END_TEST
+
+/* Is needle in the database file or its WAL? */
+static int
+db_has(struct fx *f, const char *needle)
+{
+	static const char *const sfx[] = { "", "-wal" };
+	int found = 0;
+
+	for (size_t i = 0; i < 2 && !found; i++) {
+		char path[160], *data;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s%s", f->db, sfx[i]);
+		if ((data = slurp(path, &len)) == NULL)
+			continue;
+		found = memmem(data, len, needle, strlen(needle)) != NULL;
+		free(data);
+	}
+	return found;
+}
+
+/* Opsgenie through the outbox: the URL per action and the GenieKey header, which never
+ * reaches the database. */
+START_TEST(test_outbox_opsgenie_requests)
+{
+	struct fx f;
+	struct srv s;
+	char n[512];
+
+	fx_init(&f);
+	srv_start(&s, f.loop, 202);
+	ck_assert_int_eq(setenv("PD_TEST_GENIE", GENIE_KEY, 1), 0);
+	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
+			       "    api_key: ${PD_TEST_GENIE}\n", s.port);
+	fx_config(&f, n);
+	fx_add(&f, "og", "trigger", "P2");
+	fx_add(&f, "og", "resolve", "P2");
+	/* queued: the event is in the database (the search works), the key is not */
+	ck_assert(db_has(&f, "inc-1795000000000"));
+	ck_assert(!db_has(&f, GENIE_KEY));
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, 2));
+	ck_assert_str_eq(s.req[0].line, "POST /v2/alerts HTTP/1.1");
+	ck_assert_str_eq(s.req[1].line, "POST /v2/alerts/probed%3Aeu-west-1%2Finc-1795000000000"
+					"/close?identifierType=alias HTTP/1.1");
+	for (int i = 0; i < 2; i++) {
+		ck_assert_ptr_nonnull(strcasestr(s.req[i].head, "\r\nAuthorization: GenieKey "
+								GENIE_KEY "\r\n"));
+		ck_assert_ptr_nonnull(strcasestr(s.req[i].head,
+						 "\r\nContent-Type: application/json\r\n"));
+	}
+	ck_assert_ptr_nonnull(strstr(s.req[0].body, "\"priority\":\"P2\""));
+	ck_assert(!db_has(&f, GENIE_KEY));
+	srv_stop(&s);
+	fx_free(&f);
+}
+END_TEST
+
+/* exec rows: the event on stdin, exit 0 delivered, non-zero retried with backoff. */
+START_TEST(test_outbox_exec_rows)
+{
+	struct fx f;
+	struct pd_outbox_row row;
+	struct pd_outbox_counters c;
+	char n[1024], script[160], out[160], *got;
+	cJSON *j;
+
+	fx_init(&f);
+	snprintf(script, sizeof(script), "%s/notify.sh", f.dir);
+	snprintf(out, sizeof(out), "%s/events", f.dir);
+	/* fails while the flag file exists */
+	write_file(script, "#!/bin/sh\n[ -e \"$1.fail\" ] && exit 75\n"
+			   "{ cat; echo; } >> \"$1\"\necho \"$PROBED_TARGET $PROBED_SEVERITY\" >> \"$1.env\"\n",
+		   0755);
+	snprintf(n, sizeof(n), "  - name: script\n    type: exec\n    command: [%s, %s]\n"
+			       "    timeout: 5s\n", script, out);
+	fx_config(&f, n);
+	{
+		char flag[200];
+
+		snprintf(flag, sizeof(flag), "%s.fail", out);
+		write_file(flag, "", 0644);
+		fx_add(&f, "script", "trigger", "P3");
+		pd_outbox_kick(f.ob);
+		for (int i = 0; i < 500; i++) {
+			pd_outbox_counters(f.ob, &c);
+			if (c.retried == 1 && pd_outbox_inflight(f.ob) == 0)
+				break;
+			ev_run(f.loop, EVRUN_ONCE);
+		}
+		ev_run(f.loop, EVRUN_NOWAIT);
+		pd_outbox_counters(f.ob, &c);
+		ck_assert_int_eq(c.retried, 1);
+		ck_assert(outbox_head(&f, "script", &row));
+		ck_assert_int_eq(row.attempts, 1);
+		ck_assert_str_eq(row.last_error, "exit 75");
+		ck_assert_int_gt(row.next_at_ms, f.now);
+		unlink(flag);
+	}
+	f.now = row.next_at_ms;
+	pd_outbox_kick(f.ob);
+	for (int i = 0; i < 500; i++) {
+		pd_outbox_counters(f.ob, &c);
+		if (c.sent == 1 && pd_outbox_inflight(f.ob) == 0)
+			break;
+		ev_run(f.loop, EVRUN_ONCE);
+	}
+	ev_run(f.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ob, &c);
+	ck_assert_int_eq(c.sent, 1);
+	ck_assert(!outbox_head(&f, "script", &row));
+	got = slurp(out, NULL);
+	ck_assert_ptr_nonnull(got);
+	j = cJSON_Parse(got);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(jstr(j, "event"), "trigger");
+	ck_assert_str_eq(jstr(j, "severity"), "P3");
+	cJSON_Delete(j);
+	free(got);
+	snprintf(n, sizeof(n), "%s.env", out);
+	got = slurp(n, NULL);
+	ck_assert_str_eq(got, "script P3\n");
+	free(got);
+	fx_free(&f);
+}
+END_TEST
+
+static int
+count_am(void *ud, const struct pd_am_alert *a)
+{
+	(void)a;
+	(*(int *)ud)++;
+	return 0;
+}
+
+static int
+am_rows(struct fx *f)
+{
+	struct pd_err err = { 0 };
+	int n = 0;
+
+	ck_assert_int_eq(pd_store_am_list(f->st, "am", NULL, count_am, &n, &err), 0);
+	return n;
+}
+
+struct am_seen {
+	int n;
+	char sev[4][8];
+	int64_t ends[4];
+};
+
+static int
+collect_am(void *ud, const struct pd_am_alert *a)
+{
+	struct am_seen *w = ud;
+	cJSON *l = cJSON_Parse(a->labels);
+
+	ck_assert_ptr_nonnull(l);
+	if (w->n < 4) {
+		snprintf(w->sev[w->n], sizeof(w->sev[0]), "%s", jstr(l, "severity"));
+		w->ends[w->n++] = a->ends_ms;
+	}
+	cJSON_Delete(l);
+	return 0;
+}
+
+static int
+get_first_am(void *ud, const struct pd_am_alert *a)
+{
+	*(int64_t *)ud = a->ends_ms;
+	return 1;
+}
+
+static cJSON *
+srv_json(struct srv *s, int i)
+{
+	cJSON *j = cJSON_Parse(s->req[i].body);
+
+	ck_assert_msg(j != NULL, "request %d: %s", i, s->req[i].body);
+	return j;
+}
+
+/* Alertmanager: the trigger row posts the alert and keeps it; the timer re-posts it
+ * every resend_interval with endsAt pushed forward; the resolve row posts the stored
+ * label set with endsAt = resolve time; resolved alerts are re-posted until
+ * resend_resolved_for has passed, then forgotten. */
+START_TEST(test_outbox_alertmanager_resend)
+{
+	struct fx f;
+	struct srv s;
+	struct pd_outbox_am_counters ac;
+	struct pd_err err = { 0 };
+	char n[512];
+	cJSON *j, *al;
+	int64_t ends = 0;
+	int before;
+
+	fx_init(&f);
+	srv_start(&s, f.loop, 200);
+	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
+			       "    resend_interval: 1s\n    resend_resolved_for: 3s\n", s.port);
+	fx_config(&f, n);
+	fx_run_for(&f, 0.4); /* the first round (nothing stored yet) starts the interval */
+	ck_assert_int_eq(s.nreq, 0);
+	fx_add(&f, "am", "trigger", "P2");
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, 1));
+	ck_assert_str_eq(s.req[0].line, "POST /api/v2/alerts HTTP/1.1");
+	j = srv_json(&s, 0);
+	al = cJSON_GetArrayItem(j, 0);
+	ck_assert_str_eq(jstr(jget(al, "labels"), "severity"), "P2");
+	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:06:44.000Z"); /* T0 + 4 x 1 s */
+	cJSON_Delete(j);
+	ck_assert_int_eq(am_rows(&f), 1);
+
+	/* the re-send timer (real time) compares against the fake clock: nothing is due
+	 * until a resend_interval has passed on it */
+	f.now += 500;
+	fx_run_for(&f, 0.6);
+	before = s.nreq;
+	f.now += 1000;
+	ck_assert(wait_req(&f, &s, before + 1));
+	j = srv_json(&s, before);
+	ck_assert_int_eq(cJSON_GetArraySize(j), 1);
+	al = cJSON_GetArrayItem(j, 0);
+	ck_assert_str_eq(jstr(jget(al, "labels"), "alertname"), "ProbedIncident");
+	ck_assert_str_eq(jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
+	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:06:45.500Z"); /* moved forward */
+	cJSON_Delete(j);
+	pd_outbox_am_counters(f.ob, &ac);
+	ck_assert_uint_ge(ac.resent, 1);
+
+	/* resolve: the stored labels with endsAt = the resolve event's time */
+	f.now += 100;
+	fx_add(&f, "am", "resolve", "P2");
+	before = s.nreq;
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, before + 1));
+	j = srv_json(&s, before);
+	al = cJSON_GetArrayItem(j, 0);
+	ck_assert_str_eq(jstr(jget(al, "labels"), "severity"), "P2");
+	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:11:40.000Z"); /* event ts */
+	cJSON_Delete(j);
+	ck_assert_int_eq(pd_store_am_list(f.st, "am", NULL, get_first_am, &ends, &err), 1);
+	ck_assert_int_eq(ends, T0_MS + 300000);
+
+	/* still re-sent (resolved) a resend_interval later ... */
+	before = s.nreq;
+	f.now += 1000;
+	ck_assert(wait_req(&f, &s, before + 1));
+	j = srv_json(&s, before);
+	ck_assert_str_eq(jstr(cJSON_GetArrayItem(j, 0), "endsAt"), "2026-11-18T11:11:40.000Z");
+	cJSON_Delete(j);
+	/* ... and forgotten resend_resolved_for after its end */
+	f.now = ends + 3001 + 1000;
+	fx_run_for(&f, 0.8);
+	ck_assert_int_eq(am_rows(&f), 0);
+	before = s.nreq;
+	f.now += 2000;
+	fx_run_for(&f, 0.8);
+	ck_assert_int_eq(s.nreq, before);
+	srv_stop(&s);
+	fx_free(&f);
+}
+END_TEST
+
+/* An escalation changes the label set: the old one is ended, the new one fires. A
+ * target dropped from the config has its alerts forgotten. */
+START_TEST(test_outbox_alertmanager_escalation)
+{
+	struct fx f;
+	struct srv s;
+	struct pd_err err = { 0 };
+	char n[512];
+	struct am_seen seen = { 0 };
+	cJSON *j;
+
+	fx_init(&f);
+	srv_start(&s, f.loop, 200);
+	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
+			       "    resend_interval: 4s\n", s.port);
+	fx_config(&f, n);
+	fx_run_for(&f, 1.2); /* the first round (nothing stored yet) starts the interval */
+	ck_assert_int_eq(s.nreq, 0);
+	fx_add(&f, "am", "trigger", "P2");
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, 1));
+	f.now += 5000;
+	fx_add(&f, "am", "trigger", "P1");
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, 2));
+	ck_assert_int_eq(am_rows(&f), 2);
+	/* the P2 label set ended at the escalation, the P1 one fires */
+	ck_assert_int_eq(pd_store_am_list(f.st, "am", NULL, collect_am, &seen, &err), 0);
+	ck_assert_int_eq(seen.n, 2);
+	for (int i = 0; i < 2; i++) {
+		if (strcmp(seen.sev[i], "P2") == 0)
+			ck_assert_int_eq(seen.ends[i], T0_MS + 5000);
+		else
+			ck_assert(strcmp(seen.sev[i], "P1") == 0 && seen.ends[i] == 0);
+	}
+	/* the re-send round carries both: the ended one with its endsAt */
+	f.now += 4000;
+	ck_assert(wait_req(&f, &s, 3));
+	j = srv_json(&s, 2);
+	ck_assert_int_eq(cJSON_GetArraySize(j), 2);
+	cJSON_Delete(j);
+	/* the target disappears from the config */
+	fx_config(&f, "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:1/h\n");
+	ev_run(f.loop, EVRUN_NOWAIT);
+	ck_assert_int_eq(am_rows(&f), 0);
+	srv_stop(&s);
+	fx_free(&f);
+}
+END_TEST
+
+static Suite *
+notify_suite(void)
+{
+	Suite *s = suite_create("notify");
+	TCase *tr = tcase_create("render");
+	TCase *te = tcase_create("exec");
+	TCase *td = tcase_create("delivery");
+
+	tcase_add_test(tr, test_event_json_fields);
+	tcase_add_test(tr, test_severity_parse);
+	tcase_add_test(tr, test_truncate);
+	tcase_add_test(tr, test_routing_defaults);
+	tcase_add_test(tr, test_routing_role_and_severities);
+	tcase_add_test(tr, test_classify);
+	tcase_add_test(tr, test_exec_classify);
+	tcase_add_test(tr, test_config_targets);
+	tcase_add_test(tr, test_config_secrets_masked);
+	tcase_add_test(tr, test_config_errors);
+	tcase_add_test(tr, test_render_pagerduty_severity);
+	tcase_add_test(tr, test_render_opsgenie_create);
+	tcase_add_test(tr, test_render_opsgenie_limits_and_close);
+	tcase_add_test(tr, test_render_slack);
+	tcase_add_test(tr, test_render_slack_limits);
+	tcase_add_test(tr, test_render_alertmanager);
+	tcase_add_test(tr, test_render_webhook_and_exec_as_is);
+	suite_add_tcase(s, tr);
+
+	tcase_set_timeout(te, 30);
+	tcase_add_test(te, test_exec_ok_own_loop);
+	tcase_add_test(te, test_exec_ok_default_loop);
+	tcase_add_test(te, test_exec_clean_process_state);
+	tcase_add_test(te, test_exec_fail_status_and_stdin_ignored);
+	tcase_add_test(te, test_exec_timeout_term);
+	tcase_add_test(te, test_exec_timeout_kill);
+	tcase_add_test(te, test_exec_cannot_start_and_cancel);
+	suite_add_tcase(s, te);
+
+	tcase_set_timeout(td, 60);
+	tcase_add_test(td, test_breaker);
+	tcase_add_test(td, test_breaker_reset_by_permanent);
+	tcase_add_test(td, test_outbox_opsgenie_requests);
+	tcase_add_test(td, test_outbox_exec_rows);
+	tcase_add_test(td, test_outbox_alertmanager_resend);
+	tcase_add_test(td, test_outbox_alertmanager_escalation);
+	suite_add_tcase(s, td);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(notify_suite());
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	pd_log_set_level(PD_LOG_ERR);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
