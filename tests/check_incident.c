@@ -1,0 +1,341 @@
+/* check_incident.c — the incident manager over a real SQLite file, with time passed in
+ * explicitly (no sleeps): grouping, severity that only goes up, P3 -> P2 after 30 min,
+ * routing by severity, resolve only to the targets that got the trigger, restart. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include "probed/incident.h"
+#include "probed/log.h"
+#include "probed/outcome.h"
+
+static char dir[64], db[128], cfgpath[128];
+static struct pd_config *cfg;
+static struct pd_store *st;
+static struct pd_incidents *m;
+
+#define T0 1795000000000LL
+#define MIN (60 * 1000LL)
+
+static void
+setup(void)
+{
+	static const char yaml[] =
+		"probes:\n"
+		"  - {name: userid, family: userid, url: 'http://127.0.0.1:1/userid/'}\n"
+		"  - {name: post-detail, family: post-detail, url: 'http://127.0.0.1:1/post-detail/'}\n"
+		"  - {name: archive, family: stats, tier: secondary, url: 'http://127.0.0.1:1/stats/archive/x.json'}\n"
+		"  - {name: docs, family: docs, tier: secondary, severity: P4, url: 'http://127.0.0.1:1/documentation/'}\n"
+		"notify:\n"
+		"  - {name: pager, type: pagerduty, routing_key: abc, url: 'http://127.0.0.1:1/pd'}\n"
+		"  - {name: chat, type: slack, url: 'http://127.0.0.1:1/slack/hook'}\n"
+		"  - {name: tickets, type: webhook, url: 'http://127.0.0.1:1/hook'}\n";
+	struct pd_err err = {0};
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "/tmp/pdinc.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/probed.db", dir);
+	snprintf(cfgpath, sizeof(cfgpath), "%s/probes.yaml", dir);
+	f = fopen(cfgpath, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(yaml, f);
+	fclose(f);
+	ck_assert_int_eq(pd_config_load(cfgpath, &cfg, &err, NULL, NULL), 0);
+	ck_assert_int_eq(pd_store_open(db, 0, &st, &err), 0);
+	m = pd_incidents_new(st, NULL, &err);
+	ck_assert_ptr_nonnull(m);
+	pd_incidents_set_config(m, cfg);
+}
+
+static void
+teardown(void)
+{
+	char cmd[160];
+
+	pd_incidents_free(m);
+	pd_store_free(st);
+	pd_config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Four probes, all fine, with a full clean window. */
+static void
+inputs(struct pd_class_input in[4])
+{
+	static const char *names[] = {"userid", "post-detail", "archive", "docs"};
+	static const char *fams[] = {"userid", "post-detail", "stats", "docs"};
+
+	memset(in, 0, 4 * sizeof(*in));
+	for (int i = 0; i < 4; i++) {
+		in[i].name = names[i];
+		in[i].family = fams[i];
+		in[i].tier = i < 2 ? PD_TIER_CORE : PD_TIER_SECONDARY;
+		in[i].status = PD_EVAL_UP;
+		in[i].last_outcome = PD_OUT_OK;
+		in[i].win.count = 30;
+		in[i].win.p50_ms = 20;
+		in[i].win.p95_ms = 40;
+		in[i].baseline_p95_ms = 40;
+	}
+	in[2].freshness = 1;
+	in[3].severity_override = 4;
+}
+
+static void
+down(struct pd_class_input *p, int outcome, int64_t since)
+{
+	p->status = PD_EVAL_DOWN;
+	p->consec_fail = 3;
+	p->last_outcome = outcome;
+	p->fail_since_ms = since;
+	p->win.failures = 3;
+	p->win.error_rate = 0.1;
+	p->win.by_class[outcome] = 3;
+}
+
+struct seen {
+	int n;
+	char target[16][64];
+	char event[16][16];
+	char key[16][128];
+	char sev[16][4];
+};
+
+/* Every outbox row so far (delivery is not running in this test), marking them done. */
+static void
+drain(struct seen *s)
+{
+	struct pd_outbox_row rows[16];
+	struct pd_err err = {0};
+	size_t n = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (int round = 0; round < 16; round++) {
+		memset(rows, 0, sizeof(rows));
+		ck_assert_int_eq(pd_store_outbox_due(st, T0 + 1000 * MIN, rows, 16, &n, &err), 0);
+		if (n == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			cJSON *ev = cJSON_Parse(rows[i].payload);
+			const cJSON *sev = cJSON_GetObjectItem(ev, "severity");
+
+			ck_assert_int_lt(s->n, 16);
+			snprintf(s->target[s->n], 64, "%s", rows[i].target);
+			snprintf(s->event[s->n], 16, "%s", rows[i].event);
+			snprintf(s->key[s->n], 128, "%s", rows[i].dedup_key);
+			snprintf(s->sev[s->n], 4, "%s", cJSON_IsString(sev) ? sev->valuestring : "-");
+			s->n++;
+			cJSON_Delete(ev);
+			ck_assert_int_eq(pd_store_outbox_done(st, rows[i].id, &err), 0);
+			pd_outbox_row_cleanup(&rows[i]);
+		}
+	}
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+}
+
+static int
+has(const struct seen *s, const char *target, const char *event, const char *sev)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->target[i], target) == 0 && strcmp(s->event[i], event) == 0 &&
+		    (sev == NULL || strcmp(s->sev[i], sev) == 0))
+			n++;
+	return n;
+}
+
+static size_t
+open_total(size_t counts[5])
+{
+	return pd_incidents_open_counts(m, counts);
+}
+
+START_TEST(test_p2_mode1_routes_to_pager_and_resolves_once)
+{
+	struct pd_class_input in[4];
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0), 0);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert_uint_eq(c[2], 1);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
+	ck_assert_int_eq(has(&s, "chat", "trigger", "P2"), 1);
+	ck_assert_int_eq(has(&s, "tickets", "trigger", "P2"), 1);
+	ck_assert_ptr_nonnull(strstr(s.key[0], "probed:inc-"));
+	/* still down: nothing new */
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 2000), 0);
+	/* recovered */
+	inputs(in);
+	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 3000), 0);
+	ck_assert_uint_eq(open_total(c), 0);
+	drain(&s);
+	ck_assert_int_eq(s.n, 3);
+	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
+}
+END_TEST
+
+START_TEST(test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades)
+{
+	struct pd_class_input in[4];
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	down(&in[2], PD_OUT_HTTP_4XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert_uint_eq(c[3], 1);
+	drain(&s);
+	/* P3: chat and tickets, never the pager */
+	ck_assert_int_eq(has(&s, "pager", "trigger", NULL), 0);
+	ck_assert_int_eq(has(&s, "chat", "trigger", "P3"), 1);
+	/* 29 minutes later: still P3 */
+	pd_incidents_update(m, in, NULL, 4, T0 + 29 * MIN);
+	open_total(c);
+	ck_assert_uint_eq(c[3], 1);
+	drain(&s);
+	ck_assert_int_eq(s.n, 0);
+	/* 31 minutes: escalated to P2, and now the pager is told */
+	pd_incidents_update(m, in, NULL, 4, T0 + 31 * MIN);
+	open_total(c);
+	ck_assert_uint_eq(c[2], 1);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
+	/* the same facts much later never lower it */
+	pd_incidents_update(m, in, NULL, 4, T0 + 90 * MIN);
+	open_total(c);
+	ck_assert_uint_eq(c[2], 1);
+	/* recovery: resolve goes to every target that got a trigger (pager included) */
+	inputs(in);
+	pd_incidents_update(m, in, NULL, 4, T0 + 91 * MIN);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
+	ck_assert_int_eq(has(&s, "chat", "resolve", NULL), 1);
+	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
+}
+END_TEST
+
+START_TEST(test_p4_never_pages)
+{
+	struct pd_class_input in[4];
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	down(&in[3], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	open_total(c);
+	ck_assert_uint_eq(c[4], 1);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", NULL), 0);
+	ck_assert_int_eq(has(&s, "chat", "trigger", NULL), 0);
+	ck_assert_int_eq(has(&s, "tickets", "trigger", "P4"), 1);
+}
+END_TEST
+
+START_TEST(test_grouping_escalation_and_restart)
+{
+	struct pd_class_input in[4];
+	struct pd_err err = {0};
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	drain(&s);
+	/* within the correlation window (2 min) userid fails too: same incident, and
+	 * every core probe failing is P1 */
+	down(&in[0], PD_OUT_HTTP_5XX, T0 + 30000);
+	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert_uint_eq(c[1], 1);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P1"), 1);
+	ck_assert_str_eq(s.key[0], s.key[s.n - 1]);
+	/* a restart: the open incident is loaded, no second trigger, the resolve goes out */
+	pd_incidents_free(m);
+	m = pd_incidents_new(st, NULL, &err);
+	pd_incidents_set_config(m, cfg);
+	ck_assert_int_eq(pd_incidents_load(m, &err), 0);
+	ck_assert_uint_eq(open_total(c), 1);
+	pd_incidents_update(m, in, NULL, 4, T0 + 60000);
+	drain(&s);
+	ck_assert_int_eq(s.n, 0);
+	inputs(in);
+	pd_incidents_update(m, in, NULL, 4, T0 + 90000);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
+	ck_assert_uint_eq(open_total(c), 0);
+}
+END_TEST
+
+START_TEST(test_a_later_failure_opens_a_new_incident)
+{
+	struct pd_class_input in[4];
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	down(&in[1], PD_OUT_SHAPE, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	drain(&s);
+	/* 10 minutes later, outside the correlation window, a different probe fails */
+	down(&in[3], PD_OUT_HTTP_5XX, T0 + 10 * MIN);
+	pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN);
+	ck_assert_uint_eq(open_total(c), 2);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "tickets", "trigger", "P4"), 1);
+	ck_assert_str_ne(s.key[0], "");
+}
+END_TEST
+
+START_TEST(test_drill)
+{
+	struct pd_err err = {0};
+	struct seen s;
+	size_t c[5];
+
+	ck_assert_int_eq(pd_incidents_drill(m, 1, T0, &err), 3);
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+	ck_assert_uint_eq(open_total(c), 0);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P1"), 1);
+	ck_assert_ptr_nonnull(strstr(s.key[0], "drill-"));
+	ck_assert_int_lt(pd_incidents_drill(m, 5, T0, &err), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *su = suite_create("incident");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	pd_log_set_level(PD_LOG_WARN);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_p2_mode1_routes_to_pager_and_resolves_once);
+	tcase_add_test(tc, test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades);
+	tcase_add_test(tc, test_p4_never_pages);
+	tcase_add_test(tc, test_grouping_escalation_and_restart);
+	tcase_add_test(tc, test_a_later_failure_opens_a_new_incident);
+	tcase_add_test(tc, test_drill);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
