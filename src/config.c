@@ -222,6 +222,8 @@ cfg_probe_cleanup(struct pd_probe_cfg *p)
 	free(p->status);
 	cJSON_Delete(p->json_schema);
 	free(p->severity);
+	free(p->fresh_field);      /* issue 3 freshness */
+	free(p->fresh_url_buf);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -1459,15 +1461,122 @@ cfg_defaults(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *d)
 enum {
 	PR_NAME, PR_FAMILY, PR_TIER, PR_URL, PR_METHOD, PR_BODY, PR_HEADERS, PR_INTERVAL,
 	PR_TIMEOUT, PR_CONFIRM, PR_FAILURES, PR_SUCCESSES, PR_MAX_BODY, PR_SEVERITY, PR_EXPECT,
-	PR_CONTROL, PR_N
+	PR_CONTROL, PR_KIND, PR_FRESHNESS, PR_N
 };
 static const char *const probe_keys[] = {
 	"name", "family", "tier", "url", "method", "body", "headers", "interval", "timeout",
 	"confirm_after", "failures_before_page", "successes_before_resolve", "max_body",
-	"severity", "expect", "control", NULL,
+	"severity", "expect", "control", "kind", "freshness", NULL,
 };
 static const char *const tier_words[] = { "core", "secondary", "site", NULL };
 static const char *const severity_words[] = { "P1", "P2", "P3", "P4", NULL };
+
+/* ---- issue 3: freshness probes (kind: freshness, freshness: {deadline, max_age, field}) */
+enum { FR_DEADLINE, FR_MAX_AGE, FR_FIELD, FR_N };
+static const char *const freshness_keys[] = { "deadline", "max_age", "field", NULL };
+static const char *const kind_words[] = { "http", "freshness", NULL };
+
+/* "HH:MM" (or "HH:MM:SS"), 00:00 .. 23:59:59 -> ms after midnight; -1 when invalid. */
+static int64_t
+cfg_time_of_day(const char *s)
+{
+	int v[3] = { 0, 0, 0 }, n = 0;
+	const char *q = s;
+
+	while (n < 3) {
+		if (q[0] < '0' || q[0] > '9' || q[1] < '0' || q[1] > '9')
+			return -1;
+		v[n++] = (q[0] - '0') * 10 + (q[1] - '0');
+		q += 2;
+		if (*q == '\0')
+			break;
+		if (*q++ != ':')
+			return -1;
+	}
+	if (*q != '\0' || n < 2 || v[0] > 23 || v[1] > 59 || v[2] > 59)
+		return -1;
+	return ((int64_t)v[0] * 3600 + v[1] * 60 + v[2]) * 1000;
+}
+
+static void
+cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
+{
+	yaml_node_t *v[FR_N], *k[FR_N];
+	char show[CFG_SHOW_MAX + 8];
+	int secret;
+
+	if (cfg_map(c, n, "freshness", freshness_keys, v, k) != 0)
+		return;
+	if (v[FR_DEADLINE] != NULL) {
+		char *s = cfg_scalar(c, v[FR_DEADLINE], "deadline", &secret);
+		int64_t t = s ? cfg_time_of_day(s) : 0;
+
+		if (s != NULL && t < 0)
+			cfg_error(c, v[FR_DEADLINE], "deadline: invalid time of day '%s' (UTC "
+				  "\"HH:MM\", 00:00 to 23:59)",
+				  cfg_disp(v[FR_DEADLINE], s, secret, show, sizeof(show)));
+		else if (s != NULL)
+			p->fresh_deadline_ms = t;
+		free(s);
+	}
+	if (v[FR_MAX_AGE] != NULL)
+		cfg_duration(c, v[FR_MAX_AGE], "max_age", 1, &p->fresh_max_age_ms);
+	if (v[FR_FIELD] != NULL) {
+		char *s = cfg_scalar(c, v[FR_FIELD], "field", &secret);
+
+		if (s != NULL && (s[0] == '\0' || s[0] == '.' || s[strlen(s) - 1] == '.' ||
+				  strstr(s, "..") != NULL)) {
+			cfg_error(c, v[FR_FIELD], "field: invalid JSON field '%s' (a key, or "
+				  "dotted keys like meta.generated_at)",
+				  cfg_disp(v[FR_FIELD], s, secret, show, sizeof(show)));
+			free(s);
+		} else if (s != NULL) {
+			p->fresh_field = s;
+		}
+	}
+	if (v[FR_FIELD] != NULL && v[FR_MAX_AGE] == NULL)
+		cfg_error(c, k[FR_FIELD], "freshness: field needs max_age");
+	if (v[FR_MAX_AGE] != NULL && v[FR_FIELD] == NULL)
+		cfg_error(c, k[FR_MAX_AGE], "freshness: max_age needs field (the JSON timestamp "
+			  "to check)");
+}
+
+/* After the probe's keys: kind/freshness consistency and the {date} URL buffer. */
+static void
+cfg_probe_kind(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *v[], yaml_node_t *k[],
+	       struct pd_probe_cfg *p)
+{
+	size_t ndate = 0;
+
+	if (v[PR_KIND] != NULL) {
+		int t = cfg_enum(c, v[PR_KIND], "kind", kind_words, "http or freshness");
+
+		if (t >= 0)
+			p->kind = (enum pd_probe_kind)t;
+	}
+	for (const char *q = p->url; q != NULL && (q = strstr(q, "{date}")) != NULL; q += 6)
+		ndate++;
+	if (v[PR_FRESHNESS] != NULL && p->kind != PD_KIND_FRESHNESS) {
+		cfg_error(c, k[PR_FRESHNESS], "freshness: only for probes with kind: freshness");
+		return;
+	}
+	if (p->kind != PD_KIND_FRESHNESS) {
+		if (ndate > 0)
+			cfg_error(c, v[PR_URL], "url: {date} is only expanded in kind: freshness "
+				  "probes");
+		return;
+	}
+	if (v[PR_FRESHNESS] != NULL)
+		cfg_freshness(c, v[PR_FRESHNESS], p);
+	if (ndate == 0 && p->fresh_field == NULL && p->url != NULL)
+		cfg_error(c, v[PR_KIND] ? v[PR_KIND] : n, "kind freshness: nothing to check: put "
+			  "{date} in the url, or set freshness.field and freshness.max_age");
+	if (ndate > 0) {
+		/* "{date}" (6) -> "YYYY-MM-DD" (10) */
+		p->fresh_url_cap = strlen(p->url) + 4 * ndate + 1;
+		p->fresh_url_buf = cfg_calloc(c, p->fresh_url_cap, 1);
+	}
+}
 
 static void
 cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
@@ -1532,6 +1641,7 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 		if (!cfg_yaml_bool(raw, &p->control))
 			cfg_error(c, v[PR_CONTROL], "control: expected true or false");
 	}
+	cfg_probe_kind(c, n, v, k, p);   /* issue 3 freshness */
 	if (p->nstatus == 0) {
 		free(p->status);
 		p->status = cfg_calloc(c, 1, sizeof(*p->status));

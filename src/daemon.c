@@ -39,6 +39,11 @@ struct probe {
 	double baseline_ms;
 	int baseline_hour;       /* UTC hour-of-epoch it was computed for, -1 = never */
 	int64_t recovered_ms;    /* last confirmed recovery: windows start after it */
+	/* issue 3 shape drift: last fingerprint, when its row was last touched, and until
+	 * when the probe counts as drifted (24 h after a change) */
+	uint64_t shape_hash;
+	int64_t shape_saved_ms;
+	int64_t drift_until_ms;
 	int inflight;
 	int removed;           /* swept by a reload while in flight: free on completion */
 	int mark;
@@ -234,6 +239,81 @@ daemon_page(struct pd_daemon *d, struct probe *p, const char *action, const stru
 	d->kick_outbox = 1;
 }
 
+/* ---- issue 3: shape drift ---------------------------------------------------------- */
+#define SHAPE_WINDOW_MS (24LL * 3600 * 1000)
+#define SHAPE_TOUCH_MS 60000
+
+struct shape_scan {
+	uint64_t hash;
+	int known;        /* hash seen in the window */
+	int any;          /* some fingerprint seen in the window */
+	char *newest;     /* paths of the most recently seen one */
+};
+
+static int
+shape_scan_row(void *ud, const struct pd_shape_row *r)
+{
+	struct shape_scan *sc = ud;
+
+	if (r->hash == sc->hash)
+		sc->known = 1;
+	if (!sc->any && r->hash != sc->hash) {
+		sc->any = 1;
+		sc->newest = r->paths ? strdup(r->paths) : NULL;
+	}
+	return 0;
+}
+
+/* A passing JSON response's fingerprint: the same as last time costs nothing but a
+ * touch of its row once a minute; a change is compared with every fingerprint of the
+ * last 24 h, and one never seen there while the schema passes is shape drift. */
+static void
+daemon_shape(struct pd_daemon *d, struct probe *p, const struct pd_shape *sh, int64_t now)
+{
+	struct shape_scan sc = { .hash = sh->hash };
+	struct pd_err err = {0};
+	char detail[600];
+
+	if (sh->hash == p->shape_hash) {
+		if (now - p->shape_saved_ms >= SHAPE_TOUCH_MS) {
+			if (pd_store_shape_seen(d->store, p->name, sh->hash, NULL, now, &err) != 0)
+				pd_log_warn("store: %s", err.msg);
+			p->shape_saved_ms = now;
+		}
+		return;
+	}
+	if (pd_store_shapes(d->store, p->name, now - SHAPE_WINDOW_MS, shape_scan_row, &sc,
+			    &err) != 0 && err.code != PD_ERR_NOTFOUND)
+		pd_log_warn("store: %s", err.msg);
+	if (!sc.known && sc.any) {
+		size_t n = pd_shape_diff(sc.newest, sh->paths, detail, sizeof(detail));
+
+		if (n == 0)
+			snprintf(detail, sizeof(detail), "structure changed");
+		pd_log_warn("probe %s: shape drift (schema still passes): %s", p->name, detail);
+		pd_store_add_event(d->store, now, p->name, "shape_drift", detail, NULL);
+		p->drift_until_ms = now + SHAPE_WINDOW_MS;
+		d->incidents_dirty = 1;
+	}
+	free(sc.newest);
+	if (pd_store_shape_seen(d->store, p->name, sh->hash, sh->paths, now, &err) != 0)
+		pd_log_warn("store: %s", err.msg);
+	p->shape_hash = sh->hash;
+	p->shape_saved_ms = now;
+}
+
+static int
+drift_event_row(void *ud, int64_t ts_ms, const char *probe, const char *kind, const char *detail)
+{
+	int64_t *until = ud;
+
+	(void)probe;
+	(void)detail;
+	if (strcmp(kind, "shape_drift") == 0 && ts_ms + SHAPE_WINDOW_MS > *until)
+		*until = ts_ms + SHAPE_WINDOW_MS;
+	return 0;
+}
+
 static void
 probe_on_done(void *ud, struct pd_response *resp)
 {
@@ -241,6 +321,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 	struct pd_daemon *d = p->d;
 	struct pd_eval_state before;
 	struct pd_result r = {0};
+	struct pd_shape shape = {0};
 	struct pd_err err = {0};
 	struct pd_eval_rules rules;
 	enum pd_eval_event ev;
@@ -252,13 +333,17 @@ probe_on_done(void *ud, struct pd_response *resp)
 		probe_free(p);
 		return;
 	}
-	pd_check_response(p->cfg, p->schema, resp, &r);
+	shape.known_hash = p->shape_hash;
+	pd_check_response_at(p->cfg, p->schema, resp, daemon_now(d), &shape, &r);
 	r.ts_ms = p->run_start_ms;
 	r.lateness_us = p->run_lateness_us;
 	if (pd_store_add_result(d->store, p->name, &r, &err) != 0) {
 		d->stats.store_errors++;
 		pd_log_err("store: %s", err.msg);
 	}
+	if (shape.has)
+		daemon_shape(d, p, &shape, daemon_now(d));
+	pd_shape_cleanup(&shape);
 	p->last = r;
 	p->has_result = 1;
 	d->stats.results++;
@@ -358,7 +443,7 @@ probe_fire(struct pd_sched_entry *e, int64_t lateness_us)
 		pd_sched_at(&p->sched, p->next_due_us);
 		return;
 	}
-	pd_check_request(p->cfg, &req);
+	pd_check_request_at(p->cfg, daemon_now(d), &req);
 	p->run_lateness_us = lateness_us;
 	p->run_start_ms = daemon_now(d);
 	if (pd_runner_submit(d->runner, &req, probe_on_done, p, &err) != 0) {
@@ -456,6 +541,9 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			if (pd_store_load_state(d->store, p->name, &p->state, NULL) == 0 &&
 			    p->state.status == PD_EVAL_UP)
 				p->recovered_ms = p->state.since_ms; /* windows start after it */
+			/* issue 3: a shape drift of the last 24 h stays flagged across restarts */
+			pd_store_events(d->store, p->name, daemon_now(d) - SHAPE_WINDOW_MS,
+					drift_event_row, &p->drift_until_ms, NULL);
 			if (p->state.status != PD_EVAL_UP)
 				pd_log_warn("probe %s: resuming in state %s (%s)", p->name,
 					    pd_eval_status_str(p->state.status),
@@ -584,7 +672,7 @@ daemon_incidents(struct pd_daemon *d)
 		in[k].name = p->name;
 		in[k].family = pc->family;
 		in[k].tier = pc->tier;
-		in[k].freshness = 0;
+		in[k].freshness = pc->kind == PD_KIND_FRESHNESS;
 		in[k].severity_override = pc->severity ? pc->severity[1] - '0' : 0;
 		/* suppressed outages (empty key) are the host's, not the API's */
 		in[k].control = pc->control ||
@@ -600,7 +688,7 @@ daemon_incidents(struct pd_daemon *d)
 		    now - d->host_suspect_last_ms > d->cfg->classify.window_ms)
 			in[k].win = p->win;
 		in[k].baseline_p95_ms = p->baseline_ms;
-		in[k].shape_drift = 0;
+		in[k].shape_drift = p->drift_until_ms > now;
 		last[k] = p->has_result ? &p->last : NULL;
 		k++;
 	}

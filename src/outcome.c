@@ -19,6 +19,7 @@ static const char *const outcome_names[PD_OUT__COUNT] = {
 	[PD_OUT_SLOW] = "slow",
 	[PD_OUT_HTTP_STATUS] = "http_status",
 	[PD_OUT_ERROR] = "error",
+	[PD_OUT_LATE] = "late",
 };
 
 const char *

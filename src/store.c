@@ -176,6 +176,16 @@ static const char *const store_migrations[] = {
 	"  last_sent_ms INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (target, dedup_key, labels)"
 	");",
+	/* v5: response shape fingerprints per probe (issue 3 shape drift; see
+	 * pd_store_shape_* in store.h). hash is the 64-bit fingerprint as a signed integer. */
+	"CREATE TABLE shapes ("
+	"  probe_id INTEGER NOT NULL REFERENCES probes(id),"
+	"  hash INTEGER NOT NULL,"
+	"  first_seen_ms INTEGER NOT NULL,"
+	"  last_seen_ms INTEGER NOT NULL,"
+	"  paths TEXT,"
+	"  PRIMARY KEY (probe_id, hash)"
+	");",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -2678,6 +2688,72 @@ pd_store_baseline_p95(struct pd_store *st, const char *probe, int64_t now_ms,
 	if (a.n_lat > 0 && (int64_t)a.n_lat >= min_samples)
 		*p95_ms = acc_percentile(&a, 95);
 out:
+	read_end(st, opened);
+	return ret;
+}
+
+/* ---- issue 3: response shape fingerprints (shape drift) --------------------------- */
+
+int
+pd_store_shape_seen(struct pd_store *st, const char *probe, uint64_t hash, const char *paths,
+		    int64_t now_ms, struct pd_err *err)
+{
+	struct name_ent *e = NULL;
+	sqlite3_stmt *s = NULL;
+	int ret;
+
+	if ((ret = check_name(st, probe, err)) != 0 || (ret = tx_begin(st, err)) != 0 ||
+	    (ret = probe_lookup(st, probe, 1, &e, err)) != 0 ||
+	    (ret = inc_prepare(st, "INSERT INTO shapes(probe_id, hash, first_seen_ms,"
+				   " last_seen_ms, paths) VALUES(?1, ?2, ?3, ?3, ?4)"
+				   " ON CONFLICT(probe_id, hash) DO UPDATE SET"
+				   " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
+				   " paths = coalesce(paths, excluded.paths)", &s, err)) != 0)
+		return ret;
+	sqlite3_bind_int64(s, 1, e->id);
+	sqlite3_bind_int64(s, 2, (int64_t)hash);
+	sqlite3_bind_int64(s, 3, now_ms);
+	bind_text_or_null(s, 4, paths);
+	if ((ret = inc_step_done(st, s, "shape seen", err)) != 0)
+		return ret;
+	st->pending++;
+	return 0;
+}
+
+int
+pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms, pd_store_shape_fn fn,
+		void *ud, struct pd_err *err)
+{
+	struct name_ent *e = NULL;
+	sqlite3_stmt *s = NULL;
+	int ret, rc, opened = 0;
+
+	if ((ret = probe_lookup(st, probe, 0, &e, err)) != 0)
+		return ret;
+	if ((ret = read_begin(st, &opened, err)) != 0)
+		return ret;
+	if ((ret = inc_prepare(st, "SELECT hash, first_seen_ms, last_seen_ms, paths FROM shapes"
+				   " WHERE probe_id = ?1 AND last_seen_ms >= ?2"
+				   " ORDER BY last_seen_ms DESC, first_seen_ms DESC", &s, err)) != 0)
+		goto out;
+	sqlite3_bind_int64(s, 1, e->id);
+	sqlite3_bind_int64(s, 2, since_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct pd_shape_row r;
+
+		r.hash = (uint64_t)sqlite3_column_int64(s, 0);
+		r.first_seen_ms = sqlite3_column_int64(s, 1);
+		r.last_seen_ms = sqlite3_column_int64(s, 2);
+		r.paths = (const char *)sqlite3_column_text(s, 3);
+		if (fn != NULL && fn(ud, &r) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "shapes");
+out:
+	sqlite3_finalize(s);
 	read_end(st, opened);
 	return ret;
 }

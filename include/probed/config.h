@@ -30,6 +30,11 @@ struct pd_status_range {
 
 enum pd_tier { PD_TIER_CORE = 0, PD_TIER_SECONDARY = 1, PD_TIER_SITE = 2 };
 
+/* issue 3: what a probe checks. A freshness probe checks that a batch resource
+ * (stats/archive/{date}.json) is there by a deadline of the day, or that a JSON
+ * timestamp field is newer than max_age; failing that its outcome is PD_OUT_LATE. */
+enum pd_probe_kind { PD_KIND_HTTP = 0, PD_KIND_FRESHNESS = 1 };
+
 struct pd_probe_cfg {
 	char *name;             /* unique, [A-Za-z0-9_.-]+ */
 	char *family;           /* defaults to name */
@@ -56,6 +61,14 @@ struct pd_probe_cfg {
 	int control;             /* 1 = known-good control target: when it fails together
 				  * with the others, the monitoring host is the suspect */
 	int line, col;           /* where the probe's mapping starts */
+	/* issue 3: freshness probes (`kind: freshness` + `freshness:`) */
+	enum pd_probe_kind kind; /* default PD_KIND_HTTP */
+	int64_t fresh_deadline_ms; /* `deadline: "06:00"`: ms after 00:00 UTC (default 0) */
+	int64_t fresh_max_age_ms;  /* `max_age: 26h`; 0 = not checked */
+	char *fresh_field;       /* `field: generated_at` (dotted path) or NULL */
+	char *fresh_url_buf;     /* url with {date} expanded, written by pd_check_request;
+				  * NULL when the url has no {date} */
+	size_t fresh_url_cap;
 };
 
 /* Classifier thresholds (`classify:` in probes.yaml); defaults from the playbook. */

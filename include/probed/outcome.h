@@ -20,6 +20,7 @@ enum pd_outcome {
 	PD_OUT_SLOW = 13,          /* completed, but over max_latency */
 	PD_OUT_HTTP_STATUS = 14,   /* unexpected status not covered above (1xx/2xx/3xx) */
 	PD_OUT_ERROR = 15,         /* any other transfer error */
+	PD_OUT_LATE = 16,          /* freshness probe: the batch is missing or too old */
 	PD_OUT__COUNT
 };
 

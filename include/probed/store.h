@@ -241,4 +241,23 @@ int pd_store_am_sent(struct pd_store *st, const char *target, int64_t now_ms, st
 int pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms, int *deleted,
 		      struct pd_err *err);
 
+/* ---- issue 3: response shape fingerprints (shape drift) ----
+ * One row per (probe, fingerprint): when it was first and last seen, and its path list
+ * ("path:type" lines, see pd_shape_of in check.h). */
+struct pd_shape_row {
+	uint64_t hash;
+	int64_t first_seen_ms, last_seen_ms;
+	const char *paths;       /* NULL when not stored */
+};
+/* Record that probe's response had fingerprint hash at now_ms (inside the batch): a new
+ * row with paths (may be NULL), or last_seen_ms of the known one moved forward. */
+int pd_store_shape_seen(struct pd_store *st, const char *probe, uint64_t hash,
+			const char *paths, int64_t now_ms, struct pd_err *err);
+/* Fingerprints of probe last seen at or after since_ms, most recently seen first. The
+ * row passed to fn is valid during the call; fn returns non-zero to stop.
+ * PD_ERR_NOTFOUND when the store has never seen the probe. */
+typedef int (*pd_store_shape_fn)(void *ud, const struct pd_shape_row *r);
+int pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms,
+		    pd_store_shape_fn fn, void *ud, struct pd_err *err);
+
 #endif

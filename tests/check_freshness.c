@@ -1,0 +1,523 @@
+/* check_freshness.c — freshness probes ({date} URLs, deadlines, late verdicts, config
+ * errors) and response shape fingerprints (hash, path lists, diffs). Time is explicit. */
+#include <stdio.h>
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "probed/check.h"
+#include "probed/config.h"
+#include "probed/log.h"
+#include "probed/outcome.h"
+#include "probed/store.h"
+#include <unistd.h>
+
+/* UTC wall clock of a civil time, through libc (independent of check.c's arithmetic) */
+static int64_t
+utc_ms(int y, int mo, int d, int h, int mi, int s)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	return (int64_t)timegm(&tm) * 1000;
+}
+
+static struct pd_config *
+load(const char *yaml)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_err err = {0};
+	int rc = pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL);
+
+	ck_assert_msg(rc == 0, "config rejected: %s", err.msg);
+	return cfg;
+}
+
+/* The first config error, or "" when accepted. */
+static const char *
+load_err(const char *yaml)
+{
+	static struct pd_err err;
+	struct pd_config *cfg = NULL;
+
+	memset(&err, 0, sizeof(err));
+	if (pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0) {
+		pd_config_free(cfg);
+		return "";
+	}
+	return err.msg;
+}
+
+static const char archive_yaml[] =
+	"probes:\n"
+	"  - name: stats-archive\n"
+	"    kind: freshness\n"
+	"    url: http://127.0.0.1:9/stats/archive/{date}.json?x={date}\n"
+	"    freshness:\n"
+	"      deadline: \"06:00\"\n";
+
+static const char field_yaml[] =
+	"probes:\n"
+	"  - name: stats-latest\n"
+	"    kind: freshness\n"
+	"    url: http://127.0.0.1:9/stats/latest.json\n"
+	"    freshness:\n"
+	"      max_age: 26h\n"
+	"      field: meta.generated_at\n";
+
+static void
+resp_init(struct pd_response *r, long status, const char *body)
+{
+	memset(r, 0, sizeof(*r));
+	pd_buf_init(&r->body, 1 << 20);
+	if (body)
+		pd_buf_append(&r->body, body, strlen(body));
+	r->http_status = status;
+	r->namelookup_s = 0.001;
+	r->connect_s = 0.002;
+	r->appconnect_s = -1;
+	r->starttransfer_s = 0.01;
+	r->total_s = 0.02;
+	r->retry_after_s = -1;
+	r->ratelimit_remaining = -1;
+}
+
+static struct pd_result
+run_at(const struct pd_probe_cfg *p, long status, const char *body, int64_t now,
+       struct pd_shape *shape)
+{
+	struct pd_response resp;
+	struct pd_result r;
+
+	memset(&r, 0, sizeof(r));
+	resp_init(&resp, status, body);
+	pd_check_response_at(p, NULL, &resp, now, shape, &r);
+	pd_buf_cleanup(&resp.body);
+	return r;
+}
+
+START_TEST(test_url_date_after_deadline)
+{
+	struct pd_config *cfg = load(archive_yaml);
+	struct pd_request req;
+
+	ck_assert_int_eq(cfg->probes[0].kind, PD_KIND_FRESHNESS);
+	ck_assert_int_eq(cfg->probes[0].fresh_deadline_ms, 6 * 3600 * 1000);
+	pd_check_request_at(&cfg->probes[0], utc_ms(2026, 11, 22, 8, 5, 0), &req);
+	ck_assert_str_eq(req.url,
+			 "http://127.0.0.1:9/stats/archive/2026-11-22.json?x=2026-11-22");
+	/* exactly at the deadline: today's batch */
+	pd_check_request_at(&cfg->probes[0], utc_ms(2026, 11, 22, 6, 0, 0), &req);
+	ck_assert_str_eq(req.url,
+			 "http://127.0.0.1:9/stats/archive/2026-11-22.json?x=2026-11-22");
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_url_date_before_deadline)
+{
+	struct pd_config *cfg = load(archive_yaml);
+	struct pd_request req;
+	char date[11];
+	int64_t due;
+
+	/* 05:59:59 on March 1st 2024 (a leap year): yesterday is Feb 29 */
+	pd_check_request_at(&cfg->probes[0], utc_ms(2024, 3, 1, 5, 59, 59), &req);
+	ck_assert_str_eq(req.url,
+			 "http://127.0.0.1:9/stats/archive/2024-02-29.json?x=2024-02-29");
+	pd_check_batch(&cfg->probes[0], utc_ms(2026, 1, 1, 0, 30, 0), date, &due);
+	ck_assert_str_eq(date, "2025-12-31");
+	ck_assert_int_eq(due, utc_ms(2025, 12, 31, 6, 0, 0));
+	/* the url as configured is left alone (the buffer is the probe's own) */
+	ck_assert_ptr_ne(req.url, cfg->probes[0].url);
+	ck_assert_str_eq(cfg->probes[0].url,
+			 "http://127.0.0.1:9/stats/archive/{date}.json?x={date}");
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_http_probe_url_untouched)
+{
+	struct pd_config *cfg = load("probes:\n  - name: a\n    url: http://127.0.0.1:9/x\n");
+	struct pd_request req;
+
+	ck_assert_int_eq(cfg->probes[0].kind, PD_KIND_HTTP);
+	ck_assert_ptr_null(cfg->probes[0].fresh_url_buf);
+	pd_check_request_at(&cfg->probes[0], utc_ms(2026, 11, 22, 8, 0, 0), &req);
+	ck_assert_ptr_eq(req.url, cfg->probes[0].url);
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_late_by_404)
+{
+	struct pd_config *cfg = load(archive_yaml);
+	struct pd_result r;
+
+	r = run_at(&cfg->probes[0], 404, "not found", utc_ms(2026, 11, 22, 8, 5, 30), NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_LATE);
+	ck_assert_str_eq(pd_outcome_str(r.outcome), "late");
+	ck_assert_msg(strstr(r.verdict, "stats/archive/2026-11-22.json not there 2h05m after "
+			     "the 06:00 UTC deadline") != NULL, "%s", r.verdict);
+	/* before today's deadline a missing batch is yesterday's, 23h late */
+	r = run_at(&cfg->probes[0], 410, "", utc_ms(2026, 11, 22, 5, 0, 0), NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_LATE);
+	ck_assert_msg(strstr(r.verdict, "2026-11-21.json not there 23h after") != NULL, "%s",
+		      r.verdict);
+	/* other statuses keep their own class */
+	r = run_at(&cfg->probes[0], 503, "", utc_ms(2026, 11, 22, 8, 0, 0), NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_HTTP_5XX);
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_archive_ok)
+{
+	struct pd_config *cfg = load(archive_yaml);
+	struct pd_result r;
+
+	r = run_at(&cfg->probes[0], 200, "{\"n\":1}", utc_ms(2026, 11, 22, 8, 5, 30), NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_OK);
+	ck_assert_str_eq(r.verdict, "ok");
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_late_by_old_field)
+{
+	struct pd_config *cfg = load(field_yaml);
+	int64_t now = utc_ms(2026, 11, 22, 8, 0, 0);
+	struct pd_result r;
+
+	ck_assert_int_eq(cfg->probes[0].fresh_max_age_ms, 26LL * 3600 * 1000);
+	/* RFC 3339 with an offset: 2026-11-21T07:00:00+02:00 = 05:00Z, 27h before now */
+	r = run_at(&cfg->probes[0], 200,
+		   "{\"meta\":{\"generated_at\":\"2026-11-21T07:00:00+02:00\"}}", now, NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_LATE);
+	ck_assert_str_eq(r.verdict, "meta.generated_at is 27h old > max_age 26h");
+	/* epoch seconds */
+	r = run_at(&cfg->probes[0], 200, "{\"meta\":{\"generated_at\":1700000000}}", now, NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_LATE);
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_field_ok_and_bad)
+{
+	struct pd_config *cfg = load(field_yaml);
+	int64_t now = utc_ms(2026, 11, 22, 8, 0, 0);
+	char body[128];
+	struct pd_result r;
+
+	r = run_at(&cfg->probes[0], 200,
+		   "{\"meta\":{\"generated_at\":\"2026-11-21T06:00:00.250Z\"}}", now, NULL);
+	ck_assert_msg(r.outcome == PD_OUT_OK, "%s", r.verdict);
+	snprintf(body, sizeof(body), "{\"meta\":{\"generated_at\":%lld}}",
+		 (long long)(now / 1000 - 3600));
+	r = run_at(&cfg->probes[0], 200, body, now, NULL);
+	ck_assert_msg(r.outcome == PD_OUT_OK, "%s", r.verdict);
+	/* 26h and one second */
+	snprintf(body, sizeof(body), "{\"meta\":{\"generated_at\":%lld}}",
+		 (long long)(now / 1000 - 26 * 3600 - 1));
+	r = run_at(&cfg->probes[0], 200, body, now, NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_LATE);
+	r = run_at(&cfg->probes[0], 200, "{\"meta\":{}}", now, NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_SHAPE);
+	ck_assert_str_eq(r.verdict, "freshness field meta.generated_at missing");
+	r = run_at(&cfg->probes[0], 200, "{\"meta\":{\"generated_at\":\"yesterday\"}}", now, NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_SHAPE);
+	r = run_at(&cfg->probes[0], 200, "{\"meta\":{\"generated_at\":\"2026-11-21T25:00:00Z\"}}",
+		   now, NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_SHAPE);
+	r = run_at(&cfg->probes[0], 200, "not json", now, NULL);
+	ck_assert_int_eq(r.outcome, PD_OUT_INVALID_JSON);
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+	const char *e;
+
+	e = load_err("probes:\n  - name: a\n    kind: freshness\n    url: http://h/{date}\n"
+		     "    freshness:\n      deadline: \"25:00\"\n");
+	ck_assert_msg(strstr(e, "t.yaml:6:17: deadline: invalid time of day '25:00'") != NULL,
+		      "%s", e);
+	e = load_err("probes:\n  - name: a\n    url: http://h/x\n    freshness:\n"
+		     "      deadline: \"06:00\"\n");
+	ck_assert_msg(strstr(e, "t.yaml:4:5: freshness: only for probes with kind: freshness") !=
+		      NULL, "%s", e);
+	e = load_err("probes:\n  - name: a\n    url: http://h/{date}.json\n");
+	ck_assert_msg(strstr(e, "t.yaml:3:10: url: {date} is only expanded") != NULL, "%s", e);
+	e = load_err("probes:\n  - name: a\n    kind: cron\n    url: http://h/x\n");
+	ck_assert_msg(strstr(e, "t.yaml:3:11: kind: must be http or freshness") != NULL, "%s", e);
+	e = load_err("probes:\n  - name: a\n    kind: freshness\n    url: http://h/x\n");
+	ck_assert_msg(strstr(e, "t.yaml:3:11: kind freshness: nothing to check") != NULL, "%s", e);
+	e = load_err("probes:\n  - name: a\n    kind: freshness\n    url: http://h/x\n"
+		     "    freshness:\n      field: generated_at\n");
+	ck_assert_msg(strstr(e, "t.yaml:6:7: freshness: field needs max_age") != NULL, "%s", e);
+	e = load_err("probes:\n  - name: a\n    kind: freshness\n    url: http://h/{date}\n"
+		     "    freshness:\n      max_age: 2x\n      field: g\n");
+	ck_assert_msg(strstr(e, "t.yaml:6:16: max_age: invalid duration") != NULL, "%s", e);
+	e = load_err("probes:\n  - name: a\n    kind: freshness\n    url: http://h/{date}\n"
+		     "    freshness:\n      deadline: \"6:00\"\n");
+	ck_assert_msg(strstr(e, "deadline: invalid time of day") != NULL, "%s", e);
+	e = load_err("probes:\n  - name: a\n    kind: freshness\n    url: http://h/{date}\n"
+		     "    freshness:\n      deadline: \"23:59\"\n      color: red\n");
+	ck_assert_msg(strstr(e, "t.yaml:7:7: unknown key 'color'") != NULL, "%s", e);
+	ck_assert_str_eq(load_err("probes:\n  - name: a\n    kind: freshness\n"
+				  "    url: http://h/{date}\n"), "");
+}
+END_TEST
+
+/* ---- shape fingerprints ---- */
+
+static uint64_t
+hash_of(const char *json, char **paths)
+{
+	cJSON *doc = cJSON_Parse(json);
+	uint64_t h;
+
+	ck_assert_ptr_nonnull(doc);
+	h = pd_shape_of(doc, paths);
+	cJSON_Delete(doc);
+	return h;
+}
+
+START_TEST(test_shape_same_hash)
+{
+	uint64_t a = hash_of("{\"user\":{\"id\":\"1\",\"name\":\"x\"},\"items\":[{\"n\":1},{\"n\":2}],"
+			     "\"ok\":true,\"z\":null}", NULL);
+	uint64_t b = hash_of("{\"z\":null,\"ok\":false,\"items\":[{\"n\":99}],"
+			     "\"user\":{\"name\":\"another\",\"id\":\"42\"}}", NULL);
+	uint64_t c = hash_of("{\"z\":null,\"ok\":false,\"items\":[],"
+			     "\"user\":{\"name\":\"another\",\"id\":\"42\"}}", NULL);
+	uint64_t d = hash_of("{\"z\":null,\"ok\":false,\"items\":[{\"n\":99}],"
+			     "\"user\":{\"name\":\"another\",\"id\":42}}", NULL);
+
+	ck_assert_uint_ne(a, 0);
+	ck_assert_uint_eq(a, b);     /* values and key order do not matter */
+	ck_assert_uint_ne(a, c);     /* an empty array loses $.items[] paths */
+	ck_assert_uint_ne(a, d);     /* retyped */
+	ck_assert_uint_ne(hash_of("{\"a\":{\"b\":1}}", NULL), hash_of("{\"b\":{\"a\":1}}", NULL));
+	ck_assert_uint_ne(hash_of("[1]", NULL), hash_of("[\"1\"]", NULL));
+}
+END_TEST
+
+START_TEST(test_shape_paths)
+{
+	char *p = NULL;
+	uint64_t h = hash_of("{\"user\":{\"id\":\"1\"},\"items\":[{\"n\":1},{\"n\":\"2\"}]}", &p);
+
+	ck_assert_ptr_nonnull(p);
+	/* sorted by strcmp ('.' sorts before ':') */
+	ck_assert_str_eq(p, "$.items:array\n"
+			    "$.items[].n:number\n"
+			    "$.items[].n:string\n"
+			    "$.items[]:object\n"
+			    "$.user.id:string\n"
+			    "$.user:object\n"
+			    "$:object\n");
+	ck_assert_uint_eq(h, hash_of("{\"items\":[{\"n\":\"x\"},{\"n\":5}],\"user\":{\"id\":\"\"}}",
+				     NULL));
+	free(p);
+}
+END_TEST
+
+START_TEST(test_shape_diff)
+{
+	char *a = NULL, *b = NULL, out[512];
+	size_t n;
+
+	hash_of("{\"id\":\"1\",\"y\":2,\"z\":\"s\",\"keep\":[1]}", &a);
+	hash_of("{\"id\":\"1\",\"x\":\"new\",\"z\":3,\"keep\":[5]}", &b);
+	n = pd_shape_diff(a, b, out, sizeof(out));
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(out, "added $.x:string; removed $.y:number; retyped $.z string->number");
+	n = pd_shape_diff(a, a, out, sizeof(out));
+	ck_assert_uint_eq(n, 0);
+	ck_assert_str_eq(out, "");
+	/* from nothing known: every path is added */
+	n = pd_shape_diff(NULL, b, out, sizeof(out));
+	ck_assert_uint_eq(n, 6);
+	/* truncation stays inside the buffer */
+	n = pd_shape_diff(a, b, out, 20);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_le(strlen(out), 19);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_check_fingerprint_only_when_passed)
+{
+	struct pd_probe_cfg p;
+	struct pd_status_range st = {200, 299};
+	struct pd_shape sh = {0};
+	struct pd_result r;
+	uint64_t first;
+
+	memset(&p, 0, sizeof(p));
+	p.name = "post-detail";
+	p.status = &st;
+	p.nstatus = 1;
+	/* no schema: the body is parsed for the fingerprint only */
+	r = run_at(&p, 200, "{\"id\":\"1\",\"stats\":{\"likes\":3}}", 0, &sh);
+	ck_assert_int_eq(r.outcome, PD_OUT_OK);
+	ck_assert_int_eq(sh.has, 1);
+	ck_assert_ptr_nonnull(sh.paths); /* known_hash 0: a change */
+	first = sh.hash;
+	/* same shape, known: hash only, no path list */
+	sh.known_hash = first;
+	r = run_at(&p, 200, "{\"stats\":{\"likes\":300},\"id\":\"2\"}", 0, &sh);
+	ck_assert_int_eq(sh.has, 1);
+	ck_assert_uint_eq(sh.hash, first);
+	ck_assert_ptr_null(sh.paths);
+	/* changed: list built */
+	r = run_at(&p, 200, "{\"id\":\"2\",\"stats\":{\"likes\":\"3\"}}", 0, &sh);
+	ck_assert_uint_ne(sh.hash, first);
+	ck_assert_ptr_nonnull(sh.paths);
+	ck_assert_ptr_nonnull(strstr(sh.paths, "$.stats.likes:string\n"));
+	/* failed (5xx) or not JSON: nothing, and no failure for non-JSON without a schema */
+	r = run_at(&p, 502, "{\"id\":1}", 0, &sh);
+	ck_assert_int_eq(r.outcome, PD_OUT_HTTP_5XX);
+	ck_assert_int_eq(sh.has, 0);
+	ck_assert_ptr_null(sh.paths);
+	r = run_at(&p, 200, "<html>ok</html>", 0, &sh);
+	ck_assert_int_eq(r.outcome, PD_OUT_OK);
+	ck_assert_int_eq(sh.has, 0);
+	r = run_at(&p, 200, "{\"id\":", 0, &sh);
+	ck_assert_int_eq(r.outcome, PD_OUT_OK);
+	ck_assert_int_eq(sh.has, 0);
+	pd_shape_cleanup(&sh);
+}
+END_TEST
+
+START_TEST(test_shape_big_array)
+{
+	/* 20000 elements with 3000 distinct keys: the set grows past its stack table */
+	size_t cap = 1 << 20, o = 0;
+	char *json = malloc(cap), *paths = NULL;
+	uint64_t h1, h2;
+
+	ck_assert_ptr_nonnull(json);
+	o += (size_t)snprintf(json + o, cap - o, "[");
+	for (int i = 0; i < 20000; i++)
+		o += (size_t)snprintf(json + o, cap - o, "%s{\"k%d\":%d}", i ? "," : "", i % 3000, i);
+	snprintf(json + o, cap - o, "]");
+	h1 = hash_of(json, &paths);
+	ck_assert_ptr_nonnull(paths);
+	ck_assert_ptr_nonnull(strstr(paths, "$[].k2999:number\n"));
+	h2 = hash_of(json, NULL);
+	ck_assert_uint_eq(h1, h2);
+	free(paths);
+	free(json);
+}
+END_TEST
+
+struct shape_seen {
+	int n;
+	uint64_t hash[4];
+	int64_t first[4], last[4];
+	char paths[4][64];
+};
+
+static int
+shape_row(void *ud, const struct pd_shape_row *r)
+{
+	struct shape_seen *s = ud;
+
+	if (s->n < 4) {
+		s->hash[s->n] = r->hash;
+		s->first[s->n] = r->first_seen_ms;
+		s->last[s->n] = r->last_seen_ms;
+		snprintf(s->paths[s->n], sizeof(s->paths[0]), "%s", r->paths ? r->paths : "(null)");
+	}
+	s->n++;
+	return 0;
+}
+
+START_TEST(test_store_shapes)
+{
+	char dir[] = "/tmp/pd-shapes-XXXXXX", path[64];
+	struct pd_store *st = NULL;
+	struct pd_err err = {0};
+	struct shape_seen seen;
+	uint64_t big = 0xfedcba9876543210ULL; /* above INT64_MAX: stored as a signed integer */
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/p.db", dir);
+	ck_assert_int_eq(pd_store_open(path, 0, &st, &err), 0);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(pd_store_shapes(st, "post-detail", 0, shape_row, &seen, &err),
+			 PD_ERR_NOTFOUND);
+	ck_assert_int_eq(pd_store_shape_seen(st, "post-detail", big, "$:object\n", 1000, &err), 0);
+	ck_assert_int_eq(pd_store_shape_seen(st, "post-detail", 7, "$:array\n", 2000, &err), 0);
+	/* touch the first: last_seen moves, the path list stays */
+	ck_assert_int_eq(pd_store_shape_seen(st, "post-detail", big, NULL, 3000, &err), 0);
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(pd_store_shapes(st, "post-detail", 0, shape_row, &seen, &err), 0);
+	ck_assert_int_eq(seen.n, 2);
+	ck_assert_uint_eq(seen.hash[0], big);       /* most recently seen first */
+	ck_assert_int_eq(seen.first[0], 1000);
+	ck_assert_int_eq(seen.last[0], 3000);
+	ck_assert_str_eq(seen.paths[0], "$:object\n");
+	ck_assert_uint_eq(seen.hash[1], 7);
+	/* the window: only rows seen since */
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(pd_store_shapes(st, "post-detail", 2500, shape_row, &seen, &err), 0);
+	ck_assert_int_eq(seen.n, 1);
+	pd_store_free(st);
+	/* survives a reopen */
+	ck_assert_int_eq(pd_store_open(path, 1, &st, &err), 0);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(pd_store_shapes(st, "post-detail", 0, shape_row, &seen, &err), 0);
+	ck_assert_int_eq(seen.n, 2);
+	pd_store_free(st);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
+static Suite *
+freshness_suite(void)
+{
+	Suite *s = suite_create("freshness");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_url_date_after_deadline);
+	tcase_add_test(tc, test_url_date_before_deadline);
+	tcase_add_test(tc, test_http_probe_url_untouched);
+	tcase_add_test(tc, test_late_by_404);
+	tcase_add_test(tc, test_archive_ok);
+	tcase_add_test(tc, test_late_by_old_field);
+	tcase_add_test(tc, test_field_ok_and_bad);
+	tcase_add_test(tc, test_config_errors);
+	tcase_add_test(tc, test_shape_same_hash);
+	tcase_add_test(tc, test_shape_paths);
+	tcase_add_test(tc, test_shape_diff);
+	tcase_add_test(tc, test_check_fingerprint_only_when_passed);
+	tcase_add_test(tc, test_shape_big_array);
+	tcase_add_test(tc, test_store_shapes);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(freshness_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
