@@ -1845,6 +1845,22 @@ percentile(const double *v, size_t n, unsigned p)
 	return v[rank - 1];
 }
 
+/* Error rate and nearest-rank percentiles of the latencies in vals (sorted in place)
+ * into *out, from the counts in *hs. */
+static void
+stats_finish(struct pd_history_stats *hs, double *vals, size_t nvals, struct pd_history_stats *out)
+{
+	hs->error_rate = hs->count > 0 ? (double)hs->failures / (double)hs->count : 0.0;
+	if (nvals > 0) {
+		qsort(vals, nvals, sizeof(*vals), cmp_double);
+		hs->p50_ms = percentile(vals, nvals, 50);
+		hs->p95_ms = percentile(vals, nvals, 95);
+		hs->p99_ms = percentile(vals, nvals, 99);
+		hs->max_ms = vals[nvals - 1];
+	}
+	*out = *hs;
+}
+
 int
 pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms,
 		 pd_store_result_fn fn, void *ud, struct pd_history_stats *stats,
@@ -1894,17 +1910,8 @@ pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms,
 		ret = db_fail(st, err, "history");
 		goto out;
 	}
-	if (stats != NULL) {
-		hs.error_rate = hs.count > 0 ? (double)hs.failures / (double)hs.count : 0.0;
-		if (nvals > 0) {
-			qsort(vals, nvals, sizeof(*vals), cmp_double);
-			hs.p50_ms = percentile(vals, nvals, 50);
-			hs.p95_ms = percentile(vals, nvals, 95);
-			hs.p99_ms = percentile(vals, nvals, 99);
-			hs.max_ms = vals[nvals - 1];
-		}
-		*stats = hs;
-	}
+	if (stats != NULL)
+		stats_finish(&hs, vals, nvals, stats);
 out:
 	stmt_done(s);
 	free(vals);
@@ -2028,17 +2035,8 @@ pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, int64_
 		goto out;
 	}
 	series_close(&out[cur], vals, cur_from, nvals);
-	if (total != NULL) {
-		hs.error_rate = hs.count > 0 ? (double)hs.failures / (double)hs.count : 0.0;
-		if (nvals > 0) {
-			qsort(vals, nvals, sizeof(*vals), cmp_double);
-			hs.p50_ms = percentile(vals, nvals, 50);
-			hs.p95_ms = percentile(vals, nvals, 95);
-			hs.p99_ms = percentile(vals, nvals, 99);
-			hs.max_ms = vals[nvals - 1];
-		}
-		*total = hs;
-	}
+	if (total != NULL)
+		stats_finish(&hs, vals, nvals, total);
 out:
 	stmt_done(s);
 	free(vals);
