@@ -289,6 +289,8 @@ main(int argc, char **argv)
 	    requests, completed, success, failed, errors, skipped, inflight,
 	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+	/* transfers still running at the hard deadline (reported as
+	 * inflight_at_exit) are abandoned with the process, not cleaned up */
 	curl_multi_cleanup(multi);
 	close(epfd);
 	for (size_t i = 0; i < nurls; i++)

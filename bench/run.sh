@@ -664,11 +664,18 @@ Written by \`$CMDLINE\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Do not edit by hand
   fail_if_body_not_matches_regexp \`"id"\`, the same header), listening on 127.0.0.1, driven
   at the same rate by \`bench/driver.c\` (\`GET /probe?module=bench&target=...\` over
   keep-alive connections, as Prometheus would scrape it); blackbox makes a new connection
-  to the target per probe. CPU = utime+stime delta of the blackbox process across the
-  run (the driver's CPU is not counted); peak RSS = its VmHWM (a fresh process per N).
+  to the target per probe. At most $MAX_INFLIGHT_DRIVER probes are in flight: a start due
+  while blackbox is that far behind is skipped and counted, not queued. CPU = utime+stime
+  delta of the blackbox process across the run (the driver's CPU is not counted); peak
+  RSS = its VmHWM (a fresh process per N).
 - CPU per 1,000 probes = CPU seconds / completed probes x 1000. Ratios are against the floor
   at the same N. The simulated API's CPU is not counted; its utilisation is shown so one can
   see it was not the bottleneck.
+- Before measuring, the script waits (up to 5 min) for the rest of the machine to use less
+  than 15% of a CPU. "CPU used by everything else" is the machine's busy time from
+  /proc/stat during each phase minus the contender, the simulated API (and the driver):
+  anything well above a few % means another workload shared the CPUs and that phase's
+  figures are disturbed (the Observations list them).
 
 EOF
 	for n in "${NS[@]}"; do
