@@ -4,5 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
 shift || true
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+mkdir -p "$dir"
+# configure quietly, but show probed's own notes (e.g. "the tests are OFF" without Check)
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >"$dir/configure.log" 2>&1 ||
+	{ cat "$dir/configure.log" >&2; exit 1; }
+grep '^-- probed:' "$dir/configure.log" || true
 cmake --build "$dir" -j"$(nproc)" -- --no-print-directory

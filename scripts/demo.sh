@@ -11,7 +11,9 @@ bash scripts/build.sh build
 . tests/integration/lib.sh
 pd_tmpdir
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# bold headings on a terminal; plain text in a log or a pipe (CI, `| tee`)
+if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B= N=; fi
+say() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 pretty() { "$PYTHON" -c 'import json,sys
 for l in open(sys.argv[1]):
     r = json.loads(l); b = r["body"]
@@ -24,6 +26,8 @@ start_simapi --key "$TIKLIVE_TEST_KEY"
 start_receiver webhook
 echo "simulated API: $SIM_URL   webhook receiver: http://127.0.0.1:$WEBHOOK_PORT/hook"
 write_config "$PD_TMP/probes.yaml" 5s 2s
+HTTP_PORT=$(free_port)
+printf 'http:\n  listen: 127.0.0.1:%s\n' "$HTTP_PORT" >>"$PD_TMP/probes.yaml"
 echo "config: interval 5s, confirm_after 2s, page after 2 consecutive failures, resolve after 2 successes"
 
 say "probed starts (its log follows, one event per line)"
@@ -64,10 +68,32 @@ fi
 say "probectl history post-detail: every result is in SQLite, with p50/p95 and the error rate"
 "$PROBECTL_BIN" history post-detail --db "$DB" --since 10m | tail -n 12
 
+say "probectl incidents: the incident the classifier declared, with its severity and outage mode"
+"$PROBECTL_BIN" incidents --db "$DB"
+RUNBOOK=$("$PYTHON" -c 'import json,sys
+for l in open(sys.argv[1]):
+    b = json.loads(l)["body"]
+    if b.get("event") == "trigger" and b.get("runbook"):
+        print(b["runbook"]); break' "$WEBHOOK_OUT")
+curl -fsS -o "$PD_TMP/status.html" "http://127.0.0.1:$HTTP_PORT/" &&
+	echo "status page: $(wc -c <"$PD_TMP/status.html") bytes of HTML served at http://127.0.0.1:$HTTP_PORT/ (and /api/status, /metrics)"
+
 stop_pid "$PROBED_PID" 20
 stop_pid "$TAIL_PID" 2
 if grep -aqF "$TIKLIVE_TEST_KEY" "$PD_TMP"/probed.log "$DB"* "$WEBHOOK_OUT"; then
 	echo "the API key leaked into the log, the database or a payload" >&2
 	exit 1
 fi
+mkdir -p build
+cp "$DB" build/demo.db
 say "done: the API key appears in no log, database row or payload; everything is stopped"
+cat <<EOF
+What to try next:
+  build/probectl incidents --db build/demo.db          the incident this demo declared
+  build/probectl incident 1 --db build/demo.db         its timeline and drafted status-page messages
+  build/probectl history post-detail --db build/demo.db --since 1h
+  ${RUNBOOK:-runbooks/}
+      the runbook the page linked (Detect, Declare, Communicate, Mitigate, RCA)
+  README.md, "Monitor your own endpoint in 5 minutes": your own probes.yaml, the simulated
+  API started by hand, a webhook receiver, the status page in a browser
+EOF

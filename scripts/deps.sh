@@ -17,6 +17,9 @@ test_pkgs+=(systemd man-db libseccomp2 gzip)
 # Prometheus scraping it, headless Chromium for the status-page screenshot
 build_pkgs+=(libmicrohttpd-dev)
 test_pkgs+=(prometheus chromium fonts-dejavu-core)
+# the .deb's dependency computation (dpkg-shlibdeps via CPack) runs `file`; the real-systemd
+# test boots a Debian 12 container (debootstrap + systemd-nspawn) and talks to it (nsenter)
+test_pkgs+=(file debootstrap systemd-container util-linux)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

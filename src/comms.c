@@ -115,14 +115,29 @@ put_utc(struct pd_buf *b, int64_t ms)
 void
 pd_comms_duration(int64_t ms, char *out, size_t cap)
 {
-	int64_t min;
+	int64_t sec, min;
 
 	if (cap == 0)
 		return;
 	if (ms < 0)
 		ms = 0;
+	/* minutes are the wrong unit for a 10-second blip: seconds below a minute, minutes
+	 * and seconds below an hour, hours and minutes (partial minutes round up) above */
+	sec = ms / 1000 + (ms % 1000 != 0);
+	if (sec < 60) {
+		snprintf(out, cap, "%lld s", (long long)sec);
+		return;
+	}
+	if (sec < 3600) {
+		if (sec % 60 == 0)
+			snprintf(out, cap, "%lld min", (long long)(sec / 60));
+		else
+			snprintf(out, cap, "%lld min %02lld s", (long long)(sec / 60),
+				 (long long)(sec % 60));
+		return;
+	}
 	min = ms / 60000 + (ms % 60000 != 0);
-	snprintf(out, cap, "%02lld:%02lld", (long long)(min / 60), (long long)(min % 60));
+	snprintf(out, cap, "%lld h %02lld min", (long long)(min / 60), (long long)(min % 60));
 }
 
 const char *

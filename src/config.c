@@ -60,6 +60,7 @@ struct cfg_ctx {
 	size_t json_nodes;
 	int json_overflow;
 	int nomem;
+	unsigned flags;         /* PD_CONFIG_* load flags */
 };
 
 /* ---------------------------------------------------------------- errors */
@@ -629,6 +630,12 @@ cfg_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
 				cfg_error(c, n, "%s: ${file:%s} needs an absolute path", what,
 					  cfg_show(path, strlen(path), show, sizeof(show)));
 				bad = 1;
+			} else if (c->flags & PD_CONFIG_NO_SECRET_FILES) {
+				/* checked for syntax only; the daemon reads the file */
+				if (pd_buf_append(&b, "unread-secret", 13) != 0) {
+					free(path);
+					goto nomem;
+				}
 			} else if (cfg_read_secret_file(path, &b, &errnum) != 0) {
 				if (errnum == ENOMEM) {
 					free(path);
@@ -2255,10 +2262,21 @@ cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, siz
 		cfg_error_at(c, line, col, "YAML: %s", problem);
 }
 
+static int config_load_string(const char *yaml, size_t len, const char *name, unsigned flags,
+			      struct pd_config **out, struct pd_err *err,
+			      pd_config_diag_fn diag, void *ud);
+
 int
 pd_config_load_string(const char *yaml, size_t len, const char *name,
 		      struct pd_config **out, struct pd_err *err,
 		      pd_config_diag_fn diag, void *ud)
+{
+	return config_load_string(yaml, len, name, 0, out, err, diag, ud);
+}
+
+static int
+config_load_string(const char *yaml, size_t len, const char *name, unsigned flags,
+		   struct pd_config **out, struct pd_err *err, pd_config_diag_fn diag, void *ud)
 {
 	struct cfg_ctx c;
 	struct pd_config *cfg = NULL;
@@ -2270,6 +2288,7 @@ pd_config_load_string(const char *yaml, size_t len, const char *name,
 	memset(&c, 0, sizeof(c));
 	*out = NULL;
 	c.file = name ? name : "(config)";
+	c.flags = flags;
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL || !yaml_parser_initialize(&parser)) {
 		c.nomem = 1;
@@ -2332,6 +2351,13 @@ int
 pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
 	       pd_config_diag_fn diag, void *ud)
 {
+	return pd_config_load_flags(path, 0, out, err, diag, ud);
+}
+
+int
+pd_config_load_flags(const char *path, unsigned flags, struct pd_config **out,
+		     struct pd_err *err, pd_config_diag_fn diag, void *ud)
+{
 	struct pd_buf b;
 	char chunk[16384];
 	struct stat st;
@@ -2370,7 +2396,7 @@ pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
 			goto out;
 		}
 	}
-	rc = pd_config_load_string(b.data ? b.data : "", b.len, path, out, err, diag, ud);
+	rc = config_load_string(b.data ? b.data : "", b.len, path, flags, out, err, diag, ud);
 out:
 	if (fd >= 0)
 		close(fd);

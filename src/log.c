@@ -1,5 +1,7 @@
-/* log.c — one event per line on stderr; journald priority prefixes; secret masking. */
+/* log.c — one event per line on stderr; journald priority prefixes; secret masking; a
+ * process that holds a secret is made non-dumpable (no core file, no ptrace by others). */
 #include <stdarg.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,13 @@ pd_log_set_journald(int on)
 void
 pd_log_add_secret(const char *secret)
 {
-	if (secret == NULL || secret[0] == '\0' || log_nsecrets >= LOG_MAX_SECRETS)
+	if (secret == NULL || secret[0] == '\0')
+		return;
+	/* a core dump or another user's debugger would show the key in memory: once this
+	 * process holds a secret it is not dumpable (systemd's LimitCORE=0 does the same for
+	 * the service; this covers probed and probectl run by hand) */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (log_nsecrets >= LOG_MAX_SECRETS)
 		return;
 	for (size_t i = 0; i < log_nsecrets; i++)
 		if (strcmp(log_secrets[i], secret) == 0)

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -39,6 +40,8 @@ struct cli {
 	const char *since;
 	int json;
 	int open_only;
+	unsigned load_flags;  /* PD_CONFIG_* (validate --no-secret-files) */
+	const char *pid;      /* reload --pid */
 	int argc;
 	char **argv;  /* positional arguments after the command */
 };
@@ -54,7 +57,7 @@ static int
 load_config(const struct cli *c, struct pd_config **cfg)
 {
 	struct pd_err err = {0};
-	int rc = pd_config_load(c->config, cfg, &err, print_diag, NULL);
+	int rc = pd_config_load_flags(c->config, c->load_flags, cfg, &err, print_diag, NULL);
 
 	if (rc != 0 && rc != PD_ERR_CONFIG)
 		fprintf(stderr, "%s\n", err.msg);
@@ -72,6 +75,39 @@ cmd_validate(struct cli *c)
 		return EX_CONFIG;
 	printf("%s: OK (%zu probes, %zu notify targets)\n", c->config, cfg->nprobes, cfg->nnotify);
 	pd_config_free(cfg);
+	return 0;
+}
+
+/* reload --pid PID: validate (without reading ${file:...} secrets, which systemd 252 keeps
+ * from ExecReload= processes), then SIGHUP the daemon, which re-reads everything and
+ * refuses a file it cannot fully load. The unit's ExecReload= (no /bin/kill needed). */
+static int
+cmd_reload(struct cli *c)
+{
+	struct pd_config *cfg = NULL;
+	char *end = NULL;
+	long pid;
+
+	if (c->argc != 0 || c->pid == NULL) {
+		fprintf(stderr, "usage: probectl reload [-c FILE] --pid PID\n");
+		return EX_USAGE;
+	}
+	errno = 0;
+	pid = strtol(c->pid, &end, 10);
+	if (errno != 0 || end == c->pid || *end != '\0' || pid <= 1) {
+		fprintf(stderr, "probectl reload: --pid: '%s' is not a process id\n", c->pid);
+		return EX_USAGE;
+	}
+	c->load_flags |= PD_CONFIG_NO_SECRET_FILES;
+	if (load_config(c, &cfg) != 0)
+		return EX_CONFIG;
+	pd_config_free(cfg);
+	if (kill((pid_t)pid, SIGHUP) != 0) {
+		fprintf(stderr, "probectl reload: cannot signal probed (pid %ld): %s\n", pid,
+			strerror(errno));
+		return 1;
+	}
+	printf("%s: OK; probed (pid %ld) asked to reload\n", c->config, pid);
 	return 0;
 }
 
@@ -998,7 +1034,8 @@ static const struct {
 	int (*fn)(struct cli *c);
 	const char *help;
 } commands[] = {
-	{"validate", cmd_validate, "validate [-c FILE]            check the config; 0 or 78 with FILE:LINE:COL"},
+	{"validate", cmd_validate, "validate [-c FILE] [--no-secret-files]  check the config; 0 or 78 with FILE:LINE:COL"},
+	{"reload", cmd_reload, "reload [-c FILE] --pid PID     validate (secret files unread), then SIGHUP probed"},
 	{"check", cmd_check, "check [-c FILE] [NAME...] [--json]  probe now; 0 OK, 2 failed, 3 could not run"},
 	{"status", cmd_status, "status [--db FILE] [--json]   per probe: last result, state, last page"},
 	{"history", cmd_history, "history NAME [--since 1h] [--db FILE] [--json]  results, p50/p95, error rate"},
@@ -1032,6 +1069,8 @@ main(int argc, char **argv)
 		{"since", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
 		{"open", no_argument, NULL, 'o'},
+		{"no-secret-files", no_argument, NULL, 'S'},
+		{"pid", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1055,6 +1094,8 @@ main(int argc, char **argv)
 		case 's': c.since = optarg; break;
 		case 'j': c.json = 1; break;
 		case 'o': c.open_only = 1; break;
+		case 'S': c.load_flags |= PD_CONFIG_NO_SECRET_FILES; break;
+		case 'P': c.pid = optarg; break;
 		case 'h': cmd_help(&c); return 0;
 		default: return EX_USAGE;
 		}

@@ -69,17 +69,20 @@ START_TEST(test_duration)
 		long long ms;
 		const char *want;
 	} cases[] = {
-		{0, "00:00"},
-		{1, "00:01"},                         /* a partial minute counts */
-		{59999, "00:01"},
-		{60000, "00:01"},
-		{60001, "00:02"},
-		{(60 + 5) * 60000LL, "01:05"},        /* 1h05m */
-		{(60 + 5) * 60000LL + 1, "01:06"},
-		{(23 * 60 + 59) * 60000LL, "23:59"},
-		{(2 * 24 * 60 + 2 * 60 + 30) * 60000LL, "50:30"},  /* 2d02h30m */
-		{100 * 3600000LL, "100:00"},
-		{-5000, "00:00"},
+		{0, "0 s"},
+		{1, "1 s"},                           /* a partial second counts */
+		{10000, "10 s"},                      /* a 10-second blip is 10 s, not 00:01 */
+		{59999, "1 min"},                    /* 59.999 s rounds up to a minute */
+		{60000, "1 min"},
+		{60001, "1 min 01 s"},
+		{(4 * 60 + 30) * 1000LL, "4 min 30 s"},
+		{3599000LL, "59 min 59 s"},
+		{(60 + 5) * 60000LL, "1 h 05 min"},
+		{(60 + 5) * 60000LL + 1, "1 h 06 min"},   /* a partial minute counts above 1 h */
+		{(23 * 60 + 59) * 60000LL, "23 h 59 min"},
+		{(2 * 24 * 60 + 2 * 60 + 30) * 60000LL, "50 h 30 min"},
+		{100 * 3600000LL, "100 h 00 min"},
+		{-5000, "0 s"},
 	};
 	char out[32];
 
@@ -89,7 +92,7 @@ START_TEST(test_duration)
 			      cases[i].ms, out, cases[i].want);
 	}
 	pd_comms_duration(3600000, out, 3);
-	ck_assert_str_eq(out, "01");
+	ck_assert_str_eq(out, "1 ");
 }
 END_TEST
 
@@ -210,7 +213,7 @@ START_TEST(test_resolved)
 		"The /post-detail/ endpoint has returned to normal error rates and latency as of "
 		"2026-11-22 06:30 UTC. A postmortem will be published within 5 business days.\n"
 		"\n"
-		"Total customer-impacting duration: 01:05.\n");
+		"Total customer-impacting duration: 1 h 05 min.\n");
 	free(s);
 }
 END_TEST
@@ -234,7 +237,7 @@ START_TEST(test_resolved_multiday_plural)
 		"rates and latency as of 2026-11-24 07:55 UTC. A postmortem will be published "
 		"within 5 business days.\n"
 		"\n"
-		"Total customer-impacting duration: 50:30.\n");
+		"Total customer-impacting duration: 50 h 30 min.\n");
 	free(s);
 }
 END_TEST
@@ -249,7 +252,7 @@ START_TEST(test_resolved_zero)
 	s = render(PD_COMMS_RESOLVED, &inc, &rc);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_ptr_nonnull(strstr(s, "as of 2026-11-22 05:25 UTC."));
-	ck_assert_ptr_nonnull(strstr(s, "\n\nTotal customer-impacting duration: 00:00.\n"));
+	ck_assert_ptr_nonnull(strstr(s, "\n\nTotal customer-impacting duration: 0 s.\n"));
 	free(s);
 }
 END_TEST
@@ -392,7 +395,7 @@ START_TEST(test_postmortem)
 		"## Incident: Upstream shape change on /post-detail/\n"
 		"\n"
 		"Severity: P2\n"
-		"Duration: 01:05 customer-impacting\n"
+		"Duration: 1 h 05 min customer-impacting\n"
 		"Date: 2026-11-22 UTC\n"
 		"IC: [name]\n"
 		"Author: [name, usually IC]\n"
@@ -482,7 +485,7 @@ START_TEST(test_postmortem_multiday_duration)
 	inc.end_ms = T_0755;
 	s = render_pm(&inc, &rc);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_ptr_nonnull(strstr(s, "\nSeverity: P1\nDuration: 50:30 customer-impacting\n"
+	ck_assert_ptr_nonnull(strstr(s, "\nSeverity: P1\nDuration: 50 h 30 min customer-impacting\n"
 				       "Date: 2026-11-22 UTC\n"));
 	free(s);
 }

@@ -77,7 +77,7 @@ const char *pd_comms_kind_str(enum pd_comms_kind kind);
  * IDENTIFIED uses the title as headline (or "Cause identified for <affected>"), names the
  * mode, says that a fix is being deployed and which endpoints remain fully operational;
  * "Next update: 30 minutes or on resolution." RESOLVED needs end_ms and gives the UTC time
- * and "Total customer-impacting duration: HH:MM."
+ * and "Total customer-impacting duration: <pd_comms_duration>."
  * Errors: PD_ERR_INVALID (no usable affected endpoint, start_ms <= 0, end before start,
  * RESOLVED while open, bad severity, bad event times, unknown kind, or out->limit
  * reached), PD_ERR_NOMEM. */
@@ -96,7 +96,8 @@ int pd_comms_status(enum pd_comms_kind kind, const struct pd_comms_incident *inc
 int pd_comms_postmortem(const struct pd_comms_incident *inc, struct pd_buf *out,
 			struct pd_err *err);
 
-/* Format a duration as HH:MM (partial minutes round up; negative counts as 0).
+/* Format a duration for people: "10 s" below a minute, "4 min 30 s" below an hour,
+ * "1 h 05 min" above (partial seconds/minutes round up; negative counts as 0).
  * Always NUL-terminates when cap > 0. */
 void pd_comms_duration(int64_t ms, char *out, size_t cap);
 

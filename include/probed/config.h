@@ -150,6 +150,14 @@ typedef void (*pd_config_diag_fn)(void *ud, const char *line);
  * in err->msg; every error (not just the first) is passed to diag when diag != NULL. */
 int pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
 		   pd_config_diag_fn diag, void *ud);
+/* pd_config_load with flags:
+ * PD_CONFIG_NO_SECRET_FILES  check each ${file:PATH} for syntax (absolute path) but do not
+ *                            read it: the value stands in as "unread-secret". For
+ *                            `probectl validate --no-secret-files`, which systemd runs in
+ *                            ExecReload=, where the service's credentials are not readable. */
+#define PD_CONFIG_NO_SECRET_FILES 0x1u
+int pd_config_load_flags(const char *path, unsigned flags, struct pd_config **out,
+			 struct pd_err *err, pd_config_diag_fn diag, void *ud);
 /* Same, from a string; name is used in messages in place of a file name. */
 int pd_config_load_string(const char *yaml, size_t len, const char *name,
 			  struct pd_config **out, struct pd_err *err,

@@ -9,7 +9,8 @@ enum pd_log_level { PD_LOG_ERR = 3, PD_LOG_WARN = 4, PD_LOG_INFO = 6, PD_LOG_DEB
 void pd_log_set_level(enum pd_log_level lvl);
 /* Prefix lines with "<N>" (journald) instead of a timestamp + level word. */
 void pd_log_set_journald(int on);
-/* Register a secret (copied); occurrences are masked. Empty strings are ignored. */
+/* Register a secret (copied); occurrences are masked. Empty strings are ignored. The first
+ * secret makes the process non-dumpable (prctl PR_SET_DUMPABLE 0): no core file holds it. */
 void pd_log_add_secret(const char *secret);
 void pd_log_clear_secrets(void);
 /* Mask registered secrets in s (in place, NUL-terminated, at most cap bytes). */

@@ -142,6 +142,11 @@ pd_wait_port_file() {
 	fail "$name did not write $file within 10 s"
 }
 
+# free_port: print a loopback TCP port that was free a moment ago.
+free_port() {
+	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
 # start_simapi [ARGS...]: start $SIMAPI_BIN on an ephemeral loopback port.
 # Exports SIM_PORT, SIM_URL (http://127.0.0.1:PORT) and SIMAPI_PID.
 start_simapi() {

@@ -16,10 +16,6 @@ AM_BIN=${ALERTMANAGER_BIN:-prometheus-alertmanager}
 command -v "$AM_BIN" >/dev/null ||
 	fail "$AM_BIN not found (Debian package prometheus-alertmanager; bash scripts/deps.sh --test)"
 
-free_port() {
-	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 KEY="canary-$RANDOM$RANDOM-am"
 export TIKLIVE_TEST_KEY=$KEY
 start_simapi --key "$KEY"

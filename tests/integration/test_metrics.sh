@@ -15,10 +15,6 @@ pd_tmpdir
 command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
 command -v prometheus >/dev/null || fail "prometheus missing (Debian package prometheus)"
 
-free_port() {
-	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 KEY="canary-$RANDOM$RANDOM-do-not-leak"
 TOKEN="tok-$RANDOM$RANDOM$RANDOM-metrics"
 export TIKLIVE_TEST_KEY=$KEY

@@ -55,10 +55,6 @@ check "example route: a page is never sent to chat" \
 	--verify.receivers=chat alertname=ProbeDownQuorum severity=page probe=post-detail
 
 # ---- helpers ----------------------------------------------------------------------------
-free_port() {
-	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 # sim_mode_on PORT ENDPOINT MODE: switch one simulated API.
 sim_mode_on() {
 	curl -fsS --max-time 5 -o /dev/null -G \

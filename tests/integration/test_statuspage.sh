@@ -17,10 +17,6 @@ pd_tmpdir
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 [ -n "$CHROMIUM" ] || fail "chromium missing (Debian package chromium)"
 
-free_port() {
-	"$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 KEY="canary-$RANDOM$RANDOM-do-not-leak"
 export TIKLIVE_TEST_KEY=$KEY
 start_simapi --key "$KEY"

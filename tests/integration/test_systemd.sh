@@ -67,7 +67,7 @@ weak=$(exposure "$PD_TMP/weak/probed.service")
 echo "without the hardening block: exposure $weak"
 check "security: the unhardened unit scores > 2.0 (the check can fail)" \
 	awk -v s="${weak:-0}" 'BEGIN { exit !(s > 2.0) }'
-for k in Type=notify WatchdogSec=30s Restart=on-failure 'ExecReload=/bin/kill -HUP $MAINPID' \
+for k in Type=notify WatchdogSec=30s Restart=on-failure 'ExecReload=/usr/bin/probectl reload -c /etc/probed/probes.yaml --pid $MAINPID' LimitCORE=0 \
 	DynamicUser=yes StateDirectory=probed ConfigurationDirectory=probed \
 	LoadCredential=tiklive-key:/etc/probed/credentials/tiklive-key \
 	MemoryDenyWriteExecute=yes SystemCallFilter=@system-service \
