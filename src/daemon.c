@@ -70,6 +70,7 @@ struct pd_daemon {
 	int heartbeat_ok;            /* last ping's outcome, to log only changes */
 	int heartbeat_inflight;
 	uint64_t store_errors_at_ping;
+	int store_failing;           /* the last commit failed: heartbeat withheld */
 	ev_signal sig_term, sig_int, sig_hup;
 	int draining;
 	int kick_outbox;
@@ -747,7 +748,7 @@ daemon_on_heartbeat(EV_P_ ev_timer *w, int revents)
 	}
 	w->repeat = (double)d->cfg->heartbeat_interval_ms / 1000.0;
 	ev_timer_again(d->loop, w);
-	if (d->stats.store_errors != d->store_errors_at_ping) {
+	if (d->store_failing || d->stats.store_errors != d->store_errors_at_ping) {
 		d->store_errors_at_ping = d->stats.store_errors;
 		pd_log_warn("heartbeat: withheld: the store failed since the last ping");
 		d->heartbeat_ok = 0;
@@ -763,20 +764,66 @@ daemon_on_heartbeat(EV_P_ ev_timer *w, int revents)
 		d->heartbeat_inflight = 1;
 }
 
+/*
+ * A failed commit rolled back the batch: the results, and with them the state changes,
+ * incident rows and outbox events they caused. The in-memory state must not stay ahead of
+ * the database (a page that was never stored would never be sent, and the recovery would
+ * resolve an incident nobody saw): every probe's state and the open incidents are read
+ * back from the database, so the next results make the same transitions again and their
+ * events go out once a commit succeeds. Until then the heartbeat is withheld.
+ */
+static void
+daemon_resync(struct pd_daemon *d)
+{
+	struct pd_err err = {0};
+	int first = !d->store_failing;
+
+	d->store_failing = 1;
+	for (struct probe *p = d->probes; p != NULL; p = p->next) {
+		struct pd_eval_state st;
+
+		/* nothing stored yet: back to the initial state */
+		pd_eval_init(&st);
+		st.since_ms = p->state.since_ms;
+		(void)pd_store_load_state(d->store, p->name, &st, NULL);
+		p->state = st;
+	}
+	if (pd_incidents_reload(d->incidents, &err) != 0)
+		pd_log_err("incidents: reload after a failed commit: %s", err.msg);
+	d->incidents_dirty = 1;
+	if (first)
+		pd_log_warn("store: state rebuilt from the database; pages wait for a successful "
+			    "commit, the heartbeat is withheld until then");
+}
+
+/* Commit the open batch; after a failure, rebuild the state from the database. */
+static void
+daemon_commit(struct pd_daemon *d)
+{
+	struct pd_err err = {0};
+
+	if (pd_store_pending(d->store) == 0)
+		return;
+	if (pd_store_flush(d->store, &err) != 0) {
+		d->stats.store_errors++;
+		pd_log_err("store: commit failed, results of this batch are lost: %s", err.msg);
+		daemon_resync(d);
+	} else if (d->store_failing) {
+		d->store_failing = 0;
+		pd_log_info("store: commits succeed again");
+	}
+}
+
 static void
 daemon_on_prepare(EV_P_ ev_prepare *w, int revents)
 {
 	struct pd_daemon *d = w->data;
-	struct pd_err err = {0};
 
 	(void)EV_A;
 	(void)revents;
 	if (d->incidents_dirty && !d->draining)
 		daemon_incidents(d);
-	if (pd_store_pending(d->store) > 0 && pd_store_flush(d->store, &err) != 0) {
-		d->stats.store_errors++;
-		pd_log_err("store: commit failed, results of this batch are lost: %s", err.msg);
-	}
+	daemon_commit(d);
 	if (d->kick_outbox) {
 		d->kick_outbox = 0;
 		pd_outbox_kick(d->outbox);
@@ -796,6 +843,7 @@ daemon_on_prune(EV_P_ ev_timer *w, int revents)
 
 	(void)EV_A;
 	(void)revents;
+	daemon_commit(d); /* the batch so far, with its failure handling, before pruning */
 	if (pd_store_prune(d->store, daemon_now(d) - d->cfg->retention_ms, PRUNE_BATCH, &deleted,
 			   &err) != 0)
 		pd_log_err("store: prune: %s", err.msg);

@@ -196,6 +196,15 @@ pd_incidents_load(struct pd_incidents *m, struct pd_err *err)
 	return pd_store_incidents(m->st, 1, INC_MAX_OPEN, inc_load_row, m, err);
 }
 
+int
+pd_incidents_reload(struct pd_incidents *m, struct pd_err *err)
+{
+	for (size_t i = 0; i < m->nopen; i++)
+		inc_free(m->open[i]);
+	m->nopen = 0;
+	return pd_incidents_load(m, err);
+}
+
 /* ---- queries ---- */
 
 static int

@@ -360,6 +360,7 @@ struct pd_store {
 	int readonly;
 	int version;
 	int in_tx;         /* a write batch is open */
+	int lost;          /* a batch was rolled back since the last pd_store_flush() */
 	size_t pending;    /* rows written in the open batch */
 	sqlite3_stmt *stmts[S__COUNT];
 	struct name_ent *names;
@@ -467,6 +468,7 @@ batch_lost(struct pd_store *st)
 		pd_log_warn("store: %zu uncommitted row(s) rolled back", st->pending);
 	st->in_tx = 0;
 	st->pending = 0;
+	st->lost = 1; /* the next pd_store_flush() reports it */
 	names_clear(st);
 }
 
@@ -1239,6 +1241,17 @@ pd_store_flush(struct pd_store *st, struct pd_err *err)
 {
 	int ret;
 
+	if (st->lost) {
+		/* a statement of this batch failed and SQLite rolled the transaction back:
+		 * what was written after it is only part of a batch, so it goes too */
+		if (st->in_tx && !sqlite3_get_autocommit(st->db))
+			simple_exec(st, S_ROLLBACK, "rollback", NULL);
+		if (st->in_tx)
+			batch_lost(st);
+		st->lost = 0;
+		return pd_err_set(err, PD_ERR_DB, "%s: a write of this batch failed; the batch "
+				  "was rolled back", st->path);
+	}
 	if (!st->in_tx)
 		return 0;
 	if ((ret = simple_exec(st, S_COMMIT, "commit", err)) != 0) {
@@ -1247,6 +1260,7 @@ pd_store_flush(struct pd_store *st, struct pd_err *err)
 			simple_exec(st, S_ROLLBACK, "rollback", NULL);
 		if (st->in_tx)
 			batch_lost(st);
+		st->lost = 0; /* reported here */
 		return ret;
 	}
 	st->in_tx = 0;
@@ -1257,7 +1271,8 @@ pd_store_flush(struct pd_store *st, struct pd_err *err)
 size_t
 pd_store_pending(const struct pd_store *st)
 {
-	return st->pending;
+	/* a lost batch counts: the next flush must report it */
+	return st->pending + (st->lost ? 1 : 0);
 }
 
 /* ---- writes ---- */

@@ -34,6 +34,9 @@ void pd_incidents_free(struct pd_incidents *m);
 void pd_incidents_set_config(struct pd_incidents *m, const struct pd_config *cfg);
 /* Load open incidents from the store (after a restart). */
 int pd_incidents_load(struct pd_incidents *m, struct pd_err *err);
+/* Forget the open incidents held in memory and read them again from the store (after a
+ * failed commit rolled back what the memory already held). Errors as pd_incidents_load. */
+int pd_incidents_reload(struct pd_incidents *m, struct pd_err *err);
 
 /* Feed the current facts of all n probes (last[i] may be NULL: no result yet). Opens,
  * joins, escalates and resolves incidents, queueing notifications and timeline rows in
