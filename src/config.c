@@ -439,6 +439,37 @@ cfg_is_null(const yaml_node_t *n)
 	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
+static const char *cfg_key_elsewhere(const char *what, const char *key);
+
+/* "unknown key 'X'" and what to write instead: the nearest key of names[] (a typo), the
+ * section where X belongs (a key one level off), or else the keys that are valid here. */
+static void
+cfg_unknown_key(struct cfg_ctx *c, yaml_node_t *k, const char *what, const char *const names[])
+{
+	char show[CFG_SHOW_MAX + 8], list[512];
+	const char *key = cfg_raw(k), *near, *where;
+	size_t o = 0;
+
+	cfg_show(key, k->data.scalar.length, show, sizeof(show));
+	if ((near = pd_err_nearest(key, names)) != NULL) {
+		cfg_error(c, k, "unknown key '%s' (did you mean '%s'?)", show, near);
+		return;
+	}
+	if ((where = cfg_key_elsewhere(what, key)) != NULL) {
+		cfg_error(c, k, "unknown key '%s' here (it goes %s)", show, where);
+		return;
+	}
+	list[0] = '\0';
+	for (size_t i = 0; names[i] != NULL && o < sizeof(list); i++) {
+		int n = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", names[i]);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	cfg_error(c, k, "unknown key '%s' (expected one of: %s)", show, list);
+}
+
 /*
  * Sort the pairs of mapping n into vals[]/keys[] by the position of their key in
  * names[] (NULL-terminated). Unknown, duplicate and non-string keys are errors.
@@ -448,8 +479,6 @@ static int
 cfg_map(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const names[],
 	yaml_node_t *vals[], yaml_node_t *keys[])
 {
-	char show[CFG_SHOW_MAX + 8];
-
 	for (size_t i = 0; names[i] != NULL; i++)
 		vals[i] = keys[i] = NULL;
 	if (n != NULL && n->type == YAML_SCALAR_NODE && cfg_is_null(n))
@@ -472,8 +501,7 @@ cfg_map(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const n
 			if (strcmp(names[i], cfg_raw(k)) == 0)
 				break;
 		if (names[i] == NULL) {
-			cfg_error(c, k, "unknown key '%s'",
-				  cfg_show(cfg_raw(k), k->data.scalar.length, show, sizeof(show)));
+			cfg_unknown_key(c, k, what, names);
 			continue;
 		}
 		if (keys[i] != NULL) {
@@ -2184,6 +2212,38 @@ enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, 
 static const char *const top_keys[] = {
 	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify", NULL,
 };
+
+/* Keys written one level off: in the mapping `what`, a key of names[] belongs `where`.
+ * Consulted only when the key is no typo of a key valid where it stands. */
+static const struct {
+	const char *what;
+	const char *const *names;
+	const char *where;
+} cfg_elsewhere[] = {
+	{ "probe", expect_keys, "under 'expect:'" },
+	{ "probe", freshness_keys, "under 'freshness:', with kind: freshness" },
+	{ "probe", top_keys, "at the top level: check this line's indentation" },
+	{ "defaults", expect_keys, "under 'expect:' of each probe" },
+	{ "defaults", probe_keys, "in each probe; defaults cannot set it" },
+	{ "expect", probe_keys, "in the probe, beside 'expect:'" },
+	{ "top level", defaults_keys, "under 'defaults:' or in a probe" },
+	{ "top level", probe_keys, "in a probe, under 'probes:'" },
+	{ "top level", store_keys, "under 'store:'" },
+	{ "notify", top_keys, "at the top level: check this line's indentation" },
+};
+
+static const char *
+cfg_key_elsewhere(const char *what, const char *key)
+{
+	for (size_t i = 0; i < sizeof(cfg_elsewhere) / sizeof(cfg_elsewhere[0]); i++) {
+		if (strcmp(cfg_elsewhere[i].what, what) != 0)
+			continue;
+		for (size_t j = 0; cfg_elsewhere[i].names[j] != NULL; j++)
+			if (strcmp(cfg_elsewhere[i].names[j], key) == 0)
+				return cfg_elsewhere[i].where;
+	}
+	return NULL;
+}
 
 static void
 cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)

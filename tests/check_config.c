@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "probed/config.h"
+#include "probed/err.h"
 #include "probed/jsonschema.h"
 #include "probed/log.h"
 
@@ -525,7 +526,7 @@ END_TEST
 struct bad_case {
 	const char *file;
 	size_t n;
-	const char *lines[6]; /* after "FILE:" */
+	const char *lines[12]; /* after "FILE:" */
 	int prefix;           /* schema errors: the validator's own text follows */
 };
 
@@ -535,8 +536,9 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
 	{ "bad_unknown_top.yaml", 2,
 	  { "1:1: missing required key 'probes'",
-	    "3:1: unknown key 'probe'" }, 0 },
-	{ "bad_unknown_expect.yaml", 1, { "6:7: unknown key 'max_latncy'" }, 0 },
+	    "3:1: unknown key 'probe' (did you mean 'probes'?)" }, 0 },
+	{ "bad_unknown_expect.yaml", 1,
+	  { "6:7: unknown key 'max_latncy' (did you mean 'max_latency'?)" }, 0 },
 	{ "bad_duration.yaml", 1, { "2:13: interval: invalid duration '30sec'" DUR_HINT }, 0 },
 	{ "bad_url.yaml", 2,
 	  { "3:10: url: invalid URL 'ftp://api.tikliveapi.com/userid/': scheme must be http or "
@@ -559,7 +561,7 @@ static const struct bad_case bad_cases[] = {
 	    "4:25: failures_before_page: expected an integer from 1 to 100, got '0'",
 	    "8:11: tier: must be core, secondary or site, got 'primary'",
 	    "9:11: name: invalid name 'bad name!' (1-64 characters from A-Z a-z 0-9 _ . -)",
-	    "13:7: unknown key 'colour'" }, 0 },
+	    "13:7: unknown key 'colour' (expected one of: status, max_latency, json)" }, 0 },
 	{ "bad_empty_probes.yaml", 1, { "3:9: probes: list is empty (nothing to watch)" }, 0 },
 	{ "bad_dup_key.yaml", 1, { "5:5: duplicate key 'interval' (first defined at 4:5)" }, 0 },
 	{ "bad_notify.yaml", 4,
@@ -568,6 +570,19 @@ static const struct bad_case bad_cases[] = {
 	    "9:11: duplicate notify name 'hook' (first defined at 5:11)",
 	    "10:11: type: must be webhook, pagerduty, opsgenie, slack, alertmanager or exec, "
 	    "got 'teams'" }, 0 },
+	{ "bad_unknown_keys.yaml", 11,
+	  { "3:3: unknown key 'intervall' (did you mean 'interval'?)",
+	    "4:3: unknown key 'status' here (it goes under 'expect:' of each probe)",
+	    "6:3: unknown key 'pth' (did you mean 'path'?)",
+	    "10:5: unknown key 'timout' (did you mean 'timeout'?)",
+	    "11:5: unknown key 'status' here (it goes under 'expect:')",
+	    "13:7: unknown key 'stauts' (did you mean 'status'?)",
+	    "14:5: unknown key 'notify' here (it goes at the top level: check this line's "
+	    "indentation)",
+	    "20:5: unknown key 'timeuot' (did you mean 'timeout'?)",
+	    "22:3: unknown key 'listn' (did you mean 'listen'?)",
+	    "24:3: unknown key 'windw' (did you mean 'window'?)",
+	    "27:3: unknown key 'intervl' (did you mean 'interval'?)" }, 0 },
 	{ "bad_listen.yaml", 1,
 	  { "5:11: listen: invalid address 'localhost' (host:port, e.g. 127.0.0.1:9464 or "
 	    "[::1]:9464)" }, 0 },
@@ -677,15 +692,18 @@ START_TEST(test_inline_errors)
 	load_fails_with(P1 "store: {path: \"\"}\n", "4:15: path: must not be empty");
 	load_fails_with(P1 "store: {retention: 1y}\n",
 			"4:20: retention: invalid duration '1y'" DUR_HINT);
-	load_fails_with(P1 "store: {size: 1}\n", "4:9: unknown key 'size'");
-	load_fails_with(P1 "defaults: {status: [200]}\n", "4:12: unknown key 'status'");
+	load_fails_with(P1 "store: {size: 1}\n",
+			"4:9: unknown key 'size' (expected one of: path, retention)");
+	load_fails_with(P1 "defaults: {status: [200]}\n",
+			"4:12: unknown key 'status' here (it goes under 'expect:' of each probe)");
 	load_fails_with(P1 "notify:\n  - name: w\n    type: webhook\n    url: http://h/\n"
 			"    routing_key: k\n", "8:5: routing_key is only valid for type pagerduty");
 	load_fails_with(P1 "notify:\n  - name: w\n    url: http://h/\n",
 			"5:5: notify entry is missing required key 'type' (webhook, pagerduty, "
 			"opsgenie, slack, alertmanager or exec)");
 	load_fails_with(P1 "http: {bearer_token: \"\"}\n", "4:22: bearer_token: must not be empty");
-	load_fails_with(P1 "http: {port: 1}\n", "4:8: unknown key 'port'");
+	load_fails_with(P1 "http: {port: 1}\n",
+			"4:8: unknown key 'port' (expected one of: listen, bearer_token)");
 	load_fails_with(P1 "location: [a]\n", "4:11: location: expected a single value, not a list");
 	load_fails_with(P1 "    url: http://h/x\n", "4:5: duplicate key 'url' (first defined at 3:5)");
 	load_fails_with("probes:\n  - name: " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -697,6 +715,36 @@ START_TEST(test_inline_errors)
 			"(while parsing a flow sequence at 1:9)");
 	load_fails_with("probes:\n\t- name: a\n", "2:1: YAML: found character that cannot start "
 			"any token (while scanning for the next token at 2:1)");
+}
+END_TEST
+
+/* The one did-you-mean of config keys and JSON Schema keywords. */
+START_TEST(test_nearest)
+{
+	static const char *const keys[] = {
+		"interval", "timeout", "failures_before_page", "url", "type", "tier", NULL,
+	};
+	static const char *const kws[] = { "required", "minLength", "maxLength", "if", NULL };
+
+	ck_assert_str_eq(pd_err_nearest("intervall", keys), "interval");  /* insertion */
+	ck_assert_str_eq(pd_err_nearest("intreval", keys), "interval");   /* swap = 1 edit */
+	ck_assert_str_eq(pd_err_nearest("timout", keys), "timeout");
+	ck_assert_str_eq(pd_err_nearest("Timeout", keys), "timeout");     /* case */
+	ck_assert_str_eq(pd_err_nearest("failures-before-page", keys), "failures_before_page");
+	ck_assert_str_eq(pd_err_nearest("uri", keys), "url");
+	ck_assert_str_eq(pd_err_nearest("requird", kws), "required");
+	ck_assert_str_eq(pd_err_nearest("minLenght", kws), "minLength");
+	ck_assert_str_eq(pd_err_nearest("minlength", kws), "minLength");
+	ck_assert_ptr_null(pd_err_nearest("interval", keys));  /* exact: nothing to suggest */
+	ck_assert_ptr_null(pd_err_nearest("colour", keys));
+	ck_assert_str_eq(pd_err_nearest("tyre", keys), "type");  /* 1 edit: a typo */
+	ck_assert_ptr_null(pd_err_nearest("port", keys));       /* 2 edits, short word */
+	ck_assert_ptr_null(pd_err_nearest("kind", keys));       /* "tier"/"type": 3 edits */
+	ck_assert_ptr_null(pd_err_nearest("", keys));
+	ck_assert_ptr_null(pd_err_nearest(NULL, keys));
+	ck_assert_ptr_null(pd_err_nearest("x", (const char *const[]){ NULL }));
+	ck_assert_ptr_null(pd_err_nearest("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+					  keys));
 }
 END_TEST
 
@@ -1067,6 +1115,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_bad_fixture, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_inline_errors);
+	tcase_add_test(tc, test_nearest);
 	tcase_add_test(tc, test_inline_good);
 	tcase_add_test(tc, test_alias_bombs);
 	suite_add_tcase(s, tc);
