@@ -52,6 +52,13 @@ struct cfg_msg {
 	char *text;
 };
 
+/* Where the key of one member of a converted JSON object was written, so a message about
+ * the member (an unknown JSON Schema keyword) can point at it. */
+struct cfg_jmark {
+	const cJSON *item;
+	size_t line, col;
+};
+
 struct cfg_ctx {
 	yaml_document_t doc;
 	const char *file;
@@ -59,6 +66,8 @@ struct cfg_ctx {
 	size_t nmsgs, capmsgs;
 	size_t json_nodes;
 	int json_overflow;
+	struct cfg_jmark *jmarks;   /* of the expect.json being converted */
+	size_t njmarks, capjmarks;
 	int nomem;
 };
 
@@ -1233,6 +1242,51 @@ cfg_json_scalar(struct cfg_ctx *c, yaml_node_t *n)
 	return j;
 }
 
+static void
+cfg_json_mark(struct cfg_ctx *c, const cJSON *item, const yaml_node_t *key)
+{
+	if (c->njmarks == c->capjmarks) {
+		size_t ncap = c->capjmarks ? c->capjmarks * 2 : 64;
+		struct cfg_jmark *m = realloc(c->jmarks, ncap * sizeof(*m));
+
+		if (m == NULL) {
+			c->nomem = 1;
+			return;
+		}
+		c->jmarks = m;
+		c->capjmarks = ncap;
+	}
+	c->jmarks[c->njmarks].item = item;
+	c->jmarks[c->njmarks].line = key->start_mark.line + 1;
+	c->jmarks[c->njmarks].col = key->start_mark.column + 1;
+	c->njmarks++;
+}
+
+/* pd_schema_lint callback: the message at the key as written in the file. An aliased
+ * mapping converts to several objects; its key is reported once. */
+static void
+cfg_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg)
+{
+	struct cfg_ctx *c = ud;
+	size_t line = 1, col = 1;
+	char text[512];
+
+	(void)pointer;
+	for (size_t i = 0; i < c->njmarks; i++) {
+		if (c->jmarks[i].item == key) {
+			line = c->jmarks[i].line;
+			col = c->jmarks[i].col;
+			break;
+		}
+	}
+	snprintf(text, sizeof(text), "%s:%zu:%zu: json: %s", c->file, line, col, msg);
+	for (size_t i = 0; i < c->nmsgs; i++)
+		if (c->msgs[i].line == line && c->msgs[i].col == col &&
+		    strcmp(c->msgs[i].text, text) == 0)
+			return;
+	cfg_error_at(c, line, col, "json: %s", msg);
+}
+
 /* Convert node n to cJSON. NULL after reporting an error (or on out-of-memory). */
 static cJSON *
 cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
@@ -1304,6 +1358,8 @@ cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 			} else if (!cJSON_AddItemToObject(j, cfg_raw(k), e)) {
 				cJSON_Delete(e);
 				bad = c->nomem = 1;
+			} else {
+				cfg_json_mark(c, e, k);
 			}
 		}
 		break;
@@ -1413,12 +1469,15 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 
 		c->json_nodes = 0;
 		c->json_overflow = 0;
+		c->njmarks = 0;
 		p->json_schema = cfg_json(c, v[EX_JSON], 0);
 		if (p->json_schema == NULL) {
 			if (c->nmsgs == before)
 				c->nomem = 1;
 			return;
 		}
+		/* legal JSON Schema, but in a config a typo that switches the check off */
+		pd_schema_lint(p->json_schema, cfg_json_lint, c);
 		s = pd_schema_new(p->json_schema, &e);
 		if (s == NULL)
 			cfg_error(c, v[EX_JSON], "json: invalid JSON Schema: %s",
@@ -2384,6 +2443,7 @@ out:
 	for (size_t i = 0; i < c.nmsgs; i++)
 		free(c.msgs[i].text);
 	free(c.msgs);
+	free(c.jmarks);
 	pd_config_free(cfg);
 	return rc;
 }
@@ -2498,5 +2558,6 @@ out:
 	for (size_t i = 0; i < c.nmsgs; i++)
 		free(c.msgs[i].text);
 	free(c.msgs);
+	free(c.jmarks);
 	return j;
 }

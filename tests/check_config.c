@@ -150,6 +150,9 @@ teardown(void)
 	pd_log_clear_secrets();
 }
 
+/* One valid probe; inline cases append to it (their line 4 is the line after it). */
+#define P1 "probes:\n  - name: a\n    url: http://h/\n"
+
 /* ---------------------------------------------------------------- the real probes.yaml */
 
 START_TEST(test_real_probes_yaml)
@@ -412,6 +415,52 @@ START_TEST(test_minimal_defaults)
 }
 END_TEST
 
+/* Schema keywords are checked only where they are keywords: names under properties,
+ * patternProperties, dependencies and definitions are the API's, enum/const/default/
+ * examples are data; "x-" keys and x-allow-unknown-keywords: true are the way out. */
+START_TEST(test_schema_keywords_good)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_err err = { 0 };
+	struct diag d = { 0 };
+	struct pd_schema *s;
+	struct pd_schema_error errs[4];
+	size_t nerr = 0;
+	cJSON *doc;
+	int rc = pd_config_load(CFG_DIR "good_schema_keywords.yaml", &cfg, &err, diag_cb, &d);
+
+	if (rc != 0)
+		diag_dump(&d);
+	ck_assert_msg(rc == 0, "%s", err.msg);
+	ck_assert_uint_eq(cfg->nprobes, 2);
+	/* the property named "requird" is a property: required and checked */
+	s = pd_schema_new(cfg->probes[0].json_schema, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	doc = cJSON_Parse("{\"requird\": \"\", \"minLenght\": 1}");
+	ck_assert_int_eq(pd_schema_validate(s, doc, errs, 4, &nerr), 0);
+	ck_assert_uint_eq(nerr, 1);
+	ck_assert_str_eq(errs[0].msg, "$.requird: minLength 1, got \"\"");
+	cJSON_Delete(doc);
+	pd_schema_free(s);
+	pd_config_free(cfg);
+	diag_free(&d);
+
+	/* the opt-out covers its own object and what is under it, nothing beside it */
+	cfg = load_ok(P1 "    expect:\n      json:\n        x-allow-unknown-keywords: true\n"
+		      "        nullable: true\n        properties: {a: {nullable: true}}\n");
+	pd_config_free(cfg);
+	load_fails_with(P1 "    expect:\n      json:\n        properties:\n"
+			"          a: {x-allow-unknown-keywords: true, nullable: true}\n"
+			"        nullable: true\n",
+			"8:9: json: unknown JSON Schema keyword 'nullable', which would check "
+			"nothing (name extensions 'x-...', or set x-allow-unknown-keywords: true)");
+	/* only true opts out */
+	load_fails_with(P1 "    expect:\n      json: {x-allow-unknown-keywords: false, requird: [a]}\n",
+			"5:47: json: unknown JSON Schema keyword 'requird' (did you mean "
+			"'required'?)");
+}
+END_TEST
+
 START_TEST(test_overrides)
 {
 	struct pd_config *cfg = NULL;
@@ -570,6 +619,13 @@ static const struct bad_case bad_cases[] = {
 	    "9:11: duplicate notify name 'hook' (first defined at 5:11)",
 	    "10:11: type: must be webhook, pagerduty, opsgenie, slack, alertmanager or exec, "
 	    "got 'teams'" }, 0 },
+	{ "bad_schema_unknown.yaml", 4,
+	  { "8:9: json: unknown JSON Schema keyword 'requird' (did you mean 'required'?)",
+	    "13:13: json: unknown JSON Schema keyword 'minLenght' (did you mean 'minLength'?)",
+	    "16:13: json: unknown JSON Schema keyword 'id' (did you mean 'if'? a property goes "
+	    "under 'properties')",
+	    "17:13: json: unknown JSON Schema keyword 'propertys' (did you mean "
+	    "'properties'?)" }, 0 },
 	{ "bad_unknown_keys.yaml", 11,
 	  { "3:3: unknown key 'intervall' (did you mean 'interval'?)",
 	    "4:3: unknown key 'status' here (it goes under 'expect:' of each probe)",
@@ -643,8 +699,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- inline error cases */
 
-#define P1 "probes:\n  - name: a\n    url: http://h/\n"
-
 START_TEST(test_inline_errors)
 {
 	load_fails_with("", "1:1: empty configuration (at least 'probes' is required)");
@@ -689,6 +743,10 @@ START_TEST(test_inline_errors)
 	load_fails_with(P1 "    expect: {json: {type: [.inf]}}\n",
 			"4:28: json: '.inf' (infinity/NaN) cannot be represented in JSON");
 	load_fails_with(P1 "    expect: {json: {a: 1, a: 2}}\n", "4:27: json: duplicate key 'a'");
+	/* an aliased schema is reported once, where it is written */
+	load_fails_with(P1 "    expect:\n      json:\n        definitions: {a: &a {maxmum: 3}}\n"
+			"        allOf: [*a, *a]\n",
+			"6:30: json: unknown JSON Schema keyword 'maxmum' (did you mean 'maximum'?)");
 	load_fails_with(P1 "store: {path: \"\"}\n", "4:15: path: must not be empty");
 	load_fails_with(P1 "store: {retention: 1y}\n",
 			"4:20: retention: invalid duration '1y'" DUR_HINT);
@@ -1111,6 +1169,7 @@ config_suite(void)
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_minimal_defaults);
+	tcase_add_test(tc, test_schema_keywords_good);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_loop_test(tc, test_bad_fixture, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_missing_file);
