@@ -2354,11 +2354,67 @@ cfg_offset_pos(const char *s, size_t len, size_t off, size_t *line, size_t *col)
 	}
 }
 
+/* Byte offset of the start of the line holding offset off. */
+static size_t
+cfg_line_start(const char *s, size_t off)
+{
+	while (off > 0 && s[off - 1] != '\n')
+		off--;
+	return off;
+}
+
+/* The line before the one starting at ls that holds more than blanks and a comment;
+ * its start in *start, its length (no newline) returned; 0 when there is none. */
+static size_t
+cfg_prev_line(const char *s, size_t ls, size_t *start)
+{
+	while (ls > 0) {
+		size_t e = ls - 1, b = cfg_line_start(s, e), i = b;
+
+		while (i < e && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i < e && s[i] != '#') {
+			*start = b;
+			return e - b;
+		}
+		ls = b;
+	}
+	return 0;
+}
+
+/* The "name:a" that YAML reads as one word: the line's first ':', when a key stands
+ * before it and no blank after it (not "url: http://..", not "- http://.."). -1 if not. */
+static long
+cfg_colon_nospace(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n && (s[i] == ' ' || s[i] == '-'))
+		i++;
+	for (k = i; k < n && s[k] != ':'; k++)
+		if (!((s[k] >= 'A' && s[k] <= 'Z') || (s[k] >= 'a' && s[k] <= 'z') ||
+		      (s[k] >= '0' && s[k] <= '9') || s[k] == '_' || s[k] == '-' || s[k] == '.'))
+			return -1;
+	if (k == i || k + 1 >= n || s[k + 1] == ' ' || s[k + 1] == '\t' ||
+	    (k + 2 < n && s[k + 1] == '/' && s[k + 2] == '/'))
+		return -1;
+	return (long)k;
+}
+
+/*
+ * A libyaml error in words that say what to fix (issue 7): tabs, indentation, a ':'
+ * without a space, a value with ': ' in it, an unclosed quote. libyaml's own words
+ * follow in parentheses (they are what a web search finds); anything not recognised
+ * is reported in libyaml's words alone.
+ */
 static void
 cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, size_t len)
 {
-	size_t line, col;
 	const char *problem = parser->problem ? parser->problem : "cannot parse";
+	const char *ctx = parser->context;
+	size_t line, col, off = parser->problem_mark.index, ls, ps = 0, pn;
+	char raw[256];
+	long colon;
 
 	if (parser->error == YAML_READER_ERROR) {
 		cfg_offset_pos(yaml, len, parser->problem_offset, &line, &col);
@@ -2367,8 +2423,86 @@ cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, siz
 	}
 	line = parser->problem_mark.line + 1;
 	col = parser->problem_mark.column + 1;
-	if (parser->context != NULL)
-		cfg_error_at(c, line, col, "YAML: %s (%s at %zu:%zu)", problem, parser->context,
+	if (ctx != NULL)
+		snprintf(raw, sizeof(raw), "YAML: %s, %s at %zu:%zu", problem, ctx,
+			 parser->context_mark.line + 1, parser->context_mark.column + 1);
+	else
+		snprintf(raw, sizeof(raw), "YAML: %s", problem);
+	if (off > len)
+		off = len;
+	ls = cfg_line_start(yaml, off);
+
+	if (strstr(problem, "tab character") != NULL ||
+	    (strcmp(problem, "found character that cannot start any token") == 0 &&
+	     off < len && yaml[off] == '\t')) {
+		/* point at the tab itself (libyaml may point at the line's start) */
+		for (size_t i = ls; i < len && yaml[i] != '\n'; i++) {
+			if (yaml[i] == '\t') {
+				cfg_offset_pos(yaml, len, i, &line, &col);
+				break;
+			}
+		}
+		cfg_error_at(c, line, col, "a tab character: YAML indentation must use spaces");
+		return;
+	}
+	if (strcmp(problem, "found character that cannot start any token") == 0 && off < len &&
+	    (yaml[off] == '@' || yaml[off] == '`')) {
+		cfg_error_at(c, line, col, "'%c' cannot start a value: put the value in quotes "
+			     "(%s)", yaml[off], raw);
+		return;
+	}
+	if (strcmp(problem, "mapping values are not allowed in this context") == 0) {
+		/* "name: a: b": a ': ' inside a value on this very line */
+		for (size_t i = ls; i + 1 < off; i++) {
+			if (yaml[i] == ':' && (yaml[i + 1] == ' ' || yaml[i + 1] == '\t')) {
+				cfg_error_at(c, line, col, "a value that contains ': ' must be quoted "
+					     "(or start the next key on a line of its own) (%s)", raw);
+				return;
+			}
+		}
+		/* "name:a" on the line above: one word, so this line continues it */
+		pn = cfg_prev_line(yaml, ls, &ps);
+		colon = pn ? cfg_colon_nospace(yaml + ps, pn) : -1;
+		if (colon >= 0) {
+			cfg_offset_pos(yaml, len, ps + (size_t)colon, &line, &col);
+			cfg_error_at(c, line, col, "a ':' needs a space after it ('key: value', not "
+				     "'key:value') (%s)", raw);
+			return;
+		}
+		for (off = ls; off < len && yaml[off] == ' '; off++)
+			;
+		cfg_offset_pos(yaml, len, off, &line, &col);
+		cfg_error_at(c, line, col, "bad indentation: this line is indented more than the "
+			     "key above it, so it reads as part of that key's value (%s)", raw);
+		return;
+	}
+	if (strcmp(problem, "did not find expected key") == 0 ||
+	    strcmp(problem, "did not find expected '-' indicator") == 0) {
+		if (problem[23] == '-')
+			cfg_error_at(c, line, col, "bad indentation: inside a list, a line must start "
+				     "a new item ('- ') or line up with the keys of the item above "
+				     "it (%s)", raw);
+		else
+			cfg_error_at(c, line, col, "bad indentation: this line is indented "
+				     "differently from the keys above it (%s)", raw);
+		return;
+	}
+	if (strcmp(problem, "could not find expected ':'") == 0 && ctx != NULL &&
+	    strcmp(ctx, "while scanning a simple key") == 0) {
+		cfg_error_at(c, parser->context_mark.line + 1, parser->context_mark.column + 1,
+			     "expected 'key: value': the ':' is missing, or has no space after it "
+			     "(%s)", raw);
+		return;
+	}
+	if (strcmp(problem, "found unexpected end of stream") == 0 && ctx != NULL &&
+	    strcmp(ctx, "while scanning a quoted scalar") == 0) {
+		cfg_error_at(c, parser->context_mark.line + 1, parser->context_mark.column + 1,
+			     "this quoted value is never closed: its closing quote is missing "
+			     "(%s)", raw);
+		return;
+	}
+	if (ctx != NULL)
+		cfg_error_at(c, line, col, "YAML: %s (%s at %zu:%zu)", problem, ctx,
 			     parser->context_mark.line + 1, parser->context_mark.column + 1);
 	else
 		cfg_error_at(c, line, col, "YAML: %s", problem);

@@ -603,8 +603,15 @@ static const struct bad_case bad_cases[] = {
 	{ "bad_status.yaml", 1, { "5:21: status: invalid status '299-200'" STATUS_HINT }, 0 },
 	{ "bad_schema_pattern.yaml", 1, { "6:9: json: invalid JSON Schema: " }, 1 },
 	{ "bad_schema_type.yaml", 1, { "5:13: json: invalid JSON Schema: " }, 1 },
-	{ "bad_syntax.yaml", 1, { "4:4: YAML: did not find expected '-' indicator (while parsing "
-				  "a block collection at 2:3)" }, 0 },
+	{ "bad_syntax.yaml", 1,
+	  { "4:4: bad indentation: inside a list, a line must start a new item ('- ') or line up "
+	    "with the keys of the item above it (YAML: did not find expected '-' indicator, "
+	    "while parsing a block collection at 2:3)" }, 0 },
+	{ "bad_tab.yaml", 1, { "3:1: a tab character: YAML indentation must use spaces" }, 0 },
+	{ "bad_indent.yaml", 1,
+	  { "4:6: bad indentation: this line is indented more than the key above it, so it reads "
+	    "as part of that key's value (YAML: mapping values are not allowed in this "
+	    "context)" }, 0 },
 	{ "bad_multi.yaml", 5,
 	  { "3:12: timeout: must be greater than 0",
 	    "4:25: failures_before_page: expected an integer from 1 to 100, got '0'",
@@ -771,8 +778,42 @@ START_TEST(test_inline_errors)
 	/* syntax errors carry libyaml's problem mark */
 	load_fails_with("probes: [a\n", "2:1: YAML: did not find expected ',' or ']' "
 			"(while parsing a flow sequence at 1:9)");
-	load_fails_with("probes:\n\t- name: a\n", "2:1: YAML: found character that cannot start "
-			"any token (while scanning for the next token at 2:1)");
+	/* ... and, where libyaml's words are cryptic, say what to fix first */
+	load_fails_with("probes:\n\t- name: a\n",
+			"2:1: a tab character: YAML indentation must use spaces");
+	load_fails_with("probes:\n  - name: a\n\turl: http://h/\n",
+			"3:1: a tab character: YAML indentation must use spaces");
+	load_fails_with("probes:\n  - name: a\n   \t url: http://h/\n",
+			"3:4: a tab character: YAML indentation must use spaces");
+	load_fails_with("defaults:\n  interval: 5s\n timeout: 1s\n" P1,
+			"3:2: bad indentation: this line is indented differently from the keys "
+			"above it (YAML: did not find expected key, while parsing a block mapping "
+			"at 1:1)");
+	load_fails_with(P1 "    expect:\n      json:\n        type: object\n       required: [id]\n",
+			"7:8: bad indentation: this line is indented differently from the keys "
+			"above it (YAML: did not find expected key, while parsing a block mapping "
+			"at 5:7)");
+	load_fails_with("probes:\n  - name: a\n    url: http://h/\n      interval: 5s\n",
+			"4:7: bad indentation: this line is indented more than the key above it, "
+			"so it reads as part of that key's value (YAML: mapping values are not "
+			"allowed in this context)");
+	load_fails_with("probes:\n  - name:a\n    url: http://h/\n",
+			"2:9: a ':' needs a space after it ('key: value', not 'key:value') (YAML: "
+			"mapping values are not allowed in this context)");
+	load_fails_with("probes:\n  - name: a\n    url:http://h/\n    interval: 5s\n",
+			"3:5: expected 'key: value': the ':' is missing, or has no space after it "
+			"(YAML: could not find expected ':', while scanning a simple key at 3:5)");
+	load_fails_with("probes:\n  - name: a: b\n    url: http://h/\n",
+			"2:12: a value that contains ': ' must be quoted (or start the next key on "
+			"a line of its own) (YAML: mapping values are not allowed in this context)");
+	load_fails_with("probes:\n  - name: a\n    url: \"http://h/\n    interval: 5s\n",
+			"3:10: this quoted value is never closed: its closing quote is missing "
+			"(YAML: found unexpected end of stream, while scanning a quoted scalar at "
+			"3:10)");
+	load_fails_with("probes:\n  - name: @a\n    url: http://h/\n",
+			"2:11: '@' cannot start a value: put the value in quotes (YAML: found "
+			"character that cannot start any token, while scanning for the next token "
+			"at 2:11)");
 }
 END_TEST
 
