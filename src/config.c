@@ -56,7 +56,7 @@ struct cfg_msg {
  * the member (an unknown JSON Schema keyword) can point at it. */
 struct cfg_jmark {
 	const cJSON *item;
-	size_t line, col;
+	const yaml_node_t *key;
 };
 
 struct cfg_ctx {
@@ -68,6 +68,7 @@ struct cfg_ctx {
 	int json_overflow;
 	struct cfg_jmark *jmarks;   /* of the expect.json being converted */
 	size_t njmarks, capjmarks;
+	unsigned char *jreported;   /* per YAML node: an unknown keyword was reported */
 	int nomem;
 };
 
@@ -1257,34 +1258,44 @@ cfg_json_mark(struct cfg_ctx *c, const cJSON *item, const yaml_node_t *key)
 		c->capjmarks = ncap;
 	}
 	c->jmarks[c->njmarks].item = item;
-	c->jmarks[c->njmarks].line = key->start_mark.line + 1;
-	c->jmarks[c->njmarks].col = key->start_mark.column + 1;
+	c->jmarks[c->njmarks].key = key;
 	c->njmarks++;
 }
 
-/* pd_schema_lint callback: the message at the key as written in the file. An aliased
- * mapping converts to several objects; its key is reported once. */
+static int
+cfg_jmark_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct cfg_jmark *)a)->item;
+	uintptr_t y = (uintptr_t)((const struct cfg_jmark *)b)->item;
+
+	return x < y ? -1 : x > y;
+}
+
+/* pd_schema_lint callback: the message at the key as written in the file (c->jmarks
+ * sorted by item). An aliased mapping converts to several objects; its key is
+ * reported once. */
 static void
 cfg_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg)
 {
 	struct cfg_ctx *c = ud;
-	size_t line = 1, col = 1;
-	char text[512];
+	struct cfg_jmark want = { key, NULL };
+	const struct cfg_jmark *m;
+	size_t idx;
 
 	(void)pointer;
-	for (size_t i = 0; i < c->njmarks; i++) {
-		if (c->jmarks[i].item == key) {
-			line = c->jmarks[i].line;
-			col = c->jmarks[i].col;
-			break;
-		}
+	m = c->njmarks ? bsearch(&want, c->jmarks, c->njmarks, sizeof(*c->jmarks),
+				 cfg_jmark_cmp) : NULL;
+	if (m == NULL) {   /* cannot happen: every object member was marked */
+		cfg_error_at(c, 1, 1, "json: %s", msg);
+		return;
 	}
-	snprintf(text, sizeof(text), "%s:%zu:%zu: json: %s", c->file, line, col, msg);
-	for (size_t i = 0; i < c->nmsgs; i++)
-		if (c->msgs[i].line == line && c->msgs[i].col == col &&
-		    strcmp(c->msgs[i].text, text) == 0)
+	idx = (size_t)(m->key - c->doc.nodes.start);
+	if (c->jreported != NULL) {
+		if (c->jreported[idx])
 			return;
-	cfg_error_at(c, line, col, "json: %s", msg);
+		c->jreported[idx] = 1;
+	}
+	cfg_error(c, m->key, "json: %s", msg);
 }
 
 /* Convert node n to cJSON. NULL after reporting an error (or on out-of-memory). */
@@ -1477,6 +1488,11 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 			return;
 		}
 		/* legal JSON Schema, but in a config a typo that switches the check off */
+		if (c->njmarks > 0)
+			qsort(c->jmarks, c->njmarks, sizeof(*c->jmarks), cfg_jmark_cmp);
+		if (c->jreported == NULL)
+			c->jreported = cfg_calloc(c, (size_t)(c->doc.nodes.top -
+							      c->doc.nodes.start), 1);
 		pd_schema_lint(p->json_schema, cfg_json_lint, c);
 		s = pd_schema_new(p->json_schema, &e);
 		if (s == NULL)
@@ -2578,6 +2594,7 @@ out:
 		free(c.msgs[i].text);
 	free(c.msgs);
 	free(c.jmarks);
+	free(c.jreported);
 	pd_config_free(cfg);
 	return rc;
 }

@@ -922,6 +922,23 @@ START_TEST(test_alias_bombs)
 	ck_assert_uint_eq(d.n, 1);
 	ck_assert_ptr_nonnull(strstr(d.lines[0], "json: more than 100000 nodes"));
 	diag_free(&d);
+	/* ~40,000 copies of one misspelt keyword: one message, at the key, no quadratic walk */
+	rc = load_str(P1 "    expect:\n      json:\n        definitions:\n"
+		      "          a: &a {foo: 1}\n"
+		      "          b: &b {allOf: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}\n"
+		      "          c: &c {allOf: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]}\n"
+		      "          d: &d {allOf: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}\n"
+		      "        allOf: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d,"
+		      " *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+		      &cfg, &err, &d);
+	ck_assert_int_eq(rc, PD_ERR_CONFIG);
+	if (d.n != 1)
+		diag_dump(&d);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_str_eq(d.lines[0], "inline.yaml:7:18: json: unknown JSON Schema keyword 'foo', "
+			 "which would check nothing (name extensions 'x-...', or set "
+			 "x-allow-unknown-keywords: true)");
+	diag_free(&d);
 	rc = load_str(cycle, &cfg, &err, &d);
 	ck_assert_int_eq(rc, PD_ERR_CONFIG);
 	ck_assert_uint_eq(d.n, 1);
