@@ -1219,13 +1219,13 @@ store_explain(const char *path, int readonly, struct pd_err *err)
 					  "another path: " STORE_WAYOUT, path, part);
 		if (errno == EACCES)
 			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not enter a "
-					  "directory of this path; run as the probed user, or use "
+					  "directory of this path; run as root or as the service, or use "
 					  STORE_WAYOUT, path, who);
 		if (errno != ENOENT || readonly)
 			return 0;
 		if (stat(dir, &sb) != 0 && errno == ENOENT)
-			return pd_err_set(err, PD_ERR_IO, "%s: directory %s does not exist; create "
-					  "it (the package does, for the probed service), or use "
+			return pd_err_set(err, PD_ERR_IO, "%s: directory %s does not exist (systemd "
+					  "makes it for probed.service); create it, or use "
 					  STORE_WAYOUT, path, dir);
 		if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
 			return pd_err_set(err, PD_ERR_IO, "%s: %s is a file, not a directory; use "
@@ -1240,7 +1240,7 @@ store_explain(const char *path, int readonly, struct pd_err *err)
 					  "writable one: " STORE_WAYOUT, path);
 		if (errno == EACCES)
 			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not %s it "
-					  "(owner uid %u, mode %03o); run as the probed user, or use "
+					  "(owner uid %u, mode %03o); run as root or as the service, or use "
 					  STORE_WAYOUT, path, who,
 					  readonly ? "read" : "write", (unsigned)sb.st_uid,
 					  (unsigned)(sb.st_mode & 0777));
@@ -1255,8 +1255,8 @@ store_explain(const char *path, int readonly, struct pd_err *err)
 					  "a file on a writable one: " STORE_WAYOUT, path, dir);
 		if (errno == EACCES && stat(dir, &sb) == 0)
 			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not write in "
-					  "directory %s (owner uid %u, mode %03o); run as the probed "
-					  "user, or use " STORE_WAYOUT, path, who, dir,
+					  "directory %s (owner uid %u, mode %03o); run as root or as "
+					  "the service, or use " STORE_WAYOUT, path, who, dir,
 					  (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 0777));
 	}
 	return 0;

@@ -235,8 +235,8 @@ START_TEST(test_open_explains_path)
 
 	/* a directory that does not exist: not created; the reader's answer is unchanged */
 	snprintf(p, sizeof(p), "%s/nope/probed.db", tdir);
-	snprintf(want, sizeof(want), "%s: directory %s/nope does not exist; create it (the "
-		 "package does, for the probed service), or use " WAYOUT, p, tdir);
+	snprintf(want, sizeof(want), "%s: directory %s/nope does not exist (systemd makes it "
+		 "for probed.service); create it, or use " WAYOUT, p, tdir);
 	open_fails(p, 0, PD_ERR_IO, want);
 	snprintf(q, sizeof(q), "%s/nope", tdir);
 	ck_assert_int_ne(access(q, F_OK), 0);
@@ -286,8 +286,8 @@ START_TEST(test_open_explains_permissions)
 	ck_assert_int_eq(open_as_nobody(dbpath, 0, got, sizeof(got)), PD_ERR_IO);
 	snprintf(want, sizeof(want), "%s: permission denied: uid 65534", dbpath);
 	ck_assert_msg(strncmp(got, want, strlen(want)) == 0 &&
-		      strstr(got, "may not enter a directory of this path; run as the probed "
-			     "user, or use " WAYOUT) != NULL, "%s", got);
+		      strstr(got, "may not enter a directory of this path; run as root or "
+			     "as the service, or use " WAYOUT) != NULL, "%s", got);
 
 	/* a root-owned 0755 directory: nobody cannot create the database in it */
 	ck_assert_int_eq(chmod(tdir, 0755), 0);
@@ -298,7 +298,7 @@ START_TEST(test_open_explains_permissions)
 	snprintf(want, sizeof(want), "%s: permission denied: uid 65534", p);
 	ck_assert_msg(strncmp(got, want, strlen(want)) == 0, "%s", got);
 	snprintf(want, sizeof(want), " may not write in directory %s (owner uid 0, mode 755); "
-		 "run as the probed user, or use " WAYOUT, own);
+		 "run as root or as the service, or use " WAYOUT, own);
 	ck_assert_msg(strstr(got, want) != NULL, "%s", got);
 
 	/* a root-owned 0600 database: nobody may neither write nor read it */
@@ -307,8 +307,8 @@ START_TEST(test_open_explains_permissions)
 	ck_assert_int_eq(chmod(p, 0600), 0);
 	ck_assert_int_eq(chmod(own, 0777), 0);
 	ck_assert_int_eq(open_as_nobody(p, 0, got, sizeof(got)), PD_ERR_IO);
-	ck_assert_msg(strstr(got, " may not write it (owner uid 0, mode 600); run as the probed "
-			     "user, or use " WAYOUT) != NULL, "%s", got);
+	ck_assert_msg(strstr(got, " may not write it (owner uid 0, mode 600); run as root or "
+			     "as the service, or use " WAYOUT) != NULL, "%s", got);
 	ck_assert_int_eq(open_as_nobody(p, 1, got, sizeof(got)), PD_ERR_IO);
 	ck_assert_msg(strstr(got, " may not read it (owner uid 0, mode 600)") != NULL, "%s", got);
 

@@ -41,7 +41,7 @@ check "probectl status --db DIR: exit 3, the same explanation" \
 # ---- a directory that does not exist; a file where a directory should be
 probed_db nodir "$PD_TMP/nope/probed.db"
 check "probed --db in a missing directory: exit 70, names the directory and the way out" \
-	bash -c "[ $RC = 70 ] && grep -qF 'cannot start: $PD_TMP/nope/probed.db: directory $PD_TMP/nope does not exist; create it (the package does, for the probed service), or use $WAYOUT' '$PD_TMP/nodir.err'"
+	bash -c "[ $RC = 70 ] && grep -qF 'cannot start: $PD_TMP/nope/probed.db: directory $PD_TMP/nope does not exist (systemd makes it for probed.service); create it, or use $WAYOUT' '$PD_TMP/nodir.err'"
 check "... and creates nothing" [ ! -e "$PD_TMP/nope" ]
 : >"$PD_TMP/afile"
 probed_db notdir "$PD_TMP/afile/probed.db"
@@ -63,7 +63,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 		>"$PD_TMP/own.out" 2>"$PD_TMP/own.err" || RC=$?
 	check "as nobody, a root-owned directory: exit 70, says who may not write where" \
 		bash -c "[ $RC = 70 ] && grep -qF 'cannot start: $PD_TMP/own/probed.db: permission denied: uid 65534' '$PD_TMP/own.err' &&
-			grep -qF ' may not write in directory $PD_TMP/own (owner uid 0, mode 755); run as the probed user, or use $WAYOUT' '$PD_TMP/own.err'"
+			grep -qF ' may not write in directory $PD_TMP/own (owner uid 0, mode 755); run as root or as the service, or use $WAYOUT' '$PD_TMP/own.err'"
 	: >"$PD_TMP/own/probed.db"   # root's, as a root-run probed would have left it
 	chmod 600 "$PD_TMP/own/probed.db"
 	chmod 777 "$PD_TMP/own"
@@ -71,7 +71,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	timeout 10 "${AS_NOBODY[@]}" "$PD_TMP/bin/probed" -c "$CFG" --db "$PD_TMP/own/probed.db" \
 		>"$PD_TMP/file.out" 2>"$PD_TMP/file.err" || RC=$?
 	check "as nobody, a root-owned 0600 database: exit 70, 'may not write it'" \
-		bash -c "[ $RC = 70 ] && grep -qF ' may not write it (owner uid 0, mode 600); run as the probed user, or use $WAYOUT' '$PD_TMP/file.err'"
+		bash -c "[ $RC = 70 ] && grep -qF ' may not write it (owner uid 0, mode 600); run as root or as the service, or use $WAYOUT' '$PD_TMP/file.err'"
 else
 	echo "SKIP: not root or no setpriv: the permission cases need to become another user" >&2
 fi
