@@ -52,6 +52,13 @@ struct cfg_msg {
 	char *text;
 };
 
+/* Where the key of one member of a converted JSON object was written, so a message about
+ * the member (an unknown JSON Schema keyword) can point at it. */
+struct cfg_jmark {
+	const cJSON *item;
+	const yaml_node_t *key;
+};
+
 struct cfg_ctx {
 	yaml_document_t doc;
 	const char *file;
@@ -59,6 +66,9 @@ struct cfg_ctx {
 	size_t nmsgs, capmsgs;
 	size_t json_nodes;
 	int json_overflow;
+	struct cfg_jmark *jmarks;   /* of the expect.json being converted */
+	size_t njmarks, capjmarks;
+	unsigned char *jreported;   /* per YAML node: an unknown keyword was reported */
 	int nomem;
 	unsigned flags;         /* PD_CONFIG_* load flags */
 };
@@ -440,6 +450,37 @@ cfg_is_null(const yaml_node_t *n)
 	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
+static const char *cfg_key_elsewhere(const char *what, const char *key);
+
+/* "unknown key 'X'" and what to write instead: the nearest key of names[] (a typo), the
+ * section where X belongs (a key one level off), or else the keys that are valid here. */
+static void
+cfg_unknown_key(struct cfg_ctx *c, yaml_node_t *k, const char *what, const char *const names[])
+{
+	char show[CFG_SHOW_MAX + 8], list[512];
+	const char *key = cfg_raw(k), *near, *where;
+	size_t o = 0;
+
+	cfg_show(key, k->data.scalar.length, show, sizeof(show));
+	if ((near = pd_err_nearest(key, names)) != NULL) {
+		cfg_error(c, k, "unknown key '%s' (did you mean '%s'?)", show, near);
+		return;
+	}
+	if ((where = cfg_key_elsewhere(what, key)) != NULL) {
+		cfg_error(c, k, "unknown key '%s' here (it goes %s)", show, where);
+		return;
+	}
+	list[0] = '\0';
+	for (size_t i = 0; names[i] != NULL && o < sizeof(list); i++) {
+		int n = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", names[i]);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	cfg_error(c, k, "unknown key '%s' (expected one of: %s)", show, list);
+}
+
 /*
  * Sort the pairs of mapping n into vals[]/keys[] by the position of their key in
  * names[] (NULL-terminated). Unknown, duplicate and non-string keys are errors.
@@ -449,8 +490,6 @@ static int
 cfg_map(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const names[],
 	yaml_node_t *vals[], yaml_node_t *keys[])
 {
-	char show[CFG_SHOW_MAX + 8];
-
 	for (size_t i = 0; names[i] != NULL; i++)
 		vals[i] = keys[i] = NULL;
 	if (n != NULL && n->type == YAML_SCALAR_NODE && cfg_is_null(n))
@@ -473,8 +512,7 @@ cfg_map(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const n
 			if (strcmp(names[i], cfg_raw(k)) == 0)
 				break;
 		if (names[i] == NULL) {
-			cfg_error(c, k, "unknown key '%s'",
-				  cfg_show(cfg_raw(k), k->data.scalar.length, show, sizeof(show)));
+			cfg_unknown_key(c, k, what, names);
 			continue;
 		}
 		if (keys[i] != NULL) {
@@ -1212,6 +1250,61 @@ cfg_json_scalar(struct cfg_ctx *c, yaml_node_t *n)
 	return j;
 }
 
+static void
+cfg_json_mark(struct cfg_ctx *c, const cJSON *item, const yaml_node_t *key)
+{
+	if (c->njmarks == c->capjmarks) {
+		size_t ncap = c->capjmarks ? c->capjmarks * 2 : 64;
+		struct cfg_jmark *m = realloc(c->jmarks, ncap * sizeof(*m));
+
+		if (m == NULL) {
+			c->nomem = 1;
+			return;
+		}
+		c->jmarks = m;
+		c->capjmarks = ncap;
+	}
+	c->jmarks[c->njmarks].item = item;
+	c->jmarks[c->njmarks].key = key;
+	c->njmarks++;
+}
+
+static int
+cfg_jmark_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct cfg_jmark *)a)->item;
+	uintptr_t y = (uintptr_t)((const struct cfg_jmark *)b)->item;
+
+	return x < y ? -1 : x > y;
+}
+
+/* pd_schema_lint callback: the message at the key as written in the file (c->jmarks
+ * sorted by item). An aliased mapping converts to several objects; its key is
+ * reported once. */
+static void
+cfg_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg)
+{
+	struct cfg_ctx *c = ud;
+	struct cfg_jmark want = { key, NULL };
+	const struct cfg_jmark *m;
+	size_t idx;
+
+	(void)pointer;
+	m = c->njmarks ? bsearch(&want, c->jmarks, c->njmarks, sizeof(*c->jmarks),
+				 cfg_jmark_cmp) : NULL;
+	if (m == NULL) {   /* cannot happen: every object member was marked */
+		cfg_error_at(c, 1, 1, "json: %s", msg);
+		return;
+	}
+	idx = (size_t)(m->key - c->doc.nodes.start);
+	if (c->jreported != NULL) {
+		if (c->jreported[idx])
+			return;
+		c->jreported[idx] = 1;
+	}
+	cfg_error(c, m->key, "json: %s", msg);
+}
+
 /* Convert node n to cJSON. NULL after reporting an error (or on out-of-memory). */
 static cJSON *
 cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
@@ -1283,6 +1376,8 @@ cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 			} else if (!cJSON_AddItemToObject(j, cfg_raw(k), e)) {
 				cJSON_Delete(e);
 				bad = c->nomem = 1;
+			} else {
+				cfg_json_mark(c, e, k);
 			}
 		}
 		break;
@@ -1392,12 +1487,20 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 
 		c->json_nodes = 0;
 		c->json_overflow = 0;
+		c->njmarks = 0;
 		p->json_schema = cfg_json(c, v[EX_JSON], 0);
 		if (p->json_schema == NULL) {
 			if (c->nmsgs == before)
 				c->nomem = 1;
 			return;
 		}
+		/* legal JSON Schema, but in a config a typo that switches the check off */
+		if (c->njmarks > 0)
+			qsort(c->jmarks, c->njmarks, sizeof(*c->jmarks), cfg_jmark_cmp);
+		if (c->jreported == NULL)
+			c->jreported = cfg_calloc(c, (size_t)(c->doc.nodes.top -
+							      c->doc.nodes.start), 1);
+		pd_schema_lint(p->json_schema, cfg_json_lint, c);
 		s = pd_schema_new(p->json_schema, &e);
 		if (s == NULL)
 			cfg_error(c, v[EX_JSON], "json: invalid JSON Schema: %s",
@@ -2192,6 +2295,38 @@ static const char *const top_keys[] = {
 	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify", NULL,
 };
 
+/* Keys written one level off: in the mapping `what`, a key of names[] belongs `where`.
+ * Consulted only when the key is no typo of a key valid where it stands. */
+static const struct {
+	const char *what;
+	const char *const *names;
+	const char *where;
+} cfg_elsewhere[] = {
+	{ "probe", expect_keys, "under 'expect:'" },
+	{ "probe", freshness_keys, "under 'freshness:', with kind: freshness" },
+	{ "probe", top_keys, "at the top level: check this line's indentation" },
+	{ "defaults", expect_keys, "under 'expect:' of each probe" },
+	{ "defaults", probe_keys, "in each probe; defaults cannot set it" },
+	{ "expect", probe_keys, "in the probe, beside 'expect:'" },
+	{ "top level", defaults_keys, "under 'defaults:' or in a probe" },
+	{ "top level", probe_keys, "in a probe, under 'probes:'" },
+	{ "top level", store_keys, "under 'store:'" },
+	{ "notify", top_keys, "at the top level: check this line's indentation" },
+};
+
+static const char *
+cfg_key_elsewhere(const char *what, const char *key)
+{
+	for (size_t i = 0; i < sizeof(cfg_elsewhere) / sizeof(cfg_elsewhere[0]); i++) {
+		if (strcmp(cfg_elsewhere[i].what, what) != 0)
+			continue;
+		for (size_t j = 0; cfg_elsewhere[i].names[j] != NULL; j++)
+			if (strcmp(cfg_elsewhere[i].names[j], key) == 0)
+				return cfg_elsewhere[i].where;
+	}
+	return NULL;
+}
+
 static void
 cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 {
@@ -2242,11 +2377,67 @@ cfg_offset_pos(const char *s, size_t len, size_t off, size_t *line, size_t *col)
 	}
 }
 
+/* Byte offset of the start of the line holding offset off. */
+static size_t
+cfg_line_start(const char *s, size_t off)
+{
+	while (off > 0 && s[off - 1] != '\n')
+		off--;
+	return off;
+}
+
+/* The line before the one starting at ls that holds more than blanks and a comment;
+ * its start in *start, its length (no newline) returned; 0 when there is none. */
+static size_t
+cfg_prev_line(const char *s, size_t ls, size_t *start)
+{
+	while (ls > 0) {
+		size_t e = ls - 1, b = cfg_line_start(s, e), i = b;
+
+		while (i < e && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		if (i < e && s[i] != '#') {
+			*start = b;
+			return e - b;
+		}
+		ls = b;
+	}
+	return 0;
+}
+
+/* The "name:a" that YAML reads as one word: the line's first ':', when a key stands
+ * before it and no blank after it (not "url: http://..", not "- http://.."). -1 if not. */
+static long
+cfg_colon_nospace(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n && (s[i] == ' ' || s[i] == '-'))
+		i++;
+	for (k = i; k < n && s[k] != ':'; k++)
+		if (!((s[k] >= 'A' && s[k] <= 'Z') || (s[k] >= 'a' && s[k] <= 'z') ||
+		      (s[k] >= '0' && s[k] <= '9') || s[k] == '_' || s[k] == '-' || s[k] == '.'))
+			return -1;
+	if (k == i || k + 1 >= n || s[k + 1] == ' ' || s[k + 1] == '\t' ||
+	    (k + 2 < n && s[k + 1] == '/' && s[k + 2] == '/'))
+		return -1;
+	return (long)k;
+}
+
+/*
+ * A libyaml error in words that say what to fix (issue 7): tabs, indentation, a ':'
+ * without a space, a value with ': ' in it, an unclosed quote. libyaml's own words
+ * follow in parentheses (they are what a web search finds); anything not recognised
+ * is reported in libyaml's words alone.
+ */
 static void
 cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, size_t len)
 {
-	size_t line, col;
 	const char *problem = parser->problem ? parser->problem : "cannot parse";
+	const char *ctx = parser->context;
+	size_t line, col, off = parser->problem_mark.index, ls, ps = 0, pn;
+	char raw[256];
+	long colon;
 
 	if (parser->error == YAML_READER_ERROR) {
 		cfg_offset_pos(yaml, len, parser->problem_offset, &line, &col);
@@ -2255,8 +2446,86 @@ cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, siz
 	}
 	line = parser->problem_mark.line + 1;
 	col = parser->problem_mark.column + 1;
-	if (parser->context != NULL)
-		cfg_error_at(c, line, col, "YAML: %s (%s at %zu:%zu)", problem, parser->context,
+	if (ctx != NULL)
+		snprintf(raw, sizeof(raw), "YAML: %s, %s at %zu:%zu", problem, ctx,
+			 parser->context_mark.line + 1, parser->context_mark.column + 1);
+	else
+		snprintf(raw, sizeof(raw), "YAML: %s", problem);
+	if (off > len)
+		off = len;
+	ls = cfg_line_start(yaml, off);
+
+	if (strstr(problem, "tab character") != NULL ||
+	    (strcmp(problem, "found character that cannot start any token") == 0 &&
+	     off < len && yaml[off] == '\t')) {
+		/* point at the tab itself (libyaml may point at the line's start) */
+		for (size_t i = ls; i < len && yaml[i] != '\n'; i++) {
+			if (yaml[i] == '\t') {
+				cfg_offset_pos(yaml, len, i, &line, &col);
+				break;
+			}
+		}
+		cfg_error_at(c, line, col, "a tab character: YAML indentation must use spaces");
+		return;
+	}
+	if (strcmp(problem, "found character that cannot start any token") == 0 && off < len &&
+	    (yaml[off] == '@' || yaml[off] == '`')) {
+		cfg_error_at(c, line, col, "'%c' cannot start a value: put the value in quotes "
+			     "(%s)", yaml[off], raw);
+		return;
+	}
+	if (strcmp(problem, "mapping values are not allowed in this context") == 0) {
+		/* "name: a: b": a ': ' inside a value on this very line */
+		for (size_t i = ls; i + 1 < off; i++) {
+			if (yaml[i] == ':' && (yaml[i + 1] == ' ' || yaml[i + 1] == '\t')) {
+				cfg_error_at(c, line, col, "a value that contains ': ' must be quoted "
+					     "(or start the next key on a line of its own) (%s)", raw);
+				return;
+			}
+		}
+		/* "name:a" on the line above: one word, so this line continues it */
+		pn = cfg_prev_line(yaml, ls, &ps);
+		colon = pn ? cfg_colon_nospace(yaml + ps, pn) : -1;
+		if (colon >= 0) {
+			cfg_offset_pos(yaml, len, ps + (size_t)colon, &line, &col);
+			cfg_error_at(c, line, col, "a ':' needs a space after it ('key: value', not "
+				     "'key:value') (%s)", raw);
+			return;
+		}
+		for (off = ls; off < len && yaml[off] == ' '; off++)
+			;
+		cfg_offset_pos(yaml, len, off, &line, &col);
+		cfg_error_at(c, line, col, "bad indentation: this line is indented more than the "
+			     "key above it, so it reads as part of that key's value (%s)", raw);
+		return;
+	}
+	if (strcmp(problem, "did not find expected key") == 0 ||
+	    strcmp(problem, "did not find expected '-' indicator") == 0) {
+		if (problem[23] == '-')
+			cfg_error_at(c, line, col, "bad indentation: inside a list, a line must start "
+				     "a new item ('- ') or line up with the keys of the item above "
+				     "it (%s)", raw);
+		else
+			cfg_error_at(c, line, col, "bad indentation: this line is indented "
+				     "differently from the keys above it (%s)", raw);
+		return;
+	}
+	if (strcmp(problem, "could not find expected ':'") == 0 && ctx != NULL &&
+	    strcmp(ctx, "while scanning a simple key") == 0) {
+		cfg_error_at(c, parser->context_mark.line + 1, parser->context_mark.column + 1,
+			     "expected 'key: value': the ':' is missing, or has no space after it "
+			     "(%s)", raw);
+		return;
+	}
+	if (strcmp(problem, "found unexpected end of stream") == 0 && ctx != NULL &&
+	    strcmp(ctx, "while scanning a quoted scalar") == 0) {
+		cfg_error_at(c, parser->context_mark.line + 1, parser->context_mark.column + 1,
+			     "this quoted value is never closed: its closing quote is missing "
+			     "(%s)", raw);
+		return;
+	}
+	if (ctx != NULL)
+		cfg_error_at(c, line, col, "YAML: %s (%s at %zu:%zu)", problem, ctx,
 			     parser->context_mark.line + 1, parser->context_mark.column + 1);
 	else
 		cfg_error_at(c, line, col, "YAML: %s", problem);
@@ -2343,6 +2612,8 @@ out:
 	for (size_t i = 0; i < c.nmsgs; i++)
 		free(c.msgs[i].text);
 	free(c.msgs);
+	free(c.jmarks);
+	free(c.jreported);
 	pd_config_free(cfg);
 	return rc;
 }
@@ -2464,5 +2735,6 @@ out:
 	for (size_t i = 0; i < c.nmsgs; i++)
 		free(c.msgs[i].text);
 	free(c.msgs);
+	free(c.jmarks);
 	return j;
 }

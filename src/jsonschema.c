@@ -2252,3 +2252,216 @@ pd_schema_validate(const struct pd_schema *s, const cJSON *doc, struct pd_schema
 		*nerr = c.n;
 	return ok;
 }
+
+/* ------------------------------------------------------------------ */
+/* lint: keys that are not draft-7 keywords                             */
+
+/* What a keyword's value is, for the walk: a schema, schemas, or data never walked. */
+enum js_kwval {
+	KW_VALUE,        /* data or a number/string/list: not walked */
+	KW_ANY,          /* data of any type (const, default): not walked */
+	KW_SCHEMA,       /* one schema */
+	KW_SCHEMA_LIST,  /* an array of schemas */
+	KW_SCHEMA_ITEMS, /* a schema or an array of schemas */
+	KW_SCHEMA_MAP,   /* an object of name -> schema */
+	KW_DEPS,         /* an object of name -> schema or array of names */
+};
+
+/* Every keyword of draft 7 (validation, applicators, annotations, core), the one list
+ * the lint and its did-you-mean read. compile() reads the ones that validate. */
+static const struct {
+	const char *name;
+	enum js_kwval value;
+} js_keywords[] = {
+	{ "$id", KW_VALUE }, { "$schema", KW_VALUE }, { "$ref", KW_VALUE },
+	{ "$comment", KW_VALUE }, { "title", KW_VALUE }, { "description", KW_VALUE },
+	{ "default", KW_ANY }, { "readOnly", KW_VALUE }, { "writeOnly", KW_VALUE },
+	{ "examples", KW_VALUE }, { "multipleOf", KW_VALUE }, { "maximum", KW_VALUE },
+	{ "exclusiveMaximum", KW_VALUE }, { "minimum", KW_VALUE },
+	{ "exclusiveMinimum", KW_VALUE }, { "maxLength", KW_VALUE }, { "minLength", KW_VALUE },
+	{ "pattern", KW_VALUE }, { "additionalItems", KW_SCHEMA }, { "items", KW_SCHEMA_ITEMS },
+	{ "maxItems", KW_VALUE }, { "minItems", KW_VALUE }, { "uniqueItems", KW_VALUE },
+	{ "contains", KW_SCHEMA }, { "maxProperties", KW_VALUE }, { "minProperties", KW_VALUE },
+	{ "required", KW_VALUE }, { "additionalProperties", KW_SCHEMA },
+	{ "definitions", KW_SCHEMA_MAP }, { "properties", KW_SCHEMA_MAP },
+	{ "patternProperties", KW_SCHEMA_MAP }, { "dependencies", KW_DEPS },
+	{ "propertyNames", KW_SCHEMA }, { "const", KW_ANY }, { "enum", KW_VALUE },
+	{ "type", KW_VALUE }, { "format", KW_VALUE }, { "contentMediaType", KW_VALUE },
+	{ "contentEncoding", KW_VALUE }, { "if", KW_SCHEMA }, { "then", KW_SCHEMA },
+	{ "else", KW_SCHEMA }, { "allOf", KW_SCHEMA_LIST }, { "anyOf", KW_SCHEMA_LIST },
+	{ "oneOf", KW_SCHEMA_LIST }, { "not", KW_SCHEMA },
+	/* later drafts' name for definitions: schemas copied from them keep working, as
+	 * "$ref": "#/$defs/x" resolves here as a plain JSON pointer */
+	{ "$defs", KW_SCHEMA_MAP },
+};
+#define JS_NKEYWORDS (sizeof(js_keywords) / sizeof(js_keywords[0]))
+#define JS_OPT_OUT "x-allow-unknown-keywords"
+
+struct lint {
+	pd_schema_lint_fn fn;
+	void *ud;
+	char ptr[256];
+	size_t len;
+	size_t n;
+};
+
+static size_t
+lint_push(struct lint *l, const char *tok)
+{
+	size_t saved = l->len;
+
+	if (l->len + 1 < sizeof(l->ptr))
+		l->ptr[l->len++] = '/';
+	for (; *tok != '\0' && l->len + 2 < sizeof(l->ptr); tok++) {
+		if (*tok == '~' || *tok == '/') {
+			l->ptr[l->len++] = '~';
+			l->ptr[l->len++] = *tok == '~' ? '0' : '1';
+		} else {
+			l->ptr[l->len++] = *tok;
+		}
+	}
+	l->ptr[l->len] = '\0';
+	return saved;
+}
+
+static void
+lint_pop(struct lint *l, size_t saved)
+{
+	l->len = saved;
+	l->ptr[saved] = '\0';
+}
+
+static void
+lint_report(struct lint *l, const cJSON *member)
+{
+	const char *cand[JS_NKEYWORDS + 1], *near;
+	const char *kw = member->string;
+	size_t nc = 0, saved;
+	char msg[256];
+	int is_obj = cJSON_IsObject(member);
+
+	/* a schema-like value under a misspelt name is nearest to a keyword that takes one */
+	for (size_t i = 0; i < JS_NKEYWORDS; i++)
+		if (!is_obj || js_keywords[i].value != KW_VALUE)
+			cand[nc++] = js_keywords[i].name;
+	cand[nc] = NULL;
+	near = pd_err_nearest(kw, cand);
+	for (size_t i = 0; near != NULL && i < JS_NKEYWORDS; i++)
+		if (js_keywords[i].name == near && js_keywords[i].value == KW_SCHEMA_MAP)
+			is_obj = 0;   /* "propertys": the hint would name the suggestion twice */
+	if (near != NULL)
+		snprintf(msg, sizeof(msg), "unknown JSON Schema keyword '%.64s' (did you mean "
+			 "'%s'?%s)", kw, near,
+			 is_obj ? " a property goes under 'properties'" : "");
+	else if (is_obj)
+		snprintf(msg, sizeof(msg), "unknown JSON Schema keyword '%.64s', which would check "
+			 "nothing (a property goes under 'properties'; name extensions 'x-...')", kw);
+	else
+		snprintf(msg, sizeof(msg), "unknown JSON Schema keyword '%.64s', which would check "
+			 "nothing (name extensions 'x-...', or set " JS_OPT_OUT ": true)", kw);
+	saved = lint_push(l, kw);
+	l->fn(l->ud, member, l->ptr, msg);
+	lint_pop(l, saved);
+	l->n++;
+}
+
+static void lint_schema(struct lint *l, const cJSON *j, int depth);
+
+static void
+lint_list(struct lint *l, const cJSON *arr, int depth)
+{
+	const cJSON *e;
+	size_t i = 0;
+
+	cJSON_ArrayForEach(e, arr) {
+		char num[24];
+		size_t saved;
+
+		snprintf(num, sizeof(num), "%zu", i++);
+		saved = lint_push(l, num);
+		lint_schema(l, e, depth + 1);
+		lint_pop(l, saved);
+	}
+}
+
+static void
+lint_map(struct lint *l, const cJSON *obj, int deps, int depth)
+{
+	const cJSON *e;
+
+	if (!cJSON_IsObject(obj))
+		return;
+	cJSON_ArrayForEach(e, obj) {
+		size_t saved;
+
+		if (deps && !cJSON_IsObject(e))   /* dependencies: a list of names is data */
+			continue;
+		saved = lint_push(l, e->string ? e->string : "");
+		lint_schema(l, e, depth + 1);
+		lint_pop(l, saved);
+	}
+}
+
+/* Walk schema j (booleans and non-objects are compile()'s business). */
+static void
+lint_schema(struct lint *l, const cJSON *j, int depth)
+{
+	const cJSON *m;
+
+	if (!cJSON_IsObject(j) || depth > PD_SCHEMA_MAX_DEPTH ||
+	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, JS_OPT_OUT)))
+		return;
+	cJSON_ArrayForEach(m, j) {
+		size_t k, saved;
+
+		if (m->string == NULL || strncmp(m->string, "x-", 2) == 0)
+			continue;
+		for (k = 0; k < JS_NKEYWORDS; k++)
+			if (strcmp(js_keywords[k].name, m->string) == 0)
+				break;
+		if (k == JS_NKEYWORDS) {
+			lint_report(l, m);
+			continue;
+		}
+		saved = lint_push(l, m->string);
+		switch (js_keywords[k].value) {
+		case KW_SCHEMA:
+			lint_schema(l, m, depth + 1);
+			break;
+		case KW_SCHEMA_ITEMS:
+			if (cJSON_IsArray(m))
+				lint_list(l, m, depth);
+			else
+				lint_schema(l, m, depth + 1);
+			break;
+		case KW_SCHEMA_LIST:
+			if (cJSON_IsArray(m))
+				lint_list(l, m, depth);
+			break;
+		case KW_SCHEMA_MAP:
+			lint_map(l, m, 0, depth);
+			break;
+		case KW_DEPS:
+			lint_map(l, m, 1, depth);
+			break;
+		case KW_VALUE:
+		case KW_ANY:
+			break;
+		}
+		lint_pop(l, saved);
+	}
+}
+
+size_t
+pd_schema_lint(const cJSON *schema, pd_schema_lint_fn fn, void *ud)
+{
+	struct lint l;
+
+	if (schema == NULL || fn == NULL)
+		return 0;
+	memset(&l, 0, sizeof(l));
+	l.fn = fn;
+	l.ud = ud;
+	lint_schema(&l, schema, 0);
+	return l.n;
+}

@@ -502,6 +502,14 @@ parse_json_strict(const char *text, size_t len)
 	return v;
 }
 
+/* Unknown keywords are rejected as in probes.yaml (pd_schema_lint): "SCHEMA: /ptr: msg". */
+static void
+schema_lint_cb(void *ud, const cJSON *key, const char *pointer, const char *msg)
+{
+	(void)key;
+	fprintf(stderr, "%s: %s: %s\n", (const char *)ud, pointer, msg);
+}
+
 static int
 cmd_schema(struct cli *c)
 {
@@ -536,6 +544,8 @@ cmd_schema(struct cli *c)
 		fprintf(stderr, "%s: not valid JSON\n", c->argv[1]);
 		goto out;
 	}
+	if (pd_schema_lint(schema, schema_lint_cb, c->argv[0]) > 0)
+		goto out;
 	s = pd_schema_new(schema, &err);
 	if (s == NULL) {
 		fprintf(stderr, "%s: %s\n", c->argv[0], err.msg);

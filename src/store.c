@@ -16,12 +16,16 @@
  * a migration that rebuilds a referenced table must keep the ids stable.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include "probed/classify.h"   /* struct pd_window (issue 3 windows) */
 #include "probed/clock.h"
@@ -1146,6 +1150,120 @@ out:
 	return ret;
 }
 
+/* ---- why a database path cannot be opened (issue 7) ----
+ *
+ * SQLite says "unable to open database file" or "disk I/O error" whatever the cause.
+ * When opening fails, store_explain() looks at the path the way this process sees it
+ * (effective uid) and names the cause and the way out. It runs only after a failure,
+ * so an ACL or a capability that lets SQLite in is never second-guessed. */
+
+#define STORE_WAYOUT "--db PATH or store.path in probes.yaml"
+
+/* "uid 1000 (alice)" for messages: who this process is. */
+static void
+store_whoami(char *out, size_t cap)
+{
+	uid_t uid = geteuid();
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL && pw->pw_name != NULL)
+		snprintf(out, cap, "uid %u (%s)", (unsigned)uid, pw->pw_name);
+	else
+		snprintf(out, cap, "uid %u", (unsigned)uid);
+}
+
+/* dir gets the directory part of path ("." or "/" when it has none). */
+static void
+store_dirname(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n;
+
+	if (slash == NULL) {
+		snprintf(dir, cap, ".");
+		return;
+	}
+	while (slash > path && slash[-1] == '/')
+		slash--;
+	n = slash == path ? 1 : (size_t)(slash - path);
+	snprintf(dir, cap, "%.*s", (int)(n < cap ? n : cap - 1), path);
+}
+
+/* For ENOTDIR: the first leading part of path that exists and is not a directory. */
+static int
+store_notdir(const char *path, char *part, size_t cap)
+{
+	struct stat sb;
+
+	for (const char *p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		snprintf(part, cap, "%.*s", (int)(p - path), path);
+		if (stat(part, &sb) == 0 && !S_ISDIR(sb.st_mode))
+			return 1;
+	}
+	return 0;
+}
+
+/* Explain why path cannot be opened (for writing unless readonly) into err. Returns the
+ * error code when a cause was found, 0 when the path looks fine (SQLite's own words
+ * then stand). */
+static int
+store_explain(const char *path, int readonly, struct pd_err *err)
+{
+	char who[96], dir[PATH_MAX], part[PATH_MAX];
+	struct stat sb;
+	int mode = readonly ? R_OK : R_OK | W_OK;
+
+	store_whoami(who, sizeof(who));
+	store_dirname(path, dir, sizeof(dir));
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOTDIR && store_notdir(path, part, sizeof(part)))
+			return pd_err_set(err, PD_ERR_IO, "%s: %s is a file, not a directory; use "
+					  "another path: " STORE_WAYOUT, path, part);
+		if (errno == EACCES)
+			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not enter a "
+					  "directory of this path; run as root or as the service, or use "
+					  STORE_WAYOUT, path, who);
+		if (errno != ENOENT || readonly)
+			return 0;
+		if (stat(dir, &sb) != 0 && errno == ENOENT)
+			return pd_err_set(err, PD_ERR_IO, "%s: directory %s does not exist (systemd "
+					  "makes it for probed.service); create it, or use "
+					  STORE_WAYOUT, path, dir);
+		if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
+			return pd_err_set(err, PD_ERR_IO, "%s: %s is a file, not a directory; use "
+					  "another path: " STORE_WAYOUT, path, dir);
+	} else if (S_ISDIR(sb.st_mode)) {
+		return pd_err_set(err, PD_ERR_IO, "%s is a directory: name the database file "
+				  "itself, e.g. --db %s%sprobed.db (or store.path in probes.yaml)",
+				  path, path, path[strlen(path) - 1] == '/' ? "" : "/");
+	} else if (faccessat(AT_FDCWD, path, mode, AT_EACCESS) != 0) {
+		if (errno == EROFS)
+			return pd_err_set(err, PD_ERR_IO, "%s: read-only file system; use a file on a "
+					  "writable one: " STORE_WAYOUT, path);
+		if (errno == EACCES)
+			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not %s it "
+					  "(owner uid %u, mode %03o); run as root or as the service, or use "
+					  STORE_WAYOUT, path, who,
+					  readonly ? "read" : "write", (unsigned)sb.st_uid,
+					  (unsigned)(sb.st_mode & 0777));
+		return 0;
+	} else if (readonly) {
+		return 0;
+	}
+	/* a writer creates the file, and SQLite its -wal and -shm files, in dir */
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
+		if (errno == EROFS)
+			return pd_err_set(err, PD_ERR_IO, "%s: %s is on a read-only file system; use "
+					  "a file on a writable one: " STORE_WAYOUT, path, dir);
+		if (errno == EACCES && stat(dir, &sb) == 0)
+			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not write in "
+					  "directory %s (owner uid %u, mode %03o); run as root or as "
+					  "the service, or use " STORE_WAYOUT, path, who, dir,
+					  (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 0777));
+	}
+	return 0;
+}
+
 int
 pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_err *err)
 {
@@ -1160,7 +1278,8 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 		if (errno == ENOENT)
 			return pd_err_set(err, PD_ERR_NOTFOUND,
 					  "no database at %s (has probed run?)", path);
-		return pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errno));
+		ret = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errno));
+		return store_explain(path, readonly, err) ? PD_ERR_IO : ret;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL || (st->path = strdup(path)) == NULL) {
 		ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
@@ -1171,6 +1290,10 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		if (st->db == NULL)
 			ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+		else if (sqlite3_system_errno(st->db) != 0)   /* what the OS said, at least */
+			ret = pd_err_set(err, PD_ERR_DB, "%s: open: %s (%s)", path,
+					 sqlite3_errmsg(st->db),
+					 strerror(sqlite3_system_errno(st->db)));
 		else
 			ret = db_fail(st, err, "open");
 		goto out;
@@ -1207,6 +1330,10 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 	*out = st;
 	st = NULL;
 out:
+	/* SQLite's "unable to open database file" / "disk I/O error": say why, if the path
+	 * is the reason (a file SQLite cannot read is no path problem: its words stand) */
+	if (ret == PD_ERR_DB && store_explain(path, readonly, err) != 0)
+		ret = PD_ERR_IO;
 	pd_store_free(st);
 	return ret;
 }

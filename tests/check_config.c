@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "probed/config.h"
+#include "probed/err.h"
 #include "probed/jsonschema.h"
 #include "probed/log.h"
 
@@ -148,6 +149,9 @@ teardown(void)
 {
 	pd_log_clear_secrets();
 }
+
+/* One valid probe; inline cases append to it (their line 4 is the line after it). */
+#define P1 "probes:\n  - name: a\n    url: http://h/\n"
 
 /* ---------------------------------------------------------------- the real probes.yaml */
 
@@ -411,6 +415,52 @@ START_TEST(test_minimal_defaults)
 }
 END_TEST
 
+/* Schema keywords are checked only where they are keywords: names under properties,
+ * patternProperties, dependencies and definitions are the API's, enum/const/default/
+ * examples are data; "x-" keys and x-allow-unknown-keywords: true are the way out. */
+START_TEST(test_schema_keywords_good)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_err err = { 0 };
+	struct diag d = { 0 };
+	struct pd_schema *s;
+	struct pd_schema_error errs[4];
+	size_t nerr = 0;
+	cJSON *doc;
+	int rc = pd_config_load(CFG_DIR "good_schema_keywords.yaml", &cfg, &err, diag_cb, &d);
+
+	if (rc != 0)
+		diag_dump(&d);
+	ck_assert_msg(rc == 0, "%s", err.msg);
+	ck_assert_uint_eq(cfg->nprobes, 2);
+	/* the property named "requird" is a property: required and checked */
+	s = pd_schema_new(cfg->probes[0].json_schema, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	doc = cJSON_Parse("{\"requird\": \"\", \"minLenght\": 1}");
+	ck_assert_int_eq(pd_schema_validate(s, doc, errs, 4, &nerr), 0);
+	ck_assert_uint_eq(nerr, 1);
+	ck_assert_str_eq(errs[0].msg, "$.requird: minLength 1, got \"\"");
+	cJSON_Delete(doc);
+	pd_schema_free(s);
+	pd_config_free(cfg);
+	diag_free(&d);
+
+	/* the opt-out covers its own object and what is under it, nothing beside it */
+	cfg = load_ok(P1 "    expect:\n      json:\n        x-allow-unknown-keywords: true\n"
+		      "        nullable: true\n        properties: {a: {nullable: true}}\n");
+	pd_config_free(cfg);
+	load_fails_with(P1 "    expect:\n      json:\n        properties:\n"
+			"          a: {x-allow-unknown-keywords: true, nullable: true}\n"
+			"        nullable: true\n",
+			"8:9: json: unknown JSON Schema keyword 'nullable', which would check "
+			"nothing (name extensions 'x-...', or set x-allow-unknown-keywords: true)");
+	/* only true opts out */
+	load_fails_with(P1 "    expect:\n      json: {x-allow-unknown-keywords: false, requird: [a]}\n",
+			"5:47: json: unknown JSON Schema keyword 'requird' (did you mean "
+			"'required'?)");
+}
+END_TEST
+
 START_TEST(test_overrides)
 {
 	struct pd_config *cfg = NULL;
@@ -525,7 +575,7 @@ END_TEST
 struct bad_case {
 	const char *file;
 	size_t n;
-	const char *lines[6]; /* after "FILE:" */
+	const char *lines[12]; /* after "FILE:" */
 	int prefix;           /* schema errors: the validator's own text follows */
 };
 
@@ -535,8 +585,9 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
 	{ "bad_unknown_top.yaml", 2,
 	  { "1:1: missing required key 'probes'",
-	    "3:1: unknown key 'probe'" }, 0 },
-	{ "bad_unknown_expect.yaml", 1, { "6:7: unknown key 'max_latncy'" }, 0 },
+	    "3:1: unknown key 'probe' (did you mean 'probes'?)" }, 0 },
+	{ "bad_unknown_expect.yaml", 1,
+	  { "6:7: unknown key 'max_latncy' (did you mean 'max_latency'?)" }, 0 },
 	{ "bad_duration.yaml", 1, { "2:13: interval: invalid duration '30sec'" DUR_HINT }, 0 },
 	{ "bad_url.yaml", 2,
 	  { "3:10: url: invalid URL 'ftp://api.tikliveapi.com/userid/': scheme must be http or "
@@ -552,14 +603,21 @@ static const struct bad_case bad_cases[] = {
 	{ "bad_status.yaml", 1, { "5:21: status: invalid status '299-200'" STATUS_HINT }, 0 },
 	{ "bad_schema_pattern.yaml", 1, { "6:9: json: invalid JSON Schema: " }, 1 },
 	{ "bad_schema_type.yaml", 1, { "5:13: json: invalid JSON Schema: " }, 1 },
-	{ "bad_syntax.yaml", 1, { "4:4: YAML: did not find expected '-' indicator (while parsing "
-				  "a block collection at 2:3)" }, 0 },
+	{ "bad_syntax.yaml", 1,
+	  { "4:4: bad indentation: inside a list, a line must start a new item ('- ') or line up "
+	    "with the keys of the item above it (YAML: did not find expected '-' indicator, "
+	    "while parsing a block collection at 2:3)" }, 0 },
+	{ "bad_tab.yaml", 1, { "3:1: a tab character: YAML indentation must use spaces" }, 0 },
+	{ "bad_indent.yaml", 1,
+	  { "4:6: bad indentation: this line is indented more than the key above it, so it reads "
+	    "as part of that key's value (YAML: mapping values are not allowed in this "
+	    "context)" }, 0 },
 	{ "bad_multi.yaml", 5,
 	  { "3:12: timeout: must be greater than 0",
 	    "4:25: failures_before_page: expected an integer from 1 to 100, got '0'",
 	    "8:11: tier: must be core, secondary or site, got 'primary'",
 	    "9:11: name: invalid name 'bad name!' (1-64 characters from A-Z a-z 0-9 _ . -)",
-	    "13:7: unknown key 'colour'" }, 0 },
+	    "13:7: unknown key 'colour' (expected one of: status, max_latency, json)" }, 0 },
 	{ "bad_empty_probes.yaml", 1, { "3:9: probes: list is empty (nothing to watch)" }, 0 },
 	{ "bad_dup_key.yaml", 1, { "5:5: duplicate key 'interval' (first defined at 4:5)" }, 0 },
 	{ "bad_notify.yaml", 4,
@@ -568,6 +626,26 @@ static const struct bad_case bad_cases[] = {
 	    "9:11: duplicate notify name 'hook' (first defined at 5:11)",
 	    "10:11: type: must be webhook, pagerduty, opsgenie, slack, alertmanager or exec, "
 	    "got 'teams'" }, 0 },
+	{ "bad_schema_unknown.yaml", 4,
+	  { "8:9: json: unknown JSON Schema keyword 'requird' (did you mean 'required'?)",
+	    "13:13: json: unknown JSON Schema keyword 'minLenght' (did you mean 'minLength'?)",
+	    "16:13: json: unknown JSON Schema keyword 'id' (did you mean 'if'? a property goes "
+	    "under 'properties')",
+	    "17:13: json: unknown JSON Schema keyword 'propertys' (did you mean "
+	    "'properties'?)" }, 0 },
+	{ "bad_unknown_keys.yaml", 11,
+	  { "3:3: unknown key 'intervall' (did you mean 'interval'?)",
+	    "4:3: unknown key 'status' here (it goes under 'expect:' of each probe)",
+	    "6:3: unknown key 'pth' (did you mean 'path'?)",
+	    "10:5: unknown key 'timout' (did you mean 'timeout'?)",
+	    "11:5: unknown key 'status' here (it goes under 'expect:')",
+	    "13:7: unknown key 'stauts' (did you mean 'status'?)",
+	    "14:5: unknown key 'notify' here (it goes at the top level: check this line's "
+	    "indentation)",
+	    "20:5: unknown key 'timeuot' (did you mean 'timeout'?)",
+	    "22:3: unknown key 'listn' (did you mean 'listen'?)",
+	    "24:3: unknown key 'windw' (did you mean 'window'?)",
+	    "27:3: unknown key 'intervl' (did you mean 'interval'?)" }, 0 },
 	{ "bad_listen.yaml", 1,
 	  { "5:11: listen: invalid address 'localhost' (host:port, e.g. 127.0.0.1:9464 or "
 	    "[::1]:9464)" }, 0 },
@@ -628,8 +706,6 @@ END_TEST
 
 /* ---------------------------------------------------------------- inline error cases */
 
-#define P1 "probes:\n  - name: a\n    url: http://h/\n"
-
 START_TEST(test_inline_errors)
 {
 	load_fails_with("", "1:1: empty configuration (at least 'probes' is required)");
@@ -674,18 +750,25 @@ START_TEST(test_inline_errors)
 	load_fails_with(P1 "    expect: {json: {type: [.inf]}}\n",
 			"4:28: json: '.inf' (infinity/NaN) cannot be represented in JSON");
 	load_fails_with(P1 "    expect: {json: {a: 1, a: 2}}\n", "4:27: json: duplicate key 'a'");
+	/* an aliased schema is reported once, where it is written */
+	load_fails_with(P1 "    expect:\n      json:\n        definitions: {a: &a {maxmum: 3}}\n"
+			"        allOf: [*a, *a]\n",
+			"6:30: json: unknown JSON Schema keyword 'maxmum' (did you mean 'maximum'?)");
 	load_fails_with(P1 "store: {path: \"\"}\n", "4:15: path: must not be empty");
 	load_fails_with(P1 "store: {retention: 1y}\n",
 			"4:20: retention: invalid duration '1y'" DUR_HINT);
-	load_fails_with(P1 "store: {size: 1}\n", "4:9: unknown key 'size'");
-	load_fails_with(P1 "defaults: {status: [200]}\n", "4:12: unknown key 'status'");
+	load_fails_with(P1 "store: {size: 1}\n",
+			"4:9: unknown key 'size' (expected one of: path, retention)");
+	load_fails_with(P1 "defaults: {status: [200]}\n",
+			"4:12: unknown key 'status' here (it goes under 'expect:' of each probe)");
 	load_fails_with(P1 "notify:\n  - name: w\n    type: webhook\n    url: http://h/\n"
 			"    routing_key: k\n", "8:5: routing_key is only valid for type pagerduty");
 	load_fails_with(P1 "notify:\n  - name: w\n    url: http://h/\n",
 			"5:5: notify entry is missing required key 'type' (webhook, pagerduty, "
 			"opsgenie, slack, alertmanager or exec)");
 	load_fails_with(P1 "http: {bearer_token: \"\"}\n", "4:22: bearer_token: must not be empty");
-	load_fails_with(P1 "http: {port: 1}\n", "4:8: unknown key 'port'");
+	load_fails_with(P1 "http: {port: 1}\n",
+			"4:8: unknown key 'port' (expected one of: listen, bearer_token)");
 	load_fails_with(P1 "location: [a]\n", "4:11: location: expected a single value, not a list");
 	load_fails_with(P1 "    url: http://h/x\n", "4:5: duplicate key 'url' (first defined at 3:5)");
 	load_fails_with("probes:\n  - name: " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -695,8 +778,72 @@ START_TEST(test_inline_errors)
 	/* syntax errors carry libyaml's problem mark */
 	load_fails_with("probes: [a\n", "2:1: YAML: did not find expected ',' or ']' "
 			"(while parsing a flow sequence at 1:9)");
-	load_fails_with("probes:\n\t- name: a\n", "2:1: YAML: found character that cannot start "
-			"any token (while scanning for the next token at 2:1)");
+	/* ... and, where libyaml's words are cryptic, say what to fix first */
+	load_fails_with("probes:\n\t- name: a\n",
+			"2:1: a tab character: YAML indentation must use spaces");
+	load_fails_with("probes:\n  - name: a\n\turl: http://h/\n",
+			"3:1: a tab character: YAML indentation must use spaces");
+	load_fails_with("probes:\n  - name: a\n   \t url: http://h/\n",
+			"3:4: a tab character: YAML indentation must use spaces");
+	load_fails_with("defaults:\n  interval: 5s\n timeout: 1s\n" P1,
+			"3:2: bad indentation: this line is indented differently from the keys "
+			"above it (YAML: did not find expected key, while parsing a block mapping "
+			"at 1:1)");
+	load_fails_with(P1 "    expect:\n      json:\n        type: object\n       required: [id]\n",
+			"7:8: bad indentation: this line is indented differently from the keys "
+			"above it (YAML: did not find expected key, while parsing a block mapping "
+			"at 5:7)");
+	load_fails_with("probes:\n  - name: a\n    url: http://h/\n      interval: 5s\n",
+			"4:7: bad indentation: this line is indented more than the key above it, "
+			"so it reads as part of that key's value (YAML: mapping values are not "
+			"allowed in this context)");
+	load_fails_with("probes:\n  - name:a\n    url: http://h/\n",
+			"2:9: a ':' needs a space after it ('key: value', not 'key:value') (YAML: "
+			"mapping values are not allowed in this context)");
+	load_fails_with("probes:\n  - name: a\n    url:http://h/\n    interval: 5s\n",
+			"3:5: expected 'key: value': the ':' is missing, or has no space after it "
+			"(YAML: could not find expected ':', while scanning a simple key at 3:5)");
+	load_fails_with("probes:\n  - name: a: b\n    url: http://h/\n",
+			"2:12: a value that contains ': ' must be quoted (or start the next key on "
+			"a line of its own) (YAML: mapping values are not allowed in this context)");
+	load_fails_with("probes:\n  - name: a\n    url: \"http://h/\n    interval: 5s\n",
+			"3:10: this quoted value is never closed: its closing quote is missing "
+			"(YAML: found unexpected end of stream, while scanning a quoted scalar at "
+			"3:10)");
+	load_fails_with("probes:\n  - name: @a\n    url: http://h/\n",
+			"2:11: '@' cannot start a value: put the value in quotes (YAML: found "
+			"character that cannot start any token, while scanning for the next token "
+			"at 2:11)");
+}
+END_TEST
+
+/* The one did-you-mean of config keys and JSON Schema keywords. */
+START_TEST(test_nearest)
+{
+	static const char *const keys[] = {
+		"interval", "timeout", "failures_before_page", "url", "type", "tier", NULL,
+	};
+	static const char *const kws[] = { "required", "minLength", "maxLength", "if", NULL };
+
+	ck_assert_str_eq(pd_err_nearest("intervall", keys), "interval");  /* insertion */
+	ck_assert_str_eq(pd_err_nearest("intreval", keys), "interval");   /* swap = 1 edit */
+	ck_assert_str_eq(pd_err_nearest("timout", keys), "timeout");
+	ck_assert_str_eq(pd_err_nearest("Timeout", keys), "timeout");     /* case */
+	ck_assert_str_eq(pd_err_nearest("failures-before-page", keys), "failures_before_page");
+	ck_assert_str_eq(pd_err_nearest("uri", keys), "url");
+	ck_assert_str_eq(pd_err_nearest("requird", kws), "required");
+	ck_assert_str_eq(pd_err_nearest("minLenght", kws), "minLength");
+	ck_assert_str_eq(pd_err_nearest("minlength", kws), "minLength");
+	ck_assert_ptr_null(pd_err_nearest("interval", keys));  /* exact: nothing to suggest */
+	ck_assert_ptr_null(pd_err_nearest("colour", keys));
+	ck_assert_str_eq(pd_err_nearest("tyre", keys), "type");  /* 1 edit: a typo */
+	ck_assert_ptr_null(pd_err_nearest("port", keys));       /* 2 edits, short word */
+	ck_assert_ptr_null(pd_err_nearest("kind", keys));       /* "tier"/"type": 3 edits */
+	ck_assert_ptr_null(pd_err_nearest("", keys));
+	ck_assert_ptr_null(pd_err_nearest(NULL, keys));
+	ck_assert_ptr_null(pd_err_nearest("x", (const char *const[]){ NULL }));
+	ck_assert_ptr_null(pd_err_nearest("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+					  keys));
 }
 END_TEST
 
@@ -774,6 +921,23 @@ START_TEST(test_alias_bombs)
 	ck_assert_int_eq(rc, PD_ERR_CONFIG);
 	ck_assert_uint_eq(d.n, 1);
 	ck_assert_ptr_nonnull(strstr(d.lines[0], "json: more than 100000 nodes"));
+	diag_free(&d);
+	/* ~40,000 copies of one misspelt keyword: one message, at the key, no quadratic walk */
+	rc = load_str(P1 "    expect:\n      json:\n        definitions:\n"
+		      "          a: &a {foo: 1}\n"
+		      "          b: &b {allOf: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}\n"
+		      "          c: &c {allOf: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]}\n"
+		      "          d: &d {allOf: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}\n"
+		      "        allOf: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d,"
+		      " *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+		      &cfg, &err, &d);
+	ck_assert_int_eq(rc, PD_ERR_CONFIG);
+	if (d.n != 1)
+		diag_dump(&d);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_str_eq(d.lines[0], "inline.yaml:7:18: json: unknown JSON Schema keyword 'foo', "
+			 "which would check nothing (name extensions 'x-...', or set "
+			 "x-allow-unknown-keywords: true)");
 	diag_free(&d);
 	rc = load_str(cycle, &cfg, &err, &d);
 	ck_assert_int_eq(rc, PD_ERR_CONFIG);
@@ -1063,10 +1227,12 @@ config_suite(void)
 	tc = tcase_create("load");
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_minimal_defaults);
+	tcase_add_test(tc, test_schema_keywords_good);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_loop_test(tc, test_bad_fixture, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_inline_errors);
+	tcase_add_test(tc, test_nearest);
 	tcase_add_test(tc, test_inline_good);
 	tcase_add_test(tc, test_alias_bombs);
 	suite_add_tcase(s, tc);

@@ -87,8 +87,39 @@ excluded_file(const char *name)
 	return 0;
 }
 
+/* pd_schema_lint over the suite: the only keys it reports are the suite's deliberate
+ * $ref targets in non-keyword places (ref.json, "refs with quote"). */
+static const char *const suite_unknown[] = {
+	"ref.json#/tilda~0field", "ref.json#/slash~1field", "ref.json#/percent%field",
+};
+
+struct suite_lint {
+	const char *file;
+	size_t n, unexpected;
+};
+
+static void
+suite_lint_cb(void *ud, const cJSON *key, const char *pointer, const char *msg)
+{
+	struct suite_lint *sl = ud;
+	char where[512];
+	size_t i;
+
+	(void)key;
+	snprintf(where, sizeof(where), "%s#%s", sl->file, pointer);
+	for (i = 0; i < sizeof(suite_unknown) / sizeof(suite_unknown[0]); i++)
+		if (strcmp(where, suite_unknown[i]) == 0)
+			break;
+	if (i == sizeof(suite_unknown) / sizeof(suite_unknown[0])) {
+		fprintf(stderr, "LINT %s: %s\n", where, msg);
+		sl->unexpected++;
+	}
+	sl->n++;
+}
+
 START_TEST(test_official_suite)
 {
+	struct suite_lint sl = { NULL, 0, 0 };
 	DIR *dir;
 	struct dirent *de;
 	char *names[256] = { NULL }, path[1024];
@@ -127,6 +158,8 @@ START_TEST(test_official_suite)
 			struct pd_schema *s;
 
 			s = pd_schema_new(cJSON_GetObjectItem(g, "schema"), &err);
+			sl.file = names[i];
+			pd_schema_lint(cJSON_GetObjectItem(g, "schema"), suite_lint_cb, &sl);
 			cJSON_ArrayForEach(t, cJSON_GetObjectItem(g, "tests")) {
 				const char *tdesc =
 					cJSON_GetObjectItem(t, "description")->valuestring;
@@ -176,6 +209,8 @@ START_TEST(test_official_suite)
 	ck_assert_uint_eq(skipped, suite_skip_count());
 	ck_assert_uint_gt(passed, 300);
 	ck_assert_uint_eq(failed, 0);
+	ck_assert_uint_eq(sl.unexpected, 0);
+	ck_assert_uint_eq(sl.n, sizeof(suite_unknown) / sizeof(suite_unknown[0]));
 }
 END_TEST
 
@@ -708,6 +743,102 @@ START_TEST(test_ref_loops)
 }
 END_TEST
 
+struct lint_got {
+	size_t n;
+	char lines[24][300];
+};
+
+static void
+lint_cb(void *ud, const cJSON *key, const char *pointer, const char *msg)
+{
+	struct lint_got *g = ud;
+
+	ck_assert_ptr_nonnull(key);
+	ck_assert_ptr_nonnull(key->string);
+	if (g->n < 24)
+		snprintf(g->lines[g->n], sizeof(g->lines[0]), "%s: %s", pointer, msg);
+	g->n++;
+}
+
+static void
+lint_text(const char *text, struct lint_got *g)
+{
+	cJSON *j = cJSON_Parse(text);
+	size_t n;
+
+	ck_assert_msg(j != NULL, "bad test schema: %s", text);
+	memset(g, 0, sizeof(*g));
+	n = pd_schema_lint(j, lint_cb, g);
+	ck_assert_uint_eq(n, g->n);
+	cJSON_Delete(j);
+}
+
+/* Unknown keywords: found only in schema positions, with their JSON pointer. */
+START_TEST(test_lint_unknown_keywords)
+{
+	struct lint_got g;
+
+	lint_text("{\"type\":\"object\",\"requird\":[\"id\"],\"properties\":{\"x\":"
+		  "{\"type\":\"string\",\"minLenght\":1}}}", &g);
+	ck_assert_uint_eq(g.n, 2);
+	ck_assert_str_eq(g.lines[0], "/requird: unknown JSON Schema keyword 'requird' (did you "
+			 "mean 'required'?)");
+	ck_assert_str_eq(g.lines[1], "/properties/x/minLenght: unknown JSON Schema keyword "
+			 "'minLenght' (did you mean 'minLength'?)");
+
+	/* every applicator is walked; ~ and / in names are escaped in the pointer */
+	lint_text("{\"items\":[{\"a1\":1},{\"items\":{\"a2\":1}}],\"allOf\":[{\"a3\":1}],"
+		  "\"anyOf\":[true,{\"a4\":1}],\"oneOf\":[{\"a5\":1}],\"not\":{\"a6\":1},"
+		  "\"if\":{\"a7\":1},\"then\":{\"a8\":1},\"else\":{\"a9\":1},"
+		  "\"contains\":{\"b1\":1},\"additionalItems\":{\"b2\":1},"
+		  "\"additionalProperties\":{\"b3\":1},\"propertyNames\":{\"b4\":1},"
+		  "\"patternProperties\":{\"^a/b~\":{\"b5\":1}},\"dependencies\":{\"d\":{\"b6\":1},"
+		  "\"e\":[\"f\"]},\"definitions\":{\"g\":{\"b7\":1}},\"$defs\":{\"h\":{\"b8\":1}}}",
+		  &g);
+	ck_assert_uint_eq(g.n, 17);
+	ck_assert_ptr_nonnull(strstr(g.lines[0], "/items/0/a1: "));
+	ck_assert_ptr_nonnull(strstr(g.lines[1], "/items/1/items/a2: "));
+	ck_assert_ptr_nonnull(strstr(g.lines[3], "/anyOf/1/a4: "));
+	ck_assert_ptr_nonnull(strstr(g.lines[13], "/patternProperties/^a~1b~0/b5: "));
+	ck_assert_ptr_nonnull(strstr(g.lines[14], "/dependencies/d/b6: "));
+	ck_assert_ptr_nonnull(strstr(g.lines[15], "/definitions/g/b7: "));
+	ck_assert_ptr_nonnull(strstr(g.lines[16], "/$defs/h/b8: "));
+
+	/* names and data are not keywords; x- keys are extensions; annotations are known */
+	lint_text("{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"$id\":\"u\","
+		  "\"$comment\":\"c\",\"title\":\"t\",\"description\":\"d\",\"readOnly\":true,"
+		  "\"writeOnly\":false,\"format\":\"uri\",\"contentMediaType\":\"a/b\","
+		  "\"contentEncoding\":\"base64\",\"properties\":{\"requird\":{\"enum\":"
+		  "[{\"minLenght\":1}],\"const\":{\"typ\":1},\"default\":{\"typ\":1},"
+		  "\"examples\":[{\"typ\":1}]}},\"required\":[\"typ\"],\"dependencies\":"
+		  "{\"minLenght\":[\"requird\"]},\"x-vendor\":{\"anything\":1}}", &g);
+	ck_assert_uint_eq(g.n, 0);
+
+	/* the opt-out: its object and what is under it */
+	lint_text("{\"properties\":{\"a\":{\"x-allow-unknown-keywords\":true,\"nullable\":true,"
+		  "\"items\":{\"foo\":1}}},\"nullable\":true}", &g);
+	ck_assert_uint_eq(g.n, 1);
+	ck_assert_str_eq(g.lines[0], "/nullable: unknown JSON Schema keyword 'nullable', which "
+			 "would check nothing (name extensions 'x-...', or set "
+			 "x-allow-unknown-keywords: true)");
+	/* an object under an unknown name: maybe a property put one level too high */
+	lint_text("{\"type\":\"object\",\"userId\":{\"type\":\"string\"},\"id\":{}}", &g);
+	ck_assert_uint_eq(g.n, 2);
+	ck_assert_str_eq(g.lines[0], "/userId: unknown JSON Schema keyword 'userId', which would "
+			 "check nothing (a property goes under 'properties'; name extensions "
+			 "'x-...')");
+	ck_assert_str_eq(g.lines[1], "/id: unknown JSON Schema keyword 'id' (did you mean 'if'? "
+			 "a property goes under 'properties')");
+
+	/* booleans, non-objects, NULL */
+	lint_text("true", &g);
+	ck_assert_uint_eq(g.n, 0);
+	lint_text("{\"not\":false,\"items\":3}", &g);
+	ck_assert_uint_eq(g.n, 0);
+	ck_assert_uint_eq(pd_schema_lint(NULL, lint_cb, &g), 0);
+}
+END_TEST
+
 START_TEST(test_deep_schema_rejected)
 {
 	cJSON *root = cJSON_CreateObject(), *cur = root, *sub;
@@ -746,6 +877,7 @@ jsonschema_suite(void)
 	tcase_add_test(tc, test_deep_document);
 	tcase_add_test(tc, test_ref_loops);
 	tcase_add_test(tc, test_deep_schema_rejected);
+	tcase_add_test(tc, test_lint_unknown_keywords);
 	suite_add_tcase(su, tc);
 	return su;
 }

@@ -3,11 +3,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -164,6 +167,192 @@ START_TEST(test_readonly_missing)
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(pd_store_open(dbpath, 1, &st, &err), PD_ERR_NOTFOUND);
 	ck_assert_ptr_null(st);
+}
+END_TEST
+
+#define WAYOUT "--db PATH or store.path in probes.yaml"
+
+/* pd_store_open(path, readonly) fails with code and exactly want. */
+static void
+open_fails(const char *path, int readonly, int code, const char *want)
+{
+	struct pd_store *st = NULL;
+	struct pd_err err = { 0 };
+
+	ck_assert_int_eq(pd_store_open(path, readonly, &st, &err), code);
+	ck_assert_ptr_null(st);
+	ck_assert_str_eq(err.msg, want);
+}
+
+/* The same open, as uid/gid 65534 (nobody) in a child: its message into out. */
+static int
+open_as_nobody(const char *path, int readonly, char *out, size_t cap)
+{
+	int pfd[2], status = 0;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct pd_store *st = NULL;
+		struct pd_err err = { 0, "" };
+		int rc;
+
+		close(pfd[0]);
+		if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0)
+			_exit(100);
+		rc = pd_store_open(path, readonly, &st, &err);
+		pd_store_free(st);
+		if (write(pfd[1], err.msg, strlen(err.msg)) < 0)
+			_exit(101);
+		_exit(rc == 0 ? 0 : -rc);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], out, cap - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(pfd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	return -WEXITSTATUS(status);
+}
+
+/* A path that cannot be opened says why and what to do (issue 7), instead of SQLite's
+ * "unable to open database file" / "disk I/O error". */
+START_TEST(test_open_explains_path)
+{
+	char p[256], q[256], want[1024];
+	struct pd_store *st = NULL;
+	int fd;
+
+	/* a directory as the database: writer and reader */
+	snprintf(want, sizeof(want), "%s is a directory: name the database file itself, e.g. "
+		 "--db %s/probed.db (or store.path in probes.yaml)", tdir, tdir);
+	open_fails(tdir, 0, PD_ERR_IO, want);
+	open_fails(tdir, 1, PD_ERR_IO, want);
+
+	/* a directory that does not exist: not created; the reader's answer is unchanged */
+	snprintf(p, sizeof(p), "%s/nope/probed.db", tdir);
+	snprintf(want, sizeof(want), "%s: directory %s/nope does not exist (systemd makes it "
+		 "for probed.service); create it, or use " WAYOUT, p, tdir);
+	open_fails(p, 0, PD_ERR_IO, want);
+	snprintf(q, sizeof(q), "%s/nope", tdir);
+	ck_assert_int_ne(access(q, F_OK), 0);
+	snprintf(want, sizeof(want), "no database at %s (has probed run?)", p);
+	open_fails(p, 1, PD_ERR_NOTFOUND, want);
+
+	/* a regular file where a directory should be: fails for root too */
+	fd = open(dbpath, O_WRONLY | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/sub/probed.db", dbpath);
+	snprintf(want, sizeof(want), "%s: %s is a file, not a directory; use another path: "
+		 WAYOUT, p, dbpath);
+	open_fails(p, 0, PD_ERR_IO, want);
+	open_fails(p, 1, PD_ERR_IO, want);
+	snprintf(p, sizeof(p), "%s/probed.db", dbpath);   /* the parent itself */
+	snprintf(want, sizeof(want), "%s: %s is a file, not a directory; use another path: "
+		 WAYOUT, p, dbpath);
+	open_fails(p, 0, PD_ERR_IO, want);
+	ck_assert_int_eq(unlink(dbpath), 0);
+
+	/* the path is fine: nothing to explain, the store opens */
+	ck_assert_int_eq(pd_store_open(dbpath, 0, &st, &(struct pd_err){ 0, "" }), 0);
+	pd_store_free(st);
+	ck_assert_int_eq(unlink(dbpath), 0);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	unlink(p);
+}
+END_TEST
+
+/* Permissions, as a user that really lacks them: root passes every permission check, so
+ * a child process drops to nobody (65534). */
+START_TEST(test_open_explains_permissions)
+{
+	char own[128], p[256], want[1024], got[1024];
+	struct pd_err err = { 0, "" };
+	struct pd_store *st = NULL;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_open_explains_permissions: not root, cannot become nobody: "
+			"skipped\n");
+		return;
+	}
+	/* the test directory (0700, root's) is not even enterable */
+	ck_assert_int_eq(open_as_nobody(dbpath, 0, got, sizeof(got)), PD_ERR_IO);
+	snprintf(want, sizeof(want), "%s: permission denied: uid 65534", dbpath);
+	ck_assert_msg(strncmp(got, want, strlen(want)) == 0 &&
+		      strstr(got, "may not enter a directory of this path; run as root or "
+			     "as the service, or use " WAYOUT) != NULL, "%s", got);
+
+	/* a root-owned 0755 directory: nobody cannot create the database in it */
+	ck_assert_int_eq(chmod(tdir, 0755), 0);
+	snprintf(own, sizeof(own), "%s/own", tdir);
+	ck_assert_int_eq(mkdir(own, 0755), 0);
+	snprintf(p, sizeof(p), "%s/probed.db", own);
+	ck_assert_int_eq(open_as_nobody(p, 0, got, sizeof(got)), PD_ERR_IO);
+	snprintf(want, sizeof(want), "%s: permission denied: uid 65534", p);
+	ck_assert_msg(strncmp(got, want, strlen(want)) == 0, "%s", got);
+	snprintf(want, sizeof(want), " may not write in directory %s (owner uid 0, mode 755); "
+		 "run as root or as the service, or use " WAYOUT, own);
+	ck_assert_msg(strstr(got, want) != NULL, "%s", got);
+
+	/* a root-owned 0600 database: nobody may neither write nor read it */
+	ck_assert_int_eq(pd_store_open(p, 0, &st, &err), 0);
+	pd_store_free(st);
+	ck_assert_int_eq(chmod(p, 0600), 0);
+	ck_assert_int_eq(chmod(own, 0777), 0);
+	ck_assert_int_eq(open_as_nobody(p, 0, got, sizeof(got)), PD_ERR_IO);
+	ck_assert_msg(strstr(got, " may not write it (owner uid 0, mode 600); run as root or "
+			     "as the service, or use " WAYOUT) != NULL, "%s", got);
+	ck_assert_int_eq(open_as_nobody(p, 1, got, sizeof(got)), PD_ERR_IO);
+	ck_assert_msg(strstr(got, " may not read it (owner uid 0, mode 600)") != NULL, "%s", got);
+
+	ck_assert_int_eq(unlink(p), 0);
+	snprintf(want, sizeof(want), "%s-wal", p);
+	unlink(want);
+	snprintf(want, sizeof(want), "%s-shm", p);
+	unlink(want);
+	ck_assert_int_eq(rmdir(own), 0);
+}
+END_TEST
+
+/* A read-only file system: a read-only tmpfs in a private mount namespace of this
+ * (forked) test process. */
+START_TEST(test_open_explains_readonly_fs)
+{
+	char ro[128], p[256], want[1024];
+	struct pd_err err = { 0, "" };
+	struct pd_store *st = NULL;
+
+	snprintf(ro, sizeof(ro), "%s/ro", tdir);
+	ck_assert_int_eq(mkdir(ro, 0755), 0);
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("tmpfs", ro, "tmpfs", 0, "size=1m") != 0) {
+		fprintf(stderr, "test_open_explains_readonly_fs: cannot mount a tmpfs (%s): "
+			"skipped\n", strerror(errno));
+		rmdir(ro);
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/probed.db", ro);
+	/* a database made while writable, then the file system turned read-only */
+	ck_assert_int_eq(pd_store_open(p, 0, &st, &err), 0);
+	pd_store_free(st);
+	ck_assert_int_eq(mount(NULL, ro, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
+	snprintf(want, sizeof(want), "%s: read-only file system; use a file on a writable one: "
+		 WAYOUT, p);
+	open_fails(p, 0, PD_ERR_IO, want);
+	/* a new database there */
+	snprintf(p, sizeof(p), "%s/new.db", ro);
+	snprintf(want, sizeof(want), "%s: %s is on a read-only file system; use a file on a "
+		 "writable one: " WAYOUT, p, ro);
+	open_fails(p, 0, PD_ERR_IO, want);
+	ck_assert_int_eq(umount(ro), 0);
+	ck_assert_int_eq(rmdir(ro), 0);
 }
 END_TEST
 
@@ -1215,6 +1404,9 @@ store_suite(void)
 	tcase_add_test(tc, test_open_migrate_reopen);
 	tcase_add_test(tc, test_readonly_missing);
 	tcase_add_test(tc, test_corrupt_file);
+	tcase_add_test(tc, test_open_explains_path);
+	tcase_add_test(tc, test_open_explains_permissions);
+	tcase_add_test(tc, test_open_explains_readonly_fs);
 	tcase_add_test(tc, test_result_roundtrip);
 	tcase_add_test(tc, test_same_millisecond);
 	tcase_add_test(tc, test_batching);

@@ -2,7 +2,9 @@
  *
  * Every error is reported as "FILE:LINE:COL: message" (1-based line and column of the
  * offending YAML node). Unknown keys, bad durations, bad URLs, duplicate names, unset
- * ${VAR}, unreadable ${file:...}, invalid JSON Schemas: all rejected, never defaulted.
+ * ${VAR}, unreadable ${file:...}, invalid JSON Schemas and unknown keywords in them
+ * (pd_schema_lint): all rejected, never defaulted. An unknown key or keyword comes with
+ * the nearest valid one (pd_err_nearest).
  *
  * Values may contain ${VAR} (environment) and ${file:/path} (file contents, trailing
  * newline stripped; systemd credentials). A string that contained such a reference is

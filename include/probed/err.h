@@ -26,4 +26,11 @@ int pd_err_set(struct pd_err *err, int code, const char *fmt, ...)
 /* Static string for an enum pd_errc. */
 const char *pd_errc_str(int code);
 
+/* The "did you mean" of every operator message: the entry of names[] (NULL-terminated)
+ * nearest to word by edit distance (a swap of two neighbouring letters counts as one
+ * edit; case and '-' versus '_' are not counted), when it is close enough to be a
+ * likely typo of it; NULL when none is, or when word equals an entry exactly. The
+ * result points into names[]. */
+const char *pd_err_nearest(const char *word, const char *const names[]);
+
 #endif

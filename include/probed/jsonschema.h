@@ -31,4 +31,23 @@ void pd_schema_free(struct pd_schema *s);
 int pd_schema_validate(const struct pd_schema *s, const cJSON *doc,
 		       struct pd_schema_error *errs, size_t max, size_t *nerr);
 
+/*
+ * Unknown keywords. A key of a schema object that draft 7 does not define is legal and
+ * ignored, so in a config it is almost always a typo that quietly switches a check off
+ * ("requird", "minLenght"). pd_schema_lint() walks every schema position of schema (the
+ * subschemas under properties, items, allOf, not, if, definitions, ...; not the names
+ * under properties/patternProperties/definitions/dependencies, nor the data of enum,
+ * const, default, examples) and calls fn once for each key that is neither a draft-7
+ * keyword (annotations included) nor an extension, a key starting with "x-". A schema
+ * object with "x-allow-unknown-keywords": true opts itself and all under it out.
+ *
+ * fn gets the offending member (key->string is the keyword; it points into schema), its
+ * JSON pointer ("/properties/x/minLenght") and the message for the operator
+ * ("unknown JSON Schema keyword 'minLenght' (did you mean 'minLength'?)"). Both strings
+ * live only for the call. Returns how many keys were reported. Never allocates.
+ */
+typedef void (*pd_schema_lint_fn)(void *ud, const cJSON *key, const char *pointer,
+				  const char *msg);
+size_t pd_schema_lint(const cJSON *schema, pd_schema_lint_fn fn, void *ud);
+
 #endif

@@ -21,7 +21,11 @@
 
 struct pd_store;
 
-/* Open (and create + migrate unless readonly) the database at path. */
+/* Open (and create + migrate unless readonly) the database at path. When the path is
+ * the reason it cannot be opened (a directory, a missing directory, a file in the way,
+ * no permission for this uid, a read-only file system), err says so and suggests
+ * --db PATH or store.path, and the code is PD_ERR_IO; SQLite's own failures are
+ * PD_ERR_DB. A reader finding no database gets PD_ERR_NOTFOUND. */
 int pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_err *err);
 /* Commits any open batch, then closes. NULL is a no-op. */
 void pd_store_free(struct pd_store *st);

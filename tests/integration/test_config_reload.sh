@@ -56,10 +56,10 @@ check "bad_multi: every error, in file order, exit 78" cfg_error "$FIX/bad_multi
 	"4:25: failures_before_page: expected an integer from 1 to 100, got '0'" \
 	"8:11: tier: must be core, secondary or site, got 'primary'" \
 	"9:11: name: invalid name 'bad name!' (1-64 characters from A-Z a-z 0-9 _ . -)" \
-	"13:7: unknown key 'colour'"
+	"13:7: unknown key 'colour' (expected one of: status, max_latency, json)"
 check "bad_unknown_top: missing and unknown keys" cfg_error "$FIX/bad_unknown_top.yaml" \
 	"1:1: missing required key 'probes'" \
-	"3:1: unknown key 'probe'"
+	"3:1: unknown key 'probe' (did you mean 'probes'?)"
 check "bad_duration" cfg_error "$FIX/bad_duration.yaml" \
 	"2:13: interval: invalid duration '30sec' (a number with a unit: ms, s, m, h, d; e.g. 500ms, 30s, 1m30s)"
 check "bad_url: both URLs" cfg_error "$FIX/bad_url.yaml" \
@@ -69,10 +69,19 @@ check "bad_duplicate: duplicate probe name" cfg_error "$FIX/bad_duplicate.yaml" 
 	"7:11: duplicate probe name 'userid' (first defined at 2:11)"
 check "bad_unset_var fixture: unset \${VAR}" cfg_error "$FIX/bad_unset_var.yaml" \
 	"3:16: environment variable PROBED_TEST_SURELY_UNSET is not set"
-check "bad_syntax: YAML error with position" cfg_error "$FIX/bad_syntax.yaml" \
-	"4:4: YAML: did not find expected '-' indicator (while parsing a block collection at 2:3)"
+check "bad_syntax: YAML error with position, in words that say what to fix" \
+	cfg_error "$FIX/bad_syntax.yaml" \
+	"4:4: bad indentation: inside a list, a line must start a new item ('- ') or line up with the keys of the item above it (YAML: did not find expected '-' indicator, while parsing a block collection at 2:3)"
+check "bad_tab: a tab in the indentation" cfg_error "$FIX/bad_tab.yaml" \
+	"3:1: a tab character: YAML indentation must use spaces"
+check "bad_schema_unknown: misspelt JSON Schema keywords at the key, with a did-you-mean" \
+	cfg_error "$FIX/bad_schema_unknown.yaml" \
+	"8:9: json: unknown JSON Schema keyword 'requird' (did you mean 'required'?)" \
+	"13:13: json: unknown JSON Schema keyword 'minLenght' (did you mean 'minLength'?)" \
+	"16:13: json: unknown JSON Schema keyword 'id' (did you mean 'if'? a property goes under 'properties')" \
+	"17:13: json: unknown JSON Schema keyword 'propertys' (did you mean 'properties'?)"
 
-for f in good_minimal good_overrides; do
+for f in good_minimal good_overrides good_schema_keywords; do
 	rc=0
 	"$PROBECTL_BIN" validate -c "$FIX/$f.yaml" >"$PD_TMP/out.txt" 2>"$PD_TMP/err.txt" || rc=$?
 	check "probectl validate $f.yaml exits 0" [ "$rc" = 0 ]
@@ -135,7 +144,7 @@ n_ui=$(probe_results "$DB" userinfo)
 n_pd=$(probe_results "$DB" post-detail)
 kill -HUP "$PROBED_PID"
 check "invalid reload logged with FILE:LINE:COL and 'keeping the running configuration'" \
-	wait_for 5 grep -Eq "reload: $CFG:3:3: unknown key 'intervall'; keeping the running configuration" \
+	wait_for 5 grep -Fq "reload: $CFG:3:3: unknown key 'intervall' (did you mean 'interval'?); keeping the running configuration" \
 	"$PD_TMP/probed.log"
 check "no config applied after the invalid reload" not grep -q "config .* applied" "$PD_TMP/probed.log"
 check "userid still probed after the invalid reload" wait_for 5 results_gt userid "$n_uid"

@@ -3,7 +3,7 @@
 #  - check: the table and --json, exit 0 / 2 (Nagios), one probe by name, unknown name 3,
 #    a closed port is a "connect" failure, a hang is a "timeout", bad config 78;
 #  - schema: JSON and YAML schemas, 0 valid / 1 invalid with every failing path / 2 for
-#    input that cannot be used;
+#    input that cannot be used (unknown keywords included, unless the schema opts out);
 #  - status and history read the database while probed writes it: ~100 reads in ~10 s,
 #    no error, no lock; --since parsing; status --json fields; a missing database;
 #  - the canary API key appears in no probectl output.
@@ -187,6 +187,19 @@ printf 'type: [\n' >"$S/bad.yaml"
 pctl schema_badyaml schema "$S/bad.yaml" "$S/live.json"
 check "schema: broken YAML schema, exit 2 with FILE:LINE:COL" \
 	bash -c "[ $RC = 2 ] && grep -Eq '^$S/bad.yaml:[0-9]+:[0-9]+: ' '$OUT/schema_badyaml.err'"
+# a misspelt keyword is legal JSON Schema that checks nothing: refused as in probes.yaml
+printf '{"type": "object", "requird": ["id"],\n "properties": {"id": {"minLenght": 1}}}\n' \
+	>"$S/typo.json"
+pctl schema_typo schema "$S/typo.json" "$S/live.json"
+check "schema: unknown keywords, exit 2, each with its JSON pointer and a did-you-mean" \
+	bash -c "[ $RC = 2 ] && [ ! -s '$OUT/schema_typo.out' ] &&
+		grep -qxF \"$S/typo.json: /requird: unknown JSON Schema keyword 'requird' (did you mean 'required'?)\" '$OUT/schema_typo.err' &&
+		grep -qxF \"$S/typo.json: /properties/id/minLenght: unknown JSON Schema keyword 'minLenght' (did you mean 'minLength'?)\" '$OUT/schema_typo.err'"
+printf 'type: object\nx-allow-unknown-keywords: true\nnullable: false\nproperties:\n  requird: {type: string}\n' \
+	>"$S/optout.yaml"
+pctl schema_optout schema "$S/optout.yaml" "$S/live.json"
+check "schema: x-allow-unknown-keywords: true opts out; a property named like a typo is fine" \
+	[ "$RC" = 0 ]
 pctl schema_usage schema "$S/userid.json"
 check "schema with one argument: exit 2 and usage" \
 	bash -c "[ $RC = 2 ] && grep -q usage '$OUT/schema_usage.err'"
