@@ -35,6 +35,7 @@
 
 #define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
 #define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
+#define CFG_MAX_RETRY_MS (3600 * 1000LL)    /* retry/breaker durations: at most 1h */
 #define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
 #define CFG_NAME_MAX 64
 #define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
@@ -1852,11 +1853,13 @@ out:
 /* ---- notify targets (issue 3: opsgenie, slack, alertmanager, exec; routing) ---- */
 enum {
 	NT_NAME, NT_TYPE, NT_URL, NT_ROUTING_KEY, NT_HEADERS, NT_TIMEOUT, NT_API_KEY, NT_COMMAND,
-	NT_SEVERITIES, NT_ROLE, NT_RESEND, NT_RESEND_RESOLVED, NT_GENERATOR_URL, NT_N
+	NT_SEVERITIES, NT_ROLE, NT_RESEND, NT_RESEND_RESOLVED, NT_GENERATOR_URL, NT_RETRY,
+	NT_BREAKER, NT_N
 };
 static const char *const notify_keys[] = {
 	"name", "type", "url", "routing_key", "headers", "timeout", "api_key", "command",
-	"severities", "role", "resend_interval", "resend_resolved_for", "generator_url", NULL,
+	"severities", "role", "resend_interval", "resend_resolved_for", "generator_url", "retry",
+	"breaker", NULL,
 };
 /* index = enum pd_notify_type */
 static const char *const notify_types[] = {
@@ -1962,6 +1965,63 @@ cfg_notify_command(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
 	}
 }
 
+/* retry: {max_backoff, max_retry_after}; 0 = the outbox's default for the role */
+enum { RT_MAX_BACKOFF, RT_MAX_RETRY_AFTER, RT_N };
+static const char *const retry_keys[] = { "max_backoff", "max_retry_after", NULL };
+
+static void
+cfg_notify_retry(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
+{
+	yaml_node_t *v[RT_N], *k[RT_N];
+
+	if (cfg_map(c, n, "retry", retry_keys, v, k) != 0)
+		return;
+	if (v[RT_MAX_BACKOFF] != NULL &&
+	    cfg_duration(c, v[RT_MAX_BACKOFF], "max_backoff", 1000, &t->retry_max_backoff_ms) == 0 &&
+	    t->retry_max_backoff_ms > CFG_MAX_RETRY_MS) {
+		cfg_error(c, v[RT_MAX_BACKOFF], "max_backoff: at most 1h");
+		t->retry_max_backoff_ms = 0;
+	}
+	if (v[RT_MAX_RETRY_AFTER] != NULL &&
+	    cfg_duration(c, v[RT_MAX_RETRY_AFTER], "max_retry_after", 1000,
+			 &t->retry_max_after_ms) == 0 &&
+	    t->retry_max_after_ms > CFG_MAX_RETRY_MS) {
+		cfg_error(c, v[RT_MAX_RETRY_AFTER], "max_retry_after: at most 1h");
+		t->retry_max_after_ms = 0;
+	}
+}
+
+/* breaker: {failures, cooldown, max_cooldown}; 0 = the outbox's default */
+enum { BK_FAILURES, BK_COOLDOWN, BK_MAX_COOLDOWN, BK_N };
+static const char *const breaker_keys[] = { "failures", "cooldown", "max_cooldown", NULL };
+
+static void
+cfg_notify_breaker(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
+{
+	yaml_node_t *v[BK_N], *k[BK_N];
+
+	if (cfg_map(c, n, "breaker", breaker_keys, v, k) != 0)
+		return;
+	if (v[BK_FAILURES] != NULL)
+		cfg_int(c, v[BK_FAILURES], "failures", 1, 100, &t->breaker_failures);
+	if (v[BK_COOLDOWN] != NULL &&
+	    cfg_duration(c, v[BK_COOLDOWN], "cooldown", 1000, &t->breaker_cooldown_ms) == 0 &&
+	    t->breaker_cooldown_ms > CFG_MAX_RETRY_MS) {
+		cfg_error(c, v[BK_COOLDOWN], "cooldown: at most 1h");
+		t->breaker_cooldown_ms = 0;
+	}
+	if (v[BK_MAX_COOLDOWN] != NULL &&
+	    cfg_duration(c, v[BK_MAX_COOLDOWN], "max_cooldown", 1000,
+			 &t->breaker_max_cooldown_ms) == 0 &&
+	    t->breaker_max_cooldown_ms > CFG_MAX_RETRY_MS) {
+		cfg_error(c, v[BK_MAX_COOLDOWN], "max_cooldown: at most 1h");
+		t->breaker_max_cooldown_ms = 0;
+	}
+	if (t->breaker_cooldown_ms > 0 && t->breaker_max_cooldown_ms > 0 &&
+	    t->breaker_max_cooldown_ms < t->breaker_cooldown_ms)
+		cfg_error(c, v[BK_MAX_COOLDOWN], "max_cooldown: shorter than cooldown");
+}
+
 static void
 cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 	       yaml_node_t **name_node)
@@ -2058,6 +2118,10 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 	}
 	if (v[NT_SEVERITIES] != NULL)
 		cfg_notify_severities(c, v[NT_SEVERITIES], &t->severities);
+	if (k[NT_RETRY] != NULL)
+		cfg_notify_retry(c, v[NT_RETRY], t);
+	if (k[NT_BREAKER] != NULL)
+		cfg_notify_breaker(c, v[NT_BREAKER], t);
 }
 
 static void

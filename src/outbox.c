@@ -248,25 +248,55 @@ breaker_ok(struct pd_outbox *ob, const char *target)
 	b->b.open_until_ms = 0;
 }
 
+void
+pd_outbox_policy(const struct pd_notify_cfg *t, struct pd_outbox_policy *out)
+{
+	int page = t != NULL && pd_notify_role_of(t) == PD_NOTIFY_ROLE_PAGE;
+
+	out->max_backoff_ms = t && t->retry_max_backoff_ms > 0 ? t->retry_max_backoff_ms
+		: page ? PD_OUTBOX_PAGE_MAX_BACKOFF_MS : PD_OUTBOX_MAX_BACKOFF_MS;
+	out->max_retry_after_ms = t && t->retry_max_after_ms > 0 ? t->retry_max_after_ms
+		: PD_OUTBOX_MAX_RETRY_AFTER_MS;
+	out->breaker_failures = t && t->breaker_failures > 0 ? t->breaker_failures
+		: PD_OUTBOX_BREAKER_FAILURES;
+	out->cooldown_ms = t && t->breaker_cooldown_ms > 0 ? t->breaker_cooldown_ms
+		: PD_OUTBOX_BREAKER_COOLDOWN_MS;
+	out->max_cooldown_ms = t && t->breaker_max_cooldown_ms > 0 ? t->breaker_max_cooldown_ms
+		: PD_OUTBOX_BREAKER_MAX_COOLDOWN_MS;
+	if (page) {
+		/* a page waits for the breaker no longer than for its own backoff */
+		if (out->cooldown_ms > out->max_backoff_ms)
+			out->cooldown_ms = out->max_backoff_ms;
+		if (out->max_cooldown_ms > out->max_backoff_ms)
+			out->max_cooldown_ms = out->max_backoff_ms;
+	}
+	if (out->max_cooldown_ms < out->cooldown_ms)
+		out->max_cooldown_ms = out->cooldown_ms;
+}
+
+static const struct pd_notify_cfg *outbox_target(const struct pd_outbox *ob, const char *name);
+
 /* A transient failure at now. Returns when the next attempt may go if the breaker is
  * (now) open, else 0. */
 static int64_t
 breaker_fail(struct pd_outbox *ob, const char *target, int64_t now)
 {
 	struct outbox_breaker *b = breaker_get(ob, target);
+	struct pd_outbox_policy pol;
 	enum pd_breaker_state from;
 	char dur[32];
 
 	if (b == NULL)
 		return 0;
+	pd_outbox_policy(outbox_target(ob, target), &pol);
 	b->b.failures++;
 	from = b->b.state;
 	if (from == PD_BREAKER_HALF_OPEN) {
 		b->b.cooldown_ms *= 2;
-		if (b->b.cooldown_ms > PD_OUTBOX_BREAKER_MAX_COOLDOWN_MS)
-			b->b.cooldown_ms = PD_OUTBOX_BREAKER_MAX_COOLDOWN_MS;
-	} else if (from == PD_BREAKER_CLOSED && b->b.failures >= PD_OUTBOX_BREAKER_FAILURES) {
-		b->b.cooldown_ms = PD_OUTBOX_BREAKER_COOLDOWN_MS;
+		if (b->b.cooldown_ms > pol.max_cooldown_ms)
+			b->b.cooldown_ms = pol.max_cooldown_ms;
+	} else if (from == PD_BREAKER_CLOSED && b->b.failures >= pol.breaker_failures) {
+		b->b.cooldown_ms = pol.cooldown_ms;
 	} else {
 		return from == PD_BREAKER_OPEN ? b->b.open_until_ms : 0;
 	}
@@ -469,11 +499,16 @@ outbox_finish(struct pd_outbox *ob, struct outbox_send *s, enum pd_notify_verdic
 	case PD_NOTIFY_RETRY: {
 		int64_t back = pd_outbox_backoff_ms(s->attempts);
 		int64_t next, until;
+		struct pd_outbox_policy pol;
 
+		pd_outbox_policy(outbox_target(ob, s->target), &pol);
+		if (back > pol.max_backoff_ms)
+			back = pol.max_backoff_ms;
 		/* full jitter in [back/2, back] so restarted daemons do not stampede */
 		back = back / 2 + (int64_t)(outbox_rand(ob) % (uint64_t)(back / 2 + 1));
-		if (retry_after_s > 0)
-			back = retry_after_s * 1000 > 3600000 ? 3600000 : retry_after_s * 1000;
+		if (retry_after_s > 0) /* the receiver's word, within our cap */
+			back = retry_after_s * 1000 > pol.max_retry_after_ms ? pol.max_retry_after_ms
+									 : retry_after_s * 1000;
 		next = now + back;
 		until = breaker_fail(ob, s->target, now);
 		if (until > next)
@@ -504,6 +539,20 @@ outbox_finish(struct pd_outbox *ob, struct outbox_send *s, enum pd_notify_verdic
 
 static void outbox_am_done(struct pd_outbox *ob, struct outbox_send *s, struct pd_response *resp);
 
+/* Seconds the receiver asked us to wait (Retry-After, either form); a 429 that does not
+ * say waits PD_OUTBOX_429_WAIT_MS: rate limits last longer than a second. 0 = no ask. */
+static int64_t
+outbox_retry_after_s(const struct pd_response *resp)
+{
+	if (resp->curl_code != 0)
+		return 0;
+	if (resp->retry_after_s > 0)
+		return resp->retry_after_s;
+	if (resp->http_status == 429)
+		return PD_OUTBOX_429_WAIT_MS / 1000;
+	return 0;
+}
+
 static void
 outbox_on_done(void *ud, struct pd_response *resp)
 {
@@ -529,7 +578,7 @@ outbox_on_done(void *ud, struct pd_response *resp)
 		snprintf(why, sizeof(why), "HTTP %ld", resp->http_status);
 	pd_log_redact(why, sizeof(why));
 	outbox_finish(ob, s, pd_notify_classify(resp), why,
-		      resp->curl_code == 0 ? resp->retry_after_s : 0);
+		      outbox_retry_after_s(resp));
 	send_free(s);
 }
 

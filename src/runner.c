@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <curl/curl.h>
 #include "probed/runner.h"
 
@@ -223,6 +224,30 @@ header_int(const char *v, size_t len)
 	return n;
 }
 
+int64_t
+pd_runner_retry_after(const char *v, size_t len, int64_t now_s)
+{
+	char tmp[64];
+	time_t at;
+	int64_t n = header_int(v, len);
+
+	if (n >= 0)
+		return n;
+	/* the HTTP-date form: "Wed, 21 Oct 2015 07:28:00 GMT" */
+	while (len && (*v == ' ' || *v == '\t')) {
+		v++;
+		len--;
+	}
+	if (len == 0 || len >= sizeof(tmp) || memchr(v, '\0', len) != NULL)
+		return -1;
+	memcpy(tmp, v, len);
+	tmp[len] = '\0';
+	at = curl_getdate(tmp, NULL);
+	if (at == (time_t)-1)
+		return -1;
+	return (int64_t)at > now_s ? (int64_t)at - now_s : 0;
+}
+
 static size_t
 runner_on_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
@@ -233,7 +258,7 @@ runner_on_header(char *buf, size_t size, size_t nitems, void *userdata)
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
-		x->resp.retry_after_s = header_int(buf + 12, len - 12);
+		x->resp.retry_after_s = pd_runner_retry_after(buf + 12, len - 12, (int64_t)time(NULL));
 	else if (len > 22 && strncasecmp(buf, "X-RateLimit-Remaining:", 22) == 0)
 		x->resp.ratelimit_remaining = header_int(buf + 22, len - 22);
 	return n;

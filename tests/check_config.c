@@ -726,6 +726,15 @@ START_TEST(test_inline_errors)
 			"4:15: interval: expected a single value, not a list");
 	load_fails_with(P1 "    timeout:\n", "4:13: timeout: missing value");
 	load_fails_with(P1 "    confirm_after: 0ms\n", "4:20: confirm_after: must be greater than 0");
+	load_fails_with(P1 "notify:\n  - name: n\n    type: webhook\n    url: http://h/\n"
+			"    retry: {max_backoff: 2h}\n",
+			"8:26: max_backoff: at most 1h");
+	load_fails_with(P1 "notify:\n  - name: n\n    type: webhook\n    url: http://h/\n"
+			"    breaker: {cooldown: 1m, max_cooldown: 30s}\n",
+			"8:43: max_cooldown: shorter than cooldown");
+	load_fails_with(P1 "notify:\n  - name: n\n    type: webhook\n    url: http://h/\n"
+			"    breaker: {failures: 0}\n",
+			"8:25: failures: expected an integer from 1 to 100, got '0'");
 	load_fails_with(P1 "    successes_before_resolve: 101\n",
 			"4:31: successes_before_resolve: expected an integer from 1 to 100, got '101'");
 	load_fails_with(P1 "    failures_before_page: 2.0\n",
@@ -864,6 +873,17 @@ START_TEST(test_inline_good)
 	ck_assert_int_eq(p->status[0].hi, 204);
 	ck_assert_ptr_null(p->json_schema);
 	ck_assert_uint_eq(cfg->nnotify, 0);
+	pd_config_free(cfg);
+
+	/* a target's delivery policy */
+	cfg = load_ok(P1 "notify:\n  - name: pd\n    type: webhook\n    url: http://h/\n"
+		      "    retry: {max_backoff: 10s, max_retry_after: 1m}\n"
+		      "    breaker: {failures: 3, cooldown: 20s, max_cooldown: 5m}\n");
+	ck_assert_int_eq(cfg->notify[0].retry_max_backoff_ms, 10000);
+	ck_assert_int_eq(cfg->notify[0].retry_max_after_ms, 60000);
+	ck_assert_int_eq(cfg->notify[0].breaker_failures, 3);
+	ck_assert_int_eq(cfg->notify[0].breaker_cooldown_ms, 20000);
+	ck_assert_int_eq(cfg->notify[0].breaker_max_cooldown_ms, 300000);
 	pd_config_free(cfg);
 
 	/* listen forms */

@@ -587,6 +587,66 @@ jstr(const cJSON *o, const char *k)
 
 /* ================================================================== tests */
 
+/* The delivery policy: defaults by role, page-role cool-down never above its backoff,
+ * config overrides. */
+START_TEST(test_policy)
+{
+	struct pd_notify_cfg t;
+	struct pd_outbox_policy p;
+
+	pd_outbox_policy(NULL, &p); /* unknown target: the non-page defaults */
+	ck_assert_int_eq(p.max_backoff_ms, PD_OUTBOX_MAX_BACKOFF_MS);
+	ck_assert_int_eq(p.cooldown_ms, PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	memset(&t, 0, sizeof(t));
+	t.type = PD_NOTIFY_WEBHOOK; /* ticket role */
+	pd_outbox_policy(&t, &p);
+	ck_assert_int_eq(p.max_backoff_ms, 300000);
+	ck_assert_int_eq(p.max_retry_after_ms, 120000);
+	ck_assert_int_eq(p.breaker_failures, 5);
+	ck_assert_int_eq(p.cooldown_ms, 60000);
+	ck_assert_int_eq(p.max_cooldown_ms, 600000);
+	t.type = PD_NOTIFY_PAGERDUTY; /* page role: a page waits at most 5 s per attempt */
+	pd_outbox_policy(&t, &p);
+	ck_assert_int_eq(p.max_backoff_ms, 5000);
+	ck_assert_int_eq(p.cooldown_ms, 5000);
+	ck_assert_int_eq(p.max_cooldown_ms, 5000);
+	t.type = PD_NOTIFY_WEBHOOK;
+	t.role = PD_NOTIFY_ROLE_PAGE; /* a webhook that pages is a page target */
+	t.breaker_cooldown_ms = 30000;
+	pd_outbox_policy(&t, &p);
+	ck_assert_int_eq(p.cooldown_ms, 5000);
+	t.retry_max_backoff_ms = 10000; /* configured: the cool-down follows it */
+	pd_outbox_policy(&t, &p);
+	ck_assert_int_eq(p.max_backoff_ms, 10000);
+	ck_assert_int_eq(p.cooldown_ms, 10000);
+	t.role = PD_NOTIFY_ROLE_TICKET;
+	t.breaker_failures = 3;
+	t.breaker_max_cooldown_ms = 20000;
+	t.retry_max_after_ms = 7000;
+	pd_outbox_policy(&t, &p);
+	ck_assert_int_eq(p.breaker_failures, 3);
+	ck_assert_int_eq(p.cooldown_ms, 30000);
+	ck_assert_int_eq(p.max_cooldown_ms, 30000); /* never below the first cool-down */
+	ck_assert_int_eq(p.max_retry_after_ms, 7000);
+}
+END_TEST
+
+/* Retry-After: delay-seconds or an HTTP-date (RFC 9110), relative to now. */
+START_TEST(test_retry_after_parse)
+{
+	const int64_t now = 1445412480; /* Wed, 21 Oct 2015 07:28:00 GMT */
+
+	ck_assert_int_eq(pd_runner_retry_after(" 120", 4, now), 120);
+	ck_assert_int_eq(pd_runner_retry_after("0", 1, now), 0);
+	ck_assert_int_eq(pd_runner_retry_after(" Wed, 21 Oct 2015 07:28:30 GMT", 30, now), 30);
+	ck_assert_int_eq(pd_runner_retry_after("Wed, 21 Oct 2015 07:00:00 GMT", 29, now), 0);
+	ck_assert_int_eq(pd_runner_retry_after("soon", 4, now), -1);
+	ck_assert_int_eq(pd_runner_retry_after("-5", 2, now), -1);
+	ck_assert_int_eq(pd_runner_retry_after("", 0, now), -1);
+	ck_assert_int_eq(pd_runner_retry_after("1\0 2", 4, now), 1); /* strtoll stops at NUL */
+}
+END_TEST
+
 START_TEST(test_backoff_table)
 {
 	static const struct {
@@ -1414,6 +1474,8 @@ outbox_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_backoff_table);
+	tcase_add_test(tc, test_policy);
+	tcase_add_test(tc, test_retry_after_parse);
 	tcase_add_loop_test(tc, test_2xx_delivered, 0,
 			    sizeof(ok_statuses) / sizeof(ok_statuses[0]));
 	tcase_add_test(tc, test_503_backoff_then_200);

@@ -23,7 +23,8 @@ fallback, Block Kit "blocks" within Slack's limits) and answers 200 "ok", or
 400 "invalid_blocks" / "no_text" as Slack does.
 --kind webhook answers 200 {"ok":true}.  --status overrides the code of
 accepted requests (e.g. 500 or 429 to simulate a failing pager); POST
-/_status?code=N changes it at run time.  GET /_received returns everything
+/_status?code=N[&retry_after=V] changes it at run time (V: the Retry-After of
+a 429, seconds or an HTTP date, empty for none; default 1).  GET /_received returns everything
 recorded so far as a JSON array.
 """
 
@@ -283,6 +284,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.reply(400, {"ok": False, "error": "need code=NNN"})
                 return
             self.server.status = code
+            # retry_after=VALUE: the Retry-After of a 429 ("" = none); default "1"
+            self.server.retry_after = parse_qs(url.query, keep_blank_values=True).get(
+                "retry_after", ["1"])[0]
             self.reply(200, {"ok": True, "status": code})
             return
 
@@ -334,7 +338,8 @@ class Handler(BaseHTTPRequestHandler):
             record["errors"] = og_errors or slack_error
         self.server.recorder.append(record)
 
-        extra = {"Retry-After": "1"} if code == 429 else None
+        ra = getattr(self.server, "retry_after", "1")
+        extra = {"Retry-After": ra} if code == 429 and ra else None
         if kind == "opsgenie":
             rid = "%08x-probed-test" % (int(time.time() * 1000) & 0xffffffff)
             if og_errors:

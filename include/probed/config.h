@@ -125,6 +125,12 @@ struct pd_notify_cfg {
 	int64_t resend_interval_ms; /* alertmanager: re-send firing alerts (default 60s) */
 	int64_t resend_resolved_ms; /* alertmanager: re-send resolved ones (default 5m) */
 	char *generator_url;    /* alertmanager: optional generatorURL */
+	/* delivery policy; 0 = the outbox's default for the role (pd_outbox_policy) */
+	int64_t retry_max_backoff_ms;   /* retry.max_backoff */
+	int64_t retry_max_after_ms;     /* retry.max_retry_after: cap on Retry-After */
+	int breaker_failures;           /* breaker.failures */
+	int64_t breaker_cooldown_ms;    /* breaker.cooldown */
+	int64_t breaker_max_cooldown_ms;/* breaker.max_cooldown */
 };
 
 struct pd_config {

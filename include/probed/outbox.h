@@ -45,8 +45,29 @@ struct pd_outbox_counters {
 };
 void pd_outbox_counters(const struct pd_outbox *ob, struct pd_outbox_counters *c);
 
-/* Backoff for attempt n (0-based) in ms before jitter: 1s, 2s, 4s … capped at 5 min. */
+/* Backoff for attempt n (0-based) in ms before jitter: 1s, 2s, 4s … capped at 5 min
+ * (and then at the target's policy max_backoff). */
 int64_t pd_outbox_backoff_ms(int attempt);
+
+/* A target's delivery policy: its `retry:` and `breaker:` keys, defaults by role.
+ * Page-role targets (pagerduty, opsgenie, or role: page) must reach the on-call soon after
+ * the pager is back: their backoff is capped at 5 s by default, and their breaker's
+ * cool-down never exceeds that cap (a pager outage ends -> the queued page goes within
+ * max_backoff). Others back off to 5 min and cool down 60 s .. 10 min. Retry-After (both
+ * forms) is honoured up to max_retry_after (default 2 min); a 429 without one waits
+ * PD_OUTBOX_429_WAIT_MS (or max_backoff when longer), capped the same way. */
+struct pd_outbox_policy {
+	int64_t max_backoff_ms;
+	int64_t max_retry_after_ms;
+	int breaker_failures;
+	int64_t cooldown_ms;
+	int64_t max_cooldown_ms;
+};
+#define PD_OUTBOX_PAGE_MAX_BACKOFF_MS 5000
+#define PD_OUTBOX_MAX_BACKOFF_MS 300000
+#define PD_OUTBOX_MAX_RETRY_AFTER_MS 120000
+#define PD_OUTBOX_429_WAIT_MS 30000
+void pd_outbox_policy(const struct pd_notify_cfg *t, struct pd_outbox_policy *out);
 
 /* ---- issue 3: per-target circuit breaker ----
  *
@@ -56,6 +77,7 @@ int64_t pd_outbox_backoff_ms(int attempt);
  *     └──────────────────────────── HALF_OPEN ◄───────────────────────────┘
  *                                       │ the one probe request fails
  *                                       └──► OPEN, cool-down doubled (max 10 min)
+ * (failures, cool-down and its maximum come from the target's policy: pd_outbox_policy)
  *
  * While OPEN nothing is sent to the target: its head row is deferred to the end of
  * the cool-down (rows wait, in order, in the database). HALF_OPEN sends exactly one

@@ -32,7 +32,7 @@ struct pd_response {
 	/* curl's cumulative timings, seconds since start; -1 when unknown */
 	double namelookup_s, connect_s, appconnect_s, starttransfer_s, total_s;
 	struct pd_buf body;       /* capped; body.over set when the cap was hit */
-	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent */
+	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent or bad */
 	int64_t ratelimit_remaining; /* X-RateLimit-Remaining, -1 when absent */
 };
 
@@ -47,5 +47,9 @@ void pd_runner_free(struct pd_runner *r);
 int pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_done_fn fn,
 		     void *ud, struct pd_err *err);
 size_t pd_runner_inflight(const struct pd_runner *r);
+
+/* A Retry-After value (len bytes, not NUL-terminated): delay-seconds, or an HTTP-date
+ * turned into seconds from now_s (0 when already past). -1 when neither. */
+int64_t pd_runner_retry_after(const char *v, size_t len, int64_t now_s);
 
 #endif
