@@ -2328,17 +2328,14 @@ out:
 	return rc;
 }
 
-int
-pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
-	       pd_config_diag_fn diag, void *ud)
+/* The whole of path into b (at most CFG_MAX_FILE bytes). 0 or a PD_ERR_* with err set. */
+static int
+cfg_read_file(const char *path, struct pd_buf *b, struct pd_err *err)
 {
-	struct pd_buf b;
 	char chunk[16384];
 	struct stat st;
-	int fd = -1, rc;
+	int fd = -1, rc = 0;
 
-	*out = NULL;
-	pd_buf_init(&b, CFG_MAX_FILE);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		rc = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errno));
@@ -2359,7 +2356,7 @@ pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
 		}
 		if (r == 0)
 			break;
-		rc = pd_buf_append(&b, chunk, (size_t)r);
+		rc = pd_buf_append(b, chunk, (size_t)r);
 		if (rc == PD_ERR_INVALID) {
 			rc = pd_err_set(err, PD_ERR_IO, "%s: file is larger than %d bytes", path,
 					CFG_MAX_FILE);
@@ -2370,11 +2367,115 @@ pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
 			goto out;
 		}
 	}
-	rc = pd_config_load_string(b.data ? b.data : "", b.len, path, out, err, diag, ud);
 out:
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+int
+pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
+	       pd_config_diag_fn diag, void *ud)
+{
+	struct pd_buf b;
+	int rc;
+
+	*out = NULL;
+	pd_buf_init(&b, CFG_MAX_FILE);
+	rc = cfg_read_file(path, &b, err);
+	if (rc == 0)
+		rc = pd_config_load_string(b.data ? b.data : "", b.len, path, out, err, diag, ud);
 	pd_buf_cleanup(&b);
+	return rc;
+}
+
+/* issue 7: the value of key in mapping n (NULL when n is not a mapping or has no such
+ * key); a key given twice is an error. */
+static yaml_node_t *
+cfg_lookup(struct cfg_ctx *c, yaml_node_t *n, const char *key)
+{
+	yaml_node_t *found = NULL, *fkey = NULL;
+
+	if (n == NULL || n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
+	     pr++) {
+		yaml_node_t *k = cfg_node(c, pr->key);
+
+		if (k == NULL || k->type != YAML_SCALAR_NODE || strcmp(cfg_raw(k), key) != 0)
+			continue;
+		if (found != NULL) {
+			cfg_error(c, k, "duplicate key '%s' (first defined at %zu:%zu)", key,
+				  fkey->start_mark.line + 1, fkey->start_mark.column + 1);
+			return NULL;
+		}
+		fkey = k;
+		found = cfg_node(c, pr->value);
+	}
+	return found;
+}
+
+int
+pd_config_store_path(const char *path, char **out, struct pd_err *err)
+{
+	struct cfg_ctx c;
+	struct pd_buf b;
+	yaml_parser_t parser;
+	yaml_node_t *store, *v;
+	char *res = NULL;
+	int have_parser = 0, have_doc = 0, rc;
+
+	memset(&c, 0, sizeof(c));
+	*out = NULL;
+	c.file = path;
+	pd_buf_init(&b, CFG_MAX_FILE);
+	if ((rc = cfg_read_file(path, &b, err)) != 0)
+		goto out;
+	if (!yaml_parser_initialize(&parser)) {
+		c.nomem = 1;
+		goto out;
+	}
+	have_parser = 1;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(b.data ? b.data : ""),
+				     b.len);
+	if (!yaml_parser_load(&parser, &c.doc)) {
+		cfg_syntax_error(&c, &parser, b.data ? b.data : "", b.len);
+		goto out;
+	}
+	have_doc = 1;
+	store = cfg_lookup(&c, yaml_document_get_root_node(&c.doc), "store");
+	v = store != NULL ? cfg_lookup(&c, store, "path") : NULL;
+	if (c.nmsgs > 0)
+		goto out;
+	if (v == NULL || cfg_is_null(v)) {
+		res = cfg_strdup(&c, CFG_DEF_STORE_PATH);
+	} else if (v->type != YAML_SCALAR_NODE) {
+		cfg_error(&c, v, "path: expected a string");
+	} else {
+		res = cfg_string(&c, v, "path", NULL);
+		if (res != NULL && res[0] == '\0')
+			cfg_error(&c, v, "path: must not be empty");
+	}
+out:
+	if (have_doc)
+		yaml_document_delete(&c.doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	pd_buf_cleanup(&b);
+	if (rc == 0 && c.nomem) {
+		rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+	} else if (rc == 0 && c.nmsgs > 0) {
+		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), cfg_msg_cmp);
+		rc = pd_err_set(err, PD_ERR_CONFIG, "%s", c.msgs[0].text);
+	}
+	for (size_t i = 0; i < c.nmsgs; i++)
+		free(c.msgs[i].text);
+	free(c.msgs);
+	if (rc == 0) {
+		*out = res;
+		res = NULL;
+	}
+	free(res);
 	return rc;
 }
 
