@@ -2389,39 +2389,13 @@ pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
 	return rc;
 }
 
-/* issue 7: the value of key in mapping n (NULL when n is not a mapping or has no such
- * key); a key given twice is an error. */
-static yaml_node_t *
-cfg_lookup(struct cfg_ctx *c, yaml_node_t *n, const char *key)
-{
-	yaml_node_t *found = NULL, *fkey = NULL;
-
-	if (n == NULL || n->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
-	     pr++) {
-		yaml_node_t *k = cfg_node(c, pr->key);
-
-		if (k == NULL || k->type != YAML_SCALAR_NODE || strcmp(cfg_raw(k), key) != 0)
-			continue;
-		if (found != NULL) {
-			cfg_error(c, k, "duplicate key '%s' (first defined at %zu:%zu)", key,
-				  fkey->start_mark.line + 1, fkey->start_mark.column + 1);
-			return NULL;
-		}
-		fkey = k;
-		found = cfg_node(c, pr->value);
-	}
-	return found;
-}
-
 int
 pd_config_store_path(const char *path, char **out, struct pd_err *err)
 {
 	struct cfg_ctx c;
 	struct pd_buf b;
 	yaml_parser_t parser;
-	yaml_node_t *store, *v;
+	yaml_node_t *root, *v, *top[TOP_N], *topk[TOP_N], *st[ST_N], *stk[ST_N];
 	char *res = NULL;
 	int have_parser = 0, have_doc = 0, rc;
 
@@ -2443,15 +2417,28 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 		goto out;
 	}
 	have_doc = 1;
-	store = cfg_lookup(&c, yaml_document_get_root_node(&c.doc), "store");
-	v = store != NULL ? cfg_lookup(&c, store, "path") : NULL;
+	/* the keys that lead to the path are checked as strictly as by the full load (a
+	 * typo must not turn into the default database); nothing else is looked at */
+	root = yaml_document_get_root_node(&c.doc);
+	if (root == NULL) {
+		cfg_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		cfg_error(&c, root, "expected a mapping at the top level (defaults, store, probes, "
+			  "notify, location, http)");
+		goto out;
+	}
+	cfg_map(&c, root, "top level", top_keys, top, topk);
+	if (top[TOP_STORE] != NULL &&
+	    cfg_map(&c, top[TOP_STORE], "store", store_keys, st, stk) != 0)
+		goto out;
+	v = top[TOP_STORE] != NULL ? st[ST_PATH] : NULL;
 	if (c.nmsgs > 0)
 		goto out;
-	if (v == NULL || cfg_is_null(v)) {
+	if (v == NULL) {
 		res = cfg_strdup(&c, CFG_DEF_STORE_PATH);
-	} else if (v->type != YAML_SCALAR_NODE) {
-		cfg_error(&c, v, "path: expected a string");
-	} else {
+	} else {            /* as cfg_store() */
 		res = cfg_string(&c, v, "path", NULL);
 		if (res != NULL && res[0] == '\0')
 			cfg_error(&c, v, "path: must not be empty");

@@ -1093,15 +1093,15 @@ START_TEST(test_store_path_only)
 	ck_assert_str_eq(got, "/srv/p.db");
 	free(got);
 	unlink(path);
-	/* an unreadable ${file:...} credential elsewhere, an unknown key: not looked at */
+	/* an unreadable ${file:...} credential, a bad probe: not looked at */
 	store_path_is("notify:\n  - name: pd\n    type: pagerduty\n"
 		      "    routing_key: ${file:/nonexistent/credential}\n"
-		      "typo_key: 1\nstore: {path: /x/y.db}\n", "/x/y.db", NULL);
+		      "probes:\n  - name: a\n    url: not-a-url\n    typo_key: 1\n"
+		      "store: {path: /x/y.db}\n", "/x/y.db", NULL);
 	/* no store section, no path, a null path: the default */
 	store_path_is("probes: []\n", "/var/lib/probed/probed.db", NULL);
 	store_path_is("store:\n  retention: 5d\n", "/var/lib/probed/probed.db", NULL);
-	store_path_is("store:\n  path:\n", "/var/lib/probed/probed.db", NULL);
-	store_path_is("", "/var/lib/probed/probed.db", NULL);
+	store_path_is("store:\n", "/var/lib/probed/probed.db", NULL);
 	/* ${VAR} in the path itself is expanded; unset is an error at its position */
 	setenv("PD_TEST_STATE_DIR", "/var/tmp/st", 1);
 	store_path_is("store:\n  path: ${PD_TEST_STATE_DIR}/p.db\n", "/var/tmp/st/p.db", NULL);
@@ -1110,7 +1110,15 @@ START_TEST(test_store_path_only)
 		      "2:9: environment variable PD_TEST_STATE_DIR is not set");
 	/* what would make the path ambiguous or unusable is an error, never a default */
 	store_path_is("store:\n  path: ''\n", NULL, "2:9: path: must not be empty");
-	store_path_is("store:\n  path: [a, b]\n", NULL, "2:9: path: expected a string");
+	store_path_is("store:\n  path: [a, b]\n", NULL,
+		      "2:9: path: expected a single value, not a list");
+	store_path_is("store:\n  path:\n", NULL, "2:8: path: missing value");
+	store_path_is("", NULL, "1:1: empty configuration");
+	store_path_is("- a\n", NULL, "1:1: expected a mapping at the top level");
+	/* a typo on the way to the path is an error, not the default database */
+	store_path_is("stor:\n  path: /a.db\n", NULL, "1:1: unknown key 'stor'");
+	store_path_is("store:\n  paht: /a.db\n", NULL, "2:3: unknown key 'paht'");
+	store_path_is("store: /a.db\n", NULL, "1:8: store: expected a mapping");
 	store_path_is("store:\n  path: /a.db\n  path: /b.db\n", NULL,
 		      "3:3: duplicate key 'path' (first defined at 2:3)");
 	store_path_is("store: {path: /a.db\n", NULL, "2:1: YAML: ");
