@@ -2826,17 +2826,16 @@ pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delive
 	struct pd_delivery *cur = NULL;
 	sqlite3_stmt *s = NULL;
 	int64_t last_ok = 0;
-	int ret, rc, opened = 0;
+	int ret, rc;
 
 	*n = 0;
 	if (dedup_key == NULL)
 		return pd_err_set(err, PD_ERR_INVALID, "deliveries: no dedup key");
 	snprintf(sql, sizeof(sql), "SELECT * FROM (%s%s%s", q_outbox,
 		 st->version >= 6 ? q_log : "", q_order);
-	if ((ret = read_begin(st, &opened, err)) != 0)
-		return ret;
+	/* one statement: one snapshot, no read transaction needed */
 	if ((ret = inc_prepare(st, sql, &s, err)) != 0)
-		goto out;
+		return ret;
 	sqlite3_bind_text(s, 1, dedup_key, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *target = (const char *)sqlite3_column_text(s, 0);
@@ -2878,9 +2877,7 @@ pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delive
 	}
 	if (rc != SQLITE_DONE)
 		ret = db_fail(st, err, "deliveries");
-out:
 	sqlite3_finalize(s);
-	read_end(st, opened);
 	return ret;
 }
 
