@@ -318,7 +318,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_OB_DONE] = "DELETE FROM outbox WHERE id = ?1",
 	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
 		       "last_error = ?3 WHERE id = ?1",
-	[S_OB_DEAD] = "UPDATE outbox SET dead = 1, last_error = ?2 WHERE id = ?1",
+	/* the attempt that ended in the dead letter counts (issue 7: "after N attempts") */
+	[S_OB_DEAD] = "UPDATE outbox SET dead = 1, attempts = attempts + 1, last_error = ?2 "
+		      "WHERE id = ?1",
 	[S_OB_STATS] = "SELECT coalesce(sum(dead = 0), 0), "
 		       "min(CASE WHEN dead = 0 THEN created_ms END), "
 		       "coalesce(sum(dead <> 0), 0) FROM outbox",

@@ -700,6 +700,7 @@ START_TEST(test_deliveries)
 	ck_assert_int_eq(d[1].state, PD_DELIVERY_DEAD);
 	ck_assert_str_eq(pd_delivery_state_str(d[1].state), "dead_lettered");
 	ck_assert_str_eq(d[1].last_error, "HTTP 400: bad routing key");
+	ck_assert_int_eq(d[1].attempts, 3); /* two retried, the third dead-lettered */
 	ck_assert_int_eq(d[1].next_at_ms, 0);
 	ck_assert_str_eq(d[2].target, "pager");
 	ck_assert_str_eq(d[2].event, "resolve");

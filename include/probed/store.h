@@ -86,7 +86,7 @@ int pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms,
 /* Failed transiently: attempts+1, next_at_ms, last_error. */
 int pd_store_outbox_retry(struct pd_store *st, int64_t id, int64_t next_at_ms,
 			  const char *last_error, struct pd_err *err);
-/* Failed permanently: mark dead with the error. */
+/* Failed permanently: mark dead with the error (attempts+1: that attempt counts). */
 int pd_store_outbox_dead(struct pd_store *st, int64_t id, const char *last_error,
 			 struct pd_err *err);
 /* Live rows and age of the oldest (ms, 0 when empty). */
@@ -277,7 +277,8 @@ struct pd_delivery {
 	char target[64];
 	char event[16];            /* "trigger" | "resolve" */
 	enum pd_delivery_state state;
-	int attempts;              /* made so far (DELIVERED: including the accepted one) */
+	int attempts;              /* made so far, including the accepted (DELIVERED) or
+				    * the final (DEAD) one */
 	int64_t created_ms;        /* when it was queued */
 	int64_t next_at_ms;        /* QUEUED, FAILING: the next attempt, not before; else 0 */
 	int64_t delivered_ms;      /* DELIVERED: when; otherwise when an earlier row of the
