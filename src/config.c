@@ -2682,24 +2682,14 @@ out:
 	return rc;
 }
 
-int
-pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
-	       pd_config_diag_fn diag, void *ud)
+/* The whole of path into b (at most CFG_MAX_FILE bytes). 0 or a PD_ERR_* with err set. */
+static int
+cfg_read_file(const char *path, struct pd_buf *b, struct pd_err *err)
 {
-	return pd_config_load_flags(path, 0, out, err, diag, ud);
-}
-
-int
-pd_config_load_flags(const char *path, unsigned flags, struct pd_config **out,
-		     struct pd_err *err, pd_config_diag_fn diag, void *ud)
-{
-	struct pd_buf b;
 	char chunk[16384];
 	struct stat st;
-	int fd = -1, rc;
+	int fd = -1, rc = 0;
 
-	*out = NULL;
-	pd_buf_init(&b, CFG_MAX_FILE);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		rc = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errno));
@@ -2720,7 +2710,7 @@ pd_config_load_flags(const char *path, unsigned flags, struct pd_config **out,
 		}
 		if (r == 0)
 			break;
-		rc = pd_buf_append(&b, chunk, (size_t)r);
+		rc = pd_buf_append(b, chunk, (size_t)r);
 		if (rc == PD_ERR_INVALID) {
 			rc = pd_err_set(err, PD_ERR_IO, "%s: file is larger than %d bytes", path,
 					CFG_MAX_FILE);
@@ -2731,11 +2721,110 @@ pd_config_load_flags(const char *path, unsigned flags, struct pd_config **out,
 			goto out;
 		}
 	}
-	rc = config_load_string(b.data ? b.data : "", b.len, path, flags, out, err, diag, ud);
 out:
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+int
+pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
+	       pd_config_diag_fn diag, void *ud)
+{
+	return pd_config_load_flags(path, 0, out, err, diag, ud);
+}
+
+int
+pd_config_load_flags(const char *path, unsigned flags, struct pd_config **out,
+		     struct pd_err *err, pd_config_diag_fn diag, void *ud)
+{
+	struct pd_buf b;
+	int rc;
+
+	*out = NULL;
+	pd_buf_init(&b, CFG_MAX_FILE);
+	rc = cfg_read_file(path, &b, err);
+	if (rc == 0)
+		rc = config_load_string(b.data ? b.data : "", b.len, path, flags, out, err, diag,
+					ud);
 	pd_buf_cleanup(&b);
+	return rc;
+}
+
+int
+pd_config_store_path(const char *path, char **out, struct pd_err *err)
+{
+	struct cfg_ctx c;
+	struct pd_buf b;
+	yaml_parser_t parser;
+	yaml_node_t *root, *v, *top[TOP_N], *topk[TOP_N], *st[ST_N], *stk[ST_N];
+	char *res = NULL;
+	int have_parser = 0, have_doc = 0, rc;
+
+	memset(&c, 0, sizeof(c));
+	*out = NULL;
+	c.file = path;
+	pd_buf_init(&b, CFG_MAX_FILE);
+	if ((rc = cfg_read_file(path, &b, err)) != 0)
+		goto out;
+	if (!yaml_parser_initialize(&parser)) {
+		c.nomem = 1;
+		goto out;
+	}
+	have_parser = 1;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)(b.data ? b.data : ""),
+				     b.len);
+	if (!yaml_parser_load(&parser, &c.doc)) {
+		cfg_syntax_error(&c, &parser, b.data ? b.data : "", b.len);
+		goto out;
+	}
+	have_doc = 1;
+	/* the keys that lead to the path are checked as strictly as by the full load (a
+	 * typo must not turn into the default database); nothing else is looked at */
+	root = yaml_document_get_root_node(&c.doc);
+	if (root == NULL) {
+		cfg_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		cfg_error(&c, root, "expected a mapping at the top level (defaults, store, probes, "
+			  "notify, location, http)");
+		goto out;
+	}
+	cfg_map(&c, root, "top level", top_keys, top, topk);
+	if (top[TOP_STORE] != NULL &&
+	    cfg_map(&c, top[TOP_STORE], "store", store_keys, st, stk) != 0)
+		goto out;
+	v = top[TOP_STORE] != NULL ? st[ST_PATH] : NULL;
+	if (c.nmsgs > 0)
+		goto out;
+	if (v == NULL) {
+		res = cfg_strdup(&c, CFG_DEF_STORE_PATH);
+	} else {            /* as cfg_store() */
+		res = cfg_string(&c, v, "path", NULL);
+		if (res != NULL && res[0] == '\0')
+			cfg_error(&c, v, "path: must not be empty");
+	}
+out:
+	if (have_doc)
+		yaml_document_delete(&c.doc);
+	if (have_parser)
+		yaml_parser_delete(&parser);
+	pd_buf_cleanup(&b);
+	if (rc == 0 && c.nomem) {
+		rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+	} else if (rc == 0 && c.nmsgs > 0) {
+		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), cfg_msg_cmp);
+		rc = pd_err_set(err, PD_ERR_CONFIG, "%s", c.msgs[0].text);
+	}
+	for (size_t i = 0; i < c.nmsgs; i++)
+		free(c.msgs[i].text);
+	free(c.msgs);
+	if (rc == 0) {
+		*out = res;
+		res = NULL;
+	}
+	free(res);
 	return rc;
 }
 

@@ -486,7 +486,7 @@ outbox_finish(struct pd_outbox *ob, struct outbox_send *s, enum pd_notify_verdic
 
 	switch (verdict) {
 	case PD_NOTIFY_DELIVERED:
-		rc = pd_store_outbox_done(ob->store, s->id, &err);
+		rc = pd_store_outbox_delivered(ob->store, s->id, now, &err);
 		ob->counters.sent++;
 		pd_log_info("notify %s: %s %s delivered (%s, attempt %d)", s->target, s->event,
 			    s->dedup_key, why, s->attempts + 1);

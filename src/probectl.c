@@ -1,10 +1,25 @@
 /* probectl.c — the CLI: ad-hoc checks and read-only views of the daemon's database.
- * Commands are a table {name, fn, help}. Exit codes: sysexits (64 usage, 78 config);
- * `check` follows the Nagios plugin convention (0 OK, 2 CRITICAL, 3 UNKNOWN). */
+ *
+ * Commands are a table {name, fn, help, ...}: each entry also says which options and how
+ * many arguments it takes, so `probectl CMD --help` prints that command's own usage and
+ * anything else is rejected (64) before the command runs. Exit codes: sysexits (64
+ * usage, 78 config); `check` follows the Nagios plugin convention (0 OK, 1 WARNING,
+ * 2 CRITICAL, 3 UNKNOWN), and with --nagios never leaves 0-3.
+ *
+ * Which database (one rule for every reading command, never a silent switch):
+ *   --db FILE; else store.path of the configuration named by -c or $PROBED_CONFIG (only
+ *   that key is read: a secret that cannot be resolved here does not matter); else
+ *   store.path of /etc/probed/probes.yaml; else, only when that file does not exist,
+ *   /var/lib/probed/probed.db. A configuration that cannot say (unreadable, bad YAML,
+ *   bad store.path) is an error (78), and every "no database" error names the rule used.
+ *
+ * Every --json output is one object {"format": "probed.<command>/1", ...}; a value that
+ * is not known is null, never -1 and never left out (see probectl(1)). */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -17,7 +32,6 @@
 #include "probed/comms.h"
 #include "probed/config.h"
 #include "probed/classify.h"
-#include "probed/comms.h"
 #include "probed/incident.h"
 #include "probed/jsonschema.h"
 #include "probed/outbox.h"
@@ -29,21 +43,41 @@
 #define EX_USAGE 64
 #define EX_CONFIG 78
 #define NAGIOS_OK 0
+#define NAGIOS_WARNING 1
 #define NAGIOS_CRITICAL 2
 #define NAGIOS_UNKNOWN 3
 
 #define DEFAULT_CONFIG "/etc/probed/probes.yaml"
+#define DEFAULT_DB "/var/lib/probed/probed.db"
+#define MAX_DELIVERIES 64
+
+/* options, as bits: what a command accepts (struct cmd.opts) and what was given */
+enum {
+	OPT_CONFIG = 1 << 0,
+	OPT_DB = 1 << 1,
+	OPT_SINCE = 1 << 2,
+	OPT_JSON = 1 << 3,
+	OPT_OPEN = 1 << 4,
+	OPT_NAGIOS = 1 << 5,
+	OPT_NO_SECRET_FILES = 1 << 6,
+	OPT_PID = 1 << 7,
+};
+
+struct cmd;
 
 struct cli {
+	const struct cmd *cmd;
 	const char *config;
+	const char *config_src;  /* "-c", "PROBED_CONFIG", or NULL: the default */
 	const char *db;
 	const char *since;
 	int json;
+	int nagios;
 	int open_only;
 	unsigned load_flags;  /* PD_CONFIG_* (validate --no-secret-files) */
 	const char *pid;      /* reload --pid */
 	int argc;
-	char **argv;  /* positional arguments after the command */
+	char **argv;             /* positional arguments after the command */
 };
 
 static void
@@ -64,7 +98,298 @@ load_config(const struct cli *c, struct pd_config **cfg)
 	return rc;
 }
 
-/* ------------------------------------------------------------------ validate */
+/* ---------------------------------------------------------------------- JSON */
+
+/* The top-level object of every --json output. */
+static cJSON *
+json_doc(const char *format)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "format", format);
+	return o;
+}
+
+/* RFC 3339 UTC, or null when ms is 0 (not known / never). */
+static void
+json_ts(cJSON *o, const char *key, int64_t ms)
+{
+	char ts[40];
+
+	if (ms <= 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	pd_clock_rfc3339(ms, ts, sizeof(ts));
+	cJSON_AddStringToObject(o, key, ts);
+}
+
+static void
+json_num(cJSON *o, const char *key, double v, int known)
+{
+	if (known)
+		cJSON_AddNumberToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/* A string, or null when s is NULL or empty. */
+static void
+json_str(cJSON *o, const char *key, const char *s)
+{
+	if (s != NULL && s[0] != '\0')
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/* The fields of one result (r NULL: no result yet, every field null). Phase timings are
+ * null when the phase did not happen, http_status when there was no response. */
+static void
+result_fields(cJSON *o, const struct pd_result *r)
+{
+	json_ts(o, "ts", r ? r->ts_ms : 0);
+	if (r)
+		cJSON_AddBoolToObject(o, "ok", pd_result_ok(r));
+	else
+		cJSON_AddNullToObject(o, "ok");
+	json_str(o, "outcome", r ? pd_outcome_str(r->outcome) : NULL);
+	json_num(o, "http_status", r ? r->http_status : 0, r && r->http_status > 0);
+	json_num(o, "total_ms", r ? r->total_ms : 0, r && r->total_ms >= 0);
+	json_num(o, "dns_ms", r ? r->dns_ms : 0, r && r->dns_ms >= 0);
+	json_num(o, "connect_ms", r ? r->connect_ms : 0, r && r->connect_ms >= 0);
+	json_num(o, "tls_ms", r ? r->tls_ms : 0, r && r->tls_ms >= 0);
+	json_num(o, "ttfb_ms", r ? r->ttfb_ms : 0, r && r->ttfb_ms >= 0);
+	json_num(o, "body_size", r ? (double)r->body_size : 0, r != NULL);
+	json_str(o, "verdict", r ? r->verdict : NULL);
+}
+
+static cJSON *
+result_json(const char *name, const struct pd_result *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", name);
+	result_fields(o, r);
+	return o;
+}
+
+static void
+print_json(cJSON *o)
+{
+	char *s = cJSON_Print(o);
+
+	if (s) {
+		pd_log_redact(s, strlen(s) + 1);
+		printf("%s\n", s);
+		cJSON_free(s);
+	}
+}
+
+/* ------------------------------------------------------------ which database */
+
+struct dbsel {
+	char *path;
+	char why[600];   /* where the path came from, for error messages */
+};
+
+/* Apply the rule (top of file). 0 and sel->path set, or an exit status after a
+ * message on stderr. */
+static int
+db_select(const struct cli *c, struct dbsel *sel)
+{
+	struct pd_err err = {0};
+	struct stat sb;
+	int rc;
+
+	memset(sel, 0, sizeof(*sel));
+	if (c->db != NULL) {
+		sel->path = strdup(c->db);
+		snprintf(sel->why, sizeof(sel->why), "given with --db");
+		return sel->path ? 0 : 1;
+	}
+	if (c->config_src == NULL && stat(c->config, &sb) != 0 && errno == ENOENT) {
+		sel->path = strdup(DEFAULT_DB);
+		snprintf(sel->why, sizeof(sel->why),
+			 "the default database: no --db, no -c or PROBED_CONFIG, and no %s; "
+			 "name the database with --db FILE or the configuration with -c FILE",
+			 c->config);
+		return sel->path ? 0 : 1;
+	}
+	rc = pd_config_store_path(c->config, &sel->path, &err);
+	if (rc != 0) {
+		fprintf(stderr, "probectl: cannot tell which database to read: %s\n", err.msg);
+		fprintf(stderr, "probectl: the database is store.path of %s (%s); fix it, or "
+			"name the database with --db FILE\n", c->config,
+			c->config_src ? c->config_src : "the default configuration");
+		return rc == PD_ERR_NOMEM ? 1 : EX_CONFIG;
+	}
+	snprintf(sel->why, sizeof(sel->why), "store.path of %s (%s)", c->config,
+		 c->config_src ? c->config_src : "the default configuration");
+	return 0;
+}
+
+/* Open the database read-only. 0, or an exit status after a message (3: no database). */
+static int
+open_store(const struct cli *c, struct pd_store **st, struct dbsel *sel)
+{
+	struct pd_err err = {0};
+	int rc;
+
+	*st = NULL;
+	if ((rc = db_select(c, sel)) != 0)
+		return rc;
+	rc = pd_store_open(sel->path, 1, st, &err);
+	if (rc == 0)
+		return 0;
+	if (c->db != NULL)
+		fprintf(stderr, "probectl: %s\n", err.msg);
+	else
+		fprintf(stderr, "probectl: %s; it is %s\n", err.msg, sel->why);
+	return NAGIOS_UNKNOWN;
+}
+
+/* ------------------------------------------------------------ delivery state */
+
+/* What became of the notifications of one dedup key, per target (store.h). */
+struct page {
+	char key[128];
+	int64_t incident_id;
+	struct pd_delivery d[MAX_DELIVERIES];
+	size_t n;
+};
+
+/* For targets an incident lists as notified but that have no row at all: the outbox
+ * deletes a row only once delivered, so it was delivered (before the delivery log: the
+ * time is not known, delivered_ms 0). */
+static void
+page_add_notified(struct page *pg, const char *notified)
+{
+	cJSON *a = cJSON_Parse(notified ? notified : "[]"), *e;
+
+	cJSON_ArrayForEach(e, a) {
+		int seen = 0;
+
+		if (!cJSON_IsString(e))
+			continue;
+		for (size_t i = 0; i < pg->n; i++)
+			if (strcmp(pg->d[i].target, e->valuestring) == 0)
+				seen = 1;
+		if (seen || pg->n >= MAX_DELIVERIES)
+			continue;
+		memset(&pg->d[pg->n], 0, sizeof(pg->d[0]));
+		snprintf(pg->d[pg->n].target, sizeof(pg->d[0].target), "%s", e->valuestring);
+		snprintf(pg->d[pg->n].event, sizeof(pg->d[0].event), "trigger");
+		pg->d[pg->n].state = PD_DELIVERY_DELIVERED;
+		pg->n++;
+	}
+	cJSON_Delete(a);
+}
+
+static int
+page_load(struct pd_store *st, const char *key, int64_t incident_id, const char *notified,
+	  struct page *pg, struct pd_err *err)
+{
+	int rc;
+
+	memset(pg, 0, sizeof(*pg));
+	snprintf(pg->key, sizeof(pg->key), "%s", key);
+	pg->incident_id = incident_id;
+	rc = pd_store_deliveries(st, key, pg->d, MAX_DELIVERIES, &pg->n, err);
+	if (rc == 0 && notified != NULL)
+		page_add_notified(pg, notified);
+	return rc;
+}
+
+static int64_t
+page_newest(const struct page *pg)
+{
+	int64_t t = 0;
+
+	for (size_t i = 0; i < pg->n; i++)
+		if (pg->d[i].created_ms > t)
+			t = pg->d[i].created_ms;
+	return t;
+}
+
+/* One word for all targets: "failing" when any attempt fails or was dead-lettered,
+ * else "queued" when any waits, else "delivered"; "not_sent" when nothing was queued. */
+static const char *
+page_summary(const struct page *pg)
+{
+	int queued = 0;
+
+	if (pg->n == 0)
+		return "not_sent";
+	for (size_t i = 0; i < pg->n; i++) {
+		if (pg->d[i].state == PD_DELIVERY_FAILING || pg->d[i].state == PD_DELIVERY_DEAD)
+			return "failing";
+		if (pg->d[i].state == PD_DELIVERY_QUEUED)
+			queued = 1;
+	}
+	return queued ? "queued" : "delivered";
+}
+
+static cJSON *
+page_json(const struct page *pg)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < pg->n; i++) {
+		const struct pd_delivery *d = &pg->d[i];
+		cJSON *o = cJSON_CreateObject();
+		int known = d->created_ms > 0;  /* 0: delivered before the delivery log */
+
+		cJSON_AddStringToObject(o, "target", d->target);
+		cJSON_AddStringToObject(o, "event", d->event);
+		cJSON_AddStringToObject(o, "state", pd_delivery_state_str(d->state));
+		json_num(o, "attempts", d->attempts, known);
+		json_ts(o, "queued", d->created_ms);
+		json_ts(o, "next_attempt", d->next_at_ms);
+		json_ts(o, "delivered", d->delivered_ms);
+		json_str(o, "last_error", d->last_error);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+/* One line of text for one target's delivery, into out. */
+static void
+delivery_text(const struct pd_delivery *d, char *out, size_t cap)
+{
+	char t1[40], t2[40], earlier[80] = "";
+
+	if (d->state != PD_DELIVERY_DELIVERED && d->delivered_ms > 0) {
+		pd_clock_rfc3339(d->delivered_ms, t2, sizeof(t2));
+		snprintf(earlier, sizeof(earlier), " (an earlier one delivered at %s)", t2);
+	}
+	switch (d->state) {
+	case PD_DELIVERY_DELIVERED:
+		if (d->delivered_ms > 0) {
+			pd_clock_rfc3339(d->delivered_ms, t1, sizeof(t1));
+			snprintf(out, cap, "delivered at %s (attempt %d)", t1, d->attempts);
+		} else {
+			snprintf(out, cap, "delivered (time not recorded)");
+		}
+		break;
+	case PD_DELIVERY_QUEUED:
+		pd_clock_rfc3339(d->next_at_ms, t1, sizeof(t1));
+		snprintf(out, cap, "queued, 0 attempts, next try at %s%s", t1, earlier);
+		break;
+	case PD_DELIVERY_FAILING:
+		pd_clock_rfc3339(d->next_at_ms, t1, sizeof(t1));
+		snprintf(out, cap, "failing to deliver: %d attempt%s, next try at %s; last error: %s%s",
+			 d->attempts, d->attempts == 1 ? "" : "s", t1, d->last_error, earlier);
+		break;
+	case PD_DELIVERY_DEAD:
+		snprintf(out, cap, "failing to deliver: dead-lettered after %d attempt%s, will not "
+			 "be retried; error: %s%s", d->attempts, d->attempts == 1 ? "" : "s",
+			 d->last_error, earlier);
+		break;
+	}
+}
+
+/* -------------------------------------------------------------------- validate */
 
 static int
 cmd_validate(struct cli *c)
@@ -111,14 +436,16 @@ cmd_reload(struct cli *c)
 	return 0;
 }
 
-/* --------------------------------------------------------------------- check */
+/* ----------------------------------------------------------------------- check */
 
 struct check_run {
 	const struct pd_probe_cfg *p;
 	struct pd_schema *schema;
 	struct pd_result r;
-	int done;
+	int state;   /* NAGIOS_OK, _WARNING (slow: over expect.max_latency), _CRITICAL */
 };
+
+static const char *const nagios_words[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
 
 static void
 check_on_done(void *ud, struct pd_response *resp)
@@ -126,41 +453,130 @@ check_on_done(void *ud, struct pd_response *resp)
 	struct check_run *run = ud;
 
 	pd_check_response(run->p, run->schema, resp, &run->r);
-	run->done = 1;
+	run->state = pd_result_ok(&run->r) ? NAGIOS_OK
+		   : run->r.outcome == PD_OUT_SLOW ? NAGIOS_WARNING : NAGIOS_CRITICAL;
 }
 
-static cJSON *
-result_json(const char *name, const struct pd_result *r)
+/* Plugin output: '|' separates the perfdata and a newline ends the line. */
+static void
+nagios_clean(char *s)
 {
-	char ts[40];
-	cJSON *o = cJSON_CreateObject();
+	for (; *s; s++)
+		if (*s == '|')
+			*s = '/';
+		else if (*s == '\n' || *s == '\r')
+			*s = ' ';
+}
 
-	pd_clock_rfc3339(r->ts_ms, ts, sizeof(ts));
-	cJSON_AddStringToObject(o, "name", name);
-	cJSON_AddStringToObject(o, "ts", ts);
-	cJSON_AddBoolToObject(o, "ok", pd_result_ok(r));
-	cJSON_AddStringToObject(o, "outcome", pd_outcome_str(r->outcome));
-	cJSON_AddNumberToObject(o, "http_status", r->http_status);
-	cJSON_AddNumberToObject(o, "total_ms", r->total_ms);
-	cJSON_AddNumberToObject(o, "dns_ms", r->dns_ms);
-	cJSON_AddNumberToObject(o, "connect_ms", r->connect_ms);
-	cJSON_AddNumberToObject(o, "tls_ms", r->tls_ms);
-	cJSON_AddNumberToObject(o, "ttfb_ms", r->ttfb_ms);
-	cJSON_AddNumberToObject(o, "body_size", (double)r->body_size);
-	cJSON_AddStringToObject(o, "verdict", r->verdict);
-	return o;
+struct nagios_diag {
+	char lines[16][300];
+	size_t n;
+};
+
+static void
+nagios_diag(void *ud, const char *line)
+{
+	struct nagios_diag *d = ud;
+
+	if (d->n < 16)
+		snprintf(d->lines[d->n], sizeof(d->lines[0]), "%s", line);
+	d->n++;
+}
+
+/* UNKNOWN: the monitoring-plugins line, the rest as long output. */
+static int
+nagios_unknown(const char *first, const struct nagios_diag *more)
+{
+	char line[600];
+
+	snprintf(line, sizeof(line), "%s", first);
+	nagios_clean(line);
+	printf("PROBED UNKNOWN - %s", line);
+	if (more != NULL && more->n > 1)
+		printf(" (and %zu more)", more->n - 1);
+	printf("\n");
+	for (size_t i = 1; more != NULL && i < more->n && i < 16; i++) {
+		snprintf(line, sizeof(line), "%s", more->lines[i]);
+		nagios_clean(line);
+		printf("%s\n", line);
+	}
+	return NAGIOS_UNKNOWN;
 }
 
 static void
-print_json(cJSON *o)
+nagios_print(const struct check_run *runs, size_t n, int worst)
 {
-	char *s = cJSON_Print(o);
+	size_t nwarn = 0, ncrit = 0;
+	char item[400];
+	struct pd_buf b;
 
-	if (s) {
-		pd_log_redact(s, strlen(s) + 1);
-		printf("%s\n", s);
-		cJSON_free(s);
+	pd_buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		nwarn += runs[i].state == NAGIOS_WARNING;
+		ncrit += runs[i].state == NAGIOS_CRITICAL;
 	}
+	pd_buf_printf(&b, "PROBED %s - ", nagios_words[worst]);
+	if (worst == NAGIOS_OK)
+		pd_buf_printf(&b, "%zu probe%s ok", n, n == 1 ? "" : "s");
+	for (int want = NAGIOS_CRITICAL; want >= NAGIOS_WARNING; want--) {
+		size_t k = 0, count = want == NAGIOS_CRITICAL ? ncrit : nwarn;
+
+		if (count == 0)
+			continue;
+		if (want == NAGIOS_WARNING && ncrit > 0)
+			pd_buf_printf(&b, "; %zu slow: ", count);
+		else
+			pd_buf_printf(&b, "%zu of %zu probe%s %s: ", count, n, n == 1 ? "" : "s",
+				      want == NAGIOS_CRITICAL ? "failing" : "slow");
+		for (size_t i = 0; i < n; i++) {
+			if (runs[i].state != want)
+				continue;
+			snprintf(item, sizeof(item), "%s%s (%s%s%s)", k++ ? ", " : "", runs[i].p->name,
+				 want == NAGIOS_CRITICAL ? pd_outcome_str(runs[i].r.outcome) : "",
+				 want == NAGIOS_CRITICAL ? ": " : "", runs[i].r.verdict);
+			pd_buf_append(&b, item, strlen(item));
+		}
+	}
+	if (b.data)
+		nagios_clean(b.data);
+	/* perfdata: latency with the probe's thresholds (warning = expect.max_latency, none
+	 * when unset; critical = the timeout), and the HTTP status; U = no value */
+	pd_buf_printf(&b, " |");
+	for (size_t i = 0; i < n; i++) {
+		const struct pd_probe_cfg *p = runs[i].p;
+		const struct pd_result *r = &runs[i].r;
+		char val[32], warn[32] = "";
+
+		if (r->total_ms >= 0)
+			snprintf(val, sizeof(val), "%.3fs", r->total_ms / 1000.0);
+		else
+			snprintf(val, sizeof(val), "U");
+		if (p->max_latency_ms > 0)
+			snprintf(warn, sizeof(warn), "%.3f", (double)p->max_latency_ms / 1000.0);
+		pd_buf_printf(&b, " '%s_latency'=%s;%s;%.3f;0", p->name, val, warn,
+			      (double)p->timeout_ms / 1000.0);
+		if (r->http_status > 0)
+			pd_buf_printf(&b, " '%s_http_status'=%d;;;0", p->name, r->http_status);
+		else
+			pd_buf_printf(&b, " '%s_http_status'=U;;;0", p->name);
+	}
+	printf("%s\n", b.data ? b.data : "");
+	/* long output: one line per probe */
+	for (size_t i = 0; i < n; i++) {
+		const struct pd_result *r = &runs[i].r;
+		char line[600];
+
+		if (runs[i].state == NAGIOS_OK)
+			snprintf(line, sizeof(line), "%s: OK, HTTP %d, %.0f ms", runs[i].p->name,
+				 r->http_status, r->total_ms);
+		else
+			snprintf(line, sizeof(line), "%s: %s, HTTP %d, %.0f ms: %s: %s",
+				 runs[i].p->name, nagios_words[runs[i].state], r->http_status,
+				 r->total_ms, pd_outcome_str(r->outcome), r->verdict);
+		nagios_clean(line);
+		printf("%s\n", line);
+	}
+	pd_buf_cleanup(&b);
 }
 
 static int
@@ -170,15 +586,33 @@ cmd_check(struct cli *c)
 	struct check_run *runs = NULL;
 	struct pd_runner *runner = NULL;
 	struct ev_loop *loop = NULL;
+	struct nagios_diag nd = {0};
 	struct pd_err err = {0};
+	char msg[600];
 	size_t n = 0;
-	int failed = 0, rc = NAGIOS_UNKNOWN;
+	int worst = NAGIOS_OK, rc = NAGIOS_UNKNOWN, lrc;
 
-	if (load_config(c, &cfg) != 0)
+	/* with --nagios everything goes to stdout as a plugin line: never 78 */
+	lrc = c->nagios ? pd_config_load(c->config, &cfg, &err, nagios_diag, &nd)
+			: load_config(c, &cfg);
+	if (lrc != 0) {
+		if (c->nagios)
+			return nagios_unknown(err.msg, &nd);
 		return EX_CONFIG;
+	}
 	runs = calloc(cfg->nprobes, sizeof(*runs));
 	if (runs == NULL)
 		goto out;
+	for (int a = 0; a < c->argc; a++) {
+		if (pd_config_probe(cfg, c->argv[a]) == NULL) {
+			snprintf(msg, sizeof(msg), "no probe named '%s' in %s", c->argv[a], c->config);
+			if (c->nagios)
+				nagios_unknown(msg, NULL);
+			else
+				fprintf(stderr, "probectl: %s\n", msg);
+			goto out;
+		}
+	}
 	for (size_t i = 0; i < cfg->nprobes; i++) {
 		int want = c->argc == 0;
 
@@ -188,17 +622,11 @@ cmd_check(struct cli *c)
 		if (want)
 			runs[n++].p = &cfg->probes[i];
 	}
-	for (int a = 0; a < c->argc; a++) {
-		if (pd_config_probe(cfg, c->argv[a]) == NULL) {
-			fprintf(stderr, "probectl: no probe named '%s' in %s\n", c->argv[a], c->config);
-			goto out;
-		}
-	}
 	loop = ev_loop_new(EVFLAG_AUTO);
 	runner = loop ? pd_runner_new(loop, &err) : NULL;
 	if (runner == NULL) {
-		fprintf(stderr, "probectl: %s\n", err.msg[0] ? err.msg : "cannot create event loop");
-		goto out;
+		snprintf(msg, sizeof(msg), "%s", err.msg[0] ? err.msg : "cannot create event loop");
+		goto fail;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct pd_request req;
@@ -206,46 +634,64 @@ cmd_check(struct cli *c)
 		if (runs[i].p->json_schema) {
 			runs[i].schema = pd_schema_new(runs[i].p->json_schema, &err);
 			if (runs[i].schema == NULL) {
-				fprintf(stderr, "probectl: %s: %s\n", runs[i].p->name, err.msg);
-				goto out;
+				snprintf(msg, sizeof(msg), "%s: %s", runs[i].p->name, err.msg);
+				goto fail;
 			}
 		}
 		pd_check_request(runs[i].p, &req);
 		runs[i].r.ts_ms = pd_clock_wall_ms(NULL);
 		if (pd_runner_submit(runner, &req, check_on_done, &runs[i], &err) != 0) {
-			fprintf(stderr, "probectl: %s: %s\n", runs[i].p->name, err.msg);
-			goto out;
+			snprintf(msg, sizeof(msg), "%s: %s", runs[i].p->name, err.msg);
+			goto fail;
 		}
 	}
 	ev_run(loop, 0);
+	for (size_t i = 0; i < n; i++)
+		if (runs[i].state > worst)
+			worst = runs[i].state;
 
-	if (c->json) {
-		cJSON *arr = cJSON_CreateArray();
+	if (c->nagios) {
+		nagios_print(runs, n, worst);
+	} else if (c->json) {
+		cJSON *o = json_doc("probed.check/1"), *arr = cJSON_CreateArray();
 
-		for (size_t i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, result_json(runs[i].p->name, &runs[i].r));
-		print_json(arr);
-		cJSON_Delete(arr);
+		cJSON_AddStringToObject(o, "status", nagios_words[worst]);
+		for (size_t i = 0; i < n; i++) {
+			cJSON *r = result_json(runs[i].p->name, &runs[i].r);
+
+			cJSON_AddStringToObject(r, "status", nagios_words[runs[i].state]);
+			json_num(r, "max_latency_ms", (double)runs[i].p->max_latency_ms,
+				 runs[i].p->max_latency_ms > 0);
+			cJSON_AddNumberToObject(r, "timeout_ms", (double)runs[i].p->timeout_ms);
+			cJSON_AddItemToArray(arr, r);
+		}
+		cJSON_AddItemToObject(o, "probes", arr);
+		print_json(o);
+		cJSON_Delete(o);
 	} else {
 		printf("%-24s %-6s %-5s %10s  %s\n", "NAME", "STATUS", "HTTP", "LATENCY", "VERDICT");
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct pd_result *r = &runs[i].r;
-		char verdict[300];
+		for (size_t i = 0; i < n; i++) {
+			const struct pd_result *r = &runs[i].r;
+			char verdict[300];
 
-		if (!pd_result_ok(r))
-			failed++;
-		if (c->json)
-			continue;
-		if (pd_result_ok(r))
-			snprintf(verdict, sizeof(verdict), "ok");
-		else
-			snprintf(verdict, sizeof(verdict), "%s: %s", pd_outcome_str(r->outcome),
-				 r->verdict);
-		printf("%-24s %-6s %-5d %7.0f ms  %s\n", runs[i].p->name,
-		       pd_result_ok(r) ? "OK" : "FAIL", r->http_status, r->total_ms, verdict);
+			if (pd_result_ok(r))
+				snprintf(verdict, sizeof(verdict), "ok");
+			else
+				snprintf(verdict, sizeof(verdict), "%s: %s",
+					 pd_outcome_str(r->outcome), r->verdict);
+			printf("%-24s %-6s %-5d %7.0f ms  %s\n", runs[i].p->name,
+			       runs[i].state == NAGIOS_OK ? "OK"
+			       : runs[i].state == NAGIOS_WARNING ? "SLOW" : "FAIL",
+			       r->http_status, r->total_ms, verdict);
+		}
 	}
-	rc = failed ? NAGIOS_CRITICAL : NAGIOS_OK;
+	rc = worst;
+	goto out;
+fail:
+	if (c->nagios)
+		nagios_unknown(msg, NULL);
+	else
+		fprintf(stderr, "probectl: %s\n", msg);
 out:
 	if (runs)
 		for (size_t i = 0; i < n; i++)
@@ -255,203 +701,6 @@ out:
 	if (loop)
 		ev_loop_destroy(loop);
 	pd_config_free(cfg);
-	return rc;
-}
-
-/* ------------------------------------------------------------ store commands */
-
-static int
-open_store(const struct cli *c, struct pd_store **st)
-{
-	struct pd_config *cfg = NULL;
-	struct pd_err err = {0};
-	char *path = NULL;
-	int rc;
-
-	if (c->db != NULL) {
-		path = strdup(c->db);
-	} else if (pd_config_load(c->config, &cfg, &err, NULL, NULL) == 0) {
-		path = strdup(cfg->store_path);
-		pd_config_free(cfg);
-	} else {
-		path = strdup("/var/lib/probed/probed.db");
-	}
-	if (path == NULL)
-		return 1;
-	rc = pd_store_open(path, 1, st, &err);
-	if (rc != 0)
-		fprintf(stderr, "probectl: %s\n", err.msg);
-	free(path);
-	return rc;
-}
-
-static void
-fmt_age(int64_t now, int64_t then, char *out, size_t cap)
-{
-	char d[32];
-
-	if (then <= 0) {
-		snprintf(out, cap, "-");
-		return;
-	}
-	pd_duration_format(now > then ? (now - then) / 1000 * 1000 : 0, d, sizeof(d));
-	snprintf(out, cap, "%s ago", d);
-}
-
-static int
-cmd_status(struct cli *c)
-{
-	struct pd_store *st = NULL;
-	struct pd_probe_status *rows = NULL;
-	struct pd_err err = {0};
-	int64_t now = pd_clock_wall_ms(NULL);
-	size_t n = 0;
-	int rc = 1;
-
-	if (open_store(c, &st) != 0)
-		return NAGIOS_UNKNOWN;
-	if (pd_store_status(st, &rows, &n, &err) != 0) {
-		fprintf(stderr, "probectl: %s\n", err.msg);
-		goto out;
-	}
-	if (c->json) {
-		cJSON *arr = cJSON_CreateArray();
-
-		for (size_t i = 0; i < n; i++) {
-			cJSON *o = rows[i].has_result ? result_json(rows[i].probe, &rows[i].last)
-						      : cJSON_CreateObject();
-			char ts[40];
-
-			if (!rows[i].has_result)
-				cJSON_AddStringToObject(o, "name", rows[i].probe);
-			cJSON_AddStringToObject(o, "state", rows[i].has_state
-				? pd_eval_status_str(rows[i].state.status) : "up");
-			cJSON_AddBoolToObject(o, "up", !rows[i].has_state ||
-				rows[i].state.status == PD_EVAL_UP || rows[i].state.status == PD_EVAL_FAILING);
-			cJSON_AddNumberToObject(o, "consecutive_failures",
-						rows[i].has_state ? rows[i].state.consec_fail : 0);
-			if (rows[i].last_page_ms > 0) {
-				pd_clock_rfc3339(rows[i].last_page_ms, ts, sizeof(ts));
-				cJSON_AddStringToObject(o, "last_page", ts);
-			} else {
-				cJSON_AddNullToObject(o, "last_page");
-			}
-			if (rows[i].has_state && rows[i].state.dedup_key[0] &&
-			    rows[i].state.status != PD_EVAL_UP)
-				cJSON_AddStringToObject(o, "dedup_key", rows[i].state.dedup_key);
-			cJSON_AddItemToArray(arr, o);
-		}
-		print_json(arr);
-		cJSON_Delete(arr);
-	} else {
-		printf("%-24s %-10s %5s %-14s %-5s %9s  %-14s %s\n", "NAME", "STATE", "FAILS",
-		       "LAST RUN", "HTTP", "LATENCY", "LAST PAGE", "LAST VERDICT");
-		for (size_t i = 0; i < n; i++) {
-			const struct pd_probe_status *s = &rows[i];
-			char age[40], page[40], verdict[300];
-
-			fmt_age(now, s->has_result ? s->last.ts_ms : 0, age, sizeof(age));
-			fmt_age(now, s->last_page_ms, page, sizeof(page));
-			if (!s->has_result)
-				snprintf(verdict, sizeof(verdict), "-");
-			else if (pd_result_ok(&s->last))
-				snprintf(verdict, sizeof(verdict), "ok");
-			else
-				snprintf(verdict, sizeof(verdict), "%s: %s",
-					 pd_outcome_str(s->last.outcome), s->last.verdict);
-			printf("%-24s %-10s %5d %-14s %-5d %6.1f ms  %-14s %s\n", s->probe,
-			       s->has_state ? pd_eval_status_str(s->state.status) : "up",
-			       s->has_state ? s->state.consec_fail : 0, age,
-			       s->has_result ? s->last.http_status : 0,
-			       s->has_result ? s->last.total_ms : 0.0, page, verdict);
-		}
-	}
-	rc = 0;
-out:
-	free(rows);
-	pd_store_free(st);
-	return rc;
-}
-
-struct hist_ctx {
-	const struct cli *c;
-	cJSON *arr;
-};
-
-static int
-hist_row(void *ud, const char *probe, const struct pd_result *r)
-{
-	struct hist_ctx *h = ud;
-	char ts[40];
-
-	if (h->arr) {
-		cJSON_AddItemToArray(h->arr, result_json(probe, r));
-		return 0;
-	}
-	pd_clock_rfc3339(r->ts_ms, ts, sizeof(ts));
-	printf("%-24s %-14s %-5d %8.1f ms  %s\n", ts, pd_outcome_str(r->outcome), r->http_status,
-	       r->total_ms, pd_result_ok(r) ? "" : r->verdict);
-	return 0;
-}
-
-static int
-cmd_history(struct cli *c)
-{
-	struct pd_store *st = NULL;
-	struct pd_history_stats hs = {0};
-	struct hist_ctx h = {c, NULL};
-	struct pd_err err = {0};
-	int64_t since_ms = 3600 * 1000;
-	int rc = 1;
-
-	if (c->argc != 1) {
-		fprintf(stderr, "usage: probectl history NAME [--since 1h] [--db FILE] [--json]\n");
-		return EX_USAGE;
-	}
-	if (c->since && pd_duration_parse(c->since, &since_ms) != 0) {
-		fprintf(stderr, "probectl: bad --since '%s' (use e.g. 30m, 1h, 7d)\n", c->since);
-		return EX_USAGE;
-	}
-	if (open_store(c, &st) != 0)
-		return NAGIOS_UNKNOWN;
-	if (c->json)
-		h.arr = cJSON_CreateArray();
-	else
-		printf("%-24s %-14s %-5s %11s  %s\n", "TIME (UTC)", "OUTCOME", "HTTP", "LATENCY",
-		       "VERDICT");
-	if (pd_store_history(st, c->argv[0], pd_clock_wall_ms(NULL) - since_ms, hist_row, &h, &hs,
-			     &err) != 0) {
-		fprintf(stderr, "probectl: %s\n", err.msg);
-		goto out;
-	}
-	if (c->json) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(o, "name", c->argv[0]);
-		cJSON_AddNumberToObject(o, "window_s", (double)since_ms / 1000.0);
-		cJSON_AddNumberToObject(o, "count", (double)hs.count);
-		cJSON_AddNumberToObject(o, "failures", (double)hs.failures);
-		cJSON_AddNumberToObject(o, "error_rate", hs.error_rate);
-		cJSON_AddNumberToObject(o, "p50_ms", hs.p50_ms);
-		cJSON_AddNumberToObject(o, "p95_ms", hs.p95_ms);
-		cJSON_AddNumberToObject(o, "p99_ms", hs.p99_ms);
-		cJSON_AddItemToObject(o, "results", h.arr);
-		h.arr = NULL;
-		print_json(o);
-		cJSON_Delete(o);
-	} else {
-		char w[32];
-
-		pd_duration_format(since_ms, w, sizeof(w));
-		printf("\n%s over %s: %lld results, %lld failed, error rate %.2f%%, "
-		       "p50 %.1f ms, p95 %.1f ms, p99 %.1f ms\n",
-		       c->argv[0], w, (long long)hs.count, (long long)hs.failures,
-		       hs.error_rate * 100.0, hs.p50_ms, hs.p95_ms, hs.p99_ms);
-	}
-	rc = 0;
-out:
-	cJSON_Delete(h.arr);
-	pd_store_free(st);
 	return rc;
 }
 
@@ -521,10 +770,6 @@ cmd_schema(struct cli *c)
 	size_t slen = 0, dlen = 0, nerr = 0;
 	int rc = 2;
 
-	if (c->argc != 2) {
-		fprintf(stderr, "usage: probectl schema SCHEMA DOC   (schema as JSON or YAML)\n");
-		return 2;
-	}
 	stext = slurp(c->argv[0], &slen);
 	dtext = slurp(c->argv[1], &dlen);
 	if (stext == NULL || dtext == NULL) {
@@ -634,9 +879,9 @@ cmd_runbooks(struct cli *c)
 	const char *dir;
 	int n = -1, rc = 0, problems = 0, files = 0;
 
-	if (c->argc < 1 || c->argc > 2 || strcmp(c->argv[0], "lint") != 0) {
-		fprintf(stderr, "usage: probectl runbooks lint [DIR]   (default %s, else ./runbooks)\n",
-			DEFAULT_RUNBOOKS);
+	if (strcmp(c->argv[0], "lint") != 0) {
+		fprintf(stderr, "probectl: runbooks: unknown action '%s' (the only one is 'lint'; "
+			"see 'probectl help runbooks')\n", c->argv[0]);
 		return EX_USAGE;
 	}
 	if (c->argc == 2)
@@ -688,45 +933,274 @@ out:
 	return rc != 0 ? rc : problems > 0 ? 1 : 0;
 }
 
+/* ------------------------------------------------------------------- status */
+
+static void
+fmt_age(int64_t now, int64_t then, char *out, size_t cap)
+{
+	char d[32];
+
+	if (then <= 0) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	pd_duration_format(now > then ? (now - then) / 1000 * 1000 : 0, d, sizeof(d));
+	snprintf(out, cap, "%s ago", d);
+}
+
+/* The notifications of a probe's last page: those of its newest incident (probes page
+ * through incidents), or of its own dedup key (the control probe pages directly),
+ * whichever was queued last. pg->key is "" when neither has any trace. */
+static int
+probe_page(struct pd_store *st, const struct pd_probe_status *s, struct page *pg,
+	   struct pd_err *err)
+{
+	struct pd_incident_row ir;
+	struct page *own = NULL;
+	char key[128];
+	int64_t id = 0;
+	int rc;
+
+	memset(pg, 0, sizeof(*pg));
+	memset(&ir, 0, sizeof(ir));
+	if ((rc = pd_store_probe_incident(st, s->probe, &id, key, sizeof(key), err)) != 0)
+		return rc;
+	if (id > 0) {
+		if ((rc = pd_store_incident_get(st, id, &ir, err)) != 0 ||
+		    (rc = page_load(st, key, id, ir.notified, pg, err)) != 0)
+			goto out;
+	}
+	if (s->has_state && s->state.dedup_key[0] != '\0') {
+		if ((own = malloc(sizeof(*own))) == NULL) {
+			rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = page_load(st, s->state.dedup_key, 0, NULL, own, err)) != 0)
+			goto out;
+		if (own->n > 0 && (pg->n == 0 || page_newest(own) > page_newest(pg)))
+			*pg = *own;
+	}
+out:
+	free(own);
+	pd_incident_row_cleanup(&ir);
+	return rc;
+}
+
+static int
+cmd_status(struct cli *c)
+{
+	struct pd_store *st = NULL;
+	struct pd_probe_status *rows = NULL;
+	struct page *pg = calloc(1, sizeof(*pg));
+	struct dbsel sel = {0};
+	struct pd_err err = {0};
+	cJSON *doc = NULL, *arr = NULL;
+	int64_t now = pd_clock_wall_ms(NULL);
+	size_t n = 0;
+	int rc;
+
+	if (pg == NULL)
+		return 1;
+	if ((rc = open_store(c, &st, &sel)) != 0)
+		goto out;
+	rc = 1;
+	if (pd_store_status(st, &rows, &n, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		goto out;
+	}
+	if (c->json) {
+		doc = json_doc("probed.status/1");
+		cJSON_AddStringToObject(doc, "database", sel.path);
+		arr = cJSON_AddArrayToObject(doc, "probes");
+	} else {
+		printf("%-24s %-10s %5s %-14s %-5s %9s  %-24s %s\n", "NAME", "STATE", "FAILS",
+		       "LAST RUN", "HTTP", "LATENCY", "LAST PAGE", "LAST VERDICT");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct pd_probe_status *s = &rows[i];
+		const char *state = s->has_state ? pd_eval_status_str(s->state.status) : "up";
+		const char *summary = NULL;
+
+		memset(pg, 0, sizeof(*pg));
+		if (s->last_page_ms > 0) {
+			if (probe_page(st, s, pg, &err) != 0) {
+				fprintf(stderr, "probectl: %s\n", err.msg);
+				goto out;
+			}
+			summary = page_summary(pg);
+		}
+		if (c->json) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "name", s->probe);
+			cJSON_AddStringToObject(o, "state", state);
+			cJSON_AddBoolToObject(o, "up", !s->has_state ||
+					      s->state.status == PD_EVAL_UP ||
+					      s->state.status == PD_EVAL_FAILING);
+			cJSON_AddNumberToObject(o, "consecutive_failures",
+						s->has_state ? s->state.consec_fail : 0);
+			result_fields(o, s->has_result ? &s->last : NULL);
+			json_ts(o, "last_page", s->last_page_ms);
+			json_str(o, "delivery", summary);
+			json_num(o, "incident", (double)pg->incident_id, pg->incident_id > 0);
+			json_str(o, "dedup_key", pg->key);
+			cJSON_AddItemToObject(o, "deliveries", page_json(pg));
+			cJSON_AddItemToArray(arr, o);
+		} else {
+			char age[40], when[40], page[64], verdict[300];
+
+			fmt_age(now, s->has_result ? s->last.ts_ms : 0, age, sizeof(age));
+			fmt_age(now, s->last_page_ms, when, sizeof(when));
+			if (summary != NULL)
+				snprintf(page, sizeof(page), "%s, %s", when,
+					 strcmp(summary, "not_sent") == 0 ? "not sent" : summary);
+			else
+				snprintf(page, sizeof(page), "%s", when);
+			if (!s->has_result)
+				snprintf(verdict, sizeof(verdict), "-");
+			else if (pd_result_ok(&s->last))
+				snprintf(verdict, sizeof(verdict), "ok");
+			else
+				snprintf(verdict, sizeof(verdict), "%s: %s",
+					 pd_outcome_str(s->last.outcome), s->last.verdict);
+			printf("%-24s %-10s %5d %-14s %-5d %6.1f ms  %-24s %s\n", s->probe, state,
+			       s->has_state ? s->state.consec_fail : 0, age,
+			       s->has_result ? s->last.http_status : 0,
+			       s->has_result ? s->last.total_ms : 0.0, page, verdict);
+		}
+	}
+	if (doc)
+		print_json(doc);
+	rc = 0;
+out:
+	cJSON_Delete(doc);
+	free(rows);
+	free(pg);
+	free(sel.path);
+	pd_store_free(st);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ history */
+
+struct hist_ctx {
+	const struct cli *c;
+	cJSON *arr;
+};
+
+static int
+hist_row(void *ud, const char *probe, const struct pd_result *r)
+{
+	struct hist_ctx *h = ud;
+	char ts[40];
+
+	if (h->arr) {
+		cJSON_AddItemToArray(h->arr, result_json(probe, r));
+		return 0;
+	}
+	pd_clock_rfc3339(r->ts_ms, ts, sizeof(ts));
+	printf("%-24s %-14s %-5d %8.1f ms  %s\n", ts, pd_outcome_str(r->outcome), r->http_status,
+	       r->total_ms, pd_result_ok(r) ? "" : r->verdict);
+	return 0;
+}
+
+static int
+cmd_history(struct cli *c)
+{
+	struct pd_store *st = NULL;
+	struct pd_history_stats hs = {0};
+	struct hist_ctx h = {c, NULL};
+	struct dbsel sel = {0};
+	struct pd_err err = {0};
+	int64_t since_ms = 3600 * 1000;
+	int rc;
+
+	if (c->since && pd_duration_parse(c->since, &since_ms) != 0) {
+		fprintf(stderr, "probectl: bad --since '%s' (use e.g. 30m, 1h, 7d)\n", c->since);
+		return EX_USAGE;
+	}
+	if ((rc = open_store(c, &st, &sel)) != 0)
+		goto out;
+	rc = 1;
+	if (c->json)
+		h.arr = cJSON_CreateArray();
+	else
+		printf("%-24s %-14s %-5s %11s  %s\n", "TIME (UTC)", "OUTCOME", "HTTP", "LATENCY",
+		       "VERDICT");
+	if (pd_store_history(st, c->argv[0], pd_clock_wall_ms(NULL) - since_ms, hist_row, &h, &hs,
+			     &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		goto out;
+	}
+	if (c->json) {
+		cJSON *o = json_doc("probed.history/1");
+
+		cJSON_AddStringToObject(o, "database", sel.path);
+		cJSON_AddStringToObject(o, "name", c->argv[0]);
+		cJSON_AddNumberToObject(o, "window_s", (double)since_ms / 1000.0);
+		cJSON_AddNumberToObject(o, "count", (double)hs.count);
+		cJSON_AddNumberToObject(o, "failures", (double)hs.failures);
+		json_num(o, "error_rate", hs.error_rate, hs.count > 0);
+		json_num(o, "p50_ms", hs.p50_ms, hs.p50_ms >= 0);
+		json_num(o, "p95_ms", hs.p95_ms, hs.p95_ms >= 0);
+		json_num(o, "p99_ms", hs.p99_ms, hs.p99_ms >= 0);
+		cJSON_AddItemToObject(o, "results", h.arr);
+		h.arr = NULL;
+		print_json(o);
+		cJSON_Delete(o);
+	} else {
+		char w[32];
+
+		pd_duration_format(since_ms, w, sizeof(w));
+		printf("\n%s over %s: %lld results, %lld failed, error rate %.2f%%, "
+		       "p50 %.1f ms, p95 %.1f ms, p99 %.1f ms\n",
+		       c->argv[0], w, (long long)hs.count, (long long)hs.failures,
+		       hs.error_rate * 100.0, hs.p50_ms, hs.p95_ms, hs.p99_ms);
+	}
+	rc = 0;
+out:
+	cJSON_Delete(h.arr);
+	free(sel.path);
+	pd_store_free(st);
+	return rc;
+}
+
 /* ----------------------------------------------------------------- incidents */
 
+/* One incident as JSON, with what became of its notifications (pg). */
 static cJSON *
-incident_json(const struct pd_incident_row *r)
+incident_json(const struct pd_incident_row *r, const struct page *pg)
 {
 	cJSON *o = cJSON_CreateObject();
-	char ts[40];
 
 	cJSON_AddNumberToObject(o, "id", (double)r->id);
 	cJSON_AddStringToObject(o, "key", r->key);
 	cJSON_AddStringToObject(o, "severity", pd_severity_str(r->severity));
 	cJSON_AddStringToObject(o, "mode", pd_mode_str((enum pd_mode)r->mode));
 	cJSON_AddStringToObject(o, "mode_title", pd_mode_title((enum pd_mode)r->mode));
-	if (r->mode)
-		cJSON_AddStringToObject(o, "runbook", pd_mode_runbook((enum pd_mode)r->mode));
+	json_str(o, "runbook", r->mode ? pd_mode_runbook((enum pd_mode)r->mode) : NULL);
 	cJSON_AddStringToObject(o, "title", r->title);
-	cJSON_AddStringToObject(o, "reason", r->reason);
-	cJSON_AddStringToObject(o, "evidence", r->evidence);
-	pd_clock_rfc3339(r->opened_ms, ts, sizeof(ts));
-	cJSON_AddStringToObject(o, "opened", ts);
-	if (r->resolved_ms) {
-		pd_clock_rfc3339(r->resolved_ms, ts, sizeof(ts));
-		cJSON_AddStringToObject(o, "resolved", ts);
-	} else {
-		cJSON_AddNullToObject(o, "resolved");
-	}
+	json_str(o, "reason", r->reason);
+	json_str(o, "evidence", r->evidence);
+	json_ts(o, "opened", r->opened_ms);
+	json_ts(o, "resolved", r->resolved_ms);
 	cJSON_AddBoolToObject(o, "open", r->resolved_ms == 0);
-	cJSON_AddItemToObject(o, "probes", cJSON_Parse(r->members ? r->members : "[]"));
-	cJSON_AddItemToObject(o, "notified", cJSON_Parse(r->notified ? r->notified : "[]"));
-	cJSON_AddStringToObject(o, "status_message", r->status_message ? r->status_message : "");
 	cJSON_AddBoolToObject(o, "drill", r->drill);
+	cJSON_AddItemToObject(o, "probes", cJSON_Parse(r->members ? r->members : "[]"));
+	json_str(o, "status_message", r->status_message);
+	cJSON_AddStringToObject(o, "delivery", page_summary(pg));
+	cJSON_AddItemToObject(o, "deliveries", page_json(pg));
 	return o;
 }
 
 struct inc_list {
 	const struct cli *c;
+	struct pd_store *st;
+	struct page *pg;
 	cJSON *arr;
 	int64_t now;
 	size_t n;
+	struct pd_err err;
 };
 
 static int
@@ -734,49 +1208,64 @@ incidents_row(void *ud, const struct pd_incident_row *r)
 {
 	struct inc_list *l = ud;
 	char ts[40], dur[32];
+	const char *summary;
 
 	l->n++;
+	if (page_load(l->st, r->key, r->id, r->notified, l->pg, &l->err) != 0)
+		return -1;
 	if (l->arr) {
-		cJSON_AddItemToArray(l->arr, incident_json(r));
+		cJSON_AddItemToArray(l->arr, incident_json(r, l->pg));
 		return 0;
 	}
+	summary = page_summary(l->pg);
 	pd_clock_rfc3339(r->opened_ms, ts, sizeof(ts));
 	ts[16] = '\0'; /* to the minute */
 	pd_duration_format(((r->resolved_ms ? r->resolved_ms : l->now) - r->opened_ms) / 1000 * 1000,
 			   dur, sizeof(dur));
-	printf("%-5lld %-3s %-16s %-17s %-9s %-8s %s%s\n", (long long)r->id,
+	printf("%-5lld %-3s %-16s %-17s %-9s %-8s %-9s %s%s\n", (long long)r->id,
 	       pd_severity_str(r->severity), pd_mode_str((enum pd_mode)r->mode), ts, dur,
-	       r->resolved_ms ? "resolved" : "OPEN", r->drill ? "[DRILL] " : "", r->title);
+	       r->resolved_ms ? "resolved" : "OPEN",
+	       strcmp(summary, "not_sent") == 0 ? "not sent" : summary,
+	       r->drill ? "[DRILL] " : "", r->title);
 	return 0;
 }
 
 static int
 cmd_incidents(struct cli *c)
 {
-	struct pd_store *st = NULL;
-	struct inc_list l = {c, NULL, pd_clock_wall_ms(NULL), 0};
-	struct pd_err err = {0};
-	int rc = 1;
+	struct inc_list l = {c, NULL, NULL, NULL, pd_clock_wall_ms(NULL), 0, {0}};
+	struct dbsel sel = {0};
+	cJSON *doc = NULL;
+	int rc;
 
-	if (open_store(c, &st) != 0)
-		return NAGIOS_UNKNOWN;
-	if (c->json)
-		l.arr = cJSON_CreateArray();
-	else
-		printf("%-5s %-3s %-16s %-17s %-9s %-8s %s\n", "ID", "SEV", "MODE", "OPENED (UTC)",
-		       "DURATION", "STATE", "TITLE");
-	if (pd_store_incidents(st, c->open_only, 0, incidents_row, &l, &err) != 0) {
-		fprintf(stderr, "probectl: %s\n", err.msg);
+	if ((l.pg = calloc(1, sizeof(*l.pg))) == NULL)
+		return 1;
+	if ((rc = open_store(c, &l.st, &sel)) != 0)
+		goto out;
+	rc = 1;
+	if (c->json) {
+		doc = json_doc("probed.incidents/1");
+		cJSON_AddStringToObject(doc, "database", sel.path);
+		cJSON_AddBoolToObject(doc, "open_only", c->open_only);
+		l.arr = cJSON_AddArrayToObject(doc, "incidents");
+	} else {
+		printf("%-5s %-3s %-16s %-17s %-9s %-8s %-9s %s\n", "ID", "SEV", "MODE",
+		       "OPENED (UTC)", "DURATION", "STATE", "DELIVERY", "TITLE");
+	}
+	if (pd_store_incidents(l.st, c->open_only, 0, incidents_row, &l, &l.err) != 0) {
+		fprintf(stderr, "probectl: %s\n", l.err.msg);
 		goto out;
 	}
-	if (l.arr)
-		print_json(l.arr);
+	if (doc)
+		print_json(doc);
 	else if (l.n == 0)
 		printf("(no %sincidents)\n", c->open_only ? "open " : "");
 	rc = 0;
 out:
-	cJSON_Delete(l.arr);
-	pd_store_free(st);
+	cJSON_Delete(doc);
+	free(l.pg);
+	free(sel.path);
+	pd_store_free(l.st);
 	return rc;
 }
 
@@ -796,12 +1285,10 @@ timeline_row(void *ud, int64_t ts_ms, const char *kind, const char *detail)
 	snprintf(line, sizeof(line), "%s: %s", kind, detail ? detail : "");
 	if (t->arr) {
 		cJSON *o = cJSON_CreateObject();
-		char ts[40];
 
-		pd_clock_rfc3339(ts_ms, ts, sizeof(ts));
-		cJSON_AddStringToObject(o, "ts", ts);
+		json_ts(o, "ts", ts_ms);
 		cJSON_AddStringToObject(o, "kind", kind);
-		cJSON_AddStringToObject(o, "detail", detail ? detail : "");
+		json_str(o, "detail", detail);
 		cJSON_AddItemToArray(t->arr, o);
 	}
 	if (t->n < 512) {
@@ -813,28 +1300,29 @@ timeline_row(void *ud, int64_t ts_ms, const char *kind, const char *detail)
 	return 0;
 }
 
+/* The incident named by the one argument, its timeline, and (pg != NULL) its deliveries.
+ * 0, or an exit status after a message. */
 static int
-incident_load(struct cli *c, const char *usage, struct pd_store **st, struct pd_incident_row *r,
-	      struct tl *t)
+incident_load(struct cli *c, struct pd_store **st, struct dbsel *sel, struct pd_incident_row *r,
+	      struct tl *t, struct page *pg)
 {
 	struct pd_err err = {0};
 	char *end;
 	long long id;
+	int rc;
 
-	if (c->argc != 1) {
-		fprintf(stderr, "usage: %s\n", usage);
-		return EX_USAGE;
-	}
+	errno = 0;
 	id = strtoll(c->argv[0], &end, 10);
-	if (*end != '\0' || id <= 0) {
+	if (*end != '\0' || end == c->argv[0] || id <= 0 || errno != 0) {
 		fprintf(stderr, "probectl: '%s' is not an incident id (see probectl incidents)\n",
 			c->argv[0]);
 		return EX_USAGE;
 	}
-	if (open_store(c, st) != 0)
-		return NAGIOS_UNKNOWN;
+	if ((rc = open_store(c, st, sel)) != 0)
+		return rc;
 	if (pd_store_incident_get(*st, id, r, &err) != 0 ||
-	    pd_store_incident_events(*st, id, timeline_row, t, &err) != 0) {
+	    pd_store_incident_events(*st, id, timeline_row, t, &err) != 0 ||
+	    (pg != NULL && page_load(*st, r->key, r->id, r->notified, pg, &err) != 0)) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		return 1;
 	}
@@ -855,24 +1343,35 @@ cmd_incident(struct cli *c)
 	struct pd_incident_row r;
 	struct pd_store *st = NULL;
 	struct tl *t = calloc(1, sizeof(*t));
-	char ts[40];
-	int rc;
+	struct page *pg = calloc(1, sizeof(*pg));
+	struct dbsel sel = {0};
+	cJSON *probes = NULL, *e;
+	char ts[40], line[700];
+	int rc = 1;
 
 	memset(&r, 0, sizeof(r));
-	if (t == NULL)
-		return 1;
+	if (t == NULL || pg == NULL)
+		goto out;
 	if (c->json)
 		t->arr = cJSON_CreateArray();
-	rc = incident_load(c, "probectl incident ID [--db FILE] [--json]", &st, &r, t);
+	rc = incident_load(c, &st, &sel, &r, t, pg);
 	if (rc != 0)
 		goto out;
 	if (c->json) {
-		cJSON *o = incident_json(&r);
+		cJSON *o = incident_json(&r, pg), *doc = json_doc("probed.incident/1");
 
-		cJSON_AddItemToObject(o, "timeline", t->arr);
-		t->arr = NULL;
-		print_json(o);
+		cJSON_AddStringToObject(doc, "database", sel.path);
+		/* the incident's fields at the top level, after format and database */
+		while (o->child != NULL) {
+			cJSON *item = cJSON_DetachItemViaPointer(o, o->child);
+
+			cJSON_AddItemToObject(doc, item->string, item);
+		}
 		cJSON_Delete(o);
+		cJSON_AddItemToObject(doc, "timeline", t->arr);
+		t->arr = NULL;
+		print_json(doc);
+		cJSON_Delete(doc);
 		goto out;
 	}
 	printf("Incident %lld  %s%s\n", (long long)r.id, r.key, r.drill ? "  [DRILL]" : "");
@@ -881,7 +1380,16 @@ cmd_incident(struct cli *c)
 	if (r.mode)
 		printf("  Runbook:  runbooks/%s\n", pd_mode_runbook((enum pd_mode)r.mode));
 	printf("  Title:    %s\n  Reason:   %s\n  Evidence: %s\n", r.title, r.reason, r.evidence);
-	printf("  Probes:   %s\n  Notified: %s\n", r.members, r.notified);
+	printf("  Probes:   ");
+	probes = cJSON_Parse(r.members ? r.members : "[]");
+	{
+		int k = 0;
+
+		cJSON_ArrayForEach(e, probes)
+			if (cJSON_IsString(e))
+				printf("%s%s", k++ ? ", " : "", e->valuestring);
+		printf("%s\n", k ? "" : "-");
+	}
 	pd_clock_rfc3339(r.opened_ms, ts, sizeof(ts));
 	printf("  Opened:   %s\n", ts);
 	if (r.resolved_ms) {
@@ -890,6 +1398,15 @@ cmd_incident(struct cli *c)
 	} else {
 		printf("  Resolved: - (open)\n");
 	}
+	if (pg->n == 0) {
+		printf("  Delivery: not sent (no target takes %s)\n", pd_severity_str(r.severity));
+	} else {
+		printf("  Delivery: %s\n", page_summary(pg));
+		for (size_t i = 0; i < pg->n; i++) {
+			delivery_text(&pg->d[i], line, sizeof(line));
+			printf("    %-20s %-8s %s\n", pg->d[i].target, pg->d[i].event, line);
+		}
+	}
 	printf("\nStatus-page draft:\n%s\n\nTimeline (UTC):\n",
 	       r.status_message && r.status_message[0] ? r.status_message : "(none)");
 	for (size_t i = 0; i < t->n; i++) {
@@ -897,9 +1414,13 @@ cmd_incident(struct cli *c)
 		printf("  %s  %s\n", ts, t->ev[i].text);
 	}
 out:
+	cJSON_Delete(probes);
 	pd_incident_row_cleanup(&r);
-	tl_free(t);
+	if (t != NULL)
+		tl_free(t);
 	free(t);
+	free(pg);
+	free(sel.path);
 	pd_store_free(st);
 	return rc;
 }
@@ -912,6 +1433,7 @@ cmd_postmortem(struct cli *c)
 	struct pd_store *st = NULL;
 	struct tl *t = calloc(1, sizeof(*t));
 	struct pd_config *cfg = NULL;
+	struct dbsel sel = {0};
 	const char *aff[64];
 	char abuf[64][96];
 	struct pd_buf out;
@@ -923,7 +1445,7 @@ cmd_postmortem(struct cli *c)
 	pd_buf_init(&out, 1 << 20);
 	if (t == NULL)
 		return 1;
-	rc = incident_load(c, "probectl postmortem ID [--db FILE]", &st, &r, t);
+	rc = incident_load(c, &st, &sel, &r, t, NULL);
 	if (rc != 0)
 		goto out;
 	/* endpoints: from the config when it is readable, else the probe names */
@@ -963,6 +1485,7 @@ out:
 	pd_incident_row_cleanup(&r);
 	tl_free(t);
 	free(t);
+	free(sel.path);
 	pd_store_free(st);
 	return rc;
 }
@@ -979,9 +1502,10 @@ cmd_drill(struct cli *c)
 	struct pd_err err = {0};
 	int sev, queued, rc = 1;
 
-	if (c->argc != 1 || strlen(c->argv[0]) != 2 || (c->argv[0][0] != 'P' && c->argv[0][0] != 'p') ||
+	if (strlen(c->argv[0]) != 2 || (c->argv[0][0] != 'P' && c->argv[0][0] != 'p') ||
 	    c->argv[0][1] < '1' || c->argv[0][1] > '4') {
-		fprintf(stderr, "usage: probectl drill P1|P2|P3|P4 [-c FILE] [--db FILE]\n");
+		fprintf(stderr, "probectl: drill: '%s' is not a severity (P1, P2, P3 or P4)\n",
+			c->argv[0]);
 		return EX_USAGE;
 	}
 	sev = c->argv[0][1] - '0';
@@ -1039,36 +1563,286 @@ out:
 
 static int cmd_help(struct cli *c);
 
-static const struct {
+struct cmd {
 	const char *name;
 	int (*fn)(struct cli *c);
-	const char *help;
-} commands[] = {
-	{"validate", cmd_validate, "validate [-c FILE] [--no-secret-files]  check the config; 0 or 78 with FILE:LINE:COL"},
-	{"reload", cmd_reload, "reload [-c FILE] --pid PID     validate (secret files unread), then SIGHUP probed"},
-	{"check", cmd_check, "check [-c FILE] [NAME...] [--json]  probe now; 0 OK, 2 failed, 3 could not run"},
-	{"status", cmd_status, "status [--db FILE] [--json]   per probe: last result, state, last page"},
-	{"history", cmd_history, "history NAME [--since 1h] [--db FILE] [--json]  results, p50/p95, error rate"},
-	{"schema", cmd_schema, "schema SCHEMA DOC             validate a JSON document; 0 valid, 1 invalid, 2 unreadable"},
-	{"incidents", cmd_incidents, "incidents [--open] [--db FILE] [--json]  incidents, newest first"},
-	{"incident", cmd_incident, "incident ID [--db FILE] [--json]  one incident: severity, mode, status draft, timeline"},
-	{"postmortem", cmd_postmortem, "postmortem ID [--db FILE]     the blameless postmortem template, filled (Markdown)"},
-	{"drill", cmd_drill, "drill P1|P2|P3|P4 [-c FILE] [--db FILE]  send a clearly marked drill through the real routing"},
-	{"runbooks", cmd_runbooks, "runbooks lint [DIR]           each runbook has Detect/Declare/Communicate/Mitigate/RCA; 0 ok, 1 problems, 2 unreadable"},
-	{"help", cmd_help, "help                          this text"},
+	const char *help;      /* one line of the command list */
+	const char *synopsis;  /* after "usage: probectl " */
+	unsigned opts;         /* OPT_* it accepts */
+	int min_args, max_args; /* positional arguments; max -1 = any number */
+	const char *usage;     /* the rest of `probectl help CMD`: what it does, exit codes */
 };
+
+#define HELP_CONFIG \
+	"  -c, --config FILE  the configuration (default: $PROBED_CONFIG when set, else\n" \
+	"                     " DEFAULT_CONFIG ")\n"
+#define HELP_DB \
+	"      --db FILE      the database to read\n"
+#define HELP_DB_RULE \
+	"\nWhich database: --db FILE; else store.path of the configuration (-c FILE, else\n" \
+	"$PROBED_CONFIG, else " DEFAULT_CONFIG "), of which only that key is read\n" \
+	"(an unset ${VAR} secret elsewhere does not matter); else, only when no\n" \
+	"configuration exists at the default place, " DEFAULT_DB ".\n" \
+	"A configuration that cannot name its database is an error (78), never a reason\n" \
+	"to read another one.\n"
+#define HELP_DB_EXIT \
+	"  1   the query failed\n" \
+	"  3   the database cannot be opened (not there yet: has probed run?)\n" \
+	"  64  bad arguments\n" \
+	"  78  the configuration cannot be read to find store.path\n"
+
+static const struct cmd commands[] = {
+	{"validate", cmd_validate,
+	 "validate [-c FILE]             check the config; 0 or 78 with FILE:LINE:COL",
+	 "validate [-c FILE] [--no-secret-files]", OPT_CONFIG | OPT_NO_SECRET_FILES, 0, 0,
+	 "Parse the configuration and check all of it, as probed does at start and reload:\n"
+	 "keys, durations, URLs, JSON Schemas, ${VAR} and ${file:...} references.\n"
+	 "\nOptions:\n" HELP_CONFIG
+	 "      --no-secret-files  check each ${file:PATH} for syntax only, do not read it\n"
+	 "\nExit status:\n"
+	 "  0   valid: prints \"FILE: OK (N probes, M notify targets)\"\n"
+	 "  64  bad arguments\n"
+	 "  78  invalid: every error as FILE:LINE:COL: message on stderr, in file order\n"},
+	{"reload", cmd_reload,
+	 "reload [-c FILE] --pid PID     validate, then ask probed to reload (systemctl reload)",
+	 "reload [-c FILE] --pid PID", OPT_CONFIG | OPT_PID, 0, 0,
+	 "What `systemctl reload probed` runs (the unit's ExecReload=): validate the\n"
+	 "configuration as `validate --no-secret-files` does (systemd 252 does not let reload\n"
+	 "commands read the service's credentials), then send SIGHUP to PID. probed loads the\n"
+	 "file again, secrets included, and keeps its running configuration when anything is\n"
+	 "wrong (the reason goes to the journal and to STATUS=).\n"
+	 "\nOptions:\n" HELP_CONFIG
+	 "      --pid PID      the daemon's process id ($MAINPID in the unit)\n"
+	 "\nExit status:\n"
+	 "  0   valid, and the signal was sent\n"
+	 "  1   the signal could not be sent\n"
+	 "  64  bad arguments (no --pid)\n"
+	 "  78  invalid: every error as FILE:LINE:COL: message on stderr; nothing sent\n"},
+	{"check", cmd_check,
+	 "check [-c FILE] [--json|--nagios] [NAME...]  probe now; 0 OK, 1 slow, 2 failed, 3 could not run",
+	 "check [-c FILE] [--json | --nagios] [NAME...]", OPT_CONFIG | OPT_JSON | OPT_NAGIOS, 0, -1,
+	 "Run the named probes (all of them without NAME) once, now, with the checks of the\n"
+	 "configuration. Nothing is stored and nobody is paged. A probe is OK; WARNING\n"
+	 "(SLOW in the table) when it answered correctly but slower than its\n"
+	 "expect.max_latency; CRITICAL (FAIL) for any other failure.\n"
+	 "\nOptions:\n" HELP_CONFIG
+	 "      --json         one probed.check/1 JSON object instead of the table\n"
+	 "      --nagios       a monitoring-plugins (Nagios, Icinga) plugin line:\n"
+	 "                       PROBED OK - 3 probes ok | 'userid_latency'=0.212s;2.000;10.000;0 ...\n"
+	 "                     perfdata per probe: NAME_latency in seconds (warning = its\n"
+	 "                     max_latency, empty when unset; critical = its timeout) and\n"
+	 "                     NAME_http_status (U: no answer); then one line per probe\n"
+	 "\nExit status (the Nagios plugin convention):\n"
+	 "  0   OK: every probe passed\n"
+	 "  1   WARNING: some answered slower than max_latency, none failed otherwise\n"
+	 "  2   CRITICAL: at least one probe failed\n"
+	 "  3   UNKNOWN: could not run (for example an unknown NAME); with --nagios also a\n"
+	 "      bad configuration (its FILE:LINE:COL on the output line) or bad arguments\n"
+	 "  64  bad arguments (without --nagios)\n"
+	 "  78  bad configuration (without --nagios; FILE:LINE:COL on stderr)\n"},
+	{"status", cmd_status,
+	 "status [--db FILE] [--json]    per probe: state, last result, last page and its delivery",
+	 "status [-c FILE | --db FILE] [--json]", OPT_CONFIG | OPT_DB | OPT_JSON, 0, 0,
+	 "Per probe, from probed's database: state (up, failing, down, recovering),\n"
+	 "consecutive failures, the last run (age, HTTP status, latency, verdict) and the\n"
+	 "last page with what became of it: delivered (every target accepted it), queued\n"
+	 "(waiting for its first attempt), failing (attempts fail and are retried, or it\n"
+	 "was dead-lettered), not sent (no target takes it).\n"
+	 "\nOptions:\n" HELP_CONFIG HELP_DB
+	 "      --json         one probed.status/1 JSON object instead of the table\n"
+	 HELP_DB_RULE
+	 "\nExit status:\n"
+	 "  0   printed\n" HELP_DB_EXIT},
+	{"history", cmd_history,
+	 "history NAME [--since 1h] [--db FILE] [--json]  results, p50/p95/p99, error rate",
+	 "history NAME [--since DURATION] [-c FILE | --db FILE] [--json]",
+	 OPT_CONFIG | OPT_DB | OPT_SINCE | OPT_JSON, 1, 1,
+	 "The results of probe NAME over a window, oldest first, then a summary: count,\n"
+	 "failures, error rate and the p50, p95 and p99 latency.\n"
+	 "\nOptions:\n"
+	 "      --since DURATION  the window: 30m, 1h (the default), 1m30s, 7d, ...\n"
+	 HELP_CONFIG HELP_DB
+	 "      --json         one probed.history/1 JSON object instead of the table\n"
+	 HELP_DB_RULE
+	 "\nExit status:\n"
+	 "  0   printed (also when the window is empty)\n" HELP_DB_EXIT},
+	{"schema", cmd_schema,
+	 "schema SCHEMA DOC              validate a JSON document; 0 valid, 1 invalid, 2 unreadable",
+	 "schema SCHEMA DOC", 0, 2, 2,
+	 "Validate the JSON document DOC against the JSON Schema (draft 7) SCHEMA, given as\n"
+	 "JSON or YAML, the way expect.json is checked. Prints \"DOC: valid\" or one line\n"
+	 "per violation, with its path and keyword. Either may be - for standard input.\n"
+	 "\nExit status:\n"
+	 "  0   valid\n"
+	 "  1   invalid\n"
+	 "  2   unreadable, not JSON, or a bad schema\n"
+	 "  64  bad arguments\n"},
+	{"incidents", cmd_incidents,
+	 "incidents [--open] [--db FILE] [--json]  incidents, newest first, with their delivery",
+	 "incidents [--open] [-c FILE | --db FILE] [--json]", OPT_CONFIG | OPT_DB | OPT_OPEN | OPT_JSON,
+	 0, 0,
+	 "Incidents, newest first: id, severity (P1-P4), outage mode, UTC start, duration,\n"
+	 "state, what became of its notifications (delivered, queued, failing, not sent)\n"
+	 "and title.\n"
+	 "\nOptions:\n"
+	 "      --open         only the open ones\n"
+	 HELP_CONFIG HELP_DB
+	 "      --json         one probed.incidents/1 JSON object instead of the table\n"
+	 HELP_DB_RULE
+	 "\nExit status:\n"
+	 "  0   printed\n" HELP_DB_EXIT},
+	{"incident", cmd_incident,
+	 "incident ID [--db FILE] [--json]  one incident: severity, mode, delivery per target, timeline",
+	 "incident ID [-c FILE | --db FILE] [--json]", OPT_CONFIG | OPT_DB | OPT_JSON, 1, 1,
+	 "One incident: severity, likely outage mode and its runbook, the evidence, the\n"
+	 "probes involved, per notification target what became of the trigger and the\n"
+	 "resolve (delivered at T; queued, next try at T; failing to deliver: N attempts,\n"
+	 "last error; dead-lettered), the drafted status-page message and the timeline.\n"
+	 "\nOptions:\n" HELP_CONFIG HELP_DB
+	 "      --json         one probed.incident/1 JSON object instead of the text\n"
+	 HELP_DB_RULE
+	 "\nExit status:\n"
+	 "  0   printed\n"
+	 "  1   no such incident, or the query failed\n"
+	 "  3   the database cannot be opened (not there yet: has probed run?)\n"
+	 "  64  bad arguments (ID is not a number)\n"
+	 "  78  the configuration cannot be read to find store.path\n"},
+	{"postmortem", cmd_postmortem,
+	 "postmortem ID [--db FILE]      the blameless postmortem template, filled (Markdown)",
+	 "postmortem ID [-c FILE] [--db FILE]", OPT_CONFIG | OPT_DB, 1, 1,
+	 "The blameless postmortem template in Markdown, with Severity, Duration, Date, the\n"
+	 "endpoints affected (from the configuration when it loads) and the Timeline filled\n"
+	 "from the stored events; every other field is a prompt.\n"
+	 "\nOptions:\n" HELP_CONFIG HELP_DB HELP_DB_RULE
+	 "\nExit status:\n"
+	 "  0   printed\n"
+	 "  1   no such incident, or the query failed\n"
+	 "  3   the database cannot be opened\n"
+	 "  64  bad arguments\n"
+	 "  78  the configuration cannot be read to find store.path\n"},
+	{"drill", cmd_drill,
+	 "drill P1|P2|P3|P4 [-c FILE] [--db FILE]  send a clearly marked drill through the real routing",
+	 "drill P1|P2|P3|P4 [-c FILE] [--db FILE]", OPT_CONFIG | OPT_DB, 1, 1,
+	 "Record a drill incident of that severity and send it, marked as a drill, to the\n"
+	 "targets the routing picks for it (the playbook's quarterly drill). What cannot be\n"
+	 "delivered now stays queued for probed. Needs the whole configuration (the\n"
+	 "targets and their secrets) and opens the database read-write (--db, else\n"
+	 "store.path).\n"
+	 "\nOptions:\n" HELP_CONFIG
+	 "      --db FILE      the database to write (default: store.path)\n"
+	 "\nExit status:\n"
+	 "  0   queued (and the delivery counts printed)\n"
+	 "  1   the database or the delivery machinery failed\n"
+	 "  64  bad arguments\n"
+	 "  78  bad configuration\n"},
+	{"runbooks", cmd_runbooks,
+	 "runbooks lint [DIR|FILE]       each runbook has Detect/Declare/Communicate/Mitigate/RCA",
+	 "runbooks lint [DIR | FILE]", 0, 1, 2,
+	 "Check that every runbook (each *.md but README.md) has the playbook's five\n"
+	 "sections: Detect, Declare, Communicate, Mitigate, RCA. The default directory is\n"
+	 DEFAULT_RUNBOOKS " when it exists, else ./runbooks.\n"
+	 "\nExit status:\n"
+	 "  0   every runbook complete\n"
+	 "  1   problems (listed, one per line)\n"
+	 "  2   unreadable\n"
+	 "  64  bad arguments\n"},
+	{"help", cmd_help,
+	 "help [COMMAND]                 this list, or one command's usage",
+	 "help [COMMAND]", 0, 0, 1,
+	 "The command list, or the usage of COMMAND (the same as probectl COMMAND --help).\n"
+	 "\nExit status:\n"
+	 "  0   printed\n"
+	 "  64  unknown command\n"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cmd *
+cmd_find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void
+help_list(FILE *f)
+{
+	fprintf(f, "usage: probectl COMMAND [options] [arguments]\n\nCommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s\n", commands[i].help);
+	fprintf(f, "\nOptions (each command takes those its usage lists):\n"
+		"  -c, --config FILE  the configuration (default: $PROBED_CONFIG when set, else\n"
+		"                     " DEFAULT_CONFIG ")\n"
+		"      --db FILE      the database (default: store.path of the configuration)\n"
+		"      --json         versioned JSON (\"format\": \"probed.COMMAND/1\"; unknown values\n"
+		"                     are null): check, status, history, incidents, incident\n"
+		"      --nagios       check: a monitoring-plugins line, exit 0-3\n"
+		"  -h, --help         this list; with a command, its usage (options, exit codes)\n"
+		"  -V, --version      print the version\n"
+		"\n'probectl help COMMAND' or 'probectl COMMAND --help' for one command.\n"
+		"Bad arguments exit 64. See probectl(1).\n");
+}
+
+static void
+help_cmd(const struct cmd *cmd)
+{
+	printf("usage: probectl %s\n\n%s", cmd->synopsis, cmd->usage);
+}
 
 static int
 cmd_help(struct cli *c)
 {
-	(void)c;
-	printf("usage: probectl COMMAND [options]\n\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		printf("  %s\n", commands[i].help);
-	printf("\nCommon options: -c/--config FILE (default %s), --db FILE, --json\n",
-	       DEFAULT_CONFIG);
+	const struct cmd *cmd;
+
+	if (c->argc == 0) {
+		help_list(stdout);
+		return 0;
+	}
+	if ((cmd = cmd_find(c->argv[0])) == NULL) {
+		fprintf(stderr, "probectl: unknown command '%s' (see 'probectl help')\n", c->argv[0]);
+		return EX_USAGE;
+	}
+	help_cmd(cmd);
 	return 0;
 }
+
+/* A usage error: 64 with the message and a pointer to the command's usage; with
+ * --nagios (check) the plugin's UNKNOWN line and 3 instead. */
+static int
+usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const struct cli *c, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (c->nagios && (c->cmd == NULL || c->cmd->fn == cmd_check)) {
+		char line[700];
+
+		snprintf(line, sizeof(line), "probectl: %s", msg);
+		return nagios_unknown(line, NULL);
+	}
+	if (c->cmd != NULL)
+		fprintf(stderr, "probectl: %s\nusage: probectl %s  (see 'probectl help %s')\n", msg,
+			c->cmd->synopsis, c->cmd->name);
+	else
+		fprintf(stderr, "probectl: %s (see 'probectl help')\n", msg);
+	return EX_USAGE;
+}
+
+static const struct {
+	unsigned bit;
+	const char *name;
+} opt_names[] = {
+	{OPT_CONFIG, "-c/--config"}, {OPT_DB, "--db"}, {OPT_SINCE, "--since"},
+	{OPT_JSON, "--json"}, {OPT_OPEN, "--open"}, {OPT_NAGIOS, "--nagios"},
+	{OPT_NO_SECRET_FILES, "--no-secret-files"}, {OPT_PID, "--pid"},
+};
 
 int
 main(int argc, char **argv)
@@ -1081,40 +1855,87 @@ main(int argc, char **argv)
 		{"open", no_argument, NULL, 'o'},
 		{"no-secret-files", no_argument, NULL, 'S'},
 		{"pid", required_argument, NULL, 'P'},
+		{"nagios", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cli c = {0};
-	const char *cmd;
-	int opt;
+	char bad[300] = "";
+	unsigned given = 0;
+	int opt, help = 0, version = 0;
 
-	c.config = getenv("PROBED_CONFIG") ? getenv("PROBED_CONFIG") : DEFAULT_CONFIG;
 	pd_log_set_level(PD_LOG_WARN);
-	if (argc < 2) {
-		cmd_help(&c);
-		return EX_USAGE;
+	c.config = getenv("PROBED_CONFIG");
+	if (c.config != NULL && c.config[0] != '\0') {
+		c.config_src = "PROBED_CONFIG";
+	} else {
+		c.config = DEFAULT_CONFIG;
 	}
-	cmd = argv[1];
-	argv++;
-	argc--;
-	while ((opt = getopt_long(argc, argv, "c:d:s:jh", longopts, NULL)) != -1) {
+	/* options may come before or after the command (GNU getopt permutes); the first
+	 * problem is reported once the command is known, in its terms */
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': c.config = optarg; break;
-		case 'd': c.db = optarg; break;
-		case 's': c.since = optarg; break;
-		case 'j': c.json = 1; break;
-		case 'o': c.open_only = 1; break;
-		case 'S': c.load_flags |= PD_CONFIG_NO_SECRET_FILES; break;
-		case 'P': c.pid = optarg; break;
-		case 'h': cmd_help(&c); return 0;
-		default: return EX_USAGE;
+		case 'c': c.config = optarg; c.config_src = "-c"; given |= OPT_CONFIG; break;
+		case 'd': c.db = optarg; given |= OPT_DB; break;
+		case 's': c.since = optarg; given |= OPT_SINCE; break;
+		case 'j': c.json = 1; given |= OPT_JSON; break;
+		case 'o': c.open_only = 1; given |= OPT_OPEN; break;
+		case 'n': c.nagios = 1; given |= OPT_NAGIOS; break;
+		case 'S': c.load_flags |= PD_CONFIG_NO_SECRET_FILES; given |= OPT_NO_SECRET_FILES; break;
+		case 'P': c.pid = optarg; given |= OPT_PID; break;
+		case 'h': help = 1; break;
+		case 'V': version = 1; break;
+		case ':':
+			if (bad[0] == '\0')
+				snprintf(bad, sizeof(bad), "option '%s' needs an argument",
+					 argv[optind - 1]);
+			break;
+		default:
+			if (bad[0] == '\0') {
+				if (optopt != 0)
+					snprintf(bad, sizeof(bad), "unknown option '-%c'", optopt);
+				else
+					snprintf(bad, sizeof(bad), "unknown option '%s'",
+						 argv[optind - 1]);
+			}
+			break;
 		}
 	}
 	c.argc = argc - optind;
 	c.argv = argv + optind;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, cmd) == 0)
-			return commands[i].fn(&c);
-	fprintf(stderr, "probectl: unknown command '%s' (try probectl help)\n", cmd);
-	return EX_USAGE;
+	if (c.argc > 0) {
+		c.cmd = cmd_find(c.argv[0]);
+		if (c.cmd == NULL)
+			return usage_error(&c, "unknown command '%s'", c.argv[0]);
+		c.argc--;
+		c.argv++;
+	}
+	if (bad[0] != '\0')
+		return usage_error(&c, "%s", bad);
+	if (version) {
+		printf("probectl %s\n", PROBED_VERSION);
+		return 0;
+	}
+	if (c.cmd == NULL) {
+		help_list(help ? stdout : stderr);
+		return help ? 0 : EX_USAGE;
+	}
+	if (help) {
+		help_cmd(c.cmd);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++)
+		if ((given & opt_names[i].bit) && !(c.cmd->opts & opt_names[i].bit))
+			return usage_error(&c, "%s does not take %s", c.cmd->name,
+					   opt_names[i].name);
+	if (c.json && c.nagios)
+		return usage_error(&c, "--json and --nagios exclude each other");
+	if (c.argc < c.cmd->min_args)
+		return usage_error(&c, "%s needs %d argument%s", c.cmd->name, c.cmd->min_args,
+				   c.cmd->min_args == 1 ? "" : "s");
+	if (c.cmd->max_args >= 0 && c.argc > c.cmd->max_args)
+		return usage_error(&c, "unexpected argument '%s'", c.argv[c.cmd->max_args]);
+	return c.cmd->fn(&c);
 }

@@ -15,18 +15,25 @@
 #define EX_SOFTWARE 70
 #define EX_CONFIG 78
 
+#define DEFAULT_CONFIG "/etc/probed/probes.yaml"
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 		"usage: probed [-c FILE] [--db FILE] [-v] [--journald]\n"
-		"  -c, --config FILE   probes.yaml (default /etc/probed/probes.yaml)\n"
+		"       probed -h | --help | -V | --version\n"
+		"  -c, --config FILE   probes.yaml (default: $PROBED_CONFIG when set,\n"
+		"                      else " DEFAULT_CONFIG ")\n"
 		"      --db FILE       SQLite database (overrides store.path)\n"
 		"  -v, --verbose       debug logging\n"
 		"      --journald      journald priority prefixes instead of timestamps\n"
 		"                      (automatic when JOURNAL_STREAM is set)\n"
-		"  -V, --version\n"
-		"Runs in the foreground. SIGHUP reloads the config, SIGTERM drains and exits 0.\n");
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n"
+		"Runs in the foreground. SIGHUP reloads the config, SIGTERM drains and exits 0.\n"
+		"Exit status: 0 stopped by SIGTERM; 64 bad arguments; 70 internal error;\n"
+		"78 bad configuration (every error as FILE:LINE:COL on stderr).\n");
 }
 
 /* ---- daemon hooks (sd_notify; other listeners may add their calls here) ---- */
@@ -79,7 +86,10 @@ main(int argc, char **argv)
 	struct ev_loop *loop;
 	int c, rc;
 
-	opts.config_path = "/etc/probed/probes.yaml";
+	/* -c wins over $PROBED_CONFIG, which wins over the default (as for probectl) */
+	opts.config_path = getenv("PROBED_CONFIG");
+	if (opts.config_path == NULL || opts.config_path[0] == '\0')
+		opts.config_path = DEFAULT_CONFIG;
 	if (getenv("JOURNAL_STREAM") != NULL)
 		pd_log_set_journald(1);
 	while ((c = getopt_long(argc, argv, "c:vVh", longopts, NULL)) != -1) {
@@ -90,11 +100,14 @@ main(int argc, char **argv)
 		case 'j': pd_log_set_journald(1); break;
 		case 'V': printf("probed %s\n", PROBED_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EX_USAGE;
+		default:
+			fprintf(stderr, "probed: see 'probed --help'\n");
+			return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		fprintf(stderr, "probed: unexpected argument '%s' (probed takes only options; "
+			"see 'probed --help')\n", argv[optind]);
 		return EX_USAGE;
 	}
 	rc = pd_config_load(opts.config_path, &cfg, &err, print_diag, NULL);

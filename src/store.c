@@ -190,6 +190,19 @@ static const char *const store_migrations[] = {
 	"  paths TEXT,"
 	"  PRIMARY KEY (probe_id, hash)"
 	");",
+	/* v6: the delivery log (issue 7). A delivered outbox row is deleted; its last
+	 * accepted delivery per (dedup key, target, event) is kept here, so the views can
+	 * say "delivered at T" (pd_store_deliveries). Outbox rows are looked up by key. */
+	"CREATE TABLE deliveries ("
+	"  dedup_key TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"        /* when the row was queued */
+	"  delivered_ms INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL,"          /* including the accepted one */
+	"  PRIMARY KEY (dedup_key, target, event)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX outbox_dedup ON outbox(dedup_key);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -309,7 +322,9 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_OB_DONE] = "DELETE FROM outbox WHERE id = ?1",
 	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
 		       "last_error = ?3 WHERE id = ?1",
-	[S_OB_DEAD] = "UPDATE outbox SET dead = 1, last_error = ?2 WHERE id = ?1",
+	/* the attempt that ended in the dead letter counts (issue 7: "after N attempts") */
+	[S_OB_DEAD] = "UPDATE outbox SET dead = 1, attempts = attempts + 1, last_error = ?2 "
+		      "WHERE id = ?1",
 	[S_OB_STATS] = "SELECT coalesce(sum(dead = 0), 0), "
 		       "min(CASE WHEN dead = 0 THEN created_ms END), "
 		       "coalesce(sum(dead <> 0), 0) FROM outbox",
@@ -2895,5 +2910,143 @@ pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms, pd_sto
 out:
 	sqlite3_finalize(s);
 	read_end(st, opened);
+	return ret;
+}
+
+/* ---- issue 7: delivery state (contract in store.h) ----------------------------------
+ * Read per call, like the incident statements: a view asks for a handful of keys. */
+
+const char *
+pd_delivery_state_str(enum pd_delivery_state s)
+{
+	switch (s) {
+	case PD_DELIVERY_QUEUED:
+		return "queued";
+	case PD_DELIVERY_FAILING:
+		return "failing";
+	case PD_DELIVERY_DEAD:
+		return "dead_lettered";
+	case PD_DELIVERY_DELIVERED:
+		return "delivered";
+	}
+	return "?";
+}
+
+int
+pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms, struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret;
+
+	if ((ret = tx_begin(st, err)) != 0 ||
+	    (ret = inc_prepare(st, "INSERT OR REPLACE INTO deliveries(dedup_key, target, event,"
+				   " created_ms, delivered_ms, attempts) SELECT dedup_key, target,"
+				   " event, created_ms, ?2, attempts + 1 FROM outbox WHERE id = ?1",
+			       &s, err)) != 0)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	if ((ret = inc_step_done(st, s, "delivery log", err)) != 0)
+		return ret;
+	return outbox_update(st, S_OB_DONE, id, 0, NULL, err);
+}
+
+int
+pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delivery *out,
+		    size_t max, size_t *n, struct pd_err *err)
+{
+	/* outbox rows (src 0) and delivery-log rows (src 1) of the key, grouped by (target,
+	 * trigger first), oldest first: the last row of a group is its state. At the same
+	 * created_ms a row still in the outbox is the newer news. */
+	static const char q_outbox[] =
+		"SELECT target, event, 0 AS src, id, created_ms, next_at_ms, attempts,"
+		" last_error, dead, 0 AS delivered_ms FROM outbox WHERE dedup_key = ?1";
+	static const char q_log[] =
+		" UNION ALL SELECT target, event, 1, 0, created_ms, 0, attempts, NULL, 0,"
+		" delivered_ms FROM deliveries WHERE dedup_key = ?1";
+	static const char q_order[] =
+		") ORDER BY target, event <> 'trigger', event, created_ms, src DESC, id";
+	char sql[600];
+	struct pd_delivery *cur = NULL;
+	sqlite3_stmt *s = NULL;
+	int64_t last_ok = 0;
+	int ret, rc;
+
+	*n = 0;
+	if (dedup_key == NULL)
+		return pd_err_set(err, PD_ERR_INVALID, "deliveries: no dedup key");
+	snprintf(sql, sizeof(sql), "SELECT * FROM (%s%s%s", q_outbox,
+		 st->version >= 6 ? q_log : "", q_order);
+	/* one statement: one snapshot, no read transaction needed */
+	if ((ret = inc_prepare(st, sql, &s, err)) != 0)
+		return ret;
+	sqlite3_bind_text(s, 1, dedup_key, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *target = (const char *)sqlite3_column_text(s, 0);
+		const char *event = (const char *)sqlite3_column_text(s, 1);
+
+		target = target ? target : "";
+		event = event ? event : "";
+		if (cur == NULL || strcmp(cur->target, target) != 0 ||
+		    strcmp(cur->event, event) != 0) {
+			if (*n >= max) {
+				cur = NULL;
+				continue;
+			}
+			cur = &out[(*n)++];
+			memset(cur, 0, sizeof(*cur));
+			snprintf(cur->target, sizeof(cur->target), "%s", target);
+			snprintf(cur->event, sizeof(cur->event), "%s", event);
+			last_ok = 0;
+		}
+		cur->created_ms = sqlite3_column_int64(s, 4);
+		cur->attempts = sqlite3_column_int(s, 6);
+		cur->last_error[0] = '\0';
+		cur->next_at_ms = 0;
+		if (sqlite3_column_int(s, 2) == 1) {
+			cur->state = PD_DELIVERY_DELIVERED;
+			cur->delivered_ms = sqlite3_column_int64(s, 9);
+			if (cur->delivered_ms > last_ok)
+				last_ok = cur->delivered_ms;
+			continue;
+		}
+		cur->delivered_ms = last_ok;   /* an earlier row of this target and event */
+		copy_text(cur->last_error, sizeof(cur->last_error), sqlite3_column_text(s, 7));
+		if (sqlite3_column_int(s, 8) != 0) {
+			cur->state = PD_DELIVERY_DEAD;
+		} else {
+			cur->state = cur->attempts > 0 ? PD_DELIVERY_FAILING : PD_DELIVERY_QUEUED;
+			cur->next_at_ms = sqlite3_column_int64(s, 5);
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "deliveries");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, char *key,
+			size_t cap, struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret, rc;
+
+	*id = 0;
+	if (cap > 0)
+		key[0] = '\0';
+	if ((ret = inc_prepare(st, "SELECT id, key FROM incidents WHERE json_valid(members) AND"
+				   " EXISTS (SELECT 1 FROM json_each(incidents.members)"
+				   " WHERE value = ?1) ORDER BY id DESC LIMIT 1", &s, err)) != 0)
+		return ret;
+	sqlite3_bind_text(s, 1, probe, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		copy_text(key, cap, sqlite3_column_text(s, 1));
+	} else if (rc != SQLITE_DONE) {
+		ret = db_fail(st, err, "incident of probe");
+	}
+	sqlite3_finalize(s);
 	return ret;
 }

@@ -1229,6 +1229,91 @@ START_TEST(test_secret_never_in_errors)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- issue 7: store path only */
+
+/* pd_config_store_path(yaml) must give want (NULL: must fail with an error starting
+ * with "FILE:" + want_err). */
+static void
+store_path_is(const char *yaml, const char *want, const char *want_err)
+{
+	char path[64], full[512];
+	char *got = (char *)path;
+	struct pd_err err = { 0 };
+	int rc;
+
+	write_temp(path, sizeof(path), yaml);
+	rc = pd_config_store_path(path, &got, &err);
+	if (want != NULL) {
+		ck_assert_msg(rc == 0, "%s: %s", yaml, err.msg);
+		ck_assert_str_eq(got, want);
+	} else {
+		snprintf(full, sizeof(full), "%s:%s", path, want_err);
+		ck_assert_int_eq(rc, PD_ERR_CONFIG);
+		ck_assert_ptr_null(got);
+		ck_assert_msg(strncmp(err.msg, full, strlen(full)) == 0, "got '%s', want '%s'",
+			      err.msg, full);
+	}
+	free(got);
+	unlink(path);
+}
+
+START_TEST(test_store_path_only)
+{
+	static const char unset_secret[] =
+		"defaults:\n  headers:\n    X-Api-Key: ${PD_TEST_UNSET_VAR}\n"
+		"store:\n  path: /srv/p.db\n  retention: 1d\n"
+		"probes:\n  - name: a\n    url: http://h/\n";
+	char *got = (char *)unset_secret;
+	struct pd_config *cfg = NULL;
+	struct pd_err err = { 0 };
+	char path[64];
+
+	unsetenv("PD_TEST_UNSET_VAR");
+	/* the full load fails on the secret; the store path is still known */
+	write_temp(path, sizeof(path), unset_secret);
+	ck_assert_int_eq(pd_config_load(path, &cfg, &err, NULL, NULL), PD_ERR_CONFIG);
+	ck_assert_ptr_null(cfg);
+	ck_assert_int_eq(pd_config_store_path(path, &got, &err), 0);
+	ck_assert_str_eq(got, "/srv/p.db");
+	free(got);
+	unlink(path);
+	/* an unreadable ${file:...} credential, a bad probe: not looked at */
+	store_path_is("notify:\n  - name: pd\n    type: pagerduty\n"
+		      "    routing_key: ${file:/nonexistent/credential}\n"
+		      "probes:\n  - name: a\n    url: not-a-url\n    typo_key: 1\n"
+		      "store: {path: /x/y.db}\n", "/x/y.db", NULL);
+	/* no store section, no path, a null path: the default */
+	store_path_is("probes: []\n", "/var/lib/probed/probed.db", NULL);
+	store_path_is("store:\n  retention: 5d\n", "/var/lib/probed/probed.db", NULL);
+	store_path_is("store:\n", "/var/lib/probed/probed.db", NULL);
+	/* ${VAR} in the path itself is expanded; unset is an error at its position */
+	setenv("PD_TEST_STATE_DIR", "/var/tmp/st", 1);
+	store_path_is("store:\n  path: ${PD_TEST_STATE_DIR}/p.db\n", "/var/tmp/st/p.db", NULL);
+	unsetenv("PD_TEST_STATE_DIR");
+	store_path_is("store:\n  path: ${PD_TEST_STATE_DIR}/p.db\n", NULL,
+		      "2:9: environment variable PD_TEST_STATE_DIR is not set");
+	/* what would make the path ambiguous or unusable is an error, never a default */
+	store_path_is("store:\n  path: ''\n", NULL, "2:9: path: must not be empty");
+	store_path_is("store:\n  path: [a, b]\n", NULL,
+		      "2:9: path: expected a single value, not a list");
+	store_path_is("store:\n  path:\n", NULL, "2:8: path: missing value");
+	store_path_is("", NULL, "1:1: empty configuration");
+	store_path_is("- a\n", NULL, "1:1: expected a mapping at the top level");
+	/* a typo on the way to the path is an error, not the default database */
+	store_path_is("stor:\n  path: /a.db\n", NULL, "1:1: unknown key 'stor'");
+	store_path_is("store:\n  paht: /a.db\n", NULL, "2:3: unknown key 'paht'");
+	store_path_is("store: /a.db\n", NULL, "1:8: store: expected a mapping");
+	store_path_is("store:\n  path: /a.db\n  path: /b.db\n", NULL,
+		      "3:3: duplicate key 'path' (first defined at 2:3)");
+	store_path_is("store: {path: /a.db\n", NULL, "2:1: YAML: ");
+	/* unreadable file: PD_ERR_IO with the reason */
+	got = path;
+	ck_assert_int_eq(pd_config_store_path(CFG_DIR "does-not-exist.yaml", &got, &err), PD_ERR_IO);
+	ck_assert_ptr_null(got);
+	ck_assert_str_eq(err.msg, CFG_DIR "does-not-exist.yaml: No such file or directory");
+}
+END_TEST
+
 /* ---------------------------------------------------------------- suite */
 
 static Suite *
@@ -1272,6 +1357,7 @@ config_suite(void)
 	tcase_add_test(tc, test_interpolation_and_secrets);
 	tcase_add_test(tc, test_interpolation_errors);
 	tcase_add_test(tc, test_secret_never_in_errors);
+	tcase_add_test(tc, test_store_path_only);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -796,6 +796,164 @@ START_TEST(test_outbox)
 }
 END_TEST
 
+/* ---- issue 7: delivery state ---- */
+
+static size_t
+deliveries(struct pd_store *st, const char *key, struct pd_delivery *d, size_t max)
+{
+	struct pd_err err = { 0 };
+	size_t n = 99;
+	int rc = pd_store_deliveries(st, key, d, max, &n, &err);
+
+	ck_assert_msg(rc == 0, "deliveries: %d %s", rc, err.msg);
+	return n;
+}
+
+START_TEST(test_deliveries)
+{
+	struct pd_store *st = open_ok(0), *ro;
+	struct pd_delivery d[8];
+	struct pd_err err = { 0 };
+	const int64_t t0 = 1763787932000LL;
+	const char *k = "probed:inc-1";
+	int64_t p1, h1, p2, h2, other;
+	size_t n;
+
+	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "trigger", "{}", t0, &p1, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "hook", k, "trigger", "{}", t0, &h1, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "hook", "probed:inc-2", "trigger", "{}", t0,
+					     &other, &err), 0);
+	ck_assert_uint_eq(deliveries(st, "probed:inc-404", d, 8), 0);
+	/* queued, not attempted: by target */
+	n = deliveries(st, k, d, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(d[0].target, "hook");
+	ck_assert_str_eq(d[0].event, "trigger");
+	ck_assert_int_eq(d[0].state, PD_DELIVERY_QUEUED);
+	ck_assert_str_eq(pd_delivery_state_str(d[0].state), "queued");
+	ck_assert_int_eq(d[0].attempts, 0);
+	ck_assert_int_eq(d[0].created_ms, t0);
+	ck_assert_int_eq(d[0].next_at_ms, t0);
+	ck_assert_int_eq(d[0].delivered_ms, 0);
+	ck_assert_str_eq(d[1].target, "pager");
+	ck_assert_int_eq(d[1].state, PD_DELIVERY_QUEUED);
+
+	/* pager down: failing, with the attempts, the error and the next try */
+	ck_assert_int_eq(pd_store_outbox_retry(st, p1, t0 + 2000, "Connection refused", &err), 0);
+	ck_assert_int_eq(pd_store_outbox_retry(st, p1, t0 + 6000, "Connection refused", &err), 0);
+	/* hook accepts the second attempt */
+	ck_assert_int_eq(pd_store_outbox_retry(st, h1, t0 + 1000, "HTTP 503", &err), 0);
+	ck_assert_int_eq(pd_store_outbox_delivered(st, h1, t0 + 1500, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_delivered(st, h1, t0 + 1500, &err), PD_ERR_NOTFOUND);
+	n = deliveries(st, k, d, 8);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(d[0].state, PD_DELIVERY_DELIVERED);
+	ck_assert_str_eq(pd_delivery_state_str(d[0].state), "delivered");
+	ck_assert_int_eq(d[0].delivered_ms, t0 + 1500);
+	ck_assert_int_eq(d[0].attempts, 2);
+	ck_assert_int_eq(d[0].created_ms, t0);
+	ck_assert_int_eq(d[0].next_at_ms, 0);
+	ck_assert_str_eq(d[0].last_error, "");
+	ck_assert_int_eq(d[1].state, PD_DELIVERY_FAILING);
+	ck_assert_str_eq(pd_delivery_state_str(d[1].state), "failing");
+	ck_assert_int_eq(d[1].attempts, 2);
+	ck_assert_str_eq(d[1].last_error, "Connection refused");
+	ck_assert_int_eq(d[1].next_at_ms, t0 + 6000);
+	ck_assert_int_eq(d[1].delivered_ms, 0);
+	/* the delivered row is gone from the outbox, as before */
+	{
+		struct pd_outbox_row rows[4];
+
+		n = due(st, t0 + 100000, rows, 4);
+		ck_assert_uint_eq(n, 2);
+		ck_assert_int_eq(rows[0].id, p1);
+		ck_assert_int_eq(rows[1].id, other);
+		cleanup_rows(rows, n);
+	}
+
+	/* pager rejects it for good; its resolve is queued behind; the hook gets an update
+	 * (escalation, same key) that is not delivered yet */
+	ck_assert_int_eq(pd_store_outbox_dead(st, p1, "HTTP 400: bad routing key", &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "resolve", "{}", t0 + 9000, &p2, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "hook", k, "trigger", "{}", t0 + 9000, &h2, &err), 0);
+	flush_ok(st);
+	ro = open_ok(1);
+	n = deliveries(ro, k, d, 8);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(d[0].target, "hook");
+	ck_assert_int_eq(d[0].state, PD_DELIVERY_QUEUED);
+	ck_assert_int_eq(d[0].created_ms, t0 + 9000);
+	ck_assert_int_eq(d[0].delivered_ms, t0 + 1500); /* the earlier one was delivered */
+	ck_assert_str_eq(d[1].target, "pager");
+	ck_assert_str_eq(d[1].event, "trigger");
+	ck_assert_int_eq(d[1].state, PD_DELIVERY_DEAD);
+	ck_assert_str_eq(pd_delivery_state_str(d[1].state), "dead_lettered");
+	ck_assert_str_eq(d[1].last_error, "HTTP 400: bad routing key");
+	ck_assert_int_eq(d[1].attempts, 3); /* two retried, the third dead-lettered */
+	ck_assert_int_eq(d[1].next_at_ms, 0);
+	ck_assert_str_eq(d[2].target, "pager");
+	ck_assert_str_eq(d[2].event, "resolve");
+	ck_assert_int_eq(d[2].state, PD_DELIVERY_QUEUED);
+	/* max is honoured */
+	ck_assert_uint_eq(deliveries(ro, k, d, 1), 1);
+	ck_assert_str_eq(d[0].target, "hook");
+
+	/* a newer delivery after a dead-lettered row of the same target and event wins */
+	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "trigger", "{}", t0 + 9500, &p1, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_delivered(st, p2, t0 + 9600, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_delivered(st, p1, t0 + 9700, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_delivered(st, h2, t0 + 9800, &err), 0);
+	flush_ok(st);
+	n = deliveries(ro, k, d, 8);
+	ck_assert_uint_eq(n, 3);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(d[i].state, PD_DELIVERY_DELIVERED);
+	ck_assert_int_eq(d[0].delivered_ms, t0 + 9800);
+	ck_assert_int_eq(d[1].delivered_ms, t0 + 9700);
+	ck_assert_int_eq(d[1].attempts, 1);
+	ck_assert_int_eq(d[2].delivered_ms, t0 + 9600);
+	pd_store_free(ro);
+	pd_store_free(st);
+}
+END_TEST
+
+START_TEST(test_probe_incident)
+{
+	struct pd_store *st = open_ok(0);
+	struct pd_incident_row r;
+	struct pd_err err = { 0 };
+	char key[96];
+	int64_t id = 99, first;
+
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(pd_store_probe_incident(st, "a", &id, key, sizeof(key), &err), 0);
+	ck_assert_int_eq(id, 0);
+	ck_assert_str_eq(key, "");
+	snprintf(r.key, sizeof(r.key), "probed:inc-1");
+	r.opened_ms = r.last_join_ms = 1000;
+	r.severity = 2;
+	r.members = "[\"a\",\"b\"]";
+	r.notified = "[]";
+	r.status_message = "";
+	ck_assert_int_eq(pd_store_incident_save(st, &r, &err), 0);
+	first = r.id;
+	r.id = 0;
+	snprintf(r.key, sizeof(r.key), "probed:inc-2");
+	r.members = "[\"b\",\"a-b\"]";
+	ck_assert_int_eq(pd_store_incident_save(st, &r, &err), 0);
+	flush_ok(st);
+	ck_assert_int_eq(pd_store_probe_incident(st, "a", &id, key, sizeof(key), &err), 0);
+	ck_assert_int_eq(id, first);
+	ck_assert_str_eq(key, "probed:inc-1");
+	ck_assert_int_eq(pd_store_probe_incident(st, "b", &id, key, sizeof(key), &err), 0);
+	ck_assert_int_eq(id, r.id);
+	ck_assert_str_eq(key, "probed:inc-2");
+	ck_assert_int_eq(pd_store_probe_incident(st, "c", &id, key, sizeof(key), &err), 0);
+	ck_assert_int_eq(id, 0);
+	pd_store_free(st);
+}
+END_TEST
+
 /* ---- history ---- */
 
 START_TEST(test_history_stats)
@@ -1413,6 +1571,8 @@ store_suite(void)
 	tcase_add_test(tc, test_name_limits);
 	tcase_add_test(tc, test_state_roundtrip);
 	tcase_add_test(tc, test_outbox);
+	tcase_add_test(tc, test_deliveries);
+	tcase_add_test(tc, test_probe_incident);
 	tcase_add_test(tc, test_history_stats);
 	tcase_add_test(tc, test_history_small);
 	tcase_add_test(tc, test_prune_chunks);

@@ -171,6 +171,14 @@ int pd_config_load_string(const char *yaml, size_t len, const char *name,
 			  struct pd_config **out, struct pd_err *err,
 			  pd_config_diag_fn diag, void *ud);
 void pd_config_free(struct pd_config *cfg);
+/* issue 7: only the database path path names (store.path, expanded; the default
+ * /var/lib/probed/probed.db when absent), for readers that need nothing else (probectl
+ * status, history, incidents). The rest of the file is not validated, so a config whose
+ * other ${VAR} or ${file:...} references cannot be resolved here (a shell without the
+ * service's credentials) still names its database. YAML syntax errors and a bad
+ * store.path are errors ("FILE:LINE:COL: message" in err; PD_ERR_CONFIG, or PD_ERR_IO
+ * when unreadable). On success *out is malloc'd (caller frees). */
+int pd_config_store_path(const char *path, char **out, struct pd_err *err);
 
 /* Lookup by name; NULL when absent. */
 const struct pd_probe_cfg *pd_config_probe(const struct pd_config *cfg, const char *name);

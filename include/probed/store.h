@@ -83,10 +83,14 @@ int pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_ro
 			size_t max, size_t *n, struct pd_err *err);
 /* Delivered: delete the row. */
 int pd_store_outbox_done(struct pd_store *st, int64_t id, struct pd_err *err);
+/* Delivered at now_ms (issue 7): record it in the delivery log (target, dedup key, event,
+ * when queued, when delivered, attempts), then delete the row; one batch. */
+int pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms,
+			      struct pd_err *err);
 /* Failed transiently: attempts+1, next_at_ms, last_error. */
 int pd_store_outbox_retry(struct pd_store *st, int64_t id, int64_t next_at_ms,
 			  const char *last_error, struct pd_err *err);
-/* Failed permanently: mark dead with the error. */
+/* Failed permanently: mark dead with the error (attempts+1: that attempt counts). */
 int pd_store_outbox_dead(struct pd_store *st, int64_t id, const char *last_error,
 			 struct pd_err *err);
 /* Live rows and age of the oldest (ms, 0 when empty). */
@@ -263,5 +267,38 @@ int pd_store_shape_seen(struct pd_store *st, const char *probe, uint64_t hash,
 typedef int (*pd_store_shape_fn)(void *ud, const struct pd_shape_row *r);
 int pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms,
 		    pd_store_shape_fn fn, void *ud, struct pd_err *err);
+
+/* ---- issue 7: what became of a notification ----
+ * Per (target, event) of one dedup key, the state of its newest row: from the outbox
+ * (queued, failing, dead-lettered) and from the delivery log (delivered). */
+enum pd_delivery_state {
+	PD_DELIVERY_QUEUED = 0,    /* in the outbox, not attempted yet */
+	PD_DELIVERY_FAILING = 1,   /* in the outbox after >= 1 failed attempt; retried */
+	PD_DELIVERY_DEAD = 2,      /* dead-lettered: rejected (4xx) or unsendable; never retried */
+	PD_DELIVERY_DELIVERED = 3, /* the receiver accepted it */
+};
+struct pd_delivery {
+	char target[64];
+	char event[16];            /* "trigger" | "resolve" */
+	enum pd_delivery_state state;
+	int attempts;              /* made so far, including the accepted (DELIVERED) or
+				    * the final (DEAD) one */
+	int64_t created_ms;        /* when it was queued */
+	int64_t next_at_ms;        /* QUEUED, FAILING: the next attempt, not before; else 0 */
+	int64_t delivered_ms;      /* DELIVERED: when; otherwise when an earlier row of the
+				    * same target and event was delivered (0: never) */
+	char last_error[256];      /* FAILING, DEAD: why the last attempt failed; else "" */
+};
+/* "queued", "failing", "dead_lettered", "delivered". */
+const char *pd_delivery_state_str(enum pd_delivery_state s);
+/* The deliveries of dedup_key, at most max, by target (trigger before resolve). A
+ * database older than the delivery log (schema < 6) knows only what is still in the
+ * outbox: a delivered row left no trace there. */
+int pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delivery *out,
+			size_t max, size_t *n, struct pd_err *err);
+/* The newest incident that has probe among its members: *id (0 when none) and its key
+ * (cap bytes). */
+int pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, char *key,
+			    size_t cap, struct pd_err *err);
 
 #endif

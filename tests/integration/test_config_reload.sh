@@ -210,7 +210,7 @@ PY
 sleep 3 # three intervals
 check "the removed probe gets no more results" [ "$(probe_results "$DB" userinfo)" = "$n_ui" ]
 check "the removed probe's state is no longer down" bash -c "\"\$PROBECTL_BIN\" status --db '$DB' --json |
-	\"\$PYTHON\" -c 'import json,sys; s={p[\"name\"]:p for p in json.load(sys.stdin)}; sys.exit(0 if s[\"userinfo\"][\"state\"]==\"up\" else 1)'"
+	\"\$PYTHON\" -c 'import json,sys; s={p[\"name\"]:p for p in json.load(sys.stdin)[\"probes\"]}; sys.exit(0 if s[\"userinfo\"][\"state\"]==\"up\" else 1)'"
 
 # post-detail is unchanged and still failing: it keeps its page, it does not page again
 n_pd=$(probe_results "$DB" post-detail)
@@ -218,7 +218,7 @@ check "the kept probe is still probed" wait_for 5 results_gt post-detail "$((n_p
 check "no second trigger for the kept, still-down probe" received_is 1 "$WEBHOOK_OUT" "$TRIG_PD"
 check "no resolve for the kept probe while it is down" received_is 0 "$WEBHOOK_OUT" "$RES_PD"
 check "status: post-detail still down with its page" bash -c "\"\$PROBECTL_BIN\" status --db '$DB' --json |
-	\"\$PYTHON\" -c 'import json,sys; s={p[\"name\"]:p for p in json.load(sys.stdin)}; p=s[\"post-detail\"]; sys.exit(0 if p[\"state\"]==\"down\" and p[\"consecutive_failures\"]>=4 and p[\"last_page\"] else 1)'"
+	\"\$PYTHON\" -c 'import json,sys; s={p[\"name\"]:p for p in json.load(sys.stdin)[\"probes\"]}; p=s[\"post-detail\"]; sys.exit(0 if p[\"state\"]==\"down\" and p[\"consecutive_failures\"]>=4 and p[\"last_page\"] else 1)'"
 
 sim_mode post-detail ok
 check "the kept probe resolves after recovery" wait_for 15 received_ge 1 "$WEBHOOK_OUT" "$RES_PD"

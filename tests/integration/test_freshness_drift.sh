@@ -51,7 +51,7 @@ check "post-detail fingerprint stored" wait_for 10 bash -c \
 	"sqlite3 -readonly '$DB' \"select paths from shapes s join probes p on p.id = s.probe_id where p.name = 'post-detail'\" | grep -q '^\\\$.play:string\$'"
 
 open_count() {
-	"$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))'
+	"$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["incidents"]))'
 }
 all_resolved() { [ "$(open_count)" = 0 ]; }
 export -f open_count all_resolved

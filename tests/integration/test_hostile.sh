@@ -19,7 +19,7 @@ declare -A want=(
 )
 last_outcome() {
 	"$PROBECTL_BIN" status --db "$DB" --json | "$PYTHON" -c \
-		'import json,sys; print({p["name"]:p for p in json.load(sys.stdin)}[sys.argv[1]].get("outcome",""))' "$1"
+		'import json,sys; print({p["name"]:p for p in json.load(sys.stdin)["probes"]}[sys.argv[1]]["outcome"] or "")' "$1"
 }
 export -f last_outcome
 export DB PROBECTL_BIN PYTHON

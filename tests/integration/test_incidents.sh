@@ -44,7 +44,7 @@ start_probed "$PD_TMP/probes.yaml"
 check "probes running" wait_for 20 bash -c "[ \"\$(sqlite3 -readonly '$DB' 'select count(*) from results' 2>/dev/null || echo 0)\" -ge 10 ]"
 
 open_count() {
-	"$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))'
+	"$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["incidents"]))'
 }
 all_resolved() { [ "$(open_count)" = 0 ]; }
 export -f open_count all_resolved
@@ -65,7 +65,7 @@ check "the status draft names the affected and the working endpoints" received_g
 	"$T1 and '/post-detail/' in b['status_message'] and '/userid/' in b['status_message']"
 check "PagerDuty gets P2 as severity error" wait_for 10 received_ge 1 "$PAGER_OUT" \
 	'b.get("event_action")=="trigger" and b["payload"]["severity"]=="error"'
-ID1=$("$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+ID1=$("$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["incidents"][0]["id"])')
 sim_mode post-detail ok
 check "incident 1 resolves" wait_for 20 all_resolved
 check "resolve delivered" wait_for 10 received_ge 1 "$WEBHOOK_OUT" 'b.get("event")=="resolve" and b.get("probe")=="post-detail"'

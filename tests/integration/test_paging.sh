@@ -47,7 +47,7 @@ check "no page for userid or userinfo" received_is 0 "$WEBHOOK_OUT" 'b.get("prob
 "$PROBECTL_BIN" status --db "$DB" --json >"$PD_TMP/status.json"
 check "status: post-detail down, userid up with 0 failures" "$PYTHON" - "$PD_TMP/status.json" <<'PY'
 import json, sys
-s = {p["name"]: p for p in json.load(open(sys.argv[1]))}
+s = {p["name"]: p for p in json.load(open(sys.argv[1]))["probes"]}
 assert s["post-detail"]["state"] == "down", s["post-detail"]
 assert s["post-detail"]["consecutive_failures"] >= 2
 assert s["post-detail"]["last_page"] is not None

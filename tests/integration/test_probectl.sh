@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # probectl against the real thing on loopback:
-#  - check: the table and --json, exit 0 / 2 (Nagios), one probe by name, unknown name 3,
-#    a closed port is a "connect" failure, a hang is a "timeout", bad config 78;
+#  - -h/--help/--version of both programs, per-command help, unknown options and extra
+#    arguments rejected with 64;
+#  - check: the table and --json, exit 0 / 1 slow / 2 (Nagios), one probe by name, unknown
+#    name 3, a closed port is a "connect" failure, a hang is a "timeout", bad config 78;
+#    --nagios: the plugin line with perfdata, 0/1/2/3, a bad config is UNKNOWN (3);
+#  - every --json output: {"format": "probed.<cmd>/1", ...}, unknown values null, never -1;
+#  - which database: --db, else store.path of -c / PROBED_CONFIG even with a secret unset,
+#    never a silent switch to the default; probed honours PROBED_CONFIG too;
 #  - schema: JSON and YAML schemas, 0 valid / 1 invalid with every failing path / 2 for
 #    input that cannot be used (unknown keywords included, unless the schema opts out);
 #  - status and history read the database while probed writes it: ~100 reads in ~10 s,
@@ -36,6 +42,72 @@ $2" "$1"
 }
 export -f pyc
 
+# ================================================================ help, version, arguments
+for prog in "$PROBECTL_BIN" "$PROBED_BIN"; do
+	b=$(basename "$prog")
+	for h in -h --help; do
+		RC=0
+		"$prog" "$h" >"$OUT/help_$b$h.out" 2>"$OUT/help_$b$h.err" || RC=$?
+		check "$b $h: exit 0, usage on stdout, quiet stderr" \
+			bash -c "[ $RC = 0 ] && grep -q '^usage: $b ' '$OUT/help_$b$h.out' && [ ! -s '$OUT/help_$b$h.err' ]"
+	done
+	RC=0
+	"$prog" --version >"$OUT/version_$b.out" 2>&1 || RC=$?
+	check "$b --version: exit 0, '$b VERSION'" \
+		bash -c "[ $RC = 0 ] && grep -Eqx '$b [0-9]+\.[0-9]+\.[0-9]+' '$OUT/version_$b.out'"
+done
+pctl noargs
+check "probectl without a command: exit 64, the command list on stderr, nothing on stdout" \
+	bash -c "[ $RC = 64 ] && grep -q '^  status ' '$OUT/noargs.err' && [ ! -s '$OUT/noargs.out' ]"
+# every command of the list has its own usage: synopsis, options or arguments, exit codes
+cmds=$("$PROBECTL_BIN" help | awk '/^  [a-z]/ {print $1}')
+check "probectl help lists the 11 commands" [ "$(echo $cmds)" = "validate check status history schema incidents incident postmortem drill runbooks help" ]
+for cmd in $cmds; do
+	pctl "help_$cmd" help "$cmd"
+	pctl "help2_$cmd" "$cmd" --help
+	check "probectl help $cmd = probectl $cmd --help: exit 0, its own usage, not the list" \
+		bash -c "[ $RC = 0 ] && cmp -s '$OUT/help_$cmd.out' '$OUT/help2_$cmd.out' &&
+			head -1 '$OUT/help_$cmd.out' | grep -q '^usage: probectl $cmd' &&
+			grep -q '^Exit status' '$OUT/help_$cmd.out' && ! grep -q '^Commands:' '$OUT/help_$cmd.out'"
+done
+pctl help_status_h status -h
+check "probectl status -h: the status usage with its options" \
+	bash -c "grep -q -- '--db FILE' '$OUT/help_status_h.out' && grep -q -- '--json' '$OUT/help_status_h.out' && ! grep -q -- '--since' '$OUT/help_status_h.out'"
+check "probectl help check documents --nagios and the exit codes 0-3" \
+	bash -c "grep -q -- '--nagios' '$OUT/help_check.out' && grep -Eq '^  1 +WARNING' '$OUT/help_check.out' && grep -Eq '^  3 +UNKNOWN' '$OUT/help_check.out'"
+# usage errors: 64 and a message that names the problem
+usage_err() { # NAME WANT_STDERR_REGEX ARGS...
+	local name=$1 want=$2
+	shift 2
+	pctl "$name" "$@"
+	[ "$RC" = 64 ] && grep -Eq -- "$want" "$OUT/$name.err" && [ ! -s "$OUT/$name.out" ]
+}
+check "status EXTRA: 64, unexpected argument" usage_err u1 "unexpected argument 'extra'" status --db /nonexistent extra
+check "validate -c F EXTRA: 64" usage_err u2 "unexpected argument 'x.yaml'" validate -c /nonexistent x.yaml
+check "incidents EXTRA: 64" usage_err u3 "unexpected argument '5'" incidents 5
+check "incident 1 2: 64" usage_err u4 "unexpected argument '2'" incident 1 2
+check "history without NAME: 64" usage_err u5 "history needs 1 argument" history
+check "status --since: 64, status does not take --since" usage_err u6 "status does not take --since" status --since 1h
+check "validate --json: 64" usage_err u7 "validate does not take --json" validate --json
+check "an unknown option: 64" usage_err u8 "unknown option '--bogus'" status --bogus
+check "an option without its argument: 64" usage_err u9 "option '--db' needs an argument" status --db
+check "an unknown command: 64" usage_err u10 "unknown command 'stauts'" stauts
+check "--help used to be an unknown command: not any more" not grep -q unknown "$OUT/help_probectl--help.err"
+check "help NOPE: 64" usage_err u11 "unknown command 'nope'" help nope
+pctl u12 check --json --nagios
+check "check --json --nagios: UNKNOWN (3) on stdout" \
+	bash -c "[ $RC = 3 ] && grep -q '^PROBED UNKNOWN - probectl: --json and --nagios exclude each other' '$OUT/u12.out'"
+pctl u13 check --nagios --bogus
+check "check --nagios with a bad option: UNKNOWN (3), never 64" \
+	bash -c "[ $RC = 3 ] && grep -q \"^PROBED UNKNOWN - probectl: unknown option '--bogus'\" '$OUT/u13.out'"
+RC=0
+"$PROBED_BIN" extra >"$OUT/probed_extra.out" 2>"$OUT/probed_extra.err" || RC=$?
+check "probed EXTRA: 64, unexpected argument" \
+	bash -c "[ $RC = 64 ] && grep -q \"unexpected argument 'extra'\" '$OUT/probed_extra.err'"
+RC=0
+"$PROBED_BIN" --bogus >"$OUT/probed_bogus.out" 2>"$OUT/probed_bogus.err" || RC=$?
+check "probed --bogus: 64" bash -c "[ $RC = 64 ] && grep -q -- '--bogus' '$OUT/probed_bogus.err'"
+
 # ================================================================ check
 CHK=$PD_TMP/check.yaml
 write_config "$CHK" 30s 5s
@@ -68,6 +140,8 @@ check "check post-detail userid: exit 2, two rows" \
 pctl check_json check -c "$CHK" --json
 check "check --json: exit 2" [ "$RC" = 2 ]
 check "check --json: parses, every field, right values" pyc "$OUT/check_json.out" '
+assert d["format"] == "probed.check/1" and d["status"] == "CRITICAL", d
+d = d["probes"]
 assert isinstance(d, list) and len(d) == 3, d
 by = {r["name"]: r for r in d}
 assert set(by) == {"userid", "userinfo", "post-detail"}, by
@@ -80,6 +154,9 @@ u, p = by["userid"], by["post-detail"]
 assert u["ok"] is True and u["outcome"] == "ok" and u["http_status"] == 200 and u["verdict"] == "ok", u
 assert p["ok"] is False and p["outcome"] == "http_5xx" and p["http_status"] == 502, p
 assert p["verdict"] == "status 502, expected 200-299", p
+assert u["status"] == "OK" and p["status"] == "CRITICAL", (u, p)
+assert u["max_latency_ms"] == 1500 and by["userinfo"]["max_latency_ms"] is None, by
+assert all(r["timeout_ms"] == 2000 for r in d), d
 '
 check "check --json: nothing but JSON on stdout (no table)" not grep -q '^NAME' "$OUT/check_json.out"
 
@@ -87,7 +164,7 @@ sim_mode userid empty-id
 pctl check_shape check -c "$CHK" userid --json
 check "check, empty id: exit 2" [ "$RC" = 2 ]
 check "check, empty id: shape verdict with path and keyword" pyc "$OUT/check_shape.out" \
-	'assert d[0]["outcome"] == "shape" and d[0]["verdict"] == "$.id: minLength 1, got \"\"", d'
+	'd = d["probes"]; assert d[0]["outcome"] == "shape" and d[0]["verdict"] == "$.id: minLength 1, got \"\"", d'
 sim_mode '*' ok
 
 pctl check_unknown check -c "$CHK" userid nope
@@ -104,16 +181,74 @@ check "check, closed port: row FAIL 0 connect: ..." \
 	grep -Eq '^userid +FAIL +0 +[0-9]+ ms +connect: ' "$OUT/check_closed.out"
 pctl check_closed_json check -c "$PD_TMP/closed.yaml" userid --json
 check "check --json, closed port: outcome connect, http_status 0" \
-	pyc "$OUT/check_closed_json.out" 'assert d[0]["outcome"] == "connect" and d[0]["http_status"] == 0 and d[0]["ok"] is False, d'
+	pyc "$OUT/check_closed_json.out" 'd = d["probes"]; assert d[0]["outcome"] == "connect" and d[0]["http_status"] is None and d[0]["ok"] is False, d'
 
 sim_mode post-detail hang
 t0=${EPOCHREALTIME/./}
 pctl check_hang check -c "$CHK" post-detail --json
 t1=${EPOCHREALTIME/./}
 check "check, hanging endpoint: exit 2, outcome timeout" \
-	bash -c "[ $RC = 2 ] && pyc '$OUT/check_hang.out' 'assert d[0][\"outcome\"] == \"timeout\", d'"
+	bash -c "[ $RC = 2 ] && pyc '$OUT/check_hang.out' 'assert d[\"probes\"][0][\"outcome\"] == \"timeout\", d'"
 check "check, hanging endpoint: bounded by the 2s timeout (< 6 s)" [ $(((t1 - t0) / 1000)) -lt 6000 ]
 sim_mode '*' ok
+
+# ---- slow answers: WARNING (1), in every mode
+sim_mode userid slow:1800
+pctl check_slow check -c "$CHK"
+check "check, userid over max_latency: exit 1 (WARNING), not 2" [ "$RC" = 1 ]
+check "check, slow: row SLOW 200 ... slow: latency N ms > max_latency 1500 ms" \
+	grep -Eq '^userid +SLOW +200 +1[89][0-9]{2} ms +slow: latency 1[89][0-9]{2} ms > max_latency 1500 ms$' "$OUT/check_slow.out"
+pctl check_slow_json check -c "$CHK" --json
+check "check --json, slow: exit 1, status WARNING" \
+	bash -c "[ $RC = 1 ] && pyc '$OUT/check_slow_json.out' 'assert d[\"status\"] == \"WARNING\" and [p[\"status\"] for p in d[\"probes\"] if p[\"name\"] == \"userid\"] == [\"WARNING\"], d'"
+
+# ---- --nagios: the monitoring-plugins line
+# nagios_line FILE REGEX: the first line of FILE matches REGEX (grep -E), the output has no
+# other '|' than the perfdata separator of the first line
+nagios_line() {
+	head -1 "$1" | grep -Eq -- "$2" && [ "$(head -1 "$1" | tr -cd '|' | wc -c)" = 1 ] &&
+		[ "$(tail -n +2 "$1" | tr -cd '|' | wc -c)" = 0 ]
+}
+LAT="[0-9]+\.[0-9]{3}s"
+export -f nagios_line
+export LAT
+pctl nag_slow check -c "$CHK" --nagios
+check "--nagios, slow: exit 1" [ "$RC" = 1 ]
+check "--nagios, slow: PROBED WARNING - 1 of 3 probes slow: userid (...) | perfdata" \
+	nagios_line "$OUT/nag_slow.out" "^PROBED WARNING - 1 of 3 probes slow: userid \(latency 1[89][0-9]{2} ms > max_latency 1500 ms\) \| 'userid_latency'=1\.[89][0-9]{2}s;1\.500;2\.000;0 'userid_http_status'=200;;;0 'userinfo_latency'=${LAT};;2\.000;0 'userinfo_http_status'=200;;;0 'post-detail_latency'=${LAT};;2\.000;0 'post-detail_http_status'=200;;;0\$"
+check "--nagios: one long-output line per probe" \
+	bash -c "[ \"\$(wc -l <'$OUT/nag_slow.out')\" = 4 ] && grep -Eq '^userid: WARNING, HTTP 200, [0-9]+ ms: slow: ' '$OUT/nag_slow.out' && grep -Eq '^userinfo: OK, HTTP 200, [0-9]+ ms$' '$OUT/nag_slow.out'"
+sim_mode '*' ok
+pctl nag_ok check -c "$CHK" --nagios
+check "--nagios, all ok: exit 0, PROBED OK - 3 probes ok | perfdata" \
+	bash -c "[ $RC = 0 ] && nagios_line '$OUT/nag_ok.out' \"^PROBED OK - 3 probes ok \\| 'userid_latency'=${LAT};1\\.500;2\\.000;0 'userid_http_status'=200;;;0 \""
+check "--nagios: quiet stderr" [ ! -s "$OUT/nag_ok.err" ]
+pctl nag_one check -c "$CHK" --nagios userinfo
+check "--nagios NAME: 1 probe ok, its perfdata only" \
+	bash -c "[ $RC = 0 ] && nagios_line '$OUT/nag_one.out' \"^PROBED OK - 1 probe ok \\| 'userinfo_latency'=${LAT};;2\\.000;0 'userinfo_http_status'=200;;;0\\\$\""
+sim_mode post-detail 502
+sim_mode userid slow:1800
+pctl nag_crit check -c "$CHK" --nagios
+check "--nagios, a 502 and a slow one: exit 2, CRITICAL first, then the slow one" \
+	bash -c "[ $RC = 2 ] && nagios_line '$OUT/nag_crit.out' \"^PROBED CRITICAL - 1 of 3 probes failing: post-detail \\(http_5xx: status 502, expected 200-299\\); 1 slow: userid \\(latency [0-9]+ ms > max_latency 1500 ms\\) \\| .*'post-detail_http_status'=502;;;0\\\$\""
+sim_mode '*' ok
+pctl nag_closed check -c "$PD_TMP/closed.yaml" --nagios userid
+check "--nagios, closed port: CRITICAL, http_status U" \
+	bash -c "[ $RC = 2 ] && nagios_line '$OUT/nag_closed.out' \"^PROBED CRITICAL - 1 of 1 probe failing: userid \\(connect: .*\\) \\| 'userid_latency'=[0-9.]+s;1\\.500;2\\.000;0 'userid_http_status'=U;;;0\\\$\""
+pctl nag_unknown check -c "$CHK" --nagios nope
+check "--nagios, unknown probe: UNKNOWN (3) on stdout" \
+	bash -c "[ $RC = 3 ] && grep -qx \"PROBED UNKNOWN - no probe named 'nope' in $CHK\" '$OUT/nag_unknown.out'"
+pctl nag_bad check -c "$PD_SRC/tests/fixtures/config/bad_duplicate.yaml" --nagios
+check "--nagios, bad config: UNKNOWN (3), never 78, FILE:LINE:COL on the output line" \
+	bash -c "[ $RC = 3 ] && head -1 '$OUT/nag_bad.out' | grep -qx \"PROBED UNKNOWN - $PD_SRC/tests/fixtures/config/bad_duplicate.yaml:7:11: duplicate probe name 'userid' (first defined at 2:11)\""
+pctl nag_missing check -c "$PD_TMP/does-not-exist.yaml" --nagios
+check "--nagios, missing config: UNKNOWN (3)" \
+	bash -c "[ $RC = 3 ] && grep -qx 'PROBED UNKNOWN - $PD_TMP/does-not-exist.yaml: No such file or directory' '$OUT/nag_missing.out'"
+printf 'probes:\n  - name: a\n    url: nope\n  - name: b\n    url: http://h/\n    intervl: 1s\n' >"$PD_TMP/two-errors.yaml"
+pctl nag_two check -c "$PD_TMP/two-errors.yaml" --nagios
+check "--nagios, two config errors: the first on the line, '(and 1 more)', the other below" \
+	bash -c "[ $RC = 3 ] && head -1 '$OUT/nag_two.out' | grep -Eq '^PROBED UNKNOWN - $PD_TMP/two-errors.yaml:3:10: .* \(and 1 more\)$' &&
+		sed -n 2p '$OUT/nag_two.out' | grep -q '^$PD_TMP/two-errors.yaml:6:5: '"
 
 pctl check_bad check -c "$PD_SRC/tests/fixtures/config/bad_duplicate.yaml"
 check "check, bad config: exit 78" [ "$RC" = 78 ]
@@ -201,8 +336,8 @@ pctl schema_optout schema "$S/optout.yaml" "$S/live.json"
 check "schema: x-allow-unknown-keywords: true opts out; a property named like a typo is fine" \
 	[ "$RC" = 0 ]
 pctl schema_usage schema "$S/userid.json"
-check "schema with one argument: exit 2 and usage" \
-	bash -c "[ $RC = 2 ] && grep -q usage '$OUT/schema_usage.err'"
+check "schema with one argument: exit 64 and usage" \
+	bash -c "[ $RC = 64 ] && grep -q usage '$OUT/schema_usage.err'"
 pctl schema_stdin schema "$S/userid.yaml" - <"$S/live.json"
 check "schema: document on stdin ('-')" [ "$RC" = 0 ]
 
@@ -241,10 +376,72 @@ pctl status_junk status --db "$PD_TMP/junk.db"
 check "status on a file that is not a database: exit 3 with a message" \
 	bash -c "[ $RC = 3 ] && [ -s '$OUT/status_junk.err' ]"
 
-start_probed "$CFG"
+# probed reads PROBED_CONFIG when -c is not given, and -c wins over it (as for probectl)
+BADCFG=$PD_SRC/tests/fixtures/config/bad_duplicate.yaml
+RC=0
+PROBED_CONFIG="$PD_TMP/does-not-exist.yaml" "$PROBED_BIN" -c "$BADCFG" >"$OUT/probed_cwins.out" 2>"$OUT/probed_cwins.err" || RC=$?
+check "probed: -c wins over PROBED_CONFIG" \
+	bash -c "[ $RC = 78 ] && grep -q '^$BADCFG:7:11: ' '$OUT/probed_cwins.err'"
+RC=0
+PROBED_CONFIG="$BADCFG" "$PROBED_BIN" >"$OUT/probed_env.out" 2>"$OUT/probed_env.err" || RC=$?
+check "probed: PROBED_CONFIG names the configuration without -c" \
+	bash -c "[ $RC = 78 ] && grep -q '^$BADCFG:7:11: ' '$OUT/probed_env.err'"
+# the daemon of this test runs from PROBED_CONFIG: its results land in store.path of $CFG
+PROBED_CONFIG="$CFG" "$PROBED_BIN" >>"$PD_TMP/probed.log" 2>&1 &
+PROBED_PID=$!
+pd_track "$PROBED_PID"
 check "probed is writing results" wait_for 15 bash -c "[ \"\$(\"\$PROBECTL_BIN\" history load-00 --db '$DB' --json 2>/dev/null | \"\$PYTHON\" -c 'import json,sys; print(json.load(sys.stdin)[\"count\"])' 2>/dev/null || echo 0)\" -ge 3 ]"
 sim_mode post-detail 502
 check "post-detail pages (alone or joining the open incident)" wait_for 15 received_ge 1 "$WEBHOOK_OUT" 'b.get("event")=="trigger" and "post-detail" in b.get("probes", [b.get("probe")])'
+
+# ---- which database: --db, else store.path of -c / PROBED_CONFIG / the default config,
+# read even when a secret of that config is unset here; never a silent switch
+# penv NAME ENV-ARGS... -- ARGS...: pctl under `env ENV-ARGS`
+penv() {
+	local name=$1 e=()
+	shift
+	while [ "$1" != "--" ]; do e+=("$1"); shift; done
+	shift
+	RC=0
+	env "${e[@]}" "$PROBECTL_BIN" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || RC=$?
+}
+penv db_validate -u TIKLIVE_TEST_KEY -- validate -c "$CFG"
+check "the key's variable unset: the config does not load (validate 78)" [ "$RC" = 78 ]
+penv db_c -u TIKLIVE_TEST_KEY -u PROBED_CONFIG -- status -c "$CFG" --json
+check "status -c CFG with the secret unset: exit 0, reads store.path of CFG" \
+	bash -c "[ $RC = 0 ] && pyc '$OUT/db_c.out' 'assert d[\"database\"] == \"$DB\" and len(d[\"probes\"]) >= 35, d[\"database\"]'"
+penv db_env -u TIKLIVE_TEST_KEY PROBED_CONFIG="$CFG" -- status --json
+check "PROBED_CONFIG=CFG status with the secret unset: the same database" \
+	bash -c "[ $RC = 0 ] && pyc '$OUT/db_env.out' 'assert d[\"database\"] == \"$DB\" and len(d[\"probes\"]) >= 35, d[\"database\"]'"
+penv db_hist -u TIKLIVE_TEST_KEY -u PROBED_CONFIG -- history userid -c "$CFG" --json
+check "history -c CFG with the secret unset: exit 0, results" \
+	bash -c "[ $RC = 0 ] && pyc '$OUT/db_hist.out' 'assert d[\"database\"] == \"$DB\" and d[\"count\"] > 0, d[\"count\"]'"
+penv db_inc -u TIKLIVE_TEST_KEY PROBED_CONFIG="$CFG" -- incidents --json
+check "incidents via PROBED_CONFIG with the secret unset: exit 0, this database" \
+	bash -c "[ $RC = 0 ] && pyc '$OUT/db_inc.out' 'assert d[\"database\"] == \"$DB\", d'"
+printf 'store:\n  path: %s/other.db\nprobes: []\n' "$PD_TMP" >"$PD_TMP/other.yaml"
+penv db_cwins PROBED_CONFIG="$CFG" -- status -c "$PD_TMP/other.yaml"
+check "-c wins over PROBED_CONFIG; a missing database names its file and where it came from" \
+	bash -c "[ $RC = 3 ] && grep -qxF 'probectl: no database at $PD_TMP/other.db (has probed run?); it is store.path of $PD_TMP/other.yaml (-c)' '$OUT/db_cwins.err'"
+printf 'store:\n  path: %s/probed.db\n  bad: [\n' "$PD_TMP" >"$PD_TMP/broken.yaml"
+penv db_broken -u PROBED_CONFIG -- status -c "$PD_TMP/broken.yaml"
+check "a config that cannot name its database: 78 with FILE:LINE:COL, not the default database" \
+	bash -c "[ $RC = 78 ] && grep -q '^probectl: cannot tell which database to read: $PD_TMP/broken.yaml:[0-9]*:[0-9]*: ' '$OUT/db_broken.err' &&
+		! grep -q /var/lib/probed '$OUT/db_broken.err' && [ ! -s '$OUT/db_broken.out' ]"
+printf 'store:\n  paht: %s/probed.db\nprobes: []\n' "$PD_TMP" >"$PD_TMP/typo.yaml"
+penv db_typo -u PROBED_CONFIG -- status -c "$PD_TMP/typo.yaml"
+check "a typo in store: 78 (unknown key 'paht'), not the default database" \
+	bash -c "[ $RC = 78 ] && grep -qF \"$PD_TMP/typo.yaml:2:3: unknown key 'paht'\" '$OUT/db_typo.err'"
+penv db_missing PROBED_CONFIG="$PD_TMP/nope.yaml" -- status
+check "PROBED_CONFIG naming a missing file: 78, says so" \
+	bash -c "[ $RC = 78 ] && grep -q 'nope.yaml: No such file or directory' '$OUT/db_missing.err' && grep -q PROBED_CONFIG '$OUT/db_missing.err'"
+if [ ! -e /etc/probed/probes.yaml ]; then
+	penv db_default -u PROBED_CONFIG -- status
+	check "no --db, -c or PROBED_CONFIG, no /etc/probed/probes.yaml: the error names the default database and why" \
+		bash -c "[ $RC = 3 ] && grep -qF 'probectl: no database at /var/lib/probed/probed.db (has probed run?); it is the default database: no --db, no -c or PROBED_CONFIG, and no /etc/probed/probes.yaml' '$OUT/db_default.err'"
+else
+	echo "note: /etc/probed/probes.yaml exists here; the default-database case is not checked"
+fi
 
 # ~100 reads over ~10 s while probed writes ~160 results/s, pages and retries; every
 # output is kept ($OUT/loop/NNN.*) and the JSON ones are checked afterwards in one go
@@ -280,7 +477,8 @@ for f in sorted(glob.glob(os.path.join(d, "*_json.out")), key=lambda f: int(os.p
         assert doc["count"] == len(doc["results"]), f
         counts.append(doc["count"])
     else:
-        assert isinstance(doc, list) and len(doc) >= 35, f
+        assert doc["format"] == "probed.status/1", f
+        assert isinstance(doc["probes"], list) and len(doc["probes"]) >= 35, f
 print("load-07 results seen:", counts[0], "->", counts[-1])
 assert len(counts) == 25 and counts == sorted(counts) and counts[-1] > counts[0], counts
 PY
@@ -294,6 +492,8 @@ check "probed still alive" not pid_gone "$PROBED_PID"
 pctl status_json status --db "$DB" --json
 check "status --json: exit 0" [ "$RC" = 0 ]
 check "status --json: name, state, up, consecutive_failures, last_page" pyc "$OUT/status_json.out" '
+assert d["format"] == "probed.status/1" and d["database"].endswith("/probed.db"), d.get("database")
+d = d["probes"]
 by = {p["name"]: p for p in d}
 for n in ["userid", "userinfo", "post-detail", "keyurl", "keypath"] + ["load-%02d" % i for i in range(30)]:
     assert n in by, (n, sorted(by))
@@ -303,15 +503,25 @@ for p in d:
     assert "last_page" in p and (p["last_page"] is None or isinstance(p["last_page"], str)), p
 u, pd, kp = by["userid"], by["post-detail"], by["keypath"]
 assert u["state"] == "up" and u["up"] is True and u["consecutive_failures"] == 0 and u["last_page"] is None, u
+assert u["delivery"] is None and u["incident"] is None and u["dedup_key"] is None and u["deliveries"] == [], u
 assert u["ok"] is True and u["outcome"] == "ok" and u["http_status"] == 200, u
 assert pd["state"] == "down" and pd["up"] is False and pd["consecutive_failures"] >= 2, pd
 assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", pd["last_page"]), pd
 assert pd["outcome"] == "http_5xx" and pd["http_status"] == 502 and pd["ok"] is False, pd
+# the webhook receiver is up: the page was delivered, and status says so per target
+assert pd["delivery"] == "delivered" and isinstance(pd["incident"], int), pd
+assert pd["dedup_key"].startswith("probed:inc-"), pd
+w = [x for x in pd["deliveries"] if x["target"] == "oncall-webhook" and x["event"] == "trigger"]
+assert len(w) == 1 and w[0]["state"] == "delivered" and w[0]["attempts"] >= 1, pd["deliveries"]
+assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", w[0]["delivered"]), w
+assert w[0]["next_attempt"] is None and w[0]["last_error"] is None, w
 assert kp["state"] == "down" and kp["http_status"] == 404 and kp["outcome"] == "http_4xx", kp
 '
 pctl status_text status --db "$DB"
 check "status: table with post-detail down" \
 	bash -c "grep -Eq '^NAME +STATE +FAILS' '$OUT/status_text.out' && grep -Eq '^post-detail +down +[0-9]+ ' '$OUT/status_text.out' && grep -Eq '^userid +up +0 ' '$OUT/status_text.out'"
+check "status: post-detail's LAST PAGE says delivered" \
+	grep -Eq '^post-detail +down .* [0-9hms]+ ago, delivered ' "$OUT/status_text.out"
 
 # ---- history --since
 pctl hist_bad history userid --db "$DB" --since bad
@@ -360,6 +570,61 @@ stop_pid "$PROBED_PID" 20
 check "SIGTERM exits 0" [ "$STOP_RC" = 0 ]
 pctl status_after status --db "$DB" --json
 check "status after probed stopped: exit 0" [ "$RC" = 0 ]
+
+# ---- every --json output: versioned, one rule for missing values
+pctl hist_empty_json history userid --db "$DB" --since 1ms --json
+check "history over an empty window: count 0, error_rate and percentiles null (not -1)" \
+	bash -c "[ $RC = 0 ] && pyc '$OUT/hist_empty_json.out' 'assert d[\"count\"] == 0 and d[\"results\"] == [] and [d[k] for k in (\"error_rate\", \"p50_ms\", \"p95_ms\", \"p99_ms\")] == [None] * 4, d'"
+pctl incidents_json incidents --db "$DB" --json
+INC=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["incidents"][0]["id"])' "$OUT/incidents_json.out" 2>/dev/null || echo 0)
+pctl incident_json incident "$INC" --db "$DB" --json
+check "incidents --json / incident --json: exit 0" bash -c "[ $INC != 0 ] && [ $RC = 0 ]"
+check "every --json output: probed.<command>/1, every result with the same keys, no -1 anywhere" \
+	"$PYTHON" - "$OUT" <<'PY'
+import glob, json, os, sys
+RESULT = {"name", "ts", "ok", "outcome", "http_status", "total_ms", "dns_ms", "connect_ms",
+          "tls_ms", "ttfb_ms", "body_size", "verdict"}
+INCIDENT = {"id", "key", "severity", "mode", "mode_title", "runbook", "title", "reason",
+            "evidence", "opened", "resolved", "open", "drill", "probes", "status_message",
+            "delivery", "deliveries"}
+DELIVERY = {"target", "event", "state", "attempts", "queued", "next_attempt", "delivered",
+            "last_error"}
+def walk(v, where):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            walk(x, where + "." + k)
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            walk(x, "%s[%d]" % (where, i))
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        assert v != -1, where
+seen = {}
+for f in glob.glob(os.path.join(sys.argv[1], "**", "*.out"), recursive=True):
+    try:
+        d = json.load(open(f))
+    except ValueError:
+        continue
+    cmd = d["format"].split("/")[0].split(".")[1]
+    assert d["format"] == "probed.%s/1" % cmd, (f, d["format"])
+    seen[cmd] = seen.get(cmd, 0) + 1
+    walk(d, f)
+    rows = {"check": d.get("probes"), "history": d.get("results")}.get(cmd) or []
+    for r in rows:
+        assert set(r) - {"status", "max_latency_ms", "timeout_ms"} == RESULT, (f, sorted(r))
+    if cmd == "status":
+        for p in d["probes"]:
+            assert RESULT <= set(p), (f, sorted(p))
+            for x in p["deliveries"]:
+                assert set(x) == DELIVERY, (f, x)
+    incs = d["incidents"] if cmd == "incidents" else [d] if cmd == "incident" else []
+    for i in incs:
+        assert INCIDENT <= set(i), (f, sorted(INCIDENT - set(i)))
+        for x in i["deliveries"]:
+            assert set(x) == DELIVERY, (f, x)
+print("JSON outputs checked:", seen)
+assert set(seen) == {"check", "status", "history", "incidents", "incident"}, seen
+assert seen["status"] > 20 and seen["history"] > 20, seen
+PY
 
 check "the outputs were really collected" [ "$(find "$OUT" -type f | wc -l)" -gt 250 ]
 leaks=$(grep -rlaF -- "$KEY" "$OUT" || true)

@@ -122,7 +122,7 @@ none_rejected() {
 	done
 }
 open_count() {
-	"$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))'
+	"$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["incidents"]))'
 }
 all_resolved() { [ "$(open_count)" = 0 ]; }
 # totals per receiver, to assert "nothing more" after a scenario
