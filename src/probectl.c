@@ -1,6 +1,7 @@
 /* probectl.c — the CLI: ad-hoc checks and read-only views of the daemon's database.
  * Commands are a table {name, fn, help}. Exit codes: sysexits (64 usage, 78 config);
  * `check` follows the Nagios plugin convention (0 OK, 2 CRITICAL, 3 UNKNOWN). */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -931,14 +932,15 @@ cmd_drill(struct cli *c)
 	struct pd_outbox *ob = NULL;
 	struct ev_loop *loop = NULL;
 	struct pd_err err = {0};
+	char word[4] = "";
 	int sev, queued, rc = 1;
 
-	if (c->argc != 1 || strlen(c->argv[0]) != 2 || (c->argv[0][0] != 'P' && c->argv[0][0] != 'p') ||
-	    c->argv[0][1] < '1' || c->argv[0][1] > '4') {
+	if (c->argc == 1 && strlen(c->argv[0]) == 2) /* "p2" is taken as "P2" */
+		snprintf(word, sizeof(word), "%c%c", toupper((unsigned char)c->argv[0][0]), c->argv[0][1]);
+	if ((sev = pd_severity_parse(word)) == 0) {
 		fprintf(stderr, "usage: probectl drill P1|P2|P3|P4 [-c FILE] [--db FILE]\n");
 		return EX_USAGE;
 	}
-	sev = c->argv[0][1] - '0';
 	if (load_config(c, &cfg) != 0)
 		return EX_CONFIG;
 	if (pd_store_open(c->db ? c->db : cfg->store_path, 0, &st, &err) != 0 ||
