@@ -268,14 +268,17 @@ cmd_status(struct cli *c)
 {
 	struct pd_store *st = NULL;
 	struct pd_probe_status *rows = NULL;
+	struct pd_incident_sevmap sev; /* the severity: that of the probe's open incident */
 	struct pd_err err = {0};
 	int64_t now = pd_clock_wall_ms(NULL);
 	size_t n = 0;
 	int rc = 1;
 
+	pd_incident_sevmap_init(&sev);
 	if (open_store(c, &st) != 0)
 		return NAGIOS_UNKNOWN;
-	if (pd_store_status(st, &rows, &n, &err) != 0) {
+	if (pd_store_status(st, &rows, &n, &err) != 0 ||
+	    pd_incident_sevmap_load(&sev, st, &err) != 0) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		goto out;
 	}
@@ -285,6 +288,7 @@ cmd_status(struct cli *c)
 		for (size_t i = 0; i < n; i++) {
 			cJSON *o = rows[i].has_result ? result_json(rows[i].probe, &rows[i].last)
 						      : cJSON_CreateObject();
+			int sv = pd_incident_sevmap_of(&sev, rows[i].probe, NULL);
 			char ts[40];
 
 			if (!rows[i].has_result)
@@ -295,6 +299,10 @@ cmd_status(struct cli *c)
 				rows[i].state.status == PD_EVAL_UP || rows[i].state.status == PD_EVAL_FAILING);
 			cJSON_AddNumberToObject(o, "consecutive_failures",
 						rows[i].has_state ? rows[i].state.consec_fail : 0);
+			if (sv > 0)
+				cJSON_AddStringToObject(o, "severity", pd_severity_str(sv));
+			else
+				cJSON_AddNullToObject(o, "severity");
 			if (rows[i].last_page_ms > 0) {
 				pd_clock_rfc3339(rows[i].last_page_ms, ts, sizeof(ts));
 				cJSON_AddStringToObject(o, "last_page", ts);
@@ -309,8 +317,8 @@ cmd_status(struct cli *c)
 		print_json(arr);
 		cJSON_Delete(arr);
 	} else {
-		printf("%-24s %-10s %5s %-14s %-5s %9s  %-14s %s\n", "NAME", "STATE", "FAILS",
-		       "LAST RUN", "HTTP", "LATENCY", "LAST PAGE", "LAST VERDICT");
+		printf("%-24s %-10s %5s %-4s %-14s %-5s %9s  %-14s %s\n", "NAME", "STATE", "FAILS",
+		       "SEV", "LAST RUN", "HTTP", "LATENCY", "LAST PAGE", "LAST VERDICT");
 		for (size_t i = 0; i < n; i++) {
 			const struct pd_probe_status *s = &rows[i];
 			char age[40], page[40], verdict[300];
@@ -324,9 +332,10 @@ cmd_status(struct cli *c)
 			else
 				snprintf(verdict, sizeof(verdict), "%s: %s",
 					 pd_outcome_str(s->last.outcome), s->last.verdict);
-			printf("%-24s %-10s %5d %-14s %-5d %6.1f ms  %-14s %s\n", s->probe,
+			printf("%-24s %-10s %5d %-4s %-14s %-5d %6.1f ms  %-14s %s\n", s->probe,
 			       s->has_state ? pd_eval_status_str(s->state.status) : "up",
-			       s->has_state ? s->state.consec_fail : 0, age,
+			       s->has_state ? s->state.consec_fail : 0,
+			       pd_severity_str(pd_incident_sevmap_of(&sev, s->probe, NULL)), age,
 			       s->has_result ? s->last.http_status : 0,
 			       s->has_result ? s->last.total_ms : 0.0, page, verdict);
 		}
@@ -334,6 +343,7 @@ cmd_status(struct cli *c)
 	rc = 0;
 out:
 	free(rows);
+	pd_incident_sevmap_cleanup(&sev);
 	pd_store_free(st);
 	return rc;
 }
