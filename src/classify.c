@@ -674,3 +674,11 @@ pd_severity_str(int severity)
 
 	return severity >= 1 && severity <= 4 ? s[severity] : s[0];
 }
+
+int
+pd_severity_parse(const char *s)
+{
+	if (s == NULL || s[0] != 'P' || s[1] < '1' || s[1] > '4' || s[2] != '\0')
+		return 0;
+	return s[1] - '0';
+}

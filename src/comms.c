@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include "probed/classify.h"
 #include "probed/comms.h"
 
 /* ------------------------------------------------------------------- helpers */
@@ -154,7 +155,7 @@ pd_comms_kind_str(enum pd_comms_kind kind)
 static int
 valid_severity(const char *s)
 {
-	return s == NULL || (s[0] == 'P' && s[1] >= '1' && s[1] <= '4' && s[2] == '\0');
+	return s == NULL || pd_severity_parse(s) != 0;
 }
 
 /* Common checks; need_affected for the status pages. */

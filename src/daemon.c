@@ -675,7 +675,8 @@ daemon_incidents(struct pd_daemon *d)
 		in[k].family = pc->family;
 		in[k].tier = pc->tier;
 		in[k].freshness = pc->kind == PD_KIND_FRESHNESS;
-		in[k].severity_override = pc->severity ? pc->severity[1] - '0' : 0;
+		/* `severity: Pn` reaches the ladder here, and only here */
+		in[k].severity_override = pd_severity_parse(pc->severity);
 		/* suppressed outages (empty key) are the host's, not the API's */
 		in[k].control = pc->control ||
 			(p->state.status != PD_EVAL_UP && p->state.status != PD_EVAL_FAILING &&

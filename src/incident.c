@@ -685,3 +685,121 @@ pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_
 	inc_free(i);
 	return queued;
 }
+
+/* ---- one severity, everywhere (the map every surface reads) ---- */
+
+void
+pd_incident_sevmap_init(struct pd_incident_sevmap *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+void
+pd_incident_sevmap_cleanup(struct pd_incident_sevmap *m)
+{
+	free(m->v);
+	pd_incident_sevmap_init(m);
+}
+
+/* Index of probe in m->v, or where it would go (*found 0). */
+static size_t
+sevmap_find(const struct pd_incident_sevmap *m, const char *probe, int *found)
+{
+	size_t lo = 0, hi = m->n;
+
+	*found = 0;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(m->v[mid].probe, probe);
+
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int
+sevmap_put(struct pd_incident_sevmap *m, const char *probe, const struct pd_incident_row *r)
+{
+	struct pd_incident_sev *e;
+	int found;
+	size_t at = sevmap_find(m, probe, &found);
+
+	if (found) {
+		e = &m->v[at];
+		if (r->severity >= e->severity)
+			return 0;
+	} else {
+		if (m->n == m->cap) {
+			size_t ncap = m->cap ? m->cap * 2 : 16;
+			struct pd_incident_sev *nv = realloc(m->v, ncap * sizeof(*nv));
+
+			if (nv == NULL)
+				return PD_ERR_NOMEM;
+			m->v = nv;
+			m->cap = ncap;
+		}
+		memmove(&m->v[at + 1], &m->v[at], (m->n - at) * sizeof(m->v[0]));
+		m->n++;
+		e = &m->v[at];
+		snprintf(e->probe, sizeof(e->probe), "%s", probe);
+	}
+	e->severity = r->severity;
+	snprintf(e->key, sizeof(e->key), "%s", r->key);
+	return 0;
+}
+
+int
+pd_incident_sevmap_add(struct pd_incident_sevmap *m, const struct pd_incident_row *r)
+{
+	cJSON *a;
+	const cJSON *e;
+	int rc = 0;
+
+	if (r->resolved_ms != 0 || r->drill || r->severity < 1 || r->severity > 4)
+		return 0;
+	m->counts[r->severity]++;
+	a = cJSON_Parse(r->members ? r->members : "[]");
+	cJSON_ArrayForEach(e, a) {
+		if (cJSON_IsString(e) && e->valuestring[0] != '\0' &&
+		    (rc = sevmap_put(m, e->valuestring, r)) != 0)
+			break;
+	}
+	cJSON_Delete(a);
+	return rc;
+}
+
+static int
+sevmap_on_row(void *ud, const struct pd_incident_row *r)
+{
+	return pd_incident_sevmap_add(ud, r);
+}
+
+int
+pd_incident_sevmap_load(struct pd_incident_sevmap *m, struct pd_store *st, struct pd_err *err)
+{
+	int rc = pd_store_incidents(st, 1, 0, sevmap_on_row, m, err);
+
+	if (rc == PD_ERR_NOMEM) /* from sevmap_on_row, which has no err to fill */
+		return pd_err_set(err, rc, "incident severities: out of memory");
+	return rc;
+}
+
+int
+pd_incident_sevmap_of(const struct pd_incident_sevmap *m, const char *probe, const char **key)
+{
+	int found = 0;
+	size_t at = 0;
+
+	if (probe != NULL)
+		at = sevmap_find(m, probe, &found);
+	if (key != NULL)
+		*key = found ? m->v[at].key : NULL;
+	return found ? m->v[at].severity : 0;
+}

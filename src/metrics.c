@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "probed/classify.h"
 #include "probed/eval.h"
+#include "probed/incident.h"
 #include "probed/log.h"
 #include "probed/metrics.h"
 #include "probed/store.h"
@@ -26,13 +28,14 @@ struct mprobe {
 	enum pd_eval_status status;
 	int consec_fail;
 	int page_open;
-	const char *severity;      /* static string */
+	int severity;              /* of its open incident (pd_incident_sevmap), 0 = none */
 	int has_result;
 	struct pd_result last;
 };
 
 struct mctx {
 	const char *location;
+	struct pd_incident_sevmap sev; /* the open incidents: the only source of a severity */
 	struct mprobe *probes;
 	size_t n, cap;
 	int nomem;
@@ -59,19 +62,6 @@ pd_metrics_label_value(struct pd_buf *out, const char *s)
 		run = s + 1;
 	}
 	return pd_buf_append(out, run, (size_t)(s - run));
-}
-
-const char *
-pd_metrics_severity(const struct pd_probe_cfg *pc)
-{
-	static const char *const sev[] = { "P1", "P2", "P3", "P4" };
-
-	if (pc == NULL)
-		return "P1";
-	if (pc->severity != NULL && pc->severity[0] == 'P' && pc->severity[1] >= '1' &&
-	    pc->severity[1] <= '4' && pc->severity[2] == '\0')
-		return sev[pc->severity[1] - '1'];
-	return pc->tier == PD_TIER_SECONDARY ? "P2" : "P1";
 }
 
 /* Build `probe="..",family=".."[,location=".."]` into dst. */
@@ -128,7 +118,7 @@ metrics_on_probe(void *ud, const struct pd_probe_view *v)
 	p->status = v->state->status;
 	p->consec_fail = v->state->consec_fail;
 	p->page_open = v->state->status == PD_EVAL_DOWN || v->state->status == PD_EVAL_RECOVERING;
-	p->severity = pd_metrics_severity(v->cfg);
+	p->severity = pd_incident_sevmap_of(&c->sev, v->name, NULL);
 	p->has_result = v->has_result;
 	if (v->has_result)
 		p->last = *v->last;
@@ -281,63 +271,48 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 	return 0;
 }
 
-static int
-count_incident(void *ud, const struct pd_incident_row *r)
-{
-	size_t *counts = ud;
-
-	if (!r->drill && r->severity >= 1 && r->severity <= 4)
-		counts[r->severity]++;
-	return 0;
-}
-
-/* name{severity="Pn"[,location=".."]} counts[n] for n = 1..4 */
+/* name{severity="Pn"[,location=".."]} counts[n] for n = 1..4, then severity="none" for
+ * counts[0] when with_none */
 static int
 severity_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
-		const size_t counts[5])
+		const size_t counts[5], int with_none)
 {
 	int rc;
 
 	if ((rc = family_head(o, name, "gauge", help)) != 0)
 		return rc;
-	for (int k = 1; k <= 4; k++) {
-		if ((rc = pd_buf_printf(o, "%s{severity=\"P%d\"", name, k)) != 0 ||
+	for (int k = 1; k <= 4 + (with_none != 0); k++) {
+		if ((rc = pd_buf_printf(o, "%s{severity=\"%s\"", name,
+					k <= 4 ? pd_severity_str(k) : "none")) != 0 ||
 		    (c->location && c->location[0] &&
 		     ((rc = pd_buf_printf(o, ",location=\"")) != 0 ||
 		      (rc = pd_metrics_label_value(o, c->location)) != 0 ||
 		      (rc = pd_buf_printf(o, "\"")) != 0)) ||
-		    (rc = pd_buf_printf(o, "} %zu\n", counts[k])) != 0)
+		    (rc = pd_buf_printf(o, "} %zu\n", counts[k <= 4 ? k : 0])) != 0)
 			return rc;
 	}
 	return 0;
 }
 
-/* Open incidents come from the incident manager's table (issue 3); while it has none
- * open (or is not running), each probe with an open page counts as one incident of its
- * own severity, so the gauge never reads 0 during a page. probed_open_pages always
- * counts the pages. */
+/* Both families by the incident manager's severity (the classifier's), the one every
+ * other surface shows: open incidents, and open pages by the severity of the incident
+ * their probe belongs to ("none": a page in no incident, e.g. the control target's). */
 static int
-render_incidents(struct pd_buf *o, const struct mctx *c, struct pd_store *st)
+render_incidents(struct pd_buf *o, const struct mctx *c)
 {
-	size_t pages[5] = {0}, incidents[5] = {0}, ninc = 0;
-	struct pd_err err = {0};
+	size_t pages[5] = {0};
 	int rc;
 
 	for (size_t i = 0; i < c->n; i++)
 		if (c->probes[i].page_open)
-			pages[c->probes[i].severity[1] - '0']++;
-	if (pd_store_incidents(st, 1, 0, count_incident, incidents, &err) != 0)
-		pd_log_debug("metrics: incidents unavailable: %s", err.msg);
-	for (int k = 1; k <= 4; k++)
-		ninc += incidents[k];
+			pages[c->probes[i].severity]++;
 	if ((rc = severity_family(o, c, "probed_open_incidents",
-				  "Open incidents by severity (probes with an open page count "
-				  "one each while the incident manager has none open).",
-				  ninc > 0 ? incidents : pages)) != 0 ||
+				  "Open incidents by severity (the classifier's P1..P4).",
+				  c->sev.counts, 0)) != 0 ||
 	    (rc = severity_family(o, c, "probed_open_pages",
-				  "Probes with an open page (DOWN or RECOVERING), by the probe's "
-				  "severity (else P1 for core and site probes, P2 for secondary).",
-				  pages)) != 0)
+				  "Probes with an open page (DOWN or RECOVERING), by the severity of "
+				  "the open incident they belong to (none: in no incident).",
+				  pages, 1)) != 0)
 		return rc;
 	return 0;
 }
@@ -491,17 +466,24 @@ pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out,
 {
 	const struct pd_config *cfg = pd_daemon_config(d);
 	struct mctx c = {0};
+	struct pd_err ierr = {0};
 	size_t len0 = out->len;
 	int rc;
 
 	c.location = cfg->location;
+	pd_incident_sevmap_init(&c.sev);
+	if ((rc = pd_incident_sevmap_load(&c.sev, pd_daemon_store(d), &ierr)) == PD_ERR_NOMEM)
+		goto out;
+	if (rc != 0) /* no incidents readable: every severity reads none, the rest renders */
+		pd_log_warn("metrics: open incidents unavailable: %s", ierr.msg);
+	rc = 0;
 	pd_daemon_probes(d, metrics_on_probe, &c);
 	if (c.nomem) {
 		rc = PD_ERR_NOMEM;
 		goto out;
 	}
 	if ((rc = render_probes(out, &c)) != 0 ||
-	    (rc = render_incidents(out, &c, pd_daemon_store(d))) != 0 ||
+	    (rc = render_incidents(out, &c)) != 0 ||
 	    (rc = render_daemon(out, &c, d, now_ms)) != 0)
 		goto out;
 	/* last line of defence: nothing registered as secret leaves the process */
@@ -509,6 +491,7 @@ pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out,
 	out->len = len0 + strlen(out->data + len0);
 out:
 	free(c.probes);
+	pd_incident_sevmap_cleanup(&c.sev);
 	if (rc != 0) {
 		out->len = len0;
 		if (out->data)

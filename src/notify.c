@@ -1,6 +1,7 @@
 /* notify.c — target table, the neutral event, and the receiver-answer classifier. */
 #include <stdlib.h>
 #include <string.h>
+#include "probed/classify.h"
 #include "probed/clock.h"
 #include "probed/notify.h"
 
@@ -147,14 +148,6 @@ pd_notify_routes(const struct pd_notify_cfg *t, int severity)
 	return (pd_notify_severities_of(t) >> (severity - 1)) & 1u;
 }
 
-int
-pd_notify_severity_parse(const char *s)
-{
-	if (s == NULL || s[0] != 'P' || s[1] < '1' || s[1] > '4' || s[2] != '\0')
-		return 0;
-	return s[1] - '0';
-}
-
 const char *
 pd_notify_jstr(const cJSON *o, const char *k, const char *dflt)
 {
@@ -173,7 +166,7 @@ pd_notify_summary_tagged(const char *summary)
 int
 pd_notify_event_severity(const cJSON *event)
 {
-	int s = pd_notify_severity_parse(pd_notify_jstr(event, "severity", NULL));
+	int s = pd_severity_parse(pd_notify_jstr(event, "severity", NULL));
 
 	return s > 0 ? s : 1;
 }

@@ -15,6 +15,7 @@
  *
  * Every --json output is one object {"format": "probed.<command>/1", ...}; a value that
  * is not known is null, never -1 and never left out (see probectl(1)). */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -993,18 +994,21 @@ cmd_status(struct cli *c)
 	struct pd_probe_status *rows = NULL;
 	struct page *pg = calloc(1, sizeof(*pg));
 	struct dbsel sel = {0};
+	struct pd_incident_sevmap sev; /* the severity: that of the probe's open incident */
 	struct pd_err err = {0};
 	cJSON *doc = NULL, *arr = NULL;
 	int64_t now = pd_clock_wall_ms(NULL);
 	size_t n = 0;
 	int rc;
 
+	pd_incident_sevmap_init(&sev);
 	if (pg == NULL)
 		return 1;
 	if ((rc = open_store(c, &st, &sel)) != 0)
 		goto out;
 	rc = 1;
-	if (pd_store_status(st, &rows, &n, &err) != 0) {
+	if (pd_store_status(st, &rows, &n, &err) != 0 ||
+	    pd_incident_sevmap_load(&sev, st, &err) != 0) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		goto out;
 	}
@@ -1013,13 +1017,14 @@ cmd_status(struct cli *c)
 		cJSON_AddStringToObject(doc, "database", sel.path);
 		arr = cJSON_AddArrayToObject(doc, "probes");
 	} else {
-		printf("%-24s %-10s %5s %-14s %-5s %9s  %-24s %s\n", "NAME", "STATE", "FAILS",
-		       "LAST RUN", "HTTP", "LATENCY", "LAST PAGE", "LAST VERDICT");
+		printf("%-24s %-10s %5s %-4s %-14s %-5s %9s  %-24s %s\n", "NAME", "STATE", "FAILS",
+		       "SEV", "LAST RUN", "HTTP", "LATENCY", "LAST PAGE", "LAST VERDICT");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct pd_probe_status *s = &rows[i];
 		const char *state = s->has_state ? pd_eval_status_str(s->state.status) : "up";
 		const char *summary = NULL;
+		int sv = pd_incident_sevmap_of(&sev, s->probe, NULL);
 
 		memset(pg, 0, sizeof(*pg));
 		if (s->last_page_ms > 0) {
@@ -1039,6 +1044,7 @@ cmd_status(struct cli *c)
 					      s->state.status == PD_EVAL_FAILING);
 			cJSON_AddNumberToObject(o, "consecutive_failures",
 						s->has_state ? s->state.consec_fail : 0);
+			json_str(o, "severity", sv > 0 ? pd_severity_str(sv) : NULL);
 			result_fields(o, s->has_result ? &s->last : NULL);
 			json_ts(o, "last_page", s->last_page_ms);
 			json_str(o, "delivery", summary);
@@ -1063,8 +1069,9 @@ cmd_status(struct cli *c)
 			else
 				snprintf(verdict, sizeof(verdict), "%s: %s",
 					 pd_outcome_str(s->last.outcome), s->last.verdict);
-			printf("%-24s %-10s %5d %-14s %-5d %6.1f ms  %-24s %s\n", s->probe, state,
-			       s->has_state ? s->state.consec_fail : 0, age,
+			printf("%-24s %-10s %5d %-4s %-14s %-5d %6.1f ms  %-24s %s\n", s->probe,
+			       state, s->has_state ? s->state.consec_fail : 0,
+			       sv > 0 ? pd_severity_str(sv) : "-", age,
 			       s->has_result ? s->last.http_status : 0,
 			       s->has_result ? s->last.total_ms : 0.0, page, verdict);
 		}
@@ -1077,6 +1084,7 @@ out:
 	free(rows);
 	free(pg);
 	free(sel.path);
+	pd_incident_sevmap_cleanup(&sev);
 	pd_store_free(st);
 	return rc;
 }
@@ -1500,15 +1508,17 @@ cmd_drill(struct cli *c)
 	struct pd_outbox *ob = NULL;
 	struct ev_loop *loop = NULL;
 	struct pd_err err = {0};
+	char word[4] = "";
 	int sev, queued, rc = 1;
 
-	if (strlen(c->argv[0]) != 2 || (c->argv[0][0] != 'P' && c->argv[0][0] != 'p') ||
-	    c->argv[0][1] < '1' || c->argv[0][1] > '4') {
+	if (strlen(c->argv[0]) == 2) /* "p2" is taken as "P2" */
+		snprintf(word, sizeof(word), "%c%c", toupper((unsigned char)c->argv[0][0]),
+			 c->argv[0][1]);
+	if ((sev = pd_severity_parse(word)) == 0) {
 		fprintf(stderr, "probectl: drill: '%s' is not a severity (P1, P2, P3 or P4)\n",
 			c->argv[0]);
 		return EX_USAGE;
 	}
-	sev = c->argv[0][1] - '0';
 	if (load_config(c, &cfg) != 0)
 		return EX_CONFIG;
 	if (pd_store_open(c->db ? c->db : cfg->store_path, 0, &st, &err) != 0 ||

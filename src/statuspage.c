@@ -14,9 +14,10 @@
 #include <string.h>
 #include <time.h>
 #include <cjson/cJSON.h>
+#include "probed/classify.h"
 #include "probed/comms.h"
+#include "probed/incident.h"
 #include "probed/log.h"
-#include "probed/metrics.h"
 #include "probed/outcome.h"
 #include "probed/statuspage.h"
 
@@ -141,7 +142,6 @@ collect_on_probe(void *ud, const struct pd_probe_view *pv)
 	snprintf(p->name, sizeof(p->name), "%s", pv->name);
 	snprintf(p->family, sizeof(p->family), "%s", pv->family ? pv->family : pv->name);
 	snprintf(p->tier, sizeof(p->tier), "%s", pv->tier ? pv->tier : "");
-	snprintf(p->severity, sizeof(p->severity), "%s", pd_metrics_severity(pv->cfg));
 	pd_statuspage_endpoint(pv->cfg ? pv->cfg->url_display : NULL, p->family, p->endpoint,
 			       sizeof(p->endpoint));
 	p->eval = pv->state->status;
@@ -226,6 +226,7 @@ series_fill(struct pd_statuspage *sp, struct pd_store *st, struct pd_statuspage_
 
 struct inc_ctx {
 	struct pd_statuspage_view *v;
+	struct pd_incident_sevmap sev; /* every open incident, for the probes' severities */
 	int best;                  /* severity of incident_message, 0 = none */
 	int nomem;
 };
@@ -237,7 +238,12 @@ collect_on_incident(void *ud, const struct pd_incident_row *r)
 	struct pd_statuspage_view *v = c->v;
 	struct pd_statuspage_incident *i;
 
-	if (r->drill || v->nincidents >= PD_STATUSPAGE_MAX_INCIDENTS)
+	if (pd_incident_sevmap_add(&c->sev, r) != 0) {
+		c->nomem = 1;
+		return 0;
+	}
+	/* drills, and incidents not declared yet (no severity), are not shown: as in metrics */
+	if (r->drill || r->severity < 1 || v->nincidents >= PD_STATUSPAGE_MAX_INCIDENTS)
 		return 0;
 	i = &v->incidents[v->nincidents++];
 	snprintf(i->key, sizeof(i->key), "%s", r->key);
@@ -285,8 +291,17 @@ pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64
 	cache_sweep(sp);
 	/* the incident manager's open incidents; none (or no table) is not an error */
 	ic.v = v;
+	pd_incident_sevmap_init(&ic.sev);
 	if (pd_store_incidents(pd_daemon_store(d), 1, 0, collect_on_incident, &ic, &ierr) != 0)
-		pd_log_debug("status page: incidents unavailable: %s", ierr.msg);
+		pd_log_warn("status page: open incidents unavailable: %s", ierr.msg);
+	for (size_t i = 0; i < v->nprobes; i++) {
+		struct pd_statuspage_probe *p = &v->probes[i];
+		const char *key;
+
+		p->severity = pd_incident_sevmap_of(&ic.sev, p->name, &key);
+		snprintf(p->incident, sizeof(p->incident), "%s", key ? key : "");
+	}
+	pd_incident_sevmap_cleanup(&ic.sev);
 	if (ic.nomem)
 		return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
 	return pd_statuspage_derive(v, err);
@@ -351,7 +366,7 @@ derive_draft(struct pd_statuspage_view *v, struct pd_err *err)
 	const char **affected = NULL, **working = NULL;
 	size_t na = 0, nw = 0;
 	struct pd_comms_incident inc = {0};
-	const char *sev = NULL;
+	int sev = 0;
 	struct pd_buf b;
 	char t0[40], t1[40];
 	int rc = 0;
@@ -368,10 +383,8 @@ derive_draft(struct pd_statuspage_view *v, struct pd_err *err)
 	for (size_t i = 0; i < v->nprobes; i++) {
 		const struct pd_statuspage_probe *p = &v->probes[i];
 
-		if (p->page_open) {
-			if (sev == NULL || strcmp(p->severity, sev) < 0)
-				sev = p->severity;
-		}
+		if (p->page_open && p->severity > 0 && (sev == 0 || p->severity < sev))
+			sev = p->severity;
 	}
 	for (size_t f = 0; f < v->nfamilies; f++) {
 		const struct pd_statuspage_family *fam = &v->families[f];
@@ -390,7 +403,7 @@ derive_draft(struct pd_statuspage_view *v, struct pd_err *err)
 	inc.working = working;
 	inc.nworking = nw;
 	inc.start_ms = v->incident_start_ms > 0 ? v->incident_start_ms : v->now_ms;
-	inc.severity = sev;
+	inc.severity = sev > 0 ? pd_severity_str(sev) : NULL;
 	if ((rc = pd_comms_status(PD_COMMS_INVESTIGATING, &inc, &b, err)) != 0) {
 		pd_log_warn("status page: cannot draft the status message: %s", err->msg);
 		rc = 0; /* the page still renders, without a draft */
@@ -698,9 +711,15 @@ html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd
 	(void)v;
 	PUT("<div class=\"probe\" data-probe=\"");
 	ESC(p->name);
-	PUT("\" data-state=\"%s\"><div class=\"head\"><b>", st);
+	PUT("\" data-state=\"%s\"", st);
+	if (p->severity > 0)
+		PUT(" data-severity=\"%s\"", pd_severity_str(p->severity));
+	PUT("><div class=\"head\"><b>");
 	ESC(p->name);
-	PUT("</b><span class=\"pill %s\">%s</span><span class=\"meta\">", st, state_title(p->state));
+	PUT("</b><span class=\"pill %s\">%s</span>", st, state_title(p->state));
+	if (p->severity > 0) /* the severity of its open incident, as everywhere else */
+		PUT("<span class=\"pill sev\">%s</span>", pd_severity_str(p->severity));
+	PUT("<span class=\"meta\">");
 	ESC(p->endpoint);
 	PUT(" · ");
 	ESC(p->family);
@@ -745,7 +764,7 @@ html_manager_incidents(struct pd_buf *o, const struct pd_statuspage_view *v)
 		ESC(in->key);
 		PUT("\"><td>");
 		ESC(in->title);
-		PUT("</td><td>P%d</td><td>%s</td><td>", in->severity, since);
+		PUT("</td><td>%s</td><td>%s</td><td>", pd_severity_str(in->severity), since);
 		ESC(in->members);
 		PUT("</td><td>");
 		ESC(in->reason);
@@ -757,19 +776,15 @@ html_manager_incidents(struct pd_buf *o, const struct pd_statuspage_view *v)
 static int
 html_incident(struct pd_buf *o, const struct pd_statuspage_view *v)
 {
-	char since[40], last[40], sev[8] = "";
-	int rc;
+	char since[40], last[40];
+	int rc, sev = 0;
 
-	/* the incident manager's (classifier's) severity when it has incidents open; the
-	 * probes' own severity rule otherwise */
+	/* the most severe open incident's; pages outside any incident are not ranked */
 	for (size_t i = 0; i < v->nincidents; i++)
-		if (sev[0] == '\0' || v->incidents[i].severity < sev[1] - '0')
-			snprintf(sev, sizeof(sev), "P%d", v->incidents[i].severity);
-	for (size_t i = 0; i < v->nprobes && v->nincidents == 0; i++)
-		if (v->probes[i].page_open && (sev[0] == '\0' || strcmp(v->probes[i].severity, sev) < 0))
-			snprintf(sev, sizeof(sev), "%s", v->probes[i].severity);
+		if (v->incidents[i].severity > 0 && (sev == 0 || v->incidents[i].severity < sev))
+			sev = v->incidents[i].severity;
 	PUT("<section class=\"incident\" id=\"incident\"><h2>Current incident "
-	    "<span class=\"pill sev\">%s</span></h2>", sev);
+	    "<span class=\"pill sev\">%s</span></h2>", sev > 0 ? pd_severity_str(sev) : "none");
 	if (v->nincidents > 0 && (rc = html_manager_incidents(o, v)) != 0)
 		return rc;
 	PUT("<table class=\"pages\"><thead><tr><th>Probe</th><th>Endpoint</th><th>Severity</th>"
@@ -788,7 +803,9 @@ html_incident(struct pd_buf *o, const struct pd_statuspage_view *v)
 		ESC(p->name);
 		PUT("</td><td>");
 		ESC(p->endpoint);
-		PUT("</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>", p->severity,
+		PUT("</td><td%s>%s</td><td>%s</td><td>%s</td><td>%d</td><td>",
+		    p->severity > 0 ? "" : " title=\"in no incident: not ranked by the classifier\"",
+		    p->severity > 0 ? pd_severity_str(p->severity) : "none",
 		    pd_eval_status_str(p->eval), t > 0 ? since : "–", p->consec_fail);
 		if (p->has_result) {
 			snprintf(last, sizeof(last), "%s", pd_outcome_str(p->last.outcome));
@@ -972,6 +989,19 @@ json_ms(double ms)
 	return cJSON_CreateNumber(round(ms * 1000.0) / 1000.0);
 }
 
+/* "severity": "P1".."P4" and "incident": its key, or both null outside an incident */
+static void
+json_severity(cJSON *o, const struct pd_statuspage_probe *p)
+{
+	if (p->severity > 0) {
+		cJSON_AddStringToObject(o, "severity", pd_severity_str(p->severity));
+		cJSON_AddStringToObject(o, "incident", p->incident);
+	} else {
+		cJSON_AddNullToObject(o, "severity");
+		cJSON_AddNullToObject(o, "incident");
+	}
+}
+
 static cJSON *
 json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe *p)
 {
@@ -983,7 +1013,7 @@ json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe 
 	cJSON_AddStringToObject(o, "family", p->family);
 	cJSON_AddStringToObject(o, "tier", p->tier);
 	cJSON_AddStringToObject(o, "endpoint", p->endpoint);
-	cJSON_AddStringToObject(o, "severity", p->severity);
+	json_severity(o, p);
 	cJSON_AddStringToObject(o, "state", pd_statuspage_state_str(p->state));
 	cJSON_AddStringToObject(o, "paging_state", pd_eval_status_str(p->eval));
 	cJSON_AddBoolToObject(o, "page_open", p->page_open);
@@ -1068,7 +1098,7 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 		cJSON_AddStringToObject(it, "probe", p->name);
 		cJSON_AddStringToObject(it, "family", p->family);
 		cJSON_AddStringToObject(it, "endpoint", p->endpoint);
-		cJSON_AddStringToObject(it, "severity", p->severity);
+		json_severity(it, p);
 		cJSON_AddStringToObject(it, "state", pd_eval_status_str(p->eval));
 		cJSON_AddItemToObject(it, "since", json_time(p->first_fail_ms > 0 ? p->first_fail_ms
 									     : p->paged_at_ms));
@@ -1085,14 +1115,12 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 	for (size_t i = 0; i < v->nincidents; i++) {
 		const struct pd_statuspage_incident *in = &v->incidents[i];
 		cJSON *members;
-		char sev[8];
 
 		if ((it = cJSON_CreateObject()) == NULL)
 			goto out;
 		cJSON_AddItemToArray(arr, it);
-		snprintf(sev, sizeof(sev), "P%d", in->severity);
 		cJSON_AddStringToObject(it, "key", in->key);
-		cJSON_AddStringToObject(it, "severity", sev);
+		cJSON_AddStringToObject(it, "severity", pd_severity_str(in->severity));
 		cJSON_AddStringToObject(it, "title", in->title);
 		cJSON_AddStringToObject(it, "reason", in->reason);
 		cJSON_AddItemToObject(it, "opened", json_time(in->opened_ms));

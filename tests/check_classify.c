@@ -511,6 +511,18 @@ START_TEST(test_strings_and_defaults)
 	ck_assert_str_eq(pd_severity_str(4), "P4");
 	ck_assert_str_eq(pd_severity_str(5), "-");
 	ck_assert_str_eq(pd_severity_str(-1), "-");
+	/* the one parser: exactly P1..P4, the form every surface writes */
+	ck_assert_int_eq(pd_severity_parse("P1"), 1);
+	ck_assert_int_eq(pd_severity_parse("P4"), 4);
+	ck_assert_int_eq(pd_severity_parse("P5"), 0);
+	ck_assert_int_eq(pd_severity_parse("P0"), 0);
+	ck_assert_int_eq(pd_severity_parse("p1"), 0);
+	ck_assert_int_eq(pd_severity_parse("P12"), 0);
+	ck_assert_int_eq(pd_severity_parse("P"), 0);
+	ck_assert_int_eq(pd_severity_parse(""), 0);
+	ck_assert_int_eq(pd_severity_parse(NULL), 0);
+	for (int s = 1; s <= 4; s++)
+		ck_assert_int_eq(pd_severity_parse(pd_severity_str(s)), s);
 	ck_assert_str_eq(pd_mode_str(PD_MODE_NONE), "none");
 	ck_assert_str_eq(pd_mode_str(PD_MODE_UPSTREAM), "mode1-upstream");
 	ck_assert_str_eq(pd_mode_str(PD_MODE_DATABASE), "mode2-database");

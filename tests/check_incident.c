@@ -316,6 +316,122 @@ START_TEST(test_drill)
 }
 END_TEST
 
+/* The severity every surface shows is the manager's, read back from the store: the open
+ * incident's, most severe first; nothing outside an incident, for drills, or once resolved. */
+static int
+sev_of(const char *probe, const char **key)
+{
+	struct pd_incident_sevmap sm;
+	struct pd_err err = {0};
+	int sev;
+
+	pd_incident_sevmap_init(&sm);
+	ck_assert_int_eq(pd_incident_sevmap_load(&sm, st, &err), 0);
+	sev = pd_incident_sevmap_of(&sm, probe, NULL);
+	if (key != NULL) {
+		const char *k;
+
+		pd_incident_sevmap_of(&sm, probe, &k);
+		*key = k != NULL ? strdup(k) : NULL;
+	}
+	pd_incident_sevmap_cleanup(&sm);
+	return sev;
+}
+
+START_TEST(test_severity_map_is_the_managers)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_sevmap sm;
+	struct pd_incident_row r;
+	struct pd_err err = {0};
+	struct seen s;
+	const char *key = NULL;
+	char *first;
+
+	inputs(in);
+	/* one core family down: P2 for its probe, nothing for the others (core or not) */
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
+	ck_assert_int_eq(sev_of("post-detail", &key), 2);
+	ck_assert_str_eq(key, s.key[0]);
+	first = (char *)key;
+	ck_assert_int_eq(sev_of("userid", NULL), 0);
+	ck_assert_int_eq(sev_of("archive", NULL), 0);
+	ck_assert_int_eq(sev_of("no-such-probe", NULL), 0);
+	/* userid joins: every core probe down, P1 for both members at once */
+	down(&in[0], PD_OUT_HTTP_5XX, T0 + 30000);
+	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P1"), 1);
+	ck_assert_int_eq(sev_of("post-detail", NULL), 1);
+	ck_assert_int_eq(sev_of("userid", &key), 1);
+	ck_assert_str_eq(key, first);
+	free((char *)key);
+	free(first);
+	/* the pinned-P4 probe, later: its own incident, its own severity */
+	down(&in[3], PD_OUT_HTTP_5XX, T0 + 10 * MIN);
+	pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN);
+	ck_assert_int_eq(sev_of("docs", NULL), 4);
+	ck_assert_int_eq(sev_of("userid", NULL), 1);
+	/* a drill is in no probe's severity */
+	ck_assert_int_gt(pd_incidents_drill(m, 1, T0 + 11 * MIN, &err), 0);
+	pd_incident_sevmap_init(&sm);
+	ck_assert_int_eq(pd_incident_sevmap_load(&sm, st, &err), 0);
+	ck_assert_uint_eq(sm.counts[1], 1);
+	ck_assert_uint_eq(sm.counts[4], 1);
+	ck_assert_uint_eq(sm.counts[2] + sm.counts[3], 0);
+	pd_incident_sevmap_cleanup(&sm);
+	/* all recovered: nothing left */
+	inputs(in);
+	pd_incidents_update(m, in, NULL, 4, T0 + 12 * MIN);
+	ck_assert_int_eq(sev_of("userid", NULL), 0);
+	ck_assert_int_eq(sev_of("post-detail", NULL), 0);
+	ck_assert_int_eq(sev_of("docs", NULL), 0);
+
+	/* the pure part: in two incidents (after a restart) -> the most severe; resolved,
+	 * drill and undeclared rows and junk members count for nothing */
+	pd_incident_sevmap_init(&sm);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key, sizeof(r.key), "k3");
+	r.severity = 3;
+	r.members = (char *)"[\"b\",\"a\",\"c\"]";
+	ck_assert_int_eq(pd_incident_sevmap_add(&sm, &r), 0);
+	snprintf(r.key, sizeof(r.key), "k2");
+	r.severity = 2;
+	r.members = (char *)"[\"c\",\"d\",7,\"\"]";
+	ck_assert_int_eq(pd_incident_sevmap_add(&sm, &r), 0);
+	r.severity = 1;
+	r.resolved_ms = T0;
+	ck_assert_int_eq(pd_incident_sevmap_add(&sm, &r), 0);
+	r.resolved_ms = 0;
+	r.drill = 1;
+	ck_assert_int_eq(pd_incident_sevmap_add(&sm, &r), 0);
+	r.drill = 0;
+	r.severity = 0;
+	ck_assert_int_eq(pd_incident_sevmap_add(&sm, &r), 0);
+	r.severity = 4;
+	r.members = (char *)"not json";
+	ck_assert_int_eq(pd_incident_sevmap_add(&sm, &r), 0);
+	ck_assert_int_eq(pd_incident_sevmap_of(&sm, "a", &key), 3);
+	ck_assert_str_eq(key, "k3");
+	ck_assert_int_eq(pd_incident_sevmap_of(&sm, "c", &key), 2);
+	ck_assert_str_eq(key, "k2");
+	ck_assert_int_eq(pd_incident_sevmap_of(&sm, "d", NULL), 2);
+	ck_assert_int_eq(pd_incident_sevmap_of(&sm, "e", &key), 0);
+	ck_assert_ptr_null(key);
+	ck_assert_int_eq(pd_incident_sevmap_of(&sm, NULL, NULL), 0);
+	ck_assert_uint_eq(sm.n, 4);
+	ck_assert_uint_eq(sm.counts[2], 1);
+	ck_assert_uint_eq(sm.counts[3], 1);
+	ck_assert_uint_eq(sm.counts[4], 1);
+	ck_assert_uint_eq(sm.counts[1], 0);
+	pd_incident_sevmap_cleanup(&sm);
+	pd_incident_sevmap_cleanup(&sm); /* cleanup twice is harmless */
+}
+END_TEST
+
 int
 main(void)
 {
@@ -332,6 +448,7 @@ main(void)
 	tcase_add_test(tc, test_grouping_escalation_and_restart);
 	tcase_add_test(tc, test_a_later_failure_opens_a_new_incident);
 	tcase_add_test(tc, test_drill);
+	tcase_add_test(tc, test_severity_map_is_the_managers);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -1,21 +1,31 @@
 /* check_metrics.c — the Prometheus exposition and the store series behind the status page.
  *
- * - label escaping and the severity rule;
+ * - label escaping;
  * - pd_store_series on a real SQLite file: buckets, bounds, nearest-rank p95, totals;
  * - pd_metrics_render over a REAL daemon (config from a string, probes against a closed
  *   loopback port so every run fails fast, run on its own libev loop until the probes
  *   are paged): every line is checked against the text format 0.0.4 grammar, families
- *   are contiguous with HELP/TYPE first, the histogram is cumulative, values are right.
+ *   are contiguous with HELP/TYPE first, the histogram is cumulative, values are right;
+ * - the severity labels are the incident manager's, nothing else: one core family down
+ *   while another answers (a forked loopback server) is P2 in probed_open_pages and
+ *   probed_open_incidents (the old tier rule said P1); a control target's own page is in
+ *   no incident and counts under severity="none".
  */
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <ev.h>
 #include "probed/clock.h"
 #include "probed/config.h"
@@ -69,25 +79,6 @@ START_TEST(label_escaping)
 	ck_assert_int_eq(pd_metrics_label_value(&b, ""), 0);
 	ck_assert_uint_eq(b.len, 0);
 	pd_buf_cleanup(&b);
-}
-END_TEST
-
-START_TEST(severity_rule)
-{
-	struct pd_probe_cfg pc;
-
-	memset(&pc, 0, sizeof(pc));
-	pc.tier = PD_TIER_CORE;
-	ck_assert_str_eq(pd_metrics_severity(&pc), "P1");
-	pc.tier = PD_TIER_SECONDARY;
-	ck_assert_str_eq(pd_metrics_severity(&pc), "P2");
-	pc.tier = PD_TIER_SITE;
-	ck_assert_str_eq(pd_metrics_severity(&pc), "P1");
-	pc.severity = (char *)"P3";
-	ck_assert_str_eq(pd_metrics_severity(&pc), "P3");
-	pc.severity = (char *)"P9";    /* not a severity: the tier decides */
-	ck_assert_str_eq(pd_metrics_severity(&pc), "P1");
-	ck_assert_str_eq(pd_metrics_severity(NULL), "P1");
 }
 END_TEST
 
@@ -347,13 +338,16 @@ START_TEST(render_real_daemon)
 	ck_assert_double_eq(value_of(b.data, "probed_probe_state{probe=\"alpha\",family=\"alpha\"" L
 				     ",state=\"up\"} "), 0);
 	ck_assert(value_of(b.data, "probed_consecutive_failures{probe=\"beta\",family=\"fam-b\"" L "} ") >= 2);
-	/* alpha is core (P1), beta secondary (P2) */
-	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P1\"" L "} "), 1);
-	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P2\"" L "} "), 1);
-	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P3\"" L "} "), 0);
-	/* both fail within the correlation window: one incident; every core probe fails: P1 */
+	/* both fail within the correlation window: one incident; every core probe (alpha)
+	 * fails: P1. Both pages count under it, the secondary probe's too: a page has the
+	 * severity of its incident, not one of its own (tier, config) */
 	ck_assert_double_eq(value_of(b.data, "probed_open_incidents{severity=\"P1\"" L "} "), 1);
 	ck_assert_double_eq(value_of(b.data, "probed_open_incidents{severity=\"P2\"" L "} "), 0);
+	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P1\"" L "} "), 2);
+	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P2\"" L "} "), 0);
+	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P3\"" L "} "), 0);
+	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"none\"" L "} "), 0);
+	ck_assert_ptr_null(strstr(b.data, "probed_open_incidents{severity=\"none\""));
 	ck_assert(value_of(b.data, "probed_results_total{location=\"eu \\\"west\\\" \\\\ 1\"} ") >= 4);
 	ck_assert_double_eq(value_of(b.data, "probed_results_total{location=\"eu \\\"west\\\" \\\\ 1\"} "),
 			    value_of(b.data, "probed_result_failures_total{location=\"eu \\\"west\\\" \\\\ 1\"} "));
@@ -399,6 +393,169 @@ START_TEST(render_real_daemon)
 }
 END_TEST
 
+/* ---- severity labels: the incident manager's only ------------------------------------- */
+
+/* A forked loopback server answering every request "200 ok"; its pid and port. */
+static pid_t
+ok_server(int *port)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+	pid_t pid;
+
+	ck_assert_int_ge(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	*port = ntohs(a.sin_port);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+					   "Content-Length: 11\r\nConnection: close\r\n\r\n{\"id\":\"42\"}";
+		char req[4096];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+		alarm(120);
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+
+			if (c < 0)
+				continue;
+			if (read(c, req, sizeof(req)) > 0 && write(c, resp, sizeof(resp) - 1) < 0)
+				_exit(1);
+			close(c);
+		}
+	}
+	close(fd);
+	return pid;
+}
+
+struct sevwait {
+	struct pd_daemon *d;
+	const char *down;          /* this probe DOWN ... */
+	const char *up;            /* ... while this one has an OK result */
+	int down_ok, up_ok, settled, ticks;
+};
+
+static void
+sev_probe(void *ud, const struct pd_probe_view *v)
+{
+	struct sevwait *w = ud;
+
+	if (strcmp(v->name, w->down) == 0 && v->has_result && v->state->status == PD_EVAL_DOWN)
+		w->down_ok = 1;
+	if (strcmp(v->name, w->up) == 0 && v->has_result && pd_result_ok(v->last))
+		w->up_ok = 1;
+}
+
+static void
+sev_tick(EV_P_ ev_timer *t, int revents)
+{
+	struct sevwait *w = t->data;
+
+	(void)revents;
+	w->down_ok = w->up_ok = 0;
+	pd_daemon_probes(w->d, sev_probe, w);
+	/* a few ticks after both hold: the incident pass (ev_prepare) has run since the page */
+	w->settled = w->down_ok && w->up_ok ? w->settled + 1 : 0;
+	if (w->settled >= 3 || ++w->ticks > 400)
+		ev_break(EV_A, EVBREAK_ALL);
+}
+
+/* Run a daemon over yaml until probe down is DOWN and probe up answers; render /metrics. */
+static void
+sev_render(const char *yaml, const char *down, const char *up, struct pd_buf *b)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_err err = {0};
+	struct pd_daemon_opts opts = {0};
+	struct pd_daemon *d;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct sevwait w = { .down = down, .up = up };
+	ev_timer tick;
+
+	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
+		      "%s", err.msg);
+	d = pd_daemon_new(loop, cfg, &opts, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	w.d = d;
+	ev_timer_init(&tick, sev_tick, 0.05, 0.05);
+	tick.data = &w;
+	ev_timer_start(loop, &tick);
+	ev_run(loop, 0);
+	ev_timer_stop(loop, &tick);
+	ck_assert_msg(w.down_ok && w.up_ok, "%s not down or %s not up in time", down, up);
+	pd_buf_init(b, 0);
+	ck_assert_msg(pd_metrics_render(d, pd_clock_wall_ms(NULL), b, &err) == 0, "%s", err.msg);
+	check_grammar(b->data);
+	pd_daemon_free(d);
+	ev_loop_destroy(loop);
+}
+
+START_TEST(severity_one_family_down)
+{
+	char yaml[2048];
+	struct pd_buf b;
+	int port, status;
+	pid_t srv = ok_server(&port);
+
+	/* two core families: userid answers, post-detail is refused. The ladder says P2
+	 * (one family down while others are up); the old tier rule said P1 for the page */
+	snprintf(yaml, sizeof(yaml),
+		 "store:\n  path: %s\n"
+		 "defaults:\n  interval: 1s\n  timeout: 1s\n  confirm_after: 100ms\n"
+		 "probes:\n"
+		 "  - name: userid\n    url: http://127.0.0.1:%d/userid/\n"
+		 "  - name: post-detail\n    url: http://127.0.0.1:1/post-detail/\n", dbpath, port);
+	sev_render(yaml, "post-detail", "userid", &b);
+	kill(srv, SIGKILL); /* Check's own SIGTERM handler would take the test down too */
+	waitpid(srv, &status, 0);
+	ck_assert_double_eq(value_of(b.data, "probed_open_incidents{severity=\"P2\"} "), 1);
+	ck_assert_double_eq(value_of(b.data, "probed_open_incidents{severity=\"P1\"} "), 0);
+	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P2\"} "), 1);
+	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P1\"} "), 0);
+	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"none\"} "), 0);
+	pd_buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(severity_page_without_incident)
+{
+	char yaml[2048];
+	struct pd_buf b;
+	int port, status;
+	pid_t srv = ok_server(&port);
+
+	/* the control target's own page is not an API incident: no incident, no severity;
+	 * the page counts under "none", never under a severity of its own */
+	snprintf(yaml, sizeof(yaml),
+		 "store:\n  path: %s\n"
+		 "defaults:\n  interval: 1s\n  timeout: 1s\n  confirm_after: 100ms\n"
+		 "probes:\n"
+		 "  - name: userid\n    url: http://127.0.0.1:%d/userid/\n"
+		 "  - name: known-good\n    control: true\n    url: http://127.0.0.1:1/\n",
+		 dbpath, port);
+	sev_render(yaml, "known-good", "userid", &b);
+	kill(srv, SIGKILL); /* Check's own SIGTERM handler would take the test down too */
+	waitpid(srv, &status, 0);
+	for (int k = 1; k <= 4; k++) {
+		char s[64];
+
+		snprintf(s, sizeof(s), "probed_open_incidents{severity=\"P%d\"} ", k);
+		ck_assert_double_eq(value_of(b.data, s), 0);
+		snprintf(s, sizeof(s), "probed_open_pages{severity=\"P%d\"} ", k);
+		ck_assert_double_eq(value_of(b.data, s), 0);
+	}
+	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"none\"} "), 1);
+	pd_buf_cleanup(&b);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -408,10 +565,11 @@ metrics_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, label_escaping);
-	tcase_add_test(tc, severity_rule);
 	tcase_add_test(tc, store_series);
 	tcase_add_test(tc, store_series_day);
 	tcase_add_test(tc, render_real_daemon);
+	tcase_add_test(tc, severity_one_family_down);
+	tcase_add_test(tc, severity_page_without_incident);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -259,21 +259,16 @@ START_TEST(test_event_json_fields)
 }
 END_TEST
 
-START_TEST(test_severity_parse)
+START_TEST(test_event_severity)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	ck_assert_int_eq(pd_notify_severity_parse("P1"), 1);
-	ck_assert_int_eq(pd_notify_severity_parse("P4"), 4);
-	ck_assert_int_eq(pd_notify_severity_parse("P5"), 0);
-	ck_assert_int_eq(pd_notify_severity_parse("P0"), 0);
-	ck_assert_int_eq(pd_notify_severity_parse("p1"), 0);
-	ck_assert_int_eq(pd_notify_severity_parse("P12"), 0);
-	ck_assert_int_eq(pd_notify_severity_parse(""), 0);
-	ck_assert_int_eq(pd_notify_severity_parse(NULL), 0);
-	/* missing or junk severity in an event: treated as P1 */
+	/* missing or junk severity in an event: treated as P1 (pd_severity_parse itself is
+	 * tested in check_classify) */
 	ck_assert_int_eq(pd_notify_event_severity(o), 1);
 	cJSON_AddStringToObject(o, "severity", "urgent");
+	ck_assert_int_eq(pd_notify_event_severity(o), 1);
+	cJSON_ReplaceItemInObject(o, "severity", cJSON_CreateString("p3"));
 	ck_assert_int_eq(pd_notify_event_severity(o), 1);
 	cJSON_ReplaceItemInObject(o, "severity", cJSON_CreateString("P3"));
 	ck_assert_int_eq(pd_notify_event_severity(o), 3);
@@ -2064,7 +2059,7 @@ notify_suite(void)
 	TCase *td = tcase_create("delivery");
 
 	tcase_add_test(tr, test_event_json_fields);
-	tcase_add_test(tr, test_severity_parse);
+	tcase_add_test(tr, test_event_severity);
 	tcase_add_test(tr, test_truncate);
 	tcase_add_test(tr, test_routing_defaults);
 	tcase_add_test(tr, test_routing_role_and_severities);

@@ -1,7 +1,9 @@
 /* check_statuspage.c — the status page's pure parts: endpoint names, HTML escaping,
  * state derivation (probe -> family -> overall), the INVESTIGATING draft, and the HTML /
- * JSON renderers over hand-built views with hostile strings in them. (The live path,
- * collect from a daemon + store, runs in tests/integration/test_statuspage.sh.) */
+ * JSON renderers over hand-built views with hostile strings in them; every severity shown is
+ * the incident's (a probe's own tier or config never gives one). (The live path, collect
+ * from a daemon + store, runs in tests/integration/test_statuspage.sh and
+ * test_severity_surfaces.sh.) */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,6 @@ add_probe(struct pd_statuspage_view *v, const char *name, const char *family,
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->family, sizeof(p->family), "%s", family);
 	snprintf(p->tier, sizeof(p->tier), "core");
-	snprintf(p->severity, sizeof(p->severity), "P1");
 	snprintf(p->endpoint, sizeof(p->endpoint), "/%s/", family);
 	p->eval = eval;
 	p->has_result = has_result;
@@ -278,6 +279,9 @@ START_TEST(json_document)
 	ck_assert_str_eq(cJSON_GetObjectItem(p, "probe")->valuestring, "post-detail");
 	ck_assert_str_eq(cJSON_GetObjectItem(p, "since")->valuestring, "2026-05-29T05:05:00.000Z");
 	ck_assert_str_eq(cJSON_GetObjectItem(p, "reason")->valuestring, "got \"<x>\"\n");
+	/* a page in no incident has no severity: null, never a guess */
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(p, "severity")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(p, "incident")));
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(root, "incidents")), 0);
 	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "draft"), "source")->valuestring,
 			 "pages");
@@ -348,6 +352,75 @@ START_TEST(output_limit)
 }
 END_TEST
 
+/* The severity of the open incident a probe belongs to, on every part of both documents;
+ * nothing for the probes outside it, whatever their tier. */
+START_TEST(severity_is_the_incidents)
+{
+	struct pd_statuspage_view v;
+	struct pd_err err = {0};
+	struct pd_buf b;
+	cJSON *root, *p;
+
+	view_init(&v);
+	add_probe(&v, "userid", "userid", PD_EVAL_UP, 1, 1);
+	add_probe(&v, "post-detail", "post-detail", PD_EVAL_DOWN, 1, 0);
+	add_probe(&v, "stats", "stats", PD_EVAL_UP, 1, 1);
+	snprintf(v.probes[2].tier, sizeof(v.probes[2].tier), "secondary");
+	/* one family of the core down: the classifier's P2 (the old tier rule showed P1) */
+	v.nincidents = 1;
+	snprintf(v.incidents[0].key, sizeof(v.incidents[0].key), "probed:eu-west-1/inc-1");
+	v.incidents[0].severity = 2;
+	snprintf(v.incidents[0].title, sizeof(v.incidents[0].title), "Elevated errors on /post-detail/");
+	v.incidents[0].opened_ms = T0;
+	snprintf(v.incidents[0].members, sizeof(v.incidents[0].members), "[\"post-detail\"]");
+	v.probes[1].severity = 2;
+	snprintf(v.probes[1].incident, sizeof(v.probes[1].incident), "probed:eu-west-1/inc-1");
+	ck_assert_int_eq(pd_statuspage_derive(&v, &err), 0);
+
+	pd_buf_init(&b, 0);
+	ck_assert_int_eq(pd_statuspage_html(&v, &b, &err), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, "Current incident <span class=\"pill sev\">P2</span>"));
+	ck_assert_ptr_nonnull(strstr(b.data, "<tr data-incident-key=\"probed:eu-west-1/inc-1\"><td>"
+					     "Elevated errors on /post-detail/</td><td>P2</td>"));
+	ck_assert_ptr_nonnull(strstr(b.data, "<tr data-page=\"post-detail\"><td>post-detail</td>"
+					     "<td>/post-detail/</td><td>P2</td>"));
+	ck_assert_ptr_nonnull(strstr(b.data, "data-probe=\"post-detail\" data-state=\"down\" "
+					     "data-severity=\"P2\">"));
+	ck_assert_ptr_nonnull(strstr(b.data, "data-probe=\"userid\" data-state=\"up\">"));
+	ck_assert_ptr_nonnull(strstr(b.data, "data-probe=\"stats\" data-state=\"up\">"));
+	ck_assert_ptr_null(strstr(b.data, ">P1<"));
+
+	pd_buf_reset(&b);
+	ck_assert_int_eq(pd_statuspage_json(&v, &b, &err), 0);
+	root = cJSON_Parse(b.data);
+	ck_assert_ptr_nonnull(root);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "incidents"), 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(p, "severity")->valuestring, "P2");
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "pages"), 0);
+	ck_assert_str_eq(cJSON_GetObjectItem(p, "severity")->valuestring, "P2");
+	ck_assert_str_eq(cJSON_GetObjectItem(p, "incident")->valuestring, "probed:eu-west-1/inc-1");
+	p = cJSON_GetObjectItem(root, "probes");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 0), "severity")));
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "severity")->valuestring, "P2");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 2), "severity")));
+	cJSON_Delete(root);
+
+	/* the incident gone (resolved) while the page is still open: none, not a guess */
+	v.nincidents = 0;
+	v.probes[1].severity = 0;
+	v.probes[1].incident[0] = '\0';
+	ck_assert_int_eq(pd_statuspage_derive(&v, &err), 0);
+	pd_buf_reset(&b);
+	ck_assert_int_eq(pd_statuspage_html(&v, &b, &err), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, "Current incident <span class=\"pill sev\">none</span>"));
+	ck_assert_ptr_nonnull(strstr(b.data, "<td>/post-detail/</td><td title=\"in no incident: not "
+					     "ranked by the classifier\">none</td>"));
+	ck_assert_ptr_null(strstr(b.data, "data-severity="));
+	pd_buf_cleanup(&b);
+	pd_statuspage_view_cleanup(&v);
+}
+END_TEST
+
 static Suite *
 statuspage_suite(void)
 {
@@ -358,6 +431,7 @@ statuspage_suite(void)
 	tcase_add_test(tc, html_escape);
 	tcase_add_test(tc, derive_states);
 	tcase_add_test(tc, draft_investigating);
+	tcase_add_test(tc, severity_is_the_incidents);
 	tcase_add_test(tc, html_hostile_strings);
 	tcase_add_test(tc, json_document);
 	tcase_add_test(tc, secrets_masked);

@@ -86,5 +86,8 @@ const char *pd_mode_title(enum pd_mode m);    /* "Mode 1: upstream TikTok API do
 const char *pd_mode_runbook(enum pd_mode m);  /* "mode1-upstream-changed.md" */
 /* "P1".."P4" ("-" for 0) */
 const char *pd_severity_str(int severity);
+/* The one parser of a severity word: exactly "P1".."P4" -> 1..4; anything else (NULL,
+ * "p1", "P5", "P12", "") -> 0. Config (`severity:`), event JSON and the CLI all use it. */
+int pd_severity_parse(const char *s);
 
 #endif

@@ -55,6 +55,39 @@ int pd_incidents_has_probe(const struct pd_incidents *m, const char *probe);
  * Returns the number of notifications queued, or a negative pd_errc. */
 int pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now_ms, struct pd_err *err);
 
+/* ---- one severity, everywhere ----
+ * The severity the status page, /api/status, /metrics and probectl show for a probe is the
+ * classifier's, through this manager: that of the open incident the probe is a member of
+ * (the most severe, should it be in two). The map is built from the store's incident rows,
+ * so the daemon's views and probectl (another process) read the same thing the
+ * notifications were sent with. A probe in no open incident has none (0), also while its
+ * own page is open: the ladder does not rank such a page (the control target's
+ * "monitoring host degraded" page, pages held while the control target fails) and no
+ * second rule guesses for it. Drills and incidents not yet declared (severity 0) give none.
+ */
+struct pd_incident_sev {
+	char probe[128];
+	int severity;              /* 1..4 */
+	char key[96];              /* the incident's dedup key */
+};
+struct pd_incident_sevmap {
+	struct pd_incident_sev *v; /* sorted by probe name (malloc'd) */
+	size_t n, cap;
+	size_t counts[5];          /* open declared incidents by severity, counts[1..4] */
+};
+void pd_incident_sevmap_init(struct pd_incident_sevmap *m);
+void pd_incident_sevmap_cleanup(struct pd_incident_sevmap *m);
+/* Take one incident row: its members get its severity unless they have a higher one.
+ * Resolved rows, drills and rows without a severity are skipped. Pure; 0 or PD_ERR_NOMEM. */
+int pd_incident_sevmap_add(struct pd_incident_sevmap *m, const struct pd_incident_row *r);
+/* Add every open incident of the store. 0, or the store's error (err set). */
+int pd_incident_sevmap_load(struct pd_incident_sevmap *m, struct pd_store *st,
+			    struct pd_err *err);
+/* The probe's severity, 1..4, or 0 when it is in no open incident; *key (when key is not
+ * NULL) gets the incident's dedup key (borrowed from m), or NULL. */
+int pd_incident_sevmap_of(const struct pd_incident_sevmap *m, const char *probe,
+			  const char **key);
+
 /* Endpoint label for a probe: its URL's path ("/post-detail/"), else the family. */
 void pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap);
 

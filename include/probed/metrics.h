@@ -6,8 +6,9 @@
  * processing|transfer}, probe_dns_lookup_time_seconds, probe_http_content_length...
  * (emitted once the probe has a result since start); and probed's own:
  * probed_probe_state{state}, probed_consecutive_failures, probed_open_incidents{severity}
- * (the incident manager's open incidents; pages count while it has none), probed_open_pages
- * {severity}, probed_outbox_*, probed_store_errors_total, probed_results_total, probed_start_lateness_
+ * (the incident manager's open incidents), probed_open_pages{severity} (by the severity of
+ * the incident each paged probe belongs to, "none" outside one: pd_incident_sevmap),
+ * probed_outbox_*, probed_store_errors_total, probed_results_total, probed_start_lateness_
  * seconds (histogram), probed_build_info, probed_up... The full list is in README.md.
  *
  * Nothing secret is ever emitted: labels come from probe names, families, tiers and the
@@ -30,10 +31,5 @@ int pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *
 
 /* Append s as a label value: backslash, double quote and newline escaped. */
 int pd_metrics_label_value(struct pd_buf *out, const char *s);
-
-/* Severity a page of this probe counts under in probed_open_incidents and on the status
- * page: the probe's severity: when set, else by tier (core and site -> P1, secondary ->
- * P2, as the playbook's upstream runbook declares). Static string. */
-const char *pd_metrics_severity(const struct pd_probe_cfg *pc);
 
 #endif

@@ -80,9 +80,9 @@ enum pd_notify_verdict {
 enum pd_notify_verdict pd_notify_classify(const struct pd_response *resp);
 
 /* ---- issue 3 helpers ---- */
-/* "P1".."P4" -> 1..4; anything else (NULL included) -> 0. */
-int pd_notify_severity_parse(const char *s);
-/* The event's "severity" as 1..4; missing or invalid -> 1 (an untriaged page is a P1). */
+/* The event's "severity" (the incident's, parsed by pd_severity_parse) as 1..4; missing or
+ * invalid -> 1: an event without one (the control target's "monitoring host degraded"
+ * page) still needs a pager severity, and an untriaged page is treated as a P1. */
 int pd_notify_event_severity(const cJSON *event);
 /* The effective role (DEFAULT resolved by type) and severities mask (bit n-1 = Pn). */
 enum pd_notify_role pd_notify_role_of(const struct pd_notify_cfg *t);

@@ -19,6 +19,12 @@
  * playbook's INVESTIGATING template (comms.c) over the paged endpoint families, naming the
  * families that still work, with the UTC start and posting times.
  *
+ * Severity. Every severity shown (the incident pill, the incidents and pages tables, the
+ * probe cards, /api/status incidents[], pages[] and probes[]) is the incident manager's
+ * (the classifier's), read through pd_incident_sevmap: a probe shows the severity of the
+ * open incident it belongs to, and none ("none" / null) outside one, even with a page
+ * open. There is no second rule here.
+ *
  * History: PD_STATUSPAGE_BUCKETS buckets of PD_STATUSPAGE_BUCKET_MS aligned to the UTC clock,
  * the last one holding now: the last ~24 h. The series is read from the store with one
  * range scan per probe and cached for PD_STATUSPAGE_CACHE_MS, so a page reload storm costs
@@ -56,7 +62,8 @@ struct pd_statuspage_probe {
 	char name[128];
 	char family[128];
 	char tier[16];
-	char severity[4];          /* "P1".."P4" (pd_metrics_severity) */
+	int severity;              /* of the open incident it belongs to, 0 = none (collect) */
+	char incident[96];         /* that incident's key, "" = none */
 	char endpoint[256];        /* "/post-detail/": path of url_display */
 	enum pd_eval_status eval;
 	int consec_fail;
