@@ -73,7 +73,7 @@ check "resolve delivered" wait_for 10 received_ge 1 "$WEBHOOK_OUT" 'b.get("event
 check "probectl incident shows severity, mode and timeline" grep -q 'Severity: P2' "$PD_TMP/incident1.txt"
 check "timeline has declared and resolved" bash -c "grep -q 'declared' '$PD_TMP/incident1.txt' && grep -q 'resolved' '$PD_TMP/incident1.txt'"
 "$PROBECTL_BIN" postmortem "$ID1" -c "$PD_TMP/probes.yaml" --db "$DB" >"$PD_TMP/pm.md"
-check "postmortem filled: severity, duration, date, endpoints" bash -c "grep -q '^Severity: P2' '$PD_TMP/pm.md' && grep -Eq '^Duration: [0-9]{2}:[0-9]{2}' '$PD_TMP/pm.md' && grep -Eq '^Date: [0-9]{4}-[0-9]{2}-[0-9]{2} UTC' '$PD_TMP/pm.md' && grep -q '/post-detail/' '$PD_TMP/pm.md'"
+check "postmortem filled: severity, duration, date, endpoints" bash -c "grep -q '^Severity: P2' '$PD_TMP/pm.md' && grep -Eq '^Duration: [0-9]+ (s|min|h)' '$PD_TMP/pm.md' && grep -Eq '^Date: [0-9]{4}-[0-9]{2}-[0-9]{2} UTC' '$PD_TMP/pm.md' && grep -q '/post-detail/' '$PD_TMP/pm.md'"
 check "postmortem keeps the prompts" grep -q 'Where we got lucky' "$PD_TMP/pm.md"
 sleep 2
 

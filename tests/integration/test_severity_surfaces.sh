@@ -157,7 +157,7 @@ def put(surface, value, expect=WANT):  # expect: what this surface must say (Non
         bad.append(surface)
 
 # -- the incident, from probectl ---------------------------------------------------------------
-incs = [i for i in ctl("incidents", "--open") if not i.get("drill")]
+incs = [i for i in ctl("incidents", "--open")["incidents"] if not i.get("drill")]
 if len(incs) != 1:
     print(f"want exactly one open incident, have {len(incs)}: "
           f"{[(i['severity'], i['probes']) for i in incs]}")
@@ -169,9 +169,7 @@ if not need <= members:
     sys.exit(1)
 put("probectl incidents", inc["severity"])
 put("probectl incident", ctl("incident", str(inc["id"]))["severity"])
-st = ctl("status")
-if isinstance(st, dict):  # tolerate a versioned wrapper
-    st = next(v for v in st.values() if isinstance(v, list))
+st = ctl("status")["probes"]
 for p in st:
     put(f"probectl status {p['name']}", sev(p.get("severity")), WANT if p["name"] in members else None)
 
@@ -257,7 +255,7 @@ surfaces() {
 		>"$PD_TMP/surfaces.txt" 2>&1
 }
 all_quiet() {
-	[ "$("$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0 ] &&
+	[ "$("$PROBECTL_BIN" incidents --open --db "$DB" --json | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["incidents"]))')" = 0 ] &&
 		curl -fsS --max-time 5 "$BASE/api/status" | "$PYTHON" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if not d["pages"] and all(p["last"] and p["last"]["ok"] for p in d["probes"]) else 1)'
 }
 export -f all_quiet
