@@ -73,7 +73,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	check "as nobody, a root-owned 0600 database: exit 70, 'may not write it'" \
 		bash -c "[ $RC = 70 ] && grep -qF ' may not write it (owner uid 0, mode 600); run as root or as the service, or use $WAYOUT' '$PD_TMP/file.err'"
 else
-	echo "SKIP: not root or no setpriv: the permission cases need to become another user" >&2
+	fail "not root or no setpriv (util-linux): the permission cases need to become another user"
 fi
 
 # ---- a read-only file system
@@ -84,14 +84,11 @@ if unshare -m true 2>/dev/null; then
 		mount --make-rprivate / && mount -t tmpfs -o ro,size=1m tmpfs "$1" || exit 99
 		timeout 10 "$2" -c "$3" --db "$1/probed.db"' sh "$PD_TMP/ro" "$PROBED_BIN" "$CFG" \
 		>"$PD_TMP/ro.out" 2>"$PD_TMP/ro.err" || RC=$?
-	if [ "$RC" = 99 ]; then
-		echo "SKIP: cannot mount a read-only tmpfs here" >&2
-	else
-		check "a read-only file system: exit 70, says so and names the way out" \
-			bash -c "[ $RC = 70 ] && grep -qF 'cannot start: $PD_TMP/ro/probed.db: $PD_TMP/ro is on a read-only file system; use a file on a writable one: $WAYOUT' '$PD_TMP/ro.err'"
-	fi
+	[ "$RC" != 99 ] || fail "cannot mount a read-only tmpfs here (the test command runs as root)"
+	check "a read-only file system: exit 70, says so and names the way out" \
+		bash -c "[ $RC = 70 ] && grep -qF 'cannot start: $PD_TMP/ro/probed.db: $PD_TMP/ro is on a read-only file system; use a file on a writable one: $WAYOUT' '$PD_TMP/ro.err'"
 else
-	echo "SKIP: no mount namespace (unshare -m): the read-only file system case" >&2
+	fail "no mount namespace (unshare -m): the read-only file system case cannot run"
 fi
 
 pd_finish
