@@ -1735,7 +1735,15 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 		p->body = cfg_string(c, v[PR_BODY], "body", NULL);
 	if (v[PR_HEADERS] != NULL)
 		cfg_headers(c, v[PR_HEADERS], &own, &nown);
-	cfg_headers_merge(c, d->headers, d->nheaders, own, nown, &p->headers, &p->nheaders);
+	if (v[PR_CONTROL] != NULL && v[PR_CONTROL]->type == YAML_SCALAR_NODE)
+		(void)cfg_yaml_bool(cfg_raw(v[PR_CONTROL]), &p->control); /* checked below */
+	/* a control probe points outside the API (a well-known site): it never inherits
+	 * defaults.headers, which carry the API key; only its own headers are sent */
+	if (p->control)
+		cfg_headers_merge(c, NULL, 0, own, nown, &p->headers, &p->nheaders);
+	else
+		cfg_headers_merge(c, d->headers, d->nheaders, own, nown, &p->headers,
+				  &p->nheaders);
 	cfg_headers_free(own, nown);
 	if (v[PR_SEVERITY] != NULL) {
 		int s = cfg_enum(c, v[PR_SEVERITY], "severity", severity_words,

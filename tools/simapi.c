@@ -162,6 +162,7 @@ struct req {
 	size_t		 total;		/* head + body bytes consumed */
 	bool		 keep_alive;
 	bool		 key_ok;
+	bool		 key_sent;	/* an X-Api-Key header was present */
 };
 
 /* An answer before it is serialised. */
@@ -181,6 +182,7 @@ static struct mode	 ep_mode[EP_COUNT];
 static unsigned long long ep_requests[EP_COUNT];
 static unsigned long long not_found_requests;
 static unsigned long long control_requests;
+static unsigned long long key_requests;	/* API requests that carried X-Api-Key */
 static unsigned long long connections_accepted;
 static unsigned long long connections_open;
 
@@ -744,6 +746,7 @@ parse_request(struct conn *c, struct req *r)
 		    vend[-1] == '\t'); vend--)
 			;
 		if (token_eq(line, nlen, "x-api-key")) {
+			r->key_sent = true;
 			r->key_ok = api_key != NULL &&
 			    (size_t)(vend - v) == api_key_len &&
 			    memcmp(v, api_key, api_key_len) == 0;
@@ -849,6 +852,7 @@ control(const struct req *rq, const char *path, size_t plen, const char *query,
 			ep_requests[i] = 0;
 		}
 		not_found_requests = 0;
+		key_requests = 0;
 		msg("reset");
 		resp_static(r, 200, CT_JSON, "{\"ok\":true}");
 		return;
@@ -891,9 +895,10 @@ control(const struct req *rq, const char *path, size_t plen, const char *query,
 			total += ep_requests[i];
 		}
 		fprintf(f, "},\"not_found\":%llu,\"total\":%llu,"
-		    "\"control\":%llu,\"connections_accepted\":%llu,"
-		    "\"connections_open\":%llu}", not_found_requests, total,
-		    control_requests, connections_accepted, connections_open);
+		    "\"control\":%llu,\"with_api_key\":%llu,"
+		    "\"connections_accepted\":%llu,\"connections_open\":%llu}",
+		    not_found_requests, total, control_requests, key_requests,
+		    connections_accepted, connections_open);
 		if (fclose(f) != 0) {
 			free(buf);
 			resp_error(r, 500);
@@ -1025,6 +1030,8 @@ dispatch(const struct req *rq, struct resp *r)
 		return;
 	}
 	ep_requests[ep]++;
+	if (rq->key_sent)
+		key_requests++;
 	if (!rq->key_ok) {
 		resp_error(r, 401);
 		return;

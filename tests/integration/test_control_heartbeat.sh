@@ -3,7 +3,9 @@
 #  - when the known-good control target fails together with everything else, the host's
 #    own network is the suspect: ONE "monitoring host degraded" page, no per-probe storm;
 #  - when only the API fails (control green), probes page as usual;
-#  - the heartbeat URL is pinged every interval while probed is healthy.
+#  - the heartbeat URL is pinged every interval while probed is healthy;
+#  - the API key (defaults.headers) never reaches the control target or the heartbeat URL,
+#    both outside the API; the API itself gets it on every request.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pd_tmpdir
@@ -25,7 +27,6 @@ s = s.replace("notify:\n", f"""  - name: control
     tier: site
     control: true
     url: {ctl}/status/
-    headers: {{X-Api-Key: ""}}
 notify:
 """, 1)
 s += f"heartbeat:\n  url: {ctl}/user-posts/?heartbeat=1\n  interval: 1s\n"
@@ -41,6 +42,10 @@ hb_count() {
 export -f hb_count
 export CTL_URL PYTHON
 check "heartbeat pinged at least 3 times" wait_for 15 bash -c '[ "$(hb_count)" -ge 3 ]'
+with_key() { curl -fsS --max-time 5 "$1/_sim/stats" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["with_api_key"])'; }
+check "the control target and the heartbeat got requests" [ "$(curl -fsS "$CTL_URL/_sim/stats" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["total"])')" -ge 3 ]
+check "no request to the control target or the heartbeat carried X-Api-Key" [ "$(with_key "$CTL_URL")" = 0 ]
+check "the API's requests carry it (the counter can count)" [ "$(with_key "$SIM_URL")" -ge 3 ]
 
 # ---- the host's network "fails": the API and the control target both time out ----------
 SIM_PORT_API=$SIM_PORT
