@@ -829,7 +829,10 @@ daemon_on_prepare(EV_P_ ev_prepare *w, int revents)
 		d->kick_outbox = 0;
 		pd_outbox_kick(d->outbox);
 	}
-	if (d->draining && pd_runner_inflight(d->runner) == 0) {
+	/* the drain waits for probes, notifications and running exec commands alike (an
+	 * exec killed here would run again after the restart: a duplicate ticket) */
+	if (d->draining && pd_runner_inflight(d->runner) == 0 &&
+	    pd_outbox_inflight(d->outbox) == 0) {
 		pd_log_info("shutdown: in-flight work finished");
 		ev_break(d->loop, EVBREAK_ALL);
 	}
@@ -877,8 +880,9 @@ pd_daemon_shutdown(struct pd_daemon *d)
 		d->opts.on_shutdown(d->opts.hook_ud);
 	for (struct probe *p = d->probes; p; p = p->next)
 		pd_sched_stop(&p->sched);
-	pd_log_info("shutdown: finishing %zu in-flight transfers (at most %.0fs)",
-		    pd_runner_inflight(d->runner), d->opts.drain_timeout_s);
+	pd_log_info("shutdown: finishing %zu in-flight transfers and %zu notifications "
+		    "(at most %.0fs)", pd_runner_inflight(d->runner),
+		    pd_outbox_inflight(d->outbox), d->opts.drain_timeout_s);
 	ev_timer_set(&d->drain, d->opts.drain_timeout_s, 0.);
 	ev_timer_start(d->loop, &d->drain);
 	ev_prepare_start(d->loop, &d->prepare);

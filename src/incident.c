@@ -648,6 +648,14 @@ out:
 	return queued;
 }
 
+void
+pd_incidents_drill_key(const struct pd_incidents *m, int64_t now, char *out, size_t cap)
+{
+	snprintf(out, cap, "probed:%s%sdrill-%lld",
+		 m->cfg && m->cfg->location ? m->cfg->location : "",
+		 m->cfg && m->cfg->location ? "/" : "", (long long)now);
+}
+
 int
 pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_err *err)
 {
@@ -663,9 +671,7 @@ pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_
 	i->row.last_join_ms = now;
 	i->row.drill = 1;
 	i->row.severity = severity;
-	snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sdrill-%lld",
-		 m->cfg && m->cfg->location ? m->cfg->location : "",
-		 m->cfg && m->cfg->location ? "/" : "", (long long)now);
+	pd_incidents_drill_key(m, now, i->row.key, sizeof(i->row.key));
 	snprintf(i->row.title, sizeof(i->row.title), "DRILL — this is a drill, not an outage");
 	snprintf(i->row.reason, sizeof(i->row.reason),
 		 "quarterly incident drill (%s): run the full ritual, mark every post as a drill",

@@ -132,6 +132,7 @@ og_render_create(const cJSON *event, cJSON *o, struct pd_err *err)
 	og_tag(tags, pd_notify_jstr(event, "outcome", NULL));
 	og_tag(tags, pd_notify_jstr(event, "location", NULL));
 	details = cJSON_AddObjectToObject(o, "details");
+	og_detail(details, "event_id", pd_notify_jstr(event, "event_id", NULL));
 	og_detail(details, "probe", pd_notify_jstr(event, "probe", NULL));
 	og_detail(details, "family", pd_notify_jstr(event, "family", NULL));
 	og_detail(details, "severity", prio);

@@ -65,6 +65,7 @@ struct pd_outbox {
 	struct outbox_breaker breakers[OUTBOX_MAX_TARGETS];
 	struct outbox_am am[OUTBOX_MAX_TARGETS];
 	struct outbox_send *sends;         /* in flight */
+	char only_key[128];                /* non-empty: send only rows of this dedup key */
 	struct pd_outbox_counters counters;
 	struct pd_outbox_am_counters am_counters;
 	uint64_t rng;
@@ -689,7 +690,8 @@ outbox_start_exec(struct pd_outbox *ob, const struct pd_notify_cfg *t, const cJS
 		  struct outbox_send *s, const struct pd_buf *body)
 {
 	char ev[64], key[200], sev[32], tgt[96];
-	const char *env[5];
+	const char *env[6];
+	char eid[96];
 	struct pd_err err = {0};
 
 	snprintf(ev, sizeof(ev), "PROBED_EVENT=%s", s->event);
@@ -700,7 +702,9 @@ outbox_start_exec(struct pd_outbox *ob, const struct pd_notify_cfg *t, const cJS
 	env[1] = key;
 	env[2] = sev;
 	env[3] = tgt;
-	env[4] = NULL;
+	snprintf(eid, sizeof(eid), "PROBED_EVENT_ID=%s", pd_notify_jstr(event, "event_id", ""));
+	env[4] = eid;
+	env[5] = NULL;
 	s->exec = pd_notify_exec_start(ob->loop, t, body->data ? body->data : "", body->len, env,
 				       outbox_on_exec_done, s, &err);
 	if (s->exec == NULL) {
@@ -724,6 +728,7 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 	struct pd_err err = {0};
 	cJSON *event = NULL;
 	char auth[512];
+	char event_id[64];
 	const char *auth_name;
 	size_t nh = 0;
 	int rc = 0;
@@ -744,6 +749,14 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 		ob->counters.dead++;
 		goto out;
 	}
+	/* every payload says which event it is: the same id on every retry of this row,
+	 * another for any other row (also sent as Idempotency-Key to webhooks) */
+	snprintf(event_id, sizeof(event_id), "probed-%lld-%lld", (long long)row->created_ms,
+		 (long long)row->id);
+	if (!cJSON_HasObjectItem(event, "event_id"))
+		cJSON_AddStringToObject(event, "event_id", event_id);
+	if (!cJSON_HasObjectItem(event, "version"))
+		cJSON_AddNumberToObject(event, "version", PD_NOTIFY_PAYLOAD_VERSION);
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		goto out;
@@ -789,6 +802,8 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 	    (auth_name = ops->auth_header(t, auth, sizeof(auth))) != NULL)
 		hdrs[nh++] = (struct pd_header){.name = (char *)auth_name, .value = auth,
 						.secret = 1};
+	if (t->type == PD_NOTIFY_WEBHOOK) /* draft-ietf-httpapi-idempotency-key-header */
+		hdrs[nh++] = (struct pd_header){.name = "Idempotency-Key", .value = event_id};
 	for (size_t i = 0; i < t->nheaders && nh < OUTBOX_MAX_HEADERS; i++)
 		hdrs[nh++] = t->headers[i];
 	req.url = url.data ? url.data : t->url;
@@ -839,11 +854,19 @@ pd_outbox_kick(struct pd_outbox *ob)
 		n = 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!outbox_busy(ob, rows[i].target) && breaker_allows(ob, rows[i].target, now))
+		if ((ob->only_key[0] == '\0' || strcmp(rows[i].dedup_key, ob->only_key) == 0) &&
+		    !outbox_busy(ob, rows[i].target) && breaker_allows(ob, rows[i].target, now))
 			outbox_send(ob, &rows[i]);
 		pd_outbox_row_cleanup(&rows[i]);
 	}
-	outbox_arm(ob);
+	if (ob->only_key[0] == '\0')
+		outbox_arm(ob);
+}
+
+void
+pd_outbox_only(struct pd_outbox *ob, const char *dedup_key)
+{
+	snprintf(ob->only_key, sizeof(ob->only_key), "%s", dedup_key ? dedup_key : "");
 }
 
 static void

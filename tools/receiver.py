@@ -328,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
             code = 400 if errors else self.server.status
 
         headers = {}
-        for name in ("Content-Type", "User-Agent"):
+        for name in ("Content-Type", "User-Agent", "Idempotency-Key"):
             if self.headers.get(name) is not None:
                 headers[name] = self.headers.get(name)
         record = {"path": self.path, "headers": headers, "body": body,

@@ -54,6 +54,8 @@ int pd_incidents_has_probe(const struct pd_incidents *m, const char *probe);
  * records at once; the on-call resolves the pager's copy when the ritual is done.
  * Returns the number of notifications queued, or a negative pd_errc. */
 int pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now_ms, struct pd_err *err);
+/* The dedup key pd_incidents_drill(m, ..., now_ms) gives its drill. */
+void pd_incidents_drill_key(const struct pd_incidents *m, int64_t now_ms, char *out, size_t cap);
 
 /* ---- one severity, everywhere ----
  * The severity the status page, /api/status, /metrics and probectl show for a probe is the

@@ -57,6 +57,9 @@ struct pd_notify_event {
 	int drill;              /* 1 = a drill: clearly marked, routed like the real thing */
 };
 char *pd_notify_event_json(const struct pd_notify_event *ev);
+/* The version of the event JSON (the webhook body); the outbox adds it, and a unique
+ * "event_id" (stable across retries of one event), to every payload at send time. */
+#define PD_NOTIFY_PAYLOAD_VERSION 1
 
 /* Does target t take events of this severity (1..4)? The playbook's routing:
  * P1/P2 page, P3 chat only, P4 ticket only (see notify.c for the per-type defaults).

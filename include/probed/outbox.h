@@ -35,6 +35,10 @@ struct pd_outbox *pd_outbox_new(struct ev_loop *loop, struct pd_store *store,
 void pd_outbox_free(struct pd_outbox *ob);
 /* Point at the live config's notify targets (borrowed until the next call). */
 void pd_outbox_set_config(struct pd_outbox *ob, const struct pd_config *cfg);
+/* Send only the rows of dedup_key (NULL or "": all), each only when it is its target's
+ * head (the strict per-target order holds), and arm no timer for later rows: for
+ * `probectl drill`, which must not deliver the daemon's rows beside it. */
+void pd_outbox_only(struct pd_outbox *ob, const char *dedup_key);
 /* Send whatever is due now; re-arms its timer for the next due row. */
 void pd_outbox_kick(struct pd_outbox *ob);
 /* Requests in flight. */
