@@ -391,6 +391,9 @@ PROBED_CONFIG="$CFG" "$PROBED_BIN" >>"$PD_TMP/probed.log" 2>&1 &
 PROBED_PID=$!
 pd_track "$PROBED_PID"
 check "probed is writing results" wait_for 15 bash -c "[ \"\$(\"\$PROBECTL_BIN\" history load-00 --db '$DB' --json 2>/dev/null | \"\$PYTHON\" -c 'import json,sys; print(json.load(sys.stdin)[\"count\"])' 2>/dev/null || echo 0)\" -ge 3 ]"
+# probes start spread over their interval: wait until every one has a result (a loaded
+# machine gets there later), so the database checks below read a settled table
+check "every probe has a result" wait_for 30 bash -c "\"\$PROBECTL_BIN\" status --db '$DB' --json 2>/dev/null | \"\$PYTHON\" -c 'import json,sys; p=json.load(sys.stdin)[\"probes\"]; sys.exit(0 if len(p) >= 35 and all(x.get(\"ts\") for x in p) else 1)'"
 sim_mode post-detail 502
 check "post-detail pages (alone or joining the open incident)" wait_for 15 received_ge 1 "$WEBHOOK_OUT" 'b.get("event")=="trigger" and "post-detail" in b.get("probes", [b.get("probe")])'
 
