@@ -36,6 +36,8 @@
 #define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
 #define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
 #define CFG_MAX_RETRY_MS (3600 * 1000LL)    /* retry/breaker durations: at most 1h */
+#define CFG_MAX_TOKEN 4096                  /* routing_key, api_key, bearer_token */
+#define CFG_MAX_DURATION_MS (3650LL * 86400 * 1000) /* any duration: at most 10 years */
 #define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
 #define CFG_NAME_MAX 64
 #define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
@@ -555,7 +557,8 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 	size_t start = out->len;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a device) must not hang validate, or the loop on SIGHUP */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		*errnum = errno;
 		return -1;
@@ -566,6 +569,10 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 	}
 	if (S_ISDIR(st.st_mode)) {
 		*errnum = EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*errnum = EINVAL; /* "Invalid argument": only a regular file holds a secret */
 		goto out;
 	}
 	for (;;) {
@@ -682,7 +689,8 @@ cfg_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
 				}
 				cfg_error(c, n, "cannot read '%s': %s",
 					  cfg_show(path, strlen(path), show, sizeof(show)),
-					  strerror(errnum));
+					  errnum == EINVAL ? "not a regular file (a FIFO, device "
+					  "or socket is never read)" : strerror(errnum));
 				bad = 1;
 			}
 			free(path);
@@ -766,6 +774,12 @@ cfg_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms
 	if (pd_duration_parse(s, &v) != 0) {
 		cfg_error(c, n, "%s: invalid duration '%s' (a number with a unit: ms, s, m, h, d; "
 			  "e.g. 500ms, 30s, 1m30s)", what,
+			  cfg_disp(n, s, secret, show, sizeof(show)));
+		goto out;
+	}
+	if (v > CFG_MAX_DURATION_MS) {
+		/* a bound far beyond any sane setting, so later arithmetic cannot overflow */
+		cfg_error(c, n, "%s: at most 3650d, got '%s'", what,
 			  cfg_disp(n, s, secret, show, sizeof(show)));
 		goto out;
 	}
@@ -1973,6 +1987,27 @@ cfg_notify_command(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
 	}
 }
 
+/* A key or token goes into a header line: a control character (a CR/LF from a file that
+ * ends in "\r\n", say) would split or corrupt it. The value is secret: never shown. */
+static void
+cfg_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what, const char *v)
+{
+	if (v == NULL)
+		return;
+	if (strlen(v) > CFG_MAX_TOKEN) {
+		cfg_error(c, n, "%s: longer than %d bytes", what, CFG_MAX_TOKEN);
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			cfg_error(c, n, "%s: contains a control character (%s); a key is one "
+				  "line of printable characters", what,
+				  *p == '\r' ? "CR" : *p == '\n' ? "LF" : *p == '\t' ? "TAB"
+									  : "other");
+			return;
+		}
+}
+
 /* retry: {max_backoff, max_retry_after}; 0 = the outbox's default for the role */
 enum { RT_MAX_BACKOFF, RT_MAX_RETRY_AFTER, RT_N };
 static const char *const retry_keys[] = { "max_backoff", "max_retry_after", NULL };
@@ -2084,6 +2119,7 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 		/* a credential even when written in the clear */
 		if (t->routing_key != NULL)
 			pd_log_add_secret(t->routing_key);
+		cfg_token_line(c, v[NT_ROUTING_KEY], "routing_key", t->routing_key);
 	} else if (k[NT_ROUTING_KEY] == NULL && type == PD_NOTIFY_PAGERDUTY) {
 		cfg_error(c, n, "pagerduty is missing required key 'routing_key'");
 	}
@@ -2091,6 +2127,7 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 		t->api_key = cfg_string(c, v[NT_API_KEY], "api_key", &secret);
 		if (t->api_key != NULL)
 			pd_log_add_secret(t->api_key);
+		cfg_token_line(c, v[NT_API_KEY], "api_key", t->api_key);
 	} else if (k[NT_API_KEY] == NULL && type == PD_NOTIFY_OPSGENIE) {
 		cfg_error(c, n, "opsgenie is missing required key 'api_key'");
 	}
@@ -2244,6 +2281,7 @@ cfg_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 	}
 	if (v[HT_BEARER] != NULL) {
 		cfg->http_bearer_token = cfg_string(c, v[HT_BEARER], "bearer_token", &secret);
+		cfg_token_line(c, v[HT_BEARER], "bearer_token", cfg->http_bearer_token);
 		if (cfg->http_bearer_token != NULL && cfg->http_bearer_token[0] == '\0') {
 			cfg_error(c, v[HT_BEARER], "bearer_token: must not be empty");
 			free(cfg->http_bearer_token);

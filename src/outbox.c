@@ -727,7 +727,7 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 	struct outbox_send *s = NULL;
 	struct pd_err err = {0};
 	cJSON *event = NULL;
-	char auth[512];
+	char auth[8192];      /* "GenieKey <key>": any key a config accepts fits */
 	char event_id[64];
 	const char *auth_name;
 	size_t nh = 0;

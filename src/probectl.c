@@ -1881,6 +1881,8 @@ main(int argc, char **argv)
 	unsigned given = 0;
 	int opt, help = 0, version = 0;
 
+	/* `probectl history x | head`: a closed pipe is a write error, not a signal death */
+	signal(SIGPIPE, SIG_IGN);
 	pd_log_set_level(PD_LOG_WARN);
 	c.config = getenv("PROBED_CONFIG");
 	if (c.config != NULL && c.config[0] != '\0') {

@@ -341,18 +341,24 @@ pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_do
 		goto out;
 	}
 	for (size_t i = 0; i < req->nheaders; i++) {
-		char line[1024];
-		struct curl_slist *n;
+		/* sized to the header: a long bearer token must not be cut (it would read as a
+		 * rejected key: a P1 for nothing) */
+		const char *name = req->headers[i].name, *value = req->headers[i].value;
+		size_t cap = strlen(name) + (value ? strlen(value) : 0) + 3;
+		char *line = malloc(cap);
+		struct curl_slist *n = NULL;
 
-		if (req->headers[i].value == NULL) /* remove a header curl would add */
-			snprintf(line, sizeof(line), "%s:", req->headers[i].name);
-		else if (req->headers[i].value[0] == '\0')
-			snprintf(line, sizeof(line), "%s;", req->headers[i].name);
-		else
-			snprintf(line, sizeof(line), "%s: %s", req->headers[i].name,
-				 req->headers[i].value);
-		n = curl_slist_append(x->hdrs, line);
-		explicit_bzero(line, sizeof(line));
+		if (line != NULL) {
+			if (value == NULL) /* remove a header curl would add */
+				snprintf(line, cap, "%s:", name);
+			else if (value[0] == '\0')
+				snprintf(line, cap, "%s;", name);
+			else
+				snprintf(line, cap, "%s: %s", name, value);
+			n = curl_slist_append(x->hdrs, line);
+			explicit_bzero(line, cap);
+			free(line);
+		}
 		if (n == NULL) {
 			rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 			goto out;

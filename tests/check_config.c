@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -1161,7 +1162,35 @@ START_TEST(test_interpolation_errors)
 	snprintf(yaml, sizeof(yaml), P1 "location: ${file:%s}\n", dpath);
 	snprintf(want, sizeof(want), "4:11: cannot read '%s': Is a directory", dpath);
 	load_fails_with(yaml, want);
+	/* a FIFO is refused at once, never waited on (validate would hang, the loop on HUP) */
+	{
+		char fifo[64];
+
+		snprintf(fifo, sizeof(fifo), "%s/fifo", dpath);
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+		snprintf(yaml, sizeof(yaml), P1 "location: ${file:%s}\n", fifo);
+		snprintf(want, sizeof(want), "4:11: cannot read '%s': not a regular file (a FIFO, "
+			 "device or socket is never read)", fifo);
+		load_fails_with(yaml, want);
+		unlink(fifo);
+	}
 	rmdir(dpath);
+	/* keys are one header line: CR/LF (a file ending in CRLF) is an error, value unshown */
+	{
+		char kpath[] = "/tmp/probed-cfgtest-key-XXXXXX";
+		int fd = mkstemp(kpath);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "R0UTING\r\n", 9), 9);
+		close(fd);
+		snprintf(yaml, sizeof(yaml), P1 "notify:\n  - name: pd\n    type: pagerduty\n"
+			 "    routing_key: ${file:%s}\n", kpath);
+		load_fails_with(yaml, "7:18: routing_key: contains a control character (CR); a key "
+				"is one line of printable characters");
+		unlink(kpath);
+	}
+	load_fails_with(P1 "    interval: 100000000000d\n",
+			"4:15: interval: at most 3650d, got '100000000000d'");
 
 	/* both unset variables in one value are reported */
 	{

@@ -697,6 +697,34 @@ END_TEST
 /* 2xx: delivered once, row deleted, the body is the stored event byte for byte. */
 static const int ok_statuses[] = { 200, 201, 202, 204, 299 };
 
+/* A long header value (a 3,000-byte bearer token) reaches the receiver whole: it was cut
+ * at ~1 KiB, and a cut token reads as a rejected key. */
+START_TEST(test_long_header)
+{
+	struct rx_step step = { 200, 0 };
+	struct fx f;
+	struct rx *rx;
+	char n[4096], tok[3001], want[3100];
+	const char *head;
+
+	memset(tok, 'T', sizeof(tok) - 1);
+	tok[sizeof(tok) - 1] = '\0';
+	fx_init(&f);
+	rx = fx_rx(&f, "hook", &step, 1);
+	snprintf(n, sizeof(n),
+		 "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
+		 "    timeout: 2s\n    headers: {X-Token: \"%s\"}\n", rx->port, tok);
+	fx_config(&f, n);
+	fx_add(&f, "hook", "trigger", "probed:post-detail:1", NULL, NULL);
+	pd_outbox_kick(f.ob);
+	fx_wait(&f, 1, 0, 0);
+	head = rx_read(rx, 0, "head", NULL);
+	snprintf(want, sizeof(want), "\r\nX-Token: %s\r\n", tok);
+	ck_assert_msg(strstr(head, want) != NULL, "the 3,000-byte header was cut");
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(test_2xx_delivered)
 {
 	struct rx_step step = { ok_statuses[_i], 0 };
@@ -1508,6 +1536,7 @@ outbox_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_backoff_table);
 	tcase_add_test(tc, test_policy);
+	tcase_add_test(tc, test_long_header);
 	tcase_add_test(tc, test_retry_after_parse);
 	tcase_add_loop_test(tc, test_2xx_delivered, 0,
 			    sizeof(ok_statuses) / sizeof(ok_statuses[0]));
