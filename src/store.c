@@ -34,7 +34,10 @@
 #include "probed/store.h"
 
 #define STORE_NAME_MAX 127     /* probe names: at most 127 bytes */
-#define STORE_BUSY_MS 5000
+/* How long a write waits for another process's lock. Short: probed is the only regular
+ * writer, the wait runs on the event loop, and a lock held longer is handled as a failed
+ * commit (the state is rebuilt from the database and the events go out later). */
+#define STORE_BUSY_MS 200
 
 /* ---- schema ---------------------------------------------------------------------
  *
@@ -565,8 +568,12 @@ tx_begin(struct pd_store *st, struct pd_err *err)
 		return ret;
 	if (st->in_tx)
 		return 0;
-	if ((ret = simple_exec(st, S_BEGIN_WRITE, "begin", err)) != 0)
+	if ((ret = simple_exec(st, S_BEGIN_WRITE, "begin", err)) != 0) {
+		/* the write that wanted this batch is dropped: the caller's state may already
+		 * have moved on it, so the next flush must report a lost batch */
+		st->lost = 1;
 		return ret;
+	}
 	st->in_tx = 1;
 	st->pending = 0;
 	return 0;
