@@ -2,8 +2,8 @@
  *
  *   MHD epoll fd readable ──► ev_io ───┐
  *   MHD_get_timeout() expiry ► ev_timer ┼──► httpd_run(): MHD_run() [twice after the
- *   every PD_HTTPD_TICK_S ──► tick ─────┘    limit was left] ──► httpd_arm(): ev_timer =
- *     (first closes overdue connections)                          MHD_get_timeout()
+ *   the tick (PD_HTTPD_TICK_S) ► tick ──┘    limit was left] ──► httpd_arm(): ev_timer =
+ *     (first shuts overdue and dead connections)                  MHD_get_timeout()
  *
  * MHD_run() never blocks in this mode (external polling). After every run the timer is
  * re-armed from MHD_get_timeout(): 0 when MHD still has ready connections (it uses
@@ -16,7 +16,8 @@
  * loop for that later run (no connection, no timeout, the listen socket not watched):
  * the listener stayed deaf for good. So a run that leaves the limit is followed by a
  * second one at once, and the tick runs MHD whatever MHD_get_timeout() says (a net for
- * any other way the listen socket can be left out, e.g. accept() hitting EMFILE).
+ * any other way the listen socket can be left out, e.g. accept() hitting EMFILE): every
+ * PD_HTTPD_TICK_S while connections are open, PD_HTTPD_IDLE_TICK_S otherwise.
  *
  * Slow clients: each connection is tracked (MHD_OPTION_NOTIFY_CONNECTION); one that has
  * not sent a whole request head PD_HTTPD_REQUEST_TIMEOUT_S after it opened (or after its
@@ -24,6 +25,13 @@
  * is shut down (shutdown(2) on its socket: libmicrohttpd then sees the end of the stream
  * and closes and frees it itself). A slowloris trickling a byte every second keeps
  * libmicrohttpd's idle timeout from ever firing; this deadline does not reset.
+ *
+ * Dead clients: libmicrohttpd 0.9.75 treats a short read as "no more to read" under
+ * edge-triggered epoll, so when the last bytes of a client and its FIN arrive together
+ * (a slowloris that quits, a connection accepted after its client left) it never reads
+ * the end of the stream and keeps the connection until a timeout, holding a slot. The
+ * tick peeks at every connection waiting for a request: the end of the stream there
+ * means the client is gone, and it is shut down the same way.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -248,6 +256,10 @@ httpd_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			h->conns->prev = hc;
 		h->conns = hc;
 		*socket_context = hc;
+		if (h->tick.repeat != PD_HTTPD_TICK_S) {
+			h->tick.repeat = PD_HTTPD_TICK_S; /* connections to watch: tick faster */
+			ev_timer_again(h->loop, &h->tick);
+		}
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && hc != NULL) {
 		if (hc->prev != NULL)
 			hc->prev->next = hc->next;
@@ -279,7 +291,20 @@ httpd_conn_overdue(const struct httpd_conn *hc, int64_t now_ms)
 	return now_ms - hc->since_ms >= limit;
 }
 
-/* Shut down every overdue connection; libmicrohttpd closes them on its next run. */
+/* Has the client of a connection waiting for a request gone (end of stream, nothing
+ * unread)? Only asked once the connection has waited a while: a pipelined request that
+ * libmicrohttpd has already buffered would otherwise look like a gone client. */
+static int
+httpd_conn_gone(const struct httpd_conn *hc, int fd, int64_t now_ms)
+{
+	char b;
+
+	return !hc->busy && now_ms - hc->since_ms >= PD_HTTPD_GONE_AFTER_MS &&
+	       recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* Shut down every overdue connection, and every one whose client is gone; libmicrohttpd
+ * closes them on its next run. */
 static void
 httpd_sweep(struct pd_httpd *h)
 {
@@ -287,15 +312,19 @@ httpd_sweep(struct pd_httpd *h)
 
 	for (struct httpd_conn *hc = h->conns; hc != NULL; hc = hc->next) {
 		const union MHD_ConnectionInfo *ci;
+		int overdue;
 
-		if (hc->shut || !httpd_conn_overdue(hc, now))
+		if (hc->shut)
 			continue;
 		ci = MHD_get_connection_info(hc->c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (ci == NULL || ci->connect_fd == MHD_INVALID_SOCKET)
 			continue;
+		overdue = httpd_conn_overdue(hc, now);
+		if (!overdue && !httpd_conn_gone(hc, ci->connect_fd, now))
+			continue;
 		(void)shutdown(ci->connect_fd, SHUT_RDWR);
 		hc->shut = 1;
-		h->slow_closed++;
+		h->slow_closed += overdue;
 	}
 	if (h->slow_closed > 0 && now - h->slow_warned_ms >= 60000) {
 		/* at most once a minute: a hostile client must not flood the log */
@@ -451,10 +480,12 @@ httpd_on_tick(EV_P_ ev_timer *w, int revents)
 {
 	struct pd_httpd *h = w->data;
 
-	(void)EV_A;
 	(void)revents;
 	httpd_sweep(h);
 	httpd_run(h);
+	/* quicker while there are connections to watch */
+	w->repeat = h->conns != NULL ? PD_HTTPD_TICK_S : PD_HTTPD_IDLE_TICK_S;
+	ev_timer_again(EV_A, w);
 }
 
 /* libmicrohttpd's messages are per connection (a client sent a too large header, the
@@ -547,7 +578,7 @@ pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 	ev_io_start(h->loop, &h->io);
 	ev_init(&h->timer, httpd_on_timer);
 	h->timer.data = h;
-	ev_timer_init(&h->tick, httpd_on_tick, PD_HTTPD_TICK_S, PD_HTTPD_TICK_S);
+	ev_timer_init(&h->tick, httpd_on_tick, PD_HTTPD_IDLE_TICK_S, PD_HTTPD_IDLE_TICK_S);
 	h->tick.data = h;
 	ev_timer_start(h->loop, &h->tick);
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
