@@ -1,13 +1,37 @@
 /* httpd.c — libmicrohttpd on the daemon's libev loop (see httpd.h).
  *
- *   MHD epoll fd readable ──► ev_io ──┐
- *                                     ├──► MHD_run() ──► httpd_arm(): ev_timer =
- *   MHD_get_timeout() expiry ► ev_timer┘                  MHD_get_timeout()
+ *   MHD epoll fd readable ──► ev_io ───┐
+ *   MHD_get_timeout() expiry ► ev_timer ┼──► httpd_run(): MHD_run() [twice after the
+ *   the tick (PD_HTTPD_TICK_S) ► tick ──┘    limit was left] ──► httpd_arm(): ev_timer =
+ *     (first shuts overdue and dead connections)                  MHD_get_timeout()
  *
  * MHD_run() never blocks in this mode (external polling). After every run the timer is
  * re-armed from MHD_get_timeout(): 0 when MHD still has ready connections (it uses
  * edge-triggered epoll internally, so they would not wake the ev_io again), the idle
  * timeout of the oldest connection otherwise, and stopped when there is nothing to time.
+ *
+ * Why the extra run and the tick (issue 9): at its connection limit libmicrohttpd takes
+ * the listen socket out of its epoll set, and puts it back only at the *start* of a later
+ * MHD_run(). When every connection closed within one run, nothing was left to wake the
+ * loop for that later run (no connection, no timeout, the listen socket not watched):
+ * the listener stayed deaf for good. So a run that leaves the limit is followed by a
+ * second one at once, and the tick runs MHD whatever MHD_get_timeout() says (a net for
+ * any other way the listen socket can be left out, e.g. accept() hitting EMFILE): every
+ * PD_HTTPD_TICK_S while connections are open, PD_HTTPD_IDLE_TICK_S otherwise.
+ *
+ * Slow clients: each connection is tracked (MHD_OPTION_NOTIFY_CONNECTION); one that has
+ * not sent a whole request head PD_HTTPD_REQUEST_TIMEOUT_S after it opened (or after its
+ * previous answer), or whose answer is not done PD_HTTPD_ANSWER_TIMEOUT_S after its head,
+ * is shut down (shutdown(2) on its socket: libmicrohttpd then sees the end of the stream
+ * and closes and frees it itself). A slowloris trickling a byte every second keeps
+ * libmicrohttpd's idle timeout from ever firing; this deadline does not reset.
+ *
+ * Dead clients: libmicrohttpd 0.9.75 treats a short read as "no more to read" under
+ * edge-triggered epoll, so when the last bytes of a client and its FIN arrive together
+ * (a slowloris that quits, a connection accepted after its client left) it never reads
+ * the end of the stream and keeps the connection until a timeout, holding a slot. The
+ * tick peeks at every connection waiting for a request: the end of the stream there
+ * means the client is gone, and it is shut down the same way.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -17,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <ev.h>
 #include <microhttpd.h>
 #include "probed/buf.h"
@@ -26,6 +51,15 @@
 #include "probed/metrics.h"
 #include "probed/statuspage.h"
 
+/* One per open connection (its socket_context), in pd_httpd's list. */
+struct httpd_conn {
+	struct httpd_conn *prev, *next;
+	struct MHD_Connection *c;
+	int64_t since_ms;      /* monotonic: opened, or its head came, or its answer was done */
+	int busy;              /* a request head is in and not answered yet */
+	int shut;              /* already shut down by the sweep */
+};
+
 struct pd_httpd {
 	struct pd_daemon *d;
 	struct ev_loop *loop;
@@ -33,6 +67,11 @@ struct pd_httpd {
 	struct pd_statuspage *sp;
 	ev_io io;
 	ev_timer timer;
+	ev_timer tick;
+	struct httpd_conn *conns;  /* open connections (at most PD_HTTPD_MAX_CONN) */
+	unsigned nconn;            /* libmicrohttpd's count after the last run */
+	unsigned long slow_closed; /* overdue connections shut down, since the last warning */
+	int64_t slow_warned_ms;
 	unsigned port;
 	char addr[96];
 	char mhd_msg[256];     /* libmicrohttpd's last message (start errors) */
@@ -176,6 +215,128 @@ httpd_authorized(struct MHD_Connection *c, const char *token)
 	return token_equal(h, len, token);
 }
 
+/* ---- connections and their deadlines ---------------------------------------------- */
+
+static struct httpd_conn *
+httpd_conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* A request head came in (busy = 1) or its answer is done (busy = 0): a new phase, with
+ * its own deadline, starts now. */
+static void
+httpd_conn_phase(struct MHD_Connection *c, int busy)
+{
+	struct httpd_conn *hc = httpd_conn_of(c);
+
+	if (hc == NULL)
+		return;
+	hc->busy = busy;
+	hc->since_ms = pd_clock_mono_ms();
+}
+
+static void
+httpd_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+		    enum MHD_ConnectionNotificationCode toe)
+{
+	struct pd_httpd *h = cls;
+	struct httpd_conn *hc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((hc = calloc(1, sizeof(*hc))) == NULL)
+			return; /* untracked: only libmicrohttpd's idle timeout applies */
+		hc->c = c;
+		hc->since_ms = pd_clock_mono_ms();
+		hc->next = h->conns;
+		if (h->conns != NULL)
+			h->conns->prev = hc;
+		h->conns = hc;
+		*socket_context = hc;
+		if (h->tick.repeat != PD_HTTPD_TICK_S) {
+			h->tick.repeat = PD_HTTPD_TICK_S; /* connections to watch: tick faster */
+			ev_timer_again(h->loop, &h->tick);
+		}
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && hc != NULL) {
+		if (hc->prev != NULL)
+			hc->prev->next = hc->next;
+		else
+			h->conns = hc->next;
+		if (hc->next != NULL)
+			hc->next->prev = hc->prev;
+		free(hc);
+		*socket_context = NULL;
+	}
+}
+
+static void
+httpd_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		   enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	httpd_conn_phase(c, 0);
+}
+
+/* Is the connection past its deadline (see the top of this file)? Pure. */
+static int
+httpd_conn_overdue(const struct httpd_conn *hc, int64_t now_ms)
+{
+	int64_t limit = 1000LL * (hc->busy ? PD_HTTPD_ANSWER_TIMEOUT_S : PD_HTTPD_REQUEST_TIMEOUT_S);
+
+	return now_ms - hc->since_ms >= limit;
+}
+
+/* Has the client of a connection waiting for a request gone (end of stream, nothing
+ * unread)? Only asked once the connection has waited a while: a pipelined request that
+ * libmicrohttpd has already buffered would otherwise look like a gone client. */
+static int
+httpd_conn_gone(const struct httpd_conn *hc, int fd, int64_t now_ms)
+{
+	char b;
+
+	return !hc->busy && now_ms - hc->since_ms >= PD_HTTPD_GONE_AFTER_MS &&
+	       recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* Shut down every overdue connection, and every one whose client is gone; libmicrohttpd
+ * closes them on its next run. */
+static void
+httpd_sweep(struct pd_httpd *h)
+{
+	int64_t now = pd_clock_mono_ms();
+
+	for (struct httpd_conn *hc = h->conns; hc != NULL; hc = hc->next) {
+		const union MHD_ConnectionInfo *ci;
+		int overdue;
+
+		if (hc->shut)
+			continue;
+		ci = MHD_get_connection_info(hc->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || ci->connect_fd == MHD_INVALID_SOCKET)
+			continue;
+		overdue = httpd_conn_overdue(hc, now);
+		if (!overdue && !httpd_conn_gone(hc, ci->connect_fd, now))
+			continue;
+		(void)shutdown(ci->connect_fd, SHUT_RDWR);
+		hc->shut = 1;
+		h->slow_closed += overdue;
+	}
+	if (h->slow_closed > 0 && now - h->slow_warned_ms >= 60000) {
+		/* at most once a minute: a hostile client must not flood the log */
+		pd_log_warn("http: closed %lu connection(s) that sent no whole request within %ds "
+			    "(or took over %ds to be answered); %u of %d connections in use",
+			    h->slow_closed, PD_HTTPD_REQUEST_TIMEOUT_S, PD_HTTPD_ANSWER_TIMEOUT_S,
+			    h->nconn, PD_HTTPD_MAX_CONN);
+		h->slow_closed = 0;
+		h->slow_warned_ms = now;
+	}
+}
+
 static enum MHD_Result
 httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 		 const char *version, const char *upload_data, size_t *upload_data_size,
@@ -193,6 +354,8 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 
 	(void)version;
 	(void)upload_data;
+	if (*con_cls == NULL)
+		httpd_conn_phase(c, 1); /* the head is in: now the answer's deadline runs */
 	if (!h->warned_listen && (cfg->http_listen == NULL || strcmp(cfg->http_listen, h->listen) != 0)) {
 		h->warned_listen = 1;
 		pd_log_warn("http: http.listen changed in the reloaded configuration; still listening "
@@ -265,11 +428,34 @@ httpd_arm(struct pd_httpd *h)
 	}
 }
 
+/* libmicrohttpd's connection count (this also frees the connections it closed). */
+static unsigned
+httpd_count(struct pd_httpd *h)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info != NULL ? info->num_connections : 0;
+}
+
 static void
 httpd_run(struct pd_httpd *h)
 {
+	/* the count at the start of a run is the one left by the previous run: accepts
+	 * happen only inside MHD_run() */
+	unsigned before = h->nconn;
+
 	if (MHD_run(h->mhd) != MHD_YES)
 		pd_log_debug("http: MHD_run reported an error");
+	h->nconn = httpd_count(h);
+	if (before >= PD_HTTPD_MAX_CONN && h->nconn < PD_HTTPD_MAX_CONN) {
+		/* this run started at the limit, so the listen socket is out of MHD's epoll
+		 * set; only the start of a run puts it back (and accepts what waits) */
+		pd_log_debug("http: below the connection limit again (%u), listening", h->nconn);
+		if (MHD_run(h->mhd) != MHD_YES)
+			pd_log_debug("http: MHD_run reported an error");
+		h->nconn = httpd_count(h);
+	}
 	httpd_arm(h);
 }
 
@@ -287,6 +473,19 @@ httpd_on_timer(EV_P_ ev_timer *w, int revents)
 	(void)EV_A;
 	(void)revents;
 	httpd_run(w->data);
+}
+
+static void
+httpd_on_tick(EV_P_ ev_timer *w, int revents)
+{
+	struct pd_httpd *h = w->data;
+
+	(void)revents;
+	httpd_sweep(h);
+	httpd_run(h);
+	/* quicker while there are connections to watch */
+	w->repeat = h->conns != NULL ? PD_HTTPD_TICK_S : PD_HTTPD_IDLE_TICK_S;
+	ev_timer_again(EV_A, w);
 }
 
 /* libmicrohttpd's messages are per connection (a client sent a too large header, the
@@ -355,6 +554,8 @@ pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 				  /* first, so that every message goes through pd_log */
 				  MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, h,
 				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_NOTIFY_CONNECTION, httpd_on_connection, h,
+				  MHD_OPTION_NOTIFY_COMPLETED, httpd_on_completed, h,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)PD_HTTPD_MAX_CONN,
 				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PD_HTTPD_MAX_CONN_PER_IP,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PD_HTTPD_TIMEOUT_S,
@@ -377,6 +578,9 @@ pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 	ev_io_start(h->loop, &h->io);
 	ev_init(&h->timer, httpd_on_timer);
 	h->timer.data = h;
+	ev_timer_init(&h->tick, httpd_on_tick, PD_HTTPD_IDLE_TICK_S, PD_HTTPD_IDLE_TICK_S);
+	h->tick.data = h;
+	ev_timer_start(h->loop, &h->tick);
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info != NULL && info->port != 0 ? info->port : port;
 	httpd_format_addr(&ss, h->port, h->addr, sizeof(h->addr));
@@ -397,9 +601,10 @@ pd_httpd_free(struct pd_httpd *h)
 	if (h->loop != NULL) {
 		ev_io_stop(h->loop, &h->io);
 		ev_timer_stop(h->loop, &h->timer);
+		ev_timer_stop(h->loop, &h->tick);
 	}
 	if (h->mhd != NULL)
-		MHD_stop_daemon(h->mhd);
+		MHD_stop_daemon(h->mhd); /* closes every connection: CLOSED frees each record */
 	pd_statuspage_free(h->sp);
 	free(h);
 }

@@ -11,21 +11,28 @@
 #include "probed/outcome.h"
 
 #define INC_MAX_OPEN 32
-#define INC_MAX_MEMBERS 64
-#define INC_MAX_NOTIFIED 32
+#define INC_DRAFT_MAX 64       /* affected endpoints named in the status draft */
+#define INC_PAYLOAD_PROBES 64  /* probe names listed in a notification (all are counted) */
 
+/* Membership has no cap: every probe that joins is kept (and stored) until the incident
+ * resolves, so a probe is a member once and joins once, whatever the number of probes
+ * (issue 9: with a 64-member array the 65th probe "joined" again on every pass). The
+ * members sit in join order in a growing array, indexed by an open-addressing hash of
+ * the name so that the per-pass lookups stay O(1). Members never leave an open incident. */
 struct inc_member {
-	char probe[128];
+	char *probe;
 	int by_window;     /* joined on a window rule (not a confirmed DOWN) */
 };
 
 struct inc {
 	struct pd_incident_row row;
-	struct inc_member m[INC_MAX_MEMBERS];
-	size_t nm;
-	char notified[INC_MAX_NOTIFIED][64];
+	struct inc_member *m;   /* join order; m[0] opened the incident */
+	size_t nm, mcap;
+	uint32_t *slot;         /* hash of member names: index + 1, 0 = empty */
+	size_t nslot;           /* a power of two, at least twice nm */
+	char **notified;        /* targets that have the trigger of this incident */
 	size_t nn;
-	int joined;        /* a probe joined after the incident was declared */
+	int joined;             /* a probe joined after the incident was declared */
 };
 
 struct pd_incidents {
@@ -55,6 +62,13 @@ inc_free(struct inc *i)
 {
 	if (i == NULL)
 		return;
+	for (size_t k = 0; k < i->nm; k++)
+		free(i->m[k].probe);
+	for (size_t k = 0; k < i->nn; k++)
+		free(i->notified[k]);
+	free(i->m);
+	free(i->slot);
+	free(i->notified);
 	pd_incident_row_cleanup(&i->row);
 	free(i);
 }
@@ -94,15 +108,125 @@ pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+/* ---- members and notified targets ---- */
+
+static uint32_t
+inc_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The member's index in join order, or -1. */
+static int
+inc_member_idx(const struct inc *i, const char *probe)
+{
+	size_t mask = i->nslot - 1;
+
+	if (i->nslot == 0)
+		return -1;
+	for (size_t s = inc_hash(probe) & mask;; s = (s + 1) & mask) {
+		uint32_t v = i->slot[s];
+
+		if (v == 0)
+			return -1;
+		if (strcmp(i->m[v - 1].probe, probe) == 0)
+			return (int)(v - 1);
+	}
+}
+
+static void
+inc_slot_put(uint32_t *slot, size_t nslot, const char *probe, size_t idx)
+{
+	size_t s = inc_hash(probe) & (nslot - 1);
+
+	while (slot[s] != 0)
+		s = (s + 1) & (nslot - 1);
+	slot[s] = (uint32_t)idx + 1;
+}
+
+/* Add probe as a member (a no-op when it already is one). Returns its index, or -1 when
+ * out of memory (the incident is unchanged then). */
+static int
+inc_member_add(struct inc *i, const char *probe, int by_window)
+{
+	int have = inc_member_idx(i, probe);
+	char *name;
+
+	if (have >= 0)
+		return have;
+	if (i->nm >= UINT32_MAX - 1)
+		return -1;
+	if (i->nm == i->mcap) {
+		size_t cap = i->mcap ? 2 * i->mcap : 16;
+		struct inc_member *nm = realloc(i->m, cap * sizeof(*nm));
+
+		if (nm == NULL)
+			return -1;
+		i->m = nm;
+		i->mcap = cap;
+	}
+	if (2 * (i->nm + 1) > i->nslot) {
+		size_t nslot = i->nslot ? 2 * i->nslot : 32;
+		uint32_t *slot = calloc(nslot, sizeof(*slot));
+
+		if (slot == NULL)
+			return -1;
+		for (size_t k = 0; k < i->nm; k++)
+			inc_slot_put(slot, nslot, i->m[k].probe, k);
+		free(i->slot);
+		i->slot = slot;
+		i->nslot = nslot;
+	}
+	if ((name = strdup(probe)) == NULL)
+		return -1;
+	i->m[i->nm].probe = name;
+	i->m[i->nm].by_window = by_window;
+	inc_slot_put(i->slot, i->nslot, name, i->nm);
+	return (int)i->nm++;
+}
+
+static int
+inc_notified_has(const struct inc *i, const char *target)
+{
+	for (size_t k = 0; k < i->nn; k++)
+		if (strcmp(i->notified[k], target) == 0)
+			return 1;
+	return 0;
+}
+
+/* Record that target has the trigger. 0, or -1 when out of memory. */
+static int
+inc_notified_add(struct inc *i, const char *target)
+{
+	char **nn, *name;
+
+	if (inc_notified_has(i, target))
+		return 0;
+	if ((name = strdup(target)) == NULL)
+		return -1;
+	if ((nn = realloc(i->notified, (i->nn + 1) * sizeof(*nn))) == NULL) {
+		free(name);
+		return -1;
+	}
+	i->notified = nn;
+	i->notified[i->nn++] = name;
+	return 0;
+}
+
 /* ---- members and notified lists <-> JSON ---- */
 
+/* The first max members (all of them with max = (size_t)-1) as a JSON array. */
 static char *
-inc_members_json(const struct inc *i)
+inc_members_json(const struct inc *i, size_t max)
 {
 	cJSON *a = cJSON_CreateArray();
 	char *s;
 
-	for (size_t k = 0; k < i->nm; k++)
+	for (size_t k = 0; k < i->nm && k < max; k++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(i->m[k].probe));
 	s = cJSON_PrintUnformatted(a);
 	cJSON_Delete(a);
@@ -130,7 +254,7 @@ inc_save(struct pd_incidents *m, struct inc *i)
 
 	free(i->row.members);
 	free(i->row.notified);
-	i->row.members = inc_members_json(i);
+	i->row.members = inc_members_json(i, (size_t)-1);
 	i->row.notified = inc_notified_json(i);
 	rc = pd_store_incident_save(m->st, &i->row, &err);
 	if (rc != 0)
@@ -162,6 +286,7 @@ inc_load_row(void *ud, const struct pd_incident_row *r)
 	struct inc *i;
 	cJSON *a;
 	const cJSON *e;
+	int rc = 0;
 
 	if (m->nopen >= INC_MAX_OPEN)
 		return 0;
@@ -174,16 +299,20 @@ inc_load_row(void *ud, const struct pd_incident_row *r)
 	i->row.status_message = strdup(r->status_message ? r->status_message : "");
 	a = cJSON_Parse(r->members ? r->members : "[]");
 	cJSON_ArrayForEach(e, a) {
-		if (cJSON_IsString(e) && i->nm < INC_MAX_MEMBERS)
-			snprintf(i->m[i->nm++].probe, sizeof(i->m[0].probe), "%s", e->valuestring);
+		if (cJSON_IsString(e) && inc_member_add(i, e->valuestring, 0) < 0)
+			rc = PD_ERR_NOMEM;
 	}
 	cJSON_Delete(a);
 	a = cJSON_Parse(r->notified ? r->notified : "[]");
 	cJSON_ArrayForEach(e, a) {
-		if (cJSON_IsString(e) && i->nn < INC_MAX_NOTIFIED)
-			snprintf(i->notified[i->nn++], sizeof(i->notified[0]), "%s", e->valuestring);
+		if (cJSON_IsString(e) && inc_notified_add(i, e->valuestring) != 0)
+			rc = PD_ERR_NOMEM;
 	}
 	cJSON_Delete(a);
+	if (rc != 0) {
+		inc_free(i);
+		return rc;
+	}
 	m->open[m->nopen++] = i;
 	pd_log_warn("incident %s (%s) is still open: %zu probes", r->key,
 		    pd_severity_str(r->severity), i->nm);
@@ -206,15 +335,6 @@ pd_incidents_reload(struct pd_incidents *m, struct pd_err *err)
 }
 
 /* ---- queries ---- */
-
-static int
-inc_member_idx(const struct inc *i, const char *probe)
-{
-	for (size_t k = 0; k < i->nm; k++)
-		if (strcmp(i->m[k].probe, probe) == 0)
-			return (int)k;
-	return -1;
-}
 
 int
 pd_incidents_has_probe(const struct pd_incidents *m, const char *probe)
@@ -250,15 +370,15 @@ static void
 inc_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in, size_t n,
 	  int64_t now)
 {
-	const char *affected[INC_MAX_MEMBERS], *working[256];
-	char abuf[INC_MAX_MEMBERS][96], wbuf[256][96];
+	const char *affected[INC_DRAFT_MAX], *working[256];
+	char abuf[INC_DRAFT_MAX][96], wbuf[256][96];
 	struct pd_comms_incident ci = {0};
 	struct pd_buf out;
 	struct pd_err err = {0};
 	size_t na = 0, nw = 0;
 	enum pd_comms_kind kind;
 
-	for (size_t k = 0; k < i->nm; k++) {
+	for (size_t k = 0; k < i->nm && na < INC_DRAFT_MAX; k++) {
 		const struct pd_probe_cfg *p = cfg_probe(m, i->m[k].probe);
 		int dup = 0;
 
@@ -321,19 +441,31 @@ inc_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in
 	(void)now;
 }
 
+/* Who gets a notification (the rule is in incident.h, "Notifications"). */
+enum inc_to {
+	INC_TO_ROUTED,   /* trigger: every target routed for the severity (declared, escalated) */
+	INC_TO_MISSING,  /* trigger: routed targets that do not have this incident yet (joined) */
+	INC_TO_NOTIFIED, /* resolve: every target that got a trigger */
+};
+
 static int
-inc_notified_has(const struct inc *i, const char *target)
+inc_sends_to(const struct inc *i, enum inc_to to, const struct pd_notify_cfg *tc)
 {
-	for (size_t k = 0; k < i->nn; k++)
-		if (strcmp(i->notified[k], target) == 0)
-			return 1;
+	switch (to) {
+	case INC_TO_ROUTED:
+		return pd_notify_routes(tc, i->row.severity);
+	case INC_TO_MISSING:
+		return pd_notify_routes(tc, i->row.severity) && !inc_notified_has(i, tc->name);
+	case INC_TO_NOTIFIED:
+		return inc_notified_has(i, tc->name);
+	}
 	return 0;
 }
 
-/* Queue action ("trigger" | "resolve") for the incident. Triggers go to the targets
- * routed for its severity; a resolve goes to every target that got a trigger. */
+/* Queue action ("trigger" | "resolve") for the incident to the targets `to` selects.
+ * Returns how many rows were queued. */
 static int
-inc_notify(struct pd_incidents *m, struct inc *i, const char *action,
+inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_to to,
 	   const struct pd_class_input *in, const struct pd_result *const *last, size_t n,
 	   int64_t now)
 {
@@ -342,17 +474,23 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	const struct pd_result *pr = NULL;
 	const struct pd_probe_cfg *pc;
 	char summary[512], reason[320], dur[32], runbook[128];
-	char *json;
-	int queued = 0;
+	char *json, *probes;
+	int queued = 0, routed = 0, first = -1;
 
-	/* the primary probe: the first member still known */
-	for (size_t k = 0; k < i->nm && pin == NULL; k++)
-		for (size_t j = 0; j < n; j++)
-			if (strcmp(in[j].name, i->m[k].probe) == 0) {
-				pin = &in[j];
-				pr = last ? last[j] : NULL;
-				break;
-			}
+	for (size_t t = 0; m->cfg && t < m->cfg->nnotify; t++)
+		routed += inc_sends_to(i, to, &m->cfg->notify[t]);
+	if (routed == 0 && to == INC_TO_MISSING)
+		return 0; /* the usual join: every routed target has the incident already */
+	/* the primary probe: the first member (in join order) still known */
+	for (size_t j = 0; j < n; j++) {
+		int k = inc_member_idx(i, in[j].name);
+
+		if (k >= 0 && (first < 0 || k < first)) {
+			first = k;
+			pin = &in[j];
+			pr = last ? last[j] : NULL;
+		}
+	}
 	pc = cfg_probe(m, pin ? pin->name : (i->nm ? i->m[0].probe : ""));
 	if (strcmp(action, "trigger") == 0) {
 		snprintf(summary, sizeof(summary), "[%s]%s%s %s%s%s: %s", pd_severity_str(i->row.severity),
@@ -393,23 +531,22 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	ev.mode_title = i->row.mode ? pd_mode_title((enum pd_mode)i->row.mode) : NULL;
 	ev.runbook = runbook[0] ? runbook : NULL;
 	ev.incident_id = i->row.id;
-	ev.probes_json = i->row.members;
+	/* a bounded list: the first members by name, all of them counted */
+	probes = inc_members_json(i, INC_PAYLOAD_PROBES);
+	ev.probes_json = probes;
+	ev.probe_count = i->nm;
 	ev.status_message = i->row.status_message && i->row.status_message[0] ? i->row.status_message : NULL;
 	ev.evidence = i->row.evidence[0] ? i->row.evidence : NULL;
 	ev.drill = i->row.drill;
 	json = pd_notify_event_json(&ev);
+	free(probes);
 	if (json == NULL)
 		return 0;
 	for (size_t t = 0; m->cfg && t < m->cfg->nnotify; t++) {
 		const struct pd_notify_cfg *tc = &m->cfg->notify[t];
 		struct pd_err err = {0};
-		int send;
 
-		if (strcmp(action, "resolve") == 0)
-			send = inc_notified_has(i, tc->name);
-		else
-			send = pd_notify_routes(tc, i->row.severity);
-		if (!send)
+		if (!inc_sends_to(i, to, tc))
 			continue;
 		if (pd_store_outbox_add(m->st, tc->name, i->row.key, action, json, now, NULL, &err) != 0) {
 			pd_log_err("incident %s: cannot queue %s for %s: %s", i->row.key, action,
@@ -417,12 +554,12 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action,
 			continue;
 		}
 		queued++;
-		if (strcmp(action, "trigger") == 0 && !inc_notified_has(i, tc->name) &&
-		    i->nn < INC_MAX_NOTIFIED)
-			snprintf(i->notified[i->nn++], sizeof(i->notified[0]), "%s", tc->name);
+		if (strcmp(action, "trigger") == 0 && inc_notified_add(i, tc->name) != 0)
+			pd_log_err("incident %s: out of memory noting that %s has the trigger",
+				   i->row.key, tc->name);
 		inc_event(m, i, now, "notify_queued", "%s to %s", action, tc->name);
 	}
-	if (queued == 0 && strcmp(action, "trigger") == 0)
+	if (routed == 0 && to == INC_TO_ROUTED)
 		inc_event(m, i, now, "not_routed", "no target takes %s (%s)",
 			  pd_severity_str(i->row.severity),
 			  i->row.severity == 4 ? "P4 never pages: ticket targets only" : "check notify severities");
@@ -524,11 +661,11 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			if (target == NULL && (target = inc_open(m, now)) == NULL)
 				break;
 		}
-		if (target->nm < INC_MAX_MEMBERS) {
-			struct inc_member *mm = &target->m[target->nm++];
-
-			snprintf(mm->probe, sizeof(mm->probe), "%s", in[k].name);
-			mm->by_window = in[k].status == PD_EVAL_UP;
+		if (inc_member_add(target, in[k].name, in[k].status == PD_EVAL_UP) < 0) {
+			/* not a member, so it tries again on the next pass; nothing was sent */
+			pd_log_err("incident %s: out of memory adding %s", target->row.key,
+				   in[k].name);
+			continue;
 		}
 		target->row.last_join_ms = now;
 		if (target->row.severity != 0)
@@ -571,7 +708,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			pd_log_info("incident %s: resolved (%s, open for %llds)", i->row.key,
 				    pd_severity_str(i->row.severity),
 				    (long long)((now - i->row.opened_ms) / 1000));
-			queued += inc_notify(m, i, "resolve", in, last, n, now);
+			queued += inc_notify(m, i, "resolve", INC_TO_NOTIFIED, in, last, n, now);
 			inc_save(m, i);
 			inc_close(m, j);
 			continue;
@@ -597,7 +734,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 				   pd_severity_str(v.severity), i->row.title, v.reason,
 				   pd_mode_title(v.mode));
 			inc_save(m, i);
-			queued += inc_notify(m, i, "trigger", in, last, n, now);
+			queued += inc_notify(m, i, "trigger", INC_TO_ROUTED, in, last, n, now);
 			changed = 1;
 		} else if (v.severity < i->row.severity) {
 			/* escalate; never silently downgrade while open */
@@ -615,18 +752,21 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			inc_title(m, i);
 			inc_draft(m, i, in, n, now);
 			inc_save(m, i);
-			queued += inc_notify(m, i, "trigger", in, last, n, now);
+			queued += inc_notify(m, i, "trigger", INC_TO_ROUTED, in, last, n, now);
 			changed = 1;
 		} else if (i->joined) {
-			/* more probes fail together: tell the targets (same dedup key, so the
-			 * pager folds it into the same incident) */
+			/* more probes fail together: the incident is updated (members, title,
+			 * evidence, status draft; the "joined" rows are in the timeline), but a
+			 * target that has the trigger gets nothing: new members do not re-page.
+			 * Only a routed target without it yet (added by a reload, or whose row
+			 * could not be queued) gets its first trigger now. */
 			if (v.mode != PD_MODE_NONE && i->row.mode == PD_MODE_NONE)
 				i->row.mode = v.mode;
 			snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", v.evidence);
 			inc_title(m, i);
 			inc_draft(m, i, in, n, now);
 			inc_save(m, i);
-			queued += inc_notify(m, i, "trigger", in, last, n, now);
+			queued += inc_notify(m, i, "trigger", INC_TO_MISSING, in, last, n, now);
 			changed = 1;
 		} else if (v.mode != PD_MODE_NONE && v.mode != (enum pd_mode)i->row.mode &&
 			   i->row.mode == PD_MODE_NONE) {
@@ -682,7 +822,7 @@ pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_
 		return pd_err_set(err, PD_ERR_DB, "cannot store the drill");
 	}
 	inc_event(m, i, now, "declared", "DRILL %s", pd_severity_str(severity));
-	queued = inc_notify(m, i, "trigger", NULL, NULL, 0, now);
+	queued = inc_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
 	/* closed in probed's books at once; the pager's copy stays open until the on-call
 	 * acknowledges and resolves it, as the drill ritual asks */
 	i->row.resolved_ms = now;

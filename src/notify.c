@@ -74,6 +74,8 @@ pd_notify_event_json(const struct pd_notify_event *ev)
 		if (arr)
 			cJSON_AddItemToObject(o, "probes", arr);
 	}
+	if (ev->probe_count > 0)
+		cJSON_AddNumberToObject(o, "probe_count", (double)ev->probe_count);
 	if (ev->evidence)
 		cJSON_AddStringToObject(o, "evidence", ev->evidence);
 	if (ev->status_message)

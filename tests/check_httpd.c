@@ -4,10 +4,12 @@
  * with libcurl over loopback and records what it got, then wakes the loop with an ev_async
  * so the test can assert. Covered: address parsing, routing, bearer token (constant-time
  * compare, /healthz open), 401/404/405, HEAD, keep-alive, oversized headers, the per-IP
- * connection limit, IPv6, a port in use. */
+ * connection limit, IPv6, a port in use; the listener recovering from a burst close, a
+ * slowloris and clients that leave unnoticed (issue 9). */
 #include <check.h>
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
@@ -353,6 +357,230 @@ START_TEST(live_listener)
 }
 END_TEST
 
+/* ---- issue 9: the listener recovers ----------------------------------------------------- */
+
+struct faults {
+	unsigned port;
+	struct ev_loop *loop;
+	ev_async stall, done;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stalled, go;
+	int opened;            /* connections opened for the burst */
+	long after_burst;      /* /healthz status after the burst close (0 = no answer) */
+	long after_gone;       /* ... from an address whose PD_HTTPD_MAX_CONN_PER_IP left */
+	double slow_closed_s;  /* a trickling client was closed after this long (-1 = not) */
+};
+
+static size_t
+on_body_discard(char *p, size_t sz, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return sz * n;
+}
+
+/* GET /healthz (2 s at most) from the loopback address src; the status, 0 for none. */
+static long
+healthz(unsigned port, const char *src)
+{
+	CURL *h = curl_easy_init();
+	char url[64];
+	long status = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/healthz", port);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_INTERFACE, src);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body_discard);
+	if (curl_easy_perform(h) == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	return status;
+}
+
+static int
+connect_from(const char *src, unsigned port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, src, &a.sin_addr);
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons((uint16_t)port);
+	if (s >= 0 && (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+		       connect(s, (struct sockaddr *)&to, sizeof(to)) != 0)) {
+		close(s);
+		s = -1;
+	}
+	return s;
+}
+
+static double
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The loop's side of a stall: block (as a busy loop would) until the client has closed
+ * its connections, so that libmicrohttpd sees every close in one run. */
+static void
+on_stall(EV_P_ ev_async *w, int revents)
+{
+	struct faults *f = w->data;
+
+	(void)EV_A;
+	(void)revents;
+	pthread_mutex_lock(&f->mu);
+	f->stalled = 1;
+	pthread_cond_broadcast(&f->cv);
+	while (!f->go)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Stall the loop (on_stall) until stall_end(). */
+static void
+stall_begin(struct faults *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->stalled = f->go = 0;
+	pthread_mutex_unlock(&f->mu);
+	ev_async_send(f->loop, &f->stall);
+	pthread_mutex_lock(&f->mu);
+	while (!f->stalled)
+		pthread_cond_wait(&f->cv, &f->mu);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void
+stall_end(struct faults *f)
+{
+	pthread_mutex_lock(&f->mu);
+	f->go = 1;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void *
+faults_main(void *ud)
+{
+	struct faults *f = ud;
+	int socks[PD_HTTPD_MAX_CONN], slow;
+	char src[16], buf[64];
+	double t0;
+
+	/* a slowloris: part of a request head, then a byte now and then, never finished */
+	slow = connect_from("127.0.0.9", f->port);
+	if (slow >= 0 && send(slow, "GET /healthz HTTP/1.1\r\n", 24, 0) != 24) {
+		close(slow);
+		slow = -1;
+	}
+	t0 = mono_s();
+	/* fill the listener: PD_HTTPD_MAX_CONN connections from four addresses */
+	for (int i = 0; i < PD_HTTPD_MAX_CONN; i++) {
+		snprintf(src, sizeof(src), "127.0.0.%d", 2 + i / PD_HTTPD_MAX_CONN_PER_IP);
+		socks[i] = connect_from(src, f->port);
+		f->opened += socks[i] >= 0;
+	}
+	usleep(300 * 1000); /* accepted */
+	/* close every one of them while the loop is stalled */
+	stall_begin(f);
+	for (int i = 0; i < PD_HTTPD_MAX_CONN; i++)
+		if (socks[i] >= 0)
+			close(socks[i]);
+	stall_end(f);
+	f->after_burst = healthz(f->port, "127.0.0.1");
+	/* clients that send a little and leave while the loop is busy: their bytes and their
+	 * end of stream wait together, which libmicrohttpd 0.9.75 reads as bytes only; the
+	 * slots of that address must come back within a tick or two, not at the deadline */
+	stall_begin(f);
+	for (int i = 0; i < PD_HTTPD_MAX_CONN_PER_IP; i++) {
+		int g = connect_from("127.0.0.8", f->port);
+
+		if (g >= 0) {
+			(void)send(g, "GET /x", 6, MSG_NOSIGNAL);
+			close(g);
+		}
+	}
+	stall_end(f);
+	usleep(1000 * 1000);
+	f->after_gone = healthz(f->port, "127.0.0.8");
+	/* the slowloris: a byte a second until the listener closes it (bounded: 15 s) */
+	f->slow_closed_s = -1;
+	for (int i = 0; slow >= 0 && i < 15; i++) {
+		struct timeval tv = { .tv_sec = 1 };
+		ssize_t n;
+
+		(void)send(slow, "X", 1, MSG_NOSIGNAL);
+		setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = recv(slow, buf, sizeof(buf), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			f->slow_closed_s = mono_s() - t0;
+			break;
+		}
+	}
+	if (slow >= 0)
+		close(slow);
+	ev_async_send(f->loop, &f->done);
+	return NULL;
+}
+
+START_TEST(listener_recovers)
+{
+	char yaml[512];
+	struct pd_config *cfg = NULL;
+	struct pd_err err = {0};
+	struct pd_daemon_opts opts = {0};
+	struct pd_daemon *d;
+	struct pd_httpd *h;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct faults f = {0};
+	pthread_t th;
+
+	snprintf(yaml, sizeof(yaml),
+		 "store:\n  path: %s\n"
+		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n",
+		 dbpath);
+	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
+		      "%s", err.msg);
+	d = pd_daemon_new(loop, cfg, &opts, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	h = pd_httpd_new(d, "127.0.0.1:0", &err);
+	ck_assert_msg(h != NULL, "%s", err.msg);
+	f.port = pd_httpd_port(h);
+	f.loop = loop;
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_cond_init(&f.cv, NULL);
+	ev_async_init(&f.stall, on_stall);
+	f.stall.data = &f;
+	ev_async_start(loop, &f.stall);
+	ev_async_init(&f.done, on_done);
+	ev_async_start(loop, &f.done);
+	ck_assert_int_eq(pthread_create(&th, NULL, faults_main, &f), 0);
+	ev_run(loop, 0);
+	pthread_join(th, NULL);
+	ev_async_stop(loop, &f.stall);
+	ev_async_stop(loop, &f.done);
+
+	ck_assert_int_eq(f.opened, PD_HTTPD_MAX_CONN);
+	ck_assert_msg(f.after_burst == 200, "after a burst close /healthz got %ld", f.after_burst);
+	ck_assert_msg(f.after_gone == 200, "after clients left /healthz got %ld", f.after_gone);
+	ck_assert_msg(f.slow_closed_s >= PD_HTTPD_REQUEST_TIMEOUT_S - 0.5 &&
+		      f.slow_closed_s <= PD_HTTPD_REQUEST_TIMEOUT_S + 3,
+		      "a trickling client was closed after %.1f s", f.slow_closed_s);
+	pthread_mutex_destroy(&f.mu);
+	pthread_cond_destroy(&f.cv);
+	pd_httpd_free(h);
+	pd_daemon_free(d);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 static Suite *
 httpd_suite(void)
 {
@@ -363,6 +591,7 @@ httpd_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, parse_listen);
 	tcase_add_test(tc, live_listener);
+	tcase_add_test(tc, listener_recovers);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -300,6 +300,93 @@ START_TEST(test_a_later_failure_opens_a_new_incident)
 }
 END_TEST
 
+/* Issue 9: more probes than the old 64-member cap fail together. Each joins once, the
+ * incident counts them all (after a restart too), and a join re-pages no one: a target
+ * gets one trigger plus one per severity step, then one resolve. */
+#define MANY 100
+START_TEST(test_many_members_join_once_and_never_repage)
+{
+	static char names[MANY][8];
+	struct pd_class_input in[MANY];
+	struct pd_config *big = NULL;
+	struct pd_err err = {0};
+	char path[160];
+	struct seen s;
+	size_t c[5];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/many.yaml", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("probes:\n", f);
+	for (int k = 0; k < MANY; k++)
+		fprintf(f, "  - {name: p%03d, family: f%d, url: 'http://127.0.0.1:1/e%d/'}\n", k,
+			k % 4, k % 4);
+	fputs("notify:\n"
+	      "  - {name: pager, type: pagerduty, routing_key: abc, url: 'http://127.0.0.1:1/pd'}\n"
+	      "  - {name: tickets, type: webhook, url: 'http://127.0.0.1:1/hook'}\n", f);
+	fclose(f);
+	ck_assert_int_eq(pd_config_load(path, &big, &err, NULL, NULL), 0);
+	pd_incidents_set_config(m, big);
+	memset(in, 0, sizeof(in));
+	for (int k = 0; k < MANY; k++) {
+		snprintf(names[k], sizeof(names[k]), "p%03d", k);
+		in[k].name = names[k];
+		in[k].family = big->probes[k].family;
+		in[k].tier = PD_TIER_CORE;
+		in[k].status = PD_EVAL_UP;
+		in[k].last_outcome = PD_OUT_OK;
+		in[k].win.count = 30;
+		in[k].baseline_p95_ms = 40;
+	}
+	/* 10, then 50, then all 100 fail, one pass a second */
+	for (int w = 0, k = 0; w < 3; w++) {
+		static const int wave[] = {10, 50, MANY};
+
+		for (; k < wave[w]; k++)
+			down(&in[k], PD_OUT_HTTP_5XX, T0);
+		pd_incidents_update(m, in, NULL, MANY, T0 + w * 1000);
+	}
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert(pd_incidents_has_probe(m, "p099"));
+	drain(&s);
+	ck_assert_int_ge(has(&s, "pager", "trigger", NULL), 1);
+	ck_assert_int_le(has(&s, "pager", "trigger", NULL), 4);
+	/* a re-sent trigger is an escalation: "P1" < "P2" */
+	for (int a = 0; a < s.n; a++)
+		for (int b = a + 1; b < s.n; b++)
+			if (strcmp(s.target[a], s.target[b]) == 0)
+				ck_assert_int_gt(strcmp(s.sev[a], s.sev[b]), 0);
+	/* the same facts, pass after pass: nobody joins again, nothing is sent */
+	for (int pass = 3; pass < 10; pass++)
+		ck_assert_int_eq(pd_incidents_update(m, in, NULL, MANY, T0 + pass * 1000), 0);
+	drain(&s);
+	ck_assert_int_eq(s.n, 0);
+	/* after a restart every member is still one */
+	pd_incidents_free(m);
+	m = pd_incidents_new(st, NULL, &err);
+	ck_assert_ptr_nonnull(m);
+	pd_incidents_set_config(m, big);
+	ck_assert_int_eq(pd_incidents_load(m, &err), 0);
+	ck_assert(pd_incidents_has_probe(m, "p000"));
+	ck_assert(pd_incidents_has_probe(m, "p099"));
+	ck_assert(!pd_incidents_has_probe(m, "p100"));
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, MANY, T0 + 20000), 0);
+	/* recovered: one resolve per target */
+	for (int k = 0; k < MANY; k++) {
+		in[k].status = PD_EVAL_UP;
+		in[k].last_outcome = PD_OUT_OK;
+	}
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, MANY, T0 + 30000), 2);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
+	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
+	ck_assert_uint_eq(open_total(c), 0);
+	pd_incidents_set_config(m, cfg);
+	pd_config_free(big);
+}
+END_TEST
+
 START_TEST(test_drill)
 {
 	struct pd_err err = {0};
@@ -447,6 +534,7 @@ main(void)
 	tcase_add_test(tc, test_p4_never_pages);
 	tcase_add_test(tc, test_grouping_escalation_and_restart);
 	tcase_add_test(tc, test_a_later_failure_opens_a_new_incident);
+	tcase_add_test(tc, test_many_members_join_once_and_never_repage);
 	tcase_add_test(tc, test_drill);
 	tcase_add_test(tc, test_severity_map_is_the_managers);
 	suite_add_tcase(su, tc);

@@ -9,7 +9,20 @@
  *
  * Limits: PD_HTTPD_MAX_CONN connections (PD_HTTPD_MAX_CONN_PER_IP per client address),
  * PD_HTTPD_MEM_LIMIT bytes per connection for the request line and headers (larger
- * requests get 431/414 from libmicrohttpd), PD_HTTPD_TIMEOUT_S idle timeout. Only GET
+ * requests get 431/414 from libmicrohttpd), PD_HTTPD_TIMEOUT_S idle timeout; a connection
+ * must deliver a whole request head within PD_HTTPD_REQUEST_TIMEOUT_S of opening (or of
+ * its previous answer), and have it answered within PD_HTTPD_ANSWER_TIMEOUT_S, or it is
+ * closed (a slowloris holds a slot for at most that long, however it trickles); one whose
+ * client has gone is closed within a tick even where libmicrohttpd misses the end of the
+ * stream. The listener always recovers once the clients go: MHD_run() runs at least every
+ * PD_HTTPD_TICK_S while connections are open (PD_HTTPD_IDLE_TICK_S otherwise), and again
+ * at once after a run that leaves the connection limit.
+ *
+ * The systemd watchdog is deliberately not tied to the listener: it is fed from the loop
+ * (a stalled loop stops it), and the listener runs on that loop, so it cannot stall
+ * without the loop stalling. Feeding it only while /healthz answers would let anyone
+ * who can open PD_HTTPD_MAX_CONN connections get probed restarted by systemd, turning an
+ * attack on a status page into a gap in probing and paging. Only GET
  * and HEAD (405 otherwise, with Allow:). When the config has http.bearer_token, every
  * path except /healthz needs "Authorization: Bearer <token>" (compared in constant
  * time) or gets 401. The token and location are read from the daemon's current config
@@ -26,7 +39,12 @@
 #define PD_HTTPD_MAX_CONN 64
 #define PD_HTTPD_MAX_CONN_PER_IP 16
 #define PD_HTTPD_MEM_LIMIT (32 * 1024)
-#define PD_HTTPD_TIMEOUT_S 10
+#define PD_HTTPD_TIMEOUT_S 10          /* idle: no byte either way */
+#define PD_HTTPD_REQUEST_TIMEOUT_S 5   /* a whole request head, from open or last answer */
+#define PD_HTTPD_ANSWER_TIMEOUT_S 30   /* the answer, from its request head */
+#define PD_HTTPD_TICK_S 0.25           /* MHD_run() and the deadlines, connections open */
+#define PD_HTTPD_IDLE_TICK_S 1.0       /* ... and with none open */
+#define PD_HTTPD_GONE_AFTER_MS 200     /* a waiting connection is checked for a gone client */
 #define PD_HTTPD_BODY_LIMIT (16 * 1024 * 1024) /* cap on a rendered response */
 
 struct pd_httpd;

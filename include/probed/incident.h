@@ -12,6 +12,22 @@
  *        ▼ every member recovered (state UP, last result OK, window clear if it joined
  *   on a window rule) ──► resolved: resolve sent to every target that got a trigger
  *
+ * Membership. Every probe that alerts joins once and stays a member until the incident
+ * resolves; there is no cap on the number of members (they are all stored, in join
+ * order, and reloaded after a restart), so a probe never "joins" twice.
+ *
+ * Notifications: one incident, one trigger per target, whatever the number of probes.
+ *   declared          trigger to every target routed for the severity
+ *   severity changed  trigger again to every target routed for the new severity (the
+ *                     priority is what changed; at most 3 steps, P4 -> P1)
+ *   probe joined      nothing to a target that has the trigger: the incident is updated
+ *                     in the store (members, title, evidence, status draft, timeline),
+ *                     not re-paged. A routed target without the trigger yet (added by a
+ *                     reload, or its row could not be queued) gets its first one.
+ *   resolved          resolve to every target that got a trigger
+ * So each target gets at most 4 triggers and 1 resolve per incident. Payloads list the
+ * first 64 probes by name ("probes") and count them all ("probe_count").
+ *
  * The manager reads the config (targets, location, rules) and writes only through the
  * store; the caller commits the batch (the daemon's ev_prepare) and kicks the outbox. */
 #ifndef PROBED_INCIDENT_H

@@ -51,7 +51,8 @@ struct pd_notify_event {
 	const char *mode_title; /* "Mode 1: upstream TikTok API down or changed" */
 	const char *runbook;    /* "runbooks/mode1-upstream-changed.md" */
 	int64_t incident_id;
-	const char *probes_json;/* JSON array of the incident's probes */
+	const char *probes_json;/* JSON array of the incident's probes (the first 64 by name) */
+	size_t probe_count;     /* how many probes the incident has in all (0 = omitted) */
 	const char *status_message; /* drafted status-page text */
 	const char *evidence;
 	int drill;              /* 1 = a drill: clearly marked, routed like the real thing */
