@@ -20,6 +20,8 @@ test_pkgs+=(prometheus chromium fonts-dejavu-core)
 # the .deb's dependency computation (dpkg-shlibdeps via CPack) runs `file`; the real-systemd
 # test boots a Debian 12 container (debootstrap + systemd-nspawn) and talks to it (nsenter)
 test_pkgs+=(file debootstrap systemd-container util-linux)
+# the wall-clock step fault test runs probed under libfaketime
+test_pkgs+=(faketime)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 if [ "${1:-}" = "--test" ]; then

@@ -29,10 +29,13 @@ static void
 sched_arm(struct pd_sched_entry *e)
 {
 	/* libev measures timers from its cached loop time, which is stale by however long
-	 * this iteration has been running; add that staleness back so we fire on time */
-	double delay = (double)(e->due_us - pd_sched_now_us()) / 1e6 +
-		       (ev_time() - ev_now(e->loop));
+	 * this iteration has been running: bring it up to date first, so we fire on time.
+	 * (The staleness used to be ev_time() - ev_now(), two wall-clock readings: a wall
+	 * clock step of +1 h armed every probe an hour late.) */
+	double delay;
 
+	ev_now_update(e->loop);
+	delay = (double)(e->due_us - pd_sched_now_us()) / 1e6;
 	if (delay < 0)
 		delay = 0;
 	ev_timer_stop(e->loop, &e->timer);
