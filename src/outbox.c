@@ -21,6 +21,7 @@
 #define OUTBOX_BATCH 32
 #define OUTBOX_MAX_TARGETS 64
 #define OUTBOX_MAX_HEADERS 33
+#define OUTBOX_RECHECK_MS 60000
 #define OUTBOX_AM_MAX_ALERTS 1000  /* per re-send request */
 
 enum send_kind { SEND_ROW, SEND_AM_RESEND };
@@ -466,10 +467,11 @@ outbox_arm(struct pd_outbox *ob)
 		pd_log_err("outbox: %s", err.msg);
 		next = pd_clock_wall_ms(ob->clock) + 5000;
 	}
-	if (next == 0)
-		return;
 	now = pd_clock_wall_ms(ob->clock);
-	/* rows of busy targets may already be due: look again within a second */
+	/* rows of busy targets may already be due: look again within a second; and at least
+	 * once a minute, for rows another process queued (`probectl outbox requeue`) */
+	if (next == 0 || next - now > OUTBOX_RECHECK_MS)
+		next = now + OUTBOX_RECHECK_MS;
 	ev_timer_set(&ob->timer, next > now ? (double)(next - now) / 1000.0 : 1.0, 0.);
 	ev_timer_start(ob->loop, &ob->timer);
 }

@@ -488,7 +488,7 @@ nagios_diag(void *ud, const char *line)
 static int
 nagios_unknown(const char *first, const struct nagios_diag *more)
 {
-	char line[600];
+	char line[1024];
 
 	snprintf(line, sizeof(line), "%s", first);
 	nagios_clean(line);
@@ -1575,6 +1575,129 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------- outbox */
+
+static int usage_error(const struct cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+struct outbox_view {
+	cJSON *arr;       /* --json */
+	int64_t now;
+	size_t pending, dead;
+};
+
+static int
+outbox_row(void *ud, const struct pd_outbox_row *r)
+{
+	struct outbox_view *v = ud;
+	char created[40], next[40];
+
+	if (r->dead)
+		v->dead++;
+	else
+		v->pending++;
+	if (v->arr != NULL) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "id", (double)r->id);
+		cJSON_AddStringToObject(o, "state", r->dead ? "dead_lettered" : "pending");
+		cJSON_AddStringToObject(o, "target", r->target);
+		cJSON_AddStringToObject(o, "event", r->event);
+		cJSON_AddStringToObject(o, "dedup_key", r->dedup_key);
+		json_ts(o, "created", r->created_ms);
+		json_ts(o, "next_attempt", r->dead ? 0 : r->next_at_ms);
+		cJSON_AddNumberToObject(o, "attempts", r->attempts);
+		json_str(o, "last_error", r->last_error[0] ? r->last_error : NULL);
+		cJSON_AddItemToArray(v->arr, o);
+		return 0;
+	}
+	pd_clock_rfc3339(r->created_ms, created, sizeof(created));
+	if (r->dead)
+		snprintf(next, sizeof(next), "never (dead)");
+	else
+		fmt_age(v->now, r->next_at_ms, next, sizeof(next));
+	printf("%-6lld %-13s %-16.16s %-8s %-24.24s %-20.20s %3d  %-14s %s\n", (long long)r->id,
+	       r->dead ? "DEAD-LETTERED" : "pending", r->target, r->event, r->dedup_key, created,
+	       r->attempts, next, r->last_error[0] ? r->last_error : "-");
+	return 0;
+}
+
+/* outbox [requeue ID|all]: the notifications not yet delivered; put dead letters back. */
+static int
+cmd_outbox(struct cli *c)
+{
+	struct outbox_view v = {0};
+	struct pd_store *st = NULL;
+	struct dbsel sel = {0};
+	struct pd_err err = {0};
+	cJSON *doc = NULL;
+	int rc;
+
+	v.now = pd_clock_wall_ms(NULL);
+	if (c->argc > 0) {
+		int64_t id = 0;
+		char *end = NULL;
+		int n = 0;
+
+		if (strcmp(c->argv[0], "requeue") != 0 || c->argc != 2)
+			return usage_error(c, "expected 'outbox' or 'outbox requeue ID|all'");
+		if (strcmp(c->argv[1], "all") != 0) {
+			id = strtoll(c->argv[1], &end, 10);
+			if (end == c->argv[1] || *end != '\0' || id <= 0)
+				return usage_error(c, "'%s' is not an outbox row id (or 'all')",
+						   c->argv[1]);
+		}
+		if ((rc = db_select(c, &sel)) != 0)
+			return rc;
+		if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
+		    pd_store_outbox_requeue(st, id, v.now, &n, &err) != 0 ||
+		    pd_store_flush(st, &err) != 0) {
+			fprintf(stderr, "probectl: %s\n", err.msg);
+			rc = 1;
+		} else if (n == 0) {
+			fprintf(stderr, "probectl: no dead-lettered row %s\n",
+				id ? c->argv[1] : "in the outbox");
+			rc = 1;
+		} else {
+			printf("requeued %d dead-lettered notification(s); probed sends them within a "
+			       "minute, in order per target\n", n);
+			rc = 0;
+		}
+		free(sel.path);
+		pd_store_free(st);
+		return rc;
+	}
+	if ((rc = open_store(c, &st, &sel)) != 0)
+		goto out;
+	if (c->json) {
+		doc = json_doc("probed.outbox/1");
+		cJSON_AddStringToObject(doc, "database", sel.path);
+		v.arr = cJSON_AddArrayToObject(doc, "rows");
+	} else {
+		printf("%-6s %-13s %-16s %-8s %-24s %-20s %3s  %-14s %s\n", "ID", "STATE", "TARGET",
+		       "EVENT", "DEDUP KEY", "CREATED (UTC)", "TRY", "NEXT TRY", "LAST ERROR");
+	}
+	if (pd_store_outbox_list(st, outbox_row, &v, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		rc = 1;
+		goto out;
+	}
+	if (doc != NULL) {
+		cJSON_AddNumberToObject(doc, "pending", (double)v.pending);
+		cJSON_AddNumberToObject(doc, "dead_lettered", (double)v.dead);
+		print_json(doc);
+	} else {
+		printf("%zu pending, %zu dead-lettered%s\n", v.pending, v.dead,
+		       v.dead ? " (probectl outbox requeue ID|all sends them again)" : "");
+	}
+	rc = 0;
+out:
+	cJSON_Delete(doc);
+	free(sel.path);
+	pd_store_free(st);
+	return rc;
+}
+
 /* ---------------------------------------------------------------------- main */
 
 static int cmd_help(struct cli *c);
@@ -1761,6 +1884,25 @@ static const struct cmd commands[] = {
 	 "  0   every runbook complete\n"
 	 "  1   problems (listed, one per line)\n"
 	 "  2   unreadable\n"
+	 "  64  bad arguments\n"},
+	{"outbox", cmd_outbox,
+	 "outbox [requeue ID|all] [--json]  undelivered notifications; re-queue dead letters",
+	 "outbox [requeue ID | requeue all] [-c FILE | --db FILE] [--json]",
+	 OPT_CONFIG | OPT_DB | OPT_JSON, 0, 2,
+	 "The notifications not delivered yet, oldest first: pending (retrying: attempts,\n"
+	 "next try, last error) and dead-lettered (rejected by the receiver, e.g. a 4xx, and\n"
+	 "never retried on their own). `requeue ID` (or `requeue all`) puts dead letters back\n"
+	 "in the queue, due now with their attempts reset: fix the target first. probed sends\n"
+	 "them within a minute, in order per target (a re-queued trigger goes before newer\n"
+	 "rows of its target).\n"
+	 "\nOptions:\n" HELP_CONFIG HELP_DB
+	 "      --json         {\"format\": \"probed.outbox/1\", \"database\", \"pending\",\n"
+	 "                     \"dead_lettered\", \"rows\": [{id, state, target, event,\n"
+	 "                     dedup_key, created, next_attempt, attempts, last_error}]}\n"
+	 "\nExit status:\n"
+	 "  0   listed, or re-queued\n"
+	 "  1   nothing to re-queue, or a database error\n"
+	 "  3   no database\n"
 	 "  64  bad arguments\n"},
 	{"help", cmd_help,
 	 "help [COMMAND]                 this list, or one command's usage",

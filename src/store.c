@@ -256,6 +256,8 @@ enum stmt_id {
 	S_OB_DEAD,
 	S_OB_STATS,
 	S_OB_NEXT,
+	S_OB_LIST,
+	S_OB_REQUEUE,
 	S_STATUS_PROBES,
 	S_RES_SERIES,      /* issue 4: status page series */
 	/* issue 3: per-minute aggregates (classifier windows, baselines) */
@@ -334,6 +336,10 @@ static const char *const stmt_sql[S__COUNT] = {
 	/* over head rows only: a later row of a backed-off target cannot be sent before
 	 * its head, so counting it would make the caller wake up for nothing */
 	[S_OB_NEXT] = "SELECT min(next_at_ms) FROM outbox WHERE id IN (" OUTBOX_HEADS ")",
+	[S_OB_LIST] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id",
+	/* ?1 = 0: every dead row */
+	[S_OB_REQUEUE] = "UPDATE outbox SET dead = 0, attempts = 0, next_at_ms = ?2, "
+			 "last_error = 'requeued by hand' WHERE dead = 1 AND (?1 = 0 OR id = ?1)",
 	[S_STATUS_PROBES] = "SELECT p.id, p.name FROM probes p "
 			    "WHERE EXISTS (SELECT 1 FROM results r WHERE r.probe_id = p.id) "
 			    "OR EXISTS (SELECT 1 FROM probe_state s WHERE s.probe_id = p.id) "
@@ -1746,6 +1752,72 @@ pd_store_outbox_add(struct pd_store *st, const char *target, const char *dedup_k
 	return 0;
 }
 
+/* One row of OUTBOX_COLS into r (payload malloc'd). 0, or -1 out of memory. */
+static int
+outbox_row_read(sqlite3_stmt *s, struct pd_outbox_row *r)
+{
+	const unsigned char *p = sqlite3_column_text(s, 4);
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(s, 0);
+	copy_text(r->target, sizeof(r->target), sqlite3_column_text(s, 1));
+	copy_text(r->dedup_key, sizeof(r->dedup_key), sqlite3_column_text(s, 2));
+	copy_text(r->event, sizeof(r->event), sqlite3_column_text(s, 3));
+	r->payload = strdup(p != NULL ? (const char *)p : "");
+	if (r->payload == NULL)
+		return -1;
+	r->created_ms = sqlite3_column_int64(s, 5);
+	r->next_at_ms = sqlite3_column_int64(s, 6);
+	r->attempts = sqlite3_column_int(s, 7);
+	copy_text(r->last_error, sizeof(r->last_error), sqlite3_column_text(s, 8));
+	r->dead = sqlite3_column_int(s, 9);
+	return 0;
+}
+
+int
+pd_store_outbox_list(struct pd_store *st, pd_store_outbox_fn fn, void *ud, struct pd_err *err)
+{
+	struct pd_outbox_row r;
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	if ((s = stmt_get(st, S_OB_LIST, err)) == NULL)
+		return PD_ERR_DB;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (outbox_row_read(s, &r) != 0) {
+			ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+			break;
+		}
+		ret = fn(ud, &r);
+		pd_outbox_row_cleanup(&r);
+		if (ret != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = db_fail(st, err, "outbox list");
+	stmt_done(s);
+	return ret;
+}
+
+int
+pd_store_outbox_requeue(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
+			struct pd_err *err)
+{
+	sqlite3_stmt *s;
+	int ret;
+
+	*n = 0;
+	if ((ret = tx_begin(st, err)) != 0)
+		return ret;
+	if ((s = stmt_get(st, S_OB_REQUEUE, err)) == NULL)
+		return PD_ERR_DB;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	if ((ret = stmt_exec(st, s, "outbox requeue", err)) == 0)
+		*n = sqlite3_changes(st->db);
+	return ret;
+}
+
 int
 pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_row *rows,
 		    size_t max, size_t *n, struct pd_err *err)
@@ -1761,24 +1833,10 @@ pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_row *r
 	sqlite3_bind_int64(s, 1, now_ms);
 	sqlite3_bind_int64(s, 2, max > INT64_MAX ? INT64_MAX : (int64_t)max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
-		struct pd_outbox_row *r = &rows[*n];
-		const unsigned char *p = sqlite3_column_text(s, 4);
-
-		memset(r, 0, sizeof(*r));
-		r->id = sqlite3_column_int64(s, 0);
-		copy_text(r->target, sizeof(r->target), sqlite3_column_text(s, 1));
-		copy_text(r->dedup_key, sizeof(r->dedup_key), sqlite3_column_text(s, 2));
-		copy_text(r->event, sizeof(r->event), sqlite3_column_text(s, 3));
-		r->payload = strdup(p != NULL ? (const char *)p : "");
-		if (r->payload == NULL) {
+		if (outbox_row_read(s, &rows[*n]) != 0) {
 			ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 			break;
 		}
-		r->created_ms = sqlite3_column_int64(s, 5);
-		r->next_at_ms = sqlite3_column_int64(s, 6);
-		r->attempts = sqlite3_column_int(s, 7);
-		copy_text(r->last_error, sizeof(r->last_error), sqlite3_column_text(s, 8));
-		r->dead = sqlite3_column_int(s, 9);
 		(*n)++;
 	}
 	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)

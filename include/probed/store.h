@@ -98,6 +98,15 @@ int pd_store_outbox_stats(struct pd_store *st, int64_t now_ms, int64_t *depth,
 			  int64_t *oldest_age_ms, int64_t *dead, struct pd_err *err);
 /* Earliest next_at_ms among live rows (0 when none). */
 int pd_store_outbox_next_due(struct pd_store *st, int64_t *next_at_ms, struct pd_err *err);
+/* Every row, pending and dead-lettered, oldest first; fn's row is valid during the call;
+ * a non-zero return from fn stops the walk and is returned. */
+typedef int (*pd_store_outbox_fn)(void *ud, const struct pd_outbox_row *r);
+int pd_store_outbox_list(struct pd_store *st, pd_store_outbox_fn fn, void *ud,
+			 struct pd_err *err);
+/* Put dead-lettered row id (0 = every dead row) back in the queue, due now, attempts
+ * reset (in the current batch: flush to commit). *n = rows requeued. */
+int pd_store_outbox_requeue(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
+			    struct pd_err *err);
 
 /* ---- queries (probectl, status) ---- */
 struct pd_probe_status {
