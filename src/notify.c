@@ -210,8 +210,11 @@ pd_notify_classify(const struct pd_response *resp)
 		return PD_NOTIFY_DELIVERED;
 	if (resp->http_status == 429 || resp->http_status == 408 || resp->http_status >= 500)
 		return PD_NOTIFY_RETRY;
-	if (resp->http_status >= 400)
+	/* 4xx, and 3xx: redirects are not followed (a POST must not silently become a GET
+	 * somewhere else), so a 3xx is a wrong URL (http:// for https://, a moved API) that
+	 * retrying never fixes: dead-letter it loudly, `probectl outbox requeue` after the
+	 * fix. 1xx as a final answer: a broken receiver; retry. */
+	if (resp->http_status >= 300)
 		return PD_NOTIFY_PERMANENT;
-	/* 1xx/3xx: a misconfigured URL, but possibly a transient proxy; retry */
 	return PD_NOTIFY_RETRY;
 }

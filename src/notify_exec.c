@@ -177,7 +177,25 @@ exec_on_writable(EV_P_ ev_io *w, int revents)
 	exec_close_stdin(x);
 }
 
-/* environ with PROBED_* replaced by extra. The array is malloc'd; strings borrowed. */
+/* Is this environment entry passed to a command? Only the basics a program needs: not
+ * probed's secrets (a ${VAR} key), not CREDENTIALS_DIRECTORY, NOTIFY_SOCKET or
+ * anything else of the service's. */
+static int
+exec_env_keep(const char *e)
+{
+	static const char *const keep[] = { "PATH=", "HOME=", "LANG=", "LANGUAGE=", "TZ=",
+					    "TMPDIR=", "USER=", "LOGNAME=", "SHELL=", NULL };
+
+	if (strncmp(e, "LC_", 3) == 0)
+		return 1;
+	for (size_t i = 0; keep[i] != NULL; i++)
+		if (strncmp(e, keep[i], strlen(keep[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* The allowed part of environ, then extra (PROBED_*). The array is malloc'd; strings
+ * borrowed. */
 static char **
 exec_env(const char *const *extra)
 {
@@ -191,18 +209,9 @@ exec_env(const char *const *extra)
 	env = calloc(n + m + 1, sizeof(*env));
 	if (env == NULL)
 		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int dup = 0;
-
-		for (size_t j = 0; j < m && !dup; j++) {
-			const char *eq = strchr(extra[j], '=');
-			size_t kl = eq ? (size_t)(eq - extra[j]) + 1 : strlen(extra[j]);
-
-			dup = strncmp(environ[i], extra[j], kl) == 0;
-		}
-		if (!dup)
+	for (size_t i = 0; i < n; i++)
+		if (exec_env_keep(environ[i]))
 			env[k++] = environ[i];
-	}
 	for (size_t j = 0; j < m; j++)
 		env[k++] = (char *)extra[j];
 	env[k] = NULL;

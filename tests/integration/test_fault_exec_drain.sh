@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Promise: SIGTERM while an `exec` notification runs waits for it (bounded by the drain
-# timeout) instead of killing it, so it is not run a second time after the restart.
+# timeout) instead of killing it, so it is not run a second time after the restart; and
+# the command gets PATH and PROBED_* but none of probed's own environment (its secrets).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pd_tmpdir
@@ -13,6 +14,7 @@ cat >"$PD_TMP/ticket.sh" <<'SH'
 #!/bin/sh
 # a slow ticket system: takes 3 s, then records the ticket
 : >"$1.started"
+env >"$1.env"
 sleep 3
 echo "$PROBED_EVENT $PROBED_DEDUP_KEY $PROBED_EVENT_ID" >>"$1"
 SH
@@ -30,5 +32,9 @@ check "the drain said it waits for notifications" grep -q 'shutdown: finishing .
 start_probed "$PD_TMP/probes.yaml"
 sleep 6 # the restarted daemon has every chance to run it again
 check "after the restart the ticket is not filed again" [ "$(grep -c '^trigger ' "$EXEC_OUT")" = 1 ]
+check "the command's environment has PATH and the PROBED_* variables" \
+	bash -c "grep -q '^PATH=' '$EXEC_OUT.env' && grep -q '^PROBED_DEDUP_KEY=' '$EXEC_OUT.env'"
+check "but none of probed's secrets or service variables (TIKLIVE_TEST_KEY, PD_TMP)" \
+	bash -c "! grep -Eq '^(TIKLIVE_TEST_KEY|PD_TMP|PROBED_BIN)=' '$EXEC_OUT.env' && ! grep -qF '$TIKLIVE_TEST_KEY' '$EXEC_OUT.env'"
 check "the ticket carries an event id" grep -Eq '^trigger \S+ probed-[0-9]+-[0-9]+$' "$EXEC_OUT"
 pd_finish
