@@ -1,4 +1,4 @@
-/* buf.c — capped, growable, NUL-terminated byte buffer. */
+/* buf.c — capped, growable, NUL-terminated byte buffer; UTF-8 scrubbing of text. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,4 +91,48 @@ pd_buf_cleanup(struct pd_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 	b->over = 0;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates,
+ * at most U+10FFFF), 0 when there is none. */
+static size_t
+utf8_seq(const unsigned char *p)
+{
+	unsigned char c = p[0];
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+		       (p[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+size_t
+pd_utf8_scrub(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t fixed = 0;
+
+	while (p != NULL && *p) {
+		size_t n = utf8_seq(p); /* a NUL ends any check above: no read past the end */
+
+		if (n == 0) {
+			*p++ = '?';
+			fixed++;
+		} else {
+			p += n;
+		}
+	}
+	return fixed;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "probed/classify.h"
 #include "probed/clock.h"
+#include "probed/buf.h"
 #include "probed/notify.h"
 
 extern const struct pd_notify_ops pd_notify_webhook_ops;
@@ -84,6 +85,10 @@ pd_notify_event_json(const struct pd_notify_event *ev)
 		cJSON_AddBoolToObject(o, "drill", 1);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	/* fields cut by fixed-size buffers (verdict, reason, summary) can end mid-character:
+	 * a receiver may refuse invalid UTF-8 with a 400, which would dead-letter the page */
+	if (s != NULL)
+		pd_utf8_scrub(s);
 	return s;
 }
 

@@ -23,6 +23,7 @@
 #include "probed/clock.h"
 #include "probed/config.h"
 #include "probed/log.h"
+#include "probed/buf.h"
 #include "probed/notify.h"
 #include "probed/outbox.h"
 #include "probed/runner.h"
@@ -222,6 +223,46 @@ utf8_valid(const unsigned char *s, size_t n)
 }
 
 /* ================================================================ event, helpers */
+
+/* Invalid UTF-8 (a verdict cut mid-character by a fixed buffer, raw response bytes) never
+ * reaches a receiver: it could answer 400 and dead-letter the page. */
+START_TEST(test_utf8_scrub)
+{
+	static const struct {
+		const char *in, *out;
+		size_t fixed;
+	} t[] = {
+		{ "plain", "plain", 0 },
+		{ "caf\xc3\xa9", "caf\xc3\xa9", 0 },                 /* é */
+		{ "cut \xc3", "cut ?", 1 },                            /* é cut in half */
+		{ "\xe2\x82", "??", 2 },                                /* € cut after 2 bytes */
+		{ "\xe2\x82\xac ok", "\xe2\x82\xac ok", 0 },            /* € whole */
+		{ "\xc0\xaf", "??", 2 },                                /* overlong '/' */
+		{ "\xed\xa0\x80", "???", 3 },                            /* a surrogate */
+		{ "\xf4\x90\x80\x80", "????", 4 },                        /* above U+10FFFF */
+		{ "\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!", 0 },          /* an emoji */
+		{ "\xff\xfe", "??", 2 },
+	};
+	struct pd_notify_event ev = {0};
+	char buf[64], *json;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s", t[i].in);
+		ck_assert_uint_eq(pd_utf8_scrub(buf), t[i].fixed);
+		ck_assert_str_eq(buf, t[i].out);
+	}
+	ev.event = "trigger";
+	ev.dedup_key = "k";
+	ev.probe = "p";
+	ev.family = "f";
+	ev.summary = "s";
+	ev.reason = "$.name: got \"Jos\xc3"; /* cut mid-character */
+	json = pd_notify_event_json(&ev);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_ptr_nonnull(strstr(json, "\"reason\":\"$.name: got \\\"Jos?\""));
+	free(json);
+}
+END_TEST
 
 START_TEST(test_event_json_fields)
 {
@@ -2059,6 +2100,7 @@ notify_suite(void)
 	TCase *td = tcase_create("delivery");
 
 	tcase_add_test(tr, test_event_json_fields);
+	tcase_add_test(tr, test_utf8_scrub);
 	tcase_add_test(tr, test_event_severity);
 	tcase_add_test(tr, test_truncate);
 	tcase_add_test(tr, test_routing_defaults);

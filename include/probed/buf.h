@@ -19,4 +19,10 @@ int pd_buf_printf(struct pd_buf *b, const char *fmt, ...) __attribute__((format(
 void pd_buf_reset(struct pd_buf *b);
 void pd_buf_cleanup(struct pd_buf *b);
 
+/* Make the NUL-terminated s valid UTF-8 in place: each byte that does not start or belong
+ * to a well-formed sequence (a string cut mid-character by a fixed-size buffer, a
+ * response's raw bytes) becomes '?'. Returns how many bytes were replaced. A receiver
+ * that gets invalid UTF-8 may answer 400, and a 400 dead-letters the page. */
+size_t pd_utf8_scrub(char *s);
+
 #endif
