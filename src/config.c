@@ -36,6 +36,7 @@
 #define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
 #define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
 #define CFG_MAX_RETRY_MS (3600 * 1000LL)    /* retry/breaker durations: at most 1h */
+#define CFG_LOCATION_MAX 48                 /* location: fits every dedup key */
 #define CFG_MAX_TOKEN 4096                  /* routing_key, api_key, bearer_token */
 #define CFG_MAX_DURATION_MS (3650LL * 86400 * 1000) /* any duration: at most 10 years */
 #define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
@@ -2458,8 +2459,15 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 		cfg_probes(c, v[TOP_PROBES], &d, cfg);
 	if (v[TOP_NOTIFY] != NULL)
 		cfg_notify(c, v[TOP_NOTIFY], cfg);
-	if (v[TOP_LOCATION] != NULL)
+	if (v[TOP_LOCATION] != NULL) {
 		cfg->location = cfg_string(c, v[TOP_LOCATION], "location", NULL);
+		/* it is part of every incident's dedup key ("probed:LOCATION/inc-<ms>", 96
+		 * bytes): a longer one cut the keys, and separate incidents shared one */
+		if (cfg->location != NULL && strlen(cfg->location) > CFG_LOCATION_MAX)
+			cfg_error(c, v[TOP_LOCATION], "location: at most %d bytes (it is part of "
+				  "every incident key), got %zu", CFG_LOCATION_MAX,
+				  strlen(cfg->location));
+	}
 	if (v[TOP_HTTP] != NULL)
 		cfg_http(c, v[TOP_HTTP], cfg);
 	if (v[TOP_HEARTBEAT] != NULL)

@@ -1189,6 +1189,8 @@ START_TEST(test_interpolation_errors)
 				"is one line of printable characters");
 		unlink(kpath);
 	}
+	load_fails_with(P1 "location: eu-west-1-frankfurt-datacenter-rack-42-row-7-aisle-3-the-long-one\n",
+			"4:11: location: at most 48 bytes (it is part of every incident key), got 65");
 	load_fails_with(P1 "    interval: 100000000000d\n",
 			"4:15: interval: at most 3650d, got '100000000000d'");
 
