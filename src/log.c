@@ -9,12 +9,12 @@
 #include "probed/clock.h"
 #include "probed/log.h"
 
-#define LOG_MAX_SECRETS 64
-
 static enum pd_log_level log_level = PD_LOG_INFO;
 static int log_journald;
-static char *log_secrets[LOG_MAX_SECRETS];
-static size_t log_nsecrets;
+/* every secret ever configured (a rotated token stays masked too); grows as needed: a
+ * fixed cap stopped masking once SIGHUP had rotated enough tokens */
+static char **log_secrets;
+static size_t log_nsecrets, log_capsecrets;
 
 void
 pd_log_set_level(enum pd_log_level lvl)
@@ -37,11 +37,21 @@ pd_log_add_secret(const char *secret)
 	 * process holds a secret it is not dumpable (systemd's LimitCORE=0 does the same for
 	 * the service; this covers probed and probectl run by hand) */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (log_nsecrets >= LOG_MAX_SECRETS)
-		return;
 	for (size_t i = 0; i < log_nsecrets; i++)
 		if (strcmp(log_secrets[i], secret) == 0)
 			return;
+	if (log_nsecrets == log_capsecrets) {
+		size_t cap = log_capsecrets ? log_capsecrets * 2 : 16;
+		char **n = realloc(log_secrets, cap * sizeof(*n));
+
+		if (n == NULL) {
+			/* cannot remember it: say so (without it) rather than fail silently */
+			fprintf(stderr, "<3>log: out of memory: a secret cannot be masked\n");
+			return;
+		}
+		log_secrets = n;
+		log_capsecrets = cap;
+	}
 	log_secrets[log_nsecrets] = strdup(secret);
 	if (log_secrets[log_nsecrets] != NULL)
 		log_nsecrets++;
@@ -50,11 +60,11 @@ pd_log_add_secret(const char *secret)
 void
 pd_log_clear_secrets(void)
 {
-	for (size_t i = 0; i < log_nsecrets; i++) {
+	for (size_t i = 0; i < log_nsecrets; i++)
 		free(log_secrets[i]);
-		log_secrets[i] = NULL;
-	}
-	log_nsecrets = 0;
+	free(log_secrets);
+	log_secrets = NULL;
+	log_nsecrets = log_capsecrets = 0;
 }
 
 void

@@ -256,6 +256,22 @@ START_TEST(test_secret_never_in_verdict)
 }
 END_TEST
 
+/* Masking has no cap: after 200 rotated tokens (a SIGHUP each) the newest and the oldest
+ * are still masked (a fixed list of 64 stopped masking new ones). */
+START_TEST(test_secret_mask_unbounded)
+{
+	char tok[64], line[128];
+
+	for (int i = 0; i < 200; i++) {
+		snprintf(tok, sizeof(tok), "rotated-token-%03d-xyz", i);
+		pd_log_add_secret(tok);
+	}
+	snprintf(line, sizeof(line), "a rotated-token-199-xyz b rotated-token-000-xyz c");
+	pd_log_redact(line, sizeof(line));
+	ck_assert_str_eq(line, "a [REDACTED] b [REDACTED] c");
+}
+END_TEST
+
 START_TEST(test_status_ranges)
 {
 	struct pd_status_range ranges[] = {{200, 299}, {404, 404}};
@@ -283,6 +299,7 @@ main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ok);
+	tcase_add_test(tc, test_secret_mask_unbounded);
 	tcase_add_test(tc, test_empty_id_is_an_outage);
 	tcase_add_test(tc, test_status_classes);
 	tcase_add_test(tc, test_quota_mentions_retry_after);
