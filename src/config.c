@@ -2009,6 +2009,18 @@ cfg_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what, const 
 		}
 }
 
+/* A retry or breaker duration: 1s .. 1h (0 stays "the default" when it is bad). */
+static void
+cfg_retry_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t *out)
+{
+	if (n == NULL || cfg_duration(c, n, what, 1000, out) != 0)
+		return;
+	if (*out > CFG_MAX_RETRY_MS) {
+		cfg_error(c, n, "%s: at most 1h", what);
+		*out = 0;
+	}
+}
+
 /* retry: {max_backoff, max_retry_after}; 0 = the outbox's default for the role */
 enum { RT_MAX_BACKOFF, RT_MAX_RETRY_AFTER, RT_N };
 static const char *const retry_keys[] = { "max_backoff", "max_retry_after", NULL };
@@ -2020,19 +2032,8 @@ cfg_notify_retry(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
 
 	if (cfg_map(c, n, "retry", retry_keys, v, k) != 0)
 		return;
-	if (v[RT_MAX_BACKOFF] != NULL &&
-	    cfg_duration(c, v[RT_MAX_BACKOFF], "max_backoff", 1000, &t->retry_max_backoff_ms) == 0 &&
-	    t->retry_max_backoff_ms > CFG_MAX_RETRY_MS) {
-		cfg_error(c, v[RT_MAX_BACKOFF], "max_backoff: at most 1h");
-		t->retry_max_backoff_ms = 0;
-	}
-	if (v[RT_MAX_RETRY_AFTER] != NULL &&
-	    cfg_duration(c, v[RT_MAX_RETRY_AFTER], "max_retry_after", 1000,
-			 &t->retry_max_after_ms) == 0 &&
-	    t->retry_max_after_ms > CFG_MAX_RETRY_MS) {
-		cfg_error(c, v[RT_MAX_RETRY_AFTER], "max_retry_after: at most 1h");
-		t->retry_max_after_ms = 0;
-	}
+	cfg_retry_duration(c, v[RT_MAX_BACKOFF], "max_backoff", &t->retry_max_backoff_ms);
+	cfg_retry_duration(c, v[RT_MAX_RETRY_AFTER], "max_retry_after", &t->retry_max_after_ms);
 }
 
 /* breaker: {failures, cooldown, max_cooldown}; 0 = the outbox's default */
@@ -2048,19 +2049,8 @@ cfg_notify_breaker(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
 		return;
 	if (v[BK_FAILURES] != NULL)
 		cfg_int(c, v[BK_FAILURES], "failures", 1, 100, &t->breaker_failures);
-	if (v[BK_COOLDOWN] != NULL &&
-	    cfg_duration(c, v[BK_COOLDOWN], "cooldown", 1000, &t->breaker_cooldown_ms) == 0 &&
-	    t->breaker_cooldown_ms > CFG_MAX_RETRY_MS) {
-		cfg_error(c, v[BK_COOLDOWN], "cooldown: at most 1h");
-		t->breaker_cooldown_ms = 0;
-	}
-	if (v[BK_MAX_COOLDOWN] != NULL &&
-	    cfg_duration(c, v[BK_MAX_COOLDOWN], "max_cooldown", 1000,
-			 &t->breaker_max_cooldown_ms) == 0 &&
-	    t->breaker_max_cooldown_ms > CFG_MAX_RETRY_MS) {
-		cfg_error(c, v[BK_MAX_COOLDOWN], "max_cooldown: at most 1h");
-		t->breaker_max_cooldown_ms = 0;
-	}
+	cfg_retry_duration(c, v[BK_COOLDOWN], "cooldown", &t->breaker_cooldown_ms);
+	cfg_retry_duration(c, v[BK_MAX_COOLDOWN], "max_cooldown", &t->breaker_max_cooldown_ms);
 	if (t->breaker_cooldown_ms > 0 && t->breaker_max_cooldown_ms > 0 &&
 	    t->breaker_max_cooldown_ms < t->breaker_cooldown_ms)
 		cfg_error(c, v[BK_MAX_COOLDOWN], "max_cooldown: shorter than cooldown");
