@@ -395,7 +395,11 @@ check "probed is writing results" wait_for 15 bash -c "[ \"\$(\"\$PROBECTL_BIN\"
 # machine gets there later), so the database checks below read a settled table
 check "every probe has a result" wait_for 30 bash -c "\"\$PROBECTL_BIN\" status --db '$DB' --json 2>/dev/null | \"\$PYTHON\" -c 'import json,sys; p=json.load(sys.stdin)[\"probes\"]; sys.exit(0 if len(p) >= 35 and all(x.get(\"ts\") for x in p) else 1)'"
 sim_mode post-detail 502
-check "post-detail pages (alone or joining the open incident)" wait_for 15 received_ge 1 "$WEBHOOK_OUT" 'b.get("event")=="trigger" and "post-detail" in b.get("probes", [b.get("probe")])'
+# it pages alone, or joins the open incident (which does not page again: one incident,
+# one trigger per target)
+check "post-detail pages (alone or joining the open incident)" wait_for 15 bash -c \
+	"'$PROBECTL_BIN' incidents --open --db '$DB' --json | '$PYTHON' -c 'import json,sys; sys.exit(0 if any(\"post-detail\" in i[\"probes\"] for i in json.load(sys.stdin)[\"incidents\"]) else 1)'"
+check "and the incident it is in was paged" wait_for 15 received_ge 1 "$WEBHOOK_OUT" 'b.get("event")=="trigger"'
 
 # ---- which database: --db, else store.path of -c / PROBED_CONFIG / the default config,
 # read even when a secret of that config is unset here; never a silent switch
