@@ -317,8 +317,8 @@ digits(const char **q, int n)
 }
 
 /* RFC 3339 ("2026-11-22T05:05:32Z", ".123", "+02:00"; ' ' or 't' for T) -> ms. 0 ok. */
-static int
-rfc3339_parse(const char *s, int64_t *ms)
+int
+pd_check_rfc3339_parse(const char *s, int64_t *ms)
 {
 	const char *q = s;
 	int y, mo, d, h, mi, se, frac = 0, fdig = 0;
@@ -393,7 +393,7 @@ fresh_field_ms(const cJSON *doc, const char *field, int64_t *ms)
 		return 0;
 	}
 	if (cJSON_IsString(n) && n->valuestring != NULL)
-		return rfc3339_parse(n->valuestring, ms) == 0 ? 0 : -2;
+		return pd_check_rfc3339_parse(n->valuestring, ms) == 0 ? 0 : -2;
 	return -2;
 }
 

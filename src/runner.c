@@ -223,19 +223,24 @@ header_int(const char *v, size_t len)
 	return n;
 }
 
+void
+pd_runner_parse_header(struct pd_response *resp, const char *buf, size_t len)
+{
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
+		resp->retry_after_s = header_int(buf + 12, len - 12);
+	else if (len > 22 && strncasecmp(buf, "X-RateLimit-Remaining:", 22) == 0)
+		resp->ratelimit_remaining = header_int(buf + 22, len - 22);
+}
+
 static size_t
 runner_on_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
 	struct xfer *x = userdata;
 	size_t n = size * nitems;
-	size_t len = n;
 
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
-		x->resp.retry_after_s = header_int(buf + 12, len - 12);
-	else if (len > 22 && strncasecmp(buf, "X-RateLimit-Remaining:", 22) == 0)
-		x->resp.ratelimit_remaining = header_int(buf + 22, len - 22);
+	pd_runner_parse_header(&x->resp, buf, n);
 	return n;
 }
 

@@ -48,4 +48,9 @@ int pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runne
 		     void *ud, struct pd_err *err);
 size_t pd_runner_inflight(const struct pd_runner *r);
 
+/* One response header line as libcurl hands it over (not NUL-terminated; CR/LF at the
+ * end allowed) -> the fields of resp it sets: Retry-After (delta-seconds) and
+ * X-RateLimit-Remaining. Other headers are ignored. Exposed for the fuzz harnesses. */
+void pd_runner_parse_header(struct pd_response *resp, const char *line, size_t len);
+
 #endif
