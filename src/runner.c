@@ -201,26 +201,24 @@ runner_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* A header value of digits only (delta-seconds, a count), white space around allowed:
+ * the number, saturated at max (RFC 9110 5.1/8.8.3: a larger delta-seconds counts as the
+ * largest one can represent), or -1 when the value is anything else. */
 static int64_t
-header_int(const char *v, size_t len)
+header_uint(const char *v, size_t len, int64_t max)
 {
-	char tmp[32];
-	char *end;
-	long long n;
+	size_t i = 0;
+	int64_t n = 0;
 
-	while (len && (*v == ' ' || *v == '\t')) {
-		v++;
-		len--;
-	}
-	if (len == 0 || len >= sizeof(tmp))
+	while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (i == len || v[i] < '0' || v[i] > '9')
 		return -1;
-	memcpy(tmp, v, len);
-	tmp[len] = '\0';
-	errno = 0;
-	n = strtoll(tmp, &end, 10);
-	if (errno || end == tmp || n < 0)
-		return -1;
-	return n;
+	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++)
+		n = n > (max - (v[i] - '0')) / 10 ? max : n * 10 + (v[i] - '0');
+	while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	return i == len ? n : -1;
 }
 
 void
@@ -229,9 +227,9 @@ pd_runner_parse_header(struct pd_response *resp, const char *buf, size_t len)
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
-		resp->retry_after_s = header_int(buf + 12, len - 12);
+		resp->retry_after_s = header_uint(buf + 12, len - 12, PD_RUNNER_RETRY_AFTER_MAX_S);
 	else if (len > 22 && strncasecmp(buf, "X-RateLimit-Remaining:", 22) == 0)
-		resp->ratelimit_remaining = header_int(buf + 22, len - 22);
+		resp->ratelimit_remaining = header_uint(buf + 22, len - 22, INT64_MAX);
 }
 
 static size_t

@@ -32,7 +32,8 @@ struct pd_response {
 	/* curl's cumulative timings, seconds since start; -1 when unknown */
 	double namelookup_s, connect_s, appconnect_s, starttransfer_s, total_s;
 	struct pd_buf body;       /* capped; body.over set when the cap was hit */
-	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent */
+	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent; at most
+				   * PD_RUNNER_RETRY_AFTER_MAX_S */
 	int64_t ratelimit_remaining; /* X-RateLimit-Remaining, -1 when absent */
 };
 
@@ -49,8 +50,11 @@ int pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runne
 size_t pd_runner_inflight(const struct pd_runner *r);
 
 /* One response header line as libcurl hands it over (not NUL-terminated; CR/LF at the
- * end allowed) -> the fields of resp it sets: Retry-After (delta-seconds) and
- * X-RateLimit-Remaining. Other headers are ignored. Exposed for the fuzz harnesses. */
+ * end allowed) -> the fields of resp it sets: Retry-After (delta-seconds, at most
+ * PD_RUNNER_RETRY_AFTER_MAX_S, so that callers can turn it into ms without overflow; the
+ * HTTP-date form is not read: -1) and X-RateLimit-Remaining. A value that is not a
+ * number leaves -1. Other headers are ignored. Exposed for the fuzz harnesses. */
+#define PD_RUNNER_RETRY_AFTER_MAX_S 2147483648LL /* 2^31, RFC 9110's delta-seconds cap */
 void pd_runner_parse_header(struct pd_response *resp, const char *line, size_t len);
 
 #endif
