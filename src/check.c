@@ -563,6 +563,58 @@ line_add(struct shape_walk *w, const char *type)
 	w->lines[w->nlines++] = l;
 }
 
+/* A key is written ".key" in a path, unless it holds a character that would make the
+ * path ambiguous or split its line ('.', '[', ']', '"', '\\', a control character):
+ * then ["key"], JSON-escaped. Path text and hash input are the same string, so two
+ * documents have the same hash exactly when they have the same path list. Keys of the
+ * first kind hash as they always did. Returns the segment (malloc'd when quoted, *own
+ * set) or NULL when out of memory. */
+static const char *
+shape_key(const char *k, size_t kl, size_t *len, char **own)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0, o = 2;
+	int quote = 0;
+	char *q;
+
+	*own = NULL;
+	for (size_t i = 0; i < kl; i++) {
+		unsigned char ch = (unsigned char)k[i];
+
+		n += ch < 0x20 ? 6 : (ch == '"' || ch == '\\') ? 2 : 1;
+		if (ch < 0x20 || ch == '.' || ch == '[' || ch == ']' || ch == '"' || ch == '\\')
+			quote = 1;
+	}
+	if (!quote) {
+		*len = kl;
+		return k;
+	}
+	if ((q = malloc(n + 5)) == NULL)
+		return NULL;
+	q[0] = '[';
+	q[1] = '"';
+	for (size_t i = 0; i < kl; i++) {
+		unsigned char ch = (unsigned char)k[i];
+
+		if (ch < 0x20) {
+			memcpy(q + o, "\\u00", 4);
+			q[o + 4] = hex[ch >> 4];
+			q[o + 5] = hex[ch & 15];
+			o += 6;
+		} else {
+			if (ch == '"' || ch == '\\')
+				q[o++] = '\\';
+			q[o++] = (char)ch;
+		}
+	}
+	q[o++] = '"';
+	q[o++] = ']';
+	q[o] = '\0';
+	*len = o;
+	*own = q;
+	return q;
+}
+
 /* h: FNV state after the node's path; the path text is in w->path when listing. */
 static void
 shape_node(struct shape_walk *w, const cJSON *n, uint64_t h)
@@ -575,12 +627,22 @@ shape_node(struct shape_walk *w, const cJSON *n, uint64_t h)
 		line_add(w, type);
 	if (cJSON_IsObject(n)) {
 		for (const cJSON *c = n->child; c != NULL; c = c->next) {
-			const char *k = c->string ? c->string : "";
-			size_t kl = strlen(k);
+			const char *k = c->string ? c->string : "", *seg;
+			size_t kl = strlen(k), sl = 0;
+			char *own = NULL;
+			uint64_t hk;
 
-			if (listing && !w->nomem && (path_push(w, ".", 1) || path_push(w, k, kl)))
+			if ((seg = shape_key(k, kl, &sl, &own)) == NULL) {
+				w->nomem = 1; /* the hash goes on with the raw key; no list */
+				seg = k;
+				sl = kl;
+			}
+			hk = own != NULL ? fnv(h, seg, sl) : fnv(fnv(h, ".", 1), seg, sl);
+			if (listing && !w->nomem &&
+			    ((own == NULL && path_push(w, ".", 1)) || path_push(w, seg, sl)))
 				listing = 0;
-			shape_node(w, c, fnv(fnv(h, ".", 1), k, kl));
+			shape_node(w, c, hk);
+			free(own);
 			w->plen = mark;
 			if (w->path)
 				w->path[mark] = '\0';

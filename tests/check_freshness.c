@@ -355,6 +355,34 @@ START_TEST(test_shape_diff)
 }
 END_TEST
 
+/* Found by fuzz_shape: a key holding '\n' split its line of the path list, so the diff
+ * of {"id\n":..} and {"d\n":..} was empty although the structure differed; keys with
+ * '.', '[' or ']' made two structures share one path list and hash. Such keys are now
+ * written ["key"], JSON-escaped; plain keys hash as before. */
+START_TEST(test_shape_odd_keys)
+{
+	char *a = NULL, *b = NULL, out[512];
+
+	hash_of("{\"id\\n\":\"605\"}", &a);
+	hash_of("{\"d\\n\":\"605\"}", &b);
+	ck_assert_str_eq(a, "$:object\n$[\"id\\u000a\"]:string\n");
+	ck_assert_uint_eq(pd_shape_diff(a, b, out, sizeof(out)), 2);
+	ck_assert_str_eq(out, "added $[\"d\\u000a\"]:string; removed $[\"id\\u000a\"]:string");
+	free(a);
+	free(b);
+	ck_assert_uint_ne(hash_of("{\"a.b\":1,\"a\":{}}", NULL), hash_of("{\"a\":{\"b\":1}}", NULL));
+	ck_assert_uint_ne(hash_of("{\"x[]\":1,\"x\":[]}", NULL), hash_of("{\"x\":[1]}", NULL));
+	hash_of("{\"a.b\":{\"q\\\"\\\\\":[true]},\"c:d\":0,\"\":null}", &a);
+	ck_assert_str_eq(a, "$.:null\n$.c:d:number\n$:object\n$[\"a.b\"]:object\n"
+			    "$[\"a.b\"][\"q\\\"\\\\\"]:array\n$[\"a.b\"][\"q\\\"\\\\\"][]:boolean\n");
+	free(a);
+	/* plain keys keep their hash (stored fingerprints stay valid across the upgrade):
+	 * the value computed by the code before this change */
+	ck_assert_uint_eq(hash_of("{\"user\":{\"id\":\"1\"},\"items\":[{\"n\":1}],"
+				  "\"c d\":{\"e:f\":[]},\"\":1}", NULL), 0x05889377284510c9ULL);
+}
+END_TEST
+
 START_TEST(test_check_fingerprint_only_when_passed)
 {
 	struct pd_probe_cfg p;
@@ -503,6 +531,7 @@ freshness_suite(void)
 	tcase_add_test(tc, test_shape_same_hash);
 	tcase_add_test(tc, test_shape_paths);
 	tcase_add_test(tc, test_shape_diff);
+	tcase_add_test(tc, test_shape_odd_keys);
 	tcase_add_test(tc, test_check_fingerprint_only_when_passed);
 	tcase_add_test(tc, test_shape_big_array);
 	tcase_add_test(tc, test_store_shapes);
