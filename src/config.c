@@ -508,6 +508,10 @@ cfg_seq(struct cfg_ctx *c, yaml_node_t *n, const char *what, yaml_node_item_t **
 
 /* ---------------------------------------------------------------- interpolation */
 
+/* Only a regular file: a FIFO would block the open() or the read() until some writer
+ * came (probectl validate hung, and so would the loop on SIGHUP), a device may never
+ * end. O_NONBLOCK makes the open of a FIFO return at once; it is then refused. Returns
+ * -1 with *errnum, or -2 when path is not a regular file. */
 static int
 cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 {
@@ -516,7 +520,7 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 	size_t start = out->len;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		*errnum = errno;
 		return -1;
@@ -527,6 +531,10 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 	}
 	if (S_ISDIR(st.st_mode)) {
 		*errnum = EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -2;
 		goto out;
 	}
 	for (;;) {
@@ -622,7 +630,7 @@ cfg_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
 		i = (size_t)(end - s) + 1;
 		if (rlen >= 5 && memcmp(ref, "file:", 5) == 0) {
 			char *path = strndup(ref + 5, rlen - 5);
-			int errnum = 0;
+			int errnum = 0, rc;
 
 			if (path == NULL)
 				goto nomem;
@@ -636,7 +644,12 @@ cfg_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
 					free(path);
 					goto nomem;
 				}
-			} else if (cfg_read_secret_file(path, &b, &errnum) != 0) {
+			} else if ((rc = cfg_read_secret_file(path, &b, &errnum)) == -2) {
+				cfg_error(c, n, "cannot read '%s': not a regular file (a FIFO or a "
+					  "device would block or never end)",
+					  cfg_show(path, strlen(path), show, sizeof(show)));
+				bad = 1;
+			} else if (rc != 0) {
 				if (errnum == ENOMEM) {
 					free(path);
 					goto nomem;

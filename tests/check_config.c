@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include "probed/clock.h"
 #include "probed/config.h"
 #include "probed/jsonschema.h"
 #include "probed/log.h"
@@ -977,6 +979,28 @@ START_TEST(test_interpolation_errors)
 	snprintf(yaml, sizeof(yaml), P1 "location: ${file:%s}\n", dpath);
 	snprintf(want, sizeof(want), "4:11: cannot read '%s': Is a directory", dpath);
 	load_fails_with(yaml, want);
+
+	/* Found by fuzz_config (a timeout): ${file:FIFO} blocked in open() until some
+	 * writer came, so `probectl validate` hung (and SIGHUP would freeze the loop). Not
+	 * a regular file (FIFO, device) is now an error, at once. The test fails by the
+	 * Check timeout (CK_DEFAULT_TIMEOUT) when it blocks. */
+	{
+		char fifo[64];
+		int64_t t0;
+
+		snprintf(fifo, sizeof(fifo), "%s/fifo", dpath);
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+		snprintf(yaml, sizeof(yaml), P1 "location: ${file:%s}\n", fifo);
+		snprintf(want, sizeof(want), "4:11: cannot read '%s': not a regular file (a FIFO or "
+			 "a device would block or never end)", fifo);
+		t0 = pd_clock_mono_ms();
+		load_fails_with(yaml, want);
+		ck_assert_int_lt(pd_clock_mono_ms() - t0, 2000);
+		unlink(fifo);
+		snprintf(yaml, sizeof(yaml), P1 "location: ${file:/dev/zero}\n");
+		load_fails_with(yaml, "4:11: cannot read '/dev/zero': not a regular file (a FIFO or "
+				"a device would block or never end)");
+	}
 	rmdir(dpath);
 
 	/* both unset variables in one value are reported */
