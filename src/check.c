@@ -316,6 +316,14 @@ digits(const char **q, int n)
 	return v;
 }
 
+static int
+days_in_month(int y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : days[m - 1];
+}
+
 /* RFC 3339 ("2026-11-22T05:05:32Z", ".123", "+02:00"; ' ' or 't' for T) -> ms. 0 ok. */
 int
 pd_check_rfc3339_parse(const char *s, int64_t *ms)
@@ -324,8 +332,9 @@ pd_check_rfc3339_parse(const char *s, int64_t *ms)
 	int y, mo, d, h, mi, se, frac = 0, fdig = 0;
 	int64_t off = 0, v;
 
+	/* the day must exist in its month (RFC 3339 5.7): 2026-11-31 is not December 1 */
 	if ((y = digits(&q, 4)) < 0 || *q++ != '-' || (mo = digits(&q, 2)) < 1 || mo > 12 ||
-	    *q++ != '-' || (d = digits(&q, 2)) < 1 || d > 31 ||
+	    *q++ != '-' || (d = digits(&q, 2)) < 1 || d > days_in_month(y, mo) ||
 	    (*q != 'T' && *q != 't' && *q != ' '))
 		return -1;
 	q++;

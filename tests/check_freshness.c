@@ -241,6 +241,29 @@ START_TEST(test_field_ok_and_bad)
 }
 END_TEST
 
+/* Found by fuzz_timeparse: the day was only checked against 31, so "9999-11-31" read as
+ * December 1 and "2026-02-30" as March 2. */
+START_TEST(test_rfc3339_calendar)
+{
+	static const char *const bad[] = {
+		"2026-11-31T00:00:00Z", "2026-02-29T00:00:00Z", "2026-02-30T12:00:00Z",
+		"1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z",
+		"2026-09-31T00:00:00Z", "9999-11-31T23:59:59.666z", "2026-00-10T00:00:00Z",
+		"2026-01-00T00:00:00Z", "2026-01-32T00:00:00Z",
+	};
+	int64_t ms;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(pd_check_rfc3339_parse(bad[i], &ms) != 0, "accepted %s", bad[i]);
+	ck_assert_int_eq(pd_check_rfc3339_parse("2024-02-29T00:00:00Z", &ms), 0);
+	ck_assert_int_eq(ms, utc_ms(2024, 2, 29, 0, 0, 0));
+	ck_assert_int_eq(pd_check_rfc3339_parse("2000-02-29T00:00:00Z", &ms), 0);
+	ck_assert_int_eq(pd_check_rfc3339_parse("2026-12-31T23:59:59Z", &ms), 0);
+	ck_assert_int_eq(pd_check_rfc3339_parse("2026-11-30t01:00:00+01:00", &ms), 0);
+	ck_assert_int_eq(ms, utc_ms(2026, 11, 30, 0, 0, 0));
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
 	const char *e;
@@ -527,6 +550,7 @@ freshness_suite(void)
 	tcase_add_test(tc, test_archive_ok);
 	tcase_add_test(tc, test_late_by_old_field);
 	tcase_add_test(tc, test_field_ok_and_bad);
+	tcase_add_test(tc, test_rfc3339_calendar);
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_shape_same_hash);
 	tcase_add_test(tc, test_shape_paths);
