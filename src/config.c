@@ -36,6 +36,8 @@
 #define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
 #define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
 #define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
+/* YAML nesting: expect.json may nest PD_SCHEMA_MAX_DEPTH levels below probes[i].expect */
+#define CFG_MAX_DEPTH (PD_SCHEMA_MAX_DEPTH + 8)
 #define CFG_NAME_MAX 64
 #define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
 #define CFG_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
@@ -2275,6 +2277,53 @@ cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, siz
 		cfg_error_at(c, line, col, "YAML: %s", problem);
 }
 
+/*
+ * libyaml's scanner is quadratic in the flow nesting depth (each token walks the stack
+ * of possible simple keys, one per level): 200 KB of '[' took 47 s in
+ * yaml_parser_load, 500 KB of "{a: " more than a minute. So the events are read once
+ * first, counting the depth, and a document nested deeper than CFG_MAX_DEPTH is refused
+ * before it is built: the scan stops a few tokens past that depth. A syntax error is
+ * left to yaml_parser_load, which reports it. 0 ok, -1 after the error was reported.
+ */
+static int
+cfg_depth_check(struct cfg_ctx *c, const char *yaml, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		c->nomem = 1;
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!done && yaml_parser_parse(&parser, &ev)) {
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CFG_MAX_DEPTH) {
+				cfg_error_at(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
+					     "YAML: nested deeper than %d levels", CFG_MAX_DEPTH);
+				rc = -1;
+				done = 1;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 static int config_load_string(const char *yaml, size_t len, const char *name, unsigned flags,
 			      struct pd_config **out, struct pd_err *err,
 			      pd_config_diag_fn diag, void *ud);
@@ -2312,6 +2361,8 @@ config_load_string(const char *yaml, size_t len, const char *name, unsigned flag
 	cfg->store_path = cfg_strdup(&c, CFG_DEF_STORE_PATH);
 	cfg->retention_ms = CFG_DEF_RETENTION_MS;
 	cfg_classify_defaults(cfg);
+	if (cfg_depth_check(&c, yaml, len) != 0)
+		goto out;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &c.doc)) {
 		cfg_syntax_error(&c, &parser, yaml, len);
@@ -2433,6 +2484,8 @@ pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd
 		goto out;
 	}
 	have_parser = 1;
+	if (cfg_depth_check(&c, yaml, len) != 0)
+		goto out;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &c.doc)) {
 		cfg_syntax_error(&c, &parser, yaml, len);

@@ -805,6 +805,41 @@ static const char *const bad_durations[] = {
 	"106751991168d", "9223372036854775807ms1ms", "99999999999999999999s", "1h-1m", "∞",
 };
 
+/* Big inputs, each once a minute of CPU or gigabytes (issue 9, item 8; reproduced with
+ * fuzz_config's replay: tests/fuzz/corpus/config/finding-*): each is refused at once. */
+static char *
+repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+	char *s = malloc(hl + ul * n + tl + 1), *p = s;
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(p, head, hl);
+	p += hl;
+	for (size_t i = 0; i < n; i++, p += ul)
+		memcpy(p, unit, ul);
+	memcpy(p, tail, tl + 1);
+	return s;
+}
+
+START_TEST(test_big_inputs)
+{
+	char *yaml, *open_, *close_;
+	int64_t t0 = pd_clock_mono_ms();
+
+	/* 100,000 levels of flow nesting: 47 s in libyaml's scanner (quadratic in depth) */
+	open_ = repeat("probes: ", "[", 100000, "");
+	close_ = repeat(open_, "]", 100000, "\n");
+	load_fails_with(close_, "1:272: YAML: nested deeper than 264 levels");
+	yaml = repeat("probes: ", "{a: ", 100000, "1");
+	load_fails_with(yaml, "1:1061: YAML: nested deeper than 264 levels");
+	free(open_);
+	free(close_);
+	free(yaml);
+	ck_assert_int_lt(pd_clock_mono_ms() - t0, 10000);
+}
+END_TEST
+
 START_TEST(test_duration_good)
 {
 	int64_t ms = -1;
@@ -1093,6 +1128,7 @@ config_suite(void)
 	tcase_add_test(tc, test_inline_errors);
 	tcase_add_test(tc, test_inline_good);
 	tcase_add_test(tc, test_alias_bombs);
+	tcase_add_test(tc, test_big_inputs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("values");
