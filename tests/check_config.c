@@ -826,6 +826,9 @@ START_TEST(test_big_inputs)
 {
 	char *yaml, *open_, *close_;
 	int64_t t0 = pd_clock_mono_ms();
+	struct pd_config *cfg = NULL;
+	struct pd_err err;
+	struct diag d = { 0 };
 
 	/* 100,000 levels of flow nesting: 47 s in libyaml's scanner (quadratic in depth) */
 	open_ = repeat("probes: ", "[", 100000, "");
@@ -835,6 +838,27 @@ START_TEST(test_big_inputs)
 	load_fails_with(yaml, "1:1061: YAML: nested deeper than 264 levels");
 	free(open_);
 	free(close_);
+	free(yaml);
+	/* an expect.json object of 60,000 keys: duplicate detection took 13 s (a lookup
+	 * per key); the one duplicate is still found */
+	{
+		size_t cap = 60000 * 16 + 256, o;
+		char *y = malloc(cap);
+
+		ck_assert_ptr_nonnull(y);
+		o = (size_t)snprintf(y, cap, P1 "    expect: {json: {properties: {");
+		for (int i = 0; i < 60000; i++)
+			o += (size_t)snprintf(y + o, cap - o, "k%d: {}, ", i);
+		snprintf(y + o, cap - o, "k5: {}}}}\n");
+		ck_assert_int_eq(load_str(y, &cfg, &err, &d), PD_ERR_CONFIG);
+		ck_assert_uint_eq(d.n, 1);
+		ck_assert_ptr_nonnull(strstr(d.lines[0], "json: duplicate key 'k5'"));
+		diag_free(&d);
+		free(y);
+	}
+	/* headers: the duplicate check is quadratic; more than 100 is an error */
+	yaml = repeat(P1 "    headers: {", "X-A: 1, ", 101, "}\n");
+	load_fails_with(yaml, "4:14: headers: 101 headers, at most 100");
 	free(yaml);
 	ck_assert_int_lt(pd_clock_mono_ms() - t0, 10000);
 }
