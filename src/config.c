@@ -36,6 +36,7 @@
 #define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
 #define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
 #define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
+#define CFG_MAX_JSON_NODES_TOTAL 1000000    /* the same, over every expect.json of a file */
 /* YAML nesting: expect.json may nest PD_SCHEMA_MAX_DEPTH levels below probes[i].expect */
 #define CFG_MAX_DEPTH (PD_SCHEMA_MAX_DEPTH + 8)
 #define CFG_MAX_HEADERS 100                 /* per headers: mapping */
@@ -60,7 +61,8 @@ struct cfg_ctx {
 	const char *file;
 	struct cfg_msg *msgs;
 	size_t nmsgs, capmsgs;
-	size_t json_nodes;
+	size_t json_nodes;      /* of the expect.json being converted */
+	size_t json_total;      /* of every expect.json so far */
 	int json_overflow;
 	int nomem;
 	unsigned flags;         /* PD_CONFIG_* load flags */
@@ -1290,6 +1292,14 @@ cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 		c->json_overflow = 1;
 		cfg_error(c, n, "json: more than %d nodes (recursive or exploding aliases?)",
 			  CFG_MAX_JSON_NODES);
+		return NULL;
+	}
+	/* per file too: 400 probes aliasing one 81,000-node anchor built 32 million nodes
+	 * (2.6 GB) from 29 KB of YAML */
+	if (++c->json_total > CFG_MAX_JSON_NODES_TOTAL) {
+		c->json_overflow = 1;
+		cfg_error(c, n, "json: more than %d nodes in all the expect.json of this file "
+			  "(aliases expanded)", CFG_MAX_JSON_NODES_TOTAL);
 		return NULL;
 	}
 	if (depth > PD_SCHEMA_MAX_DEPTH) {

@@ -860,6 +860,29 @@ START_TEST(test_big_inputs)
 	yaml = repeat(P1 "    headers: {", "X-A: 1, ", 101, "}\n");
 	load_fails_with(yaml, "4:14: headers: 101 headers, at most 100");
 	free(yaml);
+	/* 400 probes aliasing one 81,000-node anchor: 32 million nodes, 2.6 GB, from 29 KB;
+	 * now at most 1,000,000 nodes over the whole file */
+	{
+		size_t cap = 64 * 1024, o;
+		char *y = malloc(cap);
+
+		ck_assert_ptr_nonnull(y);
+		o = (size_t)snprintf(y, cap, "probes:\n  - name: p0\n    url: http://h/\n"
+				     "    expect:\n      json:\n        definitions:\n"
+				     "          a: {enum: &a [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}\n"
+				     "          b: {enum: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]}\n"
+				     "          c: {enum: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]}\n"
+				     "        enum: [*c]\n");
+		for (int i = 1; i < 400; i++)
+			o += (size_t)snprintf(y + o, cap - o, "  - {name: p%d, url: \"http://h/\", "
+					      "expect: {json: {enum: [*c, *c, *c]}}}\n", i);
+		ck_assert_int_eq(load_str(y, &cfg, &err, &d), PD_ERR_CONFIG);
+		ck_assert_uint_ge(d.n, 1);
+		ck_assert_msg(strstr(d.lines[0], "json: more than 1000000 nodes in all the "
+				     "expect.json of this file") != NULL, "%s", d.lines[0]);
+		diag_free(&d);
+		free(y);
+	}
 	ck_assert_int_lt(pd_clock_mono_ms() - t0, 10000);
 }
 END_TEST
