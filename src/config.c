@@ -40,6 +40,11 @@
 /* YAML nesting: expect.json may nest PD_SCHEMA_MAX_DEPTH levels below probes[i].expect */
 #define CFG_MAX_DEPTH (PD_SCHEMA_MAX_DEPTH + 8)
 #define CFG_MAX_HEADERS 100                 /* per headers: mapping */
+/* Upper bounds, so that what the daemon computes from a value cannot overflow
+ * (interval_ms * 1000 in microseconds, now + retention, a 100000000000d interval did):
+ * ten years for any duration, 256 MiB for a response body held in memory. */
+#define CFG_MAX_DURATION_MS ((int64_t)3650 * 86400 * 1000)
+#define CFG_MAX_SIZE ((size_t)256 * 1024 * 1024)
 #define CFG_NAME_MAX 64
 #define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
 #define CFG_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
@@ -748,6 +753,11 @@ cfg_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms
 			  cfg_disp(n, s, secret, show, sizeof(show)));
 		goto out;
 	}
+	if (v > CFG_MAX_DURATION_MS) {
+		cfg_error(c, n, "%s: must be at most 3650d (ten years), got '%s'", what,
+			  cfg_disp(n, s, secret, show, sizeof(show)));
+		goto out;
+	}
 	if (v < min_ms) {
 		pd_duration_format(min_ms, mins, sizeof(mins));
 		if (min_ms == 1)
@@ -806,6 +816,11 @@ cfg_size(struct cfg_ctx *c, yaml_node_t *n, const char *what, size_t *out)
 	}
 	if (v == 0) {
 		cfg_error(c, n, "%s: must be greater than 0", what);
+		goto out;
+	}
+	if (v > CFG_MAX_SIZE) {
+		cfg_error(c, n, "%s: must be at most 256MiB, got '%s'", what,
+			  cfg_disp(n, s, secret, show, sizeof(show)));
 		goto out;
 	}
 	*out = v;

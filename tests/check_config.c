@@ -887,6 +887,33 @@ START_TEST(test_big_inputs)
 }
 END_TEST
 
+/* The daemon computes interval_ms * 1000 (microseconds) and now + retention: a config
+ * could validate and then overflow (issue 9, item 8); fuzz_config now checks the bounds. */
+START_TEST(test_value_bounds)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_err err;
+	struct diag d = { 0 };
+
+	load_fails_with(P1 "    interval: 100000000000d\n",
+			"4:15: interval: must be at most 3650d (ten years), got '100000000000d'");
+	load_fails_with(P1 "    timeout: 3650d1ms\n",
+			"4:14: timeout: must be at most 3650d (ten years), got '3650d1ms'");
+	load_fails_with("store: {retention: 3651d}\n" P1,
+			"1:20: retention: must be at most 3650d (ten years), got '3651d'");
+	load_fails_with(P1 "    max_body: 18446744073709551615\n",
+			"4:15: max_body: must be at most 256MiB, got '18446744073709551615'");
+	load_fails_with(P1 "    max_body: 257MiB\n", "4:15: max_body: must be at most 256MiB, "
+			"got '257MiB'");
+	ck_assert_int_eq(load_str("store: {retention: 3650d}\n" P1 "    interval: 3650d\n"
+				  "    max_body: 256MiB\n", &cfg, &err, &d), 0);
+	ck_assert_int_eq(cfg->probes[0].interval_ms, (int64_t)3650 * 86400 * 1000);
+	ck_assert_uint_eq(cfg->probes[0].max_body, 256 * 1024 * 1024);
+	pd_config_free(cfg);
+	diag_free(&d);
+}
+END_TEST
+
 START_TEST(test_duration_good)
 {
 	int64_t ms = -1;
@@ -1176,6 +1203,7 @@ config_suite(void)
 	tcase_add_test(tc, test_inline_good);
 	tcase_add_test(tc, test_alias_bombs);
 	tcase_add_test(tc, test_big_inputs);
+	tcase_add_test(tc, test_value_bounds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("values");

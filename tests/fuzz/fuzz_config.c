@@ -15,7 +15,9 @@
  * the environment, the first error of a rejected input is printed (writing seeds).
  *
  * Properties: a successful load has at least one probe, every probe has a name and a
- * URL, durations are positive and sizes non-zero; a failed load has a message. */
+ * URL, durations are positive and at most ten years, max_body is in 1 B..256 MiB (the
+ * bounds that keep the daemon's arithmetic from overflowing); a failed load has a
+ * message. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -25,6 +27,8 @@
 #include "fuzz.h"
 #include "probed/config.h"
 #include "probed/log.h"
+
+#define MAX_DURATION_MS ((int64_t)3650 * 86400 * 1000) /* config.c: ten years */
 
 int __wrap_open(const char *path, int flags, ...);
 int __real_open(const char *path, int flags, ...);
@@ -136,13 +140,31 @@ check_config(const struct pd_config *cfg)
 {
 	FUZZ_CHECK(cfg->nprobes > 0, "a config without probes loaded");
 	FUZZ_CHECK(cfg->store_path != NULL, "no store path");
+	FUZZ_CHECK(cfg->retention_ms > 0 && cfg->retention_ms <= MAX_DURATION_MS &&
+		   cfg->heartbeat_interval_ms <= MAX_DURATION_MS &&
+		   cfg->correlation_ms <= MAX_DURATION_MS &&
+		   cfg->classify.window_ms <= MAX_DURATION_MS &&
+		   cfg->classify.p3_escalate_ms <= MAX_DURATION_MS,
+		   "a duration over ten years");
+	for (size_t i = 0; i < cfg->nnotify; i++)
+		FUZZ_CHECK(cfg->notify[i].timeout_ms <= MAX_DURATION_MS &&
+			   cfg->notify[i].resend_interval_ms <= MAX_DURATION_MS &&
+			   cfg->notify[i].resend_resolved_ms <= MAX_DURATION_MS,
+			   "notify %s: a duration over ten years", cfg->notify[i].name);
 	for (size_t i = 0; i < cfg->nprobes; i++) {
 		const struct pd_probe_cfg *p = &cfg->probes[i];
 
 		FUZZ_CHECK(p->name != NULL && p->url != NULL, "probe %zu: no name or url", i);
 		FUZZ_CHECK(p->interval_ms > 0 && p->timeout_ms > 0 && p->confirm_after_ms > 0,
 			   "probe %s: a duration <= 0", p->name);
-		FUZZ_CHECK(p->max_body > 0, "probe %s: max_body 0", p->name);
+		/* the documented bounds: what the daemon computes from them cannot overflow */
+		FUZZ_CHECK(p->interval_ms <= MAX_DURATION_MS && p->timeout_ms <= MAX_DURATION_MS &&
+			   p->confirm_after_ms <= MAX_DURATION_MS &&
+			   p->max_latency_ms <= MAX_DURATION_MS &&
+			   p->fresh_max_age_ms <= MAX_DURATION_MS,
+			   "probe %s: a duration over ten years", p->name);
+		FUZZ_CHECK(p->max_body > 0 && p->max_body <= 256 * 1024 * 1024,
+			   "probe %s: max_body %zu", p->name, p->max_body);
 		FUZZ_CHECK(pd_config_probe(cfg, p->name) != NULL, "probe %s: lookup", p->name);
 	}
 }
