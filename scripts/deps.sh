@@ -24,7 +24,7 @@ test_pkgs+=(file debootstrap systemd-container util-linux)
 
 # scripts/fuzz.sh: clang-14 with libFuzzer and the sanitizer runtimes (issue 9). The test
 # command needs none of them: it replays the fuzz corpora with the normal compiler.
-fuzz_pkgs=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
+fuzz_pkgs=(clang-14 libclang-rt-14-dev libfuzzer-14-dev time)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
 for arg in "$@"; do

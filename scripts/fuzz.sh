@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzz probed: builds the libFuzzer harnesses of tests/fuzz with clang-14 under ASan +
 # UBSan (build-fuzz/, -DPROBED_FUZZ=ON), then runs each harness for SECONDS (default 60),
-# one after the other, niced, and prints per harness the executions, the coverage (cov
-# and ft of libFuzzer's final stats), the new inputs and the findings.
+# one after the other, niced, and prints per harness the wall and CPU time, the
+# executions, the coverage (cov and ft of libFuzzer's final stats), the new inputs and
+# the findings.
 #
 #   scripts/fuzz.sh [SECONDS] [NAME...]      NAME: config jsonschema check shape timeparse httpd
 #
@@ -60,12 +61,16 @@ for n in "${names[@]}"; do
 	before=$(find "$findings" -type f | wc -l)
 	echo "== $n: ${seconds}s (max_len ${max_len[$n]})"
 	start=$(date +%s)
+	# CPU time (user + system) of the fuzzer: the machine may be shared, so wall time
+	# says little about how much fuzzing was done
 	# shellcheck disable=SC2086
-	nice -n "${FUZZ_NICE:-10}" "$dir/tests/fuzz/fuzz_$n" "$work" "tests/fuzz/corpus/$n" \
+	/usr/bin/time -o "$dir/cpu-$n" -f '%U %S' \
+		nice -n "${FUZZ_NICE:-10}" "$dir/tests/fuzz/fuzz_$n" "$work" "tests/fuzz/corpus/$n" \
 		-max_total_time="$seconds" -max_len="${max_len[$n]}" -rss_limit_mb=2048 \
 		-timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" \
 		${FUZZ_ARGS:-} >"$log" 2>&1 || true
 	wall=$(($(date +%s) - start))
+	cpu=$(awk 'END { printf "%d", $1 + $2 }' "$dir/cpu-$n" 2>/dev/null || echo '?')
 	# the last status line ("#N DONE cov: X ft: Y ..." or the last "#N ..." before a crash)
 	last=$(grep -aE '^#[0-9]+' "$log" | tail -n 1 || true)
 	execs=$(grep -a '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
@@ -83,8 +88,9 @@ for n in "${names[@]}"; do
 			"tests/fuzz/corpus/$n" "$work" >"$dir/merge-$n.log" 2>&1 ||
 			echo "   merge failed: see $dir/merge-$n.log"
 	fi
-	line=$(printf '%-11s %5ss  execs %-10s cov %-6s ft %-7s new %-5s rss %sMB  findings %s' \
-		"$n" "$wall" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${new:-?}" "${rss:-?}" "$crashes")
+	line=$(printf '%-11s wall %5ss cpu %5ss  execs %-10s cov %-6s ft %-7s new %-5s rss %sMB  findings %s' \
+		"$n" "$wall" "${cpu:-?}" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${new:-?}" "${rss:-?}" \
+		"$crashes")
 	echo "   $line"
 	if [ "$crashes" -gt 0 ]; then
 		grep -aE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|property violated' \
