@@ -156,6 +156,36 @@ check_parse(const struct pd_response *resp, int strict, struct pd_result *out)
 	return doc;
 }
 
+/* How many bytes of s, at most max, end on a UTF-8 character boundary: for "%.*s", so
+ * that a cut never leaves half a character (a verdict goes into stored rows and into
+ * notification bodies, where a receiver may reject invalid UTF-8 with a 400). */
+static int
+utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	while (n == max && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		max = --n; /* s[n] continues the character that starts before it */
+	return (int)n;
+}
+
+/* Drop an incomplete UTF-8 sequence at the end of s (what a snprintf cut leaves). */
+static void
+utf8_trim_tail(char *s)
+{
+	size_t n = strlen(s), k = n, need;
+	unsigned char lead;
+
+	while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+		k--;
+	if (k == 0)
+		return;
+	lead = (unsigned char)s[k - 1];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (need > 1 && k - 1 + need > n)
+		s[k - 1] = '\0';
+}
+
 static void
 check_schema(const struct pd_schema *schema, const cJSON *doc, struct pd_result *out)
 {
@@ -165,8 +195,8 @@ check_schema(const struct pd_schema *schema, const cJSON *doc, struct pd_result 
 	if (!pd_schema_validate(schema, doc, errs, 4, &nerr)) {
 		out->outcome = PD_OUT_SHAPE;
 		if (nerr > 1)
-			snprintf(out->verdict, sizeof(out->verdict), "%.200s (+%zu more)", errs[0].msg,
-				 nerr - 1);
+			snprintf(out->verdict, sizeof(out->verdict), "%.*s (+%zu more)",
+				 utf8_prefix(errs[0].msg, 200), errs[0].msg, nerr - 1);
 		else if (nerr == 1)
 			snprintf(out->verdict, sizeof(out->verdict), "%s", errs[0].msg);
 		else
@@ -416,8 +446,8 @@ fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64_t now_ms
 
 	if (rc != 0) {
 		out->outcome = PD_OUT_SHAPE;
-		snprintf(out->verdict, sizeof(out->verdict), "freshness field %.100s %s",
-			 p->fresh_field, rc == -1 ? "missing" :
+		snprintf(out->verdict, sizeof(out->verdict), "freshness field %.*s %s",
+			 utf8_prefix(p->fresh_field, 100), p->fresh_field, rc == -1 ? "missing" :
 			 "is not a timestamp (RFC 3339 or epoch seconds)");
 		return;
 	}
@@ -425,8 +455,8 @@ fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64_t now_ms
 		age_format(now_ms - ts, age, sizeof(age));
 		age_format(p->fresh_max_age_ms, max, sizeof(max));
 		out->outcome = PD_OUT_LATE;
-		snprintf(out->verdict, sizeof(out->verdict), "%.100s is %s old > max_age %s",
-			 p->fresh_field, age, max);
+		snprintf(out->verdict, sizeof(out->verdict), "%.*s is %s old > max_age %s",
+			 utf8_prefix(p->fresh_field, 100), p->fresh_field, age, max);
 	}
 }
 
@@ -990,6 +1020,7 @@ out:
 	cJSON_Delete(doc);
 	/* curl error text can name the URL's host; make sure no secret leaks through */
 	pd_log_redact(out->verdict, sizeof(out->verdict));
+	utf8_trim_tail(out->verdict);
 }
 
 void

@@ -2,7 +2,8 @@
  * -> outcome and verdict (pd_check_response_at), with the shape fingerprint, for every
  * probe of a fixed configuration (the three probes of the repository's probes.yaml and
  * probes covering the other branches: freshness by field and by {date}, custom status
- * ranges without a schema, a small max_body, max_latency).
+ * ranges without a schema, a small max_body, max_latency, a schema whose errors quote
+ * the response's keys and values).
  *
  * Input: a raw HTTP/1.x response, as `curl -si` prints it:
  *
@@ -103,6 +104,13 @@ static const char fixture[] =
 	"    kind: freshness\n"
 	"    url: https://api.example.com/stats/latest.json\n"
 	"    freshness: {field: meta.generated_at, max_age: 26h}\n"
+	"  - name: counters\n"
+	"    url: https://api.example.com/counters/\n"
+	"    expect:\n"
+	"      json:\n"
+	"        type: object\n"
+	"        additionalProperties: {type: integer, maximum: 1000}\n"
+	"        propertyNames: {maxLength: 64}\n"
 	"  - name: plain\n"
 	"    url: https://status.example.com/\n"
 	"    expect:\n"
