@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what probed needs to build (and, with --test, to run its tests) from Debian 12
-# packages. Idempotent: apt-get only runs when something is missing.
+# Installs what probed needs to build (and, with --test, to run its tests; with --fuzz, to
+# run scripts/fuzz.sh) from Debian 12 packages. Idempotent: apt-get only runs when something
+# is missing.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config ca-certificates
@@ -23,10 +24,18 @@ test_pkgs+=(file debootstrap systemd-container util-linux)
 # the wall-clock step fault test runs probed under libfaketime
 test_pkgs+=(faketime)
 
+# scripts/fuzz.sh: clang-14 with libFuzzer and the sanitizer runtimes (issue 9). The test
+# command needs none of them: it replays the fuzz corpora with the normal compiler.
+fuzz_pkgs=(clang-14 libclang-rt-14-dev libfuzzer-14-dev time)
+
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")
-if [ "${1:-}" = "--test" ]; then
-	want+=("${test_pkgs[@]}")
-fi
+for arg in "$@"; do
+	case $arg in
+	--test) want+=("${test_pkgs[@]}") ;;
+	--fuzz) want+=("${fuzz_pkgs[@]}") ;;
+	*) echo "usage: deps.sh [--test] [--fuzz]" >&2; exit 64 ;;
+	esac
+done
 
 missing=()
 for p in "${want[@]}"; do

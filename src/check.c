@@ -156,6 +156,36 @@ check_parse(const struct pd_response *resp, int strict, struct pd_result *out)
 	return doc;
 }
 
+/* How many bytes of s, at most max, end on a UTF-8 character boundary: for "%.*s", so
+ * that a cut never leaves half a character (a verdict goes into stored rows and into
+ * notification bodies, where a receiver may reject invalid UTF-8 with a 400). */
+static int
+utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	while (n == max && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		max = --n; /* s[n] continues the character that starts before it */
+	return (int)n;
+}
+
+/* Drop an incomplete UTF-8 sequence at the end of s (what a snprintf cut leaves). */
+static void
+utf8_trim_tail(char *s)
+{
+	size_t n = strlen(s), k = n, need;
+	unsigned char lead;
+
+	while (k > 0 && ((unsigned char)s[k - 1] & 0xC0) == 0x80)
+		k--;
+	if (k == 0)
+		return;
+	lead = (unsigned char)s[k - 1];
+	need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (need > 1 && k - 1 + need > n)
+		s[k - 1] = '\0';
+}
+
 static void
 check_schema(const struct pd_schema *schema, const cJSON *doc, struct pd_result *out)
 {
@@ -165,8 +195,8 @@ check_schema(const struct pd_schema *schema, const cJSON *doc, struct pd_result 
 	if (!pd_schema_validate(schema, doc, errs, 4, &nerr)) {
 		out->outcome = PD_OUT_SHAPE;
 		if (nerr > 1)
-			snprintf(out->verdict, sizeof(out->verdict), "%.200s (+%zu more)", errs[0].msg,
-				 nerr - 1);
+			snprintf(out->verdict, sizeof(out->verdict), "%.*s (+%zu more)",
+				 utf8_prefix(errs[0].msg, 200), errs[0].msg, nerr - 1);
 		else if (nerr == 1)
 			snprintf(out->verdict, sizeof(out->verdict), "%s", errs[0].msg);
 		else
@@ -316,16 +346,25 @@ digits(const char **q, int n)
 	return v;
 }
 
-/* RFC 3339 ("2026-11-22T05:05:32Z", ".123", "+02:00"; ' ' or 't' for T) -> ms. 0 ok. */
 static int
-rfc3339_parse(const char *s, int64_t *ms)
+days_in_month(int y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : days[m - 1];
+}
+
+/* RFC 3339 ("2026-11-22T05:05:32Z", ".123", "+02:00"; ' ' or 't' for T) -> ms. 0 ok. */
+int
+pd_check_rfc3339_parse(const char *s, int64_t *ms)
 {
 	const char *q = s;
 	int y, mo, d, h, mi, se, frac = 0, fdig = 0;
 	int64_t off = 0, v;
 
+	/* the day must exist in its month (RFC 3339 5.7): 2026-11-31 is not December 1 */
 	if ((y = digits(&q, 4)) < 0 || *q++ != '-' || (mo = digits(&q, 2)) < 1 || mo > 12 ||
-	    *q++ != '-' || (d = digits(&q, 2)) < 1 || d > 31 ||
+	    *q++ != '-' || (d = digits(&q, 2)) < 1 || d > days_in_month(y, mo) ||
 	    (*q != 'T' && *q != 't' && *q != ' '))
 		return -1;
 	q++;
@@ -393,7 +432,7 @@ fresh_field_ms(const cJSON *doc, const char *field, int64_t *ms)
 		return 0;
 	}
 	if (cJSON_IsString(n) && n->valuestring != NULL)
-		return rfc3339_parse(n->valuestring, ms) == 0 ? 0 : -2;
+		return pd_check_rfc3339_parse(n->valuestring, ms) == 0 ? 0 : -2;
 	return -2;
 }
 
@@ -407,8 +446,8 @@ fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64_t now_ms
 
 	if (rc != 0) {
 		out->outcome = PD_OUT_SHAPE;
-		snprintf(out->verdict, sizeof(out->verdict), "freshness field %.100s %s",
-			 p->fresh_field, rc == -1 ? "missing" :
+		snprintf(out->verdict, sizeof(out->verdict), "freshness field %.*s %s",
+			 utf8_prefix(p->fresh_field, 100), p->fresh_field, rc == -1 ? "missing" :
 			 "is not a timestamp (RFC 3339 or epoch seconds)");
 		return;
 	}
@@ -416,8 +455,8 @@ fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64_t now_ms
 		age_format(now_ms - ts, age, sizeof(age));
 		age_format(p->fresh_max_age_ms, max, sizeof(max));
 		out->outcome = PD_OUT_LATE;
-		snprintf(out->verdict, sizeof(out->verdict), "%.100s is %s old > max_age %s",
-			 p->fresh_field, age, max);
+		snprintf(out->verdict, sizeof(out->verdict), "%.*s is %s old > max_age %s",
+			 utf8_prefix(p->fresh_field, 100), p->fresh_field, age, max);
 	}
 }
 
@@ -563,6 +602,58 @@ line_add(struct shape_walk *w, const char *type)
 	w->lines[w->nlines++] = l;
 }
 
+/* A key is written ".key" in a path, unless it holds a character that would make the
+ * path ambiguous or split its line ('.', '[', ']', '"', '\\', a control character):
+ * then ["key"], JSON-escaped. Path text and hash input are the same string, so two
+ * documents have the same hash exactly when they have the same path list. Keys of the
+ * first kind hash as they always did. Returns the segment (malloc'd when quoted, *own
+ * set) or NULL when out of memory. */
+static const char *
+shape_key(const char *k, size_t kl, size_t *len, char **own)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0, o = 2;
+	int quote = 0;
+	char *q;
+
+	*own = NULL;
+	for (size_t i = 0; i < kl; i++) {
+		unsigned char ch = (unsigned char)k[i];
+
+		n += ch < 0x20 ? 6 : (ch == '"' || ch == '\\') ? 2 : 1;
+		if (ch < 0x20 || ch == '.' || ch == '[' || ch == ']' || ch == '"' || ch == '\\')
+			quote = 1;
+	}
+	if (!quote) {
+		*len = kl;
+		return k;
+	}
+	if ((q = malloc(n + 5)) == NULL)
+		return NULL;
+	q[0] = '[';
+	q[1] = '"';
+	for (size_t i = 0; i < kl; i++) {
+		unsigned char ch = (unsigned char)k[i];
+
+		if (ch < 0x20) {
+			memcpy(q + o, "\\u00", 4);
+			q[o + 4] = hex[ch >> 4];
+			q[o + 5] = hex[ch & 15];
+			o += 6;
+		} else {
+			if (ch == '"' || ch == '\\')
+				q[o++] = '\\';
+			q[o++] = (char)ch;
+		}
+	}
+	q[o++] = '"';
+	q[o++] = ']';
+	q[o] = '\0';
+	*len = o;
+	*own = q;
+	return q;
+}
+
 /* h: FNV state after the node's path; the path text is in w->path when listing. */
 static void
 shape_node(struct shape_walk *w, const cJSON *n, uint64_t h)
@@ -575,12 +666,22 @@ shape_node(struct shape_walk *w, const cJSON *n, uint64_t h)
 		line_add(w, type);
 	if (cJSON_IsObject(n)) {
 		for (const cJSON *c = n->child; c != NULL; c = c->next) {
-			const char *k = c->string ? c->string : "";
-			size_t kl = strlen(k);
+			const char *k = c->string ? c->string : "", *seg;
+			size_t kl = strlen(k), sl = 0;
+			char *own = NULL;
+			uint64_t hk;
 
-			if (listing && !w->nomem && (path_push(w, ".", 1) || path_push(w, k, kl)))
+			if ((seg = shape_key(k, kl, &sl, &own)) == NULL) {
+				w->nomem = 1; /* the hash goes on with the raw key; no list */
+				seg = k;
+				sl = kl;
+			}
+			hk = own != NULL ? fnv(h, seg, sl) : fnv(fnv(h, ".", 1), seg, sl);
+			if (listing && !w->nomem &&
+			    ((own == NULL && path_push(w, ".", 1)) || path_push(w, seg, sl)))
 				listing = 0;
-			shape_node(w, c, fnv(fnv(h, ".", 1), k, kl));
+			shape_node(w, c, hk);
+			free(own);
 			w->plen = mark;
 			if (w->path)
 				w->path[mark] = '\0';
@@ -919,6 +1020,7 @@ out:
 	cJSON_Delete(doc);
 	/* curl error text can name the URL's host; make sure no secret leaks through */
 	pd_log_redact(out->verdict, sizeof(out->verdict));
+	utf8_trim_tail(out->verdict);
 }
 
 void

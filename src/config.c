@@ -38,8 +38,16 @@
 #define CFG_MAX_RETRY_MS (3600 * 1000LL)    /* retry/breaker durations: at most 1h */
 #define CFG_LOCATION_MAX 48                 /* location: fits every dedup key */
 #define CFG_MAX_TOKEN 4096                  /* routing_key, api_key, bearer_token */
-#define CFG_MAX_DURATION_MS (3650LL * 86400 * 1000) /* any duration: at most 10 years */
 #define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
+#define CFG_MAX_JSON_NODES_TOTAL 1000000    /* the same, over every expect.json of a file */
+/* YAML nesting: expect.json may nest PD_SCHEMA_MAX_DEPTH levels below probes[i].expect */
+#define CFG_MAX_DEPTH (PD_SCHEMA_MAX_DEPTH + 8)
+#define CFG_MAX_HEADERS 100                 /* per headers: mapping */
+/* Upper bounds, so that what the daemon computes from a value cannot overflow
+ * (interval_ms * 1000 in microseconds, now + retention, a 100000000000d interval did):
+ * ten years for any duration, 256 MiB for a response body held in memory. */
+#define CFG_MAX_DURATION_MS ((int64_t)3650 * 86400 * 1000)
+#define CFG_MAX_SIZE ((size_t)256 * 1024 * 1024)
 #define CFG_NAME_MAX 64
 #define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
 #define CFG_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
@@ -68,7 +76,8 @@ struct cfg_ctx {
 	const char *file;
 	struct cfg_msg *msgs;
 	size_t nmsgs, capmsgs;
-	size_t json_nodes;
+	size_t json_nodes;      /* of the expect.json being converted */
+	size_t json_total;      /* of every expect.json so far */
 	int json_overflow;
 	struct cfg_jmark *jmarks;   /* of the expect.json being converted */
 	size_t njmarks, capjmarks;
@@ -550,6 +559,10 @@ cfg_seq(struct cfg_ctx *c, yaml_node_t *n, const char *what, yaml_node_item_t **
 
 /* ---------------------------------------------------------------- interpolation */
 
+/* Only a regular file: a FIFO would block the open() or the read() until some writer
+ * came (probectl validate hung, and so would the loop on SIGHUP), a device may never
+ * end. O_NONBLOCK makes the open of a FIFO return at once; it is then refused. Returns
+ * -1 with *errnum, or -2 when path is not a regular file. */
 static int
 cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 {
@@ -558,8 +571,7 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 	size_t start = out->len;
 	int fd, rc = -1;
 
-	/* O_NONBLOCK: a FIFO (or a device) must not hang validate, or the loop on SIGHUP */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		*errnum = errno;
 		return -1;
@@ -573,7 +585,7 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		*errnum = EINVAL; /* "Invalid argument": only a regular file holds a secret */
+		rc = -2;
 		goto out;
 	}
 	for (;;) {
@@ -669,7 +681,7 @@ cfg_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
 		i = (size_t)(end - s) + 1;
 		if (rlen >= 5 && memcmp(ref, "file:", 5) == 0) {
 			char *path = strndup(ref + 5, rlen - 5);
-			int errnum = 0;
+			int errnum = 0, rc;
 
 			if (path == NULL)
 				goto nomem;
@@ -683,15 +695,19 @@ cfg_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
 					free(path);
 					goto nomem;
 				}
-			} else if (cfg_read_secret_file(path, &b, &errnum) != 0) {
+			} else if ((rc = cfg_read_secret_file(path, &b, &errnum)) == -2) {
+				cfg_error(c, n, "cannot read '%s': not a regular file (a FIFO or a "
+					  "device would block or never end)",
+					  cfg_show(path, strlen(path), show, sizeof(show)));
+				bad = 1;
+			} else if (rc != 0) {
 				if (errnum == ENOMEM) {
 					free(path);
 					goto nomem;
 				}
 				cfg_error(c, n, "cannot read '%s': %s",
 					  cfg_show(path, strlen(path), show, sizeof(show)),
-					  errnum == EINVAL ? "not a regular file (a FIFO, device "
-					  "or socket is never read)" : strerror(errnum));
+					  strerror(errnum));
 				bad = 1;
 			}
 			free(path);
@@ -779,8 +795,7 @@ cfg_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms
 		goto out;
 	}
 	if (v > CFG_MAX_DURATION_MS) {
-		/* a bound far beyond any sane setting, so later arithmetic cannot overflow */
-		cfg_error(c, n, "%s: at most 3650d, got '%s'", what,
+		cfg_error(c, n, "%s: must be at most 3650d (ten years), got '%s'", what,
 			  cfg_disp(n, s, secret, show, sizeof(show)));
 		goto out;
 	}
@@ -842,6 +857,11 @@ cfg_size(struct cfg_ctx *c, yaml_node_t *n, const char *what, size_t *out)
 	}
 	if (v == 0) {
 		cfg_error(c, n, "%s: must be greater than 0", what);
+		goto out;
+	}
+	if (v > CFG_MAX_SIZE) {
+		cfg_error(c, n, "%s: must be at most 256MiB, got '%s'", what,
+			  cfg_disp(n, s, secret, show, sizeof(show)));
 		goto out;
 	}
 	*out = v;
@@ -1043,6 +1063,11 @@ cfg_headers(struct cfg_ctx *c, yaml_node_t *n, struct pd_header **out, size_t *n
 		return -1;
 	}
 	cap = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+	/* the duplicate check below is quadratic: bound it (and a request's header block) */
+	if (cap > CFG_MAX_HEADERS) {
+		cfg_error(c, n, "headers: %zu headers, at most %d", cap, CFG_MAX_HEADERS);
+		return -1;
+	}
 	h = cfg_calloc(c, cap, sizeof(*h));
 	if (h == NULL)
 		return -1;
@@ -1321,11 +1346,55 @@ cfg_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg)
 	cfg_error(c, m->key, "json: %s", msg);
 }
 
+struct cfg_key {
+	const char *s;
+	size_t idx;
+};
+
+static int
+cfg_key_cmp(const void *a, const void *b)
+{
+	const struct cfg_key *x = a, *y = b;
+	int r = strcmp(x->s, y->s);
+
+	return r != 0 ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* dup[i] = 1 for each pair of mapping n whose (scalar) key an earlier pair has, as
+ * cJSON compares keys (C strings). Sorting, not a lookup per key: a mapping of 100,000
+ * keys took 13 s with cJSON_GetObjectItemCaseSensitive. -1 when out of memory. */
+static int
+cfg_json_dups(struct cfg_ctx *c, yaml_node_t *n, unsigned char *dup)
+{
+	size_t np = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start), m = 0;
+	struct cfg_key *keys;
+
+	if (np < 2)
+		return 0;
+	if ((keys = calloc(np, sizeof(*keys))) == NULL)
+		return -1;
+	for (size_t i = 0; i < np; i++) {
+		yaml_node_t *k = cfg_node(c, n->data.mapping.pairs.start[i].key);
+
+		if (k->type == YAML_SCALAR_NODE) {
+			keys[m].s = cfg_raw(k);
+			keys[m++].idx = i;
+		}
+	}
+	qsort(keys, m, sizeof(*keys), cfg_key_cmp);
+	for (size_t i = 1; i < m; i++)
+		if (strcmp(keys[i].s, keys[i - 1].s) == 0)
+			dup[keys[i].idx] = 1;
+	free(keys);
+	return 0;
+}
+
 /* Convert node n to cJSON. NULL after reporting an error (or on out-of-memory). */
 static cJSON *
 cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 {
 	cJSON *j = NULL;
+	unsigned char *dup = NULL;
 	int bad = 0;
 
 	if (c->json_overflow)
@@ -1334,6 +1403,14 @@ cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 		c->json_overflow = 1;
 		cfg_error(c, n, "json: more than %d nodes (recursive or exploding aliases?)",
 			  CFG_MAX_JSON_NODES);
+		return NULL;
+	}
+	/* per file too: 400 probes aliasing one 81,000-node anchor built 32 million nodes
+	 * (2.6 GB) from 29 KB of YAML */
+	if (++c->json_total > CFG_MAX_JSON_NODES_TOTAL) {
+		c->json_overflow = 1;
+		cfg_error(c, n, "json: more than %d nodes in all the expect.json of this file "
+			  "(aliases expanded)", CFG_MAX_JSON_NODES_TOTAL);
 		return NULL;
 	}
 	if (depth > PD_SCHEMA_MAX_DEPTH) {
@@ -1368,6 +1445,11 @@ cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 	case YAML_MAPPING_NODE:
 		if ((j = cJSON_CreateObject()) == NULL)
 			break;
+		dup = calloc((size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start) + 1, 1);
+		if (dup == NULL || cfg_json_dups(c, n, dup) != 0) {
+			bad = c->nomem = 1;
+			break;
+		}
 		for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
 		     pr < n->data.mapping.pairs.top; pr++) {
 			yaml_node_t *k = cfg_node(c, pr->key);
@@ -1379,7 +1461,7 @@ cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 				bad = 1;
 				continue;
 			}
-			if (cJSON_GetObjectItemCaseSensitive(j, cfg_raw(k)) != NULL) {
+			if (dup[pr - n->data.mapping.pairs.start]) {
 				cfg_error(c, k, "json: duplicate key '%s'",
 					  cfg_show(cfg_raw(k), k->data.scalar.length, show,
 						   sizeof(show)));
@@ -1401,6 +1483,7 @@ cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 		cfg_error(c, n, "json: unsupported node");
 		return NULL;
 	}
+	free(dup);
 	if (j == NULL)
 		c->nomem = 1;
 	if (bad) {
@@ -2639,6 +2722,53 @@ cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, siz
 		cfg_error_at(c, line, col, "YAML: %s", problem);
 }
 
+/*
+ * libyaml's scanner is quadratic in the flow nesting depth (each token walks the stack
+ * of possible simple keys, one per level): 200 KB of '[' took 47 s in
+ * yaml_parser_load, 500 KB of "{a: " more than a minute. So the events are read once
+ * first, counting the depth, and a document nested deeper than CFG_MAX_DEPTH is refused
+ * before it is built: the scan stops a few tokens past that depth. A syntax error is
+ * left to yaml_parser_load, which reports it. 0 ok, -1 after the error was reported.
+ */
+static int
+cfg_depth_check(struct cfg_ctx *c, const char *yaml, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, rc = 0, done = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		c->nomem = 1;
+		return -1;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!done && yaml_parser_parse(&parser, &ev)) {
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CFG_MAX_DEPTH) {
+				cfg_error_at(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
+					     "YAML: nested deeper than %d levels", CFG_MAX_DEPTH);
+				rc = -1;
+				done = 1;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 static int config_load_string(const char *yaml, size_t len, const char *name, unsigned flags,
 			      struct pd_config **out, struct pd_err *err,
 			      pd_config_diag_fn diag, void *ud);
@@ -2676,6 +2806,8 @@ config_load_string(const char *yaml, size_t len, const char *name, unsigned flag
 	cfg->store_path = cfg_strdup(&c, CFG_DEF_STORE_PATH);
 	cfg->retention_ms = CFG_DEF_RETENTION_MS;
 	cfg_classify_defaults(cfg);
+	if (cfg_depth_check(&c, yaml, len) != 0)
+		goto out;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &c.doc)) {
 		cfg_syntax_error(&c, &parser, yaml, len);
@@ -2888,6 +3020,8 @@ pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd
 		goto out;
 	}
 	have_parser = 1;
+	if (cfg_depth_check(&c, yaml, len) != 0)
+		goto out;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &c.doc)) {
 		cfg_syntax_error(&c, &parser, yaml, len);

@@ -491,6 +491,9 @@ httpd_on_tick(EV_P_ ev_timer *w, int revents)
 /* libmicrohttpd's messages are per connection (a client sent a too large header, the
  * connection limit was hit, ...): debug level, so a hostile client cannot flood the log.
  * The last one is kept for the start error. */
+static void httpd_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 httpd_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -518,8 +521,9 @@ httpd_format_addr(const struct sockaddr_storage *ss, unsigned port, char *out, s
 	}
 }
 
-struct pd_httpd *
-pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
+/* listen NULL: no socket of its own (MHD_USE_NO_LISTEN_SOCKET), for pd_httpd_new_unbound */
+static struct pd_httpd *
+httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 {
 	struct pd_httpd *h = NULL;
 	struct sockaddr_storage ss;
@@ -528,9 +532,14 @@ pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	unsigned port;
 
-	if (pd_httpd_parse_listen(listen, &ss, &sslen, err) != 0)
+	if (listen == NULL) {
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = AF_INET;
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+		port = 0;
+	} else if (pd_httpd_parse_listen(listen, &ss, &sslen, err) != 0) {
 		return NULL;
-	if (ss.ss_family == AF_INET6) {
+	} else if (ss.ss_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)&ss)->sin6_addr;
 
 		/* [::] serves IPv4 too; a specific v6 address only itself */
@@ -545,7 +554,8 @@ pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 	}
 	h->d = d;
 	h->loop = pd_daemon_loop(d);
-	snprintf(h->listen, sizeof(h->listen), "%s", listen);
+	snprintf(h->listen, sizeof(h->listen), "%s", listen ? listen : "");
+	h->warned_listen = listen == NULL; /* nothing to warn about: no socket */
 	if ((h->sp = pd_statuspage_new()) == NULL) {
 		pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 		goto fail;
@@ -585,12 +595,55 @@ pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 	h->port = info != NULL && info->port != 0 ? info->port : port;
 	httpd_format_addr(&ss, h->port, h->addr, sizeof(h->addr));
 	httpd_arm(h);
+	if (listen == NULL)
+		return h;
 	pd_log_info("http: listening on %s (/metrics, /, /api/status, /healthz)%s", h->addr,
 		    pd_daemon_config(d)->http_bearer_token ? "; bearer token required" : "");
 	return h;
 fail:
 	pd_httpd_free(h);
 	return NULL;
+}
+
+struct pd_httpd *
+pd_httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
+{
+	if (listen == NULL) {
+		pd_err_set(err, PD_ERR_INVALID, "http.listen: empty address");
+		return NULL;
+	}
+	return httpd_new(d, listen, err);
+}
+
+struct pd_httpd *
+pd_httpd_new_unbound(struct pd_daemon *d, struct pd_err *err)
+{
+	return httpd_new(d, NULL, err);
+}
+
+int
+pd_httpd_add_connection(struct pd_httpd *h, int fd, const struct sockaddr *addr,
+			socklen_t len, struct pd_err *err)
+{
+	if (MHD_add_connection(h->mhd, fd, addr, len) != MHD_YES)
+		return pd_err_set(err, PD_ERR_IO, "http: libmicrohttpd refused the connection");
+	httpd_arm(h);
+	return 0;
+}
+
+void
+pd_httpd_run(struct pd_httpd *h)
+{
+	httpd_run(h);
+}
+
+unsigned
+pd_httpd_connections(const struct pd_httpd *h)
+{
+	const union MHD_DaemonInfo *info =
+		MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info != NULL ? info->num_connections : 0;
 }
 
 void

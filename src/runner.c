@@ -202,26 +202,35 @@ runner_on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+/* A header value of digits only (delta-seconds, a count), white space around allowed:
+ * the number, saturated at max (RFC 9110 5.1/8.8.3: a larger delta-seconds counts as the
+ * largest one can represent), or -1 when the value is anything else. */
 static int64_t
-header_int(const char *v, size_t len)
+header_uint(const char *v, size_t len, int64_t max)
 {
-	char tmp[32];
-	char *end;
-	long long n;
+	size_t i = 0;
+	int64_t n = 0;
 
-	while (len && (*v == ' ' || *v == '\t')) {
-		v++;
+	while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	if (i == len || v[i] < '0' || v[i] > '9')
+		return -1;
+	for (; i < len && v[i] >= '0' && v[i] <= '9'; i++)
+		n = n > (max - (v[i] - '0')) / 10 ? max : n * 10 + (v[i] - '0');
+	while (i < len && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	return i == len ? n : -1;
+}
+
+void
+pd_runner_parse_header(struct pd_response *resp, const char *buf, size_t len)
+{
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
-	}
-	if (len == 0 || len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, v, len);
-	tmp[len] = '\0';
-	errno = 0;
-	n = strtoll(tmp, &end, 10);
-	if (errno || end == tmp || n < 0)
-		return -1;
-	return n;
+	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
+		resp->retry_after_s = pd_runner_retry_after(buf + 12, len - 12, (int64_t)time(NULL));
+	else if (len > 22 && strncasecmp(buf, "X-RateLimit-Remaining:", 22) == 0)
+		resp->ratelimit_remaining = header_uint(buf + 22, len - 22, INT64_MAX);
 }
 
 int64_t
@@ -229,7 +238,7 @@ pd_runner_retry_after(const char *v, size_t len, int64_t now_s)
 {
 	char tmp[64];
 	time_t at;
-	int64_t n = header_int(v, len);
+	int64_t n = header_uint(v, len, PD_RUNNER_RETRY_AFTER_MAX_S);
 
 	if (n >= 0)
 		return n;
@@ -253,14 +262,8 @@ runner_on_header(char *buf, size_t size, size_t nitems, void *userdata)
 {
 	struct xfer *x = userdata;
 	size_t n = size * nitems;
-	size_t len = n;
 
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
-		x->resp.retry_after_s = pd_runner_retry_after(buf + 12, len - 12, (int64_t)time(NULL));
-	else if (len > 22 && strncasecmp(buf, "X-RateLimit-Remaining:", 22) == 0)
-		x->resp.ratelimit_remaining = header_int(buf + 22, len - 22);
+	pd_runner_parse_header(&x->resp, buf, n);
 	return n;
 }
 

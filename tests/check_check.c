@@ -289,6 +289,59 @@ START_TEST(test_status_ranges)
 }
 END_TEST
 
+/* 1 when s is valid UTF-8 (enough for these tests: no overlong/surrogate checks). */
+static int
+utf8_ok(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : *p >= 0xF0 ? 3 : *p >= 0xE0 ? 2 : *p >= 0xC0 ? 1 : -1;
+
+		if (n < 0)
+			return 0;
+		for (int i = 1; i <= n; i++)
+			if ((p[i] & 0xC0) != 0x80)
+				return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+/* Found with fuzz_check's UTF-8 property (issue 9, item 7: check.c cut the first schema
+ * error at 200 bytes, "%.200s (+N more)", inside a multi-byte character of the quoted
+ * value): the verdict goes into stored rows and notification bodies. */
+START_TEST(test_verdict_cut_keeps_utf8)
+{
+	struct pd_schema *s2;
+	cJSON *j = cJSON_Parse("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}");
+	struct pd_err err = {0};
+	char body[1024], key[160];
+	struct pd_response resp;
+	struct pd_result r;
+
+	s2 = pd_schema_new(j, &err);
+	ck_assert_ptr_nonnull(s2);
+	for (size_t k = 145; k < 155; k++) { /* every alignment of the cut */
+		memset(key, 'k', k);
+		key[k] = '\0';
+		snprintf(body, sizeof(body), "{\"%s\": \"%s\", \"%s2\": \"x\"}", key,
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+			 key);
+		resp_init(&resp, 200, body, 0.01);
+		memset(&r, 0, sizeof(r));
+		pd_check_response(&probe, s2, &resp, &r);
+		pd_buf_cleanup(&resp.body);
+		ck_assert_int_eq(r.outcome, PD_OUT_SHAPE);
+		ck_assert_ptr_nonnull(strstr(r.verdict, " (+1 more)"));
+		ck_assert_msg(utf8_ok(r.verdict), "key %zu: %s", k, r.verdict);
+	}
+	pd_schema_free(s2);
+	cJSON_Delete(j);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -310,6 +363,7 @@ main(void)
 	tcase_add_test(tc, test_slow);
 	tcase_add_test(tc, test_secret_never_in_verdict);
 	tcase_add_test(tc, test_status_ranges);
+	tcase_add_test(tc, test_verdict_cut_keeps_utf8);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include "probed/clock.h"
 #include "probed/config.h"
 #include "probed/err.h"
 #include "probed/jsonschema.h"
@@ -988,6 +990,115 @@ static const char *const bad_durations[] = {
 	"106751991168d", "9223372036854775807ms1ms", "99999999999999999999s", "1h-1m", "∞",
 };
 
+/* Big inputs, each once a minute of CPU or gigabytes (issue 9, item 8; reproduced with
+ * fuzz_config's replay: tests/fuzz/corpus/config/finding-*): each is refused at once. */
+static char *
+repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+	char *s = malloc(hl + ul * n + tl + 1), *p = s;
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(p, head, hl);
+	p += hl;
+	for (size_t i = 0; i < n; i++, p += ul)
+		memcpy(p, unit, ul);
+	memcpy(p, tail, tl + 1);
+	return s;
+}
+
+START_TEST(test_big_inputs)
+{
+	char *yaml, *open_, *close_;
+	int64_t t0 = pd_clock_mono_ms();
+	struct pd_config *cfg = NULL;
+	struct pd_err err;
+	struct diag d = { 0 };
+
+	/* 100,000 levels of flow nesting: 47 s in libyaml's scanner (quadratic in depth) */
+	open_ = repeat("probes: ", "[", 100000, "");
+	close_ = repeat(open_, "]", 100000, "\n");
+	load_fails_with(close_, "1:272: YAML: nested deeper than 264 levels");
+	yaml = repeat("probes: ", "{a: ", 100000, "1");
+	load_fails_with(yaml, "1:1061: YAML: nested deeper than 264 levels");
+	free(open_);
+	free(close_);
+	free(yaml);
+	/* an expect.json object of 60,000 keys: duplicate detection took 13 s (a lookup
+	 * per key); the one duplicate is still found */
+	{
+		size_t cap = 60000 * 16 + 256, o;
+		char *y = malloc(cap);
+
+		ck_assert_ptr_nonnull(y);
+		o = (size_t)snprintf(y, cap, P1 "    expect: {json: {properties: {");
+		for (int i = 0; i < 60000; i++)
+			o += (size_t)snprintf(y + o, cap - o, "k%d: {}, ", i);
+		snprintf(y + o, cap - o, "k5: {}}}}\n");
+		ck_assert_int_eq(load_str(y, &cfg, &err, &d), PD_ERR_CONFIG);
+		ck_assert_uint_eq(d.n, 1);
+		ck_assert_ptr_nonnull(strstr(d.lines[0], "json: duplicate key 'k5'"));
+		diag_free(&d);
+		free(y);
+	}
+	/* headers: the duplicate check is quadratic; more than 100 is an error */
+	yaml = repeat(P1 "    headers: {", "X-A: 1, ", 101, "}\n");
+	load_fails_with(yaml, "4:14: headers: 101 headers, at most 100");
+	free(yaml);
+	/* 400 probes aliasing one 81,000-node anchor: 32 million nodes, 2.6 GB, from 29 KB;
+	 * now at most 1,000,000 nodes over the whole file */
+	{
+		size_t cap = 64 * 1024, o;
+		char *y = malloc(cap);
+
+		ck_assert_ptr_nonnull(y);
+		o = (size_t)snprintf(y, cap, "probes:\n  - name: p0\n    url: http://h/\n"
+				     "    expect:\n      json:\n        definitions:\n"
+				     "          a: {enum: &a [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}\n"
+				     "          b: {enum: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]}\n"
+				     "          c: {enum: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]}\n"
+				     "        enum: [*c]\n");
+		for (int i = 1; i < 400; i++)
+			o += (size_t)snprintf(y + o, cap - o, "  - {name: p%d, url: \"http://h/\", "
+					      "expect: {json: {enum: [*c, *c, *c]}}}\n", i);
+		ck_assert_int_eq(load_str(y, &cfg, &err, &d), PD_ERR_CONFIG);
+		ck_assert_uint_ge(d.n, 1);
+		ck_assert_msg(strstr(d.lines[0], "json: more than 1000000 nodes in all the "
+				     "expect.json of this file") != NULL, "%s", d.lines[0]);
+		diag_free(&d);
+		free(y);
+	}
+	ck_assert_int_lt(pd_clock_mono_ms() - t0, 10000);
+}
+END_TEST
+
+/* The daemon computes interval_ms * 1000 (microseconds) and now + retention: a config
+ * could validate and then overflow (issue 9, item 8); fuzz_config now checks the bounds. */
+START_TEST(test_value_bounds)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_err err;
+	struct diag d = { 0 };
+
+	load_fails_with(P1 "    interval: 100000000000d\n",
+			"4:15: interval: must be at most 3650d (ten years), got '100000000000d'");
+	load_fails_with(P1 "    timeout: 3650d1ms\n",
+			"4:14: timeout: must be at most 3650d (ten years), got '3650d1ms'");
+	load_fails_with("store: {retention: 3651d}\n" P1,
+			"1:20: retention: must be at most 3650d (ten years), got '3651d'");
+	load_fails_with(P1 "    max_body: 18446744073709551615\n",
+			"4:15: max_body: must be at most 256MiB, got '18446744073709551615'");
+	load_fails_with(P1 "    max_body: 257MiB\n", "4:15: max_body: must be at most 256MiB, "
+			"got '257MiB'");
+	ck_assert_int_eq(load_str("store: {retention: 3650d}\n" P1 "    interval: 3650d\n"
+				  "    max_body: 256MiB\n", &cfg, &err, &d), 0);
+	ck_assert_int_eq(cfg->probes[0].interval_ms, (int64_t)3650 * 86400 * 1000);
+	ck_assert_uint_eq(cfg->probes[0].max_body, 256 * 1024 * 1024);
+	pd_config_free(cfg);
+	diag_free(&d);
+}
+END_TEST
+
 START_TEST(test_duration_good)
 {
 	int64_t ms = -1;
@@ -1162,17 +1273,27 @@ START_TEST(test_interpolation_errors)
 	snprintf(yaml, sizeof(yaml), P1 "location: ${file:%s}\n", dpath);
 	snprintf(want, sizeof(want), "4:11: cannot read '%s': Is a directory", dpath);
 	load_fails_with(yaml, want);
-	/* a FIFO is refused at once, never waited on (validate would hang, the loop on HUP) */
+
+	/* Found by fuzz_config (a timeout): ${file:FIFO} blocked in open() until some
+	 * writer came, so `probectl validate` hung (and SIGHUP would freeze the loop). Not
+	 * a regular file (FIFO, device) is now an error, at once. The test fails by the
+	 * Check timeout (CK_DEFAULT_TIMEOUT) when it blocks. */
 	{
 		char fifo[64];
+		int64_t t0;
 
 		snprintf(fifo, sizeof(fifo), "%s/fifo", dpath);
 		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 		snprintf(yaml, sizeof(yaml), P1 "location: ${file:%s}\n", fifo);
-		snprintf(want, sizeof(want), "4:11: cannot read '%s': not a regular file (a FIFO, "
-			 "device or socket is never read)", fifo);
+		snprintf(want, sizeof(want), "4:11: cannot read '%s': not a regular file (a FIFO or "
+			 "a device would block or never end)", fifo);
+		t0 = pd_clock_mono_ms();
 		load_fails_with(yaml, want);
+		ck_assert_int_lt(pd_clock_mono_ms() - t0, 2000);
 		unlink(fifo);
+		snprintf(yaml, sizeof(yaml), P1 "location: ${file:/dev/zero}\n");
+		load_fails_with(yaml, "4:11: cannot read '/dev/zero': not a regular file (a FIFO or "
+				"a device would block or never end)");
 	}
 	rmdir(dpath);
 	/* keys are one header line: CR/LF (a file ending in CRLF) is an error, value unshown */
@@ -1192,7 +1313,7 @@ START_TEST(test_interpolation_errors)
 	load_fails_with(P1 "location: eu-west-1-frankfurt-datacenter-rack-42-row-7-aisle-3-the-long-one\n",
 			"4:11: location: at most 48 bytes (it is part of every incident key), got 65");
 	load_fails_with(P1 "    interval: 100000000000d\n",
-			"4:15: interval: at most 3650d, got '100000000000d'");
+			"4:15: interval: must be at most 3650d (ten years), got '100000000000d'");
 
 	/* both unset variables in one value are reported */
 	{
@@ -1371,6 +1492,8 @@ config_suite(void)
 	tcase_add_test(tc, test_nearest);
 	tcase_add_test(tc, test_inline_good);
 	tcase_add_test(tc, test_alias_bombs);
+	tcase_add_test(tc, test_big_inputs);
+	tcase_add_test(tc, test_value_bounds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("values");

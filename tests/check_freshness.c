@@ -241,6 +241,29 @@ START_TEST(test_field_ok_and_bad)
 }
 END_TEST
 
+/* Found by fuzz_timeparse: the day was only checked against 31, so "9999-11-31" read as
+ * December 1 and "2026-02-30" as March 2. */
+START_TEST(test_rfc3339_calendar)
+{
+	static const char *const bad[] = {
+		"2026-11-31T00:00:00Z", "2026-02-29T00:00:00Z", "2026-02-30T12:00:00Z",
+		"1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z",
+		"2026-09-31T00:00:00Z", "9999-11-31T23:59:59.666z", "2026-00-10T00:00:00Z",
+		"2026-01-00T00:00:00Z", "2026-01-32T00:00:00Z",
+	};
+	int64_t ms;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(pd_check_rfc3339_parse(bad[i], &ms) != 0, "accepted %s", bad[i]);
+	ck_assert_int_eq(pd_check_rfc3339_parse("2024-02-29T00:00:00Z", &ms), 0);
+	ck_assert_int_eq(ms, utc_ms(2024, 2, 29, 0, 0, 0));
+	ck_assert_int_eq(pd_check_rfc3339_parse("2000-02-29T00:00:00Z", &ms), 0);
+	ck_assert_int_eq(pd_check_rfc3339_parse("2026-12-31T23:59:59Z", &ms), 0);
+	ck_assert_int_eq(pd_check_rfc3339_parse("2026-11-30t01:00:00+01:00", &ms), 0);
+	ck_assert_int_eq(ms, utc_ms(2026, 11, 30, 0, 0, 0));
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
 	const char *e;
@@ -352,6 +375,34 @@ START_TEST(test_shape_diff)
 	ck_assert_uint_le(strlen(out), 19);
 	free(a);
 	free(b);
+}
+END_TEST
+
+/* Found by fuzz_shape: a key holding '\n' split its line of the path list, so the diff
+ * of {"id\n":..} and {"d\n":..} was empty although the structure differed; keys with
+ * '.', '[' or ']' made two structures share one path list and hash. Such keys are now
+ * written ["key"], JSON-escaped; plain keys hash as before. */
+START_TEST(test_shape_odd_keys)
+{
+	char *a = NULL, *b = NULL, out[512];
+
+	hash_of("{\"id\\n\":\"605\"}", &a);
+	hash_of("{\"d\\n\":\"605\"}", &b);
+	ck_assert_str_eq(a, "$:object\n$[\"id\\u000a\"]:string\n");
+	ck_assert_uint_eq(pd_shape_diff(a, b, out, sizeof(out)), 2);
+	ck_assert_str_eq(out, "added $[\"d\\u000a\"]:string; removed $[\"id\\u000a\"]:string");
+	free(a);
+	free(b);
+	ck_assert_uint_ne(hash_of("{\"a.b\":1,\"a\":{}}", NULL), hash_of("{\"a\":{\"b\":1}}", NULL));
+	ck_assert_uint_ne(hash_of("{\"x[]\":1,\"x\":[]}", NULL), hash_of("{\"x\":[1]}", NULL));
+	hash_of("{\"a.b\":{\"q\\\"\\\\\":[true]},\"c:d\":0,\"\":null}", &a);
+	ck_assert_str_eq(a, "$.:null\n$.c:d:number\n$:object\n$[\"a.b\"]:object\n"
+			    "$[\"a.b\"][\"q\\\"\\\\\"]:array\n$[\"a.b\"][\"q\\\"\\\\\"][]:boolean\n");
+	free(a);
+	/* plain keys keep their hash (stored fingerprints stay valid across the upgrade):
+	 * the value computed by the code before this change */
+	ck_assert_uint_eq(hash_of("{\"user\":{\"id\":\"1\"},\"items\":[{\"n\":1}],"
+				  "\"c d\":{\"e:f\":[]},\"\":1}", NULL), 0x05889377284510c9ULL);
 }
 END_TEST
 
@@ -499,10 +550,12 @@ freshness_suite(void)
 	tcase_add_test(tc, test_archive_ok);
 	tcase_add_test(tc, test_late_by_old_field);
 	tcase_add_test(tc, test_field_ok_and_bad);
+	tcase_add_test(tc, test_rfc3339_calendar);
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_shape_same_hash);
 	tcase_add_test(tc, test_shape_paths);
 	tcase_add_test(tc, test_shape_diff);
+	tcase_add_test(tc, test_shape_odd_keys);
 	tcase_add_test(tc, test_check_fingerprint_only_when_passed);
 	tcase_add_test(tc, test_shape_big_array);
 	tcase_add_test(tc, test_store_shapes);

@@ -669,7 +669,7 @@ START_TEST(test_retry_after_parse)
 	ck_assert_int_eq(pd_runner_retry_after("soon", 4, now), -1);
 	ck_assert_int_eq(pd_runner_retry_after("-5", 2, now), -1);
 	ck_assert_int_eq(pd_runner_retry_after("", 0, now), -1);
-	ck_assert_int_eq(pd_runner_retry_after("1\0 2", 4, now), 1); /* strtoll stops at NUL */
+	ck_assert_int_eq(pd_runner_retry_after("1\0 2", 4, now), -1); /* a NUL inside: not a number */
 }
 END_TEST
 

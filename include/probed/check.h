@@ -62,4 +62,7 @@ void pd_check_request_at(const struct pd_probe_cfg *p, int64_t now_ms, struct pd
 void pd_check_response_at(const struct pd_probe_cfg *p, const struct pd_schema *schema,
 			  const struct pd_response *resp, int64_t now_ms, struct pd_shape *shape,
 			  struct pd_result *out);
+/* An RFC 3339 timestamp ("2026-11-22T05:05:32Z", fractions, "+02:00" offsets; ' ' or
+ * 't' for the T) -> ms since the epoch (UTC). 0 ok, -1 not a timestamp. */
+int pd_check_rfc3339_parse(const char *s, int64_t *ms);
 #endif

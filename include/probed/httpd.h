@@ -64,4 +64,17 @@ void pd_httpd_free(struct pd_httpd *h);
 /* The bound port (useful with port 0). */
 unsigned pd_httpd_port(const struct pd_httpd *h);
 
+/* ---- without a listening socket (the fuzz harness, tests) ----
+ * The same listener (handlers, limits, libmicrohttpd options) with no socket of its own
+ * (MHD_USE_NO_LISTEN_SOCKET): the caller hands it connected sockets. */
+struct pd_httpd *pd_httpd_new_unbound(struct pd_daemon *d, struct pd_err *err);
+/* Serve fd (ownership passes to the listener, even on failure) as a client at addr.
+ * 0 or PD_ERR_IO (connection limit, out of memory). */
+int pd_httpd_add_connection(struct pd_httpd *h, int fd, const struct sockaddr *addr,
+			    socklen_t len, struct pd_err *err);
+/* One pass of what the loop's watchers do: MHD_run(), then re-arm the timer. */
+void pd_httpd_run(struct pd_httpd *h);
+/* Connections open now. */
+unsigned pd_httpd_connections(const struct pd_httpd *h);
+
 #endif

@@ -32,7 +32,8 @@ struct pd_response {
 	/* curl's cumulative timings, seconds since start; -1 when unknown */
 	double namelookup_s, connect_s, appconnect_s, starttransfer_s, total_s;
 	struct pd_buf body;       /* capped; body.over set when the cap was hit */
-	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent or bad */
+	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent; at most
+				   * PD_RUNNER_RETRY_AFTER_MAX_S */
 	int64_t ratelimit_remaining; /* X-RateLimit-Remaining, -1 when absent */
 };
 
@@ -48,8 +49,15 @@ int pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runne
 		     void *ud, struct pd_err *err);
 size_t pd_runner_inflight(const struct pd_runner *r);
 
-/* A Retry-After value (len bytes, not NUL-terminated): delay-seconds, or an HTTP-date
- * turned into seconds from now_s (0 when already past). -1 when neither. */
+/* A Retry-After value (len bytes, not NUL-terminated): delay-seconds (at most
+ * PD_RUNNER_RETRY_AFTER_MAX_S), or an HTTP-date turned into seconds from now_s (0 when
+ * already past). -1 when neither. */
 int64_t pd_runner_retry_after(const char *v, size_t len, int64_t now_s);
+/* One response header line as libcurl hands it over (not NUL-terminated; CR/LF at the
+ * end allowed) -> the fields of resp it sets: Retry-After (pd_runner_retry_after, against
+ * the wall clock now) and X-RateLimit-Remaining. A value that is not a number (or a date,
+ * for Retry-After) leaves -1. Other headers are ignored. Exposed for the fuzz harnesses. */
+#define PD_RUNNER_RETRY_AFTER_MAX_S 2147483648LL /* 2^31, RFC 9110's delta-seconds cap */
+void pd_runner_parse_header(struct pd_response *resp, const char *line, size_t len);
 
 #endif
