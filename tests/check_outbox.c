@@ -721,6 +721,7 @@ START_TEST(test_long_header)
 	head = rx_read(rx, 0, "head", NULL);
 	snprintf(want, sizeof(want), "\r\nX-Token: %s\r\n", tok);
 	ck_assert_msg(strstr(head, want) != NULL, "the 3,000-byte header was cut");
+	free((char *)head);
 	fx_free(&f);
 }
 END_TEST
