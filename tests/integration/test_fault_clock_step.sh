@@ -17,7 +17,9 @@ start_receiver webhook
 write_config "$PD_TMP/probes.yaml" 1s 300ms
 DB=$PD_TMP/probed.db
 echo "+0" >"$PD_TMP/faketime"
-# only probed is under faketime; probectl and the receivers read the real clock
+# only probed is under faketime; probectl and the receivers read the real clock. (In the
+# sanitizer build the ASan runtime must otherwise come first in LD_PRELOAD.)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
 LD_PRELOAD=$FT FAKETIME_TIMESTAMP_FILE=$PD_TMP/faketime FAKETIME_NO_CACHE=1 \
 	DONT_FAKE_MONOTONIC=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
 	"$PROBED_BIN" -c "$PD_TMP/probes.yaml" >>"$PD_TMP/probed.log" 2>&1 &
