@@ -59,13 +59,15 @@ for n in "${names[@]}"; do
 	mkdir -p "$work" "$findings"
 	dict=()
 	[ -f "tests/fuzz/dict/$n.dict" ] && dict=(-dict="tests/fuzz/dict/$n.dict")
+	# the harnesses' temporary directories (libFuzzer exits without atexit handlers)
+	rm -rf "$dir/tmp" && mkdir -p "$dir/tmp"
 	before=$(find "$findings" -type f | wc -l)
 	echo "== $n: ${seconds}s (max_len ${max_len[$n]})"
 	start=$(date +%s)
 	# CPU time (user + system) of the fuzzer: the machine may be shared, so wall time
 	# says little about how much fuzzing was done
 	# shellcheck disable=SC2086
-	/usr/bin/time -o "$dir/cpu-$n" -f '%U %S' \
+	TMPDIR=$PWD/$dir/tmp /usr/bin/time -o "$dir/cpu-$n" -f '%U %S' \
 		nice -n "${FUZZ_NICE:-10}" "$dir/tests/fuzz/fuzz_$n" "$work" "tests/fuzz/corpus/$n" \
 		-max_total_time="$seconds" -max_len="${max_len[$n]}" -rss_limit_mb=2048 \
 		-timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" \
