@@ -9,8 +9,9 @@
 #
 # Inputs: each run starts from the checked-in seeds (tests/fuzz/corpus/NAME) plus what
 # earlier runs found (build-fuzz/corpus/NAME, kept between runs); new interesting inputs
-# go to build-fuzz/corpus/NAME. With FUZZ_MERGE=1 they are then merged (-merge=1: only
-# inputs that add coverage) into tests/fuzz/corpus/NAME, to be reviewed and committed.
+# go to build-fuzz/corpus/NAME. With FUZZ_MERGE=1, tests/fuzz/minimize.sh then adds to
+# tests/fuzz/corpus/NAME the few of them that reach new edges (-merge=1), to be
+# reviewed and committed.
 # Findings (crash-*, leak-*, oom-*, timeout-*) are written to build-fuzz/findings/NAME/;
 # a timeout (-timeout=10 s per input) or an out-of-memory (-rss_limit_mb=2048) is a
 # finding like a crash. Add a finding to tests/fuzz/corpus/NAME once it is fixed: the
@@ -58,13 +59,15 @@ for n in "${names[@]}"; do
 	mkdir -p "$work" "$findings"
 	dict=()
 	[ -f "tests/fuzz/dict/$n.dict" ] && dict=(-dict="tests/fuzz/dict/$n.dict")
+	# the harnesses' temporary directories (libFuzzer exits without atexit handlers)
+	rm -rf "$dir/tmp" && mkdir -p "$dir/tmp"
 	before=$(find "$findings" -type f | wc -l)
 	echo "== $n: ${seconds}s (max_len ${max_len[$n]})"
 	start=$(date +%s)
 	# CPU time (user + system) of the fuzzer: the machine may be shared, so wall time
 	# says little about how much fuzzing was done
 	# shellcheck disable=SC2086
-	/usr/bin/time -o "$dir/cpu-$n" -f '%U %S' \
+	TMPDIR=$PWD/$dir/tmp /usr/bin/time -o "$dir/cpu-$n" -f '%U %S' \
 		nice -n "${FUZZ_NICE:-10}" "$dir/tests/fuzz/fuzz_$n" "$work" "tests/fuzz/corpus/$n" \
 		-max_total_time="$seconds" -max_len="${max_len[$n]}" -rss_limit_mb=2048 \
 		-timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" "${dict[@]}" \
@@ -82,12 +85,6 @@ for n in "${names[@]}"; do
 	after=$(find "$findings" -type f | wc -l)
 	crashes=$((after - before))
 	[ "$crashes" -eq 0 ] || found=1
-	if [ "${FUZZ_MERGE:-0}" = 1 ]; then
-		nice -n "${FUZZ_NICE:-10}" "$dir/tests/fuzz/fuzz_$n" -merge=1 \
-			-max_len="${max_len[$n]}" -rss_limit_mb=2048 -timeout=10 \
-			"tests/fuzz/corpus/$n" "$work" >"$dir/merge-$n.log" 2>&1 ||
-			echo "   merge failed: see $dir/merge-$n.log"
-	fi
 	line=$(printf '%-11s wall %5ss cpu %5ss  execs %-10s cov %-6s ft %-7s new %-5s rss %sMB  findings %s' \
 		"$n" "$wall" "${cpu:-?}" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${new:-?}" "${rss:-?}" \
 		"$crashes")
@@ -101,4 +98,8 @@ for n in "${names[@]}"; do
 done
 echo "== summary (log per harness: $dir/fuzz-NAME.log)"
 printf '   %s\n' "${summary[@]}"
+if [ "${FUZZ_MERGE:-0}" = 1 ]; then
+	echo "== merging new coverage into tests/fuzz/corpus (tests/fuzz/minimize.sh)"
+	bash tests/fuzz/minimize.sh "${names[@]}"
+fi
 exit "$found"

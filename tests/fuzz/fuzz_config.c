@@ -33,14 +33,14 @@
 int __wrap_open(const char *path, int flags, ...);
 int __real_open(const char *path, int flags, ...);
 
-static char sandbox[64];
+static char sandbox[256];
 static int guard;               /* 1 while the loader runs: only /fuzz/ paths open */
 
 int
 __wrap_open(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
-	char real[256];
+	char real[512];
 
 	if (flags & (O_CREAT | O_TMPFILE)) {
 		va_list ap;
@@ -63,7 +63,7 @@ static void
 sandbox_remove(void)
 {
 	static const char *const files[] = { "key", "empty", "big", "fifo", "dir" };
-	char p[128];
+	char p[512];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", sandbox, files[i]);
@@ -76,7 +76,7 @@ sandbox_remove(void)
 static void
 put(const char *name, const char *text, size_t len)
 {
-	char p[128];
+	char p[512];
 	FILE *f;
 
 	snprintf(p, sizeof(p), "%s/%s", sandbox, name);
@@ -91,9 +91,12 @@ static void
 init(void)
 {
 	static char big[70 * 1024];
-	char p[128];
+	char p[512];
 
-	snprintf(sandbox, sizeof(sandbox), "/tmp/pdfuzz-config.XXXXXX");
+	/* under $TMPDIR: scripts/fuzz.sh points it into build-fuzz/ and empties it, as
+	 * libFuzzer ends without running atexit() handlers */
+	snprintf(sandbox, sizeof(sandbox), "%s/pdfuzz-config.XXXXXX",
+		 getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(sandbox) == NULL)
 		abort();
 	atexit(sandbox_remove);

@@ -36,7 +36,7 @@
 #define MAX_RUNS 100000 /* passes of the listener per input */
 #define MAX_IDLE 50     /* passes without progress: it waits for more input */
 
-static char tdir[64];
+static char tdir[256];
 static struct ev_loop *loop;
 static struct pd_daemon *daemon_;
 static struct pd_httpd *httpd;
@@ -44,7 +44,7 @@ static struct pd_httpd *httpd;
 static void
 cleanup(void)
 {
-	char p[128];
+	char p[512];
 
 	pd_httpd_free(httpd);
 	pd_daemon_free(daemon_);
@@ -69,7 +69,10 @@ init(void)
 	struct pd_store *st;
 
 	pd_log_set_level(PD_LOG_ERR);
-	snprintf(tdir, sizeof(tdir), "/tmp/pdfuzz-httpd.XXXXXX");
+	/* under $TMPDIR: scripts/fuzz.sh points it into build-fuzz/ and empties it, as
+	 * libFuzzer ends without running atexit() handlers */
+	snprintf(tdir, sizeof(tdir), "%s/pdfuzz-httpd.XXXXXX",
+		 getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(tdir) == NULL)
 		abort();
 	snprintf(yaml, sizeof(yaml),
