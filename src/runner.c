@@ -254,7 +254,10 @@ pd_runner_retry_after(const char *v, size_t len, int64_t now_s)
 	at = curl_getdate(tmp, NULL);
 	if (at == (time_t)-1)
 		return -1;
-	return (int64_t)at > now_s ? (int64_t)at - now_s : 0;
+	if ((int64_t)at <= now_s)
+		return 0;
+	return (int64_t)at - now_s > PD_RUNNER_RETRY_AFTER_MAX_S ? PD_RUNNER_RETRY_AFTER_MAX_S
+								  : (int64_t)at - now_s;
 }
 
 static size_t
