@@ -1,4 +1,5 @@
-/* check.c — response -> result: transport errors, status, body, JSON shape, latency.
+/* check.c — response -> result: transport errors, status, body, JSON shape, latency;
+ * freshness of batch resources (kind: freshness); response shape fingerprints (drift).
  * The first failing check decides the outcome; the order puts the most telling first
  * (a 502 is reported as http_5xx, not as "invalid JSON"). */
 #include <stdio.h>

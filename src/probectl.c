@@ -1,4 +1,5 @@
-/* probectl.c — the CLI: ad-hoc checks and read-only views of the daemon's database.
+/* probectl.c — the CLI: validation, ad-hoc checks, views of the daemon's database (read-only
+ * handles), and the few commands that write (`drill`, `outbox requeue`) or signal (`reload`).
  *
  * Commands are a table {name, fn, help, ...}: each entry also says which options and how
  * many arguments it takes, so `probectl CMD --help` prints that command's own usage and

@@ -1,4 +1,5 @@
-/* store.c — SQLite persistence: results, paging state, events, the durable outbox.
+/* store.c — SQLite persistence: results, aggregates and windows, paging state, incidents,
+ * the durable outbox and delivery log, Alertmanager state, shapes, retention.
  *
  * The only file that includes sqlite3.h. One connection per struct pd_store; the
  * daemon holds the single writer, probectl opens read-only handles. WAL mode gives

@@ -3,8 +3,11 @@
  *
  *   sched (ev_timer) -> runner (curl multi) -> check -> store (batched) -> eval
  *        ^                                                                 |
- *        +--------- confirm re-probe / next interval <---------------------+-> outbox rows
+ *        +--------- confirm re-probe / next interval <---------------------+
+ *   incident pass (every 1 s, and after a state change): store windows -> classify ->
+ *        incidents (rows, timeline, outbox rows in the same batch)
  *   ev_prepare: commit the batch, then kick the outbox (sends only committed rows)
+ * The map of all modules is docs/DESIGN.md.
  */
 #ifndef PROBED_DAEMON_H
 #define PROBED_DAEMON_H
