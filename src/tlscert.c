@@ -125,7 +125,8 @@ pd_tlscert_verdict(int curl_code, const char *msg, char *out, size_t cap)
 	} causes[] = {
 		{ "certificate has expired", "TLS certificate expired" },
 		{ "certificate is not yet valid", "TLS certificate not yet valid" },
-		{ "match target", "TLS certificate does not match the host name" },
+		{ "target host name", "TLS certificate does not match the host name" },
+		{ "target ipv", "TLS certificate does not match the host name" },
 		{ "does not match", "TLS certificate does not match the host name" },
 		{ "self-signed", "TLS certificate not trusted (self-signed; set ca_file to "
 				 "trust a private CA)" },
