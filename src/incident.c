@@ -505,7 +505,8 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 			 m->cfg && m->cfg->location ? " " : "",
 			 m->cfg && m->cfg->location ? m->cfg->location : "", i->row.title, dur);
 	}
-	if (pin == NULL && strcmp(action, "resolve") == 0 && i->nm > 0)
+	if (pin == NULL && strcmp(action, "resolve") == 0 && i->nm > 0 &&
+	    i->row.mode != PD_MODE_CERT) /* issue 11: a cert incident carries its own reason */
 		snprintf(reason, sizeof(reason), "probe removed from configuration");
 	else
 		snprintf(reason, sizeof(reason), "%s", pr ? pr->verdict : i->row.reason);
@@ -809,8 +810,9 @@ pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity, const
 		if (i == NULL)
 			return 0;
 		i->row.resolved_ms = now;
-		inc_event(m, i, now, "resolved", "%s", reason && reason[0] ? reason :
-			  "certificate no longer near expiry");
+		snprintf(i->row.reason, sizeof(i->row.reason), "%s", reason && reason[0] ? reason :
+			 "certificate no longer near expiry");
+		inc_event(m, i, now, "resolved", "%s", i->row.reason);
 		pd_log_info("incident %s: resolved (%s)", i->row.key, reason ? reason : "");
 		queued = inc_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
 		inc_save(m, i);
