@@ -332,7 +332,9 @@ daemon_cert(struct pd_daemon *d, struct probe *p, int64_t not_after_s)
 			pd_log_err("store: %s", err.msg);
 		p->cert_not_after_s = not_after_s;
 	}
-	sev = pd_tlscert_severity(&p->cfg->cert_expiry, p->cert_not_after_s, now / 1000);
+	/* the control target is someone else's site: its certificate is not ours to renew */
+	sev = p->cfg->control ? 0 :
+		pd_tlscert_severity(&p->cfg->cert_expiry, p->cert_not_after_s, now / 1000);
 	if (sev > 0)
 		pd_tlscert_reason(p->name, &p->cfg->cert_expiry, p->cert_not_after_s, now / 1000,
 				  reason, sizeof(reason));
