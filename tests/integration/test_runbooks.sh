@@ -125,7 +125,7 @@ printf 'no sections at all\n' >"$D/README.md"
 printf 'not markdown\n' >"$D/notes.txt"
 lint "$D"
 check "case, suffixes, CRLF, README, non-.md: pass" test "$RC" -eq 0
-check "lenient: 4 runbooks counted" grep -qx "$D: 4 runbooks OK" "$OUT"
+check "lenient: 5 runbooks counted" grep -qx "$D: 5 runbooks OK" "$OUT"
 
 # ------------------------------------------------------------ one file, by name
 lint "$PD_TMP/missing/mode1-upstream-changed.md"
