@@ -23,6 +23,8 @@ test_pkgs+=(prometheus chromium fonts-dejavu-core)
 test_pkgs+=(file debootstrap systemd-container util-linux)
 # the wall-clock step fault test runs probed under libfaketime
 test_pkgs+=(faketime)
+# the certificate-expiry test makes its CA and certificates with openssl (issue 11)
+test_pkgs+=(openssl)
 
 # scripts/fuzz.sh: clang-14 with libFuzzer and the sanitizer runtimes (issue 9). The test
 # command needs none of them: it replays the fuzz corpora with the normal compiler.

@@ -10,6 +10,7 @@
 #include "probed/clock.h"
 #include "probed/log.h"
 #include "probed/outcome.h"
+#include "probed/tlscert.h"
 
 static double
 phase_ms(double end_s, double start_s)
@@ -963,6 +964,9 @@ pd_check_response_at(const struct pd_probe_cfg *p, const struct pd_schema *schem
 		if (out->outcome == PD_OUT_BODY_TOO_LARGE)
 			snprintf(out->verdict, sizeof(out->verdict),
 				 "body larger than max_body (%zu bytes)", resp->body.limit);
+		else if (out->outcome == PD_OUT_TLS)   /* issue 11: name the cause */
+			pd_tlscert_verdict(resp->curl_code, resp->error, out->verdict,
+					   sizeof(out->verdict));
 		else
 			snprintf(out->verdict, sizeof(out->verdict), "%s", resp->error);
 		goto out;
@@ -1052,6 +1056,8 @@ pd_check_request_at(const struct pd_probe_cfg *p, int64_t now_ms, struct pd_requ
 	req->timeout_ms = p->timeout_ms;
 	req->max_body = p->max_body;
 	req->fresh_connect = 1;
+	req->certinfo = 1;           /* issue 11: earliest notAfter of the chain */
+	req->ca_file = p->ca_file;
 }
 
 void

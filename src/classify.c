@@ -625,6 +625,8 @@ pd_mode_str(enum pd_mode m)
 		return "mode3-queue";
 	case PD_MODE_KEY:
 		return "key-rejected";
+	case PD_MODE_CERT:
+		return "cert-expiry";
 	case PD_MODE_NONE:
 	default:
 		return "none";
@@ -643,6 +645,8 @@ pd_mode_title(enum pd_mode m)
 		return "Mode 3: queue or worker backed up";
 	case PD_MODE_KEY:
 		return "API key rejected";
+	case PD_MODE_CERT:
+		return "TLS certificate expiring";
 	case PD_MODE_NONE:
 	default:
 		return "no outage mode identified";
@@ -661,6 +665,8 @@ pd_mode_runbook(enum pd_mode m)
 		return "mode3-queue-backed-up.md";
 	case PD_MODE_KEY:
 		return "key-rejected.md";
+	case PD_MODE_CERT:
+		return "cert-expiry.md";
 	case PD_MODE_NONE:
 	default:
 		return NULL;

@@ -248,6 +248,7 @@ cfg_probe_cleanup(struct pd_probe_cfg *p)
 	free(p->severity);
 	free(p->fresh_field);      /* issue 3 freshness */
 	free(p->fresh_url_buf);
+	free(p->ca_file);          /* issue 11 */
 	memset(p, 0, sizeof(*p));
 }
 
@@ -1611,12 +1612,83 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 /* Template for probes: the defaults section (values not set here stay at built-ins). */
 enum {
 	DF_INTERVAL, DF_TIMEOUT, DF_FAILURES, DF_CONFIRM, DF_SUCCESSES, DF_HEADERS, DF_MAX_BODY,
-	DF_METHOD, DF_N
+	DF_METHOD, DF_CA_FILE, DF_CERT_EXPIRY, DF_N
 };
 static const char *const defaults_keys[] = {
 	"interval", "timeout", "failures_before_page", "confirm_after",
-	"successes_before_resolve", "headers", "max_body", "method", NULL,
+	"successes_before_resolve", "headers", "max_body", "method", "ca_file", "cert_expiry",
+	NULL,
 };
+
+/* ---- issue 11: ca_file and cert_expiry (defaults and probes) ---- */
+enum { CE_TICKET, CE_CHAT, CE_PAGE, CE_N };
+static const char *const cert_expiry_keys[] = { "ticket", "chat", "page", NULL };
+
+static void
+cfg_ca_file(struct cfg_ctx *c, yaml_node_t *n, char **out)
+{
+	char show[CFG_SHOW_MAX + 8];
+	int secret;
+	char *s = cfg_scalar(c, n, "ca_file", &secret);
+
+	if (s == NULL)
+		return;
+	if (access(s, R_OK) != 0) {
+		int e = errno;
+
+		cfg_error(c, n, "ca_file: cannot read '%s': %s (a PEM file of the CA "
+			  "certificates that sign the endpoint's certificate)",
+			  cfg_disp(n, s, secret, show, sizeof(show)), strerror(e));
+		free(s);
+		return;
+	}
+	free(*out);
+	*out = s;
+}
+
+/* `cert_expiry: false` (off), `true`, or {ticket, chat, page}: each a duration or off. */
+static void
+cfg_cert_expiry(struct cfg_ctx *c, yaml_node_t *n, struct pd_cert_expiry *ce)
+{
+	yaml_node_t *v[CE_N], *k[CE_N];
+	int64_t *lv[CE_N] = { &ce->ticket_ms, &ce->chat_ms, &ce->page_ms };
+	int b;
+
+	if (n != NULL && n->type == YAML_SCALAR_NODE && !cfg_is_null(n)) {
+		const char *raw = cfg_raw(n);
+
+		if (strcmp(raw, "off") == 0)
+			ce->enabled = 0;
+		else if (cfg_yaml_bool(raw, &b))
+			ce->enabled = b;
+		else
+			cfg_error(c, n, "cert_expiry: expected false (off), true, or a mapping of "
+				  "ticket, chat, page thresholds (e.g. ticket: 21d)");
+		return;
+	}
+	if (cfg_map(c, n, "cert_expiry", cert_expiry_keys, v, k) != 0)
+		return;
+	ce->enabled = 1;
+	for (int i = 0; i < CE_N; i++) {
+		if (v[i] == NULL)
+			continue;
+		if (v[i]->type == YAML_SCALAR_NODE && (strcmp(cfg_raw(v[i]), "off") == 0 ||
+						       strcmp(cfg_raw(v[i]), "false") == 0))
+			*lv[i] = 0;
+		else
+			cfg_duration(c, v[i], cert_expiry_keys[i], 1, lv[i]);
+	}
+	/* page <= chat <= ticket among the levels that are on */
+	if (ce->page_ms && ce->chat_ms && ce->page_ms > ce->chat_ms)
+		cfg_error(c, v[CE_PAGE] ? v[CE_PAGE] : n, "cert_expiry: page must not be longer "
+			  "than chat (page is the most urgent level)");
+	else if (ce->chat_ms && ce->ticket_ms && ce->chat_ms > ce->ticket_ms)
+		cfg_error(c, v[CE_CHAT] ? v[CE_CHAT] : n, "cert_expiry: chat must not be longer "
+			  "than ticket");
+	else if (ce->page_ms && ce->ticket_ms && ce->page_ms > ce->ticket_ms)
+		cfg_error(c, v[CE_PAGE] ? v[CE_PAGE] : n, "cert_expiry: page must not be longer "
+			  "than ticket");
+}
 
 /* Keys shared by defaults and probes, applied to p. */
 static void
@@ -1659,23 +1731,31 @@ cfg_defaults(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *d)
 	d->successes_before_resolve = 2;
 	d->max_body = PD_CONFIG_DEFAULT_MAX_BODY;
 	d->method = cfg_strdup(c, "GET");
+	d->cert_expiry.enabled = 1;                      /* issue 11 */
+	d->cert_expiry.ticket_ms = (int64_t)21 * 86400 * 1000;
+	d->cert_expiry.chat_ms = (int64_t)7 * 86400 * 1000;
+	d->cert_expiry.page_ms = (int64_t)2 * 86400 * 1000;
 	if (n == NULL || cfg_map(c, n, "defaults", defaults_keys, v, k) != 0)
 		return;
 	cfg_probe_common(c, d, v[DF_INTERVAL], v[DF_TIMEOUT], v[DF_FAILURES], v[DF_CONFIRM],
 			 v[DF_SUCCESSES], v[DF_MAX_BODY], v[DF_METHOD]);
 	if (v[DF_HEADERS] != NULL)
 		cfg_headers(c, v[DF_HEADERS], &d->headers, &d->nheaders);
+	if (v[DF_CA_FILE] != NULL)
+		cfg_ca_file(c, v[DF_CA_FILE], &d->ca_file);
+	if (v[DF_CERT_EXPIRY] != NULL)
+		cfg_cert_expiry(c, v[DF_CERT_EXPIRY], &d->cert_expiry);
 }
 
 enum {
 	PR_NAME, PR_FAMILY, PR_TIER, PR_URL, PR_METHOD, PR_BODY, PR_HEADERS, PR_INTERVAL,
 	PR_TIMEOUT, PR_CONFIRM, PR_FAILURES, PR_SUCCESSES, PR_MAX_BODY, PR_SEVERITY, PR_EXPECT,
-	PR_CONTROL, PR_KIND, PR_FRESHNESS, PR_N
+	PR_CONTROL, PR_KIND, PR_FRESHNESS, PR_CA_FILE, PR_CERT_EXPIRY, PR_N
 };
 static const char *const probe_keys[] = {
 	"name", "family", "tier", "url", "method", "body", "headers", "interval", "timeout",
 	"confirm_after", "failures_before_page", "successes_before_resolve", "max_body",
-	"severity", "expect", "control", "kind", "freshness", NULL,
+	"severity", "expect", "control", "kind", "freshness", "ca_file", "cert_expiry", NULL,
 };
 static const char *const tier_words[] = { "core", "secondary", "site", NULL };
 static const char *const severity_words[] = { "P1", "P2", "P3", "P4", NULL };
@@ -1859,6 +1939,13 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 			cfg_error(c, v[PR_CONTROL], "control: expected true or false");
 	}
 	cfg_probe_kind(c, n, v, k, p);   /* issue 3 freshness */
+	p->cert_expiry = d->cert_expiry; /* issue 11 */
+	if (d->ca_file != NULL && v[PR_CA_FILE] == NULL)
+		p->ca_file = cfg_strdup(c, d->ca_file);
+	if (v[PR_CA_FILE] != NULL)
+		cfg_ca_file(c, v[PR_CA_FILE], &p->ca_file);
+	if (v[PR_CERT_EXPIRY] != NULL)
+		cfg_cert_expiry(c, v[PR_CERT_EXPIRY], &p->cert_expiry);
 	if (p->nstatus == 0) {
 		free(p->status);
 		p->status = cfg_calloc(c, 1, sizeof(*p->status));

@@ -17,6 +17,7 @@
 #include "probed/runner.h"
 #include "probed/sched.h"
 #include "probed/store.h"
+#include "probed/tlscert.h"
 
 #define PRUNE_BATCH 2000
 
@@ -44,6 +45,7 @@ struct probe {
 	uint64_t shape_hash;
 	int64_t shape_saved_ms;
 	int64_t drift_until_ms;
+	int64_t cert_not_after_s; /* issue 11: earliest notAfter seen (unix s), -1 unknown */
 	int inflight;
 	int removed;           /* swept by a reload while in flight: free on completion */
 	int mark;
@@ -315,6 +317,34 @@ drift_event_row(void *ud, int64_t ts_ms, const char *probe, const char *kind, co
 	return 0;
 }
 
+/* issue 11: record the chain's earliest notAfter (the last known one stays when this
+ * transfer had no handshake) and open, escalate or resolve the certificate incident. */
+static void
+daemon_cert(struct pd_daemon *d, struct probe *p, int64_t not_after_s)
+{
+	struct pd_err err = {0};
+	char reason[256] = "";
+	int64_t now = daemon_now(d);
+	int sev;
+
+	if (not_after_s >= 0) {
+		if (pd_store_cert_save(d->store, p->name, not_after_s, now, &err) != 0)
+			pd_log_err("store: %s", err.msg);
+		p->cert_not_after_s = not_after_s;
+	}
+	/* the control target is someone else's site: its certificate is not ours to renew */
+	sev = p->cfg->control ? 0 :
+		pd_tlscert_severity(&p->cfg->cert_expiry, p->cert_not_after_s, now / 1000);
+	if (sev > 0)
+		pd_tlscert_reason(p->name, &p->cfg->cert_expiry, p->cert_not_after_s, now / 1000,
+				  reason, sizeof(reason));
+	else
+		snprintf(reason, sizeof(reason), "TLS certificate of %s no longer near expiry",
+			 p->name);
+	if (pd_incidents_cert(d->incidents, p->name, sev, reason, now) > 0)
+		d->kick_outbox = 1;
+}
+
 static void
 probe_on_done(void *ud, struct pd_response *resp)
 {
@@ -347,6 +377,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 	pd_shape_cleanup(&shape);
 	p->last = r;
 	p->has_result = 1;
+	daemon_cert(d, p, resp->cert_not_after_s); /* issue 11 */
 	d->stats.results++;
 	if (!pd_result_ok(&r))
 		d->stats.failures++;
@@ -534,6 +565,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			}
 			p->d = d;
 			p->baseline_hour = -1;
+			p->cert_not_after_s = -1;
 			p->baseline_ms = -1;
 			snprintf(p->name, sizeof(p->name), "%s", pc->name);
 			pd_eval_init(&p->state);
@@ -545,6 +577,8 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			/* issue 3: a shape drift of the last 24 h stays flagged across restarts */
 			pd_store_events(d->store, p->name, daemon_now(d) - SHAPE_WINDOW_MS,
 					drift_event_row, &p->drift_until_ms, NULL);
+			/* issue 11: the last known certificate expiry */
+			(void)pd_store_cert_get(d->store, p->name, &p->cert_not_after_s, NULL);
 			if (p->state.status != PD_EVAL_UP)
 				pd_log_warn("probe %s: resuming in state %s (%s)", p->name,
 					    pd_eval_status_str(p->state.status),
@@ -577,6 +611,10 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		*pp = p->next;
 		removed++;
 		pd_log_info("probe %s: removed from configuration", p->name);
+		if (d->incidents != NULL &&
+		    pd_incidents_cert(d->incidents, p->name, 0, "probe removed from configuration",
+				      daemon_now(d)) > 0)
+			d->kick_outbox = 1; /* issue 11 */
 		/* the control's own page is per probe; everything else resolves through its
 		 * incident, which treats a removed member as recovered */
 		if (p->state.status != PD_EVAL_UP) {
@@ -1077,6 +1115,7 @@ pd_daemon_probes(const struct pd_daemon *d, pd_daemon_probe_fn fn, void *ud)
 		v.state = &p->state;
 		v.has_result = p->has_result;
 		v.last = &p->last;
+		v.cert_not_after_s = p->cert_not_after_s;
 		if (fn)
 			fn(ud, &v);
 	}

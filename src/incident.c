@@ -340,7 +340,8 @@ int
 pd_incidents_has_probe(const struct pd_incidents *m, const char *probe)
 {
 	for (size_t i = 0; i < m->nopen; i++)
-		if (inc_member_idx(m->open[i], probe) >= 0)
+		if (m->open[i]->row.mode != PD_MODE_CERT && /* issue 11: apart from outages */
+		    inc_member_idx(m->open[i], probe) >= 0)
 			return 1;
 	return 0;
 }
@@ -504,7 +505,8 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 			 m->cfg && m->cfg->location ? " " : "",
 			 m->cfg && m->cfg->location ? m->cfg->location : "", i->row.title, dur);
 	}
-	if (pin == NULL && strcmp(action, "resolve") == 0 && i->nm > 0)
+	if (pin == NULL && strcmp(action, "resolve") == 0 && i->nm > 0 &&
+	    i->row.mode != PD_MODE_CERT) /* issue 11: a cert incident carries its own reason */
 		snprintf(reason, sizeof(reason), "probe removed from configuration");
 	else
 		snprintf(reason, sizeof(reason), "%s", pr ? pr->verdict : i->row.reason);
@@ -588,6 +590,7 @@ inc_title(struct pd_incidents *m, struct inc *i)
 		len += (size_t)snprintf(eps + len, sizeof(eps) - len, "%s%s", len ? ", " : "", ep);
 	}
 	snprintf(i->row.title, sizeof(i->row.title), "%s%.130s",
+		 i->row.mode == PD_MODE_CERT ? "TLS certificate expiring: " :
 		 i->row.mode == PD_MODE_DATABASE ? "Every endpoint degraded: " :
 		 i->row.mode == PD_MODE_KEY ? "API key rejected: " :
 		 i->row.mode == PD_MODE_QUEUE ? "Batch work late: " : "Elevated errors on ",
@@ -653,7 +656,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			continue;
 		if (target == NULL) {
 			for (size_t j = m->nopen; j-- > 0;)
-				if (!m->open[j]->row.drill &&
+				if (!m->open[j]->row.drill && m->open[j]->row.mode != PD_MODE_CERT &&
 				    now - m->open[j]->row.last_join_ms <= m->cfg->correlation_ms) {
 					target = m->open[j];
 					break;
@@ -684,7 +687,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 		int recovered = 1, changed = 0, was_new = i->row.severity == 0;
 		int alone = 0;
 
-		if (i->row.drill) {
+		if (i->row.drill || i->row.mode == PD_MODE_CERT) { /* cert: pd_incidents_cert */
 			j++;
 			continue;
 		}
@@ -785,6 +788,80 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 out:
 	free(alerting);
 	free(member);
+	return queued;
+}
+
+/* issue 11: certificate expiry, one incident per probe (incident.h) */
+int
+pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity, const char *reason,
+		  int64_t now)
+{
+	struct inc *i = NULL;
+	size_t idx = 0;
+	int queued = 0;
+
+	for (size_t j = 0; j < m->nopen; j++)
+		if (m->open[j]->row.mode == PD_MODE_CERT && inc_member_idx(m->open[j], probe) >= 0) {
+			i = m->open[j];
+			idx = j;
+			break;
+		}
+	if (severity < 1 || severity > 4) {
+		if (i == NULL)
+			return 0;
+		i->row.resolved_ms = now;
+		snprintf(i->row.reason, sizeof(i->row.reason), "%s", reason && reason[0] ? reason :
+			 "certificate no longer near expiry");
+		inc_event(m, i, now, "resolved", "%s", i->row.reason);
+		pd_log_info("incident %s: resolved (%s)", i->row.key, reason ? reason : "");
+		queued = inc_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
+		inc_save(m, i);
+		inc_close(m, idx);
+		return queued;
+	}
+	if (i == NULL) {
+		if (m->nopen >= INC_MAX_OPEN)
+			return 0; /* the slots are for outages; retried on the next result */
+		if ((i = calloc(1, sizeof(*i))) == NULL)
+			return 0;
+		i->row.opened_ms = i->row.last_join_ms = now;
+		i->row.mode = PD_MODE_CERT;
+		snprintf(i->row.key, sizeof(i->row.key), "probed:%s%scert-%lld-%s",
+			 m->cfg && m->cfg->location ? m->cfg->location : "",
+			 m->cfg && m->cfg->location ? "/" : "", (long long)now, probe);
+		if (inc_member_add(i, probe, 0) < 0 ||
+		    (i->row.status_message = strdup("")) == NULL) {
+			inc_free(i);
+			return 0;
+		}
+		m->open[m->nopen++] = i;
+	} else if (severity >= i->row.severity) {
+		/* same or less urgent: never downgraded while open, the reason is updated */
+		if (reason && strcmp(reason, i->row.reason) != 0) {
+			snprintf(i->row.reason, sizeof(i->row.reason), "%s", reason);
+			snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", reason);
+			inc_save(m, i);
+		}
+		return 0;
+	}
+	if (i->row.id == 0)
+		inc_save(m, i); /* an id for the timeline */
+	if (i->row.severity != 0)
+		inc_event(m, i, now, "severity_changed", "%s -> %s: %s",
+			  pd_severity_str(i->row.severity), pd_severity_str(severity),
+			  reason ? reason : "");
+	else
+		inc_event(m, i, now, "declared", "%s %s: %s", pd_severity_str(severity),
+			  pd_mode_title(PD_MODE_CERT), reason ? reason : "");
+	i->row.severity = severity;
+	snprintf(i->row.reason, sizeof(i->row.reason), "%s", reason ? reason : "");
+	snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", reason ? reason : "");
+	inc_title(m, i);
+	pd_log_warn("incident %s: %s %s — %s", i->row.key, pd_severity_str(severity),
+		    i->row.title, i->row.reason);
+	inc_save(m, i);
+	queued = inc_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
+	inc_save(m, i);
 	return queued;
 }
 

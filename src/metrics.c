@@ -31,6 +31,7 @@ struct mprobe {
 	int severity;              /* of its open incident (pd_incident_sevmap), 0 = none */
 	int has_result;
 	struct pd_result last;
+	int64_t cert_not_after_s;  /* issue 11: -1 unknown */
 };
 
 struct mctx {
@@ -120,6 +121,7 @@ metrics_on_probe(void *ud, const struct pd_probe_view *v)
 	p->page_open = v->state->status == PD_EVAL_DOWN || v->state->status == PD_EVAL_RECOVERING;
 	p->severity = pd_incident_sevmap_of(&c->sev, v->name, NULL);
 	p->has_result = v->has_result;
+	p->cert_not_after_s = v->cert_not_after_s; /* issue 11 */
 	if (v->has_result)
 		p->last = *v->last;
 	c->n++;
@@ -250,6 +252,17 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 				return rc;
 		}
 	}
+	/* issue 11: blackbox_exporter's name; only probes whose chain has been seen */
+	if ((rc = family_head(o, "probe_ssl_earliest_cert_expiry", "gauge",
+			      "Earliest notAfter of the TLS certificate chain presented to the "
+			      "probe, seconds since the epoch (last known value).")) != 0)
+		return rc;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->probes[i].cert_not_after_s >= 0 &&
+		    (rc = pd_buf_printf(o, "probe_ssl_earliest_cert_expiry{%s} %lld\n",
+					c->probes[i].labels,
+					(long long)c->probes[i].cert_not_after_s)) != 0)
+			return rc;
 	if ((rc = probe_family(o, c, "probed_probe_last_run_timestamp_seconds",
 			       "Start of the last run of the probe, seconds since the epoch (UTC).",
 			       1, v_last_ts)) != 0 ||

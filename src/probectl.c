@@ -988,6 +988,44 @@ out:
 	return rc;
 }
 
+/* issue 11: the stored certificate expiry of every probe, by name */
+struct certs {
+	struct cert_ent {
+		char probe[128];
+		int64_t not_after_s;
+	} *v;
+	size_t n, cap;
+};
+
+static int
+certs_row(void *ud, const char *probe, int64_t not_after_s, int64_t checked_ms)
+{
+	struct certs *cs = ud;
+
+	(void)checked_ms;
+	if (cs->n == cs->cap) {
+		size_t ncap = cs->cap ? cs->cap * 2 : 16;
+		struct cert_ent *nv = realloc(cs->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return PD_ERR_NOMEM;
+		cs->v = nv;
+		cs->cap = ncap;
+	}
+	snprintf(cs->v[cs->n].probe, sizeof(cs->v[cs->n].probe), "%s", probe);
+	cs->v[cs->n++].not_after_s = not_after_s;
+	return 0;
+}
+
+static int64_t
+certs_of(const struct certs *cs, const char *probe)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (strcmp(cs->v[i].probe, probe) == 0)
+			return cs->v[i].not_after_s;
+	return -1;
+}
+
 static int
 cmd_status(struct cli *c)
 {
@@ -996,6 +1034,7 @@ cmd_status(struct cli *c)
 	struct page *pg = calloc(1, sizeof(*pg));
 	struct dbsel sel = {0};
 	struct pd_incident_sevmap sev; /* the severity: that of the probe's open incident */
+	struct certs certs = {0};      /* issue 11 */
 	struct pd_err err = {0};
 	cJSON *doc = NULL, *arr = NULL;
 	int64_t now = pd_clock_wall_ms(NULL);
@@ -1009,8 +1048,9 @@ cmd_status(struct cli *c)
 		goto out;
 	rc = 1;
 	if (pd_store_status(st, &rows, &n, &err) != 0 ||
-	    pd_incident_sevmap_load(&sev, st, &err) != 0) {
-		fprintf(stderr, "probectl: %s\n", err.msg);
+	    pd_incident_sevmap_load(&sev, st, &err) != 0 ||
+	    pd_store_certs(st, certs_row, &certs, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg[0] ? err.msg : "out of memory");
 		goto out;
 	}
 	if (c->json) {
@@ -1052,6 +1092,13 @@ cmd_status(struct cli *c)
 			json_num(o, "incident", (double)pg->incident_id, pg->incident_id > 0);
 			json_str(o, "dedup_key", pg->key);
 			cJSON_AddItemToObject(o, "deliveries", page_json(pg));
+			{ /* issue 11 */
+				int64_t na = certs_of(&certs, s->probe);
+
+				json_num(o, "cert_not_after", (double)na, na >= 0);
+				json_num(o, "cert_days_left", (double)(na * 1000 - now) / 86400000.0,
+					 na >= 0);
+			}
 			cJSON_AddItemToArray(arr, o);
 		} else {
 			char age[40], when[40], page[64], verdict[300];
@@ -1077,11 +1124,28 @@ cmd_status(struct cli *c)
 			       s->has_result ? s->last.total_ms : 0.0, page, verdict);
 		}
 	}
+	if (!c->json && certs.n > 0) {
+		/* issue 11: after the table, so that its columns stay as they were */
+		printf("\n%-24s %-24s %s\n", "TLS CERTIFICATE", "NOT AFTER (UTC)", "LEFT");
+		for (size_t i = 0; i < certs.n; i++) {
+			char when[40], left[32];
+			int64_t l = certs.v[i].not_after_s * 1000 - now;
+
+			pd_clock_rfc3339(certs.v[i].not_after_s * 1000, when, sizeof(when));
+			if (l >= 0)
+				snprintf(left, sizeof(left), "%.1f days", (double)l / 86400000.0);
+			else
+				snprintf(left, sizeof(left), "EXPIRED %.1f days ago",
+					 (double)-l / 86400000.0);
+			printf("%-24s %-24s %s\n", certs.v[i].probe, when, left);
+		}
+	}
 	if (doc)
 		print_json(doc);
 	rc = 0;
 out:
 	cJSON_Delete(doc);
+	free(certs.v);
 	free(rows);
 	free(pg);
 	free(sel.path);

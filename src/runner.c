@@ -18,6 +18,7 @@
 #include <time.h>
 #include <curl/curl.h>
 #include "probed/runner.h"
+#include "probed/tlscert.h"
 
 struct runner_sock {
 	ev_io io;
@@ -77,6 +78,13 @@ xfer_finish(struct pd_runner *r, struct xfer *x, CURLcode code)
 	GET_T(CURLINFO_STARTTRANSFER_TIME_T, starttransfer_s);
 	GET_T(CURLINFO_TOTAL_TIME_T, total_s);
 #undef GET_T
+	{
+		/* issue 11: only filled on a fresh handshake (probes never reuse one) */
+		struct curl_certinfo *ci = NULL;
+
+		if (curl_easy_getinfo(x->easy, CURLINFO_CERTINFO, &ci) == CURLE_OK)
+			resp->cert_not_after_s = pd_tlscert_earliest(ci);
+	}
 
 	curl_multi_remove_handle(r->multi, x->easy);
 	if (x->prev)
@@ -338,6 +346,7 @@ pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_do
 	x->ud = ud;
 	x->resp.retry_after_s = -1;
 	x->resp.ratelimit_remaining = -1;
+	x->resp.cert_not_after_s = -1;
 	x->resp.namelookup_s = x->resp.connect_s = x->resp.appconnect_s = -1;
 	x->resp.starttransfer_s = x->resp.total_s = -1;
 	pd_buf_init(&x->resp.body, req->max_body ? req->max_body : PD_CONFIG_DEFAULT_MAX_BODY);
@@ -394,6 +403,10 @@ pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_do
 		curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
 		curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
 	}
+	if (req->certinfo)
+		curl_easy_setopt(x->easy, CURLOPT_CERTINFO, 1L);
+	if (req->ca_file != NULL)
+		curl_easy_setopt(x->easy, CURLOPT_CAINFO, req->ca_file);
 	if (req->body != NULL) {
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS, req->body);

@@ -152,6 +152,7 @@ collect_on_probe(void *ud, const struct pd_probe_view *pv)
 	p->has_result = pv->has_result;
 	if (pv->has_result)
 		p->last = *pv->last;
+	p->cert_not_after_s = pv->cert_not_after_s > 0 ? pv->cert_not_after_s : 0;
 }
 
 static struct sp_cache *
@@ -727,6 +728,16 @@ html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd
 	ESC(p->tier);
 	if (p->consec_fail > 0)
 		PUT(" · %d consecutive failures", p->consec_fail);
+	if (p->cert_not_after_s > 0) { /* issue 11 */
+		char day[40];
+		double left = ((double)p->cert_not_after_s * 1000 - (double)v->now_ms) / 86400000.0;
+
+		pd_clock_rfc3339(p->cert_not_after_s * 1000, day, sizeof(day));
+		day[10] = '\0';
+		PUT(" · <span class=\"cert\" data-cert-not-after=\"%" PRId64 "\">TLS certificate %s "
+		    "%s (%.0f days%s)</span>", p->cert_not_after_s, left < 0 ? "expired" : "expires",
+		    day, left < 0 ? -left : left, left < 0 ? " ago" : "");
+	}
 	PUT("</span><span class=\"stats\">");
 	if (p->day.count > 0) {
 		fmt_ms(p->day.p95_ms, p95, sizeof(p95));
@@ -1018,6 +1029,10 @@ json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe 
 	cJSON_AddStringToObject(o, "paging_state", pd_eval_status_str(p->eval));
 	cJSON_AddBoolToObject(o, "page_open", p->page_open);
 	cJSON_AddNumberToObject(o, "consecutive_failures", p->consec_fail);
+	if (p->cert_not_after_s > 0) /* issue 11 */
+		cJSON_AddNumberToObject(o, "cert_not_after", (double)p->cert_not_after_s);
+	else
+		cJSON_AddNullToObject(o, "cert_not_after");
 	if (p->has_result) {
 		last = cJSON_AddObjectToObject(o, "last");
 		if (last != NULL) {

@@ -207,6 +207,13 @@ static const char *const store_migrations[] = {
 	"  PRIMARY KEY (dedup_key, target, event)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX outbox_dedup ON outbox(dedup_key);",
+	/* issue 11: the earliest notAfter of each HTTPS probe's TLS chain, last known value
+	 * (pd_store_cert_save / pd_store_certs) */
+	"CREATE TABLE probe_certs ("
+	"  probe_id INTEGER PRIMARY KEY REFERENCES probes(id),"
+	"  not_after_s INTEGER NOT NULL,"
+	"  checked_ms INTEGER NOT NULL"
+	");",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -3113,6 +3120,77 @@ pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, cha
 	} else if (rc != SQLITE_DONE) {
 		ret = db_fail(st, err, "incident of probe");
 	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/* ---- issue 11: TLS certificate expiry per probe ---- */
+
+int
+pd_store_cert_save(struct pd_store *st, const char *probe, int64_t not_after_s,
+		   int64_t checked_ms, struct pd_err *err)
+{
+	struct name_ent *e;
+	sqlite3_stmt *s = NULL;
+	int ret;
+
+	if ((ret = check_name(st, probe, err)) != 0 || (ret = tx_begin(st, err)) != 0 ||
+	    (ret = probe_lookup(st, probe, 1, &e, err)) != 0)
+		return ret;
+	if (sqlite3_prepare_v2(st->db, "INSERT INTO probe_certs(probe_id, not_after_s, "
+			       "checked_ms) VALUES (?1, ?2, ?3) ON CONFLICT(probe_id) DO UPDATE "
+			       "SET not_after_s = ?2, checked_ms = ?3", -1, &s, NULL) != SQLITE_OK)
+		return db_fail(st, err, "save certificate");
+	sqlite3_bind_int64(s, 1, e->id);
+	sqlite3_bind_int64(s, 2, not_after_s);
+	sqlite3_bind_int64(s, 3, checked_ms);
+	ret = stmt_exec(st, s, "save certificate", err);
+	sqlite3_finalize(s);
+	if (ret == 0)
+		st->pending++;
+	return ret;
+}
+
+int
+pd_store_certs(struct pd_store *st, pd_store_cert_fn fn, void *ud, struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT p.name, c.not_after_s, c.checked_ms FROM "
+			       "probe_certs c JOIN probes p ON p.id = c.probe_id ORDER BY p.name",
+			       -1, &s, NULL) != SQLITE_OK)
+		return db_fail(st, err, "certificates");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const unsigned char *name = sqlite3_column_text(s, 0);
+
+		if ((ret = fn(ud, name ? (const char *)name : "", sqlite3_column_int64(s, 1),
+			      sqlite3_column_int64(s, 2))) != 0)
+			break;
+	}
+	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = db_fail(st, err, "certificates");
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s,
+		  struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc, ret = 0;
+
+	*not_after_s = -1;
+	if (sqlite3_prepare_v2(st->db, "SELECT c.not_after_s FROM probe_certs c JOIN probes p "
+			       "ON p.id = c.probe_id WHERE p.name = ?1", -1, &s, NULL) != SQLITE_OK)
+		return db_fail(st, err, "certificate");
+	sqlite3_bind_text(s, 1, probe, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*not_after_s = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "certificate");
 	sqlite3_finalize(s);
 	return ret;
 }

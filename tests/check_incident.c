@@ -155,6 +155,68 @@ open_total(size_t counts[5])
 	return pd_incidents_open_counts(m, counts);
 }
 
+/* issue 11: a certificate incident is the probe's own: routed by its level, escalated
+ * (never downgraded), resolved on its own, and never merged with an outage. */
+START_TEST(test_cert_incident_apart_from_outages)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_row row;
+	struct seen s;
+	struct pd_err err = {0};
+	size_t c[5];
+	char cert_key[128];
+
+	inputs(in);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0), 0);
+	/* ticket level: P4 to the ticket target only */
+	ck_assert_int_eq(pd_incidents_cert(m, "userid", 4, "expires in 20d", T0), 1);
+	drain(&s);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_int_eq(has(&s, "tickets", "trigger", "P4"), 1);
+	ck_assert_ptr_nonnull(strstr(s.key[0], "probed:cert-"));
+	ck_assert_ptr_nonnull(strstr(s.key[0], "-userid"));
+	snprintf(cert_key, sizeof(cert_key), "%s", s.key[0]);
+	/* the same level again: nothing re-sent */
+	ck_assert_int_eq(pd_incidents_cert(m, "userid", 4, "expires in 19d", T0 + MIN), 0);
+	/* chat level: the same incident escalates, to chat and ticket targets */
+	ck_assert_int_eq(pd_incidents_cert(m, "userid", 3, "expires in 6d", T0 + 2 * MIN), 2);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "chat", "trigger", "P3"), 1);
+	ck_assert_int_eq(has(&s, "tickets", "trigger", "P3"), 1);
+	ck_assert_str_eq(s.key[0], cert_key);
+	/* a less urgent level does not downgrade it */
+	ck_assert_int_eq(pd_incidents_cert(m, "userid", 4, "expires in 20d", T0 + 3 * MIN), 0);
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert_uint_eq(c[3], 1);
+	/* the probe is not "in an incident" for the outage rules: an outage opens its own */
+	ck_assert_int_eq(pd_incidents_has_probe(m, "userid"), 0);
+	down(&in[1], PD_OUT_HTTP_5XX, T0 + 3 * MIN);
+	down(&in[0], PD_OUT_HTTP_5XX, T0 + 3 * MIN);
+	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 4 * MIN), 0);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", NULL), 1);
+	for (int i = 0; i < s.n; i++)
+		ck_assert_ptr_nonnull(strstr(s.key[i], "probed:inc-"));
+	ck_assert_uint_eq(open_total(c), 2);
+	/* renewed: the certificate incident resolves to the targets that had it; the
+	 * outage stays open */
+	ck_assert_int_eq(pd_incidents_cert(m, "userid", 0, "renewed", T0 + 5 * MIN), 2);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "chat", "resolve", NULL), 1);
+	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
+	ck_assert_str_eq(s.key[0], cert_key);
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert_int_eq(pd_incidents_cert(m, "userid", 0, "renewed", T0 + 6 * MIN), 0);
+	/* stored with its mode and reason */
+	memset(&row, 0, sizeof(row));
+	ck_assert_int_eq(pd_store_incident_get(st, 1, &row, &err), 0);
+	ck_assert_int_eq(row.mode, PD_MODE_CERT);
+	ck_assert_str_eq(row.reason, "renewed");
+	ck_assert_int_gt(row.resolved_ms, 0);
+	pd_incident_row_cleanup(&row);
+}
+END_TEST
+
 START_TEST(test_p2_mode1_routes_to_pager_and_resolves_once)
 {
 	struct pd_class_input in[4];
@@ -530,6 +592,7 @@ main(void)
 	pd_log_set_level(PD_LOG_WARN);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_p2_mode1_routes_to_pager_and_resolves_once);
+	tcase_add_test(tc, test_cert_incident_apart_from_outages);
 	tcase_add_test(tc, test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades);
 	tcase_add_test(tc, test_p4_never_pages);
 	tcase_add_test(tc, test_grouping_escalation_and_restart);

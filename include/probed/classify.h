@@ -37,6 +37,8 @@ enum pd_mode {
 	PD_MODE_DATABASE = 2,      /* Mode 2 */
 	PD_MODE_QUEUE = 3,         /* Mode 3 */
 	PD_MODE_KEY = 4,           /* API key rejected */
+	PD_MODE_CERT = 5,          /* issue 11: TLS certificate expiring (never from the
+				    * classifier: pd_incidents_cert opens these) */
 };
 
 /* What the classifier knows about one probe. */

@@ -37,6 +37,16 @@ enum pd_tier { PD_TIER_CORE = 0, PD_TIER_SECONDARY = 1, PD_TIER_SITE = 2 };
  * timestamp field is newer than max_age; failing that its outcome is PD_OUT_LATE. */
 enum pd_probe_kind { PD_KIND_HTTP = 0, PD_KIND_FRESHNESS = 1 };
 
+/* issue 11: certificate expiry thresholds (`cert_expiry:` in defaults or a probe). An
+ * HTTPS probe alerts when the earliest notAfter of the presented chain is closer than a
+ * threshold: ticket (P4), chat (P3), page (P2). 0 = that level off; enabled 0 = none. */
+struct pd_cert_expiry {
+	int enabled;             /* default 1 */
+	int64_t ticket_ms;       /* default 21d */
+	int64_t chat_ms;         /* default 7d */
+	int64_t page_ms;         /* default 2d */
+};
+
 struct pd_probe_cfg {
 	char *name;             /* unique, [A-Za-z0-9_.-]+ */
 	char *family;           /* defaults to name */
@@ -71,6 +81,10 @@ struct pd_probe_cfg {
 	char *fresh_url_buf;     /* url with {date} expanded, written by pd_check_request;
 				  * NULL when the url has no {date} */
 	size_t fresh_url_cap;
+	/* issue 11: TLS */
+	char *ca_file;           /* `ca_file:` PEM bundle to verify against (private CA); NULL =
+				  * the system's store */
+	struct pd_cert_expiry cert_expiry;
 };
 
 /* Classifier thresholds (`classify:` in probes.yaml); defaults from the playbook. */

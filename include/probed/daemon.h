@@ -58,6 +58,8 @@ struct pd_probe_view {
 	const struct pd_eval_state *state;
 	int has_result;                /* 0 until the first result since start */
 	const struct pd_result *last;  /* valid when has_result */
+	int64_t cert_not_after_s;      /* issue 11: earliest notAfter of the TLS chain (unix s,
+					* last known, kept across restarts); -1 unknown */
 };
 typedef void (*pd_daemon_probe_fn)(void *ud, const struct pd_probe_view *v);
 /* Call fn for every configured probe, in config order. Returns the count. */

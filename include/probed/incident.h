@@ -70,6 +70,16 @@ int pd_incidents_has_probe(const struct pd_incidents *m, const char *probe);
  * records at once; the on-call resolves the pager's copy when the ritual is done.
  * Returns the number of notifications queued, or a negative pd_errc. */
 int pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now_ms, struct pd_err *err);
+/* issue 11: the certificate-expiry incident of one probe, apart from outages (it never
+ * joins nor absorbs another incident; mode PD_MODE_CERT, runbook cert-expiry.md, key
+ * "probed:[LOCATION/]cert-PROBE-<opened_ms>"). severity 1..4 (see pd_tlscert_severity):
+ * opens one (trigger to every target routed for it) or escalates the open one (a more
+ * urgent level re-triggers; a less urgent one only updates the reason); 0: resolves the
+ * open one (certificate renewed, probe removed or cert_expiry off). reason is the
+ * pd_tlscert_reason text. Returns the number of notifications queued. */
+int pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity,
+		      const char *reason, int64_t now_ms);
+
 /* The dedup key pd_incidents_drill(m, ..., now_ms) gives its drill. */
 void pd_incidents_drill_key(const struct pd_incidents *m, int64_t now_ms, char *out, size_t cap);
 

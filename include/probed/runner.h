@@ -23,6 +23,8 @@ struct pd_request {
 	int64_t connect_timeout_ms;    /* 0 = min(timeout, 10s) */
 	size_t max_body;               /* cap on the response body; 0 = 1 MiB */
 	int fresh_connect;             /* 1 = new connection every time (probes) */
+	int certinfo;                  /* 1 = collect the TLS chain (resp.cert_not_after_s) */
+	const char *ca_file;           /* CURLOPT_CAINFO, NULL = the system's store */
 };
 
 struct pd_response {
@@ -35,6 +37,8 @@ struct pd_response {
 	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent; at most
 				   * PD_RUNNER_RETRY_AFTER_MAX_S */
 	int64_t ratelimit_remaining; /* X-RateLimit-Remaining, -1 when absent */
+	int64_t cert_not_after_s; /* earliest notAfter of the TLS chain (unix s), -1 when
+				   * not collected or no handshake happened */
 };
 
 /* Called once per submitted request, on the loop. resp is valid only during the call. */

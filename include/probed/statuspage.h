@@ -72,6 +72,7 @@ struct pd_statuspage_probe {
 	char dedup_key[128];
 	int has_result;
 	struct pd_result last;     /* valid when has_result */
+	int64_t cert_not_after_s;  /* issue 11: earliest notAfter of the TLS chain, 0 = unknown */
 	struct pd_history_stats day;   /* over the bucket window; count 0 = no data */
 	struct pd_series_bucket buckets[PD_STATUSPAGE_BUCKETS];
 	/* derived */

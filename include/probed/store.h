@@ -310,4 +310,17 @@ int pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_de
 int pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, char *key,
 			    size_t cap, struct pd_err *err);
 
+/* ---- issue 11: TLS certificate expiry ----
+ * The earliest notAfter (unix seconds) of a probe's TLS chain, as last seen at
+ * checked_ms. Saved in the current batch; a probe without a handshake keeps its row. */
+int pd_store_cert_save(struct pd_store *st, const char *probe, int64_t not_after_s,
+		       int64_t checked_ms, struct pd_err *err);
+/* Every probe's row, by name; fn returning non-zero stops (and is returned). */
+typedef int (*pd_store_cert_fn)(void *ud, const char *probe, int64_t not_after_s,
+				int64_t checked_ms);
+int pd_store_certs(struct pd_store *st, pd_store_cert_fn fn, void *ud, struct pd_err *err);
+/* One probe's notAfter, -1 when none is stored. */
+int pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s,
+		      struct pd_err *err);
+
 #endif

@@ -32,12 +32,12 @@ copy() {
 
 # ---------------------------------------------------------------- the real ones
 for f in mode1-upstream-changed.md mode2-database-bottleneck.md mode3-queue-backed-up.md \
-	key-rejected.md README.md; do
+	key-rejected.md cert-expiry.md README.md; do
 	check "runbooks/$f exists" test -s "$RB/$f"
 done
 lint "$RB"
 check "repository runbooks pass (exit 0)" test "$RC" -eq 0
-check "reports 4 runbooks OK" grep -qx "$RB: 4 runbooks OK" "$OUT"
+check "reports 5 runbooks OK" grep -qx "$RB: 5 runbooks OK" "$OUT"
 check "no problem lines" test "$(grep -c ': missing\|: empty\|out of order' "$OUT" || true)" -eq 0
 for f in "$RB"/mode*.md "$RB"/key-rejected.md; do
 	b=$(basename "$f")
@@ -48,9 +48,16 @@ for f in "$RB"/mode*.md "$RB"/key-rejected.md; do
 	check "$b uses probectl" grep -q 'probectl status\|probectl check' "$f"
 	check "$b points to the postmortem draft" grep -q 'probectl postmortem' "$f"
 done
+# issue 11: the certificate runbook needs no API key
+f=$RB/cert-expiry.md
+check "cert-expiry.md has the five sections in order" \
+	test "$(grep -E '^## (Detect|Declare|Communicate|Mitigate|RCA)$' "$f" | tr '\n' ' ')" \
+	= "## Detect ## Declare ## Communicate ## Mitigate ## RCA "
+check "cert-expiry.md uses probectl" grep -q 'probectl status\|probectl check' "$f"
+check "cert-expiry.md points to the postmortem draft" grep -q 'probectl postmortem' "$f"
 check "README indexes every runbook" bash -c '
 	for f in mode1-upstream-changed.md mode2-database-bottleneck.md \
-		mode3-queue-backed-up.md key-rejected.md; do
+		mode3-queue-backed-up.md key-rejected.md cert-expiry.md; do
 		grep -q "($f)" "$1/README.md" || exit 1
 	done' _ "$RB"
 
@@ -118,7 +125,7 @@ printf 'no sections at all\n' >"$D/README.md"
 printf 'not markdown\n' >"$D/notes.txt"
 lint "$D"
 check "case, suffixes, CRLF, README, non-.md: pass" test "$RC" -eq 0
-check "lenient: 4 runbooks counted" grep -qx "$D: 4 runbooks OK" "$OUT"
+check "lenient: 5 runbooks counted" grep -qx "$D: 5 runbooks OK" "$OUT"
 
 # ------------------------------------------------------------ one file, by name
 lint "$PD_TMP/missing/mode1-upstream-changed.md"
