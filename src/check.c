@@ -738,8 +738,11 @@ fold_set(uint64_t h, uint64_t *v, size_t n)
 static uint64_t
 shape_struct(struct map_set *ms, const cJSON *n)
 {
-	const char *type = shape_type(n);
-	uint64_t h = fnv(FNV_OFF, type, strlen(type)), *v, sum = 0;
+	/* the type as shape_type names it (true and false alike); the hash lives only in
+	 * this call, so its constants are free */
+	uint64_t h = mix64(cJSON_IsObject(n) ? 1 : cJSON_IsArray(n) ? 2 : cJSON_IsString(n) ? 3 :
+			   cJSON_IsNumber(n) ? 4 : cJSON_IsBool(n) ? 5 : 6);
+	uint64_t *v, sum = 0, small[16];
 	size_t k = 0, i;
 	int is_map, all_obj = 1, all_arr = 1, keys_data = 1;
 	const cJSON *c;
@@ -750,7 +753,9 @@ shape_struct(struct map_set *ms, const cJSON *n)
 		k++;
 	if (k == 0)
 		return h;
-	if ((v = malloc(k * sizeof(*v))) == NULL) {
+	if (k <= sizeof(small) / sizeof(small[0]))
+		v = small; /* most containers: no allocation */
+	else if ((v = malloc(k * sizeof(*v))) == NULL) {
 		ms->nomem = 1;
 		return h;
 	}
@@ -763,7 +768,8 @@ shape_struct(struct map_set *ms, const cJSON *n)
 	}
 	if (cJSON_IsArray(n)) {
 		h = fold_set(h, v, k);
-		free(v);
+		if (v != small)
+			free(v);
 		return h;
 	}
 	is_map = k >= SHAPE_MAP_MIN_KEYS && keys_data;
@@ -779,7 +785,8 @@ shape_struct(struct map_set *ms, const cJSON *n)
 
 			if (nv == NULL) {
 				ms->nomem = 1;
-				free(v);
+				if (v != small)
+					free(v);
 				return h;
 			}
 			ms->v = nv;
@@ -795,7 +802,8 @@ shape_struct(struct map_set *ms, const cJSON *n)
 		}
 		h = mix64(h ^ sum ^ mix64((uint64_t)k));
 	}
-	free(v);
+	if (v != small)
+		free(v);
 	return h;
 }
 
