@@ -1829,8 +1829,11 @@ v_string(struct vctx *c, const struct js_node *n, const cJSON *x)
  * Each item gets a 64-bit hash that equal items (json_equal) share: numbers by value
  * (-0 = 0, so 1 and 1.0 hash alike), strings by bytes, arrays in order, objects as an
  * order-free sum over their members. Below PD_SCHEMA_MAX_DEPTH levels the hash stops
- * looking (a constant), so items too deep to compare still land together and
- * json_equal reports them as before. Sorted by (hash, index), only items of one run of
+ * looking (a constant), so items alike down to that depth still land together and
+ * json_equal reports "too deep to compare" as before (items that differ elsewhere are
+ * now simply different: the pairwise scan gave up on them). Two objects with duplicate
+ * keys may compare equal by json_equal yet hash apart (RFC 8259: names SHOULD be
+ * unique). Sorted by (hash, index), only items of one run of
  * equal hashes are compared with json_equal: n log n plus the (rare) collisions. The
  * pair reported is the one the pairwise scan found first: the smallest i, then j. */
 static uint64_t
