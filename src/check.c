@@ -2,6 +2,7 @@
  * freshness of batch resources (kind: freshness); response shape fingerprints (drift).
  * The first failing check decides the outcome; the order puts the most telling first
  * (a 502 is reported as http_5xx, not as "invalid JSON"). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,6 +489,13 @@ mix64(uint64_t x)
 	return x;
 }
 
+/* objects collapsed as maps (see "maps" below), sorted by address */
+struct map_set {
+	const cJSON **v;
+	size_t n, cap;
+	int nomem;
+};
+
 struct shape_walk {
 	uint64_t *tab;           /* open addressing set of pair hashes; 0 = empty */
 	size_t cap, len;
@@ -500,6 +508,7 @@ struct shape_walk {
 	size_t plen, pcap;
 	char **lines;
 	size_t nlines, clines;
+	struct map_set maps;     /* objects collapsed as maps (issue 9) */
 };
 
 static const char *
@@ -605,7 +614,8 @@ line_add(struct shape_walk *w, const char *type)
 }
 
 /* A key is written ".key" in a path, unless it holds a character that would make the
- * path ambiguous or split its line ('.', '[', ']', '"', '\\', a control character):
+ * path ambiguous or split its line ('.', '[', ']', '{', '}', '"', '\\', a control
+ * character):
  * then ["key"], JSON-escaped. Path text and hash input are the same string, so two
  * documents have the same hash exactly when they have the same path list. Keys of the
  * first kind hash as they always did. Returns the segment (malloc'd when quoted, *own
@@ -623,7 +633,8 @@ shape_key(const char *k, size_t kl, size_t *len, char **own)
 		unsigned char ch = (unsigned char)k[i];
 
 		n += ch < 0x20 ? 6 : (ch == '"' || ch == '\\') ? 2 : 1;
-		if (ch < 0x20 || ch == '.' || ch == '[' || ch == ']' || ch == '"' || ch == '\\')
+		if (ch < 0x20 || ch == '.' || ch == '[' || ch == ']' || ch == '"' || ch == '\\' ||
+		    ch == '{' || ch == '}')
 			quote = 1;
 	}
 	if (!quote) {
@@ -656,6 +667,154 @@ shape_key(const char *k, size_t kl, size_t *len, char **own)
 	return q;
 }
 
+
+/* ---- maps (issue 9) ----
+ * An object used as a map (keyed by data: ids, dates, user names) gets a new path per
+ * new key, which read as drift on every probe. Such an object is collapsed like an
+ * array, its values merged under "{}" ("$.users{}.name:string"), when it has at least
+ * SHAPE_MAP_MIN_KEYS members and either
+ *   1. every key looks like data: digits only, a date (YYYY-MM-DD...), or 8+ hex
+ *      digits and dashes with at least one digit (hex ids, UUIDs); or
+ *   2. its values are all objects (or all arrays) of one and the same shape.
+ * So new keys are no drift, while a field vanishing from the records still is: from all
+ * of them, a path goes; from one record under rule 2, the object stops being a map and
+ * its keys come back as paths. "Same shape" compares a structural hash computed bottom
+ * up in one pass (a node's type; an object's keys with their values' shapes, or a map's
+ * distinct value shapes; an array's distinct element shapes). Known limit: an object
+ * crossing the threshold (7 <-> 8 keys) changes its fingerprint once. */
+#define SHAPE_MAP_MIN_KEYS 8
+
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(const cJSON *const *)a, y = (uintptr_t)*(const cJSON *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+map_key_is_data(const char *k)
+{
+	size_t n = strlen(k), digits = 0;
+
+	if (n == 0)
+		return 0;
+	if (n >= 10 && isdigit((unsigned char)k[0]) && isdigit((unsigned char)k[1]) &&
+	    isdigit((unsigned char)k[2]) && isdigit((unsigned char)k[3]) && k[4] == '-' &&
+	    isdigit((unsigned char)k[5]) && isdigit((unsigned char)k[6]) && k[7] == '-' &&
+	    isdigit((unsigned char)k[8]) && isdigit((unsigned char)k[9]))
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		if (isdigit((unsigned char)k[i]))
+			digits++;
+	if (digits == n)
+		return 1;
+	if (n < 8 || digits == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)k[i]) && k[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* sorted distinct values of v[0..n) folded into h */
+static uint64_t
+fold_set(uint64_t h, uint64_t *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), u64_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || v[i] != v[i - 1])
+			h = mix64(h ^ v[i]) + 0x9e3779b97f4a7c15ULL;
+	return h;
+}
+
+/* The structural hash of n; objects found to be maps go into ms. */
+static uint64_t
+shape_struct(struct map_set *ms, const cJSON *n)
+{
+	/* the type as shape_type names it (true and false alike); the hash lives only in
+	 * this call, so its constants are free */
+	uint64_t h = mix64(cJSON_IsObject(n) ? 1 : cJSON_IsArray(n) ? 2 : cJSON_IsString(n) ? 3 :
+			   cJSON_IsNumber(n) ? 4 : cJSON_IsBool(n) ? 5 : 6);
+	uint64_t *v, sum = 0, small[16];
+	size_t k = 0, i;
+	int is_map, all_obj = 1, all_arr = 1, keys_data = 1;
+	const cJSON *c;
+
+	if (!cJSON_IsObject(n) && !cJSON_IsArray(n))
+		return h;
+	for (c = n->child; c != NULL; c = c->next)
+		k++;
+	if (k == 0)
+		return h;
+	if (k <= sizeof(small) / sizeof(small[0]))
+		v = small; /* most containers: no allocation */
+	else if ((v = malloc(k * sizeof(*v))) == NULL) {
+		ms->nomem = 1;
+		return h;
+	}
+	for (c = n->child, i = 0; c != NULL; c = c->next, i++) {
+		v[i] = shape_struct(ms, c);
+		all_obj &= cJSON_IsObject(c);
+		all_arr &= cJSON_IsArray(c);
+		if (keys_data && cJSON_IsObject(n))
+			keys_data = map_key_is_data(c->string ? c->string : "");
+	}
+	if (cJSON_IsArray(n)) {
+		h = fold_set(h, v, k);
+		if (v != small)
+			free(v);
+		return h;
+	}
+	is_map = k >= SHAPE_MAP_MIN_KEYS && keys_data;
+	if (!is_map && k >= SHAPE_MAP_MIN_KEYS && (all_obj || all_arr)) {
+		is_map = 1;
+		for (i = 1; i < k && is_map; i++)
+			is_map = v[i] == v[0];
+	}
+	if (is_map) {
+		if (ms->n == ms->cap) {
+			size_t nc = ms->cap ? ms->cap * 2 : 8;
+			const cJSON **nv = realloc(ms->v, nc * sizeof(*nv));
+
+			if (nv == NULL) {
+				ms->nomem = 1;
+				if (v != small)
+					free(v);
+				return h;
+			}
+			ms->v = nv;
+			ms->cap = nc;
+		}
+		ms->v[ms->n++] = n;
+		h = fold_set(fnv(h, "{}", 2), v, k);
+	} else {
+		for (c = n->child, i = 0; c != NULL; c = c->next, i++) {
+			const char *key = c->string ? c->string : "";
+
+			sum += mix64(fnv(FNV_OFF, key, strlen(key)) ^ v[i]);
+		}
+		h = mix64(h ^ sum ^ mix64((uint64_t)k));
+	}
+	if (v != small)
+		free(v);
+	return h;
+}
+
+static int
+map_set_has(const struct map_set *ms, const cJSON *n)
+{
+	return ms->n > 0 && bsearch(&n, ms->v, ms->n, sizeof(*ms->v), ptr_cmp) != NULL;
+}
+
 /* h: FNV state after the node's path; the path text is in w->path when listing. */
 static void
 shape_node(struct shape_walk *w, const cJSON *n, uint64_t h)
@@ -666,7 +825,15 @@ shape_node(struct shape_walk *w, const cJSON *n, uint64_t h)
 
 	if (shape_add(w, fnv(fnv(h, ":", 1), type, strlen(type))) && listing && !w->nomem)
 		line_add(w, type);
-	if (cJSON_IsObject(n)) {
+	if (cJSON_IsObject(n) && map_set_has(&w->maps, n)) {
+		if (listing && !w->nomem)
+			path_push(w, "{}", 2);
+		for (const cJSON *c = n->child; c != NULL; c = c->next)
+			shape_node(w, c, fnv(h, "{}", 2));
+		w->plen = mark;
+		if (w->path)
+			w->path[mark] = '\0';
+	} else if (cJSON_IsObject(n)) {
 		for (const cJSON *c = n->child; c != NULL; c = c->next) {
 			const char *k = c->string ? c->string : "", *seg;
 			size_t kl = strlen(k), sl = 0;
@@ -719,6 +886,9 @@ pd_shape_of(const cJSON *doc, char **paths)
 		if (path_push(&w, "$", 1) != 0)
 			w.nomem = 1;
 	}
+	shape_struct(&w.maps, doc);
+	if (w.maps.n > 1)
+		qsort(w.maps.v, w.maps.n, sizeof(*w.maps.v), ptr_cmp);
 	shape_node(&w, doc, fnv(FNV_OFF, "$", 1));
 	h = mix64(w.sum ^ mix64((uint64_t)w.len));
 	if (h == 0)
@@ -747,6 +917,7 @@ pd_shape_of(const cJSON *doc, char **paths)
 		free(w.lines[i]);
 	free(w.lines);
 	free(w.path);
+	free(w.maps.v);
 	if (w.heap)
 		free(w.tab);
 	return h;

@@ -56,6 +56,7 @@
 #define CFG_DEF_TIMEOUT_MS (10 * 1000)
 #define CFG_DEF_CONFIRM_MS (5 * 1000)
 #define CFG_DEF_RETENTION_MS ((int64_t)30 * 86400 * 1000)
+#define CFG_DEF_INCIDENT_RETENTION_MS ((int64_t)90 * 86400 * 1000)
 #define CFG_DEF_STORE_PATH "/var/lib/probed/probed.db"
 #define CFG_MIN_INTERVAL_MS 100
 
@@ -2356,8 +2357,8 @@ out:
 	free(names);
 }
 
-enum { ST_PATH, ST_RETENTION, ST_N };
-static const char *const store_keys[] = { "path", "retention", NULL };
+enum { ST_PATH, ST_RETENTION, ST_INC_RETENTION, ST_N };
+static const char *const store_keys[] = { "path", "retention", "incident_retention", NULL };
 
 static void
 cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
@@ -2379,6 +2380,9 @@ cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 	}
 	if (v[ST_RETENTION] != NULL)
 		cfg_duration(c, v[ST_RETENTION], "retention", 1, &cfg->retention_ms);
+	if (v[ST_INC_RETENTION] != NULL)
+		cfg_duration(c, v[ST_INC_RETENTION], "incident_retention", 1,
+			     &cfg->incident_retention_ms);
 }
 
 /* "host:port", "[v6]:port"; host is a name or an address. */
@@ -2892,6 +2896,7 @@ config_load_string(const char *yaml, size_t len, const char *name, unsigned flag
 	cfg->path = cfg_strdup(&c, c.file);
 	cfg->store_path = cfg_strdup(&c, CFG_DEF_STORE_PATH);
 	cfg->retention_ms = CFG_DEF_RETENTION_MS;
+	cfg->incident_retention_ms = CFG_DEF_INCIDENT_RETENTION_MS;
 	cfg_classify_defaults(cfg);
 	if (cfg_depth_check(&c, yaml, len) != 0)
 		goto out;

@@ -20,6 +20,7 @@
 #include "probed/tlscert.h"
 
 #define PRUNE_BATCH 2000
+#define PRUNE_HISTORY_BATCH 500 /* shapes, incidents, dead letters, deliveries per pass */
 
 struct probe {
 	struct pd_daemon *d;
@@ -62,6 +63,8 @@ struct pd_daemon {
 	struct probe *probes;
 	ev_prepare prepare;
 	ev_timer prune;
+	int64_t pruned_rows;                /* results, events, aggregates: this run */
+	struct pd_store_pruned pruned_hist; /* the rest: this run */
 	ev_timer drain;
 	ev_timer heartbeat;
 	ev_timer classify;
@@ -881,16 +884,41 @@ daemon_on_prune(EV_P_ ev_timer *w, int revents)
 {
 	struct pd_daemon *d = w->data;
 	struct pd_err err = {0};
-	int deleted = 0;
+	struct pd_store_pruned h = {0};
+	struct pd_store_pruned *t = &d->pruned_hist;
+	int64_t now = daemon_now(d);
+	int deleted = 0, more;
 
 	(void)EV_A;
 	(void)revents;
 	daemon_commit(d); /* the batch so far, with its failure handling, before pruning */
-	if (pd_store_prune(d->store, daemon_now(d) - d->cfg->retention_ms, PRUNE_BATCH, &deleted,
+	if (pd_store_prune(d->store, now - d->cfg->retention_ms, PRUNE_BATCH, &deleted,
 			   &err) != 0)
 		pd_log_err("store: prune: %s", err.msg);
+	else if (pd_store_prune_history(d->store, now - d->cfg->retention_ms,
+					now - d->cfg->incident_retention_ms,
+					PRUNE_HISTORY_BATCH, &h, &err) != 0)
+		pd_log_err("store: prune: %s", err.msg);
+	d->pruned_rows += deleted;
+	t->shapes += h.shapes;
+	t->incident_events += h.incident_events;
+	t->incidents += h.incidents;
+	t->dead_letters += h.dead_letters;
+	t->deliveries += h.deliveries;
+	t->total += h.total;
 	/* more to delete: come back soon, in small steps that never stall the loop */
-	w->repeat = deleted >= PRUNE_BATCH ? 0.5 : 60.0;
+	more = deleted >= PRUNE_BATCH || h.total >= PRUNE_HISTORY_BATCH;
+	if (!more && d->pruned_rows + t->total > 0) {
+		/* one line per run of passes, with what went */
+		pd_log_info("store: pruned %lld results/events/aggregates, %lld shapes, "
+			    "%lld incidents (%lld timeline rows), %lld dead letters, "
+			    "%lld deliveries", (long long)d->pruned_rows, (long long)t->shapes,
+			    (long long)t->incidents, (long long)t->incident_events,
+			    (long long)t->dead_letters, (long long)t->deliveries);
+		d->pruned_rows = 0;
+		memset(t, 0, sizeof(*t));
+	}
+	w->repeat = more ? 0.5 : 60.0;
 	ev_timer_again(d->loop, w);
 }
 

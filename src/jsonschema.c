@@ -1825,12 +1825,159 @@ v_string(struct vctx *c, const struct js_node *n, const cJSON *x)
 	return ok;
 }
 
+/* ---- uniqueItems in O(n log n) (issue 9) ----
+ * Each item gets a 64-bit hash that equal items (json_equal) share: numbers by value
+ * (-0 = 0, so 1 and 1.0 hash alike), strings by bytes, arrays in order, objects as an
+ * order-free sum over their members. Below PD_SCHEMA_MAX_DEPTH levels the hash stops
+ * looking (a constant), so items alike down to that depth still land together and
+ * json_equal reports "too deep to compare" as before (items that differ elsewhere are
+ * now simply different: the pairwise scan gave up on them). Two objects with duplicate
+ * keys may compare equal by json_equal yet hash apart (RFC 8259: names SHOULD be
+ * unique). Sorted by (hash, index), only items of one run of
+ * equal hashes are compared with json_equal: n log n plus the (rare) collisions. The
+ * pair reported is the one the pairwise scan found first: the smallest i, then j. */
+static uint64_t
+uq_mix(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+static uint64_t
+uq_bytes(uint64_t h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t
+uq_hash(const cJSON *j, int depth)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)(j->type & 0xFF), m;
+	const cJSON *x;
+	const char *str;
+	double d;
+
+	if (depth > PD_SCHEMA_MAX_DEPTH)
+		return 0;
+	switch (j->type & 0xFF) {
+	case cJSON_Number:
+		d = j->valuedouble == 0 ? 0.0 : j->valuedouble;
+		return uq_mix(uq_bytes(h, &d, sizeof(d)));
+	case cJSON_String:
+	case cJSON_Raw:
+		str = j->valuestring ? j->valuestring : "";
+		return uq_mix(uq_bytes(h, str, strlen(str)));
+	case cJSON_Array:
+		for (x = j->child; x != NULL; x = x->next)
+			h = uq_mix(h ^ uq_hash(x, depth + 1)) + 0x9e3779b97f4a7c15ULL;
+		return h;
+	case cJSON_Object:
+		m = 0;
+		for (x = j->child; x != NULL; x = x->next) {
+			str = x->string ? x->string : "";
+			m += uq_mix(uq_bytes(0xcbf29ce484222325ULL, str, strlen(str)) ^
+				    uq_hash(x, depth + 1));
+			h++;
+		}
+		return uq_mix(h ^ uq_mix(m));
+	default:
+		return uq_mix(h);
+	}
+}
+
+struct uq_item {
+	uint64_t hash;
+	size_t index;
+	const cJSON *item;
+};
+
+static int
+uq_cmp(const void *a, const void *b)
+{
+	const struct uq_item *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* 1 when the items of array x are unique; otherwise reports and returns 0 */
+static int
+unique_check(struct vctx *c, const cJSON *x)
+{
+	struct uq_item *v;
+	const cJSON *it, *jt, *at = NULL;
+	size_t n = 0, i, j, bi = SIZE_MAX, bj = SIZE_MAX, a, b;
+	int r, deep = 0;
+
+	for (it = x->child; it != NULL; it = it->next)
+		n++;
+	if (n < 2)
+		return 1;
+	if ((v = malloc(n * sizeof(*v))) == NULL) {
+		/* out of memory: the pairwise scan, slow but allocation-free */
+		for (it = x->child, i = 0; it != NULL; it = it->next, i++)
+			for (jt = it->next, j = i + 1; jt != NULL; jt = jt->next, j++)
+				if ((r = json_equal(it, jt, 0)) != 0) {
+					bi = i;
+					bj = j;
+					at = it;
+					deep = r < 0;
+					goto found;
+				}
+		return 1;
+	}
+	for (it = x->child, i = 0; it != NULL; it = it->next, i++) {
+		v[i].hash = uq_hash(it, 0);
+		v[i].index = i;
+		v[i].item = it;
+	}
+	qsort(v, n, sizeof(*v), uq_cmp);
+	for (a = 0; a < n; a = b) {
+		for (b = a + 1; b < n && v[b].hash == v[a].hash; b++)
+			;
+		/* the run [a, b) is in index order: the first equal pair per i is found
+		 * with the smallest j; keep the smallest (i, j) over all runs */
+		for (i = a; i + 1 < b && v[i].index < bi; i++)
+			for (j = i + 1; j < b; j++) {
+				r = json_equal(v[i].item, v[j].item, 0);
+				if (r == 0)
+					continue;
+				if (v[i].index < bi ||
+				    (v[i].index == bi && v[j].index < bj)) {
+					bi = v[i].index;
+					bj = v[j].index;
+					at = v[i].item;
+					deep = r < 0;
+				}
+				break;
+			}
+	}
+	free(v);
+	if (bi == SIZE_MAX)
+		return 1;
+found:
+	if (deep)
+		report(c, "depth", NULL, GOT_NONE, "items nested deeper than %d levels to compare",
+		       PD_SCHEMA_MAX_DEPTH);
+	else
+		report(c, "uniqueItems", at, GOT_NONE, "items [%zu] and [%zu] are equal", bi, bj);
+	return 0;
+}
+
 static int
 v_array(struct vctx *c, const struct js_node *n, const cJSON *x)
 {
-	const cJSON *it, *jt;
-	size_t i, j, count = 0;
-	int ok = 1, r;
+	const cJSON *it;
+	size_t i, count = 0;
+	int ok = 1;
 
 	if (n->has & (H_MAXITEMS | H_MINITEMS)) {
 		for (it = x->child; it != NULL; it = it->next)
@@ -1863,27 +2010,8 @@ v_array(struct vctx *c, const struct js_node *n, const cJSON *x)
 			}
 		}
 	}
-	if (n->has & H_UNIQUE) {
-		for (it = x->child, i = 0; it != NULL; it = it->next, i++) {
-			for (jt = it->next, j = i + 1; jt != NULL; jt = jt->next, j++) {
-				r = json_equal(it, jt, 0);
-				if (r < 0) {
-					report(c, "depth", NULL, GOT_NONE,
-					       "items nested deeper than %d levels to compare",
-					       PD_SCHEMA_MAX_DEPTH);
-					FAIL();
-					goto unique_done;
-				}
-				if (r) {
-					report(c, "uniqueItems", it, GOT_NONE,
-					       "items [%zu] and [%zu] are equal", i, j);
-					FAIL();
-					goto unique_done;
-				}
-			}
-		}
-	}
-unique_done:
+	if ((n->has & H_UNIQUE) && !unique_check(c, x))
+		FAIL();
 	if (n->contains != NULL) {
 		int found = 0;
 

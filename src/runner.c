@@ -402,6 +402,10 @@ pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_do
 	if (req->fresh_connect) {
 		curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
 		curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
+		/* issue 9: resolve afresh too. The multi handle shares one DNS cache (60 s by
+		 * default) among its transfers: a DNS change or failure showed up to a minute
+		 * late, and the DNS time read ~0. */
+		curl_easy_setopt(x->easy, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	}
 	if (req->certinfo)
 		curl_easy_setopt(x->easy, CURLOPT_CERTINFO, 1L);

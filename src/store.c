@@ -276,6 +276,12 @@ enum stmt_id {
 	S_AGGH_CLOSE,
 	S_AGGH_RANGE,
 	S_PRUNE_AGGH,
+	/* issue 9: retention of everything else that grows */
+	S_PRUNE_SHAPES,
+	S_PRUNE_INC_EV,
+	S_PRUNE_INC,
+	S_PRUNE_DEAD,
+	S_PRUNE_DELIV,
 	S__COUNT
 };
 
@@ -379,6 +385,27 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_PRUNE_AGGH] = "DELETE FROM agg_hour WHERE (probe_id, hour) IN ("
 			 "SELECT a.probe_id, a.hour FROM probes p CROSS JOIN agg_hour a "
 			 "ON a.probe_id = p.id WHERE a.hour < ?1 LIMIT ?2)",
+	/* issue 9: fingerprints not seen since the cutoff (a shape seen again later counts
+	 * as new: the drift baseline forgets with the results) */
+	[S_PRUNE_SHAPES] = "DELETE FROM shapes WHERE rowid IN ("
+			   "SELECT rowid FROM shapes WHERE last_seen_ms < ?1 LIMIT ?2)",
+	/* the timeline of incidents resolved before the cutoff (resolved_ms = 0: open,
+	 * never), then those incidents once their timeline is gone (incidents_open index) */
+	[S_PRUNE_INC_EV] = "DELETE FROM incident_events WHERE id IN ("
+			   "SELECT e.id FROM incidents i CROSS JOIN incident_events e "
+			   "ON e.incident_id = i.id WHERE i.resolved_ms > 0 "
+			   "AND i.resolved_ms < ?1 LIMIT ?2)",
+	[S_PRUNE_INC] = "DELETE FROM incidents WHERE id IN ("
+			"SELECT i.id FROM incidents i WHERE i.resolved_ms > 0 "
+			"AND i.resolved_ms < ?1 AND NOT EXISTS (SELECT 1 FROM incident_events e "
+			"WHERE e.incident_id = i.id) LIMIT ?2)",
+	/* dead letters queued before the cutoff; a live (undelivered) row is never pruned,
+	 * a delivered one is already gone (S_OB_DONE) */
+	[S_PRUNE_DEAD] = "DELETE FROM outbox WHERE id IN ("
+			 "SELECT id FROM outbox WHERE dead <> 0 AND created_ms < ?1 LIMIT ?2)",
+	[S_PRUNE_DELIV] = "DELETE FROM deliveries WHERE (dedup_key, target, event) IN ("
+			  "SELECT dedup_key, target, event FROM deliveries "
+			  "WHERE delivered_ms < ?1 LIMIT ?2)",
 };
 
 /* ---- probe name -> id cache (open addressing, FNV-1a) ---- */
@@ -1711,6 +1738,57 @@ pd_store_prune(struct pd_store *st, int64_t cutoff_ms, int max_rows, int *delete
 	if ((ret = pd_store_flush(st, err)) != 0)
 		goto out;
 	*deleted = (int)n;
+out:
+	if (ret != 0 && st->in_tx) {
+		if (!sqlite3_get_autocommit(st->db))
+			simple_exec(st, S_ROLLBACK, "rollback", NULL);
+		batch_lost(st);
+	}
+	return ret;
+}
+
+int
+pd_store_prune_history(struct pd_store *st, int64_t cutoff_ms, int64_t incident_cutoff_ms,
+		       int max_rows, struct pd_store_pruned *out, struct pd_err *err)
+{
+	static const enum stmt_id sid[] = { S_PRUNE_SHAPES, S_PRUNE_INC_EV, S_PRUNE_INC,
+					    S_PRUNE_DEAD, S_PRUNE_DELIV };
+	static const char *const what[] = { "prune shapes", "prune incident events",
+					    "prune incidents", "prune dead letters",
+					    "prune deliveries" };
+	int64_t got[5] = { 0 }, n = 0;
+	sqlite3_stmt *s;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if ((ret = check_writable(st, err)) != 0)
+		return ret;
+	if (max_rows <= 0)
+		return 0;
+	if ((ret = pd_store_flush(st, err)) != 0 || (ret = tx_begin(st, err)) != 0)
+		return ret;
+	for (size_t i = 0; i < sizeof(sid) / sizeof(sid[0]) && n < max_rows; i++) {
+		if ((s = stmt_get(st, sid[i], err)) == NULL) {
+			ret = PD_ERR_DB;
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, sid[i] == S_PRUNE_INC_EV || sid[i] == S_PRUNE_INC ?
+				   incident_cutoff_ms : cutoff_ms);
+		sqlite3_bind_int64(s, 2, max_rows - n);
+		if ((ret = stmt_exec(st, s, what[i], err)) != 0)
+			goto out;
+		got[i] = sqlite3_changes64(st->db);
+		n += got[i];
+	}
+	st->pending += (size_t)n;
+	if ((ret = pd_store_flush(st, err)) != 0)
+		goto out;
+	out->shapes = got[0];
+	out->incident_events = got[1];
+	out->incidents = got[2];
+	out->dead_letters = got[3];
+	out->deliveries = got[4];
+	out->total = n;
 out:
 	if (ret != 0 && st->in_tx) {
 		if (!sqlite3_get_autocommit(st->db))

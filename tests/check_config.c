@@ -180,6 +180,7 @@ START_TEST(test_real_probes_yaml)
 	ck_assert_str_eq(cfg->path, REAL_PROBES);
 	ck_assert_str_eq(cfg->store_path, "/var/lib/probed/probed.db");
 	ck_assert_int_eq(cfg->retention_ms, (int64_t)30 * 86400 * 1000);
+	ck_assert_int_eq(cfg->incident_retention_ms, (int64_t)90 * 86400 * 1000);
 	ck_assert_ptr_null(cfg->location);
 	ck_assert_ptr_null(cfg->http_listen);
 
@@ -770,7 +771,10 @@ START_TEST(test_inline_errors)
 	load_fails_with(P1 "store: {retention: 1y}\n",
 			"4:20: retention: invalid duration '1y'" DUR_HINT);
 	load_fails_with(P1 "store: {size: 1}\n",
-			"4:9: unknown key 'size' (expected one of: path, retention)");
+			"4:9: unknown key 'size' (expected one of: path, retention, "
+			"incident_retention)");
+	load_fails_with(P1 "store: {incident_retention: 0s}\n",
+			"4:29: incident_retention: must be greater than 0");
 	load_fails_with(P1 "defaults: {status: [200]}\n",
 			"4:12: unknown key 'status' here (it goes under 'expect:' of each probe)");
 	load_fails_with(P1 "notify:\n  - name: w\n    type: webhook\n    url: http://h/\n"
@@ -1090,9 +1094,11 @@ START_TEST(test_value_bounds)
 			"4:15: max_body: must be at most 256MiB, got '18446744073709551615'");
 	load_fails_with(P1 "    max_body: 257MiB\n", "4:15: max_body: must be at most 256MiB, "
 			"got '257MiB'");
-	ck_assert_int_eq(load_str("store: {retention: 3650d}\n" P1 "    interval: 3650d\n"
+	ck_assert_int_eq(load_str("store: {retention: 3650d, incident_retention: 180d}\n" P1
+				  "    interval: 3650d\n"
 				  "    max_body: 256MiB\n", &cfg, &err, &d), 0);
 	ck_assert_int_eq(cfg->probes[0].interval_ms, (int64_t)3650 * 86400 * 1000);
+	ck_assert_int_eq(cfg->incident_retention_ms, (int64_t)180 * 86400 * 1000);
 	ck_assert_uint_eq(cfg->probes[0].max_body, 256 * 1024 * 1024);
 	pd_config_free(cfg);
 	diag_free(&d);

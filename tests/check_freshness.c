@@ -378,6 +378,99 @@ START_TEST(test_shape_diff)
 }
 END_TEST
 
+/* issue 9: an object used as a map (keyed by ids, dates, names) fingerprints as "map of
+ * <shape>": new keys are no drift; a field vanishing from the records still is */
+enum { K_ID, K_USER, K_NAME, K_UUID };
+
+static char *
+map_doc(int kind, int first, int n, int with_age, int drop_one)
+{
+	size_t cap = 64 + (size_t)n * 96, o;
+	char *s = malloc(cap), key[48];
+
+	ck_assert_ptr_nonnull(s);
+	o = (size_t)snprintf(s, cap, "{\"ok\":true,\"users\":{");
+	for (int i = 0; i < n; i++) {
+		switch (kind) {
+		case K_ID: snprintf(key, sizeof(key), "%d", first + i); break;
+		case K_USER: snprintf(key, sizeof(key), "user%d", first + i); break;
+		case K_NAME: snprintf(key, sizeof(key), "someone-%d", first + i); break;
+		default: snprintf(key, sizeof(key), "%08x-0000-4000-8000-000000000000", first + i);
+		}
+		o += (size_t)snprintf(s + o, cap - o, "%s\"%s\":{\"name\":\"u%d\"%s}",
+				      i ? "," : "", key, i,
+				      with_age && !(drop_one && i == n / 2) ? ",\"age\":3" : "");
+	}
+	snprintf(s + o, cap - o, "}}");
+	return s;
+}
+
+static uint64_t
+map_hash(int kind, int first, int n, int with_age, int drop_one, char **paths)
+{
+	char *d = map_doc(kind, first, n, with_age, drop_one);
+	uint64_t h = hash_of(d, paths);
+
+	free(d);
+	return h;
+}
+
+START_TEST(test_shape_maps)
+{
+	char *a = NULL, *b = NULL, out[512];
+	uint64_t h;
+
+	/* rule 1, numeric ids: other ids, more of them -> the same fingerprint */
+	h = map_hash(K_ID, 1000, 10, 1, 0, &a);
+	ck_assert_str_eq(a, "$.ok:boolean\n$.users:object\n$.users{}.age:number\n"
+			    "$.users{}.name:string\n$.users{}:object\n$:object\n");
+	ck_assert_uint_eq(h, map_hash(K_ID, 5000, 30, 1, 0, NULL));
+	/* ... but the records losing a field is drift, and the diff says which */
+	ck_assert_uint_ne(h, map_hash(K_ID, 5000, 30, 0, 0, &b));
+	ck_assert_uint_eq(pd_shape_diff(a, b, out, sizeof(out)), 1);
+	ck_assert_str_eq(out, "removed $.users{}.age:number");
+	free(b);
+	b = NULL;
+	/* rule 2, names as keys: records of one shape -> a map; new names, no drift */
+	h = map_hash(K_USER, 1, 8, 1, 0, NULL);
+	ck_assert_uint_eq(h, map_hash(K_NAME, 40, 12, 1, 0, NULL));
+	ck_assert_uint_eq(h, map_hash(K_ID, 7, 9, 1, 0, NULL)); /* rule 1 or 2: same map */
+	/* a field gone from one record: not one shape any more -> drift, keys listed */
+	ck_assert_uint_ne(h, map_hash(K_USER, 1, 8, 1, 1, &b));
+	ck_assert_ptr_nonnull(strstr(b, "$.users.user1.age:number\n"));
+	ck_assert_ptr_null(strstr(b, "$.users.user5.age"));
+	free(b);
+	b = NULL;
+	/* below the threshold an object stays a record: 7 ids are 7 paths */
+	ck_assert_uint_ne(map_hash(K_ID, 1000, 7, 1, 0, NULL), map_hash(K_ID, 2000, 7, 1, 0, NULL));
+	/* a record of 8+ fields of one scalar type is no map: a field vanishing is drift */
+	ck_assert_uint_ne(hash_of("{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\","
+				  "\"f\":\"6\",\"g\":\"7\",\"h\":\"8\",\"i\":\"9\"}", NULL),
+			  hash_of("{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\","
+				  "\"f\":\"6\",\"g\":\"7\",\"h\":\"8\"}", NULL));
+	/* rule 1 with scalar values: counts per date, per UUID */
+	ck_assert_uint_eq(hash_of("{\"2026-12-01\":1,\"2026-12-02\":2,\"2026-12-03\":3,"
+				  "\"2026-12-04\":4,\"2026-12-05\":5,\"2026-12-06\":6,"
+				  "\"2026-12-07\":7,\"2026-12-08\":8}", NULL),
+			  hash_of("{\"2026-12-02\":1,\"2026-12-03\":2,\"2026-12-04\":3,"
+				  "\"2026-12-05\":4,\"2026-12-06\":5,\"2026-12-07\":6,"
+				  "\"2026-12-08\":7,\"2026-12-09\":8,\"2026-12-10T00:00Z\":0}", NULL));
+	h = map_hash(K_UUID, 0x1000, 8, 0, 0, NULL);
+	ck_assert_uint_eq(h, map_hash(K_UUID, 0xabc00, 20, 0, 0,
+				      NULL));
+	/* a map value retyped is drift */
+	ck_assert_uint_ne(hash_of("{\"1\":1,\"2\":2,\"3\":3,\"4\":4,\"5\":5,\"6\":6,\"7\":7,"
+				  "\"8\":8}", NULL),
+			  hash_of("{\"1\":1,\"2\":2,\"3\":3,\"4\":4,\"5\":5,\"6\":6,\"7\":7,"
+				  "\"8\":\"8\"}", NULL));
+	/* a key spelling "{}" is quoted, never confused with a map */
+	free(a);
+	hash_of("{\"a{}\":1}", &a);
+	ck_assert_str_eq(a, "$:object\n$[\"a{}\"]:number\n");
+	free(a);
+}
+END_TEST
+
 /* Found by fuzz_shape: a key holding '\n' split its line of the path list, so the diff
  * of {"id\n":..} and {"d\n":..} was empty although the structure differed; keys with
  * '.', '[' or ']' made two structures share one path list and hash. Such keys are now
@@ -556,6 +649,7 @@ freshness_suite(void)
 	tcase_add_test(tc, test_shape_paths);
 	tcase_add_test(tc, test_shape_diff);
 	tcase_add_test(tc, test_shape_odd_keys);
+	tcase_add_test(tc, test_shape_maps);
 	tcase_add_test(tc, test_check_fingerprint_only_when_passed);
 	tcase_add_test(tc, test_shape_big_array);
 	tcase_add_test(tc, test_store_shapes);

@@ -839,6 +839,92 @@ START_TEST(test_lint_unknown_keywords)
 }
 END_TEST
 
+/* issue 9: uniqueItems sorts by a hash instead of comparing every pair (a 200k-item
+ * array took minutes); equality keeps JSON Schema's meaning, and the pair reported is
+ * the first one a pairwise scan finds */
+static cJSON *
+uq_obj(int i, int flip)
+{
+	cJSON *o = cJSON_CreateObject(), *t = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(t, cJSON_CreateNumber(i % 7));
+	cJSON_AddItemToArray(t, cJSON_CreateString("x"));
+	if (flip) {
+		cJSON_AddItemToObject(o, "tags", t);
+		cJSON_AddNumberToObject(o, "id", i);
+	} else {
+		cJSON_AddNumberToObject(o, "id", i);
+		cJSON_AddItemToObject(o, "tags", t);
+	}
+	return o;
+}
+
+START_TEST(test_unique_items)
+{
+	struct pd_schema *s = schema_from("{\"uniqueItems\":true}");
+	struct pd_schema_error errs[4];
+	static const struct {
+		const char *doc;
+		int valid;
+		const char *msg;
+	} small[] = {
+		{ "[1, 1.0]", 0, "items [0] and [1] are equal" },
+		{ "[0, -0.0]", 0, "items [0] and [1] are equal" },
+		{ "[5, 7, 7, 5]", 0, "items [0] and [3] are equal" },
+		{ "[3, 7, 5, 7, 5]", 0, "items [1] and [3] are equal" },
+		{ "[{\"a\":1,\"b\":[1,{\"c\":2}]}, {\"b\":[1,{\"c\":2.0}],\"a\":1}]", 0,
+		  "items [0] and [1] are equal" },
+		{ "[{\"a\":1,\"b\":2}, {\"a\":2,\"b\":1}, {\"a\":1}, {\"b\":2}]", 1, NULL },
+		{ "[[1,2], [2,1], [1,2,3], [\"1\",2]]", 1, NULL },
+		{ "[true, false, null, 0, \"\", [], {}, 1, \"true\"]", 1, NULL },
+		{ "[1, 1.000001, \"1\", [1], {\"1\":1}]", 1, NULL },
+	};
+	cJSON *arr, *doc;
+	size_t n;
+	const int N = 200000;
+
+	for (size_t k = 0; k < sizeof(small) / sizeof(small[0]); k++) {
+		doc = cJSON_Parse(small[k].doc);
+		ck_assert_ptr_nonnull(doc);
+		ck_assert_msg(pd_schema_validate(s, doc, errs, 4, &n) == small[k].valid, "%s",
+			      small[k].doc);
+		if (small[k].msg != NULL) {
+			ck_assert_uint_eq(n, 1);
+			ck_assert_str_eq(errs[0].keyword, "uniqueItems");
+			ck_assert_msg(strstr(errs[0].msg, small[k].msg) != NULL, "%s: %s",
+				      small[k].doc, errs[0].msg);
+		}
+		cJSON_Delete(doc);
+	}
+	/* large: distinct objects, keys in either order, then one equal to an earlier one */
+	arr = cJSON_CreateArray();
+	for (int i = 0; i < N; i++)
+		cJSON_AddItemToArray(arr, uq_obj(i, i % 2));
+	ck_assert_int_eq(pd_schema_validate(s, arr, errs, 4, &n), 1);
+	ck_assert_int_eq(pd_schema_validate(s, arr, NULL, 0, NULL), 1);
+	cJSON_AddItemToArray(arr, uq_obj(N - 17, 0));
+	cJSON_AddItemToArray(arr, uq_obj(123, 1));
+	ck_assert_int_eq(pd_schema_validate(s, arr, errs, 4, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(errs[0].keyword, "uniqueItems");
+	ck_assert_msg(strstr(errs[0].msg, "items [123] and [200001] are equal") != NULL, "%s",
+		      errs[0].msg);
+	ck_assert_int_eq(pd_schema_validate(s, arr, NULL, 0, NULL), 0);
+	cJSON_Delete(arr);
+	/* large numbers: 1.5, 2.5, ...; then 100000.5 again (as 1000005e-1) */
+	arr = cJSON_CreateArray();
+	for (int i = 0; i < N; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateNumber(i + 0.5));
+	ck_assert_int_eq(pd_schema_validate(s, arr, errs, 4, &n), 1);
+	cJSON_AddItemToArray(arr, cJSON_CreateNumber(1000005e-1));
+	ck_assert_int_eq(pd_schema_validate(s, arr, errs, 4, &n), 0);
+	ck_assert_msg(strstr(errs[0].msg, "items [100000] and [200000] are equal") != NULL,
+		      "%s", errs[0].msg);
+	cJSON_Delete(arr);
+	pd_schema_free(s);
+}
+END_TEST
+
 START_TEST(test_deep_schema_rejected)
 {
 	cJSON *root = cJSON_CreateObject(), *cur = root, *sub;
@@ -878,6 +964,7 @@ jsonschema_suite(void)
 	tcase_add_test(tc, test_ref_loops);
 	tcase_add_test(tc, test_deep_schema_rejected);
 	tcase_add_test(tc, test_lint_unknown_keywords);
+	tcase_add_test(tc, test_unique_items);
 	suite_add_tcase(su, tc);
 	return su;
 }

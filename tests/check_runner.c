@@ -1,8 +1,19 @@
-/* check_runner.c — the runner's response header parsing (pd_runner_parse_header). The
- * transfers themselves are exercised by check_outbox and the integration tests. */
+/* check_runner.c — the runner's response header parsing (pd_runner_parse_header), and
+ * (issue 9) that a probe resolves its host afresh every time. The other transfer
+ * behaviour is exercised by check_outbox and the integration tests. */
 #include <check.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <netdb.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <ev.h>
 #include "probed/runner.h"
 
 static struct pd_response
@@ -67,6 +78,141 @@ START_TEST(retry_after_http_date)
 }
 END_TEST
 
+/* ---- issue 9: no DNS cache for probes ----
+ * getaddrinfo is interposed (this executable's definition comes first for libcurl's
+ * resolver thread): the name TEST_HOST resolves to 127.0.0.1 and each lookup is
+ * counted, or fails with EAI_NONAME while dns_fail is set. Every other name goes to
+ * the real resolver. The test first checks that its lookups are seen at all. */
+#define TEST_HOST "probe-dns.test"
+static int dns_calls, dns_fail;
+
+int
+getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
+	    struct addrinfo **res)
+{
+	int (*real)(const char *, const char *, const struct addrinfo *, struct addrinfo **) =
+		(int (*)(const char *, const char *, const struct addrinfo *,
+			 struct addrinfo **))dlsym(RTLD_NEXT, "getaddrinfo");
+
+	if (node != NULL && strcmp(node, TEST_HOST) == 0) {
+		__atomic_add_fetch(&dns_calls, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&dns_fail, __ATOMIC_SEQ_CST))
+			return EAI_NONAME;
+		node = "127.0.0.1";
+	}
+	return real(node, service, hints, res);
+}
+
+/* a one-shot HTTP server on the loop: reads a request, answers 200, closes */
+struct mini {
+	int fd, port, served;
+	ev_io io;
+};
+
+static void
+mini_on_accept(EV_P_ ev_io *w, int revents)
+{
+	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+				   "Connection: close\r\n\r\nok";
+	struct mini *m = w->data;
+	char buf[4096];
+	int fd = accept(m->fd, NULL, NULL);
+
+	(void)EV_A;
+	(void)revents;
+	if (fd < 0)
+		return;
+	/* blocking, small: the request of a GET fits one read on loopback */
+	if (read(fd, buf, sizeof(buf)) > 0 &&
+	    write(fd, resp, sizeof(resp) - 1) == (ssize_t)(sizeof(resp) - 1))
+		m->served++;
+	close(fd);
+}
+
+struct probe_out {
+	int done, curl_code;
+	long status;
+};
+
+static void
+probe_done(void *ud, struct pd_response *resp)
+{
+	struct probe_out *o = ud;
+
+	o->done = 1;
+	o->curl_code = resp->curl_code;
+	o->status = resp->http_status;
+}
+
+static struct probe_out
+probe_once(struct ev_loop *loop, struct pd_runner *r, const char *url, int fresh)
+{
+	struct pd_request req;
+	struct pd_err err = { 0 };
+	struct probe_out o = { 0 };
+
+	memset(&req, 0, sizeof(req));
+	req.url = url;
+	req.timeout_ms = 5000;
+	req.fresh_connect = fresh;
+	ck_assert_int_eq(pd_runner_submit(r, &req, probe_done, &o, &err), 0);
+	for (int i = 0; !o.done && i < 100000; i++)
+		ev_run(loop, EVRUN_ONCE);
+	ck_assert(o.done);
+	return o;
+}
+
+START_TEST(probe_resolves_afresh)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct pd_err err = { 0 };
+	struct pd_runner *r = pd_runner_new(loop, &err);
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof(a);
+	struct mini m = { 0 };
+	struct probe_out o;
+	char url[128];
+
+	ck_assert_ptr_nonnull(r);
+	m.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(m.fd, 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(m.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(m.fd, 8), 0);
+	ck_assert_int_eq(getsockname(m.fd, (struct sockaddr *)&a, &alen), 0);
+	m.port = ntohs(a.sin_port);
+	ev_io_init(&m.io, mini_on_accept, m.fd, EV_READ);
+	m.io.data = &m;
+	ev_io_start(loop, &m.io);
+	snprintf(url, sizeof(url), "http://" TEST_HOST ":%d/", m.port);
+
+	/* the lookup is seen (else this test proves nothing) */
+	o = probe_once(loop, r, url, 1);
+	ck_assert_int_eq(o.curl_code, 0);
+	ck_assert_int_eq(o.status, 200);
+	ck_assert_int_eq(__atomic_load_n(&dns_calls, __ATOMIC_SEQ_CST), 1);
+	/* the next probe, a moment later, resolves again (libcurl's cache keeps a name
+	 * for 60 s by default, per multi handle) */
+	o = probe_once(loop, r, url, 1);
+	ck_assert_int_eq(o.curl_code, 0);
+	ck_assert_int_eq(__atomic_load_n(&dns_calls, __ATOMIC_SEQ_CST), 2);
+	/* and a DNS failure shows on the very next probe */
+	__atomic_store_n(&dns_fail, 1, __ATOMIC_SEQ_CST);
+	o = probe_once(loop, r, url, 1);
+	ck_assert_int_eq(o.curl_code, 6); /* CURLE_COULDNT_RESOLVE_HOST */
+	ck_assert_int_eq(__atomic_load_n(&dns_calls, __ATOMIC_SEQ_CST), 3);
+	__atomic_store_n(&dns_fail, 0, __ATOMIC_SEQ_CST);
+	o = probe_once(loop, r, url, 1);
+	ck_assert_int_eq(o.curl_code, 0);
+	ck_assert_int_eq(m.served, 3);
+	pd_runner_free(r);
+	ev_io_stop(loop, &m.io);
+	close(m.fd);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 static Suite *
 runner_suite(void)
 {
@@ -77,6 +223,9 @@ runner_suite(void)
 	tcase_add_test(tc, retry_after_saturates);
 	tcase_add_test(tc, retry_after_not_a_number);
 	tcase_add_test(tc, retry_after_http_date);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dns");
+	tcase_add_test(tc, probe_resolves_afresh);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1176,6 +1176,175 @@ START_TEST(test_prune_chunks)
 }
 END_TEST
 
+/* ---- issue 9: retention of shapes, incidents, dead letters, deliveries ---- */
+
+static int
+cnt_shape(void *ud, const struct pd_shape_row *r)
+{
+	(void)r;
+	++*(int *)ud;
+	return 0;
+}
+
+static int
+cnt_inc(void *ud, const struct pd_incident_row *r)
+{
+	int64_t *ids = ud;
+
+	ids[++ids[0]] = r->id;
+	return 0;
+}
+
+static int
+cnt_iev(void *ud, int64_t ts_ms, const char *kind, const char *detail)
+{
+	(void)ts_ms;
+	(void)kind;
+	(void)detail;
+	++*(int *)ud;
+	return 0;
+}
+
+static int
+cnt_ob(void *ud, const struct pd_outbox_row *r)
+{
+	int64_t *ids = ud;
+
+	ids[++ids[0]] = r->id;
+	return 0;
+}
+
+static int64_t
+mk_incident(struct pd_store *st, const char *key, int64_t opened, int64_t resolved, int nev)
+{
+	struct pd_incident_row r;
+	struct pd_err err = { 0 };
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.key, sizeof(r.key), "%s", key);
+	r.opened_ms = r.last_join_ms = opened;
+	r.resolved_ms = resolved;
+	r.severity = 2;
+	r.members = "[\"a\"]";
+	r.notified = "[]";
+	r.status_message = "";
+	ck_assert_int_eq(pd_store_incident_save(st, &r, &err), 0);
+	for (int i = 0; i < nev; i++)
+		ck_assert_int_eq(pd_store_incident_event(st, r.id, opened + i, "joined", "a",
+							 &err), 0);
+	return r.id;
+}
+
+START_TEST(test_prune_history)
+{
+	struct pd_store *st = open_ok(0);
+	struct pd_err err = { 0 };
+	struct pd_store_pruned p, sum;
+	struct pd_delivery dl[4];
+	const int64_t cutoff = 1000000, icut = 500000;
+	int64_t inc_old, inc_open, inc_mid, ob_dead_old, ob_live_old, ob_dead_new, id;
+	int64_t ids[16];
+	size_t n;
+	int k;
+
+	/* shapes: one last seen before the cutoff, one after */
+	ck_assert_int_eq(pd_store_shape_seen(st, "a", 1, "$:object", cutoff - 10, &err), 0);
+	ck_assert_int_eq(pd_store_shape_seen(st, "a", 2, "$:array", cutoff - 20, &err), 0);
+	ck_assert_int_eq(pd_store_shape_seen(st, "a", 2, "$:array", cutoff + 5, &err), 0);
+	/* incidents: resolved before the incident cutoff (goes, with its 3 timeline rows),
+	 * open since long ago (stays), resolved between the two cutoffs (stays) */
+	inc_old = mk_incident(st, "probed:inc-old", 100, icut - 1, 3);
+	inc_open = mk_incident(st, "probed:inc-open", 1, 0, 2);
+	inc_mid = mk_incident(st, "probed:inc-mid", 200, icut + 1, 1);
+	/* outbox: an old dead letter (goes), an old live row (stays: never delivered),
+	 * a recent dead letter (stays) */
+	ck_assert_int_eq(pd_store_outbox_add(st, "t1", "k1", "trigger", "{}", cutoff - 100,
+					     &ob_dead_old, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_dead(st, ob_dead_old, "400", &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "t2", "k2", "trigger", "{}", cutoff - 100,
+					     &ob_live_old, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "t3", "k3", "trigger", "{}", cutoff + 1,
+					     &ob_dead_new, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_dead(st, ob_dead_new, "400", &err), 0);
+	/* deliveries: one made before the cutoff (goes), one after (stays) */
+	ck_assert_int_eq(pd_store_outbox_add(st, "t4", "k-old", "trigger", "{}", cutoff - 200,
+					     &id, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_delivered(st, id, cutoff - 50, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "t4", "k-new", "trigger", "{}", cutoff - 200,
+					     &id, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_delivered(st, id, cutoff + 10, &err), 0);
+
+	/* bounded: 2 rows per call, in order shapes, timeline, incidents, dead, deliveries;
+	 * pending rows are flushed first */
+	ck_assert_int_eq(pd_store_prune_history(st, cutoff, icut, 2, &p, &err), 0);
+	ck_assert_int_eq(p.total, 2);
+	ck_assert_int_eq(p.shapes, 1);
+	ck_assert_int_eq(p.incident_events, 1);
+	ck_assert_int_eq(p.incidents, 0);
+	ck_assert_uint_eq(pd_store_pending(st), 0);
+	memset(&sum, 0, sizeof(sum));
+	sum.shapes = 1;
+	sum.incident_events = 1;
+	for (k = 0; k < 10; k++) {
+		ck_assert_int_eq(pd_store_prune_history(st, cutoff, icut, 2, &p, &err), 0);
+		ck_assert_int_le(p.total, 2);
+		if (p.total == 0)
+			break;
+		sum.shapes += p.shapes;
+		sum.incident_events += p.incident_events;
+		sum.incidents += p.incidents;
+		sum.dead_letters += p.dead_letters;
+		sum.deliveries += p.deliveries;
+	}
+	ck_assert_int_lt(k, 10);
+	ck_assert_int_eq(sum.shapes, 1);
+	ck_assert_int_eq(sum.incident_events, 3);
+	ck_assert_int_eq(sum.incidents, 1);
+	ck_assert_int_eq(sum.dead_letters, 1);
+	ck_assert_int_eq(sum.deliveries, 1);
+
+	/* what remains */
+	k = 0;
+	ck_assert_int_eq(pd_store_shapes(st, "a", 0, cnt_shape, &k, &err), 0);
+	ck_assert_int_eq(k, 1);
+	ids[0] = 0;
+	ck_assert_int_eq(pd_store_incidents(st, 0, 0, cnt_inc, ids, &err), 0);
+	ck_assert_int_eq(ids[0], 2);
+	ck_assert(ids[1] != inc_old && ids[2] != inc_old);
+	ck_assert(ids[1] == inc_open || ids[2] == inc_open);
+	ck_assert(ids[1] == inc_mid || ids[2] == inc_mid);
+	k = 0;
+	ck_assert_int_eq(pd_store_incident_events(st, inc_open, cnt_iev, &k, &err), 0);
+	ck_assert_int_eq(k, 2);
+	k = 0;
+	ck_assert_int_eq(pd_store_incident_events(st, inc_mid, cnt_iev, &k, &err), 0);
+	ck_assert_int_eq(k, 1);
+	ids[0] = 0;
+	ck_assert_int_eq(pd_store_outbox_list(st, cnt_ob, ids, &err), 0);
+	ck_assert_int_eq(ids[0], 2);
+	ck_assert_int_eq(ids[1], ob_live_old);
+	ck_assert_int_eq(ids[2], ob_dead_new);
+	ck_assert_int_eq(pd_store_deliveries(st, "k-old", dl, 4, &n, &err), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(pd_store_deliveries(st, "k-new", dl, 4, &n, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(dl[0].state, PD_DELIVERY_DELIVERED);
+
+	/* a far later cutoff still never takes the open incident or the live row */
+	ck_assert_int_eq(pd_store_prune_history(st, INT64_MAX, INT64_MAX, 100, &p, &err), 0);
+	ck_assert_int_eq(p.incidents, 1);
+	ids[0] = 0;
+	ck_assert_int_eq(pd_store_incidents(st, 0, 0, cnt_inc, ids, &err), 0);
+	ck_assert_int_eq(ids[0], 1);
+	ck_assert_int_eq(ids[1], inc_open);
+	ids[0] = 0;
+	ck_assert_int_eq(pd_store_outbox_list(st, cnt_ob, ids, &err), 0);
+	ck_assert_int_eq(ids[0], 1);
+	ck_assert_int_eq(ids[1], ob_live_old);
+	pd_store_free(st);
+}
+END_TEST
+
 START_TEST(test_events)
 {
 	struct pd_store *st = open_ok(0);
@@ -1576,6 +1745,7 @@ store_suite(void)
 	tcase_add_test(tc, test_history_stats);
 	tcase_add_test(tc, test_history_small);
 	tcase_add_test(tc, test_prune_chunks);
+	tcase_add_test(tc, test_prune_history);
 	tcase_add_test(tc, test_events);
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_concurrent_reader_inproc);

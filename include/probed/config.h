@@ -152,6 +152,7 @@ struct pd_config {
 	char *location;         /* optional label, NULL when absent */
 	char *store_path;       /* default /var/lib/probed/probed.db */
 	int64_t retention_ms;   /* default 30d */
+	int64_t incident_retention_ms; /* resolved incidents; default 90d */
 	char *http_listen;      /* optional "127.0.0.1:9464", NULL = off */
 	char *http_bearer_token;/* optional, secret */
 	char *heartbeat_url;    /* optional dead man's switch, pinged while healthy */

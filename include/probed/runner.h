@@ -22,7 +22,7 @@ struct pd_request {
 	int64_t timeout_ms;            /* total */
 	int64_t connect_timeout_ms;    /* 0 = min(timeout, 10s) */
 	size_t max_body;               /* cap on the response body; 0 = 1 MiB */
-	int fresh_connect;             /* 1 = new connection every time (probes) */
+	int fresh_connect;             /* 1 = new connection and DNS lookup every time (probes) */
 	int certinfo;                  /* 1 = collect the TLS chain (resp.cert_not_after_s) */
 	const char *ca_file;           /* CURLOPT_CAINFO, NULL = the system's store */
 };

@@ -56,6 +56,18 @@ int pd_store_load_state(struct pd_store *st, const char *probe, struct pd_eval_s
  * results, before the events, in the same budget and count). */
 int pd_store_prune(struct pd_store *st, int64_t cutoff_ms, int max_rows, int *deleted,
 		   struct pd_err *err);
+/* Issue 9: the rest of what grows, the same way (at most max_rows per call, its own
+ * small transaction): shape fingerprints last seen before cutoff_ms, dead-lettered
+ * outbox rows queued before cutoff_ms, deliveries made before cutoff_ms, and incidents
+ * resolved before incident_cutoff_ms with their timeline (the timeline first; an
+ * incident row goes once its timeline is gone). Open incidents and live outbox rows
+ * are never touched. *out gets the counts. */
+struct pd_store_pruned {
+	int64_t shapes, incident_events, incidents, dead_letters, deliveries;
+	int64_t total;
+};
+int pd_store_prune_history(struct pd_store *st, int64_t cutoff_ms, int64_t incident_cutoff_ms,
+			   int max_rows, struct pd_store_pruned *out, struct pd_err *err);
 
 /* ---- durable outbox ---- */
 struct pd_outbox_row {
