@@ -55,6 +55,8 @@ struct pd_probe_view {
 	const struct pd_eval_state *state;
 	int has_result;                /* 0 until the first result since start */
 	const struct pd_result *last;  /* valid when has_result */
+	const struct pd_maint_hit *maint; /* issue 11: held by maintenance or a silence, else
+					   * NULL (valid during the call) */
 };
 typedef void (*pd_daemon_probe_fn)(void *ud, const struct pd_probe_view *v);
 /* Call fn for every configured probe, in config order. Returns the count. */
