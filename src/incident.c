@@ -722,11 +722,13 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			    (i->m[mi].by_window && alerting[k]))
 				recovered = 0;
 			/* issue 11: a failing member held by maintenance, or one that pages */
-			if (!in[k].control && (alerting[k] || in[k].status == PD_EVAL_DOWN)) {
-				if (!pd_incidents_held(m, in[k].name, in[k].family, now, &h))
+			if (!in[k].control && (alerting[k] || in[k].status != PD_EVAL_UP)) {
+				if (pd_incidents_held(m, in[k].name, in[k].family, now, &h)) {
+					if (nheld++ == 0 || h.until_ms > hold.until_ms)
+						hold = h;
+				} else if (alerting[k] || in[k].status == PD_EVAL_DOWN) {
 					nlive++;
-				else if (nheld++ == 0 || h.until_ms > hold.until_ms)
-					hold = h;
+				}
 			}
 		}
 		if (recovered && was_new && i->held) {
@@ -739,7 +741,9 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			inc_close(m, j);
 			continue;
 		}
-		if (nheld > 0 && nlive == 0) {
+		/* held while every failing member is held; a held incident that never paged
+		 * stays held while nothing fails (it closes quietly once recovered) */
+		if (nlive == 0 && (nheld > 0 || (i->held && was_new))) {
 			if (!i->held) {
 				char until[40];
 

@@ -630,6 +630,12 @@ START_TEST(test_recovery_inside_the_window_closes_quietly)
 	silence(NULL, "post-detail", T0, T0 + 10 * MIN);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
 	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
+	/* recovering (answers again, not enough successes yet): still held */
+	in[1].status = PD_EVAL_RECOVERING;
+	in[1].last_outcome = PD_OUT_OK;
+	in[1].consec_fail = 0;
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + MIN), 0);
+	ck_assert_int_eq(open_total(c), 1);
 	inputs(in);
 	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 2 * MIN), 0);
 	ck_assert_int_eq(open_total(c), 0);
@@ -641,6 +647,34 @@ START_TEST(test_recovery_inside_the_window_closes_quietly)
 	ck_assert_int_eq(r.severity, 0);
 	ck_assert_int_eq(t.resolved, 1);
 	ck_assert_int_eq(t.declared, 0);
+}
+END_TEST
+
+START_TEST(test_recovering_at_the_end_does_not_page)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_row r;
+	struct tl_seen t;
+	struct seen s;
+
+	inputs(in);
+	silence("post-detail", NULL, T0, T0 + 10 * MIN);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 9 * MIN), 0);
+	in[1].status = PD_EVAL_RECOVERING;
+	in[1].last_outcome = PD_OUT_OK;
+	in[1].consec_fail = 0;
+	in[1].win.failures = 0;
+	in[1].win.error_rate = 0;
+	memset(in[1].win.by_class, 0, sizeof(in[1].win.by_class));
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN), 0);
+	inputs(in);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN + 2000), 0);
+	drain(&s);
+	ck_assert_int_eq(s.n, 0);
+	newest(&r, &t);
+	ck_assert_int_eq(t.declared, 0);
+	ck_assert_int_eq(t.resolved, 1);
 }
 END_TEST
 
@@ -687,6 +721,7 @@ main(void)
 	tcase_add_test(tc, test_severity_map_is_the_managers);
 	tcase_add_test(tc, test_held_then_pages_when_the_silence_ends);
 	tcase_add_test(tc, test_recovery_inside_the_window_closes_quietly);
+	tcase_add_test(tc, test_recovering_at_the_end_does_not_page);
 	tcase_add_test(tc, test_a_probe_not_held_still_pages);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
