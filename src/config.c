@@ -29,6 +29,7 @@
 #include <curl/curl.h>
 #include <yaml.h>
 #include "probed/buf.h"
+#include "probed/check.h"
 #include "probed/config.h"
 #include "probed/jsonschema.h"
 #include "probed/log.h"
@@ -287,6 +288,9 @@ pd_config_free(struct pd_config *cfg)
 	for (size_t i = 0; i < cfg->nnotify; i++)
 		cfg_notify_cleanup(&cfg->notify[i]);
 	free(cfg->notify);
+	for (size_t i = 0; i < cfg->nmaint; i++)
+		pd_maint_window_cleanup(&cfg->maint[i]);
+	free(cfg->maint);
 	free(cfg);
 }
 
@@ -2564,10 +2568,196 @@ cfg_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		cfg_duration(c, v[HB_INTERVAL], "interval", 1000, &cfg->heartbeat_interval_ms);
 }
 
+/* ---- maintenance windows (issue 11; the rule is in maint.h) ---- */
+enum { MT_NAME, MT_REASON, MT_START, MT_WEEKDAYS, MT_TIME, MT_DURATION, MT_PROBES, MT_FAMILIES,
+       MT_ALL, MT_N };
+static const char *const maint_keys[] = {
+	"name", "reason", "start", "weekdays", "time", "duration", "probes", "families", "all",
+	NULL,
+};
+
+static void
+cfg_maint_weekday(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
+{
+	char show[CFG_SHOW_MAX + 8];
+	int secret, d;
+	char *s = cfg_scalar(c, n, "weekdays", &secret);
+
+	if (s == NULL)
+		return;
+	if ((d = pd_maint_weekday_parse(s)) < 0)
+		cfg_error(c, n, "weekdays: unknown weekday '%s' (mon, tue, wed, thu, fri, sat, sun)",
+			  cfg_disp(n, s, secret, show, sizeof(show)));
+	else
+		*mask |= 1u << d;
+	free(s);
+}
+
+/* A list of probe or family names that must exist in the configuration. */
+static void
+cfg_maint_scope(struct cfg_ctx *c, yaml_node_t *n, const char *what, int family,
+		const struct pd_config *cfg, char ***out, size_t *nout)
+{
+	yaml_node_item_t *items;
+	size_t cnt;
+
+	if (cfg_seq(c, n, what, &items, &cnt) != 0)
+		return;
+	if (cnt == 0) {
+		cfg_error(c, n, "%s: list is empty", what);
+		return;
+	}
+	if ((*out = cfg_calloc(c, cnt, sizeof(**out))) == NULL)
+		return;
+	for (size_t i = 0; i < cnt; i++) {
+		yaml_node_t *e = cfg_node(c, items[i]);
+		char *s = cfg_name(c, e, what);
+		int known = 0;
+
+		if (s == NULL)
+			continue;
+		for (size_t p = 0; p < cfg->nprobes && !known; p++) {
+			const char *have = family ? cfg->probes[p].family : cfg->probes[p].name;
+
+			known = have != NULL && strcmp(have, s) == 0;
+		}
+		if (!known) {
+			char show[CFG_SHOW_MAX + 8];
+
+			cfg_error(c, e, "%s: no %s named '%s' in this configuration", what,
+				  family ? "probe family" : "probe", cfg_disp(e, s, 0, show, sizeof(show)));
+			free(s);
+			continue;
+		}
+		(*out)[(*nout)++] = s;
+	}
+}
+
+static void
+cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
+	      struct pd_maint_window *w, yaml_node_t **name_node)
+{
+	yaml_node_t *v[MT_N], *k[MT_N];
+	char show[CFG_SHOW_MAX + 8];
+	int secret;
+
+	if (cfg_map(c, n, "maintenance", maint_keys, v, k) != 0)
+		return;
+	if (n->type != YAML_MAPPING_NODE) {
+		cfg_error(c, n, "maintenance: expected a mapping");
+		return;
+	}
+	if (v[MT_NAME] != NULL && (w->name = cfg_name(c, v[MT_NAME], "name")) != NULL)
+		*name_node = v[MT_NAME];
+	if (v[MT_REASON] == NULL)
+		cfg_error(c, n, "maintenance is missing required key 'reason' (what the on-call "
+			  "reads: e.g. \"upstream provider's announced maintenance\")");
+	else
+		w->reason = cfg_string(c, v[MT_REASON], "reason", NULL);
+	if (v[MT_START] != NULL && v[MT_WEEKDAYS] != NULL) {
+		cfg_error(c, k[MT_WEEKDAYS], "maintenance: 'start' (one-off) and 'weekdays' "
+			  "(recurring) exclude each other");
+	} else if (v[MT_START] != NULL) {
+		char *s = cfg_scalar(c, v[MT_START], "start", &secret);
+		int64_t ms = 0;
+
+		if (s != NULL && (pd_check_rfc3339_parse(s, &ms) != 0 || ms <= 0))
+			cfg_error(c, v[MT_START], "start: '%s' is not an RFC 3339 time (UTC, e.g. "
+				  "2026-12-07T02:00:00Z)",
+				  cfg_disp(v[MT_START], s, secret, show, sizeof(show)));
+		else if (s != NULL)
+			w->start_ms = ms;
+		free(s);
+		if (k[MT_TIME] != NULL)
+			cfg_error(c, k[MT_TIME], "time is only valid with 'weekdays' (a recurring "
+				  "window); a one-off window has its date and time in 'start'");
+	} else if (v[MT_WEEKDAYS] != NULL) {
+		yaml_node_t *wd = v[MT_WEEKDAYS];
+
+		if (wd->type == YAML_SEQUENCE_NODE) {
+			yaml_node_item_t *items;
+			size_t cnt;
+
+			if (cfg_seq(c, wd, "weekdays", &items, &cnt) == 0 && cnt == 0)
+				cfg_error(c, wd, "weekdays: list is empty");
+			for (size_t i = 0; i < cnt; i++)
+				cfg_maint_weekday(c, cfg_node(c, items[i]), &w->weekdays);
+		} else {
+			cfg_maint_weekday(c, wd, &w->weekdays);
+		}
+		if (v[MT_TIME] == NULL) {
+			cfg_error(c, n, "maintenance is missing required key 'time' (HH:MM, UTC) "
+				  "for its weekdays");
+		} else {
+			char *s = cfg_scalar(c, v[MT_TIME], "time", &secret);
+
+			if (s != NULL && (w->time_ms = cfg_time_of_day(s)) < 0)
+				cfg_error(c, v[MT_TIME], "time: invalid time of day '%s' (HH:MM, UTC, "
+					  "00:00 to 23:59)",
+					  cfg_disp(v[MT_TIME], s, secret, show, sizeof(show)));
+			free(s);
+		}
+	} else {
+		cfg_error(c, n, "maintenance needs 'start' (a one-off window) or 'weekdays' and "
+			  "'time' (a recurring one)");
+	}
+	if (v[MT_DURATION] == NULL)
+		cfg_error(c, n, "maintenance is missing required key 'duration'");
+	else if (cfg_duration(c, v[MT_DURATION], "duration", 1, &w->duration_ms) == 0 &&
+		 v[MT_WEEKDAYS] != NULL && w->duration_ms > PD_MAINT_WEEK_MS)
+		cfg_error(c, v[MT_DURATION], "duration: a recurring window lasts at most 7d");
+	if (v[MT_ALL] != NULL) {
+		char *s = cfg_scalar(c, v[MT_ALL], "all", &secret);
+		int b = 0;
+
+		if (s != NULL && (cfg_yaml_bool(s, &b) == 0 || !b))
+			cfg_error(c, v[MT_ALL], "all: must be true (or leave it out and list "
+				  "probes or families)");
+		free(s);
+		w->all = b;
+		if (b && (k[MT_PROBES] != NULL || k[MT_FAMILIES] != NULL))
+			cfg_error(c, k[MT_ALL], "all: true excludes 'probes' and 'families'");
+	}
+	if (v[MT_PROBES] != NULL)
+		cfg_maint_scope(c, v[MT_PROBES], "probes", 0, cfg, &w->probes, &w->nprobes);
+	if (v[MT_FAMILIES] != NULL)
+		cfg_maint_scope(c, v[MT_FAMILIES], "families", 1, cfg, &w->families, &w->nfamilies);
+	if (k[MT_ALL] == NULL && k[MT_PROBES] == NULL && k[MT_FAMILIES] == NULL)
+		cfg_error(c, n, "maintenance needs a scope: 'probes: [...]', 'families: [...]' or "
+			  "'all: true'");
+}
+
+static void
+cfg_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	yaml_node_item_t *items;
+	yaml_node_t **name_nodes = NULL;
+	char **names = NULL;
+	size_t cnt;
+
+	if (cfg_seq(c, n, "maintenance", &items, &cnt) != 0 || cnt == 0)
+		return;
+	cfg->maint = cfg_calloc(c, cnt, sizeof(*cfg->maint));
+	name_nodes = cfg_calloc(c, cnt, sizeof(*name_nodes));
+	names = cfg_calloc(c, cnt, sizeof(*names));
+	if (cfg->maint == NULL || name_nodes == NULL || names == NULL)
+		goto out;
+	cfg->nmaint = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		cfg_maint_one(c, cfg_node(c, items[i]), cfg, &cfg->maint[i], &name_nodes[i]);
+		names[i] = cfg->maint[i].name;
+	}
+	cfg_unique(c, "maintenance", names, name_nodes, cnt);
+out:
+	free(name_nodes);
+	free(names);
+}
+
 enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_HEARTBEAT,
-       TOP_CLASSIFY, TOP_N };
+       TOP_CLASSIFY, TOP_MAINTENANCE, TOP_N };
 static const char *const top_keys[] = {
-	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify", NULL,
+	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify",
+	"maintenance", NULL,
 };
 
 /* Keys written one level off: in the mapping `what`, a key of names[] belongs `where`.
@@ -2638,6 +2828,8 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 		cfg_heartbeat(c, v[TOP_HEARTBEAT], cfg);
 	if (v[TOP_CLASSIFY] != NULL)
 		cfg_classify(c, v[TOP_CLASSIFY], cfg);
+	if (v[TOP_MAINTENANCE] != NULL)
+		cfg_maintenance(c, v[TOP_MAINTENANCE], cfg);
 	cfg_probe_cleanup(&d);
 }
 

@@ -70,6 +70,11 @@ struct pd_daemon {
 	ev_timer classify;
 	struct pd_incidents *incidents;
 	int incidents_dirty;
+	/* issue 11: silences in force, read again when another process commits (PRAGMA
+	 * data_version: probectl silence add/expire) and at least every 10 s */
+	struct pd_silence *sil;
+	size_t nsil, silcap;
+	int64_t sil_version, sil_read_ms;
 	int host_suspect_logged;
 	int64_t host_suspect_last_ms; /* when the control target last failed */
 	int heartbeat_ok;            /* last ping's outcome, to log only changes */
@@ -680,6 +685,79 @@ daemon_refresh_window(struct pd_daemon *d, struct probe *p, int64_t now)
 	}
 }
 
+struct sil_load {
+	struct pd_silence *v;
+	size_t n, cap;
+	int nomem;
+};
+
+static int
+sil_collect(void *ud, const struct pd_silence *s)
+{
+	struct sil_load *l = ud;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? 2 * l->cap : 8;
+		struct pd_silence *nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (nv == NULL) {
+			l->nomem = 1;
+			return 1;
+		}
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = *s;
+	return 0;
+}
+
+/* issue 11: the silences in force, for the incident manager. Cheap: one PRAGMA per pass;
+ * the rows are read only when another connection committed, or 10 s went by. */
+static void
+daemon_silences(struct pd_daemon *d, int64_t now)
+{
+	struct sil_load l = {0};
+	struct pd_err err = {0};
+	int64_t v = 0;
+
+	if (pd_store_data_version(d->store, &v, &err) != 0)
+		v = d->sil_version - 1; /* read them, and say why if that fails too */
+	if (v == d->sil_version && d->sil_read_ms != 0 && now - d->sil_read_ms < 10000 &&
+	    now >= d->sil_read_ms)
+		return;
+	if (pd_store_silences(d->store, now, sil_collect, &l, &err) != 0 || l.nomem) {
+		pd_log_warn("silences: %s", l.nomem ? "out of memory" : err.msg);
+		free(l.v);
+		return; /* keep the last good list */
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		int known = 0;
+
+		for (size_t j = 0; j < d->nsil && !known; j++)
+			known = d->sil[j].id == l.v[i].id;
+		if (!known && l.v[i].created_ms <= now)
+			pd_log_warn("silence #%lld: %s %s held until %lld s from now: %s",
+				    (long long)l.v[i].id, l.v[i].probe[0] ? "probe" : "family",
+				    l.v[i].probe[0] ? l.v[i].probe : l.v[i].family,
+				    (long long)((l.v[i].until_ms - now) / 1000), l.v[i].reason);
+	}
+	for (size_t j = 0; j < d->nsil; j++) {
+		int kept = 0;
+
+		for (size_t i = 0; i < l.n && !kept; i++)
+			kept = d->sil[j].id == l.v[i].id && l.v[i].until_ms == d->sil[j].until_ms;
+		if (!kept && d->sil[j].until_ms > now)
+			pd_log_warn("silence #%lld: expired early", (long long)d->sil[j].id);
+	}
+	free(d->sil);
+	d->sil = l.v;
+	d->nsil = l.n;
+	d->silcap = l.cap;
+	d->sil_version = v;
+	d->sil_read_ms = now;
+	pd_incidents_set_silences(d->incidents, d->sil, d->nsil);
+}
+
 /* Classify and update incidents from the store's windows (issue 3). */
 static void
 daemon_incidents(struct pd_daemon *d)
@@ -691,6 +769,7 @@ daemon_incidents(struct pd_daemon *d)
 	struct probe *ctl = daemon_control(d);
 
 	d->incidents_dirty = 0;
+	daemon_silences(d, now);
 	if (ctl != NULL && daemon_host_suspect(d, NULL)) {
 		/* the host is the suspect: the control's page speaks for everything */
 		if (!d->host_suspect_logged)
@@ -1092,6 +1171,7 @@ pd_daemon_free(struct pd_daemon *d)
 	pd_runner_free(d->runner);
 	pd_outbox_free(d->outbox);
 	pd_incidents_free(d->incidents);
+	free(d->sil);
 	if (d->store && pd_store_flush(d->store, &err) != 0)
 		pd_log_err("store: final commit failed: %s", err.msg);
 	pd_store_free(d->store);
@@ -1118,6 +1198,8 @@ size_t
 pd_daemon_probes(const struct pd_daemon *d, pd_daemon_probe_fn fn, void *ud)
 {
 	struct probe **all;
+	struct pd_maint_hit hit;
+	int64_t now = daemon_now(d);
 	size_t n = 0;
 
 	/* the list is newest-first: walk it once into an array and hand it out reversed,
@@ -1144,6 +1226,7 @@ pd_daemon_probes(const struct pd_daemon *d, pd_daemon_probe_fn fn, void *ud)
 		v.has_result = p->has_result;
 		v.last = &p->last;
 		v.cert_not_after_s = p->cert_not_after_s;
+		v.maint = pd_incidents_held(d->incidents, p->name, p->cfg->family, now, &hit) ? &hit : NULL;
 		if (fn)
 			fn(ud, &v);
 	}

@@ -33,12 +33,15 @@ struct inc {
 	char **notified;        /* targets that have the trigger of this incident */
 	size_t nn;
 	int joined;             /* a probe joined after the incident was declared */
+	int held;               /* issue 11: its pages are held by maintenance (a row says so) */
 };
 
 struct pd_incidents {
 	struct pd_store *st;
 	const struct pd_clock *clock;
 	const struct pd_config *cfg;
+	const struct pd_silence *sil;   /* issue 11: silences in force (borrowed) */
+	size_t nsil;
 	struct inc *open[INC_MAX_OPEN];
 	size_t nopen;
 };
@@ -87,6 +90,23 @@ void
 pd_incidents_set_config(struct pd_incidents *m, const struct pd_config *cfg)
 {
 	m->cfg = cfg;
+}
+
+void
+pd_incidents_set_silences(struct pd_incidents *m, const struct pd_silence *s, size_t n)
+{
+	m->sil = s;
+	m->nsil = n;
+}
+
+int
+pd_incidents_held(const struct pd_incidents *m, const char *probe, const char *family,
+		  int64_t now, struct pd_maint_hit *hit)
+{
+	if (m->cfg == NULL)
+		return 0;
+	return pd_maint_check(m->cfg->maint, m->cfg->nmaint, m->sil, m->nsil, probe, family, now,
+			      hit);
 }
 
 void
@@ -684,8 +704,9 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 	for (size_t j = 0; j < m->nopen;) {
 		struct inc *i = m->open[j];
 		struct pd_verdict v;
+		struct pd_maint_hit hold = {0}, h;
 		int recovered = 1, changed = 0, was_new = i->row.severity == 0;
-		int alone = 0;
+		int alone = 0, nheld = 0, nlive = 0;
 
 		if (i->row.drill || i->row.mode == PD_MODE_CERT) { /* cert: pd_incidents_cert */
 			j++;
@@ -703,6 +724,47 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			if (in[k].status != PD_EVAL_UP || in[k].last_outcome != PD_OUT_OK ||
 			    (i->m[mi].by_window && alerting[k]))
 				recovered = 0;
+			/* issue 11: a failing member held by maintenance, or one that pages */
+			if (!in[k].control && (alerting[k] || in[k].status != PD_EVAL_UP)) {
+				if (pd_incidents_held(m, in[k].name, in[k].family, now, &h)) {
+					if (nheld++ == 0 || h.until_ms > hold.until_ms)
+						hold = h;
+				} else if (alerting[k] || in[k].status == PD_EVAL_DOWN) {
+					nlive++;
+				}
+			}
+		}
+		if (recovered && was_new && i->held) {
+			/* it never paged: it closes quietly, nothing is sent */
+			i->row.resolved_ms = now;
+			inc_event(m, i, now, "resolved", "recovered during maintenance; nothing was sent");
+			pd_log_info("incident %s: recovered during maintenance; closed without a page",
+				    i->row.key);
+			inc_save(m, i);
+			inc_close(m, j);
+			continue;
+		}
+		/* held while every failing member is held; a held incident that never paged
+		 * stays held while nothing fails (it closes quietly once recovered) */
+		if (nlive == 0 && (nheld > 0 || (i->held && was_new))) {
+			if (!i->held) {
+				char until[40];
+
+				pd_clock_rfc3339(hold.until_ms, until, sizeof(until));
+				inc_event(m, i, now, "maintenance", "pages held: %s until %s (%s)",
+					  hold.name, until, hold.reason);
+				pd_log_warn("incident %s: pages held by %s until %s: %s", i->row.key,
+					    hold.name, until, hold.reason);
+				i->held = 1;
+			}
+			j++;
+			continue;
+		}
+		if (i->held) {
+			inc_event(m, i, now, "maintenance", "maintenance over, still failing: %s",
+				  was_new ? "paging now" : "pages resume");
+			pd_log_warn("incident %s: maintenance over, still failing", i->row.key);
+			i->held = 0;
 		}
 		if (recovered && !was_new) {
 			i->row.resolved_ms = now;

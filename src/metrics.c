@@ -32,6 +32,7 @@ struct mprobe {
 	int has_result;
 	struct pd_result last;
 	int64_t cert_not_after_s;  /* issue 11: -1 unknown */
+	int64_t held_until_ms;     /* issue 11: held by maintenance or a silence until, 0 = not */
 };
 
 struct mctx {
@@ -124,6 +125,7 @@ metrics_on_probe(void *ud, const struct pd_probe_view *v)
 	p->cert_not_after_s = v->cert_not_after_s; /* issue 11 */
 	if (v->has_result)
 		p->last = *v->last;
+	p->held_until_ms = v->maint ? v->maint->until_ms : 0;
 	c->n++;
 }
 
@@ -186,6 +188,8 @@ static double v_dns(const struct mprobe *p) { return ms_to_s(p->last.dns_ms); }
 static double v_length(const struct mprobe *p) { return (double)p->last.body_size; }
 static double v_last_ts(const struct mprobe *p) { return (double)p->last.ts_ms / 1000.0; }
 static double v_consec(const struct mprobe *p) { return p->consec_fail; }
+static double v_silenced(const struct mprobe *p) { return p->held_until_ms != 0; }
+static double v_silenced_until(const struct mprobe *p) { return (double)p->held_until_ms / 1000.0; }
 
 /* One gauge family with one sample per probe (only probes with a result when
  * need_result). */
@@ -267,7 +271,13 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 			       "Start of the last run of the probe, seconds since the epoch (UTC).",
 			       1, v_last_ts)) != 0 ||
 	    (rc = probe_family(o, c, "probed_consecutive_failures",
-			       "Consecutive failed runs of the probe (0 after a success).", 0, v_consec)) != 0)
+			       "Consecutive failed runs of the probe (0 after a success).", 0, v_consec)) != 0 ||
+	    (rc = probe_family(o, c, "probed_silenced",
+			       "1 while the probe's pages are held by a maintenance window or a silence "
+			       "(it is still probed and recorded), else 0.", 0, v_silenced)) != 0 ||
+	    (rc = probe_family(o, c, "probed_silenced_until_timestamp_seconds",
+			       "End of the maintenance window or silence holding the probe's pages, "
+			       "seconds since the epoch (UTC); 0 when not held.", 0, v_silenced_until)) != 0)
 		return rc;
 	if ((rc = family_head(o, "probed_probe_state", "gauge",
 			      "Paging state of the probe: 1 for the current state, 0 for the others "

@@ -63,6 +63,10 @@ enum {
 	OPT_NAGIOS = 1 << 5,
 	OPT_NO_SECRET_FILES = 1 << 6,
 	OPT_PID = 1 << 7,
+	OPT_PROBE = 1 << 8,
+	OPT_FAMILY = 1 << 9,
+	OPT_FOR = 1 << 10,
+	OPT_REASON = 1 << 11,
 };
 
 struct cmd;
@@ -78,6 +82,7 @@ struct cli {
 	int open_only;
 	unsigned load_flags;  /* PD_CONFIG_* (validate --no-secret-files) */
 	const char *pid;      /* reload --pid */
+	const char *probe, *family, *for_, *reason; /* silence add */
 	int argc;
 	char **argv;             /* positional arguments after the command */
 };
@@ -1763,6 +1768,194 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------------ silence */
+
+#define SILENCE_DEFAULT_MS (60 * 60 * 1000LL)
+#define SILENCE_MAX_MS (30LL * 86400 * 1000)
+
+/* Does the configuration name this probe (or family)? 1 yes, 0 no, -1 cannot tell (the
+ * configuration does not load here, e.g. a secret only the service can read). */
+static int
+silence_known(const struct cli *c, const char *probe, const char *family)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_err err = {0};
+	int known = 0;
+
+	if (c->db != NULL && c->config_src == NULL)
+		return -1;
+	if (pd_config_load_flags(c->config, PD_CONFIG_NO_SECRET_FILES, &cfg, &err, NULL, NULL) != 0)
+		return -1;
+	for (size_t i = 0; i < cfg->nprobes && !known; i++)
+		known = probe ? strcmp(cfg->probes[i].name, probe) == 0
+			      : cfg->probes[i].family != NULL && strcmp(cfg->probes[i].family, family) == 0;
+	pd_config_free(cfg);
+	return known;
+}
+
+static int
+silence_add(struct cli *c)
+{
+	struct pd_silence sl = {0};
+	struct pd_store *st = NULL;
+	struct dbsel sel = {0};
+	struct pd_err err = {0};
+	const char *name = c->probe ? c->probe : c->family;
+	char until[40], dur[32];
+	int64_t ms = SILENCE_DEFAULT_MS, now = pd_clock_wall_ms(NULL);
+	int rc;
+
+	if ((c->probe == NULL) == (c->family == NULL))
+		return usage_error(c, "silence add needs one of --probe NAME or --family NAME");
+	if (c->reason == NULL || c->reason[0] == '\0')
+		return usage_error(c, "silence add needs --reason TEXT (what the on-call will read)");
+	if (strlen(name) >= sizeof(sl.probe))
+		return usage_error(c, "'%s' is too long for a probe or family name", name);
+	if (c->for_ != NULL && (pd_duration_parse(c->for_, &ms) != 0 || ms <= 0 ||
+				ms > SILENCE_MAX_MS))
+		return usage_error(c, "--for '%s' is not a duration from 1s to 30d (e.g. 30m, 2h)",
+				   c->for_);
+	if (silence_known(c, c->probe, c->family) == 0)
+		return usage_error(c, "no %s named '%s' in %s", c->probe ? "probe" : "probe family",
+				   name, c->config);
+	snprintf(c->probe ? sl.probe : sl.family, sizeof(sl.probe), "%s", name);
+	snprintf(sl.reason, sizeof(sl.reason), "%s", c->reason);
+	sl.created_ms = now;
+	sl.until_ms = now + ms;
+	if ((rc = db_select(c, &sel)) != 0)
+		return rc;
+	if (pd_store_open(sel.path, 0, &st, &err) != 0 || pd_store_silence_add(st, &sl, &err) != 0 ||
+	    pd_store_flush(st, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		rc = 1;
+	} else {
+		pd_clock_rfc3339(sl.until_ms, until, sizeof(until));
+		pd_duration_format(ms, dur, sizeof(dur));
+		printf("%lld\n", (long long)sl.id);
+		fprintf(stderr, "silence #%lld: %s %s held until %s (%s): still probed and recorded, "
+			"pages held; probed picks it up within seconds, no reload\n",
+			(long long)sl.id, c->probe ? "probe" : "family", name, until, dur);
+		rc = 0;
+	}
+	free(sel.path);
+	pd_store_free(st);
+	return rc;
+}
+
+struct sil_view {
+	cJSON *arr;
+	int64_t now;
+	size_t n;
+};
+
+static int
+silence_row(void *ud, const struct pd_silence *sl)
+{
+	struct sil_view *v = ud;
+	char until[40], left[32];
+
+	v->n++;
+	if (v->arr != NULL) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(o, "id", (double)sl->id);
+		json_str(o, "probe", sl->probe);
+		json_str(o, "family", sl->family);
+		cJSON_AddStringToObject(o, "reason", sl->reason);
+		json_ts(o, "created", sl->created_ms);
+		json_ts(o, "until", sl->until_ms);
+		cJSON_AddItemToArray(v->arr, o);
+		return 0;
+	}
+	pd_clock_rfc3339(sl->until_ms, until, sizeof(until));
+	until[19] = '\0';
+	until[10] = ' ';
+	pd_duration_format((sl->until_ms - v->now) / 1000 * 1000, left, sizeof(left));
+	printf("%-6lld %-8s %-24s %-20s %-10s %s\n", (long long)sl->id,
+	       sl->probe[0] ? "probe" : "family", sl->probe[0] ? sl->probe : sl->family, until, left,
+	       sl->reason);
+	return 0;
+}
+
+static int
+cmd_silence(struct cli *c)
+{
+	const char *sub = c->argv[0];
+	struct sil_view v = {0};
+	struct pd_store *st = NULL;
+	struct dbsel sel = {0};
+	struct pd_err err = {0};
+	cJSON *doc = NULL;
+	int rc;
+
+	v.now = pd_clock_wall_ms(NULL);
+	if (strcmp(sub, "add") != 0 && (c->probe || c->family || c->for_ || c->reason))
+		return usage_error(c, "--probe, --family, --for and --reason go with 'silence add'");
+	if (strcmp(sub, "add") == 0) {
+		if (c->argc != 1 || c->json)
+			return usage_error(c, "expected 'silence add --probe NAME|--family NAME "
+					   "[--for DURATION] --reason TEXT'");
+		return silence_add(c);
+	}
+	if (strcmp(sub, "expire") == 0) {
+		int64_t id;
+		char *end = NULL;
+		int n = 0;
+
+		if (c->argc != 2 || c->json)
+			return usage_error(c, "expected 'silence expire ID'");
+		id = strtoll(c->argv[1], &end, 10);
+		if (end == c->argv[1] || *end != '\0' || id <= 0)
+			return usage_error(c, "'%s' is not a silence id", c->argv[1]);
+		if ((rc = db_select(c, &sel)) != 0)
+			return rc;
+		if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
+		    pd_store_silence_expire(st, id, v.now, &n, &err) != 0 ||
+		    pd_store_flush(st, &err) != 0) {
+			fprintf(stderr, "probectl: %s\n", err.msg);
+			rc = 1;
+		} else if (n == 0) {
+			fprintf(stderr, "probectl: no silence #%lld in force (see probectl silence "
+				"list)\n", (long long)id);
+			rc = 1;
+		} else {
+			printf("silence #%lld expired: its pages are no longer held; a failure still "
+			       "present pages within seconds\n", (long long)id);
+			rc = 0;
+		}
+		free(sel.path);
+		pd_store_free(st);
+		return rc;
+	}
+	if (strcmp(sub, "list") != 0 || c->argc != 1)
+		return usage_error(c, "expected 'silence add|list|expire'");
+	if ((rc = open_store(c, &st, &sel)) != 0)
+		goto out;
+	if (c->json) {
+		doc = json_doc("probed.silence/1");
+		cJSON_AddStringToObject(doc, "database", sel.path);
+		v.arr = cJSON_AddArrayToObject(doc, "silences");
+	} else {
+		printf("%-6s %-8s %-24s %-20s %-10s %s\n", "ID", "SCOPE", "NAME", "UNTIL (UTC)",
+		       "LEFT", "REASON");
+	}
+	if (pd_store_silences(st, v.now, silence_row, &v, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		rc = 1;
+		goto out;
+	}
+	if (doc != NULL)
+		print_json(doc);
+	else
+		printf("%zu silence%s in force\n", v.n, v.n == 1 ? "" : "s");
+	rc = 0;
+out:
+	cJSON_Delete(doc);
+	free(sel.path);
+	pd_store_free(st);
+	return rc;
+}
+
 /* ---------------------------------------------------------------------- main */
 
 static int cmd_help(struct cli *c);
@@ -1969,6 +2162,35 @@ static const struct cmd commands[] = {
 	 "  1   nothing to re-queue, or a database error\n"
 	 "  3   no database\n"
 	 "  64  bad arguments\n"},
+	{"silence", cmd_silence,
+	 "silence add|list|expire        hold a probe's or family's pages (maintenance)",
+	 "silence add (--probe NAME | --family NAME) [--for DURATION] --reason TEXT\n"
+	 "       probectl silence list [-c FILE | --db FILE] [--json]\n"
+	 "       probectl silence expire ID [-c FILE | --db FILE]",
+	 OPT_CONFIG | OPT_DB | OPT_JSON | OPT_PROBE | OPT_FAMILY | OPT_FOR | OPT_REASON, 1, 2,
+	 "An ad-hoc maintenance window, kept in the database: the running probed picks it up\n"
+	 "within seconds, without a reload. While a probe is silenced it is still probed and\n"
+	 "recorded; its pages are held (logged, on the incident timeline, \"maintenance\" on\n"
+	 "the status page). A failure still present when the silence ends pages at once; a\n"
+	 "recovery inside it closes the incident quietly (nothing is sent). Windows planned\n"
+	 "ahead go in the configuration (maintenance:, see probed.yaml(5)).\n"
+	 "  add      prints the new silence's id on stdout (what it did on stderr)\n"
+	 "  list     the silences in force, oldest first\n"
+	 "  expire   end silence ID now\n"
+	 "\nOptions:\n" HELP_CONFIG HELP_DB
+	 "      --probe NAME   silence one probe\n"
+	 "      --family NAME  silence every probe of a family\n"
+	 "      --for DURATION how long (default 1h, at most 30d): 30m, 2h, 1d\n"
+	 "      --reason TEXT  why (required): what the on-call reads\n"
+	 "      --json         list: {\"format\": \"probed.silence/1\", \"database\",\n"
+	 "                     \"silences\": [{id, probe, family, reason, created, until}]}\n"
+	 HELP_DB_RULE
+	 "\nExit status:\n"
+	 "  0   added (the id printed), listed, or expired\n"
+	 "  1   no such silence in force, or a database error\n"
+	 "  3   list: no database\n"
+	 "  64  bad arguments (also: a probe or family the configuration does not name)\n"
+	 "  78  the configuration cannot be read to find store.path\n"},
 	{"help", cmd_help,
 	 "help [COMMAND]                 this list, or one command's usage",
 	 "help [COMMAND]", 0, 0, 1,
@@ -1999,7 +2221,8 @@ help_list(FILE *f)
 		"                     " DEFAULT_CONFIG ")\n"
 		"      --db FILE      the database (default: store.path of the configuration)\n"
 		"      --json         versioned JSON (\"format\": \"probed.COMMAND/1\"; unknown values\n"
-		"                     are null): check, status, history, incidents, incident\n"
+		"                     are null): check, status, history, incidents, incident,\n"
+		"                     outbox, silence\n"
 		"      --nagios       check: a monitoring-plugins line, exit 0-3\n"
 		"  -h, --help         this list; with a command, its usage (options, exit codes)\n"
 		"  -V, --version      print the version\n"
@@ -2065,6 +2288,8 @@ static const struct {
 	{OPT_CONFIG, "-c/--config"}, {OPT_DB, "--db"}, {OPT_SINCE, "--since"},
 	{OPT_JSON, "--json"}, {OPT_OPEN, "--open"}, {OPT_NAGIOS, "--nagios"},
 	{OPT_NO_SECRET_FILES, "--no-secret-files"}, {OPT_PID, "--pid"},
+	{OPT_PROBE, "--probe"}, {OPT_FAMILY, "--family"}, {OPT_FOR, "--for"},
+	{OPT_REASON, "--reason"},
 };
 
 int
@@ -2078,6 +2303,10 @@ main(int argc, char **argv)
 		{"open", no_argument, NULL, 'o'},
 		{"no-secret-files", no_argument, NULL, 'S'},
 		{"pid", required_argument, NULL, 'P'},
+		{"probe", required_argument, NULL, 'p'},
+		{"family", required_argument, NULL, 'f'},
+		{"for", required_argument, NULL, 'F'},
+		{"reason", required_argument, NULL, 'r'},
 		{"nagios", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -2110,6 +2339,10 @@ main(int argc, char **argv)
 		case 'n': c.nagios = 1; given |= OPT_NAGIOS; break;
 		case 'S': c.load_flags |= PD_CONFIG_NO_SECRET_FILES; given |= OPT_NO_SECRET_FILES; break;
 		case 'P': c.pid = optarg; given |= OPT_PID; break;
+		case 'p': c.probe = optarg; given |= OPT_PROBE; break;
+		case 'f': c.family = optarg; given |= OPT_FAMILY; break;
+		case 'F': c.for_ = optarg; given |= OPT_FOR; break;
+		case 'r': c.reason = optarg; given |= OPT_REASON; break;
 		case 'h': help = 1; break;
 		case 'V': version = 1; break;
 		case ':':

@@ -153,6 +153,11 @@ collect_on_probe(void *ud, const struct pd_probe_view *pv)
 	if (pv->has_result)
 		p->last = *pv->last;
 	p->cert_not_after_s = pv->cert_not_after_s > 0 ? pv->cert_not_after_s : 0;
+	if (pv->maint != NULL) {
+		snprintf(p->maint, sizeof(p->maint), "%s", pv->maint->name);
+		snprintf(p->maint_reason, sizeof(p->maint_reason), "%s", pv->maint->reason);
+		p->maint_until_ms = pv->maint->until_ms;
+	}
 }
 
 static struct sp_cache *
@@ -559,7 +564,7 @@ static const char page_css[] =
 	".pill{display:inline-block;padding:1px 10px;border-radius:999px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}"
 	".pill.up{background:var(--up)}.pill.degraded{background:var(--degraded)}"
 	".pill.down{background:var(--down)}.pill.unknown{background:var(--unknown)}"
-	".pill.sev{background:#374151}"
+	".pill.sev{background:#374151}.pill.maint{background:#6d28d9}"
 	".families{display:flex;flex-wrap:wrap;gap:10px;list-style:none;margin:0;padding:0}"
 	".families li{border:1px solid var(--line);border-radius:8px;padding:8px 12px;display:flex;"
 	"align-items:center;gap:10px}"
@@ -720,6 +725,16 @@ html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd
 	PUT("</b><span class=\"pill %s\">%s</span>", st, state_title(p->state));
 	if (p->severity > 0) /* the severity of its open incident, as everywhere else */
 		PUT("<span class=\"pill sev\">%s</span>", pd_severity_str(p->severity));
+	if (p->maint[0] != '\0') { /* issue 11: still probed; its pages are held */
+		char until[40];
+
+		utc_minute(p->maint_until_ms, until, sizeof(until));
+		PUT("<span class=\"pill maint\" title=\"");
+		ESC(p->maint);
+		PUT(": ");
+		ESC(p->maint_reason);
+		PUT("\">maintenance until %s</span>", until);
+	}
 	PUT("<span class=\"meta\">");
 	ESC(p->endpoint);
 	PUT(" · ");
@@ -1026,6 +1041,17 @@ json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe 
 	cJSON_AddStringToObject(o, "endpoint", p->endpoint);
 	json_severity(o, p);
 	cJSON_AddStringToObject(o, "state", pd_statuspage_state_str(p->state));
+	if (p->maint[0] != '\0') {
+		cJSON *mt = cJSON_AddObjectToObject(o, "maintenance");
+		char until[40];
+
+		pd_clock_rfc3339(p->maint_until_ms, until, sizeof(until));
+		cJSON_AddStringToObject(mt, "by", p->maint);
+		cJSON_AddStringToObject(mt, "reason", p->maint_reason);
+		cJSON_AddStringToObject(mt, "until", until);
+	} else {
+		cJSON_AddNullToObject(o, "maintenance");
+	}
 	cJSON_AddStringToObject(o, "paging_state", pd_eval_status_str(p->eval));
 	cJSON_AddBoolToObject(o, "page_open", p->page_open);
 	cJSON_AddNumberToObject(o, "consecutive_failures", p->consec_fail);

@@ -214,6 +214,19 @@ static const char *const store_migrations[] = {
 	"  not_after_s INTEGER NOT NULL,"
 	"  checked_ms INTEGER NOT NULL"
 	");",
+	/* silences (issue 11): `probectl silence add` holds the pages of one probe or one
+	 * family until until_ms; `expire` moves until_ms to now (expired_ms records it).
+	 * The daemon reads the rows still in force (maint.h). */
+	"CREATE TABLE silences ("
+	"  id INTEGER PRIMARY KEY,"
+	"  probe TEXT NOT NULL DEFAULT '',"      /* '' when by family */
+	"  family TEXT NOT NULL DEFAULT '',"     /* '' when by probe */
+	"  reason TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  until_ms INTEGER NOT NULL,"
+	"  expired_ms INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX silences_until ON silences(until_ms);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
@@ -3270,5 +3283,90 @@ pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s,
 	else if (rc != SQLITE_DONE)
 		ret = db_fail(st, err, "certificate");
 	sqlite3_finalize(s);
+	return ret;
+}
+/* ---- silences (issue 11) ---- */
+
+int
+pd_store_silence_add(struct pd_store *st, struct pd_silence *sl, struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret;
+
+	if ((ret = tx_begin(st, err)) != 0 ||
+	    (ret = inc_prepare(st, "INSERT INTO silences(probe, family, reason, created_ms, until_ms)"
+				   " VALUES(?1,?2,?3,?4,?5)", &s, err)) != 0)
+		return ret;
+	sqlite3_bind_text(s, 1, sl->probe, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, sl->family, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, sl->reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 4, sl->created_ms);
+	sqlite3_bind_int64(s, 5, sl->until_ms);
+	if ((ret = inc_step_done(st, s, "add silence", err)) != 0)
+		return ret;
+	sl->id = sqlite3_last_insert_rowid(st->db);
+	st->pending++;
+	return 0;
+}
+
+int
+pd_store_silence_expire(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
+			struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret;
+
+	*n = 0;
+	if ((ret = tx_begin(st, err)) != 0 ||
+	    (ret = inc_prepare(st, "UPDATE silences SET until_ms = ?2, expired_ms = ?2"
+				   " WHERE id = ?1 AND until_ms > ?2", &s, err)) != 0)
+		return ret;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	if ((ret = inc_step_done(st, s, "expire silence", err)) != 0)
+		return ret;
+	*n = sqlite3_changes(st->db);
+	st->pending++;
+	return 0;
+}
+
+int
+pd_store_silences(struct pd_store *st, int64_t min_until_ms, pd_store_silence_fn fn, void *ud,
+		  struct pd_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	struct pd_silence sl;
+	int ret, rc;
+
+	if ((ret = inc_prepare(st, "SELECT id, probe, family, reason, created_ms, until_ms,"
+				   " expired_ms FROM silences WHERE until_ms > ?1 ORDER BY id",
+			       &s, err)) != 0)
+		return ret;
+	sqlite3_bind_int64(s, 1, min_until_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&sl, 0, sizeof(sl));
+		sl.id = sqlite3_column_int64(s, 0);
+		copy_text(sl.probe, sizeof(sl.probe), sqlite3_column_text(s, 1));
+		copy_text(sl.family, sizeof(sl.family), sqlite3_column_text(s, 2));
+		copy_text(sl.reason, sizeof(sl.reason), sqlite3_column_text(s, 3));
+		sl.created_ms = sqlite3_column_int64(s, 4);
+		sl.until_ms = sqlite3_column_int64(s, 5);
+		sl.expired_ms = sqlite3_column_int64(s, 6);
+		if ((ret = fn ? fn(ud, &sl) : 0) != 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		ret = db_fail(st, err, "silences");
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int
+pd_store_data_version(struct pd_store *st, int64_t *v, struct pd_err *err)
+{
+	int iv = 0, ret = pragma_int(st, "PRAGMA data_version", &iv, err);
+
+	*v = iv;
 	return ret;
 }

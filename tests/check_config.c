@@ -587,6 +587,15 @@ struct bad_case {
 #define STATUS_HINT " (a code 100-599 or a range like \"200-299\")"
 
 static const struct bad_case bad_cases[] = {
+	{ "bad_maintenance.yaml", 7,
+	  { "16:15: weekdays: unknown weekday 'funday' (mon, tue, wed, thu, fri, sat, sun)",
+	    "17:11: time: invalid time of day '25:00' (HH:MM, UTC, 00:00 to 23:59)",
+	    "18:15: duration: must be greater than 0",
+	    "19:14: probes: no probe named 'nope' in this configuration",
+	    "20:16: families: no probe family named 'nofam' in this configuration",
+	    "22:12: start: 'yesterday' is not an RFC 3339 time (UTC, e.g. 2026-12-07T02:00:00Z)",
+	    "26:5: maintenance needs a scope: 'probes: [...]', 'families: [...]' or "
+	    "'all: true'" }, 0 },
 	{ "bad_unknown_top.yaml", 2,
 	  { "1:1: missing required key 'probes'",
 	    "3:1: unknown key 'probe' (did you mean 'probes'?)" }, 0 },
@@ -1472,6 +1481,63 @@ START_TEST(test_store_path_only)
 }
 END_TEST
 
+START_TEST(test_maintenance_ok)
+{
+	struct pd_config *cfg = load_ok(
+		"probes:\n"
+		"  - name: login\n"
+		"    url: https://api.example.com/login\n"
+		"    family: auth\n"
+		"maintenance:\n"
+		"  - name: deploy\n"
+		"    start: 2026-12-07T02:00:00Z\n"
+		"    duration: 20m\n"
+		"    probes: [login]\n"
+		"    reason: planned deploy\n"
+		"  - weekdays: [sun, Monday]\n"
+		"    time: \"23:30\"\n"
+		"    duration: 1h\n"
+		"    families: [auth]\n"
+		"    reason: upstream window\n"
+		"  - weekdays: sat\n"
+		"    time: \"00:00\"\n"
+		"    duration: 7d\n"
+		"    all: true\n"
+		"    reason: freeze\n");
+
+	ck_assert_uint_eq(cfg->nmaint, 3);
+	ck_assert_str_eq(cfg->maint[0].name, "deploy");
+	ck_assert_int_eq(cfg->maint[0].start_ms, 1796608800000LL);
+	ck_assert_int_eq(cfg->maint[0].duration_ms, 20 * 60000);
+	ck_assert_uint_eq(cfg->maint[0].nprobes, 1);
+	ck_assert_str_eq(cfg->maint[0].probes[0], "login");
+	ck_assert_ptr_null(cfg->maint[1].name);
+	ck_assert_uint_eq(cfg->maint[1].weekdays, (1u << 6) | 1u);
+	ck_assert_int_eq(cfg->maint[1].time_ms, (23 * 60 + 30) * 60000LL);
+	ck_assert_str_eq(cfg->maint[1].families[0], "auth");
+	ck_assert_str_eq(cfg->maint[1].reason, "upstream window");
+	ck_assert_int_eq(cfg->maint[2].all, 1);
+	ck_assert_uint_eq(cfg->maint[2].weekdays, 1u << 5);
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_maintenance_one_error)
+{
+	load_fails_with("probes:\n"
+			"  - name: login\n"
+			"    url: https://api.example.com/login\n"
+			"maintenance:\n"
+			"  - start: 2026-12-07T02:00:00Z\n"
+			"    weekdays: mon\n"
+			"    duration: 1m\n"
+			"    all: true\n"
+			"    reason: x\n",
+			"6:5: maintenance: 'start' (one-off) and 'weekdays' (recurring) exclude "
+			"each other");
+}
+END_TEST
+
 /* ---------------------------------------------------------------- suite */
 
 static Suite *
@@ -1492,6 +1558,8 @@ config_suite(void)
 	tcase_add_test(tc, test_minimal_defaults);
 	tcase_add_test(tc, test_schema_keywords_good);
 	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_maintenance_ok);
+	tcase_add_test(tc, test_maintenance_one_error);
 	tcase_add_loop_test(tc, test_bad_fixture, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_inline_errors);

@@ -581,6 +581,188 @@ START_TEST(test_severity_map_is_the_managers)
 }
 END_TEST
 
+/* ---- issue 11: maintenance holds pages ---- */
+
+static int
+last_row(void *ud, const struct pd_incident_row *r)
+{
+	struct pd_incident_row *out = ud;
+
+	if (out->id == 0) {
+		out->id = r->id;
+		out->resolved_ms = r->resolved_ms;
+		out->severity = r->severity;
+	}
+	return 0;
+}
+
+struct tl_seen {
+	int maint, resolved, declared;
+	char detail[4][256];
+};
+
+static int
+tl_row(void *ud, int64_t ts, const char *kind, const char *detail)
+{
+	struct tl_seen *t = ud;
+
+	(void)ts;
+	if (strcmp(kind, "maintenance") == 0 && t->maint < 4)
+		snprintf(t->detail[t->maint++], 256, "%s", detail ? detail : "");
+	t->resolved += strcmp(kind, "resolved") == 0;
+	t->declared += strcmp(kind, "declared") == 0;
+	return 0;
+}
+
+static void
+newest(struct pd_incident_row *r, struct tl_seen *t)
+{
+	struct pd_err err = {0};
+
+	memset(r, 0, sizeof(*r));
+	memset(t, 0, sizeof(*t));
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+	ck_assert_int_eq(pd_store_incidents(st, 0, 1, last_row, r, &err), 0);
+	ck_assert_int_gt(r->id, 0);
+	ck_assert_int_eq(pd_store_incident_events(st, r->id, tl_row, t, &err), 0);
+}
+
+static struct pd_silence sil;
+
+static void
+silence(const char *probe, const char *family, int64_t from, int64_t until)
+{
+	memset(&sil, 0, sizeof(sil));
+	sil.id = 42;
+	snprintf(sil.probe, sizeof(sil.probe), "%s", probe ? probe : "");
+	snprintf(sil.family, sizeof(sil.family), "%s", family ? family : "");
+	snprintf(sil.reason, sizeof(sil.reason), "vendor deploy");
+	sil.created_ms = from;
+	sil.until_ms = until;
+	pd_incidents_set_silences(m, &sil, 1);
+}
+
+START_TEST(test_held_then_pages_when_the_silence_ends)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_row r;
+	struct tl_seen t;
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	silence("post-detail", NULL, T0, T0 + 10 * MIN);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 5 * MIN), 0);
+	drain(&s);
+	ck_assert_int_eq(s.n, 0);
+	ck_assert_int_eq(open_total(c), 1);
+	ck_assert_uint_eq(c[0], 1); /* open, not declared */
+	newest(&r, &t);
+	ck_assert_int_eq(t.maint, 1); /* one row, not one per pass */
+	ck_assert_ptr_nonnull(strstr(t.detail[0], "pages held: silence #42 until "));
+	ck_assert_ptr_nonnull(strstr(t.detail[0], "(vendor deploy)"));
+	ck_assert_int_eq(t.declared, 0);
+	/* the silence ends while it still fails: it pages on the first pass after */
+	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN), 0);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
+	newest(&r, &t);
+	ck_assert_int_eq(t.maint, 2);
+	ck_assert_str_eq(t.detail[1], "maintenance over, still failing: paging now");
+	ck_assert_int_eq(t.declared, 1);
+	/* and resolves as usual */
+	inputs(in);
+	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 11 * MIN), 0);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
+}
+END_TEST
+
+START_TEST(test_recovery_inside_the_window_closes_quietly)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_row r;
+	struct tl_seen t;
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	silence(NULL, "post-detail", T0, T0 + 10 * MIN);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
+	/* recovering (answers again, not enough successes yet): still held */
+	in[1].status = PD_EVAL_RECOVERING;
+	in[1].last_outcome = PD_OUT_OK;
+	in[1].consec_fail = 0;
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + MIN), 0);
+	ck_assert_int_eq(open_total(c), 1);
+	inputs(in);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 2 * MIN), 0);
+	ck_assert_int_eq(open_total(c), 0);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 20 * MIN), 0);
+	drain(&s);
+	ck_assert_int_eq(s.n, 0);
+	newest(&r, &t);
+	ck_assert_int_eq(r.resolved_ms, T0 + 2 * MIN);
+	ck_assert_int_eq(r.severity, 0);
+	ck_assert_int_eq(t.resolved, 1);
+	ck_assert_int_eq(t.declared, 0);
+}
+END_TEST
+
+START_TEST(test_recovering_at_the_end_does_not_page)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_row r;
+	struct tl_seen t;
+	struct seen s;
+
+	inputs(in);
+	silence("post-detail", NULL, T0, T0 + 10 * MIN);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 9 * MIN), 0);
+	in[1].status = PD_EVAL_RECOVERING;
+	in[1].last_outcome = PD_OUT_OK;
+	in[1].consec_fail = 0;
+	in[1].win.failures = 0;
+	in[1].win.error_rate = 0;
+	memset(in[1].win.by_class, 0, sizeof(in[1].win.by_class));
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN), 0);
+	inputs(in);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN + 2000), 0);
+	drain(&s);
+	ck_assert_int_eq(s.n, 0);
+	newest(&r, &t);
+	ck_assert_int_eq(t.declared, 0);
+	ck_assert_int_eq(t.resolved, 1);
+}
+END_TEST
+
+START_TEST(test_a_probe_not_held_still_pages)
+{
+	struct pd_class_input in[4];
+	struct seen s;
+
+	inputs(in);
+	silence("post-detail", NULL, T0, T0 + 10 * MIN);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
+	/* userid fails too, not silenced: it joins and the incident pages */
+	down(&in[0], PD_OUT_HTTP_5XX, T0 + 2000);
+	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 3000), 0);
+	drain(&s);
+	ck_assert_int_ge(has(&s, "pager", "trigger", NULL), 1);
+	/* a silence that has not started yet holds nothing */
+	pd_incidents_set_silences(m, NULL, 0);
+	ck_assert_int_eq(pd_incidents_held(m, "post-detail", "post-detail", T0, NULL), 0);
+	silence("userid", NULL, T0 + MIN, T0 + 2 * MIN);
+	ck_assert_int_eq(pd_incidents_held(m, "userid", "userid", T0, NULL), 0);
+	ck_assert_int_eq(pd_incidents_held(m, "userid", "userid", T0 + MIN, NULL), 1);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -600,6 +782,10 @@ main(void)
 	tcase_add_test(tc, test_many_members_join_once_and_never_repage);
 	tcase_add_test(tc, test_drill);
 	tcase_add_test(tc, test_severity_map_is_the_managers);
+	tcase_add_test(tc, test_held_then_pages_when_the_silence_ends);
+	tcase_add_test(tc, test_recovery_inside_the_window_closes_quietly);
+	tcase_add_test(tc, test_recovering_at_the_end_does_not_page);
+	tcase_add_test(tc, test_a_probe_not_held_still_pages);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

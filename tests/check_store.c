@@ -1720,6 +1720,83 @@ START_TEST(test_commit_failure_keeps_handle)
 }
 END_TEST
 
+/* ---- silences (issue 11) ---- */
+
+static int
+silence_collect(void *ud, const struct pd_silence *sl)
+{
+	struct pd_silence *out = ud;
+
+	for (int i = 0; i < 4; i++)
+		if (out[i].id == 0) {
+			out[i] = *sl;
+			return 0;
+		}
+	return 0;
+}
+
+START_TEST(test_silences)
+{
+	struct pd_store *st = open_ok(0), *other;
+	struct pd_err err = { 0 };
+	struct pd_silence a = { 0 }, b = { 0 }, got[4];
+	int64_t v0 = 0, v1 = 0;
+	int n = -1;
+
+	snprintf(a.probe, sizeof(a.probe), "login");
+	snprintf(a.reason, sizeof(a.reason), "vendor maintenance");
+	a.created_ms = 1000;
+	a.until_ms = 1000 + 1800000;
+	snprintf(b.family, sizeof(b.family), "api");
+	snprintf(b.reason, sizeof(b.reason), "deploy");
+	b.created_ms = 2000;
+	b.until_ms = 62000;
+	other = open_ok(0);
+	ck_assert_int_eq(pd_store_data_version(other, &v0, &err), 0);
+	ck_assert_int_eq(pd_store_silence_add(st, &a, &err), 0);
+	ck_assert_int_eq(pd_store_silence_add(st, &b, &err), 0);
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+	ck_assert_int_gt(a.id, 0);
+	ck_assert_int_eq(b.id, a.id + 1);
+	/* the other connection sees that something was committed */
+	ck_assert_int_eq(pd_store_data_version(other, &v1, &err), 0);
+	ck_assert_int_ne(v0, v1);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(pd_store_silences(other, 3000, silence_collect, got, &err), 0);
+	ck_assert_int_eq(got[0].id, a.id);
+	ck_assert_str_eq(got[0].probe, "login");
+	ck_assert_str_eq(got[0].family, "");
+	ck_assert_str_eq(got[0].reason, "vendor maintenance");
+	ck_assert_int_eq(got[0].until_ms, 1801000);
+	ck_assert_int_eq(got[1].id, b.id);
+	ck_assert_str_eq(got[1].family, "api");
+	ck_assert_int_eq(got[2].id, 0);
+	/* past its end: not listed */
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(pd_store_silences(other, 62000, silence_collect, got, &err), 0);
+	ck_assert_int_eq(got[0].id, a.id);
+	ck_assert_int_eq(got[1].id, 0);
+	/* expire: ends now; twice, or unknown: nothing */
+	ck_assert_int_eq(pd_store_silence_expire(st, a.id, 5000, &n, &err), 0);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(pd_store_silence_expire(st, a.id, 6000, &n, &err), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(pd_store_silence_expire(st, 999, 6000, &n, &err), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(pd_store_silences(other, 5000, silence_collect, got, &err), 0);
+	ck_assert_int_eq(got[0].id, b.id);
+	ck_assert_int_eq(got[1].id, 0);
+	memset(got, 0, sizeof(got));
+	ck_assert_int_eq(pd_store_silences(other, 0, silence_collect, got, &err), 0);
+	ck_assert_int_eq(got[0].until_ms, 5000);
+	ck_assert_int_eq(got[0].expired_ms, 5000);
+	pd_store_free(other);
+	pd_store_free(st);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -1752,6 +1829,7 @@ store_suite(void)
 	tcase_add_test(tc, test_concurrent_reader_process);
 	tcase_add_test(tc, test_crash_safety);
 	tcase_add_test(tc, test_commit_failure_keeps_handle);
+	tcase_add_test(tc, test_silences);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "probed/err.h"
+#include "probed/maint.h"
 
 #define PD_CONFIG_DEFAULT_MAX_BODY (1024 * 1024)
 
@@ -163,6 +164,8 @@ struct pd_config {
 	size_t nnotify;
 	struct pd_classify_rules classify; /* `classify:`; pd_classify_rules_default() when absent */
 	int64_t correlation_ms;  /* classify.correlation_window: failures this close share an incident (2m) */
+	struct pd_maint_window *maint; /* `maintenance:` windows (maint.h), in file order */
+	size_t nmaint;
 };
 
 /* Called once per error line ("FILE:LINE:COL: message"); ud is passed through. */

@@ -60,6 +60,8 @@ struct pd_probe_view {
 	const struct pd_result *last;  /* valid when has_result */
 	int64_t cert_not_after_s;      /* issue 11: earliest notAfter of the TLS chain (unix s,
 					* last known, kept across restarts); -1 unknown */
+	const struct pd_maint_hit *maint; /* issue 11: held by maintenance or a silence, else
+					   * NULL (valid during the call) */
 };
 typedef void (*pd_daemon_probe_fn)(void *ud, const struct pd_probe_view *v);
 /* Call fn for every configured probe, in config order. Returns the count. */

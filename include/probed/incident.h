@@ -48,6 +48,18 @@ struct pd_incidents *pd_incidents_new(struct pd_store *st, const struct pd_clock
 void pd_incidents_free(struct pd_incidents *m);
 /* The live config (targets, location, classifier rules); borrowed until the next call. */
 void pd_incidents_set_config(struct pd_incidents *m, const struct pd_config *cfg);
+/* issue 11: the silences in force (probectl silence add; borrowed until the next call).
+ * The config's maintenance windows come with pd_incidents_set_config. While every failing
+ * member of an incident is held by a window or a silence, its pages are held: nothing is
+ * queued, the timeline gets a "maintenance" row (by what, until when), the log a line.
+ * When the hold ends and a member still fails, it pages at once (the next pass, within a
+ * second in the daemon); when every member recovers first, an incident that never paged
+ * closes quietly (nothing sent). A probe that is not held pages as usual, and so does an
+ * incident that has one among its failing members. */
+void pd_incidents_set_silences(struct pd_incidents *m, const struct pd_silence *s, size_t n);
+/* Is the probe held at now (by a window of the live config or a silence)? 1 and *hit. */
+int pd_incidents_held(const struct pd_incidents *m, const char *probe, const char *family,
+		      int64_t now, struct pd_maint_hit *hit);
 /* Load open incidents from the store (after a restart). */
 int pd_incidents_load(struct pd_incidents *m, struct pd_err *err);
 /* Forget the open incidents held in memory and read them again from the store (after a

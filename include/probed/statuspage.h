@@ -75,6 +75,10 @@ struct pd_statuspage_probe {
 	int64_t cert_not_after_s;  /* issue 11: earliest notAfter of the TLS chain, 0 = unknown */
 	struct pd_history_stats day;   /* over the bucket window; count 0 = no data */
 	struct pd_series_bucket buckets[PD_STATUSPAGE_BUCKETS];
+	/* issue 11: held by a maintenance window or a silence ("" = not): its name, reason, end */
+	char maint[64];
+	char maint_reason[256];
+	int64_t maint_until_ms;
 	/* derived */
 	enum pd_statuspage_state state;
 	int page_open;             /* eval DOWN or RECOVERING */

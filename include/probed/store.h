@@ -18,6 +18,7 @@
 #include "probed/err.h"
 #include "probed/result.h"
 #include "probed/eval.h"
+#include "probed/maint.h"
 
 struct pd_store;
 
@@ -334,5 +335,18 @@ int pd_store_certs(struct pd_store *st, pd_store_cert_fn fn, void *ud, struct pd
 /* One probe's notAfter, -1 when none is stored. */
 int pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s,
 		      struct pd_err *err);
+/* ---- silences (issue 11; maint.h) ----
+ * Add one (in the current batch: flush to commit; sets sl->id). Expire one: its until_ms
+ * becomes now, *n = 1, or 0 when it is unknown or over already. List those with until_ms
+ * > min_until_ms, oldest first (the row passed to fn is valid during the call). */
+int pd_store_silence_add(struct pd_store *st, struct pd_silence *sl, struct pd_err *err);
+int pd_store_silence_expire(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
+			    struct pd_err *err);
+typedef int (*pd_store_silence_fn)(void *ud, const struct pd_silence *s);
+int pd_store_silences(struct pd_store *st, int64_t min_until_ms, pd_store_silence_fn fn, void *ud,
+		      struct pd_err *err);
+/* PRAGMA data_version: changes when another connection commits (cheap; the daemon reads
+ * the silences again only then). */
+int pd_store_data_version(struct pd_store *st, int64_t *v, struct pd_err *err);
 
 #endif
