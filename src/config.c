@@ -282,6 +282,7 @@ pd_config_free(struct pd_config *cfg)
 	free(cfg->http_listen);
 	free(cfg->http_bearer_token);
 	free(cfg->heartbeat_url);
+	free(cfg->runbooks_base_url);
 	for (size_t i = 0; i < cfg->nprobes; i++)
 		cfg_probe_cleanup(&cfg->probes[i]);
 	free(cfg->probes);
@@ -2753,11 +2754,42 @@ out:
 	free(names);
 }
 
+/* runbooks: {base_url: URL}: where the runbooks/ directory is published; every payload
+ * then carries BASE_URL/<file> (an absolute link: PagerDuty's links[], Slack's button)
+ * instead of the relative "runbooks/<file>". */
+enum { RB_BASE_URL, RB_N };
+static const char *const runbooks_keys[] = { "base_url", NULL };
+
+static void
+cfg_runbooks(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	yaml_node_t *v[RB_N], *k[RB_N];
+	int secret = 0;
+	char *display = NULL;
+
+	if (cfg_map(c, n, "runbooks", runbooks_keys, v, k) != 0)
+		return;
+	if (v[RB_BASE_URL] == NULL) {
+		cfg_error(c, n, "runbooks is missing required key 'base_url'");
+		return;
+	}
+	if (cfg_url(c, v[RB_BASE_URL], "base_url", &cfg->runbooks_base_url, &display,
+		    &secret) != 0)
+		return;
+	free(display);
+	if (strlen(cfg->runbooks_base_url) > PD_CONFIG_RUNBOOK_URL_MAX)
+		cfg_error(c, v[RB_BASE_URL], "base_url: at most %d bytes, got %zu",
+			  PD_CONFIG_RUNBOOK_URL_MAX, strlen(cfg->runbooks_base_url));
+	else if (strpbrk(cfg->runbooks_base_url, "?#") != NULL)
+		cfg_error(c, v[RB_BASE_URL], "base_url: no query or fragment (the runbook's "
+			  "file name is appended to it)");
+}
+
 enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_HEARTBEAT,
-       TOP_CLASSIFY, TOP_MAINTENANCE, TOP_N };
+       TOP_CLASSIFY, TOP_MAINTENANCE, TOP_RUNBOOKS, TOP_N };
 static const char *const top_keys[] = {
 	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify",
-	"maintenance", NULL,
+	"maintenance", "runbooks", NULL,
 };
 
 /* Keys written one level off: in the mapping `what`, a key of names[] belongs `where`.
@@ -2830,6 +2862,8 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 		cfg_classify(c, v[TOP_CLASSIFY], cfg);
 	if (v[TOP_MAINTENANCE] != NULL)
 		cfg_maintenance(c, v[TOP_MAINTENANCE], cfg);
+	if (v[TOP_RUNBOOKS] != NULL)
+		cfg_runbooks(c, v[TOP_RUNBOOKS], cfg);
 	cfg_probe_cleanup(&d);
 }
 

@@ -110,6 +110,21 @@ pd_incidents_held(const struct pd_incidents *m, const char *probe, const char *f
 }
 
 void
+pd_incident_runbook_url(const char *base_url, const char *file, char *out, size_t cap)
+{
+	size_t blen;
+
+	if (base_url == NULL || base_url[0] == '\0') {
+		snprintf(out, cap, "runbooks/%s", file);
+		return;
+	}
+	blen = strlen(base_url);
+	while (blen > 0 && base_url[blen - 1] == '/')
+		blen--;
+	snprintf(out, cap, "%.*s/%s", (int)blen, base_url, file);
+}
+
+void
 pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap)
 {
 	const char *u = p->url_display ? p->url_display : "";
@@ -494,8 +509,8 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 	const struct pd_class_input *pin = NULL;
 	const struct pd_result *pr = NULL;
 	const struct pd_probe_cfg *pc;
-	char summary[512], reason[320], dur[32], runbook[128];
-	char *json, *probes;
+	char summary[512], reason[320], dur[32], runbook[PD_CONFIG_RUNBOOK_URL_MAX + 128];
+	char *json, *json_upd = NULL, *probes;
 	int queued = 0, routed = 0, first = -1;
 
 	for (size_t t = 0; m->cfg && t < m->cfg->nnotify; t++)
@@ -534,8 +549,9 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 	pd_log_redact(reason, sizeof(reason));
 	runbook[0] = '\0';
 	if (i->row.mode != PD_MODE_NONE)
-		snprintf(runbook, sizeof(runbook), "runbooks/%s",
-			 pd_mode_runbook((enum pd_mode)i->row.mode));
+		pd_incident_runbook_url(m->cfg ? m->cfg->runbooks_base_url : NULL,
+					pd_mode_runbook((enum pd_mode)i->row.mode), runbook,
+					sizeof(runbook));
 	ev.event = action;
 	ev.dedup_key = i->row.key;
 	ev.probe = pin ? pin->name : (i->nm ? i->m[0].probe : "drill");
@@ -561,16 +577,26 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 	ev.evidence = i->row.evidence[0] ? i->row.evidence : NULL;
 	ev.drill = i->row.drill;
 	json = pd_notify_event_json(&ev);
+	/* a trigger for a target that has this incident already (an escalation): the same
+	 * event marked "update", so a target that keeps one alert per key (Opsgenie)
+	 * updates it instead of creating it again */
+	if (json != NULL && strcmp(action, "trigger") == 0) {
+		ev.update = 1;
+		json_upd = pd_notify_event_json(&ev);
+	}
 	free(probes);
 	if (json == NULL)
 		return 0;
 	for (size_t t = 0; m->cfg && t < m->cfg->nnotify; t++) {
 		const struct pd_notify_cfg *tc = &m->cfg->notify[t];
 		struct pd_err err = {0};
+		const char *payload = json;
 
 		if (!inc_sends_to(i, to, tc))
 			continue;
-		if (pd_store_outbox_add(m->st, tc->name, i->row.key, action, json, now, NULL, &err) != 0) {
+		if (json_upd != NULL && inc_notified_has(i, tc->name))
+			payload = json_upd;
+		if (pd_store_outbox_add(m->st, tc->name, i->row.key, action, payload, now, NULL, &err) != 0) {
 			pd_log_err("incident %s: cannot queue %s for %s: %s", i->row.key, action,
 				   tc->name, err.msg);
 			continue;
@@ -586,6 +612,7 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 			  pd_severity_str(i->row.severity),
 			  i->row.severity == 4 ? "P4 never pages: ticket targets only" : "check notify severities");
 	free(json);
+	free(json_upd);
 	return queued;
 }
 

@@ -1,4 +1,6 @@
 /* notify.c — target table, the neutral event, and the receiver-answer classifier. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "probed/classify.h"
@@ -83,6 +85,8 @@ pd_notify_event_json(const struct pd_notify_event *ev)
 		cJSON_AddStringToObject(o, "status_message", ev->status_message);
 	if (ev->drill)
 		cJSON_AddBoolToObject(o, "drill", 1);
+	if (ev->update)
+		cJSON_AddBoolToObject(o, "update", 1);
 	s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
 	/* fields cut by fixed-size buffers (verdict, reason, summary) can end mid-character:
@@ -153,6 +157,46 @@ pd_notify_routes(const struct pd_notify_cfg *t, int severity)
 	if (severity < 1 || severity > 4)
 		return 0;
 	return (pd_notify_severities_of(t) >> (severity - 1)) & 1u;
+}
+
+void
+pd_notify_alias(const char *key, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+	size_t len = strlen(key), n = 0, keep;
+	int mapped = len > PD_NOTIFY_ALIAS_MAX;
+
+	if (cap == 0)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)key[i];
+
+		h = (h ^ ch) * 1099511628211ULL;
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+			mapped = 1;
+	}
+	if (!mapped) {
+		snprintf(out, cap, "%s", key);
+		return;
+	}
+	/* room for "-" and 16 hex digits, within the alias cap and the buffer */
+	keep = (cap - 1 < PD_NOTIFY_ALIAS_MAX ? cap - 1 : PD_NOTIFY_ALIAS_MAX);
+	keep = keep > 17 ? keep - 17 : 0;
+	for (size_t i = 0; i < len && n < keep; i++) {
+		unsigned char ch = (unsigned char)key[i];
+
+		out[n++] = ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+			    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' ||
+			    ch == '-') ? (char)ch : '_';
+	}
+	if (n + 17 < cap) {
+		out[n++] = '-';
+		for (int b = 60; b >= 0; b -= 4)
+			out[n++] = hex[(h >> b) & 15];
+	}
+	out[n] = '\0';
 }
 
 const char *

@@ -1,7 +1,15 @@
 /* notify_opsgenie.c — Opsgenie Alert API v2.
  *
  *   trigger: POST {url}/v2/alerts                      create, alias = dedup_key
+ *   update:  PUT  {url}/v2/alerts/{alias}/priority?identifierType=alias   then
+ *            PUT  .../message, PUT .../description     (a trigger with "update": true:
+ *            an escalation of an alert this target has; a second create with the same
+ *            alias would only raise its count, leaving priority and text as first sent)
  *   resolve: POST {url}/v2/alerts/{alias}/close?identifierType=alias
+ *
+ * The alias is pd_notify_alias(dedup_key): path-safe, so it goes into the URL as is,
+ * byte for byte the alias of the create (no %2F for the "/" of a location). Opsgenie
+ * answers 202 and processes later: the answer's requestId is the receipt (logged).
  *
  * Authorization: GenieKey <api_key>, from the live config (never stored). Priority
  * P1..P4 is the event's severity (none: P1). Opsgenie answers 202 to both and
@@ -27,10 +35,17 @@ og_is_resolve(const cJSON *event)
 	return strcmp(pd_notify_jstr(event, "event", "trigger"), "resolve") == 0;
 }
 
+static int
+og_is_update(const cJSON *event)
+{
+	return !og_is_resolve(event) &&
+	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(event, "update"));
+}
+
 static void
 og_alias(const cJSON *event, char *out, size_t cap)
 {
-	pd_notify_truncate(out, cap, pd_notify_jstr(event, "dedup_key", ""), OG_ALIAS_MAX, 0);
+	pd_notify_alias(pd_notify_jstr(event, "dedup_key", ""), out, cap);
 }
 
 static void
@@ -65,32 +80,39 @@ og_source(const cJSON *event, char *out, size_t cap)
 	pd_notify_truncate(out, cap, src, OG_SOURCE_MAX, 0);
 }
 
+/* The alert's message (at most OG_MESSAGE_MAX bytes) and priority "Pn". */
 static int
-og_render_create(const cJSON *event, cJSON *o, struct pd_err *err)
+og_message(const cJSON *event, char *msg, size_t cap, char prio[4])
 {
-	int sev = pd_notify_event_severity(event);
 	int drill = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(event, "drill"));
 	const char *summary = pd_notify_jstr(event, "summary", "probed alert");
-	const char *v;
-	char alias[OG_ALIAS_MAX + 1], msg[OG_MESSAGE_MAX + 1], src[OG_SOURCE_MAX + 1];
-	char prio[4], num[32];
-	struct pd_buf text, desc;
-	cJSON *tags, *details;
-	int rc = 0;
+	struct pd_buf text;
 
 	pd_buf_init(&text, 0);
-	pd_buf_init(&desc, 0);
-	snprintf(prio, sizeof(prio), "P%d", sev);
+	snprintf(prio, 4, "P%d", pd_notify_event_severity(event));
 	if (drill && strstr(summary, "DRILL") == NULL)
 		pd_buf_printf(&text, "[DRILL] ");
 	if (!pd_notify_summary_tagged(summary))
 		pd_buf_printf(&text, "[%s] ", prio);
 	pd_buf_printf(&text, "%s", summary);
-	pd_notify_truncate(msg, sizeof(msg), text.data ? text.data : summary, OG_MESSAGE_MAX, 1);
-	og_alias(event, alias, sizeof(alias));
-	og_source(event, src, sizeof(src));
+	if (text.data == NULL)
+		return -1;
+	pd_notify_truncate(msg, cap, text.data, OG_MESSAGE_MAX, 1);
+	pd_buf_cleanup(&text);
+	return 0;
+}
 
-	/* description: everything a responder needs on the phone screen */
+/* The description (everything a responder needs on the phone screen), cut to
+ * OG_DESCRIPTION_MAX bytes: a malloc'd string, NULL when out of memory. */
+static char *
+og_description(const cJSON *event)
+{
+	const char *summary = pd_notify_jstr(event, "summary", "probed alert");
+	const char *v;
+	struct pd_buf desc;
+	char *out;
+
+	pd_buf_init(&desc, 0);
 	pd_buf_printf(&desc, "%s\n", summary);
 	if ((v = pd_notify_jstr(event, "reason", NULL)) && v[0])
 		pd_buf_printf(&desc, "\nReason: %s", v);
@@ -102,26 +124,33 @@ og_render_create(const cJSON *event, cJSON *o, struct pd_err *err)
 		pd_buf_printf(&desc, "\nRunbook: %s", v);
 	if ((v = pd_notify_jstr(event, "status_message", NULL)) && v[0])
 		pd_buf_printf(&desc, "\n\nStatus-page draft:\n%s", v);
-	if (desc.data == NULL || text.data == NULL) {
-		rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (desc.len > OG_DESCRIPTION_MAX) {
-		char *cut = malloc(OG_DESCRIPTION_MAX + 1);
+	if (desc.data == NULL)
+		return NULL;
+	out = malloc(OG_DESCRIPTION_MAX + 1);
+	if (out != NULL)
+		pd_notify_truncate(out, OG_DESCRIPTION_MAX + 1, desc.data, OG_DESCRIPTION_MAX, 1);
+	pd_buf_cleanup(&desc);
+	return out;
+}
 
-		if (cut == NULL) {
-			rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-		pd_notify_truncate(cut, OG_DESCRIPTION_MAX + 1, desc.data, OG_DESCRIPTION_MAX, 1);
-		cJSON_AddStringToObject(o, "description", cut);
-		free(cut);
-	}
+static int
+og_render_create(const cJSON *event, cJSON *o, struct pd_err *err)
+{
+	int drill = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(event, "drill"));
+	char alias[OG_ALIAS_MAX + 1], msg[OG_MESSAGE_MAX + 1], src[OG_SOURCE_MAX + 1];
+	char prio[4], num[32];
+	char *desc;
+	cJSON *tags, *details;
 
+	if (og_message(event, msg, sizeof(msg), prio) != 0 ||
+	    (desc = og_description(event)) == NULL)
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	og_alias(event, alias, sizeof(alias));
+	og_source(event, src, sizeof(src));
 	cJSON_AddStringToObject(o, "message", msg);
 	cJSON_AddStringToObject(o, "alias", alias);
-	if (desc.len <= OG_DESCRIPTION_MAX)
-		cJSON_AddStringToObject(o, "description", desc.data);
+	cJSON_AddStringToObject(o, "description", desc);
+	free(desc);
 	tags = cJSON_AddArrayToObject(o, "tags");
 	og_tag(tags, "probed");
 	og_tag(tags, prio);
@@ -152,9 +181,23 @@ og_render_create(const cJSON *event, cJSON *o, struct pd_err *err)
 	cJSON_AddStringToObject(o, "entity", pd_notify_jstr(event, "probe", "probed"));
 	cJSON_AddStringToObject(o, "source", src);
 	cJSON_AddStringToObject(o, "priority", prio);
-out:
-	pd_buf_cleanup(&text);
-	pd_buf_cleanup(&desc);
+	return 0;
+}
+
+/* body += o as JSON; o is freed. */
+static int
+og_print(cJSON *o, struct pd_buf *body, struct pd_err *err)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	int rc = 0;
+
+	if (s == NULL)
+		rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	else if (pd_buf_append(body, s, strlen(s)) != 0)
+		rc = pd_err_set(err, PD_ERR_INVALID, "opsgenie body too large");
+	if (s)
+		cJSON_free(s);
+	cJSON_Delete(o);
 	return rc;
 }
 
@@ -164,7 +207,6 @@ opsgenie_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf
 {
 	cJSON *o = cJSON_CreateObject();
 	char src[OG_SOURCE_MAX + 1], note[OG_DETAIL_MAX + 1];
-	char *s = NULL;
 	int rc = 0;
 
 	(void)t;
@@ -178,45 +220,16 @@ opsgenie_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf
 		cJSON_AddStringToObject(o, "user", "probed");
 		cJSON_AddStringToObject(o, "note", note);
 	} else if ((rc = og_render_create(event, o, err)) != 0) {
-		goto out;
+		cJSON_Delete(o);
+		return rc;
 	}
-	s = cJSON_PrintUnformatted(o);
-	if (s == NULL)
-		rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-	else if (pd_buf_append(body, s, strlen(s)) != 0)
-		rc = pd_err_set(err, PD_ERR_INVALID, "opsgenie body too large");
-out:
-	if (s)
-		cJSON_free(s);
-	cJSON_Delete(o);
-	return rc;
+	return og_print(o, body, err);
 }
 
-/* RFC 3986 path segment: unreserved characters as is, everything else %XX. */
+/* url += {url}/v2/alerts[/{alias}/{action}?identifierType=alias] */
 static int
-og_escape(struct pd_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	int rc = 0;
-
-	for (; *s && rc == 0; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-			rc = pd_buf_append(b, s, 1);
-		} else {
-			char e[3] = { '%', hex[ch >> 4], hex[ch & 15] };
-
-			rc = pd_buf_append(b, e, 3);
-		}
-	}
-	return rc;
-}
-
-static int
-opsgenie_url(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *url,
-	     struct pd_err *err)
+og_url(const struct pd_notify_cfg *t, const cJSON *event, const char *action, struct pd_buf *url,
+       struct pd_err *err)
 {
 	const char *base = t->url ? t->url : "";
 	size_t blen = strlen(base);
@@ -228,15 +241,95 @@ opsgenie_url(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *u
 	rc = pd_buf_append(url, base, blen);
 	if (rc == 0)
 		rc = pd_buf_append(url, "/v2/alerts", 10);
-	if (rc == 0 && og_is_resolve(event)) {
-		og_alias(event, alias, sizeof(alias));
-		rc = pd_buf_append(url, "/", 1);
-		if (rc == 0)
-			rc = og_escape(url, alias);
-		if (rc == 0)
-			rc = pd_buf_printf(url, "/close?identifierType=alias");
+	if (rc == 0 && action != NULL) {
+		og_alias(event, alias, sizeof(alias)); /* path-safe: no escaping */
+		rc = pd_buf_printf(url, "/%s/%s?identifierType=alias", alias, action);
 	}
 	return rc ? pd_err_set(err, rc, "opsgenie URL too long") : 0;
+}
+
+static int
+opsgenie_url(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *url,
+	     struct pd_err *err)
+{
+	return og_url(t, event, og_is_resolve(event) ? "close" : NULL, url, err);
+}
+
+enum { OG_UPD_PRIORITY, OG_UPD_MESSAGE, OG_UPD_DESCRIPTION, OG_UPD_N };
+
+static int
+opsgenie_requests(const struct pd_notify_cfg *t, const cJSON *event)
+{
+	(void)t;
+	return og_is_update(event) ? OG_UPD_N : 1;
+}
+
+/* An update by alias, one field per request (Opsgenie has no "update alert" call):
+ * PUT .../priority {"priority"}, PUT .../message {"message"}, PUT .../description
+ * {"description"}. The text is the create's, rendered from the escalated event. */
+static int
+opsgenie_request_step(const struct pd_notify_cfg *t, const cJSON *event, int k,
+		      const char **method, struct pd_buf *body, struct pd_buf *url,
+		      struct pd_err *err)
+{
+	static const char *const action[OG_UPD_N] = { "priority", "message", "description" };
+	char msg[OG_MESSAGE_MAX + 1], prio[4];
+	cJSON *o;
+	char *desc;
+	int rc;
+
+	if (!og_is_update(event) || k < 0 || k >= OG_UPD_N)
+		return pd_err_set(err, PD_ERR_INVALID, "opsgenie: no request %d for this event", k);
+	if ((o = cJSON_CreateObject()) == NULL || og_message(event, msg, sizeof(msg), prio) != 0) {
+		cJSON_Delete(o);
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	}
+	switch (k) {
+	case OG_UPD_PRIORITY:
+		cJSON_AddStringToObject(o, "priority", prio);
+		break;
+	case OG_UPD_MESSAGE:
+		cJSON_AddStringToObject(o, "message", msg);
+		break;
+	default:
+		if ((desc = og_description(event)) == NULL) {
+			cJSON_Delete(o);
+			return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+		}
+		cJSON_AddStringToObject(o, "description", desc);
+		free(desc);
+		break;
+	}
+	*method = "PUT";
+	if ((rc = og_print(o, body, err)) != 0)
+		return rc;
+	return og_url(t, event, action[k], url, err);
+}
+
+/* {"result":"Request will be processed","took":0.1,"requestId":"..."} */
+static int
+opsgenie_receipt(const struct pd_notify_cfg *t, const struct pd_response *resp, char *out,
+		 size_t cap)
+{
+	cJSON *o;
+	const char *id;
+	size_t n = 0;
+
+	(void)t;
+	if (cap == 0 || resp->body.data == NULL || resp->body.len == 0)
+		return 0;
+	o = cJSON_ParseWithLength(resp->body.data, resp->body.len);
+	id = pd_notify_jstr(o, "requestId", NULL);
+	for (; id != NULL && *id && n + 1 < cap; id++) {
+		unsigned char ch = (unsigned char)*id;
+
+		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_')
+			out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+	cJSON_Delete(o);
+	return n > 0;
 }
 
 static const char *
@@ -252,4 +345,7 @@ const struct pd_notify_ops pd_notify_opsgenie_ops = {
 	.render = opsgenie_render,
 	.request_url = opsgenie_url,
 	.auth_header = opsgenie_auth,
+	.requests = opsgenie_requests,
+	.request_step = opsgenie_request_step,
+	.receipt = opsgenie_receipt,
 };

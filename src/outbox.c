@@ -39,6 +39,10 @@ struct outbox_send {
 	struct pd_exec *exec;      /* exec targets */
 	struct pd_am_alert am;     /* alertmanager trigger: recorded once delivered */
 	int has_am;
+	cJSON *ev;                 /* a row of several requests: its event, for the next one */
+	int step, nsteps;          /* this request, of ops->requests() (1 for most rows) */
+	char event_id[64];
+	char receipt[200];         /* the receivers' receipts (Opsgenie requestIds), ", " */
 };
 
 struct outbox_breaker {
@@ -148,6 +152,7 @@ send_free(struct outbox_send *s)
 {
 	if (s->has_am)
 		pd_am_alert_cleanup(&s->am);
+	cJSON_Delete(s->ev);
 	free(s);
 }
 
@@ -491,9 +496,21 @@ outbox_finish(struct pd_outbox *ob, struct outbox_send *s, enum pd_notify_verdic
 	case PD_NOTIFY_DELIVERED:
 		rc = pd_store_outbox_delivered(ob->store, s->id, now, &err);
 		ob->counters.sent++;
-		pd_log_info("notify %s: %s %s delivered (%s, attempt %d)", s->target, s->event,
-			    s->dedup_key, why, s->attempts + 1);
-		pd_store_add_event(ob->store, now, NULL, "notify_ok", s->target, NULL);
+		if (s->receipt[0]) {
+			char detail[300];
+
+			/* the receiver's receipt: "delivered" is traceable (Opsgenie: GET
+			 * /v2/alerts/requests/ID says what became of the request) */
+			pd_log_info("notify %s: %s %s delivered (%s, request id %s, attempt %d)",
+				    s->target, s->event, s->dedup_key, why, s->receipt,
+				    s->attempts + 1);
+			snprintf(detail, sizeof(detail), "%s request id %s", s->target, s->receipt);
+			pd_store_add_event(ob->store, now, NULL, "notify_ok", detail, NULL);
+		} else {
+			pd_log_info("notify %s: %s %s delivered (%s, attempt %d)", s->target,
+				    s->event, s->dedup_key, why, s->attempts + 1);
+			pd_store_add_event(ob->store, now, NULL, "notify_ok", s->target, NULL);
+		}
 		if (rc == 0 && s->has_am &&
 		    (rc = pd_store_am_fire(ob->store, &s->am, now, &err)) != 0)
 			pd_log_err("notify %s: cannot keep the alert for re-sends", s->target);
@@ -541,6 +558,9 @@ outbox_finish(struct pd_outbox *ob, struct outbox_send *s, enum pd_notify_verdic
 }
 
 static void outbox_am_done(struct pd_outbox *ob, struct outbox_send *s, struct pd_response *resp);
+static int outbox_submit_step(struct pd_outbox *ob, const struct pd_notify_cfg *t,
+			      const struct pd_notify_ops *ops, struct outbox_send *s,
+			      struct pd_err *err);
 
 /* Seconds the receiver asked us to wait (Retry-After, either form); a 429 that does not
  * say waits PD_OUTBOX_429_WAIT_MS: rate limits last longer than a second. 0 = no ask. */
@@ -556,11 +576,35 @@ outbox_retry_after_s(const struct pd_response *resp)
 	return 0;
 }
 
+/* An accepted answer: note the receiver's receipt, when its protocol has one. */
+static void
+outbox_note_receipt(struct pd_outbox *ob, struct outbox_send *s, const struct pd_response *resp)
+{
+	const struct pd_notify_cfg *t = outbox_target(ob, s->target);
+	const struct pd_notify_ops *ops = t ? pd_notify_ops_for(t->type) : NULL;
+	char id[96];
+	size_t len = strlen(s->receipt);
+
+	if (ops == NULL || ops->receipt == NULL)
+		return;
+	if (ops->receipt(t, resp, id, sizeof(id)) != 1) {
+		/* Opsgenie always sends one: a 2xx without it is not Opsgenie's answer (a proxy,
+		 * a captive portal, a wrong URL), and the alert may never exist */
+		pd_log_warn("notify %s: %s %s: HTTP %ld without a request id: accepted, but not "
+			    "traceable (is the URL really %s's?)", s->target, s->event, s->dedup_key,
+			    resp->http_status, ops->name);
+		return;
+	}
+	if (len + strlen(id) + 3 < sizeof(s->receipt))
+		snprintf(s->receipt + len, sizeof(s->receipt) - len, "%s%s", len ? ", " : "", id);
+}
+
 static void
 outbox_on_done(void *ud, struct pd_response *resp)
 {
 	struct outbox_send *s = ud;
 	struct pd_outbox *ob = s->ob;
+	enum pd_notify_verdict verdict;
 	char why[256];
 
 	if (ob == NULL) { /* the outbox was freed; the row is retried after the restart */
@@ -580,8 +624,28 @@ outbox_on_done(void *ud, struct pd_response *resp)
 	else
 		snprintf(why, sizeof(why), "HTTP %ld", resp->http_status);
 	pd_log_redact(why, sizeof(why));
-	outbox_finish(ob, s, pd_notify_classify(resp), why,
-		      outbox_retry_after_s(resp));
+	verdict = pd_notify_classify(resp);
+	if (verdict == PD_NOTIFY_DELIVERED)
+		outbox_note_receipt(ob, s, resp);
+	if (verdict == PD_NOTIFY_DELIVERED && s->step + 1 < s->nsteps) {
+		/* the next request of the row (an Opsgenie update: priority, message,
+		 * description); a failure retries the whole row, the requests are idempotent */
+		const struct pd_notify_cfg *t = outbox_target(ob, s->target);
+		const struct pd_notify_ops *ops = t ? pd_notify_ops_for(t->type) : NULL;
+		struct pd_err err = {0};
+
+		s->step++;
+		if (ops != NULL && ops->request_step != NULL &&
+		    outbox_submit_step(ob, t, ops, s, &err) == 0)
+			return;
+		if (ops == NULL || ops->request_step == NULL)
+			snprintf(err.msg, sizeof(err.msg), "target no longer configured");
+		snprintf(why, sizeof(why), "request %d of %d: %.200s", s->step + 1, s->nsteps,
+			 err.msg);
+		pd_log_redact(why, sizeof(why));
+		verdict = PD_NOTIFY_RETRY;
+	}
+	outbox_finish(ob, s, verdict, why, outbox_retry_after_s(resp));
 	send_free(s);
 }
 
@@ -718,26 +782,90 @@ outbox_start_exec(struct pd_outbox *ob, const struct pd_notify_cfg *t, const cJS
 	return 0;
 }
 
+/* Hand one request of s's row (body and url already built; url empty: t->url) to the
+ * runner; s is then in flight. 0, or -1 with err set (s still ours). */
+static int
+outbox_submit(struct pd_outbox *ob, const struct pd_notify_cfg *t,
+	      const struct pd_notify_ops *ops, struct outbox_send *s, const char *method,
+	      const struct pd_buf *body, const struct pd_buf *url, struct pd_err *err)
+{
+	struct pd_request req = {0};
+	struct pd_header hdrs[OUTBOX_MAX_HEADERS];
+	char auth[8192];      /* "GenieKey <key>": any key a config accepts fits */
+	const char *auth_name;
+	size_t nh = 0;
+	int rc;
+
+	auth[0] = '\0';
+	hdrs[nh++] = (struct pd_header){.name = "Content-Type", .value = "application/json"};
+	/* no "Expect: 100-continue" round trip for a small JSON body */
+	hdrs[nh++] = (struct pd_header){.name = "Expect", .value = NULL};
+	if (ops->auth_header != NULL &&
+	    (auth_name = ops->auth_header(t, auth, sizeof(auth))) != NULL)
+		hdrs[nh++] = (struct pd_header){.name = (char *)auth_name, .value = auth,
+						.secret = 1};
+	if (t->type == PD_NOTIFY_WEBHOOK) /* draft-ietf-httpapi-idempotency-key-header */
+		hdrs[nh++] = (struct pd_header){.name = "Idempotency-Key", .value = s->event_id};
+	for (size_t i = 0; i < t->nheaders && nh < OUTBOX_MAX_HEADERS; i++)
+		hdrs[nh++] = t->headers[i];
+	req.url = url->data ? url->data : t->url;
+	req.method = method;
+	req.headers = hdrs;
+	req.nheaders = nh;
+	req.body = body->data;
+	req.body_len = body->len;
+	req.timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000;
+	req.max_body = 64 * 1024;
+	rc = pd_runner_submit(ob->runner, &req, outbox_on_done, s, err);
+	explicit_bzero(auth, sizeof(auth));
+	if (rc != 0)
+		return -1;
+	s->next = ob->sends;
+	if (ob->sends)
+		ob->sends->prev = s;
+	ob->sends = s;
+	ob->inflight++;
+	outbox_set_busy(ob, s->target, 1);
+	return 0;
+}
+
+/* Request s->step of a row of several (ops->request_step) for target t, submitted. 0, or
+ * -1 with err set: PD_ERR_NOMEM/INVALID from rendering, anything else from the runner. */
+static int
+outbox_submit_step(struct pd_outbox *ob, const struct pd_notify_cfg *t,
+		   const struct pd_notify_ops *ops, struct outbox_send *s, struct pd_err *err)
+{
+	struct pd_buf body, url;
+	const char *method = "POST";
+	int rc;
+
+	pd_buf_init(&body, 0);
+	pd_buf_init(&url, 0);
+	rc = ops->request_step(t, s->ev, s->step, &method, &body, &url, err);
+	if (rc == 0)
+		rc = outbox_submit(ob, t, ops, s, method, &body, &url, err);
+	if (body.data)
+		explicit_bzero(body.data, body.len);
+	pd_buf_cleanup(&body);
+	if (url.data)
+		explicit_bzero(url.data, url.len);
+	pd_buf_cleanup(&url);
+	return rc;
+}
+
 static int
 outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 {
 	const struct pd_notify_cfg *t = outbox_target(ob, row->target);
 	const struct pd_notify_ops *ops = NULL;
-	struct pd_request req = {0};
 	struct pd_buf body, url;
-	struct pd_header hdrs[OUTBOX_MAX_HEADERS];
 	struct outbox_send *s = NULL;
 	struct pd_err err = {0};
 	cJSON *event = NULL;
-	char auth[8192];      /* "GenieKey <key>": any key a config accepts fits */
-	char event_id[64];
-	const char *auth_name;
-	size_t nh = 0;
 	int rc = 0;
 
 	pd_buf_init(&body, 0);
 	pd_buf_init(&url, 0);
-	auth[0] = '\0';
 	if (t == NULL || (ops = pd_notify_ops_for(t->type)) == NULL) {
 		pd_log_err("notify %s: target is no longer configured; dead-lettering %s %s",
 			   row->target, row->event, row->dedup_key);
@@ -751,25 +879,45 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 		ob->counters.dead++;
 		goto out;
 	}
-	/* every payload says which event it is: the same id on every retry of this row,
-	 * another for any other row (also sent as Idempotency-Key to webhooks) */
-	snprintf(event_id, sizeof(event_id), "probed-%lld-%lld", (long long)row->created_ms,
-		 (long long)row->id);
-	if (!cJSON_HasObjectItem(event, "event_id"))
-		cJSON_AddStringToObject(event, "event_id", event_id);
-	if (!cJSON_HasObjectItem(event, "version"))
-		cJSON_AddNumberToObject(event, "version", PD_NOTIFY_PAYLOAD_VERSION);
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		goto out;
+	/* every payload says which event it is: the same id on every retry of this row,
+	 * another for any other row (also sent as Idempotency-Key to webhooks) */
+	snprintf(s->event_id, sizeof(s->event_id), "probed-%lld-%lld",
+		 (long long)row->created_ms, (long long)row->id);
+	if (!cJSON_HasObjectItem(event, "event_id"))
+		cJSON_AddStringToObject(event, "event_id", s->event_id);
+	if (!cJSON_HasObjectItem(event, "version"))
+		cJSON_AddNumberToObject(event, "version", PD_NOTIFY_PAYLOAD_VERSION);
 	s->ob = ob;
 	s->kind = SEND_ROW;
 	s->id = row->id;
 	s->attempts = row->attempts;
 	s->sent_ms = pd_clock_wall_ms(ob->clock);
+	s->nsteps = 1;
 	snprintf(s->target, sizeof(s->target), "%s", row->target);
 	snprintf(s->event, sizeof(s->event), "%s", row->event);
 	snprintf(s->dedup_key, sizeof(s->dedup_key), "%s", row->dedup_key);
+	if (ops->requests != NULL && ops->request_step != NULL &&
+	    (s->nsteps = ops->requests(t, event)) > 1) {
+		/* several requests (an Opsgenie update): the first now, the next ones as
+		 * each is accepted (outbox_on_done) */
+		s->ev = event;
+		event = NULL;
+		if (outbox_submit_step(ob, t, ops, s, &err) == 0) {
+			s = NULL;
+			rc = 1;
+		} else if (err.code == PD_ERR_NOMEM || err.code == PD_ERR_INVALID) {
+			pd_log_err("notify %s: %s", t->name, err.msg);
+			pd_store_outbox_dead(ob->store, row->id, err.msg, NULL);
+			ob->counters.dead++;
+		} else {
+			pd_log_err("notify %s: %s", t->name, err.msg);
+		}
+		goto out;
+	}
+	s->nsteps = 1;
 	if (t->type == PD_NOTIFY_ALERTMANAGER)
 		rc = outbox_am_row_body(ob, t, event, s, &body, &err);
 	else
@@ -797,41 +945,15 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 		rc = 1;
 		goto out;
 	}
-	hdrs[nh++] = (struct pd_header){.name = "Content-Type", .value = "application/json"};
-	/* no "Expect: 100-continue" round trip for a small JSON body */
-	hdrs[nh++] = (struct pd_header){.name = "Expect", .value = NULL};
-	if (ops->auth_header != NULL &&
-	    (auth_name = ops->auth_header(t, auth, sizeof(auth))) != NULL)
-		hdrs[nh++] = (struct pd_header){.name = (char *)auth_name, .value = auth,
-						.secret = 1};
-	if (t->type == PD_NOTIFY_WEBHOOK) /* draft-ietf-httpapi-idempotency-key-header */
-		hdrs[nh++] = (struct pd_header){.name = "Idempotency-Key", .value = event_id};
-	for (size_t i = 0; i < t->nheaders && nh < OUTBOX_MAX_HEADERS; i++)
-		hdrs[nh++] = t->headers[i];
-	req.url = url.data ? url.data : t->url;
-	req.method = "POST";
-	req.headers = hdrs;
-	req.nheaders = nh;
-	req.body = body.data;
-	req.body_len = body.len;
-	req.timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000;
-	req.max_body = 64 * 1024;
-	if (pd_runner_submit(ob->runner, &req, outbox_on_done, s, &err) != 0) {
+	if (outbox_submit(ob, t, ops, s, "POST", &body, &url, &err) != 0) {
 		pd_log_err("notify %s: %s", t->name, err.msg);
 		goto out;
 	}
-	s->next = ob->sends;
-	if (ob->sends)
-		ob->sends->prev = s;
-	ob->sends = s;
 	s = NULL;
-	ob->inflight++;
-	outbox_set_busy(ob, row->target, 1);
 	rc = 1;
 out:
 	if (s != NULL)
 		send_free(s);
-	explicit_bzero(auth, sizeof(auth));
 	if (body.data)
 		explicit_bzero(body.data, body.len);
 	pd_buf_cleanup(&body);

@@ -145,7 +145,9 @@ runner_on_io(EV_P_ ev_io *w, int revents)
 	(void)EV_A;
 	curl_multi_socket_action(r->multi, s->fd, action, &running);
 	runner_drain(r);
-	if (running <= 0)
+	/* not when a done callback has submitted a new transfer (its start is on the timer
+	 * curl just armed): `running` predates it */
+	if (running <= 0 && r->inflight == 0)
 		ev_timer_stop(r->loop, &r->timer);
 }
 

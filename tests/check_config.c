@@ -795,6 +795,23 @@ START_TEST(test_inline_errors)
 	load_fails_with(P1 "http: {port: 1}\n",
 			"4:8: unknown key 'port' (expected one of: listen, bearer_token)");
 	load_fails_with(P1 "location: [a]\n", "4:11: location: expected a single value, not a list");
+	/* runbooks.base_url: an absolute http(s) URL, no query/fragment, bounded */
+	load_fails_with(P1 "runbooks: {base_url: /srv/runbooks}\n",
+			"4:22: base_url: invalid URL '/srv/runbooks': Bad scheme");
+	load_fails_with(P1 "runbooks: {base_url: \"ftp://wiki/rb\"}\n",
+			"4:22: base_url: invalid URL 'ftp://wiki/rb': scheme must be http or https");
+	load_fails_with(P1 "runbooks: {base_url: \"https://wiki/rb?x=1\"}\n",
+			"4:22: base_url: no query or fragment (the runbook's file name is "
+			"appended to it)");
+	load_fails_with(P1 "runbooks: {base_url: \"https://wiki/rb\", url: x}\n",
+			"4:41: unknown key 'url' (expected one of: base_url)");
+	load_fails_with(P1 "runbooks: {}\n", "4:11: runbooks is missing required key 'base_url'");
+	load_fails_with(P1 "runbooks: {base_url: \"https://h/" "x"
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			"\"}\n", "4:22: base_url: at most 400 bytes, got 407");
 	load_fails_with(P1 "    url: http://h/x\n", "4:5: duplicate key 'url' (first defined at 3:5)");
 	load_fails_with("probes:\n  - name: " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 			"\n    url: http://h/\n",
@@ -889,6 +906,12 @@ START_TEST(test_inline_good)
 	ck_assert_int_eq(p->status[0].hi, 204);
 	ck_assert_ptr_null(p->json_schema);
 	ck_assert_uint_eq(cfg->nnotify, 0);
+	ck_assert_ptr_null(cfg->runbooks_base_url);
+	pd_config_free(cfg);
+
+	cfg = load_ok(P1 "runbooks:\n  base_url: https://git.example.com/ops/probed/blob/main/runbooks/\n");
+	ck_assert_str_eq(cfg->runbooks_base_url,
+			 "https://git.example.com/ops/probed/blob/main/runbooks/");
 	pd_config_free(cfg);
 
 	/* a target's delivery policy */

@@ -103,6 +103,7 @@ struct seen {
 	char event[16][16];
 	char key[16][128];
 	char sev[16][4];
+	int upd[16];            /* the event's "update" (a target that had the trigger) */
 };
 
 /* Every outbox row so far (delivery is not running in this test), marking them done. */
@@ -128,6 +129,7 @@ drain(struct seen *s)
 			snprintf(s->event[s->n], 16, "%s", rows[i].event);
 			snprintf(s->key[s->n], 128, "%s", rows[i].dedup_key);
 			snprintf(s->sev[s->n], 4, "%s", cJSON_IsString(sev) ? sev->valuestring : "-");
+			s->upd[s->n] = cJSON_IsTrue(cJSON_GetObjectItem(ev, "update"));
 			s->n++;
 			cJSON_Delete(ev);
 			ck_assert_int_eq(pd_store_outbox_done(st, rows[i].id, &err), 0);
@@ -146,6 +148,18 @@ has(const struct seen *s, const char *target, const char *event, const char *sev
 		if (strcmp(s->target[i], target) == 0 && strcmp(s->event[i], event) == 0 &&
 		    (sev == NULL || strcmp(s->sev[i], sev) == 0))
 			n++;
+	return n;
+}
+
+/* Rows for target/event with "update": true. */
+static int
+has_update(const struct seen *s, const char *target, const char *event)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		n += strcmp(s->target[i], target) == 0 && strcmp(s->event[i], event) == 0 &&
+		     s->upd[i];
 	return n;
 }
 
@@ -273,6 +287,10 @@ START_TEST(test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades)
 	ck_assert_uint_eq(c[2], 1);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
+	/* the pager's first trigger creates; chat had the P3 one: an update of it */
+	ck_assert_int_eq(has_update(&s, "pager", "trigger"), 0);
+	ck_assert_int_eq(has(&s, "chat", "trigger", "P2"), 1);
+	ck_assert_int_eq(has_update(&s, "chat", "trigger"), 1);
 	/* the same facts much later never lower it */
 	pd_incidents_update(m, in, NULL, 4, T0 + 90 * MIN);
 	open_total(c);
@@ -284,6 +302,21 @@ START_TEST(test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades)
 	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
 	ck_assert_int_eq(has(&s, "chat", "resolve", NULL), 1);
 	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
+}
+END_TEST
+
+/* The runbook link of every payload: relative, or under runbooks.base_url. */
+START_TEST(test_runbook_url)
+{
+	char out[512];
+
+	pd_incident_runbook_url(NULL, "mode1-upstream-changed.md", out, sizeof(out));
+	ck_assert_str_eq(out, "runbooks/mode1-upstream-changed.md");
+	pd_incident_runbook_url("https://wiki.example.com/ops/runbooks",
+				"mode1-upstream-changed.md", out, sizeof(out));
+	ck_assert_str_eq(out, "https://wiki.example.com/ops/runbooks/mode1-upstream-changed.md");
+	pd_incident_runbook_url("https://wiki.example.com/rb//", "m.md", out, sizeof(out));
+	ck_assert_str_eq(out, "https://wiki.example.com/rb/m.md");
 }
 END_TEST
 
@@ -324,6 +357,8 @@ START_TEST(test_grouping_escalation_and_restart)
 	ck_assert_uint_eq(c[1], 1);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", "P1"), 1);
+	/* P2 -> P1: the pager has the alert, the escalation updates it */
+	ck_assert_int_eq(has_update(&s, "pager", "trigger"), 1);
 	ck_assert_str_eq(s.key[0], s.key[s.n - 1]);
 	/* a restart: the open incident is loaded, no second trigger, the resolve goes out */
 	pd_incidents_free(m);
@@ -778,6 +813,7 @@ main(void)
 	tcase_add_test(tc, test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades);
 	tcase_add_test(tc, test_p4_never_pages);
 	tcase_add_test(tc, test_grouping_escalation_and_restart);
+	tcase_add_test(tc, test_runbook_url);
 	tcase_add_test(tc, test_a_later_failure_opens_a_new_incident);
 	tcase_add_test(tc, test_many_members_join_once_and_never_repage);
 	tcase_add_test(tc, test_drill);

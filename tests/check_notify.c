@@ -174,6 +174,12 @@ make_event(const char *action, const char *severity)
 	return o;
 }
 
+/* make_event's dedup key as an Opsgenie alias: "/" -> "_", "-" and the FNV-1a 64 hash of
+ * the key (computed independently: python3 -c 'h=0xcbf29ce484222325
+ * for b in b"probed:eu-west-1/inc-1795000000000": h=((h^b)*0x100000001b3)%2**64
+ * print("%016x"%h)') */
+#define OG_ALIAS "probed:eu-west-1_inc-1795000000000-6faaf58d5d14ea1d"
+
 /* Render event for target t; returns the parsed body (the caller deletes it). */
 static cJSON *
 render(const struct pd_notify_cfg *t, const cJSON *event)
@@ -667,7 +673,8 @@ START_TEST(test_render_opsgenie_create)
 	j = render(&t, e);
 	ck_assert_str_eq(jstr(j, "message"),
 			 "[P2] post-detail DOWN: http_5xx (2 consecutive failures)");
-	ck_assert_str_eq(jstr(j, "alias"), "probed:eu-west-1/inc-1795000000000");
+	/* the key's "/" mapped, a hash of the key appended (pd_notify_alias) */
+	ck_assert_str_eq(jstr(j, "alias"), OG_ALIAS);
 	ck_assert_str_eq(jstr(j, "priority"), "P2");
 	ck_assert_str_eq(jstr(j, "source"), "probed@eu-west-1");
 	ck_assert_str_eq(jstr(j, "entity"), "post-detail");
@@ -740,18 +747,157 @@ START_TEST(test_render_opsgenie_limits_and_close)
 	cJSON_Delete(j);
 	cJSON_Delete(e);
 
-	/* close by alias: escaped into the path, identifierType=alias */
+	/* close by alias: the create's alias as is (path-safe: no %2F), identifierType=alias */
 	e = make_event("resolve", "P1");
 	j = render(&t, e);
 	ck_assert_str_eq(jstr(j, "source"), "probed@eu-west-1");
 	ck_assert_str_eq(jstr(j, "note"), "post-detail RECOVERED after 5m");
 	ck_assert_ptr_null(jget(j, "message"));
 	url = request_url(&t, e);
-	ck_assert_str_eq(url, "http://127.0.0.1:8080/v2/alerts/"
-			      "probed%3Aeu-west-1%2Finc-1795000000000/close?identifierType=alias");
+	ck_assert_str_eq(url, "http://127.0.0.1:8080/v2/alerts/" OG_ALIAS
+			      "/close?identifierType=alias");
 	free(url);
 	cJSON_Delete(j);
 	cJSON_Delete(e);
+}
+END_TEST
+
+/* pd_notify_alias: safe keys as they are; others mapped, hashed, capped, deterministic. */
+START_TEST(test_notify_alias)
+{
+	char a[PD_NOTIFY_ALIAS_MAX + 1], b[PD_NOTIFY_ALIAS_MAX + 1], key[700];
+
+	pd_notify_alias("probed:inc-1795000000000", a, sizeof(a));
+	ck_assert_str_eq(a, "probed:inc-1795000000000");
+	pd_notify_alias("probed:eu-west-1/inc-1795000000000", a, sizeof(a));
+	ck_assert_str_eq(a, OG_ALIAS);
+	pd_notify_alias("probed:eu-west-1/inc-1795000000000", b, sizeof(b));
+	ck_assert_str_eq(a, b);
+	/* the key that "/" -> "_" alone would collide with keeps a different alias */
+	pd_notify_alias("probed:eu-west-1_inc-1795000000000", b, sizeof(b));
+	ck_assert_str_eq(b, "probed:eu-west-1_inc-1795000000000");
+	ck_assert_str_ne(a, b);
+	/* two keys differing only in a mapped byte: different hashes */
+	pd_notify_alias("probed:eu west/inc-1", a, sizeof(a));
+	pd_notify_alias("probed:eu/west/inc-1", b, sizeof(b));
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(strncmp(a, "probed:eu_west_inc-1-", 21), 0);
+	ck_assert_int_eq(strncmp(b, "probed:eu_west_inc-1-", 21), 0);
+	ck_assert_uint_eq(strlen(a), strlen("probed:eu west/inc-1") + 17);
+	/* too long (UTF-8, 1000 bytes): cut, hashed, within 512 bytes, only safe bytes */
+	for (size_t i = 0; i + 2 < sizeof(key); i += 2)
+		memcpy(key + i, "\xc3\xa9", 2);
+	key[sizeof(key) - 2] = '\0';
+	pd_notify_alias(key, a, sizeof(a));
+	ck_assert_uint_eq(strlen(a), PD_NOTIFY_ALIAS_MAX);
+	ck_assert_uint_eq(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789._:-"), strlen(a));
+	ck_assert_int_eq(a[PD_NOTIFY_ALIAS_MAX - 17], '-');
+	/* a long safe key is cut and hashed too: never over the cap */
+	memset(key, 'k', 600);
+	key[600] = '\0';
+	pd_notify_alias(key, a, sizeof(a));
+	ck_assert_uint_eq(strlen(a), PD_NOTIFY_ALIAS_MAX);
+	key[599] = 'j';
+	pd_notify_alias(key, b, sizeof(b));
+	ck_assert_str_ne(a, b);
+	/* a small buffer: still terminated, still within it */
+	pd_notify_alias("probed:eu-west-1/inc-1795000000000", a, 24);
+	ck_assert_uint_le(strlen(a), 23);
+}
+END_TEST
+
+/* An escalation ("update": true) of an alert Opsgenie has: three PUTs by alias (priority,
+ * message, description), no create; other events take one request. */
+START_TEST(test_render_opsgenie_update)
+{
+	static const char *const field[] = { "priority", "message", "description" };
+	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
+	const struct pd_notify_ops *ops = pd_notify_ops_for(PD_NOTIFY_OPSGENIE);
+	cJSON *e = make_event("trigger", "P1"), *j;
+	struct pd_err err = { 0 };
+	struct pd_buf body, url;
+	const char *method;
+	char want[256];
+
+	t.url = "http://127.0.0.1:8080/";
+	t.api_key = "k";
+	ck_assert_ptr_nonnull(ops->requests);
+	ck_assert_ptr_nonnull(ops->request_step);
+	ck_assert_int_eq(ops->requests(&t, e), 1); /* a first trigger: create */
+	cJSON_AddBoolToObject(e, "update", 1);
+	ck_assert_int_eq(ops->requests(&t, e), 3);
+	for (int k = 0; k < 3; k++) {
+		pd_buf_init(&body, 0);
+		pd_buf_init(&url, 0);
+		method = NULL;
+		ck_assert_msg(ops->request_step(&t, e, k, &method, &body, &url, &err) == 0, "%s",
+			      err.msg);
+		ck_assert_str_eq(method, "PUT");
+		snprintf(want, sizeof(want), "http://127.0.0.1:8080/v2/alerts/" OG_ALIAS
+			 "/%s?identifierType=alias", field[k]);
+		ck_assert_str_eq(url.data, want);
+		j = cJSON_ParseWithLength(body.data, body.len);
+		ck_assert_ptr_nonnull(j);
+		/* exactly the one field */
+		ck_assert_int_eq(cJSON_GetArraySize(j), 1);
+		ck_assert_ptr_nonnull(jget(j, field[k]));
+		if (k == 0)
+			ck_assert_str_eq(jstr(j, "priority"), "P1");
+		if (k == 1)
+			ck_assert_str_eq(jstr(j, "message"),
+					 "[P1] post-detail DOWN: http_5xx (2 consecutive failures)");
+		if (k == 2)
+			ck_assert_ptr_nonnull(strstr(jstr(j, "description"),
+						     "Runbook: runbooks/mode1-upstream-changed.md"));
+		cJSON_Delete(j);
+		pd_buf_cleanup(&body);
+		pd_buf_cleanup(&url);
+	}
+	pd_buf_init(&body, 0);
+	pd_buf_init(&url, 0);
+	ck_assert_int_ne(ops->request_step(&t, e, 3, &method, &body, &url, &err), 0);
+	pd_buf_cleanup(&body);
+	pd_buf_cleanup(&url);
+	cJSON_Delete(e);
+	/* a resolve is one close, whatever the flag */
+	e = make_event("resolve", "P1");
+	cJSON_AddBoolToObject(e, "update", 1);
+	ck_assert_int_eq(ops->requests(&t, e), 1);
+	cJSON_Delete(e);
+}
+END_TEST
+
+/* The requestId of Opsgenie's 202 is the receipt; a 2xx without one is not one. */
+START_TEST(test_opsgenie_receipt)
+{
+	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
+	const struct pd_notify_ops *ops = pd_notify_ops_for(PD_NOTIFY_OPSGENIE);
+	struct pd_response r = { 0 };
+	char id[64];
+
+	r.http_status = 202;
+	pd_buf_init(&r.body, 0);
+	pd_buf_printf(&r.body, "{\"result\":\"Request will be processed\",\"took\":0.2,"
+		      "\"requestId\":\"43a29c5c-3dbf-4fa4-9c26-f4f71023e120\"}");
+	ck_assert_int_eq(ops->receipt(&t, &r, id, sizeof(id)), 1);
+	ck_assert_str_eq(id, "43a29c5c-3dbf-4fa4-9c26-f4f71023e120");
+	pd_buf_cleanup(&r.body);
+	/* only safe bytes reach the log */
+	pd_buf_init(&r.body, 0);
+	pd_buf_printf(&r.body, "{\"requestId\":\"ab\\ncd\\u001b[31m\"}");
+	ck_assert_int_eq(ops->receipt(&t, &r, id, sizeof(id)), 1);
+	ck_assert_str_eq(id, "abcd31m");
+	pd_buf_cleanup(&r.body);
+	pd_buf_init(&r.body, 0);
+	pd_buf_printf(&r.body, "{\"result\":\"Request will be processed\"}");
+	ck_assert_int_eq(ops->receipt(&t, &r, id, sizeof(id)), 0);
+	pd_buf_cleanup(&r.body);
+	pd_buf_init(&r.body, 0);
+	pd_buf_printf(&r.body, "<html>captive portal</html>");
+	ck_assert_int_eq(ops->receipt(&t, &r, id, sizeof(id)), 0);
+	pd_buf_cleanup(&r.body);
+	ck_assert_ptr_null(pd_notify_ops_for(PD_NOTIFY_PAGERDUTY)->receipt);
 }
 END_TEST
 
@@ -1328,6 +1474,8 @@ struct srv_req {
 struct srv {
 	struct ev_loop *loop;
 	int fd, port, status;
+	const char *answer;    /* the response body; NULL: {} */
+	const char *fail_on;   /* request lines containing it are answered 503 */
 	ev_io io;
 	int nreq;
 	struct srv_req req[SRV_MAX_REQ];
@@ -1390,10 +1538,16 @@ srv_on_read(EV_P_ ev_io *w, int revents)
 		r->body = strndup(c->buf + hlen, blen);
 	}
 	{
-		char resp[256];
-		int m = snprintf(resp, sizeof(resp),
-				 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-				 "Content-Length: 2\r\nConnection: close\r\n\r\n{}", c->s->status);
+		char resp[512], line[512];
+		const char *ans = c->s->answer ? c->s->answer : "{}";
+		int m;
+
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(c->buf, "\r"), c->buf);
+		m = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+			     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			     c->s->fail_on && strstr(line, c->s->fail_on) ? 503 : c->s->status,
+			     strlen(ans), ans);
 
 		if (write(c->fd, resp, (size_t)m) != m)
 			fprintf(stderr, "srv: short write\n");
@@ -1818,7 +1972,7 @@ START_TEST(test_outbox_opsgenie_requests)
 	pd_outbox_kick(f.ob);
 	ck_assert(wait_req(&f, &s, 2));
 	ck_assert_str_eq(s.req[0].line, "POST /v2/alerts HTTP/1.1");
-	ck_assert_str_eq(s.req[1].line, "POST /v2/alerts/probed%3Aeu-west-1%2Finc-1795000000000"
+	ck_assert_str_eq(s.req[1].line, "POST /v2/alerts/" OG_ALIAS
 					"/close?identifierType=alias HTTP/1.1");
 	for (int i = 0; i < 2; i++) {
 		ck_assert_ptr_nonnull(strcasestr(s.req[i].head, "\r\nAuthorization: GenieKey "
@@ -1828,6 +1982,116 @@ START_TEST(test_outbox_opsgenie_requests)
 	}
 	ck_assert_ptr_nonnull(strstr(s.req[0].body, "\"priority\":\"P2\""));
 	ck_assert(!db_has(&f, GENIE_KEY));
+	srv_stop(&s);
+	fx_free(&f);
+}
+END_TEST
+
+/* An escalation row for Opsgenie: three PUTs by alias in order, one row delivered, the
+ * receiver's requestIds kept with the delivery. */
+START_TEST(test_outbox_opsgenie_update)
+{
+	struct fx f;
+	struct srv s;
+	struct pd_outbox_row row;
+	struct pd_outbox_counters c;
+	struct pd_err err = { 0 };
+	cJSON *e;
+	char n[512], *json;
+
+	fx_init(&f);
+	srv_start(&s, f.loop, 202);
+	s.answer = "{\"result\":\"Request will be processed\",\"took\":0.1,"
+		   "\"requestId\":\"rq-0b5e\"}";
+	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
+			       "    api_key: k\n", s.port);
+	fx_config(&f, n);
+	e = make_event("trigger", "P1");
+	cJSON_AddBoolToObject(e, "update", 1);
+	json = cJSON_PrintUnformatted(e);
+	ck_assert_msg(pd_store_outbox_add(f.st, "og", jstr(e, "dedup_key"), "trigger", json, f.now,
+					  NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	free(json);
+	cJSON_Delete(e);
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, 3));
+	ck_assert_str_eq(s.req[0].line, "PUT /v2/alerts/" OG_ALIAS
+					"/priority?identifierType=alias HTTP/1.1");
+	ck_assert_str_eq(s.req[1].line, "PUT /v2/alerts/" OG_ALIAS
+					"/message?identifierType=alias HTTP/1.1");
+	ck_assert_str_eq(s.req[2].line, "PUT /v2/alerts/" OG_ALIAS
+					"/description?identifierType=alias HTTP/1.1");
+	ck_assert_str_eq(s.req[0].body, "{\"priority\":\"P1\"}");
+	for (int i = 0; i < 3; i++)
+		ck_assert_ptr_nonnull(strcasestr(s.req[i].head, "\r\nAuthorization: GenieKey k\r\n"));
+	for (int i = 0; i < 500; i++) {
+		pd_outbox_counters(f.ob, &c);
+		if (c.sent == 1 && pd_outbox_inflight(f.ob) == 0)
+			break;
+		ev_run(f.loop, EVRUN_ONCE);
+	}
+	ev_run(f.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ob, &c);
+	ck_assert_int_eq(c.sent, 1);          /* one row, delivered once */
+	ck_assert_int_eq(s.nreq, 3);          /* no create, no fourth request */
+	ck_assert(!outbox_head(&f, "og", &row));
+	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert(db_has(&f, "og request id rq-0b5e, rq-0b5e, rq-0b5e"));
+	srv_stop(&s);
+	fx_free(&f);
+}
+END_TEST
+
+/* An update whose second request fails: the row is retried as a whole (from the priority
+ * again: the requests are idempotent), never half-delivered. */
+START_TEST(test_outbox_opsgenie_update_retry)
+{
+	struct fx f;
+	struct srv s;
+	struct pd_outbox_row row;
+	struct pd_outbox_counters c;
+	struct pd_err err = { 0 };
+	cJSON *e;
+	char n[512], *json;
+
+	fx_init(&f);
+	srv_start(&s, f.loop, 202);
+	s.answer = "{\"result\":\"Request will be processed\",\"requestId\":\"rq-1\"}";
+	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
+			       "    api_key: k\n", s.port);
+	fx_config(&f, n);
+	e = make_event("trigger", "P1");
+	cJSON_AddBoolToObject(e, "update", 1);
+	json = cJSON_PrintUnformatted(e);
+	ck_assert_msg(pd_store_outbox_add(f.st, "og", jstr(e, "dedup_key"), "trigger", json, f.now,
+					  NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	free(json);
+	cJSON_Delete(e);
+	s.fail_on = "/message?"; /* the message update fails */
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, 2));
+	for (int i = 0; i < 500; i++) {
+		pd_outbox_counters(f.ob, &c);
+		if (c.retried == 1 && pd_outbox_inflight(f.ob) == 0)
+			break;
+		ev_run(f.loop, EVRUN_ONCE);
+	}
+	ev_run(f.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ob, &c);
+	ck_assert_int_eq(c.retried, 1);
+	ck_assert_int_eq(c.sent, 0);
+	ck_assert_int_eq(s.nreq, 2);
+	ck_assert(outbox_head(&f, "og", &row));
+	ck_assert_int_eq(row.attempts, 1);
+	ck_assert_str_eq(row.last_error, "HTTP 503");
+	s.fail_on = NULL;
+	f.now = row.next_at_ms;
+	pd_outbox_kick(f.ob);
+	ck_assert(wait_req(&f, &s, 5));
+	ck_assert_ptr_nonnull(strstr(s.req[2].line, "/priority?"));
+	ck_assert_ptr_nonnull(strstr(s.req[4].line, "/description?"));
 	srv_stop(&s);
 	fx_free(&f);
 }
@@ -2113,6 +2377,9 @@ notify_suite(void)
 	tcase_add_test(tr, test_render_pagerduty_severity);
 	tcase_add_test(tr, test_render_opsgenie_create);
 	tcase_add_test(tr, test_render_opsgenie_limits_and_close);
+	tcase_add_test(tr, test_notify_alias);
+	tcase_add_test(tr, test_render_opsgenie_update);
+	tcase_add_test(tr, test_opsgenie_receipt);
 	tcase_add_test(tr, test_render_slack);
 	tcase_add_test(tr, test_render_slack_limits);
 	tcase_add_test(tr, test_render_alertmanager);
@@ -2133,6 +2400,8 @@ notify_suite(void)
 	tcase_add_test(td, test_breaker);
 	tcase_add_test(td, test_breaker_reset_by_permanent);
 	tcase_add_test(td, test_outbox_opsgenie_requests);
+	tcase_add_test(td, test_outbox_opsgenie_update);
+	tcase_add_test(td, test_outbox_opsgenie_update_retry);
 	tcase_add_test(td, test_outbox_exec_rows);
 	tcase_add_test(td, test_outbox_alertmanager_resend);
 	tcase_add_test(td, test_outbox_alertmanager_escalation);

@@ -14,11 +14,15 @@ answers 400 {"status":"invalid event", ...} when it is wrong, else 202
 {"status":"success","message":"Event processed","dedup_key":...}.
 --kind opsgenie validates Alert API v2 requests: POST /v2/alerts (create:
 message <= 130 chars, alias, description, tags, details, priority P1..P5, ...)
-and POST /v2/alerts/{alias}/close?identifierType=alias, each with an
-"Authorization: GenieKey <key>" header (--api-key KEY: that key exactly; 401
-otherwise); it answers 202 {"result":"Request will be processed",...}, 422 for
-a bad payload.  The record gets "auth": "GenieKey" (the scheme, never the key)
-and "auth_ok".  --kind slack validates an incoming-webhook message (a "text"
+POST /v2/alerts/{alias}/close?identifierType=alias and the updates by alias
+PUT /v2/alerts/{alias}/priority|message|description?identifierType=alias (a
+body of exactly that one field), each with an "Authorization: GenieKey <key>"
+header (--api-key KEY: that key exactly; 401 otherwise); the path is
+percent-decoded before it is routed, as proxies and Opsgenie do, so an alias
+sent with "%2F" lands on no endpoint (404).  It answers 202 {"result":"Request
+will be processed","requestId":ID,...} (--no-request-id: without the id), 422
+for a bad payload.  The record gets "method", "request_id" (the id answered),
+"auth": "GenieKey" (the scheme, never the key) and "auth_ok".  --kind slack validates an incoming-webhook message (a "text"
 fallback, Block Kit "blocks" within Slack's limits) and answers 200 "ok", or
 400 "invalid_blocks" / "no_text" as Slack does.
 --kind webhook answers 200 {"ok":true}.  --status overrides the code of
@@ -37,7 +41,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 SEVERITIES = ("critical", "error", "warning", "info")
 ACTIONS = ("trigger", "acknowledge", "resolve")
@@ -99,10 +103,34 @@ def _str_field(body, key, cap, errors, required=False):
         errors[key] = "%s can be at most %d characters" % (key, cap)
 
 
-def opsgenie_errors(path, query, body):
+OG_UPDATES = {"priority": None, "message": 130, "description": 15000}
+
+
+def opsgenie_errors(path, query, body, method="POST"):
     """(status, errors) the way Opsgenie's Alert API v2 would judge a request."""
     errors = {}
-    parts = [p for p in path.split("/") if p]
+    parts = [p for p in unquote(path).split("/") if p]
+    if len(parts) == 4 and parts[:2] == ["v2", "alerts"] and parts[3] in OG_UPDATES:
+        field = parts[3]
+        if method != "PUT":
+            return 405, {"method": "updates are PUT"}
+        if parse_qs(query).get("identifierType") != ["alias"]:
+            errors["identifierType"] = "probed updates by alias: want identifierType=alias"
+        if not isinstance(body, dict):
+            return 422, {"body": "must be a JSON object"}
+        for k in body:
+            if k != field:
+                errors[k] = "unknown field"
+        if field == "priority":
+            if body.get("priority") not in ("P1", "P2", "P3", "P4", "P5"):
+                errors["priority"] = "must be one of P1..P5"
+        else:
+            _str_field(body, field, OG_UPDATES[field], errors, required=True)
+        if len(parts[2]) == 0 or len(parts[2]) > 512:
+            errors["identifier"] = "bad alias"
+        return (422 if errors else 202), errors
+    if method != "POST":
+        return 405, {"method": "not allowed"}
     if parts == ["v2", "alerts"]:
         if not isinstance(body, dict):
             return 422, {"body": "must be a JSON object"}
@@ -135,7 +163,7 @@ def opsgenie_errors(path, query, body):
                 errors[k] = "unknown field"
         for k, cap in OG_CLOSE_KEYS.items():
             _str_field(body, k, cap, errors)
-        if len(parts[2]) == 0 or len(parts[2]) > 512 * 3:
+        if len(parts[2]) == 0 or len(parts[2]) > 512:
             errors["identifier"] = "bad alias"
         return (422 if errors else 202), errors
     return 404, {"path": "no such endpoint"}
@@ -317,7 +345,7 @@ class Handler(BaseHTTPRequestHandler):
                 og_status, og_errors = 401, {"auth": "Could not authenticate"}
             else:
                 og_status, og_errors = opsgenie_errors(
-                    url.path, url.query, body if parsed else None)
+                    url.path, url.query, body if parsed else None, self.command)
         elif kind == "slack":
             slack_error = slack_errors(body if parsed else None)
         if kind == "opsgenie":
@@ -331,9 +359,17 @@ class Handler(BaseHTTPRequestHandler):
         for name in ("Content-Type", "User-Agent", "Idempotency-Key"):
             if self.headers.get(name) is not None:
                 headers[name] = self.headers.get(name)
-        record = {"path": self.path, "headers": headers, "body": body,
-                  "ts": time.time(), "status": code}
+        record = {"path": self.path, "method": self.command, "headers": headers,
+                  "body": body, "ts": time.time(), "status": code}
         record.update(record_extra)
+        rid = None
+        if kind == "opsgenie":
+            with self.server.lock:
+                self.server.nreq += 1
+                rid = "%08x-%04d-probed-test" % (int(time.time() * 1000) & 0xffffffff,
+                                                 self.server.nreq)
+            if self.server.request_id:
+                record["request_id"] = rid
         if og_errors or slack_error:
             record["errors"] = og_errors or slack_error
         self.server.recorder.append(record)
@@ -341,14 +377,15 @@ class Handler(BaseHTTPRequestHandler):
         ra = getattr(self.server, "retry_after", "1")
         extra = {"Retry-After": ra} if code == 429 and ra else None
         if kind == "opsgenie":
-            rid = "%08x-probed-test" % (int(time.time() * 1000) & 0xffffffff)
             if og_errors:
                 self.reply(code, {"message": "Request is not valid",
                                   "errors": og_errors, "took": 0.001,
                                   "requestId": rid})
             elif 200 <= code < 300:
-                self.reply(code, {"result": "Request will be processed",
-                                  "took": 0.001, "requestId": rid})
+                ans = {"result": "Request will be processed", "took": 0.001}
+                if self.server.request_id:
+                    ans["requestId"] = rid
+                self.reply(code, ans)
             else:
                 self.reply(code, {"message": "simulated failure",
                                   "took": 0.001, "requestId": rid}, extra)
@@ -414,6 +451,8 @@ def main():
                          "pagerduty and opsgenie, 200 otherwise)")
     ap.add_argument("--api-key", default=None,
                     help="opsgenie: the GenieKey the requests must carry")
+    ap.add_argument("--no-request-id", action="store_true",
+                    help="opsgenie: answer 202 without a requestId")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
 
@@ -430,6 +469,9 @@ def main():
                      else 202 if args.kind in ("pagerduty", "opsgenie")
                      else 200)
     server.api_key = args.api_key
+    server.request_id = not args.no_request_id
+    server.lock = threading.Lock()
+    server.nreq = 0
     server.verbose = args.verbose
     server.recorder = Recorder(args.out)
 

@@ -148,6 +148,8 @@ struct pd_notify_cfg {
 	int64_t breaker_max_cooldown_ms;/* breaker.max_cooldown */
 };
 
+#define PD_CONFIG_RUNBOOK_URL_MAX 400 /* runbooks.base_url, bytes */
+
 struct pd_config {
 	char *path;             /* file it was read from */
 	char *location;         /* optional label, NULL when absent */
@@ -158,6 +160,7 @@ struct pd_config {
 	char *http_bearer_token;/* optional, secret */
 	char *heartbeat_url;    /* optional dead man's switch, pinged while healthy */
 	int64_t heartbeat_interval_ms; /* default 60s */
+	char *runbooks_base_url; /* runbooks.base_url: NULL = runbook links stay relative */
 	struct pd_probe_cfg *probes;
 	size_t nprobes;
 	struct pd_notify_cfg *notify;

@@ -131,4 +131,9 @@ int pd_incident_sevmap_of(const struct pd_incident_sevmap *m, const char *probe,
 /* Endpoint label for a probe: its URL's path ("/post-detail/"), else the family. */
 void pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap);
 
+/* The runbook link every payload carries for a runbook file ("mode1-upstream-changed.md"):
+ * BASE_URL/file (trailing slashes of base_url dropped) when runbooks.base_url is set,
+ * else the relative "runbooks/file". */
+void pd_incident_runbook_url(const char *base_url, const char *file, char *out, size_t cap);
+
 #endif

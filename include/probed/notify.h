@@ -26,6 +26,25 @@ struct pd_notify_ops {
 	 * "Authorization: GenieKey KEY"): writes the value into val (cap bytes) and returns
 	 * the header name, or NULL when there is none. The value is a secret. */
 	const char *(*auth_header)(const struct pd_notify_cfg *t, char *val, size_t cap);
+	/* issue 9, optional. How many requests event takes (absent or <= 1: one, built by
+	 * render and request_url). Opsgenie updates an alert it already has (an escalation)
+	 * with one request per field: priority, message, description. The outbox sends them
+	 * in order, each one after the previous was accepted, and retries the whole row (the
+	 * requests are idempotent) when one fails. */
+	int (*requests)(const struct pd_notify_cfg *t, const cJSON *event);
+	/* With requests() > 1: request k (0-based) of event: its method ("POST", "PUT"), its
+	 * body and its URL (appended to body and url). 0 or negative pd_errc. */
+	int (*request_step)(const struct pd_notify_cfg *t, const cJSON *event, int k,
+			    const char **method, struct pd_buf *body, struct pd_buf *url,
+			    struct pd_err *err);
+	/* issue 9, optional. The receiver's receipt in an accepted (2xx) answer: Opsgenie
+	 * answers 202 "Request will be processed" with a requestId, and processes the request
+	 * later, so "delivered" only means "accepted"; the id makes it traceable (Opsgenie's
+	 * GET /v2/alerts/requests/{id}). Writes it into out (cap bytes, [A-Za-z0-9._-] only)
+	 * and returns 1; returns 0 when the answer carries none although the protocol
+	 * promises one (the outbox logs a warning: the answer may not be Opsgenie's). */
+	int (*receipt)(const struct pd_notify_cfg *t, const struct pd_response *resp, char *out,
+		       size_t cap);
 };
 
 const struct pd_notify_ops *pd_notify_ops_for(enum pd_notify_type type);
@@ -56,6 +75,8 @@ struct pd_notify_event {
 	const char *status_message; /* drafted status-page text */
 	const char *evidence;
 	int drill;              /* 1 = a drill: clearly marked, routed like the real thing */
+	int update;             /* 1 = "update": true, a trigger for a target that already has
+				 * this incident (an escalation): Opsgenie updates the alert */
 };
 char *pd_notify_event_json(const struct pd_notify_event *ev);
 /* The version of the event JSON (the webhook body); the outbox adds it, and a unique
@@ -100,6 +121,14 @@ void pd_notify_truncate(char *out, size_t cap, const char *s, size_t max_bytes, 
 /* Does summary already start with its severity tag ("[P1] ...", as the incident layer
  * writes it)? Renderers then do not add another. */
 int pd_notify_summary_tagged(const char *summary);
+/* The Opsgenie alias of a dedup key, the same in create, update and close: the key itself
+ * when it is at most PD_NOTIFY_ALIAS_MAX bytes of [A-Za-z0-9._:-]; otherwise every other
+ * byte ("/" of "probed:LOCATION/inc-...", spaces, UTF-8) becomes "_", the result is cut to
+ * leave room, and "-" plus 16 hex digits of the key's 64-bit FNV-1a hash are appended, so
+ * distinct keys keep distinct aliases and the alias needs no escaping in a URL path
+ * (proxies and Opsgenie mis-route "%2F"). out needs PD_NOTIFY_ALIAS_MAX + 1 bytes. */
+#define PD_NOTIFY_ALIAS_MAX 512
+void pd_notify_alias(const char *key, char *out, size_t cap);
 /* String member k of JSON object o, or dflt. */
 const char *pd_notify_jstr(const cJSON *o, const char *k, const char *dflt);
 

@@ -213,8 +213,18 @@ put("webhook", last("webhook", lambda r: body(r).get("severity")
                      if body(r).get("event") == "trigger" and body(r).get("dedup_key") == key else None))
 put("pagerduty", last("pager", lambda r: PD.get(body(r)["payload"]["severity"])
                        if body(r).get("event_action") == "trigger" and body(r).get("dedup_key") == key else None))
+def og_alias(k):  # pd_notify_alias: the key made path-safe (a location puts a "/" in it)
+    kb, h = k.encode(), 0xcbf29ce484222325
+    for c in kb:
+        h = ((h ^ c) * 0x100000001b3) % 2**64
+    if re.fullmatch(rb"[A-Za-z0-9._:-]{1,512}", kb):
+        return k
+    return re.sub(rb"[^A-Za-z0-9._:-]", b"_", kb).decode() + "-%016x" % h
+# the create by alias, or an escalation's update of its priority by alias
 put("opsgenie", last("opsgenie", lambda r: body(r).get("priority")
-                      if body(r).get("alias") == key and "priority" in body(r) else None))
+                      if "priority" in body(r) and (body(r).get("alias") == og_alias(key) or
+                          r["path"] == f"/v2/alerts/{og_alias(key)}/priority?identifierType=alias")
+                      else None))
 def slack(r):
     b = body(r)
     if key not in json.dumps(b) or "RESOLVED" in b.get("text", ""):
