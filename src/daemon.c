@@ -503,20 +503,70 @@ daemon_find(struct pd_daemon *d, const char *name)
 	return NULL;
 }
 
-static int
-probe_bind(struct probe *p, const struct pd_probe_cfg *pc, struct pd_err *err)
+/* Point p at its new config and compiled schema (ownership of *s taken, *s cleared). */
+static void
+probe_bind(struct probe *p, const struct pd_probe_cfg *pc, struct pd_schema **s)
 {
-	struct pd_schema *s = NULL;
-
-	if (pc->json_schema != NULL) {
-		s = pd_schema_new(pc->json_schema, err);
-		if (s == NULL)
-			return PD_ERR_CONFIG;
-	}
 	pd_schema_free(p->schema);
-	p->schema = s;
+	p->schema = *s;
+	*s = NULL;
 	p->cfg = pc;
-	return 0;
+}
+
+struct schema_key {
+	char *json;   /* the schema printed compactly: equal text, equal schema */
+	size_t probe;
+};
+
+static int
+schema_key_cmp(const void *a, const void *b)
+{
+	const struct schema_key *x = a, *y = b;
+	int c = strcmp(x->json, y->json);
+
+	return c != 0 ? c : (x->probe > y->probe) - (x->probe < y->probe);
+}
+
+/* Compile the schemas of cfg's probes, once per distinct schema: out[i] is probe i's (a
+ * reference of its own; NULL without a schema). Probes generated from one template share
+ * one compiled schema instead of holding a copy each. 0, or PD_ERR_CONFIG / PD_ERR_NOMEM
+ * with err set and nothing left in out. */
+static int
+schemas_compile(const struct pd_config *cfg, struct pd_schema **out, struct pd_err *err)
+{
+	struct schema_key *keys = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (cfg->nprobes > 0 && (keys = calloc(cfg->nprobes, sizeof(*keys))) == NULL)
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	for (i = 0; i < cfg->nprobes && rc == 0; i++) {
+		if (cfg->probes[i].json_schema == NULL)
+			continue;
+		keys[n].probe = i;
+		keys[n].json = cJSON_PrintUnformatted(cfg->probes[i].json_schema);
+		if (keys[n++].json == NULL)
+			rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	}
+	if (rc == 0)
+		qsort(keys, n, sizeof(*keys), schema_key_cmp);
+	for (i = 0; i < n && rc == 0; i++) {
+		size_t at = keys[i].probe;
+
+		if (i > 0 && strcmp(keys[i].json, keys[i - 1].json) == 0)
+			out[at] = pd_schema_ref(out[keys[i - 1].probe]);
+		else if ((out[at] = pd_schema_new(cfg->probes[at].json_schema, err)) == NULL)
+			rc = PD_ERR_CONFIG;
+	}
+	for (i = 0; i < n; i++)
+		cJSON_free(keys[i].json);
+	free(keys);
+	if (rc != 0)
+		for (i = 0; i < cfg->nprobes; i++) {
+			pd_schema_free(out[i]);
+			out[i] = NULL;
+		}
+	return rc;
 }
 
 static void
@@ -538,6 +588,7 @@ int
 pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 {
 	struct pd_config *old = d->cfg;
+	struct pd_schema **schemas = NULL;
 	struct probe **pp;
 	size_t added = 0, kept = 0, removed = 0;
 	int rc = 0;
@@ -545,16 +596,14 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 	for (struct probe *p = d->probes; p; p = p->next)
 		p->mark = 0;
 	/* compile every schema first, so a failure leaves the old config running */
-	for (size_t i = 0; i < cfg->nprobes; i++) {
-		if (cfg->probes[i].json_schema != NULL) {
-			struct pd_schema *s = pd_schema_new(cfg->probes[i].json_schema, err);
-
-			if (s == NULL) {
-				pd_config_free(cfg);
-				return PD_ERR_CONFIG;
-			}
-			pd_schema_free(s);
-		}
+	if (cfg->nprobes > 0 && (schemas = calloc(cfg->nprobes, sizeof(*schemas))) == NULL) {
+		pd_config_free(cfg);
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	}
+	if ((rc = schemas_compile(cfg, schemas, err)) != 0) {
+		free(schemas);
+		pd_config_free(cfg);
+		return rc;
 	}
 	d->cfg = cfg;
 	pd_outbox_set_config(d->outbox, cfg);
@@ -597,10 +646,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		} else {
 			kept++;
 		}
-		if (probe_bind(p, pc, err) != 0) {
-			rc = PD_ERR_CONFIG;
-			continue;
-		}
+		probe_bind(p, pc, &schemas[i]);
 		p->mark = 1;
 		if (is_new || !d->draining) {
 			if (is_new || p->cfg->interval_ms * 1000 < p->next_due_us - pd_sched_now_us())
@@ -647,6 +693,9 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 	if (old != NULL)
 		pd_log_info("config %s applied: %zu probes (%zu added, %zu kept, %zu removed), %zu notify targets",
 			    cfg->path ? cfg->path : "-", cfg->nprobes, added, kept, removed, cfg->nnotify);
+	for (size_t i = 0; i < cfg->nprobes; i++)
+		pd_schema_free(schemas[i]); /* those of probes that could not be added */
+	free(schemas);
 	pd_config_free(old);
 	return rc;
 }

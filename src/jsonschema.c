@@ -219,6 +219,7 @@ struct pd_schema {
 	size_t nres, capres;
 	char **strs;             /* base URIs */
 	size_t nstrs, capstrs;
+	unsigned refs;           /* pd_schema_ref / pd_schema_free */
 };
 
 /* ------------------------------------------------------------------ */
@@ -752,7 +753,7 @@ pd_schema_free(struct pd_schema *s)
 {
 	size_t i;
 
-	if (s == NULL)
+	if (s == NULL || --s->refs > 0)
 		return;
 	for (i = 0; i < s->nnodes; i++)
 		node_free(s->nodes[i]);
@@ -768,6 +769,14 @@ pd_schema_free(struct pd_schema *s)
 	cJSON_Delete(s->doc);
 	cJSON_Delete(s->meta);
 	free(s);
+}
+
+struct pd_schema *
+pd_schema_ref(struct pd_schema *s)
+{
+	if (s != NULL)
+		s->refs++;
+	return s;
 }
 
 static size_t
@@ -2330,6 +2339,7 @@ pd_schema_new(const cJSON *schema, struct pd_err *err)
 		pd_err_set(err, PD_ERR_NOMEM, "schema: out of memory");
 		goto out;
 	}
+	s->refs = 1;
 	cc.s = s;
 	cc.err = err;
 	s->doc = cJSON_Duplicate(schema, 1);

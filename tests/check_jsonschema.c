@@ -298,6 +298,23 @@ START_TEST(test_userid_shape)
 }
 END_TEST
 
+/* Probes with one schema share one compiled copy: each owner drops its own reference and
+ * the schema lives until the last one (a use after the first free would be caught by the
+ * sanitizer build). */
+START_TEST(test_shared_reference)
+{
+	struct pd_schema *s = schema_from(userid_schema);
+	struct pd_schema *t = pd_schema_ref(s);
+
+	ck_assert_ptr_eq(t, s);
+	ck_assert_ptr_null(pd_schema_ref(NULL));
+	pd_schema_free(s);
+	expect_one(t, "{\"id\":\"\"}", "minLength", "$.id: minLength 1, got \"\"");
+	ck_assert_int_eq(is_valid(t, "{\"id\":\"x\"}"), 1);
+	pd_schema_free(t);
+}
+END_TEST
+
 static const char userinfo_schema[] =
 	"{\"type\":\"object\",\"required\":[\"user\",\"stats\"],\"properties\":{"
 	"\"user\":{\"type\":\"object\",\"required\":[\"id\",\"uniqueId\"],\"properties\":{"
@@ -965,6 +982,7 @@ jsonschema_suite(void)
 	tcase_add_test(tc, test_deep_schema_rejected);
 	tcase_add_test(tc, test_lint_unknown_keywords);
 	tcase_add_test(tc, test_unique_items);
+	tcase_add_test(tc, test_shared_reference);
 	suite_add_tcase(su, tc);
 	return su;
 }

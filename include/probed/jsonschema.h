@@ -24,6 +24,10 @@ struct pd_schema_error {
 /* Compile schema (deep-copied; the caller keeps ownership of its cJSON). Returns NULL
  * with err filled when the schema itself is invalid (bad regex, bad type name, ...). */
 struct pd_schema *pd_schema_new(const cJSON *schema, struct pd_err *err);
+/* A compiled schema is immutable, so probes with the same schema share one: ref adds an
+ * owner (returns s), free drops one and frees with the last. Validation of a shared
+ * schema is safe on one thread (its PCRE2 match data is reused between calls). */
+struct pd_schema *pd_schema_ref(struct pd_schema *s);
 void pd_schema_free(struct pd_schema *s);
 
 /* Validate doc. Returns 1 valid, 0 invalid. Up to max errors are written to errs
