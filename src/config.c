@@ -285,6 +285,9 @@ pd_config_free(struct pd_config *cfg)
 	for (size_t i = 0; i < cfg->nnotify; i++)
 		cfg_notify_cleanup(&cfg->notify[i]);
 	free(cfg->notify);
+	for (size_t i = 0; i < cfg->nslos; i++)
+		free(cfg->slos[i].name);
+	free(cfg->slos);
 	free(cfg);
 }
 
@@ -2473,10 +2476,129 @@ cfg_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		cfg_duration(c, v[HB_INTERVAL], "interval", 1000, &cfg->heartbeat_interval_ms);
 }
 
+/* ---- issue 11: `slo:` (objectives per family or probe, burn-rate rules; see slo.h) ---- */
+enum { SLO_OBJECTIVES, SLO_RULES, SLO_N };
+static const char *const slo_keys[] = { "objectives", "rules", NULL };
+enum { SO_FAMILY, SO_PROBE, SO_AVAIL, SO_OVER, SO_N };
+static const char *const slo_obj_keys[] = { "family", "probe", "availability", "over", NULL };
+enum { SR_BURN, SR_LONG, SR_SHORT, SR_SEVERITY, SR_N };
+static const char *const slo_rule_keys[] = { "burn_rate", "long", "short", "severity", NULL };
+
+/* "99.9%" -> 0.999 (strictly between 0 and 100 %); 0 ok, -1 error (reported). */
+static int
+cfg_percent(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *out)
+{
+	const char *raw = n->type == YAML_SCALAR_NODE ? cfg_raw(n) : "";
+	size_t len = strlen(raw);
+	char num[32];
+	double v;
+
+	if (len < 2 || len >= sizeof(num) || raw[len - 1] != '%')
+		goto bad;
+	memcpy(num, raw, len - 1);
+	num[len - 1] = '\0';
+	if (!cfg_yaml_number(num, &v) || !(v > 0 && v < 100))
+		goto bad;
+	*out = v / 100.0;
+	return 0;
+bad:
+	cfg_error(c, n, "%s: expected a percentage above 0%% and below 100%%, e.g. 99.9%%", what);
+	return -1;
+}
+
+static void
+cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, struct pd_slo_cfg *o)
+{
+	yaml_node_t *v[SO_N], *k[SO_N];
+	int found = 0;
+
+	o->period_ms = 30LL * 24 * 60 * 60 * 1000;
+	o->line = (int)n->start_mark.line + 1;
+	o->col = (int)n->start_mark.column + 1;
+	if (cfg_map(c, n, "slo objective", slo_obj_keys, v, k) != 0)
+		return;
+	if ((v[SO_FAMILY] == NULL) == (v[SO_PROBE] == NULL)) {
+		cfg_error(c, n, "slo objective: give exactly one of 'family' or 'probe'");
+		return;
+	}
+	o->by_probe = v[SO_PROBE] != NULL;
+	o->name = cfg_name(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], o->by_probe ? "probe" : "family");
+	for (size_t i = 0; o->name != NULL && i < cfg->nprobes && !found; i++)
+		found = strcmp(o->by_probe ? cfg->probes[i].name : cfg->probes[i].family,
+			       o->name) == 0;
+	if (o->name != NULL && !found)
+		cfg_error(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], "slo objective: no probe %s '%s'",
+			  o->by_probe ? "is named" : "has the family", o->name);
+	if (v[SO_AVAIL] == NULL)
+		cfg_error(c, n, "slo objective is missing required key 'availability' (e.g. 99.9%%)");
+	else
+		cfg_percent(c, v[SO_AVAIL], "availability", &o->objective);
+	if (v[SO_OVER] != NULL)
+		cfg_duration(c, v[SO_OVER], "over", 60 * 60 * 1000, &o->period_ms);
+}
+
+static void
+cfg_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	yaml_node_t *v[SLO_N], *k[SLO_N];
+	yaml_node_item_t *it;
+	size_t cnt;
+
+	if (cfg_map(c, n, "slo", slo_keys, v, k) != 0)
+		return;
+	if (v[SLO_RULES] != NULL && cfg_seq(c, v[SLO_RULES], "slo rules", &it, &cnt) == 0) {
+		if (cnt == 0 || cnt > PD_SLO_MAX_RULES)
+			cfg_error(c, v[SLO_RULES], "slo rules: from 1 to %d rules", PD_SLO_MAX_RULES);
+		else
+			cfg->nslo_rules = cnt;
+		for (size_t i = 0; i < cnt && cfg->nslo_rules; i++) {
+			yaml_node_t *rn = cfg_node(c, it[i]), *rv[SR_N], *rk[SR_N];
+			struct pd_slo_rule *r = &cfg->slo_rules[i];
+			int sev;
+
+			if (cfg_map(c, rn, "slo rule", slo_rule_keys, rv, rk) != 0)
+				continue;
+			for (int j = 0; j < SR_N; j++)
+				if (rv[j] == NULL)
+					cfg_error(c, rn, "slo rule is missing required key '%s'",
+						  slo_rule_keys[j]);
+			if (rv[SR_BURN])
+				cfg_number(c, rv[SR_BURN], "burn_rate", 0.01, 100000, &r->burn);
+			if (rv[SR_LONG])
+				cfg_duration(c, rv[SR_LONG], "long", 60000, &r->long_ms);
+			if (rv[SR_SHORT])
+				cfg_duration(c, rv[SR_SHORT], "short", 60000, &r->short_ms);
+			if (rv[SR_LONG] && rv[SR_SHORT] && r->short_ms > r->long_ms)
+				cfg_error(c, rv[SR_SHORT], "short: must not exceed long");
+			if (rv[SR_SEVERITY] &&
+			    (sev = cfg_enum(c, rv[SR_SEVERITY], "severity", severity_words,
+					    "P1, P2, P3 or P4")) >= 0)
+				r->severity = sev + 1;
+		}
+	}
+	if (v[SLO_OBJECTIVES] == NULL || cfg_seq(c, v[SLO_OBJECTIVES], "slo objectives", &it, &cnt) != 0)
+		return;
+	if (cnt == 0)
+		return;
+	if ((cfg->slos = cfg_calloc(c, cnt, sizeof(*cfg->slos))) == NULL)
+		return;
+	cfg->nslos = cnt;
+	for (size_t i = 0; i < cnt; i++)
+		cfg_slo_objective(c, cfg_node(c, it[i]), cfg, &cfg->slos[i]);
+	for (size_t i = 0; i < cnt; i++)
+		for (size_t j = 0; j < i; j++)
+			if (cfg->slos[i].name && cfg->slos[j].name &&
+			    strcmp(cfg->slos[i].name, cfg->slos[j].name) == 0)
+				cfg_error_at(c, (size_t)cfg->slos[i].line, (size_t)cfg->slos[i].col,
+					     "duplicate slo objective '%s' (first defined at %d:%d)",
+					     cfg->slos[i].name, cfg->slos[j].line, cfg->slos[j].col);
+}
+
 enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_HEARTBEAT,
-       TOP_CLASSIFY, TOP_N };
+       TOP_CLASSIFY, TOP_SLO, TOP_N };
 static const char *const top_keys[] = {
-	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify", NULL,
+	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify", "slo",
+	NULL,
 };
 
 /* Keys written one level off: in the mapping `what`, a key of names[] belongs `where`.
@@ -2547,6 +2669,9 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 		cfg_heartbeat(c, v[TOP_HEARTBEAT], cfg);
 	if (v[TOP_CLASSIFY] != NULL)
 		cfg_classify(c, v[TOP_CLASSIFY], cfg);
+	pd_slo_rules_default(cfg->slo_rules, &cfg->nslo_rules);
+	if (v[TOP_SLO] != NULL)
+		cfg_slo(c, v[TOP_SLO], cfg);
 	cfg_probe_cleanup(&d);
 }
 

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include "probed/config.h"
 #include "probed/slo.h"
 
 #define MIN 60000LL
@@ -270,6 +271,85 @@ START_TEST(test_custom_rules_most_severe_wins)
 }
 END_TEST
 
+/* ---- `slo:` in probes.yaml ---- */
+#define CFG_HEAD "probes:\n" \
+	"  - name: orders\n    family: api\n    url: http://127.0.0.1:1/o\n" \
+	"  - name: login\n    url: http://127.0.0.1:1/l\n"
+
+static int
+load(const char *yaml, struct pd_config **cfg, struct pd_err *err)
+{
+	*cfg = NULL;
+	return pd_config_load_string(yaml, strlen(yaml), "slo.yaml", cfg, err, NULL, NULL);
+}
+
+START_TEST(test_config_slo)
+{
+	struct pd_config *cfg;
+	struct pd_err err = { 0 };
+
+	ck_assert_int_eq(load(CFG_HEAD
+			      "slo:\n"
+			      "  objectives:\n"
+			      "    - family: api\n      availability: 99.9%\n"
+			      "    - probe: login\n      availability: 99%\n      over: 7d\n",
+			      &cfg, &err), 0);
+	ck_assert_uint_eq(cfg->nslos, 2);
+	ck_assert_str_eq(cfg->slos[0].name, "api");
+	ck_assert_int_eq(cfg->slos[0].by_probe, 0);
+	ck_assert(cfg->slos[0].objective > 0.99899 && cfg->slos[0].objective < 0.99901);
+	ck_assert_int_eq(cfg->slos[0].period_ms, 30 * DAY);
+	ck_assert_int_eq(cfg->slos[1].by_probe, 1);
+	ck_assert_int_eq(cfg->slos[1].period_ms, 7 * DAY);
+	ck_assert_uint_eq(cfg->nslo_rules, 4); /* the workbook's */
+	pd_config_free(cfg);
+
+	ck_assert_int_eq(load(CFG_HEAD
+			      "slo:\n"
+			      "  rules:\n"
+			      "    - {burn_rate: 10, long: 1h, short: 5m, severity: P1}\n"
+			      "  objectives:\n"
+			      "    - family: api\n      availability: 99.5%\n",
+			      &cfg, &err), 0);
+	ck_assert_uint_eq(cfg->nslo_rules, 1);
+	ck_assert(cfg->slo_rules[0].burn == 10);
+	ck_assert_int_eq(cfg->slo_rules[0].severity, 1);
+	ck_assert_int_eq(cfg->slo_rules[0].short_ms, 5 * MIN);
+	pd_config_free(cfg);
+
+	/* no SLO: no objectives, default rules */
+	ck_assert_int_eq(load(CFG_HEAD, &cfg, &err), 0);
+	ck_assert_uint_eq(cfg->nslos, 0);
+	ck_assert_uint_eq(cfg->nslo_rules, 4);
+	pd_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_slo_errors)
+{
+	struct pd_config *cfg;
+	struct pd_err err = { 0 };
+
+	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: api\n"
+			      "      availability: 100%\n", &cfg, &err), PD_ERR_CONFIG);
+	ck_assert_msg(strstr(err.msg, "slo.yaml:10:21: availability: expected a percentage") != NULL,
+		      "%s", err.msg);
+	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: nosuch\n"
+			      "      availability: 99%\n", &cfg, &err), PD_ERR_CONFIG);
+	ck_assert_msg(strstr(err.msg, "slo.yaml:9:15: slo objective: no probe has the family 'nosuch'")
+		      != NULL, "%s", err.msg);
+	ck_assert_int_eq(load(CFG_HEAD "slo:\n  rules:\n    - {burn_rate: 2, long: 5m, short: 1h, "
+			      "severity: P2}\n", &cfg, &err), PD_ERR_CONFIG);
+	ck_assert_msg(strstr(err.msg, "short: must not exceed long") != NULL, "%s", err.msg);
+	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: api\n"
+			      "      availability: 99%\n    - family: api\n      availability: 9%\n",
+			      &cfg, &err), PD_ERR_CONFIG);
+	ck_assert_msg(strstr(err.msg, "duplicate slo objective 'api'") != NULL, "%s", err.msg);
+	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: api\n"
+			      "      availabilty: 99%\n", &cfg, &err), PD_ERR_CONFIG);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -289,6 +369,8 @@ main(void)
 	tcase_add_test(tc, test_budget_left_by_hand);
 	tcase_add_test(tc, test_no_data);
 	tcase_add_test(tc, test_custom_rules_most_severe_wins);
+	tcase_add_test(tc, test_config_slo);
+	tcase_add_test(tc, test_config_slo_errors);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
