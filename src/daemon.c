@@ -65,6 +65,7 @@ struct pd_daemon {
 	ev_timer classify;
 	struct pd_incidents *incidents;
 	int incidents_dirty;
+	int64_t slo_last_ms;         /* issue 11: last burn-rate evaluation (mono) */
 	int host_suspect_logged;
 	int64_t host_suspect_last_ms; /* when the control target last failed */
 	int heartbeat_ok;            /* last ping's outcome, to log only changes */
@@ -702,6 +703,32 @@ out:
 	free(last);
 }
 
+/* issue 11: SLO burn rates, at most every 5 s, from the aggregates (a few small rows per
+ * window and probe: ~1 ms per objective with 8 windows); their incidents. */
+static void
+daemon_slo(struct pd_daemon *d)
+{
+	int64_t mono = pd_clock_mono_ms(), now = daemon_now(d);
+
+	if (d->cfg->nslos == 0 || (d->slo_last_ms != 0 && mono - d->slo_last_ms < 5000))
+		return;
+	d->slo_last_ms = mono;
+	/* the monitoring host is the suspect: its failures are not the API's budget */
+	if (daemon_control(d) != NULL && daemon_host_suspect(d, NULL))
+		return;
+	for (size_t i = 0; i < d->cfg->nslos; i++) {
+		struct pd_slo_status s;
+		struct pd_err err = {0};
+
+		if (pd_slo_store_status(d->store, d->cfg, &d->cfg->slos[i], now, &s, &err) != 0) {
+			pd_log_err("slo %s: %s", d->cfg->slos[i].name, err.msg);
+			continue;
+		}
+		if (pd_incidents_slo(d->incidents, &d->cfg->slos[i], &s, now) > 0)
+			d->kick_outbox = 1;
+	}
+}
+
 static void
 daemon_on_classify(EV_P_ ev_timer *w, int revents)
 {
@@ -709,8 +736,10 @@ daemon_on_classify(EV_P_ ev_timer *w, int revents)
 
 	(void)EV_A;
 	(void)revents;
-	if (!d->draining)
+	if (!d->draining) {
 		daemon_incidents(d);
+		daemon_slo(d);
+	}
 	/* a safety net for rows queued by another process (probectl drill) */
 	d->kick_outbox = 1;
 }

@@ -91,4 +91,14 @@ double pd_slo_burn_of(const struct pd_slo_status *st, int64_t ms);
 void pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules,
 		     char *out, size_t cap);
 
+/* ---- from the store (slo_store.c; the daemon, probectl, /metrics, the status page) ----
+ * The counts come from the store's per-minute/per-hour aggregates of the objective's
+ * probes (pd_store_family_window): a few small rows per window, never every result. */
+struct pd_store;
+struct pd_config;
+struct pd_err;
+int pd_slo_store_status(struct pd_store *st, const struct pd_config *cfg,
+			const struct pd_slo_cfg *o, int64_t now_ms, struct pd_slo_status *out,
+			struct pd_err *err);
+
 #endif
