@@ -2535,6 +2535,15 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 		cfg_percent(c, v[SO_AVAIL], "availability", &o->objective);
 	if (v[SO_OVER] != NULL)
 		cfg_duration(c, v[SO_OVER], "over", 60 * 60 * 1000, &o->period_ms);
+	/* results older than the retention are pruned: the SLI would silently cover less */
+	if (o->period_ms > cfg->retention_ms) {
+		char per[32], ret[32];
+
+		pd_duration_format(o->period_ms, per, sizeof(per));
+		pd_duration_format(cfg->retention_ms, ret, sizeof(ret));
+		cfg_error(c, v[SO_OVER] ? v[SO_OVER] : n, "slo objective: over %s is longer than "
+			  "store.retention (%s): raise the retention or shorten the period", per, ret);
+	}
 }
 
 static void

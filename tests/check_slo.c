@@ -347,6 +347,12 @@ START_TEST(test_config_slo_errors)
 	ck_assert_msg(strstr(err.msg, "duplicate slo objective 'api'") != NULL, "%s", err.msg);
 	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: api\n"
 			      "      availabilty: 99%\n", &cfg, &err), PD_ERR_CONFIG);
+	/* the period must fit in the retention (results older are pruned) */
+	ck_assert_int_eq(load("store:\n  retention: 7d\n" CFG_HEAD "slo:\n  objectives:\n"
+			      "    - family: api\n      availability: 99%\n      over: 28d\n",
+			      &cfg, &err), PD_ERR_CONFIG);
+	ck_assert_msg(strstr(err.msg, "slo.yaml:13:13: slo objective: over 28d is longer than "
+			     "store.retention (7d)") != NULL, "%s", err.msg);
 }
 END_TEST
 

@@ -15,6 +15,9 @@ start_simapi --key "$TIKLIVE_TEST_KEY"
 start_receiver webhook
 start_receiver pager --kind pagerduty
 write_config "$PD_TMP/probes.yaml" 5s 300ms
+sed -i 's/^  retention: 1d$/  retention: 31d/' "$PD_TMP/probes.yaml"
+HTTP_PORT=$(free_port)
+printf 'http:\n  listen: 127.0.0.1:%s\n' "$HTTP_PORT" >>"$PD_TMP/probes.yaml"
 cat >>"$PD_TMP/probes.yaml" <<'YAML'
 slo:
   objectives:
@@ -119,6 +122,40 @@ PY
 check "probectl slo table: header and a P2 row" bash -c "head -1 '$PD_TMP/slo.txt' | grep -q 'BUDGET LEFT' && grep -E '^post-detail +99.9%/30d .* P2 ' '$PD_TMP/slo.txt' >/dev/null"
 check "probectl slo table: userid never exhausted" grep -Eq '^userid +99.9%/30d +100.000% +100.0% +never +- ' "$PD_TMP/slo.txt"
 check "probectl help slo" bash -c "'$PROBECTL_BIN' help slo | grep -q 'probed.slo/1'"
+
+# ---- /metrics, the status page and /api/status
+BASE=http://127.0.0.1:$HTTP_PORT
+curl -fsS --max-time 5 -o "$PD_TMP/metrics.txt" "$BASE/metrics" || fail "no /metrics"
+check "metrics: objective, SLI, budget, burn per window, alert severity" "$PYTHON" - "$PD_TMP/metrics.txt" "$PD_TMP/slo.json" <<'PY'
+import json, re, sys
+text = open(sys.argv[1]).read()
+def val(name, labels):
+    m = re.search(r'^%s\{%s\} (\S+)$' % (re.escape(name), re.escape(labels)), text, re.M)
+    assert m, (name, labels)
+    return float(m.group(1))
+for fam in ("probed_slo_objective_ratio", "probed_slo_sli_ratio",
+            "probed_slo_error_budget_remaining_ratio", "probed_slo_burn_rate",
+            "probed_slo_alert_severity", "probed_slo_period_seconds"):
+    assert "# TYPE %s gauge" % fam in text, fam
+assert val("probed_slo_objective_ratio", 'slo="post-detail"') == 0.999
+assert val("probed_slo_period_seconds", 'slo="post-detail"') == 30 * 86400
+assert val("probed_slo_alert_severity", 'slo="post-detail"') == 2
+assert val("probed_slo_alert_severity", 'slo="userid"') == 0
+assert val("probed_slo_burn_rate", 'slo="post-detail",window="1h"') > 14.4
+assert val("probed_slo_burn_rate", 'slo="userid",window="3d"') == 0
+# the same figures as probectl slo read a moment earlier (a few more live results since)
+o = {x["name"]: x for x in json.load(open(sys.argv[2]))["objectives"]}["post-detail"]
+assert abs(val("probed_slo_error_budget_remaining_ratio", 'slo="post-detail"') - o["budget_remaining"]) < 0.05
+assert val("probed_slo_error_budget_remaining_ratio", 'slo="userid"') == 1
+PY
+curl -fsS --max-time 5 -o "$PD_TMP/page.html" "$BASE/" || fail "no status page"
+check "status page: a budget bar per objective, the burning one marked" bash -c \
+	"grep -q '<section id=\"budgets\">' '$PD_TMP/page.html' && grep -Eq 'data-slo=\"userid\" data-budget=\"1.0000\"' '$PD_TMP/page.html' && grep -q 'burning (P2)' '$PD_TMP/page.html' && grep -q '100.0% left' '$PD_TMP/page.html'"
+curl -fsS --max-time 5 -o "$PD_TMP/api.json" "$BASE/api/status" || fail "no /api/status"
+check "/api/status: slos with budget_remaining" "$PYTHON" -c "
+import json; d = json.load(open('$PD_TMP/api.json')); o = {x['name']: x for x in d['slos']}
+assert o['post-detail']['burning'] == 'P2' and o['post-detail']['budget_remaining'] < 0, o
+assert o['userid']['burning'] is None and o['userid']['budget_remaining'] == 1, o"
 
 # ---- loosen the objective (reload): no rule fires, the incident resolves
 sed -i 's/availability: 99.9%/availability: 90%/' "$PD_TMP/probes.yaml"
