@@ -65,7 +65,8 @@ struct pd_daemon {
 	ev_timer classify;
 	struct pd_incidents *incidents;
 	int incidents_dirty;
-	int64_t slo_last_ms;         /* issue 11: last burn-rate evaluation (mono) */
+	int64_t slo_last_ms;         /* issue 11: start of the last round of SLO evaluations (mono) */
+	size_t slo_next;             /* the objective the next tick evaluates */
 	int host_suspect_logged;
 	int64_t host_suspect_last_ms; /* when the control target last failed */
 	int heartbeat_ok;            /* last ping's outcome, to log only changes */
@@ -703,30 +704,37 @@ out:
 	free(last);
 }
 
-/* issue 11: SLO burn rates, at most every 5 s, from the aggregates (a few small rows per
- * window and probe: ~1 ms per objective with 8 windows); their incidents. */
+/* issue 11: SLO burn rates from the aggregates, and their incidents. One objective per
+ * classify tick (1 s), a round over all of them at most every 5 s: measured ~7 ms per
+ * objective of 3 probes with 30 days of results at 30 s, so the loop never waits long. */
 static void
 daemon_slo(struct pd_daemon *d)
 {
 	int64_t mono = pd_clock_mono_ms(), now = daemon_now(d);
+	const struct pd_slo_cfg *o;
+	struct pd_slo_status s;
+	struct pd_err err = {0};
 
-	if (d->cfg->nslos == 0 || (d->slo_last_ms != 0 && mono - d->slo_last_ms < 5000))
+	if (d->cfg->nslos == 0)
 		return;
-	d->slo_last_ms = mono;
+	if (d->slo_next >= d->cfg->nslos)
+		d->slo_next = 0; /* a reload removed objectives */
+	if (d->slo_next == 0) {
+		if (d->slo_last_ms != 0 && mono - d->slo_last_ms < 5000)
+			return;
+		d->slo_last_ms = mono;
+	}
+	o = &d->cfg->slos[d->slo_next];
+	d->slo_next = (d->slo_next + 1) % d->cfg->nslos;
 	/* the monitoring host is the suspect: its failures are not the API's budget */
 	if (daemon_control(d) != NULL && daemon_host_suspect(d, NULL))
 		return;
-	for (size_t i = 0; i < d->cfg->nslos; i++) {
-		struct pd_slo_status s;
-		struct pd_err err = {0};
-
-		if (pd_slo_store_status(d->store, d->cfg, &d->cfg->slos[i], now, &s, &err) != 0) {
-			pd_log_err("slo %s: %s", d->cfg->slos[i].name, err.msg);
-			continue;
-		}
-		if (pd_incidents_slo(d->incidents, &d->cfg->slos[i], &s, now) > 0)
-			d->kick_outbox = 1;
+	if (pd_slo_store_status(d->store, d->cfg, o, now, &s, &err) != 0) {
+		pd_log_err("slo %s: %s", o->name, err.msg);
+		return;
 	}
+	if (pd_incidents_slo(d->incidents, o, &s, now) > 0)
+		d->kick_outbox = 1;
 }
 
 static void

@@ -62,7 +62,7 @@ fill(int64_t from, int64_t to, int64_t total, int64_t bad)
 	dirty = 1;
 }
 
-static struct pd_slo_cfg obj999 = { "api", 0, 0.999, 30 * DAY, 0, 0, 0, 0 };
+static struct pd_slo_cfg obj999 = { "api", 0, 0.999, 30 * DAY, 0, 0 };
 static struct pd_slo_rule rules[PD_SLO_MAX_RULES];
 static size_t nrules;
 

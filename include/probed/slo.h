@@ -46,8 +46,6 @@ struct pd_slo_cfg {
 	int by_probe;            /* 1: `probe: NAME`, 0: `family: NAME` */
 	double objective;        /* availability, 0 < o < 1 (99.9% -> 0.999) */
 	int64_t period_ms;       /* `over:` (default 30d) */
-	double lat_objective;    /* 0 = none; else the share of results under lat_under_ms */
-	int64_t lat_under_ms;
 	int line, col;
 };
 
