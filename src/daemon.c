@@ -715,14 +715,20 @@ daemon_slo(struct pd_daemon *d)
 	struct pd_slo_status s;
 	struct pd_err err = {0};
 
-	if (d->cfg->nslos == 0)
+	if (d->cfg->nslos == 0) {
+		if (d->slo_last_ms == 0 || mono - d->slo_last_ms >= 5000) {
+			d->slo_last_ms = mono;
+			pd_incidents_slo_prune(d->incidents, now);
+		}
 		return;
+	}
 	if (d->slo_next >= d->cfg->nslos)
 		d->slo_next = 0; /* a reload removed objectives */
 	if (d->slo_next == 0) {
 		if (d->slo_last_ms != 0 && mono - d->slo_last_ms < 5000)
 			return;
 		d->slo_last_ms = mono;
+		pd_incidents_slo_prune(d->incidents, now); /* objectives a reload removed */
 	}
 	o = &d->cfg->slos[d->slo_next];
 	d->slo_next = (d->slo_next + 1) % d->cfg->nslos;

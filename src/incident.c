@@ -846,7 +846,7 @@ static void
 inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_status *s,
 	      const struct pd_slo_rule *rules)
 {
-	char per[32], lw[32], sw[32], ex[32];
+	char per[32], lw[32], sw[32], ex[48];
 	const struct pd_slo_rule *r = s->rule >= 0 ? &rules[s->rule] : NULL;
 
 	pd_duration_format(o->period_ms, per, sizeof(per));
@@ -855,17 +855,23 @@ inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_sta
 	if (r != NULL) {
 		pd_duration_format(r->long_ms, lw, sizeof(lw));
 		pd_duration_format(r->short_ms, sw, sizeof(sw));
-		if (s->exhaustion_ms >= 0)
-			pd_duration_format(s->exhaustion_ms - s->exhaustion_ms % 60000, ex, sizeof(ex));
-		else
-			snprintf(ex, sizeof(ex), "already gone");
+		if (s->exhaustion_ms >= 60000) {
+			char d[24];
+
+			pd_duration_format(s->exhaustion_ms - s->exhaustion_ms % 60000, d, sizeof(d));
+			snprintf(ex, sizeof(ex), "gone in %s", d);
+		} else if (s->exhaustion_ms >= 0) {
+			snprintf(ex, sizeof(ex), "gone in under 1m");
+		} else {
+			snprintf(ex, sizeof(ex), "%s", s->budget_left <= 0 ? "already spent" :
+				 "not draining at the 1h rate");
+		}
 		snprintf(i->row.reason, sizeof(i->row.reason),
 			 "burn %.1fx over %s and %.1fx over %s (rule: %gx, %s); %.1f%% of the "
-			 "budget left, %s%s", pd_slo_burn_of(s, r->long_ms), lw,
+			 "budget left, %s", pd_slo_burn_of(s, r->long_ms), lw,
 			 pd_slo_burn_of(s, r->short_ms), sw, r->burn,
-			 r->severity <= 2 ? "page" : "ticket", s->budget_left * 100,
-			 s->exhaustion_ms >= 0 ? "gone in " : "",
-			 s->exhaustion_ms >= 0 && s->exhaustion_ms < 60000 ? "under 1m" : ex);
+			 r->severity <= 2 ? "page" : r->severity == 3 ? "chat" : "ticket",
+			 s->budget_left * 100, ex);
 	}
 	pd_slo_evidence(s, rules, i->row.evidence, sizeof(i->row.evidence));
 }
@@ -940,6 +946,29 @@ pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struc
 		inc_save(m, i);
 	}
 	return 0;
+}
+
+void
+pd_incidents_slo_prune(struct pd_incidents *m, int64_t now)
+{
+	for (size_t j = 0; m->cfg && j < m->nopen;) {
+		struct inc *i = m->open[j];
+		int known = 0;
+
+		for (size_t k = 0; inc_is_slo(i) && k < m->cfg->nslos && !known; k++)
+			known = strcmp(i->m[0].probe + 4, m->cfg->slos[k].name) == 0;
+		if (!inc_is_slo(i) || known) {
+			j++;
+			continue;
+		}
+		i->row.resolved_ms = now;
+		inc_event(m, i, now, "resolved", "objective removed from the configuration");
+		pd_log_info("incident %s: resolved (its SLO %s was removed)", i->row.key,
+			    i->m[0].probe + 4);
+		inc_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
+		inc_save(m, i);
+		inc_close(m, j);
+	}
 }
 
 void

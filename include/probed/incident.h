@@ -73,6 +73,8 @@ int pd_incidents_has_probe(const struct pd_incidents *m, const char *probe);
  * number of notifications queued. */
 int pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o,
 		     const struct pd_slo_status *s, int64_t now);
+/* Resolve the open burn-rate incidents whose objective the live config no longer has. */
+void pd_incidents_slo_prune(struct pd_incidents *m, int64_t now);
 
 /* Queue a clearly marked drill incident of the given severity (1..4) through the real
  * routing ("drill": true, "[Pn] DRILL" in the summary). It is closed in probed's own
