@@ -2479,8 +2479,11 @@ cfg_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 /* ---- issue 11: `slo:` (objectives per family or probe, burn-rate rules; see slo.h) ---- */
 enum { SLO_OBJECTIVES, SLO_RULES, SLO_N };
 static const char *const slo_keys[] = { "objectives", "rules", NULL };
-enum { SO_FAMILY, SO_PROBE, SO_AVAIL, SO_OVER, SO_N };
-static const char *const slo_obj_keys[] = { "family", "probe", "availability", "over", NULL };
+enum { SO_FAMILY, SO_PROBE, SO_AVAIL, SO_OVER, SO_LATENCY, SO_N };
+static const char *const slo_obj_keys[] = { "family", "probe", "availability", "over", "latency",
+					    NULL };
+enum { SL_UNDER, SL_TARGET, SL_N };
+static const char *const slo_lat_keys[] = { "under", "target", NULL };
 enum { SR_BURN, SR_LONG, SR_SHORT, SR_SEVERITY, SR_N };
 static const char *const slo_rule_keys[] = { "burn_rate", "long", "short", "severity", NULL };
 
@@ -2506,8 +2509,10 @@ bad:
 	return -1;
 }
 
+/* o, and the latency objective lat (name NULL when none) */
 static void
-cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, struct pd_slo_cfg *o)
+cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, struct pd_slo_cfg *o,
+		  struct pd_slo_cfg *lat)
 {
 	yaml_node_t *v[SO_N], *k[SO_N];
 	int found = 0;
@@ -2543,6 +2548,24 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 		pd_duration_format(cfg->retention_ms, ret, sizeof(ret));
 		cfg_error(c, v[SO_OVER] ? v[SO_OVER] : n, "slo objective: over %s is longer than "
 			  "store.retention (%s): raise the retention or shorten the period", per, ret);
+	}
+	if (v[SO_LATENCY] != NULL) {
+		yaml_node_t *lv[SL_N], *lk[SL_N];
+
+		if (cfg_map(c, v[SO_LATENCY], "slo latency", slo_lat_keys, lv, lk) != 0)
+			return;
+		for (int j = 0; j < SL_N; j++)
+			if (lv[j] == NULL)
+				cfg_error(c, v[SO_LATENCY], "slo latency is missing required key '%s'",
+					  slo_lat_keys[j]);
+		if (lv[SL_UNDER] == NULL || lv[SL_TARGET] == NULL)
+			return;
+		*lat = *o;
+		lat->name = cfg_strdup(c, o->name ? o->name : "");
+		cfg_duration(c, lv[SL_UNDER], "under", 1, &lat->lat_under_ms);
+		cfg_percent(c, lv[SL_TARGET], "target", &lat->objective);
+		lat->line = (int)v[SO_LATENCY]->start_mark.line + 1;
+		lat->col = (int)v[SO_LATENCY]->start_mark.column + 1;
 	}
 }
 
@@ -2589,15 +2612,22 @@ cfg_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		return;
 	if (cnt == 0)
 		return;
-	if ((cfg->slos = cfg_calloc(c, cnt, sizeof(*cfg->slos))) == NULL)
+	/* room for a latency objective per entry */
+	if ((cfg->slos = cfg_calloc(c, 2 * cnt, sizeof(*cfg->slos))) == NULL)
 		return;
-	cfg->nslos = cnt;
-	for (size_t i = 0; i < cnt; i++)
-		cfg_slo_objective(c, cfg_node(c, it[i]), cfg, &cfg->slos[i]);
-	for (size_t i = 0; i < cnt; i++)
+	for (size_t i = 0; i < cnt; i++) {
+		struct pd_slo_cfg lat;
+
+		memset(&lat, 0, sizeof(lat));
+		cfg_slo_objective(c, cfg_node(c, it[i]), cfg, &cfg->slos[cfg->nslos++], &lat);
+		if (lat.name != NULL)
+			cfg->slos[cfg->nslos++] = lat;
+	}
+	for (size_t i = 0; i < cfg->nslos; i++)
 		for (size_t j = 0; j < i; j++)
 			if (cfg->slos[i].name && cfg->slos[j].name &&
-			    strcmp(cfg->slos[i].name, cfg->slos[j].name) == 0)
+			    strcmp(cfg->slos[i].name, cfg->slos[j].name) == 0 &&
+			    (cfg->slos[i].lat_under_ms > 0) == (cfg->slos[j].lat_under_ms > 0))
 				cfg_error_at(c, (size_t)cfg->slos[i].line, (size_t)cfg->slos[i].col,
 					     "duplicate slo objective '%s' (first defined at %d:%d)",
 					     cfg->slos[i].name, cfg->slos[j].line, cfg->slos[j].col);

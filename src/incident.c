@@ -850,8 +850,16 @@ inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_sta
 	const struct pd_slo_rule *r = s->rule >= 0 ? &rules[s->rule] : NULL;
 
 	pd_duration_format(o->period_ms, per, sizeof(per));
-	snprintf(i->row.title, sizeof(i->row.title), "Error budget burning on %s (SLO %.4g%% over %s)",
-		 o->name, o->objective * 100, per);
+	if (o->lat_under_ms > 0) {
+		pd_duration_format(o->lat_under_ms, lw, sizeof(lw));
+		snprintf(i->row.title, sizeof(i->row.title),
+			 "Latency budget burning on %s (SLO %.4g%% under %s over %s)", o->name,
+			 o->objective * 100, lw, per);
+	} else {
+		snprintf(i->row.title, sizeof(i->row.title),
+			 "Error budget burning on %s (SLO %.4g%% over %s)", o->name,
+			 o->objective * 100, per);
+	}
 	if (r != NULL) {
 		pd_duration_format(r->long_ms, lw, sizeof(lw));
 		pd_duration_format(r->short_ms, sw, sizeof(sw));
@@ -881,14 +889,15 @@ pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struc
 		 int64_t now)
 {
 	const struct pd_slo_rule *rules = m->cfg ? m->cfg->slo_rules : NULL;
-	char member[140];
+	char member[160], label[140];
 	struct inc *i = NULL;
 	size_t idx = 0;
 	int queued = 0;
 
 	if (m->cfg == NULL)
 		return 0;
-	snprintf(member, sizeof(member), "slo:%s", o->name);
+	pd_slo_label(o, label, sizeof(label));
+	snprintf(member, sizeof(member), "slo:%s", label);
 	for (idx = 0; idx < m->nopen; idx++)
 		if (inc_is_slo(m->open[idx]) && strcmp(m->open[idx]->m[0].probe, member) == 0) {
 			i = m->open[idx];
@@ -902,7 +911,7 @@ pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struc
 		inc_slo_draft(m, i, o);
 		inc_event(m, i, now, "resolved", "no burn-rate rule fires: %s", i->row.evidence);
 		pd_log_info("incident %s: resolved (%s SLO burn on %s)", i->row.key,
-			    pd_severity_str(i->row.severity), o->name);
+			    pd_severity_str(i->row.severity), label);
 		queued = inc_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
 		inc_save(m, i);
 		inc_close(m, idx);
@@ -912,9 +921,9 @@ pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struc
 		if (m->nopen >= INC_MAX_OPEN ||
 		    (i = inc_open(m, now)) == NULL)
 			return 0;
-		snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sslo-%.40s-%lld",
+		snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sslo-%.30s%s-%lld",
 			 m->cfg->location ? m->cfg->location : "", m->cfg->location ? "/" : "",
-			 o->name, (long long)now);
+			 o->name, o->lat_under_ms > 0 ? "-latency" : "", (long long)now);
 		if (inc_member_add(i, member, 0) < 0) {
 			inc_close(m, m->nopen - 1);
 			return 0;
@@ -924,7 +933,7 @@ pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struc
 		inc_slo_draft(m, i, o);
 		inc_save(m, i);
 		inc_event(m, i, now, "declared", "%s SLO burn on %s: %s", pd_severity_str(s->severity),
-			  o->name, i->row.reason);
+			  label, i->row.reason);
 		pd_log_err("incident %s: %s %s — %s", i->row.key, pd_severity_str(s->severity),
 			   i->row.title, i->row.reason);
 		return inc_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
@@ -955,8 +964,12 @@ pd_incidents_slo_prune(struct pd_incidents *m, int64_t now)
 		struct inc *i = m->open[j];
 		int known = 0;
 
-		for (size_t k = 0; inc_is_slo(i) && k < m->cfg->nslos && !known; k++)
-			known = strcmp(i->m[0].probe + 4, m->cfg->slos[k].name) == 0;
+		for (size_t k = 0; inc_is_slo(i) && k < m->cfg->nslos && !known; k++) {
+			char label[140];
+
+			pd_slo_label(&m->cfg->slos[k], label, sizeof(label));
+			known = strcmp(i->m[0].probe + 4, label) == 0;
+		}
 		if (!inc_is_slo(i) || known) {
 			j++;
 			continue;

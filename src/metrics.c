@@ -464,14 +464,15 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 /* ---- issue 11: SLOs (from the store's aggregates at scrape time; see slo.h) ---- */
 
 static int
-slo_labels(struct pd_buf *o, const struct mctx *c, const char *name, const char *slo)
+slo_labels(struct pd_buf *o, const struct mctx *c, const char *name, const struct pd_slo_cfg *slo)
 {
 	int rc;
 
 	if ((rc = pd_buf_printf(o, "%s", name)) != 0 || (rc = open_labels(o, c)) != 0 ||
-	    (rc = pd_buf_printf(o, "slo=\"")) != 0 || (rc = pd_metrics_label_value(o, slo)) != 0)
+	    (rc = pd_buf_printf(o, "slo=\"")) != 0 ||
+	    (rc = pd_metrics_label_value(o, slo->name)) != 0)
 		return rc;
-	return pd_buf_printf(o, "\"");
+	return pd_buf_printf(o, "\",sli=\"%s\"", slo->lat_under_ms > 0 ? "latency" : "availability");
 }
 
 enum { SLO_M_OBJECTIVE, SLO_M_PERIOD, SLO_M_SLI, SLO_M_BUDGET, SLO_M_EXHAUST, SLO_M_ALERT,
@@ -481,7 +482,8 @@ static int
 render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, int64_t now_ms)
 {
 	static const struct { const char *name, *help; } fam[SLO_M_N] = {
-		{ "probed_slo_objective_ratio", "The SLO's availability objective (0.999 = 99.9%)." },
+		{ "probed_slo_objective_ratio", "The SLO's objective (0.999 = 99.9%; sli=latency: "
+		  "the share under its threshold)." },
 		{ "probed_slo_period_seconds", "The SLO's period (over:)." },
 		{ "probed_slo_sli_ratio", "Share of results OK over the SLO period (absent: no results)." },
 		{ "probed_slo_error_budget_remaining_ratio",
@@ -522,7 +524,7 @@ render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, in
 			    f == SLO_M_SLI ? s->sli :
 			    f == SLO_M_BUDGET ? s->budget_left :
 			    f == SLO_M_EXHAUST ? (double)s->exhaustion_ms / 1000.0 : s->severity;
-			if ((rc = slo_labels(o, c, fam[f].name, cfg->slos[i].name)) == 0 &&
+			if ((rc = slo_labels(o, c, fam[f].name, &cfg->slos[i])) == 0 &&
 			    (rc = pd_buf_printf(o, "} ")) == 0)
 				rc = put_value(o, v);
 		}
@@ -536,7 +538,7 @@ render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, in
 			char w[32];
 
 			pd_duration_format(st[i].win_ms[k], w, sizeof(w));
-			if ((rc = slo_labels(o, c, "probed_slo_burn_rate", cfg->slos[i].name)) == 0 &&
+			if ((rc = slo_labels(o, c, "probed_slo_burn_rate", &cfg->slos[i])) == 0 &&
 			    (rc = pd_buf_printf(o, ",window=\"%s\"} ", w)) == 0)
 				rc = put_value(o, st[i].burn[k]);
 		}

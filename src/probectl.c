@@ -1748,18 +1748,22 @@ cmd_slo(struct cli *c)
 	for (size_t i = 0; i < cfg->nslos; i++) {
 		const struct pd_slo_cfg *o = &cfg->slos[i];
 		struct pd_slo_status s;
-		char per[32], w[32];
+		char per[32], w[32], label[140];
 
 		if (pd_slo_store_status(st, cfg, o, now, &s, &err) != 0) {
 			fprintf(stderr, "probectl: slo %s: %s\n", o->name, err.msg);
 			goto out;
 		}
 		pd_duration_format(o->period_ms, per, sizeof(per));
+		pd_slo_label(o, label, sizeof(label));
 		if (c->json) {
 			cJSON *j = cJSON_CreateObject(), *burn;
 
-			cJSON_AddStringToObject(j, "name", o->name);
+			cJSON_AddStringToObject(j, "name", label);
 			cJSON_AddStringToObject(j, o->by_probe ? "probe" : "family", o->name);
+			cJSON_AddStringToObject(j, "sli_kind", o->lat_under_ms > 0 ? "latency" : "availability");
+			pd_duration_format(o->lat_under_ms, w, sizeof(w));
+			json_str(j, "under", o->lat_under_ms > 0 ? w : NULL);
 			cJSON_AddNumberToObject(j, "objective", o->objective);
 			cJSON_AddStringToObject(j, "over", per);
 			cJSON_AddNumberToObject(j, "results", (double)s.period.total);
@@ -1778,10 +1782,12 @@ cmd_slo(struct cli *c)
 			json_num(j, "alert_rule", s.rule + 1, s.rule >= 0);
 			cJSON_AddItemToArray(arr, j);
 		} else {
-			char obj[64], sli[16], ex[32], line[400];
+			char obj[112], sli[16], ex[32], line[400];
 			size_t len = 0;
 
-			snprintf(obj, sizeof(obj), "%.4g%%/%s", o->objective * 100, per);
+			pd_duration_format(o->lat_under_ms, w, sizeof(w));
+			snprintf(obj, sizeof(obj), "%.4g%%%s%s/%s", o->objective * 100,
+				 o->lat_under_ms > 0 ? "<" : "", o->lat_under_ms > 0 ? w : "", per);
 			if (s.sli >= 0)
 				snprintf(sli, sizeof(sli), "%.3f%%", s.sli * 100);
 			else
@@ -1798,7 +1804,7 @@ cmd_slo(struct cli *c)
 				len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %.1f",
 							k ? "  " : "", w, s.burn[k]);
 			}
-			printf("%-20s %-13s %-9s %10.1f%%  %-13s %-8s %s\n", o->name, obj, sli,
+			printf("%-20s %-13s %-9s %10.1f%%  %-13s %-8s %s\n", label, obj, sli,
 			       s.budget_left * 100, ex, s.severity ? pd_severity_str(s.severity) : "-",
 			       line);
 		}
@@ -2033,7 +2039,8 @@ static const struct cmd commands[] = {
 	 "\nOptions:\n" HELP_CONFIG HELP_DB
 	 "      --json         {\"format\": \"probed.slo/1\", \"database\", \"rules\": [{burn_rate,\n"
 	 "                     long, short, severity}], \"objectives\": [{name, family|probe,\n"
-	 "                     objective, over, results, failures, sli, budget_remaining,\n"
+	 "                     sli_kind (availability|latency), under, objective, over,\n"
+	 "                     results, failures, sli, budget_remaining,\n"
 	 "                     budget_minutes, exhaustion_seconds, burn_rates: {WINDOW: x},\n"
 	 "                     alert, alert_rule}]}\n"
 	 HELP_DB_RULE

@@ -18,6 +18,12 @@ pd_slo_rules_default(struct pd_slo_rule *r, size_t *n)
 	*n = sizeof(def) / sizeof(def[0]);
 }
 
+void
+pd_slo_label(const struct pd_slo_cfg *o, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s%s", o->name ? o->name : "", o->lat_under_ms > 0 ? "/latency" : "");
+}
+
 double
 pd_slo_burn_rate(const struct pd_slo_counts *c, double objective)
 {
@@ -65,6 +71,7 @@ pd_slo_evaluate(const struct pd_slo_cfg *o, const struct pd_slo_rule *rules, siz
 
 	memset(out, 0, sizeof(*out));
 	out->objective = o->objective;
+	out->lat_under_ms = o->lat_under_ms;
 	out->period_ms = o->period_ms;
 	out->rule = -1;
 	out->exhaustion_ms = -1;
@@ -125,10 +132,14 @@ pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules,
 	size_t len;
 
 	pd_duration_format(st->period_ms, per, sizeof(per));
-	len = (size_t)snprintf(out, cap, "SLO %.4g%% over %s: ", st->objective * 100, per);
+	pd_duration_format(st->lat_under_ms, w, sizeof(w));
+	len = (size_t)snprintf(out, cap, "SLO %.4g%%%s%s over %s: ", st->objective * 100,
+			       st->lat_under_ms > 0 ? " under " : "", st->lat_under_ms > 0 ? w : "",
+			       per);
 	if (len < cap && st->sli >= 0)
-		len += (size_t)snprintf(out + len, cap - len, "SLI %.3f%% (%lld failures in %lld results)",
+		len += (size_t)snprintf(out + len, cap - len, "SLI %.3f%% (%lld %s in %lld results)",
 					st->sli * 100, (long long)st->period.bad,
+					st->lat_under_ms > 0 ? "slower" : "failures",
 					(long long)st->period.total);
 	else if (len < cap)
 		len += (size_t)snprintf(out + len, cap - len, "no results yet");

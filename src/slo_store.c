@@ -8,6 +8,7 @@
 
 struct slo_src {
 	struct pd_store *st;
+	const struct pd_slo_cfg *o;
 	const char **names;
 	size_t n;
 	struct pd_err *err;
@@ -20,6 +21,10 @@ slo_count(void *ud, int64_t since_ms, int64_t until_ms, struct pd_slo_counts *ou
 	struct pd_window w;
 	int rc;
 
+	if (s->o->lat_under_ms > 0)
+		return pd_store_family_latency(s->st, s->names, s->n, since_ms, until_ms,
+					       (double)s->o->lat_under_ms, &out->total, &out->bad,
+					       s->err);
 	rc = pd_store_family_window(s->st, s->names, s->n, since_ms, until_ms, &w, s->err);
 	if (rc == PD_ERR_NOTFOUND)
 		rc = 0; /* no result stored yet */
@@ -32,7 +37,7 @@ int
 pd_slo_store_status(struct pd_store *st, const struct pd_config *cfg, const struct pd_slo_cfg *o,
 		    int64_t now_ms, struct pd_slo_status *out, struct pd_err *err)
 {
-	struct slo_src src = { st, NULL, 0, err };
+	struct slo_src src = { st, o, NULL, 0, err };
 	int rc;
 
 	src.names = calloc(cfg->nprobes ? cfg->nprobes : 1, sizeof(*src.names));

@@ -314,7 +314,7 @@ pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64
 			pd_log_warn("status page: slo %s: %s", cfg->slos[i].name, ierr.msg);
 			continue;
 		}
-		snprintf(o->name, sizeof(o->name), "%s", cfg->slos[i].name);
+		pd_slo_label(&cfg->slos[i], o->name, sizeof(o->name));
 		o->objective = s.objective;
 		o->period_ms = s.period_ms;
 		o->sli = s.sli;

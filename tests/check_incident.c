@@ -543,7 +543,8 @@ slo_row(void *ud, const struct pd_incident_row *r)
 
 START_TEST(test_slo_burn_incident)
 {
-	struct pd_slo_cfg o = { "post-detail", 0, 0.999, 30 * 24 * 60 * MIN, 0, 0 };
+	struct pd_slo_cfg o = { .name = "post-detail", .objective = 0.999,
+				.period_ms = 30 * 24 * 60 * MIN };
 	struct pd_slo_status ss;
 	struct pd_class_input in[4];
 	struct slo_rows rows = {0};

@@ -1,10 +1,14 @@
 /* check_slo.c — SLI, error budget, burn rates and the multi-window rules (slo.c), over
  * synthetic per-minute counts and an injected clock (now_ms is an argument). */
 #include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include "probed/config.h"
 #include "probed/slo.h"
+#include "probed/store.h"
 
 #define MIN 60000LL
 #define HOUR (60 * MIN)
@@ -62,7 +66,7 @@ fill(int64_t from, int64_t to, int64_t total, int64_t bad)
 	dirty = 1;
 }
 
-static struct pd_slo_cfg obj999 = { "api", 0, 0.999, 30 * DAY, 0, 0 };
+static struct pd_slo_cfg obj999 = { .name = "api", .objective = 0.999, .period_ms = 30 * DAY };
 static struct pd_slo_rule rules[PD_SLO_MAX_RULES];
 static size_t nrules;
 
@@ -356,6 +360,95 @@ START_TEST(test_config_slo_errors)
 }
 END_TEST
 
+/* Latency objectives: parsed into a second objective "NAME/latency", counted from the
+ * store's aggregates (a real SQLite file): 3 h of results every 10 s on two probes, every
+ * 10th at 2 s, the rest at 100 ms, every 50th failed without a response (no latency). */
+START_TEST(test_latency_objective_from_the_store)
+{
+	char dir[64], db[128], yaml[1024], cmd[160];
+	struct pd_config *cfg;
+	struct pd_store *st;
+	struct pd_err err = { 0 };
+	struct pd_slo_status ss;
+	int64_t now = T0 + 31 * DAY, total, slow, want_total = 0, want_slow = 0;
+	const char *names[2] = { "orders", "orders2" };
+
+	snprintf(dir, sizeof(dir), "/tmp/pdslo.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/probed.db", dir);
+	snprintf(yaml, sizeof(yaml),
+		 "store:\n  path: %s\n"
+		 "probes:\n"
+		 "  - {name: orders, family: api, url: 'http://127.0.0.1:1/o'}\n"
+		 "  - {name: orders2, family: api, url: 'http://127.0.0.1:1/p'}\n"
+		 "slo:\n  objectives:\n"
+		 "    - family: api\n      availability: 99%%\n      over: 1d\n"
+		 "      latency: {under: 800ms, target: 95%%}\n", db);
+	ck_assert_int_eq(load(yaml, &cfg, &err), 0);
+	ck_assert_uint_eq(cfg->nslos, 2);
+	ck_assert_int_eq(cfg->slos[1].lat_under_ms, 800);
+	ck_assert(cfg->slos[1].objective > 0.9499 && cfg->slos[1].objective < 0.9501);
+	ck_assert_int_eq(cfg->slos[1].period_ms, DAY);
+	{
+		char label[64];
+
+		pd_slo_label(&cfg->slos[1], label, sizeof(label));
+		ck_assert_str_eq(label, "api/latency");
+		pd_slo_label(&cfg->slos[0], label, sizeof(label));
+		ck_assert_str_eq(label, "api");
+	}
+	ck_assert_int_eq(pd_store_open(db, 0, &st, &err), 0);
+	for (int p = 0; p < 2; p++)
+		for (int64_t k = 0; k < 3 * 360; k++) {
+			struct pd_result r;
+
+			memset(&r, 0, sizeof(r));
+			r.ts_ms = now - 3 * HOUR + k * 10000;
+			r.total_ms = k % 10 == 3 ? 2000 : 100;
+			r.outcome = 0;
+			r.http_status = 200;
+			snprintf(r.verdict, sizeof(r.verdict), "ok");
+			if (k % 50 == 7) {
+				r.outcome = 4; /* a timeout: no response, no latency */
+				r.total_ms = -1;
+				r.http_status = 0;
+			}
+			if (r.total_ms >= 0) {
+				want_total++;
+				want_slow += r.total_ms >= 800;
+			}
+			ck_assert_int_eq(pd_store_add_result(st, names[p], &r, &err), 0);
+		}
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+	ck_assert_int_eq(pd_store_family_latency(st, names, 2, now - DAY, now, 800, &total, &slow,
+						 &err), 0);
+	ck_assert_int_eq(total, want_total);
+	ck_assert_int_eq(slow, want_slow);
+	/* the last 5 minutes only: 30 per probe, 3 slow, 1 without latency (k % 50 == 7
+	 * at k = 1057) */
+	ck_assert_int_eq(pd_store_family_latency(st, names, 2, now - 5 * MIN, now, 800, &total,
+						 &slow, &err), 0);
+	ck_assert_int_eq(total, 58);
+	ck_assert_int_eq(slow, 6);
+	/* the objective: 216 slow of 2116 (10.2 %) against 5 % allowed: burn 2.04, budget
+	 * 1 - 2.04 = -104 % */
+	ck_assert_int_eq(pd_slo_store_status(st, cfg, &cfg->slos[1], now, &ss, &err), 0);
+	ck_assert_int_eq(ss.period.total, 2116);
+	ck_assert_int_eq(ss.period.bad, 216);
+	ck_assert_int_eq(want_total, 2116);
+	ck_assert_int_eq(want_slow, 216);
+	ck_assert(fabs(ss.budget_left - (1 - (216.0 / 2116) / 0.05)) < 1e-9);
+	ck_assert(pd_slo_burn_of(&ss, HOUR) > 1.9 && pd_slo_burn_of(&ss, HOUR) < 2.1);
+	/* 2x: under 14.4, 6 and 3; over 1 on 3d and 6h: the slow-burn ticket */
+	ck_assert_int_eq(ss.severity, 4);
+	ck_assert_int_eq(ss.rule, 3);
+	pd_store_free(st);
+	pd_config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -377,6 +470,7 @@ main(void)
 	tcase_add_test(tc, test_custom_rules_most_severe_wins);
 	tcase_add_test(tc, test_config_slo);
 	tcase_add_test(tc, test_config_slo_errors);
+	tcase_add_test(tc, test_latency_objective_from_the_store);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

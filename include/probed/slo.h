@@ -18,6 +18,10 @@
  * window (the short one makes the alert reset soon after the burn stops). The most
  * severe firing rule wins (lowest Pn).
  *
+ * A latency objective (`latency: {under: 800ms, target: 95%}`) is evaluated the same way
+ * as its own objective: the "results" are those with a latency, the "failures" those at
+ * or above `under`, the objective is `target`; its label is "NAME/latency".
+ *
  * Default rules (pd_slo_rules_default, the workbook's table 5-8), and their severities
  * on the playbook's ladder:
  *   14.4x over 1h and 5m   P2  2 % of the month's budget in an hour: customers are
@@ -45,6 +49,7 @@ struct pd_slo_cfg {
 	char *name;              /* the family (or probe) name; the SLO's name */
 	int by_probe;            /* 1: `probe: NAME`, 0: `family: NAME` */
 	double objective;        /* availability, 0 < o < 1 (99.9% -> 0.999) */
+	int64_t lat_under_ms;    /* 0: availability; else a latency objective (see above) */
 	int64_t period_ms;       /* `over:` (default 30d) */
 	int line, col;
 };
@@ -59,11 +64,14 @@ struct pd_slo_counts {
 typedef int (*pd_slo_count_fn)(void *ud, int64_t since_ms, int64_t until_ms,
 			       struct pd_slo_counts *out);
 
+/* "NAME" or "NAME/latency" into out: the objective's identity on every surface. */
+void pd_slo_label(const struct pd_slo_cfg *o, char *out, size_t cap);
 /* error rate / (1 - objective); 0 without results. */
 double pd_slo_burn_rate(const struct pd_slo_counts *c, double objective);
 
 struct pd_slo_status {
 	double objective;
+	int64_t lat_under_ms;          /* the objective's */
 	int64_t period_ms;
 	struct pd_slo_counts period;   /* over the whole period */
 	double sli;                    /* -1 when no results */

@@ -4,8 +4,10 @@
 # aggregates from the results on open), real receivers. The last hour of post-detail
 # has 5 % errors against 99.9 % (burn 50: both page rules fire) -> one P2 burn-rate
 # incident, paged through the normal routing with the budget figures and the runbook;
-# userid is clean -> nothing. probectl slo shows the figures; loosening the objective
-# (reload) resolves the incident.
+# userid is clean -> nothing. Every synthetic result took 80 ms: against post-detail's
+# latency objective (90 % under 50 ms: burn 10, the 6x rule) a second P2 incident,
+# userid's (95 % under 800 ms) is clean. probectl slo, /metrics, the status page show the
+# figures; loosening the objectives (reload) resolves both incidents.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 pd_tmpdir
@@ -24,8 +26,10 @@ slo:
     - family: post-detail
       availability: 99.9%
       over: 30d
+      latency: {under: 50ms, target: 90%}
     - family: userid
       availability: 99.9%
+      latency: {under: 800ms, target: 95%}
 YAML
 "$PROBECTL_BIN" validate -c "$PD_TMP/probes.yaml" >/dev/null || fail "config invalid"
 DB=$PD_TMP/probed.db
@@ -71,7 +75,10 @@ check "the reason names the rule and its windows" received_ge 1 "$WEBHOOK_OUT" \
 	"$T and 'over 1h' in b['reason'] and 'over 5m' in b['reason'] and 'page' in b['reason']"
 check "PagerDuty gets it (P2 routes to page targets)" wait_for 10 received_ge 1 "$PAGER_OUT" \
 	'b.get("event_action")=="trigger" and "Error budget burning on post-detail" in b["payload"]["summary"]'
-check "userid (clean) does not alert" received_is 0 "$WEBHOOK_OUT" 'b.get("probe")=="slo:userid"'
+check "userid (clean) does not alert" received_is 0 "$WEBHOOK_OUT" 'b.get("probe","").startswith("slo:userid")'
+L='b.get("event")=="trigger" and b.get("probe")=="slo:post-detail/latency"'
+check "the latency burn: a P2 incident of its own (6x over 6h and 30m)" wait_for 15 received_ge 1 "$WEBHOOK_OUT" \
+	"$L and b['severity']=='P2' and 'Latency budget burning on post-detail' in b['summary'] and 'over 6h' in b['reason'] and 'SLO 90% under 50ms over 30d' in b['evidence']"
 # the history's last 5 minutes (5 % errors) also trip the classifier's window rule: a
 # probe incident of its own; the burn does not join it, nor it the burn
 P='b.get("event")=="trigger" and b.get("probe")=="post-detail"'
@@ -96,7 +103,9 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["format"] == "probed.slo/1", d["format"]
 o = {x["name"]: x for x in d["objectives"]}
-assert set(o) == {"post-detail", "userid"}, o.keys()
+assert set(o) == {"post-detail", "userid", "post-detail/latency", "userid/latency"}, o.keys()
+assert o["post-detail/latency"]["sli_kind"] == "latency" and o["post-detail/latency"]["under"] == "50ms"
+assert o["post-detail"]["sli_kind"] == "availability" and o["post-detail"]["under"] is None
 assert [r["severity"] for r in d["rules"]] == ["P2", "P2", "P4", "P4"], d["rules"]
 PY
 check "post-detail: P2, burn 1h and 5m over 14.4, budget left = 1 - (failures/results)/0.001" \
@@ -111,6 +120,16 @@ assert abs(o["budget_remaining"] - want) < 1e-9, (o["budget_remaining"], want)
 assert abs(o["sli"] - (1 - o["failures"] / o["results"])) < 1e-12
 assert abs(o["budget_minutes"] - 43.2) < 1e-9
 assert o["exhaustion_seconds"] is None  # overspent: nothing left to lose
+PY
+check "latency: post-detail P2 on rule 2 (all 720 synthetic results slow), userid clean" \
+	"$PYTHON" - "$PD_TMP/slo.json" <<'PY'
+import json, sys
+o = {x["name"]: x for x in json.load(open(sys.argv[1]))["objectives"]}
+l = o["post-detail/latency"]
+assert l["alert"] == "P2" and l["alert_rule"] == 2, l
+assert l["failures"] >= 720 + 36 and l["burn_rates"]["6h"] > 6, l
+u = o["userid/latency"]
+assert u["alert"] is None and u["failures"] == 0 and u["sli"] == 1, u
 PY
 check "userid: clean, full budget, no alert" "$PYTHON" - "$PD_TMP/slo.json" <<'PY'
 import json, sys
@@ -137,20 +156,24 @@ for fam in ("probed_slo_objective_ratio", "probed_slo_sli_ratio",
             "probed_slo_error_budget_remaining_ratio", "probed_slo_burn_rate",
             "probed_slo_alert_severity", "probed_slo_period_seconds"):
     assert "# TYPE %s gauge" % fam in text, fam
-assert val("probed_slo_objective_ratio", 'slo="post-detail"') == 0.999
-assert val("probed_slo_period_seconds", 'slo="post-detail"') == 30 * 86400
-assert val("probed_slo_alert_severity", 'slo="post-detail"') == 2
-assert val("probed_slo_alert_severity", 'slo="userid"') == 0
-assert val("probed_slo_burn_rate", 'slo="post-detail",window="1h"') > 14.4
-assert val("probed_slo_burn_rate", 'slo="userid",window="3d"') == 0
+A, L = ',sli="availability"', ',sli="latency"'
+assert val("probed_slo_objective_ratio", 'slo="post-detail"' + A) == 0.999
+assert val("probed_slo_objective_ratio", 'slo="post-detail"' + L) == 0.9
+assert val("probed_slo_period_seconds", 'slo="post-detail"' + A) == 30 * 86400
+assert val("probed_slo_alert_severity", 'slo="post-detail"' + A) == 2
+assert val("probed_slo_alert_severity", 'slo="post-detail"' + L) == 2
+assert val("probed_slo_alert_severity", 'slo="userid"' + A) == 0
+assert val("probed_slo_burn_rate", 'slo="post-detail"' + A + ',window="1h"') > 14.4
+assert val("probed_slo_burn_rate", 'slo="post-detail"' + L + ',window="6h"') > 6
+assert val("probed_slo_burn_rate", 'slo="userid"' + A + ',window="3d"') == 0
 # the same figures as probectl slo read a moment earlier (a few more live results since)
 o = {x["name"]: x for x in json.load(open(sys.argv[2]))["objectives"]}["post-detail"]
-assert abs(val("probed_slo_error_budget_remaining_ratio", 'slo="post-detail"') - o["budget_remaining"]) < 0.05
-assert val("probed_slo_error_budget_remaining_ratio", 'slo="userid"') == 1
+assert abs(val("probed_slo_error_budget_remaining_ratio", 'slo="post-detail"' + A) - o["budget_remaining"]) < 0.05
+assert val("probed_slo_error_budget_remaining_ratio", 'slo="userid"' + A) == 1
 PY
 curl -fsS --max-time 5 -o "$PD_TMP/page.html" "$BASE/" || fail "no status page"
 check "status page: a budget bar per objective, the burning one marked" bash -c \
-	"grep -q '<section id=\"budgets\">' '$PD_TMP/page.html' && grep -Eq 'data-slo=\"userid\" data-budget=\"1.0000\"' '$PD_TMP/page.html' && grep -q 'burning (P2)' '$PD_TMP/page.html' && grep -q '100.0% left' '$PD_TMP/page.html'"
+	"grep -q '<section id=\"budgets\">' '$PD_TMP/page.html' && grep -Eq 'data-slo=\"userid\" data-budget=\"1.0000\"' '$PD_TMP/page.html' && grep -q 'data-slo=\"post-detail/latency\"' '$PD_TMP/page.html' && grep -q 'burning (P2)' '$PD_TMP/page.html' && grep -q '100.0% left' '$PD_TMP/page.html'"
 curl -fsS --max-time 5 -o "$PD_TMP/api.json" "$BASE/api/status" || fail "no /api/status"
 check "/api/status: slos with budget_remaining" "$PYTHON" -c "
 import json; d = json.load(open('$PD_TMP/api.json')); o = {x['name']: x for x in d['slos']}
@@ -158,11 +181,14 @@ assert o['post-detail']['burning'] == 'P2' and o['post-detail']['budget_remainin
 assert o['userid']['burning'] is None and o['userid']['budget_remaining'] == 1, o"
 
 # ---- loosen the objective (reload): no rule fires, the incident resolves
-sed -i 's/availability: 99.9%/availability: 90%/' "$PD_TMP/probes.yaml"
+sed -i 's/availability: 99.9%/availability: 90%/; s/under: 50ms/under: 5s/' "$PD_TMP/probes.yaml"
 kill -HUP "$PROBED_PID"
 R='b.get("event")=="resolve" and b.get("probe")=="slo:post-detail"'
 check "resolved once no rule fires" wait_for 30 received_ge 1 "$WEBHOOK_OUT" "$R"
-check "the resolve reaches PagerDuty too" wait_for 10 received_ge 1 "$PAGER_OUT" 'b.get("event_action")=="resolve"'
+check "the latency burn resolves too" wait_for 30 received_ge 1 "$WEBHOOK_OUT" \
+	'b.get("event")=="resolve" and b.get("probe")=="slo:post-detail/latency"'
+check "the resolves reach PagerDuty too" wait_for 10 received_ge 2 "$PAGER_OUT" \
+	'b.get("event_action")=="resolve" and ":slo-" in b.get("dedup_key","")'
 check "the burn-rate incident is closed" bash -c "'$PROBECTL_BIN' incidents --open --db '$DB' --json | '$PYTHON' -c 'import json,sys; assert not [i for i in json.load(sys.stdin)[\"incidents\"] if \"slo-\" in i[\"key\"]]'"
 stop_pid "$PROBED_PID" 10
 check "probed exits 0" test "$STOP_RC" = 0
