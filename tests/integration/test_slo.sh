@@ -171,6 +171,10 @@ o = {x["name"]: x for x in json.load(open(sys.argv[2]))["objectives"]}["post-det
 assert abs(val("probed_slo_error_budget_remaining_ratio", 'slo="post-detail"' + A) - o["budget_remaining"]) < 0.05
 assert val("probed_slo_error_budget_remaining_ratio", 'slo="userid"' + A) == 1
 PY
+command -v promtool >/dev/null || fail "promtool missing (Debian package prometheus)"
+check "promtool check metrics passes with the probed_slo_* families" \
+	sh -c "promtool check metrics <'$PD_TMP/metrics.txt' >'$PD_TMP/promtool.log' 2>&1"
+cat "$PD_TMP/promtool.log"
 curl -fsS --max-time 5 -o "$PD_TMP/page.html" "$BASE/" || fail "no status page"
 check "status page: a budget bar per objective, the burning one marked" bash -c \
 	"grep -q '<section id=\"budgets\">' '$PD_TMP/page.html' && grep -Eq 'data-slo=\"userid\" data-budget=\"1.0000\"' '$PD_TMP/page.html' && grep -q 'data-slo=\"post-detail/latency\"' '$PD_TMP/page.html' && grep -q 'burning (P2)' '$PD_TMP/page.html' && grep -q '100.0% left' '$PD_TMP/page.html'"
