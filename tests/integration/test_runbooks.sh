@@ -32,14 +32,14 @@ copy() {
 
 # ---------------------------------------------------------------- the real ones
 for f in mode1-upstream-changed.md mode2-database-bottleneck.md mode3-queue-backed-up.md \
-	key-rejected.md README.md; do
+	key-rejected.md slo-burn-rate.md README.md; do
 	check "runbooks/$f exists" test -s "$RB/$f"
 done
 lint "$RB"
 check "repository runbooks pass (exit 0)" test "$RC" -eq 0
-check "reports 4 runbooks OK" grep -qx "$RB: 4 runbooks OK" "$OUT"
+check "reports 5 runbooks OK" grep -qx "$RB: 5 runbooks OK" "$OUT"
 check "no problem lines" test "$(grep -c ': missing\|: empty\|out of order' "$OUT" || true)" -eq 0
-for f in "$RB"/mode*.md "$RB"/key-rejected.md; do
+for f in "$RB"/mode*.md "$RB"/key-rejected.md "$RB"/slo-burn-rate.md; do
 	b=$(basename "$f")
 	check "$b has the five sections in order" \
 		test "$(grep -E '^## (Detect|Declare|Communicate|Mitigate|RCA)$' "$f" | tr '\n' ' ')" \
@@ -50,7 +50,7 @@ for f in "$RB"/mode*.md "$RB"/key-rejected.md; do
 done
 check "README indexes every runbook" bash -c '
 	for f in mode1-upstream-changed.md mode2-database-bottleneck.md \
-		mode3-queue-backed-up.md key-rejected.md; do
+		mode3-queue-backed-up.md key-rejected.md slo-burn-rate.md; do
 		grep -q "($f)" "$1/README.md" || exit 1
 	done' _ "$RB"
 
@@ -118,7 +118,7 @@ printf 'no sections at all\n' >"$D/README.md"
 printf 'not markdown\n' >"$D/notes.txt"
 lint "$D"
 check "case, suffixes, CRLF, README, non-.md: pass" test "$RC" -eq 0
-check "lenient: 4 runbooks counted" grep -qx "$D: 4 runbooks OK" "$OUT"
+check "lenient: 5 runbooks counted" grep -qx "$D: 5 runbooks OK" "$OUT"
 
 # ------------------------------------------------------------ one file, by name
 lint "$PD_TMP/missing/mode1-upstream-changed.md"
