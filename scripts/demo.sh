@@ -84,6 +84,20 @@ if grep -aqF "$TIKLIVE_TEST_KEY" "$PD_TMP"/probed.log "$DB"* "$WEBHOOK_OUT"; the
 	echo "the API key leaked into the log, the database or a payload" >&2
 	exit 1
 fi
+# an SLO over the same database (read by probectl only: probed ran without it, so nothing
+# was paged for it): what the outage cost in error budget, and what would fire right now
+cat >>"$PD_TMP/probes.yaml" <<'YAML'
+slo:
+  objectives:
+    - family: post-detail
+      availability: 99.9%
+      over: 1d
+    - family: userid
+      availability: 99.9%
+      over: 1d
+YAML
+say "probectl slo: the error budget the outage spent (SLO 99.9% over 1d), burn rate per window"
+"$PROBECTL_BIN" slo -c "$PD_TMP/probes.yaml"
 mkdir -p build
 cp "$DB" build/demo.db
 say "done: the API key appears in no log, database row or payload; everything is stopped"

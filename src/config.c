@@ -292,6 +292,9 @@ pd_config_free(struct pd_config *cfg)
 	for (size_t i = 0; i < cfg->nmaint; i++)
 		pd_maint_window_cleanup(&cfg->maint[i]);
 	free(cfg->maint);
+	for (size_t i = 0; i < cfg->nslos; i++)
+		free(cfg->slos[i].name);
+	free(cfg->slos);
 	free(cfg);
 }
 
@@ -2785,11 +2788,168 @@ cfg_runbooks(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 			  "file name is appended to it)");
 }
 
+/* ---- issue 11: `slo:` (objectives per family or probe, burn-rate rules; see slo.h) ---- */
+enum { SLO_OBJECTIVES, SLO_RULES, SLO_N };
+static const char *const slo_keys[] = { "objectives", "rules", NULL };
+enum { SO_FAMILY, SO_PROBE, SO_AVAIL, SO_OVER, SO_LATENCY, SO_N };
+static const char *const slo_obj_keys[] = { "family", "probe", "availability", "over", "latency",
+					    NULL };
+enum { SL_UNDER, SL_TARGET, SL_N };
+static const char *const slo_lat_keys[] = { "under", "target", NULL };
+enum { SR_BURN, SR_LONG, SR_SHORT, SR_SEVERITY, SR_N };
+static const char *const slo_rule_keys[] = { "burn_rate", "long", "short", "severity", NULL };
+
+/* "99.9%" -> 0.999 (strictly between 0 and 100 %); 0 ok, -1 error (reported). */
+static int
+cfg_percent(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *out)
+{
+	const char *raw = n->type == YAML_SCALAR_NODE ? cfg_raw(n) : "";
+	size_t len = strlen(raw);
+	char num[32];
+	double v;
+
+	if (len < 2 || len >= sizeof(num) || raw[len - 1] != '%')
+		goto bad;
+	memcpy(num, raw, len - 1);
+	num[len - 1] = '\0';
+	if (!cfg_yaml_number(num, &v) || !(v > 0 && v < 100))
+		goto bad;
+	*out = v / 100.0;
+	return 0;
+bad:
+	cfg_error(c, n, "%s: expected a percentage above 0%% and below 100%%, e.g. 99.9%%", what);
+	return -1;
+}
+
+/* o, and the latency objective lat (name NULL when none) */
+static void
+cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, struct pd_slo_cfg *o,
+		  struct pd_slo_cfg *lat)
+{
+	yaml_node_t *v[SO_N], *k[SO_N];
+	int found = 0;
+
+	o->period_ms = 30LL * 24 * 60 * 60 * 1000;
+	o->line = (int)n->start_mark.line + 1;
+	o->col = (int)n->start_mark.column + 1;
+	if (cfg_map(c, n, "slo objective", slo_obj_keys, v, k) != 0)
+		return;
+	if ((v[SO_FAMILY] == NULL) == (v[SO_PROBE] == NULL)) {
+		cfg_error(c, n, "slo objective: give exactly one of 'family' or 'probe'");
+		return;
+	}
+	o->by_probe = v[SO_PROBE] != NULL;
+	o->name = cfg_name(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], o->by_probe ? "probe" : "family");
+	for (size_t i = 0; o->name != NULL && i < cfg->nprobes && !found; i++)
+		found = strcmp(o->by_probe ? cfg->probes[i].name : cfg->probes[i].family,
+			       o->name) == 0;
+	if (o->name != NULL && !found)
+		cfg_error(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], "slo objective: no probe %s '%s'",
+			  o->by_probe ? "is named" : "has the family", o->name);
+	if (v[SO_AVAIL] == NULL)
+		cfg_error(c, n, "slo objective is missing required key 'availability' (e.g. 99.9%%)");
+	else
+		cfg_percent(c, v[SO_AVAIL], "availability", &o->objective);
+	if (v[SO_OVER] != NULL)
+		cfg_duration(c, v[SO_OVER], "over", 60 * 60 * 1000, &o->period_ms);
+	/* results older than the retention are pruned: the SLI would silently cover less */
+	if (o->period_ms > cfg->retention_ms) {
+		char per[32], ret[32];
+
+		pd_duration_format(o->period_ms, per, sizeof(per));
+		pd_duration_format(cfg->retention_ms, ret, sizeof(ret));
+		cfg_error(c, v[SO_OVER] ? v[SO_OVER] : n, "slo objective: over %s is longer than "
+			  "store.retention (%s): raise the retention or shorten the period", per, ret);
+	}
+	if (v[SO_LATENCY] != NULL) {
+		yaml_node_t *lv[SL_N], *lk[SL_N];
+
+		if (cfg_map(c, v[SO_LATENCY], "slo latency", slo_lat_keys, lv, lk) != 0)
+			return;
+		for (int j = 0; j < SL_N; j++)
+			if (lv[j] == NULL)
+				cfg_error(c, v[SO_LATENCY], "slo latency is missing required key '%s'",
+					  slo_lat_keys[j]);
+		if (lv[SL_UNDER] == NULL || lv[SL_TARGET] == NULL)
+			return;
+		*lat = *o;
+		lat->name = cfg_strdup(c, o->name ? o->name : "");
+		cfg_duration(c, lv[SL_UNDER], "under", 1, &lat->lat_under_ms);
+		cfg_percent(c, lv[SL_TARGET], "target", &lat->objective);
+		lat->line = (int)v[SO_LATENCY]->start_mark.line + 1;
+		lat->col = (int)v[SO_LATENCY]->start_mark.column + 1;
+	}
+}
+
+static void
+cfg_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
+{
+	yaml_node_t *v[SLO_N], *k[SLO_N];
+	yaml_node_item_t *it;
+	size_t cnt;
+
+	if (cfg_map(c, n, "slo", slo_keys, v, k) != 0)
+		return;
+	if (v[SLO_RULES] != NULL && cfg_seq(c, v[SLO_RULES], "slo rules", &it, &cnt) == 0) {
+		if (cnt == 0 || cnt > PD_SLO_MAX_RULES)
+			cfg_error(c, v[SLO_RULES], "slo rules: from 1 to %d rules", PD_SLO_MAX_RULES);
+		else
+			cfg->nslo_rules = cnt;
+		for (size_t i = 0; i < cnt && cfg->nslo_rules; i++) {
+			yaml_node_t *rn = cfg_node(c, it[i]), *rv[SR_N], *rk[SR_N];
+			struct pd_slo_rule *r = &cfg->slo_rules[i];
+			int sev;
+
+			if (cfg_map(c, rn, "slo rule", slo_rule_keys, rv, rk) != 0)
+				continue;
+			for (int j = 0; j < SR_N; j++)
+				if (rv[j] == NULL)
+					cfg_error(c, rn, "slo rule is missing required key '%s'",
+						  slo_rule_keys[j]);
+			if (rv[SR_BURN])
+				cfg_number(c, rv[SR_BURN], "burn_rate", 0.01, 100000, &r->burn);
+			if (rv[SR_LONG])
+				cfg_duration(c, rv[SR_LONG], "long", 60000, &r->long_ms);
+			if (rv[SR_SHORT])
+				cfg_duration(c, rv[SR_SHORT], "short", 60000, &r->short_ms);
+			if (rv[SR_LONG] && rv[SR_SHORT] && r->short_ms > r->long_ms)
+				cfg_error(c, rv[SR_SHORT], "short: must not exceed long");
+			if (rv[SR_SEVERITY] &&
+			    (sev = cfg_enum(c, rv[SR_SEVERITY], "severity", severity_words,
+					    "P1, P2, P3 or P4")) >= 0)
+				r->severity = sev + 1;
+		}
+	}
+	if (v[SLO_OBJECTIVES] == NULL || cfg_seq(c, v[SLO_OBJECTIVES], "slo objectives", &it, &cnt) != 0)
+		return;
+	if (cnt == 0)
+		return;
+	/* room for a latency objective per entry */
+	if ((cfg->slos = cfg_calloc(c, 2 * cnt, sizeof(*cfg->slos))) == NULL)
+		return;
+	for (size_t i = 0; i < cnt; i++) {
+		struct pd_slo_cfg lat;
+
+		memset(&lat, 0, sizeof(lat));
+		cfg_slo_objective(c, cfg_node(c, it[i]), cfg, &cfg->slos[cfg->nslos++], &lat);
+		if (lat.name != NULL)
+			cfg->slos[cfg->nslos++] = lat;
+	}
+	for (size_t i = 0; i < cfg->nslos; i++)
+		for (size_t j = 0; j < i; j++)
+			if (cfg->slos[i].name && cfg->slos[j].name &&
+			    strcmp(cfg->slos[i].name, cfg->slos[j].name) == 0 &&
+			    (cfg->slos[i].lat_under_ms > 0) == (cfg->slos[j].lat_under_ms > 0))
+				cfg_error_at(c, (size_t)cfg->slos[i].line, (size_t)cfg->slos[i].col,
+					     "duplicate slo objective '%s' (first defined at %d:%d)",
+					     cfg->slos[i].name, cfg->slos[j].line, cfg->slos[j].col);
+}
+
 enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_HEARTBEAT,
-       TOP_CLASSIFY, TOP_MAINTENANCE, TOP_RUNBOOKS, TOP_N };
+       TOP_CLASSIFY, TOP_MAINTENANCE, TOP_RUNBOOKS, TOP_SLO, TOP_N };
 static const char *const top_keys[] = {
 	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify",
-	"maintenance", "runbooks", NULL,
+	"maintenance", "runbooks", "slo", NULL,
 };
 
 /* Keys written one level off: in the mapping `what`, a key of names[] belongs `where`.
@@ -2864,6 +3024,9 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 		cfg_maintenance(c, v[TOP_MAINTENANCE], cfg);
 	if (v[TOP_RUNBOOKS] != NULL)
 		cfg_runbooks(c, v[TOP_RUNBOOKS], cfg);
+	pd_slo_rules_default(cfg->slo_rules, &cfg->nslo_rules);
+	if (v[TOP_SLO] != NULL)
+		cfg_slo(c, v[TOP_SLO], cfg);
 	cfg_probe_cleanup(&d);
 }
 

@@ -76,6 +76,15 @@ inc_free(struct inc *i)
 	free(i);
 }
 
+/* An SLO burn-rate incident has one member, "slo:NAME" (no probe name holds a ':'). It
+ * is driven by pd_incidents_slo alone: probes never join it, and it never absorbs them
+ * (a budget burn must not merge into an unrelated outage). */
+static int
+inc_is_slo(const struct inc *i)
+{
+	return i->nm == 1 && strncmp(i->m[0].probe, "slo:", 4) == 0;
+}
+
 void
 pd_incidents_free(struct pd_incidents *m)
 {
@@ -540,8 +549,9 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 			 m->cfg && m->cfg->location ? " " : "",
 			 m->cfg && m->cfg->location ? m->cfg->location : "", i->row.title, dur);
 	}
+	/* cert and SLO incidents carry their own reason */
 	if (pin == NULL && strcmp(action, "resolve") == 0 && i->nm > 0 &&
-	    i->row.mode != PD_MODE_CERT) /* issue 11: a cert incident carries its own reason */
+	    i->row.mode != PD_MODE_CERT && !inc_is_slo(i))
 		snprintf(reason, sizeof(reason), "probe removed from configuration");
 	else
 		snprintf(reason, sizeof(reason), "%s", pr ? pr->verdict : i->row.reason);
@@ -552,6 +562,9 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 		pd_incident_runbook_url(m->cfg ? m->cfg->runbooks_base_url : NULL,
 					pd_mode_runbook((enum pd_mode)i->row.mode), runbook,
 					sizeof(runbook));
+	else if (inc_is_slo(i))
+		pd_incident_runbook_url(m->cfg ? m->cfg->runbooks_base_url : NULL,
+					"slo-burn-rate.md", runbook, sizeof(runbook));
 	ev.event = action;
 	ev.dedup_key = i->row.key;
 	ev.probe = pin ? pin->name : (i->nm ? i->m[0].probe : "drill");
@@ -704,6 +717,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 		if (target == NULL) {
 			for (size_t j = m->nopen; j-- > 0;)
 				if (!m->open[j]->row.drill && m->open[j]->row.mode != PD_MODE_CERT &&
+				    !inc_is_slo(m->open[j]) &&
 				    now - m->open[j]->row.last_join_ms <= m->cfg->correlation_ms) {
 					target = m->open[j];
 					break;
@@ -735,7 +749,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 		int recovered = 1, changed = 0, was_new = i->row.severity == 0;
 		int alone = 0, nheld = 0, nlive = 0;
 
-		if (i->row.drill || i->row.mode == PD_MODE_CERT) { /* cert: pd_incidents_cert */
+		if (i->row.drill || i->row.mode == PD_MODE_CERT || inc_is_slo(i)) {
 			j++;
 			continue;
 		}
@@ -952,6 +966,191 @@ pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity, const
 	queued = inc_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
 	inc_save(m, i);
 	return queued;
+}
+
+/* ---- issue 11: SLO burn-rate incidents ---- */
+
+/* The status draft of an SLO incident: the objective's endpoints are the affected ones. */
+static void
+inc_slo_draft(struct pd_incidents *m, struct inc *i, const struct pd_slo_cfg *o)
+{
+	const char *affected[INC_DRAFT_MAX];
+	char abuf[INC_DRAFT_MAX][96];
+	struct pd_comms_incident ci = {0};
+	struct pd_buf out;
+	struct pd_err err = {0};
+	size_t na = 0;
+
+	for (size_t k = 0; m->cfg && k < m->cfg->nprobes && na < INC_DRAFT_MAX; k++) {
+		const struct pd_probe_cfg *p = &m->cfg->probes[k];
+		int dup = 0;
+
+		if (strcmp(o->by_probe ? p->name : p->family, o->name) != 0)
+			continue;
+		pd_incident_endpoint(p, abuf[na], sizeof(abuf[0]));
+		for (size_t j = 0; j < na; j++)
+			dup |= strcmp(abuf[j], abuf[na]) == 0;
+		if (!dup) {
+			affected[na] = abuf[na];
+			na++;
+		}
+	}
+	if (na == 0)
+		return;
+	ci.affected = affected;
+	ci.naffected = na;
+	ci.start_ms = i->row.opened_ms;
+	ci.end_ms = i->row.resolved_ms;
+	ci.severity = pd_severity_str(i->row.severity);
+	pd_buf_init(&out, 4096);
+	if (pd_comms_status(i->row.resolved_ms ? PD_COMMS_RESOLVED : PD_COMMS_INVESTIGATING, &ci,
+			    &out, &err) == 0 && out.data) {
+		free(i->row.status_message);
+		i->row.status_message = strdup(out.data);
+	}
+	pd_buf_cleanup(&out);
+}
+
+static void
+inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_status *s,
+	      const struct pd_slo_rule *rules)
+{
+	char per[32], lw[32], sw[32], ex[48];
+	const struct pd_slo_rule *r = s->rule >= 0 ? &rules[s->rule] : NULL;
+
+	pd_duration_format(o->period_ms, per, sizeof(per));
+	if (o->lat_under_ms > 0) {
+		pd_duration_format(o->lat_under_ms, lw, sizeof(lw));
+		snprintf(i->row.title, sizeof(i->row.title),
+			 "Latency budget burning on %s (SLO %.4g%% under %s over %s)", o->name,
+			 o->objective * 100, lw, per);
+	} else {
+		snprintf(i->row.title, sizeof(i->row.title),
+			 "Error budget burning on %s (SLO %.4g%% over %s)", o->name,
+			 o->objective * 100, per);
+	}
+	if (r != NULL) {
+		pd_duration_format(r->long_ms, lw, sizeof(lw));
+		pd_duration_format(r->short_ms, sw, sizeof(sw));
+		if (s->exhaustion_ms >= 60000) {
+			char d[24];
+
+			pd_duration_format(s->exhaustion_ms - s->exhaustion_ms % 60000, d, sizeof(d));
+			snprintf(ex, sizeof(ex), "gone in %s", d);
+		} else if (s->exhaustion_ms >= 0) {
+			snprintf(ex, sizeof(ex), "gone in under 1m");
+		} else {
+			snprintf(ex, sizeof(ex), "%s", s->budget_left <= 0 ? "already spent" :
+				 "not draining at the 1h rate");
+		}
+		snprintf(i->row.reason, sizeof(i->row.reason),
+			 "burn %.1fx over %s and %.1fx over %s (rule: %gx, %s); %.1f%% of the "
+			 "budget left, %s", pd_slo_burn_of(s, r->long_ms), lw,
+			 pd_slo_burn_of(s, r->short_ms), sw, r->burn,
+			 r->severity <= 2 ? "page" : r->severity == 3 ? "chat" : "ticket",
+			 s->budget_left * 100, ex);
+	}
+	pd_slo_evidence(s, rules, i->row.evidence, sizeof(i->row.evidence));
+}
+
+int
+pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struct pd_slo_status *s,
+		 int64_t now)
+{
+	const struct pd_slo_rule *rules = m->cfg ? m->cfg->slo_rules : NULL;
+	char member[160], label[140];
+	struct inc *i = NULL;
+	size_t idx = 0;
+	int queued = 0;
+
+	if (m->cfg == NULL)
+		return 0;
+	pd_slo_label(o, label, sizeof(label));
+	snprintf(member, sizeof(member), "slo:%s", label);
+	for (idx = 0; idx < m->nopen; idx++)
+		if (inc_is_slo(m->open[idx]) && strcmp(m->open[idx]->m[0].probe, member) == 0) {
+			i = m->open[idx];
+			break;
+		}
+	if (s->severity == 0) {
+		if (i == NULL)
+			return 0;
+		i->row.resolved_ms = now;
+		pd_slo_evidence(s, rules, i->row.evidence, sizeof(i->row.evidence));
+		inc_slo_draft(m, i, o);
+		inc_event(m, i, now, "resolved", "no burn-rate rule fires: %s", i->row.evidence);
+		pd_log_info("incident %s: resolved (%s SLO burn on %s)", i->row.key,
+			    pd_severity_str(i->row.severity), label);
+		queued = inc_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
+		inc_save(m, i);
+		inc_close(m, idx);
+		return queued;
+	}
+	if (i == NULL) {
+		if (m->nopen >= INC_MAX_OPEN ||
+		    (i = inc_open(m, now)) == NULL)
+			return 0;
+		snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sslo-%.30s%s-%lld",
+			 m->cfg->location ? m->cfg->location : "", m->cfg->location ? "/" : "",
+			 o->name, o->lat_under_ms > 0 ? "-latency" : "", (long long)now);
+		if (inc_member_add(i, member, 0) < 0) {
+			inc_close(m, m->nopen - 1);
+			return 0;
+		}
+		i->row.severity = s->severity;
+		inc_slo_words(i, o, s, rules);
+		inc_slo_draft(m, i, o);
+		inc_save(m, i);
+		inc_event(m, i, now, "declared", "%s SLO burn on %s: %s", pd_severity_str(s->severity),
+			  label, i->row.reason);
+		pd_log_err("incident %s: %s %s — %s", i->row.key, pd_severity_str(s->severity),
+			   i->row.title, i->row.reason);
+		return inc_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
+	}
+	if (s->severity < i->row.severity) {
+		inc_event(m, i, now, "severity_changed", "%s -> %s: burn-rate rule %d fires",
+			  pd_severity_str(i->row.severity), pd_severity_str(s->severity), s->rule + 1);
+		i->row.severity = s->severity;
+		i->row.last_join_ms = now;
+		inc_slo_words(i, o, s, rules);
+		inc_slo_draft(m, i, o);
+		inc_save(m, i);
+		return inc_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
+	}
+	/* still burning: refresh the figures once a minute (never lowers the severity) */
+	if (now - i->row.last_join_ms >= 60000) {
+		i->row.last_join_ms = now;
+		pd_slo_evidence(s, rules, i->row.evidence, sizeof(i->row.evidence));
+		inc_save(m, i);
+	}
+	return 0;
+}
+
+void
+pd_incidents_slo_prune(struct pd_incidents *m, int64_t now)
+{
+	for (size_t j = 0; m->cfg && j < m->nopen;) {
+		struct inc *i = m->open[j];
+		int known = 0;
+
+		for (size_t k = 0; inc_is_slo(i) && k < m->cfg->nslos && !known; k++) {
+			char label[140];
+
+			pd_slo_label(&m->cfg->slos[k], label, sizeof(label));
+			known = strcmp(i->m[0].probe + 4, label) == 0;
+		}
+		if (!inc_is_slo(i) || known) {
+			j++;
+			continue;
+		}
+		i->row.resolved_ms = now;
+		inc_event(m, i, now, "resolved", "objective removed from the configuration");
+		pd_log_info("incident %s: resolved (its SLO %s was removed)", i->row.key,
+			    i->m[0].probe + 4);
+		inc_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
+		inc_save(m, i);
+		inc_close(m, j);
+	}
 }
 
 void

@@ -14,6 +14,7 @@
 #include "probed/incident.h"
 #include "probed/log.h"
 #include "probed/metrics.h"
+#include "probed/slo.h"
 #include "probed/store.h"
 
 #ifndef PROBED_VERSION
@@ -483,6 +484,92 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 	return 0;
 }
 
+/* ---- issue 11: SLOs (from the store's aggregates at scrape time; see slo.h) ---- */
+
+static int
+slo_labels(struct pd_buf *o, const struct mctx *c, const char *name, const struct pd_slo_cfg *slo)
+{
+	int rc;
+
+	if ((rc = pd_buf_printf(o, "%s", name)) != 0 || (rc = open_labels(o, c)) != 0 ||
+	    (rc = pd_buf_printf(o, "slo=\"")) != 0 ||
+	    (rc = pd_metrics_label_value(o, slo->name)) != 0)
+		return rc;
+	return pd_buf_printf(o, "\",sli=\"%s\"", slo->lat_under_ms > 0 ? "latency" : "availability");
+}
+
+enum { SLO_M_OBJECTIVE, SLO_M_PERIOD, SLO_M_SLI, SLO_M_BUDGET, SLO_M_EXHAUST, SLO_M_ALERT,
+       SLO_M_N };
+
+static int
+render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, int64_t now_ms)
+{
+	static const struct { const char *name, *help; } fam[SLO_M_N] = {
+		{ "probed_slo_objective_ratio", "The SLO's objective (0.999 = 99.9%; sli=latency: "
+		  "the share under its threshold)." },
+		{ "probed_slo_period_seconds", "The SLO's period (over:)." },
+		{ "probed_slo_sli_ratio", "Share of results OK over the SLO period (absent: no results)." },
+		{ "probed_slo_error_budget_remaining_ratio",
+		  "Error budget left over the period: 1 untouched, 0 spent, below 0 overspent." },
+		{ "probed_slo_time_to_exhaustion_seconds",
+		  "When the rest of the budget is gone at the 1h burn rate (absent: never)." },
+		{ "probed_slo_alert_severity",
+		  "Severity (1..4 = P1..P4) of the burn-rate rule that fires now; 0 = none." },
+	};
+	const struct pd_config *cfg = pd_daemon_config(d);
+	struct pd_slo_status *st;
+	int rc = 0;
+
+	if (cfg->nslos == 0)
+		return 0;
+	if ((st = calloc(cfg->nslos, sizeof(*st))) == NULL)
+		return PD_ERR_NOMEM;
+	for (size_t i = 0; i < cfg->nslos; i++) {
+		struct pd_err err = {0};
+
+		if (pd_slo_store_status(pd_daemon_store(d), cfg, &cfg->slos[i], now_ms, &st[i],
+					&err) != 0) {
+			pd_log_warn("metrics: slo %s: %s", cfg->slos[i].name, err.msg);
+			st[i].period_ms = -1; /* left out */
+		}
+	}
+	for (int f = 0; f < SLO_M_N && rc == 0; f++) {
+		rc = family_head(o, fam[f].name, "gauge", fam[f].help);
+		for (size_t i = 0; i < cfg->nslos && rc == 0; i++) {
+			const struct pd_slo_status *s = &st[i];
+			double v;
+
+			if (s->period_ms < 0 || (f == SLO_M_SLI && s->sli < 0) ||
+			    (f == SLO_M_EXHAUST && s->exhaustion_ms < 0))
+				continue;
+			v = f == SLO_M_OBJECTIVE ? s->objective :
+			    f == SLO_M_PERIOD ? (double)s->period_ms / 1000.0 :
+			    f == SLO_M_SLI ? s->sli :
+			    f == SLO_M_BUDGET ? s->budget_left :
+			    f == SLO_M_EXHAUST ? (double)s->exhaustion_ms / 1000.0 : s->severity;
+			if ((rc = slo_labels(o, c, fam[f].name, &cfg->slos[i])) == 0 &&
+			    (rc = pd_buf_printf(o, "} ")) == 0)
+				rc = put_value(o, v);
+		}
+	}
+	if (rc == 0)
+		rc = family_head(o, "probed_slo_burn_rate", "gauge",
+				 "Error rate over the window / the error budget rate (1 = the budget "
+				 "lasts the period).");
+	for (size_t i = 0; i < cfg->nslos && rc == 0; i++) {
+		for (size_t k = 0; k < st[i].nwin && st[i].period_ms >= 0 && rc == 0; k++) {
+			char w[32];
+
+			pd_duration_format(st[i].win_ms[k], w, sizeof(w));
+			if ((rc = slo_labels(o, c, "probed_slo_burn_rate", &cfg->slos[i])) == 0 &&
+			    (rc = pd_buf_printf(o, ",window=\"%s\"} ", w)) == 0)
+				rc = put_value(o, st[i].burn[k]);
+		}
+	}
+	free(st);
+	return rc;
+}
+
 int
 pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out,
 		  struct pd_err *err)
@@ -507,7 +594,8 @@ pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out,
 	}
 	if ((rc = render_probes(out, &c)) != 0 ||
 	    (rc = render_incidents(out, &c)) != 0 ||
-	    (rc = render_daemon(out, &c, d, now_ms)) != 0)
+	    (rc = render_daemon(out, &c, d, now_ms)) != 0 ||
+	    (rc = render_slo(out, &c, d, now_ms)) != 0)
 		goto out;
 	/* last line of defence: nothing registered as secret leaves the process */
 	pd_log_redact(out->data + len0, out->cap - len0);

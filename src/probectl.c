@@ -1956,6 +1956,128 @@ out:
 	return rc;
 }
 
+/* ---------------------------------------------------------------------- slo */
+
+/* The objectives come from the configuration (secret files not read: only `slo:` and
+ * the probes' names and families matter), the counts from the database. */
+static int
+cmd_slo(struct cli *c)
+{
+	struct pd_config *cfg = NULL;
+	struct pd_store *st = NULL;
+	struct dbsel sel = {0};
+	struct pd_err err = {0};
+	cJSON *doc = NULL, *arr = NULL;
+	int64_t now = pd_clock_wall_ms(NULL);
+	int rc;
+
+	c->load_flags |= PD_CONFIG_NO_SECRET_FILES;
+	if ((rc = load_config(c, &cfg)) != 0)
+		return rc == PD_ERR_CONFIG || rc == PD_ERR_IO ? EX_CONFIG : 1;
+	if ((rc = open_store(c, &st, &sel)) != 0)
+		goto out;
+	if (c->json) {
+		cJSON *rules;
+
+		doc = json_doc("probed.slo/1");
+		cJSON_AddStringToObject(doc, "database", sel.path);
+		rules = cJSON_AddArrayToObject(doc, "rules");
+		for (size_t r = 0; r < cfg->nslo_rules; r++) {
+			cJSON *o = cJSON_CreateObject();
+			char w[32];
+
+			cJSON_AddNumberToObject(o, "burn_rate", cfg->slo_rules[r].burn);
+			pd_duration_format(cfg->slo_rules[r].long_ms, w, sizeof(w));
+			cJSON_AddStringToObject(o, "long", w);
+			pd_duration_format(cfg->slo_rules[r].short_ms, w, sizeof(w));
+			cJSON_AddStringToObject(o, "short", w);
+			cJSON_AddStringToObject(o, "severity", pd_severity_str(cfg->slo_rules[r].severity));
+			cJSON_AddItemToArray(rules, o);
+		}
+		arr = cJSON_AddArrayToObject(doc, "objectives");
+	} else if (cfg->nslos == 0) {
+		printf("no SLO in %s (add `slo: objectives:`; see README \"SLOs and error budgets\")\n",
+		       cfg->path);
+	} else {
+		printf("%-20s %-13s %-9s %-12s %-13s %-8s %s\n", "SLO", "OBJECTIVE", "SLI",
+		       "BUDGET LEFT", "EXHAUSTED IN", "ALERT", "BURN RATE (window: x budget)");
+	}
+	rc = 1;
+	for (size_t i = 0; i < cfg->nslos; i++) {
+		const struct pd_slo_cfg *o = &cfg->slos[i];
+		struct pd_slo_status s;
+		char per[32], w[32], label[140];
+
+		if (pd_slo_store_status(st, cfg, o, now, &s, &err) != 0) {
+			fprintf(stderr, "probectl: slo %s: %s\n", o->name, err.msg);
+			goto out;
+		}
+		pd_duration_format(o->period_ms, per, sizeof(per));
+		pd_slo_label(o, label, sizeof(label));
+		if (c->json) {
+			cJSON *j = cJSON_CreateObject(), *burn;
+
+			cJSON_AddStringToObject(j, "name", label);
+			cJSON_AddStringToObject(j, o->by_probe ? "probe" : "family", o->name);
+			cJSON_AddStringToObject(j, "sli_kind", o->lat_under_ms > 0 ? "latency" : "availability");
+			pd_duration_format(o->lat_under_ms, w, sizeof(w));
+			json_str(j, "under", o->lat_under_ms > 0 ? w : NULL);
+			cJSON_AddNumberToObject(j, "objective", o->objective);
+			cJSON_AddStringToObject(j, "over", per);
+			cJSON_AddNumberToObject(j, "results", (double)s.period.total);
+			cJSON_AddNumberToObject(j, "failures", (double)s.period.bad);
+			json_num(j, "sli", s.sli, s.sli >= 0);
+			cJSON_AddNumberToObject(j, "budget_remaining", s.budget_left);
+			cJSON_AddNumberToObject(j, "budget_minutes", s.budget_minutes);
+			json_num(j, "exhaustion_seconds", (double)(s.exhaustion_ms / 1000),
+				 s.exhaustion_ms >= 0);
+			burn = cJSON_AddObjectToObject(j, "burn_rates");
+			for (size_t k = 0; k < s.nwin; k++) {
+				pd_duration_format(s.win_ms[k], w, sizeof(w));
+				cJSON_AddNumberToObject(burn, w, s.burn[k]);
+			}
+			json_str(j, "alert", s.severity ? pd_severity_str(s.severity) : NULL);
+			json_num(j, "alert_rule", s.rule + 1, s.rule >= 0);
+			cJSON_AddItemToArray(arr, j);
+		} else {
+			char obj[112], sli[16], ex[32], line[400];
+			size_t len = 0;
+
+			pd_duration_format(o->lat_under_ms, w, sizeof(w));
+			snprintf(obj, sizeof(obj), "%.4g%%%s%s/%s", o->objective * 100,
+				 o->lat_under_ms > 0 ? "<" : "", o->lat_under_ms > 0 ? w : "", per);
+			if (s.sli >= 0)
+				snprintf(sli, sizeof(sli), "%.3f%%", s.sli * 100);
+			else
+				snprintf(sli, sizeof(sli), "-");
+			if (s.exhaustion_ms < 0)
+				snprintf(ex, sizeof(ex), s.budget_left <= 0 ? "spent" : "never");
+			else if (s.exhaustion_ms < 60000)
+				snprintf(ex, sizeof(ex), "<1m");
+			else
+				pd_duration_format(s.exhaustion_ms - s.exhaustion_ms % 60000, ex, sizeof(ex));
+			line[0] = '\0';
+			for (size_t k = 0; k < s.nwin && len < sizeof(line); k++) {
+				pd_duration_format(s.win_ms[k], w, sizeof(w));
+				len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %.1f",
+							k ? "  " : "", w, s.burn[k]);
+			}
+			printf("%-20s %-13s %-9s %10.1f%%  %-13s %-8s %s\n", label, obj, sli,
+			       s.budget_left * 100, ex, s.severity ? pd_severity_str(s.severity) : "-",
+			       line);
+		}
+	}
+	if (doc)
+		print_json(doc);
+	rc = 0;
+out:
+	cJSON_Delete(doc);
+	free(sel.path);
+	pd_store_free(st);
+	pd_config_free(cfg);
+	return rc;
+}
+
 /* ---------------------------------------------------------------------- main */
 
 static int cmd_help(struct cli *c);
@@ -2191,6 +2313,26 @@ static const struct cmd commands[] = {
 	 "  3   list: no database\n"
 	 "  64  bad arguments (also: a probe or family the configuration does not name)\n"
 	 "  78  the configuration cannot be read to find store.path\n"},
+	{"slo", cmd_slo,
+	 "slo [-c FILE] [--db FILE] [--json]  per SLO: SLI, error budget left, burn rates, alert",
+	 "slo [-c FILE] [--db FILE] [--json]", OPT_CONFIG | OPT_DB | OPT_JSON, 0, 0,
+	 "Per objective of the configuration's `slo:` (family or probe): the objective and\n"
+	 "its period, the SLI over the period (share of results OK), the error budget left\n"
+	 "(100% = untouched, 0 = spent, negative = overspent), when the rest is gone at the\n"
+	 "1h burn rate, the burn rate of every rule window (1 = the budget lasts exactly the\n"
+	 "period) and the severity of the burn-rate rule that fires now (- = none).\n"
+	 "The objectives come from the configuration (secret files are not read), the counts\n"
+	 "from the database.\n"
+	 "\nOptions:\n" HELP_CONFIG HELP_DB
+	 "      --json         {\"format\": \"probed.slo/1\", \"database\", \"rules\": [{burn_rate,\n"
+	 "                     long, short, severity}], \"objectives\": [{name, family|probe,\n"
+	 "                     sli_kind (availability|latency), under, objective, over,\n"
+	 "                     results, failures, sli, budget_remaining,\n"
+	 "                     budget_minutes, exhaustion_seconds, burn_rates: {WINDOW: x},\n"
+	 "                     alert, alert_rule}]}\n"
+	 HELP_DB_RULE
+	 "\nExit status:\n"
+	 "  0   printed\n" HELP_DB_EXIT},
 	{"help", cmd_help,
 	 "help [COMMAND]                 this list, or one command's usage",
 	 "help [COMMAND]", 0, 0, 1,

@@ -19,6 +19,7 @@
 #include "probed/incident.h"
 #include "probed/log.h"
 #include "probed/outcome.h"
+#include "probed/slo.h"
 #include "probed/statuspage.h"
 
 #ifndef PROBED_VERSION
@@ -310,6 +311,23 @@ pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64
 	pd_incident_sevmap_cleanup(&ic.sev);
 	if (ic.nomem)
 		return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
+	/* issue 11: the error budget of each objective (a few aggregate rows per window) */
+	for (size_t i = 0; i < cfg->nslos && v->nslos < PD_STATUSPAGE_MAX_SLOS; i++) {
+		struct pd_statuspage_slo *o = &v->slos[v->nslos];
+		struct pd_slo_status s;
+
+		if (pd_slo_store_status(pd_daemon_store(d), cfg, &cfg->slos[i], now_ms, &s, &ierr) != 0) {
+			pd_log_warn("status page: slo %s: %s", cfg->slos[i].name, ierr.msg);
+			continue;
+		}
+		pd_slo_label(&cfg->slos[i], o->name, sizeof(o->name));
+		o->objective = s.objective;
+		o->period_ms = s.period_ms;
+		o->sli = s.sli;
+		o->budget_left = s.budget_left;
+		o->severity = s.severity;
+		v->nslos++;
+	}
 	return pd_statuspage_derive(v, err);
 }
 
@@ -584,7 +602,9 @@ static const char page_css[] =
 	".legend{color:var(--muted);font-size:12px;margin:0 0 10px}"
 	".legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin:0 4px 0 12px;vertical-align:-1px}"
 	"footer{color:var(--muted);font-size:12px;text-align:center;margin-top:18px}"
-	"footer a{color:inherit}";
+	"footer a{color:inherit}"
+	".budget{display:inline-block;width:60%;height:10px;background:var(--line);border-radius:5px;"
+	"overflow:hidden;margin-right:8px;vertical-align:-1px}.budget i{display:block;height:100%}";
 
 static const char *
 bucket_color(const struct pd_series_bucket *b)
@@ -910,6 +930,39 @@ html_family_note(struct pd_buf *o, const struct pd_statuspage_family *f)
 	return pd_buf_printf(o, "</small>");
 }
 
+/* issue 11: one bar per objective: the share of the error budget left */
+static int
+html_budgets(struct pd_buf *o, const struct pd_statuspage_view *v)
+{
+	int rc;
+
+	PUT("<section id=\"budgets\"><h2>Error budgets</h2><table><tr><th>SLO</th><th>objective</th>"
+	    "<th>availability</th><th style=\"width:45%%\">budget left</th></tr>");
+	for (size_t i = 0; i < v->nslos; i++) {
+		const struct pd_statuspage_slo *s = &v->slos[i];
+		double left = s->budget_left, w = left < 0 ? 0 : left > 1 ? 100 : left * 100;
+		const char *col = left > 0.5 ? "var(--up)" : left > 0 ? "var(--degraded)" : "var(--down)";
+		char per[32];
+
+		pd_duration_format(s->period_ms, per, sizeof(per));
+		PUT("<tr data-slo=\"");
+		ESC(s->name);
+		PUT("\" data-budget=\"%.4f\"><td><b>", left);
+		ESC(s->name);
+		PUT("</b>");
+		if (s->severity)
+			PUT(" <span class=\"pill sev\">burning (%s)</span>", pd_severity_str(s->severity));
+		PUT("</td><td>%.4g%% over %s</td><td>", s->objective * 100, per);
+		if (s->sli >= 0)
+			PUT("%.3f%%", s->sli * 100);
+		else
+			PUT("no data");
+		PUT("</td><td><div class=\"budget\"><i style=\"width:%.1f%%;background:%s\"></i></div>"
+		    "%.1f%% left%s</td></tr>", w, col, left * 100, left <= 0 ? " (spent)" : "");
+	}
+	return pd_buf_printf(o, "</table></section>");
+}
+
 int
 pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struct pd_err *err)
 {
@@ -963,7 +1016,10 @@ pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 					state_title(f->state))) != 0)
 			goto out;
 	}
-	if ((rc = pd_buf_printf(o, "</ul></section><section id=\"history\"><h2>Last 24 hours</h2>"
+	if ((rc = pd_buf_printf(o, "</ul></section>")) != 0 ||
+	    (v->nslos > 0 && (rc = html_budgets(o, v)) != 0))
+		goto out;
+	if ((rc = pd_buf_printf(o, "<section id=\"history\"><h2>Last 24 hours</h2>"
 				"<p class=\"legend\">Availability per 15 minutes:"
 				"<i style=\"background:#16a34a\"></i>all checks passed"
 				"<i style=\"background:#f59e0b\"></i>some failed"
@@ -1125,6 +1181,27 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 		cJSON_AddStringToObject(it, "state", pd_statuspage_state_str(v->families[k].state));
 		cJSON_AddNumberToObject(it, "probes", (double)v->families[k].nprobes);
 		cJSON_AddNumberToObject(it, "probes_down", (double)v->families[k].ndown);
+	}
+	if (v->nslos > 0 && (arr = cJSON_AddArrayToObject(root, "slos")) != NULL) {
+		for (size_t k = 0; k < v->nslos; k++) {
+			const struct pd_statuspage_slo *s = &v->slos[k];
+
+			if ((it = cJSON_CreateObject()) == NULL)
+				goto out;
+			cJSON_AddItemToArray(arr, it);
+			cJSON_AddStringToObject(it, "name", s->name);
+			cJSON_AddNumberToObject(it, "objective", s->objective);
+			cJSON_AddNumberToObject(it, "period_seconds", (double)(s->period_ms / 1000));
+			if (s->sli >= 0)
+				cJSON_AddNumberToObject(it, "sli", s->sli);
+			else
+				cJSON_AddNullToObject(it, "sli");
+			cJSON_AddNumberToObject(it, "budget_remaining", s->budget_left);
+			if (s->severity)
+				cJSON_AddStringToObject(it, "burning", pd_severity_str(s->severity));
+			else
+				cJSON_AddNullToObject(it, "burning");
+		}
 	}
 	if ((arr = cJSON_AddArrayToObject(root, "pages")) == NULL)
 		goto out;

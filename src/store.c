@@ -2979,6 +2979,65 @@ out:
 	return ret;
 }
 
+/* issue 11: share of a histogram bucket above under_ms (geometric inside the bucket, as
+ * acc_percentile interpolates). */
+static double
+acc_frac_above(const struct agg_acc *a, int b, double under_ms)
+{
+	double lo = agg_edge(b), hi = b + 1 < AGG_BUCKETS ? agg_edge(b + 1) : a->max_ms;
+
+	if (lo < a->min_ms)
+		lo = a->min_ms;
+	if (hi > a->max_ms)
+		hi = a->max_ms;
+	if (lo >= under_ms)
+		return 1;
+	if (hi <= under_ms)
+		return 0;
+	if (lo > 0)
+		return log(hi / under_ms) / log(hi / lo);
+	return (hi - under_ms) / (hi - lo);
+}
+
+int
+pd_store_family_latency(struct pd_store *st, const char *const *probes, size_t n,
+			int64_t since_ms, int64_t until_ms, double under_ms, int64_t *total,
+			int64_t *slow, struct pd_err *err)
+{
+	struct agg_acc a;
+	struct name_ent *e;
+	struct pd_err lerr = { 0 };
+	double sl = 0;
+	int ret = 0, opened = 0;
+
+	memset(&a, 0, sizeof(a));
+	*total = *slow = 0;
+	if ((ret = read_begin(st, &opened, err)) != 0)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		int rc = probe_lookup(st, probes[i], 0, &e, &lerr);
+
+		if (rc == PD_ERR_NOTFOUND)
+			continue;
+		if (rc != 0) {
+			if (err != NULL)
+				*err = lerr;
+			ret = rc;
+			goto out;
+		}
+		if ((ret = acc_window(st, e->id, since_ms, until_ms, &a, err)) != 0)
+			goto out;
+	}
+	for (int b = 0; b < AGG_BUCKETS && a.n_lat > 0; b++)
+		if (a.hist[b] > 0)
+			sl += (double)a.hist[b] * acc_frac_above(&a, b, under_ms);
+	*total = (int64_t)a.n_lat;
+	*slow = (int64_t)llround(sl);
+out:
+	read_end(st, opened);
+	return ret;
+}
+
 int
 pd_store_baseline_p95(struct pd_store *st, const char *probe, int64_t now_ms,
 		      int64_t min_samples, double *p95_ms, struct pd_err *err)

@@ -798,6 +798,118 @@ START_TEST(test_a_probe_not_held_still_pages)
 }
 END_TEST
 
+/* issue 11: a burn-rate incident is its own (never joins, never absorbs probes), routed by
+ * its rule's severity, escalated P4 -> P2 with a second trigger, untouched by the probe
+ * pass (also after a restart) and resolved when its objective leaves the config. */
+struct slo_rows {
+	int n;
+	char members[4][128];
+	char evidence[4][512];
+};
+
+static int
+slo_row(void *ud, const struct pd_incident_row *r)
+{
+	struct slo_rows *x = ud;
+
+	if (strstr(r->key, ":slo-") == NULL || x->n >= 4)
+		return 0;
+	snprintf(x->members[x->n], 128, "%s", r->members);
+	snprintf(x->evidence[x->n], 512, "%s", r->evidence);
+	x->n++;
+	return 0;
+}
+
+START_TEST(test_slo_burn_incident)
+{
+	struct pd_slo_cfg o = { .name = "post-detail", .objective = 0.999,
+				.period_ms = 30 * 24 * 60 * MIN };
+	struct pd_slo_status ss;
+	struct pd_class_input in[4];
+	struct slo_rows rows = {0};
+	struct pd_err err = {0};
+	struct seen s;
+	size_t c[5];
+
+	memset(&ss, 0, sizeof(ss));
+	ss.objective = 0.999;
+	ss.period_ms = o.period_ms;
+	ss.sli = 0.9995;
+	ss.budget_left = 0.5;
+	ss.budget_minutes = 43.2;
+	ss.exhaustion_ms = -1;
+	ss.nwin = 2;
+	ss.win_ms[0] = 2 * 60 * MIN;
+	ss.win_ms[1] = 24 * 60 * MIN;
+	ss.burn[0] = ss.burn[1] = 3.5;
+	ss.severity = 4;
+	ss.rule = 2;
+	/* a probe incident first: post-detail down */
+	inputs(in);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
+	/* the slow burn: a ticket of its own, within the correlation window */
+	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 30000), 1);
+	drain(&s);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_int_eq(has(&s, "tickets", "trigger", "P4"), 1);
+	ck_assert_ptr_nonnull(strstr(s.key[0], ":slo-post-detail-"));
+	ck_assert_uint_eq(open_total(c), 2);
+	/* userid fails too: it joins the probe incident, not the burn */
+	down(&in[0], PD_OUT_HTTP_5XX, T0 + 40000);
+	pd_incidents_update(m, in, NULL, 4, T0 + 40000);
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+	ck_assert_int_eq(pd_store_incidents(st, 1, 0, slo_row, &rows, &err), 0);
+	ck_assert_int_eq(rows.n, 1);
+	ck_assert_str_eq(rows.members[0], "[\"slo:post-detail\"]");
+	ck_assert_ptr_nonnull(strstr(rows.evidence[0], "budget left 50.0% of 43.2 min"));
+	drain(&s);
+	/* the fast burn: escalated to P2, re-sent to every P2 target */
+	ss.severity = 2;
+	ss.rule = 0;
+	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + MIN), 3);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
+	ck_assert_int_eq(has(&s, "chat", "trigger", "P2"), 1);
+	ck_assert_int_eq(has(&s, "tickets", "trigger", "P2"), 1);
+	/* the same again, or a ticket rule only: nothing new (never lowered while open) */
+	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 2 * MIN), 0);
+	ss.severity = 4;
+	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 3 * MIN), 0);
+	/* restart; every probe recovers: the probe incident resolves, the burn stays */
+	ck_assert_int_eq(pd_store_flush(st, &err), 0);
+	pd_incidents_free(m);
+	m = pd_incidents_new(st, NULL, &err);
+	pd_incidents_set_config(m, cfg);
+	ck_assert_int_eq(pd_incidents_load(m, &err), 0);
+	inputs(in);
+	pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert_uint_eq(c[2], 1);
+	/* no rule fires: resolved to the three targets that have it */
+	ss.severity = 0;
+	ss.rule = -1;
+	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 11 * MIN), 3);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
+	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
+	ck_assert_uint_eq(open_total(c), 0);
+	/* a new burn of an objective the config does not have (a reload removed it) */
+	ss.severity = 4;
+	ss.rule = 2;
+	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 20 * MIN), 1);
+	pd_incidents_slo_prune(m, T0 + 21 * MIN);
+	drain(&s);
+	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
+	ck_assert_uint_eq(open_total(c), 0);
+}
+END_TEST
+
+
 int
 main(void)
 {
@@ -822,6 +934,7 @@ main(void)
 	tcase_add_test(tc, test_recovery_inside_the_window_closes_quietly);
 	tcase_add_test(tc, test_recovering_at_the_end_does_not_page);
 	tcase_add_test(tc, test_a_probe_not_held_still_pages);
+	tcase_add_test(tc, test_slo_burn_incident);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 #include "probed/err.h"
 #include "probed/maint.h"
+#include "probed/slo.h"
 
 #define PD_CONFIG_DEFAULT_MAX_BODY (1024 * 1024)
 
@@ -169,6 +170,11 @@ struct pd_config {
 	int64_t correlation_ms;  /* classify.correlation_window: failures this close share an incident (2m) */
 	struct pd_maint_window *maint; /* `maintenance:` windows (maint.h), in file order */
 	size_t nmaint;
+	/* issue 11: `slo:` objectives and burn-rate rules (the workbook's when absent) */
+	struct pd_slo_cfg *slos;
+	size_t nslos;
+	struct pd_slo_rule slo_rules[PD_SLO_MAX_RULES];
+	size_t nslo_rules;
 };
 
 /* Called once per error line ("FILE:LINE:COL: message"); ud is passed through. */

@@ -77,6 +77,17 @@ size_t pd_incidents_open_counts(const struct pd_incidents *m, size_t counts[5]);
 /* Is probe a member of an open incident? */
 int pd_incidents_has_probe(const struct pd_incidents *m, const char *probe);
 
+/* issue 11: the SLO o's status s at now: opens its burn-rate incident when a rule fires
+ * (severity from the rule, evidence = the budget figures, runbook
+ * runbooks/slo-burn-rate.md, key "probed:[LOCATION/]slo-NAME-<opened_ms>"), escalates
+ * it when a more severe rule fires (never lowers it while open), resolves it when no
+ * rule fires. One incident per objective, apart from probe incidents. Returns the
+ * number of notifications queued. */
+int pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o,
+		     const struct pd_slo_status *s, int64_t now);
+/* Resolve the open burn-rate incidents whose objective the live config no longer has. */
+void pd_incidents_slo_prune(struct pd_incidents *m, int64_t now);
+
 /* Queue a clearly marked drill incident of the given severity (1..4) through the real
  * routing ("drill": true, "[Pn] DRILL" in the summary). It is closed in probed's own
  * records at once; the on-call resolves the pager's copy when the ritual is done.

@@ -102,6 +102,17 @@ struct pd_statuspage_incident {
 };
 #define PD_STATUSPAGE_MAX_INCIDENTS 8
 
+/* issue 11: one `slo:` objective's error budget (collect; not touched by derive). */
+struct pd_statuspage_slo {
+	char name[128];            /* family or probe */
+	double objective;          /* 0.999 */
+	int64_t period_ms;
+	double sli;                /* -1 = no results */
+	double budget_left;        /* ratio: 1 untouched, 0 spent, < 0 overspent */
+	int severity;              /* of the burn-rate rule firing now, 0 = none */
+};
+#define PD_STATUSPAGE_MAX_SLOS 32
+
 struct pd_statuspage_view {
 	int64_t now_ms;
 	int64_t window_start_ms;   /* buckets[0].start_ms */
@@ -121,6 +132,8 @@ struct pd_statuspage_view {
 	size_t nincidents;
 	char *incident_message;    /* status_message of the most severe open incident
 				    * (malloc'd), NULL when none; shown instead of draft */
+	struct pd_statuspage_slo slos[PD_STATUSPAGE_MAX_SLOS]; /* config order */
+	size_t nslos;
 };
 
 /* The series cache, owned by the HTTP listener. */

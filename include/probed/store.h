@@ -178,6 +178,14 @@ int pd_store_window(struct pd_store *st, const char *probe, int64_t since_ms, in
 int pd_store_family_window(struct pd_store *st, const char *const *probes, size_t n,
 			   int64_t since_ms, int64_t until_ms, struct pd_window *out,
 			   struct pd_err *err);
+/* issue 11: of the results with a latency (total_ms >= 0) of the n probes over
+ * [since_ms, until_ms): *total, and *slow = those at or above under_ms, from the same
+ * aggregates (inside the histogram bucket holding under_ms, the share above it is
+ * interpolated as the percentiles are: within one bucket, 11.1 %, of the exact count).
+ * Unknown names contribute nothing. */
+int pd_store_family_latency(struct pd_store *st, const char *const *probes, size_t n,
+			    int64_t since_ms, int64_t until_ms, double under_ms, int64_t *total,
+			    int64_t *slow, struct pd_err *err);
 /* Latency baseline: p95 of probe's total_ms over the same UTC hour-of-day as now_ms on
  * each of the 7 previous days (the hour [H:00, H+1:00) of day -1 ... day -7), merged.
  * *p95_ms = -1 when fewer than min_samples latencies are stored there (or none).

@@ -61,7 +61,7 @@ check "probectl without a command: exit 64, the command list on stderr, nothing 
 	bash -c "[ $RC = 64 ] && grep -q '^  status ' '$OUT/noargs.err' && [ ! -s '$OUT/noargs.out' ]"
 # every command of the list has its own usage: synopsis, options or arguments, exit codes
 cmds=$("$PROBECTL_BIN" help | awk '/^  [a-z]/ {print $1}')
-check "probectl help lists the 14 commands" [ "$(echo $cmds)" = "validate reload check status history schema incidents incident postmortem drill runbooks outbox silence help" ]
+check "probectl help lists the 15 commands" [ "$(echo $cmds)" = "validate reload check status history schema incidents incident postmortem drill runbooks outbox silence slo help" ]
 for cmd in $cmds; do
 	pctl "help_$cmd" help "$cmd"
 	pctl "help2_$cmd" "$cmd" --help

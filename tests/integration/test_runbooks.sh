@@ -32,14 +32,14 @@ copy() {
 
 # ---------------------------------------------------------------- the real ones
 for f in mode1-upstream-changed.md mode2-database-bottleneck.md mode3-queue-backed-up.md \
-	key-rejected.md cert-expiry.md README.md; do
+	key-rejected.md cert-expiry.md slo-burn-rate.md README.md; do
 	check "runbooks/$f exists" test -s "$RB/$f"
 done
 lint "$RB"
 check "repository runbooks pass (exit 0)" test "$RC" -eq 0
-check "reports 5 runbooks OK" grep -qx "$RB: 5 runbooks OK" "$OUT"
+check "reports 6 runbooks OK" grep -qx "$RB: 6 runbooks OK" "$OUT"
 check "no problem lines" test "$(grep -c ': missing\|: empty\|out of order' "$OUT" || true)" -eq 0
-for f in "$RB"/mode*.md "$RB"/key-rejected.md; do
+for f in "$RB"/mode*.md "$RB"/key-rejected.md "$RB"/slo-burn-rate.md; do
 	b=$(basename "$f")
 	check "$b has the five sections in order" \
 		test "$(grep -E '^## (Detect|Declare|Communicate|Mitigate|RCA)$' "$f" | tr '\n' ' ')" \
@@ -57,7 +57,7 @@ check "cert-expiry.md uses probectl" grep -q 'probectl status\|probectl check' "
 check "cert-expiry.md points to the postmortem draft" grep -q 'probectl postmortem' "$f"
 check "README indexes every runbook" bash -c '
 	for f in mode1-upstream-changed.md mode2-database-bottleneck.md \
-		mode3-queue-backed-up.md key-rejected.md cert-expiry.md; do
+		mode3-queue-backed-up.md key-rejected.md cert-expiry.md slo-burn-rate.md; do
 		grep -q "($f)" "$1/README.md" || exit 1
 	done' _ "$RB"
 
@@ -125,7 +125,7 @@ printf 'no sections at all\n' >"$D/README.md"
 printf 'not markdown\n' >"$D/notes.txt"
 lint "$D"
 check "case, suffixes, CRLF, README, non-.md: pass" test "$RC" -eq 0
-check "lenient: 5 runbooks counted" grep -qx "$D: 5 runbooks OK" "$OUT"
+check "lenient: 6 runbooks counted" grep -qx "$D: 6 runbooks OK" "$OUT"
 
 # ------------------------------------------------------------ one file, by name
 lint "$PD_TMP/missing/mode1-upstream-changed.md"
