@@ -26,6 +26,19 @@ start_simapi --key "$TIKLIVE_TEST_KEY"
 start_receiver webhook
 echo "simulated API: $SIM_URL   webhook receiver: http://127.0.0.1:$WEBHOOK_PORT/hook"
 write_config "$PD_TMP/probes.yaml" 5s 2s
+# the API behind HTTPS too: a TLS front of the simulated API, its certificate (90 days)
+# signed by a CA made now, trusted through ca_file: probed records the chain's expiry
+start_tls_front 90
+awk -v url="$TLS_URL" -v ca="$TLS_CA" '/^notify:/ {
+	print "  - name: userid-https"
+	print "    family: userid"
+	print "    url: " url "/userid/?username=tiktok"
+	print "    ca_file: " ca
+	print "    expect:"
+	print "      status: [200]"
+	print "      json: {type: object, required: [id], properties: {id: {type: string, minLength: 1}}}"
+} { print }' "$PD_TMP/probes.yaml" >"$PD_TMP/probes.yaml.new" && mv "$PD_TMP/probes.yaml.new" "$PD_TMP/probes.yaml"
+echo "HTTPS front: $TLS_URL (certificate valid until $(date -u -d "@$TLS_NOT_AFTER" '+%Y-%m-%d %H:%M UTC'))"
 HTTP_PORT=$(free_port)
 printf 'http:\n  listen: 127.0.0.1:%s\n' "$HTTP_PORT" >>"$PD_TMP/probes.yaml"
 echo "config: interval 5s, confirm_after 2s, page after 2 consecutive failures, resolve after 2 successes"
@@ -36,9 +49,9 @@ tail -n +1 -f "$PD_TMP/probed.log" --pid=$$ | sed 's/^/  probed| /' &
 TAIL_PID=$!
 pd_track "$TAIL_PID"
 DB=$PD_TMP/probed.db
-wait_for 30 bash -c "[ \"\$('$PROBECTL_BIN' status --db '$DB' --json 2>/dev/null | grep -c '\"ok\":\\s*true')\" -ge 3 ]" || true
+wait_for 30 bash -c "[ \"\$('$PROBECTL_BIN' status --db '$DB' --json 2>/dev/null | grep -c '\"ok\":\\s*true')\" -ge 4 ]" || true
 sleep 1
-say "probectl status: all three checks are green"
+say "probectl status: all four checks are green; the HTTPS one with its certificate's expiry"
 "$PROBECTL_BIN" status --db "$DB"
 
 say "injecting an outage: /post-detail/ now answers 502 (as when upstream TikTok changes)"
@@ -64,6 +77,15 @@ else
 	echo "no resolve within 30 s — something is wrong" >&2
 	exit 1
 fi
+
+say "probectl silence: a planned deploy of userid; still probed and recorded, its pages held"
+SIL=$("$PROBECTL_BIN" silence add -c "$PD_TMP/probes.yaml" --family userid --for 15m \
+	--reason "demo: planned deploy of the userid service")
+"$PROBECTL_BIN" silence list -c "$PD_TMP/probes.yaml"
+if wait_for 15 bash -c "curl -fsS 'http://127.0.0.1:$HTTP_PORT/api/status' | grep -q '\"maintenance\":{'"; then
+	echo "the running probed picked the silence up without a reload: the status page shows userid in maintenance"
+fi
+"$PROBECTL_BIN" silence expire -c "$PD_TMP/probes.yaml" "$SIL"
 
 say "probectl history post-detail: every result is in SQLite, with p50/p95 and the error rate"
 "$PROBECTL_BIN" history post-detail --db "$DB" --since 10m | tail -n 12

@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config ca-certificates
 	libcurl4-openssl-dev libcjson-dev libyaml-dev libev-dev libsqlite3-dev libpcre2-dev)
-run_pkgs=(curl python3 sqlite3)
+run_pkgs=(curl python3 sqlite3 openssl)
 test_pkgs=(check json-schema-test-suite)
 # issue 4, several probe hosts: promtool/amtool checks and the multi-location test
 test_pkgs+=(prometheus prometheus-alertmanager)

@@ -193,6 +193,63 @@ start_receiver() {
 	export "${var}_PORT" "${var}_PID" "${var}_OUT"
 }
 
+# start_tls_front DAYS: an HTTPS front of the simulated API on 127.0.0.1 (python3 ssl,
+# forwarding path and X-Api-Key to $SIM_URL), with a certificate valid for DAYS days
+# signed by a CA made now with openssl. Sets TLS_URL, TLS_CA (the CA's PEM, for ca_file),
+# TLS_PID and TLS_NOT_AFTER (the certificate's notAfter, unix seconds).
+start_tls_front() {
+	local days=$1 d pf
+	pd_tmpdir
+	d=$PD_TMP/tls-front
+	mkdir -p "$d"
+	{
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" \
+			-days 3650 -subj "/CN=probed demo CA" &&
+		openssl req -newkey rsa:2048 -nodes -keyout "$d/api.key" -out "$d/api.csr" \
+			-subj "/CN=localhost" &&
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/san.ext" &&
+		openssl x509 -req -in "$d/api.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+			-CAcreateserial -days "$days" -extfile "$d/san.ext" -out "$d/api.pem"
+	} >>"$d/openssl.log" 2>&1 || fail "openssl could not make the demo certificates ($d/openssl.log)"
+	cat >"$d/front.py" <<'PY'
+import http.server, os, ssl, sys, urllib.error, urllib.request
+port_file, upstream, cert, key = sys.argv[1:5]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        req = urllib.request.Request(upstream + self.path)
+        if self.headers.get("X-Api-Key"):
+            req.add_header("X-Api-Key", self.headers["X-Api-Key"])
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                status, body = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, body = e.code, e.read()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+with open(port_file + ".tmp", "w") as f:
+    f.write("%d\n" % srv.server_address[1])
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+PY
+	pf=$d/port
+	"$PYTHON" "$d/front.py" "$pf" "$SIM_URL" "$d/api.pem" "$d/api.key" >>"$d/front.log" 2>&1 &
+	TLS_PID=$!
+	pd_track "$TLS_PID"
+	TLS_URL=https://127.0.0.1:$(pd_wait_port_file "$pf" "$TLS_PID" "TLS front") || exit 1
+	TLS_CA=$d/ca.pem
+	TLS_NOT_AFTER=$(date -u -d "$(openssl x509 -noout -enddate -in "$d/api.pem" | cut -d= -f2)" +%s)
+	export TLS_URL TLS_CA TLS_PID TLS_NOT_AFTER
+}
+
 # count_lines FILE PATTERN: number of lines of FILE matching the grep -E
 # PATTERN (0 when FILE does not exist).
 count_lines() {
