@@ -1,5 +1,6 @@
 /* check_check.c — response -> result classification, over real pd_response values. */
 #include <check.h>
+#include "testlib.h"
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
@@ -353,8 +354,6 @@ main(void)
 {
 	Suite *s = suite_create("check");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_ok);
@@ -371,9 +370,5 @@ main(void)
 	tcase_add_test(tc, test_status_ranges);
 	tcase_add_test(tc, test_verdict_cut_keeps_utf8);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(s);
 }

@@ -1,6 +1,7 @@
 /* check_comms.c — status-page drafts, the postmortem and the runbook linter, asserted
  * as exact text for fixed inputs. */
 #include <check.h>
+#include "testlib.h"
 #include <stdlib.h>
 #include <string.h>
 #include "probed/comms.h"
@@ -640,11 +641,5 @@ comms_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(comms_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(comms_suite());
 }

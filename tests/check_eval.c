@@ -1,5 +1,6 @@
 /* check_eval.c — the paging state machine, driven with explicit times (no clock). */
 #include <check.h>
+#include "testlib.h"
 #include <stdlib.h>
 #include <string.h>
 #include "probed/eval.h"
@@ -141,8 +142,6 @@ main(void)
 {
 	Suite *s = suite_create("eval");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_two_failures_page_once);
 	tcase_add_test(tc, test_flap_does_not_page);
@@ -152,9 +151,5 @@ main(void)
 	tcase_add_test(tc, test_next_delay);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(s);
 }

@@ -2,6 +2,7 @@
  * errors) and response shape fingerprints (hash, path lists, diffs). Time is explicit. */
 #include <stdio.h>
 #include <check.h>
+#include "testlib.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -660,11 +661,5 @@ freshness_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(freshness_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(freshness_suite());
 }

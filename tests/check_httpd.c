@@ -7,6 +7,7 @@
  * connection limit, IPv6, a port in use; the listener recovering from a burst close, a
  * slowloris and clients that leave unnoticed (issue 9). */
 #include <check.h>
+#include "testlib.h"
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -33,28 +34,14 @@ static char dbpath[128];
 static void
 setup(void)
 {
-	snprintf(tdir, sizeof(tdir), "/tmp/pdhttpd.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	pd_test_tmpdir(tdir, sizeof(tdir), "httpd");
 	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
 }
 
 static void
 teardown(void)
 {
-	DIR *d = opendir(tdir);
-	struct dirent *de;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tdir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tdir);
+	pd_test_rm_tree(tdir);
 }
 
 START_TEST(parse_listen)
@@ -599,14 +586,10 @@ httpd_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	sr = srunner_create(httpd_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = pd_test_run(httpd_suite());
 	curl_global_cleanup();
-	return failed == 0 ? 0 : 1;
+	return rc;
 }

@@ -1,6 +1,7 @@
 /* check_jsonschema.c — JSON Schema draft 7: the official test suite, the product's
  * response shapes and their operator messages, and hostile schemas/documents. */
 #include <check.h>
+#include "testlib.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -990,11 +991,5 @@ jsonschema_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(jsonschema_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(jsonschema_suite());
 }

@@ -1,5 +1,6 @@
 /* check_maint.c — maintenance windows and silences, with explicit times (no clock). */
 #include <check.h>
+#include "testlib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,8 +192,6 @@ main(void)
 {
 	Suite *s = suite_create("maint");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_weekday);
 	tcase_add_test(tc, test_one_off);
@@ -201,9 +200,5 @@ main(void)
 	tcase_add_test(tc, test_scope);
 	tcase_add_test(tc, test_silences);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return pd_test_run(s);
 }

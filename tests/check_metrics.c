@@ -12,6 +12,7 @@
  *   no incident and counts under severity="none".
  */
 #include <check.h>
+#include "testlib.h"
 #include <dirent.h>
 #include <math.h>
 #include <regex.h>
@@ -41,28 +42,14 @@ static char dbpath[128];
 static void
 setup(void)
 {
-	snprintf(tdir, sizeof(tdir), "/tmp/pdmetrics.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	pd_test_tmpdir(tdir, sizeof(tdir), "metrics");
 	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
 }
 
 static void
 teardown(void)
 {
-	DIR *d = opendir(tdir);
-	struct dirent *de;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tdir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tdir);
+	pd_test_rm_tree(tdir);
 }
 
 START_TEST(label_escaping)
@@ -577,11 +564,5 @@ metrics_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(metrics_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(metrics_suite());
 }

@@ -2,6 +2,7 @@
  * (issue 9) that a probe resolves its host afresh every time. The other transfer
  * behaviour is exercised by check_outbox and the integration tests. */
 #include <check.h>
+#include "testlib.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <netdb.h>
@@ -233,11 +234,5 @@ runner_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(runner_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(runner_suite());
 }

@@ -3,6 +3,7 @@
  * (READY after start, RELOADING/STOPPING from signals) is covered end to end by
  * tests/integration/test_systemd.sh. */
 #include <check.h>
+#include "testlib.h"
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -295,11 +296,5 @@ sdnotify_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(sdnotify_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(sdnotify_suite());
 }

@@ -1,6 +1,7 @@
 /* check_slo.c — SLI, error budget, burn rates and the multi-window rules (slo.c), over
  * synthetic per-minute counts and an injected clock (now_ms is an argument). */
 #include <check.h>
+#include "testlib.h"
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -454,8 +455,6 @@ main(void)
 {
 	Suite *s = suite_create("slo");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 120);
@@ -472,9 +471,5 @@ main(void)
 	tcase_add_test(tc, test_config_slo_errors);
 	tcase_add_test(tc, test_latency_objective_from_the_store);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(s);
 }

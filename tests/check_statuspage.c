@@ -5,6 +5,7 @@
  * from a daemon + store, runs in tests/integration/test_statuspage.sh and
  * test_severity_surfaces.sh.) */
 #include <check.h>
+#include "testlib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,11 +444,5 @@ statuspage_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(statuspage_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(statuspage_suite());
 }

@@ -1,5 +1,6 @@
 /* check_store.c — the SQLite store, on real files under a mkdtemp directory. */
 #include <check.h>
+#include "testlib.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,28 +26,14 @@ static char dbpath[128];
 static void
 setup(void)
 {
-	snprintf(tdir, sizeof(tdir), "/tmp/pdstore.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	pd_test_tmpdir(tdir, sizeof(tdir), "store");
 	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
 }
 
 static void
 teardown(void)
 {
-	DIR *d = opendir(tdir);
-	struct dirent *de;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tdir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tdir);
+	pd_test_rm_tree(tdir);
 }
 
 static struct pd_store *
@@ -1837,11 +1824,5 @@ store_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(store_suite());
 }

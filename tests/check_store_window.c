@@ -2,6 +2,7 @@
  * baselines, pruning and the v3 backfill, on real SQLite files under mkdtemp. Every
  * figure is checked against a brute-force computation over the same generated results. */
 #include <check.h>
+#include "testlib.h"
 #include <dirent.h>
 #include <math.h>
 #include <stdint.h>
@@ -26,28 +27,14 @@ static char dbpath[128];
 static void
 setup(void)
 {
-	snprintf(tdir, sizeof(tdir), "/tmp/pdwin.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tdir));
+	pd_test_tmpdir(tdir, sizeof(tdir), "window");
 	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
 }
 
 static void
 teardown(void)
 {
-	DIR *d = opendir(tdir);
-	struct dirent *de;
-	char p[512];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", tdir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(tdir);
+	pd_test_rm_tree(tdir);
 }
 
 static struct pd_store *
@@ -779,11 +766,5 @@ store_window_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(store_window_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(store_window_suite());
 }

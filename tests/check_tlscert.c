@@ -2,6 +2,7 @@
  * libcurl's certinfo, the thresholds (ticket P4 / chat P3 / page P2), the reason and
  * verdict texts, and the `ca_file` / `cert_expiry` config keys with their errors. */
 #include <check.h>
+#include "testlib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,11 +263,5 @@ tlscert_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(tlscert_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(tlscert_suite());
 }
