@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 #include "probed/check.h"
 #include "probed/clock.h"
+#include "probed/hash.h"
 #include "probed/log.h"
 #include "probed/outcome.h"
 #include "probed/tlscert.h"
@@ -465,29 +466,10 @@ fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64_t now_ms
 
 /* ---- issue 3: shape fingerprints -------------------------------------------------- */
 
-#define FNV_OFF 1469598103934665603ULL
-#define FNV_PRIME 1099511628211ULL
-
-static uint64_t
-fnv(uint64_t h, const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= FNV_PRIME;
-	}
-	return h;
-}
-
-static uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
+/* fingerprints are stored: they keep the seed they were first made with */
+#define FNV_OFF PD_HASH_LEGACY_SEED
+#define fnv pd_hash_fnv1a
+#define mix64 pd_hash_mix64
 
 /* objects collapsed as maps (see "maps" below), sorted by address */
 struct map_set {

@@ -37,6 +37,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include "probed/jsonschema.h"
+#include "probed/hash.h"
 #include "probed/log.h"
 
 #define JS_EVAL_MAX (4 * PD_SCHEMA_MAX_DEPTH)
@@ -1845,30 +1846,14 @@ v_string(struct vctx *c, const struct js_node *n, const cJSON *x)
  * unique). Sorted by (hash, index), only items of one run of
  * equal hashes are compared with json_equal: n log n plus the (rare) collisions. The
  * pair reported is the one the pairwise scan found first: the smallest i, then j. */
-static uint64_t
-uq_mix(uint64_t h)
-{
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
-}
+#define uq_mix pd_hash_mix64
 
-static uint64_t
-uq_bytes(uint64_t h, const void *p, size_t len)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	return h;
-}
+#define uq_bytes pd_hash_fnv1a
 
 static uint64_t
 uq_hash(const cJSON *j, int depth)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)(j->type & 0xFF), m;
+	uint64_t h = PD_HASH_FNV_OFFSET ^ (uint64_t)(j->type & 0xFF), m;
 	const cJSON *x;
 	const char *str;
 	double d;
@@ -1891,7 +1876,7 @@ uq_hash(const cJSON *j, int depth)
 		m = 0;
 		for (x = j->child; x != NULL; x = x->next) {
 			str = x->string ? x->string : "";
-			m += uq_mix(uq_bytes(0xcbf29ce484222325ULL, str, strlen(str)) ^
+			m += uq_mix(uq_bytes(PD_HASH_FNV_OFFSET, str, strlen(str)) ^
 				    uq_hash(x, depth + 1));
 			h++;
 		}

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "probed/classify.h"
 #include "probed/clock.h"
+#include "probed/hash.h"
 #include "probed/buf.h"
 #include "probed/notify.h"
 
@@ -159,24 +160,27 @@ pd_notify_routes(const struct pd_notify_cfg *t, int severity)
 	return (pd_notify_severities_of(t) >> (severity - 1)) & 1u;
 }
 
+/* A byte an alias keeps as is: [A-Za-z0-9._:-]. */
+static int
+alias_ok(unsigned char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '.' || ch == '_' || ch == ':' || ch == '-';
+}
+
 void
 pd_notify_alias(const char *key, char *out, size_t cap)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+	uint64_t h;
 	size_t len = strlen(key), n = 0, keep;
 	int mapped = len > PD_NOTIFY_ALIAS_MAX;
 
 	if (cap == 0)
 		return;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)key[i];
-
-		h = (h ^ ch) * 1099511628211ULL;
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+	for (size_t i = 0; i < len; i++)
+		if (!alias_ok((unsigned char)key[i]))
 			mapped = 1;
-	}
 	if (!mapped) {
 		snprintf(out, cap, "%s", key);
 		return;
@@ -184,14 +188,10 @@ pd_notify_alias(const char *key, char *out, size_t cap)
 	/* room for "-" and 16 hex digits, within the alias cap and the buffer */
 	keep = (cap - 1 < PD_NOTIFY_ALIAS_MAX ? cap - 1 : PD_NOTIFY_ALIAS_MAX);
 	keep = keep > 17 ? keep - 17 : 0;
-	for (size_t i = 0; i < len && n < keep; i++) {
-		unsigned char ch = (unsigned char)key[i];
-
-		out[n++] = ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-			    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == ':' ||
-			    ch == '-') ? (char)ch : '_';
-	}
+	for (size_t i = 0; i < len && n < keep; i++)
+		out[n++] = alias_ok((unsigned char)key[i]) ? key[i] : '_';
 	if (n + 17 < cap) {
+		h = pd_hash_fnv1a(PD_HASH_FNV_OFFSET, key, len);
 		out[n++] = '-';
 		for (int b = 60; b >= 0; b -= 4)
 			out[n++] = hex[(h >> b) & 15];

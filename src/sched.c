@@ -1,5 +1,6 @@
 /* sched.c — absolute-time ev_timers with lateness measurement. */
 #include <time.h>
+#include "probed/hash.h"
 #include "probed/sched.h"
 
 int64_t
@@ -14,15 +15,9 @@ pd_sched_now_us(void)
 int64_t
 pd_sched_spread_ms(const char *name, int64_t interval_ms)
 {
-	uint64_t h = 1469598103934665603ULL;
-
 	if (interval_ms <= 0)
 		return 0;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-		h ^= *p;
-		h *= 1099511628211ULL;
-	}
-	return (int64_t)(h % (uint64_t)interval_ms);
+	return (int64_t)(pd_hash_str(PD_HASH_LEGACY_SEED, name) % (uint64_t)interval_ms);
 }
 
 static void

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 #include "probed/classify.h"   /* struct pd_window (issue 3 windows) */
 #include "probed/clock.h"
+#include "probed/hash.h"
 #include "probed/log.h"
 #include "probed/outcome.h"
 #include "probed/store.h"
@@ -447,13 +448,7 @@ struct pd_store {
 static uint64_t
 name_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return pd_hash_str(PD_HASH_FNV_OFFSET, s);
 }
 
 static void
