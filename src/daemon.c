@@ -116,6 +116,12 @@ daemon_now(const struct pd_daemon *d)
 	return pd_clock_wall_ms(d->opts.clock);
 }
 
+int64_t
+pd_daemon_now_ms(const struct pd_daemon *d)
+{
+	return daemon_now(d);
+}
+
 static void
 probe_free(struct probe *p)
 {

@@ -347,7 +347,7 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 	struct pd_statuspage_view view;
 	struct pd_err err = {0};
 	struct pd_buf body;
-	int64_t now = pd_clock_wall_ms(NULL);
+	int64_t now = pd_daemon_now_ms(h->d);
 	unsigned status = MHD_HTTP_OK;
 	const char *ctype = "text/plain; charset=utf-8";
 	int rc = 0;

@@ -112,7 +112,7 @@ sdn_refresh(struct pd_sdnotify *sn)
 	pd_daemon_stats(sn->d, &st);
 	cfg = pd_daemon_config(sn->d);
 	nprobes = cfg != NULL ? cfg->nprobes : st.probes_up + st.probes_down;
-	if (pd_store_outbox_stats(pd_daemon_store(sn->d), pd_clock_wall_ms(NULL), &depth,
+	if (pd_store_outbox_stats(pd_daemon_store(sn->d), pd_daemon_now_ms(sn->d), &depth,
 				  &oldest, &dead, &err) != 0)
 		depth = -1;
 	pd_sdnotify_format_status(buf, sizeof(buf), nprobes, &st, depth,

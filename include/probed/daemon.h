@@ -89,6 +89,8 @@ void pd_daemon_stats(const struct pd_daemon *d, struct pd_daemon_stats *out);
 
 /* Borrowed handles for read-only use by the HTTP listener (same thread). */
 struct pd_store *pd_daemon_store(const struct pd_daemon *d);
+/* Wall-clock now (UTC ms) by the daemon's clock (the injected one in tests). */
+int64_t pd_daemon_now_ms(const struct pd_daemon *d);
 const struct pd_config *pd_daemon_config(const struct pd_daemon *d);
 struct ev_loop *pd_daemon_loop(const struct pd_daemon *d);
 struct pd_incidents;
