@@ -134,22 +134,25 @@ pd_incident_runbook_url(const char *base_url, const char *file, char *out, size_
 }
 
 void
-pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap)
+pd_incident_endpoint_label(const char *url_display, const char *family, char *out, size_t cap)
 {
-	const char *u = p->url_display ? p->url_display : "";
-	const char *h = strstr(u, "://");
-	const char *path = h ? strchr(h + 3, '/') : NULL;
-	size_t n;
+	const char *h = url_display ? strstr(url_display, "://") : NULL;
+	const char *path = h ? h + 3 + strcspn(h + 3, "/?#") : NULL;
+	size_t n = path ? strcspn(path, "?#") : 0;
 
-	if (path == NULL || path[1] == '\0' || path[1] == '?') {
-		snprintf(out, cap, "%s", p->family ? p->family : p->name);
+	if (cap == 0)
+		return;
+	if (path == NULL || *path != '/' || n <= 1 || memmem(path, n, "${", 2) != NULL) {
+		snprintf(out, cap, "%s", family ? family : "");
 		return;
 	}
-	n = strcspn(path, "?#");
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(out, path, n);
-	out[n] = '\0';
+	snprintf(out, cap, "%.*s", (int)n, path);
+}
+
+void
+pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap)
+{
+	pd_incident_endpoint_label(p->url_display, p->family ? p->family : p->name, out, cap);
 }
 
 /* ---- members and notified targets ---- */

@@ -86,30 +86,6 @@ state_title(enum pd_statuspage_state s)
 	}
 }
 
-void
-pd_statuspage_endpoint(const char *url, const char *family, char *out, size_t cap)
-{
-	const char *p = url ? strstr(url, "://") : NULL;
-	size_t len;
-
-	if (cap == 0)
-		return;
-	if (p != NULL) {
-		p += 3;
-		p += strcspn(p, "/?#");
-		len = strcspn(p, "?#");
-		if (len == 0) {
-			snprintf(out, cap, "/");
-			return;
-		}
-		if (*p == '/' && memmem(p, len, "${", 2) == NULL) {
-			snprintf(out, cap, "%.*s", (int)len, p);
-			return;
-		}
-	}
-	snprintf(out, cap, "/%s/", family ? family : "");
-}
-
 /* ---- collect ------------------------------------------------------------------------ */
 
 struct collect_ctx {
@@ -143,8 +119,8 @@ collect_on_probe(void *ud, const struct pd_probe_view *pv)
 	snprintf(p->name, sizeof(p->name), "%s", pv->name);
 	snprintf(p->family, sizeof(p->family), "%s", pv->family ? pv->family : pv->name);
 	snprintf(p->tier, sizeof(p->tier), "%s", pv->tier ? pv->tier : "");
-	pd_statuspage_endpoint(pv->cfg ? pv->cfg->url_display : NULL, p->family, p->endpoint,
-			       sizeof(p->endpoint));
+	pd_incident_endpoint_label(pv->cfg ? pv->cfg->url_display : NULL, p->family, p->endpoint,
+				   sizeof(p->endpoint));
 	p->eval = pv->state->status;
 	p->consec_fail = pv->state->consec_fail;
 	p->first_fail_ms = pv->state->first_fail_ms;

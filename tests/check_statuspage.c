@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 #include "probed/log.h"
 #include "probed/outcome.h"
+#include "probed/incident.h"
 #include "probed/statuspage.h"
 
 /* 2026-05-29 05:05:00.000 UTC */
@@ -73,22 +74,22 @@ START_TEST(endpoint_from_url)
 {
 	char out[64];
 
-	pd_statuspage_endpoint("https://api.example.com/post-detail/?url=https%3A%2F%2Fx", "pd", out,
+	pd_incident_endpoint_label("https://api.example.com/post-detail/?url=https%3A%2F%2Fx", "pd", out,
 			       sizeof(out));
 	ck_assert_str_eq(out, "/post-detail/");
-	pd_statuspage_endpoint("http://127.0.0.1:8080/userid/?username=tiktok#frag", "u", out, sizeof(out));
+	pd_incident_endpoint_label("http://127.0.0.1:8080/userid/?username=tiktok#frag", "u", out, sizeof(out));
 	ck_assert_str_eq(out, "/userid/");
-	pd_statuspage_endpoint("https://example.com", "site", out, sizeof(out));
-	ck_assert_str_eq(out, "/");
-	pd_statuspage_endpoint("https://example.com?x=1", "site", out, sizeof(out));
-	ck_assert_str_eq(out, "/");
-	pd_statuspage_endpoint("https://${HOST}/userinfo/", "ui", out, sizeof(out));
+	pd_incident_endpoint_label("https://example.com", "site", out, sizeof(out));
+	ck_assert_str_eq(out, "site");
+	pd_incident_endpoint_label("https://example.com/?x=1", "site", out, sizeof(out));
+	ck_assert_str_eq(out, "site");
+	pd_incident_endpoint_label("https://${HOST}/userinfo/", "ui", out, sizeof(out));
 	ck_assert_str_eq(out, "/userinfo/");
-	pd_statuspage_endpoint("https://h/${PATH}/x", "fam", out, sizeof(out));
-	ck_assert_str_eq(out, "/fam/");
-	pd_statuspage_endpoint(NULL, "fam", out, sizeof(out));
-	ck_assert_str_eq(out, "/fam/");
-	pd_statuspage_endpoint("https://h/a-very-long-path-that-does-not-fit", "f", out, 8);
+	pd_incident_endpoint_label("https://h/${PATH}/x", "fam", out, sizeof(out));
+	ck_assert_str_eq(out, "fam");
+	pd_incident_endpoint_label(NULL, "fam", out, sizeof(out));
+	ck_assert_str_eq(out, "fam");
+	pd_incident_endpoint_label("https://h/a-very-long-path-that-does-not-fit", "f", out, 8);
 	ck_assert_uint_eq(strlen(out), 7);
 }
 END_TEST

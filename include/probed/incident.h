@@ -139,7 +139,13 @@ int pd_incident_sevmap_load(struct pd_incident_sevmap *m, struct pd_store *st,
 int pd_incident_sevmap_of(const struct pd_incident_sevmap *m, const char *probe,
 			  const char **key);
 
-/* Endpoint label for a probe: its URL's path ("/post-detail/"), else the family. */
+/* The endpoint a person reads in titles, drafts and on the status page — one rule for all:
+ * the path of the URL as written, without query or fragment ("https://h/post-detail/?url=x"
+ * -> "/post-detail/"); when there is no path beyond "/", or it is not plain text (holds
+ * "${"), or there is no URL: the family (pd_incident_endpoint: else the probe's name).
+ * Always terminated; cut to cap - 1 bytes. */
+void pd_incident_endpoint_label(const char *url_display, const char *family, char *out,
+				size_t cap);
 void pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap);
 
 /* The runbook link every payload carries for a runbook file ("mode1-upstream-changed.md"):

@@ -155,9 +155,6 @@ void pd_statuspage_view_cleanup(struct pd_statuspage_view *v);
 int pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struct pd_err *err);
 int pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struct pd_err *err);
 
-/* The path of a URL as written ("https://h/post-detail/?url=..." -> "/post-detail/"),
- * or "/<family>/" when the path is not plain text (contains "${"). Always terminated. */
-void pd_statuspage_endpoint(const char *url_display, const char *family, char *out, size_t cap);
 /* Append s HTML-escaped (& < > " ' ), control characters dropped. */
 int pd_statuspage_html_escape(struct pd_buf *out, const char *s);
 
