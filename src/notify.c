@@ -14,6 +14,7 @@ extern const struct pd_notify_ops pd_notify_opsgenie_ops;
 extern const struct pd_notify_ops pd_notify_slack_ops;
 extern const struct pd_notify_ops pd_notify_alertmanager_ops;
 extern const struct pd_notify_ops pd_notify_exec_ops;
+extern const struct pd_notify_ops pd_notify_email_ops;
 
 static const struct pd_notify_ops *const notify_targets[] = {
 	&pd_notify_webhook_ops,
@@ -22,6 +23,7 @@ static const struct pd_notify_ops *const notify_targets[] = {
 	&pd_notify_slack_ops,
 	&pd_notify_alertmanager_ops,
 	&pd_notify_exec_ops,
+	&pd_notify_email_ops,
 };
 
 #define NOTIFY_NTYPES (sizeof(notify_targets) / sizeof(notify_targets[0]))

@@ -592,7 +592,7 @@ START_TEST(test_config_errors)
 		{ "  - name: a\n    type: alertmanager\n    url: http://x/\n    resend_interval: 100ms\n",
 		  "resend_interval: must be at least 1s" },
 		{ "  - name: x\n    type: teams\n    url: http://x/\n",
-		  "type: must be webhook, pagerduty, opsgenie, slack, alertmanager or exec" },
+		  "type: must be webhook, pagerduty, opsgenie, slack, alertmanager, exec or email" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
