@@ -31,7 +31,8 @@ enum pd_notify_verdict {
  * config.c and outbox.c have no per-type code: everything a type needs beyond one HTTP
  * POST of render()'s body is below. */
 struct pd_notify_ops {
-	enum pd_notify_type type; /* its index in the table */
+	enum pd_notify_type type; /* not read (issue 8): a type's number is its index in the
+				   * table; the first six set it to their enum value */
 	const char *name;   /* "webhook", "pagerduty": the `type:` in probes.yaml */
 	/* issue 8: configuration. keys: the type's own keys (NULL-terminated; NULL = none)
 	 * next to the common ones (name, type, url, headers, timeout, role, severities,
