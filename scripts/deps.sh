@@ -25,6 +25,8 @@ test_pkgs+=(file debootstrap systemd-container util-linux)
 test_pkgs+=(faketime)
 # the certificate-expiry test makes its CA and certificates with openssl (issue 11)
 test_pkgs+=(openssl)
+# the email target's test runs a real SMTP server (aiosmtpd) with STARTTLS (issue 8)
+test_pkgs+=(python3-aiosmtpd)
 
 # scripts/fuzz.sh: clang-14 with libFuzzer and the sanitizer runtimes (issue 9). The test
 # command needs none of them: it replays the fuzz corpora with the normal compiler.

@@ -33,6 +33,7 @@
 #include "probed/config.h"
 #include "probed/jsonschema.h"
 #include "probed/log.h"
+#include "probed/notify.h"
 
 #define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
 #define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
@@ -257,6 +258,10 @@ cfg_probe_cleanup(struct pd_probe_cfg *p)
 static void
 cfg_notify_cleanup(struct pd_notify_cfg *n)
 {
+	const struct pd_notify_ops *ops = pd_notify_ops_for(n->type);
+
+	if (ops != NULL && ops->cleanup != NULL)
+		ops->cleanup(n);
 	free(n->name);
 	free(n->url);
 	free(n->url_display);
@@ -966,7 +971,7 @@ cfg_method(struct cfg_ctx *c, yaml_node_t *n)
 
 /* Returns NULL when url is an acceptable http(s) URL, else the reason (maybe in why). */
 static const char *
-cfg_url_problem(const char *url, char *why, size_t cap, int *nomem)
+cfg_url_problem(const char *url, const char *schemes, char *why, size_t cap, int *nomem)
 {
 	CURLU *h = curl_url();
 	char *scheme = NULL, *host = NULL;
@@ -984,7 +989,23 @@ cfg_url_problem(const char *url, char *why, size_t cap, int *nomem)
 		res = why;
 		goto out;
 	}
-	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	if (schemes != NULL) { /* issue 8: a target's own schemes ("smtp,smtps") */
+		size_t sl;
+		const char *p = schemes;
+		int ok = 0;
+
+		if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) {
+			sl = strlen(scheme);
+			for (; *p; p += strcspn(p, ","), p += *p == ',')
+				if (strncasecmp(p, scheme, sl) == 0 && (p[sl] == ',' || !p[sl]))
+					ok = 1;
+		}
+		if (!ok) {
+			snprintf(why, cap, "scheme must be one of %s", schemes);
+			res = why;
+			goto out;
+		}
+	} else if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
 		res = "scheme must be http or https";
 		goto out;
@@ -1009,8 +1030,8 @@ out:
 
 /* Expand and check a URL. *display gets the text as written. Returns 0 or -1. */
 static int
-cfg_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url, char **display,
-	int *secret)
+cfg_url_of(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *schemes, char **url,
+	   char **display, int *secret)
 {
 	char show[CFG_SHOW_MAX + 8], whybuf[128];
 	const char *why;
@@ -1019,7 +1040,7 @@ cfg_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url, char **
 
 	if (s == NULL)
 		return -1;
-	why = cfg_url_problem(s, whybuf, sizeof(whybuf), &nomem);
+	why = cfg_url_problem(s, schemes, whybuf, sizeof(whybuf), &nomem);
 	if (nomem) {
 		c->nomem = 1;
 		free(s);
@@ -1038,6 +1059,13 @@ cfg_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url, char **
 	}
 	*url = s;
 	return 0;
+}
+
+static int
+cfg_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url, char **display,
+	int *secret)
+{
+	return cfg_url_of(c, n, what, NULL, url, display, secret);
 }
 
 static int
@@ -2052,36 +2080,188 @@ out:
 	free(names);
 }
 
-/* ---- notify targets (issue 3: opsgenie, slack, alertmanager, exec; routing) ---- */
+/* ---- notify targets (issue 3: routing; issue 8: a type's own keys live in its
+ * notify_<type>.c behind struct pd_notify_ops, read through pd_notify_conf_*) ---- */
 enum {
-	NT_NAME, NT_TYPE, NT_URL, NT_ROUTING_KEY, NT_HEADERS, NT_TIMEOUT, NT_API_KEY, NT_COMMAND,
-	NT_SEVERITIES, NT_ROLE, NT_RESEND, NT_RESEND_RESOLVED, NT_GENERATOR_URL, NT_RETRY,
+	NT_NAME, NT_TYPE, NT_URL, NT_HEADERS, NT_TIMEOUT, NT_SEVERITIES, NT_ROLE, NT_RETRY,
 	NT_BREAKER, NT_N
 };
-static const char *const notify_keys[] = {
-	"name", "type", "url", "routing_key", "headers", "timeout", "api_key", "command",
-	"severities", "role", "resend_interval", "resend_resolved_for", "generator_url", "retry",
-	"breaker", NULL,
+static const char *const notify_common_keys[] = {
+	"name", "type", "url", "headers", "timeout", "severities", "role", "retry", "breaker",
+	NULL,
 };
-/* index = enum pd_notify_type */
-static const char *const notify_types[] = {
-	"webhook", "pagerduty", "opsgenie", "slack", "alertmanager", "exec", NULL,
-};
-#define CFG_NOTIFY_TYPES "webhook, pagerduty, opsgenie, slack, alertmanager or exec"
 /* index + 1 = enum pd_notify_role */
 static const char *const notify_roles[] = { "page", "chat", "ticket", NULL };
-#define CFG_OPSGENIE_URL "https://api.opsgenie.com"
-#define CFG_AM_RESEND_MS (60 * 1000)
-#define CFG_AM_RESOLVED_MS (5 * 60 * 1000)
+#define CFG_NOTIFY_MAX_KEYS 64
 
-/* A key that only one target type takes: an error on any other type. */
+/* The entry being read, for a type's configure (config.h's pd_notify_conf_*). */
+struct pd_notify_conf {
+	struct cfg_ctx *c;
+	yaml_node_t *entry;
+	const char *const *names;   /* every key: common, then every type's own */
+	yaml_node_t **v, **k;
+};
+
 static int
-cfg_notify_only(struct cfg_ctx *c, yaml_node_t *key, int type, int want)
+nc_index(struct pd_notify_conf *nc, const char *key)
 {
-	if (key == NULL || type < 0 || type == want)
-		return key != NULL && type == want;
-	cfg_error(c, key, "%s is only valid for type %s", cfg_raw(key), notify_types[want]);
-	return 0;
+	for (int i = 0; nc->names[i] != NULL; i++)
+		if (strcmp(nc->names[i], key) == 0)
+			return i;
+	return -1;
+}
+
+static yaml_node_t *
+nc_value(struct pd_notify_conf *nc, const char *key)
+{
+	int i = nc_index(nc, key);
+
+	return i < 0 ? NULL : nc->v[i];
+}
+
+int
+pd_notify_conf_has(struct pd_notify_conf *nc, const char *key)
+{
+	int i = nc_index(nc, key);
+
+	return i >= 0 && nc->k[i] != NULL;
+}
+
+void
+pd_notify_conf_error(struct pd_notify_conf *nc, const char *key, const char *fmt, ...)
+{
+	yaml_node_t *n = key ? nc_value(nc, key) : NULL;
+	va_list ap;
+
+	if (n == NULL)
+		n = nc->entry;
+	va_start(ap, fmt);
+	cfg_verror_at(nc->c, n->start_mark.line + 1, n->start_mark.column + 1, fmt, ap);
+	va_end(ap);
+}
+
+void
+pd_notify_conf_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
+			  const char *fmt, ...)
+{
+	yaml_node_t *n = nc_value(nc, key);
+	va_list ap;
+
+	if (n != NULL && n->type == YAML_SEQUENCE_NODE &&
+	    i < (size_t)(n->data.sequence.items.top - n->data.sequence.items.start))
+		n = cfg_node(nc->c, n->data.sequence.items.start[i]);
+	if (n == NULL)
+		n = nc->entry;
+	va_start(ap, fmt);
+	cfg_verror_at(nc->c, n->start_mark.line + 1, n->start_mark.column + 1, fmt, ap);
+	va_end(ap);
+}
+
+char *
+pd_notify_conf_string(struct pd_notify_conf *nc, const char *key, int *secret)
+{
+	yaml_node_t *n = nc_value(nc, key);
+	int sec = 0;
+	char *r;
+
+	if (!pd_notify_conf_has(nc, key))
+		return NULL;
+	r = cfg_string(nc->c, n, key, &sec);
+	if (secret != NULL)
+		*secret = sec;
+	return r;
+}
+
+static void cfg_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what,
+			   const char *v);
+
+char *
+pd_notify_conf_secret(struct pd_notify_conf *nc, const char *key)
+{
+	char *r = pd_notify_conf_string(nc, key, NULL);
+
+	/* a credential even when written in the clear */
+	if (r != NULL) {
+		pd_log_add_secret(r);
+		cfg_token_line(nc->c, nc_value(nc, key), key, r);
+	}
+	return r;
+}
+
+int
+pd_notify_conf_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms,
+			int64_t *out)
+{
+	if (!pd_notify_conf_has(nc, key))
+		return 0;
+	return cfg_duration(nc->c, nc_value(nc, key), key, min_ms, out);
+}
+
+char *
+pd_notify_conf_url(struct pd_notify_conf *nc, const char *key, const char *schemes,
+		   char **display)
+{
+	char *url = NULL;
+	int secret;
+
+	*display = NULL;
+	if (!pd_notify_conf_has(nc, key))
+		return NULL;
+	if (cfg_url_of(nc->c, nc_value(nc, key), key, schemes, &url, display, &secret) != 0)
+		return NULL;
+	return url;
+}
+
+char **
+pd_notify_conf_list(struct pd_notify_conf *nc, const char *key, const char *scalar_hint,
+		    size_t *nout)
+{
+	struct cfg_ctx *c = nc->c;
+	yaml_node_t *n = nc_value(nc, key);
+	yaml_node_item_t *items;
+	size_t cnt;
+	char **r;
+
+	*nout = 0;
+	if (!pd_notify_conf_has(nc, key))
+		return NULL;
+	if (n != NULL && n->type == YAML_SCALAR_NODE && !cfg_is_null(n)) {
+		cfg_error(c, n, "%s: expected a list%s", key, scalar_hint ? scalar_hint : "");
+		return NULL;
+	}
+	if (cfg_seq(c, n, key, &items, &cnt) != 0)
+		return NULL;
+	if (cnt == 0) {
+		cfg_error(c, n, "%s: list is empty", key);
+		return NULL;
+	}
+	r = cfg_calloc(c, cnt + 1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	for (size_t i = 0; i < cnt; i++) {
+		char *s = cfg_string(c, cfg_node(c, items[i]), key, NULL);
+
+		if (s != NULL)
+			r[(*nout)++] = s;
+	}
+	return r;
+}
+
+int
+pd_notify_conf_enum(struct pd_notify_conf *nc, const char *key, const char *const *words,
+		    const char *expect)
+{
+	if (!pd_notify_conf_has(nc, key))
+		return -1;
+	return cfg_enum(nc->c, nc_value(nc, key), key, words, expect);
+}
+
+int
+pd_notify_conf_bool(struct pd_notify_conf *nc, const char *key)
+{
+	static const char *const words[] = { "false", "true", NULL };
+
+	return pd_notify_conf_enum(nc, key, words, "true or false");
 }
 
 /* "scheme://host/[REDACTED]": the display form of a URL whose path is a credential
@@ -2129,41 +2309,6 @@ cfg_notify_severities(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
 
 		if (s >= 0)
 			*mask |= 1u << s;
-	}
-}
-
-static void
-cfg_notify_command(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
-{
-	yaml_node_item_t *items;
-	size_t cnt;
-
-	if (n != NULL && n->type == YAML_SCALAR_NODE && !cfg_is_null(n)) {
-		cfg_error(c, n, "command: expected a list (argv, run without a shell), e.g. "
-			  "[/usr/local/bin/notify, --flag]");
-		return;
-	}
-	if (cfg_seq(c, n, "command", &items, &cnt) != 0)
-		return;
-	if (cnt == 0) {
-		cfg_error(c, n, "command: list is empty");
-		return;
-	}
-	t->command = cfg_calloc(c, cnt + 1, sizeof(*t->command));
-	if (t->command == NULL)
-		return;
-	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *a = cfg_node(c, items[i]);
-		char *s = cfg_string(c, a, "command", NULL);
-
-		if (s == NULL)
-			continue;
-		if (i == 0 && s[0] == '\0') {
-			cfg_error(c, a, "command: the program is empty");
-			free(s);
-			continue;
-		}
-		t->command[t->ncommand++] = s;
 	}
 }
 
@@ -2235,91 +2380,109 @@ cfg_notify_breaker(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
 		cfg_error(c, v[BK_MAX_COOLDOWN], "max_cooldown: shorter than cooldown");
 }
 
+/* Every key a notify entry may have: the common ones, then each type's own (once). */
+static const char *const *
+cfg_notify_keys(void)
+{
+	static const char *keys[CFG_NOTIFY_MAX_KEYS + 1];
+	size_t n = 0;
+
+	if (keys[0] != NULL)
+		return keys;
+	for (size_t i = 0; notify_common_keys[i] != NULL; i++)
+		keys[n++] = notify_common_keys[i];
+	for (size_t t = 0; t < pd_notify_ntypes(); t++) {
+		const struct pd_notify_ops *ops = pd_notify_ops_at(t);
+
+		for (size_t i = 0; ops->keys != NULL && ops->keys[i] != NULL; i++) {
+			size_t j;
+
+			for (j = 0; j < n; j++)
+				if (strcmp(keys[j], ops->keys[i]) == 0)
+					break;
+			if (j == n && n < CFG_NOTIFY_MAX_KEYS)
+				keys[n++] = ops->keys[i];
+		}
+	}
+	keys[n] = NULL;
+	return keys;
+}
+
+static int
+cfg_ops_has_key(const struct pd_notify_ops *ops, const char *key)
+{
+	for (size_t i = 0; ops != NULL && ops->keys != NULL && ops->keys[i] != NULL; i++)
+		if (strcmp(ops->keys[i], key) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 	       yaml_node_t **name_node)
 {
-	yaml_node_t *v[NT_N], *k[NT_N];
+	const char *const *names = cfg_notify_keys();
+	yaml_node_t *v[CFG_NOTIFY_MAX_KEYS + 1], *k[CFG_NOTIFY_MAX_KEYS + 1];
+	const struct pd_notify_ops *ops = NULL;
+	struct pd_notify_conf nc = { .c = c, .entry = n, .names = names, .v = v, .k = k };
 	int type = -1, secret;
 
 	*name_node = NULL;
 	t->line = (int)n->start_mark.line + 1;
 	t->col = (int)n->start_mark.column + 1;
 	t->timeout_ms = CFG_DEF_TIMEOUT_MS;
-	t->resend_interval_ms = CFG_AM_RESEND_MS;
-	t->resend_resolved_ms = CFG_AM_RESOLVED_MS;
-	if (cfg_map(c, n, "notify", notify_keys, v, k) != 0)
+	if (cfg_map(c, n, "notify", names, v, k) != 0)
 		return;
 	if (v[NT_NAME] == NULL)
 		cfg_error(c, n, "notify entry is missing required key 'name'");
 	else if ((t->name = cfg_name(c, v[NT_NAME], "name")) != NULL)
 		*name_node = v[NT_NAME];
 	if (v[NT_TYPE] == NULL)
-		cfg_error(c, n, "notify entry is missing required key 'type' (" CFG_NOTIFY_TYPES ")");
+		cfg_error(c, n, "notify entry is missing required key 'type' (%s)",
+			  pd_notify_type_list());
 	else
-		type = cfg_enum(c, v[NT_TYPE], "type", notify_types, CFG_NOTIFY_TYPES);
-	if (type >= 0)
+		type = cfg_enum(c, v[NT_TYPE], "type", pd_notify_type_names(),
+				pd_notify_type_list());
+	if (type >= 0) {
 		t->type = (enum pd_notify_type)type;
+		ops = pd_notify_ops_at((size_t)type);
+	}
 
-	/* url: required for webhook, slack, alertmanager; a default for the SaaS pagers */
-	if (v[NT_URL] != NULL && type == PD_NOTIFY_EXEC) {
-		cfg_error(c, k[NT_URL], "url is not valid for type exec (use command)");
+	/* a type's own key on another type */
+	for (size_t i = NT_N; names[i] != NULL; i++) {
+		if (k[i] == NULL || ops == NULL || cfg_ops_has_key(ops, names[i]))
+			continue;
+		for (size_t o = 0; o < pd_notify_ntypes(); o++)
+			if (cfg_ops_has_key(pd_notify_ops_at(o), names[i])) {
+				cfg_error(c, k[i], "%s is only valid for type %s", names[i],
+					  pd_notify_ops_at(o)->name);
+				break;
+			}
+	}
+
+	/* url: required, refused, or a default, as the type says */
+	if (v[NT_URL] != NULL && ops != NULL && (ops->flags & PD_NOTIFY_F_NO_URL)) {
+		cfg_error(c, k[NT_URL], "url is not valid for type %s (use command)", ops->name);
 	} else if (v[NT_URL] != NULL) {
-		if (cfg_url(c, v[NT_URL], "url", &t->url, &t->url_display, &secret) == 0 &&
-		    type == PD_NOTIFY_SLACK) {
-			/* an incoming-webhook URL is a credential even when written in the clear */
+		if (cfg_url_of(c, v[NT_URL], "url", ops ? ops->schemes : NULL, &t->url,
+			       &t->url_display, &secret) == 0 && ops != NULL &&
+		    (ops->flags & PD_NOTIFY_F_URL_SECRET)) {
+			/* a URL that is a credential even when written in the clear */
 			pd_log_add_secret(t->url);
 			if (!secret) {
 				free(t->url_display);
 				t->url_display = cfg_url_redacted(c, t->url);
 			}
 		}
-	} else if (type == PD_NOTIFY_WEBHOOK || type == PD_NOTIFY_SLACK ||
-		   type == PD_NOTIFY_ALERTMANAGER) {
-		cfg_error(c, n, "%s is missing required key 'url'", notify_types[type]);
-	} else if (type == PD_NOTIFY_PAGERDUTY || type == PD_NOTIFY_OPSGENIE) {
-		const char *def = type == PD_NOTIFY_PAGERDUTY ? CFG_PAGERDUTY_URL : CFG_OPSGENIE_URL;
-
-		t->url = cfg_strdup(c, def);
-		t->url_display = cfg_strdup(c, def);
-	}
-
-	if (cfg_notify_only(c, k[NT_ROUTING_KEY], type, PD_NOTIFY_PAGERDUTY)) {
-		t->routing_key = cfg_string(c, v[NT_ROUTING_KEY], "routing_key", &secret);
-		/* a credential even when written in the clear */
-		if (t->routing_key != NULL)
-			pd_log_add_secret(t->routing_key);
-		cfg_token_line(c, v[NT_ROUTING_KEY], "routing_key", t->routing_key);
-	} else if (k[NT_ROUTING_KEY] == NULL && type == PD_NOTIFY_PAGERDUTY) {
-		cfg_error(c, n, "pagerduty is missing required key 'routing_key'");
-	}
-	if (cfg_notify_only(c, k[NT_API_KEY], type, PD_NOTIFY_OPSGENIE)) {
-		t->api_key = cfg_string(c, v[NT_API_KEY], "api_key", &secret);
-		if (t->api_key != NULL)
-			pd_log_add_secret(t->api_key);
-		cfg_token_line(c, v[NT_API_KEY], "api_key", t->api_key);
-	} else if (k[NT_API_KEY] == NULL && type == PD_NOTIFY_OPSGENIE) {
-		cfg_error(c, n, "opsgenie is missing required key 'api_key'");
-	}
-	if (cfg_notify_only(c, k[NT_COMMAND], type, PD_NOTIFY_EXEC))
-		cfg_notify_command(c, v[NT_COMMAND], t);
-	else if (k[NT_COMMAND] == NULL && type == PD_NOTIFY_EXEC)
-		cfg_error(c, n, "exec is missing required key 'command'");
-	if (cfg_notify_only(c, k[NT_RESEND], type, PD_NOTIFY_ALERTMANAGER))
-		cfg_duration(c, v[NT_RESEND], "resend_interval", 1000, &t->resend_interval_ms);
-	if (cfg_notify_only(c, k[NT_RESEND_RESOLVED], type, PD_NOTIFY_ALERTMANAGER))
-		cfg_duration(c, v[NT_RESEND_RESOLVED], "resend_resolved_for", 1,
-			     &t->resend_resolved_ms);
-	if (cfg_notify_only(c, k[NT_GENERATOR_URL], type, PD_NOTIFY_ALERTMANAGER)) {
-		char *disp = NULL;
-
-		if (cfg_url(c, v[NT_GENERATOR_URL], "generator_url", &t->generator_url, &disp,
-			    &secret) == 0)
-			free(disp);
+	} else if (ops != NULL && (ops->flags & PD_NOTIFY_F_URL_REQUIRED)) {
+		cfg_error(c, n, "%s is missing required key 'url'", ops->name);
+	} else if (ops != NULL && ops->default_url != NULL) {
+		t->url = cfg_strdup(c, ops->default_url);
+		t->url_display = cfg_strdup(c, ops->default_url);
 	}
 	if (v[NT_HEADERS] != NULL) {
-		if (type == PD_NOTIFY_EXEC)
-			cfg_error(c, k[NT_HEADERS], "headers is not valid for type exec");
+		if (ops != NULL && (ops->flags & PD_NOTIFY_F_NO_URL))
+			cfg_error(c, k[NT_HEADERS], "headers is not valid for type %s", ops->name);
 		else
 			cfg_headers(c, v[NT_HEADERS], &t->headers, &t->nheaders);
 	}
@@ -2337,6 +2500,9 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 		cfg_notify_retry(c, v[NT_RETRY], t);
 	if (k[NT_BREAKER] != NULL)
 		cfg_notify_breaker(c, v[NT_BREAKER], t);
+	/* the type's own keys */
+	if (ops != NULL && ops->configure != NULL)
+		ops->configure(&nc, t);
 }
 
 static void

@@ -15,6 +15,7 @@ extern const struct pd_notify_ops pd_notify_opsgenie_ops;
 extern const struct pd_notify_ops pd_notify_slack_ops;
 extern const struct pd_notify_ops pd_notify_alertmanager_ops;
 extern const struct pd_notify_ops pd_notify_exec_ops;
+extern const struct pd_notify_ops pd_notify_email_ops;
 
 static const struct pd_notify_ops *const notify_targets[] = {
 	&pd_notify_webhook_ops,
@@ -23,15 +24,68 @@ static const struct pd_notify_ops *const notify_targets[] = {
 	&pd_notify_slack_ops,
 	&pd_notify_alertmanager_ops,
 	&pd_notify_exec_ops,
+	&pd_notify_email_ops,
 };
 
+#define NOTIFY_NTYPES (sizeof(notify_targets) / sizeof(notify_targets[0]))
+
+size_t
+pd_notify_ntypes(void)
+{
+	return NOTIFY_NTYPES;
+}
+
+const struct pd_notify_ops *
+pd_notify_ops_at(size_t i)
+{
+	return i < NOTIFY_NTYPES ? notify_targets[i] : NULL;
+}
+
+/* The type's number is its index in the table. */
 const struct pd_notify_ops *
 pd_notify_ops_for(enum pd_notify_type type)
 {
-	for (size_t i = 0; i < sizeof(notify_targets) / sizeof(notify_targets[0]); i++)
-		if (notify_targets[i]->type == type)
-			return notify_targets[i];
-	return NULL;
+	return (int)type >= 0 ? pd_notify_ops_at((size_t)type) : NULL;
+}
+
+int
+pd_notify_type_find(const char *name)
+{
+	for (size_t i = 0; i < NOTIFY_NTYPES; i++)
+		if (strcmp(notify_targets[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *const *
+pd_notify_type_names(void)
+{
+	static const char *names[NOTIFY_NTYPES + 1];
+
+	for (size_t i = 0; i < NOTIFY_NTYPES; i++)
+		names[i] = notify_targets[i]->name;
+	names[NOTIFY_NTYPES] = NULL;
+	return names;
+}
+
+const char *
+pd_notify_type_list(void)
+{
+	static char list[512];
+	size_t o = 0;
+
+	if (list[0] != '\0')
+		return list;
+	for (size_t i = 0; i < NOTIFY_NTYPES && o < sizeof(list); i++) {
+		int n = snprintf(list + o, sizeof(list) - o, "%s%s",
+				 i == 0 ? "" : i + 1 == NOTIFY_NTYPES ? " or " : ", ",
+				 notify_targets[i]->name);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	return list;
 }
 
 char *
@@ -103,19 +157,13 @@ pd_notify_event_json(const struct pd_notify_event *ev)
 enum pd_notify_role
 pd_notify_role_of(const struct pd_notify_cfg *t)
 {
+	const struct pd_notify_ops *ops;
+
 	if (t->role != PD_NOTIFY_ROLE_DEFAULT)
 		return t->role;
-	switch (t->type) {
-	case PD_NOTIFY_PAGERDUTY:
-	case PD_NOTIFY_OPSGENIE:
-		return PD_NOTIFY_ROLE_PAGE;
-	case PD_NOTIFY_SLACK:
-		return PD_NOTIFY_ROLE_CHAT;
-	case PD_NOTIFY_WEBHOOK:
-	case PD_NOTIFY_ALERTMANAGER:
-	case PD_NOTIFY_EXEC:
-		break;
-	}
+	ops = pd_notify_ops_for(t->type);
+	if (ops != NULL && ops->default_role != PD_NOTIFY_ROLE_DEFAULT)
+		return ops->default_role;
 	return PD_NOTIFY_ROLE_TICKET;
 }
 

@@ -238,9 +238,38 @@ alertmanager_url(const struct pd_notify_cfg *t, const cJSON *event, struct pd_bu
 	return rc ? pd_err_set(err, rc, "alertmanager URL too long") : 0;
 }
 
+/* issue 8: resend_interval (default 60s), resend_resolved_for (5m), generator_url. */
+static const char *const alertmanager_keys[] = {
+	"resend_interval", "resend_resolved_for", "generator_url", NULL,
+};
+
+static int
+alertmanager_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
+{
+	char *disp = NULL;
+	int rc = 0;
+
+	t->resend_interval_ms = 60 * 1000;
+	t->resend_resolved_ms = 5 * 60 * 1000;
+	if (pd_notify_conf_duration(nc, "resend_interval", 1000, &t->resend_interval_ms) != 0)
+		rc = -1;
+	if (pd_notify_conf_duration(nc, "resend_resolved_for", 1, &t->resend_resolved_ms) != 0)
+		rc = -1;
+	if (pd_notify_conf_has(nc, "generator_url")) {
+		t->generator_url = pd_notify_conf_url(nc, "generator_url", NULL, &disp);
+		free(disp);
+		if (t->generator_url == NULL)
+			rc = -1;
+	}
+	return rc;
+}
+
 const struct pd_notify_ops pd_notify_alertmanager_ops = {
 	.type = PD_NOTIFY_ALERTMANAGER,
 	.name = "alertmanager",
 	.render = alertmanager_render,
 	.request_url = alertmanager_url,
+	.keys = alertmanager_keys,
+	.configure = alertmanager_configure,
+	.flags = PD_NOTIFY_F_URL_REQUIRED | PD_NOTIFY_F_RESENDS,
 };

@@ -393,8 +393,32 @@ exec_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *bo
 	return rc ? pd_err_set(err, rc, "exec input too large") : 0;
 }
 
+/* issue 8: command, required: argv, run without a shell. */
+static const char *const exec_keys[] = { "command", NULL };
+
+static int
+exec_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
+{
+	if (!pd_notify_conf_has(nc, "command")) {
+		pd_notify_conf_error(nc, NULL, "exec is missing required key 'command'");
+		return -1;
+	}
+	t->command = pd_notify_conf_list(nc, "command", " (argv, run without a shell), e.g. "
+					 "[/usr/local/bin/notify, --flag]", &t->ncommand);
+	if (t->command == NULL)
+		return -1;
+	if (t->ncommand > 0 && t->command[0][0] == '\0') {
+		pd_notify_conf_item_error(nc, "command", 0, "command: the program is empty");
+		return -1;
+	}
+	return 0;
+}
+
 const struct pd_notify_ops pd_notify_exec_ops = {
 	.type = PD_NOTIFY_EXEC,
 	.name = "exec",
 	.render = exec_render,
+	.keys = exec_keys,
+	.configure = exec_configure,
+	.flags = PD_NOTIFY_F_NO_URL | PD_NOTIFY_F_COMMAND,
 };

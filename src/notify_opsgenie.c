@@ -339,9 +339,27 @@ opsgenie_auth(const struct pd_notify_cfg *t, char *val, size_t cap)
 	return "Authorization";
 }
 
+/* issue 8: api_key, required; a secret (the GenieKey header). */
+static const char *const opsgenie_keys[] = { "api_key", NULL };
+
+static int
+opsgenie_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
+{
+	if (!pd_notify_conf_has(nc, "api_key")) {
+		pd_notify_conf_error(nc, NULL, "opsgenie is missing required key 'api_key'");
+		return -1;
+	}
+	t->api_key = pd_notify_conf_secret(nc, "api_key");
+	return t->api_key != NULL ? 0 : -1;
+}
+
 const struct pd_notify_ops pd_notify_opsgenie_ops = {
 	.type = PD_NOTIFY_OPSGENIE,
 	.name = "opsgenie",
+	.keys = opsgenie_keys,
+	.configure = opsgenie_configure,
+	.default_url = "https://api.opsgenie.com",
+	.default_role = PD_NOTIFY_ROLE_PAGE,
 	.render = opsgenie_render,
 	.request_url = opsgenie_url,
 	.auth_header = opsgenie_auth,

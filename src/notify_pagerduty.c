@@ -74,8 +74,26 @@ pagerduty_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_bu
 	return rc;
 }
 
+/* issue 8: routing_key, required (usually ${file:...}); a secret. */
+static const char *const pagerduty_keys[] = { "routing_key", NULL };
+
+static int
+pagerduty_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
+{
+	if (!pd_notify_conf_has(nc, "routing_key")) {
+		pd_notify_conf_error(nc, NULL, "pagerduty is missing required key 'routing_key'");
+		return -1;
+	}
+	t->routing_key = pd_notify_conf_secret(nc, "routing_key");
+	return t->routing_key != NULL ? 0 : -1;
+}
+
 const struct pd_notify_ops pd_notify_pagerduty_ops = {
 	.type = PD_NOTIFY_PAGERDUTY,
 	.name = "pagerduty",
 	.render = pagerduty_render,
+	.keys = pagerduty_keys,
+	.configure = pagerduty_configure,
+	.default_url = "https://events.pagerduty.com/v2/enqueue",
+	.default_role = PD_NOTIFY_ROLE_PAGE,
 };

@@ -275,4 +275,7 @@ const struct pd_notify_ops pd_notify_slack_ops = {
 	.type = PD_NOTIFY_SLACK,
 	.name = "slack",
 	.render = slack_render,
+	.default_role = PD_NOTIFY_ROLE_CHAT,
+	/* an incoming-webhook URL is a credential even when written in the clear */
+	.flags = PD_NOTIFY_F_URL_REQUIRED | PD_NOTIFY_F_URL_SECRET,
 };

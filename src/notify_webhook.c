@@ -21,4 +21,5 @@ const struct pd_notify_ops pd_notify_webhook_ops = {
 	.type = PD_NOTIFY_WEBHOOK,
 	.name = "webhook",
 	.render = webhook_render,
+	.flags = PD_NOTIFY_F_URL_REQUIRED | PD_NOTIFY_F_IDEMPOTENCY,
 };

@@ -346,6 +346,15 @@ outbox_target(const struct pd_outbox *ob, const char *name)
 	return NULL;
 }
 
+/* issue 8: does t's type have the capability flag f (PD_NOTIFY_F_*)? */
+static int
+outbox_type_has(const struct pd_notify_cfg *t, unsigned f)
+{
+	const struct pd_notify_ops *ops = t != NULL ? pd_notify_ops_for(t->type) : NULL;
+
+	return ops != NULL && (ops->flags & f) != 0;
+}
+
 struct stale_am {
 	const struct pd_outbox *ob;
 	char names[OUTBOX_MAX_TARGETS][64];
@@ -358,7 +367,7 @@ outbox_find_stale_am(void *ud, const struct pd_am_alert *a)
 	struct stale_am *sa = ud;
 	const struct pd_notify_cfg *t = outbox_target(sa->ob, a->target);
 
-	if (t != NULL && t->type == PD_NOTIFY_ALERTMANAGER)
+	if (outbox_type_has(t, PD_NOTIFY_F_RESENDS))
 		return 0;
 	for (size_t i = 0; i < sa->n; i++)
 		if (strcmp(sa->names[i], a->target) == 0)
@@ -400,7 +409,7 @@ pd_outbox_set_config(struct pd_outbox *ob, const struct pd_config *cfg)
 	for (size_t i = 0; cfg != NULL && i < cfg->nnotify; i++) {
 		const struct pd_notify_cfg *t = &cfg->notify[i];
 
-		if (t->type == PD_NOTIFY_ALERTMANAGER &&
+		if (outbox_type_has(t, PD_NOTIFY_F_RESENDS) &&
 		    (min_resend == 0 || t->resend_interval_ms < min_resend))
 			min_resend = t->resend_interval_ms > 0 ? t->resend_interval_ms : 60000;
 	}
@@ -619,12 +628,20 @@ outbox_on_done(void *ud, struct pd_response *resp)
 		return;
 	}
 	outbox_set_busy(ob, s->target, 0);
-	if (resp->curl_code != 0)
-		snprintf(why, sizeof(why), "%s", resp->error);
-	else
-		snprintf(why, sizeof(why), "HTTP %ld", resp->http_status);
+	{
+		/* issue 8: the type's own verdict and words (SMTP's reply codes) */
+		const struct pd_notify_cfg *tt = outbox_target(ob, s->target);
+		const struct pd_notify_ops *o = tt ? pd_notify_ops_for(tt->type) : NULL;
+
+		if (resp->curl_code != 0)
+			snprintf(why, sizeof(why), "%s", resp->error);
+		else
+			snprintf(why, sizeof(why), "%s %ld",
+				 o && o->status_word ? o->status_word : "HTTP",
+				 resp->http_status);
+		verdict = o && o->classify ? o->classify(resp) : pd_notify_classify(resp);
+	}
 	pd_log_redact(why, sizeof(why));
-	verdict = pd_notify_classify(resp);
 	if (verdict == PD_NOTIFY_DELIVERED)
 		outbox_note_receipt(ob, s, resp);
 	if (verdict == PD_NOTIFY_DELIVERED && s->step + 1 < s->nsteps) {
@@ -804,7 +821,7 @@ outbox_submit(struct pd_outbox *ob, const struct pd_notify_cfg *t,
 	    (auth_name = ops->auth_header(t, auth, sizeof(auth))) != NULL)
 		hdrs[nh++] = (struct pd_header){.name = (char *)auth_name, .value = auth,
 						.secret = 1};
-	if (t->type == PD_NOTIFY_WEBHOOK) /* draft-ietf-httpapi-idempotency-key-header */
+	if (ops->flags & PD_NOTIFY_F_IDEMPOTENCY) /* draft-ietf-httpapi-idempotency-key-header */
 		hdrs[nh++] = (struct pd_header){.name = "Idempotency-Key", .value = s->event_id};
 	for (size_t i = 0; i < t->nheaders && nh < OUTBOX_MAX_HEADERS; i++)
 		hdrs[nh++] = t->headers[i];
@@ -816,6 +833,12 @@ outbox_submit(struct pd_outbox *ob, const struct pd_notify_cfg *t,
 	req.body_len = body->len;
 	req.timeout_ms = t->timeout_ms > 0 ? t->timeout_ms : 10000;
 	req.max_body = 64 * 1024;
+	req.protocols = ops->schemes;
+	/* the type's transport options (another protocol, its envelope and credentials) */
+	if (ops->prepare != NULL && (rc = ops->prepare(t, &req, err)) != 0) {
+		explicit_bzero(auth, sizeof(auth));
+		return -1;
+	}
 	rc = pd_runner_submit(ob->runner, &req, outbox_on_done, s, err);
 	explicit_bzero(auth, sizeof(auth));
 	if (rc != 0)
@@ -918,8 +941,10 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 		goto out;
 	}
 	s->nsteps = 1;
-	if (t->type == PD_NOTIFY_ALERTMANAGER)
+	if (ops->flags & PD_NOTIFY_F_RESENDS)
 		rc = outbox_am_row_body(ob, t, event, s, &body, &err);
+	else if (ops->render_at != NULL)
+		rc = ops->render_at(t, event, pd_clock_wall_ms(ob->clock), &body, &err);
 	else
 		rc = ops->render(t, event, &body, &err);
 	if (rc == 0 && ops->request_url != NULL)
@@ -931,7 +956,7 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 		ob->counters.dead++;
 		goto out;
 	}
-	if (t->type == PD_NOTIFY_EXEC) {
+	if (ops->flags & PD_NOTIFY_F_COMMAND) {
 		/* on failure outbox_finish has recorded the retry */
 		if (outbox_start_exec(ob, t, event, s, &body) != 0)
 			goto out;
@@ -1134,7 +1159,7 @@ outbox_on_am_timer(EV_P_ ev_timer *w, int revents)
 		const struct pd_notify_cfg *t = &ob->cfg->notify[i];
 		struct outbox_am *st;
 
-		if (t->type != PD_NOTIFY_ALERTMANAGER || (st = am_state(ob, t->name)) == NULL ||
+		if (!outbox_type_has(t, PD_NOTIFY_F_RESENDS) || (st = am_state(ob, t->name)) == NULL ||
 		    st->busy || now - st->last_ms < t->resend_interval_ms)
 			continue;
 		/* a target whose breaker is not closed gets no extra traffic */

@@ -32,6 +32,9 @@ struct xfer {
 	pd_runner_done_fn fn;
 	void *ud;
 	struct curl_slist *hdrs;
+	struct curl_slist *rcpt;   /* SMTP recipients */
+	char *upload;              /* a copy of the upload body */
+	size_t upload_len, upload_off;
 	char errbuf[CURL_ERROR_SIZE];
 	struct pd_response resp;
 	struct xfer *prev, *next;
@@ -100,6 +103,10 @@ xfer_finish(struct pd_runner *r, struct xfer *x, CURLcode code)
 
 	curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->hdrs);
+	curl_slist_free_all(x->rcpt);
+	if (x->upload != NULL)
+		explicit_bzero(x->upload, x->upload_len);
+	free(x->upload);
 	pd_buf_cleanup(&resp->body);
 	free(x);
 }
@@ -332,6 +339,20 @@ pd_runner_inflight(const struct pd_runner *r)
 	return r->inflight;
 }
 
+/* CURLOPT_READFUNCTION of an upload: the next piece of the copied body. */
+static size_t
+runner_on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct xfer *x = ud;
+	size_t n = size * nitems, left = x->upload_len - x->upload_off;
+
+	if (n > left)
+		n = left;
+	memcpy(buf, x->upload + x->upload_off, n);
+	x->upload_off += n;
+	return n;
+}
+
 int
 pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_done_fn fn,
 		 void *ud, struct pd_err *err)
@@ -390,7 +411,8 @@ pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_do
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(x->easy, CURLOPT_PROTOCOLS_STR,
+			 req->protocols != NULL ? req->protocols : "http,https");
 	curl_easy_setopt(x->easy, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
 	curl_easy_setopt(x->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)ct);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, runner_on_body);
@@ -413,7 +435,39 @@ pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_do
 		curl_easy_setopt(x->easy, CURLOPT_CERTINFO, 1L);
 	if (req->ca_file != NULL)
 		curl_easy_setopt(x->easy, CURLOPT_CAINFO, req->ca_file);
-	if (req->body != NULL) {
+	if (req->mail_from != NULL)
+		curl_easy_setopt(x->easy, CURLOPT_MAIL_FROM, req->mail_from);
+	for (size_t i = 0; i < req->nmail_rcpt; i++) {
+		struct curl_slist *n = curl_slist_append(x->rcpt, req->mail_rcpt[i]);
+
+		if (n == NULL) {
+			rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		x->rcpt = n;
+	}
+	if (x->rcpt != NULL)
+		curl_easy_setopt(x->easy, CURLOPT_MAIL_RCPT, x->rcpt);
+	if (req->username != NULL)
+		curl_easy_setopt(x->easy, CURLOPT_USERNAME, req->username);
+	if (req->password != NULL)
+		curl_easy_setopt(x->easy, CURLOPT_PASSWORD, req->password);
+	if (req->use_ssl != 0)
+		curl_easy_setopt(x->easy, CURLOPT_USE_SSL, req->use_ssl);
+	if (req->upload) {
+		x->upload_len = req->body_len;
+		x->upload = malloc(req->body_len + 1);
+		if (x->upload == NULL) {
+			rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (req->body_len > 0)
+			memcpy(x->upload, req->body, req->body_len);
+		curl_easy_setopt(x->easy, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(x->easy, CURLOPT_READFUNCTION, runner_on_read);
+		curl_easy_setopt(x->easy, CURLOPT_READDATA, x);
+		curl_easy_setopt(x->easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (req->body != NULL) {
 		curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		curl_easy_setopt(x->easy, CURLOPT_COPYPOSTFIELDS, req->body);
 	}
@@ -438,6 +492,10 @@ out:
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->hdrs);
+	curl_slist_free_all(x->rcpt);
+	if (x->upload != NULL)
+		explicit_bzero(x->upload, x->upload_len);
+	free(x->upload);
 	pd_buf_cleanup(&x->resp.body);
 	free(x);
 	return rc;

@@ -637,7 +637,7 @@ static const struct bad_case bad_cases[] = {
 	  { "5:5: webhook is missing required key 'url'",
 	    "7:5: pagerduty is missing required key 'routing_key'",
 	    "9:11: duplicate notify name 'hook' (first defined at 5:11)",
-	    "10:11: type: must be webhook, pagerduty, opsgenie, slack, alertmanager or exec, "
+	    "10:11: type: must be webhook, pagerduty, opsgenie, slack, alertmanager, exec or email, "
 	    "got 'teams'" }, 0 },
 	{ "bad_schema_unknown.yaml", 4,
 	  { "8:9: json: unknown JSON Schema keyword 'requird' (did you mean 'required'?)",
@@ -790,7 +790,7 @@ START_TEST(test_inline_errors)
 			"    routing_key: k\n", "8:5: routing_key is only valid for type pagerduty");
 	load_fails_with(P1 "notify:\n  - name: w\n    url: http://h/\n",
 			"5:5: notify entry is missing required key 'type' (webhook, pagerduty, "
-			"opsgenie, slack, alertmanager or exec)");
+			"opsgenie, slack, alertmanager, exec or email)");
 	load_fails_with(P1 "http: {bearer_token: \"\"}\n", "4:22: bearer_token: must not be empty");
 	load_fails_with(P1 "http: {port: 1}\n",
 			"4:8: unknown key 'port' (expected one of: listen, bearer_token)");

@@ -534,7 +534,12 @@ START_TEST(test_config_targets)
 	ck_assert(pd_notify_routes(n, 2) && !pd_notify_routes(n, 3));
 	n = &cfg->notify[5];
 	ck_assert_uint_eq(n->severities, 12);
-	ck_assert_int_eq(n->resend_interval_ms, 60000); /* defaults everywhere */
+	ck_assert_int_eq(n->timeout_ms, 10000); /* defaults everywhere */
+	pd_config_free(cfg);
+	/* issue 8: the re-send defaults are alertmanager's (its configure) */
+	cfg = must_cfg("  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n");
+	ck_assert_int_eq(cfg->notify[0].resend_interval_ms, 60000);
+	ck_assert_int_eq(cfg->notify[0].resend_resolved_ms, 5 * 60000);
 	pd_config_free(cfg);
 }
 END_TEST
@@ -587,7 +592,7 @@ START_TEST(test_config_errors)
 		{ "  - name: a\n    type: alertmanager\n    url: http://x/\n    resend_interval: 100ms\n",
 		  "resend_interval: must be at least 1s" },
 		{ "  - name: x\n    type: teams\n    url: http://x/\n",
-		  "type: must be webhook, pagerduty, opsgenie, slack, alertmanager or exec" },
+		  "type: must be webhook, pagerduty, opsgenie, slack, alertmanager, exec or email" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -147,7 +147,44 @@ struct pd_notify_cfg {
 	int breaker_failures;           /* breaker.failures */
 	int64_t breaker_cooldown_ms;    /* breaker.cooldown */
 	int64_t breaker_max_cooldown_ms;/* breaker.max_cooldown */
+	/* issue 8: the type's own settings when they have no field above (its ops->configure
+	 * sets it, its ops->cleanup frees it) */
+	void *ext;
 };
+
+/* issue 8: reading a notification target's own keys (struct pd_notify_ops: keys,
+ * configure) without config internals. key is one of the type's keys. Every problem is
+ * reported as "FILE:LINE:COL: message" at the key's value (pd_notify_conf_error; key
+ * NULL: at the entry) and fails the load. Readers return NULL / -1 when the key is
+ * absent or was wrong (reported). */
+struct pd_notify_conf;
+int pd_notify_conf_has(struct pd_notify_conf *nc, const char *key);
+void pd_notify_conf_error(struct pd_notify_conf *nc, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Error at item i of key's list. */
+void pd_notify_conf_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
+			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A string (${VAR} / ${file:...} expanded; *secret set when it came from one; secret may
+ * be NULL). malloc'd. */
+char *pd_notify_conf_string(struct pd_notify_conf *nc, const char *key, int *secret);
+/* A credential: a string registered as a secret (masked in logs) even when written in
+ * the clear, one line of printable characters. malloc'd. */
+char *pd_notify_conf_secret(struct pd_notify_conf *nc, const char *key);
+/* A duration of at least min_ms into *out (untouched when absent). 0, or -1. */
+int pd_notify_conf_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms,
+			    int64_t *out);
+/* A URL with one of schemes ("http,https" when NULL); *display: the text as written. */
+char *pd_notify_conf_url(struct pd_notify_conf *nc, const char *key, const char *schemes,
+			 char **display);
+/* A list of strings (a scalar is an error: "KEY: expected a list" + scalar_hint), at
+ * least one; *n of them, NULL-terminated, malloc'd (items too). */
+char **pd_notify_conf_list(struct pd_notify_conf *nc, const char *key,
+			   const char *scalar_hint, size_t *n);
+/* One of words (expect: "a, b or c" for the message): its index, or -1. */
+int pd_notify_conf_enum(struct pd_notify_conf *nc, const char *key, const char *const *words,
+			const char *expect);
+/* true/false: 0 or 1, or -1. */
+int pd_notify_conf_bool(struct pd_notify_conf *nc, const char *key);
 
 #define PD_CONFIG_RUNBOOK_URL_MAX 400 /* runbooks.base_url, bytes */
 

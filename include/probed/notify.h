@@ -12,9 +12,55 @@
 #include "probed/store.h"
 #include <ev.h>
 
+enum pd_notify_verdict {
+	PD_NOTIFY_DELIVERED = 0,
+	PD_NOTIFY_RETRY = 1,      /* timeouts, connect errors, 5xx, 429: transient */
+	PD_NOTIFY_PERMANENT = 2,  /* other 4xx: dead-letter, log loudly */
+};
+
+/* issue 8: what the generic parts (config.c, outbox.c) know about a type, as flags. */
+#define PD_NOTIFY_F_URL_REQUIRED  0x01u /* `url` required (else default_url, or none) */
+#define PD_NOTIFY_F_NO_URL        0x02u /* `url` and `headers` refused (exec) */
+#define PD_NOTIFY_F_URL_SECRET    0x04u /* the URL is a credential (Slack): masked */
+#define PD_NOTIFY_F_COMMAND       0x08u /* delivered by running t->command (notify_exec) */
+#define PD_NOTIFY_F_RESENDS       0x10u /* Alertmanager's re-sends (pd_notify_am_*) */
+#define PD_NOTIFY_F_IDEMPOTENCY   0x20u /* send the Idempotency-Key header */
+
+/* A target type: one file (src/notify_<name>.c) and one line in notify.c's table; the
+ * type's number (enum pd_notify_type for the first six) is its index in the table.
+ * config.c and outbox.c have no per-type code: everything a type needs beyond one HTTP
+ * POST of render()'s body is below. */
 struct pd_notify_ops {
-	enum pd_notify_type type;
-	const char *name;   /* "webhook", "pagerduty" */
+	enum pd_notify_type type; /* not read (issue 8): a type's number is its index in the
+				   * table; the first six set it to their enum value */
+	const char *name;   /* "webhook", "pagerduty": the `type:` in probes.yaml */
+	/* issue 8: configuration. keys: the type's own keys (NULL-terminated; NULL = none)
+	 * next to the common ones (name, type, url, headers, timeout, role, severities,
+	 * retry, breaker); a key of another type is refused at its node. configure reads
+	 * them through the pd_notify_conf_* readers (config.h) into t (t->ext for keys
+	 * without a field there, freed by cleanup) and reports problems at their nodes; it
+	 * is called once the common keys are read. default_url when `url` is absent (and
+	 * not required); default_role when `role` is absent (DEFAULT = ticket); schemes:
+	 * the URL schemes taken (NULL = "http,https"; also curl's protocols). */
+	const char *const *keys;
+	int (*configure)(struct pd_notify_conf *nc, struct pd_notify_cfg *t);
+	void (*cleanup)(struct pd_notify_cfg *t);
+	const char *default_url;
+	enum pd_notify_role default_role;
+	const char *schemes;
+	unsigned flags;     /* PD_NOTIFY_F_* */
+	/* issue 8, optional: render with the wall clock (the outbox's injectable clock);
+	 * preferred over render. */
+	int (*render_at)(const struct pd_notify_cfg *t, const cJSON *event, int64_t now_ms,
+			 struct pd_buf *body, struct pd_err *err);
+	/* issue 8, optional: transport options of the request the outbox built (another
+	 * protocol's envelope, credentials, upload instead of POST); may replace the
+	 * headers. Pointers set must live as long as t. 0 or negative pd_errc. */
+	int (*prepare)(const struct pd_notify_cfg *t, struct pd_request *req, struct pd_err *err);
+	/* issue 8, optional: the answer's verdict (default pd_notify_classify) and the word
+	 * for its status in logs (default "HTTP"). */
+	enum pd_notify_verdict (*classify)(const struct pd_response *resp);
+	const char *status_word;
 	/* Render the request body for event into body (JSON). 0 or negative pd_errc. */
 	int (*render)(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *body,
 		      struct pd_err *err);
@@ -48,6 +94,13 @@ struct pd_notify_ops {
 };
 
 const struct pd_notify_ops *pd_notify_ops_for(enum pd_notify_type type);
+/* issue 8: the table. How many types; type i (NULL past the end); the type named name
+ * (-1 when none); the names, NULL-terminated, and "a, b or c" for messages. */
+size_t pd_notify_ntypes(void);
+const struct pd_notify_ops *pd_notify_ops_at(size_t i);
+int pd_notify_type_find(const char *name);
+const char *const *pd_notify_type_names(void);
+const char *pd_notify_type_list(void);
 
 /* The neutral event: {"event","dedup_key","probe","family","summary","reason","ts",
  * "consecutive_failures", "outcome", "location"?}. Returns a malloc'd JSON string. */
@@ -96,11 +149,6 @@ char *pd_notify_event_json(const struct pd_notify_event *ev);
  * target that got the trigger, whatever its severity, so no pager is left ringing. */
 int pd_notify_routes(const struct pd_notify_cfg *t, int severity);
 
-enum pd_notify_verdict {
-	PD_NOTIFY_DELIVERED = 0,
-	PD_NOTIFY_RETRY = 1,      /* timeouts, connect errors, 5xx, 429: transient */
-	PD_NOTIFY_PERMANENT = 2,  /* other 4xx: dead-letter, log loudly */
-};
 /* inadyn's check_error: classify a receiver's answer. */
 enum pd_notify_verdict pd_notify_classify(const struct pd_response *resp);
 

@@ -25,12 +25,25 @@ struct pd_request {
 	int fresh_connect;             /* 1 = new connection and DNS lookup every time (probes) */
 	int certinfo;                  /* 1 = collect the TLS chain (resp.cert_not_after_s) */
 	const char *ca_file;           /* CURLOPT_CAINFO, NULL = the system's store */
+	/* Non-HTTP transfers (a notification target's protocol, e.g. SMTP); all optional.
+	 * protocols: CURLOPT_PROTOCOLS_STR (NULL = "http,https"). With upload, body is sent
+	 * as an upload (copied; CURLOPT_UPLOAD) instead of POST fields. mail_from/mail_rcpt:
+	 * SMTP's envelope. username/password: CURLOPT_USERNAME/PASSWORD (secrets; copied by
+	 * libcurl). use_ssl: CURLOPT_USE_SSL (0 = CURLUSESSL_NONE, 1 = TRY, 3 = ALL). */
+	const char *protocols;
+	int upload;
+	const char *mail_from;
+	const char *const *mail_rcpt;
+	size_t nmail_rcpt;
+	const char *username, *password;
+	long use_ssl;
 };
 
 struct pd_response {
 	int curl_code;            /* CURLcode */
 	char error[256];          /* curl's error buffer (or strerror); "" when OK */
-	long http_status;
+	long http_status;         /* CURLINFO_RESPONSE_CODE: the HTTP status, or for SMTP the
+				   * last reply code (250, 451, 554, ...) */
 	/* curl's cumulative timings, seconds since start; -1 when unknown */
 	double namelookup_s, connect_s, appconnect_s, starttransfer_s, total_s;
 	struct pd_buf body;       /* capped; body.over set when the cap was hit */
