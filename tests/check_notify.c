@@ -5,6 +5,7 @@
  * Alertmanager re-sends (against an HTTP receiver on loopback, driven by a fake clock).
  * Everything real: temp dirs, SQLite files, processes and sockets; no mocks. */
 #include <check.h>
+#include "testlib.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,27 +49,6 @@ static cJSON *
 jget(const cJSON *o, const char *k)
 {
 	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static void
-rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char p[1024];
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-		rm_tree(p);
-	}
-	closedir(d);
-	rmdir(path);
 }
 
 static char *
@@ -1210,7 +1190,7 @@ exec_fx_init(struct exec_fx *x, const char *script_body, const char *arg2)
 static void
 exec_fx_free(struct exec_fx *x)
 {
-	rm_tree(x->dir);
+	pd_test_rm_tree(x->dir);
 }
 
 static void
@@ -1689,7 +1669,7 @@ fx_free(struct fx *f)
 	ev_timer_stop(f->loop, &f->tick);
 	ev_loop_destroy(f->loop);
 	pd_config_free(f->cfg);
-	rm_tree(f->dir);
+	pd_test_rm_tree(f->dir);
 }
 
 static int64_t
@@ -2417,13 +2397,7 @@ notify_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(notify_suite());
-	int failed;
-
 	signal(SIGPIPE, SIG_IGN);
 	pd_log_set_level(PD_LOG_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(notify_suite());
 }

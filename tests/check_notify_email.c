@@ -2,6 +2,7 @@
  * RFC 5322 message it renders (headers, subject, CR/LF injection, the clock), the SMTP
  * options it hands the runner and its verdicts. Everything through its ops. */
 #include <check.h>
+#include "testlib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,12 +318,6 @@ email_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(email_suite());
-	int failed;
-
 	pd_log_set_level(PD_LOG_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(email_suite());
 }

@@ -7,6 +7,7 @@
  * sleeping. The loop is driven with ev_run(EVRUN_ONCE) until the expected state or a
  * generous timeout. */
 #include <check.h>
+#include "testlib.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -342,27 +343,6 @@ fx_init(struct fx *f)
 }
 
 static void
-rm_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	char p[512];
-
-	if (d == NULL) {
-		unlink(path);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", path, de->d_name);
-		rm_tree(p);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
-static void
 fx_free(struct fx *f)
 {
 	/* the runner first: aborting a transfer calls back into a live outbox */
@@ -375,7 +355,7 @@ fx_free(struct fx *f)
 	pd_config_free(f->cfg);
 	for (size_t i = 0; i < f->nrx; i++)
 		rx_stop(&f->rx[i]);
-	rm_tree(f->dir);
+	pd_test_rm_tree(f->dir);
 }
 
 static struct rx *
@@ -1567,13 +1547,7 @@ outbox_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(outbox_suite());
-	int failed;
-
 	signal(SIGPIPE, SIG_IGN);
 	pd_log_set_level(PD_LOG_ERR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(outbox_suite());
 }
