@@ -1,4 +1,4 @@
-/* uniqueItems timing (issue 9): validate an array of N distinct items, then the same
+/* uniqueItems timing: validate an array of N distinct items, then the same
  * with one duplicate at the end, against {"uniqueItems": true}.
  * Build against a build directory's probecore (Release for figures):
  *   cc -O2 -Iinclude bench/unique_items.c BUILD/libprobecore.a \

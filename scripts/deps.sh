@@ -8,13 +8,13 @@ build_pkgs=(build-essential cmake pkg-config ca-certificates
 	libcurl4-openssl-dev libcjson-dev libyaml-dev libev-dev libsqlite3-dev libpcre2-dev)
 run_pkgs=(curl python3 sqlite3 openssl)
 test_pkgs=(check json-schema-test-suite)
-# issue 4, several probe hosts: promtool/amtool checks and the multi-location test
+# several probe hosts: promtool/amtool checks and the multi-location test
 test_pkgs+=(prometheus prometheus-alertmanager)
-# issue 4, systemd and packaging: sd_notify (libsystemd), the .deb (CPack + dpkg-shlibdeps),
+# systemd and packaging: sd_notify (libsystemd), the .deb (CPack + dpkg-shlibdeps),
 # systemd-analyze verify/security, man -l, and the unit's seccomp sandbox in the test
 build_pkgs+=(libsystemd-dev dpkg-dev)
 test_pkgs+=(systemd man-db libseccomp2 gzip)
-# issue 4, metrics and status page: the HTTP listener (libmicrohttpd), promtool + a real
+# metrics and status page: the HTTP listener (libmicrohttpd), promtool + a real
 # Prometheus scraping it, headless Chromium for the status-page screenshot
 build_pkgs+=(libmicrohttpd-dev)
 test_pkgs+=(prometheus chromium fonts-dejavu-core)
@@ -23,12 +23,12 @@ test_pkgs+=(prometheus chromium fonts-dejavu-core)
 test_pkgs+=(file debootstrap systemd-container util-linux)
 # the wall-clock step fault test runs probed under libfaketime
 test_pkgs+=(faketime)
-# the certificate-expiry test makes its CA and certificates with openssl (issue 11)
+# the certificate-expiry test makes its CA and certificates with openssl
 test_pkgs+=(openssl)
-# the email target's test runs a real SMTP server (aiosmtpd) with STARTTLS (issue 8)
+# the email target's test runs a real SMTP server (aiosmtpd) with STARTTLS
 test_pkgs+=(python3-aiosmtpd)
 
-# scripts/fuzz.sh: clang-14 with libFuzzer and the sanitizer runtimes (issue 9). The test
+# scripts/fuzz.sh: clang-14 with libFuzzer and the sanitizer runtimes. The test
 # command needs none of them: it replays the fuzz corpora with the normal compiler.
 fuzz_pkgs=(clang-14 libclang-rt-14-dev libfuzzer-14-dev time)
 

@@ -208,7 +208,7 @@ check_schema(const struct pd_schema *schema, const cJSON *doc, struct pd_result 
 	}
 }
 
-/* ---- issue 3: freshness ---------------------------------------------------------- */
+/* ---- freshness ---------------------------------------------------------- */
 
 #define DAY_MS 86400000LL
 
@@ -464,7 +464,7 @@ fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64_t now_ms
 	}
 }
 
-/* ---- issue 3: shape fingerprints -------------------------------------------------- */
+/* ---- shape fingerprints -------------------------------------------------- */
 
 /* fingerprints are stored: they keep the seed they were first made with */
 #define FNV_OFF PD_HASH_LEGACY_SEED
@@ -490,7 +490,7 @@ struct shape_walk {
 	size_t plen, pcap;
 	char **lines;
 	size_t nlines, clines;
-	struct map_set maps;     /* objects collapsed as maps (issue 9) */
+	struct map_set maps;     /* objects collapsed as maps */
 };
 
 static const char *
@@ -650,7 +650,7 @@ shape_key(const char *k, size_t kl, size_t *len, char **own)
 }
 
 
-/* ---- maps (issue 9) ----
+/* ---- maps ----
  * An object used as a map (keyed by data: ids, dates, user names) gets a new path per
  * new key, which read as drift on every probe. Such an object is collapsed like an
  * array, its values merged under "{}" ("$.users{}.name:string"), when it has at least
@@ -1117,7 +1117,7 @@ pd_check_response_at(const struct pd_probe_cfg *p, const struct pd_schema *schem
 		if (out->outcome == PD_OUT_BODY_TOO_LARGE)
 			snprintf(out->verdict, sizeof(out->verdict),
 				 "body larger than max_body (%zu bytes)", resp->body.limit);
-		else if (out->outcome == PD_OUT_TLS)   /* issue 11: name the cause */
+		else if (out->outcome == PD_OUT_TLS)   /* name the cause */
 			pd_tlscert_verdict(resp->curl_code, resp->error, out->verdict,
 					   sizeof(out->verdict));
 		else
@@ -1209,7 +1209,7 @@ pd_check_request_at(const struct pd_probe_cfg *p, int64_t now_ms, struct pd_requ
 	req->timeout_ms = p->timeout_ms;
 	req->max_body = p->max_body;
 	req->fresh_connect = 1;
-	req->certinfo = 1;           /* issue 11: earliest notAfter of the chain */
+	req->certinfo = 1;           /* earliest notAfter of the chain */
 	req->ca_file = p->ca_file;
 }
 

@@ -41,12 +41,12 @@ struct probe {
 	double baseline_ms;
 	int baseline_hour;       /* UTC hour-of-epoch it was computed for, -1 = never */
 	int64_t recovered_ms;    /* last confirmed recovery: windows start after it */
-	/* issue 3 shape drift: last fingerprint, when its row was last touched, and until
+	/* shape drift: last fingerprint, when its row was last touched, and until
 	 * when the probe counts as drifted (24 h after a change) */
 	uint64_t shape_hash;
 	int64_t shape_saved_ms;
 	int64_t drift_until_ms;
-	int64_t cert_not_after_s; /* issue 11: earliest notAfter seen (unix s), -1 unknown */
+	int64_t cert_not_after_s; /* earliest notAfter seen (unix s), -1 unknown */
 	int inflight;
 	int removed;           /* swept by a reload while in flight: free on completion */
 	int mark;
@@ -70,12 +70,12 @@ struct pd_daemon {
 	ev_timer classify;
 	struct pd_incidents *incidents;
 	int incidents_dirty;
-	/* issue 11: silences in force, read again when another process commits (PRAGMA
+	/* silences in force, read again when another process commits (PRAGMA
 	 * data_version: probectl silence add/expire) and at least every 10 s */
 	struct pd_silence *sil;
 	size_t nsil, silcap;
 	int64_t sil_version, sil_read_ms;
-	int64_t slo_last_ms;         /* issue 11: start of the last round of SLO evaluations (mono) */
+	int64_t slo_last_ms;         /* start of the last round of SLO evaluations (mono) */
 	size_t slo_next;             /* the objective the next tick evaluates */
 	int host_suspect_logged;
 	int64_t host_suspect_last_ms; /* when the control target last failed */
@@ -258,7 +258,7 @@ daemon_page(struct pd_daemon *d, struct probe *p, const char *action, const stru
 	d->kick_outbox = 1;
 }
 
-/* ---- issue 3: shape drift ---------------------------------------------------------- */
+/* ---- shape drift ---------------------------------------------------------- */
 #define SHAPE_WINDOW_MS (24LL * 3600 * 1000)
 #define SHAPE_TOUCH_MS 60000
 
@@ -333,7 +333,7 @@ drift_event_row(void *ud, int64_t ts_ms, const char *probe, const char *kind, co
 	return 0;
 }
 
-/* issue 11: record the chain's earliest notAfter (the last known one stays when this
+/* record the chain's earliest notAfter (the last known one stays when this
  * transfer had no handshake) and open, escalate or resolve the certificate incident. */
 static void
 daemon_cert(struct pd_daemon *d, struct probe *p, int64_t not_after_s)
@@ -393,7 +393,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 	pd_shape_cleanup(&shape);
 	p->last = r;
 	p->has_result = 1;
-	daemon_cert(d, p, resp->cert_not_after_s); /* issue 11 */
+	daemon_cert(d, p, resp->cert_not_after_s);
 	d->stats.results++;
 	if (!pd_result_ok(&r))
 		d->stats.failures++;
@@ -639,10 +639,10 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			if (pd_store_load_state(d->store, p->name, &p->state, NULL) == 0 &&
 			    p->state.status == PD_EVAL_UP)
 				p->recovered_ms = p->state.since_ms; /* windows start after it */
-			/* issue 3: a shape drift of the last 24 h stays flagged across restarts */
+			/* a shape drift of the last 24 h stays flagged across restarts */
 			pd_store_events(d->store, p->name, daemon_now(d) - SHAPE_WINDOW_MS,
 					drift_event_row, &p->drift_until_ms, NULL);
-			/* issue 11: the last known certificate expiry */
+			/* the last known certificate expiry */
 			(void)pd_store_cert_get(d->store, p->name, &p->cert_not_after_s, NULL);
 			if (p->state.status != PD_EVAL_UP)
 				pd_log_warn("probe %s: resuming in state %s (%s)", p->name,
@@ -676,7 +676,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		if (d->incidents != NULL &&
 		    pd_incidents_cert(d->incidents, p->name, 0, "probe removed from configuration",
 				      daemon_now(d)) > 0)
-			d->kick_outbox = 1; /* issue 11 */
+			d->kick_outbox = 1;
 		/* the control's own page is per probe; everything else resolves through its
 		 * incident, which treats a removed member as recovered */
 		if (p->state.status != PD_EVAL_UP) {
@@ -768,7 +768,7 @@ sil_collect(void *ud, const struct pd_silence *s)
 	return 0;
 }
 
-/* issue 11: the silences in force, for the incident manager. Cheap: one PRAGMA per pass;
+/* the silences in force, for the incident manager. Cheap: one PRAGMA per pass;
  * the rows are read only when another connection committed, or 10 s went by. */
 static void
 daemon_silences(struct pd_daemon *d, int64_t now)
@@ -815,7 +815,7 @@ daemon_silences(struct pd_daemon *d, int64_t now)
 	pd_incidents_set_silences(d->incidents, d->sil, d->nsil);
 }
 
-/* Classify and update incidents from the store's windows (issue 3). */
+/* Classify and update incidents from the store's windows. */
 static void
 daemon_incidents(struct pd_daemon *d)
 {
@@ -879,7 +879,7 @@ out:
 	free(last);
 }
 
-/* issue 11: SLO burn rates from the aggregates, and their incidents. One objective per
+/* SLO burn rates from the aggregates, and their incidents. One objective per
  * classify tick (1 s), a round over all of them at most every 5 s: measured ~7 ms per
  * objective of 3 probes with 30 days of results at 30 s, so the loop never waits long. */
 static void

@@ -10,7 +10,7 @@
  * edge-triggered epoll internally, so they would not wake the ev_io again), the idle
  * timeout of the oldest connection otherwise, and stopped when there is nothing to time.
  *
- * Why the extra run and the tick (issue 9): at its connection limit libmicrohttpd takes
+ * Why the extra run and the tick: at its connection limit libmicrohttpd takes
  * the listen socket out of its epoll set, and puts it back only at the *start* of a later
  * MHD_run(). When every connection closed within one run, nothing was left to wake the
  * loop for that later run (no connection, no timeout, the listen socket not watched):

@@ -1835,7 +1835,7 @@ v_string(struct vctx *c, const struct js_node *n, const cJSON *x)
 	return ok;
 }
 
-/* ---- uniqueItems in O(n log n) (issue 9) ----
+/* ---- uniqueItems in O(n log n) ----
  * Each item gets a 64-bit hash that equal items (json_equal) share: numbers by value
  * (-0 = 0, so 1 and 1.0 hash alike), strings by bytes, arrays in order, objects as an
  * order-free sum over their members. Below PD_SCHEMA_MAX_DEPTH levels the hash stops

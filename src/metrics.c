@@ -32,8 +32,8 @@ struct mprobe {
 	int severity;              /* of its open incident (pd_incident_sevmap), 0 = none */
 	int has_result;
 	struct pd_result last;
-	int64_t cert_not_after_s;  /* issue 11: -1 unknown */
-	int64_t held_until_ms;     /* issue 11: held by maintenance or a silence until, 0 = not */
+	int64_t cert_not_after_s;  /* -1 unknown */
+	int64_t held_until_ms;     /* held by maintenance or a silence until, 0 = not */
 };
 
 struct mctx {
@@ -123,7 +123,7 @@ metrics_on_probe(void *ud, const struct pd_probe_view *v)
 	p->page_open = v->state->status == PD_EVAL_DOWN || v->state->status == PD_EVAL_RECOVERING;
 	p->severity = pd_incident_sevmap_of(&c->sev, v->name, NULL);
 	p->has_result = v->has_result;
-	p->cert_not_after_s = v->cert_not_after_s; /* issue 11 */
+	p->cert_not_after_s = v->cert_not_after_s;
 	if (v->has_result)
 		p->last = *v->last;
 	p->held_until_ms = v->maint ? v->maint->until_ms : 0;
@@ -257,7 +257,7 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 				return rc;
 		}
 	}
-	/* issue 11: blackbox_exporter's name; only probes whose chain has been seen */
+	/* blackbox_exporter's name; only probes whose chain has been seen */
 	if ((rc = family_head(o, "probe_ssl_earliest_cert_expiry", "gauge",
 			      "Earliest notAfter of the TLS certificate chain presented to the "
 			      "probe, seconds since the epoch (last known value).")) != 0)
@@ -484,7 +484,7 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 	return 0;
 }
 
-/* ---- issue 11: SLOs (from the store's aggregates at scrape time; see slo.h) ---- */
+/* ---- SLOs (from the store's aggregates at scrape time; see slo.h) ---- */
 
 static int
 slo_labels(struct pd_buf *o, const struct mctx *c, const char *name, const struct pd_slo_cfg *slo)

@@ -238,7 +238,7 @@ alertmanager_url(const struct pd_notify_cfg *t, const cJSON *event, struct pd_bu
 	return rc ? pd_err_set(err, rc, "alertmanager URL too long") : 0;
 }
 
-/* issue 8: resend_interval (default 60s), resend_resolved_for (5m), generator_url. */
+/* resend_interval (default 60s), resend_resolved_for (5m), generator_url. */
 static const char *const alertmanager_keys[] = {
 	"resend_interval", "resend_resolved_for", "generator_url", NULL,
 };

@@ -393,7 +393,7 @@ exec_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *bo
 	return rc ? pd_err_set(err, rc, "exec input too large") : 0;
 }
 
-/* issue 8: command, required: argv, run without a shell. */
+/* command, required: argv, run without a shell. */
 static const char *const exec_keys[] = { "command", NULL };
 
 static int

@@ -339,7 +339,7 @@ opsgenie_auth(const struct pd_notify_cfg *t, char *val, size_t cap)
 	return "Authorization";
 }
 
-/* issue 8: api_key, required; a secret (the GenieKey header). */
+/* api_key, required; a secret (the GenieKey header). */
 static const char *const opsgenie_keys[] = { "api_key", NULL };
 
 static int

@@ -74,7 +74,7 @@ pagerduty_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_bu
 	return rc;
 }
 
-/* issue 8: routing_key, required (usually ${file:...}); a secret. */
+/* routing_key, required (usually ${file:...}); a secret. */
 static const char *const pagerduty_keys[] = { "routing_key", NULL };
 
 static int

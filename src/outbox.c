@@ -346,7 +346,7 @@ outbox_target(const struct pd_outbox *ob, const char *name)
 	return NULL;
 }
 
-/* issue 8: does t's type have the capability flag f (PD_NOTIFY_F_*)? */
+/* does t's type have the capability flag f (PD_NOTIFY_F_*)? */
 static int
 outbox_type_has(const struct pd_notify_cfg *t, unsigned f)
 {
@@ -629,7 +629,7 @@ outbox_on_done(void *ud, struct pd_response *resp)
 	}
 	outbox_set_busy(ob, s->target, 0);
 	{
-		/* issue 8: the type's own verdict and words (SMTP's reply codes) */
+		/* the type's own verdict and words (SMTP's reply codes) */
 		const struct pd_notify_cfg *tt = outbox_target(ob, s->target);
 		const struct pd_notify_ops *o = tt ? pd_notify_ops_for(tt->type) : NULL;
 

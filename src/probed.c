@@ -134,7 +134,7 @@ main(int argc, char **argv)
 		return err.code == PD_ERR_CONFIG ? EX_CONFIG : EX_SOFTWARE;
 	}
 	pd_log_info("probed %s started (pid %d)", PROBED_VERSION, (int)getpid());
-	/* ---- HTTP listener (issue 4): /metrics, status page; off without http.listen ---- */
+	/* ---- HTTP listener: /metrics, status page; off without http.listen ---- */
 	if (pd_daemon_config(d)->http_listen != NULL) {
 		httpd = pd_httpd_new(d, pd_daemon_config(d)->http_listen, &err);
 		if (httpd == NULL) {
@@ -148,7 +148,7 @@ main(int argc, char **argv)
 	/* ---- end HTTP listener ---- */
 	pd_sdnotify_start(hooks.sdnotify, d); /* READY=1: config loaded, database open */
 	rc = pd_daemon_run(d);
-	pd_httpd_free(httpd); /* issue 4: before the daemon it borrows */
+	pd_httpd_free(httpd); /* before the daemon it borrows */
 	pd_sdnotify_free(hooks.sdnotify);
 	pd_daemon_free(d);
 	pd_log_info("probed stopped");

@@ -82,7 +82,7 @@ xfer_finish(struct pd_runner *r, struct xfer *x, CURLcode code)
 	GET_T(CURLINFO_TOTAL_TIME_T, total_s);
 #undef GET_T
 	{
-		/* issue 11: only filled on a fresh handshake (probes never reuse one) */
+		/* only filled on a fresh handshake (probes never reuse one) */
 		struct curl_certinfo *ci = NULL;
 
 		if (curl_easy_getinfo(x->easy, CURLINFO_CERTINFO, &ci) == CURLE_OK)
@@ -426,7 +426,7 @@ pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_do
 	if (req->fresh_connect) {
 		curl_easy_setopt(x->easy, CURLOPT_FRESH_CONNECT, 1L);
 		curl_easy_setopt(x->easy, CURLOPT_FORBID_REUSE, 1L);
-		/* issue 9: resolve afresh too. The multi handle shares one DNS cache (60 s by
+		/* resolve afresh too. The multi handle shares one DNS cache (60 s by
 		 * default) among its transfers: a DNS change or failure showed up to a minute
 		 * late, and the DNS time read ~0. */
 		curl_easy_setopt(x->easy, CURLOPT_DNS_CACHE_TIMEOUT, 0L);

@@ -287,7 +287,7 @@ pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64
 	pd_incident_sevmap_cleanup(&ic.sev);
 	if (ic.nomem)
 		return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
-	/* issue 11: the error budget of each objective (a few aggregate rows per window) */
+	/* the error budget of each objective (a few aggregate rows per window) */
 	for (size_t i = 0; i < cfg->nslos && v->nslos < PD_STATUSPAGE_MAX_SLOS; i++) {
 		struct pd_statuspage_slo *o = &v->slos[v->nslos];
 		struct pd_slo_status s;
@@ -721,7 +721,7 @@ html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd
 	PUT("</b><span class=\"pill %s\">%s</span>", st, state_title(p->state));
 	if (p->severity > 0) /* the severity of its open incident, as everywhere else */
 		PUT("<span class=\"pill sev\">%s</span>", pd_severity_str(p->severity));
-	if (p->maint[0] != '\0') { /* issue 11: still probed; its pages are held */
+	if (p->maint[0] != '\0') { /* still probed; its pages are held */
 		char until[40];
 
 		utc_minute(p->maint_until_ms, until, sizeof(until));
@@ -739,7 +739,7 @@ html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd
 	ESC(p->tier);
 	if (p->consec_fail > 0)
 		PUT(" · %d consecutive failures", p->consec_fail);
-	if (p->cert_not_after_s > 0) { /* issue 11 */
+	if (p->cert_not_after_s > 0) {
 		char day[40];
 		double left = ((double)p->cert_not_after_s * 1000 - (double)v->now_ms) / 86400000.0;
 
@@ -906,7 +906,7 @@ html_family_note(struct pd_buf *o, const struct pd_statuspage_family *f)
 	return pd_buf_printf(o, "</small>");
 }
 
-/* issue 11: one bar per objective: the share of the error budget left */
+/* one bar per objective: the share of the error budget left */
 static int
 html_budgets(struct pd_buf *o, const struct pd_statuspage_view *v)
 {
@@ -1087,7 +1087,7 @@ json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe 
 	cJSON_AddStringToObject(o, "paging_state", pd_eval_status_str(p->eval));
 	cJSON_AddBoolToObject(o, "page_open", p->page_open);
 	cJSON_AddNumberToObject(o, "consecutive_failures", p->consec_fail);
-	if (p->cert_not_after_s > 0) /* issue 11 */
+	if (p->cert_not_after_s > 0)
 		cJSON_AddNumberToObject(o, "cert_not_after", (double)p->cert_not_after_s);
 	else
 		cJSON_AddNullToObject(o, "cert_not_after");

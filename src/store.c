@@ -12,7 +12,7 @@
  *
  * Schema changes are forward-only migrations (store_migrations[]), each applied in
  * its own transaction together with PRAGMA user_version = index + 1. To add tables
- * (issue 3: windows, incidents), append a string; never edit a released one.
+ * (windows, incidents), append a string; never edit a released one.
  * Migrations run inside a transaction, where PRAGMA foreign_keys cannot be changed:
  * a migration that rebuilds a referenced table must keep the ids stable.
  */
@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "probed/classify.h"   /* struct pd_window (issue 3 windows) */
+#include "probed/classify.h"   /* struct pd_window (windows) */
 #include "probed/clock.h"
 #include "probed/hash.h"
 #include "probed/log.h"
@@ -117,7 +117,7 @@ static const char *const store_migrations[] = {
 	"  dead INTEGER NOT NULL DEFAULT 0"
 	");"
 	"CREATE INDEX outbox_target ON outbox(target, dead, id);",
-	/* v2: incidents (issue 3). members/notified are small JSON arrays of names. */
+	/* v2: incidents. members/notified are small JSON arrays of names. */
 	"CREATE TABLE incidents ("
 	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	"  key TEXT NOT NULL UNIQUE,"
@@ -143,7 +143,7 @@ static const char *const store_migrations[] = {
 	"  detail TEXT"
 	");"
 	"CREATE INDEX incident_events_by_incident ON incident_events(incident_id, id);",
-	/* v3: per-minute and per-hour aggregates per probe (issue 3 classifier windows and
+	/* v3: per-minute and per-hour aggregates per probe (classifier windows and
 	 * baselines; see "per-minute aggregates" below). Filled from the results already
 	 * stored by agg_backfill() when a writer opens the file. */
 	"CREATE TABLE agg_minute ("
@@ -172,7 +172,7 @@ static const char *const store_migrations[] = {
 	"  hist BLOB,"
 	"  PRIMARY KEY (probe_id, hour)"
 	") WITHOUT ROWID;",
-	/* v4: Alertmanager alerts being kept alive by re-sends (issue 3 delivery; see
+	/* v4: Alertmanager alerts being kept alive by re-sends (delivery; see
 	 * pd_store_am_* in store.h). labels is the JSON object text, part of the key. */
 	"CREATE TABLE am_alerts ("
 	"  target TEXT NOT NULL,"
@@ -185,7 +185,7 @@ static const char *const store_migrations[] = {
 	"  last_sent_ms INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (target, dedup_key, labels)"
 	");",
-	/* v5: response shape fingerprints per probe (issue 3 shape drift; see
+	/* v5: response shape fingerprints per probe (shape drift; see
 	 * pd_store_shape_* in store.h). hash is the 64-bit fingerprint as a signed integer. */
 	"CREATE TABLE shapes ("
 	"  probe_id INTEGER NOT NULL REFERENCES probes(id),"
@@ -195,7 +195,7 @@ static const char *const store_migrations[] = {
 	"  paths TEXT,"
 	"  PRIMARY KEY (probe_id, hash)"
 	");",
-	/* v6: the delivery log (issue 7). A delivered outbox row is deleted; its last
+	/* v6: the delivery log. A delivered outbox row is deleted; its last
 	 * accepted delivery per (dedup key, target, event) is kept here, so the views can
 	 * say "delivered at T" (pd_store_deliveries). Outbox rows are looked up by key. */
 	"CREATE TABLE deliveries ("
@@ -208,14 +208,14 @@ static const char *const store_migrations[] = {
 	"  PRIMARY KEY (dedup_key, target, event)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX outbox_dedup ON outbox(dedup_key);",
-	/* issue 11: the earliest notAfter of each HTTPS probe's TLS chain, last known value
+	/* the earliest notAfter of each HTTPS probe's TLS chain, last known value
 	 * (pd_store_cert_save / pd_store_certs) */
 	"CREATE TABLE probe_certs ("
 	"  probe_id INTEGER PRIMARY KEY REFERENCES probes(id),"
 	"  not_after_s INTEGER NOT NULL,"
 	"  checked_ms INTEGER NOT NULL"
 	");",
-	/* silences (issue 11): `probectl silence add` holds the pages of one probe or one
+	/* silences: `probectl silence add` holds the pages of one probe or one
 	 * family until until_ms; `expire` moves until_ms to now (expired_ms records it).
 	 * The daemon reads the rows still in force (maint.h). */
 	"CREATE TABLE silences ("
@@ -234,7 +234,7 @@ static const char *const store_migrations[] = {
 /* ---- prepared statements (prepared lazily, once, kept for the handle's life) ---- */
 #define RESULT_COLS "ts_ms, outcome, http_status, curl_code, dns_ms, connect_ms, tls_ms, " \
 		    "ttfb_ms, total_ms, body_size, lateness_us, verdict"
-/* issue 3: the aggregate of a set of results rows (agg_minute's columns after the key) */
+/* the aggregate of a set of results rows (agg_minute's columns after the key) */
 #define AGG_COLS "probe_id, minute, n, failures, by_class, n_lat, sum_ms, min_ms, max_ms, hist"
 #define AGG_EXPRS "count(*), sum(outcome <> 0), " \
 	"pd_agg_counts(CASE WHEN outcome BETWEEN 1 AND 255 THEN outcome " \
@@ -281,8 +281,8 @@ enum stmt_id {
 	S_OB_LIST,
 	S_OB_REQUEUE,
 	S_STATUS_PROBES,
-	S_RES_SERIES,      /* issue 4: status page series */
-	/* issue 3: per-minute aggregates (classifier windows, baselines) */
+	S_RES_SERIES,      /* status page series */
+	/* per-minute aggregates (classifier windows, baselines) */
 	S_AGG_CLOSE,
 	S_AGG_RANGE,
 	S_AGG_RAW,
@@ -290,7 +290,7 @@ enum stmt_id {
 	S_AGGH_CLOSE,
 	S_AGGH_RANGE,
 	S_PRUNE_AGGH,
-	/* issue 9: retention of everything else that grows */
+	/* retention of everything else that grows */
 	S_PRUNE_SHAPES,
 	S_PRUNE_INC_EV,
 	S_PRUNE_INC,
@@ -355,7 +355,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_OB_DONE] = "DELETE FROM outbox WHERE id = ?1",
 	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
 		       "last_error = ?3 WHERE id = ?1",
-	/* the attempt that ended in the dead letter counts (issue 7: "after N attempts") */
+	/* the attempt that ended in the dead letter counts ("after N attempts") */
 	[S_OB_DEAD] = "UPDATE outbox SET dead = 1, attempts = attempts + 1, last_error = ?2 "
 		      "WHERE id = ?1",
 	[S_OB_STATS] = "SELECT coalesce(sum(dead = 0), 0), "
@@ -372,10 +372,10 @@ static const char *const stmt_sql[S__COUNT] = {
 			    "WHERE EXISTS (SELECT 1 FROM results r WHERE r.probe_id = p.id) "
 			    "OR EXISTS (SELECT 1 FROM probe_state s WHERE s.probe_id = p.id) "
 			    "ORDER BY p.name",
-	/* issue 4: a bounded range of one probe, key order (= time order), 3 columns */
+	/* a bounded range of one probe, key order (= time order), 3 columns */
 	[S_RES_SERIES] = "SELECT ts_ms, outcome, total_ms FROM results "
 			 "WHERE probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, seq",
-	/* issue 3: (re)compute one probe's minute from its results, in the result's batch */
+	/* (re)compute one probe's minute from its results, in the result's batch */
 	[S_AGG_CLOSE] = "INSERT OR REPLACE INTO agg_minute(" AGG_COLS ") "
 			"SELECT ?1, ?2, " AGG_EXPRS " FROM results "
 			"WHERE probe_id = ?1 AND ts_ms >= ?3 AND ts_ms < ?4 HAVING count(*) > 0",
@@ -399,7 +399,7 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_PRUNE_AGGH] = "DELETE FROM agg_hour WHERE (probe_id, hour) IN ("
 			 "SELECT a.probe_id, a.hour FROM probes p CROSS JOIN agg_hour a "
 			 "ON a.probe_id = p.id WHERE a.hour < ?1 LIMIT ?2)",
-	/* issue 9: fingerprints not seen since the cutoff (a shape seen again later counts
+	/* fingerprints not seen since the cutoff (a shape seen again later counts
 	 * as new: the drift baseline forgets with the results) */
 	[S_PRUNE_SHAPES] = "DELETE FROM shapes WHERE rowid IN ("
 			   "SELECT rowid FROM shapes WHERE last_seen_ms < ?1 LIMIT ?2)",
@@ -737,7 +737,7 @@ result_from_row(sqlite3_stmt *s, int c, struct pd_result *r)
 	r->verdict[len] = '\0';
 }
 
-/* ---- issue 3: per-minute aggregates ------------------------------------------------
+/* ---- per-minute aggregates ------------------------------------------------
  *
  * agg_minute holds, per probe and UTC minute: results, failures, failures per outcome
  * class, latency count/sum/min/max and a latency histogram; agg_hour the same per UTC
@@ -1162,7 +1162,7 @@ out:
 	return ret;
 }
 
-/* ---- issue 3: aggregates of results stored before them ---- */
+/* ---- aggregates of results stored before them ---- */
 
 /* The aggregates of every closed minute (all but each probe's newest) of every stored
  * result, in one statement: the same rows agg_close writes; then those of every closed
@@ -1221,7 +1221,7 @@ out:
 	return ret;
 }
 
-/* ---- why a database path cannot be opened (issue 7) ----
+/* ---- why a database path cannot be opened ----
  *
  * SQLite says "unable to open database file" or "disk I/O error" whatever the cause.
  * When opening fails, store_explain() looks at the path the way this process sees it
@@ -1371,7 +1371,7 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
-	if ((ret = agg_register(st, err)) != 0)   /* issue 3: before migrate (v3 uses them) */
+	if ((ret = agg_register(st, err)) != 0)   /* before migrate (v3 uses them) */
 		goto out;
 	if (!readonly) {
 		if ((ret = set_wal(st, err)) != 0 ||
@@ -1395,7 +1395,7 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 		}
 		st->version = v;
 	} else if ((ret = migrate(st, err)) != 0 ||
-		   (ret = agg_backfill(st, err)) != 0) {   /* issue 3 */
+		   (ret = agg_backfill(st, err)) != 0) {
 		goto out;
 	}
 	*out = st;
@@ -1536,7 +1536,7 @@ pd_store_add_result(struct pd_store *st, const char *probe, const struct pd_resu
 	    (ret = probe_lookup(st, probe, 1, &e, err)) != 0 ||
 	    (ret = result_seq(st, e, r->ts_ms, &seq, err)) != 0)
 		return ret;
-	prev_ts = e->last_ts;   /* issue 3: newest result before this one (result_seq knows) */
+	prev_ts = e->last_ts;   /* newest result before this one (result_seq knows) */
 	if ((s = stmt_get(st, S_RES_ADD, err)) == NULL)
 		return PD_ERR_DB;
 	for (attempt = 0;; attempt++) {
@@ -1580,7 +1580,7 @@ pd_store_add_result(struct pd_store *st, const char *probe, const struct pd_resu
 		e->last_ts = r->ts_ms;
 		e->last_seq = seq;
 	}
-	/* issue 3: the per-minute aggregate of a minute this result closes or reopens */
+	/* the per-minute aggregate of a minute this result closes or reopens */
 	if ((ret = agg_after_add(st, e->id, prev_ts, r->ts_ms, err)) != 0)
 		return ret;
 	st->pending++;
@@ -1728,7 +1728,7 @@ pd_store_prune(struct pd_store *st, int64_t cutoff_ms, int max_rows, int *delete
 	if ((ret = stmt_exec(st, s, "prune results", err)) != 0)
 		goto out;
 	n = sqlite3_changes64(st->db);
-	/* issue 3: then the per-minute aggregates of minutes that ended by the cutoff */
+	/* then the per-minute aggregates of minutes that ended by the cutoff */
 	if (n < max_rows && (ret = agg_prune(st, cutoff_ms, max_rows - n, &n, err)) != 0)
 		goto out;
 	if (n < max_rows) {
@@ -2269,7 +2269,7 @@ out:
 	return ret;
 }
 
-/* ---- issue 4: bucketed series for the status page -------------------------------- */
+/* ---- bucketed series for the status page -------------------------------- */
 
 /* Close bucket b over vals[from..to): nearest-rank p95 and max of its latencies. The
  * subrange is sorted in place; the whole array is sorted again for the totals later,
@@ -2359,7 +2359,7 @@ out:
 	return ret;
 }
 
-/* ---- issue 3: incidents ------------------------------------------------------------
+/* ---- incidents ------------------------------------------------------------
  * Rare writes (a few per incident), so these statements are prepared per call rather
  * than cached. Writes join the open batch like every other write. */
 
@@ -2569,7 +2569,7 @@ out:
 	return ret;
 }
 
-/* ---- issue 3: Alertmanager re-sends (contract in store.h) ---------------------------
+/* ---- Alertmanager re-sends (contract in store.h) ---------------------------
  * A handful of rows per target, touched once per resend_interval: prepared per call,
  * like the incident statements. */
 
@@ -2732,7 +2732,7 @@ pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms, in
 	return 0;
 }
 
-/* ---- issue 3: windows and baselines from the per-minute aggregates ----------------- */
+/* ---- windows and baselines from the per-minute aggregates ----------------- */
 
 struct agg_acc {
 	int64_t n, failures;
@@ -2974,7 +2974,7 @@ out:
 	return ret;
 }
 
-/* issue 11: share of a histogram bucket above under_ms (geometric inside the bucket, as
+/* share of a histogram bucket above under_ms (geometric inside the bucket, as
  * acc_percentile interpolates). */
 static double
 acc_frac_above(const struct agg_acc *a, int b, double under_ms)
@@ -3065,7 +3065,7 @@ out:
 	return ret;
 }
 
-/* ---- issue 3: response shape fingerprints (shape drift) --------------------------- */
+/* ---- response shape fingerprints (shape drift) --------------------------- */
 
 int
 pd_store_shape_seen(struct pd_store *st, const char *probe, uint64_t hash, const char *paths,
@@ -3131,7 +3131,7 @@ out:
 	return ret;
 }
 
-/* ---- issue 7: delivery state (contract in store.h) ----------------------------------
+/* ---- delivery state (contract in store.h) ----------------------------------
  * Read per call, like the incident statements: a view asks for a handful of keys. */
 
 const char *
@@ -3269,7 +3269,7 @@ pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, cha
 	return ret;
 }
 
-/* ---- issue 11: TLS certificate expiry per probe ---- */
+/* ---- TLS certificate expiry per probe ---- */
 
 int
 pd_store_cert_save(struct pd_store *st, const char *probe, int64_t not_after_s,
@@ -3339,7 +3339,7 @@ pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s,
 	sqlite3_finalize(s);
 	return ret;
 }
-/* ---- silences (issue 11) ---- */
+/* ---- silences ---- */
 
 int
 pd_store_silence_add(struct pd_store *st, struct pd_silence *sl, struct pd_err *err)

@@ -222,7 +222,7 @@ START_TEST(test_transport_errors)
 		r = run(&resp);
 		ck_assert_int_eq(r.outcome, cases[i].outcome);
 		if (cases[i].outcome == PD_OUT_TLS) {
-			/* issue 11: the cause first, then curl's own words */
+			/* the cause first, then curl's own words */
 			ck_assert_msg(strncmp(r.verdict, "TLS ", 4) == 0, "%s", r.verdict);
 			ck_assert_ptr_nonnull(strstr(r.verdict, curl_easy_strerror(cases[i].code)));
 		} else {
@@ -315,7 +315,7 @@ utf8_ok(const char *s)
 	return 1;
 }
 
-/* Found with fuzz_check's UTF-8 property (issue 9, item 7: check.c cut the first schema
+/* Found with fuzz_check's UTF-8 property (check.c cut the first schema
  * error at 200 bytes, "%.200s (+N more)", inside a multi-byte character of the quoted
  * value): the verdict goes into stored rows and notification bodies. */
 START_TEST(test_verdict_cut_keeps_utf8)

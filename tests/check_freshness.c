@@ -379,7 +379,7 @@ START_TEST(test_shape_diff)
 }
 END_TEST
 
-/* issue 9: an object used as a map (keyed by ids, dates, names) fingerprints as "map of
+/* an object used as a map (keyed by ids, dates, names) fingerprints as "map of
  * <shape>": new keys are no drift; a field vanishing from the records still is */
 enum { K_ID, K_USER, K_NAME, K_UUID };
 

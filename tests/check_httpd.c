@@ -5,7 +5,7 @@
  * so the test can assert. Covered: address parsing, routing, bearer token (constant-time
  * compare, /healthz open), 401/404/405, HEAD, keep-alive, oversized headers, the per-IP
  * connection limit, IPv6, a port in use; the listener recovering from a burst close, a
- * slowloris and clients that leave unnoticed (issue 9). */
+ * slowloris and clients that leave unnoticed. */
 #include <check.h>
 #include "testlib.h"
 #include <arpa/inet.h>
@@ -344,7 +344,7 @@ START_TEST(live_listener)
 }
 END_TEST
 
-/* ---- issue 9: the listener recovers ----------------------------------------------------- */
+/* ---- the listener recovers ----------------------------------------------------- */
 
 struct faults {
 	unsigned port;

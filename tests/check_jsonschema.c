@@ -857,7 +857,7 @@ START_TEST(test_lint_unknown_keywords)
 }
 END_TEST
 
-/* issue 9: uniqueItems sorts by a hash instead of comparing every pair (a 200k-item
+/* uniqueItems sorts by a hash instead of comparing every pair (a 200k-item
  * array took minutes); equality keeps JSON Schema's meaning, and the pair reported is
  * the first one a pairwise scan finds */
 static cJSON *

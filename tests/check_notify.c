@@ -516,7 +516,7 @@ START_TEST(test_config_targets)
 	ck_assert_uint_eq(n->severities, 12);
 	ck_assert_int_eq(n->timeout_ms, 10000); /* defaults everywhere */
 	pd_config_free(cfg);
-	/* issue 8: the re-send defaults are alertmanager's (its configure) */
+	/* the re-send defaults are alertmanager's (its configure) */
 	cfg = must_cfg("  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n");
 	ck_assert_int_eq(cfg->notify[0].resend_interval_ms, 60000);
 	ck_assert_int_eq(cfg->notify[0].resend_resolved_ms, 5 * 60000);

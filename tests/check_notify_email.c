@@ -1,4 +1,4 @@
-/* check_notify_email.c — the email target (issue 8): its keys and their errors, the
+/* check_notify_email.c — the email target: its keys and their errors, the
  * RFC 5322 message it renders (headers, subject, CR/LF injection, the clock), the SMTP
  * options it hands the runner and its verdicts. Everything through its ops. */
 #include <check.h>

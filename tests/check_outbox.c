@@ -734,7 +734,7 @@ START_TEST(test_2xx_delivered)
 	ck_assert_ptr_null(strcasestr(head, "Expect:"));
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 0);
 	ck_assert_int_eq(id > 0, 1);
-	/* issue 7: the delivery is logged, at the outbox clock's time, first attempt */
+	/* the delivery is logged, at the outbox clock's time, first attempt */
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM deliveries WHERE target = 'hook' AND "
 				"dedup_key = 'probed:post-detail:1' AND event = 'trigger' AND "
 				"attempts = 1"), 1);
@@ -963,7 +963,7 @@ START_TEST(test_receiver_down_then_up)
 	fx_wait(&f, 1, 2, 0);
 	ck_assert_int_eq(rx_count(rx), 1);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 0);
-	/* issue 7: delivered on the third attempt */
+	/* delivered on the third attempt */
 	ck_assert_int_eq(db_int(&f, "SELECT attempts FROM deliveries WHERE target = 'hook'"), 3);
 	fx_free(&f);
 }

@@ -1,5 +1,5 @@
 /* check_runner.c — the runner's response header parsing (pd_runner_parse_header), and
- * (issue 9) that a probe resolves its host afresh every time. The other transfer
+ * that a probe resolves its host afresh every time. The other transfer
  * behaviour is exercised by check_outbox and the integration tests. */
 #include <check.h>
 #include "testlib.h"
@@ -79,7 +79,7 @@ START_TEST(retry_after_http_date)
 }
 END_TEST
 
-/* ---- issue 9: no DNS cache for probes ----
+/* ---- no DNS cache for probes ----
  * getaddrinfo is interposed (this executable's definition comes first for libcurl's
  * resolver thread): the name TEST_HOST resolves to 127.0.0.1 and each lookup is
  * counted, or fails with EAI_NONAME while dns_fail is set. Every other name goes to

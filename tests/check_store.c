@@ -206,7 +206,7 @@ open_as_nobody(const char *path, int readonly, char *out, size_t cap)
 	return -WEXITSTATUS(status);
 }
 
-/* A path that cannot be opened says why and what to do (issue 7), instead of SQLite's
+/* A path that cannot be opened says why and what to do, instead of SQLite's
  * "unable to open database file" / "disk I/O error". */
 START_TEST(test_open_explains_path)
 {
@@ -783,7 +783,7 @@ START_TEST(test_outbox)
 }
 END_TEST
 
-/* ---- issue 7: delivery state ---- */
+/* ---- delivery state ---- */
 
 static size_t
 deliveries(struct pd_store *st, const char *key, struct pd_delivery *d, size_t max)
@@ -1163,7 +1163,7 @@ START_TEST(test_prune_chunks)
 }
 END_TEST
 
-/* ---- issue 9: retention of shapes, incidents, dead letters, deliveries ---- */
+/* ---- retention of shapes, incidents, dead letters, deliveries ---- */
 
 static int
 cnt_shape(void *ud, const struct pd_shape_row *r)
@@ -1707,7 +1707,7 @@ START_TEST(test_commit_failure_keeps_handle)
 }
 END_TEST
 
-/* ---- silences (issue 11) ---- */
+/* ---- silences ---- */
 
 static int
 silence_collect(void *ud, const struct pd_silence *sl)

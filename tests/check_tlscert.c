@@ -1,4 +1,4 @@
-/* check_tlscert.c — issue 11: certificate expiry. The chain's earliest notAfter from
+/* check_tlscert.c — certificate expiry. The chain's earliest notAfter from
  * libcurl's certinfo, the thresholds (ticket P4 / chat P3 / page P2), the reason and
  * verdict texts, and the `ca_file` / `cert_expiry` config keys with their errors. */
 #include <check.h>

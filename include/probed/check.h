@@ -22,7 +22,7 @@ void pd_check_request(const struct pd_probe_cfg *p, struct pd_request *req);
 
 #ifndef PROBED_CHECK_FRESHNESS
 #define PROBED_CHECK_FRESHNESS
-/* ---- issue 3: freshness probes and shape fingerprints (additive API) ---- */
+/* ---- freshness probes and shape fingerprints (additive API) ---- */
 #include <stdint.h>
 #include <cjson/cJSON.h>
 

@@ -58,9 +58,9 @@ struct pd_probe_view {
 	const struct pd_eval_state *state;
 	int has_result;                /* 0 until the first result since start */
 	const struct pd_result *last;  /* valid when has_result */
-	int64_t cert_not_after_s;      /* issue 11: earliest notAfter of the TLS chain (unix s,
+	int64_t cert_not_after_s;      /* earliest notAfter of the TLS chain (unix s,
 					* last known, kept across restarts); -1 unknown */
-	const struct pd_maint_hit *maint; /* issue 11: held by maintenance or a silence, else
+	const struct pd_maint_hit *maint; /* held by maintenance or a silence, else
 					   * NULL (valid during the call) */
 };
 typedef void (*pd_daemon_probe_fn)(void *ud, const struct pd_probe_view *v);
@@ -78,7 +78,7 @@ struct pd_daemon_stats {
 	uint64_t lateness_count;
 	double lateness_sum_s;
 	size_t probes_up, probes_down; /* down = DOWN or RECOVERING (a page is open) */
-	size_t open_incidents;         /* incidents open now (issue 3) */
+	size_t open_incidents;         /* incidents open now */
 	size_t inflight;               /* transfers in flight (probes + notifications) */
 	int64_t started_ms;            /* UTC */
 	int draining;

@@ -18,7 +18,7 @@ enum pd_notify_verdict {
 	PD_NOTIFY_PERMANENT = 2,  /* other 4xx: dead-letter, log loudly */
 };
 
-/* issue 8: what the generic parts (config.c, outbox.c) know about a type, as flags. */
+/* what the generic parts (config.c, outbox.c) know about a type, as flags. */
 #define PD_NOTIFY_F_URL_REQUIRED  0x01u /* `url` required (else default_url, or none) */
 #define PD_NOTIFY_F_NO_URL        0x02u /* `url` and `headers` refused (exec) */
 #define PD_NOTIFY_F_URL_SECRET    0x04u /* the URL is a credential (Slack): masked */
@@ -31,10 +31,10 @@ enum pd_notify_verdict {
  * config.c and outbox.c have no per-type code: everything a type needs beyond one HTTP
  * POST of render()'s body is below. */
 struct pd_notify_ops {
-	enum pd_notify_type type; /* not read (issue 8): a type's number is its index in the
+	enum pd_notify_type type; /* not read: a type's number is its index in the
 				   * table; the first six set it to their enum value */
 	const char *name;   /* "webhook", "pagerduty": the `type:` in probes.yaml */
-	/* issue 8: configuration. keys: the type's own keys (NULL-terminated; NULL = none)
+	/* configuration. keys: the type's own keys (NULL-terminated; NULL = none)
 	 * next to the common ones (name, type, url, headers, timeout, role, severities,
 	 * retry, breaker); a key of another type is refused at its node. configure reads
 	 * them through the pd_notify_conf_* readers (config.h) into t (t->ext for keys
@@ -49,30 +49,30 @@ struct pd_notify_ops {
 	enum pd_notify_role default_role;
 	const char *schemes;
 	unsigned flags;     /* PD_NOTIFY_F_* */
-	/* issue 8, optional: render with the wall clock (the outbox's injectable clock);
+	/* optional: render with the wall clock (the outbox's injectable clock);
 	 * preferred over render. */
 	int (*render_at)(const struct pd_notify_cfg *t, const cJSON *event, int64_t now_ms,
 			 struct pd_buf *body, struct pd_err *err);
-	/* issue 8, optional: transport options of the request the outbox built (another
+	/* optional: transport options of the request the outbox built (another
 	 * protocol's envelope, credentials, upload instead of POST); may replace the
 	 * headers. Pointers set must live as long as t. 0 or negative pd_errc. */
 	int (*prepare)(const struct pd_notify_cfg *t, struct pd_request *req, struct pd_err *err);
-	/* issue 8, optional: the answer's verdict (default pd_notify_classify) and the word
+	/* optional: the answer's verdict (default pd_notify_classify) and the word
 	 * for its status in logs (default "HTTP"). */
 	enum pd_notify_verdict (*classify)(const struct pd_response *resp);
 	const char *status_word;
 	/* Render the request body for event into body (JSON). 0 or negative pd_errc. */
 	int (*render)(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *body,
 		      struct pd_err *err);
-	/* issue 3, optional. The request URL when it is not t->url (Opsgenie's close,
+	/* optional. The request URL when it is not t->url (Opsgenie's close,
 	 * Alertmanager's /api/v2/alerts), appended to url. 0 or negative pd_errc. */
 	int (*request_url)(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *url,
 			   struct pd_err *err);
-	/* issue 3, optional. A header built from the target's secrets (Opsgenie's
+	/* optional. A header built from the target's secrets (Opsgenie's
 	 * "Authorization: GenieKey KEY"): writes the value into val (cap bytes) and returns
 	 * the header name, or NULL when there is none. The value is a secret. */
 	const char *(*auth_header)(const struct pd_notify_cfg *t, char *val, size_t cap);
-	/* issue 9, optional. How many requests event takes (absent or <= 1: one, built by
+	/* optional. How many requests event takes (absent or <= 1: one, built by
 	 * render and request_url). Opsgenie updates an alert it already has (an escalation)
 	 * with one request per field: priority, message, description. The outbox sends them
 	 * in order, each one after the previous was accepted, and retries the whole row (the
@@ -83,7 +83,7 @@ struct pd_notify_ops {
 	int (*request_step)(const struct pd_notify_cfg *t, const cJSON *event, int k,
 			    const char **method, struct pd_buf *body, struct pd_buf *url,
 			    struct pd_err *err);
-	/* issue 9, optional. The receiver's receipt in an accepted (2xx) answer: Opsgenie
+	/* optional. The receiver's receipt in an accepted (2xx) answer: Opsgenie
 	 * answers 202 "Request will be processed" with a requestId, and processes the request
 	 * later, so "delivered" only means "accepted"; the id makes it traceable (Opsgenie's
 	 * GET /v2/alerts/requests/{id}). Writes it into out (cap bytes, [A-Za-z0-9._-] only)
@@ -94,7 +94,7 @@ struct pd_notify_ops {
 };
 
 const struct pd_notify_ops *pd_notify_ops_for(enum pd_notify_type type);
-/* issue 8: the table. How many types; type i (NULL past the end); the type named name
+/* the table. How many types; type i (NULL past the end); the type named name
  * (-1 when none); the names, NULL-terminated, and "a, b or c" for messages. */
 size_t pd_notify_ntypes(void);
 const struct pd_notify_ops *pd_notify_ops_at(size_t i);
@@ -117,7 +117,7 @@ struct pd_notify_event {
 	int64_t ts_ms;
 	int consecutive_failures;
 	int64_t down_since_ms;  /* first failure (resolve: how long it lasted) */
-	/* set by the incident layer (issue 3); NULL/0 = omitted */
+	/* set by the incident layer; NULL/0 = omitted */
 	const char *severity;   /* "P1".."P4" */
 	const char *mode;       /* "mode1-upstream", ... */
 	const char *mode_title; /* "Mode 1: upstream TikTok API down or changed" */
@@ -152,7 +152,7 @@ int pd_notify_routes(const struct pd_notify_cfg *t, int severity);
 /* inadyn's check_error: classify a receiver's answer. */
 enum pd_notify_verdict pd_notify_classify(const struct pd_response *resp);
 
-/* ---- issue 3 helpers ---- */
+/* ---- helpers ---- */
 /* The event's "severity" (the incident's, parsed by pd_severity_parse) as 1..4; missing or
  * invalid -> 1: an event without one (the control target's "monitoring host degraded"
  * page) still needs a pager severity, and an untriaged page is treated as a P1. */

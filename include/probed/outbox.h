@@ -73,7 +73,7 @@ struct pd_outbox_policy {
 #define PD_OUTBOX_429_WAIT_MS 30000
 void pd_outbox_policy(const struct pd_notify_cfg *t, struct pd_outbox_policy *out);
 
-/* ---- issue 3: per-target circuit breaker ----
+/* ---- per-target circuit breaker ----
  *
  *   CLOSED ──(PD_OUTBOX_BREAKER_FAILURES transient failures in a row)──► OPEN
  *     ▲                                                                   │ cool-down

@@ -1,4 +1,4 @@
-/* slo.h — SLOs, error budgets and multi-window, multi-burn-rate alerts (issue 11).
+/* slo.h — SLOs, error budgets and multi-window, multi-burn-rate alerts.
  *
  * Pure: objective + rules + a counting function (the store's aggregates in the daemon
  * and probectl, synthetic counts in tests) + now -> status. No I/O, no clock reads.

@@ -14,7 +14,7 @@
  * playbook's yellow P2 page).
  *
  * Incident. The open pages (probes DOWN or RECOVERING) are always listed. When the incident
- * manager (issue 3) has open incidents in the store, they are listed too and the most
+ * manager has open incidents in the store, they are listed too and the most
  * severe one's stored status message is the draft shown; otherwise the draft is the
  * playbook's INVESTIGATING template (comms.c) over the paged endpoint families, naming the
  * families that still work, with the UTC start and posting times.
@@ -72,10 +72,10 @@ struct pd_statuspage_probe {
 	char dedup_key[128];
 	int has_result;
 	struct pd_result last;     /* valid when has_result */
-	int64_t cert_not_after_s;  /* issue 11: earliest notAfter of the TLS chain, 0 = unknown */
+	int64_t cert_not_after_s;  /* earliest notAfter of the TLS chain, 0 = unknown */
 	struct pd_history_stats day;   /* over the bucket window; count 0 = no data */
 	struct pd_series_bucket buckets[PD_STATUSPAGE_BUCKETS];
-	/* issue 11: held by a maintenance window or a silence ("" = not): its name, reason, end */
+	/* held by a maintenance window or a silence ("" = not): its name, reason, end */
 	char maint[64];
 	char maint_reason[256];
 	int64_t maint_until_ms;
@@ -91,7 +91,7 @@ struct pd_statuspage_family {
 	size_t nprobes, ndown;
 };
 
-/* An open incident of the incident manager (issue 3), read from the store. */
+/* An open incident of the incident manager, read from the store. */
 struct pd_statuspage_incident {
 	char key[96];
 	int severity;              /* 1..4 */
@@ -102,7 +102,7 @@ struct pd_statuspage_incident {
 };
 #define PD_STATUSPAGE_MAX_INCIDENTS 8
 
-/* issue 11: one `slo:` objective's error budget (collect; not touched by derive). */
+/* one `slo:` objective's error budget (collect; not touched by derive). */
 struct pd_statuspage_slo {
 	char name[128];            /* family or probe */
 	double objective;          /* 0.999 */

@@ -96,7 +96,7 @@ int pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_ro
 			size_t max, size_t *n, struct pd_err *err);
 /* Delivered: delete the row. */
 int pd_store_outbox_done(struct pd_store *st, int64_t id, struct pd_err *err);
-/* Delivered at now_ms (issue 7): record it in the delivery log (target, dedup key, event,
+/* Delivered at now_ms: record it in the delivery log (target, dedup key, event,
  * when queued, when delivered, attempts), then delete the row; one batch. */
 int pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms,
 			      struct pd_err *err);
@@ -154,7 +154,7 @@ typedef int (*pd_store_event_fn)(void *ud, int64_t ts_ms, const char *probe, con
 int pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
 		    pd_store_event_fn fn, void *ud, struct pd_err *err);
 
-/* ---- issue 3: windows and baselines (the classifier's facts) ----
+/* ---- windows and baselines (the classifier's facts) ----
  * The store keeps per-minute and per-hour aggregates of each probe's results (count,
  * failures, failures per outcome class, latency sum/min/max and a 128-bucket log-spaced
  * latency histogram from 0.1 ms to 60 s). pd_store_add_result writes a minute's (hour's)
@@ -178,7 +178,7 @@ int pd_store_window(struct pd_store *st, const char *probe, int64_t since_ms, in
 int pd_store_family_window(struct pd_store *st, const char *const *probes, size_t n,
 			   int64_t since_ms, int64_t until_ms, struct pd_window *out,
 			   struct pd_err *err);
-/* issue 11: of the results with a latency (total_ms >= 0) of the n probes over
+/* of the results with a latency (total_ms >= 0) of the n probes over
  * [since_ms, until_ms): *total, and *slow = those at or above under_ms, from the same
  * aggregates (inside the histogram bucket holding under_ms, the share above it is
  * interpolated as the percentiles are: within one bucket, 11.1 %, of the exact count).
@@ -193,7 +193,7 @@ int pd_store_family_latency(struct pd_store *st, const char *const *probes, size
 int pd_store_baseline_p95(struct pd_store *st, const char *probe, int64_t now_ms,
 			  int64_t min_samples, double *p95_ms, struct pd_err *err);
 
-/* ---- issue 4: bucketed series (status page) ---- */
+/* ---- bucketed series (status page) ---- */
 struct pd_series_bucket {
 	int64_t start_ms;        /* UTC */
 	int64_t count, failures; /* results in [start_ms, start_ms + bucket_ms) */
@@ -210,7 +210,7 @@ int pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, in
 		    struct pd_series_bucket *out, size_t n, struct pd_history_stats *total,
 		    struct pd_err *err);
 
-/* ---- incidents (issue 3) ---- */
+/* ---- incidents ---- */
 struct pd_incident_row {
 	int64_t id;              /* 0 = not stored yet */
 	char key[96];            /* stable dedup key: "probed:[LOCATION/]inc-<opened_ms>" */
@@ -242,7 +242,7 @@ typedef int (*pd_store_ievent_fn)(void *ud, int64_t ts_ms, const char *kind, con
 int pd_store_incident_events(struct pd_store *st, int64_t id, pd_store_ievent_fn fn, void *ud,
 			     struct pd_err *err);
 
-/* ---- Alertmanager re-sends (issue 3 delivery) ----
+/* ---- Alertmanager re-sends (delivery) ----
  * Alertmanager forgets an alert that is not re-sent before its endsAt, so the outbox
  * keeps every alert it delivered to an alertmanager target here and re-posts them:
  * firing ones (ends_ms 0) while they fire, resolved ones for a few minutes after.
@@ -279,7 +279,7 @@ int pd_store_am_sent(struct pd_store *st, const char *target, int64_t now_ms, st
 int pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms, int *deleted,
 		      struct pd_err *err);
 
-/* ---- issue 3: response shape fingerprints (shape drift) ----
+/* ---- response shape fingerprints (shape drift) ----
  * One row per (probe, fingerprint): when it was first and last seen, and its path list
  * ("path:type" lines, see pd_shape_of in check.h). */
 struct pd_shape_row {
@@ -298,7 +298,7 @@ typedef int (*pd_store_shape_fn)(void *ud, const struct pd_shape_row *r);
 int pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms,
 		    pd_store_shape_fn fn, void *ud, struct pd_err *err);
 
-/* ---- issue 7: what became of a notification ----
+/* ---- what became of a notification ----
  * Per (target, event) of one dedup key, the state of its newest row: from the outbox
  * (queued, failing, dead-lettered) and from the delivery log (delivered). */
 enum pd_delivery_state {
@@ -331,7 +331,7 @@ int pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_de
 int pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, char *key,
 			    size_t cap, struct pd_err *err);
 
-/* ---- issue 11: TLS certificate expiry ----
+/* ---- TLS certificate expiry ----
  * The earliest notAfter (unix seconds) of a probe's TLS chain, as last seen at
  * checked_ms. Saved in the current batch; a probe without a handshake keeps its row. */
 int pd_store_cert_save(struct pd_store *st, const char *probe, int64_t not_after_s,
@@ -343,7 +343,7 @@ int pd_store_certs(struct pd_store *st, pd_store_cert_fn fn, void *ud, struct pd
 /* One probe's notAfter, -1 when none is stored. */
 int pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s,
 		      struct pd_err *err);
-/* ---- silences (issue 11; maint.h) ----
+/* ---- silences (maint.h) ----
  * Add one (in the current batch: flush to commit; sets sl->id). Expire one: its until_ms
  * becomes now, *n = 1, or 0 when it is unknown or over already. List those with until_ms
  * > min_until_ms, oldest first (the row passed to fn is valid during the call). */

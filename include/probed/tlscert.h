@@ -1,4 +1,4 @@
-/* tlscert.h — issue 11: TLS certificate expiry of HTTPS probes.
+/* tlscert.h — TLS certificate expiry of HTTPS probes.
  *
  * Pure functions (no I/O, no clock reads), unit-tested in tests/check_tlscert.c:
  *   - the earliest notAfter of a presented chain, from libcurl's CURLINFO_CERTINFO

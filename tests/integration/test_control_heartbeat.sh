@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The control probe and the heartbeat (issue 4):
+# The control probe and the heartbeat:
 #  - when the known-good control target fails together with everything else, the host's
 #    own network is the suspect: ONE "monitoring host degraded" page, no per-probe storm;
 #  - when only the API fails (control green), probes page as usual;

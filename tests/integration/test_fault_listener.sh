@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault suite (issue 9, item 3): the HTTP listener under connection faults.
+# Fault suite: the HTTP listener under connection faults.
 # Promise: after 1,000 held connections close at once, after a slowloris, and after 70 connections close while probed is SIGSTOPped, /healthz answers within 1 s (within 10 s during the slowloris).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault suite (issue 9, item 2): 1,000 probes failing at once against the simulated API.
+# Fault suite: 1,000 probes failing at once against the simulated API.
 # Promise: 1,000 probes failing at once make one incident that lists them all, each probe joins once, each target gets 1-4 triggers (declared + one per severity step) and one resolve.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Promise (issue 9, item 7): an escalation updates the page that is already out, every
+# Promise: an escalation updates the page that is already out, every
 # page is traceable, and every target links the runbook. Against real receivers on
 # loopback (tools/receiver.py, which routes the percent-decoded path as proxies do):
 #  - /post-detail/ 502 -> P2: Opsgenie gets one create whose alias is the incident key

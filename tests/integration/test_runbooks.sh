@@ -48,7 +48,7 @@ for f in "$RB"/mode*.md "$RB"/key-rejected.md "$RB"/slo-burn-rate.md; do
 	check "$b uses probectl" grep -q 'probectl status\|probectl check' "$f"
 	check "$b points to the postmortem draft" grep -q 'probectl postmortem' "$f"
 done
-# issue 11: the certificate runbook needs no API key
+# the certificate runbook needs no API key
 f=$RB/cert-expiry.md
 check "cert-expiry.md has the five sections in order" \
 	test "$(grep -E '^## (Detect|Declare|Communicate|Mitigate|RCA)$' "$f" | tr '\n' ' ')" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A database path that cannot be opened says why and what to do (issue 7), for probed
+# A database path that cannot be opened says why and what to do, for probed
 # (exit 70, "cannot start: ...") and probectl alike, instead of SQLite's "unable to open
 # database file" / "disk I/O error":
 #  - a directory given as the database;
