@@ -733,6 +733,17 @@ inc_open(struct pd_incidents *m, int64_t now)
 	snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sinc-%lld",
 		 m->cfg && m->cfg->location ? m->cfg->location : "",
 		 m->cfg && m->cfg->location ? "/" : "", (long long)now);
+	/* issue 11: two causes may open two incidents in the same pass (the same ms): the
+	 * second key gets a suffix, "...inc-<ms>-2", so each keeps its own dedup key */
+	for (int sfx = 2, clash = 1; clash && sfx <= INC_MAX_OPEN + 1; sfx++) {
+		clash = 0;
+		for (size_t j = 0; j < m->nopen && !clash; j++)
+			clash = strcmp(m->open[j]->row.key, i->row.key) == 0;
+		if (clash)
+			snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sinc-%lld-%d",
+				 m->cfg && m->cfg->location ? m->cfg->location : "",
+				 m->cfg && m->cfg->location ? "/" : "", (long long)now, sfx);
+	}
 	m->open[m->nopen++] = i;
 	return i;
 }
