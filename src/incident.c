@@ -761,7 +761,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 		    const struct pd_result *const *last, size_t n, int64_t now)
 {
 	struct pd_classify_rules rules;
-	int *alerting = NULL, *member = NULL;
+	int *alerting = NULL, *member = NULL, *cause = NULL; /* cause: mode per new alert */
 	int queued = 0;
 
 	if (m->cfg == NULL || n == 0)
@@ -769,7 +769,8 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 	rules = m->cfg->classify;
 	alerting = calloc(n, sizeof(*alerting));
 	member = calloc(n, sizeof(*member));
-	if (alerting == NULL || member == NULL)
+	cause = calloc(n, sizeof(*cause));
+	if (alerting == NULL || member == NULL || cause == NULL)
 		goto out;
 	pd_classify_alerting(in, n, &rules, now, alerting);
 	for (size_t k = 0; k < n; k++) {
@@ -790,7 +791,9 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 
 			if (!alerting[k] || pd_incidents_has_probe(m, in[k].name))
 				continue;
-			want = pd_classify_mode_of(in, n, k, &rules, now);
+			if (pass == 0)
+				cause[k] = (int)pd_classify_mode_of(in, n, k, &rules, now);
+			want = (enum pd_mode)cause[k];
 			if ((want == PD_MODE_NONE) != (pass == 1))
 				continue;
 			target = inc_pick(m, want, !in[k].freshness, now);
@@ -978,6 +981,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 out:
 	free(alerting);
 	free(member);
+	free(cause);
 	return queued;
 }
 
