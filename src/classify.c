@@ -36,8 +36,15 @@
  *   2  every synchronous probe (all tiers, site included; at least two) failing, down,
  *      over the error-rate floor or slow
  *   1  some, not all, families fail with http_5xx/shape/invalid_json/empty (a member
- *      among them) while the family "userid" is green (no such family: any core family)
- *   3  a freshness member is late while every synchronous probe is green
+ *      among them) while the reference family is green: `classify: reference_probe`
+ *      (default "userid", the playbook's /userid/), the family of the probe so named,
+ *      else a family so named; none: any core family (and the words name that family,
+ *      never a reference that does not exist). The title names `classify: upstream`.
+ *   3  a freshness member is late while no synchronous member fails (with every probe
+ *      a member: every synchronous probe green; the synchronous failures of another
+ *      incident do not take Mode 3 from a batch incident of its own)
+ * pd_classify_mode_of(k) is the mode with k the only member: the cause k's own failure
+ * indicates, by which the incident manager groups alerts.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,6 +85,8 @@ pd_classify_rules_default(struct pd_classify_rules *r)
 	r->baseline_latency_ms = 500;
 	r->core_family_down_p1 = 0;
 	r->p3_escalate_ms = 30 * 60 * 1000;
+	snprintf(r->reference_probe, sizeof(r->reference_probe), "userid");
+	snprintf(r->upstream, sizeof(r->upstream), "TikTok");
 }
 
 static int
@@ -364,20 +373,21 @@ own_severity(const struct pd_class_input *p, const struct facts *f,
 	return sev;
 }
 
-/* "userid", "/userid/" */
+/* fam names ref, slashes aside: "userid" matches "userid" and "/userid/" */
 static int
-is_userid_family(const char *fam)
+fam_is(const char *fam, const char *ref)
 {
-	size_t l;
+	size_t l, rl;
 
-	if (fam == NULL)
+	if (fam == NULL || ref == NULL || ref[0] == '\0')
 		return 0;
 	while (*fam == '/')
 		fam++;
 	l = strlen(fam);
 	while (l > 0 && fam[l - 1] == '/')
 		l--;
-	return l == 6 && strncmp(fam, "userid", 6) == 0;
+	rl = strlen(ref);
+	return l == rl && strncmp(fam, ref, l) == 0;
 }
 
 static const char *
@@ -404,14 +414,22 @@ fam_cmp(const void *a, const void *b)
 }
 
 /* Mode 1: some, not all, families failing upstream-style, a member among them, while
- * the userid family (or, without one, some core family) is green. */
+ * the reference family (rules->reference_probe: the family of the probe so named, else
+ * a family so named; by default "userid") or, without one, some core family is green.
+ * The words name what is true: the reference when there is one, else the green core
+ * family. */
 static int
-mode_upstream(const struct pd_class_input *in, const struct facts *f, const int *member,
-	      const struct fam_ent *fam, size_t nfam, struct sb *why)
+mode_upstream(const struct pd_class_input *in, size_t n, const struct facts *f,
+	      const int *member, const struct fam_ent *fam, size_t nfam,
+	      const struct pd_classify_rules *r, struct sb *why)
 {
-	int has_userid = 0, userid_green = 0, core_green = 0, member_bad = 0, some_ok = 0;
-	const char *bad_fam = NULL;
+	int has_ref = 0, ref_green = 0, member_bad = 0, some_ok = 0;
+	const char *bad_fam = NULL, *green_core = NULL, *ref_fam = NULL;
 
+	for (size_t i = 0; i < n && ref_fam == NULL; i++)
+		if (!in[i].control && in[i].name != NULL &&
+		    strcmp(in[i].name, r->reference_probe) == 0)
+			ref_fam = family_of(&in[i]);
 	for (size_t g = 0, end; g < nfam; g = end) {
 		int fam_bad = 0, fam_green = 1, fam_core = 0;
 
@@ -433,19 +451,24 @@ mode_upstream(const struct pd_class_input *in, const struct facts *f, const int 
 		}
 		if (!fam_bad)
 			some_ok = 1;
-		if (fam_green && fam_core)
-			core_green = 1;
-		if (is_userid_family(fam[g].fam)) {
-			has_userid = 1;
-			userid_green = fam_green;
+		if (fam_green && fam_core && green_core == NULL)
+			green_core = fam[g].fam;
+		if (ref_fam != NULL ? strcmp(fam[g].fam, ref_fam) == 0 :
+				      fam_is(fam[g].fam, r->reference_probe)) {
+			has_ref = 1;
+			ref_green = fam_green;
 		}
 	}
 	if (!member_bad || !some_ok)
 		return 0;
-	if (has_userid ? !userid_green : !core_green)
+	if (has_ref ? !ref_green : green_core == NULL)
 		return 0;
-	sb_add(why, "%s fails with 5xx/shape errors while %s stays green", bad_fam,
-	       has_userid ? "userid" : "a core family");
+	if (has_ref)
+		sb_add(why, "%s fails with 5xx/shape errors while %s stays green", bad_fam,
+		       r->reference_probe);
+	else
+		sb_add(why, "%s fails with 5xx/shape errors while core family %s stays green",
+		       bad_fam, green_core);
 	return 1;
 }
 
@@ -458,6 +481,7 @@ classify_into(const struct pd_class_input *in, size_t n, const int *member,
 	char why[256], best_why[256] = "";
 	int sev = 0, key = 0, fresh_late = 0, ncore = 0, core_hard = 0, core_conf = 0;
 	int core_member = 0, nsync = 0, sync_bad = 0, sync_member = 0, all_green = 1;
+	int sync_member_bad = 0;
 	struct sb ev, rs;
 
 	for (size_t i = 0; i < n; i++) {
@@ -499,6 +523,8 @@ classify_into(const struct pd_class_input *in, size_t n, const int *member,
 				if (is_member)
 					sync_member = 1;
 			}
+			if (is_member && !f[i].green)
+				sync_member_bad = 1;
 			if (!f[i].green)
 				all_green = 0;
 		}
@@ -544,11 +570,16 @@ classify_into(const struct pd_class_input *in, size_t n, const int *member,
 		} else if (nsync >= 2 && sync_bad == nsync && sync_member) {
 			out->mode = PD_MODE_DATABASE;
 			sb_add(&mw, "all %d endpoints slow or failing at once", nsync);
-		} else if (mode_upstream(in, f, member, fam, nfam, &mw)) {
+		} else if (mode_upstream(in, n, f, member, fam, nfam, rules, &mw)) {
 			out->mode = PD_MODE_UPSTREAM;
 		} else if (fresh_late && all_green) {
 			out->mode = PD_MODE_QUEUE;
 			sb_add(&mw, "freshness late while every synchronous endpoint is green");
+		} else if (fresh_late && !sync_member_bad) {
+			/* issue 11: the synchronous failures are another incident's cause */
+			out->mode = PD_MODE_QUEUE;
+			sb_add(&mw, "freshness late; the synchronous endpoints failing now are "
+			       "not part of this incident");
 		}
 		if (mwhy[0] != '\0')
 			sb_add(&rs, "; %s", mwhy);
@@ -611,6 +642,33 @@ pd_classify_alerting(const struct pd_class_input *in, size_t n,
 		facts_of(&in[i], rules, now_ms, &f);
 		alerting[i] = own_severity(&in[i], &f, rules, 1, why, sizeof(why));
 	}
+}
+
+enum pd_mode
+pd_classify_mode_of(const struct pd_class_input *in, size_t n, size_t k,
+		    const struct pd_classify_rules *rules, int64_t now_ms)
+{
+	struct pd_verdict v;
+	int *member;
+
+	if (k >= n || (member = calloc(n, sizeof(*member))) == NULL)
+		return PD_MODE_NONE;
+	member[k] = 1;
+	pd_classify(in, n, member, rules, now_ms, 0, &v);
+	free(member);
+	return v.mode;
+}
+
+const char *
+pd_mode_title_of(enum pd_mode m, const struct pd_classify_rules *r, char *buf, size_t cap)
+{
+	if (m != PD_MODE_UPSTREAM || r == NULL || cap == 0)
+		return pd_mode_title(m);
+	if (r->upstream[0] != '\0')
+		snprintf(buf, cap, "Mode 1: upstream %s API down or changed", r->upstream);
+	else
+		snprintf(buf, cap, "Mode 1: upstream API down or changed");
+	return buf;
 }
 
 const char *

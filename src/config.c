@@ -2633,12 +2633,13 @@ cfg_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 
 enum {
 	CL_WINDOW, CL_CORE_TIMEOUT, CL_LAT_FACTOR, CL_ERR_LOW, CL_ERR_HIGH, CL_MIN_COUNT,
-	CL_BASELINE, CL_CORE_FAMILY, CL_P3_ESCALATE, CL_CORRELATION, CL_N
+	CL_BASELINE, CL_CORE_FAMILY, CL_P3_ESCALATE, CL_CORRELATION, CL_REFERENCE, CL_UPSTREAM,
+	CL_N
 };
 static const char *const classify_keys[] = {
 	"window", "core_timeout", "latency_factor", "error_rate_low", "error_rate_high",
 	"min_window_count", "baseline_latency", "core_family_down", "p3_escalate",
-	"correlation_window", NULL,
+	"correlation_window", "reference_probe", "upstream", NULL,
 };
 
 static void
@@ -2655,7 +2656,40 @@ cfg_classify_defaults(struct pd_config *cfg)
 	r->baseline_latency_ms = 500;
 	r->core_family_down_p1 = 0;
 	r->p3_escalate_ms = 30 * 60 * 1000;
+	snprintf(r->reference_probe, sizeof(r->reference_probe), "userid");
+	snprintf(r->upstream, sizeof(r->upstream), "TikTok");
 	cfg->correlation_ms = 2 * 60 * 1000;
+}
+
+/* classify: reference_probe must name a probe (or a family); upstream is free text. */
+static void
+cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct pd_config *cfg)
+{
+	struct pd_classify_rules *r = &cfg->classify;
+	char *s;
+	int found = 0;
+
+	if (ref != NULL && (s = cfg_name(c, ref, "reference_probe")) != NULL) {
+		for (size_t i = 0; i < cfg->nprobes && !found; i++)
+			found = (cfg->probes[i].name && strcmp(cfg->probes[i].name, s) == 0) ||
+				(cfg->probes[i].family && strcmp(cfg->probes[i].family, s) == 0);
+		if (!found)
+			cfg_error(c, ref, "classify: reference_probe: no probe (nor family) is "
+				  "named '%s'", s);
+		else
+			snprintf(r->reference_probe, sizeof(r->reference_probe), "%s", s);
+		free(s);
+	}
+	if (up != NULL && (s = cfg_string(c, up, "upstream", NULL)) != NULL) {
+		size_t len = strlen(s);
+
+		if (len == 0 || len >= sizeof(r->upstream) || strpbrk(s, "\n\r\t") != NULL)
+			cfg_error(c, up, "classify: upstream: 1-%zu characters on one line "
+				  "(the upstream's name, e.g. TikTok)", sizeof(r->upstream) - 1);
+		else
+			snprintf(r->upstream, sizeof(r->upstream), "%s", s);
+		free(s);
+	}
 }
 
 /* A plain number in [lo, hi]; 0 ok, -1 error (reported). */
@@ -2714,6 +2748,7 @@ cfg_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		cfg_duration(c, v[CL_P3_ESCALATE], "p3_escalate", 1000, &r->p3_escalate_ms);
 	if (v[CL_CORRELATION])
 		cfg_duration(c, v[CL_CORRELATION], "correlation_window", 0, &cfg->correlation_ms);
+	cfg_classify_words(c, v[CL_REFERENCE], v[CL_UPSTREAM], cfg);
 }
 
 enum { HB_URL, HB_INTERVAL, HB_N };

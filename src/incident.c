@@ -34,6 +34,7 @@ struct inc {
 	size_t nn;
 	int joined;             /* a probe joined after the incident was declared */
 	int held;               /* issue 11: its pages are held by maintenance (a row says so) */
+	enum pd_mode cause;     /* issue 11: the opener's own mode, until the incident has one */
 };
 
 struct pd_incidents {
@@ -407,6 +408,15 @@ pd_incidents_open_counts(const struct pd_incidents *m, size_t counts[5])
 
 /* ---- drafting and notifying ---- */
 
+/* The mode's title in the user's words (classify: upstream). */
+#define INC_TITLE_MAX 128
+static const char *
+inc_mode_title(const struct pd_incidents *m, int mode, char *buf)
+{
+	return pd_mode_title_of((enum pd_mode)mode, m->cfg ? &m->cfg->classify : NULL, buf,
+				INC_TITLE_MAX);
+}
+
 static const struct pd_probe_cfg *
 cfg_probe(const struct pd_incidents *m, const char *name)
 {
@@ -421,6 +431,7 @@ inc_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in
 	const char *affected[INC_DRAFT_MAX], *working[256];
 	char abuf[INC_DRAFT_MAX][96], wbuf[256][96];
 	struct pd_comms_incident ci = {0};
+	char mtitle[INC_TITLE_MAX];
 	struct pd_buf out;
 	struct pd_err err = {0};
 	size_t na = 0, nw = 0;
@@ -466,7 +477,7 @@ inc_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in
 	ci.start_ms = i->row.opened_ms;
 	ci.end_ms = i->row.resolved_ms;
 	ci.severity = i->row.severity ? pd_severity_str(i->row.severity) : NULL;
-	ci.mode = i->row.mode ? pd_mode_title((enum pd_mode)i->row.mode) : NULL;
+	ci.mode = i->row.mode ? inc_mode_title(m, i->row.mode, mtitle) : NULL;
 	/* while open, the draft is INVESTIGATING: the classifier's mode is the *likely*
 	 * mode, and IDENTIFIED ("a fix is being deployed") is a human's call to make */
 	kind = i->row.resolved_ms ? PD_COMMS_RESOLVED : PD_COMMS_INVESTIGATING;
@@ -522,7 +533,7 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 	const struct pd_result *pr = NULL;
 	const struct pd_probe_cfg *pc;
 	char summary[512], reason[320], dur[32], runbook[PD_CONFIG_RUNBOOK_URL_MAX + 128];
-	char *json, *json_upd = NULL, *probes;
+	char *json, *json_upd = NULL, *probes, mtitle[INC_TITLE_MAX];
 	int queued = 0, routed = 0, first = -1;
 
 	for (size_t t = 0; m->cfg && t < m->cfg->nnotify; t++)
@@ -582,7 +593,7 @@ inc_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_t
 	ev.down_since_ms = i->row.opened_ms;
 	ev.severity = pd_severity_str(i->row.severity);
 	ev.mode = i->row.mode ? pd_mode_str((enum pd_mode)i->row.mode) : NULL;
-	ev.mode_title = i->row.mode ? pd_mode_title((enum pd_mode)i->row.mode) : NULL;
+	ev.mode_title = i->row.mode ? inc_mode_title(m, i->row.mode, mtitle) : NULL;
 	ev.runbook = runbook[0] ? runbook : NULL;
 	ev.incident_id = i->row.id;
 	/* a bounded list: the first members by name, all of them counted */
@@ -660,6 +671,56 @@ inc_title(struct pd_incidents *m, struct inc *i)
 		 eps);
 }
 
+/* ---- grouping by cause (the rule is in incident.h, "Grouping") ---- */
+
+static enum pd_mode
+inc_cause(const struct inc *i)
+{
+	return i->row.mode != PD_MODE_NONE ? (enum pd_mode)i->row.mode : i->cause;
+}
+
+/* How plausibly an open incident of cause `have` shares the cause of a probe whose own
+ * failure indicates `want` (sync: a synchronous probe): 0 not at all, 1 covered, 2 the
+ * same cause. */
+static int
+inc_covers(enum pd_mode have, enum pd_mode want, int sync)
+{
+	if (have == PD_MODE_CERT)
+		return 0;
+	if (have == PD_MODE_KEY || want == PD_MODE_KEY)
+		return have == want ? 2 : 0;
+	if (have == want)
+		return 2;
+	if (have == PD_MODE_DATABASE || want == PD_MODE_DATABASE)
+		return 1; /* "everything slow": Mode 2 absorbs the rest */
+	if (want == PD_MODE_NONE && sync && have == PD_MODE_UPSTREAM)
+		return 1; /* an endpoint failing without a telling class, during an outage */
+	return 0;
+}
+
+/* The open incident probe k joins (the best cover, the newest among equals), or NULL. */
+static struct inc *
+inc_pick(struct pd_incidents *m, enum pd_mode want, int sync, int64_t now)
+{
+	struct inc *best = NULL;
+	int best_score = 0;
+
+	for (size_t j = m->nopen; j-- > 0;) {
+		struct inc *i = m->open[j];
+		int sc;
+
+		if (i->row.drill || inc_is_slo(i) ||
+		    now - i->row.last_join_ms > m->cfg->correlation_ms)
+			continue;
+		sc = inc_covers(inc_cause(i), want, sync);
+		if (sc > best_score) {
+			best = i;
+			best_score = sc;
+		}
+	}
+	return best;
+}
+
 static struct inc *
 inc_open(struct pd_incidents *m, int64_t now)
 {
@@ -675,6 +736,17 @@ inc_open(struct pd_incidents *m, int64_t now)
 	snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sinc-%lld",
 		 m->cfg && m->cfg->location ? m->cfg->location : "",
 		 m->cfg && m->cfg->location ? "/" : "", (long long)now);
+	/* issue 11: two causes may open two incidents in the same pass (the same ms): the
+	 * second key gets a suffix, "...inc-<ms>-2", so each keeps its own dedup key */
+	for (int sfx = 2, clash = 1; clash && sfx <= INC_MAX_OPEN + 1; sfx++) {
+		clash = 0;
+		for (size_t j = 0; j < m->nopen && !clash; j++)
+			clash = strcmp(m->open[j]->row.key, i->row.key) == 0;
+		if (clash)
+			snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sinc-%lld-%d",
+				 m->cfg && m->cfg->location ? m->cfg->location : "",
+				 m->cfg && m->cfg->location ? "/" : "", (long long)now, sfx);
+	}
 	m->open[m->nopen++] = i;
 	return i;
 }
@@ -692,8 +764,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 		    const struct pd_result *const *last, size_t n, int64_t now)
 {
 	struct pd_classify_rules rules;
-	int *alerting = NULL, *member = NULL;
-	struct inc *target = NULL;
+	int *alerting = NULL, *member = NULL, *cause = NULL; /* cause: mode per new alert */
 	int queued = 0;
 
 	if (m->cfg == NULL || n == 0)
@@ -701,7 +772,8 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 	rules = m->cfg->classify;
 	alerting = calloc(n, sizeof(*alerting));
 	member = calloc(n, sizeof(*member));
-	if (alerting == NULL || member == NULL)
+	cause = calloc(n, sizeof(*cause));
+	if (alerting == NULL || member == NULL || cause == NULL)
 		goto out;
 	pd_classify_alerting(in, n, &rules, now, alerting);
 	for (size_t k = 0; k < n; k++) {
@@ -713,35 +785,44 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			alerting[k] = 0;
 	}
 
-	/* 1. join or open */
-	for (size_t k = 0; k < n; k++) {
-		if (!alerting[k] || pd_incidents_has_probe(m, in[k].name))
-			continue;
-		if (target == NULL) {
-			for (size_t j = m->nopen; j-- > 0;)
-				if (!m->open[j]->row.drill && m->open[j]->row.mode != PD_MODE_CERT &&
-				    !inc_is_slo(m->open[j]) &&
-				    now - m->open[j]->row.last_join_ms <= m->cfg->correlation_ms) {
-					target = m->open[j];
+	/* 1. join or open, by cause: the probes whose own failure tells a mode first, so
+	 * that one which tells none finds their incident in the same pass */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < n; k++) {
+			struct inc *target;
+			enum pd_mode want;
+
+			if (!alerting[k] || pd_incidents_has_probe(m, in[k].name))
+				continue;
+			if (pass == 0)
+				cause[k] = (int)pd_classify_mode_of(in, n, k, &rules, now);
+			want = (enum pd_mode)cause[k];
+			if ((want == PD_MODE_NONE) != (pass == 1))
+				continue;
+			target = inc_pick(m, want, !in[k].freshness, now);
+			if (target == NULL) {
+				if ((target = inc_open(m, now)) == NULL)
 					break;
-				}
-			if (target == NULL && (target = inc_open(m, now)) == NULL)
-				break;
+				if (target->nm == 0)
+					target->cause = want;
+			}
+			if (inc_member_add(target, in[k].name, in[k].status == PD_EVAL_UP) < 0) {
+				/* not a member, so it tries again on the next pass; nothing was sent */
+				pd_log_err("incident %s: out of memory adding %s", target->row.key,
+					   in[k].name);
+				continue;
+			}
+			target->row.last_join_ms = now;
+			if (target->row.severity != 0)
+				target->joined = 1;
+			if (target->row.id == 0)
+				inc_save(m, target); /* get an id for the timeline */
+			inc_event(m, target, now, target->nm == 1 ? "opened" : "joined",
+				  "%s: %s%s%s%s%s", in[k].name, pd_outcome_str(in[k].last_outcome),
+				  last && last[k] ? " — " : "", last && last[k] ? last[k]->verdict : "",
+				  want != PD_MODE_NONE ? "; indicates " : "",
+				  want != PD_MODE_NONE ? pd_mode_str(want) : "");
 		}
-		if (inc_member_add(target, in[k].name, in[k].status == PD_EVAL_UP) < 0) {
-			/* not a member, so it tries again on the next pass; nothing was sent */
-			pd_log_err("incident %s: out of memory adding %s", target->row.key,
-				   in[k].name);
-			continue;
-		}
-		target->row.last_join_ms = now;
-		if (target->row.severity != 0)
-			target->joined = 1;
-		if (target->row.id == 0)
-			inc_save(m, target); /* get an id for the timeline */
-		inc_event(m, target, now, target->nm == 1 ? "opened" : "joined",
-			  "%s: %s%s%s", in[k].name, pd_outcome_str(in[k].last_outcome),
-			  last && last[k] ? " — " : "", last && last[k] ? last[k]->verdict : "");
 	}
 
 	/* 2. classify, escalate, resolve */
@@ -751,6 +832,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 		struct pd_maint_hit hold = {0}, h;
 		int recovered = 1, changed = 0, was_new = i->row.severity == 0;
 		int alone = 0, nheld = 0, nlive = 0;
+		char mtitle[INC_TITLE_MAX];
 
 		if (i->row.drill || i->row.mode == PD_MODE_CERT || inc_is_slo(i)) {
 			j++;
@@ -838,10 +920,10 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			inc_title(m, i);
 			inc_draft(m, i, in, n, now);
 			inc_event(m, i, now, "declared", "%s %s: %s", pd_severity_str(v.severity),
-				  pd_mode_title(v.mode), v.reason);
+				  inc_mode_title(m, v.mode, mtitle), v.reason);
 			pd_log_err("incident %s: %s %s — %s (%s)", i->row.key,
 				   pd_severity_str(v.severity), i->row.title, v.reason,
-				   pd_mode_title(v.mode));
+				   inc_mode_title(m, v.mode, mtitle));
 			inc_save(m, i);
 			queued += inc_notify(m, i, "trigger", INC_TO_ROUTED, in, last, n, now);
 			changed = 1;
@@ -869,8 +951,15 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			 * target that has the trigger gets nothing: new members do not re-page.
 			 * Only a routed target without it yet (added by a reload, or whose row
 			 * could not be queued) gets its first trigger now. */
-			if (v.mode != PD_MODE_NONE && i->row.mode == PD_MODE_NONE)
+			if (v.mode != PD_MODE_NONE && i->row.mode == PD_MODE_NONE) {
 				i->row.mode = v.mode;
+			} else if (v.mode == PD_MODE_DATABASE && i->row.mode != PD_MODE_DATABASE &&
+				   i->row.mode != PD_MODE_KEY) {
+				/* issue 11: everything is failing now: the wider cause */
+				inc_event(m, i, now, "mode_identified", "%s (was %s)",
+					  pd_mode_title(v.mode), pd_mode_str((enum pd_mode)i->row.mode));
+				i->row.mode = v.mode;
+			}
 			snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", v.evidence);
 			inc_title(m, i);
 			inc_draft(m, i, in, n, now);
@@ -879,7 +968,8 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			changed = 1;
 		} else if (v.mode != PD_MODE_NONE && v.mode != (enum pd_mode)i->row.mode &&
 			   i->row.mode == PD_MODE_NONE) {
-			inc_event(m, i, now, "mode_identified", "%s", pd_mode_title(v.mode));
+			inc_event(m, i, now, "mode_identified", "%s",
+				  inc_mode_title(m, v.mode, mtitle));
 			i->row.mode = v.mode;
 			snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", v.evidence);
 			inc_title(m, i);
@@ -894,6 +984,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 out:
 	free(alerting);
 	free(member);
+	free(cause);
 	return queued;
 }
 

@@ -1513,7 +1513,7 @@ cmd_postmortem(struct cli *c)
 	struct pd_config *cfg = NULL;
 	struct dbsel sel = {0};
 	const char *aff[64];
-	char abuf[64][96];
+	char abuf[64][96], mtitle[128];
 	struct pd_buf out;
 	struct pd_err err = {0};
 	cJSON *members = NULL, *e;
@@ -1544,7 +1544,9 @@ cmd_postmortem(struct cli *c)
 	}
 	ci.affected = aff;
 	ci.title = r.title;
-	ci.mode = r.mode ? pd_mode_title((enum pd_mode)r.mode) : NULL;
+	/* the Mode 1 title in the user's words (classify: upstream) when the config loads */
+	ci.mode = r.mode ? pd_mode_title_of((enum pd_mode)r.mode, cfg ? &cfg->classify : NULL,
+					    mtitle, sizeof(mtitle)) : NULL;
 	ci.start_ms = r.opened_ms;
 	ci.end_ms = r.resolved_ms;
 	ci.severity = pd_severity_str(r.severity);

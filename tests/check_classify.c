@@ -292,9 +292,9 @@ static const struct kase cases[] = {
 	{ "pinned P3 endpoint failing -> P3",
 	  { PIN(P_USERPOSTS, 3), DOWN(P_USERPOSTS, PD_OUT_HTTP_5XX, MIN) }, 0, 0, 0,
 	  3, PD_MODE_UPSTREAM, "(pinned P3)", { NULL } },
-	{ "no userid family: a green core family stands in for Mode 1",
+	{ "the probe named userid is the reference, whatever its family",
 	  { FAMILY(P_USERID, "lookup"), DOWN(P_POSTDETAIL, PD_OUT_HTTP_5XX, MIN) }, 0, 0, 0,
-	  2, PD_MODE_UPSTREAM, "while a core family stays green", { NULL } },
+	  2, PD_MODE_UPSTREAM, "while userid stays green", { NULL } },
 	{ "userid failing too -> not Mode 1",
 	  { DOWN(P_USERID, PD_OUT_HTTP_5XX, MIN), DOWN(P_POSTDETAIL, PD_OUT_HTTP_5XX, MIN) },
 	  0, 0, 0, 2, PD_MODE_NONE, NULL, { NULL } },
@@ -548,6 +548,137 @@ START_TEST(test_strings_and_defaults)
 }
 END_TEST
 
+/* ---- issue 11: the mode one probe's own failure indicates (grouping by cause) ---- */
+
+static enum pd_mode
+mode_of(const struct change *ch, size_t nch, int probe)
+{
+	struct pd_class_input in[P__N];
+	struct pd_classify_rules rules;
+
+	pd_classify_rules_default(&rules);
+	base(in);
+	for (size_t c = 0; c < nch; c++)
+		apply(in, &ch[c]);
+	return pd_classify_mode_of(in, P__N, (size_t)probe, &rules, NOW);
+}
+
+START_TEST(test_mode_of_one_probe)
+{
+	/* the issue's case: /post-detail/ 502 while the stats batch is late */
+	const struct change m13[] = { DOWN(P_POSTDETAIL, PD_OUT_HTTP_5XX, MIN),
+				      DOWN(P_ARCHIVE, PD_OUT_HTTP_4XX, MIN) };
+	/* everything slow: Mode 2 from every synchronous probe; the batch is still late */
+	const struct change m2[] = { SLOW(P_USERID, 5), SLOW(P_USERINFO, 5), SLOW(P_POSTDETAIL, 5),
+				     SLOW(P_USERPOSTS, 5), SLOW(P_DASHBOARD, 5),
+				     DOWN(P_ARCHIVE, PD_OUT_HTTP_4XX, MIN) };
+	const struct change key[] = { DOWN(P_USERINFO, PD_OUT_KEY_REJECTED, MIN),
+				      DOWN(P_POSTDETAIL, PD_OUT_HTTP_5XX, MIN) };
+	const struct change tmo[] = { DOWN(P_USERPOSTS, PD_OUT_TIMEOUT, 10 * SEC) };
+	const struct change ref_down[] = { DOWN(P_POSTDETAIL, PD_OUT_HTTP_5XX, MIN),
+					   DOWN(P_USERID, PD_OUT_HTTP_5XX, MIN) };
+
+	ck_assert_int_eq(mode_of(m13, 2, P_POSTDETAIL), PD_MODE_UPSTREAM);
+	ck_assert_int_eq(mode_of(m13, 2, P_ARCHIVE), PD_MODE_QUEUE);
+	ck_assert_int_eq(mode_of(m2, 6, P_USERINFO), PD_MODE_DATABASE);
+	ck_assert_int_eq(mode_of(m2, 6, P_DASHBOARD), PD_MODE_DATABASE);
+	ck_assert_int_eq(mode_of(m2, 6, P_ARCHIVE), PD_MODE_QUEUE);
+	ck_assert_int_eq(mode_of(key, 2, P_USERINFO), PD_MODE_KEY);
+	ck_assert_int_eq(mode_of(key, 2, P_POSTDETAIL), PD_MODE_UPSTREAM);
+	/* a timeout alone tells no cause */
+	ck_assert_int_eq(mode_of(tmo, 1, P_USERPOSTS), PD_MODE_NONE);
+	/* 5xx while the reference fails too: not Mode 1, no cause from one probe */
+	ck_assert_int_eq(mode_of(ref_down, 2, P_POSTDETAIL), PD_MODE_NONE);
+	/* out of range */
+	ck_assert_int_eq(mode_of(m13, 2, P__N), PD_MODE_NONE);
+}
+END_TEST
+
+/* A batch incident of its own is Mode 3 while a synchronous endpoint fails elsewhere;
+ * with the failing endpoint among the members it is not. */
+START_TEST(test_mode3_members_only)
+{
+	struct pd_class_input in[P__N];
+	struct pd_classify_rules rules;
+	struct pd_verdict v;
+	int member[P__N] = {0};
+
+	pd_classify_rules_default(&rules);
+	base(in);
+	apply(in, &(struct change)DOWN(P_POSTDETAIL, PD_OUT_HTTP_5XX, MIN));
+	apply(in, &(struct change)DOWN(P_ARCHIVE, PD_OUT_HTTP_4XX, MIN));
+	member[P_ARCHIVE] = 1;
+	pd_classify(in, P__N, member, &rules, NOW, 0, &v);
+	ck_assert_int_eq(v.severity, 3);
+	ck_assert_int_eq(v.mode, PD_MODE_QUEUE);
+	ck_assert_str_eq(v.runbook, "runbooks/mode3-queue-backed-up.md");
+	member[P_POSTDETAIL] = 1;
+	pd_classify(in, P__N, member, &rules, NOW, 0, &v);
+	ck_assert_int_eq(v.mode, PD_MODE_UPSTREAM);
+}
+END_TEST
+
+/* The user's own API: login, orders, catalog; no probe is named userid. */
+START_TEST(test_reference_probe_words)
+{
+	static const char *const names[] = { "login", "orders", "catalog" };
+	struct pd_class_input in[3];
+	struct pd_classify_rules rules;
+	struct pd_verdict v;
+	char title[128];
+
+	pd_classify_rules_default(&rules);
+	ck_assert_str_eq(rules.reference_probe, "userid");
+	ck_assert_str_eq(rules.upstream, "TikTok");
+	memset(in, 0, sizeof(in));
+	for (int i = 0; i < 3; i++) {
+		in[i].name = in[i].family = names[i];
+		in[i].tier = PD_TIER_CORE;
+		in[i].status = PD_EVAL_UP;
+		in[i].last_outcome = PD_OUT_OK;
+		in[i].win.count = 30;
+		in[i].win.p50_ms = 100;
+		in[i].win.p95_ms = 200;
+		in[i].baseline_p95_ms = 250;
+	}
+	in[1].status = PD_EVAL_DOWN;
+	in[1].last_outcome = PD_OUT_HTTP_5XX;
+	in[1].fail_since_ms = NOW - MIN;
+	in[1].win.failures = 30;
+	in[1].win.by_class[PD_OUT_HTTP_5XX] = 30;
+	/* default reference, no such probe: the words name the green core family that
+	 * stands in, never userid */
+	pd_classify(in, 3, NULL, &rules, NOW, 0, &v);
+	ck_assert_int_eq(v.mode, PD_MODE_UPSTREAM);
+	ck_assert_msg(strstr(v.reason, "orders fails with 5xx/shape errors while core family "
+			     "catalog stays green") != NULL, "%s", v.reason);
+	ck_assert_ptr_null(strstr(v.reason, "userid"));
+	ck_assert_ptr_null(strstr(v.evidence, "userid"));
+	ck_assert_str_eq(pd_mode_title_of(v.mode, &rules, title, sizeof(title)),
+			 "Mode 1: upstream TikTok API down or changed");
+	/* configured: login is the reference, the upstream is Acme */
+	snprintf(rules.reference_probe, sizeof(rules.reference_probe), "login");
+	snprintf(rules.upstream, sizeof(rules.upstream), "Acme");
+	pd_classify(in, 3, NULL, &rules, NOW, 0, &v);
+	ck_assert_int_eq(v.mode, PD_MODE_UPSTREAM);
+	ck_assert_msg(strstr(v.reason, "orders fails with 5xx/shape errors while login stays "
+			     "green") != NULL, "%s", v.reason);
+	ck_assert_str_eq(pd_mode_title_of(v.mode, &rules, title, sizeof(title)),
+			 "Mode 1: upstream Acme API down or changed");
+	ck_assert_str_eq(pd_mode_title_of(PD_MODE_QUEUE, &rules, title, sizeof(title)),
+			 pd_mode_title(PD_MODE_QUEUE));
+	rules.upstream[0] = '\0';
+	ck_assert_str_eq(pd_mode_title_of(PD_MODE_UPSTREAM, &rules, title, sizeof(title)),
+			 "Mode 1: upstream API down or changed");
+	/* the reference fails too: not Mode 1 (the reference rules, not another green core
+	 * family) */
+	in[0] = in[1];
+	in[0].name = in[0].family = "login";
+	pd_classify(in, 3, NULL, &rules, NOW, 0, &v);
+	ck_assert_int_ne(v.mode, PD_MODE_UPSTREAM);
+}
+END_TEST
+
 static Suite *
 classify_suite(void)
 {
@@ -559,6 +690,9 @@ classify_suite(void)
 	tcase_add_test(tc, test_members_scope);
 	tcase_add_test(tc, test_evidence_bounded);
 	tcase_add_test(tc, test_strings_and_defaults);
+	tcase_add_test(tc, test_mode_of_one_probe);
+	tcase_add_test(tc, test_mode3_members_only);
+	tcase_add_test(tc, test_reference_probe_words);
 	suite_add_tcase(s, tc);
 	return s;
 }

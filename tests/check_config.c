@@ -719,6 +719,39 @@ END_TEST
 
 /* ---------------------------------------------------------------- inline error cases */
 
+/* issue 11: the classifier's words: reference_probe names a probe (or a family), with
+ * the playbook's defaults; upstream is the upstream's name. */
+START_TEST(test_classify_words)
+{
+	struct pd_config *cfg;
+
+	cfg = load_ok(P1);
+	ck_assert_str_eq(cfg->classify.reference_probe, "userid");
+	ck_assert_str_eq(cfg->classify.upstream, "TikTok");
+	pd_config_free(cfg);
+	cfg = load_ok("probes:\n  - {name: login, family: auth, url: http://h/}\n"
+		      "classify: {reference_probe: login, upstream: Acme Cloud}\n");
+	ck_assert_str_eq(cfg->classify.reference_probe, "login");
+	ck_assert_str_eq(cfg->classify.upstream, "Acme Cloud");
+	pd_config_free(cfg);
+	cfg = load_ok("probes:\n  - {name: login, family: auth, url: http://h/}\n"
+		      "classify:\n  reference_probe: auth\n");
+	ck_assert_str_eq(cfg->classify.reference_probe, "auth");
+	pd_config_free(cfg);
+	load_fails_with(P1 "classify:\n  reference_probe: userid\n",
+			"5:20: classify: reference_probe: no probe (nor family) is named 'userid'");
+	load_fails_with(P1 "classify:\n  upstream: ''\n",
+			"5:13: classify: upstream: 1-64 characters on one line (the upstream's "
+			"name, e.g. TikTok)");
+	load_fails_with(P1 "classify:\n  upstream: " 
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+			"5:13: classify: upstream: 1-64 characters on one line (the upstream's "
+			"name, e.g. TikTok)");
+	load_fails_with(P1 "classify:\n  reference_probes: a\n",
+			"5:3: unknown key 'reference_probes' (did you mean 'reference_probe'?)");
+}
+END_TEST
+
 START_TEST(test_inline_errors)
 {
 	load_fails_with("", "1:1: empty configuration (at least 'probes' is required)");
@@ -1586,6 +1619,7 @@ config_suite(void)
 	tcase_add_loop_test(tc, test_bad_fixture, 0, sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_inline_errors);
+	tcase_add_test(tc, test_classify_words);
 	tcase_add_test(tc, test_nearest);
 	tcase_add_test(tc, test_inline_good);
 	tcase_add_test(tc, test_alias_bombs);

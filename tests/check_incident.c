@@ -104,6 +104,9 @@ struct seen {
 	char key[16][128];
 	char sev[16][4];
 	int upd[16];            /* the event's "update" (a target that had the trigger) */
+	char mode[16][32];      /* the event's "mode", "-" without */
+	char runbook[16][96];   /* the event's "runbook", "-" without */
+	char mtitle[16][96];    /* the event's "mode_title", "-" without */
 };
 
 /* Every outbox row so far (delivery is not running in this test), marking them done. */
@@ -130,6 +133,18 @@ drain(struct seen *s)
 			snprintf(s->key[s->n], 128, "%s", rows[i].dedup_key);
 			snprintf(s->sev[s->n], 4, "%s", cJSON_IsString(sev) ? sev->valuestring : "-");
 			s->upd[s->n] = cJSON_IsTrue(cJSON_GetObjectItem(ev, "update"));
+			{
+				const cJSON *mo = cJSON_GetObjectItem(ev, "mode");
+				const cJSON *rb = cJSON_GetObjectItem(ev, "runbook");
+				const cJSON *mt = cJSON_GetObjectItem(ev, "mode_title");
+
+				snprintf(s->mode[s->n], 32, "%s",
+					 cJSON_IsString(mo) ? mo->valuestring : "-");
+				snprintf(s->runbook[s->n], 96, "%s",
+					 cJSON_IsString(rb) ? rb->valuestring : "-");
+				snprintf(s->mtitle[s->n], 96, "%s",
+					 cJSON_IsString(mt) ? mt->valuestring : "-");
+			}
 			s->n++;
 			cJSON_Delete(ev);
 			ck_assert_int_eq(pd_store_outbox_done(st, rows[i].id, &err), 0);
@@ -909,6 +924,245 @@ START_TEST(test_slo_burn_incident)
 }
 END_TEST
 
+/* ---- issue 11: incidents grouped by cause ---- */
+
+/* The trigger row sent to target: its index in s, or -1. */
+static int
+trigger_to(const struct seen *s, const char *target, const char *key)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->target[i], target) == 0 && strcmp(s->event[i], "trigger") == 0 &&
+		    (key == NULL || strcmp(s->key[i], key) == 0))
+			return i;
+	return -1;
+}
+
+/* Mode 1 (/post-detail/ 502) and Mode 3 (the batch late) within the correlation window:
+ * two incidents, each with its own severity, mode, runbook and draft. */
+START_TEST(test_mode1_and_mode3_stay_apart)
+{
+	struct pd_class_input in[4];
+	struct seen s;
+	size_t c[5];
+	int a, b;
+	char k1[128];
+
+	inputs(in);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	drain(&s);
+	a = trigger_to(&s, "pager", NULL);
+	ck_assert_int_ge(a, 0);
+	ck_assert_str_eq(s.sev[a], "P2");
+	ck_assert_str_eq(s.mode[a], "mode1-upstream");
+	ck_assert_str_eq(s.runbook[a], "runbooks/mode1-upstream-changed.md");
+	snprintf(k1, sizeof(k1), "%s", s.key[a]);
+	/* 30 s later the stats batch is late: its own incident, P3, Mode 3 */
+	down(&in[2], PD_OUT_HTTP_4XX, T0 + 30000);
+	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 30000), 0);
+	ck_assert_uint_eq(open_total(c), 2);
+	ck_assert_uint_eq(c[2], 1);
+	ck_assert_uint_eq(c[3], 1);
+	drain(&s);
+	/* the outage is not re-paged; the batch goes to chat and tickets, not the pager */
+	ck_assert_int_eq(has(&s, "pager", "trigger", NULL), 0);
+	b = trigger_to(&s, "chat", NULL);
+	ck_assert_int_ge(b, 0);
+	ck_assert_str_eq(s.sev[b], "P3");
+	ck_assert_str_eq(s.mode[b], "mode3-queue");
+	ck_assert_str_eq(s.runbook[b], "runbooks/mode3-queue-backed-up.md");
+	ck_assert_str_ne(s.key[b], k1);
+	ck_assert_int_eq(pd_incidents_has_probe(m, "archive"), 1);
+	/* the batch recovers: only its incident resolves */
+	inputs(in);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0 + 60000);
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert_uint_eq(c[2], 1);
+	drain(&s);
+	for (int i = 0; i < s.n; i++) {
+		ck_assert_str_eq(s.event[i], "resolve");
+		ck_assert_str_ne(s.key[i], k1);
+	}
+	ck_assert_int_eq(has(&s, "chat", "resolve", NULL), 1);
+}
+END_TEST
+
+/* The same two in one pass, the batch listed first: still two incidents. */
+START_TEST(test_mode1_and_mode3_in_one_pass)
+{
+	struct pd_class_input in[4];
+	struct seen s;
+	size_t c[5];
+	int a, b;
+
+	inputs(in);
+	down(&in[2], PD_OUT_HTTP_4XX, T0);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	ck_assert_uint_eq(open_total(c), 2);
+	ck_assert_uint_eq(c[2], 1);
+	ck_assert_uint_eq(c[3], 1);
+	drain(&s);
+	a = trigger_to(&s, "pager", NULL);
+	ck_assert_int_ge(a, 0);
+	ck_assert_str_eq(s.mode[a], "mode1-upstream");
+	b = -1;
+	for (int i = 0; i < s.n; i++)
+		if (strcmp(s.sev[i], "P3") == 0)
+			b = i;
+	ck_assert_int_ge(b, 0);
+	ck_assert_str_eq(s.mode[b], "mode3-queue");
+	ck_assert_str_ne(s.key[a], s.key[b]);
+	ck_assert_ptr_nonnull(strstr(s.key[a], "probed:inc-"));
+	ck_assert_ptr_nonnull(strstr(s.key[b], "probed:inc-"));
+}
+END_TEST
+
+/* Mode 2 absorbs the rest: every endpoint slow, then the batch late -> one incident,
+ * Mode 2. */
+START_TEST(test_mode2_absorbs_the_rest)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_row row;
+	struct tl_seen t;
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	in[0].win.p95_ms = in[1].win.p95_ms = 400; /* 10x the 40 ms baseline */
+	pd_incidents_update(m, in, NULL, 4, T0);
+	ck_assert_uint_eq(open_total(c), 1);
+	drain(&s);
+	ck_assert_int_ge(trigger_to(&s, "pager", NULL), 0);
+	ck_assert_str_eq(s.mode[0], "mode2-database");
+	ck_assert_str_eq(s.runbook[0], "runbooks/mode2-database-bottleneck.md");
+	down(&in[2], PD_OUT_HTTP_4XX, T0 + 30000);
+	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	ck_assert_uint_eq(open_total(c), 1);
+	ck_assert_uint_eq(c[2], 1);
+	drain(&s);
+	ck_assert_int_eq(s.n, 0); /* joined: nobody re-paged */
+	newest(&row, &t);
+	ck_assert_int_eq(row.severity, 2);
+	ck_assert_int_eq(pd_incidents_has_probe(m, "archive"), 1);
+	memset(&row, 0, sizeof(row));
+	ck_assert_int_eq(pd_store_incident_get(st, 1, &row, NULL), 0);
+	ck_assert_int_eq(row.mode, PD_MODE_DATABASE);
+	ck_assert_ptr_nonnull(strstr(row.members, "archive"));
+	pd_incident_row_cleanup(&row);
+}
+END_TEST
+
+/* A Mode 1 outage, then everything fails: the new failures join it and it widens to
+ * Mode 2 (never a second page for the same outage). */
+START_TEST(test_mode2_probe_joins_an_outage)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_row row;
+	struct seen s;
+	size_t c[5];
+
+	inputs(in);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	drain(&s);
+	in[0].win.p95_ms = in[1].win.p95_ms = 400;
+	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	ck_assert_uint_eq(open_total(c), 1);
+	memset(&row, 0, sizeof(row));
+	ck_assert_int_eq(pd_store_flush(st, NULL), 0);
+	ck_assert_int_eq(pd_store_incident_get(st, 1, &row, NULL), 0);
+	ck_assert_int_eq(row.mode, PD_MODE_DATABASE);
+	ck_assert_ptr_nonnull(strstr(row.members, "userid"));
+	pd_incident_row_cleanup(&row);
+}
+END_TEST
+
+/* Mode 1 outage plus a certificate warning on the same probe and a burn-rate alert of
+ * the same family: three incidents, none merged. */
+START_TEST(test_cert_and_burn_stay_apart_from_an_outage)
+{
+	struct pd_slo_cfg o = { .name = "post-detail", .objective = 0.999,
+				.period_ms = 30 * 24 * 60 * MIN };
+	struct pd_slo_status ss;
+	struct pd_class_input in[4];
+	struct seen s;
+	size_t c[5];
+	int a;
+	char k1[128];
+
+	inputs(in);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	drain(&s);
+	a = trigger_to(&s, "pager", NULL);
+	ck_assert_int_ge(a, 0);
+	snprintf(k1, sizeof(k1), "%s", s.key[a]);
+	/* a fast burn of the same family during the outage: its own page */
+	memset(&ss, 0, sizeof(ss));
+	ss.objective = 0.999;
+	ss.period_ms = o.period_ms;
+	ss.sli = 0.98;
+	ss.budget_left = 0.2;
+	ss.budget_minutes = 43.2;
+	ss.exhaustion_ms = -1;
+	ss.nwin = 2;
+	ss.win_ms[0] = 60 * MIN;
+	ss.win_ms[1] = 5 * MIN;
+	ss.burn[0] = ss.burn[1] = 20;
+	ss.severity = 2;
+	ss.rule = 0;
+	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 10000), 3);
+	/* the certificate of the failing probe expires in 6 days: its own P3 */
+	ck_assert_int_eq(pd_incidents_cert(m, "post-detail", 3, "expires in 6d", T0 + 20000), 2);
+	ck_assert_uint_eq(open_total(c), 3);
+	drain(&s);
+	a = trigger_to(&s, "pager", NULL);
+	ck_assert_int_ge(a, 0);
+	ck_assert_ptr_nonnull(strstr(s.key[a], ":slo-post-detail-"));
+	ck_assert_str_eq(s.runbook[a], "runbooks/slo-burn-rate.md");
+	a = trigger_to(&s, "chat", NULL);
+	for (int i = 0; i < s.n; i++)
+		if (strstr(s.key[i], "cert-") != NULL)
+			a = i;
+	ck_assert_ptr_nonnull(strstr(s.key[a], "probed:cert-"));
+	ck_assert_str_eq(s.mode[a], "cert-expiry");
+	ck_assert_str_eq(s.runbook[a], "runbooks/cert-expiry.md");
+	for (int i = 0; i < s.n; i++)
+		ck_assert_str_ne(s.key[i], k1);
+	/* userid fails too (a Mode 2 signature): it joins the outage, not the burn or cert */
+	down(&in[0], PD_OUT_HTTP_5XX, T0 + 30000);
+	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	ck_assert_uint_eq(open_total(c), 3);
+	drain(&s);
+	for (int i = 0; i < s.n; i++)
+		ck_assert_str_eq(s.key[i], k1);
+}
+END_TEST
+
+/* The Mode 1 title names the configured upstream; the draft and payload carry it. */
+START_TEST(test_upstream_name_in_payload)
+{
+	struct pd_class_input in[4];
+	struct pd_incident_row row;
+	struct seen s;
+
+	snprintf(cfg->classify.upstream, sizeof(cfg->classify.upstream), "Acme");
+	inputs(in);
+	down(&in[1], PD_OUT_HTTP_5XX, T0);
+	pd_incidents_update(m, in, NULL, 4, T0);
+	drain(&s);
+	ck_assert_int_gt(s.n, 0);
+	for (int i = 0; i < s.n; i++)
+		ck_assert_str_eq(s.mtitle[i], "Mode 1: upstream Acme API down or changed");
+	memset(&row, 0, sizeof(row));
+	ck_assert_int_eq(pd_store_incident_get(st, 1, &row, NULL), 0);
+	ck_assert_int_eq(row.mode, PD_MODE_UPSTREAM);
+	ck_assert_ptr_null(strstr(row.reason, "TikTok"));
+	pd_incident_row_cleanup(&row);
+}
+END_TEST
 
 int
 main(void)
@@ -935,6 +1189,12 @@ main(void)
 	tcase_add_test(tc, test_recovering_at_the_end_does_not_page);
 	tcase_add_test(tc, test_a_probe_not_held_still_pages);
 	tcase_add_test(tc, test_slo_burn_incident);
+	tcase_add_test(tc, test_mode1_and_mode3_stay_apart);
+	tcase_add_test(tc, test_mode1_and_mode3_in_one_pass);
+	tcase_add_test(tc, test_mode2_absorbs_the_rest);
+	tcase_add_test(tc, test_mode2_probe_joins_an_outage);
+	tcase_add_test(tc, test_cert_and_burn_stay_apart_from_an_outage);
+	tcase_add_test(tc, test_upstream_name_in_payload);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_NORMAL);

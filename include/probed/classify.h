@@ -9,9 +9,10 @@
  *       or window error rate in [1%, 10%)
  *   P3  a freshness probe is late (batch slowness); escalates to P2 after 30 min
  *   P4  a probe marked severity: P4 fails; or shape drift. Never pages.
- * Modes: 1 upstream changed (some endpoints 5xx/shape while the userid family is green),
+ * Modes: 1 upstream changed (some endpoints 5xx/shape while the reference probe's family,
+ *          `classify: reference_probe`, default userid, is green),
  *        2 database bottleneck (everything slow or failing at once, incl. tier: site),
- *        3 queue/worker backed up (freshness late while synchronous endpoints are green),
+ *        3 queue/worker backed up (freshness late while the synchronous members are green),
  *        4 API key rejected.
  */
 #ifndef PROBED_CLASSIFY_H
@@ -83,6 +84,20 @@ void pd_classify(const struct pd_class_input *in, size_t n, const int *member,
 void pd_classify_alerting(const struct pd_class_input *in, size_t n,
 			  const struct pd_classify_rules *rules, int64_t now_ms, int *alerting);
 
+/* issue 11: the mode probe k's own failure indicates, in the context of all n probes:
+ * pd_classify() with k as the only member. A rejected key -> KEY; every synchronous probe
+ * bad (k among them) -> DATABASE; k failing upstream-style while the reference stays
+ * green -> UPSTREAM; k a late freshness probe -> QUEUE (whatever else fails: the batch
+ * is its own cause unless Mode 2 covers it); else NONE (a timeout, a connect error, one
+ * slow endpoint, a pinned-P4 probe, drift: the cause cannot be told from k alone).
+ * The incident manager groups alerts by it (incident.h, "Grouping"). Pure. */
+enum pd_mode pd_classify_mode_of(const struct pd_class_input *in, size_t n, size_t k,
+				 const struct pd_classify_rules *rules, int64_t now_ms);
+/* The mode's title in the user's words: Mode 1 names rules->upstream ("Mode 1: upstream
+ * TikTok API down or changed"; no name: "Mode 1: upstream API down or changed"), written
+ * into buf; the other modes return pd_mode_title(m). r NULL: pd_mode_title(m). */
+const char *pd_mode_title_of(enum pd_mode m, const struct pd_classify_rules *r, char *buf,
+			     size_t cap);
 const char *pd_mode_str(enum pd_mode m);      /* "none", "mode1-upstream", ... */
 const char *pd_mode_title(enum pd_mode m);    /* "Mode 1: upstream TikTok API down or changed" */
 const char *pd_mode_runbook(enum pd_mode m);  /* "mode1-upstream-changed.md" */

@@ -100,6 +100,12 @@ struct pd_classify_rules {
 	double baseline_latency_ms;  /* fallback baseline (e.g. 500) when none is known */
 	int core_family_down_p1;     /* 0 = the ladder (P2); 1 = the upstream runbook (P1) */
 	int64_t p3_escalate_ms;      /* 30 min: an unresolved P3 becomes P2 */
+	/* issue 11: the classifier's words for the user's API. reference_probe: the probe
+	 * (by name, else a family) that plays the playbook's /userid/ role in Mode 1 (it
+	 * stays green while the upstream fails); "userid"; "" or no such probe: any core
+	 * family. upstream: the upstream's name in the Mode 1 title; "TikTok". */
+	char reference_probe[65];
+	char upstream[65];
 };
 
 enum pd_notify_type {

@@ -1,9 +1,12 @@
 /* incident.h — incidents: group the probes that fail together, keep severity and mode
  * from the classifier, keep a timeline, and queue notifications (in the store's batch).
  *
- *   probe alerting (confirmed DOWN, or a window rule) ──► join the open incident whose
- *   last join is within correlation_ms, else open a new one (stable key
- *   "probed:[LOCATION/]inc-<opened_ms>", the dedup key of every notification)
+ *   probe alerting (confirmed DOWN, or a window rule)
+ *        │ pd_classify_mode_of: the mode its own failure indicates
+ *        ▼
+ *   join the open incident whose last join is within correlation_ms AND that plausibly
+ *   shares its cause (Grouping, below), else open a new one (stable key
+ *   "probed:[LOCATION/]inc-<opened_ms>[-N]", the dedup key of every notification)
  *        │
  *        ▼ every update: pd_classify() over the members, in the context of all probes
  *   severity only ever goes up while open (P3 -> P2 -> P1: "severity changed", re-sent
@@ -11,6 +14,16 @@
  *        │
  *        ▼ every member recovered (state UP, last result OK, window clear if it joined
  *   on a window rule) ──► resolved: resolve sent to every target that got a trigger
+ *
+ * Grouping (issue 11). An incident's cause is its mode, or, before it has one, the mode
+ * of the probe that opened it. A probe indicating mode W joins an incident of cause H
+ * when: H == W (preferred); H or W is Mode 2 (everything slow absorbs the rest), unless
+ * the other is a rejected key; W is none, H is Mode 1 and the probe is synchronous. A
+ * rejected key joins only a rejected key. Probes that indicate a mode are placed first
+ * in a pass, so those that do not find their incident. Certificate, SLO and drill
+ * incidents never take probes. When a Mode 2 probe joins an outage of another mode, the
+ * incident widens to Mode 2 (a "mode_identified" row). Two incidents opened in the same
+ * millisecond get keys "...inc-<ms>" and "...inc-<ms>-2".
  *
  * Membership. Every probe that alerts joins once and stays a member until the incident
  * resolves; there is no cap on the number of members (they are all stored, in join
