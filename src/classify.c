@@ -576,7 +576,7 @@ classify_into(const struct pd_class_input *in, size_t n, const int *member,
 			out->mode = PD_MODE_QUEUE;
 			sb_add(&mw, "freshness late while every synchronous endpoint is green");
 		} else if (fresh_late && !sync_member_bad) {
-			/* issue 11: the synchronous failures are another incident's cause */
+			/* the synchronous failures are another incident's cause */
 			out->mode = PD_MODE_QUEUE;
 			sb_add(&mw, "freshness late; the synchronous endpoints failing now are "
 			       "not part of this incident");

@@ -249,9 +249,9 @@ cfg_probe_cleanup(struct pd_probe_cfg *p)
 	free(p->status);
 	cJSON_Delete(p->json_schema);
 	free(p->severity);
-	free(p->fresh_field);      /* issue 3 freshness */
+	free(p->fresh_field);      /* freshness */
 	free(p->fresh_url_buf);
-	free(p->ca_file);          /* issue 11 */
+	free(p->ca_file);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -267,7 +267,7 @@ cfg_notify_cleanup(struct pd_notify_cfg *n)
 	free(n->url_display);
 	free(n->routing_key);
 	cfg_headers_free(n->headers, n->nheaders);
-	/* issue 3 delivery targets */
+	/* delivery targets */
 	free(n->api_key);
 	for (size_t i = 0; i < n->ncommand; i++)
 		free(n->command[i]);
@@ -989,7 +989,7 @@ cfg_url_problem(const char *url, const char *schemes, char *why, size_t cap, int
 		res = why;
 		goto out;
 	}
-	if (schemes != NULL) { /* issue 8: a target's own schemes ("smtp,smtps") */
+	if (schemes != NULL) { /* a target's own schemes ("smtp,smtps") */
 		size_t sl;
 		const char *p = schemes;
 		int ok = 0;
@@ -1657,7 +1657,7 @@ static const char *const defaults_keys[] = {
 	NULL,
 };
 
-/* ---- issue 11: ca_file and cert_expiry (defaults and probes) ---- */
+/* ---- ca_file and cert_expiry (defaults and probes) ---- */
 enum { CE_TICKET, CE_CHAT, CE_PAGE, CE_N };
 static const char *const cert_expiry_keys[] = { "ticket", "chat", "page", NULL };
 
@@ -1768,7 +1768,7 @@ cfg_defaults(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *d)
 	d->successes_before_resolve = 2;
 	d->max_body = PD_CONFIG_DEFAULT_MAX_BODY;
 	d->method = cfg_strdup(c, "GET");
-	d->cert_expiry.enabled = 1;                      /* issue 11 */
+	d->cert_expiry.enabled = 1;
 	d->cert_expiry.ticket_ms = (int64_t)21 * 86400 * 1000;
 	d->cert_expiry.chat_ms = (int64_t)7 * 86400 * 1000;
 	d->cert_expiry.page_ms = (int64_t)2 * 86400 * 1000;
@@ -1797,7 +1797,7 @@ static const char *const probe_keys[] = {
 static const char *const tier_words[] = { "core", "secondary", "site", NULL };
 static const char *const severity_words[] = { "P1", "P2", "P3", "P4", NULL };
 
-/* ---- issue 3: freshness probes (kind: freshness, freshness: {deadline, max_age, field}) */
+/* ---- freshness probes (kind: freshness, freshness: {deadline, max_age, field}) */
 enum { FR_DEADLINE, FR_MAX_AGE, FR_FIELD, FR_N };
 static const char *const freshness_keys[] = { "deadline", "max_age", "field", NULL };
 static const char *const kind_words[] = { "http", "freshness", NULL };
@@ -1975,8 +1975,8 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 		if (!cfg_yaml_bool(raw, &p->control))
 			cfg_error(c, v[PR_CONTROL], "control: expected true or false");
 	}
-	cfg_probe_kind(c, n, v, k, p);   /* issue 3 freshness */
-	p->cert_expiry = d->cert_expiry; /* issue 11 */
+	cfg_probe_kind(c, n, v, k, p);   /* freshness */
+	p->cert_expiry = d->cert_expiry;
 	if (d->ca_file != NULL && v[PR_CA_FILE] == NULL)
 		p->ca_file = cfg_strdup(c, d->ca_file);
 	if (v[PR_CA_FILE] != NULL)
@@ -2080,7 +2080,7 @@ out:
 	free(names);
 }
 
-/* ---- notify targets (issue 3: routing; issue 8: a type's own keys live in its
+/* ---- notify targets (routing; a type's own keys live in its
  * notify_<type>.c behind struct pd_notify_ops, read through pd_notify_conf_*) ---- */
 enum {
 	NT_NAME, NT_TYPE, NT_URL, NT_HEADERS, NT_TIMEOUT, NT_SEVERITIES, NT_ROLE, NT_RETRY,
@@ -2773,7 +2773,7 @@ cfg_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		cfg_duration(c, v[HB_INTERVAL], "interval", 1000, &cfg->heartbeat_interval_ms);
 }
 
-/* ---- maintenance windows (issue 11; the rule is in maint.h) ---- */
+/* ---- maintenance windows (the rule is in maint.h) ---- */
 enum { MT_NAME, MT_REASON, MT_START, MT_WEEKDAYS, MT_TIME, MT_DURATION, MT_PROBES, MT_FAMILIES,
        MT_ALL, MT_N };
 static const char *const maint_keys[] = {
@@ -2989,7 +2989,7 @@ cfg_runbooks(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 			  "file name is appended to it)");
 }
 
-/* ---- issue 11: `slo:` (objectives per family or probe, burn-rate rules; see slo.h) ---- */
+/* ---- `slo:` (objectives per family or probe, burn-rate rules; see slo.h) ---- */
 enum { SLO_OBJECTIVES, SLO_RULES, SLO_N };
 static const char *const slo_keys[] = { "objectives", "rules", NULL };
 enum { SO_FAMILY, SO_PROBE, SO_AVAIL, SO_OVER, SO_LATENCY, SO_N };
@@ -3297,7 +3297,7 @@ cfg_colon_nospace(const char *s, size_t n)
 }
 
 /*
- * A libyaml error in words that say what to fix (issue 7): tabs, indentation, a ':'
+ * A libyaml error in words that say what to fix: tabs, indentation, a ':'
  * without a space, a value with ': ' in it, an unclosed quote. libyaml's own words
  * follow in parentheses (they are what a web search finds); anything not recognised
  * is reported in libyaml's words alone.

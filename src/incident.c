@@ -16,7 +16,7 @@
 
 /* Membership has no cap: every probe that joins is kept (and stored) until the incident
  * resolves, so a probe is a member once and joins once, whatever the number of probes
- * (issue 9: with a 64-member array the 65th probe "joined" again on every pass). The
+ * (with a 64-member array the 65th probe "joined" again on every pass). The
  * members sit in join order in a growing array, indexed by an open-addressing hash of
  * the name so that the per-pass lookups stay O(1). Members never leave an open incident. */
 struct inc_member {
@@ -33,15 +33,15 @@ struct inc {
 	char **notified;        /* targets that have the trigger of this incident */
 	size_t nn;
 	int joined;             /* a probe joined after the incident was declared */
-	int held;               /* issue 11: its pages are held by maintenance (a row says so) */
-	enum pd_mode cause;     /* issue 11: the opener's own mode, until the incident has one */
+	int held;               /* its pages are held by maintenance (a row says so) */
+	enum pd_mode cause;     /* the opener's own mode, until the incident has one */
 };
 
 struct pd_incidents {
 	struct pd_store *st;
 	const struct pd_clock *clock;
 	const struct pd_config *cfg;
-	const struct pd_silence *sil;   /* issue 11: silences in force (borrowed) */
+	const struct pd_silence *sil;   /* silences in force (borrowed) */
 	size_t nsil;
 	struct inc *open[INC_MAX_OPEN];
 	size_t nopen;
@@ -388,7 +388,7 @@ int
 pd_incidents_has_probe(const struct pd_incidents *m, const char *probe)
 {
 	for (size_t i = 0; i < m->nopen; i++)
-		if (m->open[i]->row.mode != PD_MODE_CERT && /* issue 11: apart from outages */
+		if (m->open[i]->row.mode != PD_MODE_CERT && /* apart from outages */
 		    inc_member_idx(m->open[i], probe) >= 0)
 			return 1;
 	return 0;
@@ -736,7 +736,7 @@ inc_open(struct pd_incidents *m, int64_t now)
 	snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sinc-%lld",
 		 m->cfg && m->cfg->location ? m->cfg->location : "",
 		 m->cfg && m->cfg->location ? "/" : "", (long long)now);
-	/* issue 11: two causes may open two incidents in the same pass (the same ms): the
+	/* two causes may open two incidents in the same pass (the same ms): the
 	 * second key gets a suffix, "...inc-<ms>-2", so each keeps its own dedup key */
 	for (int sfx = 2, clash = 1; clash && sfx <= INC_MAX_OPEN + 1; sfx++) {
 		clash = 0;
@@ -850,7 +850,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			if (in[k].status != PD_EVAL_UP || in[k].last_outcome != PD_OUT_OK ||
 			    (i->m[mi].by_window && alerting[k]))
 				recovered = 0;
-			/* issue 11: a failing member held by maintenance, or one that pages */
+			/* a failing member held by maintenance, or one that pages */
 			if (!in[k].control && (alerting[k] || in[k].status != PD_EVAL_UP)) {
 				if (pd_incidents_held(m, in[k].name, in[k].family, now, &h)) {
 					if (nheld++ == 0 || h.until_ms > hold.until_ms)
@@ -955,7 +955,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 				i->row.mode = v.mode;
 			} else if (v.mode == PD_MODE_DATABASE && i->row.mode != PD_MODE_DATABASE &&
 				   i->row.mode != PD_MODE_KEY) {
-				/* issue 11: everything is failing now: the wider cause */
+				/* everything is failing now: the wider cause */
 				inc_event(m, i, now, "mode_identified", "%s (was %s)",
 					  pd_mode_title(v.mode), pd_mode_str((enum pd_mode)i->row.mode));
 				i->row.mode = v.mode;
@@ -988,7 +988,7 @@ out:
 	return queued;
 }
 
-/* issue 11: certificate expiry, one incident per probe (incident.h) */
+/* certificate expiry, one incident per probe (incident.h) */
 int
 pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity, const char *reason,
 		  int64_t now)
@@ -1062,7 +1062,7 @@ pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity, const
 	return queued;
 }
 
-/* ---- issue 11: SLO burn-rate incidents ---- */
+/* ---- SLO burn-rate incidents ---- */
 
 /* The status draft of an SLO incident: the objective's endpoints are the affected ones. */
 static void

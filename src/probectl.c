@@ -993,7 +993,7 @@ out:
 	return rc;
 }
 
-/* issue 11: the stored certificate expiry of every probe, by name */
+/* the stored certificate expiry of every probe, by name */
 struct certs {
 	struct cert_ent {
 		char probe[128];
@@ -1039,7 +1039,7 @@ cmd_status(struct cli *c)
 	struct page *pg = calloc(1, sizeof(*pg));
 	struct dbsel sel = {0};
 	struct pd_incident_sevmap sev; /* the severity: that of the probe's open incident */
-	struct certs certs = {0};      /* issue 11 */
+	struct certs certs = {0};
 	struct pd_err err = {0};
 	cJSON *doc = NULL, *arr = NULL;
 	int64_t now = pd_clock_wall_ms(NULL);
@@ -1097,7 +1097,7 @@ cmd_status(struct cli *c)
 			json_num(o, "incident", (double)pg->incident_id, pg->incident_id > 0);
 			json_str(o, "dedup_key", pg->key);
 			cJSON_AddItemToObject(o, "deliveries", page_json(pg));
-			{ /* issue 11 */
+			{
 				int64_t na = certs_of(&certs, s->probe);
 
 				json_num(o, "cert_not_after", (double)na, na >= 0);
@@ -1130,7 +1130,7 @@ cmd_status(struct cli *c)
 		}
 	}
 	if (!c->json && certs.n > 0) {
-		/* issue 11: after the table, so that its columns stay as they were */
+		/* after the table, so that its columns stay as they were */
 		printf("\n%-24s %-24s %s\n", "TLS CERTIFICATE", "NOT AFTER (UTC)", "LEFT");
 		for (size_t i = 0; i < certs.n; i++) {
 			char when[40], left[32];

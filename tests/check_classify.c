@@ -548,7 +548,7 @@ START_TEST(test_strings_and_defaults)
 }
 END_TEST
 
-/* ---- issue 11: the mode one probe's own failure indicates (grouping by cause) ---- */
+/* ---- the mode one probe's own failure indicates (grouping by cause) ---- */
 
 static enum pd_mode
 mode_of(const struct change *ch, size_t nch, int probe)

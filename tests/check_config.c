@@ -719,7 +719,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- inline error cases */
 
-/* issue 11: the classifier's words: reference_probe names a probe (or a family), with
+/* the classifier's words: reference_probe names a probe (or a family), with
  * the playbook's defaults; upstream is the upstream's name. */
 START_TEST(test_classify_words)
 {
@@ -743,7 +743,7 @@ START_TEST(test_classify_words)
 	load_fails_with(P1 "classify:\n  upstream: ''\n",
 			"5:13: classify: upstream: 1-64 characters on one line (the upstream's "
 			"name, e.g. TikTok)");
-	load_fails_with(P1 "classify:\n  upstream: " 
+	load_fails_with(P1 "classify:\n  upstream: "
 			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 			"5:13: classify: upstream: 1-64 characters on one line (the upstream's "
 			"name, e.g. TikTok)");
@@ -1059,7 +1059,7 @@ static const char *const bad_durations[] = {
 	"106751991168d", "9223372036854775807ms1ms", "99999999999999999999s", "1h-1m", "∞",
 };
 
-/* Big inputs, each once a minute of CPU or gigabytes (issue 9, item 8; reproduced with
+/* Big inputs, each once a minute of CPU or gigabytes (reproduced with
  * fuzz_config's replay: tests/fuzz/corpus/config/finding-*): each is refused at once. */
 static char *
 repeat(const char *head, const char *unit, size_t n, const char *tail)
@@ -1142,7 +1142,7 @@ START_TEST(test_big_inputs)
 END_TEST
 
 /* The daemon computes interval_ms * 1000 (microseconds) and now + retention: a config
- * could validate and then overflow (issue 9, item 8); fuzz_config now checks the bounds. */
+ * could validate and then overflow; fuzz_config now checks the bounds. */
 START_TEST(test_value_bounds)
 {
 	struct pd_config *cfg = NULL;
@@ -1452,7 +1452,7 @@ START_TEST(test_secret_never_in_errors)
 }
 END_TEST
 
-/* ---------------------------------------------------------------- issue 7: store path only */
+/* ---------------------------------------------------------------- store path only */
 
 /* pd_config_store_path(yaml) must give want (NULL: must fail with an error starting
  * with "FILE:" + want_err). */

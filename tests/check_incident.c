@@ -184,7 +184,7 @@ open_total(size_t counts[5])
 	return pd_incidents_open_counts(m, counts);
 }
 
-/* issue 11: a certificate incident is the probe's own: routed by its level, escalated
+/* a certificate incident is the probe's own: routed by its level, escalated
  * (never downgraded), resolved on its own, and never merged with an outage. */
 START_TEST(test_cert_incident_apart_from_outages)
 {
@@ -631,7 +631,7 @@ START_TEST(test_severity_map_is_the_managers)
 }
 END_TEST
 
-/* ---- issue 11: maintenance holds pages ---- */
+/* ---- maintenance holds pages ---- */
 
 static int
 last_row(void *ud, const struct pd_incident_row *r)
@@ -813,7 +813,7 @@ START_TEST(test_a_probe_not_held_still_pages)
 }
 END_TEST
 
-/* issue 11: a burn-rate incident is its own (never joins, never absorbs probes), routed by
+/* a burn-rate incident is its own (never joins, never absorbs probes), routed by
  * its rule's severity, escalated P4 -> P2 with a second trigger, untouched by the probe
  * pass (also after a restart) and resolved when its objective leaves the config. */
 struct slo_rows {
@@ -924,7 +924,7 @@ START_TEST(test_slo_burn_incident)
 }
 END_TEST
 
-/* ---- issue 11: incidents grouped by cause ---- */
+/* ---- incidents grouped by cause ---- */
 
 /* The trigger row sent to target: its index in s, or -1. */
 static int

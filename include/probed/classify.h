@@ -38,7 +38,7 @@ enum pd_mode {
 	PD_MODE_DATABASE = 2,      /* Mode 2 */
 	PD_MODE_QUEUE = 3,         /* Mode 3 */
 	PD_MODE_KEY = 4,           /* API key rejected */
-	PD_MODE_CERT = 5,          /* issue 11: TLS certificate expiring (never from the
+	PD_MODE_CERT = 5,          /* TLS certificate expiring (never from the
 				    * classifier: pd_incidents_cert opens these) */
 };
 
@@ -84,7 +84,7 @@ void pd_classify(const struct pd_class_input *in, size_t n, const int *member,
 void pd_classify_alerting(const struct pd_class_input *in, size_t n,
 			  const struct pd_classify_rules *rules, int64_t now_ms, int *alerting);
 
-/* issue 11: the mode probe k's own failure indicates, in the context of all n probes:
+/* the mode probe k's own failure indicates, in the context of all n probes:
  * pd_classify() with k as the only member. A rejected key -> KEY; every synchronous probe
  * bad (k among them) -> DATABASE; k failing upstream-style while the reference stays
  * green -> UPSTREAM; k a late freshness probe -> QUEUE (whatever else fails: the batch

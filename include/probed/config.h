@@ -34,12 +34,12 @@ struct pd_status_range {
 
 enum pd_tier { PD_TIER_CORE = 0, PD_TIER_SECONDARY = 1, PD_TIER_SITE = 2 };
 
-/* issue 3: what a probe checks. A freshness probe checks that a batch resource
+/* what a probe checks. A freshness probe checks that a batch resource
  * (stats/archive/{date}.json) is there by a deadline of the day, or that a JSON
  * timestamp field is newer than max_age; failing that its outcome is PD_OUT_LATE. */
 enum pd_probe_kind { PD_KIND_HTTP = 0, PD_KIND_FRESHNESS = 1 };
 
-/* issue 11: certificate expiry thresholds (`cert_expiry:` in defaults or a probe). An
+/* certificate expiry thresholds (`cert_expiry:` in defaults or a probe). An
  * HTTPS probe alerts when the earliest notAfter of the presented chain is closer than a
  * threshold: ticket (P4), chat (P3), page (P2). 0 = that level off; enabled 0 = none. */
 struct pd_cert_expiry {
@@ -75,7 +75,7 @@ struct pd_probe_cfg {
 	int control;             /* 1 = known-good control target: when it fails together
 				  * with the others, the monitoring host is the suspect */
 	int line, col;           /* where the probe's mapping starts */
-	/* issue 3: freshness probes (`kind: freshness` + `freshness:`) */
+	/* freshness probes (`kind: freshness` + `freshness:`) */
 	enum pd_probe_kind kind; /* default PD_KIND_HTTP */
 	int64_t fresh_deadline_ms; /* `deadline: "06:00"`: ms after 00:00 UTC (default 0) */
 	int64_t fresh_max_age_ms;  /* `max_age: 26h`; 0 = not checked */
@@ -83,7 +83,7 @@ struct pd_probe_cfg {
 	char *fresh_url_buf;     /* url with {date} expanded, written by pd_check_request;
 				  * NULL when the url has no {date} */
 	size_t fresh_url_cap;
-	/* issue 11: TLS */
+	/* TLS */
 	char *ca_file;           /* `ca_file:` PEM bundle to verify against (private CA); NULL =
 				  * the system's store */
 	struct pd_cert_expiry cert_expiry;
@@ -100,7 +100,7 @@ struct pd_classify_rules {
 	double baseline_latency_ms;  /* fallback baseline (e.g. 500) when none is known */
 	int core_family_down_p1;     /* 0 = the ladder (P2); 1 = the upstream runbook (P1) */
 	int64_t p3_escalate_ms;      /* 30 min: an unresolved P3 becomes P2 */
-	/* issue 11: the classifier's words for the user's API. reference_probe: the probe
+	/* the classifier's words for the user's API. reference_probe: the probe
 	 * (by name, else a family) that plays the playbook's /userid/ role in Mode 1 (it
 	 * stays green while the upstream fails); "userid"; "" or no such probe: any core
 	 * family. upstream: the upstream's name in the Mode 1 title; "TikTok". */
@@ -111,7 +111,7 @@ struct pd_classify_rules {
 enum pd_notify_type {
 	PD_NOTIFY_WEBHOOK = 0,
 	PD_NOTIFY_PAGERDUTY = 1,
-	/* issue 3: delivery targets */
+	/* delivery targets */
 	PD_NOTIFY_OPSGENIE = 2,
 	PD_NOTIFY_SLACK = 3,
 	PD_NOTIFY_ALERTMANAGER = 4,
@@ -138,7 +138,7 @@ struct pd_notify_cfg {
 	size_t nheaders;
 	int64_t timeout_ms;     /* default 10s (exec: then SIGTERM, SIGKILL 2 s later) */
 	int line, col;
-	/* issue 3: delivery targets */
+	/* delivery targets */
 	char *api_key;          /* opsgenie: required; secret (GenieKey header) */
 	char **command;         /* exec: argv (ncommand entries + NULL), no shell */
 	size_t ncommand;
@@ -153,12 +153,12 @@ struct pd_notify_cfg {
 	int breaker_failures;           /* breaker.failures */
 	int64_t breaker_cooldown_ms;    /* breaker.cooldown */
 	int64_t breaker_max_cooldown_ms;/* breaker.max_cooldown */
-	/* issue 8: the type's own settings when they have no field above (its ops->configure
+	/* the type's own settings when they have no field above (its ops->configure
 	 * sets it, its ops->cleanup frees it) */
 	void *ext;
 };
 
-/* issue 8: reading a notification target's own keys (struct pd_notify_ops: keys,
+/* reading a notification target's own keys (struct pd_notify_ops: keys,
  * configure) without config internals. key is one of the type's keys. Every problem is
  * reported as "FILE:LINE:COL: message" at the key's value (pd_notify_conf_error; key
  * NULL: at the entry) and fails the load. Readers return NULL / -1 when the key is
@@ -213,7 +213,7 @@ struct pd_config {
 	int64_t correlation_ms;  /* classify.correlation_window: failures this close share an incident (2m) */
 	struct pd_maint_window *maint; /* `maintenance:` windows (maint.h), in file order */
 	size_t nmaint;
-	/* issue 11: `slo:` objectives and burn-rate rules (the workbook's when absent) */
+	/* `slo:` objectives and burn-rate rules (the workbook's when absent) */
 	struct pd_slo_cfg *slos;
 	size_t nslos;
 	struct pd_slo_rule slo_rules[PD_SLO_MAX_RULES];
@@ -241,7 +241,7 @@ int pd_config_load_string(const char *yaml, size_t len, const char *name,
 			  struct pd_config **out, struct pd_err *err,
 			  pd_config_diag_fn diag, void *ud);
 void pd_config_free(struct pd_config *cfg);
-/* issue 7: only the database path path names (store.path, expanded; the default
+/* only the database path path names (store.path, expanded; the default
  * /var/lib/probed/probed.db when absent), for readers that need nothing else (probectl
  * status, history, incidents). The rest of the file is not validated, so a config whose
  * other ${VAR} or ${file:...} references cannot be resolved here (a shell without the

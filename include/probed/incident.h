@@ -15,7 +15,7 @@
  *        ▼ every member recovered (state UP, last result OK, window clear if it joined
  *   on a window rule) ──► resolved: resolve sent to every target that got a trigger
  *
- * Grouping (issue 11). An incident's cause is its mode, or, before it has one, the mode
+ * Grouping. An incident's cause is its mode, or, before it has one, the mode
  * of the probe that opened it. A probe indicating mode W joins an incident of cause H
  * when: H == W (preferred); H or W is Mode 2 (everything slow absorbs the rest), unless
  * the other is a rejected key; W is none, H is Mode 1 and the probe is synchronous. A
@@ -61,7 +61,7 @@ struct pd_incidents *pd_incidents_new(struct pd_store *st, const struct pd_clock
 void pd_incidents_free(struct pd_incidents *m);
 /* The live config (targets, location, classifier rules); borrowed until the next call. */
 void pd_incidents_set_config(struct pd_incidents *m, const struct pd_config *cfg);
-/* issue 11: the silences in force (probectl silence add; borrowed until the next call).
+/* the silences in force (probectl silence add; borrowed until the next call).
  * The config's maintenance windows come with pd_incidents_set_config. While every failing
  * member of an incident is held by a window or a silence, its pages are held: nothing is
  * queued, the timeline gets a "maintenance" row (by what, until when), the log a line.
@@ -90,7 +90,7 @@ size_t pd_incidents_open_counts(const struct pd_incidents *m, size_t counts[5]);
 /* Is probe a member of an open incident? */
 int pd_incidents_has_probe(const struct pd_incidents *m, const char *probe);
 
-/* issue 11: the SLO o's status s at now: opens its burn-rate incident when a rule fires
+/* the SLO o's status s at now: opens its burn-rate incident when a rule fires
  * (severity from the rule, evidence = the budget figures, runbook
  * runbooks/slo-burn-rate.md, key "probed:[LOCATION/]slo-NAME-<opened_ms>"), escalates
  * it when a more severe rule fires (never lowers it while open), resolves it when no
@@ -106,7 +106,7 @@ void pd_incidents_slo_prune(struct pd_incidents *m, int64_t now);
  * records at once; the on-call resolves the pager's copy when the ritual is done.
  * Returns the number of notifications queued, or a negative pd_errc. */
 int pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now_ms, struct pd_err *err);
-/* issue 11: the certificate-expiry incident of one probe, apart from outages (it never
+/* the certificate-expiry incident of one probe, apart from outages (it never
  * joins nor absorbs another incident; mode PD_MODE_CERT, runbook cert-expiry.md, key
  * "probed:[LOCATION/]cert-PROBE-<opened_ms>"). severity 1..4 (see pd_tlscert_severity):
  * opens one (trigger to every target routed for it) or escalates the open one (a more
