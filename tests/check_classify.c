@@ -6,6 +6,7 @@
  * pd_classify_alerting flags (as the incident manager does) — or all probes — and
  * checks severity, mode, paging, runbook and what the reason and evidence say. */
 #include <check.h>
+#include "testlib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -700,11 +701,5 @@ classify_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(classify_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(classify_suite());
 }

@@ -1,6 +1,7 @@
 /* check_config.c — probes.yaml loading: the real file, defaults and overrides, exact
  * FILE:LINE:COL errors for every bad fixture, durations, sizes, interpolation, secrets. */
 #include <check.h>
+#include "testlib.h"
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -1650,11 +1651,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return pd_test_run(config_suite());
 }

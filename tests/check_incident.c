@@ -2,6 +2,7 @@
  * explicitly (no sleeps): grouping, severity that only goes up, P3 -> P2 after 30 min,
  * routing by severity, resolve only to the targets that got the trigger, restart. */
 #include <check.h>
+#include "testlib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,13 +54,10 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[160];
-
 	pd_incidents_free(m);
 	pd_store_free(st);
 	pd_config_free(cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	pd_test_rm_tree(dir);
 }
 
 /* Four probes, all fine, with a full clean window. */
@@ -1169,8 +1167,6 @@ main(void)
 {
 	Suite *su = suite_create("incident");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	pd_log_set_level(PD_LOG_WARN);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -1196,9 +1192,5 @@ main(void)
 	tcase_add_test(tc, test_cert_and_burn_stay_apart_from_an_outage);
 	tcase_add_test(tc, test_upstream_name_in_payload);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return pd_test_run(su);
 }
