@@ -351,6 +351,13 @@ static const char *const stmt_sql[S__COUNT] = {
 	[S_PRUNE_DELIV] = "DELETE FROM deliveries WHERE (dedup_key, target, event) IN ("
 			  "SELECT dedup_key, target, event FROM deliveries "
 			  "WHERE delivered_ms < ?1 LIMIT ?2)",
+	[S_CERT_SAVE] = "INSERT INTO probe_certs(probe_id, not_after_s, checked_ms) "
+			"VALUES (?1, ?2, ?3) ON CONFLICT(probe_id) DO UPDATE "
+			"SET not_after_s = ?2, checked_ms = ?3",
+	[S_CERT_GET] = "SELECT c.not_after_s FROM probe_certs c JOIN probes p "
+		       "ON p.id = c.probe_id WHERE p.name = ?1",
+	[S_CERTS] = "SELECT p.name, c.not_after_s, c.checked_ms FROM "
+		    "probe_certs c JOIN probes p ON p.id = c.probe_id ORDER BY p.name",
 };
 
 /* ---- probe name -> id cache (open addressing, FNV-1a) ---- */

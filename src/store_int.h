@@ -80,6 +80,10 @@ enum stmt_id {
 	S_PRUNE_INC,
 	S_PRUNE_DEAD,
 	S_PRUNE_DELIV,
+	/* TLS certificate expiry (store_probe.c) */
+	S_CERT_SAVE,
+	S_CERT_GET,
+	S_CERTS,
 	S__COUNT
 };
 

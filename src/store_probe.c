@@ -99,15 +99,12 @@ pd_store_cert_save(struct pd_store *st, const char *probe, int64_t not_after_s,
 	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0 ||
 	    (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0)
 		return ret;
-	if (sqlite3_prepare_v2(st->db, "INSERT INTO probe_certs(probe_id, not_after_s, "
-			       "checked_ms) VALUES (?1, ?2, ?3) ON CONFLICT(probe_id) DO UPDATE "
-			       "SET not_after_s = ?2, checked_ms = ?3", -1, &s, NULL) != SQLITE_OK)
-		return pd_store_db_fail(st, err, "save certificate");
+	if ((s = pd_store_stmt_get(st, S_CERT_SAVE, err)) == NULL)
+		return PD_ERR_DB;
 	sqlite3_bind_int64(s, 1, e->id);
 	sqlite3_bind_int64(s, 2, not_after_s);
 	sqlite3_bind_int64(s, 3, checked_ms);
 	ret = pd_store_stmt_exec(st, s, "save certificate", err);
-	sqlite3_finalize(s);
 	if (ret == 0)
 		st->pending++;
 	return ret;
@@ -119,10 +116,8 @@ pd_store_certs(struct pd_store *st, pd_store_cert_fn fn, void *ud, struct pd_err
 	sqlite3_stmt *s = NULL;
 	int rc, ret = 0;
 
-	if (sqlite3_prepare_v2(st->db, "SELECT p.name, c.not_after_s, c.checked_ms FROM "
-			       "probe_certs c JOIN probes p ON p.id = c.probe_id ORDER BY p.name",
-			       -1, &s, NULL) != SQLITE_OK)
-		return pd_store_db_fail(st, err, "certificates");
+	if ((s = pd_store_stmt_get(st, S_CERTS, err)) == NULL)
+		return PD_ERR_DB;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const unsigned char *name = sqlite3_column_text(s, 0);
 
@@ -132,7 +127,7 @@ pd_store_certs(struct pd_store *st, pd_store_cert_fn fn, void *ud, struct pd_err
 	}
 	if (ret == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)
 		ret = pd_store_db_fail(st, err, "certificates");
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
 
@@ -144,15 +139,14 @@ pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s,
 	int rc, ret = 0;
 
 	*not_after_s = -1;
-	if (sqlite3_prepare_v2(st->db, "SELECT c.not_after_s FROM probe_certs c JOIN probes p "
-			       "ON p.id = c.probe_id WHERE p.name = ?1", -1, &s, NULL) != SQLITE_OK)
-		return pd_store_db_fail(st, err, "certificate");
+	if ((s = pd_store_stmt_get(st, S_CERT_GET, err)) == NULL)
+		return PD_ERR_DB;
 	sqlite3_bind_text(s, 1, probe, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*not_after_s = sqlite3_column_int64(s, 0);
 	else if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "certificate");
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
