@@ -423,6 +423,23 @@ cfg_probe(const struct pd_incidents *m, const char *name)
 	return m->cfg ? pd_config_probe(m->cfg, name) : NULL;
 }
 
+/* Append p's endpoint to list (n entries, their text in buf) unless list or other (the
+ * nother endpoints already listed elsewhere) has it. */
+static void
+draft_add(const struct pd_probe_cfg *p, char (*buf)[96], const char **list, size_t *n,
+	  const char *const *other, size_t nother)
+{
+	pd_incident_endpoint(p, buf[*n], sizeof(buf[0]));
+	for (size_t j = 0; j < *n; j++)
+		if (strcmp(list[j], buf[*n]) == 0)
+			return;
+	for (size_t j = 0; j < nother; j++)
+		if (strcmp(other[j], buf[*n]) == 0)
+			return;
+	list[*n] = buf[*n];
+	(*n)++;
+}
+
 /* The status-page draft for the incident's current state. */
 static void
 inc_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in, size_t n,
@@ -439,34 +456,17 @@ inc_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in
 
 	for (size_t k = 0; k < i->nm && na < INC_DRAFT_MAX; k++) {
 		const struct pd_probe_cfg *p = cfg_probe(m, i->m[k].probe);
-		int dup = 0;
 
-		if (p == NULL)
-			continue;
-		pd_incident_endpoint(p, abuf[na], sizeof(abuf[0]));
-		for (size_t j = 0; j < na; j++)
-			dup |= strcmp(abuf[j], abuf[na]) == 0;
-		if (!dup) {
-			affected[na] = abuf[na];
-			na++;
-		}
+		if (p != NULL)
+			draft_add(p, abuf, affected, &na, NULL, 0);
 	}
 	for (size_t k = 0; k < n && nw < 256; k++) {
 		const struct pd_probe_cfg *p;
-		int dup = 0;
 
 		if (in[k].control || in[k].freshness || inc_member_idx(i, in[k].name) >= 0 ||
 		    in[k].status != PD_EVAL_UP || (p = cfg_probe(m, in[k].name)) == NULL)
 			continue;
-		pd_incident_endpoint(p, wbuf[nw], sizeof(wbuf[0]));
-		for (size_t j = 0; j < nw; j++)
-			dup |= strcmp(wbuf[j], wbuf[nw]) == 0;
-		for (size_t j = 0; j < na; j++)
-			dup |= strcmp(abuf[j], wbuf[nw]) == 0;
-		if (!dup) {
-			working[nw] = wbuf[nw];
-			nw++;
-		}
+		draft_add(p, wbuf, working, &nw, affected, na);
 	}
 	if (na == 0)
 		return;
@@ -1077,17 +1077,9 @@ inc_slo_draft(struct pd_incidents *m, struct inc *i, const struct pd_slo_cfg *o)
 
 	for (size_t k = 0; m->cfg && k < m->cfg->nprobes && na < INC_DRAFT_MAX; k++) {
 		const struct pd_probe_cfg *p = &m->cfg->probes[k];
-		int dup = 0;
 
-		if (strcmp(o->by_probe ? p->name : p->family, o->name) != 0)
-			continue;
-		pd_incident_endpoint(p, abuf[na], sizeof(abuf[0]));
-		for (size_t j = 0; j < na; j++)
-			dup |= strcmp(abuf[j], abuf[na]) == 0;
-		if (!dup) {
-			affected[na] = abuf[na];
-			na++;
-		}
+		if (strcmp(o->by_probe ? p->name : p->family, o->name) == 0)
+			draft_add(p, abuf, affected, &na, NULL, 0);
 	}
 	if (na == 0)
 		return;
