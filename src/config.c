@@ -451,6 +451,17 @@ pd_config_probe(const struct pd_config *cfg, const char *name)
 	return NULL;
 }
 
+int
+pd_config_has_family(const struct pd_config *cfg, const char *family)
+{
+	if (cfg == NULL || family == NULL)
+		return 0;
+	for (size_t i = 0; i < cfg->nprobes; i++)
+		if (cfg->probes[i].family != NULL && strcmp(cfg->probes[i].family, family) == 0)
+			return 1;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- node helpers */
 
 static yaml_node_t *
@@ -2667,13 +2678,9 @@ cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct 
 {
 	struct pd_classify_rules *r = &cfg->classify;
 	char *s;
-	int found = 0;
 
 	if (ref != NULL && (s = cfg_name(c, ref, "reference_probe")) != NULL) {
-		for (size_t i = 0; i < cfg->nprobes && !found; i++)
-			found = (cfg->probes[i].name && strcmp(cfg->probes[i].name, s) == 0) ||
-				(cfg->probes[i].family && strcmp(cfg->probes[i].family, s) == 0);
-		if (!found)
+		if (pd_config_probe(cfg, s) == NULL && !pd_config_has_family(cfg, s))
 			cfg_error(c, ref, "classify: reference_probe: no probe (nor family) is "
 				  "named '%s'", s);
 		else
@@ -2817,16 +2824,9 @@ cfg_maint_scope(struct cfg_ctx *c, yaml_node_t *n, const char *what, int family,
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_t *e = cfg_node(c, items[i]);
 		char *s = cfg_name(c, e, what);
-		int known = 0;
-
 		if (s == NULL)
 			continue;
-		for (size_t p = 0; p < cfg->nprobes && !known; p++) {
-			const char *have = family ? cfg->probes[p].family : cfg->probes[p].name;
-
-			known = have != NULL && strcmp(have, s) == 0;
-		}
-		if (!known) {
+		if (family ? !pd_config_has_family(cfg, s) : pd_config_probe(cfg, s) == NULL) {
 			char show[CFG_SHOW_MAX + 8];
 
 			cfg_error(c, e, "%s: no %s named '%s' in this configuration", what,
@@ -3028,7 +3028,6 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 		  struct pd_slo_cfg *lat)
 {
 	yaml_node_t *v[SO_N], *k[SO_N];
-	int found = 0;
 
 	o->period_ms = 30LL * 24 * 60 * 60 * 1000;
 	o->line = (int)n->start_mark.line + 1;
@@ -3041,10 +3040,8 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 	}
 	o->by_probe = v[SO_PROBE] != NULL;
 	o->name = cfg_name(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], o->by_probe ? "probe" : "family");
-	for (size_t i = 0; o->name != NULL && i < cfg->nprobes && !found; i++)
-		found = strcmp(o->by_probe ? cfg->probes[i].name : cfg->probes[i].family,
-			       o->name) == 0;
-	if (o->name != NULL && !found)
+	if (o->name != NULL && !(o->by_probe ? pd_config_probe(cfg, o->name) != NULL :
+				 pd_config_has_family(cfg, o->name)))
 		cfg_error(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], "slo objective: no probe %s '%s'",
 			  o->by_probe ? "is named" : "has the family", o->name);
 	if (v[SO_AVAIL] == NULL)

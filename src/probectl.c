@@ -1788,9 +1788,7 @@ silence_known(const struct cli *c, const char *probe, const char *family)
 		return -1;
 	if (pd_config_load_flags(c->config, PD_CONFIG_NO_SECRET_FILES, &cfg, &err, NULL, NULL) != 0)
 		return -1;
-	for (size_t i = 0; i < cfg->nprobes && !known; i++)
-		known = probe ? strcmp(cfg->probes[i].name, probe) == 0
-			      : cfg->probes[i].family != NULL && strcmp(cfg->probes[i].family, family) == 0;
+	known = probe ? pd_config_probe(cfg, probe) != NULL : pd_config_has_family(cfg, family);
 	pd_config_free(cfg);
 	return known;
 }

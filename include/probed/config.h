@@ -252,6 +252,8 @@ int pd_config_store_path(const char *path, char **out, struct pd_err *err);
 
 /* Lookup by name; NULL when absent. */
 const struct pd_probe_cfg *pd_config_probe(const struct pd_config *cfg, const char *name);
+/* Does some probe of cfg have this family? */
+int pd_config_has_family(const struct pd_config *cfg, const char *family);
 
 /* "30s", "500ms", "5m", "2h", "30d", "1m30s" -> milliseconds. 0 ok, PD_ERR_INVALID. */
 int pd_duration_parse(const char *s, int64_t *ms);
