@@ -230,134 +230,21 @@ static const char *const store_migrations[] = {
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(store_migrations) / sizeof(store_migrations[0])))
 
-static const char *const stmt_sql[S__COUNT] = {
+/* The statements of this file; every store file keeps the SQL of the statements it
+ * runs in its own table (pd_store_sql_<file>, indexed by enum stmt_id). */
+static const char *const stmt_sql_core[S__COUNT] = {
 	[S_BEGIN_WRITE] = "BEGIN IMMEDIATE",
 	[S_BEGIN_READ] = "BEGIN",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_PROBE_GET] = "SELECT id FROM probes WHERE name = ?1",
 	[S_PROBE_ADD] = "INSERT INTO probes(name) VALUES (?1)",
-	[S_RES_LASTKEY] = "SELECT ts_ms, seq FROM results WHERE probe_id = ?1 "
-			  "ORDER BY ts_ms DESC, seq DESC LIMIT 1",
-	[S_RES_NEXTSEQ] = "SELECT coalesce(max(seq) + 1, 0) FROM results "
-			  "WHERE probe_id = ?1 AND ts_ms = ?2",
-	[S_RES_ADD] = "INSERT INTO results(probe_id, seq, " RESULT_COLS ") "
-		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-	[S_RES_LAST] = "SELECT " RESULT_COLS " FROM results WHERE probe_id = ?1 "
-		       "ORDER BY ts_ms DESC, seq DESC LIMIT 1",
-	[S_RES_RANGE] = "SELECT " RESULT_COLS " FROM results "
-			"WHERE probe_id = ?1 AND ts_ms >= ?2 ORDER BY ts_ms, seq",
-	/* stats without a callback: two columns instead of twelve halves the walk */
-	[S_RES_STATS] = "SELECT outcome, total_ms FROM results "
-			"WHERE probe_id = ?1 AND ts_ms >= ?2",
-	[S_STATE_SAVE] = "INSERT INTO probe_state(probe_id, status, consec_fail, consec_ok, "
-			 "since_ms, first_fail_ms, paged_at_ms, last_page_ms, last_outcome, "
-			 "dedup_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-			 "ON CONFLICT(probe_id) DO UPDATE SET status = excluded.status, "
-			 "consec_fail = excluded.consec_fail, consec_ok = excluded.consec_ok, "
-			 "since_ms = excluded.since_ms, first_fail_ms = excluded.first_fail_ms, "
-			 "paged_at_ms = excluded.paged_at_ms, "
-			 "last_page_ms = excluded.last_page_ms, "
-			 "last_outcome = excluded.last_outcome, dedup_key = excluded.dedup_key",
-	[S_STATE_LOAD] = "SELECT status, consec_fail, consec_ok, since_ms, first_fail_ms, "
-			 "paged_at_ms, last_page_ms, last_outcome, dedup_key "
-			 "FROM probe_state WHERE probe_id = ?1",
-	[S_EVENT_ADD] = "INSERT INTO events(ts_ms, probe_id, kind, detail) "
-			"VALUES (?1, ?2, ?3, ?4)",
-	[S_EVENT_LASTPAGE] = "SELECT max(ts_ms) FROM events "
-			     "WHERE probe_id = ?1 AND kind = 'trigger'",
-	[S_EVENTS_ALL] = "SELECT e.ts_ms, p.name, e.kind, e.detail FROM events e "
-			 "LEFT JOIN probes p ON p.id = e.probe_id "
-			 "WHERE e.ts_ms >= ?1 ORDER BY e.ts_ms, e.id",
-	[S_EVENTS_PROBE] = "SELECT e.ts_ms, p.name, e.kind, e.detail FROM events e "
-			   "LEFT JOIN probes p ON p.id = e.probe_id "
-			   "WHERE e.probe_id = ?1 AND e.ts_ms >= ?2 ORDER BY e.ts_ms, e.id",
-	/* CROSS JOIN pins probes as the outer loop: one PK range seek per probe instead
-	 * of a full scan; nothing old -> nprobes cheap seeks */
-	[S_PRUNE_RES] = "DELETE FROM results WHERE (probe_id, ts_ms, seq) IN ("
-			"SELECT r.probe_id, r.ts_ms, r.seq FROM probes p CROSS JOIN results r "
-			"ON r.probe_id = p.id WHERE r.ts_ms < ?1 LIMIT ?2)",
-	[S_PRUNE_EV] = "DELETE FROM events WHERE id IN ("
-		       "SELECT id FROM events WHERE ts_ms < ?1 LIMIT ?2)",
-	[S_OB_ADD] = "INSERT INTO outbox(target, dedup_key, event, payload, created_ms, "
-		     "next_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-	[S_OB_DUE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id IN (" OUTBOX_HEADS ") "
-		     "AND next_at_ms <= ?1 ORDER BY id LIMIT ?2",
-	[S_OB_DONE] = "DELETE FROM outbox WHERE id = ?1",
-	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
-		       "last_error = ?3 WHERE id = ?1",
-	/* the attempt that ended in the dead letter counts ("after N attempts") */
-	[S_OB_DEAD] = "UPDATE outbox SET dead = 1, attempts = attempts + 1, last_error = ?2 "
-		      "WHERE id = ?1",
-	[S_OB_STATS] = "SELECT coalesce(sum(dead = 0), 0), "
-		       "min(CASE WHEN dead = 0 THEN created_ms END), "
-		       "coalesce(sum(dead <> 0), 0) FROM outbox",
-	/* over head rows only: a later row of a backed-off target cannot be sent before
-	 * its head, so counting it would make the caller wake up for nothing */
-	[S_OB_NEXT] = "SELECT min(next_at_ms) FROM outbox WHERE id IN (" OUTBOX_HEADS ")",
-	[S_OB_LIST] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id",
-	/* ?1 = 0: every dead row */
-	[S_OB_REQUEUE] = "UPDATE outbox SET dead = 0, attempts = 0, next_at_ms = ?2, "
-			 "last_error = 'requeued by hand' WHERE dead = 1 AND (?1 = 0 OR id = ?1)",
-	[S_STATUS_PROBES] = "SELECT p.id, p.name FROM probes p "
-			    "WHERE EXISTS (SELECT 1 FROM results r WHERE r.probe_id = p.id) "
-			    "OR EXISTS (SELECT 1 FROM probe_state s WHERE s.probe_id = p.id) "
-			    "ORDER BY p.name",
-	/* a bounded range of one probe, key order (= time order), 3 columns */
-	[S_RES_SERIES] = "SELECT ts_ms, outcome, total_ms FROM results "
-			 "WHERE probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, seq",
-	/* (re)compute one probe's minute from its results, in the result's batch */
-	[S_AGG_CLOSE] = "INSERT OR REPLACE INTO agg_minute(" AGG_COLS ") "
-			"SELECT ?1, ?2, " AGG_EXPRS " FROM results "
-			"WHERE probe_id = ?1 AND ts_ms >= ?3 AND ts_ms < ?4 HAVING count(*) > 0",
-	[S_AGG_RANGE] = "SELECT n, failures, by_class, n_lat, min_ms, max_ms, hist, minute "
-			"FROM agg_minute WHERE probe_id = ?1 AND minute >= ?2 AND minute < ?3 "
-			"ORDER BY minute",
-	/* the partial minutes at the edges of a window come from the results */
-	[S_AGG_RAW] = "SELECT outcome, total_ms FROM results "
-		      "WHERE probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3",
-	[S_PRUNE_AGG] = "DELETE FROM agg_minute WHERE (probe_id, minute) IN ("
-			"SELECT a.probe_id, a.minute FROM probes p CROSS JOIN agg_minute a "
-			"ON a.probe_id = p.id WHERE a.minute < ?1 LIMIT ?2)",
-	/* an hour of one probe from its 60 minute rows */
-	[S_AGGH_CLOSE] = "INSERT OR REPLACE INTO agg_hour(" AGGH_COLS ") "
-			 "SELECT ?1, ?2, " AGGH_EXPRS " FROM agg_minute "
-			 "WHERE probe_id = ?1 AND minute >= ?2 * 60 AND minute < ?2 * 60 + 60 "
-			 "HAVING count(*) > 0",
-	[S_AGGH_RANGE] = "SELECT n, failures, by_class, n_lat, min_ms, max_ms, hist, hour "
-			 "FROM agg_hour WHERE probe_id = ?1 AND hour >= ?2 AND hour < ?3 "
-			 "ORDER BY hour",
-	[S_PRUNE_AGGH] = "DELETE FROM agg_hour WHERE (probe_id, hour) IN ("
-			 "SELECT a.probe_id, a.hour FROM probes p CROSS JOIN agg_hour a "
-			 "ON a.probe_id = p.id WHERE a.hour < ?1 LIMIT ?2)",
-	/* fingerprints not seen since the cutoff (a shape seen again later counts
-	 * as new: the drift baseline forgets with the results) */
-	[S_PRUNE_SHAPES] = "DELETE FROM shapes WHERE rowid IN ("
-			   "SELECT rowid FROM shapes WHERE last_seen_ms < ?1 LIMIT ?2)",
-	/* the timeline of incidents resolved before the cutoff (resolved_ms = 0: open,
-	 * never), then those incidents once their timeline is gone (incidents_open index) */
-	[S_PRUNE_INC_EV] = "DELETE FROM incident_events WHERE id IN ("
-			   "SELECT e.id FROM incidents i CROSS JOIN incident_events e "
-			   "ON e.incident_id = i.id WHERE i.resolved_ms > 0 "
-			   "AND i.resolved_ms < ?1 LIMIT ?2)",
-	[S_PRUNE_INC] = "DELETE FROM incidents WHERE id IN ("
-			"SELECT i.id FROM incidents i WHERE i.resolved_ms > 0 "
-			"AND i.resolved_ms < ?1 AND NOT EXISTS (SELECT 1 FROM incident_events e "
-			"WHERE e.incident_id = i.id) LIMIT ?2)",
-	/* dead letters queued before the cutoff; a live (undelivered) row is never pruned,
-	 * a delivered one is already gone (S_OB_DONE) */
-	[S_PRUNE_DEAD] = "DELETE FROM outbox WHERE id IN ("
-			 "SELECT id FROM outbox WHERE dead <> 0 AND created_ms < ?1 LIMIT ?2)",
-	[S_PRUNE_DELIV] = "DELETE FROM deliveries WHERE (dedup_key, target, event) IN ("
-			  "SELECT dedup_key, target, event FROM deliveries "
-			  "WHERE delivered_ms < ?1 LIMIT ?2)",
-	[S_CERT_SAVE] = "INSERT INTO probe_certs(probe_id, not_after_s, checked_ms) "
-			"VALUES (?1, ?2, ?3) ON CONFLICT(probe_id) DO UPDATE "
-			"SET not_after_s = ?2, checked_ms = ?3",
-	[S_CERT_GET] = "SELECT c.not_after_s FROM probe_certs c JOIN probes p "
-		       "ON p.id = c.probe_id WHERE p.name = ?1",
-	[S_CERTS] = "SELECT p.name, c.not_after_s, c.checked_ms FROM "
-		    "probe_certs c JOIN probes p ON p.id = c.probe_id ORDER BY p.name",
+};
+
+/* Every statement's SQL is in exactly one of these tables (checked at open). */
+static const char *const *const stmt_tables[] = {
+	stmt_sql_core, pd_store_sql_results, pd_store_sql_outbox, pd_store_sql_incidents,
+	pd_store_sql_probe,
 };
 
 /* ---- probe name -> id cache (open addressing, FNV-1a) ---- */
@@ -443,6 +330,8 @@ pd_store_copy_text(char *dst, size_t cap, const unsigned char *src)
 void
 pd_store_stmt_done(sqlite3_stmt *s)
 {
+	if (s == NULL)
+		return;
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 }
@@ -472,17 +361,52 @@ pd_store_db_fail(struct pd_store *st, struct pd_err *err, const char *what)
 	return ret;
 }
 
+static const char *
+stmt_text(enum stmt_id id)
+{
+	for (size_t t = 0; t < sizeof(stmt_tables) / sizeof(stmt_tables[0]); t++)
+		if (stmt_tables[t][id] != NULL)
+			return stmt_tables[t][id];
+	return NULL;
+}
+
+/* Each statement id has its SQL in exactly one file's table: a missing or doubled
+ * entry is a programming error, reported when the store opens rather than at the
+ * first use of the statement. */
+static int
+stmt_tables_check(struct pd_err *err)
+{
+	for (int id = 0; id < S__COUNT; id++) {
+		int n = 0;
+
+		for (size_t t = 0; t < sizeof(stmt_tables) / sizeof(stmt_tables[0]); t++)
+			n += stmt_tables[t][id] != NULL;
+		if (n != 1)
+			return pd_err_set(err, PD_ERR_INVALID,
+					  "store: statement %d has %d SQL texts (want 1)", id, n);
+	}
+	return 0;
+}
+
 sqlite3_stmt *
 pd_store_stmt_get(struct pd_store *st, enum stmt_id id, struct pd_err *err)
 {
 	if (st->stmts[id] == NULL &&
-	    sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+	    sqlite3_prepare_v3(st->db, stmt_text(id), -1, SQLITE_PREPARE_PERSISTENT,
 			       &st->stmts[id], NULL) != SQLITE_OK) {
 		pd_store_db_fail(st, err, "prepare");
 		st->stmts[id] = NULL;
 		return NULL;
 	}
 	return st->stmts[id];
+}
+
+/* pd_store_stmt_get for a chain of `(ret = ...) != 0` steps: 0, or the error. */
+int
+pd_store_stmt_prep(struct pd_store *st, enum stmt_id id, sqlite3_stmt **s, struct pd_err *err)
+{
+	*s = pd_store_stmt_get(st, id, err);
+	return *s != NULL ? 0 : PD_ERR_DB;
 }
 
 /* Run a statement that returns no rows (or whose rows are ignored). */
@@ -860,6 +784,8 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 	*out = NULL;
 	if (path == NULL || path[0] == '\0')
 		return pd_err_set(err, PD_ERR_INVALID, "no database path");
+	if ((ret = stmt_tables_check(err)) != 0)
+		return ret;
 	if (readonly && stat(path, &sb) != 0) {
 		if (errno == ENOENT)
 			return pd_err_set(err, PD_ERR_NOTFOUND,

@@ -19,9 +19,35 @@
 #include "probed/store.h"
 #include "store_int.h"
 
+#define INC_COLS "id, key, opened_ms, resolved_ms, last_join_ms, severity, mode, title, reason," \
+		 " evidence, members, notified, status_message, drill"
+
+/* The statements this file runs (see pd_store_stmt_get). */
+const char *const pd_store_sql_incidents[S__COUNT] = {
+	[S_INC_INSERT] = "INSERT INTO incidents(key, opened_ms, resolved_ms, last_join_ms, severity,"
+		" mode, title, reason, evidence, members, notified, status_message, drill)"
+		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+	[S_INC_UPDATE] = "UPDATE incidents SET key=?1, opened_ms=?2, resolved_ms=?3,"
+		" last_join_ms=?4, severity=?5, mode=?6, title=?7, reason=?8, evidence=?9,"
+		" members=?10, notified=?11, status_message=?12, drill=?13 WHERE id=?14",
+	[S_INC_EVENT_ADD] = "INSERT INTO incident_events(incident_id, ts_ms, kind, detail)"
+		" VALUES(?1,?2,?3,?4)",
+	[S_INC_OPEN] = "SELECT " INC_COLS " FROM incidents WHERE resolved_ms = 0"
+		" ORDER BY id DESC LIMIT ?1",
+	[S_INC_ALL] = "SELECT " INC_COLS " FROM incidents ORDER BY id DESC LIMIT ?1",
+	[S_INC_GET] = "SELECT " INC_COLS " FROM incidents WHERE id = ?1",
+	[S_INC_EVENTS] = "SELECT ts_ms, kind, detail FROM incident_events"
+		" WHERE incident_id = ?1 ORDER BY id",
+	[S_SIL_ADD] = "INSERT INTO silences(probe, family, reason, created_ms, until_ms)"
+		" VALUES(?1,?2,?3,?4,?5)",
+	[S_SIL_EXPIRE] = "UPDATE silences SET until_ms = ?2, expired_ms = ?2"
+		" WHERE id = ?1 AND until_ms > ?2",
+	[S_SIL_LIST] = "SELECT id, probe, family, reason, created_ms, until_ms,"
+		" expired_ms FROM silences WHERE until_ms > ?1 ORDER BY id",
+};
+
 /* ---- incidents ------------------------------------------------------------
- * Rare writes (a few per incident), so these statements are prepared per call rather
- * than cached. Writes join the open batch like every other write. */
+ * Writes join the open batch like every other write. */
 
 void
 pd_incident_row_cleanup(struct pd_incident_row *r)
@@ -33,44 +59,13 @@ pd_incident_row_cleanup(struct pd_incident_row *r)
 }
 
 int
-pd_store_inc_prepare(struct pd_store *st, const char *sql, sqlite3_stmt **s, struct pd_err *err)
-{
-	if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK) {
-		*s = NULL;
-		return pd_store_db_fail(st, err, "prepare incident statement");
-	}
-	return 0;
-}
-
-int
-pd_store_inc_step_done(struct pd_store *st, sqlite3_stmt *s, const char *what, struct pd_err *err)
-{
-	int rc = sqlite3_step(s), ret = 0;
-
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		ret = pd_store_db_fail(st, err, what);
-	sqlite3_finalize(s);
-	if (st->in_tx && sqlite3_get_autocommit(st->db))
-		pd_store_batch_lost(st);
-	return ret;
-}
-
-int
 pd_store_incident_save(struct pd_store *st, struct pd_incident_row *r, struct pd_err *err)
 {
-	static const char ins[] =
-		"INSERT INTO incidents(key, opened_ms, resolved_ms, last_join_ms, severity, mode,"
-		" title, reason, evidence, members, notified, status_message, drill)"
-		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)";
-	static const char upd[] =
-		"UPDATE incidents SET key=?1, opened_ms=?2, resolved_ms=?3, last_join_ms=?4,"
-		" severity=?5, mode=?6, title=?7, reason=?8, evidence=?9, members=?10,"
-		" notified=?11, status_message=?12, drill=?13 WHERE id=?14";
 	sqlite3_stmt *s = NULL;
 	int ret;
 
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, r->id ? upd : ins, &s, err)) != 0)
+	    (ret = pd_store_stmt_prep(st, r->id ? S_INC_UPDATE : S_INC_INSERT, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, r->key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, r->opened_ms);
@@ -87,7 +82,7 @@ pd_store_incident_save(struct pd_store *st, struct pd_incident_row *r, struct pd
 	sqlite3_bind_int(s, 13, r->drill);
 	if (r->id)
 		sqlite3_bind_int64(s, 14, r->id);
-	if ((ret = pd_store_inc_step_done(st, s, "save incident", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "save incident", err)) != 0)
 		return ret;
 	if (r->id == 0)
 		r->id = sqlite3_last_insert_rowid(st->db);
@@ -103,14 +98,13 @@ pd_store_incident_event(struct pd_store *st, int64_t incident_id, int64_t ts_ms,
 	int ret;
 
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "INSERT INTO incident_events(incident_id, ts_ms, kind, detail)"
-				   " VALUES(?1,?2,?3,?4)", &s, err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_INC_EVENT_ADD, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, incident_id);
 	sqlite3_bind_int64(s, 2, ts_ms);
 	sqlite3_bind_text(s, 3, kind, -1, SQLITE_TRANSIENT);
 	pd_store_bind_text_or_null(s, 4, detail);
-	if ((ret = pd_store_inc_step_done(st, s, "add incident event", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "add incident event", err)) != 0)
 		return ret;
 	st->pending++;
 	return 0;
@@ -150,9 +144,6 @@ inc_row_read(sqlite3_stmt *s, struct pd_incident_row *r)
 	r->drill = sqlite3_column_int(s, 13);
 }
 
-#define INC_COLS "id, key, opened_ms, resolved_ms, last_join_ms, severity, mode, title, reason," \
-		 " evidence, members, notified, status_message, drill"
-
 int
 pd_store_incidents(struct pd_store *st, int open_only, int limit, pd_store_incident_fn fn,
 		   void *ud, struct pd_err *err)
@@ -161,10 +152,7 @@ pd_store_incidents(struct pd_store *st, int open_only, int limit, pd_store_incid
 	struct pd_incident_row r;
 	int ret, rc;
 
-	ret = pd_store_inc_prepare(st, open_only ? "SELECT " INC_COLS " FROM incidents WHERE resolved_ms = 0"
-					  " ORDER BY id DESC LIMIT ?1"
-					: "SELECT " INC_COLS " FROM incidents ORDER BY id DESC LIMIT ?1",
-			  &s, err);
+	ret = pd_store_stmt_prep(st, open_only ? S_INC_OPEN : S_INC_ALL, &s, err);
 	if (ret != 0)
 		return ret;
 	sqlite3_bind_int(s, 1, limit > 0 ? limit : -1);
@@ -178,7 +166,7 @@ pd_store_incidents(struct pd_store *st, int open_only, int limit, pd_store_incid
 	if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "incidents");
 out:
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
 
@@ -189,7 +177,7 @@ pd_store_incident_get(struct pd_store *st, int64_t id, struct pd_incident_row *o
 	sqlite3_stmt *s = NULL;
 	int ret, rc;
 
-	if ((ret = pd_store_inc_prepare(st, "SELECT " INC_COLS " FROM incidents WHERE id = ?1", &s, err)) != 0)
+	if ((ret = pd_store_stmt_prep(st, S_INC_GET, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
@@ -199,7 +187,7 @@ pd_store_incident_get(struct pd_store *st, int64_t id, struct pd_incident_row *o
 		ret = pd_err_set(err, PD_ERR_NOTFOUND, "no incident %lld", (long long)id);
 	else
 		ret = pd_store_db_fail(st, err, "incident");
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
 
@@ -210,8 +198,7 @@ pd_store_incident_events(struct pd_store *st, int64_t id, pd_store_ievent_fn fn,
 	sqlite3_stmt *s = NULL;
 	int ret, rc;
 
-	if ((ret = pd_store_inc_prepare(st, "SELECT ts_ms, kind, detail FROM incident_events"
-				   " WHERE incident_id = ?1 ORDER BY id", &s, err)) != 0)
+	if ((ret = pd_store_stmt_prep(st, S_INC_EVENTS, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -225,7 +212,7 @@ pd_store_incident_events(struct pd_store *st, int64_t id, pd_store_ievent_fn fn,
 	if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "incident events");
 out:
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
 
@@ -238,15 +225,14 @@ pd_store_silence_add(struct pd_store *st, struct pd_silence *sl, struct pd_err *
 	int ret;
 
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "INSERT INTO silences(probe, family, reason, created_ms, until_ms)"
-				   " VALUES(?1,?2,?3,?4,?5)", &s, err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_SIL_ADD, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, sl->probe, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, sl->family, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, sl->reason, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, sl->created_ms);
 	sqlite3_bind_int64(s, 5, sl->until_ms);
-	if ((ret = pd_store_inc_step_done(st, s, "add silence", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "add silence", err)) != 0)
 		return ret;
 	sl->id = sqlite3_last_insert_rowid(st->db);
 	st->pending++;
@@ -262,12 +248,11 @@ pd_store_silence_expire(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
 
 	*n = 0;
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "UPDATE silences SET until_ms = ?2, expired_ms = ?2"
-				   " WHERE id = ?1 AND until_ms > ?2", &s, err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_SIL_EXPIRE, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now_ms);
-	if ((ret = pd_store_inc_step_done(st, s, "expire silence", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "expire silence", err)) != 0)
 		return ret;
 	*n = sqlite3_changes(st->db);
 	st->pending++;
@@ -282,9 +267,7 @@ pd_store_silences(struct pd_store *st, int64_t min_until_ms, pd_store_silence_fn
 	struct pd_silence sl;
 	int ret, rc;
 
-	if ((ret = pd_store_inc_prepare(st, "SELECT id, probe, family, reason, created_ms, until_ms,"
-				   " expired_ms FROM silences WHERE until_ms > ?1 ORDER BY id",
-			       &s, err)) != 0)
+	if ((ret = pd_store_stmt_prep(st, S_SIL_LIST, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, min_until_ms);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -302,7 +285,7 @@ pd_store_silences(struct pd_store *st, int64_t min_until_ms, pd_store_silence_fn
 	if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "silences");
 out:
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
 

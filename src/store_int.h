@@ -35,12 +35,14 @@
 #define OUTBOX_HEADS "SELECT min(id) FROM outbox WHERE dead = 0 GROUP BY target"
 
 enum stmt_id {
+	/* store.c */
 	S_BEGIN_WRITE,
 	S_BEGIN_READ,
 	S_COMMIT,
 	S_ROLLBACK,
 	S_PROBE_GET,
 	S_PROBE_ADD,
+	/* store_results.c: results, probe state, events, aggregates, retention */
 	S_RES_LASTKEY,
 	S_RES_NEXTSEQ,
 	S_RES_ADD,
@@ -55,6 +57,21 @@ enum stmt_id {
 	S_EVENTS_PROBE,
 	S_PRUNE_RES,
 	S_PRUNE_EV,
+	S_STATUS_PROBES,
+	S_RES_SERIES,      /* status page series */
+	S_AGG_CLOSE,
+	S_AGG_RANGE,
+	S_AGG_RAW,
+	S_PRUNE_AGG,
+	S_AGGH_CLOSE,
+	S_AGGH_RANGE,
+	S_PRUNE_AGGH,
+	S_PRUNE_SHAPES,
+	S_PRUNE_INC_EV,
+	S_PRUNE_INC,
+	S_PRUNE_DEAD,
+	S_PRUNE_DELIV,
+	/* store_outbox.c: outbox, Alertmanager alerts, delivery log */
 	S_OB_ADD,
 	S_OB_DUE,
 	S_OB_DONE,
@@ -64,28 +81,42 @@ enum stmt_id {
 	S_OB_NEXT,
 	S_OB_LIST,
 	S_OB_REQUEUE,
-	S_STATUS_PROBES,
-	S_RES_SERIES,      /* status page series */
-	/* per-minute aggregates (classifier windows, baselines) */
-	S_AGG_CLOSE,
-	S_AGG_RANGE,
-	S_AGG_RAW,
-	S_PRUNE_AGG,
-	S_AGGH_CLOSE,
-	S_AGGH_RANGE,
-	S_PRUNE_AGGH,
-	/* retention of everything else that grows */
-	S_PRUNE_SHAPES,
-	S_PRUNE_INC_EV,
-	S_PRUNE_INC,
-	S_PRUNE_DEAD,
-	S_PRUNE_DELIV,
-	/* TLS certificate expiry (store_probe.c) */
+	S_AM_SUPERSEDE,
+	S_AM_UPSERT,
+	S_AM_RESOLVE,
+	S_AM_LIST,
+	S_AM_SENT,
+	S_AM_PRUNE,
+	S_DELIV_ADD,
+	S_DELIV_KEY,       /* schema >= 6: outbox rows and the delivery log */
+	S_DELIV_KEY_V5,    /* older read-only databases: outbox rows only */
+	S_PROBE_INCIDENT,
+	/* store_incidents.c: incidents, their timeline, silences */
+	S_INC_INSERT,
+	S_INC_UPDATE,
+	S_INC_EVENT_ADD,
+	S_INC_OPEN,
+	S_INC_ALL,
+	S_INC_GET,
+	S_INC_EVENTS,
+	S_SIL_ADD,
+	S_SIL_EXPIRE,
+	S_SIL_LIST,
+	/* store_probe.c: shapes, certificates */
+	S_SHAPE_SEEN,
+	S_SHAPES,
 	S_CERT_SAVE,
 	S_CERT_GET,
 	S_CERTS,
 	S__COUNT
 };
+
+/* The SQL of the statements, one table per store file, indexed by stmt_id and holding
+ * only that file's entries; pd_store_stmt_get prepares from the one that has it. */
+extern const char *const pd_store_sql_results[S__COUNT];
+extern const char *const pd_store_sql_outbox[S__COUNT];
+extern const char *const pd_store_sql_incidents[S__COUNT];
+extern const char *const pd_store_sql_probe[S__COUNT];
 
 struct name_ent {
 	char *name;        /* NULL = empty slot */
@@ -129,8 +160,7 @@ int pd_store_pragma_int(struct pd_store *st, const char *sql, int *val, struct p
 int pd_store_exec_sql(struct pd_store *st, const char *sql, struct pd_err *err);
 int pd_store_agg_register(struct pd_store *st, struct pd_err *err);
 int pd_store_agg_backfill(struct pd_store *st, struct pd_err *err);
-int pd_store_inc_prepare(struct pd_store *st, const char *sql, sqlite3_stmt **s, struct pd_err *err);
-int pd_store_inc_step_done(struct pd_store *st, sqlite3_stmt *s, const char *what, struct pd_err *err);
+int pd_store_stmt_prep(struct pd_store *st, enum stmt_id id, sqlite3_stmt **s, struct pd_err *err);
 char *pd_store_col_dup(sqlite3_stmt *s, int i);
 
 #endif

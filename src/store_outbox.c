@@ -20,6 +20,67 @@
 #include "probed/store.h"
 #include "store_int.h"
 
+/* the delivery state of one dedup key (pd_store_deliveries) */
+#define DELIV_OUTBOX "SELECT target, event, 0 AS src, id, created_ms, next_at_ms, attempts," \
+	" last_error, dead, 0 AS delivered_ms FROM outbox WHERE dedup_key = ?1"
+#define DELIV_LOG " UNION ALL SELECT target, event, 1, 0, created_ms, 0, attempts, NULL, 0," \
+	" delivered_ms FROM deliveries WHERE dedup_key = ?1"
+#define DELIV_ORDER ") ORDER BY target, event <> 'trigger', event, created_ms, src DESC, id"
+
+/* The statements this file runs (see pd_store_stmt_get). */
+const char *const pd_store_sql_outbox[S__COUNT] = {
+	[S_AM_SUPERSEDE] = "UPDATE am_alerts SET ends_ms = ?4 WHERE target = ?1"
+		" AND dedup_key = ?2 AND labels <> ?3 AND ends_ms = 0",
+	[S_AM_UPSERT] = "INSERT INTO am_alerts(target, dedup_key, labels, annotations,"
+		" generator_url, starts_ms, ends_ms, last_sent_ms)"
+		" VALUES(?1,?2,?3,?4,?5,?6,0,?7)"
+		" ON CONFLICT(target, dedup_key, labels) DO UPDATE SET"
+		" annotations = excluded.annotations,"
+		" generator_url = excluded.generator_url, ends_ms = 0,"
+		" last_sent_ms = excluded.last_sent_ms",
+	[S_AM_RESOLVE] = "UPDATE am_alerts SET ends_ms = ?3 WHERE target = ?1"
+		" AND dedup_key = ?2 AND ends_ms = 0",
+	[S_AM_LIST] = "SELECT target, dedup_key, labels, annotations, generator_url,"
+		" starts_ms, ends_ms, last_sent_ms FROM am_alerts"
+		" WHERE (?1 IS NULL OR target = ?1)"
+		" AND (?2 IS NULL OR dedup_key = ?2)"
+		" ORDER BY target, starts_ms, dedup_key, labels",
+	[S_AM_SENT] = "UPDATE am_alerts SET last_sent_ms = ?2 WHERE target = ?1",
+	[S_AM_PRUNE] = "DELETE FROM am_alerts WHERE target = ?1 AND (?2 <= 0"
+		" OR (ends_ms > 0 AND ends_ms < ?2))",
+	[S_DELIV_ADD] = "INSERT OR REPLACE INTO deliveries(dedup_key, target, event,"
+		" created_ms, delivered_ms, attempts) SELECT dedup_key, target,"
+		" event, created_ms, ?2, attempts + 1 FROM outbox WHERE id = ?1",
+	/* outbox rows (src 0) and delivery-log rows (src 1) of the key, grouped by (target,
+	 * trigger first), oldest first: the last row of a group is its state. At the same
+	 * created_ms a row still in the outbox is the newer news. */
+	[S_DELIV_KEY] = "SELECT * FROM (" DELIV_OUTBOX DELIV_LOG DELIV_ORDER,
+	[S_DELIV_KEY_V5] = "SELECT * FROM (" DELIV_OUTBOX DELIV_ORDER,
+	[S_PROBE_INCIDENT] = "SELECT id, key FROM incidents WHERE json_valid(members) AND"
+		" EXISTS (SELECT 1 FROM json_each(incidents.members)"
+		" WHERE value = ?1) ORDER BY id DESC LIMIT 1",
+	[S_OB_ADD] = "INSERT INTO outbox(target, dedup_key, event, payload, created_ms, "
+		     "next_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	[S_OB_DUE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id IN (" OUTBOX_HEADS ") "
+		     "AND next_at_ms <= ?1 ORDER BY id LIMIT ?2",
+	[S_OB_DONE] = "DELETE FROM outbox WHERE id = ?1",
+	[S_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_at_ms = ?2, "
+		       "last_error = ?3 WHERE id = ?1",
+	/* the attempt that ended in the dead letter counts ("after N attempts") */
+	[S_OB_DEAD] = "UPDATE outbox SET dead = 1, attempts = attempts + 1, last_error = ?2 "
+		      "WHERE id = ?1",
+	[S_OB_STATS] = "SELECT coalesce(sum(dead = 0), 0), "
+		       "min(CASE WHEN dead = 0 THEN created_ms END), "
+		       "coalesce(sum(dead <> 0), 0) FROM outbox",
+	/* over head rows only: a later row of a backed-off target cannot be sent before
+	 * its head, so counting it would make the caller wake up for nothing */
+	[S_OB_NEXT] = "SELECT min(next_at_ms) FROM outbox WHERE id IN (" OUTBOX_HEADS ")",
+	[S_OB_LIST] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id",
+	/* ?1 = 0: every dead row */
+	[S_OB_REQUEUE] = "UPDATE outbox SET dead = 0, attempts = 0, next_at_ms = ?2, "
+			 "last_error = 'requeued by hand' WHERE dead = 1 AND (?1 = 0 OR id = ?1)",
+};
+
 /* ---- outbox ---- */
 
 void
@@ -273,23 +334,15 @@ pd_store_am_fire(struct pd_store *st, const struct pd_am_alert *a, int64_t now_m
 	int ret;
 
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "UPDATE am_alerts SET ends_ms = ?4 WHERE target = ?1"
-				   " AND dedup_key = ?2 AND labels <> ?3 AND ends_ms = 0", &s,
-			       err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_AM_SUPERSEDE, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, a->target, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, a->dedup_key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 3, a->labels, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, now_ms);
-	if ((ret = pd_store_inc_step_done(st, s, "end superseded alerts", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "end superseded alerts", err)) != 0)
 		return ret;
-	if ((ret = pd_store_inc_prepare(st, "INSERT INTO am_alerts(target, dedup_key, labels, annotations,"
-				   " generator_url, starts_ms, ends_ms, last_sent_ms)"
-				   " VALUES(?1,?2,?3,?4,?5,?6,0,?7)"
-				   " ON CONFLICT(target, dedup_key, labels) DO UPDATE SET"
-				   " annotations = excluded.annotations,"
-				   " generator_url = excluded.generator_url, ends_ms = 0,"
-				   " last_sent_ms = excluded.last_sent_ms", &s, err)) != 0)
+	if ((ret = pd_store_stmt_prep(st, S_AM_UPSERT, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, a->target, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, a->dedup_key, -1, SQLITE_TRANSIENT);
@@ -298,7 +351,7 @@ pd_store_am_fire(struct pd_store *st, const struct pd_am_alert *a, int64_t now_m
 	pd_store_bind_text_or_null(s, 5, a->generator_url);
 	sqlite3_bind_int64(s, 6, a->starts_ms);
 	sqlite3_bind_int64(s, 7, now_ms);
-	if ((ret = pd_store_inc_step_done(st, s, "save alert", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "save alert", err)) != 0)
 		return ret;
 	st->pending++;
 	return 0;
@@ -314,13 +367,12 @@ pd_store_am_resolve(struct pd_store *st, const char *target, const char *dedup_k
 	if (n != NULL)
 		*n = 0;
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "UPDATE am_alerts SET ends_ms = ?3 WHERE target = ?1"
-				   " AND dedup_key = ?2 AND ends_ms = 0", &s, err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_AM_RESOLVE, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, dedup_key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 3, ends_ms);
-	if ((ret = pd_store_inc_step_done(st, s, "resolve alerts", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "resolve alerts", err)) != 0)
 		return ret;
 	if (n != NULL)
 		*n = sqlite3_changes(st->db);
@@ -336,11 +388,7 @@ pd_store_am_list(struct pd_store *st, const char *target, const char *dedup_key,
 	struct pd_am_alert a;
 	int ret, rc;
 
-	if ((ret = pd_store_inc_prepare(st, "SELECT target, dedup_key, labels, annotations, generator_url,"
-				   " starts_ms, ends_ms, last_sent_ms FROM am_alerts"
-				   " WHERE (?1 IS NULL OR target = ?1)"
-				   " AND (?2 IS NULL OR dedup_key = ?2)"
-				   " ORDER BY target, starts_ms, dedup_key, labels", &s, err)) != 0)
+	if ((ret = pd_store_stmt_prep(st, S_AM_LIST, &s, err)) != 0)
 		return ret;
 	if (target != NULL)
 		sqlite3_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
@@ -370,7 +418,7 @@ pd_store_am_list(struct pd_store *st, const char *target, const char *dedup_key,
 	if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "alertmanager alerts");
 out:
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
 
@@ -381,12 +429,11 @@ pd_store_am_sent(struct pd_store *st, const char *target, int64_t now_ms, struct
 	int ret;
 
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "UPDATE am_alerts SET last_sent_ms = ?2 WHERE target = ?1", &s,
-			       err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_AM_SENT, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, now_ms);
-	if ((ret = pd_store_inc_step_done(st, s, "alerts sent", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "alerts sent", err)) != 0)
 		return ret;
 	st->pending++;
 	return 0;
@@ -402,12 +449,11 @@ pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms, in
 	if (deleted != NULL)
 		*deleted = 0;
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "DELETE FROM am_alerts WHERE target = ?1 AND (?2 <= 0"
-				   " OR (ends_ms > 0 AND ends_ms < ?2))", &s, err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_AM_PRUNE, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 2, cutoff_ms);
-	if ((ret = pd_store_inc_step_done(st, s, "prune alerts", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "prune alerts", err)) != 0)
 		return ret;
 	if (deleted != NULL)
 		*deleted = sqlite3_changes(st->db);
@@ -416,7 +462,7 @@ pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms, in
 }
 
 /* ---- delivery state (contract in store.h) ----------------------------------
- * Read per call, like the incident statements: a view asks for a handful of keys. */
+ */
 
 const char *
 pd_delivery_state_str(enum pd_delivery_state s)
@@ -441,14 +487,11 @@ pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms, struc
 	int ret;
 
 	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "INSERT OR REPLACE INTO deliveries(dedup_key, target, event,"
-				   " created_ms, delivered_ms, attempts) SELECT dedup_key, target,"
-				   " event, created_ms, ?2, attempts + 1 FROM outbox WHERE id = ?1",
-			       &s, err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_DELIV_ADD, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, now_ms);
-	if ((ret = pd_store_inc_step_done(st, s, "delivery log", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "delivery log", err)) != 0)
 		return ret;
 	return outbox_update(st, S_OB_DONE, id, 0, NULL, err);
 }
@@ -457,18 +500,6 @@ int
 pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delivery *out,
 		    size_t max, size_t *n, struct pd_err *err)
 {
-	/* outbox rows (src 0) and delivery-log rows (src 1) of the key, grouped by (target,
-	 * trigger first), oldest first: the last row of a group is its state. At the same
-	 * created_ms a row still in the outbox is the newer news. */
-	static const char q_outbox[] =
-		"SELECT target, event, 0 AS src, id, created_ms, next_at_ms, attempts,"
-		" last_error, dead, 0 AS delivered_ms FROM outbox WHERE dedup_key = ?1";
-	static const char q_log[] =
-		" UNION ALL SELECT target, event, 1, 0, created_ms, 0, attempts, NULL, 0,"
-		" delivered_ms FROM deliveries WHERE dedup_key = ?1";
-	static const char q_order[] =
-		") ORDER BY target, event <> 'trigger', event, created_ms, src DESC, id";
-	char sql[600];
 	struct pd_delivery *cur = NULL;
 	sqlite3_stmt *s = NULL;
 	int64_t last_ok = 0;
@@ -477,10 +508,9 @@ pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delive
 	*n = 0;
 	if (dedup_key == NULL)
 		return pd_err_set(err, PD_ERR_INVALID, "deliveries: no dedup key");
-	snprintf(sql, sizeof(sql), "SELECT * FROM (%s%s%s", q_outbox,
-		 st->version >= 6 ? q_log : "", q_order);
 	/* one statement: one snapshot, no read transaction needed */
-	if ((ret = pd_store_inc_prepare(st, sql, &s, err)) != 0)
+	if ((ret = pd_store_stmt_prep(st, st->version >= 6 ? S_DELIV_KEY : S_DELIV_KEY_V5, &s,
+				     err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, dedup_key, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -523,7 +553,7 @@ pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delive
 	}
 	if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "deliveries");
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
 
@@ -537,9 +567,7 @@ pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, cha
 	*id = 0;
 	if (cap > 0)
 		key[0] = '\0';
-	if ((ret = pd_store_inc_prepare(st, "SELECT id, key FROM incidents WHERE json_valid(members) AND"
-				   " EXISTS (SELECT 1 FROM json_each(incidents.members)"
-				   " WHERE value = ?1) ORDER BY id DESC LIMIT 1", &s, err)) != 0)
+	if ((ret = pd_store_stmt_prep(st, S_PROBE_INCIDENT, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, probe, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
@@ -549,7 +577,7 @@ pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, cha
 	} else if (rc != SQLITE_DONE) {
 		ret = pd_store_db_fail(st, err, "incident of probe");
 	}
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	return ret;
 }
 

@@ -20,6 +20,25 @@
 #include "probed/store.h"
 #include "store_int.h"
 
+/* The statements this file runs (see pd_store_stmt_get). */
+const char *const pd_store_sql_probe[S__COUNT] = {
+	[S_SHAPE_SEEN] = "INSERT INTO shapes(probe_id, hash, first_seen_ms,"
+		" last_seen_ms, paths) VALUES(?1, ?2, ?3, ?3, ?4)"
+		" ON CONFLICT(probe_id, hash) DO UPDATE SET"
+		" last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
+		" paths = coalesce(paths, excluded.paths)",
+	[S_SHAPES] = "SELECT hash, first_seen_ms, last_seen_ms, paths FROM shapes"
+		" WHERE probe_id = ?1 AND last_seen_ms >= ?2"
+		" ORDER BY last_seen_ms DESC, first_seen_ms DESC",
+	[S_CERT_SAVE] = "INSERT INTO probe_certs(probe_id, not_after_s, checked_ms) "
+			"VALUES (?1, ?2, ?3) ON CONFLICT(probe_id) DO UPDATE "
+			"SET not_after_s = ?2, checked_ms = ?3",
+	[S_CERT_GET] = "SELECT c.not_after_s FROM probe_certs c JOIN probes p "
+		       "ON p.id = c.probe_id WHERE p.name = ?1",
+	[S_CERTS] = "SELECT p.name, c.not_after_s, c.checked_ms FROM "
+		    "probe_certs c JOIN probes p ON p.id = c.probe_id ORDER BY p.name",
+};
+
 /* ---- response shape fingerprints (shape drift) --------------------------- */
 
 int
@@ -32,17 +51,13 @@ pd_store_shape_seen(struct pd_store *st, const char *probe, uint64_t hash, const
 
 	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0 ||
 	    (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0 ||
-	    (ret = pd_store_inc_prepare(st, "INSERT INTO shapes(probe_id, hash, first_seen_ms,"
-				   " last_seen_ms, paths) VALUES(?1, ?2, ?3, ?3, ?4)"
-				   " ON CONFLICT(probe_id, hash) DO UPDATE SET"
-				   " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
-				   " paths = coalesce(paths, excluded.paths)", &s, err)) != 0)
+	    (ret = pd_store_stmt_prep(st, S_SHAPE_SEEN, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, e->id);
 	sqlite3_bind_int64(s, 2, (int64_t)hash);
 	sqlite3_bind_int64(s, 3, now_ms);
 	pd_store_bind_text_or_null(s, 4, paths);
-	if ((ret = pd_store_inc_step_done(st, s, "shape seen", err)) != 0)
+	if ((ret = pd_store_stmt_exec(st, s, "shape seen", err)) != 0)
 		return ret;
 	st->pending++;
 	return 0;
@@ -60,9 +75,7 @@ pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms, pd_sto
 		return ret;
 	if ((ret = pd_store_read_begin(st, &opened, err)) != 0)
 		return ret;
-	if ((ret = pd_store_inc_prepare(st, "SELECT hash, first_seen_ms, last_seen_ms, paths FROM shapes"
-				   " WHERE probe_id = ?1 AND last_seen_ms >= ?2"
-				   " ORDER BY last_seen_ms DESC, first_seen_ms DESC", &s, err)) != 0)
+	if ((ret = pd_store_stmt_prep(st, S_SHAPES, &s, err)) != 0)
 		goto out;
 	sqlite3_bind_int64(s, 1, e->id);
 	sqlite3_bind_int64(s, 2, since_ms);
@@ -81,7 +94,7 @@ pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms, pd_sto
 	if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "shapes");
 out:
-	sqlite3_finalize(s);
+	pd_store_stmt_done(s);
 	pd_store_read_end(st, opened);
 	return ret;
 }

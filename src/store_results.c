@@ -22,6 +22,104 @@
 #include "probed/store.h"
 #include "store_int.h"
 
+/* The statements this file runs (see pd_store_stmt_get). */
+const char *const pd_store_sql_results[S__COUNT] = {
+	[S_RES_LASTKEY] = "SELECT ts_ms, seq FROM results WHERE probe_id = ?1 "
+			  "ORDER BY ts_ms DESC, seq DESC LIMIT 1",
+	[S_RES_NEXTSEQ] = "SELECT coalesce(max(seq) + 1, 0) FROM results "
+			  "WHERE probe_id = ?1 AND ts_ms = ?2",
+	[S_RES_ADD] = "INSERT INTO results(probe_id, seq, " RESULT_COLS ") "
+		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+	[S_RES_LAST] = "SELECT " RESULT_COLS " FROM results WHERE probe_id = ?1 "
+		       "ORDER BY ts_ms DESC, seq DESC LIMIT 1",
+	[S_RES_RANGE] = "SELECT " RESULT_COLS " FROM results "
+			"WHERE probe_id = ?1 AND ts_ms >= ?2 ORDER BY ts_ms, seq",
+	/* stats without a callback: two columns instead of twelve halves the walk */
+	[S_RES_STATS] = "SELECT outcome, total_ms FROM results "
+			"WHERE probe_id = ?1 AND ts_ms >= ?2",
+	[S_STATE_SAVE] = "INSERT INTO probe_state(probe_id, status, consec_fail, consec_ok, "
+			 "since_ms, first_fail_ms, paged_at_ms, last_page_ms, last_outcome, "
+			 "dedup_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+			 "ON CONFLICT(probe_id) DO UPDATE SET status = excluded.status, "
+			 "consec_fail = excluded.consec_fail, consec_ok = excluded.consec_ok, "
+			 "since_ms = excluded.since_ms, first_fail_ms = excluded.first_fail_ms, "
+			 "paged_at_ms = excluded.paged_at_ms, "
+			 "last_page_ms = excluded.last_page_ms, "
+			 "last_outcome = excluded.last_outcome, dedup_key = excluded.dedup_key",
+	[S_STATE_LOAD] = "SELECT status, consec_fail, consec_ok, since_ms, first_fail_ms, "
+			 "paged_at_ms, last_page_ms, last_outcome, dedup_key "
+			 "FROM probe_state WHERE probe_id = ?1",
+	[S_EVENT_ADD] = "INSERT INTO events(ts_ms, probe_id, kind, detail) "
+			"VALUES (?1, ?2, ?3, ?4)",
+	[S_EVENT_LASTPAGE] = "SELECT max(ts_ms) FROM events "
+			     "WHERE probe_id = ?1 AND kind = 'trigger'",
+	[S_EVENTS_ALL] = "SELECT e.ts_ms, p.name, e.kind, e.detail FROM events e "
+			 "LEFT JOIN probes p ON p.id = e.probe_id "
+			 "WHERE e.ts_ms >= ?1 ORDER BY e.ts_ms, e.id",
+	[S_EVENTS_PROBE] = "SELECT e.ts_ms, p.name, e.kind, e.detail FROM events e "
+			   "LEFT JOIN probes p ON p.id = e.probe_id "
+			   "WHERE e.probe_id = ?1 AND e.ts_ms >= ?2 ORDER BY e.ts_ms, e.id",
+	/* CROSS JOIN pins probes as the outer loop: one PK range seek per probe instead
+	 * of a full scan; nothing old -> nprobes cheap seeks */
+	[S_PRUNE_RES] = "DELETE FROM results WHERE (probe_id, ts_ms, seq) IN ("
+			"SELECT r.probe_id, r.ts_ms, r.seq FROM probes p CROSS JOIN results r "
+			"ON r.probe_id = p.id WHERE r.ts_ms < ?1 LIMIT ?2)",
+	[S_PRUNE_EV] = "DELETE FROM events WHERE id IN ("
+		       "SELECT id FROM events WHERE ts_ms < ?1 LIMIT ?2)",
+	[S_STATUS_PROBES] = "SELECT p.id, p.name FROM probes p "
+			    "WHERE EXISTS (SELECT 1 FROM results r WHERE r.probe_id = p.id) "
+			    "OR EXISTS (SELECT 1 FROM probe_state s WHERE s.probe_id = p.id) "
+			    "ORDER BY p.name",
+	/* a bounded range of one probe, key order (= time order), 3 columns */
+	[S_RES_SERIES] = "SELECT ts_ms, outcome, total_ms FROM results "
+			 "WHERE probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, seq",
+	/* (re)compute one probe's minute from its results, in the result's batch */
+	[S_AGG_CLOSE] = "INSERT OR REPLACE INTO agg_minute(" AGG_COLS ") "
+			"SELECT ?1, ?2, " AGG_EXPRS " FROM results "
+			"WHERE probe_id = ?1 AND ts_ms >= ?3 AND ts_ms < ?4 HAVING count(*) > 0",
+	[S_AGG_RANGE] = "SELECT n, failures, by_class, n_lat, min_ms, max_ms, hist, minute "
+			"FROM agg_minute WHERE probe_id = ?1 AND minute >= ?2 AND minute < ?3 "
+			"ORDER BY minute",
+	/* the partial minutes at the edges of a window come from the results */
+	[S_AGG_RAW] = "SELECT outcome, total_ms FROM results "
+		      "WHERE probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3",
+	[S_PRUNE_AGG] = "DELETE FROM agg_minute WHERE (probe_id, minute) IN ("
+			"SELECT a.probe_id, a.minute FROM probes p CROSS JOIN agg_minute a "
+			"ON a.probe_id = p.id WHERE a.minute < ?1 LIMIT ?2)",
+	/* an hour of one probe from its 60 minute rows */
+	[S_AGGH_CLOSE] = "INSERT OR REPLACE INTO agg_hour(" AGGH_COLS ") "
+			 "SELECT ?1, ?2, " AGGH_EXPRS " FROM agg_minute "
+			 "WHERE probe_id = ?1 AND minute >= ?2 * 60 AND minute < ?2 * 60 + 60 "
+			 "HAVING count(*) > 0",
+	[S_AGGH_RANGE] = "SELECT n, failures, by_class, n_lat, min_ms, max_ms, hist, hour "
+			 "FROM agg_hour WHERE probe_id = ?1 AND hour >= ?2 AND hour < ?3 "
+			 "ORDER BY hour",
+	[S_PRUNE_AGGH] = "DELETE FROM agg_hour WHERE (probe_id, hour) IN ("
+			 "SELECT a.probe_id, a.hour FROM probes p CROSS JOIN agg_hour a "
+			 "ON a.probe_id = p.id WHERE a.hour < ?1 LIMIT ?2)",
+	/* fingerprints not seen since the cutoff (a shape seen again later counts
+	 * as new: the drift baseline forgets with the results) */
+	[S_PRUNE_SHAPES] = "DELETE FROM shapes WHERE rowid IN ("
+			   "SELECT rowid FROM shapes WHERE last_seen_ms < ?1 LIMIT ?2)",
+	/* the timeline of incidents resolved before the cutoff (resolved_ms = 0: open,
+	 * never), then those incidents once their timeline is gone (incidents_open index) */
+	[S_PRUNE_INC_EV] = "DELETE FROM incident_events WHERE id IN ("
+			   "SELECT e.id FROM incidents i CROSS JOIN incident_events e "
+			   "ON e.incident_id = i.id WHERE i.resolved_ms > 0 "
+			   "AND i.resolved_ms < ?1 LIMIT ?2)",
+	[S_PRUNE_INC] = "DELETE FROM incidents WHERE id IN ("
+			"SELECT i.id FROM incidents i WHERE i.resolved_ms > 0 "
+			"AND i.resolved_ms < ?1 AND NOT EXISTS (SELECT 1 FROM incident_events e "
+			"WHERE e.incident_id = i.id) LIMIT ?2)",
+	/* dead letters queued before the cutoff; a live (undelivered) row is never pruned,
+	 * a delivered one is already gone (S_OB_DONE) */
+	[S_PRUNE_DEAD] = "DELETE FROM outbox WHERE id IN ("
+			 "SELECT id FROM outbox WHERE dead <> 0 AND created_ms < ?1 LIMIT ?2)",
+	[S_PRUNE_DELIV] = "DELETE FROM deliveries WHERE (dedup_key, target, event) IN ("
+			  "SELECT dedup_key, target, event FROM deliveries "
+			  "WHERE delivered_ms < ?1 LIMIT ?2)",
+};
+
 /* ---- per-minute aggregates ------------------------------------------------
  *
  * agg_minute holds, per probe and UTC minute: results, failures, failures per outcome
