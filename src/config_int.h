@@ -1,0 +1,77 @@
+/* config_int.h — what the files of the config module (src/config*.c) share and nothing
+ * else may see: the load context, the limits more than one file checks, and the helpers
+ * one file defines for the others. The public API is include/probed/config.h. */
+#ifndef PROBED_CONFIG_INT_H
+#define PROBED_CONFIG_INT_H
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+#include <yaml.h>
+#include "probed/config.h"
+
+#define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
+
+struct cfg_msg {
+	size_t line, col, seq;
+	char *text;
+};
+
+/* Where the key of one member of a converted JSON object was written, so a message about
+ * the member (an unknown JSON Schema keyword) can point at it. */
+struct cfg_jmark {
+	const cJSON *item;
+	const yaml_node_t *key;
+};
+
+struct cfg_ctx {
+	yaml_document_t doc;
+	const char *file;
+	struct cfg_msg *msgs;
+	size_t nmsgs, capmsgs;
+	size_t json_nodes;      /* of the expect.json being converted */
+	size_t json_total;      /* of every expect.json so far */
+	int json_overflow;
+	struct cfg_jmark *jmarks;   /* of the expect.json being converted */
+	size_t njmarks, capjmarks;
+	unsigned char *jreported;   /* per YAML node: an unknown keyword was reported */
+	int nomem;
+	unsigned flags;         /* PD_CONFIG_* load flags */
+};
+
+/* ---- config_yaml.c: messages, memory, nodes, YAML -> cJSON ---- */
+/* A message at line:col (1-based) or at node n (NULL: 1:1); the load goes on. */
+void pd_config_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt,
+			 va_list ap) __attribute__((format(printf, 4, 0)));
+void pd_config_error_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void pd_config_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int pd_config_msg_cmp(const void *a, const void *b);   /* qsort: by position, then order */
+const char *pd_config_show(const char *s, size_t len, char *out, size_t cap);
+const char *pd_config_raw(const yaml_node_t *n);
+const char *pd_config_disp(const yaml_node_t *n, const char *expanded, int secret, char *out,
+			   size_t cap);
+/* strdup/calloc that set c->nomem on failure */
+char *pd_config_strdup(struct cfg_ctx *c, const char *s);
+void *pd_config_calloc(struct cfg_ctx *c, size_t n, size_t size);
+yaml_node_t *pd_config_node(struct cfg_ctx *c, int idx);
+int pd_config_is_null(const yaml_node_t *n);
+int pd_config_map(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const names[],
+		  yaml_node_t *vals[], yaml_node_t *keys[]);
+int pd_config_seq(struct cfg_ctx *c, yaml_node_t *n, const char *what, yaml_node_item_t **start,
+		  size_t *count);
+int pd_config_yaml_number(const char *s, double *out);
+int pd_config_yaml_bool(const char *s, int *b);
+int pd_config_jmark_cmp(const void *a, const void *b);
+void pd_config_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg);
+cJSON *pd_config_json(struct cfg_ctx *c, yaml_node_t *n, int depth);
+void pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml,
+			    size_t len);
+int pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len);
+
+/* ---- config.c: the schema of probes.yaml ---- */
+/* Where a key that is unknown in the mapping `what` belongs instead, or NULL. */
+const char *pd_config_key_elsewhere(const char *what, const char *key);
+
+#endif
