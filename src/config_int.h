@@ -70,6 +70,11 @@ void pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char
 			    size_t len);
 int pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len);
 
+/* ---- config_expand.c: ${VAR}, ${file:/path}, $$ ---- */
+/* The expansion of scalar n (a new string), or NULL after reporting the error(s);
+ * *secret is set when any ${...} was present. */
+char *pd_config_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret);
+
 /* ---- config.c: the schema of probes.yaml ---- */
 /* Where a key that is unknown in the mapping `what` belongs instead, or NULL. */
 const char *pd_config_key_elsewhere(const char *what, const char *key);
