@@ -37,14 +37,6 @@
 #define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
 #define CFG_MAX_RETRY_MS (3600 * 1000LL)    /* retry/breaker durations: at most 1h */
 #define CFG_LOCATION_MAX 48                 /* location: fits every dedup key */
-#define CFG_MAX_TOKEN 4096                  /* routing_key, api_key, bearer_token */
-#define CFG_MAX_HEADERS 100                 /* per headers: mapping */
-/* Upper bounds, so that what the daemon computes from a value cannot overflow
- * (interval_ms * 1000 in microseconds, now + retention, a 100000000000d interval did):
- * ten years for any duration, 256 MiB for a response body held in memory. */
-#define CFG_MAX_DURATION_MS ((int64_t)3650 * 86400 * 1000)
-#define CFG_MAX_SIZE ((size_t)256 * 1024 * 1024)
-#define CFG_NAME_MAX 64
 #define CFG_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
 
 #define CFG_DEF_INTERVAL_MS (30 * 1000)
@@ -136,131 +128,7 @@ pd_config_free(struct pd_config *cfg)
 	free(cfg);
 }
 
-/* ---------------------------------------------------------------- value parsers */
-
-int
-pd_duration_parse(const char *s, int64_t *ms)
-{
-	/* rank enforces largest-first, each unit at most once: "1h30m", not "30m1h" */
-	static const struct {
-		const char *unit;
-		size_t len;
-		int64_t mul;
-	} units[] = {
-		{ "ms", 2, 1 }, { "s", 1, 1000 }, { "m", 1, 60 * 1000 },
-		{ "h", 1, 3600 * 1000 }, { "d", 1, 86400 * 1000 },
-	};
-	const char *p = s;
-	int64_t total = 0;
-	size_t last = sizeof(units) / sizeof(units[0]);
-
-	if (s == NULL || *s == '\0')
-		return PD_ERR_INVALID;
-	while (*p != '\0') {
-		int64_t v = 0;
-		size_t u;
-
-		if (*p < '0' || *p > '9')
-			return PD_ERR_INVALID;
-		while (*p >= '0' && *p <= '9') {
-			int d = *p - '0';
-
-			if (v > (INT64_MAX - d) / 10)
-				return PD_ERR_INVALID;
-			v = v * 10 + d;
-			p++;
-		}
-		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++)
-			if (strncmp(p, units[u].unit, units[u].len) == 0)
-				break;
-		if (u == sizeof(units) / sizeof(units[0]) || u >= last)
-			return PD_ERR_INVALID;
-		last = u;
-		p += units[u].len;
-		if (v > INT64_MAX / units[u].mul)
-			return PD_ERR_INVALID;
-		v *= units[u].mul;
-		if (total > INT64_MAX - v)
-			return PD_ERR_INVALID;
-		total += v;
-	}
-	*ms = total;
-	return 0;
-}
-
-void
-pd_duration_format(int64_t ms, char *out, size_t cap)
-{
-	static const struct {
-		const char *unit;
-		uint64_t mul;
-	} units[] = {
-		{ "d", 86400000ULL }, { "h", 3600000ULL }, { "m", 60000ULL },
-		{ "s", 1000ULL }, { "ms", 1ULL },
-	};
-	uint64_t v;
-	size_t o = 0;
-
-	if (out == NULL || cap == 0)
-		return;
-	out[0] = '\0';
-	if (ms == 0) {
-		snprintf(out, cap, "0s");
-		return;
-	}
-	if (ms < 0) {
-		v = (uint64_t)(-(ms + 1)) + 1;
-		o += (size_t)snprintf(out, cap, "-");
-	} else {
-		v = (uint64_t)ms;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && o < cap; i++) {
-		uint64_t q = v / units[i].mul;
-		int n;
-
-		if (q == 0)
-			continue;
-		v -= q * units[i].mul;
-		n = snprintf(out + o, cap - o, "%llu%s", (unsigned long long)q, units[i].unit);
-		if (n < 0)
-			return;
-		o += (size_t)n;
-	}
-}
-
-int
-pd_size_parse(const char *s, size_t *bytes)
-{
-	static const struct {
-		const char *unit;
-		size_t mul;
-	} units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1000 }, { "KiB", 1024 },
-		{ "MB", 1000 * 1000 }, { "MiB", 1024 * 1024 },
-	};
-	const char *p = s;
-	size_t v = 0;
-
-	if (s == NULL || *p < '0' || *p > '9')
-		return PD_ERR_INVALID;
-	while (*p >= '0' && *p <= '9') {
-		size_t d = (size_t)(*p - '0');
-
-		if (v > (SIZE_MAX - d) / 10)
-			return PD_ERR_INVALID;
-		v = v * 10 + d;
-		p++;
-	}
-	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-		if (strcmp(p, units[u].unit) != 0)
-			continue;
-		if (v > SIZE_MAX / units[u].mul)
-			return PD_ERR_INVALID;
-		*bytes = v * units[u].mul;
-		return 0;
-	}
-	return PD_ERR_INVALID;
-}
+/* ---------------------------------------------------------------- lookups */
 
 const char *
 pd_tier_str(enum pd_tier t)
@@ -293,452 +161,6 @@ pd_config_has_family(const struct pd_config *cfg, const char *family)
 		if (cfg->probes[i].family != NULL && strcmp(cfg->probes[i].family, family) == 0)
 			return 1;
 	return 0;
-}
-
-/* ---------------------------------------------------------------- typed getters */
-
-/* A scalar, expanded; not registered as a secret (the caller decides). NULL on error. */
-static char *
-cfg_scalar(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
-{
-	*secret = 0;
-	if (n == NULL || n->type != YAML_SCALAR_NODE) {
-		pd_config_error(c, n, "%s: expected a single value, not a %s", what,
-				n && n->type == YAML_MAPPING_NODE ? "mapping" : "list");
-		return NULL;
-	}
-	if (pd_config_is_null(n)) {
-		pd_config_error(c, n, "%s: missing value", what);
-		return NULL;
-	}
-	return pd_config_expand(c, n, what, secret);
-}
-
-/* A free-form string: expanded, and registered as a secret when it used ${...}. */
-static char *
-cfg_string(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
-{
-	int sec = 0;
-	char *s = cfg_scalar(c, n, what, &sec);
-
-	if (s != NULL && sec)
-		pd_log_add_secret(s);
-	if (secret != NULL)
-		*secret = sec;
-	return s;
-}
-
-static int
-cfg_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms, int64_t *out)
-{
-	char show[CFG_SHOW_MAX + 8], mins[32];
-	int secret, rc = -1;
-	char *s = cfg_scalar(c, n, what, &secret);
-	int64_t v;
-
-	if (s == NULL)
-		return -1;
-	if (pd_duration_parse(s, &v) != 0) {
-		pd_config_error(c, n,
-				"%s: invalid duration '%s' (a number with a unit: ms, s, m, h, d; "
-				"e.g. 500ms, 30s, 1m30s)", what,
-				pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	if (v > CFG_MAX_DURATION_MS) {
-		pd_config_error(c, n, "%s: must be at most 3650d (ten years), got '%s'", what,
-				pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	if (v < min_ms) {
-		pd_duration_format(min_ms, mins, sizeof(mins));
-		if (min_ms == 1)
-			pd_config_error(c, n, "%s: must be greater than 0", what);
-		else
-			pd_config_error(c, n, "%s: must be at least %s, got '%s'", what, mins,
-					pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	*out = v;
-	rc = 0;
-out:
-	free(s);
-	return rc;
-}
-
-static int
-cfg_int(struct cfg_ctx *c, yaml_node_t *n, const char *what, int lo, int hi, int *out)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret, rc = -1;
-	char *s = cfg_scalar(c, n, what, &secret);
-	long v = 0;
-	size_t i;
-
-	if (s == NULL)
-		return -1;
-	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 9; i++)
-		v = v * 10 + (s[i] - '0');
-	if (i == 0 || s[i] != '\0' || v < lo || v > hi) {
-		pd_config_error(c, n, "%s: expected an integer from %d to %d, got '%s'", what, lo,
-				hi,
-				pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	*out = (int)v;
-	rc = 0;
-out:
-	free(s);
-	return rc;
-}
-
-static int
-cfg_size(struct cfg_ctx *c, yaml_node_t *n, const char *what, size_t *out)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret, rc = -1;
-	char *s = cfg_scalar(c, n, what, &secret);
-	size_t v;
-
-	if (s == NULL)
-		return -1;
-	if (pd_size_parse(s, &v) != 0) {
-		pd_config_error(c, n,
-				"%s: invalid size '%s' (bytes, or a number with a unit: B, KB, KiB, "
-				"MB, MiB)", what, pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	if (v == 0) {
-		pd_config_error(c, n, "%s: must be greater than 0", what);
-		goto out;
-	}
-	if (v > CFG_MAX_SIZE) {
-		pd_config_error(c, n, "%s: must be at most 256MiB, got '%s'", what,
-				pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	*out = v;
-	rc = 0;
-out:
-	free(s);
-	return rc;
-}
-
-/* One of words[] (NULL-terminated); returns its index or -1 after an error. */
-static int
-cfg_enum(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const words[],
-	 const char *expect)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret, idx = -1;
-	char *s = cfg_scalar(c, n, what, &secret);
-
-	if (s == NULL)
-		return -1;
-	for (int i = 0; words[i] != NULL; i++)
-		if (strcmp(words[i], s) == 0)
-			idx = i;
-	if (idx < 0)
-		pd_config_error(c, n, "%s: must be %s, got '%s'", what, expect,
-				pd_config_disp(n, s, secret, show, sizeof(show)));
-	free(s);
-	return idx;
-}
-
-static int
-cfg_name_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > CFG_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-static char *
-cfg_name(struct cfg_ctx *c, yaml_node_t *n, const char *what)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret;
-	char *s = cfg_string(c, n, what, &secret);
-
-	if (s != NULL && !cfg_name_ok(s)) {
-		pd_config_error(c, n,
-				"%s: invalid name '%s' (1-%d characters from A-Z a-z 0-9 _ . -)",
-				what, pd_config_disp(n, s, secret, show, sizeof(show)),
-				CFG_NAME_MAX);
-		free(s);
-		s = NULL;
-	}
-	return s;
-}
-
-static int
-cfg_method_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 16)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < 'A' || s[i] > 'Z')
-			return 0;
-	return 1;
-}
-
-static char *
-cfg_method(struct cfg_ctx *c, yaml_node_t *n)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret;
-	char *s = cfg_scalar(c, n, "method", &secret);
-
-	if (s != NULL && !cfg_method_ok(s)) {
-		pd_config_error(c, n,
-				"method: invalid HTTP method '%s' (upper-case, e.g. GET, POST, HEAD)",
-				pd_config_disp(n, s, secret, show, sizeof(show)));
-		free(s);
-		s = NULL;
-	}
-	return s;
-}
-
-/* Returns NULL when url is an acceptable http(s) URL, else the reason (maybe in why). */
-static const char *
-cfg_url_problem(const char *url, const char *schemes, char *why, size_t cap, int *nomem)
-{
-	CURLU *h = curl_url();
-	char *scheme = NULL, *host = NULL;
-	const char *res = NULL;
-	CURLUcode rc;
-	size_t len;
-
-	if (h == NULL) {
-		*nomem = 1;
-		return "out of memory";
-	}
-	rc = curl_url_set(h, CURLUPART_URL, url, 0);
-	if (rc != CURLUE_OK) {
-		snprintf(why, cap, "%s", curl_url_strerror(rc));
-		res = why;
-		goto out;
-	}
-	if (schemes != NULL) { /* a target's own schemes ("smtp,smtps") */
-		size_t sl;
-		const char *p = schemes;
-		int ok = 0;
-
-		if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) {
-			sl = strlen(scheme);
-			for (; *p; p += strcspn(p, ","), p += *p == ',')
-				if (strncasecmp(p, scheme, sl) == 0 && (p[sl] == ',' || !p[sl]))
-					ok = 1;
-		}
-		if (!ok) {
-			snprintf(why, cap, "scheme must be one of %s", schemes);
-			res = why;
-			goto out;
-		}
-	} else if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
-		res = "scheme must be http or https";
-		goto out;
-	}
-	if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-		res = "no host";
-		goto out;
-	}
-	/* curl reads "https:///x" as host "x" and "http:/h" as "http://h": insist on the
-	 * plain form, a typo should not quietly probe some other host */
-	len = strlen(scheme);
-	if (strncmp(url + len, "://", 3) != 0 || url[len + 3] == '/') {
-		res = "expected scheme://host/...";
-		goto out;
-	}
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(h);
-	return res;
-}
-
-/* Expand and check a URL. *display gets the text as written. Returns 0 or -1. */
-static int
-cfg_url_of(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *schemes, char **url,
-	   char **display, int *secret)
-{
-	char show[CFG_SHOW_MAX + 8], whybuf[128];
-	const char *why;
-	int nomem = 0;
-	char *s = cfg_string(c, n, what, secret);
-
-	if (s == NULL)
-		return -1;
-	why = cfg_url_problem(s, schemes, whybuf, sizeof(whybuf), &nomem);
-	if (nomem) {
-		c->nomem = 1;
-		free(s);
-		return -1;
-	}
-	if (why != NULL) {
-		pd_config_error(c, n, "%s: invalid URL '%s': %s", what,
-				pd_config_disp(n, s, *secret, show, sizeof(show)), why);
-		free(s);
-		return -1;
-	}
-	*display = pd_config_strdup(c, pd_config_raw(n));
-	if (*display == NULL) {
-		free(s);
-		return -1;
-	}
-	*url = s;
-	return 0;
-}
-
-static int
-cfg_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url, char **display,
-	int *secret)
-{
-	return cfg_url_of(c, n, what, NULL, url, display, secret);
-}
-
-static int
-cfg_header_name_ok(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch) != NULL))
-			return 0;
-	}
-	return 1;
-}
-
-/* headers: {Name: value, ...} -> array. Returns 0 or -1 (errors reported). */
-static int
-cfg_headers(struct cfg_ctx *c, yaml_node_t *n, struct pd_header **out, size_t *nout)
-{
-	char show[CFG_SHOW_MAX + 8];
-	struct pd_header *h = NULL;
-	size_t cnt = 0, cap;
-	int bad = 0;
-
-	*out = NULL;
-	*nout = 0;
-	if (pd_config_is_null(n))
-		return 0;
-	if (n->type != YAML_MAPPING_NODE) {
-		pd_config_error(c, n, "headers: expected a mapping of header name to value");
-		return -1;
-	}
-	cap = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-	/* the duplicate check below is quadratic: bound it (and a request's header block) */
-	if (cap > CFG_MAX_HEADERS) {
-		pd_config_error(c, n, "headers: %zu headers, at most %d", cap, CFG_MAX_HEADERS);
-		return -1;
-	}
-	h = pd_config_calloc(c, cap, sizeof(*h));
-	if (h == NULL)
-		return -1;
-	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
-	     pr++) {
-		yaml_node_t *k = pd_config_node(c, pr->key);
-		yaml_node_t *v = pd_config_node(c, pr->value);
-		const char *name;
-		char *value;
-		int secret, dup = 0;
-
-		if (k == NULL || k->type != YAML_SCALAR_NODE || !cfg_header_name_ok(pd_config_raw(k))) {
-			pd_config_error(c, k, "headers: invalid header name '%s'",
-					k && k->type == YAML_SCALAR_NODE ?
-					pd_config_show(pd_config_raw(k), k->data.scalar.length,
-						       show, sizeof(show)) :
-					"(not a string)");
-			bad = 1;
-			continue;
-		}
-		name = pd_config_raw(k);
-		for (size_t i = 0; i < cnt; i++) {
-			if (strcasecmp(h[i].name, name) == 0) {
-				pd_config_error(c, k, "headers: duplicate header '%s'", name);
-				dup = 1;
-			}
-		}
-		if (dup) {
-			bad = 1;
-			continue;
-		}
-		value = cfg_string(c, v, "headers", &secret);
-		if (value == NULL) {
-			bad = 1;
-			continue;
-		}
-		if (strpbrk(value, "\r\n") != NULL) {
-			pd_config_error(c, v, "headers: value of '%s' contains a line break", name);
-			free(value);
-			bad = 1;
-			continue;
-		}
-		h[cnt].name = pd_config_strdup(c, name);
-		if (h[cnt].name == NULL) {
-			free(value);
-			bad = 1;
-			continue;
-		}
-		h[cnt].value = value;
-		h[cnt].secret = secret;
-		cnt++;
-	}
-	*out = h;
-	*nout = cnt;
-	return bad ? -1 : 0;
-}
-
-/* base (copied) overlaid with over (copied); same name, case-insensitive: over wins
- * (its value and its spelling of the name). */
-static int
-cfg_headers_merge(struct cfg_ctx *c, const struct pd_header *base, size_t nbase,
-		  const struct pd_header *over, size_t nover, struct pd_header **out,
-		  size_t *nout)
-{
-	struct pd_header *h = pd_config_calloc(c, nbase + nover, sizeof(*h));
-	size_t cnt = 0;
-
-	*out = h;
-	*nout = 0;
-	if (h == NULL)
-		return -1;
-	for (size_t pass = 0; pass < 2; pass++) {
-		const struct pd_header *src = pass ? over : base;
-		size_t nsrc = pass ? nover : nbase;
-
-		for (size_t i = 0; i < nsrc; i++) {
-			size_t j;
-
-			for (j = 0; j < cnt; j++)
-				if (strcasecmp(h[j].name, src[i].name) == 0)
-					break;
-			if (j == cnt)
-				cnt++;
-			free(h[j].name);
-			h[j].name = pd_config_strdup(c, src[i].name);
-			free(h[j].value);
-			h[j].value = pd_config_strdup(c, src[i].value);
-			h[j].secret = src[i].secret;
-		}
-	}
-	*nout = cnt;
-	return c->nomem ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- sections */
@@ -795,7 +217,7 @@ cfg_status(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_t *e = items ? pd_config_node(c, items[i]) : n;
 		int secret;
-		char *s = cfg_scalar(c, e, "status", &secret);
+		char *s = pd_config_scalar(c, e, "status", &secret);
 
 		if (s == NULL) {
 			bad = 1;
@@ -828,7 +250,7 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 	if (v[EX_STATUS] != NULL)
 		cfg_status(c, v[EX_STATUS], p);
 	if (v[EX_MAX_LATENCY] != NULL)
-		cfg_duration(c, v[EX_MAX_LATENCY], "max_latency", 0, &p->max_latency_ms);
+		pd_config_duration(c, v[EX_MAX_LATENCY], "max_latency", 0, &p->max_latency_ms);
 	if (v[EX_JSON] != NULL && !pd_config_is_null(v[EX_JSON])) {
 		size_t before = c->nmsgs;
 		struct pd_schema *s;
@@ -878,7 +300,7 @@ cfg_ca_file(struct cfg_ctx *c, yaml_node_t *n, char **out)
 {
 	char show[CFG_SHOW_MAX + 8];
 	int secret;
-	char *s = cfg_scalar(c, n, "ca_file", &secret);
+	char *s = pd_config_scalar(c, n, "ca_file", &secret);
 
 	if (s == NULL)
 		return;
@@ -926,7 +348,7 @@ cfg_cert_expiry(struct cfg_ctx *c, yaml_node_t *n, struct pd_cert_expiry *ce)
 						       strcmp(pd_config_raw(v[i]), "false") == 0))
 			*lv[i] = 0;
 		else
-			cfg_duration(c, v[i], cert_expiry_keys[i], 1, lv[i]);
+			pd_config_duration(c, v[i], cert_expiry_keys[i], 1, lv[i]);
 	}
 	/* page <= chat <= ticket among the levels that are on */
 	if (ce->page_ms && ce->chat_ms && ce->page_ms > ce->chat_ms)
@@ -950,20 +372,21 @@ cfg_probe_common(struct cfg_ctx *c, struct pd_probe_cfg *p, yaml_node_t *interva
 		 yaml_node_t *successes, yaml_node_t *max_body, yaml_node_t *method)
 {
 	if (interval != NULL)
-		cfg_duration(c, interval, "interval", CFG_MIN_INTERVAL_MS, &p->interval_ms);
+		pd_config_duration(c, interval, "interval", CFG_MIN_INTERVAL_MS, &p->interval_ms);
 	if (timeout != NULL)
-		cfg_duration(c, timeout, "timeout", 1, &p->timeout_ms);
+		pd_config_duration(c, timeout, "timeout", 1, &p->timeout_ms);
 	if (confirm != NULL)
-		cfg_duration(c, confirm, "confirm_after", 1, &p->confirm_after_ms);
+		pd_config_duration(c, confirm, "confirm_after", 1, &p->confirm_after_ms);
 	if (failures != NULL)
-		cfg_int(c, failures, "failures_before_page", 1, 100, &p->failures_before_page);
+		pd_config_int(c, failures, "failures_before_page", 1, 100,
+			      &p->failures_before_page);
 	if (successes != NULL)
-		cfg_int(c, successes, "successes_before_resolve", 1, 100,
-			&p->successes_before_resolve);
+		pd_config_int(c, successes, "successes_before_resolve", 1, 100,
+			      &p->successes_before_resolve);
 	if (max_body != NULL)
-		cfg_size(c, max_body, "max_body", &p->max_body);
+		pd_config_size(c, max_body, "max_body", &p->max_body);
 	if (method != NULL) {
-		char *m = cfg_method(c, method);
+		char *m = pd_config_method(c, method);
 
 		if (m != NULL) {
 			free(p->method);
@@ -993,7 +416,7 @@ cfg_defaults(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *d)
 	cfg_probe_common(c, d, v[DF_INTERVAL], v[DF_TIMEOUT], v[DF_FAILURES], v[DF_CONFIRM],
 			 v[DF_SUCCESSES], v[DF_MAX_BODY], v[DF_METHOD]);
 	if (v[DF_HEADERS] != NULL)
-		cfg_headers(c, v[DF_HEADERS], &d->headers, &d->nheaders);
+		pd_config_headers(c, v[DF_HEADERS], &d->headers, &d->nheaders);
 	if (v[DF_CA_FILE] != NULL)
 		cfg_ca_file(c, v[DF_CA_FILE], &d->ca_file);
 	if (v[DF_CERT_EXPIRY] != NULL)
@@ -1018,28 +441,6 @@ enum { FR_DEADLINE, FR_MAX_AGE, FR_FIELD, FR_N };
 static const char *const freshness_keys[] = { "deadline", "max_age", "field", NULL };
 static const char *const kind_words[] = { "http", "freshness", NULL };
 
-/* "HH:MM" (or "HH:MM:SS"), 00:00 .. 23:59:59 -> ms after midnight; -1 when invalid. */
-static int64_t
-cfg_time_of_day(const char *s)
-{
-	int v[3] = { 0, 0, 0 }, n = 0;
-	const char *q = s;
-
-	while (n < 3) {
-		if (q[0] < '0' || q[0] > '9' || q[1] < '0' || q[1] > '9')
-			return -1;
-		v[n++] = (q[0] - '0') * 10 + (q[1] - '0');
-		q += 2;
-		if (*q == '\0')
-			break;
-		if (*q++ != ':')
-			return -1;
-	}
-	if (*q != '\0' || n < 2 || v[0] > 23 || v[1] > 59 || v[2] > 59)
-		return -1;
-	return ((int64_t)v[0] * 3600 + v[1] * 60 + v[2]) * 1000;
-}
-
 static void
 cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 {
@@ -1050,8 +451,8 @@ cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 	if (pd_config_map(c, n, "freshness", freshness_keys, v, k) != 0)
 		return;
 	if (v[FR_DEADLINE] != NULL) {
-		char *s = cfg_scalar(c, v[FR_DEADLINE], "deadline", &secret);
-		int64_t t = s ? cfg_time_of_day(s) : 0;
+		char *s = pd_config_scalar(c, v[FR_DEADLINE], "deadline", &secret);
+		int64_t t = s ? pd_config_time_of_day(s) : 0;
 
 		if (s != NULL && t < 0)
 			pd_config_error(c, v[FR_DEADLINE],
@@ -1064,9 +465,9 @@ cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 		free(s);
 	}
 	if (v[FR_MAX_AGE] != NULL)
-		cfg_duration(c, v[FR_MAX_AGE], "max_age", 1, &p->fresh_max_age_ms);
+		pd_config_duration(c, v[FR_MAX_AGE], "max_age", 1, &p->fresh_max_age_ms);
 	if (v[FR_FIELD] != NULL) {
-		char *s = cfg_scalar(c, v[FR_FIELD], "field", &secret);
+		char *s = pd_config_scalar(c, v[FR_FIELD], "field", &secret);
 
 		if (s != NULL && (s[0] == '\0' || s[0] == '.' || s[strlen(s) - 1] == '.' ||
 				  strstr(s, "..") != NULL)) {
@@ -1094,7 +495,7 @@ cfg_probe_kind(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *v[], yaml_node_t 
 	size_t ndate = 0;
 
 	if (v[PR_KIND] != NULL) {
-		int t = cfg_enum(c, v[PR_KIND], "kind", kind_words, "http or freshness");
+		int t = pd_config_enum(c, v[PR_KIND], "kind", kind_words, "http or freshness");
 
 		if (t >= 0)
 			p->kind = (enum pd_probe_kind)t;
@@ -1148,14 +549,15 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 		return;
 	if (v[PR_NAME] == NULL)
 		pd_config_error(c, n, "probe is missing required key 'name'");
-	else if ((p->name = cfg_name(c, v[PR_NAME], "name")) != NULL)
+	else if ((p->name = pd_config_name(c, v[PR_NAME], "name")) != NULL)
 		*name_node = v[PR_NAME];
 	if (v[PR_FAMILY] != NULL)
-		p->family = cfg_name(c, v[PR_FAMILY], "family");
+		p->family = pd_config_name(c, v[PR_FAMILY], "family");
 	else if (p->name != NULL)
 		p->family = pd_config_strdup(c, p->name);
 	if (v[PR_TIER] != NULL) {
-		int t = cfg_enum(c, v[PR_TIER], "tier", tier_words, "core, secondary or site");
+		int t = pd_config_enum(c, v[PR_TIER], "tier", tier_words,
+				       "core, secondary or site");
 
 		if (t >= 0)
 			p->tier = (enum pd_tier)t;
@@ -1163,29 +565,29 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	if (v[PR_URL] == NULL)
 		pd_config_error(c, n, "probe is missing required key 'url'");
 	else
-		cfg_url(c, v[PR_URL], "url", &p->url, &p->url_display, &p->url_secret);
+		pd_config_url(c, v[PR_URL], "url", &p->url, &p->url_display, &p->url_secret);
 	cfg_probe_common(c, p, v[PR_INTERVAL], v[PR_TIMEOUT], v[PR_FAILURES], v[PR_CONFIRM],
 			 v[PR_SUCCESSES], v[PR_MAX_BODY], v[PR_METHOD]);
 	if (p->method == NULL && d->method != NULL)
 		p->method = pd_config_strdup(c, d->method);
 	if (v[PR_BODY] != NULL)
-		p->body = cfg_string(c, v[PR_BODY], "body", NULL);
+		p->body = pd_config_string(c, v[PR_BODY], "body", NULL);
 	if (v[PR_HEADERS] != NULL)
-		cfg_headers(c, v[PR_HEADERS], &own, &nown);
+		pd_config_headers(c, v[PR_HEADERS], &own, &nown);
 	if (v[PR_CONTROL] != NULL && v[PR_CONTROL]->type == YAML_SCALAR_NODE)
 		(void)pd_config_yaml_bool(pd_config_raw(v[PR_CONTROL]),
 					  &p->control); /* checked below */
 	/* a control probe points outside the API (a well-known site): it never inherits
 	 * defaults.headers, which carry the API key; only its own headers are sent */
 	if (p->control)
-		cfg_headers_merge(c, NULL, 0, own, nown, &p->headers, &p->nheaders);
+		pd_config_headers_merge(c, NULL, 0, own, nown, &p->headers, &p->nheaders);
 	else
-		cfg_headers_merge(c, d->headers, d->nheaders, own, nown, &p->headers,
-				  &p->nheaders);
+		pd_config_headers_merge(c, d->headers, d->nheaders, own, nown, &p->headers,
+					&p->nheaders);
 	cfg_headers_free(own, nown);
 	if (v[PR_SEVERITY] != NULL) {
-		int s = cfg_enum(c, v[PR_SEVERITY], "severity", severity_words,
-				 "P1, P2, P3 or P4");
+		int s = pd_config_enum(c, v[PR_SEVERITY], "severity", severity_words,
+				       "P1, P2, P3 or P4");
 
 		if (s >= 0)
 			p->severity = pd_config_strdup(c, severity_words[s]);
@@ -1217,62 +619,6 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	}
 }
 
-struct cfg_named {
-	const char *name;
-	size_t idx;
-};
-
-static int
-cfg_named_cmp(const void *a, const void *b)
-{
-	const struct cfg_named *x = a, *y = b;
-	int r = strcmp(x->name, y->name);
-
-	if (r != 0)
-		return r;
-	return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
-
-/* Report names[i] that repeat an earlier one, in file order. nodes[i] NULL = no name. */
-static void
-cfg_unique(struct cfg_ctx *c, const char *what, char *const names[], yaml_node_t *const nodes[],
-	   size_t n)
-{
-	struct cfg_named *v = pd_config_calloc(c, n, sizeof(*v));
-	size_t *first = pd_config_calloc(c, n, sizeof(*first));
-	size_t m = 0;
-
-	if (v == NULL || first == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		first[i] = i;
-		if (names[i] != NULL && nodes[i] != NULL) {
-			v[m].name = names[i];
-			v[m].idx = i;
-			m++;
-		}
-	}
-	qsort(v, m, sizeof(*v), cfg_named_cmp);
-	for (size_t i = 1; i < m; i++)
-		if (strcmp(v[i].name, v[i - 1].name) == 0)
-			first[v[i].idx] = first[v[i - 1].idx];
-	for (size_t i = 0; i < n; i++) {
-		char show[CFG_SHOW_MAX + 8];
-		const yaml_node_t *f;
-
-		if (first[i] == i)
-			continue;
-		f = nodes[first[i]];
-		pd_config_error(c, nodes[i], "duplicate %s name '%s' (first defined at %zu:%zu)",
-				what,
-				pd_config_disp(nodes[i], names[i], 1, show, sizeof(show)),
-				f->start_mark.line + 1, f->start_mark.column + 1);
-	}
-out:
-	free(v);
-	free(first);
-}
-
 static void
 cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	   struct pd_config *cfg)
@@ -1298,7 +644,7 @@ cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 		cfg_probe(c, pd_config_node(c, items[i]), d, &cfg->probes[i], &name_nodes[i]);
 		names[i] = cfg->probes[i].name;
 	}
-	cfg_unique(c, "probe", names, name_nodes, cnt);
+	pd_config_unique(c, "probe", names, name_nodes, cnt);
 out:
 	free(name_nodes);
 	free(names);
@@ -1390,14 +736,11 @@ pd_notify_conf_string(struct pd_notify_conf *nc, const char *key, int *secret)
 
 	if (!pd_notify_conf_has(nc, key))
 		return NULL;
-	r = cfg_string(nc->c, n, key, &sec);
+	r = pd_config_string(nc->c, n, key, &sec);
 	if (secret != NULL)
 		*secret = sec;
 	return r;
 }
-
-static void cfg_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what,
-			   const char *v);
 
 char *
 pd_notify_conf_secret(struct pd_notify_conf *nc, const char *key)
@@ -1407,7 +750,7 @@ pd_notify_conf_secret(struct pd_notify_conf *nc, const char *key)
 	/* a credential even when written in the clear */
 	if (r != NULL) {
 		pd_log_add_secret(r);
-		cfg_token_line(nc->c, nc_value(nc, key), key, r);
+		pd_config_token_line(nc->c, nc_value(nc, key), key, r);
 	}
 	return r;
 }
@@ -1418,7 +761,7 @@ pd_notify_conf_duration(struct pd_notify_conf *nc, const char *key, int64_t min_
 {
 	if (!pd_notify_conf_has(nc, key))
 		return 0;
-	return cfg_duration(nc->c, nc_value(nc, key), key, min_ms, out);
+	return pd_config_duration(nc->c, nc_value(nc, key), key, min_ms, out);
 }
 
 char *
@@ -1431,7 +774,7 @@ pd_notify_conf_url(struct pd_notify_conf *nc, const char *key, const char *schem
 	*display = NULL;
 	if (!pd_notify_conf_has(nc, key))
 		return NULL;
-	if (cfg_url_of(nc->c, nc_value(nc, key), key, schemes, &url, display, &secret) != 0)
+	if (pd_config_url_of(nc->c, nc_value(nc, key), key, schemes, &url, display, &secret) != 0)
 		return NULL;
 	return url;
 }
@@ -1463,7 +806,7 @@ pd_notify_conf_list(struct pd_notify_conf *nc, const char *key, const char *scal
 	if (r == NULL)
 		return NULL;
 	for (size_t i = 0; i < cnt; i++) {
-		char *s = cfg_string(c, pd_config_node(c, items[i]), key, NULL);
+		char *s = pd_config_string(c, pd_config_node(c, items[i]), key, NULL);
 
 		if (s != NULL)
 			r[(*nout)++] = s;
@@ -1477,7 +820,7 @@ pd_notify_conf_enum(struct pd_notify_conf *nc, const char *key, const char *cons
 {
 	if (!pd_notify_conf_has(nc, key))
 		return -1;
-	return cfg_enum(nc->c, nc_value(nc, key), key, words, expect);
+	return pd_config_enum(nc->c, nc_value(nc, key), key, words, expect);
 }
 
 int
@@ -1528,40 +871,19 @@ cfg_notify_severities(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
 		return;
 	}
 	for (size_t i = 0; i < cnt; i++) {
-		int s = cfg_enum(c, pd_config_node(c, items[i]), "severities", severity_words,
-				 "P1, P2, P3 or P4");
+		int s = pd_config_enum(c, pd_config_node(c, items[i]), "severities", severity_words,
+				       "P1, P2, P3 or P4");
 
 		if (s >= 0)
 			*mask |= 1u << s;
 	}
 }
 
-/* A key or token goes into a header line: a control character (a CR/LF from a file that
- * ends in "\r\n", say) would split or corrupt it. The value is secret: never shown. */
-static void
-cfg_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what, const char *v)
-{
-	if (v == NULL)
-		return;
-	if (strlen(v) > CFG_MAX_TOKEN) {
-		pd_config_error(c, n, "%s: longer than %d bytes", what, CFG_MAX_TOKEN);
-		return;
-	}
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if (*p < 0x20 || *p == 0x7f) {
-			pd_config_error(c, n, "%s: contains a control character (%s); a key is one "
-					"line of printable characters", what,
-					*p == '\r' ? "CR" : *p == '\n' ? "LF" : *p == '\t' ? "TAB"
-									  : "other");
-			return;
-		}
-}
-
 /* A retry or breaker duration: 1s .. 1h (0 stays "the default" when it is bad). */
 static void
 cfg_retry_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t *out)
 {
-	if (n == NULL || cfg_duration(c, n, what, 1000, out) != 0)
+	if (n == NULL || pd_config_duration(c, n, what, 1000, out) != 0)
 		return;
 	if (*out > CFG_MAX_RETRY_MS) {
 		pd_config_error(c, n, "%s: at most 1h", what);
@@ -1596,7 +918,7 @@ cfg_notify_breaker(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
 	if (pd_config_map(c, n, "breaker", breaker_keys, v, k) != 0)
 		return;
 	if (v[BK_FAILURES] != NULL)
-		cfg_int(c, v[BK_FAILURES], "failures", 1, 100, &t->breaker_failures);
+		pd_config_int(c, v[BK_FAILURES], "failures", 1, 100, &t->breaker_failures);
 	cfg_retry_duration(c, v[BK_COOLDOWN], "cooldown", &t->breaker_cooldown_ms);
 	cfg_retry_duration(c, v[BK_MAX_COOLDOWN], "max_cooldown", &t->breaker_max_cooldown_ms);
 	if (t->breaker_cooldown_ms > 0 && t->breaker_max_cooldown_ms > 0 &&
@@ -1659,14 +981,14 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 		return;
 	if (v[NT_NAME] == NULL)
 		pd_config_error(c, n, "notify entry is missing required key 'name'");
-	else if ((t->name = cfg_name(c, v[NT_NAME], "name")) != NULL)
+	else if ((t->name = pd_config_name(c, v[NT_NAME], "name")) != NULL)
 		*name_node = v[NT_NAME];
 	if (v[NT_TYPE] == NULL)
 		pd_config_error(c, n, "notify entry is missing required key 'type' (%s)",
 				pd_notify_type_list());
 	else
-		type = cfg_enum(c, v[NT_TYPE], "type", pd_notify_type_names(),
-				pd_notify_type_list());
+		type = pd_config_enum(c, v[NT_TYPE], "type", pd_notify_type_names(),
+				      pd_notify_type_list());
 	if (type >= 0) {
 		t->type = (enum pd_notify_type)type;
 		ops = pd_notify_ops_at((size_t)type);
@@ -1689,8 +1011,8 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 		pd_config_error(c, k[NT_URL], "url is not valid for type %s (use command)",
 				ops->name);
 	} else if (v[NT_URL] != NULL) {
-		if (cfg_url_of(c, v[NT_URL], "url", ops ? ops->schemes : NULL, &t->url,
-			       &t->url_display, &secret) == 0 && ops != NULL &&
+		if (pd_config_url_of(c, v[NT_URL], "url", ops ? ops->schemes : NULL, &t->url,
+				     &t->url_display, &secret) == 0 && ops != NULL &&
 		    (ops->flags & PD_NOTIFY_F_URL_SECRET)) {
 			/* a URL that is a credential even when written in the clear */
 			pd_log_add_secret(t->url);
@@ -1710,12 +1032,12 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 			pd_config_error(c, k[NT_HEADERS], "headers is not valid for type %s",
 					ops->name);
 		else
-			cfg_headers(c, v[NT_HEADERS], &t->headers, &t->nheaders);
+			pd_config_headers(c, v[NT_HEADERS], &t->headers, &t->nheaders);
 	}
 	if (v[NT_TIMEOUT] != NULL)
-		cfg_duration(c, v[NT_TIMEOUT], "timeout", 1, &t->timeout_ms);
+		pd_config_duration(c, v[NT_TIMEOUT], "timeout", 1, &t->timeout_ms);
 	if (v[NT_ROLE] != NULL) {
-		int r = cfg_enum(c, v[NT_ROLE], "role", notify_roles, "page, chat or ticket");
+		int r = pd_config_enum(c, v[NT_ROLE], "role", notify_roles, "page, chat or ticket");
 
 		if (r >= 0)
 			t->role = (enum pd_notify_role)(r + 1);
@@ -1751,7 +1073,7 @@ cfg_notify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		cfg_notify_one(c, pd_config_node(c, items[i]), &cfg->notify[i], &name_nodes[i]);
 		names[i] = cfg->notify[i].name;
 	}
-	cfg_unique(c, "notify", names, name_nodes, cnt);
+	pd_config_unique(c, "notify", names, name_nodes, cnt);
 out:
 	free(name_nodes);
 	free(names);
@@ -1768,7 +1090,7 @@ cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 	if (n == NULL || pd_config_map(c, n, "store", store_keys, v, k) != 0)
 		return;
 	if (v[ST_PATH] != NULL) {
-		char *s = cfg_string(c, v[ST_PATH], "path", NULL);
+		char *s = pd_config_string(c, v[ST_PATH], "path", NULL);
 
 		if (s != NULL && s[0] == '\0') {
 			pd_config_error(c, v[ST_PATH], "path: must not be empty");
@@ -1779,10 +1101,10 @@ cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		}
 	}
 	if (v[ST_RETENTION] != NULL)
-		cfg_duration(c, v[ST_RETENTION], "retention", 1, &cfg->retention_ms);
+		pd_config_duration(c, v[ST_RETENTION], "retention", 1, &cfg->retention_ms);
 	if (v[ST_INC_RETENTION] != NULL)
-		cfg_duration(c, v[ST_INC_RETENTION], "incident_retention", 1,
-			     &cfg->incident_retention_ms);
+		pd_config_duration(c, v[ST_INC_RETENTION], "incident_retention", 1,
+				   &cfg->incident_retention_ms);
 }
 
 /* "host:port", "[v6]:port"; host is a name or an address. */
@@ -1833,7 +1155,7 @@ cfg_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 	if (pd_config_map(c, n, "http", http_keys, v, k) != 0)
 		return;
 	if (v[HT_LISTEN] != NULL) {
-		char *s = cfg_string(c, v[HT_LISTEN], "listen", &secret);
+		char *s = pd_config_string(c, v[HT_LISTEN], "listen", &secret);
 
 		if (s != NULL && !cfg_listen_ok(s)) {
 			pd_config_error(c, v[HT_LISTEN],
@@ -1847,8 +1169,8 @@ cfg_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		cfg->http_listen = s;
 	}
 	if (v[HT_BEARER] != NULL) {
-		cfg->http_bearer_token = cfg_string(c, v[HT_BEARER], "bearer_token", &secret);
-		cfg_token_line(c, v[HT_BEARER], "bearer_token", cfg->http_bearer_token);
+		cfg->http_bearer_token = pd_config_string(c, v[HT_BEARER], "bearer_token", &secret);
+		pd_config_token_line(c, v[HT_BEARER], "bearer_token", cfg->http_bearer_token);
 		if (cfg->http_bearer_token != NULL && cfg->http_bearer_token[0] == '\0') {
 			pd_config_error(c, v[HT_BEARER], "bearer_token: must not be empty");
 			free(cfg->http_bearer_token);
@@ -1896,7 +1218,7 @@ cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct 
 	struct pd_classify_rules *r = &cfg->classify;
 	char *s;
 
-	if (ref != NULL && (s = cfg_name(c, ref, "reference_probe")) != NULL) {
+	if (ref != NULL && (s = pd_config_name(c, ref, "reference_probe")) != NULL) {
 		if (pd_config_probe(cfg, s) == NULL && !pd_config_has_family(cfg, s))
 			pd_config_error(c, ref,
 					"classify: reference_probe: no probe (nor family) is "
@@ -1905,7 +1227,7 @@ cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct 
 			snprintf(r->reference_probe, sizeof(r->reference_probe), "%s", s);
 		free(s);
 	}
-	if (up != NULL && (s = cfg_string(c, up, "upstream", NULL)) != NULL) {
+	if (up != NULL && (s = pd_config_string(c, up, "upstream", NULL)) != NULL) {
 		size_t len = strlen(s);
 
 		if (len == 0 || len >= sizeof(r->upstream) || strpbrk(s, "\n\r\t") != NULL)
@@ -1915,21 +1237,6 @@ cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct 
 			snprintf(r->upstream, sizeof(r->upstream), "%s", s);
 		free(s);
 	}
-}
-
-/* A plain number in [lo, hi]; 0 ok, -1 error (reported). */
-static int
-cfg_number(struct cfg_ctx *c, yaml_node_t *n, const char *what, double lo, double hi, double *out)
-{
-	const char *raw = n->type == YAML_SCALAR_NODE ? pd_config_raw(n) : "";
-	double v;
-
-	if (!pd_config_yaml_number(raw, &v) || v < lo || v > hi) {
-		pd_config_error(c, n, "%s: expected a number from %g to %g", what, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
 }
 
 static void
@@ -1944,35 +1251,38 @@ cfg_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 	if (pd_config_map(c, n, "classify", classify_keys, v, k) != 0)
 		return;
 	if (v[CL_WINDOW])
-		cfg_duration(c, v[CL_WINDOW], "window", 10000, &r->window_ms);
+		pd_config_duration(c, v[CL_WINDOW], "window", 10000, &r->window_ms);
 	if (v[CL_CORE_TIMEOUT])
-		cfg_duration(c, v[CL_CORE_TIMEOUT], "core_timeout", 1, &r->core_timeout_ms);
-	if (v[CL_LAT_FACTOR] && cfg_number(c, v[CL_LAT_FACTOR], "latency_factor", 1.0, 1000, &d) == 0)
+		pd_config_duration(c, v[CL_CORE_TIMEOUT], "core_timeout", 1, &r->core_timeout_ms);
+	if (v[CL_LAT_FACTOR] && pd_config_number(c, v[CL_LAT_FACTOR], "latency_factor", 1.0, 1000,
+						 &d) == 0)
 		r->latency_factor = d;
-	if (v[CL_ERR_LOW] && cfg_number(c, v[CL_ERR_LOW], "error_rate_low", 0, 1, &d) == 0)
+	if (v[CL_ERR_LOW] && pd_config_number(c, v[CL_ERR_LOW], "error_rate_low", 0, 1, &d) == 0)
 		r->error_rate_low = d;
-	if (v[CL_ERR_HIGH] && cfg_number(c, v[CL_ERR_HIGH], "error_rate_high", 0, 1, &d) == 0)
+	if (v[CL_ERR_HIGH] && pd_config_number(c, v[CL_ERR_HIGH], "error_rate_high", 0, 1, &d) == 0)
 		r->error_rate_high = d;
 	if (r->error_rate_low > r->error_rate_high)
 		pd_config_error(c, n, "classify: error_rate_low must not exceed error_rate_high");
-	if (v[CL_MIN_COUNT] && cfg_int(c, v[CL_MIN_COUNT], "min_window_count", 1, 1000000, &i) == 0)
+	if (v[CL_MIN_COUNT] && pd_config_int(c, v[CL_MIN_COUNT], "min_window_count", 1, 1000000,
+					     &i) == 0)
 		r->min_window_count = i;
 	if (v[CL_BASELINE]) {
 		int64_t ms;
 
-		if (cfg_duration(c, v[CL_BASELINE], "baseline_latency", 1, &ms) == 0)
+		if (pd_config_duration(c, v[CL_BASELINE], "baseline_latency", 1, &ms) == 0)
 			r->baseline_latency_ms = (double)ms;
 	}
 	if (v[CL_CORE_FAMILY]) {
-		int e = cfg_enum(c, v[CL_CORE_FAMILY], "core_family_down", p12, "P1 or P2");
+		int e = pd_config_enum(c, v[CL_CORE_FAMILY], "core_family_down", p12, "P1 or P2");
 
 		if (e >= 0)
 			r->core_family_down_p1 = e == 0;
 	}
 	if (v[CL_P3_ESCALATE])
-		cfg_duration(c, v[CL_P3_ESCALATE], "p3_escalate", 1000, &r->p3_escalate_ms);
+		pd_config_duration(c, v[CL_P3_ESCALATE], "p3_escalate", 1000, &r->p3_escalate_ms);
 	if (v[CL_CORRELATION])
-		cfg_duration(c, v[CL_CORRELATION], "correlation_window", 0, &cfg->correlation_ms);
+		pd_config_duration(c, v[CL_CORRELATION], "correlation_window", 0,
+				   &cfg->correlation_ms);
 	cfg_classify_words(c, v[CL_REFERENCE], v[CL_UPSTREAM], cfg);
 }
 
@@ -1992,10 +1302,11 @@ cfg_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 	if (v[HB_URL] == NULL)
 		pd_config_error(c, n, "heartbeat is missing required key 'url'");
 	else
-		cfg_url(c, v[HB_URL], "url", &cfg->heartbeat_url, &display, &secret);
+		pd_config_url(c, v[HB_URL], "url", &cfg->heartbeat_url, &display, &secret);
 	free(display);
 	if (v[HB_INTERVAL] != NULL)
-		cfg_duration(c, v[HB_INTERVAL], "interval", 1000, &cfg->heartbeat_interval_ms);
+		pd_config_duration(c, v[HB_INTERVAL], "interval", 1000,
+				   &cfg->heartbeat_interval_ms);
 }
 
 /* ---- maintenance windows (the rule is in maint.h) ---- */
@@ -2011,7 +1322,7 @@ cfg_maint_weekday(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
 {
 	char show[CFG_SHOW_MAX + 8];
 	int secret, d;
-	char *s = cfg_scalar(c, n, "weekdays", &secret);
+	char *s = pd_config_scalar(c, n, "weekdays", &secret);
 
 	if (s == NULL)
 		return;
@@ -2042,7 +1353,7 @@ cfg_maint_scope(struct cfg_ctx *c, yaml_node_t *n, const char *what, int family,
 		return;
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_t *e = pd_config_node(c, items[i]);
-		char *s = cfg_name(c, e, what);
+		char *s = pd_config_name(c, e, what);
 		if (s == NULL)
 			continue;
 		if (family ? !pd_config_has_family(cfg, s) : pd_config_probe(cfg, s) == NULL) {
@@ -2073,19 +1384,19 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 		pd_config_error(c, n, "maintenance: expected a mapping");
 		return;
 	}
-	if (v[MT_NAME] != NULL && (w->name = cfg_name(c, v[MT_NAME], "name")) != NULL)
+	if (v[MT_NAME] != NULL && (w->name = pd_config_name(c, v[MT_NAME], "name")) != NULL)
 		*name_node = v[MT_NAME];
 	if (v[MT_REASON] == NULL)
 		pd_config_error(c, n,
 				"maintenance is missing required key 'reason' (what the on-call "
 				"reads: e.g. \"upstream provider's announced maintenance\")");
 	else
-		w->reason = cfg_string(c, v[MT_REASON], "reason", NULL);
+		w->reason = pd_config_string(c, v[MT_REASON], "reason", NULL);
 	if (v[MT_START] != NULL && v[MT_WEEKDAYS] != NULL) {
 		pd_config_error(c, k[MT_WEEKDAYS], "maintenance: 'start' (one-off) and 'weekdays' "
 				"(recurring) exclude each other");
 	} else if (v[MT_START] != NULL) {
-		char *s = cfg_scalar(c, v[MT_START], "start", &secret);
+		char *s = pd_config_scalar(c, v[MT_START], "start", &secret);
 		int64_t ms = 0;
 
 		if (s != NULL && (pd_check_rfc3339_parse(s, &ms) != 0 || ms <= 0))
@@ -2119,9 +1430,9 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 					"maintenance is missing required key 'time' (HH:MM, UTC) "
 					"for its weekdays");
 		} else {
-			char *s = cfg_scalar(c, v[MT_TIME], "time", &secret);
+			char *s = pd_config_scalar(c, v[MT_TIME], "time", &secret);
 
-			if (s != NULL && (w->time_ms = cfg_time_of_day(s)) < 0)
+			if (s != NULL && (w->time_ms = pd_config_time_of_day(s)) < 0)
 				pd_config_error(c, v[MT_TIME],
 						"time: invalid time of day '%s' (HH:MM, UTC, "
 						"00:00 to 23:59)",
@@ -2136,11 +1447,11 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 	}
 	if (v[MT_DURATION] == NULL)
 		pd_config_error(c, n, "maintenance is missing required key 'duration'");
-	else if (cfg_duration(c, v[MT_DURATION], "duration", 1, &w->duration_ms) == 0 &&
+	else if (pd_config_duration(c, v[MT_DURATION], "duration", 1, &w->duration_ms) == 0 &&
 		 v[MT_WEEKDAYS] != NULL && w->duration_ms > PD_MAINT_WEEK_MS)
 		pd_config_error(c, v[MT_DURATION], "duration: a recurring window lasts at most 7d");
 	if (v[MT_ALL] != NULL) {
-		char *s = cfg_scalar(c, v[MT_ALL], "all", &secret);
+		char *s = pd_config_scalar(c, v[MT_ALL], "all", &secret);
 		int b = 0;
 
 		if (s != NULL && (pd_config_yaml_bool(s, &b) == 0 || !b))
@@ -2181,7 +1492,7 @@ cfg_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		cfg_maint_one(c, pd_config_node(c, items[i]), cfg, &cfg->maint[i], &name_nodes[i]);
 		names[i] = cfg->maint[i].name;
 	}
-	cfg_unique(c, "maintenance", names, name_nodes, cnt);
+	pd_config_unique(c, "maintenance", names, name_nodes, cnt);
 out:
 	free(name_nodes);
 	free(names);
@@ -2206,8 +1517,8 @@ cfg_runbooks(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		pd_config_error(c, n, "runbooks is missing required key 'base_url'");
 		return;
 	}
-	if (cfg_url(c, v[RB_BASE_URL], "base_url", &cfg->runbooks_base_url, &display,
-		    &secret) != 0)
+	if (pd_config_url(c, v[RB_BASE_URL], "base_url", &cfg->runbooks_base_url, &display,
+			  &secret) != 0)
 		return;
 	free(display);
 	if (strlen(cfg->runbooks_base_url) > PD_CONFIG_RUNBOOK_URL_MAX)
@@ -2269,7 +1580,8 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 		return;
 	}
 	o->by_probe = v[SO_PROBE] != NULL;
-	o->name = cfg_name(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], o->by_probe ? "probe" : "family");
+	o->name = pd_config_name(c, v[o->by_probe ? SO_PROBE : SO_FAMILY],
+				 o->by_probe ? "probe" : "family");
 	if (o->name != NULL && !(o->by_probe ? pd_config_probe(cfg, o->name) != NULL :
 				 pd_config_has_family(cfg, o->name)))
 		pd_config_error(c, v[o->by_probe ? SO_PROBE : SO_FAMILY],
@@ -2281,7 +1593,7 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 	else
 		cfg_percent(c, v[SO_AVAIL], "availability", &o->objective);
 	if (v[SO_OVER] != NULL)
-		cfg_duration(c, v[SO_OVER], "over", 60 * 60 * 1000, &o->period_ms);
+		pd_config_duration(c, v[SO_OVER], "over", 60 * 60 * 1000, &o->period_ms);
 	/* results older than the retention are pruned: the SLI would silently cover less */
 	if (o->period_ms > cfg->retention_ms) {
 		char per[32], ret[32];
@@ -2306,7 +1618,7 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 			return;
 		*lat = *o;
 		lat->name = pd_config_strdup(c, o->name ? o->name : "");
-		cfg_duration(c, lv[SL_UNDER], "under", 1, &lat->lat_under_ms);
+		pd_config_duration(c, lv[SL_UNDER], "under", 1, &lat->lat_under_ms);
 		cfg_percent(c, lv[SL_TARGET], "target", &lat->objective);
 		lat->line = (int)v[SO_LATENCY]->start_mark.line + 1;
 		lat->col = (int)v[SO_LATENCY]->start_mark.column + 1;
@@ -2341,16 +1653,17 @@ cfg_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 							"slo rule is missing required key '%s'",
 							slo_rule_keys[j]);
 			if (rv[SR_BURN])
-				cfg_number(c, rv[SR_BURN], "burn_rate", 0.01, 100000, &r->burn);
+				pd_config_number(c, rv[SR_BURN], "burn_rate", 0.01, 100000,
+						 &r->burn);
 			if (rv[SR_LONG])
-				cfg_duration(c, rv[SR_LONG], "long", 60000, &r->long_ms);
+				pd_config_duration(c, rv[SR_LONG], "long", 60000, &r->long_ms);
 			if (rv[SR_SHORT])
-				cfg_duration(c, rv[SR_SHORT], "short", 60000, &r->short_ms);
+				pd_config_duration(c, rv[SR_SHORT], "short", 60000, &r->short_ms);
 			if (rv[SR_LONG] && rv[SR_SHORT] && r->short_ms > r->long_ms)
 				pd_config_error(c, rv[SR_SHORT], "short: must not exceed long");
 			if (rv[SR_SEVERITY] &&
-			    (sev = cfg_enum(c, rv[SR_SEVERITY], "severity", severity_words,
-					    "P1, P2, P3 or P4")) >= 0)
+			    (sev = pd_config_enum(c, rv[SR_SEVERITY], "severity", severity_words,
+						  "P1, P2, P3 or P4")) >= 0)
 				r->severity = sev + 1;
 		}
 	}
@@ -2443,7 +1756,7 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 	if (v[TOP_NOTIFY] != NULL)
 		cfg_notify(c, v[TOP_NOTIFY], cfg);
 	if (v[TOP_LOCATION] != NULL) {
-		cfg->location = cfg_string(c, v[TOP_LOCATION], "location", NULL);
+		cfg->location = pd_config_string(c, v[TOP_LOCATION], "location", NULL);
 		/* it is part of every incident's dedup key ("probed:LOCATION/inc-<ms>", 96
 		 * bytes): a longer one cut the keys, and separate incidents shared one */
 		if (cfg->location != NULL && strlen(cfg->location) > CFG_LOCATION_MAX)
@@ -2680,7 +1993,7 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 	if (v == NULL) {
 		res = pd_config_strdup(&c, CFG_DEF_STORE_PATH);
 	} else {            /* as cfg_store() */
-		res = cfg_string(&c, v, "path", NULL);
+		res = pd_config_string(&c, v, "path", NULL);
 		if (res != NULL && res[0] == '\0')
 			pd_config_error(&c, v, "path: must not be empty");
 	}

@@ -75,6 +75,37 @@ int pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len);
  * *secret is set when any ${...} was present. */
 char *pd_config_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret);
 
+/* ---- config_units.c: typed values (0 / a value, or -1 / NULL after an error at n) ---- */
+/* A scalar, expanded; not registered as a secret (the caller decides). */
+char *pd_config_scalar(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret);
+/* A free-form string: expanded, and registered as a secret when it used ${...}. */
+char *pd_config_string(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret);
+int pd_config_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms,
+		       int64_t *out);
+int pd_config_int(struct cfg_ctx *c, yaml_node_t *n, const char *what, int lo, int hi, int *out);
+int pd_config_size(struct cfg_ctx *c, yaml_node_t *n, const char *what, size_t *out);
+int pd_config_number(struct cfg_ctx *c, yaml_node_t *n, const char *what, double lo, double hi,
+		     double *out);
+/* the index in words[] (NULL-terminated) */
+int pd_config_enum(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const words[],
+		   const char *expect);
+char *pd_config_name(struct cfg_ctx *c, yaml_node_t *n, const char *what);
+char *pd_config_method(struct cfg_ctx *c, yaml_node_t *n);
+/* schemes: a target's own ("smtp,smtps"), NULL = http or https */
+int pd_config_url_of(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *schemes,
+		     char **url, char **display, int *secret);
+int pd_config_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url,
+		  char **display, int *secret);
+int pd_config_headers(struct cfg_ctx *c, yaml_node_t *n, struct pd_header **out, size_t *nout);
+int pd_config_headers_merge(struct cfg_ctx *c, const struct pd_header *base, size_t nbase,
+			    const struct pd_header *over, size_t nover, struct pd_header **out,
+			    size_t *nout);
+int64_t pd_config_time_of_day(const char *s);   /* ms after midnight, -1 when invalid */
+void pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
+		      yaml_node_t *const nodes[], size_t n);
+void pd_config_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what,
+			  const char *v);
+
 /* ---- config.c: the schema of probes.yaml ---- */
 /* Where a key that is unknown in the mapping `what` belongs instead, or NULL. */
 const char *pd_config_key_elsewhere(const char *what, const char *key);
