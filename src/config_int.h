@@ -11,6 +11,7 @@
 #include "probed/config.h"
 
 #define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
+#define CFG_DEF_TIMEOUT_MS (10 * 1000)      /* probes and notify targets */
 
 struct cfg_msg {
 	size_t line, col, seq;
@@ -106,8 +107,13 @@ void pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
 void pd_config_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what,
 			  const char *v);
 
+/* ---- config_notify.c: the notify: list ---- */
+void pd_config_read_notify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);
+
 /* ---- config.c: the schema of probes.yaml ---- */
 /* Where a key that is unknown in the mapping `what` belongs instead, or NULL. */
 const char *pd_config_key_elsewhere(const char *what, const char *key);
+/* "P1".."P4", NULL: index + 1 = the severity */
+extern const char *const pd_config_severity_words[];
 
 #endif
