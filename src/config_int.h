@@ -110,6 +110,15 @@ void pd_config_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *w
 /* ---- config_notify.c: the notify: list ---- */
 void pd_config_read_notify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);
 
+/* ---- config_sections.c: http, classify, heartbeat, maintenance, runbooks, slo ---- */
+void pd_config_classify_defaults(struct pd_config *cfg);
+void pd_config_read_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);
+void pd_config_read_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);
+void pd_config_read_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);
+void pd_config_read_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);
+void pd_config_read_runbooks(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);
+void pd_config_read_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);
+
 /* ---- config.c: the schema of probes.yaml ---- */
 /* Where a key that is unknown in the mapping `what` belongs instead, or NULL. */
 const char *pd_config_key_elsewhere(const char *what, const char *key);
