@@ -221,10 +221,9 @@ cfg_status(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 			continue;
 		}
 		if (cfg_status_one(s, &p->status[p->nstatus]) != 0) {
-			pd_config_error(c, e,
-					"status: invalid status '%s' (a code 100-599 or a range "
-					"like \"200-299\")", pd_config_disp(e, s, secret, show,
-									    sizeof(show)));
+			pd_config_error(c, e, "status: invalid status '%s' (a code 100-599 or "
+					"a range like \"200-299\")",
+					pd_config_disp(e, s, secret, show, sizeof(show)));
 			bad = 1;
 		} else {
 			p->nstatus++;

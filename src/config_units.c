@@ -235,9 +235,8 @@ pd_config_int(struct cfg_ctx *c, yaml_node_t *n, const char *what, int lo, int h
 	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 9; i++)
 		v = v * 10 + (s[i] - '0');
 	if (i == 0 || s[i] != '\0' || v < lo || v > hi) {
-		pd_config_error(c, n, "%s: expected an integer from %d to %d, got '%s'", what, lo,
-				hi,
-				pd_config_disp(n, s, secret, show, sizeof(show)));
+		pd_config_error(c, n, "%s: expected an integer from %d to %d, got '%s'", what,
+				lo, hi, pd_config_disp(n, s, secret, show, sizeof(show)));
 		goto out;
 	}
 	*out = (int)v;
