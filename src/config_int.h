@@ -122,7 +122,7 @@ void pd_config_read_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg
 /* ---- config.c: the schema of probes.yaml ---- */
 /* Where a key that is unknown in the mapping `what` belongs instead, or NULL. */
 const char *pd_config_key_elsewhere(const char *what, const char *key);
-/* "P1".."P4", NULL: index + 1 = the severity */
+/* "P1", "P2", "P3", "P4", NULL: probes, notify severities and slo rules read one */
 extern const char *const pd_config_severity_words[];
 
 #endif
