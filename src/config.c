@@ -1,4 +1,8 @@
-/* config.c — probes.yaml (libyaml document API) -> struct pd_config.
+/* config.c — probes.yaml (libyaml document API) -> struct pd_config: the entry points
+ * (load a file or a string, read only store.path), the top level and its known keys,
+ * `defaults:`, `probes:` (status, expect and its JSON Schema, ca_file, cert_expiry,
+ * freshness), `location:` and `store:`, the did-you-mean table of keys written one level
+ * off, pd_config_free and the lookups over a loaded config.
  *
  * The file is loaded into a libyaml document (nodes keep their start marks), then walked
  * with a fixed set of known keys per mapping. Every problem is recorded with the position
@@ -9,220 +13,38 @@
  * value is registered with pd_log_add_secret() (free-form strings) and error messages
  * only ever quote the text as written in the file, never the expansion.
  *
- * Scalar typing inside expect.json follows the YAML 1.2 core schema (plain 1, 1.5, true,
- * null, ~ are typed; quoted scalars are strings; no YAML 1.1 yes/no/on/off). The libyaml
- * document API gives an untagged plain scalar and an explicit `!!str` plain scalar the
- * same tag, so write `"5"` (quoted), not `!!str 5`, for a string that looks like a number.
+ * The other files of the module, behind config_int.h: config_yaml.c (messages, node
+ * walking, syntax errors, YAML -> cJSON), config_expand.c (${...}), config_units.c (typed
+ * values), config_notify.c (`notify:`), config_sections.c (http, classify, heartbeat,
+ * maintenance, runbooks, slo).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include <yaml.h>
 #include "probed/buf.h"
-#include "probed/check.h"
 #include "probed/config.h"
 #include "probed/jsonschema.h"
-#include "probed/log.h"
 #include "probed/notify.h"
+#include "config_int.h"
 
 #define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
-#define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
-#define CFG_MAX_RETRY_MS (3600 * 1000LL)    /* retry/breaker durations: at most 1h */
 #define CFG_LOCATION_MAX 48                 /* location: fits every dedup key */
-#define CFG_MAX_TOKEN 4096                  /* routing_key, api_key, bearer_token */
-#define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
-#define CFG_MAX_JSON_NODES_TOTAL 1000000    /* the same, over every expect.json of a file */
-/* YAML nesting: expect.json may nest PD_SCHEMA_MAX_DEPTH levels below probes[i].expect */
-#define CFG_MAX_DEPTH (PD_SCHEMA_MAX_DEPTH + 8)
-#define CFG_MAX_HEADERS 100                 /* per headers: mapping */
-/* Upper bounds, so that what the daemon computes from a value cannot overflow
- * (interval_ms * 1000 in microseconds, now + retention, a 100000000000d interval did):
- * ten years for any duration, 256 MiB for a response body held in memory. */
-#define CFG_MAX_DURATION_MS ((int64_t)3650 * 86400 * 1000)
-#define CFG_MAX_SIZE ((size_t)256 * 1024 * 1024)
-#define CFG_NAME_MAX 64
-#define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
 #define CFG_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
 
 #define CFG_DEF_INTERVAL_MS (30 * 1000)
-#define CFG_DEF_TIMEOUT_MS (10 * 1000)
 #define CFG_DEF_CONFIRM_MS (5 * 1000)
 #define CFG_DEF_RETENTION_MS ((int64_t)30 * 86400 * 1000)
 #define CFG_DEF_INCIDENT_RETENTION_MS ((int64_t)90 * 86400 * 1000)
 #define CFG_DEF_STORE_PATH "/var/lib/probed/probed.db"
 #define CFG_MIN_INTERVAL_MS 100
 
-struct cfg_msg {
-	size_t line, col, seq;
-	char *text;
-};
-
-/* Where the key of one member of a converted JSON object was written, so a message about
- * the member (an unknown JSON Schema keyword) can point at it. */
-struct cfg_jmark {
-	const cJSON *item;
-	const yaml_node_t *key;
-};
-
-struct cfg_ctx {
-	yaml_document_t doc;
-	const char *file;
-	struct cfg_msg *msgs;
-	size_t nmsgs, capmsgs;
-	size_t json_nodes;      /* of the expect.json being converted */
-	size_t json_total;      /* of every expect.json so far */
-	int json_overflow;
-	struct cfg_jmark *jmarks;   /* of the expect.json being converted */
-	size_t njmarks, capjmarks;
-	unsigned char *jreported;   /* per YAML node: an unknown keyword was reported */
-	int nomem;
-	unsigned flags;         /* PD_CONFIG_* load flags */
-};
-
-/* ---------------------------------------------------------------- errors */
-
-static void
-cfg_error_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void
-cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-cfg_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
-	__attribute__((format(printf, 4, 0)));
-
-static void
-cfg_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
-{
-	char msg[768];
-	char *text = NULL;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (c->nmsgs == c->capmsgs) {
-		size_t ncap = c->capmsgs ? c->capmsgs * 2 : 16;
-		struct cfg_msg *m = realloc(c->msgs, ncap * sizeof(*m));
-
-		if (m == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		c->msgs = m;
-		c->capmsgs = ncap;
-	}
-	if (asprintf(&text, "%s:%zu:%zu: %s", c->file, line, col, msg) < 0) {
-		c->nomem = 1;
-		return;
-	}
-	c->msgs[c->nmsgs].line = line;
-	c->msgs[c->nmsgs].col = col;
-	c->msgs[c->nmsgs].seq = c->nmsgs;
-	c->msgs[c->nmsgs].text = text;
-	c->nmsgs++;
-}
-
-static void
-cfg_error_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	cfg_verror_at(c, line, col, fmt, ap);
-	va_end(ap);
-}
-
-/* libyaml marks are 0-based; messages are 1-based. */
-static void
-cfg_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	size_t line = n ? n->start_mark.line + 1 : 1;
-	size_t col = n ? n->start_mark.column + 1 : 1;
-
-	va_start(ap, fmt);
-	cfg_verror_at(c, line, col, fmt, ap);
-	va_end(ap);
-}
-
-static int
-cfg_msg_cmp(const void *a, const void *b)
-{
-	const struct cfg_msg *x = a, *y = b;
-
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	if (x->col != y->col)
-		return x->col < y->col ? -1 : 1;
-	return x->seq < y->seq ? -1 : (x->seq > y->seq);
-}
-
-/* Quote a value for a message: control characters become '?', long text is cut. */
-static const char *
-cfg_show(const char *s, size_t len, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 4 < cap; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (o >= CFG_SHOW_MAX) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		out[o++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static const char *
-cfg_raw(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-/* What a message may quote for a scalar: the expansion when it is not secret, the text as
- * written otherwise (which at worst names a variable or a file, never its contents). */
-static const char *
-cfg_disp(const yaml_node_t *n, const char *expanded, int secret, char *out, size_t cap)
-{
-	if (secret || expanded == NULL)
-		return cfg_show(cfg_raw(n), n->data.scalar.length, out, cap);
-	return cfg_show(expanded, strlen(expanded), out, cap);
-}
-
 /* ---------------------------------------------------------------- memory */
-
-static char *
-cfg_strdup(struct cfg_ctx *c, const char *s)
-{
-	char *d = strdup(s);
-
-	if (d == NULL)
-		c->nomem = 1;
-	return d;
-}
-
-static void *
-cfg_calloc(struct cfg_ctx *c, size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-
-	if (p == NULL)
-		c->nomem = 1;
-	return p;
-}
 
 static void
 cfg_headers_free(struct pd_header *h, size_t n)
@@ -303,131 +125,7 @@ pd_config_free(struct pd_config *cfg)
 	free(cfg);
 }
 
-/* ---------------------------------------------------------------- value parsers */
-
-int
-pd_duration_parse(const char *s, int64_t *ms)
-{
-	/* rank enforces largest-first, each unit at most once: "1h30m", not "30m1h" */
-	static const struct {
-		const char *unit;
-		size_t len;
-		int64_t mul;
-	} units[] = {
-		{ "ms", 2, 1 }, { "s", 1, 1000 }, { "m", 1, 60 * 1000 },
-		{ "h", 1, 3600 * 1000 }, { "d", 1, 86400 * 1000 },
-	};
-	const char *p = s;
-	int64_t total = 0;
-	size_t last = sizeof(units) / sizeof(units[0]);
-
-	if (s == NULL || *s == '\0')
-		return PD_ERR_INVALID;
-	while (*p != '\0') {
-		int64_t v = 0;
-		size_t u;
-
-		if (*p < '0' || *p > '9')
-			return PD_ERR_INVALID;
-		while (*p >= '0' && *p <= '9') {
-			int d = *p - '0';
-
-			if (v > (INT64_MAX - d) / 10)
-				return PD_ERR_INVALID;
-			v = v * 10 + d;
-			p++;
-		}
-		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++)
-			if (strncmp(p, units[u].unit, units[u].len) == 0)
-				break;
-		if (u == sizeof(units) / sizeof(units[0]) || u >= last)
-			return PD_ERR_INVALID;
-		last = u;
-		p += units[u].len;
-		if (v > INT64_MAX / units[u].mul)
-			return PD_ERR_INVALID;
-		v *= units[u].mul;
-		if (total > INT64_MAX - v)
-			return PD_ERR_INVALID;
-		total += v;
-	}
-	*ms = total;
-	return 0;
-}
-
-void
-pd_duration_format(int64_t ms, char *out, size_t cap)
-{
-	static const struct {
-		const char *unit;
-		uint64_t mul;
-	} units[] = {
-		{ "d", 86400000ULL }, { "h", 3600000ULL }, { "m", 60000ULL },
-		{ "s", 1000ULL }, { "ms", 1ULL },
-	};
-	uint64_t v;
-	size_t o = 0;
-
-	if (out == NULL || cap == 0)
-		return;
-	out[0] = '\0';
-	if (ms == 0) {
-		snprintf(out, cap, "0s");
-		return;
-	}
-	if (ms < 0) {
-		v = (uint64_t)(-(ms + 1)) + 1;
-		o += (size_t)snprintf(out, cap, "-");
-	} else {
-		v = (uint64_t)ms;
-	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && o < cap; i++) {
-		uint64_t q = v / units[i].mul;
-		int n;
-
-		if (q == 0)
-			continue;
-		v -= q * units[i].mul;
-		n = snprintf(out + o, cap - o, "%llu%s", (unsigned long long)q, units[i].unit);
-		if (n < 0)
-			return;
-		o += (size_t)n;
-	}
-}
-
-int
-pd_size_parse(const char *s, size_t *bytes)
-{
-	static const struct {
-		const char *unit;
-		size_t mul;
-	} units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1000 }, { "KiB", 1024 },
-		{ "MB", 1000 * 1000 }, { "MiB", 1024 * 1024 },
-	};
-	const char *p = s;
-	size_t v = 0;
-
-	if (s == NULL || *p < '0' || *p > '9')
-		return PD_ERR_INVALID;
-	while (*p >= '0' && *p <= '9') {
-		size_t d = (size_t)(*p - '0');
-
-		if (v > (SIZE_MAX - d) / 10)
-			return PD_ERR_INVALID;
-		v = v * 10 + d;
-		p++;
-	}
-	for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-		if (strcmp(p, units[u].unit) != 0)
-			continue;
-		if (v > SIZE_MAX / units[u].mul)
-			return PD_ERR_INVALID;
-		*bytes = v * units[u].mul;
-		return 0;
-	}
-	return PD_ERR_INVALID;
-}
+/* ---------------------------------------------------------------- lookups */
 
 const char *
 pd_tier_str(enum pd_tier t)
@@ -460,1086 +158,6 @@ pd_config_has_family(const struct pd_config *cfg, const char *family)
 		if (cfg->probes[i].family != NULL && strcmp(cfg->probes[i].family, family) == 0)
 			return 1;
 	return 0;
-}
-
-/* ---------------------------------------------------------------- node helpers */
-
-static yaml_node_t *
-cfg_node(struct cfg_ctx *c, int idx)
-{
-	return yaml_document_get_node(&c->doc, idx);
-}
-
-static int
-cfg_is_null(const yaml_node_t *n)
-{
-	const char *v;
-
-	if (n == NULL)
-		return 1;
-	if (n->type != YAML_SCALAR_NODE)
-		return 0;
-	if (strcmp((const char *)n->tag, YAML_NULL_TAG) == 0)
-		return 1;
-	if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-	    strcmp((const char *)n->tag, YAML_STR_TAG) != 0)
-		return 0;
-	v = cfg_raw(n);
-	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-	       strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
-static const char *cfg_key_elsewhere(const char *what, const char *key);
-
-/* "unknown key 'X'" and what to write instead: the nearest key of names[] (a typo), the
- * section where X belongs (a key one level off), or else the keys that are valid here. */
-static void
-cfg_unknown_key(struct cfg_ctx *c, yaml_node_t *k, const char *what, const char *const names[])
-{
-	char show[CFG_SHOW_MAX + 8], list[512];
-	const char *key = cfg_raw(k), *near, *where;
-	size_t o = 0;
-
-	cfg_show(key, k->data.scalar.length, show, sizeof(show));
-	if ((near = pd_err_nearest(key, names)) != NULL) {
-		cfg_error(c, k, "unknown key '%s' (did you mean '%s'?)", show, near);
-		return;
-	}
-	if ((where = cfg_key_elsewhere(what, key)) != NULL) {
-		cfg_error(c, k, "unknown key '%s' here (it goes %s)", show, where);
-		return;
-	}
-	list[0] = '\0';
-	for (size_t i = 0; names[i] != NULL && o < sizeof(list); i++) {
-		int n = snprintf(list + o, sizeof(list) - o, "%s%s", i ? ", " : "", names[i]);
-
-		if (n < 0)
-			break;
-		o += (size_t)n;
-	}
-	cfg_error(c, k, "unknown key '%s' (expected one of: %s)", show, list);
-}
-
-/*
- * Sort the pairs of mapping n into vals[]/keys[] by the position of their key in
- * names[] (NULL-terminated). Unknown, duplicate and non-string keys are errors.
- * Returns 0 when n is a mapping (or null: an empty section), -1 otherwise.
- */
-static int
-cfg_map(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const names[],
-	yaml_node_t *vals[], yaml_node_t *keys[])
-{
-	for (size_t i = 0; names[i] != NULL; i++)
-		vals[i] = keys[i] = NULL;
-	if (n != NULL && n->type == YAML_SCALAR_NODE && cfg_is_null(n))
-		return 0;
-	if (n == NULL || n->type != YAML_MAPPING_NODE) {
-		cfg_error(c, n, "%s: expected a mapping", what);
-		return -1;
-	}
-	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
-	     pr++) {
-		yaml_node_t *k = cfg_node(c, pr->key);
-		yaml_node_t *v = cfg_node(c, pr->value);
-		size_t i;
-
-		if (k == NULL || k->type != YAML_SCALAR_NODE) {
-			cfg_error(c, k, "%s: keys must be strings", what);
-			continue;
-		}
-		for (i = 0; names[i] != NULL; i++)
-			if (strcmp(names[i], cfg_raw(k)) == 0)
-				break;
-		if (names[i] == NULL) {
-			cfg_unknown_key(c, k, what, names);
-			continue;
-		}
-		if (keys[i] != NULL) {
-			cfg_error(c, k, "duplicate key '%s' (first defined at %zu:%zu)", names[i],
-				  keys[i]->start_mark.line + 1, keys[i]->start_mark.column + 1);
-			continue;
-		}
-		keys[i] = k;
-		vals[i] = v;
-	}
-	return 0;
-}
-
-/* Sequence items of n (null = empty list). Returns -1 (after an error) when n is not a list. */
-static int
-cfg_seq(struct cfg_ctx *c, yaml_node_t *n, const char *what, yaml_node_item_t **start,
-	size_t *count)
-{
-	*start = NULL;
-	*count = 0;
-	if (n != NULL && cfg_is_null(n))
-		return 0;
-	if (n == NULL || n->type != YAML_SEQUENCE_NODE) {
-		cfg_error(c, n, "%s: expected a list", what);
-		return -1;
-	}
-	*start = n->data.sequence.items.start;
-	*count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	return 0;
-}
-
-/* ---------------------------------------------------------------- interpolation */
-
-/* Only a regular file: a FIFO would block the open() or the read() until some writer
- * came (probectl validate hung, and so would the loop on SIGHUP), a device may never
- * end. O_NONBLOCK makes the open of a FIFO return at once; it is then refused. Returns
- * -1 with *errnum, or -2 when path is not a regular file. */
-static int
-cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
-{
-	char chunk[4096];
-	struct stat st;
-	size_t start = out->len;
-	int fd, rc = -1;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		*errnum = errno;
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		*errnum = errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		*errnum = EISDIR;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -2;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			*errnum = errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if (out->len - start + (size_t)r > CFG_MAX_SECRET_FILE) {
-			*errnum = EFBIG;
-			goto out;
-		}
-		if (pd_buf_append(out, chunk, (size_t)r) != 0) {
-			*errnum = ENOMEM;
-			goto out;
-		}
-	}
-	/* strip one trailing newline (what `echo key > file` and systemd-creds leave) */
-	if (out->len > start && out->data[out->len - 1] == '\n')
-		out->data[--out->len] = '\0';
-	rc = 0;
-out:
-	close(fd);
-	return rc;
-}
-
-static int
-cfg_var_name_ok(const char *s, size_t len)
-{
-	if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_'))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Expand ${VAR}, ${file:/path} and $$ in scalar n. Returns a new string, or NULL after
- * reporting the error(s). *secret is set when any ${...} was present.
- */
-static char *
-cfg_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
-{
-	const char *s = cfg_raw(n);
-	size_t len = n->data.scalar.length;
-	struct pd_buf b;
-	char show[CFG_SHOW_MAX + 8];
-	char *res = NULL;
-	int bad = 0;
-
-	*secret = 0;
-	pd_buf_init(&b, 0);
-	if (memchr(s, '\0', len) != NULL) {
-		cfg_error(c, n, "%s: value contains a NUL character", what);
-		goto out;
-	}
-	for (size_t i = 0; i < len;) {
-		const char *ref, *end, *val;
-		char var[256];
-		size_t rlen;
-
-		if (s[i] != '$' || i + 1 >= len || (s[i + 1] != '$' && s[i + 1] != '{')) {
-			if (pd_buf_append(&b, s + i, 1) != 0)
-				goto nomem;
-			i++;
-			continue;
-		}
-		if (s[i + 1] == '$') {
-			if (pd_buf_append(&b, "$", 1) != 0)
-				goto nomem;
-			i += 2;
-			continue;
-		}
-		ref = s + i + 2;
-		end = memchr(ref, '}', len - i - 2);
-		*secret = 1;
-		if (end == NULL) {
-			cfg_error(c, n, "%s: unterminated '${' (write '$$' for a literal '$')", what);
-			bad = 1;
-			break;
-		}
-		rlen = (size_t)(end - ref);
-		i = (size_t)(end - s) + 1;
-		if (rlen >= 5 && memcmp(ref, "file:", 5) == 0) {
-			char *path = strndup(ref + 5, rlen - 5);
-			int errnum = 0, rc;
-
-			if (path == NULL)
-				goto nomem;
-			if (path[0] != '/') {
-				cfg_error(c, n, "%s: ${file:%s} needs an absolute path", what,
-					  cfg_show(path, strlen(path), show, sizeof(show)));
-				bad = 1;
-			} else if (c->flags & PD_CONFIG_NO_SECRET_FILES) {
-				/* checked for syntax only; the daemon reads the file */
-				if (pd_buf_append(&b, "unread-secret", 13) != 0) {
-					free(path);
-					goto nomem;
-				}
-			} else if ((rc = cfg_read_secret_file(path, &b, &errnum)) == -2) {
-				cfg_error(c, n, "cannot read '%s': not a regular file (a FIFO or a "
-					  "device would block or never end)",
-					  cfg_show(path, strlen(path), show, sizeof(show)));
-				bad = 1;
-			} else if (rc != 0) {
-				if (errnum == ENOMEM) {
-					free(path);
-					goto nomem;
-				}
-				cfg_error(c, n, "cannot read '%s': %s",
-					  cfg_show(path, strlen(path), show, sizeof(show)),
-					  strerror(errnum));
-				bad = 1;
-			}
-			free(path);
-			continue;
-		}
-		if (!cfg_var_name_ok(ref, rlen) || rlen >= sizeof(var)) {
-			cfg_error(c, n, "%s: invalid variable name '%s' in ${...}", what,
-				  cfg_show(ref, rlen, show, sizeof(show)));
-			bad = 1;
-			continue;
-		}
-		memcpy(var, ref, rlen);
-		var[rlen] = '\0';
-		val = getenv(var);
-		if (val == NULL) {
-			cfg_error(c, n, "environment variable %s is not set", var);
-			bad = 1;
-			continue;
-		}
-		if (pd_buf_append(&b, val, strlen(val)) != 0)
-			goto nomem;
-	}
-	if (bad)
-		goto out;
-	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
-		cfg_error(c, n, "%s: expanded value contains a NUL character", what);
-		goto out;
-	}
-	res = cfg_strdup(c, b.len ? b.data : "");
-	goto out;
-nomem:
-	c->nomem = 1;
-out:
-	pd_buf_cleanup(&b);
-	return res;
-}
-
-/* ---------------------------------------------------------------- typed getters */
-
-/* A scalar, expanded; not registered as a secret (the caller decides). NULL on error. */
-static char *
-cfg_scalar(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
-{
-	*secret = 0;
-	if (n == NULL || n->type != YAML_SCALAR_NODE) {
-		cfg_error(c, n, "%s: expected a single value, not a %s", what,
-			  n && n->type == YAML_MAPPING_NODE ? "mapping" : "list");
-		return NULL;
-	}
-	if (cfg_is_null(n)) {
-		cfg_error(c, n, "%s: missing value", what);
-		return NULL;
-	}
-	return cfg_expand(c, n, what, secret);
-}
-
-/* A free-form string: expanded, and registered as a secret when it used ${...}. */
-static char *
-cfg_string(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret)
-{
-	int sec = 0;
-	char *s = cfg_scalar(c, n, what, &sec);
-
-	if (s != NULL && sec)
-		pd_log_add_secret(s);
-	if (secret != NULL)
-		*secret = sec;
-	return s;
-}
-
-static int
-cfg_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms, int64_t *out)
-{
-	char show[CFG_SHOW_MAX + 8], mins[32];
-	int secret, rc = -1;
-	char *s = cfg_scalar(c, n, what, &secret);
-	int64_t v;
-
-	if (s == NULL)
-		return -1;
-	if (pd_duration_parse(s, &v) != 0) {
-		cfg_error(c, n, "%s: invalid duration '%s' (a number with a unit: ms, s, m, h, d; "
-			  "e.g. 500ms, 30s, 1m30s)", what,
-			  cfg_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	if (v > CFG_MAX_DURATION_MS) {
-		cfg_error(c, n, "%s: must be at most 3650d (ten years), got '%s'", what,
-			  cfg_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	if (v < min_ms) {
-		pd_duration_format(min_ms, mins, sizeof(mins));
-		if (min_ms == 1)
-			cfg_error(c, n, "%s: must be greater than 0", what);
-		else
-			cfg_error(c, n, "%s: must be at least %s, got '%s'", what, mins,
-				  cfg_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	*out = v;
-	rc = 0;
-out:
-	free(s);
-	return rc;
-}
-
-static int
-cfg_int(struct cfg_ctx *c, yaml_node_t *n, const char *what, int lo, int hi, int *out)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret, rc = -1;
-	char *s = cfg_scalar(c, n, what, &secret);
-	long v = 0;
-	size_t i;
-
-	if (s == NULL)
-		return -1;
-	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 9; i++)
-		v = v * 10 + (s[i] - '0');
-	if (i == 0 || s[i] != '\0' || v < lo || v > hi) {
-		cfg_error(c, n, "%s: expected an integer from %d to %d, got '%s'", what, lo, hi,
-			  cfg_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	*out = (int)v;
-	rc = 0;
-out:
-	free(s);
-	return rc;
-}
-
-static int
-cfg_size(struct cfg_ctx *c, yaml_node_t *n, const char *what, size_t *out)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret, rc = -1;
-	char *s = cfg_scalar(c, n, what, &secret);
-	size_t v;
-
-	if (s == NULL)
-		return -1;
-	if (pd_size_parse(s, &v) != 0) {
-		cfg_error(c, n, "%s: invalid size '%s' (bytes, or a number with a unit: B, KB, KiB, "
-			  "MB, MiB)", what, cfg_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	if (v == 0) {
-		cfg_error(c, n, "%s: must be greater than 0", what);
-		goto out;
-	}
-	if (v > CFG_MAX_SIZE) {
-		cfg_error(c, n, "%s: must be at most 256MiB, got '%s'", what,
-			  cfg_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	*out = v;
-	rc = 0;
-out:
-	free(s);
-	return rc;
-}
-
-/* One of words[] (NULL-terminated); returns its index or -1 after an error. */
-static int
-cfg_enum(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *const words[],
-	 const char *expect)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret, idx = -1;
-	char *s = cfg_scalar(c, n, what, &secret);
-
-	if (s == NULL)
-		return -1;
-	for (int i = 0; words[i] != NULL; i++)
-		if (strcmp(words[i], s) == 0)
-			idx = i;
-	if (idx < 0)
-		cfg_error(c, n, "%s: must be %s, got '%s'", what, expect,
-			  cfg_disp(n, s, secret, show, sizeof(show)));
-	free(s);
-	return idx;
-}
-
-static int
-cfg_name_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > CFG_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-static char *
-cfg_name(struct cfg_ctx *c, yaml_node_t *n, const char *what)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret;
-	char *s = cfg_string(c, n, what, &secret);
-
-	if (s != NULL && !cfg_name_ok(s)) {
-		cfg_error(c, n, "%s: invalid name '%s' (1-%d characters from A-Z a-z 0-9 _ . -)",
-			  what, cfg_disp(n, s, secret, show, sizeof(show)), CFG_NAME_MAX);
-		free(s);
-		s = NULL;
-	}
-	return s;
-}
-
-static int
-cfg_method_ok(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 16)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] < 'A' || s[i] > 'Z')
-			return 0;
-	return 1;
-}
-
-static char *
-cfg_method(struct cfg_ctx *c, yaml_node_t *n)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret;
-	char *s = cfg_scalar(c, n, "method", &secret);
-
-	if (s != NULL && !cfg_method_ok(s)) {
-		cfg_error(c, n, "method: invalid HTTP method '%s' (upper-case, e.g. GET, POST, HEAD)",
-			  cfg_disp(n, s, secret, show, sizeof(show)));
-		free(s);
-		s = NULL;
-	}
-	return s;
-}
-
-/* Returns NULL when url is an acceptable http(s) URL, else the reason (maybe in why). */
-static const char *
-cfg_url_problem(const char *url, const char *schemes, char *why, size_t cap, int *nomem)
-{
-	CURLU *h = curl_url();
-	char *scheme = NULL, *host = NULL;
-	const char *res = NULL;
-	CURLUcode rc;
-	size_t len;
-
-	if (h == NULL) {
-		*nomem = 1;
-		return "out of memory";
-	}
-	rc = curl_url_set(h, CURLUPART_URL, url, 0);
-	if (rc != CURLUE_OK) {
-		snprintf(why, cap, "%s", curl_url_strerror(rc));
-		res = why;
-		goto out;
-	}
-	if (schemes != NULL) { /* a target's own schemes ("smtp,smtps") */
-		size_t sl;
-		const char *p = schemes;
-		int ok = 0;
-
-		if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK) {
-			sl = strlen(scheme);
-			for (; *p; p += strcspn(p, ","), p += *p == ',')
-				if (strncasecmp(p, scheme, sl) == 0 && (p[sl] == ',' || !p[sl]))
-					ok = 1;
-		}
-		if (!ok) {
-			snprintf(why, cap, "scheme must be one of %s", schemes);
-			res = why;
-			goto out;
-		}
-	} else if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
-		res = "scheme must be http or https";
-		goto out;
-	}
-	if (curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
-		res = "no host";
-		goto out;
-	}
-	/* curl reads "https:///x" as host "x" and "http:/h" as "http://h": insist on the
-	 * plain form, a typo should not quietly probe some other host */
-	len = strlen(scheme);
-	if (strncmp(url + len, "://", 3) != 0 || url[len + 3] == '/') {
-		res = "expected scheme://host/...";
-		goto out;
-	}
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_url_cleanup(h);
-	return res;
-}
-
-/* Expand and check a URL. *display gets the text as written. Returns 0 or -1. */
-static int
-cfg_url_of(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *schemes, char **url,
-	   char **display, int *secret)
-{
-	char show[CFG_SHOW_MAX + 8], whybuf[128];
-	const char *why;
-	int nomem = 0;
-	char *s = cfg_string(c, n, what, secret);
-
-	if (s == NULL)
-		return -1;
-	why = cfg_url_problem(s, schemes, whybuf, sizeof(whybuf), &nomem);
-	if (nomem) {
-		c->nomem = 1;
-		free(s);
-		return -1;
-	}
-	if (why != NULL) {
-		cfg_error(c, n, "%s: invalid URL '%s': %s", what,
-			  cfg_disp(n, s, *secret, show, sizeof(show)), why);
-		free(s);
-		return -1;
-	}
-	*display = cfg_strdup(c, cfg_raw(n));
-	if (*display == NULL) {
-		free(s);
-		return -1;
-	}
-	*url = s;
-	return 0;
-}
-
-static int
-cfg_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url, char **display,
-	int *secret)
-{
-	return cfg_url_of(c, n, what, NULL, url, display, secret);
-}
-
-static int
-cfg_header_name_ok(const char *s)
-{
-	if (*s == '\0')
-		return 0;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || strchr("!#$%&'*+-.^_`|~", ch) != NULL))
-			return 0;
-	}
-	return 1;
-}
-
-/* headers: {Name: value, ...} -> array. Returns 0 or -1 (errors reported). */
-static int
-cfg_headers(struct cfg_ctx *c, yaml_node_t *n, struct pd_header **out, size_t *nout)
-{
-	char show[CFG_SHOW_MAX + 8];
-	struct pd_header *h = NULL;
-	size_t cnt = 0, cap;
-	int bad = 0;
-
-	*out = NULL;
-	*nout = 0;
-	if (cfg_is_null(n))
-		return 0;
-	if (n->type != YAML_MAPPING_NODE) {
-		cfg_error(c, n, "headers: expected a mapping of header name to value");
-		return -1;
-	}
-	cap = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-	/* the duplicate check below is quadratic: bound it (and a request's header block) */
-	if (cap > CFG_MAX_HEADERS) {
-		cfg_error(c, n, "headers: %zu headers, at most %d", cap, CFG_MAX_HEADERS);
-		return -1;
-	}
-	h = cfg_calloc(c, cap, sizeof(*h));
-	if (h == NULL)
-		return -1;
-	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top;
-	     pr++) {
-		yaml_node_t *k = cfg_node(c, pr->key);
-		yaml_node_t *v = cfg_node(c, pr->value);
-		const char *name;
-		char *value;
-		int secret, dup = 0;
-
-		if (k == NULL || k->type != YAML_SCALAR_NODE || !cfg_header_name_ok(cfg_raw(k))) {
-			cfg_error(c, k, "headers: invalid header name '%s'",
-				  k && k->type == YAML_SCALAR_NODE ?
-				  cfg_show(cfg_raw(k), k->data.scalar.length, show, sizeof(show)) :
-				  "(not a string)");
-			bad = 1;
-			continue;
-		}
-		name = cfg_raw(k);
-		for (size_t i = 0; i < cnt; i++) {
-			if (strcasecmp(h[i].name, name) == 0) {
-				cfg_error(c, k, "headers: duplicate header '%s'", name);
-				dup = 1;
-			}
-		}
-		if (dup) {
-			bad = 1;
-			continue;
-		}
-		value = cfg_string(c, v, "headers", &secret);
-		if (value == NULL) {
-			bad = 1;
-			continue;
-		}
-		if (strpbrk(value, "\r\n") != NULL) {
-			cfg_error(c, v, "headers: value of '%s' contains a line break", name);
-			free(value);
-			bad = 1;
-			continue;
-		}
-		h[cnt].name = cfg_strdup(c, name);
-		if (h[cnt].name == NULL) {
-			free(value);
-			bad = 1;
-			continue;
-		}
-		h[cnt].value = value;
-		h[cnt].secret = secret;
-		cnt++;
-	}
-	*out = h;
-	*nout = cnt;
-	return bad ? -1 : 0;
-}
-
-/* base (copied) overlaid with over (copied); same name, case-insensitive: over wins
- * (its value and its spelling of the name). */
-static int
-cfg_headers_merge(struct cfg_ctx *c, const struct pd_header *base, size_t nbase,
-		  const struct pd_header *over, size_t nover, struct pd_header **out,
-		  size_t *nout)
-{
-	struct pd_header *h = cfg_calloc(c, nbase + nover, sizeof(*h));
-	size_t cnt = 0;
-
-	*out = h;
-	*nout = 0;
-	if (h == NULL)
-		return -1;
-	for (size_t pass = 0; pass < 2; pass++) {
-		const struct pd_header *src = pass ? over : base;
-		size_t nsrc = pass ? nover : nbase;
-
-		for (size_t i = 0; i < nsrc; i++) {
-			size_t j;
-
-			for (j = 0; j < cnt; j++)
-				if (strcasecmp(h[j].name, src[i].name) == 0)
-					break;
-			if (j == cnt)
-				cnt++;
-			free(h[j].name);
-			h[j].name = cfg_strdup(c, src[i].name);
-			free(h[j].value);
-			h[j].value = cfg_strdup(c, src[i].value);
-			h[j].secret = src[i].secret;
-		}
-	}
-	*nout = cnt;
-	return c->nomem ? -1 : 0;
-}
-
-/* ---------------------------------------------------------------- YAML -> cJSON */
-
-static int
-cfg_match_digits(const char **p, const char *digits)
-{
-	const char *s = *p;
-
-	while (**p != '\0' && strchr(digits, **p) != NULL)
-		(*p)++;
-	return *p > s;
-}
-
-/* YAML 1.2 core schema number: 1 = int/float written in s, 0 = not a number. */
-static int
-cfg_yaml_number(const char *s, double *out)
-{
-	static const char dec[] = "0123456789";
-	const char *p = s;
-	char *end;
-
-	if (strncmp(s, "0o", 2) == 0 && s[2] != '\0') {
-		p = s + 2;
-		if (!cfg_match_digits(&p, "01234567") || *p != '\0')
-			return 0;
-		*out = (double)strtoull(s + 2, NULL, 8);
-		return 1;
-	}
-	if (strncmp(s, "0x", 2) == 0 && s[2] != '\0') {
-		p = s + 2;
-		if (!cfg_match_digits(&p, "0123456789abcdefABCDEF") || *p != '\0')
-			return 0;
-		*out = (double)strtoull(s + 2, NULL, 16);
-		return 1;
-	}
-	/* [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
-	if (*p == '-' || *p == '+')
-		p++;
-	if (*p == '.') {
-		p++;
-		if (!cfg_match_digits(&p, dec))
-			return 0;
-	} else {
-		if (!cfg_match_digits(&p, dec))
-			return 0;
-		if (*p == '.') {
-			p++;
-			cfg_match_digits(&p, dec);
-		}
-	}
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '-' || *p == '+')
-			p++;
-		if (!cfg_match_digits(&p, dec))
-			return 0;
-	}
-	if (*p != '\0')
-		return 0;
-	*out = strtod(s, &end);
-	return 1;
-}
-
-static int
-cfg_yaml_special_float(const char *s)
-{
-	static const char *const words[] = {
-		".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
-		".nan", ".NaN", ".NAN", NULL,
-	};
-
-	for (size_t i = 0; words[i] != NULL; i++)
-		if (strcmp(s, words[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int
-cfg_yaml_bool(const char *s, int *b)
-{
-	if (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0) {
-		*b = 1;
-		return 1;
-	}
-	if (strcmp(s, "false") == 0 || strcmp(s, "False") == 0 || strcmp(s, "FALSE") == 0) {
-		*b = 0;
-		return 1;
-	}
-	return 0;
-}
-
-static cJSON *
-cfg_json_scalar(struct cfg_ctx *c, yaml_node_t *n)
-{
-	char show[CFG_SHOW_MAX + 8];
-	const char *tag = (const char *)n->tag;
-	const char *v = cfg_raw(n);
-	int plain_str = 0, b;
-	double d;
-	cJSON *j = NULL;
-
-	if (memchr(v, '\0', n->data.scalar.length) != NULL) {
-		cfg_error(c, n, "json: value contains a NUL character");
-		return NULL;
-	}
-	if (strcmp(tag, YAML_STR_TAG) == 0) {
-		if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-			return cJSON_CreateString(v);
-		plain_str = 1;
-	}
-	if ((plain_str || strcmp(tag, YAML_NULL_TAG) == 0) && cfg_is_null(n))
-		j = cJSON_CreateNull();
-	else if ((plain_str || strcmp(tag, YAML_BOOL_TAG) == 0) && cfg_yaml_bool(v, &b))
-		j = cJSON_CreateBool(b);
-	else if ((plain_str || strcmp(tag, YAML_FLOAT_TAG) == 0) && cfg_yaml_special_float(v))
-		cfg_error(c, n, "json: '%s' (infinity/NaN) cannot be represented in JSON", v);
-	else if ((plain_str || strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0) &&
-		 cfg_yaml_number(v, &d)) {
-		if (!isfinite(d))   /* 1e999 */
-			cfg_error(c, n, "json: number '%s' is out of range",
-				  cfg_show(v, strlen(v), show, sizeof(show)));
-		else
-			j = cJSON_CreateNumber(d);
-	} else if (plain_str)
-		j = cJSON_CreateString(v);
-	else
-		cfg_error(c, n, "json: cannot use '%s' with tag %s",
-			  cfg_show(v, strlen(v), show, sizeof(show)), tag);
-	return j;
-}
-
-static void
-cfg_json_mark(struct cfg_ctx *c, const cJSON *item, const yaml_node_t *key)
-{
-	if (c->njmarks == c->capjmarks) {
-		size_t ncap = c->capjmarks ? c->capjmarks * 2 : 64;
-		struct cfg_jmark *m = realloc(c->jmarks, ncap * sizeof(*m));
-
-		if (m == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		c->jmarks = m;
-		c->capjmarks = ncap;
-	}
-	c->jmarks[c->njmarks].item = item;
-	c->jmarks[c->njmarks].key = key;
-	c->njmarks++;
-}
-
-static int
-cfg_jmark_cmp(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)((const struct cfg_jmark *)a)->item;
-	uintptr_t y = (uintptr_t)((const struct cfg_jmark *)b)->item;
-
-	return x < y ? -1 : x > y;
-}
-
-/* pd_schema_lint callback: the message at the key as written in the file (c->jmarks
- * sorted by item). An aliased mapping converts to several objects; its key is
- * reported once. */
-static void
-cfg_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg)
-{
-	struct cfg_ctx *c = ud;
-	struct cfg_jmark want = { key, NULL };
-	const struct cfg_jmark *m;
-	size_t idx;
-
-	(void)pointer;
-	m = c->njmarks ? bsearch(&want, c->jmarks, c->njmarks, sizeof(*c->jmarks),
-				 cfg_jmark_cmp) : NULL;
-	if (m == NULL) {   /* cannot happen: every object member was marked */
-		cfg_error_at(c, 1, 1, "json: %s", msg);
-		return;
-	}
-	idx = (size_t)(m->key - c->doc.nodes.start);
-	if (c->jreported != NULL) {
-		if (c->jreported[idx])
-			return;
-		c->jreported[idx] = 1;
-	}
-	cfg_error(c, m->key, "json: %s", msg);
-}
-
-struct cfg_key {
-	const char *s;
-	size_t idx;
-};
-
-static int
-cfg_key_cmp(const void *a, const void *b)
-{
-	const struct cfg_key *x = a, *y = b;
-	int r = strcmp(x->s, y->s);
-
-	return r != 0 ? r : (x->idx > y->idx) - (x->idx < y->idx);
-}
-
-/* dup[i] = 1 for each pair of mapping n whose (scalar) key an earlier pair has, as
- * cJSON compares keys (C strings). Sorting, not a lookup per key: a mapping of 100,000
- * keys took 13 s with cJSON_GetObjectItemCaseSensitive. -1 when out of memory. */
-static int
-cfg_json_dups(struct cfg_ctx *c, yaml_node_t *n, unsigned char *dup)
-{
-	size_t np = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start), m = 0;
-	struct cfg_key *keys;
-
-	if (np < 2)
-		return 0;
-	if ((keys = calloc(np, sizeof(*keys))) == NULL)
-		return -1;
-	for (size_t i = 0; i < np; i++) {
-		yaml_node_t *k = cfg_node(c, n->data.mapping.pairs.start[i].key);
-
-		if (k->type == YAML_SCALAR_NODE) {
-			keys[m].s = cfg_raw(k);
-			keys[m++].idx = i;
-		}
-	}
-	qsort(keys, m, sizeof(*keys), cfg_key_cmp);
-	for (size_t i = 1; i < m; i++)
-		if (strcmp(keys[i].s, keys[i - 1].s) == 0)
-			dup[keys[i].idx] = 1;
-	free(keys);
-	return 0;
-}
-
-/* Convert node n to cJSON. NULL after reporting an error (or on out-of-memory). */
-static cJSON *
-cfg_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
-{
-	cJSON *j = NULL;
-	unsigned char *dup = NULL;
-	int bad = 0;
-
-	if (c->json_overflow)
-		return NULL;
-	if (++c->json_nodes > CFG_MAX_JSON_NODES) {
-		c->json_overflow = 1;
-		cfg_error(c, n, "json: more than %d nodes (recursive or exploding aliases?)",
-			  CFG_MAX_JSON_NODES);
-		return NULL;
-	}
-	/* per file too: 400 probes aliasing one 81,000-node anchor built 32 million nodes
-	 * (2.6 GB) from 29 KB of YAML */
-	if (++c->json_total > CFG_MAX_JSON_NODES_TOTAL) {
-		c->json_overflow = 1;
-		cfg_error(c, n, "json: more than %d nodes in all the expect.json of this file "
-			  "(aliases expanded)", CFG_MAX_JSON_NODES_TOTAL);
-		return NULL;
-	}
-	if (depth > PD_SCHEMA_MAX_DEPTH) {
-		c->json_overflow = 1;
-		cfg_error(c, n, "json: nested deeper than %d levels", PD_SCHEMA_MAX_DEPTH);
-		return NULL;
-	}
-	switch (n->type) {
-	case YAML_SCALAR_NODE: {
-		size_t before = c->nmsgs;
-
-		j = cfg_json_scalar(c, n);
-		if (j == NULL && c->nmsgs == before)
-			c->nomem = 1;
-		return j;
-	}
-	case YAML_SEQUENCE_NODE:
-		if ((j = cJSON_CreateArray()) == NULL)
-			break;
-		for (yaml_node_item_t *it = n->data.sequence.items.start;
-		     it < n->data.sequence.items.top; it++) {
-			cJSON *e = cfg_json(c, cfg_node(c, *it), depth + 1);
-
-			if (e == NULL) {
-				bad = 1;
-			} else if (!cJSON_AddItemToArray(j, e)) {
-				cJSON_Delete(e);
-				bad = c->nomem = 1;
-			}
-		}
-		break;
-	case YAML_MAPPING_NODE:
-		if ((j = cJSON_CreateObject()) == NULL)
-			break;
-		dup = calloc((size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start) + 1, 1);
-		if (dup == NULL || cfg_json_dups(c, n, dup) != 0) {
-			bad = c->nomem = 1;
-			break;
-		}
-		for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
-		     pr < n->data.mapping.pairs.top; pr++) {
-			yaml_node_t *k = cfg_node(c, pr->key);
-			char show[CFG_SHOW_MAX + 8];
-			cJSON *e;
-
-			if (k->type != YAML_SCALAR_NODE) {
-				cfg_error(c, k, "json: object keys must be strings");
-				bad = 1;
-				continue;
-			}
-			if (dup[pr - n->data.mapping.pairs.start]) {
-				cfg_error(c, k, "json: duplicate key '%s'",
-					  cfg_show(cfg_raw(k), k->data.scalar.length, show,
-						   sizeof(show)));
-				bad = 1;
-				continue;
-			}
-			e = cfg_json(c, cfg_node(c, pr->value), depth + 1);
-			if (e == NULL) {
-				bad = 1;
-			} else if (!cJSON_AddItemToObject(j, cfg_raw(k), e)) {
-				cJSON_Delete(e);
-				bad = c->nomem = 1;
-			} else {
-				cfg_json_mark(c, e, k);
-			}
-		}
-		break;
-	default:
-		cfg_error(c, n, "json: unsupported node");
-		return NULL;
-	}
-	free(dup);
-	if (j == NULL)
-		c->nomem = 1;
-	if (bad) {
-		cJSON_Delete(j);
-		j = NULL;
-	}
-	return j;
 }
 
 /* ---------------------------------------------------------------- sections */
@@ -1581,30 +199,31 @@ cfg_status(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 	int bad = 0;
 
 	if (n->type == YAML_SEQUENCE_NODE) {
-		if (cfg_seq(c, n, "status", &items, &cnt) != 0)
+		if (pd_config_seq(c, n, "status", &items, &cnt) != 0)
 			return -1;
 		if (cnt == 0) {
-			cfg_error(c, n, "status: list is empty");
+			pd_config_error(c, n, "status: list is empty");
 			return -1;
 		}
 	}
 	free(p->status);
 	p->nstatus = 0;
-	p->status = cfg_calloc(c, cnt, sizeof(*p->status));
+	p->status = pd_config_calloc(c, cnt, sizeof(*p->status));
 	if (p->status == NULL)
 		return -1;
 	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *e = items ? cfg_node(c, items[i]) : n;
+		yaml_node_t *e = items ? pd_config_node(c, items[i]) : n;
 		int secret;
-		char *s = cfg_scalar(c, e, "status", &secret);
+		char *s = pd_config_scalar(c, e, "status", &secret);
 
 		if (s == NULL) {
 			bad = 1;
 			continue;
 		}
 		if (cfg_status_one(s, &p->status[p->nstatus]) != 0) {
-			cfg_error(c, e, "status: invalid status '%s' (a code 100-599 or a range "
-				  "like \"200-299\")", cfg_disp(e, s, secret, show, sizeof(show)));
+			pd_config_error(c, e, "status: invalid status '%s' (a code 100-599 or "
+					"a range like \"200-299\")",
+					pd_config_disp(e, s, secret, show, sizeof(show)));
 			bad = 1;
 		} else {
 			p->nstatus++;
@@ -1622,13 +241,13 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 {
 	yaml_node_t *v[EX_N], *k[EX_N];
 
-	if (cfg_map(c, n, "expect", expect_keys, v, k) != 0)
+	if (pd_config_map(c, n, "expect", expect_keys, v, k) != 0)
 		return;
 	if (v[EX_STATUS] != NULL)
 		cfg_status(c, v[EX_STATUS], p);
 	if (v[EX_MAX_LATENCY] != NULL)
-		cfg_duration(c, v[EX_MAX_LATENCY], "max_latency", 0, &p->max_latency_ms);
-	if (v[EX_JSON] != NULL && !cfg_is_null(v[EX_JSON])) {
+		pd_config_duration(c, v[EX_MAX_LATENCY], "max_latency", 0, &p->max_latency_ms);
+	if (v[EX_JSON] != NULL && !pd_config_is_null(v[EX_JSON])) {
 		size_t before = c->nmsgs;
 		struct pd_schema *s;
 		struct pd_err e = { 0, "" };
@@ -1636,7 +255,7 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 		c->json_nodes = 0;
 		c->json_overflow = 0;
 		c->njmarks = 0;
-		p->json_schema = cfg_json(c, v[EX_JSON], 0);
+		p->json_schema = pd_config_json(c, v[EX_JSON], 0);
 		if (p->json_schema == NULL) {
 			if (c->nmsgs == before)
 				c->nomem = 1;
@@ -1644,15 +263,15 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 		}
 		/* legal JSON Schema, but in a config a typo that switches the check off */
 		if (c->njmarks > 0)
-			qsort(c->jmarks, c->njmarks, sizeof(*c->jmarks), cfg_jmark_cmp);
+			qsort(c->jmarks, c->njmarks, sizeof(*c->jmarks), pd_config_jmark_cmp);
 		if (c->jreported == NULL)
-			c->jreported = cfg_calloc(c, (size_t)(c->doc.nodes.top -
-							      c->doc.nodes.start), 1);
-		pd_schema_lint(p->json_schema, cfg_json_lint, c);
+			c->jreported = pd_config_calloc(c, (size_t)(c->doc.nodes.top -
+								    c->doc.nodes.start), 1);
+		pd_schema_lint(p->json_schema, pd_config_json_lint, c);
 		s = pd_schema_new(p->json_schema, &e);
 		if (s == NULL)
-			cfg_error(c, v[EX_JSON], "json: invalid JSON Schema: %s",
-				  e.msg[0] ? e.msg : "rejected by the validator");
+			pd_config_error(c, v[EX_JSON], "json: invalid JSON Schema: %s",
+					e.msg[0] ? e.msg : "rejected by the validator");
 		pd_schema_free(s);
 	}
 }
@@ -1677,16 +296,16 @@ cfg_ca_file(struct cfg_ctx *c, yaml_node_t *n, char **out)
 {
 	char show[CFG_SHOW_MAX + 8];
 	int secret;
-	char *s = cfg_scalar(c, n, "ca_file", &secret);
+	char *s = pd_config_scalar(c, n, "ca_file", &secret);
 
 	if (s == NULL)
 		return;
 	if (access(s, R_OK) != 0) {
 		int e = errno;
 
-		cfg_error(c, n, "ca_file: cannot read '%s': %s (a PEM file of the CA "
-			  "certificates that sign the endpoint's certificate)",
-			  cfg_disp(n, s, secret, show, sizeof(show)), strerror(e));
+		pd_config_error(c, n, "ca_file: cannot read '%s': %s (a PEM file of the CA "
+				"certificates that sign the endpoint's certificate)",
+				pd_config_disp(n, s, secret, show, sizeof(show)), strerror(e));
 		free(s);
 		return;
 	}
@@ -1702,40 +321,44 @@ cfg_cert_expiry(struct cfg_ctx *c, yaml_node_t *n, struct pd_cert_expiry *ce)
 	int64_t *lv[CE_N] = { &ce->ticket_ms, &ce->chat_ms, &ce->page_ms };
 	int b;
 
-	if (n != NULL && n->type == YAML_SCALAR_NODE && !cfg_is_null(n)) {
-		const char *raw = cfg_raw(n);
+	if (n != NULL && n->type == YAML_SCALAR_NODE && !pd_config_is_null(n)) {
+		const char *raw = pd_config_raw(n);
 
 		if (strcmp(raw, "off") == 0)
 			ce->enabled = 0;
-		else if (cfg_yaml_bool(raw, &b))
+		else if (pd_config_yaml_bool(raw, &b))
 			ce->enabled = b;
 		else
-			cfg_error(c, n, "cert_expiry: expected false (off), true, or a mapping of "
-				  "ticket, chat, page thresholds (e.g. ticket: 21d)");
+			pd_config_error(c, n,
+					"cert_expiry: expected false (off), true, or a mapping of "
+					"ticket, chat, page thresholds (e.g. ticket: 21d)");
 		return;
 	}
-	if (cfg_map(c, n, "cert_expiry", cert_expiry_keys, v, k) != 0)
+	if (pd_config_map(c, n, "cert_expiry", cert_expiry_keys, v, k) != 0)
 		return;
 	ce->enabled = 1;
 	for (int i = 0; i < CE_N; i++) {
 		if (v[i] == NULL)
 			continue;
-		if (v[i]->type == YAML_SCALAR_NODE && (strcmp(cfg_raw(v[i]), "off") == 0 ||
-						       strcmp(cfg_raw(v[i]), "false") == 0))
+		if (v[i]->type == YAML_SCALAR_NODE && (strcmp(pd_config_raw(v[i]), "off") == 0 ||
+						       strcmp(pd_config_raw(v[i]), "false") == 0))
 			*lv[i] = 0;
 		else
-			cfg_duration(c, v[i], cert_expiry_keys[i], 1, lv[i]);
+			pd_config_duration(c, v[i], cert_expiry_keys[i], 1, lv[i]);
 	}
 	/* page <= chat <= ticket among the levels that are on */
 	if (ce->page_ms && ce->chat_ms && ce->page_ms > ce->chat_ms)
-		cfg_error(c, v[CE_PAGE] ? v[CE_PAGE] : n, "cert_expiry: page must not be longer "
-			  "than chat (page is the most urgent level)");
+		pd_config_error(c, v[CE_PAGE] ? v[CE_PAGE] : n,
+				"cert_expiry: page must not be longer "
+				"than chat (page is the most urgent level)");
 	else if (ce->chat_ms && ce->ticket_ms && ce->chat_ms > ce->ticket_ms)
-		cfg_error(c, v[CE_CHAT] ? v[CE_CHAT] : n, "cert_expiry: chat must not be longer "
-			  "than ticket");
+		pd_config_error(c, v[CE_CHAT] ? v[CE_CHAT] : n,
+				"cert_expiry: chat must not be longer "
+				"than ticket");
 	else if (ce->page_ms && ce->ticket_ms && ce->page_ms > ce->ticket_ms)
-		cfg_error(c, v[CE_PAGE] ? v[CE_PAGE] : n, "cert_expiry: page must not be longer "
-			  "than ticket");
+		pd_config_error(c, v[CE_PAGE] ? v[CE_PAGE] : n,
+				"cert_expiry: page must not be longer "
+				"than ticket");
 }
 
 /* Keys shared by defaults and probes, applied to p. */
@@ -1745,20 +368,21 @@ cfg_probe_common(struct cfg_ctx *c, struct pd_probe_cfg *p, yaml_node_t *interva
 		 yaml_node_t *successes, yaml_node_t *max_body, yaml_node_t *method)
 {
 	if (interval != NULL)
-		cfg_duration(c, interval, "interval", CFG_MIN_INTERVAL_MS, &p->interval_ms);
+		pd_config_duration(c, interval, "interval", CFG_MIN_INTERVAL_MS, &p->interval_ms);
 	if (timeout != NULL)
-		cfg_duration(c, timeout, "timeout", 1, &p->timeout_ms);
+		pd_config_duration(c, timeout, "timeout", 1, &p->timeout_ms);
 	if (confirm != NULL)
-		cfg_duration(c, confirm, "confirm_after", 1, &p->confirm_after_ms);
+		pd_config_duration(c, confirm, "confirm_after", 1, &p->confirm_after_ms);
 	if (failures != NULL)
-		cfg_int(c, failures, "failures_before_page", 1, 100, &p->failures_before_page);
+		pd_config_int(c, failures, "failures_before_page", 1, 100,
+			      &p->failures_before_page);
 	if (successes != NULL)
-		cfg_int(c, successes, "successes_before_resolve", 1, 100,
-			&p->successes_before_resolve);
+		pd_config_int(c, successes, "successes_before_resolve", 1, 100,
+			      &p->successes_before_resolve);
 	if (max_body != NULL)
-		cfg_size(c, max_body, "max_body", &p->max_body);
+		pd_config_size(c, max_body, "max_body", &p->max_body);
 	if (method != NULL) {
-		char *m = cfg_method(c, method);
+		char *m = pd_config_method(c, method);
 
 		if (m != NULL) {
 			free(p->method);
@@ -1778,17 +402,17 @@ cfg_defaults(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *d)
 	d->failures_before_page = 2;
 	d->successes_before_resolve = 2;
 	d->max_body = PD_CONFIG_DEFAULT_MAX_BODY;
-	d->method = cfg_strdup(c, "GET");
+	d->method = pd_config_strdup(c, "GET");
 	d->cert_expiry.enabled = 1;
 	d->cert_expiry.ticket_ms = (int64_t)21 * 86400 * 1000;
 	d->cert_expiry.chat_ms = (int64_t)7 * 86400 * 1000;
 	d->cert_expiry.page_ms = (int64_t)2 * 86400 * 1000;
-	if (n == NULL || cfg_map(c, n, "defaults", defaults_keys, v, k) != 0)
+	if (n == NULL || pd_config_map(c, n, "defaults", defaults_keys, v, k) != 0)
 		return;
 	cfg_probe_common(c, d, v[DF_INTERVAL], v[DF_TIMEOUT], v[DF_FAILURES], v[DF_CONFIRM],
 			 v[DF_SUCCESSES], v[DF_MAX_BODY], v[DF_METHOD]);
 	if (v[DF_HEADERS] != NULL)
-		cfg_headers(c, v[DF_HEADERS], &d->headers, &d->nheaders);
+		pd_config_headers(c, v[DF_HEADERS], &d->headers, &d->nheaders);
 	if (v[DF_CA_FILE] != NULL)
 		cfg_ca_file(c, v[DF_CA_FILE], &d->ca_file);
 	if (v[DF_CERT_EXPIRY] != NULL)
@@ -1806,34 +430,12 @@ static const char *const probe_keys[] = {
 	"severity", "expect", "control", "kind", "freshness", "ca_file", "cert_expiry", NULL,
 };
 static const char *const tier_words[] = { "core", "secondary", "site", NULL };
-static const char *const severity_words[] = { "P1", "P2", "P3", "P4", NULL };
+const char *const pd_config_severity_words[] = { "P1", "P2", "P3", "P4", NULL };
 
 /* ---- freshness probes (kind: freshness, freshness: {deadline, max_age, field}) */
 enum { FR_DEADLINE, FR_MAX_AGE, FR_FIELD, FR_N };
 static const char *const freshness_keys[] = { "deadline", "max_age", "field", NULL };
 static const char *const kind_words[] = { "http", "freshness", NULL };
-
-/* "HH:MM" (or "HH:MM:SS"), 00:00 .. 23:59:59 -> ms after midnight; -1 when invalid. */
-static int64_t
-cfg_time_of_day(const char *s)
-{
-	int v[3] = { 0, 0, 0 }, n = 0;
-	const char *q = s;
-
-	while (n < 3) {
-		if (q[0] < '0' || q[0] > '9' || q[1] < '0' || q[1] > '9')
-			return -1;
-		v[n++] = (q[0] - '0') * 10 + (q[1] - '0');
-		q += 2;
-		if (*q == '\0')
-			break;
-		if (*q++ != ':')
-			return -1;
-	}
-	if (*q != '\0' || n < 2 || v[0] > 23 || v[1] > 59 || v[2] > 59)
-		return -1;
-	return ((int64_t)v[0] * 3600 + v[1] * 60 + v[2]) * 1000;
-}
 
 static void
 cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
@@ -1842,40 +444,43 @@ cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 	char show[CFG_SHOW_MAX + 8];
 	int secret;
 
-	if (cfg_map(c, n, "freshness", freshness_keys, v, k) != 0)
+	if (pd_config_map(c, n, "freshness", freshness_keys, v, k) != 0)
 		return;
 	if (v[FR_DEADLINE] != NULL) {
-		char *s = cfg_scalar(c, v[FR_DEADLINE], "deadline", &secret);
-		int64_t t = s ? cfg_time_of_day(s) : 0;
+		char *s = pd_config_scalar(c, v[FR_DEADLINE], "deadline", &secret);
+		int64_t t = s ? pd_config_time_of_day(s) : 0;
 
 		if (s != NULL && t < 0)
-			cfg_error(c, v[FR_DEADLINE], "deadline: invalid time of day '%s' (UTC "
-				  "\"HH:MM\", 00:00 to 23:59)",
-				  cfg_disp(v[FR_DEADLINE], s, secret, show, sizeof(show)));
+			pd_config_error(c, v[FR_DEADLINE],
+					"deadline: invalid time of day '%s' (UTC "
+					"\"HH:MM\", 00:00 to 23:59)",
+					pd_config_disp(v[FR_DEADLINE], s, secret, show,
+						       sizeof(show)));
 		else if (s != NULL)
 			p->fresh_deadline_ms = t;
 		free(s);
 	}
 	if (v[FR_MAX_AGE] != NULL)
-		cfg_duration(c, v[FR_MAX_AGE], "max_age", 1, &p->fresh_max_age_ms);
+		pd_config_duration(c, v[FR_MAX_AGE], "max_age", 1, &p->fresh_max_age_ms);
 	if (v[FR_FIELD] != NULL) {
-		char *s = cfg_scalar(c, v[FR_FIELD], "field", &secret);
+		char *s = pd_config_scalar(c, v[FR_FIELD], "field", &secret);
 
 		if (s != NULL && (s[0] == '\0' || s[0] == '.' || s[strlen(s) - 1] == '.' ||
 				  strstr(s, "..") != NULL)) {
-			cfg_error(c, v[FR_FIELD], "field: invalid JSON field '%s' (a key, or "
-				  "dotted keys like meta.generated_at)",
-				  cfg_disp(v[FR_FIELD], s, secret, show, sizeof(show)));
+			pd_config_error(c, v[FR_FIELD], "field: invalid JSON field '%s' (a key, or "
+					"dotted keys like meta.generated_at)",
+					pd_config_disp(v[FR_FIELD], s, secret, show, sizeof(show)));
 			free(s);
 		} else if (s != NULL) {
 			p->fresh_field = s;
 		}
 	}
 	if (v[FR_FIELD] != NULL && v[FR_MAX_AGE] == NULL)
-		cfg_error(c, k[FR_FIELD], "freshness: field needs max_age");
+		pd_config_error(c, k[FR_FIELD], "freshness: field needs max_age");
 	if (v[FR_MAX_AGE] != NULL && v[FR_FIELD] == NULL)
-		cfg_error(c, k[FR_MAX_AGE], "freshness: max_age needs field (the JSON timestamp "
-			  "to check)");
+		pd_config_error(c, k[FR_MAX_AGE],
+				"freshness: max_age needs field (the JSON timestamp "
+				"to check)");
 }
 
 /* After the probe's keys: kind/freshness consistency and the {date} URL buffer. */
@@ -1886,7 +491,7 @@ cfg_probe_kind(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *v[], yaml_node_t 
 	size_t ndate = 0;
 
 	if (v[PR_KIND] != NULL) {
-		int t = cfg_enum(c, v[PR_KIND], "kind", kind_words, "http or freshness");
+		int t = pd_config_enum(c, v[PR_KIND], "kind", kind_words, "http or freshness");
 
 		if (t >= 0)
 			p->kind = (enum pd_probe_kind)t;
@@ -1894,24 +499,27 @@ cfg_probe_kind(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *v[], yaml_node_t 
 	for (const char *q = p->url; q != NULL && (q = strstr(q, "{date}")) != NULL; q += 6)
 		ndate++;
 	if (v[PR_FRESHNESS] != NULL && p->kind != PD_KIND_FRESHNESS) {
-		cfg_error(c, k[PR_FRESHNESS], "freshness: only for probes with kind: freshness");
+		pd_config_error(c, k[PR_FRESHNESS],
+				"freshness: only for probes with kind: freshness");
 		return;
 	}
 	if (p->kind != PD_KIND_FRESHNESS) {
 		if (ndate > 0)
-			cfg_error(c, v[PR_URL], "url: {date} is only expanded in kind: freshness "
-				  "probes");
+			pd_config_error(c, v[PR_URL],
+					"url: {date} is only expanded in kind: freshness "
+					"probes");
 		return;
 	}
 	if (v[PR_FRESHNESS] != NULL)
 		cfg_freshness(c, v[PR_FRESHNESS], p);
 	if (ndate == 0 && p->fresh_field == NULL && p->url != NULL)
-		cfg_error(c, v[PR_KIND] ? v[PR_KIND] : n, "kind freshness: nothing to check: put "
-			  "{date} in the url, or set freshness.field and freshness.max_age");
+		pd_config_error(c, v[PR_KIND] ? v[PR_KIND] : n,
+				"kind freshness: nothing to check: put "
+				"{date} in the url, or set freshness.field and freshness.max_age");
 	if (ndate > 0) {
 		/* "{date}" (6) -> "YYYY-MM-DD" (10) */
 		p->fresh_url_cap = strlen(p->url) + 4 * ndate + 1;
-		p->fresh_url_buf = cfg_calloc(c, p->fresh_url_cap, 1);
+		p->fresh_url_buf = pd_config_calloc(c, p->fresh_url_cap, 1);
 	}
 }
 
@@ -1933,131 +541,78 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	p->successes_before_resolve = d->successes_before_resolve;
 	p->max_body = d->max_body;
 	p->tier = PD_TIER_CORE;
-	if (cfg_map(c, n, "probe", probe_keys, v, k) != 0)
+	if (pd_config_map(c, n, "probe", probe_keys, v, k) != 0)
 		return;
 	if (v[PR_NAME] == NULL)
-		cfg_error(c, n, "probe is missing required key 'name'");
-	else if ((p->name = cfg_name(c, v[PR_NAME], "name")) != NULL)
+		pd_config_error(c, n, "probe is missing required key 'name'");
+	else if ((p->name = pd_config_name(c, v[PR_NAME], "name")) != NULL)
 		*name_node = v[PR_NAME];
 	if (v[PR_FAMILY] != NULL)
-		p->family = cfg_name(c, v[PR_FAMILY], "family");
+		p->family = pd_config_name(c, v[PR_FAMILY], "family");
 	else if (p->name != NULL)
-		p->family = cfg_strdup(c, p->name);
+		p->family = pd_config_strdup(c, p->name);
 	if (v[PR_TIER] != NULL) {
-		int t = cfg_enum(c, v[PR_TIER], "tier", tier_words, "core, secondary or site");
+		int t = pd_config_enum(c, v[PR_TIER], "tier", tier_words,
+				       "core, secondary or site");
 
 		if (t >= 0)
 			p->tier = (enum pd_tier)t;
 	}
 	if (v[PR_URL] == NULL)
-		cfg_error(c, n, "probe is missing required key 'url'");
+		pd_config_error(c, n, "probe is missing required key 'url'");
 	else
-		cfg_url(c, v[PR_URL], "url", &p->url, &p->url_display, &p->url_secret);
+		pd_config_url(c, v[PR_URL], "url", &p->url, &p->url_display, &p->url_secret);
 	cfg_probe_common(c, p, v[PR_INTERVAL], v[PR_TIMEOUT], v[PR_FAILURES], v[PR_CONFIRM],
 			 v[PR_SUCCESSES], v[PR_MAX_BODY], v[PR_METHOD]);
 	if (p->method == NULL && d->method != NULL)
-		p->method = cfg_strdup(c, d->method);
+		p->method = pd_config_strdup(c, d->method);
 	if (v[PR_BODY] != NULL)
-		p->body = cfg_string(c, v[PR_BODY], "body", NULL);
+		p->body = pd_config_string(c, v[PR_BODY], "body", NULL);
 	if (v[PR_HEADERS] != NULL)
-		cfg_headers(c, v[PR_HEADERS], &own, &nown);
+		pd_config_headers(c, v[PR_HEADERS], &own, &nown);
 	if (v[PR_CONTROL] != NULL && v[PR_CONTROL]->type == YAML_SCALAR_NODE)
-		(void)cfg_yaml_bool(cfg_raw(v[PR_CONTROL]), &p->control); /* checked below */
+		(void)pd_config_yaml_bool(pd_config_raw(v[PR_CONTROL]),
+					  &p->control); /* checked below */
 	/* a control probe points outside the API (a well-known site): it never inherits
 	 * defaults.headers, which carry the API key; only its own headers are sent */
 	if (p->control)
-		cfg_headers_merge(c, NULL, 0, own, nown, &p->headers, &p->nheaders);
+		pd_config_headers_merge(c, NULL, 0, own, nown, &p->headers, &p->nheaders);
 	else
-		cfg_headers_merge(c, d->headers, d->nheaders, own, nown, &p->headers,
-				  &p->nheaders);
+		pd_config_headers_merge(c, d->headers, d->nheaders, own, nown, &p->headers,
+					&p->nheaders);
 	cfg_headers_free(own, nown);
 	if (v[PR_SEVERITY] != NULL) {
-		int s = cfg_enum(c, v[PR_SEVERITY], "severity", severity_words,
-				 "P1, P2, P3 or P4");
+		int s = pd_config_enum(c, v[PR_SEVERITY], "severity", pd_config_severity_words,
+				       "P1, P2, P3 or P4");
 
 		if (s >= 0)
-			p->severity = cfg_strdup(c, severity_words[s]);
+			p->severity = pd_config_strdup(c, pd_config_severity_words[s]);
 	}
 	if (v[PR_EXPECT] != NULL)
 		cfg_expect(c, v[PR_EXPECT], p);
 	if (v[PR_CONTROL] != NULL) {
-		const char *raw = v[PR_CONTROL]->type == YAML_SCALAR_NODE ? cfg_raw(v[PR_CONTROL]) : "";
+		const char *raw = v[PR_CONTROL]->type == YAML_SCALAR_NODE ? pd_config_raw(v[PR_CONTROL]) : "";
 
-		if (!cfg_yaml_bool(raw, &p->control))
-			cfg_error(c, v[PR_CONTROL], "control: expected true or false");
+		if (!pd_config_yaml_bool(raw, &p->control))
+			pd_config_error(c, v[PR_CONTROL], "control: expected true or false");
 	}
 	cfg_probe_kind(c, n, v, k, p);   /* freshness */
 	p->cert_expiry = d->cert_expiry;
 	if (d->ca_file != NULL && v[PR_CA_FILE] == NULL)
-		p->ca_file = cfg_strdup(c, d->ca_file);
+		p->ca_file = pd_config_strdup(c, d->ca_file);
 	if (v[PR_CA_FILE] != NULL)
 		cfg_ca_file(c, v[PR_CA_FILE], &p->ca_file);
 	if (v[PR_CERT_EXPIRY] != NULL)
 		cfg_cert_expiry(c, v[PR_CERT_EXPIRY], &p->cert_expiry);
 	if (p->nstatus == 0) {
 		free(p->status);
-		p->status = cfg_calloc(c, 1, sizeof(*p->status));
+		p->status = pd_config_calloc(c, 1, sizeof(*p->status));
 		if (p->status != NULL) {
 			p->status[0].lo = 200;
 			p->status[0].hi = 299;
 			p->nstatus = 1;
 		}
 	}
-}
-
-struct cfg_named {
-	const char *name;
-	size_t idx;
-};
-
-static int
-cfg_named_cmp(const void *a, const void *b)
-{
-	const struct cfg_named *x = a, *y = b;
-	int r = strcmp(x->name, y->name);
-
-	if (r != 0)
-		return r;
-	return x->idx < y->idx ? -1 : (x->idx > y->idx);
-}
-
-/* Report names[i] that repeat an earlier one, in file order. nodes[i] NULL = no name. */
-static void
-cfg_unique(struct cfg_ctx *c, const char *what, char *const names[], yaml_node_t *const nodes[],
-	   size_t n)
-{
-	struct cfg_named *v = cfg_calloc(c, n, sizeof(*v));
-	size_t *first = cfg_calloc(c, n, sizeof(*first));
-	size_t m = 0;
-
-	if (v == NULL || first == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		first[i] = i;
-		if (names[i] != NULL && nodes[i] != NULL) {
-			v[m].name = names[i];
-			v[m].idx = i;
-			m++;
-		}
-	}
-	qsort(v, m, sizeof(*v), cfg_named_cmp);
-	for (size_t i = 1; i < m; i++)
-		if (strcmp(v[i].name, v[i - 1].name) == 0)
-			first[v[i].idx] = first[v[i - 1].idx];
-	for (size_t i = 0; i < n; i++) {
-		char show[CFG_SHOW_MAX + 8];
-		const yaml_node_t *f;
-
-		if (first[i] == i)
-			continue;
-		f = nodes[first[i]];
-		cfg_error(c, nodes[i], "duplicate %s name '%s' (first defined at %zu:%zu)", what,
-			  cfg_disp(nodes[i], names[i], 1, show, sizeof(show)),
-			  f->start_mark.line + 1, f->start_mark.column + 1);
-	}
-out:
-	free(v);
-	free(first);
 }
 
 static void
@@ -2069,474 +624,23 @@ cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	char **names = NULL;
 	size_t cnt;
 
-	if (cfg_seq(c, n, "probes", &items, &cnt) != 0)
+	if (pd_config_seq(c, n, "probes", &items, &cnt) != 0)
 		return;
 	if (cnt == 0) {
-		cfg_error(c, n, "probes: list is empty (nothing to watch)");
+		pd_config_error(c, n, "probes: list is empty (nothing to watch)");
 		return;
 	}
-	cfg->probes = cfg_calloc(c, cnt, sizeof(*cfg->probes));
-	name_nodes = cfg_calloc(c, cnt, sizeof(*name_nodes));
-	names = cfg_calloc(c, cnt, sizeof(*names));
+	cfg->probes = pd_config_calloc(c, cnt, sizeof(*cfg->probes));
+	name_nodes = pd_config_calloc(c, cnt, sizeof(*name_nodes));
+	names = pd_config_calloc(c, cnt, sizeof(*names));
 	if (cfg->probes == NULL || name_nodes == NULL || names == NULL)
 		goto out;
 	cfg->nprobes = cnt;
 	for (size_t i = 0; i < cnt; i++) {
-		cfg_probe(c, cfg_node(c, items[i]), d, &cfg->probes[i], &name_nodes[i]);
+		cfg_probe(c, pd_config_node(c, items[i]), d, &cfg->probes[i], &name_nodes[i]);
 		names[i] = cfg->probes[i].name;
 	}
-	cfg_unique(c, "probe", names, name_nodes, cnt);
-out:
-	free(name_nodes);
-	free(names);
-}
-
-/* ---- notify targets (routing; a type's own keys live in its
- * notify_<type>.c behind struct pd_notify_ops, read through pd_notify_conf_*) ---- */
-enum {
-	NT_NAME, NT_TYPE, NT_URL, NT_HEADERS, NT_TIMEOUT, NT_SEVERITIES, NT_ROLE, NT_RETRY,
-	NT_BREAKER, NT_N
-};
-static const char *const notify_common_keys[] = {
-	"name", "type", "url", "headers", "timeout", "severities", "role", "retry", "breaker",
-	NULL,
-};
-/* index + 1 = enum pd_notify_role */
-static const char *const notify_roles[] = { "page", "chat", "ticket", NULL };
-#define CFG_NOTIFY_MAX_KEYS 64
-
-/* The entry being read, for a type's configure (config.h's pd_notify_conf_*). */
-struct pd_notify_conf {
-	struct cfg_ctx *c;
-	yaml_node_t *entry;
-	const char *const *names;   /* every key: common, then every type's own */
-	yaml_node_t **v, **k;
-};
-
-static int
-nc_index(struct pd_notify_conf *nc, const char *key)
-{
-	for (int i = 0; nc->names[i] != NULL; i++)
-		if (strcmp(nc->names[i], key) == 0)
-			return i;
-	return -1;
-}
-
-static yaml_node_t *
-nc_value(struct pd_notify_conf *nc, const char *key)
-{
-	int i = nc_index(nc, key);
-
-	return i < 0 ? NULL : nc->v[i];
-}
-
-int
-pd_notify_conf_has(struct pd_notify_conf *nc, const char *key)
-{
-	int i = nc_index(nc, key);
-
-	return i >= 0 && nc->k[i] != NULL;
-}
-
-void
-pd_notify_conf_error(struct pd_notify_conf *nc, const char *key, const char *fmt, ...)
-{
-	yaml_node_t *n = key ? nc_value(nc, key) : NULL;
-	va_list ap;
-
-	if (n == NULL)
-		n = nc->entry;
-	va_start(ap, fmt);
-	cfg_verror_at(nc->c, n->start_mark.line + 1, n->start_mark.column + 1, fmt, ap);
-	va_end(ap);
-}
-
-void
-pd_notify_conf_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
-			  const char *fmt, ...)
-{
-	yaml_node_t *n = nc_value(nc, key);
-	va_list ap;
-
-	if (n != NULL && n->type == YAML_SEQUENCE_NODE &&
-	    i < (size_t)(n->data.sequence.items.top - n->data.sequence.items.start))
-		n = cfg_node(nc->c, n->data.sequence.items.start[i]);
-	if (n == NULL)
-		n = nc->entry;
-	va_start(ap, fmt);
-	cfg_verror_at(nc->c, n->start_mark.line + 1, n->start_mark.column + 1, fmt, ap);
-	va_end(ap);
-}
-
-char *
-pd_notify_conf_string(struct pd_notify_conf *nc, const char *key, int *secret)
-{
-	yaml_node_t *n = nc_value(nc, key);
-	int sec = 0;
-	char *r;
-
-	if (!pd_notify_conf_has(nc, key))
-		return NULL;
-	r = cfg_string(nc->c, n, key, &sec);
-	if (secret != NULL)
-		*secret = sec;
-	return r;
-}
-
-static void cfg_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what,
-			   const char *v);
-
-char *
-pd_notify_conf_secret(struct pd_notify_conf *nc, const char *key)
-{
-	char *r = pd_notify_conf_string(nc, key, NULL);
-
-	/* a credential even when written in the clear */
-	if (r != NULL) {
-		pd_log_add_secret(r);
-		cfg_token_line(nc->c, nc_value(nc, key), key, r);
-	}
-	return r;
-}
-
-int
-pd_notify_conf_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms,
-			int64_t *out)
-{
-	if (!pd_notify_conf_has(nc, key))
-		return 0;
-	return cfg_duration(nc->c, nc_value(nc, key), key, min_ms, out);
-}
-
-char *
-pd_notify_conf_url(struct pd_notify_conf *nc, const char *key, const char *schemes,
-		   char **display)
-{
-	char *url = NULL;
-	int secret;
-
-	*display = NULL;
-	if (!pd_notify_conf_has(nc, key))
-		return NULL;
-	if (cfg_url_of(nc->c, nc_value(nc, key), key, schemes, &url, display, &secret) != 0)
-		return NULL;
-	return url;
-}
-
-char **
-pd_notify_conf_list(struct pd_notify_conf *nc, const char *key, const char *scalar_hint,
-		    size_t *nout)
-{
-	struct cfg_ctx *c = nc->c;
-	yaml_node_t *n = nc_value(nc, key);
-	yaml_node_item_t *items;
-	size_t cnt;
-	char **r;
-
-	*nout = 0;
-	if (!pd_notify_conf_has(nc, key))
-		return NULL;
-	if (n != NULL && n->type == YAML_SCALAR_NODE && !cfg_is_null(n)) {
-		cfg_error(c, n, "%s: expected a list%s", key, scalar_hint ? scalar_hint : "");
-		return NULL;
-	}
-	if (cfg_seq(c, n, key, &items, &cnt) != 0)
-		return NULL;
-	if (cnt == 0) {
-		cfg_error(c, n, "%s: list is empty", key);
-		return NULL;
-	}
-	r = cfg_calloc(c, cnt + 1, sizeof(*r));
-	if (r == NULL)
-		return NULL;
-	for (size_t i = 0; i < cnt; i++) {
-		char *s = cfg_string(c, cfg_node(c, items[i]), key, NULL);
-
-		if (s != NULL)
-			r[(*nout)++] = s;
-	}
-	return r;
-}
-
-int
-pd_notify_conf_enum(struct pd_notify_conf *nc, const char *key, const char *const *words,
-		    const char *expect)
-{
-	if (!pd_notify_conf_has(nc, key))
-		return -1;
-	return cfg_enum(nc->c, nc_value(nc, key), key, words, expect);
-}
-
-int
-pd_notify_conf_bool(struct pd_notify_conf *nc, const char *key)
-{
-	static const char *const words[] = { "false", "true", NULL };
-
-	return pd_notify_conf_enum(nc, key, words, "true or false");
-}
-
-/* "scheme://host/[REDACTED]": the display form of a URL whose path is a credential
- * (Slack incoming webhooks). The path itself is registered as a secret. */
-static char *
-cfg_url_redacted(struct cfg_ctx *c, const char *url)
-{
-	const char *host = strstr(url, "://"), *path;
-	struct pd_buf b;
-	char *res;
-
-	host = host ? host + 3 : url;
-	path = strchr(host, '/');
-	if (path == NULL)
-		return cfg_strdup(c, url);
-	/* a token-bearing path, not "/" (which would mask every slash in the log) */
-	if (strlen(path) >= 8)
-		pd_log_add_secret(path);
-	pd_buf_init(&b, 0);
-	if (pd_buf_append(&b, url, (size_t)(path - url)) != 0 ||
-	    pd_buf_append(&b, "/[REDACTED]", 11) != 0) {
-		pd_buf_cleanup(&b);
-		c->nomem = 1;
-		return NULL;
-	}
-	res = b.data;
-	return res;
-}
-
-static void
-cfg_notify_severities(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
-{
-	yaml_node_item_t *items;
-	size_t cnt;
-
-	if (cfg_seq(c, n, "severities", &items, &cnt) != 0)
-		return;
-	if (cnt == 0) {
-		cfg_error(c, n, "severities: list is empty (the target would never be used)");
-		return;
-	}
-	for (size_t i = 0; i < cnt; i++) {
-		int s = cfg_enum(c, cfg_node(c, items[i]), "severities", severity_words,
-				 "P1, P2, P3 or P4");
-
-		if (s >= 0)
-			*mask |= 1u << s;
-	}
-}
-
-/* A key or token goes into a header line: a control character (a CR/LF from a file that
- * ends in "\r\n", say) would split or corrupt it. The value is secret: never shown. */
-static void
-cfg_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what, const char *v)
-{
-	if (v == NULL)
-		return;
-	if (strlen(v) > CFG_MAX_TOKEN) {
-		cfg_error(c, n, "%s: longer than %d bytes", what, CFG_MAX_TOKEN);
-		return;
-	}
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-		if (*p < 0x20 || *p == 0x7f) {
-			cfg_error(c, n, "%s: contains a control character (%s); a key is one "
-				  "line of printable characters", what,
-				  *p == '\r' ? "CR" : *p == '\n' ? "LF" : *p == '\t' ? "TAB"
-									  : "other");
-			return;
-		}
-}
-
-/* A retry or breaker duration: 1s .. 1h (0 stays "the default" when it is bad). */
-static void
-cfg_retry_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t *out)
-{
-	if (n == NULL || cfg_duration(c, n, what, 1000, out) != 0)
-		return;
-	if (*out > CFG_MAX_RETRY_MS) {
-		cfg_error(c, n, "%s: at most 1h", what);
-		*out = 0;
-	}
-}
-
-/* retry: {max_backoff, max_retry_after}; 0 = the outbox's default for the role */
-enum { RT_MAX_BACKOFF, RT_MAX_RETRY_AFTER, RT_N };
-static const char *const retry_keys[] = { "max_backoff", "max_retry_after", NULL };
-
-static void
-cfg_notify_retry(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
-{
-	yaml_node_t *v[RT_N], *k[RT_N];
-
-	if (cfg_map(c, n, "retry", retry_keys, v, k) != 0)
-		return;
-	cfg_retry_duration(c, v[RT_MAX_BACKOFF], "max_backoff", &t->retry_max_backoff_ms);
-	cfg_retry_duration(c, v[RT_MAX_RETRY_AFTER], "max_retry_after", &t->retry_max_after_ms);
-}
-
-/* breaker: {failures, cooldown, max_cooldown}; 0 = the outbox's default */
-enum { BK_FAILURES, BK_COOLDOWN, BK_MAX_COOLDOWN, BK_N };
-static const char *const breaker_keys[] = { "failures", "cooldown", "max_cooldown", NULL };
-
-static void
-cfg_notify_breaker(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
-{
-	yaml_node_t *v[BK_N], *k[BK_N];
-
-	if (cfg_map(c, n, "breaker", breaker_keys, v, k) != 0)
-		return;
-	if (v[BK_FAILURES] != NULL)
-		cfg_int(c, v[BK_FAILURES], "failures", 1, 100, &t->breaker_failures);
-	cfg_retry_duration(c, v[BK_COOLDOWN], "cooldown", &t->breaker_cooldown_ms);
-	cfg_retry_duration(c, v[BK_MAX_COOLDOWN], "max_cooldown", &t->breaker_max_cooldown_ms);
-	if (t->breaker_cooldown_ms > 0 && t->breaker_max_cooldown_ms > 0 &&
-	    t->breaker_max_cooldown_ms < t->breaker_cooldown_ms)
-		cfg_error(c, v[BK_MAX_COOLDOWN], "max_cooldown: shorter than cooldown");
-}
-
-/* Every key a notify entry may have: the common ones, then each type's own (once). */
-static const char *const *
-cfg_notify_keys(void)
-{
-	static const char *keys[CFG_NOTIFY_MAX_KEYS + 1];
-	size_t n = 0;
-
-	if (keys[0] != NULL)
-		return keys;
-	for (size_t i = 0; notify_common_keys[i] != NULL; i++)
-		keys[n++] = notify_common_keys[i];
-	for (size_t t = 0; t < pd_notify_ntypes(); t++) {
-		const struct pd_notify_ops *ops = pd_notify_ops_at(t);
-
-		for (size_t i = 0; ops->keys != NULL && ops->keys[i] != NULL; i++) {
-			size_t j;
-
-			for (j = 0; j < n; j++)
-				if (strcmp(keys[j], ops->keys[i]) == 0)
-					break;
-			if (j == n && n < CFG_NOTIFY_MAX_KEYS)
-				keys[n++] = ops->keys[i];
-		}
-	}
-	keys[n] = NULL;
-	return keys;
-}
-
-static int
-cfg_ops_has_key(const struct pd_notify_ops *ops, const char *key)
-{
-	for (size_t i = 0; ops != NULL && ops->keys != NULL && ops->keys[i] != NULL; i++)
-		if (strcmp(ops->keys[i], key) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
-	       yaml_node_t **name_node)
-{
-	const char *const *names = cfg_notify_keys();
-	yaml_node_t *v[CFG_NOTIFY_MAX_KEYS + 1], *k[CFG_NOTIFY_MAX_KEYS + 1];
-	const struct pd_notify_ops *ops = NULL;
-	struct pd_notify_conf nc = { .c = c, .entry = n, .names = names, .v = v, .k = k };
-	int type = -1, secret;
-
-	*name_node = NULL;
-	t->line = (int)n->start_mark.line + 1;
-	t->col = (int)n->start_mark.column + 1;
-	t->timeout_ms = CFG_DEF_TIMEOUT_MS;
-	if (cfg_map(c, n, "notify", names, v, k) != 0)
-		return;
-	if (v[NT_NAME] == NULL)
-		cfg_error(c, n, "notify entry is missing required key 'name'");
-	else if ((t->name = cfg_name(c, v[NT_NAME], "name")) != NULL)
-		*name_node = v[NT_NAME];
-	if (v[NT_TYPE] == NULL)
-		cfg_error(c, n, "notify entry is missing required key 'type' (%s)",
-			  pd_notify_type_list());
-	else
-		type = cfg_enum(c, v[NT_TYPE], "type", pd_notify_type_names(),
-				pd_notify_type_list());
-	if (type >= 0) {
-		t->type = (enum pd_notify_type)type;
-		ops = pd_notify_ops_at((size_t)type);
-	}
-
-	/* a type's own key on another type */
-	for (size_t i = NT_N; names[i] != NULL; i++) {
-		if (k[i] == NULL || ops == NULL || cfg_ops_has_key(ops, names[i]))
-			continue;
-		for (size_t o = 0; o < pd_notify_ntypes(); o++)
-			if (cfg_ops_has_key(pd_notify_ops_at(o), names[i])) {
-				cfg_error(c, k[i], "%s is only valid for type %s", names[i],
-					  pd_notify_ops_at(o)->name);
-				break;
-			}
-	}
-
-	/* url: required, refused, or a default, as the type says */
-	if (v[NT_URL] != NULL && ops != NULL && (ops->flags & PD_NOTIFY_F_NO_URL)) {
-		cfg_error(c, k[NT_URL], "url is not valid for type %s (use command)", ops->name);
-	} else if (v[NT_URL] != NULL) {
-		if (cfg_url_of(c, v[NT_URL], "url", ops ? ops->schemes : NULL, &t->url,
-			       &t->url_display, &secret) == 0 && ops != NULL &&
-		    (ops->flags & PD_NOTIFY_F_URL_SECRET)) {
-			/* a URL that is a credential even when written in the clear */
-			pd_log_add_secret(t->url);
-			if (!secret) {
-				free(t->url_display);
-				t->url_display = cfg_url_redacted(c, t->url);
-			}
-		}
-	} else if (ops != NULL && (ops->flags & PD_NOTIFY_F_URL_REQUIRED)) {
-		cfg_error(c, n, "%s is missing required key 'url'", ops->name);
-	} else if (ops != NULL && ops->default_url != NULL) {
-		t->url = cfg_strdup(c, ops->default_url);
-		t->url_display = cfg_strdup(c, ops->default_url);
-	}
-	if (v[NT_HEADERS] != NULL) {
-		if (ops != NULL && (ops->flags & PD_NOTIFY_F_NO_URL))
-			cfg_error(c, k[NT_HEADERS], "headers is not valid for type %s", ops->name);
-		else
-			cfg_headers(c, v[NT_HEADERS], &t->headers, &t->nheaders);
-	}
-	if (v[NT_TIMEOUT] != NULL)
-		cfg_duration(c, v[NT_TIMEOUT], "timeout", 1, &t->timeout_ms);
-	if (v[NT_ROLE] != NULL) {
-		int r = cfg_enum(c, v[NT_ROLE], "role", notify_roles, "page, chat or ticket");
-
-		if (r >= 0)
-			t->role = (enum pd_notify_role)(r + 1);
-	}
-	if (v[NT_SEVERITIES] != NULL)
-		cfg_notify_severities(c, v[NT_SEVERITIES], &t->severities);
-	if (k[NT_RETRY] != NULL)
-		cfg_notify_retry(c, v[NT_RETRY], t);
-	if (k[NT_BREAKER] != NULL)
-		cfg_notify_breaker(c, v[NT_BREAKER], t);
-	/* the type's own keys */
-	if (ops != NULL && ops->configure != NULL)
-		ops->configure(&nc, t);
-}
-
-static void
-cfg_notify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
-{
-	yaml_node_item_t *items;
-	yaml_node_t **name_nodes = NULL;
-	char **names = NULL;
-	size_t cnt;
-
-	if (cfg_seq(c, n, "notify", &items, &cnt) != 0 || cnt == 0)
-		return;
-	cfg->notify = cfg_calloc(c, cnt, sizeof(*cfg->notify));
-	name_nodes = cfg_calloc(c, cnt, sizeof(*name_nodes));
-	names = cfg_calloc(c, cnt, sizeof(*names));
-	if (cfg->notify == NULL || name_nodes == NULL || names == NULL)
-		goto out;
-	cfg->nnotify = cnt;
-	for (size_t i = 0; i < cnt; i++) {
-		cfg_notify_one(c, cfg_node(c, items[i]), &cfg->notify[i], &name_nodes[i]);
-		names[i] = cfg->notify[i].name;
-	}
-	cfg_unique(c, "notify", names, name_nodes, cnt);
+	pd_config_unique(c, "probe", names, name_nodes, cnt);
 out:
 	free(name_nodes);
 	free(names);
@@ -2550,13 +654,13 @@ cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 {
 	yaml_node_t *v[ST_N], *k[ST_N];
 
-	if (n == NULL || cfg_map(c, n, "store", store_keys, v, k) != 0)
+	if (n == NULL || pd_config_map(c, n, "store", store_keys, v, k) != 0)
 		return;
 	if (v[ST_PATH] != NULL) {
-		char *s = cfg_string(c, v[ST_PATH], "path", NULL);
+		char *s = pd_config_string(c, v[ST_PATH], "path", NULL);
 
 		if (s != NULL && s[0] == '\0') {
-			cfg_error(c, v[ST_PATH], "path: must not be empty");
+			pd_config_error(c, v[ST_PATH], "path: must not be empty");
 			free(s);
 		} else if (s != NULL) {
 			free(cfg->store_path);
@@ -2564,583 +668,10 @@ cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		}
 	}
 	if (v[ST_RETENTION] != NULL)
-		cfg_duration(c, v[ST_RETENTION], "retention", 1, &cfg->retention_ms);
+		pd_config_duration(c, v[ST_RETENTION], "retention", 1, &cfg->retention_ms);
 	if (v[ST_INC_RETENTION] != NULL)
-		cfg_duration(c, v[ST_INC_RETENTION], "incident_retention", 1,
-			     &cfg->incident_retention_ms);
-}
-
-/* "host:port", "[v6]:port"; host is a name or an address. */
-static int
-cfg_listen_ok(const char *s)
-{
-	const char *colon, *port;
-	long pv = 0;
-	size_t i;
-
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		char a6[64];
-		struct in6_addr in6;
-
-		if (close == NULL || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(a6))
-			return 0;
-		memcpy(a6, s + 1, (size_t)(close - s - 1));
-		a6[close - s - 1] = '\0';
-		if (inet_pton(AF_INET6, a6, &in6) != 1)
-			return 0;
-		colon = close + 1;
-	} else {
-		colon = strchr(s, ':');
-		if (colon == NULL || colon == s || strchr(colon + 1, ':') != NULL)
-			return 0;
-		for (const char *h = s; h < colon; h++)
-			if (!((*h >= 'A' && *h <= 'Z') || (*h >= 'a' && *h <= 'z') ||
-			      (*h >= '0' && *h <= '9') || *h == '.' || *h == '-' || *h == '_'))
-				return 0;
-	}
-	port = colon + 1;
-	for (i = 0; port[i] >= '0' && port[i] <= '9' && i < 5; i++)
-		pv = pv * 10 + (port[i] - '0');
-	return i > 0 && port[i] == '\0' && pv >= 1 && pv <= 65535;
-}
-
-enum { HT_LISTEN, HT_BEARER, HT_N };
-static const char *const http_keys[] = { "listen", "bearer_token", NULL };
-
-static void
-cfg_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
-{
-	yaml_node_t *v[HT_N], *k[HT_N];
-	char show[CFG_SHOW_MAX + 8];
-	int secret;
-
-	if (cfg_map(c, n, "http", http_keys, v, k) != 0)
-		return;
-	if (v[HT_LISTEN] != NULL) {
-		char *s = cfg_string(c, v[HT_LISTEN], "listen", &secret);
-
-		if (s != NULL && !cfg_listen_ok(s)) {
-			cfg_error(c, v[HT_LISTEN], "listen: invalid address '%s' (host:port, e.g. "
-				  "127.0.0.1:9464 or [::1]:9464)",
-				  cfg_disp(v[HT_LISTEN], s, secret, show, sizeof(show)));
-			free(s);
-			s = NULL;
-		}
-		cfg->http_listen = s;
-	}
-	if (v[HT_BEARER] != NULL) {
-		cfg->http_bearer_token = cfg_string(c, v[HT_BEARER], "bearer_token", &secret);
-		cfg_token_line(c, v[HT_BEARER], "bearer_token", cfg->http_bearer_token);
-		if (cfg->http_bearer_token != NULL && cfg->http_bearer_token[0] == '\0') {
-			cfg_error(c, v[HT_BEARER], "bearer_token: must not be empty");
-			free(cfg->http_bearer_token);
-			cfg->http_bearer_token = NULL;
-		}
-		if (cfg->http_bearer_token != NULL)
-			pd_log_add_secret(cfg->http_bearer_token);
-	}
-}
-
-enum {
-	CL_WINDOW, CL_CORE_TIMEOUT, CL_LAT_FACTOR, CL_ERR_LOW, CL_ERR_HIGH, CL_MIN_COUNT,
-	CL_BASELINE, CL_CORE_FAMILY, CL_P3_ESCALATE, CL_CORRELATION, CL_REFERENCE, CL_UPSTREAM,
-	CL_N
-};
-static const char *const classify_keys[] = {
-	"window", "core_timeout", "latency_factor", "error_rate_low", "error_rate_high",
-	"min_window_count", "baseline_latency", "core_family_down", "p3_escalate",
-	"correlation_window", "reference_probe", "upstream", NULL,
-};
-
-static void
-cfg_classify_defaults(struct pd_config *cfg)
-{
-	struct pd_classify_rules *r = &cfg->classify;
-
-	r->window_ms = 5 * 60 * 1000;
-	r->core_timeout_ms = 60 * 1000;
-	r->latency_factor = 3.0;
-	r->error_rate_low = 0.01;
-	r->error_rate_high = 0.10;
-	r->min_window_count = 5;
-	r->baseline_latency_ms = 500;
-	r->core_family_down_p1 = 0;
-	r->p3_escalate_ms = 30 * 60 * 1000;
-	snprintf(r->reference_probe, sizeof(r->reference_probe), "userid");
-	snprintf(r->upstream, sizeof(r->upstream), "TikTok");
-	cfg->correlation_ms = 2 * 60 * 1000;
-}
-
-/* classify: reference_probe must name a probe (or a family); upstream is free text. */
-static void
-cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct pd_config *cfg)
-{
-	struct pd_classify_rules *r = &cfg->classify;
-	char *s;
-
-	if (ref != NULL && (s = cfg_name(c, ref, "reference_probe")) != NULL) {
-		if (pd_config_probe(cfg, s) == NULL && !pd_config_has_family(cfg, s))
-			cfg_error(c, ref, "classify: reference_probe: no probe (nor family) is "
-				  "named '%s'", s);
-		else
-			snprintf(r->reference_probe, sizeof(r->reference_probe), "%s", s);
-		free(s);
-	}
-	if (up != NULL && (s = cfg_string(c, up, "upstream", NULL)) != NULL) {
-		size_t len = strlen(s);
-
-		if (len == 0 || len >= sizeof(r->upstream) || strpbrk(s, "\n\r\t") != NULL)
-			cfg_error(c, up, "classify: upstream: 1-%zu characters on one line "
-				  "(the upstream's name, e.g. TikTok)", sizeof(r->upstream) - 1);
-		else
-			snprintf(r->upstream, sizeof(r->upstream), "%s", s);
-		free(s);
-	}
-}
-
-/* A plain number in [lo, hi]; 0 ok, -1 error (reported). */
-static int
-cfg_number(struct cfg_ctx *c, yaml_node_t *n, const char *what, double lo, double hi, double *out)
-{
-	const char *raw = n->type == YAML_SCALAR_NODE ? cfg_raw(n) : "";
-	double v;
-
-	if (!cfg_yaml_number(raw, &v) || v < lo || v > hi) {
-		cfg_error(c, n, "%s: expected a number from %g to %g", what, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static void
-cfg_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
-{
-	static const char *const p12[] = { "P1", "P2", NULL };
-	struct pd_classify_rules *r = &cfg->classify;
-	yaml_node_t *v[CL_N], *k[CL_N];
-	double d;
-	int i;
-
-	if (cfg_map(c, n, "classify", classify_keys, v, k) != 0)
-		return;
-	if (v[CL_WINDOW])
-		cfg_duration(c, v[CL_WINDOW], "window", 10000, &r->window_ms);
-	if (v[CL_CORE_TIMEOUT])
-		cfg_duration(c, v[CL_CORE_TIMEOUT], "core_timeout", 1, &r->core_timeout_ms);
-	if (v[CL_LAT_FACTOR] && cfg_number(c, v[CL_LAT_FACTOR], "latency_factor", 1.0, 1000, &d) == 0)
-		r->latency_factor = d;
-	if (v[CL_ERR_LOW] && cfg_number(c, v[CL_ERR_LOW], "error_rate_low", 0, 1, &d) == 0)
-		r->error_rate_low = d;
-	if (v[CL_ERR_HIGH] && cfg_number(c, v[CL_ERR_HIGH], "error_rate_high", 0, 1, &d) == 0)
-		r->error_rate_high = d;
-	if (r->error_rate_low > r->error_rate_high)
-		cfg_error(c, n, "classify: error_rate_low must not exceed error_rate_high");
-	if (v[CL_MIN_COUNT] && cfg_int(c, v[CL_MIN_COUNT], "min_window_count", 1, 1000000, &i) == 0)
-		r->min_window_count = i;
-	if (v[CL_BASELINE]) {
-		int64_t ms;
-
-		if (cfg_duration(c, v[CL_BASELINE], "baseline_latency", 1, &ms) == 0)
-			r->baseline_latency_ms = (double)ms;
-	}
-	if (v[CL_CORE_FAMILY]) {
-		int e = cfg_enum(c, v[CL_CORE_FAMILY], "core_family_down", p12, "P1 or P2");
-
-		if (e >= 0)
-			r->core_family_down_p1 = e == 0;
-	}
-	if (v[CL_P3_ESCALATE])
-		cfg_duration(c, v[CL_P3_ESCALATE], "p3_escalate", 1000, &r->p3_escalate_ms);
-	if (v[CL_CORRELATION])
-		cfg_duration(c, v[CL_CORRELATION], "correlation_window", 0, &cfg->correlation_ms);
-	cfg_classify_words(c, v[CL_REFERENCE], v[CL_UPSTREAM], cfg);
-}
-
-enum { HB_URL, HB_INTERVAL, HB_N };
-static const char *const heartbeat_keys[] = { "url", "interval", NULL };
-
-static void
-cfg_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
-{
-	yaml_node_t *v[HB_N], *k[HB_N];
-	int secret = 0;
-	char *display = NULL;
-
-	cfg->heartbeat_interval_ms = 60000;
-	if (cfg_map(c, n, "heartbeat", heartbeat_keys, v, k) != 0)
-		return;
-	if (v[HB_URL] == NULL)
-		cfg_error(c, n, "heartbeat is missing required key 'url'");
-	else
-		cfg_url(c, v[HB_URL], "url", &cfg->heartbeat_url, &display, &secret);
-	free(display);
-	if (v[HB_INTERVAL] != NULL)
-		cfg_duration(c, v[HB_INTERVAL], "interval", 1000, &cfg->heartbeat_interval_ms);
-}
-
-/* ---- maintenance windows (the rule is in maint.h) ---- */
-enum { MT_NAME, MT_REASON, MT_START, MT_WEEKDAYS, MT_TIME, MT_DURATION, MT_PROBES, MT_FAMILIES,
-       MT_ALL, MT_N };
-static const char *const maint_keys[] = {
-	"name", "reason", "start", "weekdays", "time", "duration", "probes", "families", "all",
-	NULL,
-};
-
-static void
-cfg_maint_weekday(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
-{
-	char show[CFG_SHOW_MAX + 8];
-	int secret, d;
-	char *s = cfg_scalar(c, n, "weekdays", &secret);
-
-	if (s == NULL)
-		return;
-	if ((d = pd_maint_weekday_parse(s)) < 0)
-		cfg_error(c, n, "weekdays: unknown weekday '%s' (mon, tue, wed, thu, fri, sat, sun)",
-			  cfg_disp(n, s, secret, show, sizeof(show)));
-	else
-		*mask |= 1u << d;
-	free(s);
-}
-
-/* A list of probe or family names that must exist in the configuration. */
-static void
-cfg_maint_scope(struct cfg_ctx *c, yaml_node_t *n, const char *what, int family,
-		const struct pd_config *cfg, char ***out, size_t *nout)
-{
-	yaml_node_item_t *items;
-	size_t cnt;
-
-	if (cfg_seq(c, n, what, &items, &cnt) != 0)
-		return;
-	if (cnt == 0) {
-		cfg_error(c, n, "%s: list is empty", what);
-		return;
-	}
-	if ((*out = cfg_calloc(c, cnt, sizeof(**out))) == NULL)
-		return;
-	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *e = cfg_node(c, items[i]);
-		char *s = cfg_name(c, e, what);
-		if (s == NULL)
-			continue;
-		if (family ? !pd_config_has_family(cfg, s) : pd_config_probe(cfg, s) == NULL) {
-			char show[CFG_SHOW_MAX + 8];
-
-			cfg_error(c, e, "%s: no %s named '%s' in this configuration", what,
-				  family ? "probe family" : "probe", cfg_disp(e, s, 0, show, sizeof(show)));
-			free(s);
-			continue;
-		}
-		(*out)[(*nout)++] = s;
-	}
-}
-
-static void
-cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
-	      struct pd_maint_window *w, yaml_node_t **name_node)
-{
-	yaml_node_t *v[MT_N], *k[MT_N];
-	char show[CFG_SHOW_MAX + 8];
-	int secret;
-
-	if (cfg_map(c, n, "maintenance", maint_keys, v, k) != 0)
-		return;
-	if (n->type != YAML_MAPPING_NODE) {
-		cfg_error(c, n, "maintenance: expected a mapping");
-		return;
-	}
-	if (v[MT_NAME] != NULL && (w->name = cfg_name(c, v[MT_NAME], "name")) != NULL)
-		*name_node = v[MT_NAME];
-	if (v[MT_REASON] == NULL)
-		cfg_error(c, n, "maintenance is missing required key 'reason' (what the on-call "
-			  "reads: e.g. \"upstream provider's announced maintenance\")");
-	else
-		w->reason = cfg_string(c, v[MT_REASON], "reason", NULL);
-	if (v[MT_START] != NULL && v[MT_WEEKDAYS] != NULL) {
-		cfg_error(c, k[MT_WEEKDAYS], "maintenance: 'start' (one-off) and 'weekdays' "
-			  "(recurring) exclude each other");
-	} else if (v[MT_START] != NULL) {
-		char *s = cfg_scalar(c, v[MT_START], "start", &secret);
-		int64_t ms = 0;
-
-		if (s != NULL && (pd_check_rfc3339_parse(s, &ms) != 0 || ms <= 0))
-			cfg_error(c, v[MT_START], "start: '%s' is not an RFC 3339 time (UTC, e.g. "
-				  "2026-12-07T02:00:00Z)",
-				  cfg_disp(v[MT_START], s, secret, show, sizeof(show)));
-		else if (s != NULL)
-			w->start_ms = ms;
-		free(s);
-		if (k[MT_TIME] != NULL)
-			cfg_error(c, k[MT_TIME], "time is only valid with 'weekdays' (a recurring "
-				  "window); a one-off window has its date and time in 'start'");
-	} else if (v[MT_WEEKDAYS] != NULL) {
-		yaml_node_t *wd = v[MT_WEEKDAYS];
-
-		if (wd->type == YAML_SEQUENCE_NODE) {
-			yaml_node_item_t *items;
-			size_t cnt;
-
-			if (cfg_seq(c, wd, "weekdays", &items, &cnt) == 0 && cnt == 0)
-				cfg_error(c, wd, "weekdays: list is empty");
-			for (size_t i = 0; i < cnt; i++)
-				cfg_maint_weekday(c, cfg_node(c, items[i]), &w->weekdays);
-		} else {
-			cfg_maint_weekday(c, wd, &w->weekdays);
-		}
-		if (v[MT_TIME] == NULL) {
-			cfg_error(c, n, "maintenance is missing required key 'time' (HH:MM, UTC) "
-				  "for its weekdays");
-		} else {
-			char *s = cfg_scalar(c, v[MT_TIME], "time", &secret);
-
-			if (s != NULL && (w->time_ms = cfg_time_of_day(s)) < 0)
-				cfg_error(c, v[MT_TIME], "time: invalid time of day '%s' (HH:MM, UTC, "
-					  "00:00 to 23:59)",
-					  cfg_disp(v[MT_TIME], s, secret, show, sizeof(show)));
-			free(s);
-		}
-	} else {
-		cfg_error(c, n, "maintenance needs 'start' (a one-off window) or 'weekdays' and "
-			  "'time' (a recurring one)");
-	}
-	if (v[MT_DURATION] == NULL)
-		cfg_error(c, n, "maintenance is missing required key 'duration'");
-	else if (cfg_duration(c, v[MT_DURATION], "duration", 1, &w->duration_ms) == 0 &&
-		 v[MT_WEEKDAYS] != NULL && w->duration_ms > PD_MAINT_WEEK_MS)
-		cfg_error(c, v[MT_DURATION], "duration: a recurring window lasts at most 7d");
-	if (v[MT_ALL] != NULL) {
-		char *s = cfg_scalar(c, v[MT_ALL], "all", &secret);
-		int b = 0;
-
-		if (s != NULL && (cfg_yaml_bool(s, &b) == 0 || !b))
-			cfg_error(c, v[MT_ALL], "all: must be true (or leave it out and list "
-				  "probes or families)");
-		free(s);
-		w->all = b;
-		if (b && (k[MT_PROBES] != NULL || k[MT_FAMILIES] != NULL))
-			cfg_error(c, k[MT_ALL], "all: true excludes 'probes' and 'families'");
-	}
-	if (v[MT_PROBES] != NULL)
-		cfg_maint_scope(c, v[MT_PROBES], "probes", 0, cfg, &w->probes, &w->nprobes);
-	if (v[MT_FAMILIES] != NULL)
-		cfg_maint_scope(c, v[MT_FAMILIES], "families", 1, cfg, &w->families, &w->nfamilies);
-	if (k[MT_ALL] == NULL && k[MT_PROBES] == NULL && k[MT_FAMILIES] == NULL)
-		cfg_error(c, n, "maintenance needs a scope: 'probes: [...]', 'families: [...]' or "
-			  "'all: true'");
-}
-
-static void
-cfg_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
-{
-	yaml_node_item_t *items;
-	yaml_node_t **name_nodes = NULL;
-	char **names = NULL;
-	size_t cnt;
-
-	if (cfg_seq(c, n, "maintenance", &items, &cnt) != 0 || cnt == 0)
-		return;
-	cfg->maint = cfg_calloc(c, cnt, sizeof(*cfg->maint));
-	name_nodes = cfg_calloc(c, cnt, sizeof(*name_nodes));
-	names = cfg_calloc(c, cnt, sizeof(*names));
-	if (cfg->maint == NULL || name_nodes == NULL || names == NULL)
-		goto out;
-	cfg->nmaint = cnt;
-	for (size_t i = 0; i < cnt; i++) {
-		cfg_maint_one(c, cfg_node(c, items[i]), cfg, &cfg->maint[i], &name_nodes[i]);
-		names[i] = cfg->maint[i].name;
-	}
-	cfg_unique(c, "maintenance", names, name_nodes, cnt);
-out:
-	free(name_nodes);
-	free(names);
-}
-
-/* runbooks: {base_url: URL}: where the runbooks/ directory is published; every payload
- * then carries BASE_URL/<file> (an absolute link: PagerDuty's links[], Slack's button)
- * instead of the relative "runbooks/<file>". */
-enum { RB_BASE_URL, RB_N };
-static const char *const runbooks_keys[] = { "base_url", NULL };
-
-static void
-cfg_runbooks(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
-{
-	yaml_node_t *v[RB_N], *k[RB_N];
-	int secret = 0;
-	char *display = NULL;
-
-	if (cfg_map(c, n, "runbooks", runbooks_keys, v, k) != 0)
-		return;
-	if (v[RB_BASE_URL] == NULL) {
-		cfg_error(c, n, "runbooks is missing required key 'base_url'");
-		return;
-	}
-	if (cfg_url(c, v[RB_BASE_URL], "base_url", &cfg->runbooks_base_url, &display,
-		    &secret) != 0)
-		return;
-	free(display);
-	if (strlen(cfg->runbooks_base_url) > PD_CONFIG_RUNBOOK_URL_MAX)
-		cfg_error(c, v[RB_BASE_URL], "base_url: at most %d bytes, got %zu",
-			  PD_CONFIG_RUNBOOK_URL_MAX, strlen(cfg->runbooks_base_url));
-	else if (strpbrk(cfg->runbooks_base_url, "?#") != NULL)
-		cfg_error(c, v[RB_BASE_URL], "base_url: no query or fragment (the runbook's "
-			  "file name is appended to it)");
-}
-
-/* ---- `slo:` (objectives per family or probe, burn-rate rules; see slo.h) ---- */
-enum { SLO_OBJECTIVES, SLO_RULES, SLO_N };
-static const char *const slo_keys[] = { "objectives", "rules", NULL };
-enum { SO_FAMILY, SO_PROBE, SO_AVAIL, SO_OVER, SO_LATENCY, SO_N };
-static const char *const slo_obj_keys[] = { "family", "probe", "availability", "over", "latency",
-					    NULL };
-enum { SL_UNDER, SL_TARGET, SL_N };
-static const char *const slo_lat_keys[] = { "under", "target", NULL };
-enum { SR_BURN, SR_LONG, SR_SHORT, SR_SEVERITY, SR_N };
-static const char *const slo_rule_keys[] = { "burn_rate", "long", "short", "severity", NULL };
-
-/* "99.9%" -> 0.999 (strictly between 0 and 100 %); 0 ok, -1 error (reported). */
-static int
-cfg_percent(struct cfg_ctx *c, yaml_node_t *n, const char *what, double *out)
-{
-	const char *raw = n->type == YAML_SCALAR_NODE ? cfg_raw(n) : "";
-	size_t len = strlen(raw);
-	char num[32];
-	double v;
-
-	if (len < 2 || len >= sizeof(num) || raw[len - 1] != '%')
-		goto bad;
-	memcpy(num, raw, len - 1);
-	num[len - 1] = '\0';
-	if (!cfg_yaml_number(num, &v) || !(v > 0 && v < 100))
-		goto bad;
-	*out = v / 100.0;
-	return 0;
-bad:
-	cfg_error(c, n, "%s: expected a percentage above 0%% and below 100%%, e.g. 99.9%%", what);
-	return -1;
-}
-
-/* o, and the latency objective lat (name NULL when none) */
-static void
-cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, struct pd_slo_cfg *o,
-		  struct pd_slo_cfg *lat)
-{
-	yaml_node_t *v[SO_N], *k[SO_N];
-
-	o->period_ms = 30LL * 24 * 60 * 60 * 1000;
-	o->line = (int)n->start_mark.line + 1;
-	o->col = (int)n->start_mark.column + 1;
-	if (cfg_map(c, n, "slo objective", slo_obj_keys, v, k) != 0)
-		return;
-	if ((v[SO_FAMILY] == NULL) == (v[SO_PROBE] == NULL)) {
-		cfg_error(c, n, "slo objective: give exactly one of 'family' or 'probe'");
-		return;
-	}
-	o->by_probe = v[SO_PROBE] != NULL;
-	o->name = cfg_name(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], o->by_probe ? "probe" : "family");
-	if (o->name != NULL && !(o->by_probe ? pd_config_probe(cfg, o->name) != NULL :
-				 pd_config_has_family(cfg, o->name)))
-		cfg_error(c, v[o->by_probe ? SO_PROBE : SO_FAMILY], "slo objective: no probe %s '%s'",
-			  o->by_probe ? "is named" : "has the family", o->name);
-	if (v[SO_AVAIL] == NULL)
-		cfg_error(c, n, "slo objective is missing required key 'availability' (e.g. 99.9%%)");
-	else
-		cfg_percent(c, v[SO_AVAIL], "availability", &o->objective);
-	if (v[SO_OVER] != NULL)
-		cfg_duration(c, v[SO_OVER], "over", 60 * 60 * 1000, &o->period_ms);
-	/* results older than the retention are pruned: the SLI would silently cover less */
-	if (o->period_ms > cfg->retention_ms) {
-		char per[32], ret[32];
-
-		pd_duration_format(o->period_ms, per, sizeof(per));
-		pd_duration_format(cfg->retention_ms, ret, sizeof(ret));
-		cfg_error(c, v[SO_OVER] ? v[SO_OVER] : n, "slo objective: over %s is longer than "
-			  "store.retention (%s): raise the retention or shorten the period", per, ret);
-	}
-	if (v[SO_LATENCY] != NULL) {
-		yaml_node_t *lv[SL_N], *lk[SL_N];
-
-		if (cfg_map(c, v[SO_LATENCY], "slo latency", slo_lat_keys, lv, lk) != 0)
-			return;
-		for (int j = 0; j < SL_N; j++)
-			if (lv[j] == NULL)
-				cfg_error(c, v[SO_LATENCY], "slo latency is missing required key '%s'",
-					  slo_lat_keys[j]);
-		if (lv[SL_UNDER] == NULL || lv[SL_TARGET] == NULL)
-			return;
-		*lat = *o;
-		lat->name = cfg_strdup(c, o->name ? o->name : "");
-		cfg_duration(c, lv[SL_UNDER], "under", 1, &lat->lat_under_ms);
-		cfg_percent(c, lv[SL_TARGET], "target", &lat->objective);
-		lat->line = (int)v[SO_LATENCY]->start_mark.line + 1;
-		lat->col = (int)v[SO_LATENCY]->start_mark.column + 1;
-	}
-}
-
-static void
-cfg_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
-{
-	yaml_node_t *v[SLO_N], *k[SLO_N];
-	yaml_node_item_t *it;
-	size_t cnt;
-
-	if (cfg_map(c, n, "slo", slo_keys, v, k) != 0)
-		return;
-	if (v[SLO_RULES] != NULL && cfg_seq(c, v[SLO_RULES], "slo rules", &it, &cnt) == 0) {
-		if (cnt == 0 || cnt > PD_SLO_MAX_RULES)
-			cfg_error(c, v[SLO_RULES], "slo rules: from 1 to %d rules", PD_SLO_MAX_RULES);
-		else
-			cfg->nslo_rules = cnt;
-		for (size_t i = 0; i < cnt && cfg->nslo_rules; i++) {
-			yaml_node_t *rn = cfg_node(c, it[i]), *rv[SR_N], *rk[SR_N];
-			struct pd_slo_rule *r = &cfg->slo_rules[i];
-			int sev;
-
-			if (cfg_map(c, rn, "slo rule", slo_rule_keys, rv, rk) != 0)
-				continue;
-			for (int j = 0; j < SR_N; j++)
-				if (rv[j] == NULL)
-					cfg_error(c, rn, "slo rule is missing required key '%s'",
-						  slo_rule_keys[j]);
-			if (rv[SR_BURN])
-				cfg_number(c, rv[SR_BURN], "burn_rate", 0.01, 100000, &r->burn);
-			if (rv[SR_LONG])
-				cfg_duration(c, rv[SR_LONG], "long", 60000, &r->long_ms);
-			if (rv[SR_SHORT])
-				cfg_duration(c, rv[SR_SHORT], "short", 60000, &r->short_ms);
-			if (rv[SR_LONG] && rv[SR_SHORT] && r->short_ms > r->long_ms)
-				cfg_error(c, rv[SR_SHORT], "short: must not exceed long");
-			if (rv[SR_SEVERITY] &&
-			    (sev = cfg_enum(c, rv[SR_SEVERITY], "severity", severity_words,
-					    "P1, P2, P3 or P4")) >= 0)
-				r->severity = sev + 1;
-		}
-	}
-	if (v[SLO_OBJECTIVES] == NULL || cfg_seq(c, v[SLO_OBJECTIVES], "slo objectives", &it, &cnt) != 0)
-		return;
-	if (cnt == 0)
-		return;
-	/* room for a latency objective per entry */
-	if ((cfg->slos = cfg_calloc(c, 2 * cnt, sizeof(*cfg->slos))) == NULL)
-		return;
-	for (size_t i = 0; i < cnt; i++) {
-		struct pd_slo_cfg lat;
-
-		memset(&lat, 0, sizeof(lat));
-		cfg_slo_objective(c, cfg_node(c, it[i]), cfg, &cfg->slos[cfg->nslos++], &lat);
-		if (lat.name != NULL)
-			cfg->slos[cfg->nslos++] = lat;
-	}
-	for (size_t i = 0; i < cfg->nslos; i++)
-		for (size_t j = 0; j < i; j++)
-			if (cfg->slos[i].name && cfg->slos[j].name &&
-			    strcmp(cfg->slos[i].name, cfg->slos[j].name) == 0 &&
-			    (cfg->slos[i].lat_under_ms > 0) == (cfg->slos[j].lat_under_ms > 0))
-				cfg_error_at(c, (size_t)cfg->slos[i].line, (size_t)cfg->slos[i].col,
-					     "duplicate slo objective '%s' (first defined at %d:%d)",
-					     cfg->slos[i].name, cfg->slos[j].line, cfg->slos[j].col);
+		pd_config_duration(c, v[ST_INC_RETENTION], "incident_retention", 1,
+				   &cfg->incident_retention_ms);
 }
 
 enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_HEARTBEAT,
@@ -3169,8 +700,8 @@ static const struct {
 	{ "notify", top_keys, "at the top level: check this line's indentation" },
 };
 
-static const char *
-cfg_key_elsewhere(const char *what, const char *key)
+const char *
+pd_config_key_elsewhere(const char *what, const char *key)
 {
 	for (size_t i = 0; i < sizeof(cfg_elsewhere) / sizeof(cfg_elsewhere[0]); i++) {
 		if (strcmp(cfg_elsewhere[i].what, what) != 0)
@@ -3190,262 +721,47 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 
 	memset(&d, 0, sizeof(d));
 	if (root->type != YAML_MAPPING_NODE) {
-		cfg_error(c, root, "expected a mapping at the top level (defaults, store, probes, "
-			  "notify, location, http)");
+		pd_config_error(c, root,
+				"expected a mapping at the top level (defaults, store, probes, "
+				"notify, location, http)");
 		return;
 	}
-	cfg_map(c, root, "top level", top_keys, v, k);
+	pd_config_map(c, root, "top level", top_keys, v, k);
 	cfg_defaults(c, v[TOP_DEFAULTS], &d);
 	cfg_store(c, v[TOP_STORE], cfg);
 	if (v[TOP_PROBES] == NULL)
-		cfg_error(c, root, "missing required key 'probes'");
+		pd_config_error(c, root, "missing required key 'probes'");
 	else
 		cfg_probes(c, v[TOP_PROBES], &d, cfg);
 	if (v[TOP_NOTIFY] != NULL)
-		cfg_notify(c, v[TOP_NOTIFY], cfg);
+		pd_config_read_notify(c, v[TOP_NOTIFY], cfg);
 	if (v[TOP_LOCATION] != NULL) {
-		cfg->location = cfg_string(c, v[TOP_LOCATION], "location", NULL);
+		cfg->location = pd_config_string(c, v[TOP_LOCATION], "location", NULL);
 		/* it is part of every incident's dedup key ("probed:LOCATION/inc-<ms>", 96
 		 * bytes): a longer one cut the keys, and separate incidents shared one */
 		if (cfg->location != NULL && strlen(cfg->location) > CFG_LOCATION_MAX)
-			cfg_error(c, v[TOP_LOCATION], "location: at most %d bytes (it is part of "
-				  "every incident key), got %zu", CFG_LOCATION_MAX,
-				  strlen(cfg->location));
+			pd_config_error(c, v[TOP_LOCATION],
+					"location: at most %d bytes (it is part of "
+					"every incident key), got %zu", CFG_LOCATION_MAX,
+					strlen(cfg->location));
 	}
 	if (v[TOP_HTTP] != NULL)
-		cfg_http(c, v[TOP_HTTP], cfg);
+		pd_config_read_http(c, v[TOP_HTTP], cfg);
 	if (v[TOP_HEARTBEAT] != NULL)
-		cfg_heartbeat(c, v[TOP_HEARTBEAT], cfg);
+		pd_config_read_heartbeat(c, v[TOP_HEARTBEAT], cfg);
 	if (v[TOP_CLASSIFY] != NULL)
-		cfg_classify(c, v[TOP_CLASSIFY], cfg);
+		pd_config_read_classify(c, v[TOP_CLASSIFY], cfg);
 	if (v[TOP_MAINTENANCE] != NULL)
-		cfg_maintenance(c, v[TOP_MAINTENANCE], cfg);
+		pd_config_read_maintenance(c, v[TOP_MAINTENANCE], cfg);
 	if (v[TOP_RUNBOOKS] != NULL)
-		cfg_runbooks(c, v[TOP_RUNBOOKS], cfg);
+		pd_config_read_runbooks(c, v[TOP_RUNBOOKS], cfg);
 	pd_slo_rules_default(cfg->slo_rules, &cfg->nslo_rules);
 	if (v[TOP_SLO] != NULL)
-		cfg_slo(c, v[TOP_SLO], cfg);
+		pd_config_read_slo(c, v[TOP_SLO], cfg);
 	cfg_probe_cleanup(&d);
 }
 
 /* ---------------------------------------------------------------- entry points */
-
-/* Line/col of a byte offset (reader errors carry only the offset). */
-static void
-cfg_offset_pos(const char *s, size_t len, size_t off, size_t *line, size_t *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off && i < len; i++) {
-		if (s[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else if (((unsigned char)s[i] & 0xc0) != 0x80) {
-			(*col)++;
-		}
-	}
-}
-
-/* Byte offset of the start of the line holding offset off. */
-static size_t
-cfg_line_start(const char *s, size_t off)
-{
-	while (off > 0 && s[off - 1] != '\n')
-		off--;
-	return off;
-}
-
-/* The line before the one starting at ls that holds more than blanks and a comment;
- * its start in *start, its length (no newline) returned; 0 when there is none. */
-static size_t
-cfg_prev_line(const char *s, size_t ls, size_t *start)
-{
-	while (ls > 0) {
-		size_t e = ls - 1, b = cfg_line_start(s, e), i = b;
-
-		while (i < e && (s[i] == ' ' || s[i] == '\t'))
-			i++;
-		if (i < e && s[i] != '#') {
-			*start = b;
-			return e - b;
-		}
-		ls = b;
-	}
-	return 0;
-}
-
-/* The "name:a" that YAML reads as one word: the line's first ':', when a key stands
- * before it and no blank after it (not "url: http://..", not "- http://.."). -1 if not. */
-static long
-cfg_colon_nospace(const char *s, size_t n)
-{
-	size_t i = 0, k;
-
-	while (i < n && (s[i] == ' ' || s[i] == '-'))
-		i++;
-	for (k = i; k < n && s[k] != ':'; k++)
-		if (!((s[k] >= 'A' && s[k] <= 'Z') || (s[k] >= 'a' && s[k] <= 'z') ||
-		      (s[k] >= '0' && s[k] <= '9') || s[k] == '_' || s[k] == '-' || s[k] == '.'))
-			return -1;
-	if (k == i || k + 1 >= n || s[k + 1] == ' ' || s[k + 1] == '\t' ||
-	    (k + 2 < n && s[k + 1] == '/' && s[k + 2] == '/'))
-		return -1;
-	return (long)k;
-}
-
-/*
- * A libyaml error in words that say what to fix: tabs, indentation, a ':'
- * without a space, a value with ': ' in it, an unclosed quote. libyaml's own words
- * follow in parentheses (they are what a web search finds); anything not recognised
- * is reported in libyaml's words alone.
- */
-static void
-cfg_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, size_t len)
-{
-	const char *problem = parser->problem ? parser->problem : "cannot parse";
-	const char *ctx = parser->context;
-	size_t line, col, off = parser->problem_mark.index, ls, ps = 0, pn;
-	char raw[256];
-	long colon;
-
-	if (parser->error == YAML_READER_ERROR) {
-		cfg_offset_pos(yaml, len, parser->problem_offset, &line, &col);
-		cfg_error_at(c, line, col, "YAML: %s", problem);
-		return;
-	}
-	line = parser->problem_mark.line + 1;
-	col = parser->problem_mark.column + 1;
-	if (ctx != NULL)
-		snprintf(raw, sizeof(raw), "YAML: %s, %s at %zu:%zu", problem, ctx,
-			 parser->context_mark.line + 1, parser->context_mark.column + 1);
-	else
-		snprintf(raw, sizeof(raw), "YAML: %s", problem);
-	if (off > len)
-		off = len;
-	ls = cfg_line_start(yaml, off);
-
-	if (strstr(problem, "tab character") != NULL ||
-	    (strcmp(problem, "found character that cannot start any token") == 0 &&
-	     off < len && yaml[off] == '\t')) {
-		/* point at the tab itself (libyaml may point at the line's start) */
-		for (size_t i = ls; i < len && yaml[i] != '\n'; i++) {
-			if (yaml[i] == '\t') {
-				cfg_offset_pos(yaml, len, i, &line, &col);
-				break;
-			}
-		}
-		cfg_error_at(c, line, col, "a tab character: YAML indentation must use spaces");
-		return;
-	}
-	if (strcmp(problem, "found character that cannot start any token") == 0 && off < len &&
-	    (yaml[off] == '@' || yaml[off] == '`')) {
-		cfg_error_at(c, line, col, "'%c' cannot start a value: put the value in quotes "
-			     "(%s)", yaml[off], raw);
-		return;
-	}
-	if (strcmp(problem, "mapping values are not allowed in this context") == 0) {
-		/* "name: a: b": a ': ' inside a value on this very line */
-		for (size_t i = ls; i + 1 < off; i++) {
-			if (yaml[i] == ':' && (yaml[i + 1] == ' ' || yaml[i + 1] == '\t')) {
-				cfg_error_at(c, line, col, "a value that contains ': ' must be quoted "
-					     "(or start the next key on a line of its own) (%s)", raw);
-				return;
-			}
-		}
-		/* "name:a" on the line above: one word, so this line continues it */
-		pn = cfg_prev_line(yaml, ls, &ps);
-		colon = pn ? cfg_colon_nospace(yaml + ps, pn) : -1;
-		if (colon >= 0) {
-			cfg_offset_pos(yaml, len, ps + (size_t)colon, &line, &col);
-			cfg_error_at(c, line, col, "a ':' needs a space after it ('key: value', not "
-				     "'key:value') (%s)", raw);
-			return;
-		}
-		for (off = ls; off < len && yaml[off] == ' '; off++)
-			;
-		cfg_offset_pos(yaml, len, off, &line, &col);
-		cfg_error_at(c, line, col, "bad indentation: this line is indented more than the "
-			     "key above it, so it reads as part of that key's value (%s)", raw);
-		return;
-	}
-	if (strcmp(problem, "did not find expected key") == 0 ||
-	    strcmp(problem, "did not find expected '-' indicator") == 0) {
-		if (problem[23] == '-')
-			cfg_error_at(c, line, col, "bad indentation: inside a list, a line must start "
-				     "a new item ('- ') or line up with the keys of the item above "
-				     "it (%s)", raw);
-		else
-			cfg_error_at(c, line, col, "bad indentation: this line is indented "
-				     "differently from the keys above it (%s)", raw);
-		return;
-	}
-	if (strcmp(problem, "could not find expected ':'") == 0 && ctx != NULL &&
-	    strcmp(ctx, "while scanning a simple key") == 0) {
-		cfg_error_at(c, parser->context_mark.line + 1, parser->context_mark.column + 1,
-			     "expected 'key: value': the ':' is missing, or has no space after it "
-			     "(%s)", raw);
-		return;
-	}
-	if (strcmp(problem, "found unexpected end of stream") == 0 && ctx != NULL &&
-	    strcmp(ctx, "while scanning a quoted scalar") == 0) {
-		cfg_error_at(c, parser->context_mark.line + 1, parser->context_mark.column + 1,
-			     "this quoted value is never closed: its closing quote is missing "
-			     "(%s)", raw);
-		return;
-	}
-	if (ctx != NULL)
-		cfg_error_at(c, line, col, "YAML: %s (%s at %zu:%zu)", problem, ctx,
-			     parser->context_mark.line + 1, parser->context_mark.column + 1);
-	else
-		cfg_error_at(c, line, col, "YAML: %s", problem);
-}
-
-/*
- * libyaml's scanner is quadratic in the flow nesting depth (each token walks the stack
- * of possible simple keys, one per level): 200 KB of '[' took 47 s in
- * yaml_parser_load, 500 KB of "{a: " more than a minute. So the events are read once
- * first, counting the depth, and a document nested deeper than CFG_MAX_DEPTH is refused
- * before it is built: the scan stops a few tokens past that depth. A syntax error is
- * left to yaml_parser_load, which reports it. 0 ok, -1 after the error was reported.
- */
-static int
-cfg_depth_check(struct cfg_ctx *c, const char *yaml, size_t len)
-{
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	int depth = 0, rc = 0, done = 0;
-
-	if (!yaml_parser_initialize(&parser)) {
-		c->nomem = 1;
-		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	while (!done && yaml_parser_parse(&parser, &ev)) {
-		switch (ev.type) {
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > CFG_MAX_DEPTH) {
-				cfg_error_at(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
-					     "YAML: nested deeper than %d levels", CFG_MAX_DEPTH);
-				rc = -1;
-				done = 1;
-			}
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&parser);
-	return rc;
-}
 
 static int config_load_string(const char *yaml, size_t len, const char *name, unsigned flags,
 			      struct pd_config **out, struct pd_err *err,
@@ -3480,32 +796,32 @@ config_load_string(const char *yaml, size_t len, const char *name, unsigned flag
 		goto out;
 	}
 	have_parser = 1;
-	cfg->path = cfg_strdup(&c, c.file);
-	cfg->store_path = cfg_strdup(&c, CFG_DEF_STORE_PATH);
+	cfg->path = pd_config_strdup(&c, c.file);
+	cfg->store_path = pd_config_strdup(&c, CFG_DEF_STORE_PATH);
 	cfg->retention_ms = CFG_DEF_RETENTION_MS;
 	cfg->incident_retention_ms = CFG_DEF_INCIDENT_RETENTION_MS;
-	cfg_classify_defaults(cfg);
-	if (cfg_depth_check(&c, yaml, len) != 0)
+	pd_config_classify_defaults(cfg);
+	if (pd_config_depth_check(&c, yaml, len) != 0)
 		goto out;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &c.doc)) {
-		cfg_syntax_error(&c, &parser, yaml, len);
+		pd_config_syntax_error(&c, &parser, yaml, len);
 		goto out;
 	}
 	have_doc = 1;
 	root = yaml_document_get_root_node(&c.doc);
 	if (root == NULL) {
-		cfg_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
+		pd_config_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
 		goto out;
 	}
 	/* a second document would be silently ignored: refuse it */
 	if (!yaml_parser_load(&parser, &extra)) {
-		cfg_syntax_error(&c, &parser, yaml, len);
+		pd_config_syntax_error(&c, &parser, yaml, len);
 	} else {
 		yaml_node_t *r2 = yaml_document_get_root_node(&extra);
 
 		if (r2 != NULL)
-			cfg_error(&c, r2, "only one YAML document is allowed per file");
+			pd_config_error(&c, r2, "only one YAML document is allowed per file");
 		yaml_document_delete(&extra);
 	}
 	cfg_root(&c, root, cfg);
@@ -3521,7 +837,7 @@ out:
 		cfg = NULL;
 		rc = 0;
 	} else {
-		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), cfg_msg_cmp);
+		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), pd_config_msg_cmp);
 		pd_err_set(err, PD_ERR_CONFIG, "%s", c.msgs[0].text);
 		if (diag != NULL)
 			for (size_t i = 0; i < c.nmsgs; i++)
@@ -3630,7 +946,7 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 	yaml_parser_set_input_string(&parser, (const unsigned char *)(b.data ? b.data : ""),
 				     b.len);
 	if (!yaml_parser_load(&parser, &c.doc)) {
-		cfg_syntax_error(&c, &parser, b.data ? b.data : "", b.len);
+		pd_config_syntax_error(&c, &parser, b.data ? b.data : "", b.len);
 		goto out;
 	}
 	have_doc = 1;
@@ -3638,27 +954,28 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 	 * typo must not turn into the default database); nothing else is looked at */
 	root = yaml_document_get_root_node(&c.doc);
 	if (root == NULL) {
-		cfg_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
+		pd_config_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
 		goto out;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
-		cfg_error(&c, root, "expected a mapping at the top level (defaults, store, probes, "
-			  "notify, location, http)");
+		pd_config_error(&c, root,
+				"expected a mapping at the top level (defaults, store, probes, "
+				"notify, location, http)");
 		goto out;
 	}
-	cfg_map(&c, root, "top level", top_keys, top, topk);
+	pd_config_map(&c, root, "top level", top_keys, top, topk);
 	if (top[TOP_STORE] != NULL &&
-	    cfg_map(&c, top[TOP_STORE], "store", store_keys, st, stk) != 0)
+	    pd_config_map(&c, top[TOP_STORE], "store", store_keys, st, stk) != 0)
 		goto out;
 	v = top[TOP_STORE] != NULL ? st[ST_PATH] : NULL;
 	if (c.nmsgs > 0)
 		goto out;
 	if (v == NULL) {
-		res = cfg_strdup(&c, CFG_DEF_STORE_PATH);
+		res = pd_config_strdup(&c, CFG_DEF_STORE_PATH);
 	} else {            /* as cfg_store() */
-		res = cfg_string(&c, v, "path", NULL);
+		res = pd_config_string(&c, v, "path", NULL);
 		if (res != NULL && res[0] == '\0')
-			cfg_error(&c, v, "path: must not be empty");
+			pd_config_error(&c, v, "path: must not be empty");
 	}
 out:
 	if (have_doc)
@@ -3669,7 +986,7 @@ out:
 	if (rc == 0 && c.nomem) {
 		rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
 	} else if (rc == 0 && c.nmsgs > 0) {
-		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), cfg_msg_cmp);
+		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), pd_config_msg_cmp);
 		rc = pd_err_set(err, PD_ERR_CONFIG, "%s", c.msgs[0].text);
 	}
 	for (size_t i = 0; i < c.nmsgs; i++)
@@ -3681,70 +998,4 @@ out:
 	}
 	free(res);
 	return rc;
-}
-
-cJSON *
-pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd_err *err)
-{
-	struct cfg_ctx c;
-	yaml_parser_t parser;
-	yaml_node_t *root;
-	cJSON *j = NULL;
-	int have_parser = 0, have_doc = 0;
-
-	memset(&c, 0, sizeof(c));
-	c.file = name ? name : "(yaml)";
-	if (!yaml_parser_initialize(&parser)) {
-		c.nomem = 1;
-		goto out;
-	}
-	have_parser = 1;
-	if (cfg_depth_check(&c, yaml, len) != 0)
-		goto out;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, &c.doc)) {
-		cfg_syntax_error(&c, &parser, yaml, len);
-		goto out;
-	}
-	have_doc = 1;
-	root = yaml_document_get_root_node(&c.doc);
-	if (root == NULL) {
-		cfg_error_at(&c, 1, 1, "empty document");
-		goto out;
-	}
-	{
-		/* a second document would be silently ignored: refuse it */
-		yaml_document_t extra;
-
-		if (!yaml_parser_load(&parser, &extra)) {
-			cfg_syntax_error(&c, &parser, yaml, len);
-		} else {
-			yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-
-			if (r2 != NULL)
-				cfg_error(&c, r2, "only one YAML document is allowed");
-			yaml_document_delete(&extra);
-		}
-	}
-	j = cfg_json(&c, root, 0);
-out:
-	if (have_doc)
-		yaml_document_delete(&c.doc);
-	if (have_parser)
-		yaml_parser_delete(&parser);
-	if (c.nomem) {
-		pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
-	} else if (c.nmsgs > 0) {
-		qsort(c.msgs, c.nmsgs, sizeof(*c.msgs), cfg_msg_cmp);
-		pd_err_set(err, PD_ERR_INVALID, "%s", c.msgs[0].text);
-	}
-	if ((c.nomem || c.nmsgs > 0) && j != NULL) {
-		cJSON_Delete(j);
-		j = NULL;
-	}
-	for (size_t i = 0; i < c.nmsgs; i++)
-		free(c.msgs[i].text);
-	free(c.msgs);
-	free(c.jmarks);
-	return j;
 }

@@ -28,7 +28,7 @@
 #include "probed/config.h"
 #include "probed/log.h"
 
-#define MAX_DURATION_MS ((int64_t)3650 * 86400 * 1000) /* config.c: ten years */
+#define MAX_DURATION_MS ((int64_t)3650 * 86400 * 1000) /* config_units.c: ten years */
 
 int __wrap_open(const char *path, int flags, ...);
 int __real_open(const char *path, int flags, ...);

@@ -132,12 +132,12 @@ man_has_commands() {
 }
 check "probectl(1) documents every command of probectl help" man_has_commands
 
-# every key the config parser accepts (the *_keys[] tables of src/config.c) is in
+# every key the config parser accepts (the *_keys[] tables of src/config*.c) is in
 # probes.yaml(5); the top-level ones as their own entries
-# keys_of PREFIX: the strings of the PREFIX_keys[] tables in src/config.c
+# keys_of PREFIX: the strings of the PREFIX_keys[] tables in src/config*.c
 keys_of() {
 	awk -v re="^static const char \\*const $1_keys\\[\\] = \\{" \
-		'$0 ~ re {f = 1} f {print} f && /};/ {f = 0}' "$PD_SRC/src/config.c" |
+		'$0 ~ re {f = 1} f {print} f && /};/ {f = 0}' "$PD_SRC"/src/config*.c |
 		grep -o '"[a-z0-9_]*"' | tr -d '"'
 }
 man_has_keys() {
@@ -153,7 +153,7 @@ man_has_keys() {
 	echo "probes.yaml(5): checked $n configuration keys"
 	[ "$n" -ge 20 ] && return $ok
 }
-check "probes.yaml(5) documents every configuration key of src/config.c" man_has_keys
+check "probes.yaml(5) documents every configuration key of src/config*.c" man_has_keys
 
 # ---- the installed unit ---------------------------------------------------------------------------
 mkdir -p "$PD_TMP/unit"
