@@ -41,17 +41,7 @@
 #include "probed/outcome.h"
 #include "probed/runner.h"
 #include "probed/store.h"
-
-#define EX_USAGE 64
-#define EX_CONFIG 78
-#define NAGIOS_OK 0
-#define NAGIOS_WARNING 1
-#define NAGIOS_CRITICAL 2
-#define NAGIOS_UNKNOWN 3
-
-#define DEFAULT_CONFIG "/etc/probed/probes.yaml"
-#define DEFAULT_DB "/var/lib/probed/probed.db"
-#define MAX_DELIVERIES 64
+#include "probectl_int.h"
 
 /* options, as bits: what a command accepts (struct cmd.opts) and what was given */
 enum {
@@ -69,333 +59,6 @@ enum {
 	OPT_REASON = 1 << 11,
 };
 
-struct cmd;
-
-struct cli {
-	const struct cmd *cmd;
-	const char *config;
-	const char *config_src;  /* "-c", "PROBED_CONFIG", or NULL: the default */
-	const char *db;
-	const char *since;
-	int json;
-	int nagios;
-	int open_only;
-	unsigned load_flags;  /* PD_CONFIG_* (validate --no-secret-files) */
-	const char *pid;      /* reload --pid */
-	const char *probe, *family, *for_, *reason; /* silence add */
-	int argc;
-	char **argv;             /* positional arguments after the command */
-};
-
-static void
-print_diag(void *ud, const char *line)
-{
-	(void)ud;
-	fprintf(stderr, "%s\n", line);
-}
-
-static int
-load_config(const struct cli *c, struct pd_config **cfg)
-{
-	struct pd_err err = {0};
-	int rc = pd_config_load_flags(c->config, c->load_flags, cfg, &err, print_diag, NULL);
-
-	if (rc != 0 && rc != PD_ERR_CONFIG)
-		fprintf(stderr, "%s\n", err.msg);
-	return rc;
-}
-
-/* ---------------------------------------------------------------------- JSON */
-
-/* The top-level object of every --json output. */
-static cJSON *
-json_doc(const char *format)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "format", format);
-	return o;
-}
-
-/* RFC 3339 UTC, or null when ms is 0 (not known / never). */
-static void
-json_ts(cJSON *o, const char *key, int64_t ms)
-{
-	char ts[40];
-
-	if (ms <= 0) {
-		cJSON_AddNullToObject(o, key);
-		return;
-	}
-	pd_clock_rfc3339(ms, ts, sizeof(ts));
-	cJSON_AddStringToObject(o, key, ts);
-}
-
-static void
-json_num(cJSON *o, const char *key, double v, int known)
-{
-	if (known)
-		cJSON_AddNumberToObject(o, key, v);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
-/* A string, or null when s is NULL or empty. */
-static void
-json_str(cJSON *o, const char *key, const char *s)
-{
-	if (s != NULL && s[0] != '\0')
-		cJSON_AddStringToObject(o, key, s);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
-/* The fields of one result (r NULL: no result yet, every field null). Phase timings are
- * null when the phase did not happen, http_status when there was no response. */
-static void
-result_fields(cJSON *o, const struct pd_result *r)
-{
-	json_ts(o, "ts", r ? r->ts_ms : 0);
-	if (r)
-		cJSON_AddBoolToObject(o, "ok", pd_result_ok(r));
-	else
-		cJSON_AddNullToObject(o, "ok");
-	json_str(o, "outcome", r ? pd_outcome_str(r->outcome) : NULL);
-	json_num(o, "http_status", r ? r->http_status : 0, r && r->http_status > 0);
-	json_num(o, "total_ms", r ? r->total_ms : 0, r && r->total_ms >= 0);
-	json_num(o, "dns_ms", r ? r->dns_ms : 0, r && r->dns_ms >= 0);
-	json_num(o, "connect_ms", r ? r->connect_ms : 0, r && r->connect_ms >= 0);
-	json_num(o, "tls_ms", r ? r->tls_ms : 0, r && r->tls_ms >= 0);
-	json_num(o, "ttfb_ms", r ? r->ttfb_ms : 0, r && r->ttfb_ms >= 0);
-	json_num(o, "body_size", r ? (double)r->body_size : 0, r != NULL);
-	json_str(o, "verdict", r ? r->verdict : NULL);
-}
-
-static cJSON *
-result_json(const char *name, const struct pd_result *r)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "name", name);
-	result_fields(o, r);
-	return o;
-}
-
-static void
-print_json(cJSON *o)
-{
-	char *s = cJSON_Print(o);
-
-	if (s) {
-		pd_log_redact(s, strlen(s) + 1);
-		printf("%s\n", s);
-		cJSON_free(s);
-	}
-}
-
-/* ------------------------------------------------------------ which database */
-
-struct dbsel {
-	char *path;
-	char why[600];   /* where the path came from, for error messages */
-};
-
-/* Apply the rule (top of file). 0 and sel->path set, or an exit status after a
- * message on stderr. */
-static int
-db_select(const struct cli *c, struct dbsel *sel)
-{
-	struct pd_err err = {0};
-	struct stat sb;
-	int rc;
-
-	memset(sel, 0, sizeof(*sel));
-	if (c->db != NULL) {
-		sel->path = strdup(c->db);
-		snprintf(sel->why, sizeof(sel->why), "given with --db");
-		return sel->path ? 0 : 1;
-	}
-	if (c->config_src == NULL && stat(c->config, &sb) != 0 && errno == ENOENT) {
-		sel->path = strdup(DEFAULT_DB);
-		snprintf(sel->why, sizeof(sel->why),
-			 "the default database: no --db, no -c or PROBED_CONFIG, and no %s; "
-			 "name the database with --db FILE or the configuration with -c FILE",
-			 c->config);
-		return sel->path ? 0 : 1;
-	}
-	rc = pd_config_store_path(c->config, &sel->path, &err);
-	if (rc != 0) {
-		fprintf(stderr, "probectl: cannot tell which database to read: %s\n", err.msg);
-		fprintf(stderr, "probectl: the database is store.path of %s (%s); fix it, or "
-			"name the database with --db FILE\n", c->config,
-			c->config_src ? c->config_src : "the default configuration");
-		return rc == PD_ERR_NOMEM ? 1 : EX_CONFIG;
-	}
-	snprintf(sel->why, sizeof(sel->why), "store.path of %s (%s)", c->config,
-		 c->config_src ? c->config_src : "the default configuration");
-	return 0;
-}
-
-/* Open the database read-only. 0, or an exit status after a message (3: no database). */
-static int
-open_store(const struct cli *c, struct pd_store **st, struct dbsel *sel)
-{
-	struct pd_err err = {0};
-	int rc;
-
-	*st = NULL;
-	if ((rc = db_select(c, sel)) != 0)
-		return rc;
-	rc = pd_store_open(sel->path, 1, st, &err);
-	if (rc == 0)
-		return 0;
-	if (c->db != NULL)
-		fprintf(stderr, "probectl: %s\n", err.msg);
-	else
-		fprintf(stderr, "probectl: %s; it is %s\n", err.msg, sel->why);
-	return NAGIOS_UNKNOWN;
-}
-
-/* ------------------------------------------------------------ delivery state */
-
-/* What became of the notifications of one dedup key, per target (store.h). */
-struct page {
-	char key[128];
-	int64_t incident_id;
-	struct pd_delivery d[MAX_DELIVERIES];
-	size_t n;
-};
-
-/* For targets an incident lists as notified but that have no row at all: the outbox
- * deletes a row only once delivered, so it was delivered (before the delivery log: the
- * time is not known, delivered_ms 0). */
-static void
-page_add_notified(struct page *pg, const char *notified)
-{
-	cJSON *a = cJSON_Parse(notified ? notified : "[]"), *e;
-
-	cJSON_ArrayForEach(e, a) {
-		int seen = 0;
-
-		if (!cJSON_IsString(e))
-			continue;
-		for (size_t i = 0; i < pg->n; i++)
-			if (strcmp(pg->d[i].target, e->valuestring) == 0)
-				seen = 1;
-		if (seen || pg->n >= MAX_DELIVERIES)
-			continue;
-		memset(&pg->d[pg->n], 0, sizeof(pg->d[0]));
-		snprintf(pg->d[pg->n].target, sizeof(pg->d[0].target), "%s", e->valuestring);
-		snprintf(pg->d[pg->n].event, sizeof(pg->d[0].event), "trigger");
-		pg->d[pg->n].state = PD_DELIVERY_DELIVERED;
-		pg->n++;
-	}
-	cJSON_Delete(a);
-}
-
-static int
-page_load(struct pd_store *st, const char *key, int64_t incident_id, const char *notified,
-	  struct page *pg, struct pd_err *err)
-{
-	int rc;
-
-	memset(pg, 0, sizeof(*pg));
-	snprintf(pg->key, sizeof(pg->key), "%s", key);
-	pg->incident_id = incident_id;
-	rc = pd_store_deliveries(st, key, pg->d, MAX_DELIVERIES, &pg->n, err);
-	if (rc == 0 && notified != NULL)
-		page_add_notified(pg, notified);
-	return rc;
-}
-
-static int64_t
-page_newest(const struct page *pg)
-{
-	int64_t t = 0;
-
-	for (size_t i = 0; i < pg->n; i++)
-		if (pg->d[i].created_ms > t)
-			t = pg->d[i].created_ms;
-	return t;
-}
-
-/* One word for all targets: "failing" when any attempt fails or was dead-lettered,
- * else "queued" when any waits, else "delivered"; "not_sent" when nothing was queued. */
-static const char *
-page_summary(const struct page *pg)
-{
-	int queued = 0;
-
-	if (pg->n == 0)
-		return "not_sent";
-	for (size_t i = 0; i < pg->n; i++) {
-		if (pg->d[i].state == PD_DELIVERY_FAILING || pg->d[i].state == PD_DELIVERY_DEAD)
-			return "failing";
-		if (pg->d[i].state == PD_DELIVERY_QUEUED)
-			queued = 1;
-	}
-	return queued ? "queued" : "delivered";
-}
-
-static cJSON *
-page_json(const struct page *pg)
-{
-	cJSON *arr = cJSON_CreateArray();
-
-	for (size_t i = 0; i < pg->n; i++) {
-		const struct pd_delivery *d = &pg->d[i];
-		cJSON *o = cJSON_CreateObject();
-		int known = d->created_ms > 0;  /* 0: delivered before the delivery log */
-
-		cJSON_AddStringToObject(o, "target", d->target);
-		cJSON_AddStringToObject(o, "event", d->event);
-		cJSON_AddStringToObject(o, "state", pd_delivery_state_str(d->state));
-		json_num(o, "attempts", d->attempts, known);
-		json_ts(o, "queued", d->created_ms);
-		json_ts(o, "next_attempt", d->next_at_ms);
-		json_ts(o, "delivered", d->delivered_ms);
-		json_str(o, "last_error", d->last_error);
-		cJSON_AddItemToArray(arr, o);
-	}
-	return arr;
-}
-
-/* One line of text for one target's delivery, into out. */
-static void
-delivery_text(const struct pd_delivery *d, char *out, size_t cap)
-{
-	char t1[40], t2[40], earlier[80] = "";
-
-	if (d->state != PD_DELIVERY_DELIVERED && d->delivered_ms > 0) {
-		pd_clock_rfc3339(d->delivered_ms, t2, sizeof(t2));
-		snprintf(earlier, sizeof(earlier), " (an earlier one delivered at %s)", t2);
-	}
-	switch (d->state) {
-	case PD_DELIVERY_DELIVERED:
-		if (d->delivered_ms > 0) {
-			pd_clock_rfc3339(d->delivered_ms, t1, sizeof(t1));
-			snprintf(out, cap, "delivered at %s (attempt %d)", t1, d->attempts);
-		} else {
-			snprintf(out, cap, "delivered (time not recorded)");
-		}
-		break;
-	case PD_DELIVERY_QUEUED:
-		pd_clock_rfc3339(d->next_at_ms, t1, sizeof(t1));
-		snprintf(out, cap, "queued, 0 attempts, next try at %s%s", t1, earlier);
-		break;
-	case PD_DELIVERY_FAILING:
-		pd_clock_rfc3339(d->next_at_ms, t1, sizeof(t1));
-		snprintf(out, cap, "failing to deliver: %d attempt%s, next try at %s; last error: %s%s",
-			 d->attempts, d->attempts == 1 ? "" : "s", t1, d->last_error, earlier);
-		break;
-	case PD_DELIVERY_DEAD:
-		snprintf(out, cap, "failing to deliver: dead-lettered after %d attempt%s, will not "
-			 "be retried; error: %s%s", d->attempts, d->attempts == 1 ? "" : "s",
-			 d->last_error, earlier);
-		break;
-	}
-}
-
 /* -------------------------------------------------------------------- validate */
 
 static int
@@ -403,7 +66,7 @@ cmd_validate(struct cli *c)
 {
 	struct pd_config *cfg = NULL;
 
-	if (load_config(c, &cfg) != 0)
+	if (probectl_load_config(c, &cfg) != 0)
 		return EX_CONFIG;
 	printf("%s: OK (%zu probes, %zu notify targets)\n", c->config, cfg->nprobes, cfg->nnotify);
 	pd_config_free(cfg);
@@ -431,7 +94,7 @@ cmd_reload(struct cli *c)
 		return EX_USAGE;
 	}
 	c->load_flags |= PD_CONFIG_NO_SECRET_FILES;
-	if (load_config(c, &cfg) != 0)
+	if (probectl_load_config(c, &cfg) != 0)
 		return EX_CONFIG;
 	pd_config_free(cfg);
 	if (kill((pid_t)pid, SIGHUP) != 0) {
@@ -601,7 +264,7 @@ cmd_check(struct cli *c)
 
 	/* with --nagios everything goes to stdout as a plugin line: never 78 */
 	lrc = c->nagios ? pd_config_load(c->config, &cfg, &err, nagios_diag, &nd)
-			: load_config(c, &cfg);
+			: probectl_load_config(c, &cfg);
 	if (lrc != 0) {
 		if (c->nagios)
 			return nagios_unknown(err.msg, &nd);
@@ -660,20 +323,20 @@ cmd_check(struct cli *c)
 	if (c->nagios) {
 		nagios_print(runs, n, worst);
 	} else if (c->json) {
-		cJSON *o = json_doc("probed.check/1"), *arr = cJSON_CreateArray();
+		cJSON *o = probectl_json_doc("probed.check/1"), *arr = cJSON_CreateArray();
 
 		cJSON_AddStringToObject(o, "status", nagios_words[worst]);
 		for (size_t i = 0; i < n; i++) {
-			cJSON *r = result_json(runs[i].p->name, &runs[i].r);
+			cJSON *r = probectl_result_json(runs[i].p->name, &runs[i].r);
 
 			cJSON_AddStringToObject(r, "status", nagios_words[runs[i].state]);
-			json_num(r, "max_latency_ms", (double)runs[i].p->max_latency_ms,
+			probectl_json_num(r, "max_latency_ms", (double)runs[i].p->max_latency_ms,
 				 runs[i].p->max_latency_ms > 0);
 			cJSON_AddNumberToObject(r, "timeout_ms", (double)runs[i].p->timeout_ms);
 			cJSON_AddItemToArray(arr, r);
 		}
 		cJSON_AddItemToObject(o, "probes", arr);
-		print_json(o);
+		probectl_print_json(o);
 		cJSON_Delete(o);
 	} else {
 		printf("%-24s %-6s %-5s %10s  %s\n", "NAME", "STATUS", "HTTP", "LATENCY", "VERDICT");
@@ -825,7 +488,6 @@ out:
 /* probectl runbooks lint [DIR|FILE]: every *.md but README.md must have the playbook's
  * five sections (the rules are pd_comms_lint_runbook's). 0 good, 1 problems, 2 unreadable. */
 
-#define DEFAULT_RUNBOOKS "/usr/share/probed/runbooks"
 
 struct lint_ctx {
 	const char *file;
@@ -942,19 +604,6 @@ out:
 
 /* ------------------------------------------------------------------- status */
 
-static void
-fmt_age(int64_t now, int64_t then, char *out, size_t cap)
-{
-	char d[32];
-
-	if (then <= 0) {
-		snprintf(out, cap, "-");
-		return;
-	}
-	pd_duration_format(now > then ? (now - then) / 1000 * 1000 : 0, d, sizeof(d));
-	snprintf(out, cap, "%s ago", d);
-}
-
 /* The notifications of a probe's last page: those of its newest incident (probes page
  * through incidents), or of its own dedup key (the control probe pages directly),
  * whichever was queued last. pg->key is "" when neither has any trace. */
@@ -974,7 +623,7 @@ probe_page(struct pd_store *st, const struct pd_probe_status *s, struct page *pg
 		return rc;
 	if (id > 0) {
 		if ((rc = pd_store_incident_get(st, id, &ir, err)) != 0 ||
-		    (rc = page_load(st, key, id, ir.notified, pg, err)) != 0)
+		    (rc = probectl_page_load(st, key, id, ir.notified, pg, err)) != 0)
 			goto out;
 	}
 	if (s->has_state && s->state.dedup_key[0] != '\0') {
@@ -982,9 +631,9 @@ probe_page(struct pd_store *st, const struct pd_probe_status *s, struct page *pg
 			rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-		if ((rc = page_load(st, s->state.dedup_key, 0, NULL, own, err)) != 0)
+		if ((rc = probectl_page_load(st, s->state.dedup_key, 0, NULL, own, err)) != 0)
 			goto out;
-		if (own->n > 0 && (pg->n == 0 || page_newest(own) > page_newest(pg)))
+		if (own->n > 0 && (pg->n == 0 || probectl_page_newest(own) > probectl_page_newest(pg)))
 			*pg = *own;
 	}
 out:
@@ -1049,7 +698,7 @@ cmd_status(struct cli *c)
 	pd_incident_sevmap_init(&sev);
 	if (pg == NULL)
 		return 1;
-	if ((rc = open_store(c, &st, &sel)) != 0)
+	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
 		goto out;
 	rc = 1;
 	if (pd_store_status(st, &rows, &n, &err) != 0 ||
@@ -1059,7 +708,7 @@ cmd_status(struct cli *c)
 		goto out;
 	}
 	if (c->json) {
-		doc = json_doc("probed.status/1");
+		doc = probectl_json_doc("probed.status/1");
 		cJSON_AddStringToObject(doc, "database", sel.path);
 		arr = cJSON_AddArrayToObject(doc, "probes");
 	} else {
@@ -1078,7 +727,7 @@ cmd_status(struct cli *c)
 				fprintf(stderr, "probectl: %s\n", err.msg);
 				goto out;
 			}
-			summary = page_summary(pg);
+			summary = probectl_page_summary(pg);
 		}
 		if (c->json) {
 			cJSON *o = cJSON_CreateObject();
@@ -1090,26 +739,26 @@ cmd_status(struct cli *c)
 					      s->state.status == PD_EVAL_FAILING);
 			cJSON_AddNumberToObject(o, "consecutive_failures",
 						s->has_state ? s->state.consec_fail : 0);
-			json_str(o, "severity", sv > 0 ? pd_severity_str(sv) : NULL);
-			result_fields(o, s->has_result ? &s->last : NULL);
-			json_ts(o, "last_page", s->last_page_ms);
-			json_str(o, "delivery", summary);
-			json_num(o, "incident", (double)pg->incident_id, pg->incident_id > 0);
-			json_str(o, "dedup_key", pg->key);
-			cJSON_AddItemToObject(o, "deliveries", page_json(pg));
+			probectl_json_str(o, "severity", sv > 0 ? pd_severity_str(sv) : NULL);
+			probectl_result_fields(o, s->has_result ? &s->last : NULL);
+			probectl_json_ts(o, "last_page", s->last_page_ms);
+			probectl_json_str(o, "delivery", summary);
+			probectl_json_num(o, "incident", (double)pg->incident_id, pg->incident_id > 0);
+			probectl_json_str(o, "dedup_key", pg->key);
+			cJSON_AddItemToObject(o, "deliveries", probectl_page_json(pg));
 			{
 				int64_t na = certs_of(&certs, s->probe);
 
-				json_num(o, "cert_not_after", (double)na, na >= 0);
-				json_num(o, "cert_days_left", (double)(na * 1000 - now) / 86400000.0,
+				probectl_json_num(o, "cert_not_after", (double)na, na >= 0);
+				probectl_json_num(o, "cert_days_left", (double)(na * 1000 - now) / 86400000.0,
 					 na >= 0);
 			}
 			cJSON_AddItemToArray(arr, o);
 		} else {
 			char age[40], when[40], page[64], verdict[300];
 
-			fmt_age(now, s->has_result ? s->last.ts_ms : 0, age, sizeof(age));
-			fmt_age(now, s->last_page_ms, when, sizeof(when));
+			probectl_fmt_age(now, s->has_result ? s->last.ts_ms : 0, age, sizeof(age));
+			probectl_fmt_age(now, s->last_page_ms, when, sizeof(when));
 			if (summary != NULL)
 				snprintf(page, sizeof(page), "%s, %s", when,
 					 strcmp(summary, "not_sent") == 0 ? "not sent" : summary);
@@ -1146,7 +795,7 @@ cmd_status(struct cli *c)
 		}
 	}
 	if (doc)
-		print_json(doc);
+		probectl_print_json(doc);
 	rc = 0;
 out:
 	cJSON_Delete(doc);
@@ -1173,7 +822,7 @@ hist_row(void *ud, const char *probe, const struct pd_result *r)
 	char ts[40];
 
 	if (h->arr) {
-		cJSON_AddItemToArray(h->arr, result_json(probe, r));
+		cJSON_AddItemToArray(h->arr, probectl_result_json(probe, r));
 		return 0;
 	}
 	pd_clock_rfc3339(r->ts_ms, ts, sizeof(ts));
@@ -1197,7 +846,7 @@ cmd_history(struct cli *c)
 		fprintf(stderr, "probectl: bad --since '%s' (use e.g. 30m, 1h, 7d)\n", c->since);
 		return EX_USAGE;
 	}
-	if ((rc = open_store(c, &st, &sel)) != 0)
+	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
 		goto out;
 	rc = 1;
 	if (c->json)
@@ -1211,20 +860,20 @@ cmd_history(struct cli *c)
 		goto out;
 	}
 	if (c->json) {
-		cJSON *o = json_doc("probed.history/1");
+		cJSON *o = probectl_json_doc("probed.history/1");
 
 		cJSON_AddStringToObject(o, "database", sel.path);
 		cJSON_AddStringToObject(o, "name", c->argv[0]);
 		cJSON_AddNumberToObject(o, "window_s", (double)since_ms / 1000.0);
 		cJSON_AddNumberToObject(o, "count", (double)hs.count);
 		cJSON_AddNumberToObject(o, "failures", (double)hs.failures);
-		json_num(o, "error_rate", hs.error_rate, hs.count > 0);
-		json_num(o, "p50_ms", hs.p50_ms, hs.p50_ms >= 0);
-		json_num(o, "p95_ms", hs.p95_ms, hs.p95_ms >= 0);
-		json_num(o, "p99_ms", hs.p99_ms, hs.p99_ms >= 0);
+		probectl_json_num(o, "error_rate", hs.error_rate, hs.count > 0);
+		probectl_json_num(o, "p50_ms", hs.p50_ms, hs.p50_ms >= 0);
+		probectl_json_num(o, "p95_ms", hs.p95_ms, hs.p95_ms >= 0);
+		probectl_json_num(o, "p99_ms", hs.p99_ms, hs.p99_ms >= 0);
 		cJSON_AddItemToObject(o, "results", h.arr);
 		h.arr = NULL;
-		print_json(o);
+		probectl_print_json(o);
 		cJSON_Delete(o);
 	} else {
 		char w[32];
@@ -1245,6 +894,42 @@ out:
 
 /* ----------------------------------------------------------------- incidents */
 
+/* One line of text for one target's delivery, into out. */
+static void
+delivery_text(const struct pd_delivery *d, char *out, size_t cap)
+{
+	char t1[40], t2[40], earlier[80] = "";
+
+	if (d->state != PD_DELIVERY_DELIVERED && d->delivered_ms > 0) {
+		pd_clock_rfc3339(d->delivered_ms, t2, sizeof(t2));
+		snprintf(earlier, sizeof(earlier), " (an earlier one delivered at %s)", t2);
+	}
+	switch (d->state) {
+	case PD_DELIVERY_DELIVERED:
+		if (d->delivered_ms > 0) {
+			pd_clock_rfc3339(d->delivered_ms, t1, sizeof(t1));
+			snprintf(out, cap, "delivered at %s (attempt %d)", t1, d->attempts);
+		} else {
+			snprintf(out, cap, "delivered (time not recorded)");
+		}
+		break;
+	case PD_DELIVERY_QUEUED:
+		pd_clock_rfc3339(d->next_at_ms, t1, sizeof(t1));
+		snprintf(out, cap, "queued, 0 attempts, next try at %s%s", t1, earlier);
+		break;
+	case PD_DELIVERY_FAILING:
+		pd_clock_rfc3339(d->next_at_ms, t1, sizeof(t1));
+		snprintf(out, cap, "failing to deliver: %d attempt%s, next try at %s; last error: %s%s",
+			 d->attempts, d->attempts == 1 ? "" : "s", t1, d->last_error, earlier);
+		break;
+	case PD_DELIVERY_DEAD:
+		snprintf(out, cap, "failing to deliver: dead-lettered after %d attempt%s, will not "
+			 "be retried; error: %s%s", d->attempts, d->attempts == 1 ? "" : "s",
+			 d->last_error, earlier);
+		break;
+	}
+}
+
 /* One incident as JSON, with what became of its notifications (pg). */
 static cJSON *
 incident_json(const struct pd_incident_row *r, const struct page *pg)
@@ -1256,18 +941,18 @@ incident_json(const struct pd_incident_row *r, const struct page *pg)
 	cJSON_AddStringToObject(o, "severity", pd_severity_str(r->severity));
 	cJSON_AddStringToObject(o, "mode", pd_mode_str((enum pd_mode)r->mode));
 	cJSON_AddStringToObject(o, "mode_title", pd_mode_title((enum pd_mode)r->mode));
-	json_str(o, "runbook", r->mode ? pd_mode_runbook((enum pd_mode)r->mode) : NULL);
+	probectl_json_str(o, "runbook", r->mode ? pd_mode_runbook((enum pd_mode)r->mode) : NULL);
 	cJSON_AddStringToObject(o, "title", r->title);
-	json_str(o, "reason", r->reason);
-	json_str(o, "evidence", r->evidence);
-	json_ts(o, "opened", r->opened_ms);
-	json_ts(o, "resolved", r->resolved_ms);
+	probectl_json_str(o, "reason", r->reason);
+	probectl_json_str(o, "evidence", r->evidence);
+	probectl_json_ts(o, "opened", r->opened_ms);
+	probectl_json_ts(o, "resolved", r->resolved_ms);
 	cJSON_AddBoolToObject(o, "open", r->resolved_ms == 0);
 	cJSON_AddBoolToObject(o, "drill", r->drill);
 	cJSON_AddItemToObject(o, "probes", cJSON_Parse(r->members ? r->members : "[]"));
-	json_str(o, "status_message", r->status_message);
-	cJSON_AddStringToObject(o, "delivery", page_summary(pg));
-	cJSON_AddItemToObject(o, "deliveries", page_json(pg));
+	probectl_json_str(o, "status_message", r->status_message);
+	cJSON_AddStringToObject(o, "delivery", probectl_page_summary(pg));
+	cJSON_AddItemToObject(o, "deliveries", probectl_page_json(pg));
 	return o;
 }
 
@@ -1289,13 +974,13 @@ incidents_row(void *ud, const struct pd_incident_row *r)
 	const char *summary;
 
 	l->n++;
-	if (page_load(l->st, r->key, r->id, r->notified, l->pg, &l->err) != 0)
+	if (probectl_page_load(l->st, r->key, r->id, r->notified, l->pg, &l->err) != 0)
 		return -1;
 	if (l->arr) {
 		cJSON_AddItemToArray(l->arr, incident_json(r, l->pg));
 		return 0;
 	}
-	summary = page_summary(l->pg);
+	summary = probectl_page_summary(l->pg);
 	pd_clock_rfc3339(r->opened_ms, ts, sizeof(ts));
 	ts[16] = '\0'; /* to the minute */
 	pd_duration_format(((r->resolved_ms ? r->resolved_ms : l->now) - r->opened_ms) / 1000 * 1000,
@@ -1318,11 +1003,11 @@ cmd_incidents(struct cli *c)
 
 	if ((l.pg = calloc(1, sizeof(*l.pg))) == NULL)
 		return 1;
-	if ((rc = open_store(c, &l.st, &sel)) != 0)
+	if ((rc = probectl_open_store(c, &l.st, &sel)) != 0)
 		goto out;
 	rc = 1;
 	if (c->json) {
-		doc = json_doc("probed.incidents/1");
+		doc = probectl_json_doc("probed.incidents/1");
 		cJSON_AddStringToObject(doc, "database", sel.path);
 		cJSON_AddBoolToObject(doc, "open_only", c->open_only);
 		l.arr = cJSON_AddArrayToObject(doc, "incidents");
@@ -1335,7 +1020,7 @@ cmd_incidents(struct cli *c)
 		goto out;
 	}
 	if (doc)
-		print_json(doc);
+		probectl_print_json(doc);
 	else if (l.n == 0)
 		printf("(no %sincidents)\n", c->open_only ? "open " : "");
 	rc = 0;
@@ -1364,9 +1049,9 @@ timeline_row(void *ud, int64_t ts_ms, const char *kind, const char *detail)
 	if (t->arr) {
 		cJSON *o = cJSON_CreateObject();
 
-		json_ts(o, "ts", ts_ms);
+		probectl_json_ts(o, "ts", ts_ms);
 		cJSON_AddStringToObject(o, "kind", kind);
-		json_str(o, "detail", detail);
+		probectl_json_str(o, "detail", detail);
 		cJSON_AddItemToArray(t->arr, o);
 	}
 	if (t->n < 512) {
@@ -1396,11 +1081,11 @@ incident_load(struct cli *c, struct pd_store **st, struct dbsel *sel, struct pd_
 			c->argv[0]);
 		return EX_USAGE;
 	}
-	if ((rc = open_store(c, st, sel)) != 0)
+	if ((rc = probectl_open_store(c, st, sel)) != 0)
 		return rc;
 	if (pd_store_incident_get(*st, id, r, &err) != 0 ||
 	    pd_store_incident_events(*st, id, timeline_row, t, &err) != 0 ||
-	    (pg != NULL && page_load(*st, r->key, r->id, r->notified, pg, &err) != 0)) {
+	    (pg != NULL && probectl_page_load(*st, r->key, r->id, r->notified, pg, &err) != 0)) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		return 1;
 	}
@@ -1436,7 +1121,7 @@ cmd_incident(struct cli *c)
 	if (rc != 0)
 		goto out;
 	if (c->json) {
-		cJSON *o = incident_json(&r, pg), *doc = json_doc("probed.incident/1");
+		cJSON *o = incident_json(&r, pg), *doc = probectl_json_doc("probed.incident/1");
 
 		cJSON_AddStringToObject(doc, "database", sel.path);
 		/* the incident's fields at the top level, after format and database */
@@ -1448,7 +1133,7 @@ cmd_incident(struct cli *c)
 		cJSON_Delete(o);
 		cJSON_AddItemToObject(doc, "timeline", t->arr);
 		t->arr = NULL;
-		print_json(doc);
+		probectl_print_json(doc);
 		cJSON_Delete(doc);
 		goto out;
 	}
@@ -1479,7 +1164,7 @@ cmd_incident(struct cli *c)
 	if (pg->n == 0) {
 		printf("  Delivery: not sent (no target takes %s)\n", pd_severity_str(r.severity));
 	} else {
-		printf("  Delivery: %s\n", page_summary(pg));
+		printf("  Delivery: %s\n", probectl_page_summary(pg));
 		for (size_t i = 0; i < pg->n; i++) {
 			delivery_text(&pg->d[i], line, sizeof(line));
 			printf("    %-20s %-8s %s\n", pg->d[i].target, pg->d[i].event, line);
@@ -1592,7 +1277,7 @@ cmd_drill(struct cli *c)
 			c->argv[0]);
 		return EX_USAGE;
 	}
-	if (load_config(c, &cfg) != 0)
+	if (probectl_load_config(c, &cfg) != 0)
 		return EX_CONFIG;
 	if (pd_store_open(c->db ? c->db : cfg->store_path, 0, &st, &err) != 0 ||
 	    (m = pd_incidents_new(st, NULL, &err)) == NULL) {
@@ -1676,10 +1361,10 @@ outbox_row(void *ud, const struct pd_outbox_row *r)
 		cJSON_AddStringToObject(o, "target", r->target);
 		cJSON_AddStringToObject(o, "event", r->event);
 		cJSON_AddStringToObject(o, "dedup_key", r->dedup_key);
-		json_ts(o, "created", r->created_ms);
-		json_ts(o, "next_attempt", r->dead ? 0 : r->next_at_ms);
+		probectl_json_ts(o, "created", r->created_ms);
+		probectl_json_ts(o, "next_attempt", r->dead ? 0 : r->next_at_ms);
 		cJSON_AddNumberToObject(o, "attempts", r->attempts);
-		json_str(o, "last_error", r->last_error[0] ? r->last_error : NULL);
+		probectl_json_str(o, "last_error", r->last_error[0] ? r->last_error : NULL);
 		cJSON_AddItemToArray(v->arr, o);
 		return 0;
 	}
@@ -1687,7 +1372,7 @@ outbox_row(void *ud, const struct pd_outbox_row *r)
 	if (r->dead)
 		snprintf(next, sizeof(next), "never (dead)");
 	else
-		fmt_age(v->now, r->next_at_ms, next, sizeof(next));
+		probectl_fmt_age(v->now, r->next_at_ms, next, sizeof(next));
 	printf("%-6lld %-13s %-16.16s %-8s %-24.24s %-20.20s %3d  %-14s %s\n", (long long)r->id,
 	       r->dead ? "DEAD-LETTERED" : "pending", r->target, r->event, r->dedup_key, created,
 	       r->attempts, next, r->last_error[0] ? r->last_error : "-");
@@ -1719,7 +1404,7 @@ cmd_outbox(struct cli *c)
 				return usage_error(c, "'%s' is not an outbox row id (or 'all')",
 						   c->argv[1]);
 		}
-		if ((rc = db_select(c, &sel)) != 0)
+		if ((rc = probectl_db_select(c, &sel)) != 0)
 			return rc;
 		if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
 		    pd_store_outbox_requeue(st, id, v.now, &n, &err) != 0 ||
@@ -1739,10 +1424,10 @@ cmd_outbox(struct cli *c)
 		pd_store_free(st);
 		return rc;
 	}
-	if ((rc = open_store(c, &st, &sel)) != 0)
+	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
 		goto out;
 	if (c->json) {
-		doc = json_doc("probed.outbox/1");
+		doc = probectl_json_doc("probed.outbox/1");
 		cJSON_AddStringToObject(doc, "database", sel.path);
 		v.arr = cJSON_AddArrayToObject(doc, "rows");
 	} else {
@@ -1757,7 +1442,7 @@ cmd_outbox(struct cli *c)
 	if (doc != NULL) {
 		cJSON_AddNumberToObject(doc, "pending", (double)v.pending);
 		cJSON_AddNumberToObject(doc, "dead_lettered", (double)v.dead);
-		print_json(doc);
+		probectl_print_json(doc);
 	} else {
 		printf("%zu pending, %zu dead-lettered%s\n", v.pending, v.dead,
 		       v.dead ? " (probectl outbox requeue ID|all sends them again)" : "");
@@ -1822,7 +1507,7 @@ silence_add(struct cli *c)
 	snprintf(sl.reason, sizeof(sl.reason), "%s", c->reason);
 	sl.created_ms = now;
 	sl.until_ms = now + ms;
-	if ((rc = db_select(c, &sel)) != 0)
+	if ((rc = probectl_db_select(c, &sel)) != 0)
 		return rc;
 	if (pd_store_open(sel.path, 0, &st, &err) != 0 || pd_store_silence_add(st, &sl, &err) != 0 ||
 	    pd_store_flush(st, &err) != 0) {
@@ -1859,11 +1544,11 @@ silence_row(void *ud, const struct pd_silence *sl)
 		cJSON *o = cJSON_CreateObject();
 
 		cJSON_AddNumberToObject(o, "id", (double)sl->id);
-		json_str(o, "probe", sl->probe);
-		json_str(o, "family", sl->family);
+		probectl_json_str(o, "probe", sl->probe);
+		probectl_json_str(o, "family", sl->family);
 		cJSON_AddStringToObject(o, "reason", sl->reason);
-		json_ts(o, "created", sl->created_ms);
-		json_ts(o, "until", sl->until_ms);
+		probectl_json_ts(o, "created", sl->created_ms);
+		probectl_json_ts(o, "until", sl->until_ms);
 		cJSON_AddItemToArray(v->arr, o);
 		return 0;
 	}
@@ -1907,7 +1592,7 @@ cmd_silence(struct cli *c)
 		id = strtoll(c->argv[1], &end, 10);
 		if (end == c->argv[1] || *end != '\0' || id <= 0)
 			return usage_error(c, "'%s' is not a silence id", c->argv[1]);
-		if ((rc = db_select(c, &sel)) != 0)
+		if ((rc = probectl_db_select(c, &sel)) != 0)
 			return rc;
 		if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
 		    pd_store_silence_expire(st, id, v.now, &n, &err) != 0 ||
@@ -1929,10 +1614,10 @@ cmd_silence(struct cli *c)
 	}
 	if (strcmp(sub, "list") != 0 || c->argc != 1)
 		return usage_error(c, "expected 'silence add|list|expire'");
-	if ((rc = open_store(c, &st, &sel)) != 0)
+	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
 		goto out;
 	if (c->json) {
-		doc = json_doc("probed.silence/1");
+		doc = probectl_json_doc("probed.silence/1");
 		cJSON_AddStringToObject(doc, "database", sel.path);
 		v.arr = cJSON_AddArrayToObject(doc, "silences");
 	} else {
@@ -1945,7 +1630,7 @@ cmd_silence(struct cli *c)
 		goto out;
 	}
 	if (doc != NULL)
-		print_json(doc);
+		probectl_print_json(doc);
 	else
 		printf("%zu silence%s in force\n", v.n, v.n == 1 ? "" : "s");
 	rc = 0;
@@ -1972,14 +1657,14 @@ cmd_slo(struct cli *c)
 	int rc;
 
 	c->load_flags |= PD_CONFIG_NO_SECRET_FILES;
-	if ((rc = load_config(c, &cfg)) != 0)
+	if ((rc = probectl_load_config(c, &cfg)) != 0)
 		return rc == PD_ERR_CONFIG || rc == PD_ERR_IO ? EX_CONFIG : 1;
-	if ((rc = open_store(c, &st, &sel)) != 0)
+	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
 		goto out;
 	if (c->json) {
 		cJSON *rules;
 
-		doc = json_doc("probed.slo/1");
+		doc = probectl_json_doc("probed.slo/1");
 		cJSON_AddStringToObject(doc, "database", sel.path);
 		rules = cJSON_AddArrayToObject(doc, "rules");
 		for (size_t r = 0; r < cfg->nslo_rules; r++) {
@@ -2021,23 +1706,23 @@ cmd_slo(struct cli *c)
 			cJSON_AddStringToObject(j, o->by_probe ? "probe" : "family", o->name);
 			cJSON_AddStringToObject(j, "sli_kind", o->lat_under_ms > 0 ? "latency" : "availability");
 			pd_duration_format(o->lat_under_ms, w, sizeof(w));
-			json_str(j, "under", o->lat_under_ms > 0 ? w : NULL);
+			probectl_json_str(j, "under", o->lat_under_ms > 0 ? w : NULL);
 			cJSON_AddNumberToObject(j, "objective", o->objective);
 			cJSON_AddStringToObject(j, "over", per);
 			cJSON_AddNumberToObject(j, "results", (double)s.period.total);
 			cJSON_AddNumberToObject(j, "failures", (double)s.period.bad);
-			json_num(j, "sli", s.sli, s.sli >= 0);
+			probectl_json_num(j, "sli", s.sli, s.sli >= 0);
 			cJSON_AddNumberToObject(j, "budget_remaining", s.budget_left);
 			cJSON_AddNumberToObject(j, "budget_minutes", s.budget_minutes);
-			json_num(j, "exhaustion_seconds", (double)(s.exhaustion_ms / 1000),
+			probectl_json_num(j, "exhaustion_seconds", (double)(s.exhaustion_ms / 1000),
 				 s.exhaustion_ms >= 0);
 			burn = cJSON_AddObjectToObject(j, "burn_rates");
 			for (size_t k = 0; k < s.nwin; k++) {
 				pd_duration_format(s.win_ms[k], w, sizeof(w));
 				cJSON_AddNumberToObject(burn, w, s.burn[k]);
 			}
-			json_str(j, "alert", s.severity ? pd_severity_str(s.severity) : NULL);
-			json_num(j, "alert_rule", s.rule + 1, s.rule >= 0);
+			probectl_json_str(j, "alert", s.severity ? pd_severity_str(s.severity) : NULL);
+			probectl_json_num(j, "alert_rule", s.rule + 1, s.rule >= 0);
 			cJSON_AddItemToArray(arr, j);
 		} else {
 			char obj[112], sli[16], ex[32], line[400];
@@ -2068,7 +1753,7 @@ cmd_slo(struct cli *c)
 		}
 	}
 	if (doc)
-		print_json(doc);
+		probectl_print_json(doc);
 	rc = 0;
 out:
 	cJSON_Delete(doc);
