@@ -54,6 +54,8 @@ struct page {
 	size_t n;
 };
 
+struct nagios_diag;  /* probectl_config.c */
+
 /* probectl_common.c */
 int probectl_load_config(const struct cli *c, struct pd_config **cfg);
 cJSON *probectl_json_doc(const char *format);
@@ -71,5 +73,13 @@ int64_t probectl_page_newest(const struct page *pg);
 const char *probectl_page_summary(const struct page *pg);
 cJSON *probectl_page_json(const struct page *pg);
 void probectl_fmt_age(int64_t now, int64_t then, char *out, size_t cap);
+
+/* probectl_config.c: commands that read the configuration and files */
+int probectl_cmd_validate(struct cli *c);
+int probectl_cmd_reload(struct cli *c);
+int probectl_cmd_check(struct cli *c);
+int probectl_cmd_schema(struct cli *c);
+int probectl_cmd_runbooks(struct cli *c);
+int probectl_nagios_unknown(const char *first, const struct nagios_diag *more);
 
 #endif
