@@ -82,4 +82,9 @@ int probectl_cmd_schema(struct cli *c);
 int probectl_cmd_runbooks(struct cli *c);
 int probectl_nagios_unknown(const char *first, const struct nagios_diag *more);
 
+/* probectl_history.c: commands that read the results */
+int probectl_cmd_status(struct cli *c);
+int probectl_cmd_history(struct cli *c);
+int probectl_cmd_slo(struct cli *c);
+
 #endif
