@@ -87,4 +87,10 @@ int probectl_cmd_status(struct cli *c);
 int probectl_cmd_history(struct cli *c);
 int probectl_cmd_slo(struct cli *c);
 
+/* probectl_incidents.c: commands that read (drill: write) the incidents */
+int probectl_cmd_incidents(struct cli *c);
+int probectl_cmd_incident(struct cli *c);
+int probectl_cmd_postmortem(struct cli *c);
+int probectl_cmd_drill(struct cli *c);
+
 #endif
