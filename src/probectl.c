@@ -1,46 +1,26 @@
-/* probectl.c — the CLI: validation, ad-hoc checks, views of the daemon's database (read-only
- * handles), and the few commands that write (`drill`, `outbox requeue`) or signal (`reload`).
+/* probectl.c — the CLI's main(): the command table, option parsing, help and usage
+ * errors. The commands live in files grouped by what they read: probectl_config.c
+ * (the configuration and files: validate, reload, check, schema, runbooks),
+ * probectl_history.c (the results: status, history, slo), probectl_incidents.c (the
+ * incidents: incidents, incident, postmortem, drill), probectl_outbox.c (the outbox
+ * and silences: outbox, silence); what they share is in probectl_common.c and
+ * probectl_int.h. Database handles are read-only but for `drill`, `outbox requeue` and
+ * `silence add|expire`, which write; `reload` signals the daemon.
  *
  * Commands are a table {name, fn, help, ...}: each entry also says which options and how
  * many arguments it takes, so `probectl CMD --help` prints that command's own usage and
  * anything else is rejected (64) before the command runs. Exit codes: sysexits (64
  * usage, 78 config); `check` follows the Nagios plugin convention (0 OK, 1 WARNING,
  * 2 CRITICAL, 3 UNKNOWN), and with --nagios never leaves 0-3.
- *
- * Which database (one rule for every reading command, never a silent switch):
- *   --db FILE; else store.path of the configuration named by -c or $PROBED_CONFIG (only
- *   that key is read: a secret that cannot be resolved here does not matter); else
- *   store.path of /etc/probed/probes.yaml; else, only when that file does not exist,
- *   /var/lib/probed/probed.db. A configuration that cannot say (unreadable, bad YAML,
- *   bad store.path) is an error (78), and every "no database" error names the rule used.
- *
- * Every --json output is one object {"format": "probed.<command>/1", ...}; a value that
- * is not known is null, never -1 and never left out (see probectl(1)). */
-#include <ctype.h>
-#include <dirent.h>
-#include <errno.h>
+ */
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <ev.h>
-#include "probed/check.h"
-#include "probed/clock.h"
-#include "probed/comms.h"
 #include "probed/config.h"
-#include "probed/classify.h"
-#include "probed/incident.h"
-#include "probed/jsonschema.h"
-#include "probed/outbox.h"
 #include "probed/log.h"
-#include "probed/outcome.h"
-#include "probed/runner.h"
-#include "probed/store.h"
 #include "probectl_int.h"
 
 /* options, as bits: what a command accepts (struct cmd.opts) and what was given */
@@ -58,315 +38,6 @@ enum {
 	OPT_FOR = 1 << 10,
 	OPT_REASON = 1 << 11,
 };
-
-/* ------------------------------------------------------------------- outbox */
-
-static int usage_error(const struct cli *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-struct outbox_view {
-	cJSON *arr;       /* --json */
-	int64_t now;
-	size_t pending, dead;
-};
-
-static int
-outbox_row(void *ud, const struct pd_outbox_row *r)
-{
-	struct outbox_view *v = ud;
-	char created[40], next[40];
-
-	if (r->dead)
-		v->dead++;
-	else
-		v->pending++;
-	if (v->arr != NULL) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(o, "id", (double)r->id);
-		cJSON_AddStringToObject(o, "state", r->dead ? "dead_lettered" : "pending");
-		cJSON_AddStringToObject(o, "target", r->target);
-		cJSON_AddStringToObject(o, "event", r->event);
-		cJSON_AddStringToObject(o, "dedup_key", r->dedup_key);
-		probectl_json_ts(o, "created", r->created_ms);
-		probectl_json_ts(o, "next_attempt", r->dead ? 0 : r->next_at_ms);
-		cJSON_AddNumberToObject(o, "attempts", r->attempts);
-		probectl_json_str(o, "last_error", r->last_error[0] ? r->last_error : NULL);
-		cJSON_AddItemToArray(v->arr, o);
-		return 0;
-	}
-	pd_clock_rfc3339(r->created_ms, created, sizeof(created));
-	if (r->dead)
-		snprintf(next, sizeof(next), "never (dead)");
-	else
-		probectl_fmt_age(v->now, r->next_at_ms, next, sizeof(next));
-	printf("%-6lld %-13s %-16.16s %-8s %-24.24s %-20.20s %3d  %-14s %s\n", (long long)r->id,
-	       r->dead ? "DEAD-LETTERED" : "pending", r->target, r->event, r->dedup_key, created,
-	       r->attempts, next, r->last_error[0] ? r->last_error : "-");
-	return 0;
-}
-
-/* outbox [requeue ID|all]: the notifications not yet delivered; put dead letters back. */
-static int
-cmd_outbox(struct cli *c)
-{
-	struct outbox_view v = {0};
-	struct pd_store *st = NULL;
-	struct dbsel sel = {0};
-	struct pd_err err = {0};
-	cJSON *doc = NULL;
-	int rc;
-
-	v.now = pd_clock_wall_ms(NULL);
-	if (c->argc > 0) {
-		int64_t id = 0;
-		char *end = NULL;
-		int n = 0;
-
-		if (strcmp(c->argv[0], "requeue") != 0 || c->argc != 2)
-			return usage_error(c, "expected 'outbox' or 'outbox requeue ID|all'");
-		if (strcmp(c->argv[1], "all") != 0) {
-			id = strtoll(c->argv[1], &end, 10);
-			if (end == c->argv[1] || *end != '\0' || id <= 0)
-				return usage_error(c, "'%s' is not an outbox row id (or 'all')",
-						   c->argv[1]);
-		}
-		if ((rc = probectl_db_select(c, &sel)) != 0)
-			return rc;
-		if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
-		    pd_store_outbox_requeue(st, id, v.now, &n, &err) != 0 ||
-		    pd_store_flush(st, &err) != 0) {
-			fprintf(stderr, "probectl: %s\n", err.msg);
-			rc = 1;
-		} else if (n == 0) {
-			fprintf(stderr, "probectl: no dead-lettered row %s\n",
-				id ? c->argv[1] : "in the outbox");
-			rc = 1;
-		} else {
-			printf("requeued %d dead-lettered notification(s); probed sends them within a "
-			       "minute, in order per target\n", n);
-			rc = 0;
-		}
-		free(sel.path);
-		pd_store_free(st);
-		return rc;
-	}
-	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
-		goto out;
-	if (c->json) {
-		doc = probectl_json_doc("probed.outbox/1");
-		cJSON_AddStringToObject(doc, "database", sel.path);
-		v.arr = cJSON_AddArrayToObject(doc, "rows");
-	} else {
-		printf("%-6s %-13s %-16s %-8s %-24s %-20s %3s  %-14s %s\n", "ID", "STATE", "TARGET",
-		       "EVENT", "DEDUP KEY", "CREATED (UTC)", "TRY", "NEXT TRY", "LAST ERROR");
-	}
-	if (pd_store_outbox_list(st, outbox_row, &v, &err) != 0) {
-		fprintf(stderr, "probectl: %s\n", err.msg);
-		rc = 1;
-		goto out;
-	}
-	if (doc != NULL) {
-		cJSON_AddNumberToObject(doc, "pending", (double)v.pending);
-		cJSON_AddNumberToObject(doc, "dead_lettered", (double)v.dead);
-		probectl_print_json(doc);
-	} else {
-		printf("%zu pending, %zu dead-lettered%s\n", v.pending, v.dead,
-		       v.dead ? " (probectl outbox requeue ID|all sends them again)" : "");
-	}
-	rc = 0;
-out:
-	cJSON_Delete(doc);
-	free(sel.path);
-	pd_store_free(st);
-	return rc;
-}
-
-/* ------------------------------------------------------------------ silence */
-
-#define SILENCE_DEFAULT_MS (60 * 60 * 1000LL)
-#define SILENCE_MAX_MS (30LL * 86400 * 1000)
-
-/* Does the configuration name this probe (or family)? 1 yes, 0 no, -1 cannot tell (the
- * configuration does not load here, e.g. a secret only the service can read). */
-static int
-silence_known(const struct cli *c, const char *probe, const char *family)
-{
-	struct pd_config *cfg = NULL;
-	struct pd_err err = {0};
-	int known = 0;
-
-	if (c->db != NULL && c->config_src == NULL)
-		return -1;
-	if (pd_config_load_flags(c->config, PD_CONFIG_NO_SECRET_FILES, &cfg, &err, NULL, NULL) != 0)
-		return -1;
-	known = probe ? pd_config_probe(cfg, probe) != NULL : pd_config_has_family(cfg, family);
-	pd_config_free(cfg);
-	return known;
-}
-
-static int
-silence_add(struct cli *c)
-{
-	struct pd_silence sl = {0};
-	struct pd_store *st = NULL;
-	struct dbsel sel = {0};
-	struct pd_err err = {0};
-	const char *name = c->probe ? c->probe : c->family;
-	char until[40], dur[32];
-	int64_t ms = SILENCE_DEFAULT_MS, now = pd_clock_wall_ms(NULL);
-	int rc;
-
-	if ((c->probe == NULL) == (c->family == NULL))
-		return usage_error(c, "silence add needs one of --probe NAME or --family NAME");
-	if (c->reason == NULL || c->reason[0] == '\0')
-		return usage_error(c, "silence add needs --reason TEXT (what the on-call will read)");
-	if (strlen(name) >= sizeof(sl.probe))
-		return usage_error(c, "'%s' is too long for a probe or family name", name);
-	if (c->for_ != NULL && (pd_duration_parse(c->for_, &ms) != 0 || ms <= 0 ||
-				ms > SILENCE_MAX_MS))
-		return usage_error(c, "--for '%s' is not a duration from 1s to 30d (e.g. 30m, 2h)",
-				   c->for_);
-	if (silence_known(c, c->probe, c->family) == 0)
-		return usage_error(c, "no %s named '%s' in %s", c->probe ? "probe" : "probe family",
-				   name, c->config);
-	snprintf(c->probe ? sl.probe : sl.family, sizeof(sl.probe), "%s", name);
-	snprintf(sl.reason, sizeof(sl.reason), "%s", c->reason);
-	sl.created_ms = now;
-	sl.until_ms = now + ms;
-	if ((rc = probectl_db_select(c, &sel)) != 0)
-		return rc;
-	if (pd_store_open(sel.path, 0, &st, &err) != 0 || pd_store_silence_add(st, &sl, &err) != 0 ||
-	    pd_store_flush(st, &err) != 0) {
-		fprintf(stderr, "probectl: %s\n", err.msg);
-		rc = 1;
-	} else {
-		pd_clock_rfc3339(sl.until_ms, until, sizeof(until));
-		pd_duration_format(ms, dur, sizeof(dur));
-		printf("%lld\n", (long long)sl.id);
-		fprintf(stderr, "silence #%lld: %s %s held until %s (%s): still probed and recorded, "
-			"pages held; probed picks it up within seconds, no reload\n",
-			(long long)sl.id, c->probe ? "probe" : "family", name, until, dur);
-		rc = 0;
-	}
-	free(sel.path);
-	pd_store_free(st);
-	return rc;
-}
-
-struct sil_view {
-	cJSON *arr;
-	int64_t now;
-	size_t n;
-};
-
-static int
-silence_row(void *ud, const struct pd_silence *sl)
-{
-	struct sil_view *v = ud;
-	char until[40], left[32];
-
-	v->n++;
-	if (v->arr != NULL) {
-		cJSON *o = cJSON_CreateObject();
-
-		cJSON_AddNumberToObject(o, "id", (double)sl->id);
-		probectl_json_str(o, "probe", sl->probe);
-		probectl_json_str(o, "family", sl->family);
-		cJSON_AddStringToObject(o, "reason", sl->reason);
-		probectl_json_ts(o, "created", sl->created_ms);
-		probectl_json_ts(o, "until", sl->until_ms);
-		cJSON_AddItemToArray(v->arr, o);
-		return 0;
-	}
-	pd_clock_rfc3339(sl->until_ms, until, sizeof(until));
-	until[19] = '\0';
-	until[10] = ' ';
-	pd_duration_format((sl->until_ms - v->now) / 1000 * 1000, left, sizeof(left));
-	printf("%-6lld %-8s %-24s %-20s %-10s %s\n", (long long)sl->id,
-	       sl->probe[0] ? "probe" : "family", sl->probe[0] ? sl->probe : sl->family, until, left,
-	       sl->reason);
-	return 0;
-}
-
-static int
-cmd_silence(struct cli *c)
-{
-	const char *sub = c->argv[0];
-	struct sil_view v = {0};
-	struct pd_store *st = NULL;
-	struct dbsel sel = {0};
-	struct pd_err err = {0};
-	cJSON *doc = NULL;
-	int rc;
-
-	v.now = pd_clock_wall_ms(NULL);
-	if (strcmp(sub, "add") != 0 && (c->probe || c->family || c->for_ || c->reason))
-		return usage_error(c, "--probe, --family, --for and --reason go with 'silence add'");
-	if (strcmp(sub, "add") == 0) {
-		if (c->argc != 1 || c->json)
-			return usage_error(c, "expected 'silence add --probe NAME|--family NAME "
-					   "[--for DURATION] --reason TEXT'");
-		return silence_add(c);
-	}
-	if (strcmp(sub, "expire") == 0) {
-		int64_t id;
-		char *end = NULL;
-		int n = 0;
-
-		if (c->argc != 2 || c->json)
-			return usage_error(c, "expected 'silence expire ID'");
-		id = strtoll(c->argv[1], &end, 10);
-		if (end == c->argv[1] || *end != '\0' || id <= 0)
-			return usage_error(c, "'%s' is not a silence id", c->argv[1]);
-		if ((rc = probectl_db_select(c, &sel)) != 0)
-			return rc;
-		if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
-		    pd_store_silence_expire(st, id, v.now, &n, &err) != 0 ||
-		    pd_store_flush(st, &err) != 0) {
-			fprintf(stderr, "probectl: %s\n", err.msg);
-			rc = 1;
-		} else if (n == 0) {
-			fprintf(stderr, "probectl: no silence #%lld in force (see probectl silence "
-				"list)\n", (long long)id);
-			rc = 1;
-		} else {
-			printf("silence #%lld expired: its pages are no longer held; a failure still "
-			       "present pages within seconds\n", (long long)id);
-			rc = 0;
-		}
-		free(sel.path);
-		pd_store_free(st);
-		return rc;
-	}
-	if (strcmp(sub, "list") != 0 || c->argc != 1)
-		return usage_error(c, "expected 'silence add|list|expire'");
-	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
-		goto out;
-	if (c->json) {
-		doc = probectl_json_doc("probed.silence/1");
-		cJSON_AddStringToObject(doc, "database", sel.path);
-		v.arr = cJSON_AddArrayToObject(doc, "silences");
-	} else {
-		printf("%-6s %-8s %-24s %-20s %-10s %s\n", "ID", "SCOPE", "NAME", "UNTIL (UTC)",
-		       "LEFT", "REASON");
-	}
-	if (pd_store_silences(st, v.now, silence_row, &v, &err) != 0) {
-		fprintf(stderr, "probectl: %s\n", err.msg);
-		rc = 1;
-		goto out;
-	}
-	if (doc != NULL)
-		probectl_print_json(doc);
-	else
-		printf("%zu silence%s in force\n", v.n, v.n == 1 ? "" : "s");
-	rc = 0;
-out:
-	cJSON_Delete(doc);
-	free(sel.path);
-	pd_store_free(st);
-	return rc;
-}
 
 /* ---------------------------------------------------------------------- main */
 
@@ -555,7 +226,7 @@ static const struct cmd commands[] = {
 	 "  1   problems (listed, one per line)\n"
 	 "  2   unreadable\n"
 	 "  64  bad arguments\n"},
-	{"outbox", cmd_outbox,
+	{"outbox", probectl_cmd_outbox,
 	 "outbox [requeue ID|all] [--json]  undelivered notifications; re-queue dead letters",
 	 "outbox [requeue ID | requeue all] [-c FILE | --db FILE] [--json]",
 	 OPT_CONFIG | OPT_DB | OPT_JSON, 0, 2,
@@ -574,7 +245,7 @@ static const struct cmd commands[] = {
 	 "  1   nothing to re-queue, or a database error\n"
 	 "  3   no database\n"
 	 "  64  bad arguments\n"},
-	{"silence", cmd_silence,
+	{"silence", probectl_cmd_silence,
 	 "silence add|list|expire        hold a probe's or family's pages (maintenance)",
 	 "silence add (--probe NAME | --family NAME) [--for DURATION] --reason TEXT\n"
 	 "       probectl silence list [-c FILE | --db FILE] [--json]\n"
@@ -687,11 +358,8 @@ cmd_help(struct cli *c)
 
 /* A usage error: 64 with the message and a pointer to the command's usage; with
  * --nagios (check) the plugin's UNKNOWN line and 3 instead. */
-static int
-usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-usage_error(const struct cli *c, const char *fmt, ...)
+int
+probectl_usage_error(const struct cli *c, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -798,12 +466,12 @@ main(int argc, char **argv)
 	if (c.argc > 0) {
 		c.cmd = cmd_find(c.argv[0]);
 		if (c.cmd == NULL)
-			return usage_error(&c, "unknown command '%s'", c.argv[0]);
+			return probectl_usage_error(&c, "unknown command '%s'", c.argv[0]);
 		c.argc--;
 		c.argv++;
 	}
 	if (bad[0] != '\0')
-		return usage_error(&c, "%s", bad);
+		return probectl_usage_error(&c, "%s", bad);
 	if (version) {
 		printf("probectl %s\n", PROBED_VERSION);
 		return 0;
@@ -818,14 +486,14 @@ main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++)
 		if ((given & opt_names[i].bit) && !(c.cmd->opts & opt_names[i].bit))
-			return usage_error(&c, "%s does not take %s", c.cmd->name,
+			return probectl_usage_error(&c, "%s does not take %s", c.cmd->name,
 					   opt_names[i].name);
 	if (c.json && c.nagios)
-		return usage_error(&c, "--json and --nagios exclude each other");
+		return probectl_usage_error(&c, "--json and --nagios exclude each other");
 	if (c.argc < c.cmd->min_args)
-		return usage_error(&c, "%s needs %d argument%s", c.cmd->name, c.cmd->min_args,
+		return probectl_usage_error(&c, "%s needs %d argument%s", c.cmd->name, c.cmd->min_args,
 				   c.cmd->min_args == 1 ? "" : "s");
 	if (c.cmd->max_args >= 0 && c.argc > c.cmd->max_args)
-		return usage_error(&c, "unexpected argument '%s'", c.argv[c.cmd->max_args]);
+		return probectl_usage_error(&c, "unexpected argument '%s'", c.argv[c.cmd->max_args]);
 	return c.cmd->fn(&c);
 }

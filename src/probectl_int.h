@@ -74,6 +74,10 @@ const char *probectl_page_summary(const struct page *pg);
 cJSON *probectl_page_json(const struct page *pg);
 void probectl_fmt_age(int64_t now, int64_t then, char *out, size_t cap);
 
+/* probectl.c */
+int probectl_usage_error(const struct cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* probectl_config.c: commands that read the configuration and files */
 int probectl_cmd_validate(struct cli *c);
 int probectl_cmd_reload(struct cli *c);
@@ -92,5 +96,9 @@ int probectl_cmd_incidents(struct cli *c);
 int probectl_cmd_incident(struct cli *c);
 int probectl_cmd_postmortem(struct cli *c);
 int probectl_cmd_drill(struct cli *c);
+
+/* probectl_outbox.c: commands on the undelivered notifications and the silences */
+int probectl_cmd_outbox(struct cli *c);
+int probectl_cmd_silence(struct cli *c);
 
 #endif
