@@ -1,6 +1,7 @@
-/* probectl_common.c — what every probectl command uses: loading the configuration,
- * the --json output helpers, which database to read, and the delivery state of a page
- * (what became of the notifications of one dedup key, read from the database).
+/* probectl_common.c — what the probectl commands share: loading the configuration, the
+ * --json output helpers, which database to read, the delivery state of a page (what
+ * became of the notifications of one dedup key, read from the database) and the age of
+ * a time for the tables.
  *
  * Which database (one rule for every reading command, never a silent switch):
  *   --db FILE; else store.path of the configuration named by -c or $PROBED_CONFIG (only

@@ -1,7 +1,7 @@
 /* probectl_history.c — the commands that read the results from the database: status
- * (per probe: state, last result, last page and its delivery, certificates), history
- * (one probe's results and percentiles), slo (the objectives of the configuration
- * against the stored counts). */
+ * (per probe: paging state, last result, the severity of its open incident, its last
+ * page and that page's delivery, certificate expiry), history (one probe's results and
+ * percentiles), slo (the objectives of the configuration against the stored counts). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
