@@ -7,6 +7,7 @@
 #include "probed/check.h"
 #include "probed/daemon.h"
 #include "probed/classify.h"
+#include "probed/control.h"
 #include "probed/eval.h"
 #include "probed/incident.h"
 #include "probed/jsonschema.h"
@@ -151,55 +152,65 @@ daemon_control(const struct pd_daemon *d)
 	return NULL;
 }
 
-/* Is the monitoring host itself the suspect? Its control target fails too. */
-static int
-daemon_host_suspect(const struct pd_daemon *d, const struct probe *self)
+/* The control probe as the control policy sees it (configured = 0 without one). */
+static struct pd_control_view
+daemon_control_view(const struct pd_daemon *d)
 {
 	const struct probe *c = daemon_control(d);
+	struct pd_control_view v = {0};
 
-	if (c == NULL || c == self)
-		return 0;
-	return (c->has_result && !pd_result_ok(&c->last)) || c->state.status != PD_EVAL_UP;
+	if (c == NULL)
+		return v;
+	v.configured = 1;
+	v.has_result = c->has_result;
+	v.last_ok = c->has_result && pd_result_ok(&c->last);
+	v.last_ts_ms = c->has_result ? c->last.ts_ms : 0;
+	v.up = c->state.status == PD_EVAL_UP;
+	return v;
 }
 
-/* A page for p waits while the control target has not been probed since p's outage
- * began (so a dead network is not mistaken for a dead API); the control probe is
- * started now. Returns 1 to defer. */
+/* The monitoring host is the suspect: the control target fails (control.h). */
 static int
-daemon_defer_for_control(struct pd_daemon *d, struct probe *p)
+daemon_host_suspect(const struct pd_daemon *d)
 {
+	struct pd_control_view v = daemon_control_view(d);
+
+	return pd_control_host_suspect(&v);
+}
+
+/* The control policy's word on p's trigger (control.h). A held page waits for the
+ * control target, which is started now. */
+static enum pd_control_decision
+daemon_control_trigger(struct pd_daemon *d, struct probe *p)
+{
+	struct pd_control_view v = daemon_control_view(d);
 	struct probe *c = daemon_control(d);
+	enum pd_control_decision dec;
+	int others = 0, failing = 0;
 
-	if (c == NULL || c == p || d->draining)
-		return 0;
-	if (c->has_result && c->last.ts_ms >= p->state.first_fail_ms)
-		return 0;
-	if (!c->inflight)
-		pd_sched_at(&c->sched, pd_sched_now_us());
-	pd_log_debug("probe %s: page held until control target %s reports", p->name, c->name);
-	return 1;
-}
-
-/* Every probe other than except has a failed last result. */
-static int
-daemon_all_failing(const struct pd_daemon *d, const struct probe *except)
-{
-	int others = 0;
-
-	for (struct probe *p = d->probes; p; p = p->next) {
-		if (p == except || p->cfg == NULL)
-			continue;
-		others++;
-		if (!p->has_result || pd_result_ok(&p->last))
-			return 0;
+	/* the control's own trigger: do the other live probes' last results all fail? */
+	if (p->cfg->control)
+		for (const struct probe *o = d->probes; o != NULL; o = o->next) {
+			if (o == p || o->cfg == NULL)
+				continue;
+			others++;
+			failing += o->has_result && !pd_result_ok(&o->last);
+		}
+	dec = pd_control_trigger(&v, p->cfg->control, p->state.first_fail_ms, others, failing,
+				 d->draining);
+	if (dec == PD_CONTROL_HOLD) {
+		if (!c->inflight)
+			pd_sched_at(&c->sched, pd_sched_now_us());
+		pd_log_debug("probe %s: page held until control target %s reports", p->name,
+			     c->name);
 	}
-	return others > 0;
+	return dec;
 }
 
 /* Queue one event per notify target, in the current batch. */
 static void
 daemon_page(struct pd_daemon *d, struct probe *p, const char *action, const struct pd_result *r,
-	    int64_t down_since_ms, int consec)
+	    int64_t down_since_ms, int consec, enum pd_control_decision dec)
 {
 	char summary[512], reason[320], dur[32];
 	struct pd_notify_event ev = {0};
@@ -207,7 +218,7 @@ daemon_page(struct pd_daemon *d, struct probe *p, const char *action, const stru
 	int64_t now = daemon_now(d);
 	char *json;
 
-	if (strcmp(action, "trigger") == 0 && p->cfg && p->cfg->control && daemon_all_failing(d, p)) {
+	if (strcmp(action, "trigger") == 0 && dec == PD_CONTROL_HOST_DEGRADED) {
 		snprintf(summary, sizeof(summary),
 			 "%s%smonitoring host degraded: control target %s and every other probe "
 			 "fail (%s); probe alerts are suppressed until it recovers",
@@ -372,6 +383,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 	struct pd_err err = {0};
 	struct pd_eval_rules rules;
 	enum pd_eval_event ev;
+	enum pd_control_decision dec = PD_CONTROL_SEND;
 	char key[200], dur[32];
 	int64_t delay_ms, now_us;
 
@@ -404,23 +416,15 @@ probe_on_done(void *ud, struct pd_response *resp)
 	rules.successes_before_resolve = p->cfg->successes_before_resolve;
 	probe_key(d, p, key, sizeof(key));
 	ev = pd_eval_step(&p->state, &rules, key, pd_result_ok(&r), r.outcome, daemon_now(d));
-	if (ev == PD_EV_TRIGGER && daemon_defer_for_control(d, p)) {
-		/* hold the page until the control target has been probed since this outage
-		 * began: stay FAILING (persisted), re-probe on the confirm schedule */
-		struct pd_eval_state held = before;
-
-		held.consec_fail = p->state.consec_fail - 1;
-		held.consec_ok = 0;
-		held.last_outcome = r.outcome;
-		if (held.status == PD_EVAL_UP) {
-			held.status = PD_EVAL_FAILING;
-			held.since_ms = daemon_now(d);
-			held.first_fail_ms = p->state.first_fail_ms;
-		}
-		p->state = held;
-		ev = PD_EV_NONE;
-	}
-	if (ev != PD_EV_NONE) {
+	if (ev == PD_EV_TRIGGER)
+		dec = daemon_control_trigger(d, p);
+	else if (ev == PD_EV_RESOLVE)
+		dec = pd_control_resolve(pd_eval_paged(&before));
+	/* held until the control target has been probed since this outage began: stays
+	 * FAILING (persisted), re-probed on the confirm schedule */
+	if (dec == PD_CONTROL_HOLD)
+		ev = pd_eval_hold(&p->state, &before, daemon_now(d));
+	if (ev != PD_EV_NONE && ev != PD_EV_HELD) {
 		pd_duration_format(daemon_now(d) - before.since_ms, dur, sizeof(dur));
 		pd_log(ev == PD_EV_TRIGGER ? PD_LOG_ERR : (ev == PD_EV_RESOLVE ? PD_LOG_INFO : PD_LOG_WARN),
 		       "probe %s: %s -> %s after %s (%s: %s)", p->name,
@@ -429,19 +433,20 @@ probe_on_done(void *ud, struct pd_response *resp)
 		if (p->cfg->control && ev == PD_EV_TRIGGER) {
 			/* the control target's own page: "monitoring host degraded" when
 			 * everything else fails too */
-			daemon_page(d, p, "trigger", &r, p->state.first_fail_ms, p->state.consec_fail);
-		} else if (p->cfg->control && ev == PD_EV_RESOLVE && before.dedup_key[0] != '\0') {
-			daemon_page(d, p, "resolve", &r, before.first_fail_ms, 0);
-		} else if (ev == PD_EV_TRIGGER && daemon_host_suspect(d, p)) {
+			daemon_page(d, p, "trigger", &r, p->state.first_fail_ms, p->state.consec_fail,
+				    dec);
+		} else if (p->cfg->control && ev == PD_EV_RESOLVE && dec == PD_CONTROL_SEND) {
+			daemon_page(d, p, "resolve", &r, before.first_fail_ms, 0, dec);
+		} else if (ev == PD_EV_TRIGGER && dec == PD_CONTROL_SUPPRESS) {
 			/* the control target fails too: the host's own network is the suspect.
 			 * One "monitoring host degraded" page (the control probe's) instead of
-			 * a storm; an empty dedup key marks this outage as not paged. */
+			 * a storm; the outage counts as not paged. */
 			pd_log_warn("probe %s: page suppressed: control target fails too "
 				    "(monitoring host degraded)", p->name);
 			pd_store_add_event(d->store, daemon_now(d), p->name, "suppressed",
 					   "monitoring host degraded", NULL);
-			p->state.dedup_key[0] = '\0';
-		} else if (ev == PD_EV_RESOLVE && before.dedup_key[0] == '\0') {
+			pd_eval_suppress(&p->state);
+		} else if (ev == PD_EV_RESOLVE && dec == PD_CONTROL_SUPPRESS) {
 			pd_store_add_event(d->store, daemon_now(d), p->name, "resolve",
 					   "recovered (its page had been suppressed)", NULL);
 		} else {
@@ -454,7 +459,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 		p->recovered_ms = daemon_now(d);
 		p->win_at_ms = 0; /* refresh now */
 	}
-	if (ev != PD_EV_NONE)
+	if (ev != PD_EV_NONE && ev != PD_EV_HELD)
 		d->incidents_dirty = 1;
 	if (ev != PD_EV_NONE || p->state.status != PD_EVAL_UP || before.consec_fail != 0) {
 		if (pd_store_save_state(d->store, p->name, &p->state, &err) != 0)
@@ -633,9 +638,8 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			p->cert_not_after_s = -1;
 			p->baseline_ms = -1;
 			snprintf(p->name, sizeof(p->name), "%s", pc->name);
-			pd_eval_init(&p->state);
+			pd_eval_init_at(&p->state, daemon_now(d));
 			pd_sched_init(&p->sched, d->loop, probe_fire, p);
-			p->state.since_ms = daemon_now(d);
 			if (pd_store_load_state(d->store, p->name, &p->state, NULL) == 0 &&
 			    p->state.status == PD_EVAL_UP)
 				p->recovered_ms = p->state.since_ms; /* windows start after it */
@@ -681,13 +685,13 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		 * incident, which treats a removed member as recovered */
 		if (p->state.status != PD_EVAL_UP) {
 			/* never leave a page open for a probe that no longer exists */
-			if (p->state.dedup_key[0] != '\0' && p->cfg && p->cfg->control &&
-			    p->state.status != PD_EVAL_FAILING) {
+			if (p->cfg && pd_control_resolve_on_remove(p->cfg->control,
+								  pd_eval_page_open(&p->state))) {
 				p->cfg = NULL;
-				daemon_page(d, p, "resolve", NULL, p->state.first_fail_ms, 0);
+				daemon_page(d, p, "resolve", NULL, p->state.first_fail_ms, 0,
+					    PD_CONTROL_SEND);
 			}
-			pd_eval_init(&p->state);
-			p->state.since_ms = daemon_now(d);
+			pd_eval_init_at(&p->state, daemon_now(d));
 			pd_store_save_state(d->store, p->name, &p->state, NULL);
 			d->incidents_dirty = 1;
 		}
@@ -823,14 +827,14 @@ daemon_incidents(struct pd_daemon *d)
 	struct pd_class_input *in;
 	const struct pd_result **last;
 	int64_t now = daemon_now(d);
-	struct probe *ctl = daemon_control(d);
 
 	d->incidents_dirty = 0;
 	daemon_silences(d, now);
-	if (ctl != NULL && daemon_host_suspect(d, NULL)) {
+	if (daemon_host_suspect(d)) {
 		/* the host is the suspect: the control's page speaks for everything */
 		if (!d->host_suspect_logged)
-			pd_log_warn("classify: control target %s fails; incidents held", ctl->name);
+			pd_log_warn("classify: control target %s fails; incidents held",
+				    daemon_control(d)->name);
 		d->host_suspect_logged = 1;
 		d->host_suspect_last_ms = now;
 		return;
@@ -855,17 +859,18 @@ daemon_incidents(struct pd_daemon *d)
 		/* `severity: Pn` reaches the ladder here, and only here */
 		in[k].severity_override = pd_severity_parse(pc->severity);
 		/* suppressed outages (empty key) are the host's, not the API's */
-		in[k].control = pc->control ||
-			(p->state.status != PD_EVAL_UP && p->state.status != PD_EVAL_FAILING &&
-			 p->state.dedup_key[0] == '\0');
+		in[k].control = pd_control_host_owned(pc->control,
+						      p->state.status != PD_EVAL_UP &&
+						      p->state.status != PD_EVAL_FAILING,
+						      pd_eval_paged(&p->state));
 		in[k].status = p->state.status;
 		in[k].consec_fail = p->state.consec_fail;
 		in[k].last_outcome = p->has_result ? p->last.outcome : PD_OUT_OK;
 		in[k].fail_since_ms = p->state.consec_fail ? p->state.first_fail_ms : 0;
 		/* failures inside a window that overlaps a host outage are the host's: the
 		 * window rules wait until the window has rolled past it */
-		if (d->host_suspect_last_ms == 0 ||
-		    now - d->host_suspect_last_ms > d->cfg->classify.window_ms)
+		if (pd_control_window_usable(d->host_suspect_last_ms, now,
+					     d->cfg->classify.window_ms))
 			in[k].win = p->win;
 		in[k].baseline_p95_ms = p->baseline_ms;
 		in[k].shape_drift = p->drift_until_ms > now;
@@ -908,7 +913,7 @@ daemon_slo(struct pd_daemon *d)
 	o = &d->cfg->slos[d->slo_next];
 	d->slo_next = (d->slo_next + 1) % d->cfg->nslos;
 	/* the monitoring host is the suspect: its failures are not the API's budget */
-	if (daemon_control(d) != NULL && daemon_host_suspect(d, NULL))
+	if (daemon_host_suspect(d))
 		return;
 	if (pd_slo_store_status(d->store, d->cfg, o, now, &s, &err) != 0) {
 		pd_log_err("slo %s: %s", o->name, err.msg);
@@ -1002,8 +1007,7 @@ daemon_resync(struct pd_daemon *d)
 		struct pd_eval_state st;
 
 		/* nothing stored yet: back to the initial state */
-		pd_eval_init(&st);
-		st.since_ms = p->state.since_ms;
+		pd_eval_init_at(&st, p->state.since_ms);
 		(void)pd_store_load_state(d->store, p->name, &st, NULL);
 		p->state = st;
 	}

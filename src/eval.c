@@ -10,6 +10,13 @@ pd_eval_init(struct pd_eval_state *st)
 	st->status = PD_EVAL_UP;
 }
 
+void
+pd_eval_init_at(struct pd_eval_state *st, int64_t since_ms)
+{
+	pd_eval_init(st);
+	st->since_ms = since_ms;
+}
+
 static void
 eval_set(struct pd_eval_state *st, enum pd_eval_status s, int64_t now_ms)
 {
@@ -84,6 +91,46 @@ pd_eval_step(struct pd_eval_state *st, const struct pd_eval_rules *rules, const 
 	return ev;
 }
 
+enum pd_eval_event
+pd_eval_hold(struct pd_eval_state *st, const struct pd_eval_state *prev, int64_t now_ms)
+{
+	struct pd_eval_state held = *prev;
+
+	/* only a trigger of that step: UP or FAILING before, DOWN after */
+	if (st->status != PD_EVAL_DOWN || st->consec_fail < 1 ||
+	    (prev->status != PD_EVAL_UP && prev->status != PD_EVAL_FAILING))
+		return PD_EV_NONE;
+	held.consec_fail = st->consec_fail - 1;
+	held.consec_ok = 0;
+	held.last_outcome = st->last_outcome;
+	if (held.status == PD_EVAL_UP) {
+		held.status = PD_EVAL_FAILING;
+		held.since_ms = now_ms;
+		held.first_fail_ms = st->first_fail_ms;
+	}
+	*st = held;
+	return PD_EV_HELD;
+}
+
+void
+pd_eval_suppress(struct pd_eval_state *st)
+{
+	st->dedup_key[0] = '\0';
+}
+
+int
+pd_eval_paged(const struct pd_eval_state *st)
+{
+	return st->dedup_key[0] != '\0';
+}
+
+int
+pd_eval_page_open(const struct pd_eval_state *st)
+{
+	return (st->status == PD_EVAL_DOWN || st->status == PD_EVAL_RECOVERING) &&
+	       pd_eval_paged(st);
+}
+
 int64_t
 pd_eval_next_delay(const struct pd_eval_state *st, int64_t interval_ms, int64_t confirm_ms)
 {
@@ -115,6 +162,7 @@ pd_eval_event_str(enum pd_eval_event e)
 	case PD_EV_RECOVERING: return "recovering";
 	case PD_EV_RELAPSE: return "relapse";
 	case PD_EV_RESOLVE: return "resolve";
+	case PD_EV_HELD: return "held";
 	}
 	return "unknown";
 }

@@ -3,11 +3,23 @@
 #include "probed/hash.h"
 #include "probed/sched.h"
 
+static pd_sched_clock_fn sched_clock; /* NULL: CLOCK_MONOTONIC */
+static void *sched_clock_ud;
+
+void
+pd_sched_set_clock(pd_sched_clock_fn now_us, void *ud)
+{
+	sched_clock = now_us;
+	sched_clock_ud = ud;
+}
+
 int64_t
 pd_sched_now_us(void)
 {
 	struct timespec ts;
 
+	if (sched_clock != NULL)
+		return sched_clock(sched_clock_ud);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

@@ -15,6 +15,11 @@
  *                                         | RECOVERING |--+ ok (n < M): stay
  *                                         +------------+<-+
  * (RECOVERING -> UP on the M-th success emits RESOLVE.)
+ *
+ * A trigger can be held (pd_eval_hold, HELD): the caller wants more evidence before it
+ * pages (the control target, control.h). The probe stays FAILING one failure short of
+ * the page: the next failure raises the trigger again (and the caller decides again),
+ * a success is a FLAP.
  */
 #ifndef PROBED_EVAL_H
 #define PROBED_EVAL_H
@@ -52,13 +57,30 @@ enum pd_eval_event {
 	PD_EV_RECOVERING,  /* DOWN -> RECOVERING */
 	PD_EV_RELAPSE,     /* RECOVERING -> DOWN (same outage, no new page) */
 	PD_EV_RESOLVE,     /* -> UP: resolve the page */
+	PD_EV_HELD,        /* a TRIGGER held by the caller (pd_eval_hold): stays FAILING */
 };
 
 void pd_eval_init(struct pd_eval_state *st);
+/* pd_eval_init, UP as of since_ms. */
+void pd_eval_init_at(struct pd_eval_state *st, int64_t since_ms);
 /* Feed one result. key_prefix names the outage in the dedup key
  * ("probed:<key_prefix>:<first_fail_ms>"). Returns what happened. */
 enum pd_eval_event pd_eval_step(struct pd_eval_state *st, const struct pd_eval_rules *rules,
 				const char *key_prefix, int ok, int outcome, int64_t now_ms);
+/* Hold the trigger the last pd_eval_step just raised; prev is the state before that
+ * step. The state goes back to prev, FAILING (since now_ms when prev was UP), one
+ * failure short of the page, with that step's outcome as its last: no page, no key.
+ * Returns PD_EV_HELD; PD_EV_NONE, with nothing changed, when that step raised no
+ * trigger. */
+enum pd_eval_event pd_eval_hold(struct pd_eval_state *st, const struct pd_eval_state *prev,
+				int64_t now_ms);
+/* The current outage's page is not sent (suppressed): its key is cleared, so the outage
+ * counts as never paged and its recovery resolves nothing. */
+void pd_eval_suppress(struct pd_eval_state *st);
+/* 1 when the current (or, right after a RESOLVE, the last) outage was paged. */
+int pd_eval_paged(const struct pd_eval_state *st);
+/* 1 when a page is open: DOWN or RECOVERING with its key. */
+int pd_eval_page_open(const struct pd_eval_state *st);
 /* Delay before the next run: confirm_ms while a change is unconfirmed
  * (FAILING, RECOVERING), interval_ms otherwise. */
 int64_t pd_eval_next_delay(const struct pd_eval_state *st, int64_t interval_ms,
