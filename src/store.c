@@ -243,8 +243,8 @@ static const char *const stmt_sql_core[S__COUNT] = {
 
 /* Every statement's SQL is in exactly one of these tables (checked at open). */
 static const char *const *const stmt_tables[] = {
-	stmt_sql_core, pd_store_sql_results, pd_store_sql_outbox, pd_store_sql_incidents,
-	pd_store_sql_probe,
+	stmt_sql_core, pd_store_sql_results, pd_store_sql_agg, pd_store_sql_prune,
+	pd_store_sql_outbox, pd_store_sql_incidents, pd_store_sql_probe,
 };
 
 /* ---- probe name -> id cache (open addressing, FNV-1a) ---- */
