@@ -65,6 +65,19 @@ pd_statuspage_html_escape(struct pd_buf *out, const char *s)
 	return pd_buf_append(out, run, (size_t)(s - run));
 }
 
+/* A render into out (from len0 on) failed with rc: cut out back to what it held
+ * before and say why, prefixed with what. */
+static int
+render_fail(struct pd_buf *out, size_t len0, int rc, const char *what, struct pd_err *err)
+{
+	out->len = len0;
+	if (out->data)
+		out->data[len0] = '\0';
+	if (rc == PD_ERR_NOMEM)
+		return pd_err_set(err, rc, "%s: out of memory", what);
+	return pd_err_set(err, PD_ERR_INVALID, "%s: output exceeds %zu bytes", what, out->limit);
+}
+
 #define ESC(s) do { if ((rc = pd_statuspage_html_escape(o, (s))) != 0) return rc; } while (0)
 #define PUT(...) do { if ((rc = pd_buf_printf(o, __VA_ARGS__)) != 0) return rc; } while (0)
 
@@ -544,14 +557,8 @@ pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 	pd_log_redact(o->data + len0, o->cap - len0);
 	o->len = len0 + strlen(o->data + len0);
 out:
-	if (rc != 0) {
-		out->len = len0;
-		if (out->data)
-			out->data[len0] = '\0';
-		if (rc == PD_ERR_NOMEM)
-			return pd_err_set(err, rc, "status page: out of memory");
-		return pd_err_set(err, PD_ERR_INVALID, "status page: output exceeds %zu bytes", out->limit);
-	}
+	if (rc != 0)
+		return render_fail(out, len0, rc, "status page", err);
 	return 0;
 }
 
@@ -789,13 +796,7 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 out:
 	cJSON_Delete(root);
 	free(text);
-	if (rc != 0) {
-		out->len = len0;
-		if (out->data)
-			out->data[len0] = '\0';
-		if (rc == PD_ERR_NOMEM)
-			return pd_err_set(err, rc, "status JSON: out of memory");
-		return pd_err_set(err, PD_ERR_INVALID, "status JSON: output exceeds %zu bytes", out->limit);
-	}
+	if (rc != 0)
+		return render_fail(out, len0, rc, "status JSON", err);
 	return 0;
 }

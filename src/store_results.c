@@ -423,6 +423,25 @@ stats_finish(struct pd_history_stats *hs, double *vals, size_t nvals, struct pd_
 	*out = *hs;
 }
 
+/* Append v to vals[0..*n) (*cap allocated, first_cap on the first growth). */
+static int
+vals_push(double **vals, size_t *n, size_t *cap, size_t first_cap, double v,
+	  struct pd_err *err)
+{
+	double *nv;
+
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : first_cap;
+
+		if ((nv = realloc(*vals, ncap * sizeof(*nv))) == NULL)
+			return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+		*vals = nv;
+		*cap = ncap;
+	}
+	(*vals)[(*n)++] = v;
+	return 0;
+}
+
 int
 pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms,
 		 pd_store_result_fn fn, void *ud, struct pd_history_stats *stats,
@@ -432,7 +451,7 @@ pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms,
 	struct pd_result r;
 	struct name_ent *e;
 	sqlite3_stmt *s = NULL;
-	double *vals = NULL, *nv;
+	double *vals = NULL;
 	size_t nvals = 0, cap = 0;
 	int ret, rc;
 
@@ -454,17 +473,9 @@ pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms,
 		hs.count++;
 		if (r.outcome != 0)
 			hs.failures++;
-		if (stats != NULL && r.total_ms >= 0) {
-			if (nvals == cap) {
-				cap = cap ? cap * 2 : 256;
-				if ((nv = realloc(vals, cap * sizeof(*vals))) == NULL) {
-					ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-					goto out;
-				}
-				vals = nv;
-			}
-			vals[nvals++] = r.total_ms;
-		}
+		if (stats != NULL && r.total_ms >= 0 &&
+		    (ret = vals_push(&vals, &nvals, &cap, 256, r.total_ms, err)) != 0)
+			goto out;
 		if (fn != NULL && (ret = fn(ud, probe, &r)) != 0)
 			goto out; /* the callback stopped the walk; pass its value on */
 	}
@@ -540,7 +551,7 @@ pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, int64_
 	struct pd_history_stats hs = { .p50_ms = -1, .p95_ms = -1, .p99_ms = -1, .max_ms = -1 };
 	struct name_ent *e;
 	sqlite3_stmt *s = NULL;
-	double *vals = NULL, *nv;
+	double *vals = NULL;
 	size_t nvals = 0, cap = 0, cur = 0, cur_from = 0;
 	int ret = 0, rc;
 
@@ -580,17 +591,8 @@ pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, int64_
 			out[b].failures++;
 			hs.failures++;
 		}
-		if (ms < 0)
-			continue;
-		if (nvals == cap) {
-			cap = cap ? cap * 2 : 1024;
-			if ((nv = realloc(vals, cap * sizeof(*vals))) == NULL) {
-				ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			vals = nv;
-		}
-		vals[nvals++] = ms;
+		if (ms >= 0 && (ret = vals_push(&vals, &nvals, &cap, 1024, ms, err)) != 0)
+			goto out;
 	}
 	if (rc != SQLITE_DONE) {
 		ret = pd_store_db_fail(st, err, "series");
