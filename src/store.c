@@ -1,9 +1,10 @@
 /* store.c — the core of the SQLite store: open/close, the schema and its migrations, the
  * prepared statements, the probe name cache, batching, and the helpers every store file
  * uses (store_int.h). The rest of the store is split by what it keeps: store_results.c
- * (results, aggregates, windows, history, series), store_outbox.c (outbox, delivery log,
- * Alertmanager state), store_incidents.c (incidents, timeline, silences), store_probe.c
- * (shapes, certificates).
+ * (results, probe state, events, history, series), store_agg.c (per-minute and per-hour
+ * aggregates, windows, baselines), store_prune.c (retention), store_outbox.c (outbox,
+ * delivery log, Alertmanager state), store_incidents.c (incidents, timeline, silences),
+ * store_probe.c (shapes, certificates).
  *
  * Only the store*.c files include sqlite3.h. One connection per struct pd_store; the
  * daemon holds the single writer, probectl opens read-only handles. WAL mode gives
@@ -143,7 +144,7 @@ static const char *const store_migrations[] = {
 	");"
 	"CREATE INDEX incident_events_by_incident ON incident_events(incident_id, id);",
 	/* v3: per-minute and per-hour aggregates per probe (classifier windows and
-	 * baselines; see "per-minute aggregates" below). Filled from the results already
+	 * baselines; see "per-minute aggregates" in store_agg.c). Filled from the results already
 	 * stored by pd_store_agg_backfill() when a writer opens the file. */
 	"CREATE TABLE agg_minute ("
 	"  probe_id INTEGER NOT NULL REFERENCES probes(id),"
@@ -243,8 +244,8 @@ static const char *const stmt_sql_core[S__COUNT] = {
 
 /* Every statement's SQL is in exactly one of these tables (checked at open). */
 static const char *const *const stmt_tables[] = {
-	stmt_sql_core, pd_store_sql_results, pd_store_sql_outbox, pd_store_sql_incidents,
-	pd_store_sql_probe,
+	stmt_sql_core, pd_store_sql_results, pd_store_sql_agg, pd_store_sql_prune,
+	pd_store_sql_outbox, pd_store_sql_incidents, pd_store_sql_probe,
 };
 
 /* ---- probe name -> id cache (open addressing, FNV-1a) ---- */

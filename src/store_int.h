@@ -42,7 +42,7 @@ enum stmt_id {
 	S_ROLLBACK,
 	S_PROBE_GET,
 	S_PROBE_ADD,
-	/* store_results.c: results, probe state, events, aggregates, retention */
+	/* store_results.c: results, probe state, events, status, history, series */
 	S_RES_LASTKEY,
 	S_RES_NEXTSEQ,
 	S_RES_ADD,
@@ -55,10 +55,9 @@ enum stmt_id {
 	S_EVENT_LASTPAGE,
 	S_EVENTS_ALL,
 	S_EVENTS_PROBE,
-	S_PRUNE_RES,
-	S_PRUNE_EV,
 	S_STATUS_PROBES,
 	S_RES_SERIES,      /* status page series */
+	/* store_agg.c: per-minute and per-hour aggregates, windows, their pruning */
 	S_AGG_CLOSE,
 	S_AGG_RANGE,
 	S_AGG_RAW,
@@ -66,6 +65,9 @@ enum stmt_id {
 	S_AGGH_CLOSE,
 	S_AGGH_RANGE,
 	S_PRUNE_AGGH,
+	/* store_prune.c: retention of results, events and history */
+	S_PRUNE_RES,
+	S_PRUNE_EV,
 	S_PRUNE_SHAPES,
 	S_PRUNE_INC_EV,
 	S_PRUNE_INC,
@@ -114,6 +116,8 @@ enum stmt_id {
 /* The SQL of the statements, one table per store file, indexed by stmt_id and holding
  * only that file's entries; pd_store_stmt_get prepares from the one that has it. */
 extern const char *const pd_store_sql_results[S__COUNT];
+extern const char *const pd_store_sql_agg[S__COUNT];
+extern const char *const pd_store_sql_prune[S__COUNT];
 extern const char *const pd_store_sql_outbox[S__COUNT];
 extern const char *const pd_store_sql_incidents[S__COUNT];
 extern const char *const pd_store_sql_probe[S__COUNT];
@@ -160,6 +164,8 @@ int pd_store_pragma_int(struct pd_store *st, const char *sql, int *val, struct p
 int pd_store_exec_sql(struct pd_store *st, const char *sql, struct pd_err *err);
 int pd_store_agg_register(struct pd_store *st, struct pd_err *err);
 int pd_store_agg_backfill(struct pd_store *st, struct pd_err *err);
+int pd_store_agg_after_add(struct pd_store *st, int64_t probe_id, int64_t prev_ts, int64_t ts, struct pd_err *err);
+int pd_store_agg_prune(struct pd_store *st, int64_t cutoff_ms, int64_t budget, int64_t *n, struct pd_err *err);
 int pd_store_stmt_prep(struct pd_store *st, enum stmt_id id, sqlite3_stmt **s, struct pd_err *err);
 char *pd_store_col_dup(sqlite3_stmt *s, int i);
 
