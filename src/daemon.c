@@ -385,7 +385,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 	enum pd_eval_event ev;
 	enum pd_control_decision dec = PD_CONTROL_SEND;
 	char key[200], dur[32];
-	int64_t delay_ms, now_us;
+	int64_t delay_ms, due_us;
 
 	p->inflight = 0;
 	if (p->removed || p->cfg == NULL) {
@@ -469,9 +469,10 @@ probe_on_done(void *ud, struct pd_response *resp)
 		return;
 	/* unconfirmed change: re-probe soon instead of waiting a full interval */
 	delay_ms = pd_eval_next_delay(&p->state, p->cfg->interval_ms, p->cfg->confirm_after_ms);
-	now_us = pd_sched_now_us();
-	if (delay_ms < p->cfg->interval_ms && now_us + delay_ms * 1000 < p->next_due_us)
-		pd_sched_at(&p->sched, now_us + delay_ms * 1000);
+	due_us = pd_sched_reprobe_due(pd_sched_now_us(), delay_ms, p->cfg->interval_ms,
+				      p->next_due_us);
+	if (due_us >= 0)
+		pd_sched_at(&p->sched, due_us);
 	else if (!pd_sched_armed(&p->sched))
 		pd_sched_at(&p->sched, p->next_due_us);
 }
@@ -488,8 +489,7 @@ probe_fire(struct pd_sched_entry *e, int64_t lateness_us)
 	if (d->draining || p->cfg == NULL)
 		return;
 	/* keep the fixed-rate grid; a confirm re-probe does not move it */
-	while (p->next_due_us <= now_us)
-		p->next_due_us += p->cfg->interval_ms * 1000;
+	p->next_due_us = pd_sched_next_due(p->next_due_us, now_us, p->cfg->interval_ms * 1000);
 	if (p->inflight) {
 		pd_log_debug("probe %s: still running at its next start; skipped", p->name);
 		d->stats.skipped++;
@@ -585,14 +585,12 @@ schemas_compile(const struct pd_config *cfg, struct pd_schema **out, struct pd_e
 static void
 probe_start(struct pd_daemon *d, struct probe *p)
 {
-	int64_t now_us = pd_sched_now_us();
-	int64_t first = pd_sched_spread_ms(p->name, p->cfg->interval_ms) * 1000;
-
 	/* resume an unconfirmed change quickly; otherwise take our slot in the interval */
-	if (p->state.status == PD_EVAL_FAILING || p->state.status == PD_EVAL_RECOVERING ||
-	    p->state.status == PD_EVAL_DOWN)
-		first = first < p->cfg->confirm_after_ms * 1000 ? first : p->cfg->confirm_after_ms * 1000;
-	p->next_due_us = now_us + first;
+	int quick = p->state.status == PD_EVAL_FAILING || p->state.status == PD_EVAL_RECOVERING ||
+		    p->state.status == PD_EVAL_DOWN;
+
+	p->next_due_us = pd_sched_first_due(p->name, pd_sched_now_us(), p->cfg->interval_ms,
+					    p->cfg->confirm_after_ms, quick);
 	pd_sched_at(&p->sched, p->next_due_us);
 	(void)d;
 }
@@ -661,7 +659,8 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		probe_bind(p, pc, &schemas[i]);
 		p->mark = 1;
 		if (is_new || !d->draining) {
-			if (is_new || p->cfg->interval_ms * 1000 < p->next_due_us - pd_sched_now_us())
+			if (is_new || pd_sched_needs_restart(p->next_due_us, pd_sched_now_us(),
+							     p->cfg->interval_ms))
 				probe_start(d, p);
 		}
 	}
