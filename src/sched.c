@@ -1,4 +1,5 @@
-/* sched.c — absolute-time ev_timers with lateness measurement. */
+/* sched.c — absolute-time ev_timers with lateness measurement, the start spread, and the
+ * fixed-rate grid arithmetic (first start, next start, confirm re-probes, restarts). */
 #include <time.h>
 #include "probed/hash.h"
 #include "probed/sched.h"
@@ -30,6 +31,43 @@ pd_sched_spread_ms(const char *name, int64_t interval_ms)
 	if (interval_ms <= 0)
 		return 0;
 	return (int64_t)(pd_hash_str(PD_HASH_LEGACY_SEED, name) % (uint64_t)interval_ms);
+}
+
+int64_t
+pd_sched_first_due(const char *name, int64_t now_us, int64_t interval_ms, int64_t confirm_ms,
+		   int quick)
+{
+	int64_t first = pd_sched_spread_ms(name, interval_ms) * 1000;
+
+	/* resume an unconfirmed change quickly; otherwise take our slot in the interval */
+	if (quick && confirm_ms * 1000 < first)
+		first = confirm_ms * 1000;
+	return now_us + first;
+}
+
+int64_t
+pd_sched_next_due(int64_t due_us, int64_t now_us, int64_t interval_us)
+{
+	if (due_us > now_us)
+		return due_us;
+	if (interval_us <= 0)
+		return now_us + 1;
+	/* every slot up to and including now is missed: step over them at once */
+	return due_us + ((now_us - due_us) / interval_us + 1) * interval_us;
+}
+
+int64_t
+pd_sched_reprobe_due(int64_t now_us, int64_t delay_ms, int64_t interval_ms, int64_t next_due_us)
+{
+	if (delay_ms < interval_ms && now_us + delay_ms * 1000 < next_due_us)
+		return now_us + delay_ms * 1000;
+	return -1;
+}
+
+int
+pd_sched_needs_restart(int64_t next_due_us, int64_t now_us, int64_t interval_ms)
+{
+	return interval_ms * 1000 < next_due_us - now_us;
 }
 
 static void

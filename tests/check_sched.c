@@ -1,5 +1,6 @@
-/* check_sched.c — the scheduler: the start spread, and absolute-time timers on a real
- * libev loop with an injected monotonic clock (exact lateness, no wall-clock bounds). */
+/* check_sched.c — the scheduler: the start spread, the fixed-rate grid's arithmetic
+ * (times passed in), and absolute-time timers on a real libev loop with an injected
+ * monotonic clock (exact lateness, no wall-clock bounds). */
 #include <check.h>
 #include "testlib.h"
 #include <stdio.h>
@@ -114,6 +115,95 @@ START_TEST(test_spread_is_spread)
 	/* birthday bound: ~800 expected to share a millisecond with another; clustering
 	 * would make it thousands */
 	ck_assert_msg(same_ms < 1500, "%d starts share a millisecond", same_ms);
+}
+END_TEST
+
+/* ---- the fixed-rate grid (pure: times passed in) ------------------------------------ */
+
+START_TEST(test_first_due_spread_or_confirm)
+{
+	int64_t now = 5000000000; /* any monotonic time */
+
+	/* its slot in the interval (20569 ms for this name, as above) */
+	ck_assert_int_eq(pd_sched_first_due("post-detail", now, 30000, 5000, 0),
+			 now + 20569 * 1000);
+	/* resuming an unconfirmed change: at most the confirm delay away */
+	ck_assert_int_eq(pd_sched_first_due("post-detail", now, 30000, 5000, 1), now + 5000000);
+	/* ... but never later than its own slot */
+	ck_assert_int_eq(pd_sched_first_due("post-detail", now, 30000, 25000, 1),
+			 now + 20569 * 1000);
+	ck_assert_int_eq(pd_sched_first_due("api", now, 0, 5000, 0), now);
+}
+END_TEST
+
+START_TEST(test_next_due_keeps_the_grid)
+{
+	const int64_t iv = 30000000, due = 1000000000;
+
+	/* not yet due: unchanged */
+	ck_assert_int_eq(pd_sched_next_due(due, due - 1, iv), due);
+	/* fired on time: the next slot */
+	ck_assert_int_eq(pd_sched_next_due(due, due, iv), due + iv);
+	ck_assert_int_eq(pd_sched_next_due(due, due + 1200, iv), due + iv);
+	/* a late start (2.5 intervals): the missed slots are skipped, the phase kept */
+	ck_assert_int_eq(pd_sched_next_due(due, due + 5 * iv / 2, iv), due + 3 * iv);
+	/* a microsecond before a slot: that slot, still ahead */
+	ck_assert_int_eq(pd_sched_next_due(due, due + 2 * iv - 1, iv), due + 2 * iv);
+	/* late by exactly two intervals: that slot is now, so the one after */
+	ck_assert_int_eq(pd_sched_next_due(due, due + 2 * iv, iv), due + 3 * iv);
+	/* the host slept an hour: one step to the first slot after now, on the grid */
+	ck_assert_int_eq(pd_sched_next_due(due, due + 3600000000LL + 7, iv),
+			 due + 121 * iv);
+	/* a degenerate interval never loops */
+	ck_assert_int_eq(pd_sched_next_due(due, due + 5, 0), due + 6);
+}
+END_TEST
+
+START_TEST(test_next_due_matches_stepping)
+{
+	/* the closed form equals stepping one interval at a time, whatever the lateness */
+	uint64_t x = 88172645463325252ULL;
+
+	for (int k = 0; k < 20000; k++) {
+		int64_t iv, due, now, want;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		iv = (int64_t)(x % 120000000) + 1;
+		due = (int64_t)(x >> 20) % 4000000000LL;
+		now = due + (int64_t)(x % 1000) * (k % 3 == 0 ? iv : 997) - 500 * 997;
+		if (k % 5 == 0)
+			now = due + (int64_t)(x % 7) * iv - (int64_t)(x % 3); /* at a slot's edge */
+		for (want = due; want <= now;)
+			want += iv;
+		ck_assert_int_eq(pd_sched_next_due(due, now, iv), want);
+	}
+}
+END_TEST
+
+START_TEST(test_reprobe_before_the_grid)
+{
+	const int64_t now = 2000000000, next = now + 30000000;
+
+	/* a confirm re-probe 5 s from now, the grid's next start 30 s away */
+	ck_assert_int_eq(pd_sched_reprobe_due(now, 5000, 60000, next), now + 5000000);
+	/* the grid comes first (or at the same time): the grid serves */
+	ck_assert_int_eq(pd_sched_reprobe_due(now, 30000, 60000, next), -1);
+	ck_assert_int_eq(pd_sched_reprobe_due(now, 45000, 60000, next), -1);
+	/* a delay of a whole interval is no re-probe */
+	ck_assert_int_eq(pd_sched_reprobe_due(now, 10000, 10000, now + 60000000), -1);
+}
+END_TEST
+
+START_TEST(test_restart_after_shorter_interval)
+{
+	const int64_t now = 3000000000;
+
+	/* the old 5 min interval left 50 s to wait; the new one is 30 s: restart */
+	ck_assert_int_eq(pd_sched_needs_restart(now + 50000000, now, 30000), 1);
+	/* within one new interval: keep the grid */
+	ck_assert_int_eq(pd_sched_needs_restart(now + 20000000, now, 30000), 0);
+	ck_assert_int_eq(pd_sched_needs_restart(now + 30000000, now, 30000), 0);
+	ck_assert_int_eq(pd_sched_needs_restart(now - 1000, now, 30000), 0);
 }
 END_TEST
 
@@ -263,6 +353,7 @@ main(void)
 {
 	Suite *s = suite_create("sched");
 	TCase *spread = tcase_create("spread");
+	TCase *grid = tcase_create("grid");
 	TCase *fake = tcase_create("injected clock");
 	TCase *real = tcase_create("real clock");
 
@@ -270,6 +361,12 @@ main(void)
 	tcase_add_test(spread, test_spread_bounds);
 	tcase_add_test(spread, test_spread_is_spread);
 	suite_add_tcase(s, spread);
+	tcase_add_test(grid, test_first_due_spread_or_confirm);
+	tcase_add_test(grid, test_next_due_keeps_the_grid);
+	tcase_add_test(grid, test_next_due_matches_stepping);
+	tcase_add_test(grid, test_reprobe_before_the_grid);
+	tcase_add_test(grid, test_restart_after_shorter_interval);
+	suite_add_tcase(s, grid);
 	tcase_add_checked_fixture(fake, fake_setup, fake_teardown);
 	tcase_add_test(fake, test_past_due_fires_now_with_its_lateness);
 	tcase_add_test(fake, test_early_fire_waits_out_the_rest);
