@@ -1,9 +1,15 @@
 /* testlib.h — what every Check suite shares: a scratch directory per test, its removal,
- * and the runner of a suite (linked into every tests/check_*.c). */
+ * a fake clock, a store on a real SQLite file, a loopback HTTP receiver, and the runner
+ * of a suite (linked into every tests/check_*.c). */
 #ifndef PROBED_TESTLIB_H
 #define PROBED_TESTLIB_H
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <check.h>
+#include "probed/clock.h"
+
+struct pd_store;
 
 /* Make a fresh directory $TMPDIR/probed-TAG.XXXXXX (TMPDIR default /tmp) and write its
  * path into out (cap bytes). Fails the running test when it cannot. */
@@ -13,5 +19,80 @@ void pd_test_rm_tree(const char *path);
 /* Run every test of s (the runner frees s); 0 when all passed, 1 otherwise: main()'s exit
  * status. */
 int pd_test_run(Suite *s);
+
+/* ---- a fake clock: time moves only when the test moves it ---- */
+struct pd_test_clock {
+	struct pd_clock clock; /* hand &c->clock (or pd_test_clock_init's result) to the code */
+	int64_t now_ms;        /* what wall_ms answers; tests may set it directly */
+};
+
+/* Start c at now_ms; returns the struct pd_clock to inject. */
+const struct pd_clock *pd_test_clock_init(struct pd_test_clock *c, int64_t now_ms);
+void pd_test_clock_set(struct pd_test_clock *c, int64_t now_ms);
+void pd_test_clock_advance(struct pd_test_clock *c, int64_t ms);
+
+/* ---- a store on a real SQLite file in a scratch directory ---- */
+struct pd_test_store {
+	char dir[128];         /* the scratch directory (removed by pd_test_store_close) */
+	char path[160];        /* DIR/probed.db */
+	struct pd_store *st;
+};
+
+/* Create a scratch directory named after tag and open a read-write store in it; fails
+ * the test with the store's message when it cannot. Returns s->st. */
+struct pd_store *pd_test_store_open(struct pd_test_store *s, const char *tag);
+/* Free the store (if still open) and remove the directory. */
+void pd_test_store_close(struct pd_test_store *s);
+
+/* ---- a loopback HTTP/1.1 receiver ----
+ * A forked child listening on 127.0.0.1 answers one request per connection with the next
+ * reply of a script (the last one repeats) and "Connection: close". Every complete request
+ * is recorded (to files in a scratch directory) before it is answered, so a client that
+ * got its answer finds its request counted. Being another process, it serves while the
+ * test blocks or runs its own loop; it never outlives the test. */
+#define PD_TEST_HTTP_MAX_SCRIPT 16
+#define PD_TEST_HTTP_MAX_REQ 64
+#define PD_TEST_HTTP_HANG 0     /* status: read the request, keep the connection, never answer */
+#define PD_TEST_HTTP_CLOSE (-1) /* status: read the request, close without an answer */
+
+struct pd_test_reply {
+	int status;            /* an HTTP status, or PD_TEST_HTTP_HANG / PD_TEST_HTTP_CLOSE */
+	int retry_after;       /* > 0: send "Retry-After: N" */
+	const char *body;      /* the JSON body; NULL: {} (copied, at most 1023 bytes) */
+	int delay_ms;          /* wait this long before answering */
+};
+
+struct pd_test_request {
+	char *line;            /* "POST /path HTTP/1.1" */
+	char *head;            /* request line and headers, up to and with the blank line */
+	char *body;            /* NUL-terminated */
+	size_t body_len;
+};
+
+struct pd_test_http_shared;
+
+struct pd_test_http {
+	pid_t pid;
+	int port;
+	char dir[160];         /* req-NNN.head / req-NNN.body */
+	struct pd_test_http_shared *sh;
+	struct pd_test_request req[PD_TEST_HTTP_MAX_REQ]; /* read on demand */
+};
+
+/* Start a receiver on port (0: any free one; h->port tells which) answering script[0..n). */
+void pd_test_http_start(struct pd_test_http *h, int port, const struct pd_test_reply *script,
+			size_t n);
+/* Replace the script: the next request gets script[0]. */
+void pd_test_http_script(struct pd_test_http *h, const struct pd_test_reply *script, size_t n);
+/* Requests recorded so far. */
+int pd_test_http_count(const struct pd_test_http *h);
+/* Request i (0-based, < count); owned by h until pd_test_http_stop. */
+const struct pd_test_request *pd_test_http_request(struct pd_test_http *h, int i);
+/* Request i's body parsed as JSON (fails the test when it is not); the caller deletes it. */
+struct cJSON *pd_test_http_json(struct pd_test_http *h, int i);
+/* Stop the child (SIGTERM, waitpid), free the requests, remove the directory. Safe twice. */
+void pd_test_http_stop(struct pd_test_http *h);
+/* A loopback port with nothing listening on it (just bound and closed). */
+int pd_test_closed_port(void);
 
 #endif
