@@ -114,6 +114,18 @@ pd_test_store_open(struct pd_test_store *s, const char *tag)
 	return s->st;
 }
 
+struct pd_store *
+pd_test_store_reopen(struct pd_test_store *s, int readonly)
+{
+	struct pd_err err = { 0 };
+
+	pd_store_free(s->st);
+	s->st = NULL;
+	ck_assert_msg(pd_store_open(s->path, readonly, &s->st, &err) == 0, "%s: %s", s->path,
+		      err.msg);
+	return s->st;
+}
+
 void
 pd_test_store_close(struct pd_test_store *s)
 {

@@ -41,6 +41,8 @@ struct pd_test_store {
 /* Create a scratch directory named after tag and open a read-write store in it; fails
  * the test with the store's message when it cannot. Returns s->st. */
 struct pd_store *pd_test_store_open(struct pd_test_store *s, const char *tag);
+/* Close s->st and open the same file again (readonly or not), as a restart would. */
+struct pd_store *pd_test_store_reopen(struct pd_test_store *s, int readonly);
 /* Free the store (if still open) and remove the directory. */
 void pd_test_store_close(struct pd_test_store *s);
 
