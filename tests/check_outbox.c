@@ -2,8 +2,9 @@
  *
  * Each test starts testlib's loopback receiver (a forked HTTP/1.1 responder answering a
  * scripted list of statuses and recording every request); the parent runs the real
- * pipeline — testlib's store on a real SQLite file, pd_runner on an ev loop, pd_outbox —
- * with testlib's fake clock, so backoff is tested by moving time, not by sleeping. The loop is driven with ev_run(EVRUN_ONCE) until the expected state or a
+ * pipeline — testlib's outbox fixture: a real SQLite file, pd_runner on an ev loop,
+ * pd_outbox — on testlib's fake clock, so backoff is tested by moving time, not by
+ * sleeping. The loop is driven with ev_run(EVRUN_ONCE) until the expected state or a
  * generous timeout. */
 #include <check.h>
 #include "testlib.h"
@@ -41,73 +42,26 @@
 /* ------------------------------------------------------------------ the fixture */
 
 struct fx {
-	struct pd_test_store db;
-	struct ev_loop *loop;
-	struct pd_store *st;     /* db.st */
-	struct pd_runner *runner;
-	struct pd_outbox *ob;
+	struct pd_test_outbox ox;   /* store, loop, runner, outbox, fake clock */
 	struct pd_config *cfg;
-	struct pd_test_clock clock;
-	ev_prepare flush;   /* commit once per loop iteration, like the daemon */
-	ev_timer tick;      /* bounds each EVRUN_ONCE */
 	struct pd_test_http rx[MAX_RX];
 	size_t nrx;
 };
 
 static void
-fx_on_flush(EV_P_ ev_prepare *w, int revents)
-{
-	struct fx *f = w->data;
-	struct pd_err err = { 0 };
-
-	(void)EV_A;
-	(void)revents;
-	if (pd_store_pending(f->st) > 0 && pd_store_flush(f->st, &err) != 0)
-		fprintf(stderr, "flush: %s\n", err.msg);
-}
-
-static void
-fx_on_tick(EV_P_ ev_timer *w, int revents)
-{
-	(void)EV_A;
-	(void)w;
-	(void)revents;
-}
-
-static void
 fx_init(struct fx *f)
 {
-	struct pd_err err = { 0 };
-
 	memset(f, 0, sizeof(*f));
-	f->st = pd_test_store_open(&f->db, "outbox");
-	f->loop = ev_loop_new(EVFLAG_AUTO);
-	ck_assert_ptr_nonnull(f->loop);
-	f->runner = pd_runner_new(f->loop, &err);
-	ck_assert_msg(f->runner != NULL, "%s", err.msg);
-	f->ob = pd_outbox_new(f->loop, f->st, f->runner, pd_test_clock_init(&f->clock, T0_MS),
-			      &err);
-	ck_assert_msg(f->ob != NULL, "%s", err.msg);
-	ev_prepare_init(&f->flush, fx_on_flush);
-	f->flush.data = f;
-	ev_prepare_start(f->loop, &f->flush);
-	ev_timer_init(&f->tick, fx_on_tick, 0.02, 0.02);
-	ev_timer_start(f->loop, &f->tick);
+	pd_test_outbox_init(&f->ox, "outbox", T0_MS);
 }
 
 static void
 fx_free(struct fx *f)
 {
-	/* the runner first: aborting a transfer calls back into a live outbox */
-	pd_runner_free(f->runner);
-	pd_outbox_free(f->ob);
-	ev_prepare_stop(f->loop, &f->flush);
-	ev_timer_stop(f->loop, &f->tick);
-	ev_loop_destroy(f->loop);
+	pd_test_outbox_free(&f->ox);
 	pd_config_free(f->cfg);
 	for (size_t i = 0; i < f->nrx; i++)
 		pd_test_http_stop(&f->rx[i]);
-	pd_test_store_close(&f->db);
 }
 
 static struct pd_test_http *
@@ -135,7 +89,7 @@ fx_config(struct fx *f, const char *notify_yaml)
 	rc = pd_config_load_string(yaml, strlen(yaml), "outbox-test.yaml", &f->cfg, &err, NULL,
 				   NULL);
 	ck_assert_msg(rc == 0, "config: %s\n%s", err.msg, yaml);
-	pd_outbox_set_config(f->ob, f->cfg);
+	pd_outbox_set_config(f->ox.ob, f->cfg);
 }
 
 /* One webhook target "hook" pointing at port. */
@@ -171,14 +125,14 @@ fx_add(struct fx *f, const char *target, const char *event, const char *dedup,
 			      : "post-detail RECOVERED after 1m";
 	ev.reason = reason ? reason : "status 502, expected 200-299";
 	ev.outcome = "http_5xx";
-	ev.ts_ms = f->clock.now_ms;
+	ev.ts_ms = f->ox.clock.now_ms;
 	ev.consecutive_failures = strcmp(event, "trigger") == 0 ? 2 : 0;
-	ev.down_since_ms = f->clock.now_ms - 1500;
+	ev.down_since_ms = f->ox.clock.now_ms - 1500;
 	json = pd_notify_event_json(&ev);
 	ck_assert_ptr_nonnull(json);
-	ck_assert_msg(pd_store_outbox_add(f->st, target, dedup, event, json, f->clock.now_ms, &id, &err) ==
-		      0, "%s", err.msg);
-	ck_assert_msg(pd_store_flush(f->st, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pd_store_outbox_add(f->ox.st, target, dedup, event, json, f->ox.clock.now_ms,
+					  &id, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pd_store_flush(f->ox.st, &err) == 0, "%s", err.msg);
 	if (payload)
 		*payload = json;
 	else
@@ -186,50 +140,19 @@ fx_add(struct fx *f, const char *target, const char *event, const char *dedup,
 	return id;
 }
 
-typedef int (*fx_pred)(struct fx *f, const void *arg);
-
-/* Run the loop until pred holds or timeout_s (real time) passes; returns pred. */
-static int
-fx_run_until(struct fx *f, fx_pred pred, const void *arg, double timeout_s)
-{
-	int64_t deadline = pd_clock_mono_ms() + (int64_t)(timeout_s * 1000);
-
-	while (!pred(f, arg)) {
-		if (pd_clock_mono_ms() > deadline)
-			return 0;
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	return 1;
-}
-
-static int
-pred_never(struct fx *f, const void *arg)
-{
-	(void)f;
-	(void)arg;
-	return 0;
-}
-
-/* Let the loop run for a while (to show that nothing happens). */
-static void
-fx_run_for(struct fx *f, double s)
-{
-	fx_run_until(f, pred_never, NULL, s);
-}
-
 struct want_counters {
 	uint64_t sent, retried, dead;
 };
 
 static int
-pred_counters(struct fx *f, const void *arg)
+pred_counters(struct pd_test_outbox *o, const void *arg)
 {
 	const struct want_counters *w = arg;
 	struct pd_outbox_counters c;
 
-	pd_outbox_counters(f->ob, &c);
+	pd_outbox_counters(o->ob, &c);
 	return c.sent >= w->sent && c.retried >= w->retried && c.dead >= w->dead &&
-	       pd_outbox_inflight(f->ob) == 0 && pd_store_pending(f->st) == 0;
+	       pd_outbox_inflight(o->ob) == 0 && pd_store_pending(o->st) == 0;
 }
 
 /* Wait until the counters reach at least (sent, retried, dead) with nothing in flight,
@@ -239,13 +162,13 @@ fx_wait(struct fx *f, uint64_t sent, uint64_t retried, uint64_t dead)
 {
 	struct want_counters w = { sent, retried, dead };
 	struct pd_outbox_counters c;
-	int ok = fx_run_until(f, pred_counters, &w, WAIT_S);
+	int ok = pd_test_outbox_run_until(&f->ox, pred_counters, &w, WAIT_S);
 
-	pd_outbox_counters(f->ob, &c);
+	pd_outbox_counters(f->ox.ob, &c);
 	ck_assert_msg(ok && c.sent == sent && c.retried == retried && c.dead == dead,
 		      "counters sent=%llu retried=%llu dead=%llu inflight=%zu, want %llu/%llu/%llu",
 		      (unsigned long long)c.sent, (unsigned long long)c.retried,
-		      (unsigned long long)c.dead, pd_outbox_inflight(f->ob),
+		      (unsigned long long)c.dead, pd_outbox_inflight(f->ox.ob),
 		      (unsigned long long)sent, (unsigned long long)retried,
 		      (unsigned long long)dead);
 }
@@ -259,7 +182,7 @@ fx_head(struct fx *f, const char *target, struct pd_outbox_row *out)
 	size_t n = 0;
 	int found = 0;
 
-	ck_assert_msg(pd_store_outbox_due(f->st, INT64_MAX, rows, 32, &n, &err) == 0, "%s",
+	ck_assert_msg(pd_store_outbox_due(f->ox.st, INT64_MAX, rows, 32, &n, &err) == 0, "%s",
 		      err.msg);
 	for (size_t i = 0; i < n; i++) {
 		if (!found && strcmp(rows[i].target, target) == 0) {
@@ -280,7 +203,7 @@ db_int(struct fx *f, const char *sql)
 	sqlite3_stmt *s = NULL;
 	int64_t v = -1;
 
-	ck_assert_int_eq(sqlite3_open_v2(f->db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(f->ox.db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
 		      sqlite3_errmsg(db));
@@ -298,7 +221,7 @@ db_text(struct fx *f, const char *sql)
 	sqlite3_stmt *s = NULL;
 	char *v = NULL;
 
-	ck_assert_int_eq(sqlite3_open_v2(f->db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(f->ox.db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
 		      sqlite3_errmsg(db));
@@ -448,7 +371,7 @@ START_TEST(test_long_header)
 		 "    timeout: 2s\n    headers: {X-Token: \"%s\"}\n", rx->port, tok);
 	fx_config(&f, n);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:1", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 0);
 	head = pd_test_http_request(rx, 0)->head;
 	snprintf(want, sizeof(want), "\r\nX-Token: %s\r\n", tok);
@@ -474,7 +397,7 @@ START_TEST(test_2xx_delivered)
 	stored = db_text(&f, "SELECT payload FROM outbox");
 	ck_assert_ptr_nonnull(stored);
 	ck_assert_str_eq(stored, payload);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	req = pd_test_http_request(rx, 0);
@@ -490,10 +413,10 @@ START_TEST(test_2xx_delivered)
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM deliveries WHERE target = 'hook' AND "
 				"dedup_key = 'probed:post-detail:1' AND event = 'trigger' AND "
 				"attempts = 1"), 1);
-	ck_assert_int_eq(db_int(&f, "SELECT delivered_ms FROM deliveries") == f.clock.now_ms, 1);
+	ck_assert_int_eq(db_int(&f, "SELECT delivered_ms FROM deliveries") == f.ox.clock.now_ms, 1);
 	/* nothing more to send: a kick and some loop time send nothing */
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	free(payload);
 	free(stored);
@@ -516,9 +439,9 @@ START_TEST(test_503_backoff_then_200)
 	rx = fx_rx(&f, steps, 4);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:2", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	for (int attempt = 0; attempt < 3; attempt++) {
-		int64_t back = pd_outbox_backoff_ms(attempt), fail_at = f.clock.now_ms, wait;
+		int64_t back = pd_outbox_backoff_ms(attempt), fail_at = f.ox.clock.now_ms, wait;
 
 		fx_wait(&f, 0, (uint64_t)attempt + 1, 0);
 		ck_assert_int_eq(pd_test_http_count(rx), attempt + 1);
@@ -530,15 +453,15 @@ START_TEST(test_503_backoff_then_200)
 			      "attempt %d: retry in %lld ms, want %lld..%lld", attempt,
 			      (long long)wait, (long long)(back / 2), (long long)back);
 		/* not due yet: kicks and loop time send nothing */
-		pd_outbox_kick(f.ob);
-		fx_run_for(&f, 0.2);
-		f.clock.now_ms = row.next_at_ms - 1;
-		pd_outbox_kick(f.ob);
-		fx_run_for(&f, 0.2);
+		pd_outbox_kick(f.ox.ob);
+		pd_test_outbox_run_for(&f.ox, 0.2);
+		f.ox.clock.now_ms = row.next_at_ms - 1;
+		pd_outbox_kick(f.ox.ob);
+		pd_test_outbox_run_for(&f.ox, 0.2);
 		ck_assert_int_eq(pd_test_http_count(rx), attempt + 1);
 		/* due: the next kick sends */
-		f.clock.now_ms = row.next_at_ms;
-		pd_outbox_kick(f.ob);
+		f.ox.clock.now_ms = row.next_at_ms;
+		pd_outbox_kick(f.ox.ob);
 	}
 	fx_wait(&f, 1, 3, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 4);
@@ -563,14 +486,14 @@ START_TEST(test_503_then_200_two_requests)
 	rx = fx_rx(&f, steps, 2);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:3", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox WHERE dead = 0"), 1);
 	ck_assert(fx_head(&f, "hook", &row));
-	f.clock.now_ms = row.next_at_ms + 1;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms + 1;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
-	fx_run_for(&f, 0.3);
+	pd_test_outbox_run_for(&f.ox, 0.3);
 	ck_assert_int_eq(pd_test_http_count(rx), 2);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 0);
 	fx_free(&f);
@@ -592,19 +515,19 @@ START_TEST(test_429_retry_after)
 	rx = fx_rx(&f, steps, 2);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:4", NULL, NULL);
-	fail_at = f.clock.now_ms;
-	pd_outbox_kick(f.ob);
+	fail_at = f.ox.clock.now_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert(fx_head(&f, "hook", &row));
 	ck_assert_int_eq(row.next_at_ms, fail_at + 7000);
 	ck_assert_int_eq(row.attempts, 1);
 	ck_assert_str_eq(row.last_error, "HTTP 429");
-	f.clock.now_ms = fail_at + 6999;
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
+	f.ox.clock.now_ms = fail_at + 6999;
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
-	f.clock.now_ms = fail_at + 7000;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = fail_at + 7000;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 2);
 	fx_free(&f);
@@ -626,7 +549,7 @@ START_TEST(test_4xx_dead_letter)
 	rx = fx_rx(&f, &step, 1);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:5", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 0, 1);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 1);
 	ck_assert_int_eq(db_int(&f, "SELECT dead FROM outbox"), 1);
@@ -637,9 +560,9 @@ START_TEST(test_4xx_dead_letter)
 	free(err);
 	ck_assert(!fx_head(&f, "hook", &row));
 	/* an hour later: still not retried */
-	f.clock.now_ms += 3600 * 1000;
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
+	f.ox.clock.now_ms += 3600 * 1000;
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	fx_wait(&f, 0, 0, 1);
 	fx_free(&f);
@@ -660,12 +583,12 @@ START_TEST(test_transient_retried)
 	rx = fx_rx(&f, steps, 2);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:6", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert(fx_head(&f, "hook", &row));
-	ck_assert_int_gt(row.next_at_ms, f.clock.now_ms);
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	ck_assert_int_gt(row.next_at_ms, f.ox.clock.now_ms);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 2);
 	fx_free(&f);
@@ -687,28 +610,28 @@ START_TEST(test_receiver_down_then_up)
 	port = pd_test_closed_port();
 	fx_webhook(&f, port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:7", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert(fx_head(&f, "hook", &row));
 	ck_assert_int_eq(row.attempts, 1);
-	wait = row.next_at_ms - f.clock.now_ms;
+	wait = row.next_at_ms - f.ox.clock.now_ms;
 	ck_assert_msg(wait >= 500 && wait <= 1000, "retry in %lld ms", (long long)wait);
 	ck_assert_msg(row.last_error[0] != '\0' && strstr(row.last_error, "HTTP") == NULL,
 		      "last_error '%s'", row.last_error);
 	/* second failure: the backoff doubles */
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 2, 0);
 	ck_assert(fx_head(&f, "hook", &row));
 	ck_assert_int_eq(row.attempts, 2);
-	wait = row.next_at_ms - f.clock.now_ms;
+	wait = row.next_at_ms - f.ox.clock.now_ms;
 	ck_assert_msg(wait >= 1000 && wait <= 2000, "retry in %lld ms", (long long)wait);
 	/* the receiver comes back on the same port */
 	ck_assert_uint_lt(f.nrx, MAX_RX);
 	pd_test_http_start(&f.rx[f.nrx], port, &ok, 1);
 	rx = &f.rx[f.nrx++];
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 2, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 0);
@@ -732,21 +655,21 @@ START_TEST(test_order_per_target)
 	rx = fx_rx(&f, steps, 2);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:8", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	/* the resolve is queued (due now) while the trigger backs off */
 	fx_add(&f, "hook", "resolve", "probed:post-detail:8", NULL, NULL);
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	ck_assert(fx_head(&f, "hook", &row));
 	ck_assert_str_eq(row.event, "trigger");
-	f.clock.now_ms = row.next_at_ms - 1;
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
+	f.ox.clock.now_ms = row.next_at_ms - 1;
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 2, 1, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 3);
 	for (int i = 0; i < 3; i++) {
@@ -780,13 +703,13 @@ START_TEST(test_dead_target_does_not_stall)
 	fx_config(&f, n);
 	fx_add(&f, "down", "trigger", "probed:post-detail:9", NULL, NULL);
 	fx_add(&f, "good", "trigger", "probed:post-detail:9", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	/* more events while "down" backs off */
 	fx_add(&f, "down", "resolve", "probed:post-detail:9", NULL, NULL);
 	fx_add(&f, "good", "resolve", "probed:post-detail:9", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 2, 1, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 2);
 	ck_assert(fx_head(&f, "down", &row));
@@ -798,12 +721,12 @@ START_TEST(test_dead_target_does_not_stall)
 END_TEST
 
 static int
-pred_sent_or_retried(struct fx *f, const void *arg)
+pred_sent_or_retried(struct pd_test_outbox *o, const void *arg)
 {
 	struct pd_outbox_counters c;
 
 	(void)arg;
-	pd_outbox_counters(f->ob, &c);
+	pd_outbox_counters(o->ob, &c);
 	return c.sent > 0 || c.retried > 0;
 }
 
@@ -830,18 +753,18 @@ START_TEST(test_hung_target_does_not_stall)
 	fx_config(&f, n);
 	fx_add(&f, "hung", "trigger", "probed:post-detail:10", NULL, NULL);
 	fx_add(&f, "good", "trigger", "probed:post-detail:10", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	/* "good" is delivered while "hung" is still in flight */
-	ck_assert(fx_run_until(&f, pred_sent_or_retried, NULL, WAIT_S));
-	pd_outbox_counters(f.ob, &c);
+	ck_assert(pd_test_outbox_run_until(&f.ox, pred_sent_or_retried, NULL, WAIT_S));
+	pd_outbox_counters(f.ox.ob, &c);
 	ck_assert_int_eq(c.sent, 1);
 	ck_assert_int_eq(c.retried, 0);
-	ck_assert_uint_eq(pd_outbox_inflight(f.ob), 1);
+	ck_assert_uint_eq(pd_outbox_inflight(f.ox.ob), 1);
 	ck_assert_int_eq(pd_test_http_count(rxg), 1);
 	/* kicking while it is in flight must not send it again */
-	pd_outbox_kick(f.ob);
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
+	pd_outbox_kick(f.ox.ob);
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
 	ck_assert_int_eq(pd_test_http_count(rxh), 1);
 	fx_wait(&f, 1, 1, 0);
 	ck_assert(fx_head(&f, "hung", &row));
@@ -870,7 +793,7 @@ START_TEST(test_pagerduty_render)
 	fx_config(&f, n);
 	fx_add(&f, "pagerduty", "trigger", "probed:post-detail:11", NULL, NULL);
 	fx_add(&f, "pagerduty", "resolve", "probed:post-detail:11", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 2, 0, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 2);
 
@@ -926,13 +849,13 @@ START_TEST(test_pagerduty_source_location)
 	ev.summary = "fra1 userid DOWN";
 	ev.reason = "r";
 	ev.location = "fra1";
-	ev.ts_ms = f.clock.now_ms;
+	ev.ts_ms = f.ox.clock.now_ms;
 	json = pd_notify_event_json(&ev);
 	ck_assert_ptr_nonnull(json);
-	ck_assert_int_eq(pd_store_outbox_add(f.st, "pagerduty", ev.dedup_key, "trigger", json,
-					     f.clock.now_ms, NULL, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(f.ox.st, "pagerduty", ev.dedup_key, "trigger", json,
+					     f.ox.clock.now_ms, NULL, &err), 0);
 	free(json);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 0);
 	j = pd_test_http_json(rx, 0);
 	ck_assert_str_eq(jstr(cJSON_GetObjectItemCaseSensitive(j, "payload"), "source"), "fra1");
@@ -1051,10 +974,10 @@ START_TEST(test_routing_key_not_in_db)
 		 "    url: http://127.0.0.1:%d/v2/enqueue\n"
 		 "    routing_key: ${PD_TEST_ROUTING_KEY}\n", rx->port);
 	fx_config(&f, n);
-	snprintf(db, sizeof(db), "%s", f.db.path);
-	snprintf(wal, sizeof(wal), "%s-wal", f.db.path);
+	snprintf(db, sizeof(db), "%s", f.ox.db.path);
+	snprintf(wal, sizeof(wal), "%s-wal", f.ox.db.path);
 	fx_add(&f, "pagerduty", "trigger", "probed:post-detail:DEDUP-FINDME", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	{ /* the key did go over the wire */
@@ -1067,10 +990,10 @@ START_TEST(test_routing_key_not_in_db)
 	ck_assert(!file_has(db, ROUTING_KEY));
 	ck_assert(!file_has(wal, ROUTING_KEY));
 	ck_assert(fx_head(&f, "pagerduty", &row));
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
-	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	ck_assert(!file_has(db, ROUTING_KEY));
 	ck_assert(!file_has(wal, ROUTING_KEY));
 	{
@@ -1112,7 +1035,7 @@ START_TEST(test_webhook_body_bytes)
 		stored = db_text(&f, sql);
 		ck_assert_ptr_nonnull(stored);
 		ck_assert_str_eq(stored, payload);
-		pd_outbox_kick(f.ob);
+		pd_outbox_kick(f.ox.ob);
 		fx_wait(&f, i + 1, 0, 0);
 		ck_assert_int_eq(pd_test_http_count(rx), (int)i + 1);
 		req = pd_test_http_request(rx, (int)i);
@@ -1153,10 +1076,10 @@ START_TEST(test_unsendable_rows)
 	rx = fx_rx(&f, &ok, 1);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "gone", "trigger", "probed:post-detail:12", NULL, NULL);
-	ck_assert_int_eq(pd_store_outbox_add(f.st, "hook", "probed:post-detail:12", "trigger",
-					     "{not json", f.clock.now_ms, NULL, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(f.ox.st, "hook", "probed:post-detail:12", "trigger",
+					     "{not json", f.ox.clock.now_ms, NULL, &err), 0);
 	fx_add(&f, "hook", "resolve", "probed:post-detail:12", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 2);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox WHERE dead = 1"), 2);
@@ -1180,15 +1103,15 @@ START_TEST(test_free_with_inflight)
 	rx = fx_rx(&f, &hang, 1);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:13", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	for (int i = 0; i < 500 && pd_test_http_count(rx) == 0; i++)
-		fx_run_for(&f, 0.02);
+		pd_test_outbox_run_for(&f.ox, 0.02);
 	ck_assert_int_eq(pd_test_http_count(rx), 1);
-	ck_assert_uint_eq(pd_outbox_inflight(f.ob), 1);
-	pd_outbox_free(f.ob);
-	f.ob = NULL;
-	pd_runner_free(f.runner); /* aborts the transfer: its callback must not touch f.ob */
-	f.runner = NULL;
+	ck_assert_uint_eq(pd_outbox_inflight(f.ox.ob), 1);
+	pd_outbox_free(f.ox.ob);
+	f.ox.ob = NULL;
+	pd_runner_free(f.ox.runner); /* aborts the transfer: its callback must not touch f.ox.ob */
+	f.ox.runner = NULL;
 	/* the row is still there for the next start */
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox WHERE dead = 0"), 1);
 	fx_free(&f);
@@ -1210,10 +1133,10 @@ one_retry_delay(void)
 	rx = fx_rx(&f, &s503, 1);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:14", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	if (fx_head(&f, "hook", &row))
-		d = row.next_at_ms - f.clock.now_ms;
+		d = row.next_at_ms - f.ox.clock.now_ms;
 	fx_free(&f);
 	return d;
 }

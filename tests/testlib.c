@@ -17,6 +17,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cjson/cJSON.h>
+#include "probed/outbox.h"
+#include "probed/runner.h"
 #include "probed/store.h"
 #include "testlib.h"
 
@@ -134,6 +136,92 @@ pd_test_store_close(struct pd_test_store *s)
 	if (s->dir[0] != '\0')
 		pd_test_rm_tree(s->dir);
 	s->dir[0] = '\0';
+}
+
+/* ------------------------------------------------------------------ the outbox fixture */
+
+static void
+outbox_on_flush(EV_P_ ev_prepare *w, int revents)
+{
+	struct pd_test_outbox *o = w->data;
+	struct pd_err err = { 0 };
+
+	(void)EV_A;
+	(void)revents;
+	if (pd_store_pending(o->st) > 0 && pd_store_flush(o->st, &err) != 0)
+		fprintf(stderr, "flush: %s\n", err.msg);
+}
+
+static void
+outbox_on_tick(EV_P_ ev_timer *w, int revents)
+{
+	(void)EV_A;
+	(void)w;
+	(void)revents;
+}
+
+void
+pd_test_outbox_init(struct pd_test_outbox *o, const char *tag, int64_t t0_ms)
+{
+	struct pd_err err = { 0 };
+
+	memset(o, 0, sizeof(*o));
+	o->st = pd_test_store_open(&o->db, tag);
+	o->loop = ev_loop_new(EVFLAG_AUTO);
+	ck_assert_ptr_nonnull(o->loop);
+	o->runner = pd_runner_new(o->loop, &err);
+	ck_assert_msg(o->runner != NULL, "%s", err.msg);
+	o->ob = pd_outbox_new(o->loop, o->st, o->runner, pd_test_clock_init(&o->clock, t0_ms),
+			      &err);
+	ck_assert_msg(o->ob != NULL, "%s", err.msg);
+	ev_prepare_init(&o->flush, outbox_on_flush);
+	o->flush.data = o;
+	ev_prepare_start(o->loop, &o->flush);
+	ev_timer_init(&o->tick, outbox_on_tick, 0.02, 0.02);
+	ev_timer_start(o->loop, &o->tick);
+}
+
+void
+pd_test_outbox_free(struct pd_test_outbox *o)
+{
+	pd_runner_free(o->runner);
+	pd_outbox_free(o->ob);
+	ev_prepare_stop(o->loop, &o->flush);
+	ev_timer_stop(o->loop, &o->tick);
+	ev_loop_destroy(o->loop);
+	pd_test_store_close(&o->db);
+	o->runner = NULL;
+	o->ob = NULL;
+	o->loop = NULL;
+	o->st = NULL;
+}
+
+int
+pd_test_outbox_run_until(struct pd_test_outbox *o, pd_test_outbox_pred pred, const void *arg,
+			 double timeout_s)
+{
+	int64_t deadline = pd_clock_mono_ms() + (int64_t)(timeout_s * 1000);
+
+	while (!pred(o, arg)) {
+		if (pd_clock_mono_ms() > deadline)
+			return 0;
+		ev_run(o->loop, EVRUN_ONCE);
+	}
+	return 1;
+}
+
+static int
+outbox_pred_never(struct pd_test_outbox *o, const void *arg)
+{
+	(void)o;
+	(void)arg;
+	return 0;
+}
+
+void
+pd_test_outbox_run_for(struct pd_test_outbox *o, double s)
+{
+	pd_test_outbox_run_until(o, outbox_pred_never, NULL, s);
 }
 
 /* ------------------------------------------------------------------ the HTTP receiver */

@@ -7,9 +7,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <check.h>
+#include <ev.h>
 #include "probed/clock.h"
 
 struct pd_store;
+struct pd_runner;
+struct pd_outbox;
 
 /* Make a fresh directory $TMPDIR/probed-TAG.XXXXXX (TMPDIR default /tmp) and write its
  * path into out (cap bytes). Fails the running test when it cannot. */
@@ -45,6 +48,34 @@ struct pd_store *pd_test_store_open(struct pd_test_store *s, const char *tag);
 struct pd_store *pd_test_store_reopen(struct pd_test_store *s, int readonly);
 /* Free the store (if still open) and remove the directory. */
 void pd_test_store_close(struct pd_test_store *s);
+
+/* ---- the outbox as the daemon runs it ----
+ * A store (pd_test_store), an ev loop, a runner and an outbox on the fake clock; the store
+ * is flushed once per loop iteration (an ev_prepare, like the daemon) and a 20 ms timer
+ * bounds each EVRUN_ONCE. The test hands the outbox its config. */
+struct pd_test_outbox {
+	struct pd_test_store db;
+	struct pd_test_clock clock;
+	struct ev_loop *loop;
+	struct pd_store *st;      /* db.st */
+	struct pd_runner *runner;
+	struct pd_outbox *ob;
+	ev_prepare flush;
+	ev_timer tick;
+};
+
+typedef int (*pd_test_outbox_pred)(struct pd_test_outbox *o, const void *arg);
+
+/* Set o up with its clock at t0_ms; its directory is named after tag. */
+void pd_test_outbox_init(struct pd_test_outbox *o, const char *tag, int64_t t0_ms);
+/* Free the runner first (aborting a transfer calls back into a live outbox), then the
+ * outbox (either may already be NULL), the loop and the store. */
+void pd_test_outbox_free(struct pd_test_outbox *o);
+/* Run the loop until pred holds or timeout_s (real time) passes; returns whether it held. */
+int pd_test_outbox_run_until(struct pd_test_outbox *o, pd_test_outbox_pred pred, const void *arg,
+			     double timeout_s);
+/* Let the loop run for s seconds (to show that nothing happens). */
+void pd_test_outbox_run_for(struct pd_test_outbox *o, double s);
 
 /* ---- a loopback HTTP/1.1 receiver ----
  * A forked child listening on 127.0.0.1 answers one request per connection with the next
