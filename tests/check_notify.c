@@ -1172,8 +1172,7 @@ static void
 exec_fx_init(struct exec_fx *x, const char *script_body, const char *arg2)
 {
 	memset(x, 0, sizeof(*x));
-	snprintf(x->dir, sizeof(x->dir), "/tmp/pdnotify.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(x->dir));
+	pd_test_tmpdir(x->dir, sizeof(x->dir), "exec");
 	snprintf(x->script, sizeof(x->script), "%s/cmd.sh", x->dir);
 	snprintf(x->out, sizeof(x->out), "%s/out", x->dir);
 	write_file(x->script, script_body, 0755);
@@ -1447,47 +1446,15 @@ END_TEST
 /* ================================================================ outbox delivery */
 
 struct fx {
-	struct pd_test_store sto;
-	struct ev_loop *loop;
-	struct pd_store *st;     /* sto.st */
-	struct pd_runner *runner;
-	struct pd_outbox *ob;
+	struct pd_test_outbox ox;   /* store, loop, runner, outbox, fake clock */
 	struct pd_config *cfg;
-	struct pd_test_clock clock;
-	ev_prepare flush;
-	ev_timer tick;
 };
-
-static void
-fx_on_flush(EV_P_ ev_prepare *w, int revents)
-{
-	struct fx *f = w->data;
-	struct pd_err err = { 0 };
-
-	(void)EV_A;
-	(void)revents;
-	if (pd_store_pending(f->st) > 0 && pd_store_flush(f->st, &err) != 0)
-		fprintf(stderr, "flush: %s\n", err.msg);
-}
 
 static void
 fx_init(struct fx *f)
 {
-	struct pd_err err = { 0 };
-
 	memset(f, 0, sizeof(*f));
-	f->st = pd_test_store_open(&f->sto, "notify");
-	f->loop = ev_loop_new(EVFLAG_AUTO);
-	f->runner = pd_runner_new(f->loop, &err);
-	ck_assert_ptr_nonnull(f->runner);
-	f->ob = pd_outbox_new(f->loop, f->st, f->runner, pd_test_clock_init(&f->clock, T0_MS),
-			      &err);
-	ck_assert_ptr_nonnull(f->ob);
-	ev_prepare_init(&f->flush, fx_on_flush);
-	f->flush.data = f;
-	ev_prepare_start(f->loop, &f->flush);
-	ev_timer_init(&f->tick, noop_timer, 0.02, 0.02);
-	ev_timer_start(f->loop, &f->tick);
+	pd_test_outbox_init(&f->ox, "notify", T0_MS);
 }
 
 static void
@@ -1495,19 +1462,14 @@ fx_config(struct fx *f, const char *notify_yaml)
 {
 	pd_config_free(f->cfg);
 	f->cfg = must_cfg(notify_yaml);
-	pd_outbox_set_config(f->ob, f->cfg);
+	pd_outbox_set_config(f->ox.ob, f->cfg);
 }
 
 static void
 fx_free(struct fx *f)
 {
-	pd_runner_free(f->runner);
-	pd_outbox_free(f->ob);
-	ev_prepare_stop(f->loop, &f->flush);
-	ev_timer_stop(f->loop, &f->tick);
-	ev_loop_destroy(f->loop);
+	pd_test_outbox_free(&f->ox);
 	pd_config_free(f->cfg);
-	pd_test_store_close(&f->sto);
 }
 
 static int64_t
@@ -1518,38 +1480,12 @@ fx_add(struct fx *f, const char *target, const char *action, const char *severit
 	char *json = cJSON_PrintUnformatted(e);
 	int64_t id = 0;
 
-	ck_assert_msg(pd_store_outbox_add(f->st, target, jstr(e, "dedup_key"), action, json, f->clock.now_ms,
-					  &id, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f->st, &err), 0);
+	ck_assert_msg(pd_store_outbox_add(f->ox.st, target, jstr(e, "dedup_key"), action, json,
+					  f->ox.clock.now_ms, &id, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f->ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
 	return id;
-}
-
-typedef int (*fx_pred)(struct fx *f, void *arg);
-
-static int
-fx_run_until(struct fx *f, fx_pred pred, void *arg, double max_s)
-{
-	int64_t end = pd_clock_mono_ms() + (int64_t)(max_s * 1000);
-
-	while (!pred(f, arg)) {
-		if (pd_clock_mono_ms() >= end)
-			return 0;
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	/* let the flush run */
-	ev_run(f->loop, EVRUN_NOWAIT);
-	return 1;
-}
-
-static void
-fx_run_for(struct fx *f, double s)
-{
-	int64_t end = pd_clock_mono_ms() + (int64_t)(s * 1000);
-
-	while (pd_clock_mono_ms() < end)
-		ev_run(f->loop, EVRUN_ONCE);
 }
 
 struct want_req {
@@ -1558,19 +1494,22 @@ struct want_req {
 };
 
 static int
-pred_req(struct fx *f, void *arg)
+pred_req(struct pd_test_outbox *o, const void *arg)
 {
-	struct want_req *w = arg;
+	const struct want_req *w = arg;
 
-	return pd_test_http_count(w->s) >= w->n && pd_outbox_inflight(f->ob) == 0;
+	return pd_test_http_count(w->s) >= w->n && pd_outbox_inflight(o->ob) == 0;
 }
 
+/* Run until s has n requests and nothing is in flight, then once more (the flush). */
 static int
 wait_req(struct fx *f, struct pd_test_http *s, int n)
 {
 	struct want_req w = { s, n };
+	int ok = pd_test_outbox_run_until(&f->ox, pred_req, &w, WAIT_S);
 
-	return fx_run_until(f, pred_req, &w, WAIT_S);
+	ev_run(f->ox.loop, EVRUN_NOWAIT);
+	return ok;
 }
 
 static int
@@ -1582,7 +1521,7 @@ outbox_head(struct fx *f, const char *target, struct pd_outbox_row *out)
 	int found = 0;
 
 	/* "due" at the far future: every target's head */
-	ck_assert_int_eq(pd_store_outbox_due(f->st, INT64_MAX, rows, 16, &n, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_due(f->ox.st, INT64_MAX, rows, 16, &n, &err), 0);
 	for (size_t i = 0; i < n; i++) {
 		if (!found && strcmp(rows[i].target, target) == 0) {
 			*out = rows[i];
@@ -1618,7 +1557,7 @@ events_of(struct fx *f, const char *kind, const char *target)
 	struct ev_count c = { kind, target, 0 };
 	struct pd_err err = { 0 };
 
-	ck_assert_int_eq(pd_store_events(f->st, NULL, 0, ev_count_cb, &c, &err), 0);
+	ck_assert_int_eq(pd_store_events(f->ox.st, NULL, 0, ev_count_cb, &c, &err), 0);
 	return c.n;
 }
 
@@ -1647,19 +1586,19 @@ START_TEST(test_breaker)
 	fx_add(&f, "pager", "trigger", "P1");
 	fx_add(&f, "pager", "resolve", "P1");
 	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES; i++) {
-		pd_outbox_breaker(f.ob, "pager", &b);
+		pd_outbox_breaker(f.ox.ob, "pager", &b);
 		ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 		ck_assert(outbox_head(&f, "pager", &row));
-		f.clock.now_ms = row.next_at_ms > f.clock.now_ms ? row.next_at_ms : f.clock.now_ms;
-		pd_outbox_kick(f.ob);
+		f.ox.clock.now_ms = row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
+		pd_outbox_kick(f.ox.ob);
 		ck_assert(wait_req(&f, &dead, i));
 		ck_assert_int_eq(pd_test_http_count(&dead), i);
 	}
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_OPEN);
 	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES);
 	ck_assert_int_eq(b.cooldown_ms, PD_OUTBOX_BREAKER_COOLDOWN_MS);
-	ck_assert_int_eq(b.open_until_ms, f.clock.now_ms + PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	ck_assert_int_eq(b.open_until_ms, f.ox.clock.now_ms + PD_OUTBOX_BREAKER_COOLDOWN_MS);
 	ck_assert_uint_eq(b.opened, 1);
 	ck_assert_str_eq(pd_outbox_breaker_str(b.state), "open");
 	open_until = b.open_until_ms;
@@ -1669,34 +1608,34 @@ START_TEST(test_breaker)
 	ck_assert_int_eq(row.attempts, PD_OUTBOX_BREAKER_FAILURES);
 	/* meanwhile the other target delivers at once */
 	fx_add(&f, "chat", "trigger", "P1");
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &good, 1));
 	/* nothing to the pager before the cool-down ends, even if kicked */
-	f.clock.now_ms = open_until - 1;
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
+	f.ox.clock.now_ms = open_until - 1;
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
 	ck_assert_int_eq(pd_test_http_count(&dead), PD_OUTBOX_BREAKER_FAILURES);
 	/* half-open: one probe; it fails: open again, cool-down doubled */
-	f.clock.now_ms = open_until;
-	pd_outbox_kick(f.ob);
-	pd_outbox_breaker(f.ob, "pager", &b);
+	f.ox.clock.now_ms = open_until;
+	pd_outbox_kick(f.ox.ob);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_HALF_OPEN);
-	pd_outbox_kick(f.ob); /* a second kick while the probe is in flight sends nothing */
+	pd_outbox_kick(f.ox.ob); /* a second kick while the probe is in flight sends nothing */
 	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 1));
-	fx_run_for(&f, 0.2);
+	pd_test_outbox_run_for(&f.ox, 0.2);
 	ck_assert_int_eq(pd_test_http_count(&dead), PD_OUTBOX_BREAKER_FAILURES + 1);
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_OPEN);
 	ck_assert_int_eq(b.cooldown_ms, 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
 	ck_assert_uint_eq(b.opened, 2);
 	ck_assert(outbox_head(&f, "pager", &row));
-	ck_assert_int_eq(row.next_at_ms, f.clock.now_ms + 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	ck_assert_int_eq(row.next_at_ms, f.ox.clock.now_ms + 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
 	/* the pager comes back: the probe succeeds, closes, the resolve follows in order */
 	pd_test_http_script(&dead, &(struct pd_test_reply){ .status = 202 }, 1);
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 3));
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 	ck_assert_int_eq(b.failures, 0);
 	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 1)->body,
@@ -1705,7 +1644,7 @@ START_TEST(test_breaker)
 				     "\"event\":\"resolve\""));
 	ck_assert(!outbox_head(&f, "pager", &row));
 	/* a target never seen reads closed */
-	pd_outbox_breaker(f.ob, "nobody", &b);
+	pd_outbox_breaker(f.ox.ob, "nobody", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 	ck_assert_int_eq(b.failures, 0);
 	ck_assert_int_eq(events_of(&f, "breaker_open", "pager"), 2);
@@ -1734,18 +1673,18 @@ START_TEST(test_breaker_reset_by_permanent)
 	fx_add(&f, "pager", "trigger", "P1");
 	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES - 1; i++) {
 		ck_assert(outbox_head(&f, "pager", &row));
-		f.clock.now_ms = row.next_at_ms > f.clock.now_ms ? row.next_at_ms : f.clock.now_ms;
-		pd_outbox_kick(f.ob);
+		f.ox.clock.now_ms = row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
+		pd_outbox_kick(f.ox.ob);
 		ck_assert(wait_req(&f, &s, i));
 	}
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES - 1);
 	pd_test_http_script(&s, &(struct pd_test_reply){ .status = 400 }, 1);
 	ck_assert(outbox_head(&f, "pager", &row));
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, PD_OUTBOX_BREAKER_FAILURES));
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 	ck_assert_int_eq(b.failures, 0);
 	pd_test_http_stop(&s);
@@ -1764,7 +1703,7 @@ db_has(struct fx *f, const char *needle)
 		char path[160], *data;
 		size_t len;
 
-		snprintf(path, sizeof(path), "%s%s", f->sto.path, sfx[i]);
+		snprintf(path, sizeof(path), "%s%s", f->ox.db.path, sfx[i]);
 		if ((data = slurp(path, &len)) == NULL)
 			continue;
 		found = memmem(data, len, needle, strlen(needle)) != NULL;
@@ -1792,7 +1731,7 @@ START_TEST(test_outbox_opsgenie_requests)
 	/* queued: the event is in the database (the search works), the key is not */
 	ck_assert(db_has(&f, "inc-1795000000000"));
 	ck_assert(!db_has(&f, GENIE_KEY));
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 2));
 	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "POST /v2/alerts HTTP/1.1");
 	ck_assert_str_eq(pd_test_http_request(&s, 1)->line, "POST /v2/alerts/" OG_ALIAS
@@ -1832,12 +1771,12 @@ START_TEST(test_outbox_opsgenie_update)
 	e = make_event("trigger", "P1");
 	cJSON_AddBoolToObject(e, "update", 1);
 	json = cJSON_PrintUnformatted(e);
-	ck_assert_msg(pd_store_outbox_add(f.st, "og", jstr(e, "dedup_key"), "trigger", json, f.clock.now_ms,
-					  NULL, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", jstr(e, "dedup_key"), "trigger", json,
+					  f.ox.clock.now_ms, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 3));
 	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "PUT /v2/alerts/" OG_ALIAS
 					"/priority?identifierType=alias HTTP/1.1");
@@ -1847,19 +1786,20 @@ START_TEST(test_outbox_opsgenie_update)
 					"/description?identifierType=alias HTTP/1.1");
 	ck_assert_str_eq(pd_test_http_request(&s, 0)->body, "{\"priority\":\"P1\"}");
 	for (int i = 0; i < 3; i++)
-		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head, "\r\nAuthorization: GenieKey k\r\n"));
+		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head,
+						 "\r\nAuthorization: GenieKey k\r\n"));
 	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ob, &c);
-		if (c.sent == 1 && pd_outbox_inflight(f.ob) == 0)
+		pd_outbox_counters(f.ox.ob, &c);
+		if (c.sent == 1 && pd_outbox_inflight(f.ox.ob) == 0)
 			break;
-		ev_run(f.loop, EVRUN_ONCE);
+		ev_run(f.ox.loop, EVRUN_ONCE);
 	}
-	ev_run(f.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ob, &c);
+	ev_run(f.ox.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ox.ob, &c);
 	ck_assert_int_eq(c.sent, 1);          /* one row, delivered once */
 	ck_assert_int_eq(pd_test_http_count(&s), 3);          /* no create, no fourth request */
 	ck_assert(!outbox_head(&f, "og", &row));
-	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	ck_assert(db_has(&f, "og request id rq-0b5e, rq-0b5e, rq-0b5e"));
 	pd_test_http_stop(&s);
 	fx_free(&f);
@@ -1892,21 +1832,21 @@ START_TEST(test_outbox_opsgenie_update_retry)
 	e = make_event("trigger", "P1");
 	cJSON_AddBoolToObject(e, "update", 1);
 	json = cJSON_PrintUnformatted(e);
-	ck_assert_msg(pd_store_outbox_add(f.st, "og", jstr(e, "dedup_key"), "trigger", json, f.clock.now_ms,
-					  NULL, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", jstr(e, "dedup_key"), "trigger", json,
+					  f.ox.clock.now_ms, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 2));
 	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ob, &c);
-		if (c.retried == 1 && pd_outbox_inflight(f.ob) == 0)
+		pd_outbox_counters(f.ox.ob, &c);
+		if (c.retried == 1 && pd_outbox_inflight(f.ox.ob) == 0)
 			break;
-		ev_run(f.loop, EVRUN_ONCE);
+		ev_run(f.ox.loop, EVRUN_ONCE);
 	}
-	ev_run(f.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ob, &c);
+	ev_run(f.ox.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ox.ob, &c);
 	ck_assert_int_eq(c.retried, 1);
 	ck_assert_int_eq(c.sent, 0);
 	ck_assert_int_eq(pd_test_http_count(&s), 2);
@@ -1914,8 +1854,8 @@ START_TEST(test_outbox_opsgenie_update_retry)
 	ck_assert(outbox_head(&f, "og", &row));
 	ck_assert_int_eq(row.attempts, 1);
 	ck_assert_str_eq(row.last_error, "HTTP 503");
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 5));
 	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 2)->line, "/priority?"));
 	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 4)->line, "/description?"));
@@ -1934,8 +1874,8 @@ START_TEST(test_outbox_exec_rows)
 	cJSON *j;
 
 	fx_init(&f);
-	snprintf(script, sizeof(script), "%s/notify.sh", f.sto.dir);
-	snprintf(out, sizeof(out), "%s/events", f.sto.dir);
+	snprintf(script, sizeof(script), "%s/notify.sh", f.ox.db.dir);
+	snprintf(out, sizeof(out), "%s/events", f.ox.db.dir);
 	/* fails while the flag file exists */
 	write_file(script, "#!/bin/sh\n[ -e \"$1.fail\" ] && exit 75\n"
 			   "{ cat; echo; } >> \"$1\"\necho \"$PROBED_TARGET $PROBED_SEVERITY\" >> \"$1.env\"\n",
@@ -1949,32 +1889,32 @@ START_TEST(test_outbox_exec_rows)
 		snprintf(flag, sizeof(flag), "%s.fail", out);
 		write_file(flag, "", 0644);
 		fx_add(&f, "script", "trigger", "P3");
-		pd_outbox_kick(f.ob);
+		pd_outbox_kick(f.ox.ob);
 		for (int i = 0; i < 500; i++) {
-			pd_outbox_counters(f.ob, &c);
-			if (c.retried == 1 && pd_outbox_inflight(f.ob) == 0)
+			pd_outbox_counters(f.ox.ob, &c);
+			if (c.retried == 1 && pd_outbox_inflight(f.ox.ob) == 0)
 				break;
-			ev_run(f.loop, EVRUN_ONCE);
+			ev_run(f.ox.loop, EVRUN_ONCE);
 		}
-		ev_run(f.loop, EVRUN_NOWAIT);
-		pd_outbox_counters(f.ob, &c);
+		ev_run(f.ox.loop, EVRUN_NOWAIT);
+		pd_outbox_counters(f.ox.ob, &c);
 		ck_assert_int_eq(c.retried, 1);
 		ck_assert(outbox_head(&f, "script", &row));
 		ck_assert_int_eq(row.attempts, 1);
 		ck_assert_str_eq(row.last_error, "exit 75");
-		ck_assert_int_gt(row.next_at_ms, f.clock.now_ms);
+		ck_assert_int_gt(row.next_at_ms, f.ox.clock.now_ms);
 		unlink(flag);
 	}
-	f.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ob, &c);
-		if (c.sent == 1 && pd_outbox_inflight(f.ob) == 0)
+		pd_outbox_counters(f.ox.ob, &c);
+		if (c.sent == 1 && pd_outbox_inflight(f.ox.ob) == 0)
 			break;
-		ev_run(f.loop, EVRUN_ONCE);
+		ev_run(f.ox.loop, EVRUN_ONCE);
 	}
-	ev_run(f.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ob, &c);
+	ev_run(f.ox.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ox.ob, &c);
 	ck_assert_int_eq(c.sent, 1);
 	ck_assert(!outbox_head(&f, "script", &row));
 	got = slurp(out, NULL);
@@ -2007,7 +1947,7 @@ am_rows(struct fx *f)
 	struct pd_err err = { 0 };
 	int n = 0;
 
-	ck_assert_int_eq(pd_store_am_list(f->st, "am", NULL, count_am, &n, &err), 0);
+	ck_assert_int_eq(pd_store_am_list(f->ox.st, "am", NULL, count_am, &n, &err), 0);
 	return n;
 }
 
@@ -2059,10 +1999,10 @@ START_TEST(test_outbox_alertmanager_resend)
 	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
 			       "    resend_interval: 1s\n    resend_resolved_for: 3s\n", s.port);
 	fx_config(&f, n);
-	fx_run_for(&f, 0.4); /* the first round (nothing stored yet) starts the interval */
+	pd_test_outbox_run_for(&f.ox, 0.4); /* the first round (nothing stored yet) starts the interval */
 	ck_assert_int_eq(pd_test_http_count(&s), 0);
 	fx_add(&f, "am", "trigger", "P2");
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 1));
 	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "POST /api/v2/alerts HTTP/1.1");
 	j = pd_test_http_json(&s, 0);
@@ -2074,10 +2014,10 @@ START_TEST(test_outbox_alertmanager_resend)
 
 	/* the re-send timer (real time) compares against the fake clock: nothing is due
 	 * until a resend_interval has passed on it */
-	f.clock.now_ms += 500;
-	fx_run_for(&f, 0.6);
+	f.ox.clock.now_ms += 500;
+	pd_test_outbox_run_for(&f.ox, 0.6);
 	before = pd_test_http_count(&s);
-	f.clock.now_ms += 1000;
+	f.ox.clock.now_ms += 1000;
 	ck_assert(wait_req(&f, &s, before + 1));
 	j = pd_test_http_json(&s, before);
 	ck_assert_int_eq(cJSON_GetArraySize(j), 1);
@@ -2086,37 +2026,37 @@ START_TEST(test_outbox_alertmanager_resend)
 	ck_assert_str_eq(jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
 	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:06:45.500Z"); /* moved forward */
 	cJSON_Delete(j);
-	pd_outbox_am_counters(f.ob, &ac);
+	pd_outbox_am_counters(f.ox.ob, &ac);
 	ck_assert_uint_ge(ac.resent, 1);
 
 	/* resolve: the stored labels with endsAt = the resolve event's time */
-	f.clock.now_ms += 100;
+	f.ox.clock.now_ms += 100;
 	fx_add(&f, "am", "resolve", "P2");
 	before = pd_test_http_count(&s);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, before + 1));
 	j = pd_test_http_json(&s, before);
 	al = cJSON_GetArrayItem(j, 0);
 	ck_assert_str_eq(jstr(jget(al, "labels"), "severity"), "P2");
 	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:11:40.000Z"); /* event ts */
 	cJSON_Delete(j);
-	ck_assert_int_eq(pd_store_am_list(f.st, "am", NULL, get_first_am, &ends, &err), 1);
+	ck_assert_int_eq(pd_store_am_list(f.ox.st, "am", NULL, get_first_am, &ends, &err), 1);
 	ck_assert_int_eq(ends, T0_MS + 300000);
 
 	/* still re-sent (resolved) a resend_interval later ... */
 	before = pd_test_http_count(&s);
-	f.clock.now_ms += 1000;
+	f.ox.clock.now_ms += 1000;
 	ck_assert(wait_req(&f, &s, before + 1));
 	j = pd_test_http_json(&s, before);
 	ck_assert_str_eq(jstr(cJSON_GetArrayItem(j, 0), "endsAt"), "2026-11-18T11:11:40.000Z");
 	cJSON_Delete(j);
 	/* ... and forgotten resend_resolved_for after its end */
-	f.clock.now_ms = ends + 3001 + 1000;
-	fx_run_for(&f, 0.8);
+	f.ox.clock.now_ms = ends + 3001 + 1000;
+	pd_test_outbox_run_for(&f.ox, 0.8);
 	ck_assert_int_eq(am_rows(&f), 0);
 	before = pd_test_http_count(&s);
-	f.clock.now_ms += 2000;
-	fx_run_for(&f, 0.8);
+	f.ox.clock.now_ms += 2000;
+	pd_test_outbox_run_for(&f.ox, 0.8);
 	ck_assert_int_eq(pd_test_http_count(&s), before);
 	pd_test_http_stop(&s);
 	fx_free(&f);
@@ -2139,18 +2079,18 @@ START_TEST(test_outbox_alertmanager_escalation)
 	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
 			       "    resend_interval: 4s\n", s.port);
 	fx_config(&f, n);
-	fx_run_for(&f, 1.2); /* the first round (nothing stored yet) starts the interval */
+	pd_test_outbox_run_for(&f.ox, 1.2); /* the first round (nothing stored yet) starts the interval */
 	ck_assert_int_eq(pd_test_http_count(&s), 0);
 	fx_add(&f, "am", "trigger", "P2");
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 1));
-	f.clock.now_ms += 5000;
+	f.ox.clock.now_ms += 5000;
 	fx_add(&f, "am", "trigger", "P1");
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 2));
 	ck_assert_int_eq(am_rows(&f), 2);
 	/* the P2 label set ended at the escalation, the P1 one fires */
-	ck_assert_int_eq(pd_store_am_list(f.st, "am", NULL, collect_am, &seen, &err), 0);
+	ck_assert_int_eq(pd_store_am_list(f.ox.st, "am", NULL, collect_am, &seen, &err), 0);
 	ck_assert_int_eq(seen.n, 2);
 	for (int i = 0; i < 2; i++) {
 		if (strcmp(seen.sev[i], "P2") == 0)
@@ -2159,14 +2099,14 @@ START_TEST(test_outbox_alertmanager_escalation)
 			ck_assert(strcmp(seen.sev[i], "P1") == 0 && seen.ends[i] == 0);
 	}
 	/* the re-send round carries both: the ended one with its endsAt */
-	f.clock.now_ms += 4000;
+	f.ox.clock.now_ms += 4000;
 	ck_assert(wait_req(&f, &s, 3));
 	j = pd_test_http_json(&s, 2);
 	ck_assert_int_eq(cJSON_GetArraySize(j), 2);
 	cJSON_Delete(j);
 	/* the target disappears from the config */
 	fx_config(&f, "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:1/h\n");
-	ev_run(f.loop, EVRUN_NOWAIT);
+	ev_run(f.ox.loop, EVRUN_NOWAIT);
 	ck_assert_int_eq(am_rows(&f), 0);
 	pd_test_http_stop(&s);
 	fx_free(&f);
