@@ -105,26 +105,38 @@ pd_test_clock_advance(struct pd_test_clock *c, int64_t ms)
 /* ------------------------------------------------------------------ the store fixture */
 
 struct pd_store *
-pd_test_store_open(struct pd_test_store *s, const char *tag)
+pd_test_store_at(const char *path, int readonly)
 {
+	struct pd_store *st = NULL;
 	struct pd_err err = { 0 };
+	int rc = pd_store_open(path, readonly, &st, &err);
 
+	ck_assert_msg(rc == 0 && st != NULL, "open(%s, readonly=%d): %d %s", path, readonly, rc,
+		      err.msg);
+	return st;
+}
+
+void
+pd_test_store_dir(struct pd_test_store *s, const char *tag)
+{
 	memset(s, 0, sizeof(*s));
 	pd_test_tmpdir(s->dir, sizeof(s->dir), tag);
 	snprintf(s->path, sizeof(s->path), "%s/probed.db", s->dir);
-	ck_assert_msg(pd_store_open(s->path, 0, &s->st, &err) == 0, "%s: %s", s->path, err.msg);
+}
+
+struct pd_store *
+pd_test_store_open(struct pd_test_store *s, const char *tag)
+{
+	pd_test_store_dir(s, tag);
+	s->st = pd_test_store_at(s->path, 0);
 	return s->st;
 }
 
 struct pd_store *
 pd_test_store_reopen(struct pd_test_store *s, int readonly)
 {
-	struct pd_err err = { 0 };
-
 	pd_store_free(s->st);
-	s->st = NULL;
-	ck_assert_msg(pd_store_open(s->path, readonly, &s->st, &err) == 0, "%s: %s", s->path,
-		      err.msg);
+	s->st = pd_test_store_at(s->path, readonly);
 	return s->st;
 }
 

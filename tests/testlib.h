@@ -36,17 +36,21 @@ void pd_test_clock_advance(struct pd_test_clock *c, int64_t ms);
 
 /* ---- a store on a real SQLite file in a scratch directory ---- */
 struct pd_test_store {
-	char dir[128];         /* the scratch directory (removed by pd_test_store_close) */
-	char path[160];        /* DIR/probed.db */
+	char dir[64];          /* the scratch directory (removed by pd_test_store_close) */
+	char path[128];        /* DIR/probed.db */
 	struct pd_store *st;
 };
 
-/* Create a scratch directory named after tag and open a read-write store in it; fails
- * the test with the store's message when it cannot. Returns s->st. */
+/* Create a scratch directory named after tag and set s->path, opening nothing (for tests
+ * that open the file themselves, maybe several times). */
+void pd_test_store_dir(struct pd_test_store *s, const char *tag);
+/* pd_test_store_dir, then open a read-write store there (s->st). Returns s->st. */
 struct pd_store *pd_test_store_open(struct pd_test_store *s, const char *tag);
+/* Open the store at path; fails the test with the store's message when it cannot. */
+struct pd_store *pd_test_store_at(const char *path, int readonly);
 /* Close s->st and open the same file again (readonly or not), as a restart would. */
 struct pd_store *pd_test_store_reopen(struct pd_test_store *s, int readonly);
-/* Free the store (if still open) and remove the directory. */
+/* Free s->st (if open) and remove the directory. */
 void pd_test_store_close(struct pd_test_store *s);
 
 /* ---- the outbox as the daemon runs it ----
