@@ -191,23 +191,6 @@ request_url(const struct pd_notify_cfg *t, const cJSON *event)
 	return url.data;
 }
 
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2 : (s[i] >> 4) == 14 ? 3
-						: (s[i] >> 3) == 30 ? 4 : 0;
-
-		if (k == 0 || i + k > n)
-			return 0;
-		for (size_t j = 1; j < k; j++)
-			if ((s[i + j] & 0xC0) != 0x80)
-				return 0;
-		i += k;
-	}
-	return 1;
-}
-
 /* ================================================================ event, helpers */
 
 /* Invalid UTF-8 (a verdict cut mid-character by a fixed buffer, raw response bytes) never
@@ -716,7 +699,7 @@ START_TEST(test_render_opsgenie_limits_and_close)
 	j = render(&t, e);
 	msg = jstr(j, "message");
 	ck_assert_msg(strlen(msg) <= 130, "message %zu bytes", strlen(msg));
-	ck_assert(utf8_valid((const unsigned char *)msg, strlen(msg)));
+	ck_assert(pd_test_utf8_valid((const unsigned char *)msg, strlen(msg)));
 	ck_assert_int_eq(strncmp(msg, "[P1] \xc3\xa9", 7), 0);
 	ck_assert_str_eq(msg + strlen(msg) - 3, "\xe2\x80\xa6");
 	cJSON_Delete(j);

@@ -865,23 +865,6 @@ START_TEST(test_pagerduty_source_location)
 }
 END_TEST
 
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		size_t n = s[i] < 0x80 ? 1 : (s[i] & 0xE0) == 0xC0 ? 2 : (s[i] & 0xF0) == 0xE0 ? 3
-			 : (s[i] & 0xF8) == 0xF0 ? 4 : 0;
-
-		if (n == 0 || i + n > len)
-			return 0;
-		for (size_t k = 1; k < n; k++)
-			if ((s[i + k] & 0xC0) != 0x80)
-				return 0;
-		i += n;
-	}
-	return 1;
-}
-
 /* PagerDuty caps payload.summary at 1024 characters: an over-long summary is cut, and
  * cut on a character boundary (a split UTF-8 sequence makes the event invalid). */
 START_TEST(test_pagerduty_summary_cap)
@@ -921,7 +904,7 @@ START_TEST(test_pagerduty_summary_cap)
 		ck_assert_msg(strlen(got) <= 1024 && strlen(got) >= 1000, "case %zu: %zu bytes", c,
 			      strlen(got));
 		ck_assert_msg(strncmp(got, summary, strlen(got)) == 0, "case %zu: not a prefix", c);
-		ck_assert_msg(utf8_valid((const unsigned char *)got, strlen(got)),
+		ck_assert_msg(pd_test_utf8_valid((const unsigned char *)got, strlen(got)),
 			      "case %zu: summary cut inside a UTF-8 sequence", c);
 		cJSON_Delete(j);
 		cJSON_Delete(ev);

@@ -73,6 +73,23 @@ pd_test_run(Suite *s)
 	return failed == 0 ? 0 : 1;
 }
 
+int
+pd_test_utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = s[i] < 0x80 ? 1 : (s[i] & 0xE0) == 0xC0 ? 2 : (s[i] & 0xF0) == 0xE0 ? 3
+			 : (s[i] & 0xF8) == 0xF0 ? 4 : 0;
+
+		if (k == 0 || i + k > n)
+			return 0;
+		for (size_t j = 1; j < k; j++)
+			if ((s[i + j] & 0xC0) != 0x80)
+				return 0;
+		i += k;
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------ the fake clock */
 
 static int64_t

@@ -23,6 +23,9 @@ void pd_test_rm_tree(const char *path);
  * status. */
 int pd_test_run(Suite *s);
 
+/* Is s[0..n) well-formed UTF-8 (by lead and continuation bytes)? */
+int pd_test_utf8_valid(const unsigned char *s, size_t n);
+
 /* ---- a fake clock: time moves only when the test moves it ---- */
 struct pd_test_clock {
 	struct pd_clock clock; /* hand &c->clock (or pd_test_clock_init's result) to the code */
