@@ -30,20 +30,18 @@
 #include "probed/outcome.h"
 #include "probed/store.h"
 
-static char tdir[64];
-static char dbpath[128];
+static struct pd_test_store sto; /* the scratch directory and sto.path; nothing open */
 
 static void
 setup(void)
 {
-	pd_test_tmpdir(tdir, sizeof(tdir), "metrics");
-	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
+	pd_test_store_dir(&sto, "metrics");
 }
 
 static void
 teardown(void)
 {
-	pd_test_rm_tree(tdir);
+	pd_test_store_close(&sto);
 }
 
 START_TEST(label_escaping)
@@ -87,7 +85,7 @@ START_TEST(store_series)
 	struct pd_history_stats tot;
 	const int64_t s = 1780031100000LL;
 
-	ck_assert_msg(pd_store_open(dbpath, 0, &st, &err) == 0, "%s", err.msg);
+	st = pd_test_store_at(sto.path, 0);
 	add(st, "p", s - 1, 1, 999);          /* before the range */
 	add(st, "p", s, 1, 20);               /* bucket 0 */
 	add(st, "p", s + 10, 0, 30);
@@ -133,7 +131,7 @@ START_TEST(store_series)
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
 
 	/* a read-only handle (probectl) gets the same */
-	ck_assert_msg(pd_store_open(dbpath, 1, &ro, &err) == 0, "%s", err.msg);
+	ro = pd_test_store_at(sto.path, 1);
 	ck_assert_int_eq(pd_store_series(ro, "p", s, 1000, b, 4, &tot, &err), 0);
 	ck_assert_int_eq(tot.count, 6);
 	ck_assert_double_eq(b[3].p95_ms, 3);
@@ -153,7 +151,7 @@ START_TEST(store_series_day)
 	int64_t sum = 0;
 	double ms;
 
-	ck_assert_int_eq(pd_store_open(dbpath, 0, &st, &err), 0);
+	st = pd_test_store_at(sto.path, 0);
 	/* one probe at 10 s for 24 h: 8640 rows; one failure per hour */
 	for (int i = 0; i < 8640; i++)
 		add(st, "day", s + (int64_t)i * 10000, i % 360 != 7, 10 + (i % 100));
@@ -293,7 +291,7 @@ START_TEST(render_real_daemon)
 		 "probes:\n"
 		 "  - name: alpha\n    url: http://127.0.0.1:1/alpha/\n"
 		 "  - name: beta\n    family: fam-b\n    tier: secondary\n"
-		 "    url: http://127.0.0.1:1/beta/\n", dbpath);
+		 "    url: http://127.0.0.1:1/beta/\n", sto.path);
 	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
 		      "%s", err.msg);
 	d = pd_daemon_new(loop, cfg, &opts, &err);
@@ -455,7 +453,7 @@ START_TEST(severity_one_family_down)
 		 "defaults:\n  interval: 1s\n  timeout: 1s\n  confirm_after: 100ms\n"
 		 "probes:\n"
 		 "  - name: userid\n    url: http://127.0.0.1:%d/userid/\n"
-		 "  - name: post-detail\n    url: http://127.0.0.1:1/post-detail/\n", dbpath, srv.port);
+		 "  - name: post-detail\n    url: http://127.0.0.1:1/post-detail/\n", sto.path, srv.port);
 	sev_render(yaml, "post-detail", "userid", &b);
 	ck_assert_int_ge(pd_test_http_count(&srv), 1); /* userid's probes reached it */
 	pd_test_http_stop(&srv);
@@ -483,7 +481,7 @@ START_TEST(severity_page_without_incident)
 		 "probes:\n"
 		 "  - name: userid\n    url: http://127.0.0.1:%d/userid/\n"
 		 "  - name: known-good\n    control: true\n    url: http://127.0.0.1:1/\n",
-		 dbpath, srv.port);
+		 sto.path, srv.port);
 	sev_render(yaml, "known-good", "userid", &b);
 	ck_assert_int_ge(pd_test_http_count(&srv), 1); /* userid's probes reached it */
 	pd_test_http_stop(&srv);
