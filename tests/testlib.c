@@ -440,6 +440,7 @@ pd_test_http_start(struct pd_test_http *h, int port, const struct pd_test_reply 
 		   size_t n)
 {
 	pid_t parent = getpid();
+	sigset_t term, old;
 	int lfd;
 
 	memset(h, 0, sizeof(*h));
@@ -451,20 +452,26 @@ pd_test_http_start(struct pd_test_http *h, int port, const struct pd_test_reply 
 	lfd = http_listen(port, &h->port);
 	ck_assert_msg(lfd >= 0, "receiver: cannot listen on 127.0.0.1:%d: %s", port,
 		      strerror(errno));
+	/* Check's SIGTERM handler (inherited by the test) kills the whole process group: the
+	 * receiver must not run it, even for a SIGTERM that comes before it could reset it */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
 	h->pid = fork();
-	ck_assert_int_ge(h->pid, 0);
 	if (h->pid == 0) {
-		/* never outlive the test, even when an assertion ends it early; Check's
-		 * handlers are the test's, not the receiver's */
+		/* never outlive the test, even when an assertion ends it early */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(0);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGALRM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		alarm(120);
 		http_serve(lfd, h->dir, h->sh);
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(lfd);
+	ck_assert_int_ge(h->pid, 0);
 }
 
 int
