@@ -584,10 +584,5 @@ httpd_suite(void)
 int
 main(void)
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = pd_test_run(httpd_suite());
-	curl_global_cleanup();
-	return rc;
+	return pd_test_run(httpd_suite());
 }

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include "probed/outbox.h"
 #include "probed/runner.h"
 #include "probed/store.h"
@@ -64,12 +65,15 @@ pd_test_rm_tree(const char *path)
 int
 pd_test_run(Suite *s)
 {
-	SRunner *sr = srunner_create(s);
+	SRunner *sr;
 	int failed;
 
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	curl_global_cleanup();
 	return failed == 0 ? 0 : 1;
 }
 

@@ -19,8 +19,8 @@ struct pd_outbox;
 void pd_test_tmpdir(char *out, size_t cap, const char *tag);
 /* Remove path and everything below it (a missing path is fine). */
 void pd_test_rm_tree(const char *path);
-/* Run every test of s (the runner frees s); 0 when all passed, 1 otherwise: main()'s exit
- * status. */
+/* Run every test of s (the runner frees s) between curl_global_init and its cleanup; 0 when
+ * all passed, 1 otherwise: main()'s exit status. */
 int pd_test_run(Suite *s);
 
 /* Is s[0..n) well-formed UTF-8 (by lead and continuation bytes)? */
