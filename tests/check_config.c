@@ -1328,7 +1328,7 @@ END_TEST
 
 START_TEST(test_interpolation_errors)
 {
-	char yaml[512], want[512], dpath[] = "/tmp/probed-cfgtest-dir-XXXXXX";
+	char yaml[512], want[512], dpath[64];
 
 	ck_assert_int_eq(unsetenv("PD_TEST_UNSET_A"), 0);
 	ck_assert_int_eq(unsetenv("PD_TEST_UNSET_B"), 0);
@@ -1341,7 +1341,7 @@ START_TEST(test_interpolation_errors)
 			"4:11: location: invalid variable name '1X' in ${...}");
 	load_fails_with(P1 "location: ${file:relative/key}\n",
 			"4:11: location: ${file:relative/key} needs an absolute path");
-	ck_assert_ptr_nonnull(mkdtemp(dpath));
+	pd_test_tmpdir(dpath, sizeof(dpath), "cfgtest-dir");
 	snprintf(yaml, sizeof(yaml), P1 "location: ${file:%s}\n", dpath);
 	snprintf(want, sizeof(want), "4:11: cannot read '%s': Is a directory", dpath);
 	load_fails_with(yaml, want);
@@ -1351,7 +1351,7 @@ START_TEST(test_interpolation_errors)
 	 * a regular file (FIFO, device) is now an error, at once. The test fails by the
 	 * Check timeout (CK_DEFAULT_TIMEOUT) when it blocks. */
 	{
-		char fifo[64];
+		char fifo[80];
 		int64_t t0;
 
 		snprintf(fifo, sizeof(fifo), "%s/fifo", dpath);
@@ -1367,7 +1367,7 @@ START_TEST(test_interpolation_errors)
 		load_fails_with(yaml, "4:11: cannot read '/dev/zero': not a regular file (a FIFO or "
 				"a device would block or never end)");
 	}
-	rmdir(dpath);
+	pd_test_rm_tree(dpath);
 	/* keys are one header line: CR/LF (a file ending in CRLF) is an error, value unshown */
 	{
 		char kpath[] = "/tmp/probed-cfgtest-key-XXXXXX";

@@ -590,15 +590,12 @@ shape_row(void *ud, const struct pd_shape_row *r)
 
 START_TEST(test_store_shapes)
 {
-	char dir[] = "/tmp/pd-shapes-XXXXXX", path[64];
-	struct pd_store *st = NULL;
+	struct pd_test_store sto;
+	struct pd_store *st = pd_test_store_open(&sto, "shapes");
 	struct pd_err err = {0};
 	struct shape_seen seen;
 	uint64_t big = 0xfedcba9876543210ULL; /* above INT64_MAX: stored as a signed integer */
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/p.db", dir);
-	ck_assert_int_eq(pd_store_open(path, 0, &st, &err), 0);
 	memset(&seen, 0, sizeof(seen));
 	ck_assert_int_eq(pd_store_shapes(st, "post-detail", 0, shape_row, &seen, &err),
 			 PD_ERR_NOTFOUND);
@@ -619,15 +616,12 @@ START_TEST(test_store_shapes)
 	memset(&seen, 0, sizeof(seen));
 	ck_assert_int_eq(pd_store_shapes(st, "post-detail", 2500, shape_row, &seen, &err), 0);
 	ck_assert_int_eq(seen.n, 1);
-	pd_store_free(st);
 	/* survives a reopen */
-	ck_assert_int_eq(pd_store_open(path, 1, &st, &err), 0);
+	st = pd_test_store_reopen(&sto, 1);
 	memset(&seen, 0, sizeof(seen));
 	ck_assert_int_eq(pd_store_shapes(st, "post-detail", 0, shape_row, &seen, &err), 0);
 	ck_assert_int_eq(seen.n, 2);
-	pd_store_free(st);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	ck_assert_int_eq(system(path), 0);
+	pd_test_store_close(&sto);
 }
 END_TEST
 

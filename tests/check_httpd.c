@@ -28,20 +28,18 @@
 #include "probed/daemon.h"
 #include "probed/httpd.h"
 
-static char tdir[64];
-static char dbpath[128];
+static struct pd_test_store sto; /* the scratch directory and sto.path; nothing open */
 
 static void
 setup(void)
 {
-	pd_test_tmpdir(tdir, sizeof(tdir), "httpd");
-	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
+	pd_test_store_dir(&sto, "httpd");
 }
 
 static void
 teardown(void)
 {
-	pd_test_rm_tree(tdir);
+	pd_test_store_close(&sto);
 }
 
 START_TEST(parse_listen)
@@ -269,7 +267,7 @@ START_TEST(live_listener)
 		 "store:\n  path: %s\n"
 		 "http:\n  listen: 127.0.0.1:9464\n  bearer_token: tok-123\n"
 		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n",
-		 dbpath);
+		 sto.path);
 	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
 		      "%s", err.msg);
 	d = pd_daemon_new(loop, cfg, &opts, &err);
@@ -532,7 +530,7 @@ START_TEST(listener_recovers)
 	snprintf(yaml, sizeof(yaml),
 		 "store:\n  path: %s\n"
 		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n",
-		 dbpath);
+		 sto.path);
 	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
 		      "%s", err.msg);
 	d = pd_daemon_new(loop, cfg, &opts, &err);
@@ -586,10 +584,5 @@ httpd_suite(void)
 int
 main(void)
 {
-	int rc;
-
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	rc = pd_test_run(httpd_suite());
-	curl_global_cleanup();
-	return rc;
+	return pd_test_run(httpd_suite());
 }

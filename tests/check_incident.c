@@ -12,7 +12,8 @@
 #include "probed/log.h"
 #include "probed/outcome.h"
 
-static char dir[64], db[128], cfgpath[128];
+static struct pd_test_store sto;
+static char cfgpath[160];
 static struct pd_config *cfg;
 static struct pd_store *st;
 static struct pd_incidents *m;
@@ -36,16 +37,13 @@ setup(void)
 	struct pd_err err = {0};
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "/tmp/pdinc.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(db, sizeof(db), "%s/probed.db", dir);
-	snprintf(cfgpath, sizeof(cfgpath), "%s/probes.yaml", dir);
+	st = pd_test_store_open(&sto, "incident");
+	snprintf(cfgpath, sizeof(cfgpath), "%s/probes.yaml", sto.dir);
 	f = fopen(cfgpath, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(yaml, f);
 	fclose(f);
 	ck_assert_int_eq(pd_config_load(cfgpath, &cfg, &err, NULL, NULL), 0);
-	ck_assert_int_eq(pd_store_open(db, 0, &st, &err), 0);
 	m = pd_incidents_new(st, NULL, &err);
 	ck_assert_ptr_nonnull(m);
 	pd_incidents_set_config(m, cfg);
@@ -55,9 +53,8 @@ static void
 teardown(void)
 {
 	pd_incidents_free(m);
-	pd_store_free(st);
 	pd_config_free(cfg);
-	pd_test_rm_tree(dir);
+	pd_test_store_close(&sto);
 }
 
 /* Four probes, all fine, with a full clean window. */
@@ -425,7 +422,7 @@ START_TEST(test_many_members_join_once_and_never_repage)
 	size_t c[5];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/many.yaml", dir);
+	snprintf(path, sizeof(path), "%s/many.yaml", sto.dir);
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("probes:\n", f);

@@ -16,17 +16,11 @@
 #include <dirent.h>
 #include <math.h>
 #include <regex.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <ev.h>
 #include "probed/clock.h"
 #include "probed/config.h"
@@ -36,20 +30,18 @@
 #include "probed/outcome.h"
 #include "probed/store.h"
 
-static char tdir[64];
-static char dbpath[128];
+static struct pd_test_store sto; /* the scratch directory and sto.path; nothing open */
 
 static void
 setup(void)
 {
-	pd_test_tmpdir(tdir, sizeof(tdir), "metrics");
-	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
+	pd_test_store_dir(&sto, "metrics");
 }
 
 static void
 teardown(void)
 {
-	pd_test_rm_tree(tdir);
+	pd_test_store_close(&sto);
 }
 
 START_TEST(label_escaping)
@@ -93,7 +85,7 @@ START_TEST(store_series)
 	struct pd_history_stats tot;
 	const int64_t s = 1780031100000LL;
 
-	ck_assert_msg(pd_store_open(dbpath, 0, &st, &err) == 0, "%s", err.msg);
+	st = pd_test_store_at(sto.path, 0);
 	add(st, "p", s - 1, 1, 999);          /* before the range */
 	add(st, "p", s, 1, 20);               /* bucket 0 */
 	add(st, "p", s + 10, 0, 30);
@@ -139,7 +131,7 @@ START_TEST(store_series)
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
 
 	/* a read-only handle (probectl) gets the same */
-	ck_assert_msg(pd_store_open(dbpath, 1, &ro, &err) == 0, "%s", err.msg);
+	ro = pd_test_store_at(sto.path, 1);
 	ck_assert_int_eq(pd_store_series(ro, "p", s, 1000, b, 4, &tot, &err), 0);
 	ck_assert_int_eq(tot.count, 6);
 	ck_assert_double_eq(b[3].p95_ms, 3);
@@ -159,7 +151,7 @@ START_TEST(store_series_day)
 	int64_t sum = 0;
 	double ms;
 
-	ck_assert_int_eq(pd_store_open(dbpath, 0, &st, &err), 0);
+	st = pd_test_store_at(sto.path, 0);
 	/* one probe at 10 s for 24 h: 8640 rows; one failure per hour */
 	for (int i = 0; i < 8640; i++)
 		add(st, "day", s + (int64_t)i * 10000, i % 360 != 7, 10 + (i % 100));
@@ -299,7 +291,7 @@ START_TEST(render_real_daemon)
 		 "probes:\n"
 		 "  - name: alpha\n    url: http://127.0.0.1:1/alpha/\n"
 		 "  - name: beta\n    family: fam-b\n    tier: secondary\n"
-		 "    url: http://127.0.0.1:1/beta/\n", dbpath);
+		 "    url: http://127.0.0.1:1/beta/\n", sto.path);
 	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
 		      "%s", err.msg);
 	d = pd_daemon_new(loop, cfg, &opts, &err);
@@ -382,45 +374,8 @@ END_TEST
 
 /* ---- severity labels: the incident manager's only ------------------------------------- */
 
-/* A forked loopback server answering every request "200 ok"; its pid and port. */
-static pid_t
-ok_server(int *port)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-	pid_t pid;
-
-	ck_assert_int_ge(fd, 0);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-	*port = ntohs(a.sin_port);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-					   "Content-Length: 11\r\nConnection: close\r\n\r\n{\"id\":\"42\"}";
-		char req[4096];
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-		alarm(120);
-		for (;;) {
-			int c = accept(fd, NULL, NULL);
-
-			if (c < 0)
-				continue;
-			if (read(c, req, sizeof(req)) > 0 && write(c, resp, sizeof(resp) - 1) < 0)
-				_exit(1);
-			close(c);
-		}
-	}
-	close(fd);
-	return pid;
-}
+/* The live probe's endpoint: testlib's receiver answering every request 200. */
+static const struct pd_test_reply ok_reply = { .status = 200, .body = "{\"id\":\"42\"}" };
 
 struct sevwait {
 	struct pd_daemon *d;
@@ -488,9 +443,9 @@ START_TEST(severity_one_family_down)
 {
 	char yaml[2048];
 	struct pd_buf b;
-	int port, status;
-	pid_t srv = ok_server(&port);
+	struct pd_test_http srv;
 
+	pd_test_http_start(&srv, 0, &ok_reply, 1);
 	/* two core families: userid answers, post-detail is refused. The ladder says P2
 	 * (one family down while others are up); the old tier rule said P1 for the page */
 	snprintf(yaml, sizeof(yaml),
@@ -498,10 +453,10 @@ START_TEST(severity_one_family_down)
 		 "defaults:\n  interval: 1s\n  timeout: 1s\n  confirm_after: 100ms\n"
 		 "probes:\n"
 		 "  - name: userid\n    url: http://127.0.0.1:%d/userid/\n"
-		 "  - name: post-detail\n    url: http://127.0.0.1:1/post-detail/\n", dbpath, port);
+		 "  - name: post-detail\n    url: http://127.0.0.1:1/post-detail/\n", sto.path, srv.port);
 	sev_render(yaml, "post-detail", "userid", &b);
-	kill(srv, SIGKILL); /* Check's own SIGTERM handler would take the test down too */
-	waitpid(srv, &status, 0);
+	ck_assert_int_ge(pd_test_http_count(&srv), 1); /* userid's probes reached it */
+	pd_test_http_stop(&srv);
 	ck_assert_double_eq(value_of(b.data, "probed_open_incidents{severity=\"P2\"} "), 1);
 	ck_assert_double_eq(value_of(b.data, "probed_open_incidents{severity=\"P1\"} "), 0);
 	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P2\"} "), 1);
@@ -515,9 +470,9 @@ START_TEST(severity_page_without_incident)
 {
 	char yaml[2048];
 	struct pd_buf b;
-	int port, status;
-	pid_t srv = ok_server(&port);
+	struct pd_test_http srv;
 
+	pd_test_http_start(&srv, 0, &ok_reply, 1);
 	/* the control target's own page is not an API incident: no incident, no severity;
 	 * the page counts under "none", never under a severity of its own */
 	snprintf(yaml, sizeof(yaml),
@@ -526,10 +481,10 @@ START_TEST(severity_page_without_incident)
 		 "probes:\n"
 		 "  - name: userid\n    url: http://127.0.0.1:%d/userid/\n"
 		 "  - name: known-good\n    control: true\n    url: http://127.0.0.1:1/\n",
-		 dbpath, port);
+		 sto.path, srv.port);
 	sev_render(yaml, "known-good", "userid", &b);
-	kill(srv, SIGKILL); /* Check's own SIGTERM handler would take the test down too */
-	waitpid(srv, &status, 0);
+	ck_assert_int_ge(pd_test_http_count(&srv), 1); /* userid's probes reached it */
+	pd_test_http_stop(&srv);
 	for (int k = 1; k <= 4; k++) {
 		char s[64];
 

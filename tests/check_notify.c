@@ -191,23 +191,6 @@ request_url(const struct pd_notify_cfg *t, const cJSON *event)
 	return url.data;
 }
 
-static int
-utf8_valid(const unsigned char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2 : (s[i] >> 4) == 14 ? 3
-						: (s[i] >> 3) == 30 ? 4 : 0;
-
-		if (k == 0 || i + k > n)
-			return 0;
-		for (size_t j = 1; j < k; j++)
-			if ((s[i + j] & 0xC0) != 0x80)
-				return 0;
-		i += k;
-	}
-	return 1;
-}
-
 /* ================================================================ event, helpers */
 
 /* Invalid UTF-8 (a verdict cut mid-character by a fixed buffer, raw response bytes) never
@@ -716,7 +699,7 @@ START_TEST(test_render_opsgenie_limits_and_close)
 	j = render(&t, e);
 	msg = jstr(j, "message");
 	ck_assert_msg(strlen(msg) <= 130, "message %zu bytes", strlen(msg));
-	ck_assert(utf8_valid((const unsigned char *)msg, strlen(msg)));
+	ck_assert(pd_test_utf8_valid((const unsigned char *)msg, strlen(msg)));
 	ck_assert_int_eq(strncmp(msg, "[P1] \xc3\xa9", 7), 0);
 	ck_assert_str_eq(msg + strlen(msg) - 3, "\xe2\x80\xa6");
 	cJSON_Delete(j);
@@ -1172,8 +1155,7 @@ static void
 exec_fx_init(struct exec_fx *x, const char *script_body, const char *arg2)
 {
 	memset(x, 0, sizeof(*x));
-	snprintf(x->dir, sizeof(x->dir), "/tmp/pdnotify.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(x->dir));
+	pd_test_tmpdir(x->dir, sizeof(x->dir), "exec");
 	snprintf(x->script, sizeof(x->script), "%s/cmd.sh", x->dir);
 	snprintf(x->out, sizeof(x->out), "%s/out", x->dir);
 	write_file(x->script, script_body, 0755);
@@ -1446,209 +1428,16 @@ END_TEST
 
 /* ================================================================ outbox delivery */
 
-/* A small HTTP/1.1 receiver on the test's own loop: answers every request with the
- * current status and "Connection: close", and records method, path, headers, body. */
-#define SRV_MAX_REQ 64
-
-struct srv_req {
-	char line[512];
-	char *head;
-	char *body;
-};
-
-struct srv {
-	struct ev_loop *loop;
-	int fd, port, status;
-	const char *answer;    /* the response body; NULL: {} */
-	const char *fail_on;   /* request lines containing it are answered 503 */
-	ev_io io;
-	int nreq;
-	struct srv_req req[SRV_MAX_REQ];
-};
-
-struct srv_conn {
-	struct srv *s;
-	int fd;
-	ev_io io;
-	char *buf;
-	size_t len, cap;
-};
-
-static void
-srv_conn_close(struct srv_conn *c)
-{
-	ev_io_stop(c->s->loop, &c->io);
-	close(c->fd);
-	free(c->buf);
-	free(c);
-}
-
-static void
-srv_on_read(EV_P_ ev_io *w, int revents)
-{
-	struct srv_conn *c = w->data;
-	char *end, *cl;
-	size_t hlen, blen = 0;
-	ssize_t n;
-
-	(void)EV_A;
-	(void)revents;
-	if (c->len + 65536 > c->cap) {
-		c->cap = (c->len + 65536) * 2;
-		c->buf = realloc(c->buf, c->cap + 1);
-		ck_assert_ptr_nonnull(c->buf);
-	}
-	n = read(c->fd, c->buf + c->len, c->cap - c->len);
-	if (n <= 0) {
-		if (n < 0 && errno == EAGAIN)
-			return;
-		srv_conn_close(c);
-		return;
-	}
-	c->len += (size_t)n;
-	c->buf[c->len] = '\0';
-	if ((end = strstr(c->buf, "\r\n\r\n")) == NULL)
-		return;
-	hlen = (size_t)(end - c->buf) + 4;
-	if ((cl = strcasestr(c->buf, "\r\nContent-Length:")) != NULL && cl < end)
-		blen = (size_t)strtoul(cl + 17, NULL, 10);
-	if (c->len < hlen + blen)
-		return;
-	if (c->s->nreq < SRV_MAX_REQ) {
-		struct srv_req *r = &c->s->req[c->s->nreq++];
-		char *eol = strstr(c->buf, "\r\n");
-
-		snprintf(r->line, sizeof(r->line), "%.*s", (int)(eol - c->buf), c->buf);
-		r->head = strndup(c->buf, hlen);
-		r->body = strndup(c->buf + hlen, blen);
-	}
-	{
-		char resp[512], line[512];
-		const char *ans = c->s->answer ? c->s->answer : "{}";
-		int m;
-
-		snprintf(line, sizeof(line), "%.*s", (int)strcspn(c->buf, "\r"), c->buf);
-		m = snprintf(resp, sizeof(resp),
-			     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-			     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			     c->s->fail_on && strstr(line, c->s->fail_on) ? 503 : c->s->status,
-			     strlen(ans), ans);
-
-		if (write(c->fd, resp, (size_t)m) != m)
-			fprintf(stderr, "srv: short write\n");
-	}
-	srv_conn_close(c);
-}
-
-static void
-srv_on_accept(EV_P_ ev_io *w, int revents)
-{
-	struct srv *s = w->data;
-	struct srv_conn *c;
-	int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-	(void)revents;
-	if (fd < 0)
-		return;
-	c = calloc(1, sizeof(*c));
-	ck_assert_ptr_nonnull(c);
-	c->s = s;
-	c->fd = fd;
-	ev_io_init(&c->io, srv_on_read, fd, EV_READ);
-	c->io.data = c;
-	ev_io_start(EV_A, &c->io);
-}
-
-static void
-srv_start(struct srv *s, struct ev_loop *loop, int status)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t alen = sizeof(a);
-	int one = 1;
-
-	memset(s, 0, sizeof(*s));
-	s->loop = loop;
-	s->status = status;
-	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(s->fd, 0);
-	setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(s->fd, 16), 0);
-	ck_assert_int_eq(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
-	s->port = ntohs(a.sin_port);
-	ev_io_init(&s->io, srv_on_accept, s->fd, EV_READ);
-	s->io.data = s;
-	ev_io_start(loop, &s->io);
-}
-
-static void
-srv_stop(struct srv *s)
-{
-	ev_io_stop(s->loop, &s->io);
-	close(s->fd);
-	for (int i = 0; i < s->nreq; i++) {
-		free(s->req[i].head);
-		free(s->req[i].body);
-	}
-}
-
 struct fx {
-	char dir[64];
-	char db[128];
-	struct ev_loop *loop;
-	struct pd_store *st;
-	struct pd_runner *runner;
-	struct pd_outbox *ob;
+	struct pd_test_outbox ox;   /* store, loop, runner, outbox, fake clock */
 	struct pd_config *cfg;
-	struct pd_clock clock;
-	int64_t now;
-	ev_prepare flush;
-	ev_timer tick;
 };
-
-static int64_t
-fx_now(void *ud)
-{
-	return ((struct fx *)ud)->now;
-}
-
-static void
-fx_on_flush(EV_P_ ev_prepare *w, int revents)
-{
-	struct fx *f = w->data;
-	struct pd_err err = { 0 };
-
-	(void)EV_A;
-	(void)revents;
-	if (pd_store_pending(f->st) > 0 && pd_store_flush(f->st, &err) != 0)
-		fprintf(stderr, "flush: %s\n", err.msg);
-}
 
 static void
 fx_init(struct fx *f)
 {
-	struct pd_err err = { 0 };
-
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pdnotify.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/probed.db", f->dir);
-	f->now = T0_MS;
-	f->clock.wall_ms = fx_now;
-	f->clock.ud = f;
-	ck_assert_msg(pd_store_open(f->db, 0, &f->st, &err) == 0, "%s", err.msg);
-	f->loop = ev_loop_new(EVFLAG_AUTO);
-	f->runner = pd_runner_new(f->loop, &err);
-	ck_assert_ptr_nonnull(f->runner);
-	f->ob = pd_outbox_new(f->loop, f->st, f->runner, &f->clock, &err);
-	ck_assert_ptr_nonnull(f->ob);
-	ev_prepare_init(&f->flush, fx_on_flush);
-	f->flush.data = f;
-	ev_prepare_start(f->loop, &f->flush);
-	ev_timer_init(&f->tick, noop_timer, 0.02, 0.02);
-	ev_timer_start(f->loop, &f->tick);
+	pd_test_outbox_init(&f->ox, "notify", T0_MS);
 }
 
 static void
@@ -1656,20 +1445,14 @@ fx_config(struct fx *f, const char *notify_yaml)
 {
 	pd_config_free(f->cfg);
 	f->cfg = must_cfg(notify_yaml);
-	pd_outbox_set_config(f->ob, f->cfg);
+	pd_outbox_set_config(f->ox.ob, f->cfg);
 }
 
 static void
 fx_free(struct fx *f)
 {
-	pd_runner_free(f->runner);
-	pd_outbox_free(f->ob);
-	pd_store_free(f->st);
-	ev_prepare_stop(f->loop, &f->flush);
-	ev_timer_stop(f->loop, &f->tick);
-	ev_loop_destroy(f->loop);
+	pd_test_outbox_free(&f->ox);
 	pd_config_free(f->cfg);
-	pd_test_rm_tree(f->dir);
 }
 
 static int64_t
@@ -1680,59 +1463,36 @@ fx_add(struct fx *f, const char *target, const char *action, const char *severit
 	char *json = cJSON_PrintUnformatted(e);
 	int64_t id = 0;
 
-	ck_assert_msg(pd_store_outbox_add(f->st, target, jstr(e, "dedup_key"), action, json, f->now,
-					  &id, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f->st, &err), 0);
+	ck_assert_msg(pd_store_outbox_add(f->ox.st, target, jstr(e, "dedup_key"), action, json,
+					  f->ox.clock.now_ms, &id, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f->ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
 	return id;
 }
 
-typedef int (*fx_pred)(struct fx *f, void *arg);
-
-static int
-fx_run_until(struct fx *f, fx_pred pred, void *arg, double max_s)
-{
-	int64_t end = pd_clock_mono_ms() + (int64_t)(max_s * 1000);
-
-	while (!pred(f, arg)) {
-		if (pd_clock_mono_ms() >= end)
-			return 0;
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	/* let the flush run */
-	ev_run(f->loop, EVRUN_NOWAIT);
-	return 1;
-}
-
-static void
-fx_run_for(struct fx *f, double s)
-{
-	int64_t end = pd_clock_mono_ms() + (int64_t)(s * 1000);
-
-	while (pd_clock_mono_ms() < end)
-		ev_run(f->loop, EVRUN_ONCE);
-}
-
 struct want_req {
-	struct srv *s;
+	struct pd_test_http *s;
 	int n;
 };
 
 static int
-pred_req(struct fx *f, void *arg)
+pred_req(struct pd_test_outbox *o, const void *arg)
 {
-	struct want_req *w = arg;
+	const struct want_req *w = arg;
 
-	return w->s->nreq >= w->n && pd_outbox_inflight(f->ob) == 0;
+	return pd_test_http_count(w->s) >= w->n && pd_outbox_inflight(o->ob) == 0;
 }
 
+/* Run until s has n requests and nothing is in flight, then once more (the flush). */
 static int
-wait_req(struct fx *f, struct srv *s, int n)
+wait_req(struct fx *f, struct pd_test_http *s, int n)
 {
 	struct want_req w = { s, n };
+	int ok = pd_test_outbox_run_until(&f->ox, pred_req, &w, WAIT_S);
 
-	return fx_run_until(f, pred_req, &w, WAIT_S);
+	ev_run(f->ox.loop, EVRUN_NOWAIT);
+	return ok;
 }
 
 static int
@@ -1744,7 +1504,7 @@ outbox_head(struct fx *f, const char *target, struct pd_outbox_row *out)
 	int found = 0;
 
 	/* "due" at the far future: every target's head */
-	ck_assert_int_eq(pd_store_outbox_due(f->st, INT64_MAX, rows, 16, &n, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_due(f->ox.st, INT64_MAX, rows, 16, &n, &err), 0);
 	for (size_t i = 0; i < n; i++) {
 		if (!found && strcmp(rows[i].target, target) == 0) {
 			*out = rows[i];
@@ -1780,7 +1540,7 @@ events_of(struct fx *f, const char *kind, const char *target)
 	struct ev_count c = { kind, target, 0 };
 	struct pd_err err = { 0 };
 
-	ck_assert_int_eq(pd_store_events(f->st, NULL, 0, ev_count_cb, &c, &err), 0);
+	ck_assert_int_eq(pd_store_events(f->ox.st, NULL, 0, ev_count_cb, &c, &err), 0);
 	return c.n;
 }
 
@@ -1791,15 +1551,15 @@ events_of(struct fx *f, const char *kind, const char *target)
 START_TEST(test_breaker)
 {
 	struct fx f;
-	struct srv dead, good;
+	struct pd_test_http dead, good;
 	struct pd_outbox_row row;
 	struct pd_outbox_breaker b;
 	char n[1024];
 	int64_t open_until;
 
 	fx_init(&f);
-	srv_start(&dead, f.loop, 503);
-	srv_start(&good, f.loop, 200);
+	pd_test_http_start(&dead, 0, &(struct pd_test_reply){ .status = 503 }, 1);
+	pd_test_http_start(&good, 0, &(struct pd_test_reply){ .status = 200 }, 1);
 	snprintf(n, sizeof(n),
 		 "  - name: pager\n    type: webhook\n    url: http://127.0.0.1:%d/p\n"
 		 "    timeout: 2s\n"
@@ -1809,19 +1569,19 @@ START_TEST(test_breaker)
 	fx_add(&f, "pager", "trigger", "P1");
 	fx_add(&f, "pager", "resolve", "P1");
 	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES; i++) {
-		pd_outbox_breaker(f.ob, "pager", &b);
+		pd_outbox_breaker(f.ox.ob, "pager", &b);
 		ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 		ck_assert(outbox_head(&f, "pager", &row));
-		f.now = row.next_at_ms > f.now ? row.next_at_ms : f.now;
-		pd_outbox_kick(f.ob);
+		f.ox.clock.now_ms = row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
+		pd_outbox_kick(f.ox.ob);
 		ck_assert(wait_req(&f, &dead, i));
-		ck_assert_int_eq(dead.nreq, i);
+		ck_assert_int_eq(pd_test_http_count(&dead), i);
 	}
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_OPEN);
 	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES);
 	ck_assert_int_eq(b.cooldown_ms, PD_OUTBOX_BREAKER_COOLDOWN_MS);
-	ck_assert_int_eq(b.open_until_ms, f.now + PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	ck_assert_int_eq(b.open_until_ms, f.ox.clock.now_ms + PD_OUTBOX_BREAKER_COOLDOWN_MS);
 	ck_assert_uint_eq(b.opened, 1);
 	ck_assert_str_eq(pd_outbox_breaker_str(b.state), "open");
 	open_until = b.open_until_ms;
@@ -1831,50 +1591,50 @@ START_TEST(test_breaker)
 	ck_assert_int_eq(row.attempts, PD_OUTBOX_BREAKER_FAILURES);
 	/* meanwhile the other target delivers at once */
 	fx_add(&f, "chat", "trigger", "P1");
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &good, 1));
 	/* nothing to the pager before the cool-down ends, even if kicked */
-	f.now = open_until - 1;
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
-	ck_assert_int_eq(dead.nreq, PD_OUTBOX_BREAKER_FAILURES);
+	f.ox.clock.now_ms = open_until - 1;
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
+	ck_assert_int_eq(pd_test_http_count(&dead), PD_OUTBOX_BREAKER_FAILURES);
 	/* half-open: one probe; it fails: open again, cool-down doubled */
-	f.now = open_until;
-	pd_outbox_kick(f.ob);
-	pd_outbox_breaker(f.ob, "pager", &b);
+	f.ox.clock.now_ms = open_until;
+	pd_outbox_kick(f.ox.ob);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_HALF_OPEN);
-	pd_outbox_kick(f.ob); /* a second kick while the probe is in flight sends nothing */
+	pd_outbox_kick(f.ox.ob); /* a second kick while the probe is in flight sends nothing */
 	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 1));
-	fx_run_for(&f, 0.2);
-	ck_assert_int_eq(dead.nreq, PD_OUTBOX_BREAKER_FAILURES + 1);
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_test_outbox_run_for(&f.ox, 0.2);
+	ck_assert_int_eq(pd_test_http_count(&dead), PD_OUTBOX_BREAKER_FAILURES + 1);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_OPEN);
 	ck_assert_int_eq(b.cooldown_ms, 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
 	ck_assert_uint_eq(b.opened, 2);
 	ck_assert(outbox_head(&f, "pager", &row));
-	ck_assert_int_eq(row.next_at_ms, f.now + 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
+	ck_assert_int_eq(row.next_at_ms, f.ox.clock.now_ms + 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
 	/* the pager comes back: the probe succeeds, closes, the resolve follows in order */
-	dead.status = 202;
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	pd_test_http_script(&dead, &(struct pd_test_reply){ .status = 202 }, 1);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 3));
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 	ck_assert_int_eq(b.failures, 0);
-	ck_assert_ptr_nonnull(strstr(dead.req[PD_OUTBOX_BREAKER_FAILURES + 1].body,
+	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 1)->body,
 				     "\"event\":\"trigger\""));
-	ck_assert_ptr_nonnull(strstr(dead.req[PD_OUTBOX_BREAKER_FAILURES + 2].body,
+	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 2)->body,
 				     "\"event\":\"resolve\""));
 	ck_assert(!outbox_head(&f, "pager", &row));
 	/* a target never seen reads closed */
-	pd_outbox_breaker(f.ob, "nobody", &b);
+	pd_outbox_breaker(f.ox.ob, "nobody", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 	ck_assert_int_eq(b.failures, 0);
 	ck_assert_int_eq(events_of(&f, "breaker_open", "pager"), 2);
 	ck_assert_int_eq(events_of(&f, "breaker_closed", "pager"), 1);
 	ck_assert_int_eq(events_of(&f, "breaker_open", "chat"), 0);
-	srv_stop(&dead);
-	srv_stop(&good);
+	pd_test_http_stop(&dead);
+	pd_test_http_stop(&good);
 	fx_free(&f);
 }
 END_TEST
@@ -1883,34 +1643,34 @@ END_TEST
 START_TEST(test_breaker_reset_by_permanent)
 {
 	struct fx f;
-	struct srv s;
+	struct pd_test_http s;
 	struct pd_outbox_row row;
 	struct pd_outbox_breaker b;
 	char n[512];
 
 	fx_init(&f);
-	srv_start(&s, f.loop, 500);
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 500 }, 1);
 	snprintf(n, sizeof(n), "  - name: pager\n    type: webhook\n"
 			       "    url: http://127.0.0.1:%d/p\n", s.port);
 	fx_config(&f, n);
 	fx_add(&f, "pager", "trigger", "P1");
 	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES - 1; i++) {
 		ck_assert(outbox_head(&f, "pager", &row));
-		f.now = row.next_at_ms > f.now ? row.next_at_ms : f.now;
-		pd_outbox_kick(f.ob);
+		f.ox.clock.now_ms = row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
+		pd_outbox_kick(f.ox.ob);
 		ck_assert(wait_req(&f, &s, i));
 	}
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES - 1);
-	s.status = 400;
+	pd_test_http_script(&s, &(struct pd_test_reply){ .status = 400 }, 1);
 	ck_assert(outbox_head(&f, "pager", &row));
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, PD_OUTBOX_BREAKER_FAILURES));
-	pd_outbox_breaker(f.ob, "pager", &b);
+	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 	ck_assert_int_eq(b.failures, 0);
-	srv_stop(&s);
+	pd_test_http_stop(&s);
 	fx_free(&f);
 }
 END_TEST
@@ -1926,7 +1686,7 @@ db_has(struct fx *f, const char *needle)
 		char path[160], *data;
 		size_t len;
 
-		snprintf(path, sizeof(path), "%s%s", f->db, sfx[i]);
+		snprintf(path, sizeof(path), "%s%s", f->ox.db.path, sfx[i]);
 		if ((data = slurp(path, &len)) == NULL)
 			continue;
 		found = memmem(data, len, needle, strlen(needle)) != NULL;
@@ -1940,11 +1700,11 @@ db_has(struct fx *f, const char *needle)
 START_TEST(test_outbox_opsgenie_requests)
 {
 	struct fx f;
-	struct srv s;
+	struct pd_test_http s;
 	char n[512];
 
 	fx_init(&f);
-	srv_start(&s, f.loop, 202);
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 202 }, 1);
 	ck_assert_int_eq(setenv("PD_TEST_GENIE", GENIE_KEY, 1), 0);
 	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
 			       "    api_key: ${PD_TEST_GENIE}\n", s.port);
@@ -1954,20 +1714,20 @@ START_TEST(test_outbox_opsgenie_requests)
 	/* queued: the event is in the database (the search works), the key is not */
 	ck_assert(db_has(&f, "inc-1795000000000"));
 	ck_assert(!db_has(&f, GENIE_KEY));
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 2));
-	ck_assert_str_eq(s.req[0].line, "POST /v2/alerts HTTP/1.1");
-	ck_assert_str_eq(s.req[1].line, "POST /v2/alerts/" OG_ALIAS
+	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "POST /v2/alerts HTTP/1.1");
+	ck_assert_str_eq(pd_test_http_request(&s, 1)->line, "POST /v2/alerts/" OG_ALIAS
 					"/close?identifierType=alias HTTP/1.1");
 	for (int i = 0; i < 2; i++) {
-		ck_assert_ptr_nonnull(strcasestr(s.req[i].head, "\r\nAuthorization: GenieKey "
+		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head, "\r\nAuthorization: GenieKey "
 								GENIE_KEY "\r\n"));
-		ck_assert_ptr_nonnull(strcasestr(s.req[i].head,
+		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head,
 						 "\r\nContent-Type: application/json\r\n"));
 	}
-	ck_assert_ptr_nonnull(strstr(s.req[0].body, "\"priority\":\"P2\""));
+	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 0)->body, "\"priority\":\"P2\""));
 	ck_assert(!db_has(&f, GENIE_KEY));
-	srv_stop(&s);
+	pd_test_http_stop(&s);
 	fx_free(&f);
 }
 END_TEST
@@ -1977,7 +1737,7 @@ END_TEST
 START_TEST(test_outbox_opsgenie_update)
 {
 	struct fx f;
-	struct srv s;
+	struct pd_test_http s;
 	struct pd_outbox_row row;
 	struct pd_outbox_counters c;
 	struct pd_err err = { 0 };
@@ -1985,45 +1745,46 @@ START_TEST(test_outbox_opsgenie_update)
 	char n[512], *json;
 
 	fx_init(&f);
-	srv_start(&s, f.loop, 202);
-	s.answer = "{\"result\":\"Request will be processed\",\"took\":0.1,"
-		   "\"requestId\":\"rq-0b5e\"}";
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){
+		.status = 202, .body = "{\"result\":\"Request will be processed\",\"took\":0.1,"
+				       "\"requestId\":\"rq-0b5e\"}" }, 1);
 	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
 			       "    api_key: k\n", s.port);
 	fx_config(&f, n);
 	e = make_event("trigger", "P1");
 	cJSON_AddBoolToObject(e, "update", 1);
 	json = cJSON_PrintUnformatted(e);
-	ck_assert_msg(pd_store_outbox_add(f.st, "og", jstr(e, "dedup_key"), "trigger", json, f.now,
-					  NULL, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", jstr(e, "dedup_key"), "trigger", json,
+					  f.ox.clock.now_ms, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 3));
-	ck_assert_str_eq(s.req[0].line, "PUT /v2/alerts/" OG_ALIAS
+	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "PUT /v2/alerts/" OG_ALIAS
 					"/priority?identifierType=alias HTTP/1.1");
-	ck_assert_str_eq(s.req[1].line, "PUT /v2/alerts/" OG_ALIAS
+	ck_assert_str_eq(pd_test_http_request(&s, 1)->line, "PUT /v2/alerts/" OG_ALIAS
 					"/message?identifierType=alias HTTP/1.1");
-	ck_assert_str_eq(s.req[2].line, "PUT /v2/alerts/" OG_ALIAS
+	ck_assert_str_eq(pd_test_http_request(&s, 2)->line, "PUT /v2/alerts/" OG_ALIAS
 					"/description?identifierType=alias HTTP/1.1");
-	ck_assert_str_eq(s.req[0].body, "{\"priority\":\"P1\"}");
+	ck_assert_str_eq(pd_test_http_request(&s, 0)->body, "{\"priority\":\"P1\"}");
 	for (int i = 0; i < 3; i++)
-		ck_assert_ptr_nonnull(strcasestr(s.req[i].head, "\r\nAuthorization: GenieKey k\r\n"));
+		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head,
+						 "\r\nAuthorization: GenieKey k\r\n"));
 	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ob, &c);
-		if (c.sent == 1 && pd_outbox_inflight(f.ob) == 0)
+		pd_outbox_counters(f.ox.ob, &c);
+		if (c.sent == 1 && pd_outbox_inflight(f.ox.ob) == 0)
 			break;
-		ev_run(f.loop, EVRUN_ONCE);
+		ev_run(f.ox.loop, EVRUN_ONCE);
 	}
-	ev_run(f.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ob, &c);
+	ev_run(f.ox.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ox.ob, &c);
 	ck_assert_int_eq(c.sent, 1);          /* one row, delivered once */
-	ck_assert_int_eq(s.nreq, 3);          /* no create, no fourth request */
+	ck_assert_int_eq(pd_test_http_count(&s), 3);          /* no create, no fourth request */
 	ck_assert(!outbox_head(&f, "og", &row));
-	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	ck_assert(db_has(&f, "og request id rq-0b5e, rq-0b5e, rq-0b5e"));
-	srv_stop(&s);
+	pd_test_http_stop(&s);
 	fx_free(&f);
 }
 END_TEST
@@ -2032,8 +1793,14 @@ END_TEST
  * again: the requests are idempotent), never half-delivered. */
 START_TEST(test_outbox_opsgenie_update_retry)
 {
+#define RQ1 "{\"result\":\"Request will be processed\",\"requestId\":\"rq-1\"}"
+	/* the second request (the message update) fails, everything else succeeds */
+	static const struct pd_test_reply answers[] = {
+		{ .status = 202, .body = RQ1 }, { .status = 503 }, { .status = 202, .body = RQ1 },
+	};
+#undef RQ1
 	struct fx f;
-	struct srv s;
+	struct pd_test_http s;
 	struct pd_outbox_row row;
 	struct pd_outbox_counters c;
 	struct pd_err err = { 0 };
@@ -2041,43 +1808,41 @@ START_TEST(test_outbox_opsgenie_update_retry)
 	char n[512], *json;
 
 	fx_init(&f);
-	srv_start(&s, f.loop, 202);
-	s.answer = "{\"result\":\"Request will be processed\",\"requestId\":\"rq-1\"}";
+	pd_test_http_start(&s, 0, answers, 3);
 	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
 			       "    api_key: k\n", s.port);
 	fx_config(&f, n);
 	e = make_event("trigger", "P1");
 	cJSON_AddBoolToObject(e, "update", 1);
 	json = cJSON_PrintUnformatted(e);
-	ck_assert_msg(pd_store_outbox_add(f.st, "og", jstr(e, "dedup_key"), "trigger", json, f.now,
-					  NULL, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", jstr(e, "dedup_key"), "trigger", json,
+					  f.ox.clock.now_ms, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
-	s.fail_on = "/message?"; /* the message update fails */
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 2));
 	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ob, &c);
-		if (c.retried == 1 && pd_outbox_inflight(f.ob) == 0)
+		pd_outbox_counters(f.ox.ob, &c);
+		if (c.retried == 1 && pd_outbox_inflight(f.ox.ob) == 0)
 			break;
-		ev_run(f.loop, EVRUN_ONCE);
+		ev_run(f.ox.loop, EVRUN_ONCE);
 	}
-	ev_run(f.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ob, &c);
+	ev_run(f.ox.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ox.ob, &c);
 	ck_assert_int_eq(c.retried, 1);
 	ck_assert_int_eq(c.sent, 0);
-	ck_assert_int_eq(s.nreq, 2);
+	ck_assert_int_eq(pd_test_http_count(&s), 2);
+	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 1)->line, "/message?"));
 	ck_assert(outbox_head(&f, "og", &row));
 	ck_assert_int_eq(row.attempts, 1);
 	ck_assert_str_eq(row.last_error, "HTTP 503");
-	s.fail_on = NULL;
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 5));
-	ck_assert_ptr_nonnull(strstr(s.req[2].line, "/priority?"));
-	ck_assert_ptr_nonnull(strstr(s.req[4].line, "/description?"));
-	srv_stop(&s);
+	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 2)->line, "/priority?"));
+	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 4)->line, "/description?"));
+	pd_test_http_stop(&s);
 	fx_free(&f);
 }
 END_TEST
@@ -2092,8 +1857,8 @@ START_TEST(test_outbox_exec_rows)
 	cJSON *j;
 
 	fx_init(&f);
-	snprintf(script, sizeof(script), "%s/notify.sh", f.dir);
-	snprintf(out, sizeof(out), "%s/events", f.dir);
+	snprintf(script, sizeof(script), "%s/notify.sh", f.ox.db.dir);
+	snprintf(out, sizeof(out), "%s/events", f.ox.db.dir);
 	/* fails while the flag file exists */
 	write_file(script, "#!/bin/sh\n[ -e \"$1.fail\" ] && exit 75\n"
 			   "{ cat; echo; } >> \"$1\"\necho \"$PROBED_TARGET $PROBED_SEVERITY\" >> \"$1.env\"\n",
@@ -2107,32 +1872,32 @@ START_TEST(test_outbox_exec_rows)
 		snprintf(flag, sizeof(flag), "%s.fail", out);
 		write_file(flag, "", 0644);
 		fx_add(&f, "script", "trigger", "P3");
-		pd_outbox_kick(f.ob);
+		pd_outbox_kick(f.ox.ob);
 		for (int i = 0; i < 500; i++) {
-			pd_outbox_counters(f.ob, &c);
-			if (c.retried == 1 && pd_outbox_inflight(f.ob) == 0)
+			pd_outbox_counters(f.ox.ob, &c);
+			if (c.retried == 1 && pd_outbox_inflight(f.ox.ob) == 0)
 				break;
-			ev_run(f.loop, EVRUN_ONCE);
+			ev_run(f.ox.loop, EVRUN_ONCE);
 		}
-		ev_run(f.loop, EVRUN_NOWAIT);
-		pd_outbox_counters(f.ob, &c);
+		ev_run(f.ox.loop, EVRUN_NOWAIT);
+		pd_outbox_counters(f.ox.ob, &c);
 		ck_assert_int_eq(c.retried, 1);
 		ck_assert(outbox_head(&f, "script", &row));
 		ck_assert_int_eq(row.attempts, 1);
 		ck_assert_str_eq(row.last_error, "exit 75");
-		ck_assert_int_gt(row.next_at_ms, f.now);
+		ck_assert_int_gt(row.next_at_ms, f.ox.clock.now_ms);
 		unlink(flag);
 	}
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ob, &c);
-		if (c.sent == 1 && pd_outbox_inflight(f.ob) == 0)
+		pd_outbox_counters(f.ox.ob, &c);
+		if (c.sent == 1 && pd_outbox_inflight(f.ox.ob) == 0)
 			break;
-		ev_run(f.loop, EVRUN_ONCE);
+		ev_run(f.ox.loop, EVRUN_ONCE);
 	}
-	ev_run(f.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ob, &c);
+	ev_run(f.ox.loop, EVRUN_NOWAIT);
+	pd_outbox_counters(f.ox.ob, &c);
 	ck_assert_int_eq(c.sent, 1);
 	ck_assert(!outbox_head(&f, "script", &row));
 	got = slurp(out, NULL);
@@ -2165,7 +1930,7 @@ am_rows(struct fx *f)
 	struct pd_err err = { 0 };
 	int n = 0;
 
-	ck_assert_int_eq(pd_store_am_list(f->st, "am", NULL, count_am, &n, &err), 0);
+	ck_assert_int_eq(pd_store_am_list(f->ox.st, "am", NULL, count_am, &n, &err), 0);
 	return n;
 }
 
@@ -2197,15 +1962,6 @@ get_first_am(void *ud, const struct pd_am_alert *a)
 	return 1;
 }
 
-static cJSON *
-srv_json(struct srv *s, int i)
-{
-	cJSON *j = cJSON_Parse(s->req[i].body);
-
-	ck_assert_msg(j != NULL, "request %d: %s", i, s->req[i].body);
-	return j;
-}
-
 /* Alertmanager: the trigger row posts the alert and keeps it; the timer re-posts it
  * every resend_interval with endsAt pushed forward; the resolve row posts the stored
  * label set with endsAt = resolve time; resolved alerts are re-posted until
@@ -2213,7 +1969,7 @@ srv_json(struct srv *s, int i)
 START_TEST(test_outbox_alertmanager_resend)
 {
 	struct fx f;
-	struct srv s;
+	struct pd_test_http s;
 	struct pd_outbox_am_counters ac;
 	struct pd_err err = { 0 };
 	char n[512];
@@ -2222,17 +1978,17 @@ START_TEST(test_outbox_alertmanager_resend)
 	int before;
 
 	fx_init(&f);
-	srv_start(&s, f.loop, 200);
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 200 }, 1);
 	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
 			       "    resend_interval: 1s\n    resend_resolved_for: 3s\n", s.port);
 	fx_config(&f, n);
-	fx_run_for(&f, 0.4); /* the first round (nothing stored yet) starts the interval */
-	ck_assert_int_eq(s.nreq, 0);
+	pd_test_outbox_run_for(&f.ox, 0.4); /* the first round (nothing stored yet) starts the interval */
+	ck_assert_int_eq(pd_test_http_count(&s), 0);
 	fx_add(&f, "am", "trigger", "P2");
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 1));
-	ck_assert_str_eq(s.req[0].line, "POST /api/v2/alerts HTTP/1.1");
-	j = srv_json(&s, 0);
+	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "POST /api/v2/alerts HTTP/1.1");
+	j = pd_test_http_json(&s, 0);
 	al = cJSON_GetArrayItem(j, 0);
 	ck_assert_str_eq(jstr(jget(al, "labels"), "severity"), "P2");
 	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:06:44.000Z"); /* T0 + 4 x 1 s */
@@ -2241,51 +1997,51 @@ START_TEST(test_outbox_alertmanager_resend)
 
 	/* the re-send timer (real time) compares against the fake clock: nothing is due
 	 * until a resend_interval has passed on it */
-	f.now += 500;
-	fx_run_for(&f, 0.6);
-	before = s.nreq;
-	f.now += 1000;
+	f.ox.clock.now_ms += 500;
+	pd_test_outbox_run_for(&f.ox, 0.6);
+	before = pd_test_http_count(&s);
+	f.ox.clock.now_ms += 1000;
 	ck_assert(wait_req(&f, &s, before + 1));
-	j = srv_json(&s, before);
+	j = pd_test_http_json(&s, before);
 	ck_assert_int_eq(cJSON_GetArraySize(j), 1);
 	al = cJSON_GetArrayItem(j, 0);
 	ck_assert_str_eq(jstr(jget(al, "labels"), "alertname"), "ProbedIncident");
 	ck_assert_str_eq(jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
 	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:06:45.500Z"); /* moved forward */
 	cJSON_Delete(j);
-	pd_outbox_am_counters(f.ob, &ac);
+	pd_outbox_am_counters(f.ox.ob, &ac);
 	ck_assert_uint_ge(ac.resent, 1);
 
 	/* resolve: the stored labels with endsAt = the resolve event's time */
-	f.now += 100;
+	f.ox.clock.now_ms += 100;
 	fx_add(&f, "am", "resolve", "P2");
-	before = s.nreq;
-	pd_outbox_kick(f.ob);
+	before = pd_test_http_count(&s);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, before + 1));
-	j = srv_json(&s, before);
+	j = pd_test_http_json(&s, before);
 	al = cJSON_GetArrayItem(j, 0);
 	ck_assert_str_eq(jstr(jget(al, "labels"), "severity"), "P2");
 	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:11:40.000Z"); /* event ts */
 	cJSON_Delete(j);
-	ck_assert_int_eq(pd_store_am_list(f.st, "am", NULL, get_first_am, &ends, &err), 1);
+	ck_assert_int_eq(pd_store_am_list(f.ox.st, "am", NULL, get_first_am, &ends, &err), 1);
 	ck_assert_int_eq(ends, T0_MS + 300000);
 
 	/* still re-sent (resolved) a resend_interval later ... */
-	before = s.nreq;
-	f.now += 1000;
+	before = pd_test_http_count(&s);
+	f.ox.clock.now_ms += 1000;
 	ck_assert(wait_req(&f, &s, before + 1));
-	j = srv_json(&s, before);
+	j = pd_test_http_json(&s, before);
 	ck_assert_str_eq(jstr(cJSON_GetArrayItem(j, 0), "endsAt"), "2026-11-18T11:11:40.000Z");
 	cJSON_Delete(j);
 	/* ... and forgotten resend_resolved_for after its end */
-	f.now = ends + 3001 + 1000;
-	fx_run_for(&f, 0.8);
+	f.ox.clock.now_ms = ends + 3001 + 1000;
+	pd_test_outbox_run_for(&f.ox, 0.8);
 	ck_assert_int_eq(am_rows(&f), 0);
-	before = s.nreq;
-	f.now += 2000;
-	fx_run_for(&f, 0.8);
-	ck_assert_int_eq(s.nreq, before);
-	srv_stop(&s);
+	before = pd_test_http_count(&s);
+	f.ox.clock.now_ms += 2000;
+	pd_test_outbox_run_for(&f.ox, 0.8);
+	ck_assert_int_eq(pd_test_http_count(&s), before);
+	pd_test_http_stop(&s);
 	fx_free(&f);
 }
 END_TEST
@@ -2295,29 +2051,29 @@ END_TEST
 START_TEST(test_outbox_alertmanager_escalation)
 {
 	struct fx f;
-	struct srv s;
+	struct pd_test_http s;
 	struct pd_err err = { 0 };
 	char n[512];
 	struct am_seen seen = { 0 };
 	cJSON *j;
 
 	fx_init(&f);
-	srv_start(&s, f.loop, 200);
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 200 }, 1);
 	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
 			       "    resend_interval: 4s\n", s.port);
 	fx_config(&f, n);
-	fx_run_for(&f, 1.2); /* the first round (nothing stored yet) starts the interval */
-	ck_assert_int_eq(s.nreq, 0);
+	pd_test_outbox_run_for(&f.ox, 1.2); /* the first round (nothing stored yet) starts the interval */
+	ck_assert_int_eq(pd_test_http_count(&s), 0);
 	fx_add(&f, "am", "trigger", "P2");
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 1));
-	f.now += 5000;
+	f.ox.clock.now_ms += 5000;
 	fx_add(&f, "am", "trigger", "P1");
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 2));
 	ck_assert_int_eq(am_rows(&f), 2);
 	/* the P2 label set ended at the escalation, the P1 one fires */
-	ck_assert_int_eq(pd_store_am_list(f.st, "am", NULL, collect_am, &seen, &err), 0);
+	ck_assert_int_eq(pd_store_am_list(f.ox.st, "am", NULL, collect_am, &seen, &err), 0);
 	ck_assert_int_eq(seen.n, 2);
 	for (int i = 0; i < 2; i++) {
 		if (strcmp(seen.sev[i], "P2") == 0)
@@ -2326,16 +2082,16 @@ START_TEST(test_outbox_alertmanager_escalation)
 			ck_assert(strcmp(seen.sev[i], "P1") == 0 && seen.ends[i] == 0);
 	}
 	/* the re-send round carries both: the ended one with its endsAt */
-	f.now += 4000;
+	f.ox.clock.now_ms += 4000;
 	ck_assert(wait_req(&f, &s, 3));
-	j = srv_json(&s, 2);
+	j = pd_test_http_json(&s, 2);
 	ck_assert_int_eq(cJSON_GetArraySize(j), 2);
 	cJSON_Delete(j);
 	/* the target disappears from the config */
 	fx_config(&f, "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:1/h\n");
-	ev_run(f.loop, EVRUN_NOWAIT);
+	ev_run(f.ox.loop, EVRUN_NOWAIT);
 	ck_assert_int_eq(am_rows(&f), 0);
-	srv_stop(&s);
+	pd_test_http_stop(&s);
 	fx_free(&f);
 }
 END_TEST

@@ -1,9 +1,9 @@
 /* check_outbox.c — the durable outbox against a real HTTP receiver on loopback.
  *
- * Each test forks a tiny HTTP/1.1 responder (127.0.0.1, port 0) that answers a scripted
- * list of statuses and records every request (head and body) to files; the parent runs
- * the real pipeline — a SQLite file under mkdtemp, pd_store, pd_runner on an ev loop,
- * pd_outbox — with an injectable clock, so backoff is tested by moving time, not by
+ * Each test starts testlib's loopback receiver (a forked HTTP/1.1 responder answering a
+ * scripted list of statuses and recording every request); the parent runs the real
+ * pipeline — testlib's outbox fixture: a real SQLite file, pd_runner on an ev loop,
+ * pd_outbox — on testlib's fake clock, so backoff is tested by moving time, not by
  * sleeping. The loop is driven with ev_run(EVRUN_ONCE) until the expected state or a
  * generous timeout. */
 #include <check.h>
@@ -39,330 +39,36 @@
 #define ROUTING_KEY "R0UT1NG-CANARY-0123456789abcdef"
 #define MAX_RX 4
 
-/* ------------------------------------------------------------------ the receiver */
-
-struct rx_step {
-	int status;       /* 0 = accept, read, never answer (a hung receiver) */
-	int retry_after;  /* > 0: send "Retry-After: N" */
-};
-
-struct rx {
-	pid_t pid;
-	int port;
-	char dir[160];    /* req-NNN.head / req-NNN.body */
-};
-
-static int
-rx_listen(int port, int *bound)
-{
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int one = 1;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 16) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
-		close(fd);
-		return -1;
-	}
-	*bound = ntohs(a.sin_port);
-	return fd;
-}
-
-static int
-write_file(const char *path, const char *data, size_t len)
-{
-	char tmp[256];
-	int fd;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0)
-		return -1;
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	close(fd);
-	return rename(tmp, path); /* the parent only ever sees complete files */
-}
-
-static long
-content_length(const char *head)
-{
-	const char *p = head;
-
-	while ((p = strchr(p, '\n')) != NULL) {
-		p++;
-		if (strncasecmp(p, "Content-Length:", 15) == 0)
-			return strtol(p + 15, NULL, 10);
-	}
-	return 0;
-}
-
-/* The child: one request per connection, answered per the script, then closed. */
-static void __attribute__((noreturn))
-rx_serve(int lfd, const char *dir, const struct rx_step *steps, size_t nsteps)
-{
-	static char buf[1 << 20];
-
-	for (unsigned i = 0;; i++) {
-		const struct rx_step *st = &steps[i < nsteps ? i : nsteps - 1];
-		size_t len = 0, hlen = 0;
-		long clen = -1;
-		char path[256], resp[256];
-		int fd = accept(lfd, NULL, NULL);
-
-		if (fd < 0) {
-			if (errno == EINTR)
-				continue;
-			_exit(2);
-		}
-		for (;;) {
-			ssize_t n;
-			char *end;
-
-			if (clen >= 0 && len >= hlen + (size_t)clen)
-				break;
-			n = read(fd, buf + len, sizeof(buf) - 1 - len);
-			if (n <= 0)
-				break;
-			len += (size_t)n;
-			buf[len] = '\0';
-			if (clen < 0 && (end = strstr(buf, "\r\n\r\n")) != NULL) {
-				hlen = (size_t)(end - buf) + 4;
-				clen = content_length(buf);
-			}
-		}
-		if (clen < 0) { /* connection closed before a full request */
-			close(fd);
-			i--;
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/req-%03u.head", dir, i);
-		write_file(path, buf, hlen);
-		snprintf(path, sizeof(path), "%s/req-%03u.body", dir, i);
-		write_file(path, buf + hlen, len - hlen);
-		if (st->status == 0)
-			continue; /* keep the connection open, never answer */
-		if (st->retry_after > 0)
-			snprintf(resp, sizeof(resp),
-				 "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
-				 "Retry-After: %d\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
-				 st->status, st->retry_after);
-		else
-			snprintf(resp, sizeof(resp),
-				 "HTTP/1.1 %d Scripted\r\nContent-Type: application/json\r\n"
-				 "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
-				 st->status);
-		if (write(fd, resp, strlen(resp)) < 0)
-			_exit(3);
-		close(fd);
-	}
-}
-
-/* Start a receiver (port 0 = any) that answers steps in order, repeating the last. */
-static void
-rx_start(struct rx *rx, const char *base, const char *name, int port,
-	 const struct rx_step *steps, size_t nsteps)
-{
-	pid_t parent = getpid();
-	int lfd;
-
-	memset(rx, 0, sizeof(*rx));
-	snprintf(rx->dir, sizeof(rx->dir), "%s/%s", base, name);
-	ck_assert_int_eq(mkdir(rx->dir, 0700), 0);
-	lfd = rx_listen(port, &rx->port);
-	ck_assert_msg(lfd >= 0, "receiver: cannot listen on 127.0.0.1:%d: %s", port,
-		      strerror(errno));
-	rx->pid = fork();
-	ck_assert_int_ge(rx->pid, 0);
-	if (rx->pid == 0) {
-		/* never outlive the test, even when an assertion ends it early */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(0);
-		alarm(120);
-		rx_serve(lfd, rx->dir, steps, nsteps);
-	}
-	close(lfd);
-}
-
-static void
-rx_stop(struct rx *rx)
-{
-	if (rx->pid > 0) {
-		kill(rx->pid, SIGKILL);
-		waitpid(rx->pid, NULL, 0);
-		rx->pid = 0;
-	}
-}
-
-/* Requests recorded so far. */
-static int
-rx_count(const struct rx *rx)
-{
-	char path[256];
-	int n = 0;
-
-	for (;; n++) {
-		snprintf(path, sizeof(path), "%s/req-%03d.body", rx->dir, n);
-		if (access(path, F_OK) != 0)
-			return n;
-	}
-}
-
-/* Request i's body or head (malloc'd, NUL-terminated; *len without the NUL). */
-static char *
-rx_read(const struct rx *rx, int i, const char *what, size_t *len)
-{
-	char path[256];
-	struct stat sb;
-	char *data;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/req-%03d.%s", rx->dir, i, what);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	ck_assert_int_eq(fstat(fileno(f), &sb), 0);
-	data = malloc((size_t)sb.st_size + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
-	data[sb.st_size] = '\0';
-	fclose(f);
-	if (len)
-		*len = (size_t)sb.st_size;
-	return data;
-}
-
-static cJSON *
-rx_json(const struct rx *rx, int i)
-{
-	size_t len;
-	char *body = rx_read(rx, i, "body", &len);
-	cJSON *j = cJSON_ParseWithLength(body, len);
-
-	ck_assert_msg(j != NULL, "request %d: body is not JSON: %s", i, body);
-	free(body);
-	return j;
-}
-
-/* A loopback port with nothing listening on it. */
-static int
-closed_port(void)
-{
-	int port = 0;
-	int fd = rx_listen(0, &port);
-
-	ck_assert_int_ge(fd, 0);
-	close(fd);
-	return port;
-}
-
 /* ------------------------------------------------------------------ the fixture */
 
 struct fx {
-	char dir[64];
-	char dbpath[128];
-	struct ev_loop *loop;
-	struct pd_store *st;
-	struct pd_runner *runner;
-	struct pd_outbox *ob;
+	struct pd_test_outbox ox;   /* store, loop, runner, outbox, fake clock */
 	struct pd_config *cfg;
-	struct pd_clock clock;
-	int64_t now;
-	ev_prepare flush;   /* commit once per loop iteration, like the daemon */
-	ev_timer tick;      /* bounds each EVRUN_ONCE */
-	struct rx rx[MAX_RX];
+	struct pd_test_http rx[MAX_RX];
 	size_t nrx;
 };
-
-static int64_t
-fake_now(void *ud)
-{
-	return ((struct fx *)ud)->now;
-}
-
-static void
-fx_on_flush(EV_P_ ev_prepare *w, int revents)
-{
-	struct fx *f = w->data;
-	struct pd_err err = { 0 };
-
-	(void)EV_A;
-	(void)revents;
-	if (pd_store_pending(f->st) > 0 && pd_store_flush(f->st, &err) != 0)
-		fprintf(stderr, "flush: %s\n", err.msg);
-}
-
-static void
-fx_on_tick(EV_P_ ev_timer *w, int revents)
-{
-	(void)EV_A;
-	(void)w;
-	(void)revents;
-}
 
 static void
 fx_init(struct fx *f)
 {
-	struct pd_err err = { 0 };
-
 	memset(f, 0, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/pdoutbox.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(f->dir));
-	snprintf(f->dbpath, sizeof(f->dbpath), "%s/outbox.db", f->dir);
-	f->now = T0_MS;
-	f->clock.wall_ms = fake_now;
-	f->clock.ud = f;
-	ck_assert_msg(pd_store_open(f->dbpath, 0, &f->st, &err) == 0, "%s", err.msg);
-	f->loop = ev_loop_new(EVFLAG_AUTO);
-	ck_assert_ptr_nonnull(f->loop);
-	f->runner = pd_runner_new(f->loop, &err);
-	ck_assert_msg(f->runner != NULL, "%s", err.msg);
-	f->ob = pd_outbox_new(f->loop, f->st, f->runner, &f->clock, &err);
-	ck_assert_msg(f->ob != NULL, "%s", err.msg);
-	ev_prepare_init(&f->flush, fx_on_flush);
-	f->flush.data = f;
-	ev_prepare_start(f->loop, &f->flush);
-	ev_timer_init(&f->tick, fx_on_tick, 0.02, 0.02);
-	ev_timer_start(f->loop, &f->tick);
+	pd_test_outbox_init(&f->ox, "outbox", T0_MS);
 }
 
 static void
 fx_free(struct fx *f)
 {
-	/* the runner first: aborting a transfer calls back into a live outbox */
-	pd_runner_free(f->runner);
-	pd_outbox_free(f->ob);
-	pd_store_free(f->st);
-	ev_prepare_stop(f->loop, &f->flush);
-	ev_timer_stop(f->loop, &f->tick);
-	ev_loop_destroy(f->loop);
+	pd_test_outbox_free(&f->ox);
 	pd_config_free(f->cfg);
 	for (size_t i = 0; i < f->nrx; i++)
-		rx_stop(&f->rx[i]);
-	pd_test_rm_tree(f->dir);
+		pd_test_http_stop(&f->rx[i]);
 }
 
-static struct rx *
-fx_rx(struct fx *f, const char *name, const struct rx_step *steps, size_t nsteps)
+static struct pd_test_http *
+fx_rx(struct fx *f, const struct pd_test_reply *steps, size_t nsteps)
 {
 	ck_assert_uint_lt(f->nrx, MAX_RX);
-	rx_start(&f->rx[f->nrx], f->dir, name, 0, steps, nsteps);
+	pd_test_http_start(&f->rx[f->nrx], 0, steps, nsteps);
 	return &f->rx[f->nrx++];
 }
 
@@ -383,7 +89,7 @@ fx_config(struct fx *f, const char *notify_yaml)
 	rc = pd_config_load_string(yaml, strlen(yaml), "outbox-test.yaml", &f->cfg, &err, NULL,
 				   NULL);
 	ck_assert_msg(rc == 0, "config: %s\n%s", err.msg, yaml);
-	pd_outbox_set_config(f->ob, f->cfg);
+	pd_outbox_set_config(f->ox.ob, f->cfg);
 }
 
 /* One webhook target "hook" pointing at port. */
@@ -419,14 +125,14 @@ fx_add(struct fx *f, const char *target, const char *event, const char *dedup,
 			      : "post-detail RECOVERED after 1m";
 	ev.reason = reason ? reason : "status 502, expected 200-299";
 	ev.outcome = "http_5xx";
-	ev.ts_ms = f->now;
+	ev.ts_ms = f->ox.clock.now_ms;
 	ev.consecutive_failures = strcmp(event, "trigger") == 0 ? 2 : 0;
-	ev.down_since_ms = f->now - 1500;
+	ev.down_since_ms = f->ox.clock.now_ms - 1500;
 	json = pd_notify_event_json(&ev);
 	ck_assert_ptr_nonnull(json);
-	ck_assert_msg(pd_store_outbox_add(f->st, target, dedup, event, json, f->now, &id, &err) ==
-		      0, "%s", err.msg);
-	ck_assert_msg(pd_store_flush(f->st, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pd_store_outbox_add(f->ox.st, target, dedup, event, json, f->ox.clock.now_ms,
+					  &id, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pd_store_flush(f->ox.st, &err) == 0, "%s", err.msg);
 	if (payload)
 		*payload = json;
 	else
@@ -434,50 +140,19 @@ fx_add(struct fx *f, const char *target, const char *event, const char *dedup,
 	return id;
 }
 
-typedef int (*fx_pred)(struct fx *f, const void *arg);
-
-/* Run the loop until pred holds or timeout_s (real time) passes; returns pred. */
-static int
-fx_run_until(struct fx *f, fx_pred pred, const void *arg, double timeout_s)
-{
-	int64_t deadline = pd_clock_mono_ms() + (int64_t)(timeout_s * 1000);
-
-	while (!pred(f, arg)) {
-		if (pd_clock_mono_ms() > deadline)
-			return 0;
-		ev_run(f->loop, EVRUN_ONCE);
-	}
-	return 1;
-}
-
-static int
-pred_never(struct fx *f, const void *arg)
-{
-	(void)f;
-	(void)arg;
-	return 0;
-}
-
-/* Let the loop run for a while (to show that nothing happens). */
-static void
-fx_run_for(struct fx *f, double s)
-{
-	fx_run_until(f, pred_never, NULL, s);
-}
-
 struct want_counters {
 	uint64_t sent, retried, dead;
 };
 
 static int
-pred_counters(struct fx *f, const void *arg)
+pred_counters(struct pd_test_outbox *o, const void *arg)
 {
 	const struct want_counters *w = arg;
 	struct pd_outbox_counters c;
 
-	pd_outbox_counters(f->ob, &c);
+	pd_outbox_counters(o->ob, &c);
 	return c.sent >= w->sent && c.retried >= w->retried && c.dead >= w->dead &&
-	       pd_outbox_inflight(f->ob) == 0 && pd_store_pending(f->st) == 0;
+	       pd_outbox_inflight(o->ob) == 0 && pd_store_pending(o->st) == 0;
 }
 
 /* Wait until the counters reach at least (sent, retried, dead) with nothing in flight,
@@ -487,13 +162,13 @@ fx_wait(struct fx *f, uint64_t sent, uint64_t retried, uint64_t dead)
 {
 	struct want_counters w = { sent, retried, dead };
 	struct pd_outbox_counters c;
-	int ok = fx_run_until(f, pred_counters, &w, WAIT_S);
+	int ok = pd_test_outbox_run_until(&f->ox, pred_counters, &w, WAIT_S);
 
-	pd_outbox_counters(f->ob, &c);
+	pd_outbox_counters(f->ox.ob, &c);
 	ck_assert_msg(ok && c.sent == sent && c.retried == retried && c.dead == dead,
 		      "counters sent=%llu retried=%llu dead=%llu inflight=%zu, want %llu/%llu/%llu",
 		      (unsigned long long)c.sent, (unsigned long long)c.retried,
-		      (unsigned long long)c.dead, pd_outbox_inflight(f->ob),
+		      (unsigned long long)c.dead, pd_outbox_inflight(f->ox.ob),
 		      (unsigned long long)sent, (unsigned long long)retried,
 		      (unsigned long long)dead);
 }
@@ -507,7 +182,7 @@ fx_head(struct fx *f, const char *target, struct pd_outbox_row *out)
 	size_t n = 0;
 	int found = 0;
 
-	ck_assert_msg(pd_store_outbox_due(f->st, INT64_MAX, rows, 32, &n, &err) == 0, "%s",
+	ck_assert_msg(pd_store_outbox_due(f->ox.st, INT64_MAX, rows, 32, &n, &err) == 0, "%s",
 		      err.msg);
 	for (size_t i = 0; i < n; i++) {
 		if (!found && strcmp(rows[i].target, target) == 0) {
@@ -528,7 +203,7 @@ db_int(struct fx *f, const char *sql)
 	sqlite3_stmt *s = NULL;
 	int64_t v = -1;
 
-	ck_assert_int_eq(sqlite3_open_v2(f->dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(f->ox.db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
 		      sqlite3_errmsg(db));
@@ -546,7 +221,7 @@ db_text(struct fx *f, const char *sql)
 	sqlite3_stmt *s = NULL;
 	char *v = NULL;
 
-	ck_assert_int_eq(sqlite3_open_v2(f->dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(f->ox.db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
 		      sqlite3_errmsg(db));
@@ -681,54 +356,54 @@ static const int ok_statuses[] = { 200, 201, 202, 204, 299 };
  * at ~1 KiB, and a cut token reads as a rejected key. */
 START_TEST(test_long_header)
 {
-	struct rx_step step = { 200, 0 };
+	struct pd_test_reply step = { .status = 200 };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	char n[4096], tok[3001], want[3100];
 	const char *head;
 
 	memset(tok, 'T', sizeof(tok) - 1);
 	tok[sizeof(tok) - 1] = '\0';
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", &step, 1);
+	rx = fx_rx(&f, &step, 1);
 	snprintf(n, sizeof(n),
 		 "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
 		 "    timeout: 2s\n    headers: {X-Token: \"%s\"}\n", rx->port, tok);
 	fx_config(&f, n);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:1", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 0);
-	head = rx_read(rx, 0, "head", NULL);
+	head = pd_test_http_request(rx, 0)->head;
 	snprintf(want, sizeof(want), "\r\nX-Token: %s\r\n", tok);
 	ck_assert_msg(strstr(head, want) != NULL, "the 3,000-byte header was cut");
-	free((char *)head);
 	fx_free(&f);
 }
 END_TEST
 
 START_TEST(test_2xx_delivered)
 {
-	struct rx_step step = { ok_statuses[_i], 0 };
+	struct pd_test_reply step = { .status = ok_statuses[_i] };
 	struct fx f;
-	struct rx *rx;
-	char *payload, *body, *head, *stored;
-	size_t blen;
+	struct pd_test_http *rx;
+	const struct pd_test_request *req;
+	const char *head;
+	char *payload, *stored;
 	int64_t id;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", &step, 1);
+	rx = fx_rx(&f, &step, 1);
 	fx_webhook(&f, rx->port);
 	id = fx_add(&f, "hook", "trigger", "probed:post-detail:1", NULL, &payload);
 	stored = db_text(&f, "SELECT payload FROM outbox");
 	ck_assert_ptr_nonnull(stored);
 	ck_assert_str_eq(stored, payload);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 0);
-	ck_assert_int_eq(rx_count(rx), 1);
-	body = rx_read(rx, 0, "body", &blen);
-	ck_assert_msg(body_is_stored_plus_ids(body, blen, stored, id), "body %s\nstored %s",
-		      body, stored);
-	head = rx_read(rx, 0, "head", NULL);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
+	req = pd_test_http_request(rx, 0);
+	ck_assert_msg(body_is_stored_plus_ids(req->body, req->body_len, stored, id),
+		      "body %s\nstored %s", req->body, stored);
+	head = req->head;
 	ck_assert_msg(strncmp(head, "POST /hook HTTP/1.1\r\n", 21) == 0, "%s", head);
 	ck_assert_ptr_nonnull(strcasestr(head, "\r\nContent-Type: application/json\r\n"));
 	ck_assert_ptr_null(strcasestr(head, "Expect:"));
@@ -738,15 +413,13 @@ START_TEST(test_2xx_delivered)
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM deliveries WHERE target = 'hook' AND "
 				"dedup_key = 'probed:post-detail:1' AND event = 'trigger' AND "
 				"attempts = 1"), 1);
-	ck_assert_int_eq(db_int(&f, "SELECT delivered_ms FROM deliveries") == f.now, 1);
+	ck_assert_int_eq(db_int(&f, "SELECT delivered_ms FROM deliveries") == f.ox.clock.now_ms, 1);
 	/* nothing more to send: a kick and some loop time send nothing */
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
-	ck_assert_int_eq(rx_count(rx), 1);
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	free(payload);
 	free(stored);
-	free(body);
-	free(head);
 	fx_free(&f);
 }
 END_TEST
@@ -755,22 +428,23 @@ END_TEST
  * a kick before that sends nothing, and the 4th request delivers. */
 START_TEST(test_503_backoff_then_200)
 {
-	static const struct rx_step steps[] = { { 503, 0 }, { 503, 0 }, { 503, 0 }, { 200, 0 } };
+	static const struct pd_test_reply steps[] = {
+		{ .status = 503 }, { .status = 503 }, { .status = 503 }, { .status = 200 }
+	};
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
-	char *first, *body;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", steps, 4);
+	rx = fx_rx(&f, steps, 4);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:2", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	for (int attempt = 0; attempt < 3; attempt++) {
-		int64_t back = pd_outbox_backoff_ms(attempt), fail_at = f.now, wait;
+		int64_t back = pd_outbox_backoff_ms(attempt), fail_at = f.ox.clock.now_ms, wait;
 
 		fx_wait(&f, 0, (uint64_t)attempt + 1, 0);
-		ck_assert_int_eq(rx_count(rx), attempt + 1);
+		ck_assert_int_eq(pd_test_http_count(rx), attempt + 1);
 		ck_assert(fx_head(&f, "hook", &row));
 		ck_assert_int_eq(row.attempts, attempt + 1);
 		ck_assert_str_eq(row.last_error, "HTTP 503");
@@ -779,27 +453,23 @@ START_TEST(test_503_backoff_then_200)
 			      "attempt %d: retry in %lld ms, want %lld..%lld", attempt,
 			      (long long)wait, (long long)(back / 2), (long long)back);
 		/* not due yet: kicks and loop time send nothing */
-		pd_outbox_kick(f.ob);
-		fx_run_for(&f, 0.2);
-		f.now = row.next_at_ms - 1;
-		pd_outbox_kick(f.ob);
-		fx_run_for(&f, 0.2);
-		ck_assert_int_eq(rx_count(rx), attempt + 1);
+		pd_outbox_kick(f.ox.ob);
+		pd_test_outbox_run_for(&f.ox, 0.2);
+		f.ox.clock.now_ms = row.next_at_ms - 1;
+		pd_outbox_kick(f.ox.ob);
+		pd_test_outbox_run_for(&f.ox, 0.2);
+		ck_assert_int_eq(pd_test_http_count(rx), attempt + 1);
 		/* due: the next kick sends */
-		f.now = row.next_at_ms;
-		pd_outbox_kick(f.ob);
+		f.ox.clock.now_ms = row.next_at_ms;
+		pd_outbox_kick(f.ox.ob);
 	}
 	fx_wait(&f, 1, 3, 0);
-	ck_assert_int_eq(rx_count(rx), 4);
+	ck_assert_int_eq(pd_test_http_count(rx), 4);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 0);
 	/* every attempt carried the same event */
-	first = rx_read(rx, 0, "body", NULL);
-	for (int i = 1; i < 4; i++) {
-		body = rx_read(rx, i, "body", NULL);
-		ck_assert_str_eq(body, first);
-		free(body);
-	}
-	free(first);
+	for (int i = 1; i < 4; i++)
+		ck_assert_str_eq(pd_test_http_request(rx, i)->body,
+				 pd_test_http_request(rx, 0)->body);
 	fx_free(&f);
 }
 END_TEST
@@ -807,24 +477,24 @@ END_TEST
 /* The brief's case exactly: 503 then 200 -> delivered on the retry, exactly 2 requests. */
 START_TEST(test_503_then_200_two_requests)
 {
-	static const struct rx_step steps[] = { { 503, 0 }, { 200, 0 } };
+	static const struct pd_test_reply steps[] = { { .status = 503 }, { .status = 200 } };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", steps, 2);
+	rx = fx_rx(&f, steps, 2);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:3", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox WHERE dead = 0"), 1);
 	ck_assert(fx_head(&f, "hook", &row));
-	f.now = row.next_at_ms + 1;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms + 1;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
-	fx_run_for(&f, 0.3);
-	ck_assert_int_eq(rx_count(rx), 2);
+	pd_test_outbox_run_for(&f.ox, 0.3);
+	ck_assert_int_eq(pd_test_http_count(rx), 2);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 0);
 	fx_free(&f);
 }
@@ -833,31 +503,33 @@ END_TEST
 /* 429 with Retry-After: 7 -> next_at = now + 7000 exactly (no jitter). */
 START_TEST(test_429_retry_after)
 {
-	static const struct rx_step steps[] = { { 429, 7 }, { 200, 0 } };
+	static const struct pd_test_reply steps[] = {
+		{ .status = 429, .retry_after = 7 }, { .status = 200 }
+	};
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 	int64_t fail_at;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", steps, 2);
+	rx = fx_rx(&f, steps, 2);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:4", NULL, NULL);
-	fail_at = f.now;
-	pd_outbox_kick(f.ob);
+	fail_at = f.ox.clock.now_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert(fx_head(&f, "hook", &row));
 	ck_assert_int_eq(row.next_at_ms, fail_at + 7000);
 	ck_assert_int_eq(row.attempts, 1);
 	ck_assert_str_eq(row.last_error, "HTTP 429");
-	f.now = fail_at + 6999;
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
-	ck_assert_int_eq(rx_count(rx), 1);
-	f.now = fail_at + 7000;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = fail_at + 6999;
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
+	f.ox.clock.now_ms = fail_at + 7000;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
-	ck_assert_int_eq(rx_count(rx), 2);
+	ck_assert_int_eq(pd_test_http_count(rx), 2);
 	fx_free(&f);
 }
 END_TEST
@@ -867,17 +539,17 @@ static const int permanent_statuses[] = { 400, 401, 403, 404, 410, 422 };
 
 START_TEST(test_4xx_dead_letter)
 {
-	struct rx_step step = { permanent_statuses[_i], 0 };
+	struct pd_test_reply step = { .status = permanent_statuses[_i] };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 	char want[32], *err;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", &step, 1);
+	rx = fx_rx(&f, &step, 1);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:5", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 0, 1);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 1);
 	ck_assert_int_eq(db_int(&f, "SELECT dead FROM outbox"), 1);
@@ -888,10 +560,10 @@ START_TEST(test_4xx_dead_letter)
 	free(err);
 	ck_assert(!fx_head(&f, "hook", &row));
 	/* an hour later: still not retried */
-	f.now += 3600 * 1000;
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
-	ck_assert_int_eq(rx_count(rx), 1);
+	f.ox.clock.now_ms += 3600 * 1000;
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	fx_wait(&f, 0, 0, 1);
 	fx_free(&f);
 }
@@ -902,23 +574,23 @@ static const int transient_statuses[] = { 408, 429, 500, 502, 503, 504 };
 
 START_TEST(test_transient_retried)
 {
-	struct rx_step steps[] = { { transient_statuses[_i], 0 }, { 200, 0 } };
+	struct pd_test_reply steps[] = { { .status = transient_statuses[_i] }, { .status = 200 } };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", steps, 2);
+	rx = fx_rx(&f, steps, 2);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:6", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert(fx_head(&f, "hook", &row));
-	ck_assert_int_gt(row.next_at_ms, f.now);
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	ck_assert_int_gt(row.next_at_ms, f.ox.clock.now_ms);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
-	ck_assert_int_eq(rx_count(rx), 2);
+	ck_assert_int_eq(pd_test_http_count(rx), 2);
 	fx_free(&f);
 }
 END_TEST
@@ -927,41 +599,41 @@ END_TEST
  * the same port, the event is delivered; nothing is lost. */
 START_TEST(test_receiver_down_then_up)
 {
-	static const struct rx_step ok = { 200, 0 };
+	static const struct pd_test_reply ok = { .status = 200 };
 	struct fx f;
 	struct pd_outbox_row row;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	int port;
 	int64_t wait;
 
 	fx_init(&f);
-	port = closed_port();
+	port = pd_test_closed_port();
 	fx_webhook(&f, port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:7", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	ck_assert(fx_head(&f, "hook", &row));
 	ck_assert_int_eq(row.attempts, 1);
-	wait = row.next_at_ms - f.now;
+	wait = row.next_at_ms - f.ox.clock.now_ms;
 	ck_assert_msg(wait >= 500 && wait <= 1000, "retry in %lld ms", (long long)wait);
 	ck_assert_msg(row.last_error[0] != '\0' && strstr(row.last_error, "HTTP") == NULL,
 		      "last_error '%s'", row.last_error);
 	/* second failure: the backoff doubles */
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 2, 0);
 	ck_assert(fx_head(&f, "hook", &row));
 	ck_assert_int_eq(row.attempts, 2);
-	wait = row.next_at_ms - f.now;
+	wait = row.next_at_ms - f.ox.clock.now_ms;
 	ck_assert_msg(wait >= 1000 && wait <= 2000, "retry in %lld ms", (long long)wait);
 	/* the receiver comes back on the same port */
 	ck_assert_uint_lt(f.nrx, MAX_RX);
-	rx_start(&f.rx[f.nrx], f.dir, "hook", port, &ok, 1);
+	pd_test_http_start(&f.rx[f.nrx], port, &ok, 1);
 	rx = &f.rx[f.nrx++];
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 2, 0);
-	ck_assert_int_eq(rx_count(rx), 1);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 0);
 	/* delivered on the third attempt */
 	ck_assert_int_eq(db_int(&f, "SELECT attempts FROM deliveries WHERE target = 'hook'"), 3);
@@ -973,35 +645,35 @@ END_TEST
  * not even once the resolve itself would be due; then trigger, then resolve. */
 START_TEST(test_order_per_target)
 {
-	static const struct rx_step steps[] = { { 503, 0 }, { 200, 0 } };
+	static const struct pd_test_reply steps[] = { { .status = 503 }, { .status = 200 } };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 	cJSON *j;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", steps, 2);
+	rx = fx_rx(&f, steps, 2);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:8", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	/* the resolve is queued (due now) while the trigger backs off */
 	fx_add(&f, "hook", "resolve", "probed:post-detail:8", NULL, NULL);
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
-	ck_assert_int_eq(rx_count(rx), 1);
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	ck_assert(fx_head(&f, "hook", &row));
 	ck_assert_str_eq(row.event, "trigger");
-	f.now = row.next_at_ms - 1;
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
-	ck_assert_int_eq(rx_count(rx), 1);
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms - 1;
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 2, 1, 0);
-	ck_assert_int_eq(rx_count(rx), 3);
+	ck_assert_int_eq(pd_test_http_count(rx), 3);
 	for (int i = 0; i < 3; i++) {
-		j = rx_json(rx, i);
+		j = pd_test_http_json(rx, i);
 		ck_assert_str_eq(jstr(j, "event"), i < 2 ? "trigger" : "resolve");
 		ck_assert_str_eq(jstr(j, "dedup_key"), "probed:post-detail:8");
 		cJSON_Delete(j);
@@ -1015,31 +687,31 @@ END_TEST
  * queued later still go out while the dead one backs off. */
 START_TEST(test_dead_target_does_not_stall)
 {
-	static const struct rx_step ok = { 200, 0 };
+	static const struct pd_test_reply ok = { .status = 200 };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 	char n[1024];
 
 	fx_init(&f);
-	rx = fx_rx(&f, "good", &ok, 1);
+	rx = fx_rx(&f, &ok, 1);
 	snprintf(n, sizeof(n),
 		 "  - name: down\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
 		 "    timeout: 2s\n"
 		 "  - name: good\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
-		 "    timeout: 2s\n", closed_port(), rx->port);
+		 "    timeout: 2s\n", pd_test_closed_port(), rx->port);
 	fx_config(&f, n);
 	fx_add(&f, "down", "trigger", "probed:post-detail:9", NULL, NULL);
 	fx_add(&f, "good", "trigger", "probed:post-detail:9", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
-	ck_assert_int_eq(rx_count(rx), 1);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	/* more events while "down" backs off */
 	fx_add(&f, "down", "resolve", "probed:post-detail:9", NULL, NULL);
 	fx_add(&f, "good", "resolve", "probed:post-detail:9", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 2, 1, 0);
-	ck_assert_int_eq(rx_count(rx), 2);
+	ck_assert_int_eq(pd_test_http_count(rx), 2);
 	ck_assert(fx_head(&f, "down", &row));
 	ck_assert_str_eq(row.event, "trigger");
 	ck_assert(!fx_head(&f, "good", &row));
@@ -1049,12 +721,12 @@ START_TEST(test_dead_target_does_not_stall)
 END_TEST
 
 static int
-pred_sent_or_retried(struct fx *f, const void *arg)
+pred_sent_or_retried(struct pd_test_outbox *o, const void *arg)
 {
 	struct pd_outbox_counters c;
 
 	(void)arg;
-	pd_outbox_counters(f->ob, &c);
+	pd_outbox_counters(o->ob, &c);
 	return c.sent > 0 || c.retried > 0;
 }
 
@@ -1062,17 +734,17 @@ pred_sent_or_retried(struct fx *f, const void *arg)
  * while its request is in flight does not send it twice, and its timeout is a retry. */
 START_TEST(test_hung_target_does_not_stall)
 {
-	static const struct rx_step hang = { 0, 0 };
-	static const struct rx_step ok = { 200, 0 };
+	static const struct pd_test_reply hang = { .status = PD_TEST_HTTP_HANG };
+	static const struct pd_test_reply ok = { .status = 200 };
 	struct fx f;
-	struct rx *rxh, *rxg;
+	struct pd_test_http *rxh, *rxg;
 	struct pd_outbox_row row;
 	struct pd_outbox_counters c;
 	char n[1024];
 
 	fx_init(&f);
-	rxh = fx_rx(&f, "hung", &hang, 1);
-	rxg = fx_rx(&f, "good", &ok, 1);
+	rxh = fx_rx(&f, &hang, 1);
+	rxg = fx_rx(&f, &ok, 1);
 	snprintf(n, sizeof(n),
 		 "  - name: hung\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
 		 "    timeout: 1500ms\n"
@@ -1081,23 +753,23 @@ START_TEST(test_hung_target_does_not_stall)
 	fx_config(&f, n);
 	fx_add(&f, "hung", "trigger", "probed:post-detail:10", NULL, NULL);
 	fx_add(&f, "good", "trigger", "probed:post-detail:10", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	/* "good" is delivered while "hung" is still in flight */
-	ck_assert(fx_run_until(&f, pred_sent_or_retried, NULL, WAIT_S));
-	pd_outbox_counters(f.ob, &c);
+	ck_assert(pd_test_outbox_run_until(&f.ox, pred_sent_or_retried, NULL, WAIT_S));
+	pd_outbox_counters(f.ox.ob, &c);
 	ck_assert_int_eq(c.sent, 1);
 	ck_assert_int_eq(c.retried, 0);
-	ck_assert_uint_eq(pd_outbox_inflight(f.ob), 1);
-	ck_assert_int_eq(rx_count(rxg), 1);
+	ck_assert_uint_eq(pd_outbox_inflight(f.ox.ob), 1);
+	ck_assert_int_eq(pd_test_http_count(rxg), 1);
 	/* kicking while it is in flight must not send it again */
-	pd_outbox_kick(f.ob);
-	pd_outbox_kick(f.ob);
-	fx_run_for(&f, 0.3);
-	ck_assert_int_eq(rx_count(rxh), 1);
+	pd_outbox_kick(f.ox.ob);
+	pd_outbox_kick(f.ox.ob);
+	pd_test_outbox_run_for(&f.ox, 0.3);
+	ck_assert_int_eq(pd_test_http_count(rxh), 1);
 	fx_wait(&f, 1, 1, 0);
 	ck_assert(fx_head(&f, "hung", &row));
 	ck_assert_int_eq(row.attempts, 1);
-	ck_assert_int_eq(rx_count(rxh), 1);
+	ck_assert_int_eq(pd_test_http_count(rxh), 1);
 	fx_free(&f);
 }
 END_TEST
@@ -1106,14 +778,14 @@ END_TEST
  * dedup_key, payload.summary/source/severity; resolve by dedup_key. */
 START_TEST(test_pagerduty_render)
 {
-	static const struct rx_step ok = { 202, 0 };
+	static const struct pd_test_reply ok = { .status = 202 };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	cJSON *j, *p;
 	char n[1024], *head;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "pd", &ok, 1);
+	rx = fx_rx(&f, &ok, 1);
 	snprintf(n, sizeof(n),
 		 "  - name: pagerduty\n    type: pagerduty\n"
 		 "    url: http://127.0.0.1:%d/v2/enqueue\n"
@@ -1121,15 +793,14 @@ START_TEST(test_pagerduty_render)
 	fx_config(&f, n);
 	fx_add(&f, "pagerduty", "trigger", "probed:post-detail:11", NULL, NULL);
 	fx_add(&f, "pagerduty", "resolve", "probed:post-detail:11", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 2, 0, 0);
-	ck_assert_int_eq(rx_count(rx), 2);
+	ck_assert_int_eq(pd_test_http_count(rx), 2);
 
-	head = rx_read(rx, 0, "head", NULL);
+	head = pd_test_http_request(rx, 0)->head;
 	ck_assert_msg(strncmp(head, "POST /v2/enqueue HTTP/1.1\r\n", 27) == 0, "%s", head);
 	ck_assert_ptr_nonnull(strcasestr(head, "\r\nContent-Type: application/json\r\n"));
-	free(head);
-	j = rx_json(rx, 0);
+	j = pd_test_http_json(rx, 0);
 	ck_assert_str_eq(jstr(j, "routing_key"), ROUTING_KEY);
 	ck_assert_str_eq(jstr(j, "event_action"), "trigger");
 	ck_assert_str_eq(jstr(j, "dedup_key"), "probed:post-detail:11");
@@ -1144,7 +815,7 @@ START_TEST(test_pagerduty_render)
 	ck_assert_ptr_nonnull(jstr(p, "timestamp"));
 	cJSON_Delete(j);
 
-	j = rx_json(rx, 1);
+	j = pd_test_http_json(rx, 1);
 	ck_assert_str_eq(jstr(j, "routing_key"), ROUTING_KEY);
 	ck_assert_str_eq(jstr(j, "event_action"), "resolve");
 	ck_assert_str_eq(jstr(j, "dedup_key"), "probed:post-detail:11");
@@ -1156,16 +827,16 @@ END_TEST
 /* payload.source is the location when the event has one. */
 START_TEST(test_pagerduty_source_location)
 {
-	static const struct rx_step ok = { 202, 0 };
+	static const struct pd_test_reply ok = { .status = 202 };
 	struct pd_notify_event ev = { 0 };
 	struct pd_err err = { 0 };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	cJSON *j;
 	char n[1024], *json;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "pd", &ok, 1);
+	rx = fx_rx(&f, &ok, 1);
 	snprintf(n, sizeof(n),
 		 "  - name: pagerduty\n    type: pagerduty\n"
 		 "    url: http://127.0.0.1:%d/v2/enqueue\n"
@@ -1178,38 +849,21 @@ START_TEST(test_pagerduty_source_location)
 	ev.summary = "fra1 userid DOWN";
 	ev.reason = "r";
 	ev.location = "fra1";
-	ev.ts_ms = f.now;
+	ev.ts_ms = f.ox.clock.now_ms;
 	json = pd_notify_event_json(&ev);
 	ck_assert_ptr_nonnull(json);
-	ck_assert_int_eq(pd_store_outbox_add(f.st, "pagerduty", ev.dedup_key, "trigger", json,
-					     f.now, NULL, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(f.ox.st, "pagerduty", ev.dedup_key, "trigger", json,
+					     f.ox.clock.now_ms, NULL, &err), 0);
 	free(json);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 0);
-	j = rx_json(rx, 0);
+	j = pd_test_http_json(rx, 0);
 	ck_assert_str_eq(jstr(cJSON_GetObjectItemCaseSensitive(j, "payload"), "source"), "fra1");
 	ck_assert_str_eq(jstr(j, "dedup_key"), "fra1/userid:1");
 	cJSON_Delete(j);
 	fx_free(&f);
 }
 END_TEST
-
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		size_t n = s[i] < 0x80 ? 1 : (s[i] & 0xE0) == 0xC0 ? 2 : (s[i] & 0xF0) == 0xE0 ? 3
-			 : (s[i] & 0xF8) == 0xF0 ? 4 : 0;
-
-		if (n == 0 || i + n > len)
-			return 0;
-		for (size_t k = 1; k < n; k++)
-			if ((s[i + k] & 0xC0) != 0x80)
-				return 0;
-		i += n;
-	}
-	return 1;
-}
 
 /* PagerDuty caps payload.summary at 1024 characters: an over-long summary is cut, and
  * cut on a character boundary (a split UTF-8 sequence makes the event invalid). */
@@ -1250,7 +904,7 @@ START_TEST(test_pagerduty_summary_cap)
 		ck_assert_msg(strlen(got) <= 1024 && strlen(got) >= 1000, "case %zu: %zu bytes", c,
 			      strlen(got));
 		ck_assert_msg(strncmp(got, summary, strlen(got)) == 0, "case %zu: not a prefix", c);
-		ck_assert_msg(utf8_valid((const unsigned char *)got, strlen(got)),
+		ck_assert_msg(pd_test_utf8_valid((const unsigned char *)got, strlen(got)),
 			      "case %zu: summary cut inside a UTF-8 sequence", c);
 		cJSON_Delete(j);
 		cJSON_Delete(ev);
@@ -1289,28 +943,28 @@ file_has(const char *path, const char *needle)
  * retry rewrote it, not after delivery. The dedup key is found, so the search works. */
 START_TEST(test_routing_key_not_in_db)
 {
-	static const struct rx_step steps[] = { { 503, 0 }, { 202, 0 } };
+	static const struct pd_test_reply steps[] = { { .status = 503 }, { .status = 202 } };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 	char n[1024], db[200], wal[200];
 	struct pd_err err = { 0 };
 
 	fx_init(&f);
-	rx = fx_rx(&f, "pd", steps, 2);
+	rx = fx_rx(&f, steps, 2);
 	snprintf(n, sizeof(n),
 		 "  - name: pagerduty\n    type: pagerduty\n"
 		 "    url: http://127.0.0.1:%d/v2/enqueue\n"
 		 "    routing_key: ${PD_TEST_ROUTING_KEY}\n", rx->port);
 	fx_config(&f, n);
-	snprintf(db, sizeof(db), "%s", f.dbpath);
-	snprintf(wal, sizeof(wal), "%s-wal", f.dbpath);
+	snprintf(db, sizeof(db), "%s", f.ox.db.path);
+	snprintf(wal, sizeof(wal), "%s-wal", f.ox.db.path);
 	fx_add(&f, "pagerduty", "trigger", "probed:post-detail:DEDUP-FINDME", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
-	ck_assert_int_eq(rx_count(rx), 1);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	{ /* the key did go over the wire */
-		cJSON *j = rx_json(rx, 0);
+		cJSON *j = pd_test_http_json(rx, 0);
 
 		ck_assert_str_eq(jstr(j, "routing_key"), ROUTING_KEY);
 		cJSON_Delete(j);
@@ -1319,10 +973,10 @@ START_TEST(test_routing_key_not_in_db)
 	ck_assert(!file_has(db, ROUTING_KEY));
 	ck_assert(!file_has(wal, ROUTING_KEY));
 	ck_assert(fx_head(&f, "pagerduty", &row));
-	f.now = row.next_at_ms;
-	pd_outbox_kick(f.ob);
+	f.ox.clock.now_ms = row.next_at_ms;
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 1, 0);
-	ck_assert_int_eq(pd_store_flush(f.st, &err), 0);
+	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	ck_assert(!file_has(db, ROUTING_KEY));
 	ck_assert(!file_has(wal, ROUTING_KEY));
 	{
@@ -1339,7 +993,7 @@ END_TEST
  * escaping and non-ASCII text. */
 START_TEST(test_webhook_body_bytes)
 {
-	static const struct rx_step ok = { 200, 0 };
+	static const struct pd_test_reply ok = { .status = 200 };
 	static const char *reasons[] = {
 		"status 502, expected 200-299",
 		"$.id: minLength 1, got \"\"",
@@ -1347,14 +1001,14 @@ START_TEST(test_webhook_body_bytes)
 		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9f </script> <b>&amp;</b>",
 	};
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", &ok, 1);
+	rx = fx_rx(&f, &ok, 1);
 	fx_webhook(&f, rx->port);
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-		char dedup[64], sql[128], *payload, *stored, *body;
-		size_t blen;
+		char dedup[64], sql[128], *payload, *stored;
+		const struct pd_test_request *req;
 		int64_t id;
 
 		snprintf(dedup, sizeof(dedup), "probed:post-detail:%zu", i);
@@ -1364,14 +1018,14 @@ START_TEST(test_webhook_body_bytes)
 		stored = db_text(&f, sql);
 		ck_assert_ptr_nonnull(stored);
 		ck_assert_str_eq(stored, payload);
-		pd_outbox_kick(f.ob);
+		pd_outbox_kick(f.ox.ob);
 		fx_wait(&f, i + 1, 0, 0);
-		ck_assert_int_eq(rx_count(rx), (int)i + 1);
-		body = rx_read(rx, (int)i, "body", &blen);
-		ck_assert_msg(body_is_stored_plus_ids(body, blen, stored, id),
-			      "reason %zu:\nbody   %s\nstored %s", i, body, stored);
+		ck_assert_int_eq(pd_test_http_count(rx), (int)i + 1);
+		req = pd_test_http_request(rx, (int)i);
+		ck_assert_msg(body_is_stored_plus_ids(req->body, req->body_len, stored, id),
+			      "reason %zu:\nbody   %s\nstored %s", i, req->body, stored);
 		{
-			cJSON *j = rx_json(rx, (int)i);
+			cJSON *j = pd_test_http_json(rx, (int)i);
 
 			ck_assert_str_eq(jstr(j, "reason"), reasons[i]);
 			ck_assert_str_eq(jstr(j, "event"), "trigger");
@@ -1386,7 +1040,6 @@ START_TEST(test_webhook_body_bytes)
 		}
 		free(payload);
 		free(stored);
-		free(body);
 	}
 	fx_free(&f);
 }
@@ -1396,22 +1049,22 @@ END_TEST
  * dead-lettered without a request, and do not block what follows. */
 START_TEST(test_unsendable_rows)
 {
-	static const struct rx_step ok = { 200, 0 };
+	static const struct pd_test_reply ok = { .status = 200 };
 	struct pd_err err = { 0 };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	char *e;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", &ok, 1);
+	rx = fx_rx(&f, &ok, 1);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "gone", "trigger", "probed:post-detail:12", NULL, NULL);
-	ck_assert_int_eq(pd_store_outbox_add(f.st, "hook", "probed:post-detail:12", "trigger",
-					     "{not json", f.now, NULL, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(f.ox.st, "hook", "probed:post-detail:12", "trigger",
+					     "{not json", f.ox.clock.now_ms, NULL, &err), 0);
 	fx_add(&f, "hook", "resolve", "probed:post-detail:12", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 2);
-	ck_assert_int_eq(rx_count(rx), 1);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox WHERE dead = 1"), 2);
 	e = db_text(&f, "SELECT last_error FROM outbox WHERE target = 'gone'");
 	ck_assert_ptr_nonnull(e);
@@ -1425,23 +1078,23 @@ END_TEST
  * outlives the outbox) must be safe when the runner later finishes that request. */
 START_TEST(test_free_with_inflight)
 {
-	static const struct rx_step hang = { 0, 0 };
+	static const struct pd_test_reply hang = { .status = PD_TEST_HTTP_HANG };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", &hang, 1);
+	rx = fx_rx(&f, &hang, 1);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:13", NULL, NULL);
-	pd_outbox_kick(f.ob);
-	for (int i = 0; i < 500 && rx_count(rx) == 0; i++)
-		fx_run_for(&f, 0.02);
-	ck_assert_int_eq(rx_count(rx), 1);
-	ck_assert_uint_eq(pd_outbox_inflight(f.ob), 1);
-	pd_outbox_free(f.ob);
-	f.ob = NULL;
-	pd_runner_free(f.runner); /* aborts the transfer: its callback must not touch f.ob */
-	f.runner = NULL;
+	pd_outbox_kick(f.ox.ob);
+	for (int i = 0; i < 500 && pd_test_http_count(rx) == 0; i++)
+		pd_test_outbox_run_for(&f.ox, 0.02);
+	ck_assert_int_eq(pd_test_http_count(rx), 1);
+	ck_assert_uint_eq(pd_outbox_inflight(f.ox.ob), 1);
+	pd_outbox_free(f.ox.ob);
+	f.ox.ob = NULL;
+	pd_runner_free(f.ox.runner); /* aborts the transfer: its callback must not touch f.ox.ob */
+	f.ox.runner = NULL;
 	/* the row is still there for the next start */
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox WHERE dead = 0"), 1);
 	fx_free(&f);
@@ -1453,20 +1106,20 @@ END_TEST
 static int64_t
 one_retry_delay(void)
 {
-	static const struct rx_step s503 = { 503, 0 };
+	static const struct pd_test_reply s503 = { .status = 503 };
 	struct fx f;
-	struct rx *rx;
+	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 	int64_t d = -1;
 
 	fx_init(&f);
-	rx = fx_rx(&f, "hook", &s503, 1);
+	rx = fx_rx(&f, &s503, 1);
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:14", NULL, NULL);
-	pd_outbox_kick(f.ob);
+	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 0, 1, 0);
 	if (fx_head(&f, "hook", &row))
-		d = row.next_at_ms - f.now;
+		d = row.next_at_ms - f.ox.clock.now_ms;
 	fx_free(&f);
 	return d;
 }

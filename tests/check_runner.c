@@ -4,16 +4,11 @@
 #include <check.h>
 #include "testlib.h"
 #include <dlfcn.h>
-#include <errno.h>
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <ev.h>
 #include "probed/runner.h"
 
@@ -104,32 +99,6 @@ getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 	return real(node, service, hints, res);
 }
 
-/* a one-shot HTTP server on the loop: reads a request, answers 200, closes */
-struct mini {
-	int fd, port, served;
-	ev_io io;
-};
-
-static void
-mini_on_accept(EV_P_ ev_io *w, int revents)
-{
-	static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
-				   "Connection: close\r\n\r\nok";
-	struct mini *m = w->data;
-	char buf[4096];
-	int fd = accept(m->fd, NULL, NULL);
-
-	(void)EV_A;
-	(void)revents;
-	if (fd < 0)
-		return;
-	/* blocking, small: the request of a GET fits one read on loopback */
-	if (read(fd, buf, sizeof(buf)) > 0 &&
-	    write(fd, resp, sizeof(resp) - 1) == (ssize_t)(sizeof(resp) - 1))
-		m->served++;
-	close(fd);
-}
-
 struct probe_out {
 	int done, curl_code;
 	long status;
@@ -168,25 +137,13 @@ START_TEST(probe_resolves_afresh)
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct pd_err err = { 0 };
 	struct pd_runner *r = pd_runner_new(loop, &err);
-	struct sockaddr_in a = { 0 };
-	socklen_t alen = sizeof(a);
-	struct mini m = { 0 };
+	struct pd_test_http srv;
 	struct probe_out o;
 	char url[128];
 
 	ck_assert_ptr_nonnull(r);
-	m.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(m.fd, 0);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(m.fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(m.fd, 8), 0);
-	ck_assert_int_eq(getsockname(m.fd, (struct sockaddr *)&a, &alen), 0);
-	m.port = ntohs(a.sin_port);
-	ev_io_init(&m.io, mini_on_accept, m.fd, EV_READ);
-	m.io.data = &m;
-	ev_io_start(loop, &m.io);
-	snprintf(url, sizeof(url), "http://" TEST_HOST ":%d/", m.port);
+	pd_test_http_start(&srv, 0, &(struct pd_test_reply){ .status = 200, .body = "ok" }, 1);
+	snprintf(url, sizeof(url), "http://" TEST_HOST ":%d/", srv.port);
 
 	/* the lookup is seen (else this test proves nothing) */
 	o = probe_once(loop, r, url, 1);
@@ -206,10 +163,9 @@ START_TEST(probe_resolves_afresh)
 	__atomic_store_n(&dns_fail, 0, __ATOMIC_SEQ_CST);
 	o = probe_once(loop, r, url, 1);
 	ck_assert_int_eq(o.curl_code, 0);
-	ck_assert_int_eq(m.served, 3);
+	ck_assert_int_eq(pd_test_http_count(&srv), 3);
 	pd_runner_free(r);
-	ev_io_stop(loop, &m.io);
-	close(m.fd);
+	pd_test_http_stop(&srv);
 	ev_loop_destroy(loop);
 }
 END_TEST

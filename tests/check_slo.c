@@ -366,7 +366,8 @@ END_TEST
  * 10th at 2 s, the rest at 100 ms, every 50th failed without a response (no latency). */
 START_TEST(test_latency_objective_from_the_store)
 {
-	char dir[64], db[128], yaml[1024], cmd[160];
+	struct pd_test_store sto;
+	char yaml[1024];
 	struct pd_config *cfg;
 	struct pd_store *st;
 	struct pd_err err = { 0 };
@@ -374,9 +375,7 @@ START_TEST(test_latency_objective_from_the_store)
 	int64_t now = T0 + 31 * DAY, total, slow, want_total = 0, want_slow = 0;
 	const char *names[2] = { "orders", "orders2" };
 
-	snprintf(dir, sizeof(dir), "/tmp/pdslo.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(db, sizeof(db), "%s/probed.db", dir);
+	st = pd_test_store_open(&sto, "slo");
 	snprintf(yaml, sizeof(yaml),
 		 "store:\n  path: %s\n"
 		 "probes:\n"
@@ -384,7 +383,7 @@ START_TEST(test_latency_objective_from_the_store)
 		 "  - {name: orders2, family: api, url: 'http://127.0.0.1:1/p'}\n"
 		 "slo:\n  objectives:\n"
 		 "    - family: api\n      availability: 99%%\n      over: 1d\n"
-		 "      latency: {under: 800ms, target: 95%%}\n", db);
+		 "      latency: {under: 800ms, target: 95%%}\n", sto.path);
 	ck_assert_int_eq(load(yaml, &cfg, &err), 0);
 	ck_assert_uint_eq(cfg->nslos, 2);
 	ck_assert_int_eq(cfg->slos[1].lat_under_ms, 800);
@@ -398,7 +397,6 @@ START_TEST(test_latency_objective_from_the_store)
 		pd_slo_label(&cfg->slos[0], label, sizeof(label));
 		ck_assert_str_eq(label, "api");
 	}
-	ck_assert_int_eq(pd_store_open(db, 0, &st, &err), 0);
 	for (int p = 0; p < 2; p++)
 		for (int64_t k = 0; k < 3 * 360; k++) {
 			struct pd_result r;
@@ -443,10 +441,8 @@ START_TEST(test_latency_objective_from_the_store)
 	/* 2x: under 14.4, 6 and 3; over 1 on 3d and 6h: the slow-burn ticket */
 	ck_assert_int_eq(ss.severity, 4);
 	ck_assert_int_eq(ss.rule, 3);
-	pd_store_free(st);
 	pd_config_free(cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	pd_test_store_close(&sto);
 }
 END_TEST
 

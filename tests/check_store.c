@@ -20,32 +20,18 @@
 #include "probed/clock.h"
 #include "probed/store.h"
 
-static char tdir[64];
-static char dbpath[128];
+static struct pd_test_store sto; /* the scratch directory and sto.path; nothing open */
 
 static void
 setup(void)
 {
-	pd_test_tmpdir(tdir, sizeof(tdir), "store");
-	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
+	pd_test_store_dir(&sto, "store");
 }
 
 static void
 teardown(void)
 {
-	pd_test_rm_tree(tdir);
-}
-
-static struct pd_store *
-open_ok(int readonly)
-{
-	struct pd_store *st = NULL;
-	struct pd_err err = { 0 };
-	int rc = pd_store_open(dbpath, readonly, &st, &err);
-
-	ck_assert_msg(rc == 0, "open(%s, ro=%d): %d %s", dbpath, readonly, rc, err.msg);
-	ck_assert_ptr_nonnull(st);
-	return st;
+	pd_test_store_close(&sto);
 }
 
 static struct pd_result
@@ -103,7 +89,7 @@ count_results(struct pd_store *st, const char *probe)
 
 START_TEST(test_open_migrate_reopen)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_err err = { 0 };
 	int v = pd_store_schema_version(st);
 	unsigned char be[4];
@@ -111,9 +97,9 @@ START_TEST(test_open_migrate_reopen)
 
 	ck_assert_int_ge(v, 1);
 	pd_store_free(st);
-	st = open_ok(0);
+	st = pd_test_store_at(sto.path, 0);
 	ck_assert_int_eq(pd_store_schema_version(st), v);
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	ck_assert_int_eq(pd_store_schema_version(ro), v);
 	pd_store_free(ro);
 	pd_store_free(st);
@@ -121,15 +107,15 @@ START_TEST(test_open_migrate_reopen)
 	/* the last close checkpointed the WAL: user_version lives at offset 60 of the
 	 * file header (big-endian). A newer schema than this build knows is refused. */
 	be[0] = 0; be[1] = 0; be[2] = 0; be[3] = (unsigned char)(v + 1);
-	fd = open(dbpath, O_WRONLY);
+	fd = open(sto.path, O_WRONLY);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, be, 4, 60), 4);
 	close(fd);
 	st = NULL;
-	ck_assert_int_eq(pd_store_open(dbpath, 0, &st, &err), PD_ERR_DB);
+	ck_assert_int_eq(pd_store_open(sto.path, 0, &st, &err), PD_ERR_DB);
 	ck_assert_ptr_null(st);
 	ck_assert_msg(strstr(err.msg, "newer") != NULL, "msg: %s", err.msg);
-	ck_assert_int_eq(pd_store_open(dbpath, 1, &st, &err), PD_ERR_DB);
+	ck_assert_int_eq(pd_store_open(sto.path, 1, &st, &err), PD_ERR_DB);
 	ck_assert_ptr_null(st);
 }
 END_TEST
@@ -140,19 +126,19 @@ START_TEST(test_readonly_missing)
 	struct pd_err err = { 0 };
 	int fd;
 
-	ck_assert_int_eq(pd_store_open(dbpath, 1, &st, &err), PD_ERR_NOTFOUND);
+	ck_assert_int_eq(pd_store_open(sto.path, 1, &st, &err), PD_ERR_NOTFOUND);
 	ck_assert_ptr_null(st);
-	ck_assert_msg(strstr(err.msg, dbpath) != NULL && strstr(err.msg, "has probed run") != NULL,
+	ck_assert_msg(strstr(err.msg, sto.path) != NULL && strstr(err.msg, "has probed run") != NULL,
 		      "msg: %s", err.msg);
 	/* read-only never creates the file */
-	ck_assert_int_ne(access(dbpath, F_OK), 0);
+	ck_assert_int_ne(access(sto.path, F_OK), 0);
 
 	/* an empty file is a database nobody migrated: same answer */
-	fd = open(dbpath, O_WRONLY | O_CREAT, 0600);
+	fd = open(sto.path, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(pd_store_open(dbpath, 1, &st, &err), PD_ERR_NOTFOUND);
+	ck_assert_int_eq(pd_store_open(sto.path, 1, &st, &err), PD_ERR_NOTFOUND);
 	ck_assert_ptr_null(st);
 }
 END_TEST
@@ -216,42 +202,42 @@ START_TEST(test_open_explains_path)
 
 	/* a directory as the database: writer and reader */
 	snprintf(want, sizeof(want), "%s is a directory: name the database file itself, e.g. "
-		 "--db %s/probed.db (or store.path in probes.yaml)", tdir, tdir);
-	open_fails(tdir, 0, PD_ERR_IO, want);
-	open_fails(tdir, 1, PD_ERR_IO, want);
+		 "--db %s/probed.db (or store.path in probes.yaml)", sto.dir, sto.dir);
+	open_fails(sto.dir, 0, PD_ERR_IO, want);
+	open_fails(sto.dir, 1, PD_ERR_IO, want);
 
 	/* a directory that does not exist: not created; the reader's answer is unchanged */
-	snprintf(p, sizeof(p), "%s/nope/probed.db", tdir);
+	snprintf(p, sizeof(p), "%s/nope/probed.db", sto.dir);
 	snprintf(want, sizeof(want), "%s: directory %s/nope does not exist (systemd makes it "
-		 "for probed.service); create it, or use " WAYOUT, p, tdir);
+		 "for probed.service); create it, or use " WAYOUT, p, sto.dir);
 	open_fails(p, 0, PD_ERR_IO, want);
-	snprintf(q, sizeof(q), "%s/nope", tdir);
+	snprintf(q, sizeof(q), "%s/nope", sto.dir);
 	ck_assert_int_ne(access(q, F_OK), 0);
 	snprintf(want, sizeof(want), "no database at %s (has probed run?)", p);
 	open_fails(p, 1, PD_ERR_NOTFOUND, want);
 
 	/* a regular file where a directory should be: fails for root too */
-	fd = open(dbpath, O_WRONLY | O_CREAT, 0600);
+	fd = open(sto.path, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	snprintf(p, sizeof(p), "%s/sub/probed.db", dbpath);
+	snprintf(p, sizeof(p), "%s/sub/probed.db", sto.path);
 	snprintf(want, sizeof(want), "%s: %s is a file, not a directory; use another path: "
-		 WAYOUT, p, dbpath);
+		 WAYOUT, p, sto.path);
 	open_fails(p, 0, PD_ERR_IO, want);
 	open_fails(p, 1, PD_ERR_IO, want);
-	snprintf(p, sizeof(p), "%s/probed.db", dbpath);   /* the parent itself */
+	snprintf(p, sizeof(p), "%s/probed.db", sto.path);   /* the parent itself */
 	snprintf(want, sizeof(want), "%s: %s is a file, not a directory; use another path: "
-		 WAYOUT, p, dbpath);
+		 WAYOUT, p, sto.path);
 	open_fails(p, 0, PD_ERR_IO, want);
-	ck_assert_int_eq(unlink(dbpath), 0);
+	ck_assert_int_eq(unlink(sto.path), 0);
 
 	/* the path is fine: nothing to explain, the store opens */
-	ck_assert_int_eq(pd_store_open(dbpath, 0, &st, &(struct pd_err){ 0, "" }), 0);
+	ck_assert_int_eq(pd_store_open(sto.path, 0, &st, &(struct pd_err){ 0, "" }), 0);
 	pd_store_free(st);
-	ck_assert_int_eq(unlink(dbpath), 0);
-	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	ck_assert_int_eq(unlink(sto.path), 0);
+	snprintf(p, sizeof(p), "%s-wal", sto.path);
 	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	snprintf(p, sizeof(p), "%s-shm", sto.path);
 	unlink(p);
 }
 END_TEST
@@ -270,15 +256,15 @@ START_TEST(test_open_explains_permissions)
 		return;
 	}
 	/* the test directory (0700, root's) is not even enterable */
-	ck_assert_int_eq(open_as_nobody(dbpath, 0, got, sizeof(got)), PD_ERR_IO);
-	snprintf(want, sizeof(want), "%s: permission denied: uid 65534", dbpath);
+	ck_assert_int_eq(open_as_nobody(sto.path, 0, got, sizeof(got)), PD_ERR_IO);
+	snprintf(want, sizeof(want), "%s: permission denied: uid 65534", sto.path);
 	ck_assert_msg(strncmp(got, want, strlen(want)) == 0 &&
 		      strstr(got, "may not enter a directory of this path; run as root or "
 			     "as the service, or use " WAYOUT) != NULL, "%s", got);
 
 	/* a root-owned 0755 directory: nobody cannot create the database in it */
-	ck_assert_int_eq(chmod(tdir, 0755), 0);
-	snprintf(own, sizeof(own), "%s/own", tdir);
+	ck_assert_int_eq(chmod(sto.dir, 0755), 0);
+	snprintf(own, sizeof(own), "%s/own", sto.dir);
 	ck_assert_int_eq(mkdir(own, 0755), 0);
 	snprintf(p, sizeof(p), "%s/probed.db", own);
 	ck_assert_int_eq(open_as_nobody(p, 0, got, sizeof(got)), PD_ERR_IO);
@@ -316,7 +302,7 @@ START_TEST(test_open_explains_readonly_fs)
 	struct pd_err err = { 0, "" };
 	struct pd_store *st = NULL;
 
-	snprintf(ro, sizeof(ro), "%s/ro", tdir);
+	snprintf(ro, sizeof(ro), "%s/ro", sto.dir);
 	ck_assert_int_eq(mkdir(ro, 0755), 0);
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
 	    mount("tmpfs", ro, "tmpfs", 0, "size=1m") != 0) {
@@ -354,7 +340,7 @@ write_junk(const char *hdr)
 		junk[i] = (unsigned char)rand();
 	if (hdr != NULL)
 		memcpy(junk, hdr, strlen(hdr) + 1);
-	f = fopen(dbpath, "wb");
+	f = fopen(sto.path, "wb");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
 	fclose(f);
@@ -367,18 +353,18 @@ START_TEST(test_corrupt_file)
 	int rc;
 
 	write_junk(NULL);
-	ck_assert_int_eq(pd_store_open(dbpath, 0, &st, &err), PD_ERR_DB);
+	ck_assert_int_eq(pd_store_open(sto.path, 0, &st, &err), PD_ERR_DB);
 	ck_assert_ptr_null(st);
-	ck_assert_msg(strstr(err.msg, dbpath) != NULL, "msg: %s", err.msg);
-	ck_assert_int_eq(pd_store_open(dbpath, 1, &st, &err), PD_ERR_DB);
+	ck_assert_msg(strstr(err.msg, sto.path) != NULL, "msg: %s", err.msg);
+	ck_assert_int_eq(pd_store_open(sto.path, 1, &st, &err), PD_ERR_DB);
 	ck_assert_ptr_null(st);
 
 	/* a valid magic with garbage behind it */
 	write_junk("SQLite format 3");
-	rc = pd_store_open(dbpath, 0, &st, &err);
+	rc = pd_store_open(sto.path, 0, &st, &err);
 	ck_assert_int_lt(rc, 0);
 	ck_assert_ptr_null(st);
-	rc = pd_store_open(dbpath, 1, &st, &err);
+	rc = pd_store_open(sto.path, 1, &st, &err);
 	ck_assert_int_lt(rc, 0);
 	ck_assert_ptr_null(st);
 }
@@ -425,7 +411,7 @@ assert_result_eq(const struct pd_result *a, const struct pd_result *b)
 
 START_TEST(test_result_roundtrip)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct collect *c = calloc(1, sizeof(*c));
 	struct pd_result in[3];
 	struct pd_err err = { 0 };
@@ -455,7 +441,7 @@ START_TEST(test_result_roundtrip)
 	flush_ok(st);
 	pd_store_free(st);
 
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	ck_assert_int_eq(pd_store_history(ro, "userid", 0, collect_fn, c, NULL, &err), 0);
 	ck_assert_uint_eq(c->n, 3);
 	ck_assert_str_eq(c->probe, "userid");
@@ -468,7 +454,7 @@ END_TEST
 
 START_TEST(test_same_millisecond)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct collect *c = calloc(1, sizeof(*c));
 	struct pd_result r;
 	struct pd_err err = { 0 };
@@ -486,7 +472,7 @@ START_TEST(test_same_millisecond)
 	pd_store_free(st);
 
 	/* cold cache after reopen: the same key again still gets a fresh seq */
-	st = open_ok(0);
+	st = pd_test_store_at(sto.path, 0);
 	r = mkres(2000, 0, 5);
 	add_ok(st, "p", &r);
 	flush_ok(st);
@@ -505,7 +491,7 @@ END_TEST
 
 START_TEST(test_batching)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_result r;
 	struct pd_err err = { 0 };
 
@@ -514,7 +500,7 @@ START_TEST(test_batching)
 	add_ok(st, "p", &r);
 	flush_ok(st);
 	ck_assert_uint_eq(pd_store_pending(st), 0);
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	ck_assert_int_eq(count_results(ro, "p"), 1);
 
 	for (int i = 0; i < 5; i++) {
@@ -550,7 +536,7 @@ END_TEST
 
 START_TEST(test_name_limits)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_result r = mkres(1, 0, 1);
 	struct pd_eval_state es;
 	struct pd_err err = { 0 };
@@ -568,7 +554,7 @@ START_TEST(test_name_limits)
 	flush_ok(st);
 
 	/* read-only handles refuse writes */
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	memset(&es, 0, sizeof(es));
 	ck_assert_int_eq(pd_store_add_result(ro, "p", &r, &err), PD_ERR_INVALID);
 	ck_assert_int_eq(pd_store_save_state(ro, "p", &es, &err), PD_ERR_INVALID);
@@ -584,7 +570,7 @@ END_TEST
 
 START_TEST(test_state_roundtrip)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_eval_state in, out;
 	struct pd_err err = { 0 };
 
@@ -604,7 +590,7 @@ START_TEST(test_state_roundtrip)
 	flush_ok(st);
 	pd_store_free(st);
 
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	memset(&out, 0x55, sizeof(out));
 	ck_assert_int_eq(pd_store_load_state(ro, "post-detail", &out, &err), 0);
 	ck_assert_int_eq(out.status, in.status);
@@ -618,7 +604,7 @@ START_TEST(test_state_roundtrip)
 	ck_assert_str_eq(out.dedup_key, in.dedup_key);
 
 	/* update in place: recovered, no outage key */
-	st = open_ok(0);
+	st = pd_test_store_at(sto.path, 0);
 	in.status = PD_EVAL_UP;
 	in.consec_fail = 0;
 	in.consec_ok = 2;
@@ -675,7 +661,7 @@ cleanup_rows(struct pd_outbox_row *rows, size_t n)
 
 START_TEST(test_outbox)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_outbox_row rows[8];
 	struct pd_err err = { 0 };
 	int64_t a1, a2, b1, depth, age, dead, next;
@@ -737,7 +723,7 @@ START_TEST(test_outbox)
 
 	/* the batch is durable only after flush: a reader sees it then */
 	flush_ok(st);
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	n = due(ro, t0 + 60000, rows, 8);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(rows[0].id, a1);
@@ -772,7 +758,7 @@ START_TEST(test_outbox)
 	pd_store_free(st);
 
 	/* survives a reopen; ids are never reused */
-	st = open_ok(0);
+	st = pd_test_store_at(sto.path, 0);
 	ck_assert_int_eq(pd_store_outbox_stats(st, t0, &depth, &age, &dead, &err), 0);
 	ck_assert_int_eq(dead, 1);
 	ck_assert_int_eq(pd_store_outbox_add(st, "pager", "k", "trigger", "{}", t0, &next, &err),
@@ -798,7 +784,7 @@ deliveries(struct pd_store *st, const char *key, struct pd_delivery *d, size_t m
 
 START_TEST(test_deliveries)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_delivery d[8];
 	struct pd_err err = { 0 };
 	const int64_t t0 = 1763787932000LL;
@@ -864,7 +850,7 @@ START_TEST(test_deliveries)
 	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "resolve", "{}", t0 + 9000, &p2, &err), 0);
 	ck_assert_int_eq(pd_store_outbox_add(st, "hook", k, "trigger", "{}", t0 + 9000, &h2, &err), 0);
 	flush_ok(st);
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	n = deliveries(ro, k, d, 8);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(d[0].target, "hook");
@@ -906,7 +892,7 @@ END_TEST
 
 START_TEST(test_probe_incident)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct pd_incident_row r;
 	struct pd_err err = { 0 };
 	char key[96];
@@ -945,7 +931,7 @@ END_TEST
 
 START_TEST(test_history_stats)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct collect *c = calloc(1, sizeof(*c));
 	struct pd_history_stats hs;
 	struct pd_result r;
@@ -1015,7 +1001,7 @@ END_TEST
 
 START_TEST(test_history_small)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct pd_history_stats hs;
 	struct pd_result r;
 	struct pd_err err = { 0 };
@@ -1102,7 +1088,7 @@ ev_fn(void *ud, int64_t ts_ms, const char *probe, const char *kind, const char *
 
 START_TEST(test_prune_chunks)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_result r;
 	struct pd_err err = { 0 };
 	struct evs ev;
@@ -1124,7 +1110,7 @@ START_TEST(test_prune_chunks)
 	}
 	/* prune flushes the pending batch first */
 	ck_assert_uint_eq(pd_store_pending(st), 2600);
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	for (size_t k = 0; k < sizeof(expect) / sizeof(expect[0]); k++) {
 		int rc = pd_store_prune(st, cutoff, 1000, &deleted, &err);
 
@@ -1224,7 +1210,7 @@ mk_incident(struct pd_store *st, const char *key, int64_t opened, int64_t resolv
 
 START_TEST(test_prune_history)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct pd_err err = { 0 };
 	struct pd_store_pruned p, sum;
 	struct pd_delivery dl[4];
@@ -1334,7 +1320,7 @@ END_TEST
 
 START_TEST(test_events)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct pd_err err = { 0 };
 	struct evs ev;
 
@@ -1370,7 +1356,7 @@ END_TEST
 
 START_TEST(test_status)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_probe_status *ps = NULL;
 	struct pd_eval_state es;
 	struct pd_result r;
@@ -1399,7 +1385,7 @@ START_TEST(test_status)
 	ck_assert_int_eq(pd_store_add_event(st, 100, "echo", "failing", NULL, &err), 0);
 	flush_ok(st);
 
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	ck_assert_int_eq(pd_store_status(ro, &ps, &n, &err), 0);
 	ck_assert_uint_eq(n, 4);   /* echo has only events */
 	ck_assert_str_eq(ps[0].probe, "alpha");
@@ -1446,7 +1432,7 @@ START_TEST(test_status)
 	/* an empty database */
 	teardown();
 	setup();
-	st = open_ok(0);
+	st = pd_test_store_at(sto.path, 0);
 	ck_assert_int_eq(pd_store_status(st, &ps, &n, &err), 0);
 	ck_assert_uint_eq(n, 0);
 	free(ps);
@@ -1458,7 +1444,7 @@ END_TEST
 
 START_TEST(test_concurrent_reader_inproc)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_probe_status *ps;
 	struct pd_eval_state es;
 	struct pd_result r;
@@ -1469,7 +1455,7 @@ START_TEST(test_concurrent_reader_inproc)
 	r = mkres(1, 0, 1);
 	add_ok(st, "p", &r);
 	flush_ok(st);
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 	memset(&es, 0, sizeof(es));
 	for (int i = 0; i < 200; i++) {
 		r = mkres(1000 + i, i % 7 == 0 ? 5 : 0, i);
@@ -1508,7 +1494,7 @@ reader_child(int ready_fd, int64_t want)
 	size_t n;
 	char c = 'r';
 
-	if (pd_store_open(dbpath, 1, &ro, &err) != 0)
+	if (pd_store_open(sto.path, 1, &ro, &err) != 0)
 		return 10;
 	if (write(ready_fd, &c, 1) != 1)
 		return 11;
@@ -1539,7 +1525,7 @@ reader_child(int ready_fd, int64_t want)
 
 START_TEST(test_concurrent_reader_process)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct pd_eval_state es;
 	struct pd_result r;
 	struct pd_err err = { 0 };
@@ -1599,7 +1585,7 @@ START_TEST(test_crash_safety)
 		struct pd_result r;
 		struct pd_eval_state s;
 
-		if (pd_store_open(dbpath, 0, &w, &e) != 0)
+		if (pd_store_open(sto.path, 0, &w, &e) != 0)
 			_exit(2);
 		memset(&s, 0, sizeof(s));
 		for (int i = 0; i < 10; i++) {
@@ -1627,12 +1613,12 @@ START_TEST(test_crash_safety)
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 		      "child did not die by SIGKILL: 0x%x", status);
 
-	st = open_ok(1);
+	st = pd_test_store_at(sto.path, 1);
 	ck_assert_int_eq(count_results(st, "p"), 10);
 	ck_assert_int_eq(count_results(st, "unflushed"), -1);
 	pd_store_free(st);
 
-	st = open_ok(0);
+	st = pd_test_store_at(sto.path, 0);
 	ck_assert_int_eq(count_results(st, "p"), 10);
 	ck_assert_int_eq(pd_store_load_state(st, "p", &es, NULL), 0);
 	ck_assert_int_eq(es.consec_fail, 1);
@@ -1653,7 +1639,7 @@ END_TEST
 
 START_TEST(test_commit_failure_keeps_handle)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct rlimit old, lim;
 	struct pd_result r;
 	struct pd_err err = { 0 };
@@ -1664,8 +1650,8 @@ START_TEST(test_commit_failure_keeps_handle)
 	r = mkres(1, 0, 1);
 	add_ok(st, "p", &r);
 	flush_ok(st);
-	ro = open_ok(1);
-	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+	ro = pd_test_store_at(sto.path, 1);
+	snprintf(wal, sizeof(wal), "%s-wal", sto.path);
 	ck_assert_int_eq(stat(wal, &sb), 0);
 
 	/* cap file growth just past the WAL's current end: the next big commit fails
@@ -1724,7 +1710,7 @@ silence_collect(void *ud, const struct pd_silence *sl)
 
 START_TEST(test_silences)
 {
-	struct pd_store *st = open_ok(0), *other;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *other;
 	struct pd_err err = { 0 };
 	struct pd_silence a = { 0 }, b = { 0 }, got[4];
 	int64_t v0 = 0, v1 = 0;
@@ -1738,7 +1724,7 @@ START_TEST(test_silences)
 	snprintf(b.reason, sizeof(b.reason), "deploy");
 	b.created_ms = 2000;
 	b.until_ms = 62000;
-	other = open_ok(0);
+	other = pd_test_store_at(sto.path, 0);
 	ck_assert_int_eq(pd_store_data_version(other, &v0, &err), 0);
 	ck_assert_int_eq(pd_store_silence_add(st, &a, &err), 0);
 	ck_assert_int_eq(pd_store_silence_add(st, &b, &err), 0);

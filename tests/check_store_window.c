@@ -21,31 +21,18 @@
 /* the documented bound (R - 1, R = 600000^(1/126)) plus float slack */
 #define REL_BOUND 0.1115
 
-static char tdir[64];
-static char dbpath[128];
+static struct pd_test_store sto; /* the scratch directory and sto.path; nothing open */
 
 static void
 setup(void)
 {
-	pd_test_tmpdir(tdir, sizeof(tdir), "window");
-	snprintf(dbpath, sizeof(dbpath), "%s/probed.db", tdir);
+	pd_test_store_dir(&sto, "window");
 }
 
 static void
 teardown(void)
 {
-	pd_test_rm_tree(tdir);
-}
-
-static struct pd_store *
-open_ok(int readonly)
-{
-	struct pd_store *st = NULL;
-	struct pd_err err = { 0 };
-	int rc = pd_store_open(dbpath, readonly, &st, &err);
-
-	ck_assert_msg(rc == 0, "open: %d %s", rc, err.msg);
-	return st;
+	pd_test_store_close(&sto);
 }
 
 static struct pd_result
@@ -218,7 +205,7 @@ generate(int64_t t0, int64_t step, size_t n, double median_ms, double fail_pct)
 
 START_TEST(test_window_matches_brute_force)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	const int64_t t0 = (int64_t)1767225600000; /* 2026-01-01T00:00:00Z */
 	struct gen g = generate(t0 + 1234, 7000, 3000, 120, 6); /* ~5.8 h, out of order below */
 	struct pd_window got, exp;
@@ -248,7 +235,7 @@ START_TEST(test_window_matches_brute_force)
 	got = window_ok(st, "userid", t0, t0 + DAY_MS);
 	assert_window(&got, &exp, "whole, in batch");
 	flush_ok(st);
-	ro = open_ok(1);
+	ro = pd_test_store_at(sto.path, 1);
 
 	/* windows: minute-aligned, unaligned, inside one minute, hour-spanning, empty,
 	 * reversed */
@@ -298,7 +285,7 @@ END_TEST
 /* The same p95 that pd_store_history computes exactly, within the bound. */
 START_TEST(test_window_vs_history)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	const int64_t t0 = (int64_t)1767225600000;
 	struct gen g = generate(t0, 10000, 8640, 250, 1);
 	struct pd_history_stats hs;
@@ -321,7 +308,7 @@ END_TEST
 
 START_TEST(test_window_exact_cases)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	const int64_t t0 = 10 * (int64_t)DAY_MS;
 	struct pd_result r;
 	struct pd_window w;
@@ -378,7 +365,7 @@ END_TEST
 
 START_TEST(test_family_window)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	const int64_t t0 = (int64_t)1767225600000;
 	struct gen a = generate(t0 + 3, 10000, 600, 80, 5), b = generate(t0 + 17, 15000, 400,
 									  900, 20);
@@ -419,7 +406,7 @@ END_TEST
 
 START_TEST(test_baseline)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	/* now = day 20, 14:37:12 UTC; the baseline hour is 14:00-15:00 of days 13..19 */
 	const int64_t day20 = (int64_t)1767225600000 + 20 * (int64_t)DAY_MS;
 	const int64_t now = day20 + 14 * (int64_t)HOUR_MS + 37 * MIN_MS + 12345;
@@ -504,7 +491,7 @@ count_agg_rows(const char *path)
 
 START_TEST(test_prune_aggregates)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	const int64_t t0 = 100 * (int64_t)MIN_MS;
 	const int64_t cutoff = t0 + 5 * MIN_MS + 30000; /* in the middle of minute 105 */
 	struct pd_result r;
@@ -518,7 +505,7 @@ START_TEST(test_prune_aggregates)
 		add_ok(st, "p", &r);
 	}
 	flush_ok(st);
-	ck_assert_int_eq(count_agg_rows(dbpath), 9); /* minute 109 is still open */
+	ck_assert_int_eq(count_agg_rows(sto.path), 9); /* minute 109 is still open */
 	/* a small budget: results first, then aggregates, each call committed */
 	do {
 		ck_assert_int_eq(pd_store_prune(st, cutoff, 7, &deleted, &err), 0);
@@ -526,7 +513,7 @@ START_TEST(test_prune_aggregates)
 	} while (deleted == 7);
 	/* 33 results (< cutoff) and the 5 minutes that ended by the cutoff */
 	ck_assert_int_eq(total, 33 + 5);
-	ck_assert_int_eq(count_agg_rows(dbpath), 4);
+	ck_assert_int_eq(count_agg_rows(sto.path), 4);
 	w = window_ok(st, "p", 0, cutoff - 30000);
 	ck_assert_int_eq(w.count, 0);
 	ck_assert_double_eq(w.p95_ms, -1);
@@ -558,7 +545,7 @@ sql_ok(const char *path, const char *sql)
  * results, and the windows come out the same as when written incrementally. */
 START_TEST(test_migration_backfill)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	const int64_t t0 = (int64_t)1767225600000;
 	struct gen g = generate(t0, 10000, 2000, 300, 10);
 	struct pd_window before[20], after;
@@ -572,20 +559,20 @@ START_TEST(test_migration_backfill)
 		win[k][1] = win[k][0] + (int64_t)(rng() % (uint64_t)HOUR_MS);
 		before[k] = window_ok(st, "post-detail", win[k][0], win[k][1]);
 	}
-	n = count_agg_rows(dbpath);
-	nh = count_rows(dbpath, "agg_hour");
+	n = count_agg_rows(sto.path);
+	nh = count_rows(sto.path, "agg_hour");
 	ck_assert_int_ge(nh, 5);
 	pd_store_free(st);
 	/* what the migration leaves on a file from before: the table, empty */
-	sql_ok(dbpath, "DELETE FROM agg_minute");
-	ck_assert_int_eq(count_agg_rows(dbpath), 0);
+	sql_ok(sto.path, "DELETE FROM agg_minute");
+	ck_assert_int_eq(count_agg_rows(sto.path), 0);
 	/* a reader does not build them */
-	st = open_ok(1);
-	ck_assert_int_eq(count_agg_rows(dbpath), 0);
+	st = pd_test_store_at(sto.path, 1);
+	ck_assert_int_eq(count_agg_rows(sto.path), 0);
 	pd_store_free(st);
-	st = open_ok(0);
-	ck_assert_int_eq(count_agg_rows(dbpath), n);
-	ck_assert_int_eq(count_rows(dbpath, "agg_hour"), nh);
+	st = pd_test_store_at(sto.path, 0);
+	ck_assert_int_eq(count_agg_rows(sto.path), n);
+	ck_assert_int_eq(count_rows(sto.path, "agg_hour"), nh);
 	for (int k = 0; k < 20; k++) {
 		after = window_ok(st, "post-detail", win[k][0], win[k][1]);
 		ck_assert_int_eq(after.count, before[k].count);
@@ -604,7 +591,7 @@ END_TEST
  * then windows read it from the results. A late result recomputes its minute. */
 START_TEST(test_minute_close)
 {
-	struct pd_store *st = open_ok(0), *ro;
+	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	const int64_t t0 = 2000 * (int64_t)MIN_MS;
 	struct pd_result r;
 	struct pd_window w;
@@ -614,8 +601,8 @@ START_TEST(test_minute_close)
 		add_ok(st, "p", &r);
 	}
 	flush_ok(st);
-	ck_assert_int_eq(count_agg_rows(dbpath), 0);
-	ro = open_ok(1);
+	ck_assert_int_eq(count_agg_rows(sto.path), 0);
+	ro = pd_test_store_at(sto.path, 1);
 	w = window_ok(ro, "p", t0, t0 + 3 * MIN_MS);
 	ck_assert_int_eq(w.count, 3);
 	ck_assert_int_eq(w.by_class[PD_OUT_HTTP_5XX], 1);
@@ -623,7 +610,7 @@ START_TEST(test_minute_close)
 	r = mkres(t0 + 2 * MIN_MS + 5, 0, 50);
 	add_ok(st, "p", &r);
 	flush_ok(st);
-	ck_assert_int_eq(count_agg_rows(dbpath), 1);
+	ck_assert_int_eq(count_agg_rows(sto.path), 1);
 	w = window_ok(ro, "p", t0, t0 + 3 * MIN_MS);
 	ck_assert_int_eq(w.count, 4);
 	ck_assert_int_eq(w.failures, 1);
@@ -633,7 +620,7 @@ START_TEST(test_minute_close)
 	r = mkres(t0 + 59999, PD_OUT_SHAPE, 90);
 	add_ok(st, "p", &r);
 	flush_ok(st);
-	ck_assert_int_eq(count_agg_rows(dbpath), 2);
+	ck_assert_int_eq(count_agg_rows(sto.path), 2);
 	w = window_ok(ro, "p", t0, t0 + 3 * MIN_MS);
 	ck_assert_int_eq(w.count, 6);
 	ck_assert_int_eq(w.failures, 3);
@@ -643,11 +630,11 @@ START_TEST(test_minute_close)
 	ck_assert_int_eq(w.count, 4);
 	/* a restart in the middle: the store learns the newest minute from the file */
 	pd_store_free(st);
-	st = open_ok(0);
+	st = pd_test_store_at(sto.path, 0);
 	r = mkres(t0 + 3 * MIN_MS, 0, 60);
 	add_ok(st, "p", &r);
 	flush_ok(st);
-	ck_assert_int_eq(count_agg_rows(dbpath), 3);
+	ck_assert_int_eq(count_agg_rows(sto.path), 3);
 	w = window_ok(ro, "p", t0, t0 + 4 * MIN_MS);
 	ck_assert_int_eq(w.count, 7);
 	pd_store_free(ro);
@@ -660,7 +647,7 @@ END_TEST
  * ended by the cutoff. */
 START_TEST(test_hour_close)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	const int64_t t0 = 500 * (int64_t)HOUR_MS;
 	struct pd_result r;
 	struct pd_window w;
@@ -673,7 +660,7 @@ START_TEST(test_hour_close)
 		add_ok(st, "p", &r);
 	}
 	flush_ok(st);
-	ck_assert_int_eq(count_rows(dbpath, "agg_hour"), 2);
+	ck_assert_int_eq(count_rows(sto.path, "agg_hour"), 2);
 	w = window_ok(st, "p", t0, t0 + 3 * HOUR_MS);
 	ck_assert_int_eq(w.count, 18);
 	ck_assert_int_eq(w.by_class[PD_OUT_TIMEOUT], 3);
@@ -683,7 +670,7 @@ START_TEST(test_hour_close)
 	r = mkres(t0 + 2 * HOUR_MS + 5 * MIN_MS, PD_OUT_SHAPE, 70);
 	add_ok(st, "p", &r);
 	flush_ok(st);
-	ck_assert_int_eq(count_rows(dbpath, "agg_hour"), 2);
+	ck_assert_int_eq(count_rows(sto.path, "agg_hour"), 2);
 	w = window_ok(st, "p", t0, t0 + HOUR_MS);
 	ck_assert_int_eq(w.count, 7);
 	ck_assert_int_eq(w.by_class[PD_OUT_SHAPE], 1);
@@ -698,7 +685,7 @@ START_TEST(test_hour_close)
 		ck_assert_int_eq(pd_store_prune(st, t0 + 90 * MIN_MS, 5, &deleted, &err), 0);
 		total += deleted;
 	} while (deleted == 5);
-	ck_assert_int_eq(count_rows(dbpath, "agg_hour"), 1);
+	ck_assert_int_eq(count_rows(sto.path, "agg_hour"), 1);
 	ck_assert_int_eq(total, (6 + 1 + 3) + (6 + 1 + 3) + 1);
 	w = window_ok(st, "p", t0 + 2 * HOUR_MS, t0 + 3 * HOUR_MS);
 	ck_assert_int_eq(w.count, 7);
@@ -710,7 +697,7 @@ END_TEST
  * minute rebuilds it. */
 START_TEST(test_damaged_blob)
 {
-	struct pd_store *st = open_ok(0);
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	const int64_t t0 = 1000 * (int64_t)MIN_MS;
 	struct pd_result r;
 	struct pd_window w;
@@ -720,9 +707,9 @@ START_TEST(test_damaged_blob)
 	r = mkres(t0 + MIN_MS, 0, 10);   /* closes minute t0 */
 	add_ok(st, "p", &r);
 	pd_store_free(st);
-	ck_assert_int_eq(count_agg_rows(dbpath), 1);
-	sql_ok(dbpath, "UPDATE agg_minute SET hist = x'01', by_class = x'02ffff'");
-	st = open_ok(0);
+	ck_assert_int_eq(count_agg_rows(sto.path), 1);
+	sql_ok(sto.path, "UPDATE agg_minute SET hist = x'01', by_class = x'02ffff'");
+	st = pd_test_store_at(sto.path, 0);
 	w = window_ok(st, "p", t0, t0 + MIN_MS);
 	ck_assert_int_eq(w.count, 1);    /* counts survive, the damaged parts read empty */
 	ck_assert_int_eq(w.failures, 1);
