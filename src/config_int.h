@@ -13,6 +13,8 @@
 #define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
 #define CFG_DEF_TIMEOUT_MS (10 * 1000)      /* probes and notify targets */
 
+struct pd_buf;
+
 struct cfg_msg {
 	size_t line, col, seq;
 	char *text;
@@ -70,11 +72,17 @@ cJSON *pd_config_json(struct cfg_ctx *c, yaml_node_t *n, int depth);
 void pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml,
 			    size_t len);
 int pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len);
+yaml_node_t *pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *empty,
+			     const char *multi, int *have_doc);
 
 /* ---- config_expand.c: ${VAR}, ${file:/path}, $$ ---- */
 /* The expansion of scalar n (a new string), or NULL after reporting the error(s);
  * *secret is set when any ${...} was present. */
 char *pd_config_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret);
+/* Append the whole of path to out (at most max bytes): 0, -1 with *errnum, or -2 when
+ * regular_only and it is not a regular file. */
+int pd_config_read_file(const char *path, int regular_only, size_t max, struct pd_buf *out,
+			int *errnum);
 
 /* ---- config_units.c: typed values (0 / a value, or -1 / NULL after an error at n) ---- */
 /* A scalar, expanded; not registered as a secret (the caller decides). */

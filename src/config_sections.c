@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "probed/check.h"
+#include "probed/classify.h"
 #include "probed/config.h"
 #include "probed/log.h"
 #include "config_int.h"
@@ -102,19 +103,7 @@ static const char *const classify_keys[] = {
 void
 pd_config_classify_defaults(struct pd_config *cfg)
 {
-	struct pd_classify_rules *r = &cfg->classify;
-
-	r->window_ms = 5 * 60 * 1000;
-	r->core_timeout_ms = 60 * 1000;
-	r->latency_factor = 3.0;
-	r->error_rate_low = 0.01;
-	r->error_rate_high = 0.10;
-	r->min_window_count = 5;
-	r->baseline_latency_ms = 500;
-	r->core_family_down_p1 = 0;
-	r->p3_escalate_ms = 30 * 60 * 1000;
-	snprintf(r->reference_probe, sizeof(r->reference_probe), "userid");
-	snprintf(r->upstream, sizeof(r->upstream), "TikTok");
+	pd_classify_rules_default(&cfg->classify);
 	cfg->correlation_ms = 2 * 60 * 1000;
 }
 

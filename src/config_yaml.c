@@ -833,57 +833,73 @@ pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len)
 	return rc;
 }
 
+/*
+ * Parse yaml into c->doc. Returns its root node, or NULL with the error reported (empty:
+ * the message for a document without one) or c->nomem set. With multi, the whole-load
+ * checks too: the nesting depth first, and a second document reported with multi (the
+ * root is still returned: the load goes on); without, a quick read for one key.
+ * *have_doc tells whether c->doc is to be deleted.
+ */
+yaml_node_t *
+pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *empty,
+		const char *multi, int *have_doc)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	yaml_node_t *root = NULL, *r2;
+
+	*have_doc = 0;
+	if (!yaml_parser_initialize(&parser)) {
+		c->nomem = 1;
+		return NULL;
+	}
+	if (multi != NULL && pd_config_depth_check(c, yaml, len) != 0)
+		goto out;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, &c->doc)) {
+		pd_config_syntax_error(c, &parser, yaml, len);
+		goto out;
+	}
+	*have_doc = 1;
+	root = yaml_document_get_root_node(&c->doc);
+	if (root == NULL) {
+		pd_config_error_at(c, 1, 1, "%s", empty);
+		goto out;
+	}
+	if (multi == NULL)
+		goto out;
+	/* a second document would be silently ignored: refuse it */
+	if (!yaml_parser_load(&parser, &extra)) {
+		pd_config_syntax_error(c, &parser, yaml, len);
+	} else {
+		r2 = yaml_document_get_root_node(&extra);
+		if (r2 != NULL)
+			pd_config_error(c, r2, "%s", multi);
+		yaml_document_delete(&extra);
+	}
+out:
+	yaml_parser_delete(&parser);
+	return root;
+}
+
 /* ---------------------------------------------------------------- YAML -> cJSON, whole */
 
 cJSON *
 pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd_err *err)
 {
 	struct cfg_ctx c;
-	yaml_parser_t parser;
 	yaml_node_t *root;
 	cJSON *j = NULL;
-	int have_parser = 0, have_doc = 0;
+	int have_doc = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.file = name ? name : "(yaml)";
-	if (!yaml_parser_initialize(&parser)) {
-		c.nomem = 1;
-		goto out;
-	}
-	have_parser = 1;
-	if (pd_config_depth_check(&c, yaml, len) != 0)
-		goto out;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, &c.doc)) {
-		pd_config_syntax_error(&c, &parser, yaml, len);
-		goto out;
-	}
-	have_doc = 1;
-	root = yaml_document_get_root_node(&c.doc);
-	if (root == NULL) {
-		pd_config_error_at(&c, 1, 1, "empty document");
-		goto out;
-	}
-	{
-		/* a second document would be silently ignored: refuse it */
-		yaml_document_t extra;
-
-		if (!yaml_parser_load(&parser, &extra)) {
-			pd_config_syntax_error(&c, &parser, yaml, len);
-		} else {
-			yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-
-			if (r2 != NULL)
-				pd_config_error(&c, r2, "only one YAML document is allowed");
-			yaml_document_delete(&extra);
-		}
-	}
-	j = pd_config_json(&c, root, 0);
-out:
+	root = pd_config_parse(&c, yaml, len, "empty document", "only one YAML document is allowed",
+			       &have_doc);
+	if (root != NULL)
+		j = pd_config_json(&c, root, 0);
 	if (have_doc)
 		yaml_document_delete(&c.doc);
-	if (have_parser)
-		yaml_parser_delete(&parser);
 	if (c.nomem) {
 		pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
 	} else if (c.nmsgs > 0) {
