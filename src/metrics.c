@@ -155,6 +155,20 @@ put_value(struct pd_buf *o, double v)
 	return pd_buf_printf(o, "%s\n", tmp);
 }
 
+/* pre location=".." post when the exporter has a location, else nothing */
+static int
+put_location(struct pd_buf *o, const struct mctx *c, const char *pre, const char *post)
+{
+	int rc;
+
+	if (c->location == NULL || c->location[0] == '\0')
+		return 0;
+	if ((rc = pd_buf_printf(o, "%slocation=\"", pre)) != 0 ||
+	    (rc = pd_metrics_label_value(o, c->location)) != 0)
+		return rc;
+	return pd_buf_printf(o, "\"%s", post);
+}
+
 static double
 ms_to_s(double ms)
 {
@@ -214,12 +228,61 @@ probe_family(struct pd_buf *o, const struct mctx *c, const char *name, const cha
 	return 0;
 }
 
+typedef double (*probe_label_fn)(const struct mprobe *p, size_t k);
+
+static const enum pd_eval_status probe_states[] = { PD_EVAL_UP, PD_EVAL_FAILING, PD_EVAL_DOWN,
+						    PD_EVAL_RECOVERING };
+
+/* the phases of probe_http_duration_seconds, in the order of its phase label */
+static double
+v_phase(const struct mprobe *p, size_t k)
+{
+	switch (k) {
+	case 0: return ms_to_s(p->last.dns_ms);
+	case 1: return ms_to_s(p->last.connect_ms);
+	case 2: return ms_to_s(p->last.tls_ms);
+	case 3: return ms_to_s(p->last.ttfb_ms);
+	default: return ms_to_s(transfer_ms(&p->last));
+	}
+}
+
+static double
+v_state(const struct mprobe *p, size_t k)
+{
+	return p->status == probe_states[k];
+}
+
+/* One gauge family with n samples per probe, label="values[k]" for each k (only probes
+ * with a result when need_result). */
+static int
+probe_label_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
+		   int need_result, const char *label, const char *const values[], size_t n,
+		   probe_label_fn fn)
+{
+	int rc;
+
+	if ((rc = family_head(o, name, "gauge", help)) != 0)
+		return rc;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct mprobe *p = &c->probes[i];
+
+		if (need_result && !p->has_result)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			if ((rc = pd_buf_printf(o, "%s{%s,%s=\"%s\"} ", name, p->labels, label,
+						values[k])) != 0 ||
+			    (rc = put_value(o, fn(p, k))) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 static int
 render_probes(struct pd_buf *o, const struct mctx *c)
 {
 	static const char *const phases[] = { "resolve", "connect", "tls", "processing", "transfer" };
-	static const enum pd_eval_status states[] = { PD_EVAL_UP, PD_EVAL_FAILING, PD_EVAL_DOWN,
-						       PD_EVAL_RECOVERING };
+	const char *state_names[4];
 	int rc;
 
 	if ((rc = probe_family(o, c, "probe_success",
@@ -236,27 +299,10 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 			       "Bytes of the response body received in the last run (up to max_body).",
 			       1, v_length)) != 0)
 		return rc;
-	if ((rc = family_head(o, "probe_http_duration_seconds", "gauge",
-			      "Duration of each HTTP phase of the last run, in seconds.")) != 0)
+	if ((rc = probe_label_family(o, c, "probe_http_duration_seconds",
+				     "Duration of each HTTP phase of the last run, in seconds.", 1,
+				     "phase", phases, 5, v_phase)) != 0)
 		return rc;
-	for (size_t i = 0; i < c->n; i++) {
-		const struct mprobe *p = &c->probes[i];
-		double v[5];
-
-		if (!p->has_result)
-			continue;
-		v[0] = ms_to_s(p->last.dns_ms);
-		v[1] = ms_to_s(p->last.connect_ms);
-		v[2] = ms_to_s(p->last.tls_ms);
-		v[3] = ms_to_s(p->last.ttfb_ms);
-		v[4] = ms_to_s(transfer_ms(&p->last));
-		for (size_t k = 0; k < 5; k++) {
-			if ((rc = pd_buf_printf(o, "probe_http_duration_seconds{%s,phase=\"%s\"} ",
-						p->labels, phases[k])) != 0 ||
-			    (rc = put_value(o, v[k])) != 0)
-				return rc;
-		}
-	}
 	/* blackbox_exporter's name; only probes whose chain has been seen */
 	if ((rc = family_head(o, "probe_ssl_earliest_cert_expiry", "gauge",
 			      "Earliest notAfter of the TLS certificate chain presented to the "
@@ -280,18 +326,13 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 			       "End of the maintenance window or silence holding the probe's pages, "
 			       "seconds since the epoch (UTC); 0 when not held.", 0, v_silenced_until)) != 0)
 		return rc;
-	if ((rc = family_head(o, "probed_probe_state", "gauge",
-			      "Paging state of the probe: 1 for the current state, 0 for the others "
-			      "(down and recovering mean a page is open).")) != 0)
+	for (size_t k = 0; k < 4; k++)
+		state_names[k] = pd_eval_status_str(probe_states[k]);
+	if ((rc = probe_label_family(o, c, "probed_probe_state",
+				     "Paging state of the probe: 1 for the current state, 0 for the "
+				     "others (down and recovering mean a page is open).", 0, "state",
+				     state_names, 4, v_state)) != 0)
 		return rc;
-	for (size_t i = 0; i < c->n; i++) {
-		for (size_t k = 0; k < 4; k++) {
-			if ((rc = pd_buf_printf(o, "probed_probe_state{%s,state=\"%s\"} %d\n",
-						c->probes[i].labels, pd_eval_status_str(states[k]),
-						c->probes[i].status == states[k])) != 0)
-				return rc;
-		}
-	}
 	return 0;
 }
 
@@ -308,10 +349,7 @@ severity_family(struct pd_buf *o, const struct mctx *c, const char *name, const 
 	for (int k = 1; k <= 4 + (with_none != 0); k++) {
 		if ((rc = pd_buf_printf(o, "%s{severity=\"%s\"", name,
 					k <= 4 ? pd_severity_str(k) : "none")) != 0 ||
-		    (c->location && c->location[0] &&
-		     ((rc = pd_buf_printf(o, ",location=\"")) != 0 ||
-		      (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-		      (rc = pd_buf_printf(o, "\"")) != 0)) ||
+		    (rc = put_location(o, c, ",", "")) != 0 ||
 		    (rc = pd_buf_printf(o, "} %zu\n", counts[k <= 4 ? k : 0])) != 0)
 			return rc;
 	}
@@ -351,10 +389,7 @@ global_sample(struct pd_buf *o, const struct mctx *c, const char *name, const ch
 	if ((rc = family_head(o, name, type, help)) != 0 ||
 	    (rc = pd_buf_printf(o, "%s", name)) != 0)
 		return rc;
-	if (c->location && c->location[0] &&
-	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
-	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-	     (rc = pd_buf_printf(o, "\"}")) != 0))
+	if ((rc = put_location(o, c, "{", "}")) != 0)
 		return rc;
 	if ((rc = pd_buf_printf(o, " ")) != 0)
 		return rc;
@@ -369,12 +404,7 @@ open_labels(struct pd_buf *o, const struct mctx *c)
 
 	if ((rc = pd_buf_printf(o, "{")) != 0)
 		return rc;
-	if (c->location && c->location[0] &&
-	    ((rc = pd_buf_printf(o, "location=\"")) != 0 ||
-	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-	     (rc = pd_buf_printf(o, "\",")) != 0))
-		return rc;
-	return 0;
+	return put_location(o, c, "", ",");
 }
 
 static int
@@ -400,18 +430,12 @@ render_lateness(struct pd_buf *o, const struct mctx *c, const struct pd_daemon_s
 	}
 	if ((rc = pd_buf_printf(o, "%s_sum", name)) != 0)
 		return rc;
-	if (c->location && c->location[0] &&
-	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
-	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-	     (rc = pd_buf_printf(o, "\"}")) != 0))
+	if ((rc = put_location(o, c, "{", "}")) != 0)
 		return rc;
 	if ((rc = pd_buf_printf(o, " ")) != 0 || (rc = put_value(o, s->lateness_sum_s)) != 0 ||
 	    (rc = pd_buf_printf(o, "%s_count", name)) != 0)
 		return rc;
-	if (c->location && c->location[0] &&
-	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
-	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-	     (rc = pd_buf_printf(o, "\"}")) != 0))
+	if ((rc = put_location(o, c, "{", "}")) != 0)
 		return rc;
 	return pd_buf_printf(o, " %" PRIu64 "\n", s->lateness_count);
 }
