@@ -194,41 +194,26 @@ transfer_ms(const struct pd_result *r)
 	return t > 0 ? t : 0;
 }
 
-typedef double (*probe_value_fn)(const struct mprobe *p);
+/* The value of sample k of probe p (k: the index of its label value; 0 when the family
+ * has no label of its own). */
+typedef double (*probe_value_fn)(const struct mprobe *p, size_t k);
 
-static double v_success(const struct mprobe *p) { return pd_result_ok(&p->last) ? 1 : 0; }
-static double v_duration(const struct mprobe *p) { return ms_to_s(p->last.total_ms); }
-static double v_status(const struct mprobe *p) { return p->last.http_status; }
-static double v_dns(const struct mprobe *p) { return ms_to_s(p->last.dns_ms); }
-static double v_length(const struct mprobe *p) { return (double)p->last.body_size; }
-static double v_last_ts(const struct mprobe *p) { return (double)p->last.ts_ms / 1000.0; }
-static double v_consec(const struct mprobe *p) { return p->consec_fail; }
-static double v_silenced(const struct mprobe *p) { return p->held_until_ms != 0; }
-static double v_silenced_until(const struct mprobe *p) { return (double)p->held_until_ms / 1000.0; }
-
-/* One gauge family with one sample per probe (only probes with a result when
- * need_result). */
-static int
-probe_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
-	     int need_result, probe_value_fn fn)
-{
-	int rc;
-
-	if ((rc = family_head(o, name, "gauge", help)) != 0)
-		return rc;
-	for (size_t i = 0; i < c->n; i++) {
-		const struct mprobe *p = &c->probes[i];
-
-		if (need_result && !p->has_result)
-			continue;
-		if ((rc = pd_buf_printf(o, "%s{%s} ", name, p->labels)) != 0 ||
-		    (rc = put_value(o, fn(p))) != 0)
-			return rc;
+#define PROBE_VALUE(fn, expr)                                                  \
+	static double fn(const struct mprobe *p, size_t k)                     \
+	{                                                                      \
+		(void)k;                                                       \
+		return (expr);                                                 \
 	}
-	return 0;
-}
-
-typedef double (*probe_label_fn)(const struct mprobe *p, size_t k);
+PROBE_VALUE(v_success, pd_result_ok(&p->last) ? 1 : 0)
+PROBE_VALUE(v_duration, ms_to_s(p->last.total_ms))
+PROBE_VALUE(v_status, p->last.http_status)
+PROBE_VALUE(v_dns, ms_to_s(p->last.dns_ms))
+PROBE_VALUE(v_length, (double)p->last.body_size)
+PROBE_VALUE(v_last_ts, (double)p->last.ts_ms / 1000.0)
+PROBE_VALUE(v_consec, p->consec_fail)
+PROBE_VALUE(v_silenced, p->held_until_ms != 0)
+PROBE_VALUE(v_silenced_until, (double)p->held_until_ms / 1000.0)
+#undef PROBE_VALUE
 
 static const enum pd_eval_status probe_states[] = { PD_EVAL_UP, PD_EVAL_FAILING, PD_EVAL_DOWN,
 						    PD_EVAL_RECOVERING };
@@ -252,12 +237,13 @@ v_state(const struct mprobe *p, size_t k)
 	return p->status == probe_states[k];
 }
 
-/* One gauge family with n samples per probe, label="values[k]" for each k (only probes
- * with a result when need_result). */
+/* One gauge family with n samples per probe, label="values[k]" for each k, or one
+ * without a label of its own when label is NULL (only probes with a result when
+ * need_result). */
 static int
 probe_label_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
 		   int need_result, const char *label, const char *const values[], size_t n,
-		   probe_label_fn fn)
+		   probe_value_fn fn)
 {
 	int rc;
 
@@ -269,13 +255,25 @@ probe_label_family(struct pd_buf *o, const struct mctx *c, const char *name, con
 		if (need_result && !p->has_result)
 			continue;
 		for (size_t k = 0; k < n; k++) {
-			if ((rc = pd_buf_printf(o, "%s{%s,%s=\"%s\"} ", name, p->labels, label,
-						values[k])) != 0 ||
-			    (rc = put_value(o, fn(p, k))) != 0)
+			if (label != NULL)
+				rc = pd_buf_printf(o, "%s{%s,%s=\"%s\"} ", name, p->labels, label,
+						   values[k]);
+			else
+				rc = pd_buf_printf(o, "%s{%s} ", name, p->labels);
+			if (rc != 0 || (rc = put_value(o, fn(p, k))) != 0)
 				return rc;
 		}
 	}
 	return 0;
+}
+
+/* One gauge family with one sample per probe (only probes with a result when
+ * need_result). */
+static int
+probe_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
+	     int need_result, probe_value_fn fn)
+{
+	return probe_label_family(o, c, name, help, need_result, NULL, NULL, 1, fn);
 }
 
 static int
