@@ -53,6 +53,35 @@ outbox_row(void *ud, const struct pd_outbox_row *r)
 	return 0;
 }
 
+/* A row id: a positive decimal number. 0, or -1 when s is not one. */
+static int
+row_id(const char *s, int64_t *id)
+{
+	char *end = NULL;
+
+	*id = strtoll(s, &end, 10);
+	return end == s || *end != '\0' || *id <= 0 ? -1 : 0;
+}
+
+/* Open the database read-only for a listing; with --json, *doc is the document (format,
+ * "database", and *arr the array named arr in it), else NULL. 0, or an exit status. */
+static int
+list_open(const struct cli *c, struct pd_store **st, struct dbsel *sel, const char *format,
+	  const char *arr, cJSON **doc, cJSON **arrp)
+{
+	int rc;
+
+	*doc = NULL;
+	if ((rc = probectl_open_store(c, st, sel)) != 0)
+		return rc;
+	if (c->json) {
+		*doc = probectl_json_doc(format);
+		cJSON_AddStringToObject(*doc, "database", sel->path);
+		*arrp = cJSON_AddArrayToObject(*doc, arr);
+	}
+	return 0;
+}
+
 typedef int (*row_write_fn)(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
 			    struct pd_err *err);
 
@@ -92,17 +121,13 @@ probectl_cmd_outbox(struct cli *c)
 	v.now = pd_clock_wall_ms(NULL);
 	if (c->argc > 0) {
 		int64_t id = 0;
-		char *end = NULL;
 		int n = 0;
 
 		if (strcmp(c->argv[0], "requeue") != 0 || c->argc != 2)
 			return probectl_usage_error(c, "expected 'outbox' or 'outbox requeue ID|all'");
-		if (strcmp(c->argv[1], "all") != 0) {
-			id = strtoll(c->argv[1], &end, 10);
-			if (end == c->argv[1] || *end != '\0' || id <= 0)
-				return probectl_usage_error(c, "'%s' is not an outbox row id (or 'all')",
-						   c->argv[1]);
-		}
+		if (strcmp(c->argv[1], "all") != 0 && row_id(c->argv[1], &id) != 0)
+			return probectl_usage_error(c, "'%s' is not an outbox row id (or 'all')",
+						    c->argv[1]);
 		if ((rc = db_row_write(c, pd_store_outbox_requeue, id, v.now, &n)) != 0)
 			return rc;
 		if (n == 0) {
@@ -114,13 +139,9 @@ probectl_cmd_outbox(struct cli *c)
 		       "minute, in order per target\n", n);
 		return 0;
 	}
-	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
+	if ((rc = list_open(c, &st, &sel, "probed.outbox/1", "rows", &doc, &v.arr)) != 0)
 		goto out;
-	if (c->json) {
-		doc = probectl_json_doc("probed.outbox/1");
-		cJSON_AddStringToObject(doc, "database", sel.path);
-		v.arr = cJSON_AddArrayToObject(doc, "rows");
-	} else {
+	if (doc == NULL) {
 		printf("%-6s %-13s %-16s %-8s %-24s %-20s %3s  %-14s %s\n", "ID", "STATE", "TARGET",
 		       "EVENT", "DEDUP KEY", "CREATED (UTC)", "TRY", "NEXT TRY", "LAST ERROR");
 	}
@@ -273,14 +294,12 @@ probectl_cmd_silence(struct cli *c)
 		return silence_add(c);
 	}
 	if (strcmp(sub, "expire") == 0) {
-		int64_t id;
-		char *end = NULL;
+		int64_t id = 0;
 		int n = 0;
 
 		if (c->argc != 2 || c->json)
 			return probectl_usage_error(c, "expected 'silence expire ID'");
-		id = strtoll(c->argv[1], &end, 10);
-		if (end == c->argv[1] || *end != '\0' || id <= 0)
+		if (row_id(c->argv[1], &id) != 0)
 			return probectl_usage_error(c, "'%s' is not a silence id", c->argv[1]);
 		if ((rc = db_row_write(c, pd_store_silence_expire, id, v.now, &n)) != 0)
 			return rc;
@@ -295,13 +314,9 @@ probectl_cmd_silence(struct cli *c)
 	}
 	if (strcmp(sub, "list") != 0 || c->argc != 1)
 		return probectl_usage_error(c, "expected 'silence add|list|expire'");
-	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
+	if ((rc = list_open(c, &st, &sel, "probed.silence/1", "silences", &doc, &v.arr)) != 0)
 		goto out;
-	if (c->json) {
-		doc = probectl_json_doc("probed.silence/1");
-		cJSON_AddStringToObject(doc, "database", sel.path);
-		v.arr = cJSON_AddArrayToObject(doc, "silences");
-	} else {
+	if (doc == NULL) {
 		printf("%-6s %-8s %-24s %-20s %-10s %s\n", "ID", "SCOPE", "NAME", "UNTIL (UTC)",
 		       "LEFT", "REASON");
 	}
