@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include "probed/buf.h"
 #include "probed/check.h"
 #include "probed/clock.h"
 #include "probed/hash.h"
@@ -312,18 +313,11 @@ shape_struct(struct map_set *ms, const cJSON *n)
 			is_map = v[i] == v[0];
 	}
 	if (is_map) {
-		if (ms->n == ms->cap) {
-			size_t nc = ms->cap ? ms->cap * 2 : 8;
-			const cJSON **nv = realloc(ms->v, nc * sizeof(*nv));
-
-			if (nv == NULL) {
-				ms->nomem = 1;
-				if (v != small)
-					free(v);
-				return h;
-			}
-			ms->v = nv;
-			ms->cap = nc;
+		if (pd_buf_grow(&ms->v, &ms->cap, ms->n + 1, sizeof(*ms->v)) != 0) {
+			ms->nomem = 1;
+			if (v != small)
+				free(v);
+			return h;
 		}
 		ms->v[ms->n++] = n;
 		h = fold_set(fnv(h, "{}", 2), v, k);

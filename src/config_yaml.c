@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+#include "probed/buf.h"
 #include "probed/config.h"
 #include "probed/jsonschema.h"
 #include "config_int.h"
@@ -36,16 +37,9 @@ pd_config_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt,
 	char *text = NULL;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (c->nmsgs == c->capmsgs) {
-		size_t ncap = c->capmsgs ? c->capmsgs * 2 : 16;
-		struct cfg_msg *m = realloc(c->msgs, ncap * sizeof(*m));
-
-		if (m == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		c->msgs = m;
-		c->capmsgs = ncap;
+	if (pd_buf_grow(&c->msgs, &c->capmsgs, c->nmsgs + 1, sizeof(*c->msgs)) != 0) {
+		c->nomem = 1;
+		return;
 	}
 	if (asprintf(&text, "%s:%zu:%zu: %s", c->file, line, col, msg) < 0) {
 		c->nomem = 1;
@@ -404,16 +398,9 @@ cfg_json_scalar(struct cfg_ctx *c, yaml_node_t *n)
 static void
 cfg_json_mark(struct cfg_ctx *c, const cJSON *item, const yaml_node_t *key)
 {
-	if (c->njmarks == c->capjmarks) {
-		size_t ncap = c->capjmarks ? c->capjmarks * 2 : 64;
-		struct cfg_jmark *m = realloc(c->jmarks, ncap * sizeof(*m));
-
-		if (m == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		c->jmarks = m;
-		c->capjmarks = ncap;
+	if (pd_buf_grow(&c->jmarks, &c->capjmarks, c->njmarks + 1, sizeof(*c->jmarks)) != 0) {
+		c->nomem = 1;
+		return;
 	}
 	c->jmarks[c->njmarks].item = item;
 	c->jmarks[c->njmarks].key = key;

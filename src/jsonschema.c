@@ -36,6 +36,7 @@
 #include <string.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include "probed/buf.h"
 #include "probed/jsonschema.h"
 #include "probed/hash.h"
 #include "probed/log.h"
@@ -225,25 +226,6 @@ struct pd_schema {
 
 /* ------------------------------------------------------------------ */
 /* small utilities                                                      */
-
-static int
-grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * elem);
-	if (np == NULL)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
 
 static int
 is_integer_value(double d)
@@ -843,7 +825,7 @@ keep_str(struct pd_schema *s, char *str)
 {
 	if (str == NULL)
 		return NULL;
-	if (grow((void **)&s->strs, &s->capstrs, s->nstrs + 1, sizeof(*s->strs)) < 0) {
+	if (pd_buf_grow(&s->strs, &s->capstrs, s->nstrs + 1, sizeof(*s->strs)) < 0) {
 		free(str);
 		return NULL;
 	}
@@ -868,7 +850,7 @@ res_add(struct pd_schema *s, const char *uri, const cJSON *json, const char *bas
 
 	if (res_find(s, uri) != NULL)
 		return 0;
-	if (grow((void **)&s->res, &s->capres, s->nres + 1, sizeof(*s->res)) < 0)
+	if (pd_buf_grow(&s->res, &s->capres, s->nres + 1, sizeof(*s->res)) < 0)
 		return -1;
 	dup = strdup(uri);
 	if (dup == NULL)
@@ -1387,7 +1369,7 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 	}
 	n = calloc(1, sizeof(*n));
 	if (n == NULL ||
-	    grow((void **)&cc->s->nodes, &cc->s->capnodes, cc->s->nnodes + 1,
+	    pd_buf_grow(&cc->s->nodes, &cc->s->capnodes, cc->s->nnodes + 1,
 		 sizeof(*cc->s->nodes)) < 0) {
 		free(n);
 		cc_nomem(cc);
@@ -1415,7 +1397,7 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 		n->has |= H_REF;
 		n->ref_str = x->valuestring;
 		n->ref_base = base;
-		if (grow((void **)&cc->pending, &cc->cappending, cc->npending + 1,
+		if (pd_buf_grow(&cc->pending, &cc->cappending, cc->npending + 1,
 			 sizeof(*cc->pending)) < 0) {
 			cc_nomem(cc);
 			return NULL;

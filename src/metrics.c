@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "probed/buf.h"
 #include "probed/classify.h"
 #include "probed/eval.h"
 #include "probed/incident.h"
@@ -100,16 +101,9 @@ metrics_on_probe(void *ud, const struct pd_probe_view *v)
 
 	if (c->nomem)
 		return;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 16;
-		struct mprobe *np = realloc(c->probes, ncap * sizeof(*np));
-
-		if (np == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		c->probes = np;
-		c->cap = ncap;
+	if (pd_buf_grow(&c->probes, &c->cap, c->n + 1, sizeof(*c->probes)) != 0) {
+		c->nomem = 1;
+		return;
 	}
 	p = &c->probes[c->n];
 	memset(p, 0, sizeof(*p));

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include "probed/buf.h"
 #include "probed/log.h"
 #include "probed/notify.h"
 #include "probed/outbox.h"
@@ -718,16 +719,9 @@ am_vec_add(void *ud, const struct pd_am_alert *a)
 
 	if (v->n >= OUTBOX_AM_MAX_ALERTS)
 		return 1;
-	if (v->n == v->cap) {
-		size_t ncap = v->cap ? v->cap * 2 : 8;
-		struct pd_am_alert *na = realloc(v->a, ncap * sizeof(*na));
-
-		if (na == NULL) {
-			v->nomem = 1;
-			return 1;
-		}
-		v->a = na;
-		v->cap = ncap;
+	if (pd_buf_grow(&v->a, &v->cap, v->n + 1, sizeof(*v->a)) != 0) {
+		v->nomem = 1;
+		return 1;
 	}
 	c = &v->a[v->n];
 	*c = *a;
