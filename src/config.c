@@ -616,13 +616,26 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	}
 }
 
+struct cfg_probes_ud {
+	const struct pd_probe_cfg *defaults;
+	struct pd_config *cfg;
+};
+
+static char *
+cfg_probe_item(struct cfg_ctx *c, yaml_node_t *n, size_t i, void *ud, yaml_node_t **name_node)
+{
+	struct cfg_probes_ud *u = ud;
+
+	cfg_probe(c, n, u->defaults, &u->cfg->probes[i], name_node);
+	return u->cfg->probes[i].name;
+}
+
 static void
 cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	   struct pd_config *cfg)
 {
+	struct cfg_probes_ud u = { d, cfg };
 	yaml_node_item_t *items;
-	yaml_node_t **name_nodes = NULL;
-	char **names = NULL;
 	size_t cnt;
 
 	if (pd_config_seq(c, n, "probes", &items, &cnt) != 0)
@@ -632,19 +645,8 @@ cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 		return;
 	}
 	cfg->probes = pd_config_calloc(c, cnt, sizeof(*cfg->probes));
-	name_nodes = pd_config_calloc(c, cnt, sizeof(*name_nodes));
-	names = pd_config_calloc(c, cnt, sizeof(*names));
-	if (cfg->probes == NULL || name_nodes == NULL || names == NULL)
-		goto out;
-	cfg->nprobes = cnt;
-	for (size_t i = 0; i < cnt; i++) {
-		cfg_probe(c, pd_config_node(c, items[i]), d, &cfg->probes[i], &name_nodes[i]);
-		names[i] = cfg->probes[i].name;
-	}
-	pd_config_unique(c, "probe", names, name_nodes, cnt);
-out:
-	free(name_nodes);
-	free(names);
+	if (cfg->probes != NULL)
+		pd_config_named(c, items, cnt, "probe", cfg_probe_item, &u, &cfg->nprobes);
 }
 
 enum { ST_PATH, ST_RETENTION, ST_INC_RETENTION, ST_N };

@@ -112,6 +112,11 @@ int pd_config_headers_merge(struct cfg_ctx *c, const struct pd_header *base, siz
 int64_t pd_config_time_of_day(const char *s);   /* ms after midnight, -1 when invalid */
 void pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
 		      yaml_node_t *const nodes[], size_t n);
+/* Item i of a list of named things read from n; returns its name (owned by the item). */
+typedef char *(*pd_config_item_fn)(struct cfg_ctx *c, yaml_node_t *n, size_t i, void *ud,
+				   yaml_node_t **name_node);
+void pd_config_named(struct cfg_ctx *c, yaml_node_item_t *items, size_t cnt, const char *what,
+		     pd_config_item_fn read, void *ud, size_t *count);
 void pd_config_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what,
 			  const char *v);
 

@@ -368,30 +368,26 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 				"'all: true'");
 }
 
+static char *
+cfg_maint_item(struct cfg_ctx *c, yaml_node_t *n, size_t i, void *ud, yaml_node_t **name_node)
+{
+	struct pd_config *cfg = ud;
+
+	cfg_maint_one(c, n, cfg, &cfg->maint[i], name_node);
+	return cfg->maint[i].name;
+}
+
 void
 pd_config_read_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 {
 	yaml_node_item_t *items;
-	yaml_node_t **name_nodes = NULL;
-	char **names = NULL;
 	size_t cnt;
 
 	if (pd_config_seq(c, n, "maintenance", &items, &cnt) != 0 || cnt == 0)
 		return;
 	cfg->maint = pd_config_calloc(c, cnt, sizeof(*cfg->maint));
-	name_nodes = pd_config_calloc(c, cnt, sizeof(*name_nodes));
-	names = pd_config_calloc(c, cnt, sizeof(*names));
-	if (cfg->maint == NULL || name_nodes == NULL || names == NULL)
-		goto out;
-	cfg->nmaint = cnt;
-	for (size_t i = 0; i < cnt; i++) {
-		cfg_maint_one(c, pd_config_node(c, items[i]), cfg, &cfg->maint[i], &name_nodes[i]);
-		names[i] = cfg->maint[i].name;
-	}
-	pd_config_unique(c, "maintenance", names, name_nodes, cnt);
-out:
-	free(name_nodes);
-	free(names);
+	if (cfg->maint != NULL)
+		pd_config_named(c, items, cnt, "maintenance", cfg_maint_item, cfg, &cfg->nmaint);
 }
 
 /* runbooks: {base_url: URL}: where the runbooks/ directory is published; every payload

@@ -651,6 +651,27 @@ cfg_named_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : (x->idx > y->idx);
 }
 
+/* A list of named things (probes, notify targets, maintenance windows): the caller has
+ * allocated its array of cnt; *count is set to cnt once the rest is allocated, then item i
+ * is read by read (which returns its name and sets its name node), and names used twice
+ * are reported. */
+void
+pd_config_named(struct cfg_ctx *c, yaml_node_item_t *items, size_t cnt, const char *what,
+		pd_config_item_fn read, void *ud, size_t *count)
+{
+	yaml_node_t **name_nodes = pd_config_calloc(c, cnt, sizeof(*name_nodes));
+	char **names = pd_config_calloc(c, cnt, sizeof(*names));
+
+	if (name_nodes != NULL && names != NULL) {
+		*count = cnt;
+		for (size_t i = 0; i < cnt; i++)
+			names[i] = read(c, pd_config_node(c, items[i]), i, ud, &name_nodes[i]);
+		pd_config_unique(c, what, names, name_nodes, cnt);
+	}
+	free(name_nodes);
+	free(names);
+}
+
 /* Report names[i] that repeat an earlier one, in file order. nodes[i] NULL = no name. */
 void
 pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
