@@ -393,8 +393,8 @@ render_quoted(char *out, size_t cap, const char *s)
 	wb_finish(&w);
 }
 
-static const char *
-type_name(const cJSON *j)
+const char *
+pd_schema_type_name(const cJSON *j)
 {
 	if (cJSON_IsNull(j))
 		return "null";
@@ -1360,7 +1360,8 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 	if (n != NULL)
 		return n;
 	if (!cJSON_IsObject(j) && !cJSON_IsBool(j)) {
-		cc_fail(cc, "must be a schema (object or boolean), got %s", type_name(j));
+		cc_fail(cc, "must be a schema (object or boolean), got %s",
+			pd_schema_type_name(j));
 		return NULL;
 	}
 	if (cc->depth >= PD_SCHEMA_MAX_DEPTH) {
@@ -1682,9 +1683,9 @@ report(struct vctx *c, const char *kw, const cJSON *x, enum got_style got, const
 	if (got != GOT_NONE && x != NULL) {
 		render_value(val, sizeof(val), x);
 		if (got == GOT_TYPED && (cJSON_IsArray(x) || cJSON_IsObject(x) || cJSON_IsNull(x)))
-			snprintf(gotbuf, sizeof(gotbuf), ", got %s", type_name(x));
+			snprintf(gotbuf, sizeof(gotbuf), ", got %s", pd_schema_type_name(x));
 		else if (got == GOT_TYPED)
-			snprintf(gotbuf, sizeof(gotbuf), ", got %s %s", type_name(x), val);
+			snprintf(gotbuf, sizeof(gotbuf), ", got %s %s", pd_schema_type_name(x), val);
 		else
 			snprintf(gotbuf, sizeof(gotbuf), ", got %s", val);
 	}
