@@ -27,6 +27,12 @@ struct cfg_jmark {
 	const yaml_node_t *key;
 };
 
+/* a name and where it stands, for sorting names stably (duplicate names, duplicate keys) */
+struct cfg_named {
+	const char *name;
+	size_t idx;
+};
+
 struct cfg_ctx {
 	yaml_document_t doc;
 	const char *file;
@@ -50,7 +56,8 @@ void pd_config_error_at(struct cfg_ctx *c, size_t line, size_t col, const char *
 	__attribute__((format(printf, 4, 5)));
 void pd_config_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int pd_config_msg_cmp(const void *a, const void *b);   /* qsort: by position, then order */
+int pd_config_msg_cmp(const void *a, const void *b);
+int pd_config_named_cmp(const void *a, const void *b);   /* qsort of struct cfg_named */   /* qsort: by position, then order */
 const char *pd_config_show(const char *s, size_t len, char *out, size_t cap);
 const char *pd_config_raw(const yaml_node_t *n);
 const char *pd_config_disp(const yaml_node_t *n, const char *expanded, int secret, char *out,

@@ -635,13 +635,9 @@ pd_config_time_of_day(const char *s)
 	return ((int64_t)v[0] * 3600 + v[1] * 60 + v[2]) * 1000;
 }
 
-struct cfg_named {
-	const char *name;
-	size_t idx;
-};
-
-static int
-cfg_named_cmp(const void *a, const void *b)
+/* qsort: by name, then by index (a stable sort by name) */
+int
+pd_config_named_cmp(const void *a, const void *b)
 {
 	const struct cfg_named *x = a, *y = b;
 	int r = strcmp(x->name, y->name);
@@ -692,7 +688,7 @@ pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
 			m++;
 		}
 	}
-	qsort(v, m, sizeof(*v), cfg_named_cmp);
+	qsort(v, m, sizeof(*v), pd_config_named_cmp);
 	for (size_t i = 1; i < m; i++)
 		if (strcmp(v[i].name, v[i - 1].name) == 0)
 			first[v[i].idx] = first[v[i - 1].idx];

@@ -443,20 +443,6 @@ pd_config_json_lint(void *ud, const cJSON *key, const char *pointer, const char 
 	pd_config_error(c, m->key, "json: %s", msg);
 }
 
-struct cfg_key {
-	const char *s;
-	size_t idx;
-};
-
-static int
-cfg_key_cmp(const void *a, const void *b)
-{
-	const struct cfg_key *x = a, *y = b;
-	int r = strcmp(x->s, y->s);
-
-	return r != 0 ? r : (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 /* dup[i] = 1 for each pair of mapping n whose (scalar) key an earlier pair has, as
  * cJSON compares keys (C strings). Sorting, not a lookup per key: a mapping of 100,000
  * keys took 13 s with cJSON_GetObjectItemCaseSensitive. -1 when out of memory. */
@@ -464,7 +450,7 @@ static int
 cfg_json_dups(struct cfg_ctx *c, yaml_node_t *n, unsigned char *dup)
 {
 	size_t np = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start), m = 0;
-	struct cfg_key *keys;
+	struct cfg_named *keys;
 
 	if (np < 2)
 		return 0;
@@ -474,13 +460,13 @@ cfg_json_dups(struct cfg_ctx *c, yaml_node_t *n, unsigned char *dup)
 		yaml_node_t *k = pd_config_node(c, n->data.mapping.pairs.start[i].key);
 
 		if (k->type == YAML_SCALAR_NODE) {
-			keys[m].s = pd_config_raw(k);
+			keys[m].name = pd_config_raw(k);
 			keys[m++].idx = i;
 		}
 	}
-	qsort(keys, m, sizeof(*keys), cfg_key_cmp);
+	qsort(keys, m, sizeof(*keys), pd_config_named_cmp);
 	for (size_t i = 1; i < m; i++)
-		if (strcmp(keys[i].s, keys[i - 1].s) == 0)
+		if (strcmp(keys[i].name, keys[i - 1].name) == 0)
 			dup[keys[i].idx] = 1;
 	free(keys);
 	return 0;
