@@ -3,6 +3,7 @@
  * newline dropped) and $$ (a literal '$'). A scalar that used ${...} is secret: the caller
  * registers its expansion with pd_log_add_secret() and messages quote only the text as
  * written. With PD_CONFIG_NO_SECRET_FILES a ${file:} is checked for syntax, not read.
+ * pd_config_read_file, the size-capped read of a whole file, serves probes.yaml too.
  */
 #include <errno.h>
 #include <fcntl.h>

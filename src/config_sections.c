@@ -1,6 +1,6 @@
 /* config_sections.c — the top-level sections of probes.yaml around the probes: `http:`
- * (listener, bearer token), `classify:` (the P1–P4 ladder's thresholds and words, with
- * their defaults), `heartbeat:`, `maintenance:` (windows; the rule is in maint.h),
+ * (listener, bearer token), `classify:` (the P1–P4 ladder's thresholds and words; their
+ * defaults are pd_classify_rules_default's), `heartbeat:`, `maintenance:` (windows; the rule is in maint.h),
  * `runbooks:` and `slo:` (objectives and burn-rate rules; see slo.h). A section that
  * names probes or families reads them from the probes already loaded.
  */

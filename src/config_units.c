@@ -1,6 +1,6 @@
 /* config_units.c — the values of probes.yaml: durations ("1h30m"), sizes ("1MiB"),
  * integers, numbers, enums, names, HTTP methods, URLs, header maps, times of day, tokens
- * that go into a header line, and unique names in a list. Each typed getter takes a
+ * that go into a header line, and lists of named items with unique names. Each typed getter takes a
  * scalar node, expands it (config_expand.c), checks its bounds and reports a problem at
  * the node; the caller keeps its default when a value is refused.
  */

@@ -2,7 +2,7 @@
  * a node, sorted by position), allocation that records out-of-memory instead of failing,
  * walking mappings against a list of known keys (with a did-you-mean) and sequences,
  * YAML syntax errors in words that say what to fix, the nesting check that runs before a
- * document is built, and the conversion of YAML to cJSON (YAML 1.2 core schema scalars,
+ * document is built, the parse of one document (pd_config_parse), and the conversion of YAML to cJSON (YAML 1.2 core schema scalars,
  * node caps against alias expansion, the position of every object key for the JSON
  * Schema lint), also offered whole as pd_config_yaml_to_json.
  *
