@@ -1,4 +1,5 @@
-/* buf.c — capped, growable, NUL-terminated byte buffer; UTF-8 scrubbing of text. */
+/* buf.c — capped, growable, NUL-terminated byte buffer; growing arrays (pd_buf_grow);
+ * UTF-8 scrubbing of text. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>

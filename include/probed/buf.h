@@ -1,4 +1,5 @@
-/* buf.h — a growable byte buffer with a hard cap (response bodies, rendered text). */
+/* buf.h — a growable byte buffer with a hard cap (response bodies, rendered text), and
+ * pd_buf_grow for growing arrays. */
 #ifndef PROBED_BUF_H
 #define PROBED_BUF_H
 #include <stddef.h>
