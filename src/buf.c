@@ -1,5 +1,7 @@
-/* buf.c — capped, growable, NUL-terminated byte buffer; UTF-8 scrubbing of text. */
+/* buf.c — capped, growable, NUL-terminated byte buffer; growing arrays (pd_buf_grow);
+ * UTF-8 scrubbing of text. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,28 @@ buf_reserve(struct pd_buf *b, size_t need)
 		return PD_ERR_NOMEM;
 	b->data = p;
 	b->cap = ncap;
+	return 0;
+}
+
+int
+pd_buf_grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+	void **p = pp;
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 8;
+	while (ncap < need)
+		ncap *= 2;
+	if (elem != 0 && ncap > SIZE_MAX / elem)
+		return -1;
+	np = realloc(*p, ncap * elem);
+	if (np == NULL)
+		return -1;
+	*p = np;
+	*cap = ncap;
 	return 0;
 }
 

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include "probed/buf.h"
 #include "probed/check.h"
 #include "probed/clock.h"
 #include "probed/hash.h"
+#include "probed/jsonschema.h"
 #include "probed/log.h"
 #include "probed/outcome.h"
 #include "probed/tlscert.h"
@@ -41,22 +43,6 @@ struct shape_walk {
 	size_t nlines, clines;
 	struct map_set maps;     /* objects collapsed as maps */
 };
-
-static const char *
-shape_type(const cJSON *n)
-{
-	if (cJSON_IsObject(n))
-		return "object";
-	if (cJSON_IsArray(n))
-		return "array";
-	if (cJSON_IsString(n))
-		return "string";
-	if (cJSON_IsNumber(n))
-		return "number";
-	if (cJSON_IsBool(n))
-		return "boolean";
-	return "null";
-}
 
 /* Add h to the set; 1 when new. */
 static int
@@ -312,18 +298,11 @@ shape_struct(struct map_set *ms, const cJSON *n)
 			is_map = v[i] == v[0];
 	}
 	if (is_map) {
-		if (ms->n == ms->cap) {
-			size_t nc = ms->cap ? ms->cap * 2 : 8;
-			const cJSON **nv = realloc(ms->v, nc * sizeof(*nv));
-
-			if (nv == NULL) {
-				ms->nomem = 1;
-				if (v != small)
-					free(v);
-				return h;
-			}
-			ms->v = nv;
-			ms->cap = nc;
+		if (pd_buf_grow(&ms->v, &ms->cap, ms->n + 1, sizeof(*ms->v)) != 0) {
+			ms->nomem = 1;
+			if (v != small)
+				free(v);
+			return h;
 		}
 		ms->v[ms->n++] = n;
 		h = fold_set(fnv(h, "{}", 2), v, k);
@@ -350,7 +329,7 @@ map_set_has(const struct map_set *ms, const cJSON *n)
 static void
 shape_node(struct shape_walk *w, const cJSON *n, uint64_t h)
 {
-	const char *type = shape_type(n);
+	const char *type = pd_schema_type_name(n);
 	int listing = w->lines != NULL || w->path != NULL;
 	size_t mark = w->plen;
 

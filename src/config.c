@@ -42,6 +42,7 @@
 #define CFG_DEF_RETENTION_MS ((int64_t)30 * 86400 * 1000)
 #define CFG_DEF_INCIDENT_RETENTION_MS ((int64_t)90 * 86400 * 1000)
 #define CFG_DEF_STORE_PATH "/var/lib/probed/probed.db"
+#define CFG_EMPTY_MSG "empty configuration (at least 'probes' is required)"
 #define CFG_MIN_INTERVAL_MS 100
 
 /* ---------------------------------------------------------------- memory */
@@ -615,13 +616,26 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	}
 }
 
+struct cfg_probes_ud {
+	const struct pd_probe_cfg *defaults;
+	struct pd_config *cfg;
+};
+
+static char *
+cfg_probe_item(struct cfg_ctx *c, yaml_node_t *n, size_t i, void *ud, yaml_node_t **name_node)
+{
+	struct cfg_probes_ud *u = ud;
+
+	cfg_probe(c, n, u->defaults, &u->cfg->probes[i], name_node);
+	return u->cfg->probes[i].name;
+}
+
 static void
 cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	   struct pd_config *cfg)
 {
+	struct cfg_probes_ud u = { d, cfg };
 	yaml_node_item_t *items;
-	yaml_node_t **name_nodes = NULL;
-	char **names = NULL;
 	size_t cnt;
 
 	if (pd_config_seq(c, n, "probes", &items, &cnt) != 0)
@@ -631,19 +645,8 @@ cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 		return;
 	}
 	cfg->probes = pd_config_calloc(c, cnt, sizeof(*cfg->probes));
-	name_nodes = pd_config_calloc(c, cnt, sizeof(*name_nodes));
-	names = pd_config_calloc(c, cnt, sizeof(*names));
-	if (cfg->probes == NULL || name_nodes == NULL || names == NULL)
-		goto out;
-	cfg->nprobes = cnt;
-	for (size_t i = 0; i < cnt; i++) {
-		cfg_probe(c, pd_config_node(c, items[i]), d, &cfg->probes[i], &name_nodes[i]);
-		names[i] = cfg->probes[i].name;
-	}
-	pd_config_unique(c, "probe", names, name_nodes, cnt);
-out:
-	free(name_nodes);
-	free(names);
+	if (cfg->probes != NULL)
+		pd_config_named(c, items, cnt, "probe", cfg_probe_item, &u, &cfg->nprobes);
 }
 
 enum { ST_PATH, ST_RETENTION, ST_INC_RETENTION, ST_N };
@@ -781,55 +784,30 @@ config_load_string(const char *yaml, size_t len, const char *name, unsigned flag
 {
 	struct cfg_ctx c;
 	struct pd_config *cfg = NULL;
-	yaml_parser_t parser;
-	yaml_document_t extra;
 	yaml_node_t *root;
-	int have_parser = 0, have_doc = 0, rc = PD_ERR_CONFIG;
+	int have_doc = 0, rc = PD_ERR_CONFIG;
 
 	memset(&c, 0, sizeof(c));
 	*out = NULL;
 	c.file = name ? name : "(config)";
 	c.flags = flags;
 	cfg = calloc(1, sizeof(*cfg));
-	if (cfg == NULL || !yaml_parser_initialize(&parser)) {
+	if (cfg == NULL) {
 		c.nomem = 1;
 		goto out;
 	}
-	have_parser = 1;
 	cfg->path = pd_config_strdup(&c, c.file);
 	cfg->store_path = pd_config_strdup(&c, CFG_DEF_STORE_PATH);
 	cfg->retention_ms = CFG_DEF_RETENTION_MS;
 	cfg->incident_retention_ms = CFG_DEF_INCIDENT_RETENTION_MS;
 	pd_config_classify_defaults(cfg);
-	if (pd_config_depth_check(&c, yaml, len) != 0)
-		goto out;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, &c.doc)) {
-		pd_config_syntax_error(&c, &parser, yaml, len);
-		goto out;
-	}
-	have_doc = 1;
-	root = yaml_document_get_root_node(&c.doc);
-	if (root == NULL) {
-		pd_config_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
-		goto out;
-	}
-	/* a second document would be silently ignored: refuse it */
-	if (!yaml_parser_load(&parser, &extra)) {
-		pd_config_syntax_error(&c, &parser, yaml, len);
-	} else {
-		yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-
-		if (r2 != NULL)
-			pd_config_error(&c, r2, "only one YAML document is allowed per file");
-		yaml_document_delete(&extra);
-	}
-	cfg_root(&c, root, cfg);
+	root = pd_config_parse(&c, yaml, len, CFG_EMPTY_MSG,
+			       "only one YAML document is allowed per file", &have_doc);
+	if (root != NULL)
+		cfg_root(&c, root, cfg);
 out:
 	if (have_doc)
 		yaml_document_delete(&c.doc);
-	if (have_parser)
-		yaml_parser_delete(&parser);
 	if (c.nomem) {
 		rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
 	} else if (c.nmsgs == 0) {
@@ -857,45 +835,16 @@ out:
 static int
 cfg_read_file(const char *path, struct pd_buf *b, struct pd_err *err)
 {
-	char chunk[16384];
-	struct stat st;
-	int fd = -1, rc = 0;
+	int errnum = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		rc = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(EISDIR));
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		rc = pd_buf_append(b, chunk, (size_t)r);
-		if (rc == PD_ERR_INVALID) {
-			rc = pd_err_set(err, PD_ERR_IO, "%s: file is larger than %d bytes", path,
-					CFG_MAX_FILE);
-			goto out;
-		}
-		if (rc != 0) {
-			rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
-			goto out;
-		}
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	if (pd_config_read_file(path, 0, CFG_MAX_FILE, b, &errnum) == 0)
+		return 0;
+	if (errnum == EFBIG)
+		return pd_err_set(err, PD_ERR_IO, "%s: file is larger than %d bytes", path,
+				  CFG_MAX_FILE);
+	if (errnum == ENOMEM)
+		return pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", path);
+	return pd_err_set(err, PD_ERR_IO, "%s: %s", path, strerror(errnum));
 }
 
 int
@@ -927,10 +876,9 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 {
 	struct cfg_ctx c;
 	struct pd_buf b;
-	yaml_parser_t parser;
 	yaml_node_t *root, *v, *top[TOP_N], *topk[TOP_N], *st[ST_N], *stk[ST_N];
 	char *res = NULL;
-	int have_parser = 0, have_doc = 0, rc;
+	int have_doc = 0, rc;
 
 	memset(&c, 0, sizeof(c));
 	*out = NULL;
@@ -938,25 +886,11 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 	pd_buf_init(&b, CFG_MAX_FILE);
 	if ((rc = cfg_read_file(path, &b, err)) != 0)
 		goto out;
-	if (!yaml_parser_initialize(&parser)) {
-		c.nomem = 1;
-		goto out;
-	}
-	have_parser = 1;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)(b.data ? b.data : ""),
-				     b.len);
-	if (!yaml_parser_load(&parser, &c.doc)) {
-		pd_config_syntax_error(&c, &parser, b.data ? b.data : "", b.len);
-		goto out;
-	}
-	have_doc = 1;
 	/* the keys that lead to the path are checked as strictly as by the full load (a
 	 * typo must not turn into the default database); nothing else is looked at */
-	root = yaml_document_get_root_node(&c.doc);
-	if (root == NULL) {
-		pd_config_error_at(&c, 1, 1, "empty configuration (at least 'probes' is required)");
+	root = pd_config_parse(&c, b.data ? b.data : "", b.len, CFG_EMPTY_MSG, NULL, &have_doc);
+	if (root == NULL)
 		goto out;
-	}
 	if (root->type != YAML_MAPPING_NODE) {
 		pd_config_error(&c, root,
 				"expected a mapping at the top level (defaults, store, probes, "
@@ -980,8 +914,6 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 out:
 	if (have_doc)
 		yaml_document_delete(&c.doc);
-	if (have_parser)
-		yaml_parser_delete(&parser);
 	pd_buf_cleanup(&b);
 	if (rc == 0 && c.nomem) {
 		rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", path);

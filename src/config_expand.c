@@ -3,6 +3,7 @@
  * newline dropped) and $$ (a literal '$'). A scalar that used ${...} is secret: the caller
  * registers its expansion with pd_log_add_secret() and messages quote only the text as
  * written. With PD_CONFIG_NO_SECRET_FILES a ${file:} is checked for syntax, not read.
+ * pd_config_read_file, the size-capped read of a whole file, serves probes.yaml too.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,19 +18,24 @@
 #define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
 
 
-/* Only a regular file: a FIFO would block the open() or the read() until some writer
- * came (probectl validate hung, and so would the loop on SIGHUP), a device may never
- * end. O_NONBLOCK makes the open of a FIFO return at once; it is then refused. Returns
- * -1 with *errnum, or -2 when path is not a regular file. */
-static int
-cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
+/*
+ * Append the whole of path to out, at most max bytes of it. 0, or -1 with *errnum (EISDIR
+ * for a directory, EFBIG past max, ENOMEM), or -2 when regular_only and path is not a
+ * regular file. regular_only is for files named inside the configuration: a FIFO would
+ * block the open() or the read() until some writer came (probectl validate hung, and so
+ * would the loop on SIGHUP), a device may never end. O_NONBLOCK makes the open of a FIFO
+ * return at once; it is then refused.
+ */
+int
+pd_config_read_file(const char *path, int regular_only, size_t max, struct pd_buf *out,
+		    int *errnum)
 {
-	char chunk[4096];
+	char chunk[16384];
 	struct stat st;
 	size_t start = out->len;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | (regular_only ? O_NONBLOCK | O_NOCTTY : 0));
 	if (fd < 0) {
 		*errnum = errno;
 		return -1;
@@ -42,7 +48,7 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 		*errnum = EISDIR;
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (regular_only && !S_ISREG(st.st_mode)) {
 		rc = -2;
 		goto out;
 	}
@@ -57,7 +63,7 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 		}
 		if (r == 0)
 			break;
-		if (out->len - start + (size_t)r > CFG_MAX_SECRET_FILE) {
+		if (out->len - start + (size_t)r > max) {
 			*errnum = EFBIG;
 			goto out;
 		}
@@ -66,12 +72,22 @@ cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
 			goto out;
 		}
 	}
-	/* strip one trailing newline (what `echo key > file` and systemd-creds leave) */
-	if (out->len > start && out->data[out->len - 1] == '\n')
-		out->data[--out->len] = '\0';
 	rc = 0;
 out:
 	close(fd);
+	return rc;
+}
+
+/* A ${file:} secret: a regular file, one trailing newline dropped (what `echo key > file`
+ * and systemd-creds leave). As pd_config_read_file(). */
+static int
+cfg_read_secret_file(const char *path, struct pd_buf *out, int *errnum)
+{
+	size_t start = out->len;
+	int rc = pd_config_read_file(path, 1, CFG_MAX_SECRET_FILE, out, errnum);
+
+	if (rc == 0 && out->len > start && out->data[out->len - 1] == '\n')
+		out->data[--out->len] = '\0';
 	return rc;
 }
 

@@ -13,6 +13,8 @@
 #define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
 #define CFG_DEF_TIMEOUT_MS (10 * 1000)      /* probes and notify targets */
 
+struct pd_buf;
+
 struct cfg_msg {
 	size_t line, col, seq;
 	char *text;
@@ -23,6 +25,12 @@ struct cfg_msg {
 struct cfg_jmark {
 	const cJSON *item;
 	const yaml_node_t *key;
+};
+
+/* a name and where it stands, for sorting names stably (duplicate names, duplicate keys) */
+struct cfg_named {
+	const char *name;
+	size_t idx;
 };
 
 struct cfg_ctx {
@@ -48,7 +56,8 @@ void pd_config_error_at(struct cfg_ctx *c, size_t line, size_t col, const char *
 	__attribute__((format(printf, 4, 5)));
 void pd_config_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int pd_config_msg_cmp(const void *a, const void *b);   /* qsort: by position, then order */
+int pd_config_msg_cmp(const void *a, const void *b);
+int pd_config_named_cmp(const void *a, const void *b);   /* qsort of struct cfg_named */   /* qsort: by position, then order */
 const char *pd_config_show(const char *s, size_t len, char *out, size_t cap);
 const char *pd_config_raw(const yaml_node_t *n);
 const char *pd_config_disp(const yaml_node_t *n, const char *expanded, int secret, char *out,
@@ -70,11 +79,17 @@ cJSON *pd_config_json(struct cfg_ctx *c, yaml_node_t *n, int depth);
 void pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml,
 			    size_t len);
 int pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len);
+yaml_node_t *pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *empty,
+			     const char *multi, int *have_doc);
 
 /* ---- config_expand.c: ${VAR}, ${file:/path}, $$ ---- */
 /* The expansion of scalar n (a new string), or NULL after reporting the error(s);
  * *secret is set when any ${...} was present. */
 char *pd_config_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secret);
+/* Append the whole of path to out (at most max bytes): 0, -1 with *errnum, or -2 when
+ * regular_only and it is not a regular file. */
+int pd_config_read_file(const char *path, int regular_only, size_t max, struct pd_buf *out,
+			int *errnum);
 
 /* ---- config_units.c: typed values (0 / a value, or -1 / NULL after an error at n) ---- */
 /* A scalar, expanded; not registered as a secret (the caller decides). */
@@ -104,6 +119,11 @@ int pd_config_headers_merge(struct cfg_ctx *c, const struct pd_header *base, siz
 int64_t pd_config_time_of_day(const char *s);   /* ms after midnight, -1 when invalid */
 void pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
 		      yaml_node_t *const nodes[], size_t n);
+/* Item i of a list of named things read from n; returns its name (owned by the item). */
+typedef char *(*pd_config_item_fn)(struct cfg_ctx *c, yaml_node_t *n, size_t i, void *ud,
+				   yaml_node_t **name_node);
+void pd_config_named(struct cfg_ctx *c, yaml_node_item_t *items, size_t cnt, const char *what,
+		     pd_config_item_fn read, void *ud, size_t *count);
 void pd_config_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what,
 			  const char *v);
 

@@ -420,28 +420,24 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 		ops->configure(&nc, t);
 }
 
+static char *
+cfg_notify_item(struct cfg_ctx *c, yaml_node_t *n, size_t i, void *ud, yaml_node_t **name_node)
+{
+	struct pd_config *cfg = ud;
+
+	cfg_notify_one(c, n, &cfg->notify[i], name_node);
+	return cfg->notify[i].name;
+}
+
 void
 pd_config_read_notify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 {
 	yaml_node_item_t *items;
-	yaml_node_t **name_nodes = NULL;
-	char **names = NULL;
 	size_t cnt;
 
 	if (pd_config_seq(c, n, "notify", &items, &cnt) != 0 || cnt == 0)
 		return;
 	cfg->notify = pd_config_calloc(c, cnt, sizeof(*cfg->notify));
-	name_nodes = pd_config_calloc(c, cnt, sizeof(*name_nodes));
-	names = pd_config_calloc(c, cnt, sizeof(*names));
-	if (cfg->notify == NULL || name_nodes == NULL || names == NULL)
-		goto out;
-	cfg->nnotify = cnt;
-	for (size_t i = 0; i < cnt; i++) {
-		cfg_notify_one(c, pd_config_node(c, items[i]), &cfg->notify[i], &name_nodes[i]);
-		names[i] = cfg->notify[i].name;
-	}
-	pd_config_unique(c, "notify", names, name_nodes, cnt);
-out:
-	free(name_nodes);
-	free(names);
+	if (cfg->notify != NULL)
+		pd_config_named(c, items, cnt, "notify", cfg_notify_item, cfg, &cfg->nnotify);
 }

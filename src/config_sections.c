@@ -1,6 +1,6 @@
 /* config_sections.c — the top-level sections of probes.yaml around the probes: `http:`
- * (listener, bearer token), `classify:` (the P1–P4 ladder's thresholds and words, with
- * their defaults), `heartbeat:`, `maintenance:` (windows; the rule is in maint.h),
+ * (listener, bearer token), `classify:` (the P1–P4 ladder's thresholds and words; their
+ * defaults are pd_classify_rules_default's), `heartbeat:`, `maintenance:` (windows; the rule is in maint.h),
  * `runbooks:` and `slo:` (objectives and burn-rate rules; see slo.h). A section that
  * names probes or families reads them from the probes already loaded.
  */
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "probed/check.h"
+#include "probed/classify.h"
 #include "probed/config.h"
 #include "probed/log.h"
 #include "config_int.h"
@@ -102,19 +103,7 @@ static const char *const classify_keys[] = {
 void
 pd_config_classify_defaults(struct pd_config *cfg)
 {
-	struct pd_classify_rules *r = &cfg->classify;
-
-	r->window_ms = 5 * 60 * 1000;
-	r->core_timeout_ms = 60 * 1000;
-	r->latency_factor = 3.0;
-	r->error_rate_low = 0.01;
-	r->error_rate_high = 0.10;
-	r->min_window_count = 5;
-	r->baseline_latency_ms = 500;
-	r->core_family_down_p1 = 0;
-	r->p3_escalate_ms = 30 * 60 * 1000;
-	snprintf(r->reference_probe, sizeof(r->reference_probe), "userid");
-	snprintf(r->upstream, sizeof(r->upstream), "TikTok");
+	pd_classify_rules_default(&cfg->classify);
 	cfg->correlation_ms = 2 * 60 * 1000;
 }
 
@@ -379,30 +368,26 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 				"'all: true'");
 }
 
+static char *
+cfg_maint_item(struct cfg_ctx *c, yaml_node_t *n, size_t i, void *ud, yaml_node_t **name_node)
+{
+	struct pd_config *cfg = ud;
+
+	cfg_maint_one(c, n, cfg, &cfg->maint[i], name_node);
+	return cfg->maint[i].name;
+}
+
 void
 pd_config_read_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 {
 	yaml_node_item_t *items;
-	yaml_node_t **name_nodes = NULL;
-	char **names = NULL;
 	size_t cnt;
 
 	if (pd_config_seq(c, n, "maintenance", &items, &cnt) != 0 || cnt == 0)
 		return;
 	cfg->maint = pd_config_calloc(c, cnt, sizeof(*cfg->maint));
-	name_nodes = pd_config_calloc(c, cnt, sizeof(*name_nodes));
-	names = pd_config_calloc(c, cnt, sizeof(*names));
-	if (cfg->maint == NULL || name_nodes == NULL || names == NULL)
-		goto out;
-	cfg->nmaint = cnt;
-	for (size_t i = 0; i < cnt; i++) {
-		cfg_maint_one(c, pd_config_node(c, items[i]), cfg, &cfg->maint[i], &name_nodes[i]);
-		names[i] = cfg->maint[i].name;
-	}
-	pd_config_unique(c, "maintenance", names, name_nodes, cnt);
-out:
-	free(name_nodes);
-	free(names);
+	if (cfg->maint != NULL)
+		pd_config_named(c, items, cnt, "maintenance", cfg_maint_item, cfg, &cfg->nmaint);
 }
 
 /* runbooks: {base_url: URL}: where the runbooks/ directory is published; every payload

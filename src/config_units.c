@@ -1,6 +1,6 @@
 /* config_units.c — the values of probes.yaml: durations ("1h30m"), sizes ("1MiB"),
  * integers, numbers, enums, names, HTTP methods, URLs, header maps, times of day, tokens
- * that go into a header line, and unique names in a list. Each typed getter takes a
+ * that go into a header line, and lists of named items with unique names. Each typed getter takes a
  * scalar node, expands it (config_expand.c), checks its bounds and reports a problem at
  * the node; the caller keeps its default when a value is refused.
  */
@@ -182,9 +182,40 @@ pd_config_string(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secre
 	return s;
 }
 
-int
-pd_config_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms,
-		   int64_t *out)
+/* A value with a unit: its parser, its name and syntax, and its ceiling (as a message says
+ * it). */
+struct cfg_unit {
+	const char *noun;
+	const char *syntax;
+	const char *max_text;
+	int64_t max;
+	int (*parse)(const char *s, int64_t *v);
+};
+
+static int
+cfg_size_parse(const char *s, int64_t *v)
+{
+	size_t z;
+
+	if (pd_size_parse(s, &z) != 0)
+		return -1;
+	*v = z > (size_t)INT64_MAX ? INT64_MAX : (int64_t)z;
+	return 0;
+}
+
+static const struct cfg_unit cfg_duration_unit = {
+	"duration", "a number with a unit: ms, s, m, h, d; e.g. 500ms, 30s, 1m30s",
+	"3650d (ten years)", CFG_MAX_DURATION_MS, pd_duration_parse,
+};
+static const struct cfg_unit cfg_size_unit = {
+	"size", "bytes, or a number with a unit: B, KB, KiB, MB, MiB",
+	"256MiB", (int64_t)CFG_MAX_SIZE, cfg_size_parse,
+};
+
+/* Scalar n in unit u, from min (a duration in ms when above 1) to u->max. */
+static int
+cfg_measure(struct cfg_ctx *c, yaml_node_t *n, const char *what, const struct cfg_unit *u,
+	    int64_t min, int64_t *out)
 {
 	char show[CFG_SHOW_MAX + 8], mins[32];
 	int secret, rc = -1;
@@ -193,21 +224,19 @@ pd_config_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t 
 
 	if (s == NULL)
 		return -1;
-	if (pd_duration_parse(s, &v) != 0) {
-		pd_config_error(c, n,
-				"%s: invalid duration '%s' (a number with a unit: ms, s, m, h, d; "
-				"e.g. 500ms, 30s, 1m30s)", what,
+	if (u->parse(s, &v) != 0) {
+		pd_config_error(c, n, "%s: invalid %s '%s' (%s)", what, u->noun,
+				pd_config_disp(n, s, secret, show, sizeof(show)), u->syntax);
+		goto out;
+	}
+	if (v > u->max) {
+		pd_config_error(c, n, "%s: must be at most %s, got '%s'", what, u->max_text,
 				pd_config_disp(n, s, secret, show, sizeof(show)));
 		goto out;
 	}
-	if (v > CFG_MAX_DURATION_MS) {
-		pd_config_error(c, n, "%s: must be at most 3650d (ten years), got '%s'", what,
-				pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	if (v < min_ms) {
-		pd_duration_format(min_ms, mins, sizeof(mins));
-		if (min_ms == 1)
+	if (v < min) {
+		pd_duration_format(min, mins, sizeof(mins));
+		if (min == 1)
 			pd_config_error(c, n, "%s: must be greater than 0", what);
 		else
 			pd_config_error(c, n, "%s: must be at least %s, got '%s'", what, mins,
@@ -219,6 +248,13 @@ pd_config_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t 
 out:
 	free(s);
 	return rc;
+}
+
+int
+pd_config_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t min_ms,
+		   int64_t *out)
+{
+	return cfg_measure(c, n, what, &cfg_duration_unit, min_ms, out);
 }
 
 int
@@ -249,33 +285,12 @@ out:
 int
 pd_config_size(struct cfg_ctx *c, yaml_node_t *n, const char *what, size_t *out)
 {
-	char show[CFG_SHOW_MAX + 8];
-	int secret, rc = -1;
-	char *s = pd_config_scalar(c, n, what, &secret);
-	size_t v;
+	int64_t v;
 
-	if (s == NULL)
+	if (cfg_measure(c, n, what, &cfg_size_unit, 1, &v) != 0)
 		return -1;
-	if (pd_size_parse(s, &v) != 0) {
-		pd_config_error(c, n,
-				"%s: invalid size '%s' (bytes, or a number with a unit: B, KB, KiB, "
-				"MB, MiB)", what, pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	if (v == 0) {
-		pd_config_error(c, n, "%s: must be greater than 0", what);
-		goto out;
-	}
-	if (v > CFG_MAX_SIZE) {
-		pd_config_error(c, n, "%s: must be at most 256MiB, got '%s'", what,
-				pd_config_disp(n, s, secret, show, sizeof(show)));
-		goto out;
-	}
-	*out = v;
-	rc = 0;
-out:
-	free(s);
-	return rc;
+	*out = (size_t)v;
+	return 0;
 }
 
 /* One of words[] (NULL-terminated); returns its index or -1 after an error. */
@@ -620,13 +635,9 @@ pd_config_time_of_day(const char *s)
 	return ((int64_t)v[0] * 3600 + v[1] * 60 + v[2]) * 1000;
 }
 
-struct cfg_named {
-	const char *name;
-	size_t idx;
-};
-
-static int
-cfg_named_cmp(const void *a, const void *b)
+/* qsort: by name, then by index (a stable sort by name) */
+int
+pd_config_named_cmp(const void *a, const void *b)
 {
 	const struct cfg_named *x = a, *y = b;
 	int r = strcmp(x->name, y->name);
@@ -634,6 +645,27 @@ cfg_named_cmp(const void *a, const void *b)
 	if (r != 0)
 		return r;
 	return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* A list of named things (probes, notify targets, maintenance windows): the caller has
+ * allocated its array of cnt; *count is set to cnt once the rest is allocated, then item i
+ * is read by read (which returns its name and sets its name node), and names used twice
+ * are reported. */
+void
+pd_config_named(struct cfg_ctx *c, yaml_node_item_t *items, size_t cnt, const char *what,
+		pd_config_item_fn read, void *ud, size_t *count)
+{
+	yaml_node_t **name_nodes = pd_config_calloc(c, cnt, sizeof(*name_nodes));
+	char **names = pd_config_calloc(c, cnt, sizeof(*names));
+
+	if (name_nodes != NULL && names != NULL) {
+		*count = cnt;
+		for (size_t i = 0; i < cnt; i++)
+			names[i] = read(c, pd_config_node(c, items[i]), i, ud, &name_nodes[i]);
+		pd_config_unique(c, what, names, name_nodes, cnt);
+	}
+	free(name_nodes);
+	free(names);
 }
 
 /* Report names[i] that repeat an earlier one, in file order. nodes[i] NULL = no name. */
@@ -656,7 +688,7 @@ pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
 			m++;
 		}
 	}
-	qsort(v, m, sizeof(*v), cfg_named_cmp);
+	qsort(v, m, sizeof(*v), pd_config_named_cmp);
 	for (size_t i = 1; i < m; i++)
 		if (strcmp(v[i].name, v[i - 1].name) == 0)
 			first[v[i].idx] = first[v[i - 1].idx];

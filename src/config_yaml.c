@@ -2,7 +2,7 @@
  * a node, sorted by position), allocation that records out-of-memory instead of failing,
  * walking mappings against a list of known keys (with a did-you-mean) and sequences,
  * YAML syntax errors in words that say what to fix, the nesting check that runs before a
- * document is built, and the conversion of YAML to cJSON (YAML 1.2 core schema scalars,
+ * document is built, the parse of one document (pd_config_parse), and the conversion of YAML to cJSON (YAML 1.2 core schema scalars,
  * node caps against alias expansion, the position of every object key for the JSON
  * Schema lint), also offered whole as pd_config_yaml_to_json.
  *
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+#include "probed/buf.h"
 #include "probed/config.h"
 #include "probed/jsonschema.h"
 #include "config_int.h"
@@ -36,16 +37,9 @@ pd_config_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt,
 	char *text = NULL;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (c->nmsgs == c->capmsgs) {
-		size_t ncap = c->capmsgs ? c->capmsgs * 2 : 16;
-		struct cfg_msg *m = realloc(c->msgs, ncap * sizeof(*m));
-
-		if (m == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		c->msgs = m;
-		c->capmsgs = ncap;
+	if (pd_buf_grow(&c->msgs, &c->capmsgs, c->nmsgs + 1, sizeof(*c->msgs)) != 0) {
+		c->nomem = 1;
+		return;
 	}
 	if (asprintf(&text, "%s:%zu:%zu: %s", c->file, line, col, msg) < 0) {
 		c->nomem = 1;
@@ -404,16 +398,9 @@ cfg_json_scalar(struct cfg_ctx *c, yaml_node_t *n)
 static void
 cfg_json_mark(struct cfg_ctx *c, const cJSON *item, const yaml_node_t *key)
 {
-	if (c->njmarks == c->capjmarks) {
-		size_t ncap = c->capjmarks ? c->capjmarks * 2 : 64;
-		struct cfg_jmark *m = realloc(c->jmarks, ncap * sizeof(*m));
-
-		if (m == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		c->jmarks = m;
-		c->capjmarks = ncap;
+	if (pd_buf_grow(&c->jmarks, &c->capjmarks, c->njmarks + 1, sizeof(*c->jmarks)) != 0) {
+		c->nomem = 1;
+		return;
 	}
 	c->jmarks[c->njmarks].item = item;
 	c->jmarks[c->njmarks].key = key;
@@ -456,20 +443,6 @@ pd_config_json_lint(void *ud, const cJSON *key, const char *pointer, const char 
 	pd_config_error(c, m->key, "json: %s", msg);
 }
 
-struct cfg_key {
-	const char *s;
-	size_t idx;
-};
-
-static int
-cfg_key_cmp(const void *a, const void *b)
-{
-	const struct cfg_key *x = a, *y = b;
-	int r = strcmp(x->s, y->s);
-
-	return r != 0 ? r : (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 /* dup[i] = 1 for each pair of mapping n whose (scalar) key an earlier pair has, as
  * cJSON compares keys (C strings). Sorting, not a lookup per key: a mapping of 100,000
  * keys took 13 s with cJSON_GetObjectItemCaseSensitive. -1 when out of memory. */
@@ -477,7 +450,7 @@ static int
 cfg_json_dups(struct cfg_ctx *c, yaml_node_t *n, unsigned char *dup)
 {
 	size_t np = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start), m = 0;
-	struct cfg_key *keys;
+	struct cfg_named *keys;
 
 	if (np < 2)
 		return 0;
@@ -487,13 +460,13 @@ cfg_json_dups(struct cfg_ctx *c, yaml_node_t *n, unsigned char *dup)
 		yaml_node_t *k = pd_config_node(c, n->data.mapping.pairs.start[i].key);
 
 		if (k->type == YAML_SCALAR_NODE) {
-			keys[m].s = pd_config_raw(k);
+			keys[m].name = pd_config_raw(k);
 			keys[m++].idx = i;
 		}
 	}
-	qsort(keys, m, sizeof(*keys), cfg_key_cmp);
+	qsort(keys, m, sizeof(*keys), pd_config_named_cmp);
 	for (size_t i = 1; i < m; i++)
-		if (strcmp(keys[i].s, keys[i - 1].s) == 0)
+		if (strcmp(keys[i].name, keys[i - 1].name) == 0)
 			dup[keys[i].idx] = 1;
 	free(keys);
 	return 0;
@@ -833,57 +806,73 @@ pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len)
 	return rc;
 }
 
+/*
+ * Parse yaml into c->doc. Returns its root node, or NULL with the error reported (empty:
+ * the message for a document without one) or c->nomem set. With multi, the whole-load
+ * checks too: the nesting depth first, and a second document reported with multi (the
+ * root is still returned: the load goes on); without, a quick read for one key.
+ * *have_doc tells whether c->doc is to be deleted.
+ */
+yaml_node_t *
+pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *empty,
+		const char *multi, int *have_doc)
+{
+	yaml_parser_t parser;
+	yaml_document_t extra;
+	yaml_node_t *root = NULL, *r2;
+
+	*have_doc = 0;
+	if (!yaml_parser_initialize(&parser)) {
+		c->nomem = 1;
+		return NULL;
+	}
+	if (multi != NULL && pd_config_depth_check(c, yaml, len) != 0)
+		goto out;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, &c->doc)) {
+		pd_config_syntax_error(c, &parser, yaml, len);
+		goto out;
+	}
+	*have_doc = 1;
+	root = yaml_document_get_root_node(&c->doc);
+	if (root == NULL) {
+		pd_config_error_at(c, 1, 1, "%s", empty);
+		goto out;
+	}
+	if (multi == NULL)
+		goto out;
+	/* a second document would be silently ignored: refuse it */
+	if (!yaml_parser_load(&parser, &extra)) {
+		pd_config_syntax_error(c, &parser, yaml, len);
+	} else {
+		r2 = yaml_document_get_root_node(&extra);
+		if (r2 != NULL)
+			pd_config_error(c, r2, "%s", multi);
+		yaml_document_delete(&extra);
+	}
+out:
+	yaml_parser_delete(&parser);
+	return root;
+}
+
 /* ---------------------------------------------------------------- YAML -> cJSON, whole */
 
 cJSON *
 pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd_err *err)
 {
 	struct cfg_ctx c;
-	yaml_parser_t parser;
 	yaml_node_t *root;
 	cJSON *j = NULL;
-	int have_parser = 0, have_doc = 0;
+	int have_doc = 0;
 
 	memset(&c, 0, sizeof(c));
 	c.file = name ? name : "(yaml)";
-	if (!yaml_parser_initialize(&parser)) {
-		c.nomem = 1;
-		goto out;
-	}
-	have_parser = 1;
-	if (pd_config_depth_check(&c, yaml, len) != 0)
-		goto out;
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, &c.doc)) {
-		pd_config_syntax_error(&c, &parser, yaml, len);
-		goto out;
-	}
-	have_doc = 1;
-	root = yaml_document_get_root_node(&c.doc);
-	if (root == NULL) {
-		pd_config_error_at(&c, 1, 1, "empty document");
-		goto out;
-	}
-	{
-		/* a second document would be silently ignored: refuse it */
-		yaml_document_t extra;
-
-		if (!yaml_parser_load(&parser, &extra)) {
-			pd_config_syntax_error(&c, &parser, yaml, len);
-		} else {
-			yaml_node_t *r2 = yaml_document_get_root_node(&extra);
-
-			if (r2 != NULL)
-				pd_config_error(&c, r2, "only one YAML document is allowed");
-			yaml_document_delete(&extra);
-		}
-	}
-	j = pd_config_json(&c, root, 0);
-out:
+	root = pd_config_parse(&c, yaml, len, "empty document", "only one YAML document is allowed",
+			       &have_doc);
+	if (root != NULL)
+		j = pd_config_json(&c, root, 0);
 	if (have_doc)
 		yaml_document_delete(&c.doc);
-	if (have_parser)
-		yaml_parser_delete(&parser);
 	if (c.nomem) {
 		pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
 	} else if (c.nmsgs > 0) {

@@ -36,6 +36,7 @@
 #include <string.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include "probed/buf.h"
 #include "probed/jsonschema.h"
 #include "probed/hash.h"
 #include "probed/log.h"
@@ -227,25 +228,6 @@ struct pd_schema {
 /* small utilities                                                      */
 
 static int
-grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *np;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	while (ncap < need)
-		ncap *= 2;
-	np = realloc(*p, ncap * elem);
-	if (np == NULL)
-		return -1;
-	*p = np;
-	*cap = ncap;
-	return 0;
-}
-
-static int
 is_integer_value(double d)
 {
 	return isfinite(d) && floor(d) == d;
@@ -411,8 +393,8 @@ render_quoted(char *out, size_t cap, const char *s)
 	wb_finish(&w);
 }
 
-static const char *
-type_name(const cJSON *j)
+const char *
+pd_schema_type_name(const cJSON *j)
 {
 	if (cJSON_IsNull(j))
 		return "null";
@@ -843,7 +825,7 @@ keep_str(struct pd_schema *s, char *str)
 {
 	if (str == NULL)
 		return NULL;
-	if (grow((void **)&s->strs, &s->capstrs, s->nstrs + 1, sizeof(*s->strs)) < 0) {
+	if (pd_buf_grow(&s->strs, &s->capstrs, s->nstrs + 1, sizeof(*s->strs)) < 0) {
 		free(str);
 		return NULL;
 	}
@@ -868,7 +850,7 @@ res_add(struct pd_schema *s, const char *uri, const cJSON *json, const char *bas
 
 	if (res_find(s, uri) != NULL)
 		return 0;
-	if (grow((void **)&s->res, &s->capres, s->nres + 1, sizeof(*s->res)) < 0)
+	if (pd_buf_grow(&s->res, &s->capres, s->nres + 1, sizeof(*s->res)) < 0)
 		return -1;
 	dup = strdup(uri);
 	if (dup == NULL)
@@ -1378,7 +1360,8 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 	if (n != NULL)
 		return n;
 	if (!cJSON_IsObject(j) && !cJSON_IsBool(j)) {
-		cc_fail(cc, "must be a schema (object or boolean), got %s", type_name(j));
+		cc_fail(cc, "must be a schema (object or boolean), got %s",
+			pd_schema_type_name(j));
 		return NULL;
 	}
 	if (cc->depth >= PD_SCHEMA_MAX_DEPTH) {
@@ -1387,7 +1370,7 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 	}
 	n = calloc(1, sizeof(*n));
 	if (n == NULL ||
-	    grow((void **)&cc->s->nodes, &cc->s->capnodes, cc->s->nnodes + 1,
+	    pd_buf_grow(&cc->s->nodes, &cc->s->capnodes, cc->s->nnodes + 1,
 		 sizeof(*cc->s->nodes)) < 0) {
 		free(n);
 		cc_nomem(cc);
@@ -1415,7 +1398,7 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 		n->has |= H_REF;
 		n->ref_str = x->valuestring;
 		n->ref_base = base;
-		if (grow((void **)&cc->pending, &cc->cappending, cc->npending + 1,
+		if (pd_buf_grow(&cc->pending, &cc->cappending, cc->npending + 1,
 			 sizeof(*cc->pending)) < 0) {
 			cc_nomem(cc);
 			return NULL;
@@ -1700,9 +1683,9 @@ report(struct vctx *c, const char *kw, const cJSON *x, enum got_style got, const
 	if (got != GOT_NONE && x != NULL) {
 		render_value(val, sizeof(val), x);
 		if (got == GOT_TYPED && (cJSON_IsArray(x) || cJSON_IsObject(x) || cJSON_IsNull(x)))
-			snprintf(gotbuf, sizeof(gotbuf), ", got %s", type_name(x));
+			snprintf(gotbuf, sizeof(gotbuf), ", got %s", pd_schema_type_name(x));
 		else if (got == GOT_TYPED)
-			snprintf(gotbuf, sizeof(gotbuf), ", got %s %s", type_name(x), val);
+			snprintf(gotbuf, sizeof(gotbuf), ", got %s %s", pd_schema_type_name(x), val);
 		else
 			snprintf(gotbuf, sizeof(gotbuf), ", got %s", val);
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "probed/buf.h"
 #include "probed/classify.h"
 #include "probed/eval.h"
 #include "probed/incident.h"
@@ -100,16 +101,9 @@ metrics_on_probe(void *ud, const struct pd_probe_view *v)
 
 	if (c->nomem)
 		return;
-	if (c->n == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 16;
-		struct mprobe *np = realloc(c->probes, ncap * sizeof(*np));
-
-		if (np == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		c->probes = np;
-		c->cap = ncap;
+	if (pd_buf_grow(&c->probes, &c->cap, c->n + 1, sizeof(*c->probes)) != 0) {
+		c->nomem = 1;
+		return;
 	}
 	p = &c->probes[c->n];
 	memset(p, 0, sizeof(*p));
@@ -155,6 +149,20 @@ put_value(struct pd_buf *o, double v)
 	return pd_buf_printf(o, "%s\n", tmp);
 }
 
+/* pre location=".." post when the exporter has a location, else nothing */
+static int
+put_location(struct pd_buf *o, const struct mctx *c, const char *pre, const char *post)
+{
+	int rc;
+
+	if (c->location == NULL || c->location[0] == '\0')
+		return 0;
+	if ((rc = pd_buf_printf(o, "%slocation=\"", pre)) != 0 ||
+	    (rc = pd_metrics_label_value(o, c->location)) != 0)
+		return rc;
+	return pd_buf_printf(o, "\"%s", post);
+}
+
 static double
 ms_to_s(double ms)
 {
@@ -180,23 +188,56 @@ transfer_ms(const struct pd_result *r)
 	return t > 0 ? t : 0;
 }
 
-typedef double (*probe_value_fn)(const struct mprobe *p);
+/* The value of sample k of probe p (k: the index of its label value; 0 when the family
+ * has no label of its own). */
+typedef double (*probe_value_fn)(const struct mprobe *p, size_t k);
 
-static double v_success(const struct mprobe *p) { return pd_result_ok(&p->last) ? 1 : 0; }
-static double v_duration(const struct mprobe *p) { return ms_to_s(p->last.total_ms); }
-static double v_status(const struct mprobe *p) { return p->last.http_status; }
-static double v_dns(const struct mprobe *p) { return ms_to_s(p->last.dns_ms); }
-static double v_length(const struct mprobe *p) { return (double)p->last.body_size; }
-static double v_last_ts(const struct mprobe *p) { return (double)p->last.ts_ms / 1000.0; }
-static double v_consec(const struct mprobe *p) { return p->consec_fail; }
-static double v_silenced(const struct mprobe *p) { return p->held_until_ms != 0; }
-static double v_silenced_until(const struct mprobe *p) { return (double)p->held_until_ms / 1000.0; }
+#define PROBE_VALUE(fn, expr)                                                  \
+	static double fn(const struct mprobe *p, size_t k)                     \
+	{                                                                      \
+		(void)k;                                                       \
+		return (expr);                                                 \
+	}
+PROBE_VALUE(v_success, pd_result_ok(&p->last) ? 1 : 0)
+PROBE_VALUE(v_duration, ms_to_s(p->last.total_ms))
+PROBE_VALUE(v_status, p->last.http_status)
+PROBE_VALUE(v_dns, ms_to_s(p->last.dns_ms))
+PROBE_VALUE(v_length, (double)p->last.body_size)
+PROBE_VALUE(v_last_ts, (double)p->last.ts_ms / 1000.0)
+PROBE_VALUE(v_consec, p->consec_fail)
+PROBE_VALUE(v_silenced, p->held_until_ms != 0)
+PROBE_VALUE(v_silenced_until, (double)p->held_until_ms / 1000.0)
+#undef PROBE_VALUE
 
-/* One gauge family with one sample per probe (only probes with a result when
+static const enum pd_eval_status probe_states[] = { PD_EVAL_UP, PD_EVAL_FAILING, PD_EVAL_DOWN,
+						    PD_EVAL_RECOVERING };
+
+/* the phases of probe_http_duration_seconds, in the order of its phase label */
+static double
+v_phase(const struct mprobe *p, size_t k)
+{
+	switch (k) {
+	case 0: return ms_to_s(p->last.dns_ms);
+	case 1: return ms_to_s(p->last.connect_ms);
+	case 2: return ms_to_s(p->last.tls_ms);
+	case 3: return ms_to_s(p->last.ttfb_ms);
+	default: return ms_to_s(transfer_ms(&p->last));
+	}
+}
+
+static double
+v_state(const struct mprobe *p, size_t k)
+{
+	return p->status == probe_states[k];
+}
+
+/* One gauge family with n samples per probe, label="values[k]" for each k, or one
+ * without a label of its own when label is NULL (only probes with a result when
  * need_result). */
 static int
-probe_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
-	     int need_result, probe_value_fn fn)
+probe_label_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
+		   int need_result, const char *label, const char *const values[], size_t n,
+		   probe_value_fn fn)
 {
 	int rc;
 
@@ -207,19 +248,33 @@ probe_family(struct pd_buf *o, const struct mctx *c, const char *name, const cha
 
 		if (need_result && !p->has_result)
 			continue;
-		if ((rc = pd_buf_printf(o, "%s{%s} ", name, p->labels)) != 0 ||
-		    (rc = put_value(o, fn(p))) != 0)
-			return rc;
+		for (size_t k = 0; k < n; k++) {
+			if (label != NULL)
+				rc = pd_buf_printf(o, "%s{%s,%s=\"%s\"} ", name, p->labels, label,
+						   values[k]);
+			else
+				rc = pd_buf_printf(o, "%s{%s} ", name, p->labels);
+			if (rc != 0 || (rc = put_value(o, fn(p, k))) != 0)
+				return rc;
+		}
 	}
 	return 0;
+}
+
+/* One gauge family with one sample per probe (only probes with a result when
+ * need_result). */
+static int
+probe_family(struct pd_buf *o, const struct mctx *c, const char *name, const char *help,
+	     int need_result, probe_value_fn fn)
+{
+	return probe_label_family(o, c, name, help, need_result, NULL, NULL, 1, fn);
 }
 
 static int
 render_probes(struct pd_buf *o, const struct mctx *c)
 {
 	static const char *const phases[] = { "resolve", "connect", "tls", "processing", "transfer" };
-	static const enum pd_eval_status states[] = { PD_EVAL_UP, PD_EVAL_FAILING, PD_EVAL_DOWN,
-						       PD_EVAL_RECOVERING };
+	const char *state_names[4];
 	int rc;
 
 	if ((rc = probe_family(o, c, "probe_success",
@@ -236,27 +291,10 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 			       "Bytes of the response body received in the last run (up to max_body).",
 			       1, v_length)) != 0)
 		return rc;
-	if ((rc = family_head(o, "probe_http_duration_seconds", "gauge",
-			      "Duration of each HTTP phase of the last run, in seconds.")) != 0)
+	if ((rc = probe_label_family(o, c, "probe_http_duration_seconds",
+				     "Duration of each HTTP phase of the last run, in seconds.", 1,
+				     "phase", phases, 5, v_phase)) != 0)
 		return rc;
-	for (size_t i = 0; i < c->n; i++) {
-		const struct mprobe *p = &c->probes[i];
-		double v[5];
-
-		if (!p->has_result)
-			continue;
-		v[0] = ms_to_s(p->last.dns_ms);
-		v[1] = ms_to_s(p->last.connect_ms);
-		v[2] = ms_to_s(p->last.tls_ms);
-		v[3] = ms_to_s(p->last.ttfb_ms);
-		v[4] = ms_to_s(transfer_ms(&p->last));
-		for (size_t k = 0; k < 5; k++) {
-			if ((rc = pd_buf_printf(o, "probe_http_duration_seconds{%s,phase=\"%s\"} ",
-						p->labels, phases[k])) != 0 ||
-			    (rc = put_value(o, v[k])) != 0)
-				return rc;
-		}
-	}
 	/* blackbox_exporter's name; only probes whose chain has been seen */
 	if ((rc = family_head(o, "probe_ssl_earliest_cert_expiry", "gauge",
 			      "Earliest notAfter of the TLS certificate chain presented to the "
@@ -280,18 +318,13 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 			       "End of the maintenance window or silence holding the probe's pages, "
 			       "seconds since the epoch (UTC); 0 when not held.", 0, v_silenced_until)) != 0)
 		return rc;
-	if ((rc = family_head(o, "probed_probe_state", "gauge",
-			      "Paging state of the probe: 1 for the current state, 0 for the others "
-			      "(down and recovering mean a page is open).")) != 0)
+	for (size_t k = 0; k < 4; k++)
+		state_names[k] = pd_eval_status_str(probe_states[k]);
+	if ((rc = probe_label_family(o, c, "probed_probe_state",
+				     "Paging state of the probe: 1 for the current state, 0 for the "
+				     "others (down and recovering mean a page is open).", 0, "state",
+				     state_names, 4, v_state)) != 0)
 		return rc;
-	for (size_t i = 0; i < c->n; i++) {
-		for (size_t k = 0; k < 4; k++) {
-			if ((rc = pd_buf_printf(o, "probed_probe_state{%s,state=\"%s\"} %d\n",
-						c->probes[i].labels, pd_eval_status_str(states[k]),
-						c->probes[i].status == states[k])) != 0)
-				return rc;
-		}
-	}
 	return 0;
 }
 
@@ -308,10 +341,7 @@ severity_family(struct pd_buf *o, const struct mctx *c, const char *name, const 
 	for (int k = 1; k <= 4 + (with_none != 0); k++) {
 		if ((rc = pd_buf_printf(o, "%s{severity=\"%s\"", name,
 					k <= 4 ? pd_severity_str(k) : "none")) != 0 ||
-		    (c->location && c->location[0] &&
-		     ((rc = pd_buf_printf(o, ",location=\"")) != 0 ||
-		      (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-		      (rc = pd_buf_printf(o, "\"")) != 0)) ||
+		    (rc = put_location(o, c, ",", "")) != 0 ||
 		    (rc = pd_buf_printf(o, "} %zu\n", counts[k <= 4 ? k : 0])) != 0)
 			return rc;
 	}
@@ -351,10 +381,7 @@ global_sample(struct pd_buf *o, const struct mctx *c, const char *name, const ch
 	if ((rc = family_head(o, name, type, help)) != 0 ||
 	    (rc = pd_buf_printf(o, "%s", name)) != 0)
 		return rc;
-	if (c->location && c->location[0] &&
-	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
-	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-	     (rc = pd_buf_printf(o, "\"}")) != 0))
+	if ((rc = put_location(o, c, "{", "}")) != 0)
 		return rc;
 	if ((rc = pd_buf_printf(o, " ")) != 0)
 		return rc;
@@ -369,12 +396,7 @@ open_labels(struct pd_buf *o, const struct mctx *c)
 
 	if ((rc = pd_buf_printf(o, "{")) != 0)
 		return rc;
-	if (c->location && c->location[0] &&
-	    ((rc = pd_buf_printf(o, "location=\"")) != 0 ||
-	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-	     (rc = pd_buf_printf(o, "\",")) != 0))
-		return rc;
-	return 0;
+	return put_location(o, c, "", ",");
 }
 
 static int
@@ -400,18 +422,12 @@ render_lateness(struct pd_buf *o, const struct mctx *c, const struct pd_daemon_s
 	}
 	if ((rc = pd_buf_printf(o, "%s_sum", name)) != 0)
 		return rc;
-	if (c->location && c->location[0] &&
-	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
-	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-	     (rc = pd_buf_printf(o, "\"}")) != 0))
+	if ((rc = put_location(o, c, "{", "}")) != 0)
 		return rc;
 	if ((rc = pd_buf_printf(o, " ")) != 0 || (rc = put_value(o, s->lateness_sum_s)) != 0 ||
 	    (rc = pd_buf_printf(o, "%s_count", name)) != 0)
 		return rc;
-	if (c->location && c->location[0] &&
-	    ((rc = pd_buf_printf(o, "{location=\"")) != 0 ||
-	     (rc = pd_metrics_label_value(o, c->location)) != 0 ||
-	     (rc = pd_buf_printf(o, "\"}")) != 0))
+	if ((rc = put_location(o, c, "{", "}")) != 0)
 		return rc;
 	return pd_buf_printf(o, " %" PRIu64 "\n", s->lateness_count);
 }

@@ -88,6 +88,20 @@ pd_notify_type_list(void)
 	return list;
 }
 
+int
+pd_notify_render_event(const cJSON *event, struct pd_buf *body, const char *what,
+		       struct pd_err *err)
+{
+	char *s = cJSON_PrintUnformatted(event);
+	int rc;
+
+	if (s == NULL)
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	rc = pd_buf_append(body, s, strlen(s));
+	cJSON_free(s);
+	return rc ? pd_err_set(err, rc, "%s too large", what) : 0;
+}
+
 char *
 pd_notify_event_json(const struct pd_notify_event *ev)
 {

@@ -382,15 +382,8 @@ static int
 exec_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *body,
 	    struct pd_err *err)
 {
-	char *s = cJSON_PrintUnformatted(event);
-	int rc;
-
 	(void)t;
-	if (s == NULL)
-		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-	rc = pd_buf_append(body, s, strlen(s));
-	cJSON_free(s);
-	return rc ? pd_err_set(err, rc, "exec input too large") : 0;
+	return pd_notify_render_event(event, body, "exec input", err);
 }
 
 /* command, required: argv, run without a shell. */

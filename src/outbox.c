@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+#include "probed/buf.h"
 #include "probed/log.h"
 #include "probed/notify.h"
 #include "probed/outbox.h"
@@ -470,6 +471,26 @@ outbox_set_busy(struct pd_outbox *ob, const char *target, int on)
 	}
 }
 
+/* A request's body or URL (they may hold credentials), wiped and freed. */
+static void
+outbox_buf_wipe(struct pd_buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->len);
+	pd_buf_cleanup(b);
+}
+
+/* Send s is under way: in the list of sends, counted in flight. */
+static void
+outbox_track(struct pd_outbox *ob, struct outbox_send *s)
+{
+	s->next = ob->sends;
+	if (ob->sends)
+		ob->sends->prev = s;
+	ob->sends = s;
+	ob->inflight++;
+}
+
 static void
 outbox_arm(struct pd_outbox *ob)
 {
@@ -698,16 +719,9 @@ am_vec_add(void *ud, const struct pd_am_alert *a)
 
 	if (v->n >= OUTBOX_AM_MAX_ALERTS)
 		return 1;
-	if (v->n == v->cap) {
-		size_t ncap = v->cap ? v->cap * 2 : 8;
-		struct pd_am_alert *na = realloc(v->a, ncap * sizeof(*na));
-
-		if (na == NULL) {
-			v->nomem = 1;
-			return 1;
-		}
-		v->a = na;
-		v->cap = ncap;
+	if (pd_buf_grow(&v->a, &v->cap, v->n + 1, sizeof(*v->a)) != 0) {
+		v->nomem = 1;
+		return 1;
 	}
 	c = &v->a[v->n];
 	*c = *a;
@@ -843,11 +857,7 @@ outbox_submit(struct pd_outbox *ob, const struct pd_notify_cfg *t,
 	explicit_bzero(auth, sizeof(auth));
 	if (rc != 0)
 		return -1;
-	s->next = ob->sends;
-	if (ob->sends)
-		ob->sends->prev = s;
-	ob->sends = s;
-	ob->inflight++;
+	outbox_track(ob, s);
 	outbox_set_busy(ob, s->target, 1);
 	return 0;
 }
@@ -867,12 +877,8 @@ outbox_submit_step(struct pd_outbox *ob, const struct pd_notify_cfg *t,
 	rc = ops->request_step(t, s->ev, s->step, &method, &body, &url, err);
 	if (rc == 0)
 		rc = outbox_submit(ob, t, ops, s, method, &body, &url, err);
-	if (body.data)
-		explicit_bzero(body.data, body.len);
-	pd_buf_cleanup(&body);
-	if (url.data)
-		explicit_bzero(url.data, url.len);
-	pd_buf_cleanup(&url);
+	outbox_buf_wipe(&body);
+	outbox_buf_wipe(&url);
 	return rc;
 }
 
@@ -960,12 +966,8 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 		/* on failure outbox_finish has recorded the retry */
 		if (outbox_start_exec(ob, t, event, s, &body) != 0)
 			goto out;
-		s->next = ob->sends;
-		if (ob->sends)
-			ob->sends->prev = s;
-		ob->sends = s;
+		outbox_track(ob, s);
 		s = NULL;
-		ob->inflight++;
 		outbox_set_busy(ob, row->target, 1);
 		rc = 1;
 		goto out;
@@ -979,12 +981,8 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 out:
 	if (s != NULL)
 		send_free(s);
-	if (body.data)
-		explicit_bzero(body.data, body.len);
-	pd_buf_cleanup(&body);
-	if (url.data)
-		explicit_bzero(url.data, url.len);
-	pd_buf_cleanup(&url);
+	outbox_buf_wipe(&body);
+	outbox_buf_wipe(&url);
 	cJSON_Delete(event);
 	return rc;
 }
@@ -1131,12 +1129,8 @@ outbox_am_resend(struct pd_outbox *ob, const struct pd_notify_cfg *t, struct out
 		pd_log_err("notify %s: %s", t->name, err.msg);
 		goto out;
 	}
-	s->next = ob->sends;
-	if (ob->sends)
-		ob->sends->prev = s;
-	ob->sends = s;
+	outbox_track(ob, s);
 	s = NULL;
-	ob->inflight++;
 	st->busy = 1;
 	pd_log_debug("notify %s: re-sending %zu alert(s)", t->name, v.n);
 out:

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "probed/buf.h"
 #include "probed/classify.h"
 #include "probed/clock.h"
 #include "probed/config.h"
@@ -70,15 +71,8 @@ certs_row(void *ud, const char *probe, int64_t not_after_s, int64_t checked_ms)
 	struct certs *cs = ud;
 
 	(void)checked_ms;
-	if (cs->n == cs->cap) {
-		size_t ncap = cs->cap ? cs->cap * 2 : 16;
-		struct cert_ent *nv = realloc(cs->v, ncap * sizeof(*nv));
-
-		if (nv == NULL)
-			return PD_ERR_NOMEM;
-		cs->v = nv;
-		cs->cap = ncap;
-	}
+	if (pd_buf_grow(&cs->v, &cs->cap, cs->n + 1, sizeof(*cs->v)) != 0)
+		return PD_ERR_NOMEM;
 	snprintf(cs->v[cs->n].probe, sizeof(cs->v[cs->n].probe), "%s", probe);
 	cs->v[cs->n++].not_after_s = not_after_s;
 	return 0;

@@ -53,6 +53,60 @@ outbox_row(void *ud, const struct pd_outbox_row *r)
 	return 0;
 }
 
+/* A row id: a positive decimal number. 0, or -1 when s is not one. */
+static int
+row_id(const char *s, int64_t *id)
+{
+	char *end = NULL;
+
+	*id = strtoll(s, &end, 10);
+	return end == s || *end != '\0' || *id <= 0 ? -1 : 0;
+}
+
+/* Open the database read-only for a listing; with --json, *doc is the document (format,
+ * "database", and *arr the array named arr in it), else NULL. 0, or an exit status. */
+static int
+list_open(const struct cli *c, struct pd_store **st, struct dbsel *sel, const char *format,
+	  const char *arr, cJSON **doc, cJSON **arrp)
+{
+	int rc;
+
+	*doc = NULL;
+	if ((rc = probectl_open_store(c, st, sel)) != 0)
+		return rc;
+	if (c->json) {
+		*doc = probectl_json_doc(format);
+		cJSON_AddStringToObject(*doc, "database", sel->path);
+		*arrp = cJSON_AddArrayToObject(*doc, arr);
+	}
+	return 0;
+}
+
+typedef int (*row_write_fn)(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
+			    struct pd_err *err);
+
+/* Choose the database, open it read-write, apply op to row id (0: all) and flush.
+ * 0 with *n the rows it changed, or an exit status after a message. */
+static int
+db_row_write(const struct cli *c, row_write_fn op, int64_t id, int64_t now_ms, int *n)
+{
+	struct pd_store *st = NULL;
+	struct dbsel sel = {0};
+	struct pd_err err = {0};
+	int rc;
+
+	if ((rc = probectl_db_select(c, &sel)) != 0)
+		return rc;
+	if (pd_store_open(sel.path, 0, &st, &err) != 0 || op(st, id, now_ms, n, &err) != 0 ||
+	    pd_store_flush(st, &err) != 0) {
+		fprintf(stderr, "probectl: %s\n", err.msg);
+		rc = 1;
+	}
+	free(sel.path);
+	pd_store_free(st);
+	return rc;
+}
+
 /* outbox [requeue ID|all]: the notifications not yet delivered; put dead letters back. */
 int
 probectl_cmd_outbox(struct cli *c)
@@ -67,44 +121,27 @@ probectl_cmd_outbox(struct cli *c)
 	v.now = pd_clock_wall_ms(NULL);
 	if (c->argc > 0) {
 		int64_t id = 0;
-		char *end = NULL;
 		int n = 0;
 
 		if (strcmp(c->argv[0], "requeue") != 0 || c->argc != 2)
 			return probectl_usage_error(c, "expected 'outbox' or 'outbox requeue ID|all'");
-		if (strcmp(c->argv[1], "all") != 0) {
-			id = strtoll(c->argv[1], &end, 10);
-			if (end == c->argv[1] || *end != '\0' || id <= 0)
-				return probectl_usage_error(c, "'%s' is not an outbox row id (or 'all')",
-						   c->argv[1]);
-		}
-		if ((rc = probectl_db_select(c, &sel)) != 0)
+		if (strcmp(c->argv[1], "all") != 0 && row_id(c->argv[1], &id) != 0)
+			return probectl_usage_error(c, "'%s' is not an outbox row id (or 'all')",
+						    c->argv[1]);
+		if ((rc = db_row_write(c, pd_store_outbox_requeue, id, v.now, &n)) != 0)
 			return rc;
-		if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
-		    pd_store_outbox_requeue(st, id, v.now, &n, &err) != 0 ||
-		    pd_store_flush(st, &err) != 0) {
-			fprintf(stderr, "probectl: %s\n", err.msg);
-			rc = 1;
-		} else if (n == 0) {
+		if (n == 0) {
 			fprintf(stderr, "probectl: no dead-lettered row %s\n",
 				id ? c->argv[1] : "in the outbox");
-			rc = 1;
-		} else {
-			printf("requeued %d dead-lettered notification(s); probed sends them within a "
-			       "minute, in order per target\n", n);
-			rc = 0;
+			return 1;
 		}
-		free(sel.path);
-		pd_store_free(st);
-		return rc;
+		printf("requeued %d dead-lettered notification(s); probed sends them within a "
+		       "minute, in order per target\n", n);
+		return 0;
 	}
-	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
+	if ((rc = list_open(c, &st, &sel, "probed.outbox/1", "rows", &doc, &v.arr)) != 0)
 		goto out;
-	if (c->json) {
-		doc = probectl_json_doc("probed.outbox/1");
-		cJSON_AddStringToObject(doc, "database", sel.path);
-		v.arr = cJSON_AddArrayToObject(doc, "rows");
-	} else {
+	if (doc == NULL) {
 		printf("%-6s %-13s %-16s %-8s %-24s %-20s %3s  %-14s %s\n", "ID", "STATE", "TARGET",
 		       "EVENT", "DEDUP KEY", "CREATED (UTC)", "TRY", "NEXT TRY", "LAST ERROR");
 	}
@@ -257,44 +294,29 @@ probectl_cmd_silence(struct cli *c)
 		return silence_add(c);
 	}
 	if (strcmp(sub, "expire") == 0) {
-		int64_t id;
-		char *end = NULL;
+		int64_t id = 0;
 		int n = 0;
 
 		if (c->argc != 2 || c->json)
 			return probectl_usage_error(c, "expected 'silence expire ID'");
-		id = strtoll(c->argv[1], &end, 10);
-		if (end == c->argv[1] || *end != '\0' || id <= 0)
+		if (row_id(c->argv[1], &id) != 0)
 			return probectl_usage_error(c, "'%s' is not a silence id", c->argv[1]);
-		if ((rc = probectl_db_select(c, &sel)) != 0)
+		if ((rc = db_row_write(c, pd_store_silence_expire, id, v.now, &n)) != 0)
 			return rc;
-		if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
-		    pd_store_silence_expire(st, id, v.now, &n, &err) != 0 ||
-		    pd_store_flush(st, &err) != 0) {
-			fprintf(stderr, "probectl: %s\n", err.msg);
-			rc = 1;
-		} else if (n == 0) {
+		if (n == 0) {
 			fprintf(stderr, "probectl: no silence #%lld in force (see probectl silence "
 				"list)\n", (long long)id);
-			rc = 1;
-		} else {
-			printf("silence #%lld expired: its pages are no longer held; a failure still "
-			       "present pages within seconds\n", (long long)id);
-			rc = 0;
+			return 1;
 		}
-		free(sel.path);
-		pd_store_free(st);
-		return rc;
+		printf("silence #%lld expired: its pages are no longer held; a failure still "
+		       "present pages within seconds\n", (long long)id);
+		return 0;
 	}
 	if (strcmp(sub, "list") != 0 || c->argc != 1)
 		return probectl_usage_error(c, "expected 'silence add|list|expire'");
-	if ((rc = probectl_open_store(c, &st, &sel)) != 0)
+	if ((rc = list_open(c, &st, &sel, "probed.silence/1", "silences", &doc, &v.arr)) != 0)
 		goto out;
-	if (c->json) {
-		doc = probectl_json_doc("probed.silence/1");
-		cJSON_AddStringToObject(doc, "database", sel.path);
-		v.arr = cJSON_AddArrayToObject(doc, "silences");
-	} else {
+	if (doc == NULL) {
 		printf("%-6s %-8s %-24s %-20s %-10s %s\n", "ID", "SCOPE", "NAME", "UNTIL (UTC)",
 		       "LEFT", "REASON");
 	}

@@ -50,6 +50,21 @@ struct pd_runner {
 
 static void runner_drain(struct pd_runner *r);
 
+/* A transfer's handle, headers, upload (wiped: it may hold credentials) and body, freed. */
+static void
+xfer_free(struct xfer *x)
+{
+	if (x->easy)
+		curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->hdrs);
+	curl_slist_free_all(x->rcpt);
+	if (x->upload != NULL)
+		explicit_bzero(x->upload, x->upload_len);
+	free(x->upload);
+	pd_buf_cleanup(&x->resp.body);
+	free(x);
+}
+
 static void
 xfer_finish(struct pd_runner *r, struct xfer *x, CURLcode code)
 {
@@ -101,14 +116,7 @@ xfer_finish(struct pd_runner *r, struct xfer *x, CURLcode code)
 	if (x->fn)
 		x->fn(x->ud, resp);
 
-	curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->hdrs);
-	curl_slist_free_all(x->rcpt);
-	if (x->upload != NULL)
-		explicit_bzero(x->upload, x->upload_len);
-	free(x->upload);
-	pd_buf_cleanup(&resp->body);
-	free(x);
+	xfer_free(x);
 }
 
 static void
@@ -489,14 +497,6 @@ pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_do
 	r->inflight++;
 	return 0;
 out:
-	if (x->easy)
-		curl_easy_cleanup(x->easy);
-	curl_slist_free_all(x->hdrs);
-	curl_slist_free_all(x->rcpt);
-	if (x->upload != NULL)
-		explicit_bzero(x->upload, x->upload_len);
-	free(x->upload);
-	pd_buf_cleanup(&x->resp.body);
-	free(x);
+	xfer_free(x);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* buf.h — a growable byte buffer with a hard cap (response bodies, rendered text). */
+/* buf.h — a growable byte buffer with a hard cap (response bodies, rendered text), and
+ * pd_buf_grow for growing arrays. */
 #ifndef PROBED_BUF_H
 #define PROBED_BUF_H
 #include <stddef.h>
@@ -18,6 +19,10 @@ int pd_buf_append(struct pd_buf *b, const void *p, size_t n);
 int pd_buf_printf(struct pd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pd_buf_reset(struct pd_buf *b);
 void pd_buf_cleanup(struct pd_buf *b);
+/* Make the array *pp (cap elements of elem bytes) hold at least need: realloc'd to twice
+ * its capacity (8 at first) until it does. pp is the address of the array's pointer.
+ * 0, or -1 when out of memory (the array is left as it was). */
+int pd_buf_grow(void *pp, size_t *cap, size_t need, size_t elem);
 
 /* Make the NUL-terminated s valid UTF-8 in place: each byte that does not start or belong
  * to a well-formed sequence (a string cut mid-character by a fixed-size buffer, a

@@ -29,6 +29,9 @@ struct pd_schema *pd_schema_new(const cJSON *schema, struct pd_err *err);
  * schema is safe on one thread (its PCRE2 match data is reused between calls). */
 struct pd_schema *pd_schema_ref(struct pd_schema *s);
 void pd_schema_free(struct pd_schema *s);
+/* j's JSON type as JSON Schema names it: null, boolean, number, string, array, object
+ * ("invalid" for a node no parse makes). */
+const char *pd_schema_type_name(const cJSON *j);
 
 /* Validate doc. Returns 1 valid, 0 invalid. Up to max errors are written to errs
  * (may be NULL when max is 0); *nerr (may be NULL) receives how many were written. */

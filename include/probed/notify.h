@@ -132,6 +132,10 @@ struct pd_notify_event {
 				 * this incident (an escalation): Opsgenie updates the alert */
 };
 char *pd_notify_event_json(const struct pd_notify_event *ev);
+/* The stored event, unformatted, appended to body (webhook, exec); err names `what` when
+ * it is over body's limit. */
+int pd_notify_render_event(const cJSON *event, struct pd_buf *body, const char *what,
+			   struct pd_err *err);
 /* The version of the event JSON (the webhook body); the outbox adds it, and a unique
  * "event_id" (stable across retries of one event), to every payload at send time. */
 #define PD_NOTIFY_PAYLOAD_VERSION 1
