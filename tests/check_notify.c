@@ -1,9 +1,7 @@
 /* check_notify.c — delivery targets: what each target renders from the neutral event
  * (exact fields), severity routing, the receiver-answer classifier, the notify keys of
- * the config, the exec runner (real processes), and the outbox's delivery machinery
- * that goes with the targets: the per-target circuit breaker, exec rows, and
- * Alertmanager re-sends (against an HTTP receiver on loopback, driven by a fake clock).
- * Everything real: temp dirs, SQLite files, processes and sockets; no mocks. */
+ * the config, and the exec runner (real processes). The outbox delivering to these
+ * targets is check_outbox_targets.c. Everything real: temp dirs, processes; no mocks. */
 #include <check.h>
 #include "testlib.h"
 #include <dirent.h>
@@ -30,135 +28,12 @@
 #include "probed/runner.h"
 #include "probed/store.h"
 
-#define T0_MS 1795000000000LL /* 2026-11-18T11:06:40Z: the fake clock starts here */
+#define T0_MS PD_TEST_T0_MS /* pd_test_event's times: 2026-11-18T11:06:40Z on */
 #define WAIT_S 10.0
 #define GENIE_KEY "G3N1E-CANARY-0123456789"
 #define ROUTING_KEY "R0UT1NG-CANARY-0123456789abcdef"
 
 /* ================================================================ helpers */
-
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static cJSON *
-jget(const cJSON *o, const char *k)
-{
-	return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *data = NULL;
-	size_t cap = 0, n = 0, r;
-	char chunk[65536];
-
-	if (f == NULL)
-		return NULL;
-	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (n + r + 1 > cap) {
-			cap = (n + r + 1) * 2;
-			data = realloc(data, cap);
-			ck_assert_ptr_nonnull(data);
-		}
-		memcpy(data + n, chunk, r);
-		n += r;
-	}
-	fclose(f);
-	if (data == NULL)
-		data = calloc(1, 1);
-	data[n] = '\0';
-	if (len)
-		*len = n;
-	return data;
-}
-
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fputs(text, f) >= 0, 1);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
-}
-
-/* A config with one probe and the given notify section. */
-static struct pd_config *
-load_cfg(const char *notify_yaml, struct pd_err *err)
-{
-	struct pd_config *cfg = NULL;
-	char yaml[8192];
-
-	snprintf(yaml, sizeof(yaml),
-		 "probes:\n"
-		 "  - name: post-detail\n"
-		 "    url: http://127.0.0.1:1/post-detail/\n"
-		 "notify:\n%s", notify_yaml);
-	if (pd_config_load_string(yaml, strlen(yaml), "notify-test.yaml", &cfg, err, NULL, NULL) !=
-	    0)
-		return NULL;
-	return cfg;
-}
-
-static struct pd_config *
-must_cfg(const char *notify_yaml)
-{
-	struct pd_err err = { 0 };
-	struct pd_config *cfg = load_cfg(notify_yaml, &err);
-
-	ck_assert_msg(cfg != NULL, "config: %s\n%s", err.msg, notify_yaml);
-	return cfg;
-}
-
-/* The neutral event as the incident layer would queue it, parsed back. */
-static cJSON *
-make_event(const char *action, const char *severity)
-{
-	struct pd_notify_event ev = { 0 };
-	char *json;
-	cJSON *o;
-
-	ev.event = action;
-	ev.dedup_key = "probed:eu-west-1/inc-1795000000000";
-	ev.probe = "post-detail";
-	ev.family = "post-detail";
-	ev.tier = "core";
-	ev.summary = strcmp(action, "resolve") == 0 ? "post-detail RECOVERED after 5m"
-						    : "post-detail DOWN: http_5xx (2 consecutive failures)";
-	ev.reason = "status 502, expected 200-299";
-	ev.outcome = "http_5xx";
-	ev.location = "eu-west-1";
-	ev.ts_ms = T0_MS + 300000;
-	ev.consecutive_failures = 2;
-	ev.down_since_ms = T0_MS;
-	ev.severity = severity;
-	ev.mode = severity ? "mode1-upstream" : NULL;
-	ev.mode_title = severity ? "Mode 1: upstream TikTok API down or changed" : NULL;
-	ev.runbook = severity ? "runbooks/mode1-upstream-changed.md" : NULL;
-	ev.incident_id = severity ? 7 : 0;
-	ev.status_message = severity ? "INVESTIGATING - We are seeing errors on /post-detail/ "
-				       "since 05:00 UTC. /userid/ works." : NULL;
-	json = pd_notify_event_json(&ev);
-	ck_assert_ptr_nonnull(json);
-	o = cJSON_Parse(json);
-	ck_assert_ptr_nonnull(o);
-	free(json);
-	return o;
-}
-
-/* make_event's dedup key as an Opsgenie alias: "/" -> "_", "-" and the FNV-1a 64 hash of
- * the key (computed independently: python3 -c 'h=0xcbf29ce484222325
- * for b in b"probed:eu-west-1/inc-1795000000000": h=((h^b)*0x100000001b3)%2**64
- * print("%016x"%h)') */
-#define OG_ALIAS "probed:eu-west-1_inc-1795000000000-6faaf58d5d14ea1d"
 
 /* Render event for target t; returns the parsed body (the caller deletes it). */
 static cJSON *
@@ -235,25 +110,25 @@ END_TEST
 
 START_TEST(test_event_json_fields)
 {
-	cJSON *e = make_event("trigger", "P2"), *plain = make_event("trigger", NULL);
+	cJSON *e = pd_test_event("trigger", "P2"), *plain = pd_test_event("trigger", NULL);
 	struct pd_notify_event ev = { 0 };
 	char *json;
 	cJSON *d;
 
-	ck_assert_str_eq(jstr(e, "severity"), "P2");
-	ck_assert_str_eq(jstr(e, "mode"), "mode1-upstream");
-	ck_assert_str_eq(jstr(e, "mode_title"), "Mode 1: upstream TikTok API down or changed");
-	ck_assert_str_eq(jstr(e, "runbook"), "runbooks/mode1-upstream-changed.md");
-	ck_assert_int_eq((int)jget(e, "incident_id")->valuedouble, 7);
-	ck_assert_ptr_nonnull(strstr(jstr(e, "status_message"), "INVESTIGATING"));
-	ck_assert_str_eq(jstr(e, "down_since"), "2026-11-18T11:06:40.000Z");
-	ck_assert_ptr_null(jget(e, "drill"));
+	ck_assert_str_eq(pd_test_jstr(e, "severity"), "P2");
+	ck_assert_str_eq(pd_test_jstr(e, "mode"), "mode1-upstream");
+	ck_assert_str_eq(pd_test_jstr(e, "mode_title"), "Mode 1: upstream TikTok API down or changed");
+	ck_assert_str_eq(pd_test_jstr(e, "runbook"), "runbooks/mode1-upstream-changed.md");
+	ck_assert_int_eq((int)pd_test_jget(e, "incident_id")->valuedouble, 7);
+	ck_assert_ptr_nonnull(strstr(pd_test_jstr(e, "status_message"), "INVESTIGATING"));
+	ck_assert_str_eq(pd_test_jstr(e, "down_since"), "2026-11-18T11:06:40.000Z");
+	ck_assert_ptr_null(pd_test_jget(e, "drill"));
 	/* unset fields are omitted, not null */
 	for (const char *const *k = (const char *const[]){ "severity", "mode", "mode_title",
 							     "runbook", "incident_id",
 							     "status_message", "drill", NULL };
 	     *k; k++)
-		ck_assert_msg(jget(plain, *k) == NULL, "%s present", *k);
+		ck_assert_msg(pd_test_jget(plain, *k) == NULL, "%s present", *k);
 	/* drill is a real boolean */
 	ev.event = "trigger";
 	ev.dedup_key = "k";
@@ -261,7 +136,7 @@ START_TEST(test_event_json_fields)
 	ev.drill = 1;
 	json = pd_notify_event_json(&ev);
 	d = cJSON_Parse(json);
-	ck_assert(cJSON_IsTrue(jget(d, "drill")));
+	ck_assert(cJSON_IsTrue(pd_test_jget(d, "drill")));
 	cJSON_Delete(d);
 	free(json);
 	cJSON_Delete(e);
@@ -453,7 +328,7 @@ START_TEST(test_config_targets)
 	const struct pd_notify_cfg *n;
 
 	ck_assert_int_eq(setenv("PD_TEST_GENIE", GENIE_KEY, 1), 0);
-	cfg = must_cfg("  - name: og\n    type: opsgenie\n    api_key: ${PD_TEST_GENIE}\n"
+	cfg = pd_test_notify_cfg("  - name: og\n    type: opsgenie\n    api_key: ${PD_TEST_GENIE}\n"
 		       "  - name: og-eu\n    type: opsgenie\n    url: https://api.eu.opsgenie.com\n"
 		       "    api_key: plain-key\n    severities: [P1]\n"
 		       "  - name: chat\n    type: slack\n"
@@ -500,7 +375,7 @@ START_TEST(test_config_targets)
 	ck_assert_int_eq(n->timeout_ms, 10000); /* defaults everywhere */
 	pd_config_free(cfg);
 	/* the re-send defaults are alertmanager's (its configure) */
-	cfg = must_cfg("  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n");
+	cfg = pd_test_notify_cfg("  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n");
 	ck_assert_int_eq(cfg->notify[0].resend_interval_ms, 60000);
 	ck_assert_int_eq(cfg->notify[0].resend_resolved_ms, 5 * 60000);
 	pd_config_free(cfg);
@@ -513,7 +388,7 @@ START_TEST(test_config_secrets_masked)
 	char line[256];
 
 	pd_log_clear_secrets();
-	cfg = must_cfg("  - name: og\n    type: opsgenie\n    api_key: clear-text-genie-key\n"
+	cfg = pd_test_notify_cfg("  - name: og\n    type: opsgenie\n    api_key: clear-text-genie-key\n"
 		       "  - name: chat\n    type: slack\n"
 		       "    url: https://hooks.slack.com/services/T1/B1/slacktoken123\n");
 	snprintf(line, sizeof(line), "key clear-text-genie-key path /services/T1/B1/slacktoken123");
@@ -560,7 +435,7 @@ START_TEST(test_config_errors)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pd_err err = { 0 };
-		struct pd_config *cfg = load_cfg(cases[i].yaml, &err);
+		struct pd_config *cfg = pd_test_notify_cfg_load(cases[i].yaml, &err);
 
 		ck_assert_msg(cfg == NULL, "case %zu accepted:\n%s", i, cases[i].yaml);
 		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "case %zu: got '%s', want '%s'",
@@ -584,44 +459,44 @@ START_TEST(test_render_pagerduty_severity)
 		char sev[4];
 
 		snprintf(sev, sizeof(sev), "P%d", s);
-		e = make_event("trigger", sev);
+		e = pd_test_event("trigger", sev);
 		j = render(&t, e);
-		ck_assert_str_eq(jstr(j, "routing_key"), ROUTING_KEY);
-		ck_assert_str_eq(jstr(j, "event_action"), "trigger");
-		ck_assert_str_eq(jstr(j, "dedup_key"), "probed:eu-west-1/inc-1795000000000");
+		ck_assert_str_eq(pd_test_jstr(j, "routing_key"), ROUTING_KEY);
+		ck_assert_str_eq(pd_test_jstr(j, "event_action"), "trigger");
+		ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), "probed:eu-west-1/inc-1795000000000");
 		p = cJSON_GetObjectItemCaseSensitive(j, "payload");
-		ck_assert_str_eq(jstr(p, "severity"), want[s - 1]);
-		ck_assert_str_eq(jstr(p, "source"), "eu-west-1");
-		ck_assert_str_eq(jstr(p, "component"), "post-detail");
-		ck_assert_str_eq(jstr(jget(p, "custom_details"), "mode"), "mode1-upstream");
-		ck_assert_str_eq(jstr(jget(p, "custom_details"), "runbook"),
+		ck_assert_str_eq(pd_test_jstr(p, "severity"), want[s - 1]);
+		ck_assert_str_eq(pd_test_jstr(p, "source"), "eu-west-1");
+		ck_assert_str_eq(pd_test_jstr(p, "component"), "post-detail");
+		ck_assert_str_eq(pd_test_jstr(pd_test_jget(p, "custom_details"), "mode"), "mode1-upstream");
+		ck_assert_str_eq(pd_test_jstr(pd_test_jget(p, "custom_details"), "runbook"),
 				 "runbooks/mode1-upstream-changed.md");
 		/* a repository path is not a link */
-		ck_assert_ptr_null(jget(j, "links"));
+		ck_assert_ptr_null(pd_test_jget(j, "links"));
 		cJSON_Delete(j);
 		cJSON_Delete(e);
 	}
 	/* no severity (the core pager before the incident layer): critical */
-	e = make_event("trigger", NULL);
+	e = pd_test_event("trigger", NULL);
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(jget(j, "payload"), "severity"), "critical");
+	ck_assert_str_eq(pd_test_jstr(pd_test_jget(j, "payload"), "severity"), "critical");
 	cJSON_Delete(j);
 	cJSON_Delete(e);
 	/* resolve: no payload */
-	e = make_event("resolve", "P2");
+	e = pd_test_event("resolve", "P2");
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(j, "event_action"), "resolve");
-	ck_assert_ptr_null(jget(j, "payload"));
+	ck_assert_str_eq(pd_test_jstr(j, "event_action"), "resolve");
+	ck_assert_ptr_null(pd_test_jget(j, "payload"));
 	cJSON_Delete(j);
 	cJSON_Delete(e);
 	/* a drill is marked; a runbook URL becomes a link */
-	e = make_event("trigger", "P1");
+	e = pd_test_event("trigger", "P1");
 	cJSON_AddBoolToObject(e, "drill", 1);
 	cJSON_ReplaceItemInObject(e, "runbook", cJSON_CreateString("https://wiki/rb.md"));
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(jget(j, "payload"), "summary"),
+	ck_assert_str_eq(pd_test_jstr(pd_test_jget(j, "payload"), "summary"),
 			 "[DRILL] post-detail DOWN: http_5xx (2 consecutive failures)");
-	ck_assert_str_eq(jstr(cJSON_GetArrayItem(jget(j, "links"), 0), "href"), "https://wiki/rb.md");
+	ck_assert_str_eq(pd_test_jstr(cJSON_GetArrayItem(pd_test_jget(j, "links"), 0), "href"), "https://wiki/rb.md");
 	cJSON_Delete(j);
 	cJSON_Delete(e);
 }
@@ -631,7 +506,7 @@ START_TEST(test_render_opsgenie_create)
 {
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
 	const struct pd_notify_ops *ops = pd_notify_ops_for(PD_NOTIFY_OPSGENIE);
-	cJSON *e = make_event("trigger", "P2"), *j, *tags, *d;
+	cJSON *e = pd_test_event("trigger", "P2"), *j, *tags, *d;
 	char val[256], *url;
 	const char *name;
 	int has_p2 = 0, has_family = 0;
@@ -639,20 +514,20 @@ START_TEST(test_render_opsgenie_create)
 	t.url = "https://api.opsgenie.com/";
 	t.api_key = GENIE_KEY;
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(j, "message"),
+	ck_assert_str_eq(pd_test_jstr(j, "message"),
 			 "[P2] post-detail DOWN: http_5xx (2 consecutive failures)");
 	/* the key's "/" mapped, a hash of the key appended (pd_notify_alias) */
-	ck_assert_str_eq(jstr(j, "alias"), OG_ALIAS);
-	ck_assert_str_eq(jstr(j, "priority"), "P2");
-	ck_assert_str_eq(jstr(j, "source"), "probed@eu-west-1");
-	ck_assert_str_eq(jstr(j, "entity"), "post-detail");
-	ck_assert_ptr_nonnull(strstr(jstr(j, "description"), "Reason: status 502"));
-	ck_assert_ptr_nonnull(strstr(jstr(j, "description"),
+	ck_assert_str_eq(pd_test_jstr(j, "alias"), PD_TEST_OG_ALIAS);
+	ck_assert_str_eq(pd_test_jstr(j, "priority"), "P2");
+	ck_assert_str_eq(pd_test_jstr(j, "source"), "probed@eu-west-1");
+	ck_assert_str_eq(pd_test_jstr(j, "entity"), "post-detail");
+	ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"), "Reason: status 502"));
+	ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"),
 				     "Likely mode: Mode 1: upstream TikTok API down or changed"));
-	ck_assert_ptr_nonnull(strstr(jstr(j, "description"),
+	ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"),
 				     "Runbook: runbooks/mode1-upstream-changed.md"));
-	ck_assert_ptr_nonnull(strstr(jstr(j, "description"), "Status-page draft:\nINVESTIGATING"));
-	tags = jget(j, "tags");
+	ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"), "Status-page draft:\nINVESTIGATING"));
+	tags = pd_test_jget(j, "tags");
 	ck_assert(cJSON_IsArray(tags));
 	for (int i = 0; i < cJSON_GetArraySize(tags); i++) {
 		const char *tg = cJSON_GetArrayItem(tags, i)->valuestring;
@@ -661,10 +536,10 @@ START_TEST(test_render_opsgenie_create)
 		has_family |= strcmp(tg, "post-detail") == 0;
 	}
 	ck_assert(has_p2 && has_family);
-	d = jget(j, "details");
-	ck_assert_str_eq(jstr(d, "severity"), "P2");
-	ck_assert_str_eq(jstr(d, "mode"), "mode1-upstream");
-	ck_assert_str_eq(jstr(d, "incident_id"), "7");
+	d = pd_test_jget(j, "details");
+	ck_assert_str_eq(pd_test_jstr(d, "severity"), "P2");
+	ck_assert_str_eq(pd_test_jstr(d, "mode"), "mode1-upstream");
+	ck_assert_str_eq(pd_test_jstr(d, "incident_id"), "7");
 	/* details values are all strings (Opsgenie rejects anything else) */
 	for (cJSON *it = d->child; it; it = it->next)
 		ck_assert_msg(cJSON_IsString(it), "details.%s is not a string", it->string);
@@ -686,7 +561,7 @@ END_TEST
 START_TEST(test_render_opsgenie_limits_and_close)
 {
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
-	cJSON *e = make_event("trigger", "P1"), *j;
+	cJSON *e = pd_test_event("trigger", "P1"), *j;
 	char longsum[1200], *url;
 	const char *msg;
 
@@ -697,7 +572,7 @@ START_TEST(test_render_opsgenie_limits_and_close)
 	longsum[sizeof(longsum) - 2] = '\0';
 	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString(longsum));
 	j = render(&t, e);
-	msg = jstr(j, "message");
+	msg = pd_test_jstr(j, "message");
 	ck_assert_msg(strlen(msg) <= 130, "message %zu bytes", strlen(msg));
 	ck_assert(pd_test_utf8_valid((const unsigned char *)msg, strlen(msg)));
 	ck_assert_int_eq(strncmp(msg, "[P1] \xc3\xa9", 7), 0);
@@ -706,23 +581,23 @@ START_TEST(test_render_opsgenie_limits_and_close)
 	cJSON_Delete(e);
 
 	/* the incident layer's summaries carry their tag already: not twice */
-	e = make_event("trigger", "P1");
+	e = pd_test_event("trigger", "P1");
 	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString("[P1] DRILL eu: Elevated errors"));
 	cJSON_AddBoolToObject(e, "drill", 1);
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(j, "message"), "[P1] DRILL eu: Elevated errors");
-	ck_assert_ptr_nonnull(strstr(jstr(j, "description"), "[P1] DRILL eu"));
+	ck_assert_str_eq(pd_test_jstr(j, "message"), "[P1] DRILL eu: Elevated errors");
+	ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"), "[P1] DRILL eu"));
 	cJSON_Delete(j);
 	cJSON_Delete(e);
 
 	/* close by alias: the create's alias as is (path-safe: no %2F), identifierType=alias */
-	e = make_event("resolve", "P1");
+	e = pd_test_event("resolve", "P1");
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(j, "source"), "probed@eu-west-1");
-	ck_assert_str_eq(jstr(j, "note"), "post-detail RECOVERED after 5m");
-	ck_assert_ptr_null(jget(j, "message"));
+	ck_assert_str_eq(pd_test_jstr(j, "source"), "probed@eu-west-1");
+	ck_assert_str_eq(pd_test_jstr(j, "note"), "post-detail RECOVERED after 5m");
+	ck_assert_ptr_null(pd_test_jget(j, "message"));
 	url = request_url(&t, e);
-	ck_assert_str_eq(url, "http://127.0.0.1:8080/v2/alerts/" OG_ALIAS
+	ck_assert_str_eq(url, "http://127.0.0.1:8080/v2/alerts/" PD_TEST_OG_ALIAS
 			      "/close?identifierType=alias");
 	free(url);
 	cJSON_Delete(j);
@@ -738,7 +613,7 @@ START_TEST(test_notify_alias)
 	pd_notify_alias("probed:inc-1795000000000", a, sizeof(a));
 	ck_assert_str_eq(a, "probed:inc-1795000000000");
 	pd_notify_alias("probed:eu-west-1/inc-1795000000000", a, sizeof(a));
-	ck_assert_str_eq(a, OG_ALIAS);
+	ck_assert_str_eq(a, PD_TEST_OG_ALIAS);
 	pd_notify_alias("probed:eu-west-1/inc-1795000000000", b, sizeof(b));
 	ck_assert_str_eq(a, b);
 	/* the key that "/" -> "_" alone would collide with keeps a different alias */
@@ -782,7 +657,7 @@ START_TEST(test_render_opsgenie_update)
 	static const char *const field[] = { "priority", "message", "description" };
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
 	const struct pd_notify_ops *ops = pd_notify_ops_for(PD_NOTIFY_OPSGENIE);
-	cJSON *e = make_event("trigger", "P1"), *j;
+	cJSON *e = pd_test_event("trigger", "P1"), *j;
 	struct pd_err err = { 0 };
 	struct pd_buf body, url;
 	const char *method;
@@ -802,21 +677,21 @@ START_TEST(test_render_opsgenie_update)
 		ck_assert_msg(ops->request_step(&t, e, k, &method, &body, &url, &err) == 0, "%s",
 			      err.msg);
 		ck_assert_str_eq(method, "PUT");
-		snprintf(want, sizeof(want), "http://127.0.0.1:8080/v2/alerts/" OG_ALIAS
+		snprintf(want, sizeof(want), "http://127.0.0.1:8080/v2/alerts/" PD_TEST_OG_ALIAS
 			 "/%s?identifierType=alias", field[k]);
 		ck_assert_str_eq(url.data, want);
 		j = cJSON_ParseWithLength(body.data, body.len);
 		ck_assert_ptr_nonnull(j);
 		/* exactly the one field */
 		ck_assert_int_eq(cJSON_GetArraySize(j), 1);
-		ck_assert_ptr_nonnull(jget(j, field[k]));
+		ck_assert_ptr_nonnull(pd_test_jget(j, field[k]));
 		if (k == 0)
-			ck_assert_str_eq(jstr(j, "priority"), "P1");
+			ck_assert_str_eq(pd_test_jstr(j, "priority"), "P1");
 		if (k == 1)
-			ck_assert_str_eq(jstr(j, "message"),
+			ck_assert_str_eq(pd_test_jstr(j, "message"),
 					 "[P1] post-detail DOWN: http_5xx (2 consecutive failures)");
 		if (k == 2)
-			ck_assert_ptr_nonnull(strstr(jstr(j, "description"),
+			ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"),
 						     "Runbook: runbooks/mode1-upstream-changed.md"));
 		cJSON_Delete(j);
 		pd_buf_cleanup(&body);
@@ -829,7 +704,7 @@ START_TEST(test_render_opsgenie_update)
 	pd_buf_cleanup(&url);
 	cJSON_Delete(e);
 	/* a resolve is one close, whatever the flag */
-	e = make_event("resolve", "P1");
+	e = pd_test_event("resolve", "P1");
 	cJSON_AddBoolToObject(e, "update", 1);
 	ck_assert_int_eq(ops->requests(&t, e), 1);
 	cJSON_Delete(e);
@@ -875,20 +750,20 @@ slack_texts(const cJSON *j, char *out, size_t cap)
 {
 	const cJSON *b;
 
-	snprintf(out, cap, "%s\n", jstr(j, "text"));
-	cJSON_ArrayForEach(b, jget(j, "blocks")) {
+	snprintf(out, cap, "%s\n", pd_test_jstr(j, "text"));
+	cJSON_ArrayForEach(b, pd_test_jget(j, "blocks")) {
 		const cJSON *f;
 		size_t n = strlen(out);
 
-		if (jget(b, "text"))
-			snprintf(out + n, cap - n, "%s\n", jstr(jget(b, "text"), "text"));
-		cJSON_ArrayForEach(f, jget(b, "fields")) {
+		if (pd_test_jget(b, "text"))
+			snprintf(out + n, cap - n, "%s\n", pd_test_jstr(pd_test_jget(b, "text"), "text"));
+		cJSON_ArrayForEach(f, pd_test_jget(b, "fields")) {
 			n = strlen(out);
-			snprintf(out + n, cap - n, "%s\n", jstr(f, "text"));
+			snprintf(out + n, cap - n, "%s\n", pd_test_jstr(f, "text"));
 		}
-		cJSON_ArrayForEach(f, jget(b, "elements")) {
+		cJSON_ArrayForEach(f, pd_test_jget(b, "elements")) {
 			n = strlen(out);
-			snprintf(out + n, cap - n, "%s\n", jstr(f, "text"));
+			snprintf(out + n, cap - n, "%s\n", pd_test_jstr(f, "text"));
 		}
 	}
 }
@@ -896,24 +771,24 @@ slack_texts(const cJSON *j, char *out, size_t cap)
 START_TEST(test_render_slack)
 {
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_SLACK, 0, 0);
-	cJSON *e = make_event("trigger", "P1"), *j, *blocks, *h;
+	cJSON *e = pd_test_event("trigger", "P1"), *j, *blocks, *h;
 	char all[16384];
 	const cJSON *b;
 
 	t.url = "https://hooks.slack.com/services/T/B/X";
 	cJSON_ReplaceItemInObject(e, "reason", cJSON_CreateString("got <html> & \"junk\""));
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(j, "text"),
+	ck_assert_str_eq(pd_test_jstr(j, "text"),
 			 ":red_circle: [P1] post-detail DOWN: http_5xx (2 consecutive failures)");
-	blocks = jget(j, "blocks");
+	blocks = pd_test_jget(j, "blocks");
 	ck_assert(cJSON_IsArray(blocks));
 	h = cJSON_GetArrayItem(blocks, 0);
-	ck_assert_str_eq(jstr(h, "type"), "header");
-	ck_assert_str_eq(jstr(jget(h, "text"), "type"), "plain_text");
-	ck_assert_str_eq(jstr(jget(h, "text"), "text"),
+	ck_assert_str_eq(pd_test_jstr(h, "type"), "header");
+	ck_assert_str_eq(pd_test_jstr(pd_test_jget(h, "text"), "type"), "plain_text");
+	ck_assert_str_eq(pd_test_jstr(pd_test_jget(h, "text"), "text"),
 			 ":red_circle: P1 customer-facing down: post-detail");
 	cJSON_ArrayForEach(b, blocks) {
-		const char *type = jstr(b, "type");
+		const char *type = pd_test_jstr(b, "type");
 
 		ck_assert_msg(strcmp(type, "header") == 0 || strcmp(type, "section") == 0 ||
 			      strcmp(type, "context") == 0, "block type %s", type);
@@ -938,26 +813,26 @@ START_TEST(test_render_slack)
 		char sev[4];
 
 		snprintf(sev, sizeof(sev), "P%d", s);
-		e = make_event("trigger", sev);
+		e = pd_test_event("trigger", sev);
 		j = render(&t, e);
-		h = cJSON_GetArrayItem(jget(j, "blocks"), 0);
-		ck_assert_msg(strncmp(jstr(jget(h, "text"), "text"), words[s], strlen(words[s])) == 0,
-			      "%s", jstr(jget(h, "text"), "text"));
+		h = cJSON_GetArrayItem(pd_test_jget(j, "blocks"), 0);
+		ck_assert_msg(strncmp(pd_test_jstr(pd_test_jget(h, "text"), "text"), words[s], strlen(words[s])) == 0,
+			      "%s", pd_test_jstr(pd_test_jget(h, "text"), "text"));
 		cJSON_Delete(j);
 		cJSON_Delete(e);
 	}
 	/* an incident summary with its tag: the emoji only */
-	e = make_event("trigger", "P2");
+	e = pd_test_event("trigger", "P2");
 	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString("[P2] eu: Elevated errors on /x/"));
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(j, "text"), ":large_orange_circle: [P2] eu: Elevated errors on /x/");
+	ck_assert_str_eq(pd_test_jstr(j, "text"), ":large_orange_circle: [P2] eu: Elevated errors on /x/");
 	cJSON_Delete(j);
 	cJSON_Delete(e);
 	/* resolve and drill */
-	e = make_event("resolve", "P1");
+	e = pd_test_event("resolve", "P1");
 	cJSON_AddBoolToObject(e, "drill", 1);
 	j = render(&t, e);
-	ck_assert_str_eq(jstr(j, "text"),
+	ck_assert_str_eq(pd_test_jstr(j, "text"),
 			 "[DRILL] :white_check_mark: RESOLVED: post-detail RECOVERED after 5m");
 	slack_texts(j, all, sizeof(all));
 	ck_assert_ptr_nonnull(strstr(all, "*THIS IS A DRILL*"));
@@ -969,7 +844,7 @@ END_TEST
 START_TEST(test_render_slack_limits)
 {
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_SLACK, 0, 0);
-	cJSON *e = make_event("trigger", "P2"), *j;
+	cJSON *e = pd_test_event("trigger", "P2"), *j;
 	char *big = malloc(20001);
 	const cJSON *b;
 
@@ -980,15 +855,15 @@ START_TEST(test_render_slack_limits)
 	cJSON_ReplaceItemInObject(e, "status_message", cJSON_CreateString(big));
 	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString(big));
 	j = render(&t, e);
-	ck_assert_uint_le(strlen(jstr(j, "text")), 3000);
-	cJSON_ArrayForEach(b, jget(j, "blocks")) {
-		const char *type = jstr(b, "type");
+	ck_assert_uint_le(strlen(pd_test_jstr(j, "text")), 3000);
+	cJSON_ArrayForEach(b, pd_test_jget(j, "blocks")) {
+		const char *type = pd_test_jstr(b, "type");
 		const cJSON *f;
 
 		if (strcmp(type, "header") == 0)
-			ck_assert_uint_le(strlen(jstr(jget(b, "text"), "text")), 150);
-		if (jget(b, "text") && strcmp(jstr(jget(b, "text"), "type"), "mrkdwn") == 0) {
-			const char *s = jstr(jget(b, "text"), "text");
+			ck_assert_uint_le(strlen(pd_test_jstr(pd_test_jget(b, "text"), "text")), 150);
+		if (pd_test_jget(b, "text") && strcmp(pd_test_jstr(pd_test_jget(b, "text"), "type"), "mrkdwn") == 0) {
+			const char *s = pd_test_jstr(pd_test_jget(b, "text"), "text");
 			const char *amp = strrchr(s, '&');
 
 			ck_assert_uint_le(strlen(s), 3000);
@@ -996,8 +871,8 @@ START_TEST(test_render_slack_limits)
 			ck_assert(amp == NULL || strncmp(amp, "&amp;", 5) == 0 ||
 				  strncmp(amp, "&lt;", 4) == 0 || strncmp(amp, "&gt;", 4) == 0);
 		}
-		cJSON_ArrayForEach(f, jget(b, "fields"))
-			ck_assert_uint_le(strlen(jstr(f, "text")), 2000);
+		cJSON_ArrayForEach(f, pd_test_jget(b, "fields"))
+			ck_assert_uint_le(strlen(pd_test_jstr(f, "text")), 2000);
 	}
 	cJSON_Delete(j);
 	cJSON_Delete(e);
@@ -1011,7 +886,7 @@ START_TEST(test_render_alertmanager)
 	struct pd_am_alert a;
 	struct pd_err err = { 0 };
 	struct pd_buf body;
-	cJSON *e = make_event("trigger", "P2"), *j, *al, *l;
+	cJSON *e = pd_test_event("trigger", "P2"), *j, *al, *l;
 	char *url;
 	int nlabels = 0;
 
@@ -1028,25 +903,25 @@ START_TEST(test_render_alertmanager)
 	j = cJSON_Parse(body.data);
 	ck_assert(cJSON_IsArray(j) && cJSON_GetArraySize(j) == 1);
 	al = cJSON_GetArrayItem(j, 0);
-	l = jget(al, "labels");
-	ck_assert_str_eq(jstr(l, "alertname"), "ProbedIncident");
-	ck_assert_str_eq(jstr(l, "probe"), "post-detail");
-	ck_assert_str_eq(jstr(l, "family"), "post-detail");
-	ck_assert_str_eq(jstr(l, "severity"), "P2");
-	ck_assert_str_eq(jstr(l, "mode"), "mode1-upstream");
-	ck_assert_str_eq(jstr(l, "location"), "eu-west-1");
-	ck_assert_str_eq(jstr(l, "incident_id"), "7");
+	l = pd_test_jget(al, "labels");
+	ck_assert_str_eq(pd_test_jstr(l, "alertname"), "ProbedIncident");
+	ck_assert_str_eq(pd_test_jstr(l, "probe"), "post-detail");
+	ck_assert_str_eq(pd_test_jstr(l, "family"), "post-detail");
+	ck_assert_str_eq(pd_test_jstr(l, "severity"), "P2");
+	ck_assert_str_eq(pd_test_jstr(l, "mode"), "mode1-upstream");
+	ck_assert_str_eq(pd_test_jstr(l, "location"), "eu-west-1");
+	ck_assert_str_eq(pd_test_jstr(l, "incident_id"), "7");
 	for (cJSON *it = l->child; it; it = it->next, nlabels++)
 		ck_assert(cJSON_IsString(it));
 	ck_assert_int_eq(nlabels, 7);
-	ck_assert_str_eq(jstr(jget(al, "annotations"), "summary"),
+	ck_assert_str_eq(pd_test_jstr(pd_test_jget(al, "annotations"), "summary"),
 			 "post-detail DOWN: http_5xx (2 consecutive failures)");
-	ck_assert_str_eq(jstr(jget(al, "annotations"), "runbook"), "runbooks/mode1-upstream-changed.md");
-	ck_assert_ptr_nonnull(strstr(jstr(jget(al, "annotations"), "description"), "status 502"));
-	ck_assert_str_eq(jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
+	ck_assert_str_eq(pd_test_jstr(pd_test_jget(al, "annotations"), "runbook"), "runbooks/mode1-upstream-changed.md");
+	ck_assert_ptr_nonnull(strstr(pd_test_jstr(pd_test_jget(al, "annotations"), "description"), "status 502"));
+	ck_assert_str_eq(pd_test_jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
 	/* firing: valid for PD_NOTIFY_AM_VALIDITY re-send intervals past now (4 min) */
-	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:17:20.000Z");
-	ck_assert_ptr_null(jget(al, "generatorURL"));
+	ck_assert_str_eq(pd_test_jstr(al, "endsAt"), "2026-11-18T11:17:20.000Z");
+	ck_assert_ptr_null(pd_test_jget(al, "generatorURL"));
 	cJSON_Delete(j);
 	pd_buf_cleanup(&body);
 	pd_am_alert_cleanup(&a);
@@ -1061,7 +936,7 @@ START_TEST(test_render_alertmanager)
 
 	/* a probe page without incident: ProbeDown, severity P1, mode unknown; a resolve
 	 * ends at its own time (ts), not at the sending time */
-	e = make_event("resolve", NULL);
+	e = pd_test_event("resolve", NULL);
 	t.generator_url = "http://probe-host:9464/";
 	ck_assert_int_eq(pd_notify_am_alert(&t, e, T0_MS + 900000, &a, &err), 0);
 	ck_assert_int_eq(a.ends_ms, T0_MS + 300000);
@@ -1069,13 +944,13 @@ START_TEST(test_render_alertmanager)
 	ck_assert_int_eq(pd_notify_am_body(&t, &a, 1, T0_MS + 900000, &body, &err), 0);
 	j = cJSON_Parse(body.data);
 	al = cJSON_GetArrayItem(j, 0);
-	l = jget(al, "labels");
-	ck_assert_str_eq(jstr(l, "alertname"), "ProbeDown");
-	ck_assert_str_eq(jstr(l, "severity"), "P1");
-	ck_assert_str_eq(jstr(l, "mode"), "unknown");
-	ck_assert_ptr_null(jget(l, "incident_id"));
-	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:11:40.000Z");
-	ck_assert_str_eq(jstr(al, "generatorURL"), "http://probe-host:9464/");
+	l = pd_test_jget(al, "labels");
+	ck_assert_str_eq(pd_test_jstr(l, "alertname"), "ProbeDown");
+	ck_assert_str_eq(pd_test_jstr(l, "severity"), "P1");
+	ck_assert_str_eq(pd_test_jstr(l, "mode"), "unknown");
+	ck_assert_ptr_null(pd_test_jget(l, "incident_id"));
+	ck_assert_str_eq(pd_test_jstr(al, "endsAt"), "2026-11-18T11:11:40.000Z");
+	ck_assert_str_eq(pd_test_jstr(al, "generatorURL"), "http://probe-host:9464/");
 	cJSON_Delete(j);
 	pd_buf_cleanup(&body);
 	pd_am_alert_cleanup(&a);
@@ -1085,7 +960,7 @@ END_TEST
 
 START_TEST(test_render_webhook_and_exec_as_is)
 {
-	cJSON *e = make_event("trigger", "P3"), *j;
+	cJSON *e = pd_test_event("trigger", "P3"), *j;
 	enum pd_notify_type types[] = { PD_NOTIFY_WEBHOOK, PD_NOTIFY_EXEC };
 
 	for (size_t i = 0; i < 2; i++) {
@@ -1158,7 +1033,7 @@ exec_fx_init(struct exec_fx *x, const char *script_body, const char *arg2)
 	pd_test_tmpdir(x->dir, sizeof(x->dir), "exec");
 	snprintf(x->script, sizeof(x->script), "%s/cmd.sh", x->dir);
 	snprintf(x->out, sizeof(x->out), "%s/out", x->dir);
-	write_file(x->script, script_body, 0755);
+	pd_test_write_file(x->script, script_body, 0755);
 	x->argv[0] = x->script;
 	x->argv[1] = x->out;
 	x->argv[2] = (char *)arg2;
@@ -1200,12 +1075,12 @@ run_exec_ok(struct ev_loop *loop)
 	ck_assert_int_eq(w.done, 1);
 	ck_assert(w.res.exited && w.res.exit_status == 0 && !w.res.timed_out);
 	ck_assert_int_eq(pd_notify_exec_classify(&w.res), PD_NOTIFY_DELIVERED);
-	got = slurp(x.out, &n);
+	got = pd_test_slurp(x.out, &n);
 	ck_assert_uint_eq(n, biglen);
 	ck_assert(memcmp(got, big, biglen) == 0);
 	free(got);
 	snprintf(path, sizeof(path), "%s.env", x.out);
-	got = slurp(path, NULL);
+	got = pd_test_slurp(path, NULL);
 	ck_assert_str_eq(got, "trigger|k:1|$(id); rm -rf /nonexistent *\n");
 	free(got);
 	free(big);
@@ -1261,7 +1136,7 @@ START_TEST(test_exec_clean_process_state)
 	loop_until_done(loop, &w, WAIT_S);
 	ck_assert_int_eq(w.done, 1);
 	ck_assert(w.res.exited && w.res.exit_status == 0);
-	got = slurp(x.out, NULL);
+	got = pd_test_slurp(x.out, NULL);
 	ck_assert_ptr_nonnull(got);
 	line = strstr(got, "\nSigBlk:");
 	ck_assert_ptr_nonnull(line);
@@ -1370,7 +1245,7 @@ START_TEST(test_exec_timeout_kill)
 	ck_assert(w.res.timed_out && w.res.signaled && w.res.signal == SIGKILL);
 	ck_assert_msg(took >= 2100 && took < 4000, "took %lld ms", (long long)took);
 	snprintf(pidfile, sizeof(pidfile), "%s.pid", x.out);
-	pidtext = slurp(pidfile, NULL);
+	pidtext = pd_test_slurp(pidfile, NULL);
 	ck_assert_ptr_nonnull(pidtext);
 	child = (pid_t)atoi(pidtext);
 	free(pidtext);
@@ -1410,7 +1285,7 @@ START_TEST(test_exec_cannot_start_and_cancel)
 	for (int i = 0; i < 250 && access(pidfile, R_OK) != 0; i++)
 		usleep(20000);
 	usleep(50000);
-	pidtext = slurp(pidfile, NULL);
+	pidtext = pd_test_slurp(pidfile, NULL);
 	ck_assert_ptr_nonnull(pidtext);
 	pid = (pid_t)atoi(pidtext);
 	free(pidtext);
@@ -1426,683 +1301,12 @@ START_TEST(test_exec_cannot_start_and_cancel)
 }
 END_TEST
 
-/* ================================================================ outbox delivery */
-
-struct fx {
-	struct pd_test_outbox ox;   /* store, loop, runner, outbox, fake clock */
-	struct pd_config *cfg;
-};
-
-static void
-fx_init(struct fx *f)
-{
-	memset(f, 0, sizeof(*f));
-	pd_test_outbox_init(&f->ox, "notify", T0_MS);
-}
-
-static void
-fx_config(struct fx *f, const char *notify_yaml)
-{
-	pd_config_free(f->cfg);
-	f->cfg = must_cfg(notify_yaml);
-	pd_outbox_set_config(f->ox.ob, f->cfg);
-}
-
-static void
-fx_free(struct fx *f)
-{
-	pd_test_outbox_free(&f->ox);
-	pd_config_free(f->cfg);
-}
-
-static int64_t
-fx_add(struct fx *f, const char *target, const char *action, const char *severity)
-{
-	struct pd_err err = { 0 };
-	cJSON *e = make_event(action, severity);
-	char *json = cJSON_PrintUnformatted(e);
-	int64_t id = 0;
-
-	ck_assert_msg(pd_store_outbox_add(f->ox.st, target, jstr(e, "dedup_key"), action, json,
-					  f->ox.clock.now_ms, &id, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f->ox.st, &err), 0);
-	free(json);
-	cJSON_Delete(e);
-	return id;
-}
-
-struct want_req {
-	struct pd_test_http *s;
-	int n;
-};
-
-static int
-pred_req(struct pd_test_outbox *o, const void *arg)
-{
-	const struct want_req *w = arg;
-
-	return pd_test_http_count(w->s) >= w->n && pd_outbox_inflight(o->ob) == 0;
-}
-
-/* Run until s has n requests and nothing is in flight, then once more (the flush). */
-static int
-wait_req(struct fx *f, struct pd_test_http *s, int n)
-{
-	struct want_req w = { s, n };
-	int ok = pd_test_outbox_run_until(&f->ox, pred_req, &w, WAIT_S);
-
-	ev_run(f->ox.loop, EVRUN_NOWAIT);
-	return ok;
-}
-
-static int
-outbox_head(struct fx *f, const char *target, struct pd_outbox_row *out)
-{
-	struct pd_outbox_row rows[16];
-	struct pd_err err = { 0 };
-	size_t n = 0;
-	int found = 0;
-
-	/* "due" at the far future: every target's head */
-	ck_assert_int_eq(pd_store_outbox_due(f->ox.st, INT64_MAX, rows, 16, &n, &err), 0);
-	for (size_t i = 0; i < n; i++) {
-		if (!found && strcmp(rows[i].target, target) == 0) {
-			*out = rows[i];
-			out->payload = NULL;
-			found = 1;
-		}
-		pd_outbox_row_cleanup(&rows[i]);
-	}
-	return found;
-}
-
-struct ev_count {
-	const char *kind, *detail;
-	int n;
-};
-
-static int
-ev_count_cb(void *ud, int64_t ts_ms, const char *probe, const char *kind, const char *detail)
-{
-	struct ev_count *c = ud;
-
-	(void)ts_ms;
-	(void)probe;
-	if (strcmp(kind, c->kind) == 0 && detail != NULL && strcmp(detail, c->detail) == 0)
-		c->n++;
-	return 0;
-}
-
-/* Events of kind for target (detail) recorded in the store. */
-static int
-events_of(struct fx *f, const char *kind, const char *target)
-{
-	struct ev_count c = { kind, target, 0 };
-	struct pd_err err = { 0 };
-
-	ck_assert_int_eq(pd_store_events(f->ox.st, NULL, 0, ev_count_cb, &c, &err), 0);
-	return c.n;
-}
-
-/* One dead pager: after PD_OUTBOX_BREAKER_FAILURES transient failures its breaker
- * opens, its rows wait (deferred in the store), another target is not delayed; after
- * the cool-down exactly one probe request goes (half-open); its failure re-opens with
- * twice the cool-down; a success closes it and the queue drains in order. */
-START_TEST(test_breaker)
-{
-	struct fx f;
-	struct pd_test_http dead, good;
-	struct pd_outbox_row row;
-	struct pd_outbox_breaker b;
-	char n[1024];
-	int64_t open_until;
-
-	fx_init(&f);
-	pd_test_http_start(&dead, 0, &(struct pd_test_reply){ .status = 503 }, 1);
-	pd_test_http_start(&good, 0, &(struct pd_test_reply){ .status = 200 }, 1);
-	snprintf(n, sizeof(n),
-		 "  - name: pager\n    type: webhook\n    url: http://127.0.0.1:%d/p\n"
-		 "    timeout: 2s\n"
-		 "  - name: chat\n    type: webhook\n    url: http://127.0.0.1:%d/c\n"
-		 "    timeout: 2s\n", dead.port, good.port);
-	fx_config(&f, n);
-	fx_add(&f, "pager", "trigger", "P1");
-	fx_add(&f, "pager", "resolve", "P1");
-	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES; i++) {
-		pd_outbox_breaker(f.ox.ob, "pager", &b);
-		ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
-		ck_assert(outbox_head(&f, "pager", &row));
-		f.ox.clock.now_ms = row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
-		pd_outbox_kick(f.ox.ob);
-		ck_assert(wait_req(&f, &dead, i));
-		ck_assert_int_eq(pd_test_http_count(&dead), i);
-	}
-	pd_outbox_breaker(f.ox.ob, "pager", &b);
-	ck_assert_int_eq(b.state, PD_BREAKER_OPEN);
-	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES);
-	ck_assert_int_eq(b.cooldown_ms, PD_OUTBOX_BREAKER_COOLDOWN_MS);
-	ck_assert_int_eq(b.open_until_ms, f.ox.clock.now_ms + PD_OUTBOX_BREAKER_COOLDOWN_MS);
-	ck_assert_uint_eq(b.opened, 1);
-	ck_assert_str_eq(pd_outbox_breaker_str(b.state), "open");
-	open_until = b.open_until_ms;
-	/* the head row waits in the store until the cool-down is over */
-	ck_assert(outbox_head(&f, "pager", &row));
-	ck_assert_int_eq(row.next_at_ms, open_until);
-	ck_assert_int_eq(row.attempts, PD_OUTBOX_BREAKER_FAILURES);
-	/* meanwhile the other target delivers at once */
-	fx_add(&f, "chat", "trigger", "P1");
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &good, 1));
-	/* nothing to the pager before the cool-down ends, even if kicked */
-	f.ox.clock.now_ms = open_until - 1;
-	pd_outbox_kick(f.ox.ob);
-	pd_test_outbox_run_for(&f.ox, 0.3);
-	ck_assert_int_eq(pd_test_http_count(&dead), PD_OUTBOX_BREAKER_FAILURES);
-	/* half-open: one probe; it fails: open again, cool-down doubled */
-	f.ox.clock.now_ms = open_until;
-	pd_outbox_kick(f.ox.ob);
-	pd_outbox_breaker(f.ox.ob, "pager", &b);
-	ck_assert_int_eq(b.state, PD_BREAKER_HALF_OPEN);
-	pd_outbox_kick(f.ox.ob); /* a second kick while the probe is in flight sends nothing */
-	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 1));
-	pd_test_outbox_run_for(&f.ox, 0.2);
-	ck_assert_int_eq(pd_test_http_count(&dead), PD_OUTBOX_BREAKER_FAILURES + 1);
-	pd_outbox_breaker(f.ox.ob, "pager", &b);
-	ck_assert_int_eq(b.state, PD_BREAKER_OPEN);
-	ck_assert_int_eq(b.cooldown_ms, 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
-	ck_assert_uint_eq(b.opened, 2);
-	ck_assert(outbox_head(&f, "pager", &row));
-	ck_assert_int_eq(row.next_at_ms, f.ox.clock.now_ms + 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
-	/* the pager comes back: the probe succeeds, closes, the resolve follows in order */
-	pd_test_http_script(&dead, &(struct pd_test_reply){ .status = 202 }, 1);
-	f.ox.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 3));
-	pd_outbox_breaker(f.ox.ob, "pager", &b);
-	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
-	ck_assert_int_eq(b.failures, 0);
-	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 1)->body,
-				     "\"event\":\"trigger\""));
-	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 2)->body,
-				     "\"event\":\"resolve\""));
-	ck_assert(!outbox_head(&f, "pager", &row));
-	/* a target never seen reads closed */
-	pd_outbox_breaker(f.ox.ob, "nobody", &b);
-	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
-	ck_assert_int_eq(b.failures, 0);
-	ck_assert_int_eq(events_of(&f, "breaker_open", "pager"), 2);
-	ck_assert_int_eq(events_of(&f, "breaker_closed", "pager"), 1);
-	ck_assert_int_eq(events_of(&f, "breaker_open", "chat"), 0);
-	pd_test_http_stop(&dead);
-	pd_test_http_stop(&good);
-	fx_free(&f);
-}
-END_TEST
-
-/* A permanent answer (4xx) means the target is reachable: it resets the count. */
-START_TEST(test_breaker_reset_by_permanent)
-{
-	struct fx f;
-	struct pd_test_http s;
-	struct pd_outbox_row row;
-	struct pd_outbox_breaker b;
-	char n[512];
-
-	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 500 }, 1);
-	snprintf(n, sizeof(n), "  - name: pager\n    type: webhook\n"
-			       "    url: http://127.0.0.1:%d/p\n", s.port);
-	fx_config(&f, n);
-	fx_add(&f, "pager", "trigger", "P1");
-	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES - 1; i++) {
-		ck_assert(outbox_head(&f, "pager", &row));
-		f.ox.clock.now_ms = row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
-		pd_outbox_kick(f.ox.ob);
-		ck_assert(wait_req(&f, &s, i));
-	}
-	pd_outbox_breaker(f.ox.ob, "pager", &b);
-	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES - 1);
-	pd_test_http_script(&s, &(struct pd_test_reply){ .status = 400 }, 1);
-	ck_assert(outbox_head(&f, "pager", &row));
-	f.ox.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, PD_OUTBOX_BREAKER_FAILURES));
-	pd_outbox_breaker(f.ox.ob, "pager", &b);
-	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
-	ck_assert_int_eq(b.failures, 0);
-	pd_test_http_stop(&s);
-	fx_free(&f);
-}
-END_TEST
-
-/* Is needle in the database file or its WAL? */
-static int
-db_has(struct fx *f, const char *needle)
-{
-	static const char *const sfx[] = { "", "-wal" };
-	int found = 0;
-
-	for (size_t i = 0; i < 2 && !found; i++) {
-		char path[160], *data;
-		size_t len;
-
-		snprintf(path, sizeof(path), "%s%s", f->ox.db.path, sfx[i]);
-		if ((data = slurp(path, &len)) == NULL)
-			continue;
-		found = memmem(data, len, needle, strlen(needle)) != NULL;
-		free(data);
-	}
-	return found;
-}
-
-/* Opsgenie through the outbox: the URL per action and the GenieKey header, which never
- * reaches the database. */
-START_TEST(test_outbox_opsgenie_requests)
-{
-	struct fx f;
-	struct pd_test_http s;
-	char n[512];
-
-	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 202 }, 1);
-	ck_assert_int_eq(setenv("PD_TEST_GENIE", GENIE_KEY, 1), 0);
-	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
-			       "    api_key: ${PD_TEST_GENIE}\n", s.port);
-	fx_config(&f, n);
-	fx_add(&f, "og", "trigger", "P2");
-	fx_add(&f, "og", "resolve", "P2");
-	/* queued: the event is in the database (the search works), the key is not */
-	ck_assert(db_has(&f, "inc-1795000000000"));
-	ck_assert(!db_has(&f, GENIE_KEY));
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, 2));
-	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "POST /v2/alerts HTTP/1.1");
-	ck_assert_str_eq(pd_test_http_request(&s, 1)->line, "POST /v2/alerts/" OG_ALIAS
-					"/close?identifierType=alias HTTP/1.1");
-	for (int i = 0; i < 2; i++) {
-		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head, "\r\nAuthorization: GenieKey "
-								GENIE_KEY "\r\n"));
-		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head,
-						 "\r\nContent-Type: application/json\r\n"));
-	}
-	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 0)->body, "\"priority\":\"P2\""));
-	ck_assert(!db_has(&f, GENIE_KEY));
-	pd_test_http_stop(&s);
-	fx_free(&f);
-}
-END_TEST
-
-/* An escalation row for Opsgenie: three PUTs by alias in order, one row delivered, the
- * receiver's requestIds kept with the delivery. */
-START_TEST(test_outbox_opsgenie_update)
-{
-	struct fx f;
-	struct pd_test_http s;
-	struct pd_outbox_row row;
-	struct pd_outbox_counters c;
-	struct pd_err err = { 0 };
-	cJSON *e;
-	char n[512], *json;
-
-	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){
-		.status = 202, .body = "{\"result\":\"Request will be processed\",\"took\":0.1,"
-				       "\"requestId\":\"rq-0b5e\"}" }, 1);
-	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
-			       "    api_key: k\n", s.port);
-	fx_config(&f, n);
-	e = make_event("trigger", "P1");
-	cJSON_AddBoolToObject(e, "update", 1);
-	json = cJSON_PrintUnformatted(e);
-	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", jstr(e, "dedup_key"), "trigger", json,
-					  f.ox.clock.now_ms, NULL, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
-	free(json);
-	cJSON_Delete(e);
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, 3));
-	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "PUT /v2/alerts/" OG_ALIAS
-					"/priority?identifierType=alias HTTP/1.1");
-	ck_assert_str_eq(pd_test_http_request(&s, 1)->line, "PUT /v2/alerts/" OG_ALIAS
-					"/message?identifierType=alias HTTP/1.1");
-	ck_assert_str_eq(pd_test_http_request(&s, 2)->line, "PUT /v2/alerts/" OG_ALIAS
-					"/description?identifierType=alias HTTP/1.1");
-	ck_assert_str_eq(pd_test_http_request(&s, 0)->body, "{\"priority\":\"P1\"}");
-	for (int i = 0; i < 3; i++)
-		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head,
-						 "\r\nAuthorization: GenieKey k\r\n"));
-	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ox.ob, &c);
-		if (c.sent == 1 && pd_outbox_inflight(f.ox.ob) == 0)
-			break;
-		ev_run(f.ox.loop, EVRUN_ONCE);
-	}
-	ev_run(f.ox.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ox.ob, &c);
-	ck_assert_int_eq(c.sent, 1);          /* one row, delivered once */
-	ck_assert_int_eq(pd_test_http_count(&s), 3);          /* no create, no fourth request */
-	ck_assert(!outbox_head(&f, "og", &row));
-	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
-	ck_assert(db_has(&f, "og request id rq-0b5e, rq-0b5e, rq-0b5e"));
-	pd_test_http_stop(&s);
-	fx_free(&f);
-}
-END_TEST
-
-/* An update whose second request fails: the row is retried as a whole (from the priority
- * again: the requests are idempotent), never half-delivered. */
-START_TEST(test_outbox_opsgenie_update_retry)
-{
-#define RQ1 "{\"result\":\"Request will be processed\",\"requestId\":\"rq-1\"}"
-	/* the second request (the message update) fails, everything else succeeds */
-	static const struct pd_test_reply answers[] = {
-		{ .status = 202, .body = RQ1 }, { .status = 503 }, { .status = 202, .body = RQ1 },
-	};
-#undef RQ1
-	struct fx f;
-	struct pd_test_http s;
-	struct pd_outbox_row row;
-	struct pd_outbox_counters c;
-	struct pd_err err = { 0 };
-	cJSON *e;
-	char n[512], *json;
-
-	fx_init(&f);
-	pd_test_http_start(&s, 0, answers, 3);
-	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
-			       "    api_key: k\n", s.port);
-	fx_config(&f, n);
-	e = make_event("trigger", "P1");
-	cJSON_AddBoolToObject(e, "update", 1);
-	json = cJSON_PrintUnformatted(e);
-	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", jstr(e, "dedup_key"), "trigger", json,
-					  f.ox.clock.now_ms, NULL, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
-	free(json);
-	cJSON_Delete(e);
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, 2));
-	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ox.ob, &c);
-		if (c.retried == 1 && pd_outbox_inflight(f.ox.ob) == 0)
-			break;
-		ev_run(f.ox.loop, EVRUN_ONCE);
-	}
-	ev_run(f.ox.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ox.ob, &c);
-	ck_assert_int_eq(c.retried, 1);
-	ck_assert_int_eq(c.sent, 0);
-	ck_assert_int_eq(pd_test_http_count(&s), 2);
-	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 1)->line, "/message?"));
-	ck_assert(outbox_head(&f, "og", &row));
-	ck_assert_int_eq(row.attempts, 1);
-	ck_assert_str_eq(row.last_error, "HTTP 503");
-	f.ox.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, 5));
-	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 2)->line, "/priority?"));
-	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&s, 4)->line, "/description?"));
-	pd_test_http_stop(&s);
-	fx_free(&f);
-}
-END_TEST
-
-/* exec rows: the event on stdin, exit 0 delivered, non-zero retried with backoff. */
-START_TEST(test_outbox_exec_rows)
-{
-	struct fx f;
-	struct pd_outbox_row row;
-	struct pd_outbox_counters c;
-	char n[1024], script[160], out[160], *got;
-	cJSON *j;
-
-	fx_init(&f);
-	snprintf(script, sizeof(script), "%s/notify.sh", f.ox.db.dir);
-	snprintf(out, sizeof(out), "%s/events", f.ox.db.dir);
-	/* fails while the flag file exists */
-	write_file(script, "#!/bin/sh\n[ -e \"$1.fail\" ] && exit 75\n"
-			   "{ cat; echo; } >> \"$1\"\necho \"$PROBED_TARGET $PROBED_SEVERITY\" >> \"$1.env\"\n",
-		   0755);
-	snprintf(n, sizeof(n), "  - name: script\n    type: exec\n    command: [%s, %s]\n"
-			       "    timeout: 5s\n", script, out);
-	fx_config(&f, n);
-	{
-		char flag[200];
-
-		snprintf(flag, sizeof(flag), "%s.fail", out);
-		write_file(flag, "", 0644);
-		fx_add(&f, "script", "trigger", "P3");
-		pd_outbox_kick(f.ox.ob);
-		for (int i = 0; i < 500; i++) {
-			pd_outbox_counters(f.ox.ob, &c);
-			if (c.retried == 1 && pd_outbox_inflight(f.ox.ob) == 0)
-				break;
-			ev_run(f.ox.loop, EVRUN_ONCE);
-		}
-		ev_run(f.ox.loop, EVRUN_NOWAIT);
-		pd_outbox_counters(f.ox.ob, &c);
-		ck_assert_int_eq(c.retried, 1);
-		ck_assert(outbox_head(&f, "script", &row));
-		ck_assert_int_eq(row.attempts, 1);
-		ck_assert_str_eq(row.last_error, "exit 75");
-		ck_assert_int_gt(row.next_at_ms, f.ox.clock.now_ms);
-		unlink(flag);
-	}
-	f.ox.clock.now_ms = row.next_at_ms;
-	pd_outbox_kick(f.ox.ob);
-	for (int i = 0; i < 500; i++) {
-		pd_outbox_counters(f.ox.ob, &c);
-		if (c.sent == 1 && pd_outbox_inflight(f.ox.ob) == 0)
-			break;
-		ev_run(f.ox.loop, EVRUN_ONCE);
-	}
-	ev_run(f.ox.loop, EVRUN_NOWAIT);
-	pd_outbox_counters(f.ox.ob, &c);
-	ck_assert_int_eq(c.sent, 1);
-	ck_assert(!outbox_head(&f, "script", &row));
-	got = slurp(out, NULL);
-	ck_assert_ptr_nonnull(got);
-	j = cJSON_Parse(got);
-	ck_assert_ptr_nonnull(j);
-	ck_assert_str_eq(jstr(j, "event"), "trigger");
-	ck_assert_str_eq(jstr(j, "severity"), "P3");
-	cJSON_Delete(j);
-	free(got);
-	snprintf(n, sizeof(n), "%s.env", out);
-	got = slurp(n, NULL);
-	ck_assert_str_eq(got, "script P3\n");
-	free(got);
-	fx_free(&f);
-}
-END_TEST
-
-static int
-count_am(void *ud, const struct pd_am_alert *a)
-{
-	(void)a;
-	(*(int *)ud)++;
-	return 0;
-}
-
-static int
-am_rows(struct fx *f)
-{
-	struct pd_err err = { 0 };
-	int n = 0;
-
-	ck_assert_int_eq(pd_store_am_list(f->ox.st, "am", NULL, count_am, &n, &err), 0);
-	return n;
-}
-
-struct am_seen {
-	int n;
-	char sev[4][8];
-	int64_t ends[4];
-};
-
-static int
-collect_am(void *ud, const struct pd_am_alert *a)
-{
-	struct am_seen *w = ud;
-	cJSON *l = cJSON_Parse(a->labels);
-
-	ck_assert_ptr_nonnull(l);
-	if (w->n < 4) {
-		snprintf(w->sev[w->n], sizeof(w->sev[0]), "%s", jstr(l, "severity"));
-		w->ends[w->n++] = a->ends_ms;
-	}
-	cJSON_Delete(l);
-	return 0;
-}
-
-static int
-get_first_am(void *ud, const struct pd_am_alert *a)
-{
-	*(int64_t *)ud = a->ends_ms;
-	return 1;
-}
-
-/* Alertmanager: the trigger row posts the alert and keeps it; the timer re-posts it
- * every resend_interval with endsAt pushed forward; the resolve row posts the stored
- * label set with endsAt = resolve time; resolved alerts are re-posted until
- * resend_resolved_for has passed, then forgotten. */
-START_TEST(test_outbox_alertmanager_resend)
-{
-	struct fx f;
-	struct pd_test_http s;
-	struct pd_outbox_am_counters ac;
-	struct pd_err err = { 0 };
-	char n[512];
-	cJSON *j, *al;
-	int64_t ends = 0;
-	int before;
-
-	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 200 }, 1);
-	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
-			       "    resend_interval: 1s\n    resend_resolved_for: 3s\n", s.port);
-	fx_config(&f, n);
-	pd_test_outbox_run_for(&f.ox, 0.4); /* the first round (nothing stored yet) starts the interval */
-	ck_assert_int_eq(pd_test_http_count(&s), 0);
-	fx_add(&f, "am", "trigger", "P2");
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, 1));
-	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "POST /api/v2/alerts HTTP/1.1");
-	j = pd_test_http_json(&s, 0);
-	al = cJSON_GetArrayItem(j, 0);
-	ck_assert_str_eq(jstr(jget(al, "labels"), "severity"), "P2");
-	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:06:44.000Z"); /* T0 + 4 x 1 s */
-	cJSON_Delete(j);
-	ck_assert_int_eq(am_rows(&f), 1);
-
-	/* the re-send timer (real time) compares against the fake clock: nothing is due
-	 * until a resend_interval has passed on it */
-	f.ox.clock.now_ms += 500;
-	pd_test_outbox_run_for(&f.ox, 0.6);
-	before = pd_test_http_count(&s);
-	f.ox.clock.now_ms += 1000;
-	ck_assert(wait_req(&f, &s, before + 1));
-	j = pd_test_http_json(&s, before);
-	ck_assert_int_eq(cJSON_GetArraySize(j), 1);
-	al = cJSON_GetArrayItem(j, 0);
-	ck_assert_str_eq(jstr(jget(al, "labels"), "alertname"), "ProbedIncident");
-	ck_assert_str_eq(jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
-	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:06:45.500Z"); /* moved forward */
-	cJSON_Delete(j);
-	pd_outbox_am_counters(f.ox.ob, &ac);
-	ck_assert_uint_ge(ac.resent, 1);
-
-	/* resolve: the stored labels with endsAt = the resolve event's time */
-	f.ox.clock.now_ms += 100;
-	fx_add(&f, "am", "resolve", "P2");
-	before = pd_test_http_count(&s);
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, before + 1));
-	j = pd_test_http_json(&s, before);
-	al = cJSON_GetArrayItem(j, 0);
-	ck_assert_str_eq(jstr(jget(al, "labels"), "severity"), "P2");
-	ck_assert_str_eq(jstr(al, "endsAt"), "2026-11-18T11:11:40.000Z"); /* event ts */
-	cJSON_Delete(j);
-	ck_assert_int_eq(pd_store_am_list(f.ox.st, "am", NULL, get_first_am, &ends, &err), 1);
-	ck_assert_int_eq(ends, T0_MS + 300000);
-
-	/* still re-sent (resolved) a resend_interval later ... */
-	before = pd_test_http_count(&s);
-	f.ox.clock.now_ms += 1000;
-	ck_assert(wait_req(&f, &s, before + 1));
-	j = pd_test_http_json(&s, before);
-	ck_assert_str_eq(jstr(cJSON_GetArrayItem(j, 0), "endsAt"), "2026-11-18T11:11:40.000Z");
-	cJSON_Delete(j);
-	/* ... and forgotten resend_resolved_for after its end */
-	f.ox.clock.now_ms = ends + 3001 + 1000;
-	pd_test_outbox_run_for(&f.ox, 0.8);
-	ck_assert_int_eq(am_rows(&f), 0);
-	before = pd_test_http_count(&s);
-	f.ox.clock.now_ms += 2000;
-	pd_test_outbox_run_for(&f.ox, 0.8);
-	ck_assert_int_eq(pd_test_http_count(&s), before);
-	pd_test_http_stop(&s);
-	fx_free(&f);
-}
-END_TEST
-
-/* An escalation changes the label set: the old one is ended, the new one fires. A
- * target dropped from the config has its alerts forgotten. */
-START_TEST(test_outbox_alertmanager_escalation)
-{
-	struct fx f;
-	struct pd_test_http s;
-	struct pd_err err = { 0 };
-	char n[512];
-	struct am_seen seen = { 0 };
-	cJSON *j;
-
-	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 200 }, 1);
-	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
-			       "    resend_interval: 4s\n", s.port);
-	fx_config(&f, n);
-	pd_test_outbox_run_for(&f.ox, 1.2); /* the first round (nothing stored yet) starts the interval */
-	ck_assert_int_eq(pd_test_http_count(&s), 0);
-	fx_add(&f, "am", "trigger", "P2");
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, 1));
-	f.ox.clock.now_ms += 5000;
-	fx_add(&f, "am", "trigger", "P1");
-	pd_outbox_kick(f.ox.ob);
-	ck_assert(wait_req(&f, &s, 2));
-	ck_assert_int_eq(am_rows(&f), 2);
-	/* the P2 label set ended at the escalation, the P1 one fires */
-	ck_assert_int_eq(pd_store_am_list(f.ox.st, "am", NULL, collect_am, &seen, &err), 0);
-	ck_assert_int_eq(seen.n, 2);
-	for (int i = 0; i < 2; i++) {
-		if (strcmp(seen.sev[i], "P2") == 0)
-			ck_assert_int_eq(seen.ends[i], T0_MS + 5000);
-		else
-			ck_assert(strcmp(seen.sev[i], "P1") == 0 && seen.ends[i] == 0);
-	}
-	/* the re-send round carries both: the ended one with its endsAt */
-	f.ox.clock.now_ms += 4000;
-	ck_assert(wait_req(&f, &s, 3));
-	j = pd_test_http_json(&s, 2);
-	ck_assert_int_eq(cJSON_GetArraySize(j), 2);
-	cJSON_Delete(j);
-	/* the target disappears from the config */
-	fx_config(&f, "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:1/h\n");
-	ev_run(f.ox.loop, EVRUN_NOWAIT);
-	ck_assert_int_eq(am_rows(&f), 0);
-	pd_test_http_stop(&s);
-	fx_free(&f);
-}
-END_TEST
-
 static Suite *
 notify_suite(void)
 {
 	Suite *s = suite_create("notify");
 	TCase *tr = tcase_create("render");
 	TCase *te = tcase_create("exec");
-	TCase *td = tcase_create("delivery");
 
 	tcase_add_test(tr, test_event_json_fields);
 	tcase_add_test(tr, test_utf8_scrub);
@@ -2136,17 +1340,6 @@ notify_suite(void)
 	tcase_add_test(te, test_exec_timeout_kill);
 	tcase_add_test(te, test_exec_cannot_start_and_cancel);
 	suite_add_tcase(s, te);
-
-	tcase_set_timeout(td, 60);
-	tcase_add_test(td, test_breaker);
-	tcase_add_test(td, test_breaker_reset_by_permanent);
-	tcase_add_test(td, test_outbox_opsgenie_requests);
-	tcase_add_test(td, test_outbox_opsgenie_update);
-	tcase_add_test(td, test_outbox_opsgenie_update_retry);
-	tcase_add_test(td, test_outbox_exec_rows);
-	tcase_add_test(td, test_outbox_alertmanager_resend);
-	tcase_add_test(td, test_outbox_alertmanager_escalation);
-	suite_add_tcase(s, td);
 	return s;
 }
 

@@ -18,6 +18,8 @@
 #include <netinet/in.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include "probed/config.h"
+#include "probed/notify.h"
 #include "probed/outbox.h"
 #include "probed/runner.h"
 #include "probed/store.h"
@@ -92,6 +94,126 @@ pd_test_utf8_valid(const unsigned char *s, size_t n)
 		i += k;
 	}
 	return 1;
+}
+
+/* ------------------------------------------------------------------ files and JSON */
+
+char *
+pd_test_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t cap = 0, n = 0, r;
+	char chunk[65536];
+
+	if (f == NULL)
+		return NULL;
+	while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (n + r + 1 > cap) {
+			cap = (n + r + 1) * 2;
+			data = realloc(data, cap);
+			ck_assert_ptr_nonnull(data);
+		}
+		memcpy(data + n, chunk, r);
+		n += r;
+	}
+	fclose(f);
+	if (data == NULL)
+		data = calloc(1, 1);
+	ck_assert_ptr_nonnull(data);
+	data[n] = '\0';
+	if (len)
+		*len = n;
+	return data;
+}
+
+void
+pd_test_write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(chmod(path, mode), 0);
+}
+
+cJSON *
+pd_test_jget(const cJSON *o, const char *k)
+{
+	return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+const char *
+pd_test_jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* ------------------------------------------------------------------ notify event, config */
+
+cJSON *
+pd_test_event(const char *action, const char *severity)
+{
+	struct pd_notify_event ev = { 0 };
+	char *json;
+	cJSON *o;
+
+	ev.event = action;
+	ev.dedup_key = "probed:eu-west-1/inc-1795000000000";
+	ev.probe = "post-detail";
+	ev.family = "post-detail";
+	ev.tier = "core";
+	ev.summary = strcmp(action, "resolve") == 0 ? "post-detail RECOVERED after 5m"
+						    : "post-detail DOWN: http_5xx (2 consecutive failures)";
+	ev.reason = "status 502, expected 200-299";
+	ev.outcome = "http_5xx";
+	ev.location = "eu-west-1";
+	ev.ts_ms = PD_TEST_T0_MS + 300000;
+	ev.consecutive_failures = 2;
+	ev.down_since_ms = PD_TEST_T0_MS;
+	ev.severity = severity;
+	ev.mode = severity ? "mode1-upstream" : NULL;
+	ev.mode_title = severity ? "Mode 1: upstream TikTok API down or changed" : NULL;
+	ev.runbook = severity ? "runbooks/mode1-upstream-changed.md" : NULL;
+	ev.incident_id = severity ? 7 : 0;
+	ev.status_message = severity ? "INVESTIGATING - We are seeing errors on /post-detail/ "
+				       "since 05:00 UTC. /userid/ works." : NULL;
+	json = pd_notify_event_json(&ev);
+	ck_assert_ptr_nonnull(json);
+	o = cJSON_Parse(json);
+	ck_assert_ptr_nonnull(o);
+	free(json);
+	return o;
+}
+
+struct pd_config *
+pd_test_notify_cfg_load(const char *notify_yaml, struct pd_err *err)
+{
+	struct pd_config *cfg = NULL;
+	char yaml[8192];
+
+	snprintf(yaml, sizeof(yaml),
+		 "probes:\n"
+		 "  - name: post-detail\n"
+		 "    url: http://127.0.0.1:1/post-detail/\n"
+		 "notify:\n%s", notify_yaml);
+	if (pd_config_load_string(yaml, strlen(yaml), "notify-test.yaml", &cfg, err, NULL, NULL) !=
+	    0)
+		return NULL;
+	return cfg;
+}
+
+struct pd_config *
+pd_test_notify_cfg(const char *notify_yaml)
+{
+	struct pd_err err = { 0 };
+	struct pd_config *cfg = pd_test_notify_cfg_load(notify_yaml, &err);
+
+	ck_assert_msg(cfg != NULL, "config: %s\n%s", err.msg, notify_yaml);
+	return cfg;
 }
 
 /* ------------------------------------------------------------------ the fake clock */
@@ -487,18 +609,9 @@ pd_test_http_count(const struct pd_test_http *h)
 static char *
 http_slurp(const char *path, size_t *len)
 {
-	struct stat sb;
-	char *data;
-	FILE *f = fopen(path, "rb");
+	char *data = pd_test_slurp(path, len);
 
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	ck_assert_int_eq(fstat(fileno(f), &sb), 0);
-	data = malloc((size_t)sb.st_size + 1);
-	ck_assert_ptr_nonnull(data);
-	ck_assert_uint_eq(fread(data, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
-	data[sb.st_size] = '\0';
-	fclose(f);
-	*len = (size_t)sb.st_size;
+	ck_assert_msg(data != NULL, "%s: %s", path, strerror(errno));
 	return data;
 }
 

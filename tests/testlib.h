@@ -26,6 +26,39 @@ int pd_test_run(Suite *s);
 /* Is s[0..n) well-formed UTF-8 (by lead and continuation bytes)? */
 int pd_test_utf8_valid(const unsigned char *s, size_t n);
 
+/* ---- files and JSON ---- */
+struct cJSON;
+struct pd_config;
+struct pd_err;
+
+/* The whole of path, NUL-terminated (*len: its size, if len); NULL when it cannot be
+ * opened. The caller frees it. */
+char *pd_test_slurp(const char *path, size_t *len);
+/* Write text to path (created or truncated) and chmod it to mode; fails the test when it
+ * cannot. */
+void pd_test_write_file(const char *path, const char *text, mode_t mode);
+/* Member k of object o (NULL when absent), and its string (NULL when absent or not one). */
+struct cJSON *pd_test_jget(const struct cJSON *o, const char *k);
+const char *pd_test_jstr(const struct cJSON *o, const char *k);
+
+/* ---- the notify suites' neutral event and config ---- */
+#define PD_TEST_T0_MS 1795000000000LL /* 2026-11-18T11:06:40Z: where their fake clocks start */
+/* pd_test_event's dedup key as an Opsgenie alias: "/" -> "_", "-" and the FNV-1a 64 hash
+ * of the key (computed independently: python3 -c 'h=0xcbf29ce484222325
+ * for b in b"probed:eu-west-1/inc-1795000000000": h=((h^b)*0x100000001b3)%2**64
+ * print("%016x"%h)') */
+#define PD_TEST_OG_ALIAS "probed:eu-west-1_inc-1795000000000-6faaf58d5d14ea1d"
+
+/* The neutral event as the incident layer would queue it (post-detail DOWN since
+ * PD_TEST_T0_MS, or its recovery for action "resolve"; severity NULL: no incident
+ * fields), parsed back from pd_notify_event_json. The caller deletes it. */
+struct cJSON *pd_test_event(const char *action, const char *severity);
+/* A config with one probe and the given notify: section (its list items); NULL and err
+ * set when it does not load. */
+struct pd_config *pd_test_notify_cfg_load(const char *notify_yaml, struct pd_err *err);
+/* The same, failing the test (with the message) when it does not load. */
+struct pd_config *pd_test_notify_cfg(const char *notify_yaml);
+
 /* ---- a fake clock: time moves only when the test moves it ---- */
 struct pd_test_clock {
 	struct pd_clock clock; /* hand &c->clock (or pd_test_clock_init's result) to the code */
