@@ -35,14 +35,10 @@ setup(void)
 		"  - {name: chat, type: slack, url: 'http://127.0.0.1:1/slack/hook'}\n"
 		"  - {name: tickets, type: webhook, url: 'http://127.0.0.1:1/hook'}\n";
 	struct pd_err err = {0};
-	FILE *f;
 
 	st = pd_test_store_open(&sto, "incident");
 	snprintf(cfgpath, sizeof(cfgpath), "%s/probes.yaml", sto.dir);
-	f = fopen(cfgpath, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(yaml, f);
-	fclose(f);
+	pd_test_write_file(cfgpath, yaml, 0644);
 	ck_assert_int_eq(pd_config_load(cfgpath, &cfg, &err, NULL, NULL), 0);
 	m = pd_incidents_new(st, NULL, &err);
 	ck_assert_ptr_nonnull(m);

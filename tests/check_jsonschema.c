@@ -53,23 +53,10 @@ suite_is_skipped(const char *file, const char *group, const char *test)
 static cJSON *
 parse_file(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	long len;
-	cJSON *j = NULL;
+	char *text = pd_test_slurp(path, NULL);
+	cJSON *j = text != NULL ? cJSON_Parse(text) : NULL;
 
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		goto out;
-	text = malloc((size_t)len + 1);
-	if (text == NULL || fread(text, 1, (size_t)len, f) != (size_t)len)
-		goto out;
-	text[len] = '\0';
-	j = cJSON_Parse(text);
-out:
 	free(text);
-	fclose(f);
 	return j;
 }
 

@@ -232,14 +232,6 @@ db_text(struct fx *f, const char *sql)
 	return v;
 }
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* ================================================================== tests */
 
 /* The delivery policy: defaults by role, page-role cool-down never above its backoff,
@@ -674,8 +666,8 @@ START_TEST(test_order_per_target)
 	ck_assert_int_eq(pd_test_http_count(rx), 3);
 	for (int i = 0; i < 3; i++) {
 		j = pd_test_http_json(rx, i);
-		ck_assert_str_eq(jstr(j, "event"), i < 2 ? "trigger" : "resolve");
-		ck_assert_str_eq(jstr(j, "dedup_key"), "probed:post-detail:8");
+		ck_assert_str_eq(pd_test_jstr(j, "event"), i < 2 ? "trigger" : "resolve");
+		ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), "probed:post-detail:8");
 		cJSON_Delete(j);
 	}
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM outbox"), 0);
@@ -801,24 +793,24 @@ START_TEST(test_pagerduty_render)
 	ck_assert_msg(strncmp(head, "POST /v2/enqueue HTTP/1.1\r\n", 27) == 0, "%s", head);
 	ck_assert_ptr_nonnull(strcasestr(head, "\r\nContent-Type: application/json\r\n"));
 	j = pd_test_http_json(rx, 0);
-	ck_assert_str_eq(jstr(j, "routing_key"), ROUTING_KEY);
-	ck_assert_str_eq(jstr(j, "event_action"), "trigger");
-	ck_assert_str_eq(jstr(j, "dedup_key"), "probed:post-detail:11");
+	ck_assert_str_eq(pd_test_jstr(j, "routing_key"), ROUTING_KEY);
+	ck_assert_str_eq(pd_test_jstr(j, "event_action"), "trigger");
+	ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), "probed:post-detail:11");
 	p = cJSON_GetObjectItemCaseSensitive(j, "payload");
 	ck_assert(cJSON_IsObject(p));
-	ck_assert_str_eq(jstr(p, "summary"), "post-detail DOWN: http_5xx (2 consecutive failures)");
-	ck_assert_str_eq(jstr(p, "source"), "probed");
-	ck_assert_str_eq(jstr(p, "severity"), "critical");
-	ck_assert_str_eq(jstr(p, "component"), "post-detail");
-	ck_assert_str_eq(jstr(p, "group"), "post-detail");
-	ck_assert_str_eq(jstr(p, "class"), "http_5xx");
-	ck_assert_ptr_nonnull(jstr(p, "timestamp"));
+	ck_assert_str_eq(pd_test_jstr(p, "summary"), "post-detail DOWN: http_5xx (2 consecutive failures)");
+	ck_assert_str_eq(pd_test_jstr(p, "source"), "probed");
+	ck_assert_str_eq(pd_test_jstr(p, "severity"), "critical");
+	ck_assert_str_eq(pd_test_jstr(p, "component"), "post-detail");
+	ck_assert_str_eq(pd_test_jstr(p, "group"), "post-detail");
+	ck_assert_str_eq(pd_test_jstr(p, "class"), "http_5xx");
+	ck_assert_ptr_nonnull(pd_test_jstr(p, "timestamp"));
 	cJSON_Delete(j);
 
 	j = pd_test_http_json(rx, 1);
-	ck_assert_str_eq(jstr(j, "routing_key"), ROUTING_KEY);
-	ck_assert_str_eq(jstr(j, "event_action"), "resolve");
-	ck_assert_str_eq(jstr(j, "dedup_key"), "probed:post-detail:11");
+	ck_assert_str_eq(pd_test_jstr(j, "routing_key"), ROUTING_KEY);
+	ck_assert_str_eq(pd_test_jstr(j, "event_action"), "resolve");
+	ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), "probed:post-detail:11");
 	cJSON_Delete(j);
 	fx_free(&f);
 }
@@ -858,8 +850,8 @@ START_TEST(test_pagerduty_source_location)
 	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 0);
 	j = pd_test_http_json(rx, 0);
-	ck_assert_str_eq(jstr(cJSON_GetObjectItemCaseSensitive(j, "payload"), "source"), "fra1");
-	ck_assert_str_eq(jstr(j, "dedup_key"), "fra1/userid:1");
+	ck_assert_str_eq(pd_test_jstr(cJSON_GetObjectItemCaseSensitive(j, "payload"), "source"), "fra1");
+	ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), "fra1/userid:1");
 	cJSON_Delete(j);
 	fx_free(&f);
 }
@@ -899,7 +891,7 @@ START_TEST(test_pagerduty_summary_cap)
 		ck_assert_int_eq(ops->render(&t, ev, &body, &err), 0);
 		j = cJSON_Parse(body.data);
 		ck_assert_ptr_nonnull(j);
-		got = jstr(cJSON_GetObjectItemCaseSensitive(j, "payload"), "summary");
+		got = pd_test_jstr(cJSON_GetObjectItemCaseSensitive(j, "payload"), "summary");
 		ck_assert_ptr_nonnull(got);
 		ck_assert_msg(strlen(got) <= 1024 && strlen(got) >= 1000, "case %zu: %zu bytes", c,
 			      strlen(got));
@@ -917,24 +909,10 @@ END_TEST
 static int
 file_has(const char *path, const char *needle)
 {
-	FILE *f = fopen(path, "rb");
-	size_t cap = 0, len = 0, n, nl = strlen(needle);
-	char *data = NULL, chunk[65536];
-	int found = 0;
+	size_t len;
+	char *data = pd_test_slurp(path, &len);
+	int found = data != NULL && memmem(data, len, needle, strlen(needle)) != NULL;
 
-	if (f == NULL)
-		return 0;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (len + n > cap) {
-			cap = (len + n) * 2;
-			data = realloc(data, cap);
-			ck_assert_ptr_nonnull(data);
-		}
-		memcpy(data + len, chunk, n);
-		len += n;
-	}
-	fclose(f);
-	found = data != NULL && memmem(data, len, needle, nl) != NULL;
 	free(data);
 	return found;
 }
@@ -966,7 +944,7 @@ START_TEST(test_routing_key_not_in_db)
 	{ /* the key did go over the wire */
 		cJSON *j = pd_test_http_json(rx, 0);
 
-		ck_assert_str_eq(jstr(j, "routing_key"), ROUTING_KEY);
+		ck_assert_str_eq(pd_test_jstr(j, "routing_key"), ROUTING_KEY);
 		cJSON_Delete(j);
 	}
 	ck_assert(file_has(db, "DEDUP-FINDME") || file_has(wal, "DEDUP-FINDME"));
@@ -1027,13 +1005,13 @@ START_TEST(test_webhook_body_bytes)
 		{
 			cJSON *j = pd_test_http_json(rx, (int)i);
 
-			ck_assert_str_eq(jstr(j, "reason"), reasons[i]);
-			ck_assert_str_eq(jstr(j, "event"), "trigger");
-			ck_assert_str_eq(jstr(j, "dedup_key"), dedup);
-			ck_assert_str_eq(jstr(j, "probe"), "post-detail");
-			ck_assert_str_eq(jstr(j, "family"), "post-detail");
-			ck_assert_ptr_nonnull(jstr(j, "summary"));
-			ck_assert_ptr_nonnull(jstr(j, "ts"));
+			ck_assert_str_eq(pd_test_jstr(j, "reason"), reasons[i]);
+			ck_assert_str_eq(pd_test_jstr(j, "event"), "trigger");
+			ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), dedup);
+			ck_assert_str_eq(pd_test_jstr(j, "probe"), "post-detail");
+			ck_assert_str_eq(pd_test_jstr(j, "family"), "post-detail");
+			ck_assert_ptr_nonnull(pd_test_jstr(j, "summary"));
+			ck_assert_ptr_nonnull(pd_test_jstr(j, "ts"));
 			ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
 				j, "consecutive_failures")));
 			cJSON_Delete(j);
