@@ -11,12 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <ev.h>
 #include <cjson/cJSON.h>
 #include "probed/clock.h"
@@ -24,9 +20,7 @@
 #include "probed/log.h"
 #include "probed/buf.h"
 #include "probed/notify.h"
-#include "probed/outbox.h"
 #include "probed/runner.h"
-#include "probed/store.h"
 
 #define T0_MS PD_TEST_T0_MS /* pd_test_event's times: 2026-11-18T11:06:40Z on */
 #define WAIT_S 10.0

@@ -1,6 +1,7 @@
 /* testlib.h — what every Check suite shares: a scratch directory per test, its removal,
- * a fake clock, a store on a real SQLite file, a loopback HTTP receiver, and the runner
- * of a suite (linked into every tests/check_*.c). */
+ * a fake clock, a store on a real SQLite file, file and JSON helpers, the notify suites'
+ * neutral event and config, a loopback HTTP receiver, and the runner of a suite (linked
+ * into every tests/check_*.c). */
 #ifndef PROBED_TESTLIB_H
 #define PROBED_TESTLIB_H
 #include <stddef.h>
