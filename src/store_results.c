@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include "probed/buf.h"
 #include "probed/store.h"
 #include "store_int.h"
 
@@ -329,7 +330,7 @@ int
 pd_store_status(struct pd_store *st, struct pd_probe_status **out, size_t *n,
 		struct pd_err *err)
 {
-	struct pd_probe_status *v = NULL, *nv;
+	struct pd_probe_status *v = NULL;
 	size_t len = 0, cap = 0;
 	sqlite3_stmt *s = NULL;
 	int ret = 0, rc, opened = 0;
@@ -345,13 +346,9 @@ pd_store_status(struct pd_store *st, struct pd_probe_status **out, size_t *n,
 	}
 	/* collect ids first: status_one runs other statements */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
+		if (pd_buf_grow(&v, &cap, len + 1, sizeof(*v)) != 0) {
+			ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+			goto out;
 		}
 		memset(&v[len], 0, sizeof(v[len]));
 		/* stash the id in ts_ms until status_one fills the row */
@@ -428,16 +425,9 @@ static int
 vals_push(double **vals, size_t *n, size_t *cap, size_t first_cap, double v,
 	  struct pd_err *err)
 {
-	double *nv;
-
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : first_cap;
-
-		if ((nv = realloc(*vals, ncap * sizeof(*nv))) == NULL)
-			return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-		*vals = nv;
-		*cap = ncap;
-	}
+	/* the first growth goes straight to first_cap (a power of two times 8) */
+	if (pd_buf_grow(vals, cap, *n < first_cap ? first_cap : *n + 1, sizeof(**vals)) != 0)
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 	(*vals)[(*n)++] = v;
 	return 0;
 }
