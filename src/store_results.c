@@ -114,8 +114,7 @@ pd_store_add_result(struct pd_store *st, const char *probe, const struct pd_resu
 	int64_t seq = 0, prev_ts;
 	int ret, rc, attempt;
 
-	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0 ||
+	if ((ret = pd_store_probe_write(st, probe, &e, err)) != 0 ||
 	    (ret = result_seq(st, e, r->ts_ms, &seq, err)) != 0)
 		return ret;
 	prev_ts = e->last_ts;   /* newest result before this one (result_seq knows) */
@@ -177,8 +176,7 @@ pd_store_save_state(struct pd_store *st, const char *probe, const struct pd_eval
 	sqlite3_stmt *s;
 	int ret;
 
-	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0)
+	if ((ret = pd_store_probe_write(st, probe, &e, err)) != 0)
 		return ret;
 	if ((s = pd_store_stmt_get(st, S_STATE_SAVE, err)) == NULL)
 		return PD_ERR_DB;
@@ -212,9 +210,11 @@ pd_store_add_event(struct pd_store *st, int64_t ts_ms, const char *probe, const 
 
 	if (kind == NULL || kind[0] == '\0')
 		return pd_err_set(err, PD_ERR_INVALID, "event without a kind");
-	if ((probe != NULL && (ret = pd_store_check_name(st, probe, err)) != 0) ||
-	    (ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (probe != NULL && (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0))
+	if (probe == NULL)
+		ret = pd_store_tx_begin(st, err);   /* an event about no probe */
+	else
+		ret = pd_store_probe_write(st, probe, &e, err);
+	if (ret != 0)
 		return ret;
 	if ((s = pd_store_stmt_get(st, S_EVENT_ADD, err)) == NULL)
 		return PD_ERR_DB;
