@@ -108,16 +108,9 @@ line_add(struct shape_walk *w, const char *type)
 	size_t tl = strlen(type);
 	char *l;
 
-	if (w->nlines == w->clines) {
-		size_t nc = w->clines ? w->clines * 2 : 32;
-		char **nl = realloc(w->lines, nc * sizeof(*nl));
-
-		if (nl == NULL) {
-			w->nomem = 1;
-			return;
-		}
-		w->lines = nl;
-		w->clines = nc;
+	if (pd_buf_grow(&w->lines, &w->clines, w->nlines + 1, sizeof(*w->lines)) != 0) {
+		w->nomem = 1;
+		return;
 	}
 	l = malloc(w->plen + tl + 2);
 	if (l == NULL) {

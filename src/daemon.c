@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "probed/buf.h"
 #include "probed/check.h"
 #include "probed/daemon.h"
 #include "probed/classify.h"
@@ -290,16 +291,9 @@ sil_collect(void *ud, const struct pd_silence *s)
 {
 	struct sil_load *l = ud;
 
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? 2 * l->cap : 8;
-		struct pd_silence *nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (nv == NULL) {
-			l->nomem = 1;
-			return 1;
-		}
-		l->v = nv;
-		l->cap = ncap;
+	if (pd_buf_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v)) != 0) {
+		l->nomem = 1;
+		return 1;
 	}
 	l->v[l->n++] = *s;
 	return 0;

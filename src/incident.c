@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "probed/buf.h"
 #include "probed/incident.h"
 #include "probed/log.h"
 #include "probed/outcome.h"
@@ -174,15 +175,8 @@ pd_incident_member_add(struct inc *i, const char *probe, int by_window)
 		return have;
 	if (i->nm >= UINT32_MAX - 1)
 		return -1;
-	if (i->nm == i->mcap) {
-		size_t cap = i->mcap ? 2 * i->mcap : 16;
-		struct inc_member *nm = realloc(i->m, cap * sizeof(*nm));
-
-		if (nm == NULL)
-			return -1;
-		i->m = nm;
-		i->mcap = cap;
-	}
+	if (pd_buf_grow(&i->m, &i->mcap, i->nm + 1, sizeof(*i->m)) != 0)
+		return -1;
 	if (2 * (i->nm + 1) > i->nslot) {
 		size_t nslot = i->nslot ? 2 * i->nslot : 32;
 		uint32_t *slot = calloc(nslot, sizeof(*slot));
@@ -740,15 +734,8 @@ sevmap_put(struct pd_incident_sevmap *m, const char *probe, const struct pd_inci
 		if (r->severity >= e->severity)
 			return 0;
 	} else {
-		if (m->n == m->cap) {
-			size_t ncap = m->cap ? m->cap * 2 : 16;
-			struct pd_incident_sev *nv = realloc(m->v, ncap * sizeof(*nv));
-
-			if (nv == NULL)
-				return PD_ERR_NOMEM;
-			m->v = nv;
-			m->cap = ncap;
-		}
+		if (pd_buf_grow(&m->v, &m->cap, m->n + 1, sizeof(*m->v)) != 0)
+			return PD_ERR_NOMEM;
 		memmove(&m->v[at + 1], &m->v[at], (m->n - at) * sizeof(m->v[0]));
 		m->n++;
 		e = &m->v[at];

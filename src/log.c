@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "probed/buf.h"
 #include "probed/clock.h"
 #include "probed/log.h"
 
@@ -40,17 +41,10 @@ pd_log_add_secret(const char *secret)
 	for (size_t i = 0; i < log_nsecrets; i++)
 		if (strcmp(log_secrets[i], secret) == 0)
 			return;
-	if (log_nsecrets == log_capsecrets) {
-		size_t cap = log_capsecrets ? log_capsecrets * 2 : 16;
-		char **n = realloc(log_secrets, cap * sizeof(*n));
-
-		if (n == NULL) {
-			/* cannot remember it: say so (without it) rather than fail silently */
-			fprintf(stderr, "<3>log: out of memory: a secret cannot be masked\n");
-			return;
-		}
-		log_secrets = n;
-		log_capsecrets = cap;
+	if (pd_buf_grow(&log_secrets, &log_capsecrets, log_nsecrets + 1, sizeof(*log_secrets)) != 0) {
+		/* cannot remember it: say so (without it) rather than fail silently */
+		fprintf(stderr, "<3>log: out of memory: a secret cannot be masked\n");
+		return;
 	}
 	log_secrets[log_nsecrets] = strdup(secret);
 	if (log_secrets[log_nsecrets] != NULL)

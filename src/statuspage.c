@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "probed/buf.h"
 #include "probed/comms.h"
 #include "probed/incident.h"
 #include "probed/log.h"
@@ -80,16 +81,9 @@ collect_on_probe(void *ud, const struct pd_probe_view *pv)
 
 	if (c->nomem)
 		return;
-	if (v->nprobes == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 8;
-		struct pd_statuspage_probe *np = realloc(v->probes, ncap * sizeof(*np));
-
-		if (np == NULL) {
-			c->nomem = 1;
-			return;
-		}
-		v->probes = np;
-		c->cap = ncap;
+	if (pd_buf_grow(&v->probes, &c->cap, v->nprobes + 1, sizeof(*v->probes)) != 0) {
+		c->nomem = 1;
+		return;
 	}
 	p = &v->probes[v->nprobes++];
 	memset(p, 0, sizeof(*p));
@@ -120,15 +114,8 @@ cache_get(struct pd_statuspage *sp, const char *name)
 	for (size_t i = 0; i < sp->n; i++)
 		if (strcmp(sp->ents[i].name, name) == 0)
 			return &sp->ents[i];
-	if (sp->n == sp->cap) {
-		size_t ncap = sp->cap ? sp->cap * 2 : 8;
-		struct sp_cache *ne = realloc(sp->ents, ncap * sizeof(*ne));
-
-		if (ne == NULL)
-			return NULL;
-		sp->ents = ne;
-		sp->cap = ncap;
-	}
+	if (pd_buf_grow(&sp->ents, &sp->cap, sp->n + 1, sizeof(*sp->ents)) != 0)
+		return NULL;
 	memset(&sp->ents[sp->n], 0, sizeof(sp->ents[0]));
 	snprintf(sp->ents[sp->n].name, sizeof(sp->ents[0].name), "%s", name);
 	sp->ents[sp->n].computed_ms = INT64_MIN;

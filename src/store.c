@@ -505,6 +505,17 @@ pd_store_check_name(struct pd_store *st, const char *probe, struct pd_err *err)
 	return 0;
 }
 
+int
+pd_store_probe_write(struct pd_store *st, const char *probe, struct name_ent **out,
+		     struct pd_err *err)
+{
+	int ret;
+
+	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0)
+		return ret;
+	return pd_store_probe_lookup(st, probe, 1, out, err);
+}
+
 /* Resolve a probe name to its id, from the cache or the probes table; with create
  * (batch open) intern it. PD_ERR_NOTFOUND when unknown and !create. */
 int

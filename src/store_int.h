@@ -159,6 +159,9 @@ int pd_store_read_begin(struct pd_store *st, int *opened, struct pd_err *err);
 void pd_store_read_end(struct pd_store *st, int opened);
 int pd_store_check_name(struct pd_store *st, const char *probe, struct pd_err *err);
 int pd_store_probe_lookup(struct pd_store *st, const char *probe, int create, struct name_ent **out, struct pd_err *err);
+/* A write about a probe: check the name (before any transaction), open the write
+ * transaction, find or add the probe's row. */
+int pd_store_probe_write(struct pd_store *st, const char *probe, struct name_ent **out, struct pd_err *err);
 void pd_store_result_from_row(sqlite3_stmt *s, int c, struct pd_result *r);
 int pd_store_pragma_int(struct pd_store *st, const char *sql, int *val, struct pd_err *err);
 int pd_store_exec_sql(struct pd_store *st, const char *sql, struct pd_err *err);

@@ -49,8 +49,7 @@ pd_store_shape_seen(struct pd_store *st, const char *probe, uint64_t hash, const
 	sqlite3_stmt *s = NULL;
 	int ret;
 
-	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0 ||
+	if ((ret = pd_store_probe_write(st, probe, &e, err)) != 0 ||
 	    (ret = pd_store_stmt_prep(st, S_SHAPE_SEEN, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, e->id);
@@ -109,8 +108,7 @@ pd_store_cert_save(struct pd_store *st, const char *probe, int64_t not_after_s,
 	sqlite3_stmt *s = NULL;
 	int ret;
 
-	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0)
+	if ((ret = pd_store_probe_write(st, probe, &e, err)) != 0)
 		return ret;
 	if ((s = pd_store_stmt_get(st, S_CERT_SAVE, err)) == NULL)
 		return PD_ERR_DB;

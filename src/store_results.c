@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+#include "probed/buf.h"
 #include "probed/store.h"
 #include "store_int.h"
 
@@ -113,8 +114,7 @@ pd_store_add_result(struct pd_store *st, const char *probe, const struct pd_resu
 	int64_t seq = 0, prev_ts;
 	int ret, rc, attempt;
 
-	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0 ||
+	if ((ret = pd_store_probe_write(st, probe, &e, err)) != 0 ||
 	    (ret = result_seq(st, e, r->ts_ms, &seq, err)) != 0)
 		return ret;
 	prev_ts = e->last_ts;   /* newest result before this one (result_seq knows) */
@@ -176,8 +176,7 @@ pd_store_save_state(struct pd_store *st, const char *probe, const struct pd_eval
 	sqlite3_stmt *s;
 	int ret;
 
-	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0)
+	if ((ret = pd_store_probe_write(st, probe, &e, err)) != 0)
 		return ret;
 	if ((s = pd_store_stmt_get(st, S_STATE_SAVE, err)) == NULL)
 		return PD_ERR_DB;
@@ -211,9 +210,11 @@ pd_store_add_event(struct pd_store *st, int64_t ts_ms, const char *probe, const 
 
 	if (kind == NULL || kind[0] == '\0')
 		return pd_err_set(err, PD_ERR_INVALID, "event without a kind");
-	if ((probe != NULL && (ret = pd_store_check_name(st, probe, err)) != 0) ||
-	    (ret = pd_store_tx_begin(st, err)) != 0 ||
-	    (probe != NULL && (ret = pd_store_probe_lookup(st, probe, 1, &e, err)) != 0))
+	if (probe == NULL)
+		ret = pd_store_tx_begin(st, err);   /* an event about no probe */
+	else
+		ret = pd_store_probe_write(st, probe, &e, err);
+	if (ret != 0)
 		return ret;
 	if ((s = pd_store_stmt_get(st, S_EVENT_ADD, err)) == NULL)
 		return PD_ERR_DB;
@@ -329,7 +330,7 @@ int
 pd_store_status(struct pd_store *st, struct pd_probe_status **out, size_t *n,
 		struct pd_err *err)
 {
-	struct pd_probe_status *v = NULL, *nv;
+	struct pd_probe_status *v = NULL;
 	size_t len = 0, cap = 0;
 	sqlite3_stmt *s = NULL;
 	int ret = 0, rc, opened = 0;
@@ -345,13 +346,9 @@ pd_store_status(struct pd_store *st, struct pd_probe_status **out, size_t *n,
 	}
 	/* collect ids first: status_one runs other statements */
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-				goto out;
-			}
-			v = nv;
+		if (pd_buf_grow(&v, &cap, len + 1, sizeof(*v)) != 0) {
+			ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+			goto out;
 		}
 		memset(&v[len], 0, sizeof(v[len]));
 		/* stash the id in ts_ms until status_one fills the row */
@@ -428,16 +425,9 @@ static int
 vals_push(double **vals, size_t *n, size_t *cap, size_t first_cap, double v,
 	  struct pd_err *err)
 {
-	double *nv;
-
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : first_cap;
-
-		if ((nv = realloc(*vals, ncap * sizeof(*nv))) == NULL)
-			return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-		*vals = nv;
-		*cap = ncap;
-	}
+	/* the first growth goes straight to first_cap (a power of two times 8) */
+	if (pd_buf_grow(vals, cap, *n < first_cap ? first_cap : *n + 1, sizeof(**vals)) != 0)
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 	(*vals)[(*n)++] = v;
 	return 0;
 }
