@@ -43,7 +43,7 @@ main(int argc, char **argv)
 	int objects = argc > 2 && strcmp(argv[2], "objects") == 0;
 	struct pd_err err = { 0 };
 	cJSON *sch = cJSON_Parse("{\"uniqueItems\": true}"), *arr = cJSON_CreateArray();
-	struct pd_schema *s = pd_schema_new(sch, &err);
+	struct pd_schema *s = pd_jsonschema_new(sch, &err);
 	double t0, t1, t2;
 	int v1, v2;
 
@@ -54,15 +54,15 @@ main(int argc, char **argv)
 	for (long i = 0; i < n; i++)
 		cJSON_AddItemToArray(arr, item(i, objects));
 	t0 = now_s();
-	v1 = pd_schema_validate(s, arr, NULL, 0, NULL);
+	v1 = pd_jsonschema_validate(s, arr, NULL, 0, NULL);
 	t1 = now_s();
 	cJSON_AddItemToArray(arr, item(n / 2, objects));
-	v2 = pd_schema_validate(s, arr, NULL, 0, NULL);
+	v2 = pd_jsonschema_validate(s, arr, NULL, 0, NULL);
 	t2 = now_s();
 	printf("n=%ld %s: distinct valid=%d %.3f s; with a duplicate valid=%d %.3f s\n", n,
 	       objects ? "objects" : "numbers", v1, t1 - t0, v2, t2 - t1);
 	cJSON_Delete(arr);
 	cJSON_Delete(sch);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 	return v1 == 1 && v2 == 0 ? 0 : 1;
 }

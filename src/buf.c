@@ -143,7 +143,7 @@ utf8_seq(const unsigned char *p)
 }
 
 size_t
-pd_utf8_scrub(char *s)
+pd_buf_utf8_scrub(char *s)
 {
 	unsigned char *p = (unsigned char *)s;
 	size_t fixed = 0;

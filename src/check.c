@@ -197,7 +197,7 @@ check_schema(const struct pd_schema *schema, const cJSON *doc, struct pd_result 
 	struct pd_schema_error errs[4];
 	size_t nerr = 0;
 
-	if (!pd_schema_validate(schema, doc, errs, 4, &nerr)) {
+	if (!pd_jsonschema_validate(schema, doc, errs, 4, &nerr)) {
 		out->outcome = PD_OUT_SHAPE;
 		if (nerr > 1)
 			snprintf(out->verdict, sizeof(out->verdict), "%.*s (+%zu more)",
@@ -287,10 +287,10 @@ pd_check_response_at(const struct pd_probe_cfg *p, const struct pd_schema *schem
 	}
 	if (shape != NULL && doc != NULL) {
 		/* hash only; the path list only when the structure changed */
-		shape->hash = pd_shape_of(doc, NULL);
+		shape->hash = pd_check_shape_of(doc, NULL);
 		shape->has = 1;
 		if (shape->hash != shape->known_hash)
-			pd_shape_of(doc, &shape->paths);
+			pd_check_shape_of(doc, &shape->paths);
 	}
 out:
 	cJSON_Delete(doc);

@@ -322,7 +322,7 @@ map_set_has(const struct map_set *ms, const cJSON *n)
 static void
 shape_node(struct shape_walk *w, const cJSON *n, uint64_t h)
 {
-	const char *type = pd_schema_type_name(n);
+	const char *type = pd_jsonschema_type_name(n);
 	int listing = w->lines != NULL || w->path != NULL;
 	size_t mark = w->plen;
 
@@ -376,7 +376,7 @@ line_cmp(const void *a, const void *b)
 }
 
 uint64_t
-pd_shape_of(const cJSON *doc, char **paths)
+pd_check_shape_of(const cJSON *doc, char **paths)
 {
 	struct shape_walk w;
 	uint64_t h;
@@ -427,7 +427,7 @@ pd_shape_of(const cJSON *doc, char **paths)
 }
 
 void
-pd_shape_cleanup(struct pd_shape *s)
+pd_check_shape_cleanup(struct pd_shape *s)
 {
 	if (s == NULL)
 		return;
@@ -554,7 +554,7 @@ part_add(struct diff_part *d, const struct shape_pair *p, const char *a, const c
 }
 
 size_t
-pd_shape_diff(const char *old_paths, const char *new_paths, char *out, size_t cap)
+pd_check_shape_diff(const char *old_paths, const char *new_paths, char *out, size_t cap)
 {
 	struct diff_part add = { .len = 0 }, rem = { .len = 0 }, ret = { .len = 0 };
 	struct shape_pair *o, *n;

@@ -660,10 +660,10 @@ pd_classify_mode_of(const struct pd_class_input *in, size_t n, size_t k,
 }
 
 const char *
-pd_mode_title_of(enum pd_mode m, const struct pd_classify_rules *r, char *buf, size_t cap)
+pd_classify_mode_title_of(enum pd_mode m, const struct pd_classify_rules *r, char *buf, size_t cap)
 {
 	if (m != PD_MODE_UPSTREAM || r == NULL || cap == 0)
-		return pd_mode_title(m);
+		return pd_classify_mode_title(m);
 	if (r->upstream[0] != '\0')
 		snprintf(buf, cap, "Mode 1: upstream %s API down or changed", r->upstream);
 	else
@@ -672,7 +672,7 @@ pd_mode_title_of(enum pd_mode m, const struct pd_classify_rules *r, char *buf, s
 }
 
 const char *
-pd_mode_str(enum pd_mode m)
+pd_classify_mode_str(enum pd_mode m)
 {
 	switch (m) {
 	case PD_MODE_UPSTREAM:
@@ -692,7 +692,7 @@ pd_mode_str(enum pd_mode m)
 }
 
 const char *
-pd_mode_title(enum pd_mode m)
+pd_classify_mode_title(enum pd_mode m)
 {
 	switch (m) {
 	case PD_MODE_UPSTREAM:
@@ -712,7 +712,7 @@ pd_mode_title(enum pd_mode m)
 }
 
 const char *
-pd_mode_runbook(enum pd_mode m)
+pd_classify_mode_runbook(enum pd_mode m)
 {
 	switch (m) {
 	case PD_MODE_UPSTREAM:
@@ -732,7 +732,7 @@ pd_mode_runbook(enum pd_mode m)
 }
 
 const char *
-pd_severity_str(int severity)
+pd_classify_severity_str(int severity)
 {
 	static const char *const s[] = { "-", "P1", "P2", "P3", "P4" };
 
@@ -740,7 +740,7 @@ pd_severity_str(int severity)
 }
 
 int
-pd_severity_parse(const char *s)
+pd_classify_severity_parse(const char *s)
 {
 	if (s == NULL || s[0] != 'P' || s[1] < '1' || s[1] > '4' || s[2] != '\0')
 		return 0;

@@ -155,7 +155,7 @@ pd_comms_kind_str(enum pd_comms_kind kind)
 static int
 valid_severity(const char *s)
 {
-	return s == NULL || pd_severity_parse(s) != 0;
+	return s == NULL || pd_classify_severity_parse(s) != 0;
 }
 
 /* Common checks; need_affected for the status pages. */

@@ -129,7 +129,7 @@ pd_config_free(struct pd_config *cfg)
 /* ---------------------------------------------------------------- lookups */
 
 const char *
-pd_tier_str(enum pd_tier t)
+pd_config_tier_str(enum pd_tier t)
 {
 	switch (t) {
 	case PD_TIER_CORE: return "core";
@@ -268,12 +268,12 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 		if (c->jreported == NULL)
 			c->jreported = pd_config_calloc(c, (size_t)(c->doc.nodes.top -
 								    c->doc.nodes.start), 1);
-		pd_schema_lint(p->json_schema, pd_config_json_lint, c);
-		s = pd_schema_new(p->json_schema, &e);
+		pd_jsonschema_lint(p->json_schema, pd_config_json_lint, c);
+		s = pd_jsonschema_new(p->json_schema, &e);
 		if (s == NULL)
 			pd_config_error(c, v[EX_JSON], "json: invalid JSON Schema: %s",
 					e.msg[0] ? e.msg : "rejected by the validator");
-		pd_schema_free(s);
+		pd_jsonschema_free(s);
 	}
 }
 

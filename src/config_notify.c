@@ -1,7 +1,7 @@
 /* config_notify.c — the `notify:` list of probes.yaml: the keys every target has (name,
  * type, url, headers, timeout, severities, role, retry, breaker) and their validation, as
  * the type's ops say (url required, refused or defaulted; a URL that is a credential);
- * then the type's own keys, which its notify_<type>.c reads through the pd_notify_conf_*
+ * then the type's own keys, which its notify_<type>.c reads through the pd_config_notify_*
  * readers defined here (config.h). No branch on a particular type.
  */
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 #define CFG_MAX_RETRY_MS (3600 * 1000LL)    /* retry/breaker durations: at most 1h */
 
 /* ---- notify targets (routing; a type's own keys live in its
- * notify_<type>.c behind struct pd_notify_ops, read through pd_notify_conf_*) ---- */
+ * notify_<type>.c behind struct pd_notify_ops, read through pd_config_notify_*) ---- */
 enum {
 	NT_NAME, NT_TYPE, NT_URL, NT_HEADERS, NT_TIMEOUT, NT_SEVERITIES, NT_ROLE, NT_RETRY,
 	NT_BREAKER, NT_N
@@ -30,7 +30,7 @@ static const char *const notify_common_keys[] = {
 static const char *const notify_roles[] = { "page", "chat", "ticket", NULL };
 #define CFG_NOTIFY_MAX_KEYS 64
 
-/* The entry being read, for a type's configure (config.h's pd_notify_conf_*). */
+/* The entry being read, for a type's configure (config.h's pd_config_notify_*). */
 struct pd_notify_conf {
 	struct cfg_ctx *c;
 	yaml_node_t *entry;
@@ -56,7 +56,7 @@ nc_value(struct pd_notify_conf *nc, const char *key)
 }
 
 int
-pd_notify_conf_has(struct pd_notify_conf *nc, const char *key)
+pd_config_notify_has(struct pd_notify_conf *nc, const char *key)
 {
 	int i = nc_index(nc, key);
 
@@ -64,7 +64,7 @@ pd_notify_conf_has(struct pd_notify_conf *nc, const char *key)
 }
 
 void
-pd_notify_conf_error(struct pd_notify_conf *nc, const char *key, const char *fmt, ...)
+pd_config_notify_error(struct pd_notify_conf *nc, const char *key, const char *fmt, ...)
 {
 	yaml_node_t *n = key ? nc_value(nc, key) : NULL;
 	va_list ap;
@@ -77,7 +77,7 @@ pd_notify_conf_error(struct pd_notify_conf *nc, const char *key, const char *fmt
 }
 
 void
-pd_notify_conf_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
+pd_config_notify_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
 			  const char *fmt, ...)
 {
 	yaml_node_t *n = nc_value(nc, key);
@@ -94,13 +94,13 @@ pd_notify_conf_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
 }
 
 char *
-pd_notify_conf_string(struct pd_notify_conf *nc, const char *key, int *secret)
+pd_config_notify_string(struct pd_notify_conf *nc, const char *key, int *secret)
 {
 	yaml_node_t *n = nc_value(nc, key);
 	int sec = 0;
 	char *r;
 
-	if (!pd_notify_conf_has(nc, key))
+	if (!pd_config_notify_has(nc, key))
 		return NULL;
 	r = pd_config_string(nc->c, n, key, &sec);
 	if (secret != NULL)
@@ -109,9 +109,9 @@ pd_notify_conf_string(struct pd_notify_conf *nc, const char *key, int *secret)
 }
 
 char *
-pd_notify_conf_secret(struct pd_notify_conf *nc, const char *key)
+pd_config_notify_secret(struct pd_notify_conf *nc, const char *key)
 {
-	char *r = pd_notify_conf_string(nc, key, NULL);
+	char *r = pd_config_notify_string(nc, key, NULL);
 
 	/* a credential even when written in the clear */
 	if (r != NULL) {
@@ -122,23 +122,23 @@ pd_notify_conf_secret(struct pd_notify_conf *nc, const char *key)
 }
 
 int
-pd_notify_conf_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms,
+pd_config_notify_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms,
 			int64_t *out)
 {
-	if (!pd_notify_conf_has(nc, key))
+	if (!pd_config_notify_has(nc, key))
 		return 0;
 	return pd_config_duration(nc->c, nc_value(nc, key), key, min_ms, out);
 }
 
 char *
-pd_notify_conf_url(struct pd_notify_conf *nc, const char *key, const char *schemes,
+pd_config_notify_url(struct pd_notify_conf *nc, const char *key, const char *schemes,
 		   char **display)
 {
 	char *url = NULL;
 	int secret;
 
 	*display = NULL;
-	if (!pd_notify_conf_has(nc, key))
+	if (!pd_config_notify_has(nc, key))
 		return NULL;
 	if (pd_config_url_of(nc->c, nc_value(nc, key), key, schemes, &url, display, &secret) != 0)
 		return NULL;
@@ -146,7 +146,7 @@ pd_notify_conf_url(struct pd_notify_conf *nc, const char *key, const char *schem
 }
 
 char **
-pd_notify_conf_list(struct pd_notify_conf *nc, const char *key, const char *scalar_hint,
+pd_config_notify_list(struct pd_notify_conf *nc, const char *key, const char *scalar_hint,
 		    size_t *nout)
 {
 	struct cfg_ctx *c = nc->c;
@@ -156,7 +156,7 @@ pd_notify_conf_list(struct pd_notify_conf *nc, const char *key, const char *scal
 	char **r;
 
 	*nout = 0;
-	if (!pd_notify_conf_has(nc, key))
+	if (!pd_config_notify_has(nc, key))
 		return NULL;
 	if (n != NULL && n->type == YAML_SCALAR_NODE && !pd_config_is_null(n)) {
 		pd_config_error(c, n, "%s: expected a list%s", key, scalar_hint ? scalar_hint : "");
@@ -181,20 +181,20 @@ pd_notify_conf_list(struct pd_notify_conf *nc, const char *key, const char *scal
 }
 
 int
-pd_notify_conf_enum(struct pd_notify_conf *nc, const char *key, const char *const *words,
+pd_config_notify_enum(struct pd_notify_conf *nc, const char *key, const char *const *words,
 		    const char *expect)
 {
-	if (!pd_notify_conf_has(nc, key))
+	if (!pd_config_notify_has(nc, key))
 		return -1;
 	return pd_config_enum(nc->c, nc_value(nc, key), key, words, expect);
 }
 
 int
-pd_notify_conf_bool(struct pd_notify_conf *nc, const char *key)
+pd_config_notify_bool(struct pd_notify_conf *nc, const char *key)
 {
 	static const char *const words[] = { "false", "true", NULL };
 
-	return pd_notify_conf_enum(nc, key, words, "true or false");
+	return pd_config_notify_enum(nc, key, words, "true or false");
 }
 
 /* "scheme://host/[REDACTED]": the display form of a URL whose path is a credential

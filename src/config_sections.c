@@ -490,8 +490,8 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 	if (o->period_ms > cfg->retention_ms) {
 		char per[32], ret[32];
 
-		pd_duration_format(o->period_ms, per, sizeof(per));
-		pd_duration_format(cfg->retention_ms, ret, sizeof(ret));
+		pd_config_duration_format(o->period_ms, per, sizeof(per));
+		pd_config_duration_format(cfg->retention_ms, ret, sizeof(ret));
 		pd_config_error(c, v[SO_OVER] ? v[SO_OVER] : n,
 				"slo objective: over %s is longer than "
 				"store.retention (%s): raise the retention or shorten the period", per, ret);

@@ -26,7 +26,7 @@
 /* ---------------------------------------------------------------- value parsers */
 
 int
-pd_duration_parse(const char *s, int64_t *ms)
+pd_config_duration_parse(const char *s, int64_t *ms)
 {
 	/* rank enforces largest-first, each unit at most once: "1h30m", not "30m1h" */
 	static const struct {
@@ -76,7 +76,7 @@ pd_duration_parse(const char *s, int64_t *ms)
 }
 
 void
-pd_duration_format(int64_t ms, char *out, size_t cap)
+pd_config_duration_format(int64_t ms, char *out, size_t cap)
 {
 	static const struct {
 		const char *unit;
@@ -116,7 +116,7 @@ pd_duration_format(int64_t ms, char *out, size_t cap)
 }
 
 int
-pd_size_parse(const char *s, size_t *bytes)
+pd_config_size_parse(const char *s, size_t *bytes)
 {
 	static const struct {
 		const char *unit;
@@ -197,7 +197,7 @@ cfg_size_parse(const char *s, int64_t *v)
 {
 	size_t z;
 
-	if (pd_size_parse(s, &z) != 0)
+	if (pd_config_size_parse(s, &z) != 0)
 		return -1;
 	*v = z > (size_t)INT64_MAX ? INT64_MAX : (int64_t)z;
 	return 0;
@@ -205,7 +205,7 @@ cfg_size_parse(const char *s, int64_t *v)
 
 static const struct cfg_unit cfg_duration_unit = {
 	"duration", "a number with a unit: ms, s, m, h, d; e.g. 500ms, 30s, 1m30s",
-	"3650d (ten years)", CFG_MAX_DURATION_MS, pd_duration_parse,
+	"3650d (ten years)", CFG_MAX_DURATION_MS, pd_config_duration_parse,
 };
 static const struct cfg_unit cfg_size_unit = {
 	"size", "bytes, or a number with a unit: B, KB, KiB, MB, MiB",
@@ -235,7 +235,7 @@ cfg_measure(struct cfg_ctx *c, yaml_node_t *n, const char *what, const struct cf
 		goto out;
 	}
 	if (v < min) {
-		pd_duration_format(min, mins, sizeof(mins));
+		pd_config_duration_format(min, mins, sizeof(mins));
 		if (min == 1)
 			pd_config_error(c, n, "%s: must be greater than 0", what);
 		else

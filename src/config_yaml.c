@@ -416,7 +416,7 @@ pd_config_jmark_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* pd_schema_lint callback: the message at the key as written in the file (c->jmarks
+/* pd_jsonschema_lint callback: the message at the key as written in the file (c->jmarks
  * sorted by item). An aliased mapping converts to several objects; its key is
  * reported once. */
 void

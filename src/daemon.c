@@ -51,7 +51,7 @@ pd_daemon_probe_free(struct probe *p)
 	if (p == NULL)
 		return;
 	pd_sched_stop(&p->sched);
-	pd_schema_free(p->schema);
+	pd_jsonschema_free(p->schema);
 	free(p);
 }
 
@@ -68,7 +68,7 @@ daemon_find(struct pd_daemon *d, const char *name)
 static void
 probe_bind(struct probe *p, const struct pd_probe_cfg *pc, struct pd_schema **s)
 {
-	pd_schema_free(p->schema);
+	pd_jsonschema_free(p->schema);
 	p->schema = *s;
 	*s = NULL;
 	p->cfg = pc;
@@ -115,8 +115,8 @@ schemas_compile(const struct pd_config *cfg, struct pd_schema **out, struct pd_e
 		size_t at = keys[i].probe;
 
 		if (i > 0 && strcmp(keys[i].json, keys[i - 1].json) == 0)
-			out[at] = pd_schema_ref(out[keys[i - 1].probe]);
-		else if ((out[at] = pd_schema_new(cfg->probes[at].json_schema, err)) == NULL)
+			out[at] = pd_jsonschema_ref(out[keys[i - 1].probe]);
+		else if ((out[at] = pd_jsonschema_new(cfg->probes[at].json_schema, err)) == NULL)
 			rc = PD_ERR_CONFIG;
 	}
 	for (i = 0; i < n; i++)
@@ -124,7 +124,7 @@ schemas_compile(const struct pd_config *cfg, struct pd_schema **out, struct pd_e
 	free(keys);
 	if (rc != 0)
 		for (i = 0; i < cfg->nprobes; i++) {
-			pd_schema_free(out[i]);
+			pd_jsonschema_free(out[i]);
 			out[i] = NULL;
 		}
 	return rc;
@@ -153,7 +153,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 	}
 	d->cfg = cfg;
 	pd_outbox_set_config(d->outbox, cfg);
-	pd_incidents_set_config(d->incidents, cfg);
+	pd_incident_set_config(d->incidents, cfg);
 	d->incidents_dirty = 1;
 	for (size_t i = 0; i < cfg->nprobes; i++) {
 		const struct pd_probe_cfg *pc = &cfg->probes[i];
@@ -212,7 +212,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		removed++;
 		pd_log_info("probe %s: removed from configuration", p->name);
 		if (d->incidents != NULL &&
-		    pd_incidents_cert(d->incidents, p->name, 0, "probe removed from configuration",
+		    pd_incident_cert(d->incidents, p->name, 0, "probe removed from configuration",
 				      daemon_now(d)) > 0)
 			d->kick_outbox = 1;
 		/* the control's own page is per probe; everything else resolves through its
@@ -240,7 +240,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		pd_log_info("config %s applied: %zu probes (%zu added, %zu kept, %zu removed), %zu notify targets",
 			    cfg->path ? cfg->path : "-", cfg->nprobes, added, kept, removed, cfg->nnotify);
 	for (size_t i = 0; i < cfg->nprobes; i++)
-		pd_schema_free(schemas[i]); /* those of probes that could not be added */
+		pd_jsonschema_free(schemas[i]); /* those of probes that could not be added */
 	free(schemas);
 	pd_config_free(old);
 	return rc;
@@ -255,7 +255,7 @@ daemon_refresh_window(struct pd_daemon *d, struct probe *p, int64_t now)
 	struct pd_err err = {0};
 	int hour = (int)(now / 3600000);
 	int hot = p->state.status != PD_EVAL_UP || (p->has_result && !pd_result_ok(&p->last)) ||
-		  p->win.failures > 0 || pd_incidents_has_probe(d->incidents, p->name);
+		  p->win.failures > 0 || pd_incident_has_probe(d->incidents, p->name);
 	int64_t since;
 
 	if (p->win_at_ms != 0 && now - p->win_at_ms < 15000 && !(hot && p->win_dirty))
@@ -343,7 +343,7 @@ daemon_silences(struct pd_daemon *d, int64_t now)
 	d->silcap = l.cap;
 	d->sil_version = v;
 	d->sil_read_ms = now;
-	pd_incidents_set_silences(d->incidents, d->sil, d->nsil);
+	pd_incident_set_silences(d->incidents, d->sil, d->nsil);
 }
 
 /* Classify and update incidents from the store's windows. */
@@ -384,7 +384,7 @@ daemon_incidents(struct pd_daemon *d)
 		in[k].tier = pc->tier;
 		in[k].freshness = pc->kind == PD_KIND_FRESHNESS;
 		/* `severity: Pn` reaches the ladder here, and only here */
-		in[k].severity_override = pd_severity_parse(pc->severity);
+		in[k].severity_override = pd_classify_severity_parse(pc->severity);
 		/* suppressed outages (empty key) are the host's, not the API's */
 		in[k].control = pd_control_host_owned(pc->control,
 						      p->state.status != PD_EVAL_UP &&
@@ -404,7 +404,7 @@ daemon_incidents(struct pd_daemon *d)
 		last[k] = p->has_result ? &p->last : NULL;
 		k++;
 	}
-	if (pd_incidents_update(d->incidents, in, last, k, now) > 0)
+	if (pd_incident_update(d->incidents, in, last, k, now) > 0)
 		d->kick_outbox = 1;
 out:
 	free(in);
@@ -425,7 +425,7 @@ daemon_slo(struct pd_daemon *d)
 	if (d->cfg->nslos == 0) {
 		if (d->slo_last_ms == 0 || mono - d->slo_last_ms >= 5000) {
 			d->slo_last_ms = mono;
-			pd_incidents_slo_prune(d->incidents, now);
+			pd_incident_slo_prune(d->incidents, now);
 		}
 		return;
 	}
@@ -435,7 +435,7 @@ daemon_slo(struct pd_daemon *d)
 		if (d->slo_last_ms != 0 && mono - d->slo_last_ms < 5000)
 			return;
 		d->slo_last_ms = mono;
-		pd_incidents_slo_prune(d->incidents, now); /* objectives a reload removed */
+		pd_incident_slo_prune(d->incidents, now); /* objectives a reload removed */
 	}
 	o = &d->cfg->slos[d->slo_next];
 	d->slo_next = (d->slo_next + 1) % d->cfg->nslos;
@@ -446,7 +446,7 @@ daemon_slo(struct pd_daemon *d)
 		pd_log_err("slo %s: %s", o->name, err.msg);
 		return;
 	}
-	if (pd_incidents_slo(d->incidents, o, &s, now) > 0)
+	if (pd_incident_slo(d->incidents, o, &s, now) > 0)
 		d->kick_outbox = 1;
 }
 
@@ -538,7 +538,7 @@ daemon_resync(struct pd_daemon *d)
 		(void)pd_store_load_state(d->store, p->name, &st, NULL);
 		p->state = st;
 	}
-	if (pd_incidents_reload(d->incidents, &err) != 0)
+	if (pd_incident_reload(d->incidents, &err) != 0)
 		pd_log_err("incidents: reload after a failed commit: %s", err.msg);
 	d->incidents_dirty = 1;
 	if (first)
@@ -731,7 +731,7 @@ pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemo
 	d->outbox = pd_outbox_new(loop, d->store, d->runner, opts->clock, err);
 	if (d->outbox == NULL)
 		goto fail;
-	d->incidents = pd_incidents_new(d->store, opts->clock, err);
+	d->incidents = pd_incident_new(d->store, opts->clock, err);
 	if (d->incidents == NULL)
 		goto fail;
 	ev_prepare_init(&d->prepare, daemon_on_prepare);
@@ -756,7 +756,7 @@ pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemo
 		cfg = NULL;
 		goto fail;
 	}
-	if (pd_incidents_load(d->incidents, err) != 0)
+	if (pd_incident_load(d->incidents, err) != 0)
 		pd_log_err("incidents: %s", err->msg);
 	/* events left from before a restart (or a crash) go out now */
 	d->kick_outbox = 1;
@@ -799,7 +799,7 @@ pd_daemon_free(struct pd_daemon *d)
 	}
 	pd_runner_free(d->runner);
 	pd_outbox_free(d->outbox);
-	pd_incidents_free(d->incidents);
+	pd_incident_free(d->incidents);
 	free(d->sil);
 	if (d->store && pd_store_flush(d->store, &err) != 0)
 		pd_log_err("store: final commit failed: %s", err.msg);
@@ -849,13 +849,13 @@ pd_daemon_probes(const struct pd_daemon *d, pd_daemon_probe_fn fn, void *ud)
 
 		v.name = p->name;
 		v.family = p->cfg->family;
-		v.tier = pd_tier_str(p->cfg->tier);
+		v.tier = pd_config_tier_str(p->cfg->tier);
 		v.cfg = p->cfg;
 		v.state = &p->state;
 		v.has_result = p->has_result;
 		v.last = &p->last;
 		v.cert_not_after_s = p->cert_not_after_s;
-		v.maint = pd_incidents_held(d->incidents, p->name, p->cfg->family, now, &hit) ? &hit : NULL;
+		v.maint = pd_incident_held(d->incidents, p->name, p->cfg->family, now, &hit) ? &hit : NULL;
 		if (fn)
 			fn(ud, &v);
 	}
@@ -878,7 +878,7 @@ pd_daemon_stats(const struct pd_daemon *d, struct pd_daemon_stats *out)
 	{
 		size_t counts[5];
 
-		out->open_incidents = d->incidents ? pd_incidents_open_counts(d->incidents, counts) : 0;
+		out->open_incidents = d->incidents ? pd_incident_open_counts(d->incidents, counts) : 0;
 	}
 	out->draining = d->draining;
 }

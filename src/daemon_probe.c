@@ -134,7 +134,7 @@ pd_daemon_page(struct pd_daemon *d, struct probe *p, const char *action,
 			 p->name, pd_outcome_str(r->outcome), consec);
 		snprintf(reason, sizeof(reason), "%s", r->verdict);
 	} else {
-		pd_duration_format(down_since_ms > 0 ? now - down_since_ms : 0, dur, sizeof(dur));
+		pd_config_duration_format(down_since_ms > 0 ? now - down_since_ms : 0, dur, sizeof(dur));
 		snprintf(summary, sizeof(summary), "%s%s%s RECOVERED after %s",
 			 d->cfg->location ? d->cfg->location : "", d->cfg->location ? " " : "",
 			 p->name, dur);
@@ -145,7 +145,7 @@ pd_daemon_page(struct pd_daemon *d, struct probe *p, const char *action,
 	ev.dedup_key = p->state.dedup_key;
 	ev.probe = p->name;
 	ev.family = p->cfg ? p->cfg->family : p->name;
-	ev.tier = p->cfg ? pd_tier_str(p->cfg->tier) : NULL;
+	ev.tier = p->cfg ? pd_config_tier_str(p->cfg->tier) : NULL;
 	ev.summary = summary;
 	ev.reason = reason;
 	ev.outcome = r ? pd_outcome_str(r->outcome) : NULL;
@@ -218,7 +218,7 @@ daemon_shape(struct pd_daemon *d, struct probe *p, const struct pd_shape *sh, in
 			    &err) != 0 && err.code != PD_ERR_NOTFOUND)
 		pd_log_warn("store: %s", err.msg);
 	if (!sc.known && sc.any) {
-		size_t n = pd_shape_diff(sc.newest, sh->paths, detail, sizeof(detail));
+		size_t n = pd_check_shape_diff(sc.newest, sh->paths, detail, sizeof(detail));
 
 		if (n == 0)
 			snprintf(detail, sizeof(detail), "structure changed");
@@ -271,7 +271,7 @@ daemon_cert(struct pd_daemon *d, struct probe *p, int64_t not_after_s)
 	else
 		snprintf(reason, sizeof(reason), "TLS certificate of %s no longer near expiry",
 			 p->name);
-	if (pd_incidents_cert(d->incidents, p->name, sev, reason, now) > 0)
+	if (pd_incident_cert(d->incidents, p->name, sev, reason, now) > 0)
 		d->kick_outbox = 1;
 }
 
@@ -305,7 +305,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 	}
 	if (shape.has)
 		daemon_shape(d, p, &shape, pd_daemon_now_ms(d));
-	pd_shape_cleanup(&shape);
+	pd_check_shape_cleanup(&shape);
 	p->last = r;
 	p->has_result = 1;
 	daemon_cert(d, p, resp->cert_not_after_s);
@@ -328,7 +328,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 	if (dec == PD_CONTROL_HOLD)
 		ev = pd_eval_hold(&p->state, &before, pd_daemon_now_ms(d));
 	if (ev != PD_EV_NONE && ev != PD_EV_HELD) {
-		pd_duration_format(pd_daemon_now_ms(d) - before.since_ms, dur, sizeof(dur));
+		pd_config_duration_format(pd_daemon_now_ms(d) - before.since_ms, dur, sizeof(dur));
 		pd_log(ev == PD_EV_TRIGGER ? PD_LOG_ERR : (ev == PD_EV_RESOLVE ? PD_LOG_INFO : PD_LOG_WARN),
 		       "probe %s: %s -> %s after %s (%s: %s)", p->name,
 		       pd_eval_status_str(before.status), pd_eval_status_str(p->state.status), dur,

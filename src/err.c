@@ -19,7 +19,7 @@ pd_err_set(struct pd_err *err, int code, const char *fmt, ...)
 }
 
 const char *
-pd_errc_str(int code)
+pd_err_code_str(int code)
 {
 	switch (code) {
 	case PD_OK: return "ok";

@@ -15,7 +15,7 @@
 #include "incident_int.h"
 
 struct pd_incidents *
-pd_incidents_new(struct pd_store *st, const struct pd_clock *clock, struct pd_err *err)
+pd_incident_new(struct pd_store *st, const struct pd_clock *clock, struct pd_err *err)
 {
 	struct pd_incidents *m = calloc(1, sizeof(*m));
 
@@ -29,7 +29,7 @@ pd_incidents_new(struct pd_store *st, const struct pd_clock *clock, struct pd_er
 }
 
 void
-pd_incident_free(struct inc *i)
+pd_incident_inc_free(struct inc *i)
 {
 	if (i == NULL)
 		return;
@@ -40,12 +40,12 @@ pd_incident_free(struct inc *i)
 	free(i->m);
 	free(i->slot);
 	free(i->notified);
-	pd_incident_row_cleanup(&i->row);
+	pd_store_incident_row_cleanup(&i->row);
 	free(i);
 }
 
 /* An SLO burn-rate incident has one member, "slo:NAME" (no probe name holds a ':'). It
- * is driven by pd_incidents_slo alone: probes never join it, and it never absorbs them
+ * is driven by pd_incident_slo alone: probes never join it, and it never absorbs them
  * (a budget burn must not merge into an unrelated outage). */
 int
 pd_incident_is_slo(const struct inc *i)
@@ -54,30 +54,30 @@ pd_incident_is_slo(const struct inc *i)
 }
 
 void
-pd_incidents_free(struct pd_incidents *m)
+pd_incident_free(struct pd_incidents *m)
 {
 	if (m == NULL)
 		return;
 	for (size_t i = 0; i < m->nopen; i++)
-		pd_incident_free(m->open[i]);
+		pd_incident_inc_free(m->open[i]);
 	free(m);
 }
 
 void
-pd_incidents_set_config(struct pd_incidents *m, const struct pd_config *cfg)
+pd_incident_set_config(struct pd_incidents *m, const struct pd_config *cfg)
 {
 	m->cfg = cfg;
 }
 
 void
-pd_incidents_set_silences(struct pd_incidents *m, const struct pd_silence *s, size_t n)
+pd_incident_set_silences(struct pd_incidents *m, const struct pd_silence *s, size_t n)
 {
 	m->sil = s;
 	m->nsil = n;
 }
 
 int
-pd_incidents_held(const struct pd_incidents *m, const char *probe, const char *family,
+pd_incident_held(const struct pd_incidents *m, const char *probe, const char *family,
 		  int64_t now, struct pd_maint_hit *hit)
 {
 	if (m->cfg == NULL)
@@ -315,34 +315,34 @@ inc_load_row(void *ud, const struct pd_incident_row *r)
 	}
 	cJSON_Delete(a);
 	if (rc != 0) {
-		pd_incident_free(i);
+		pd_incident_inc_free(i);
 		return rc;
 	}
 	m->open[m->nopen++] = i;
 	pd_log_warn("incident %s (%s) is still open: %zu probes", r->key,
-		    pd_severity_str(r->severity), i->nm);
+		    pd_classify_severity_str(r->severity), i->nm);
 	return 0;
 }
 
 int
-pd_incidents_load(struct pd_incidents *m, struct pd_err *err)
+pd_incident_load(struct pd_incidents *m, struct pd_err *err)
 {
 	return pd_store_incidents(m->st, 1, INC_MAX_OPEN, inc_load_row, m, err);
 }
 
 int
-pd_incidents_reload(struct pd_incidents *m, struct pd_err *err)
+pd_incident_reload(struct pd_incidents *m, struct pd_err *err)
 {
 	for (size_t i = 0; i < m->nopen; i++)
-		pd_incident_free(m->open[i]);
+		pd_incident_inc_free(m->open[i]);
 	m->nopen = 0;
-	return pd_incidents_load(m, err);
+	return pd_incident_load(m, err);
 }
 
 /* ---- queries ---- */
 
 int
-pd_incidents_has_probe(const struct pd_incidents *m, const char *probe)
+pd_incident_has_probe(const struct pd_incidents *m, const char *probe)
 {
 	for (size_t i = 0; i < m->nopen; i++)
 		if (m->open[i]->row.mode != PD_MODE_CERT && /* apart from outages */
@@ -352,7 +352,7 @@ pd_incidents_has_probe(const struct pd_incidents *m, const char *probe)
 }
 
 size_t
-pd_incidents_open_counts(const struct pd_incidents *m, size_t counts[5])
+pd_incident_open_counts(const struct pd_incidents *m, size_t counts[5])
 {
 	memset(counts, 0, 5 * sizeof(counts[0]));
 	for (size_t i = 0; i < m->nopen; i++) {
@@ -446,7 +446,7 @@ pd_incident_open(struct pd_incidents *m, int64_t now)
 void
 pd_incident_close(struct pd_incidents *m, size_t idx)
 {
-	pd_incident_free(m->open[idx]);
+	pd_incident_inc_free(m->open[idx]);
 	memmove(&m->open[idx], &m->open[idx + 1], (m->nopen - idx - 1) * sizeof(m->open[0]));
 	m->nopen--;
 }
@@ -462,7 +462,7 @@ inc_restate(struct pd_incidents *m, struct inc *i, const struct pd_verdict *v,
 }
 
 int
-pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
+pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 		    const struct pd_result *const *last, size_t n, int64_t now)
 {
 	struct pd_classify_rules rules;
@@ -494,7 +494,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			struct inc *target;
 			enum pd_mode want;
 
-			if (!alerting[k] || pd_incidents_has_probe(m, in[k].name))
+			if (!alerting[k] || pd_incident_has_probe(m, in[k].name))
 				continue;
 			if (pass == 0)
 				cause[k] = (int)pd_classify_mode_of(in, n, k, &rules, now);
@@ -523,7 +523,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 				  "%s: %s%s%s%s%s", in[k].name, pd_outcome_str(in[k].last_outcome),
 				  last && last[k] ? " — " : "", last && last[k] ? last[k]->verdict : "",
 				  want != PD_MODE_NONE ? "; indicates " : "",
-				  want != PD_MODE_NONE ? pd_mode_str(want) : "");
+				  want != PD_MODE_NONE ? pd_classify_mode_str(want) : "");
 		}
 	}
 
@@ -554,7 +554,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 				recovered = 0;
 			/* a failing member held by maintenance, or one that pages */
 			if (!in[k].control && (alerting[k] || in[k].status != PD_EVAL_UP)) {
-				if (pd_incidents_held(m, in[k].name, in[k].family, now, &h)) {
+				if (pd_incident_held(m, in[k].name, in[k].family, now, &h)) {
 					if (nheld++ == 0 || h.until_ms > hold.until_ms)
 						hold = h;
 				} else if (alerting[k] || in[k].status == PD_EVAL_DOWN) {
@@ -599,7 +599,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			pd_incident_draft(m, i, in, n, now);
 			pd_incident_event(m, i, now, "resolved", "every probe recovered");
 			pd_log_info("incident %s: resolved (%s, open for %llds)", i->row.key,
-				    pd_severity_str(i->row.severity),
+				    pd_classify_severity_str(i->row.severity),
 				    (long long)((now - i->row.opened_ms) / 1000));
 			queued += pd_incident_notify(m, i, "resolve", INC_TO_NOTIFIED, in, last, n, now);
 			pd_incident_save(m, i);
@@ -619,10 +619,10 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 			i->row.mode = v.mode;
 			snprintf(i->row.reason, sizeof(i->row.reason), "%s", v.reason);
 			inc_restate(m, i, &v, in, n, now);
-			pd_incident_event(m, i, now, "declared", "%s %s: %s", pd_severity_str(v.severity),
+			pd_incident_event(m, i, now, "declared", "%s %s: %s", pd_classify_severity_str(v.severity),
 				  pd_incident_mode_title(m, v.mode, mtitle), v.reason);
 			pd_log_err("incident %s: %s %s — %s (%s)", i->row.key,
-				   pd_severity_str(v.severity), i->row.title, v.reason,
+				   pd_classify_severity_str(v.severity), i->row.title, v.reason,
 				   pd_incident_mode_title(m, v.mode, mtitle));
 			pd_incident_save(m, i);
 			queued += pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, in, last, n, now);
@@ -630,10 +630,10 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 		} else if (v.severity < i->row.severity) {
 			/* escalate; never silently downgrade while open */
 			pd_incident_event(m, i, now, "severity_changed", "%s -> %s: %s",
-				  pd_severity_str(i->row.severity), pd_severity_str(v.severity),
+				  pd_classify_severity_str(i->row.severity), pd_classify_severity_str(v.severity),
 				  v.reason);
 			pd_log_err("incident %s: escalated %s -> %s: %s", i->row.key,
-				   pd_severity_str(i->row.severity), pd_severity_str(v.severity),
+				   pd_classify_severity_str(i->row.severity), pd_classify_severity_str(v.severity),
 				   v.reason);
 			i->row.severity = v.severity;
 			if (v.mode != PD_MODE_NONE)
@@ -655,7 +655,7 @@ pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
 				   i->row.mode != PD_MODE_KEY) {
 				/* everything is failing now: the wider cause */
 				pd_incident_event(m, i, now, "mode_identified", "%s (was %s)",
-					  pd_mode_title(v.mode), pd_mode_str((enum pd_mode)i->row.mode));
+					  pd_classify_mode_title(v.mode), pd_classify_mode_str((enum pd_mode)i->row.mode));
 				i->row.mode = v.mode;
 			}
 			inc_restate(m, i, &v, in, n, now);

@@ -55,7 +55,7 @@ enum inc_to {
 };
 
 /* ---- incident.c: one incident, its members and its rows ---- */
-void pd_incident_free(struct inc *i);
+void pd_incident_inc_free(struct inc *i);
 /* An SLO burn-rate incident (its one member is "slo:NAME"). */
 int pd_incident_is_slo(const struct inc *i);
 /* The member's index in join order, or -1. */

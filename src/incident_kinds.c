@@ -11,7 +11,7 @@
 #include "incident_int.h"
 
 int
-pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity, const char *reason,
+pd_incident_cert(struct pd_incidents *m, const char *probe, int severity, const char *reason,
 		  int64_t now)
 {
 	struct inc *i = NULL;
@@ -49,7 +49,7 @@ pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity, const
 			 m->cfg && m->cfg->location ? "/" : "", (long long)now, probe);
 		if (pd_incident_member_add(i, probe, 0) < 0 ||
 		    (i->row.status_message = strdup("")) == NULL) {
-			pd_incident_free(i);
+			pd_incident_inc_free(i);
 			return 0;
 		}
 		m->open[m->nopen++] = i;
@@ -66,16 +66,16 @@ pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity, const
 		pd_incident_save(m, i); /* an id for the timeline */
 	if (i->row.severity != 0)
 		pd_incident_event(m, i, now, "severity_changed", "%s -> %s: %s",
-			  pd_severity_str(i->row.severity), pd_severity_str(severity),
+			  pd_classify_severity_str(i->row.severity), pd_classify_severity_str(severity),
 			  reason ? reason : "");
 	else
-		pd_incident_event(m, i, now, "declared", "%s %s: %s", pd_severity_str(severity),
-			  pd_mode_title(PD_MODE_CERT), reason ? reason : "");
+		pd_incident_event(m, i, now, "declared", "%s %s: %s", pd_classify_severity_str(severity),
+			  pd_classify_mode_title(PD_MODE_CERT), reason ? reason : "");
 	i->row.severity = severity;
 	snprintf(i->row.reason, sizeof(i->row.reason), "%s", reason ? reason : "");
 	snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", reason ? reason : "");
 	pd_incident_title(m, i);
-	pd_log_warn("incident %s: %s %s — %s", i->row.key, pd_severity_str(severity),
+	pd_log_warn("incident %s: %s %s — %s", i->row.key, pd_classify_severity_str(severity),
 		    i->row.title, i->row.reason);
 	pd_incident_save(m, i);
 	queued = pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
@@ -108,7 +108,7 @@ inc_slo_draft(struct pd_incidents *m, struct inc *i, const struct pd_slo_cfg *o)
 	ci.naffected = na;
 	ci.start_ms = i->row.opened_ms;
 	ci.end_ms = i->row.resolved_ms;
-	ci.severity = pd_severity_str(i->row.severity);
+	ci.severity = pd_classify_severity_str(i->row.severity);
 	pd_buf_init(&out, 4096);
 	if (pd_comms_status(i->row.resolved_ms ? PD_COMMS_RESOLVED : PD_COMMS_INVESTIGATING, &ci,
 			    &out, &err) == 0 && out.data) {
@@ -125,9 +125,9 @@ inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_sta
 	char per[32], lw[32], sw[32], ex[48];
 	const struct pd_slo_rule *r = s->rule >= 0 ? &rules[s->rule] : NULL;
 
-	pd_duration_format(o->period_ms, per, sizeof(per));
+	pd_config_duration_format(o->period_ms, per, sizeof(per));
 	if (o->lat_under_ms > 0) {
-		pd_duration_format(o->lat_under_ms, lw, sizeof(lw));
+		pd_config_duration_format(o->lat_under_ms, lw, sizeof(lw));
 		snprintf(i->row.title, sizeof(i->row.title),
 			 "Latency budget burning on %s (SLO %.4g%% under %s over %s)", o->name,
 			 o->objective * 100, lw, per);
@@ -137,12 +137,12 @@ inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_sta
 			 o->objective * 100, per);
 	}
 	if (r != NULL) {
-		pd_duration_format(r->long_ms, lw, sizeof(lw));
-		pd_duration_format(r->short_ms, sw, sizeof(sw));
+		pd_config_duration_format(r->long_ms, lw, sizeof(lw));
+		pd_config_duration_format(r->short_ms, sw, sizeof(sw));
 		if (s->exhaustion_ms >= 60000) {
 			char d[24];
 
-			pd_duration_format(s->exhaustion_ms - s->exhaustion_ms % 60000, d, sizeof(d));
+			pd_config_duration_format(s->exhaustion_ms - s->exhaustion_ms % 60000, d, sizeof(d));
 			snprintf(ex, sizeof(ex), "gone in %s", d);
 		} else if (s->exhaustion_ms >= 0) {
 			snprintf(ex, sizeof(ex), "gone in under 1m");
@@ -161,7 +161,7 @@ inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_sta
 }
 
 int
-pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struct pd_slo_status *s,
+pd_incident_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struct pd_slo_status *s,
 		 int64_t now)
 {
 	const struct pd_slo_rule *rules = m->cfg ? m->cfg->slo_rules : NULL;
@@ -187,7 +187,7 @@ pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struc
 		inc_slo_draft(m, i, o);
 		pd_incident_event(m, i, now, "resolved", "no burn-rate rule fires: %s", i->row.evidence);
 		pd_log_info("incident %s: resolved (%s SLO burn on %s)", i->row.key,
-			    pd_severity_str(i->row.severity), label);
+			    pd_classify_severity_str(i->row.severity), label);
 		queued = pd_incident_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
 		pd_incident_save(m, i);
 		pd_incident_close(m, idx);
@@ -208,15 +208,15 @@ pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struc
 		inc_slo_words(i, o, s, rules);
 		inc_slo_draft(m, i, o);
 		pd_incident_save(m, i);
-		pd_incident_event(m, i, now, "declared", "%s SLO burn on %s: %s", pd_severity_str(s->severity),
+		pd_incident_event(m, i, now, "declared", "%s SLO burn on %s: %s", pd_classify_severity_str(s->severity),
 			  label, i->row.reason);
-		pd_log_err("incident %s: %s %s — %s", i->row.key, pd_severity_str(s->severity),
+		pd_log_err("incident %s: %s %s — %s", i->row.key, pd_classify_severity_str(s->severity),
 			   i->row.title, i->row.reason);
 		return pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
 	}
 	if (s->severity < i->row.severity) {
 		pd_incident_event(m, i, now, "severity_changed", "%s -> %s: burn-rate rule %d fires",
-			  pd_severity_str(i->row.severity), pd_severity_str(s->severity), s->rule + 1);
+			  pd_classify_severity_str(i->row.severity), pd_classify_severity_str(s->severity), s->rule + 1);
 		i->row.severity = s->severity;
 		i->row.last_join_ms = now;
 		inc_slo_words(i, o, s, rules);
@@ -234,7 +234,7 @@ pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struc
 }
 
 void
-pd_incidents_slo_prune(struct pd_incidents *m, int64_t now)
+pd_incident_slo_prune(struct pd_incidents *m, int64_t now)
 {
 	for (size_t j = 0; m->cfg && j < m->nopen;) {
 		struct inc *i = m->open[j];
@@ -261,7 +261,7 @@ pd_incidents_slo_prune(struct pd_incidents *m, int64_t now)
 }
 
 void
-pd_incidents_drill_key(const struct pd_incidents *m, int64_t now, char *out, size_t cap)
+pd_incident_drill_key(const struct pd_incidents *m, int64_t now, char *out, size_t cap)
 {
 	snprintf(out, cap, "probed:%s%sdrill-%lld",
 		 m->cfg && m->cfg->location ? m->cfg->location : "",
@@ -269,7 +269,7 @@ pd_incidents_drill_key(const struct pd_incidents *m, int64_t now, char *out, siz
 }
 
 int
-pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_err *err)
+pd_incident_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_err *err)
 {
 	struct inc *i;
 	int queued;
@@ -283,23 +283,23 @@ pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_
 	i->row.last_join_ms = now;
 	i->row.drill = 1;
 	i->row.severity = severity;
-	pd_incidents_drill_key(m, now, i->row.key, sizeof(i->row.key));
+	pd_incident_drill_key(m, now, i->row.key, sizeof(i->row.key));
 	snprintf(i->row.title, sizeof(i->row.title), "DRILL — this is a drill, not an outage");
 	snprintf(i->row.reason, sizeof(i->row.reason),
 		 "quarterly incident drill (%s): run the full ritual, mark every post as a drill",
-		 pd_severity_str(severity));
+		 pd_classify_severity_str(severity));
 	i->row.status_message = strdup("[DRILL] This is an incident drill. No service is affected.");
 	if (pd_incident_save(m, i) != 0) {
-		pd_incident_free(i);
+		pd_incident_inc_free(i);
 		return pd_err_set(err, PD_ERR_DB, "cannot store the drill");
 	}
-	pd_incident_event(m, i, now, "declared", "DRILL %s", pd_severity_str(severity));
+	pd_incident_event(m, i, now, "declared", "DRILL %s", pd_classify_severity_str(severity));
 	queued = pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
 	/* closed in probed's books at once; the pager's copy stays open until the on-call
 	 * acknowledges and resolves it, as the drill ritual asks */
 	i->row.resolved_ms = now;
 	pd_incident_event(m, i, now, "resolved", "drill recorded; resolve it in the pager when the ritual is done");
 	pd_incident_save(m, i);
-	pd_incident_free(i);
+	pd_incident_inc_free(i);
 	return queued;
 }

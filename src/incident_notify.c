@@ -17,7 +17,7 @@
 const char *
 pd_incident_mode_title(const struct pd_incidents *m, int mode, char *buf)
 {
-	return pd_mode_title_of((enum pd_mode)mode, m->cfg ? &m->cfg->classify : NULL, buf,
+	return pd_classify_mode_title_of((enum pd_mode)mode, m->cfg ? &m->cfg->classify : NULL, buf,
 				INC_TITLE_MAX);
 }
 
@@ -80,7 +80,7 @@ pd_incident_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_i
 	ci.nworking = nw;
 	ci.start_ms = i->row.opened_ms;
 	ci.end_ms = i->row.resolved_ms;
-	ci.severity = i->row.severity ? pd_severity_str(i->row.severity) : NULL;
+	ci.severity = i->row.severity ? pd_classify_severity_str(i->row.severity) : NULL;
 	ci.mode = i->row.mode ? pd_incident_mode_title(m, i->row.mode, mtitle) : NULL;
 	/* while open, the draft is INVESTIGATING: the classifier's mode is the *likely*
 	 * mode, and IDENTIFIED ("a fix is being deployed") is a human's call to make */
@@ -149,14 +149,14 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	}
 	pc = pd_incident_cfg_probe(m, pin ? pin->name : (i->nm ? i->m[0].probe : ""));
 	if (strcmp(action, "trigger") == 0) {
-		snprintf(summary, sizeof(summary), "[%s]%s%s %s%s%s: %s", pd_severity_str(i->row.severity),
+		snprintf(summary, sizeof(summary), "[%s]%s%s %s%s%s: %s", pd_classify_severity_str(i->row.severity),
 			 i->row.drill ? " DRILL" : "", m->cfg && m->cfg->location ? " " : "",
 			 m->cfg && m->cfg->location ? m->cfg->location : "",
 			 "", i->row.title, i->row.reason);
 	} else {
-		pd_duration_format(now - i->row.opened_ms, dur, sizeof(dur));
+		pd_config_duration_format(now - i->row.opened_ms, dur, sizeof(dur));
 		snprintf(summary, sizeof(summary), "[%s]%s RESOLVED%s%s: %s (after %s)",
-			 pd_severity_str(i->row.severity), i->row.drill ? " DRILL" : "",
+			 pd_classify_severity_str(i->row.severity), i->row.drill ? " DRILL" : "",
 			 m->cfg && m->cfg->location ? " " : "",
 			 m->cfg && m->cfg->location ? m->cfg->location : "", i->row.title, dur);
 	}
@@ -171,7 +171,7 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	runbook[0] = '\0';
 	if (i->row.mode != PD_MODE_NONE)
 		pd_incident_runbook_url(m->cfg ? m->cfg->runbooks_base_url : NULL,
-					pd_mode_runbook((enum pd_mode)i->row.mode), runbook,
+					pd_classify_mode_runbook((enum pd_mode)i->row.mode), runbook,
 					sizeof(runbook));
 	else if (pd_incident_is_slo(i))
 		pd_incident_runbook_url(m->cfg ? m->cfg->runbooks_base_url : NULL,
@@ -180,7 +180,7 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	ev.dedup_key = i->row.key;
 	ev.probe = pin ? pin->name : (i->nm ? i->m[0].probe : "drill");
 	ev.family = pin ? pin->family : ev.probe;
-	ev.tier = pc ? pd_tier_str(pc->tier) : NULL;
+	ev.tier = pc ? pd_config_tier_str(pc->tier) : NULL;
 	ev.summary = summary;
 	ev.reason = reason;
 	ev.outcome = pin ? pd_outcome_str(pin->last_outcome) : NULL;
@@ -188,8 +188,8 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	ev.ts_ms = now;
 	ev.consecutive_failures = pin ? pin->consec_fail : 0;
 	ev.down_since_ms = i->row.opened_ms;
-	ev.severity = pd_severity_str(i->row.severity);
-	ev.mode = i->row.mode ? pd_mode_str((enum pd_mode)i->row.mode) : NULL;
+	ev.severity = pd_classify_severity_str(i->row.severity);
+	ev.mode = i->row.mode ? pd_classify_mode_str((enum pd_mode)i->row.mode) : NULL;
 	ev.mode_title = i->row.mode ? pd_incident_mode_title(m, i->row.mode, mtitle) : NULL;
 	ev.runbook = runbook[0] ? runbook : NULL;
 	ev.incident_id = i->row.id;
@@ -233,7 +233,7 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	}
 	if (routed == 0 && to == INC_TO_ROUTED)
 		pd_incident_event(m, i, now, "not_routed", "no target takes %s (%s)",
-			  pd_severity_str(i->row.severity),
+			  pd_classify_severity_str(i->row.severity),
 			  i->row.severity == 4 ? "P4 never pages: ticket targets only" : "check notify severities");
 	free(json);
 	free(json_upd);

@@ -1,9 +1,9 @@
 /* jsonschema.c — JSON Schema draft 7 over cJSON.
  *
- * pd_schema_new() compiles the (deep-copied) schema once into a graph of struct js_node:
+ * pd_jsonschema_new() compiles the (deep-copied) schema once into a graph of struct js_node:
  * keyword values are decoded, regexes compiled (PCRE2, UTF, JIT when available),
  * "properties" sorted for binary search and every $ref resolved to the node it names.
- * pd_schema_validate() then walks that graph without touching the schema's cJSON
+ * pd_jsonschema_validate() then walks that graph without touching the schema's cJSON
  * keys and without allocating: the instance path is a stack of (key, index) pairs that
  * is rendered only when an error is reported.
  *
@@ -221,7 +221,7 @@ struct pd_schema {
 	size_t nres, capres;
 	char **strs;             /* base URIs */
 	size_t nstrs, capstrs;
-	unsigned refs;           /* pd_schema_ref / pd_schema_free */
+	unsigned refs;           /* pd_jsonschema_ref / pd_jsonschema_free */
 };
 
 /* ------------------------------------------------------------------ */
@@ -394,7 +394,7 @@ render_quoted(char *out, size_t cap, const char *s)
 }
 
 const char *
-pd_schema_type_name(const cJSON *j)
+pd_jsonschema_type_name(const cJSON *j)
 {
 	if (cJSON_IsNull(j))
 		return "null";
@@ -732,7 +732,7 @@ node_free(struct js_node *n)
 }
 
 void
-pd_schema_free(struct pd_schema *s)
+pd_jsonschema_free(struct pd_schema *s)
 {
 	size_t i;
 
@@ -755,7 +755,7 @@ pd_schema_free(struct pd_schema *s)
 }
 
 struct pd_schema *
-pd_schema_ref(struct pd_schema *s)
+pd_jsonschema_ref(struct pd_schema *s)
 {
 	if (s != NULL)
 		s->refs++;
@@ -1361,7 +1361,7 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 		return n;
 	if (!cJSON_IsObject(j) && !cJSON_IsBool(j)) {
 		cc_fail(cc, "must be a schema (object or boolean), got %s",
-			pd_schema_type_name(j));
+			pd_jsonschema_type_name(j));
 		return NULL;
 	}
 	if (cc->depth >= PD_SCHEMA_MAX_DEPTH) {
@@ -1683,9 +1683,9 @@ report(struct vctx *c, const char *kw, const cJSON *x, enum got_style got, const
 	if (got != GOT_NONE && x != NULL) {
 		render_value(val, sizeof(val), x);
 		if (got == GOT_TYPED && (cJSON_IsArray(x) || cJSON_IsObject(x) || cJSON_IsNull(x)))
-			snprintf(gotbuf, sizeof(gotbuf), ", got %s", pd_schema_type_name(x));
+			snprintf(gotbuf, sizeof(gotbuf), ", got %s", pd_jsonschema_type_name(x));
 		else if (got == GOT_TYPED)
-			snprintf(gotbuf, sizeof(gotbuf), ", got %s %s", pd_schema_type_name(x), val);
+			snprintf(gotbuf, sizeof(gotbuf), ", got %s %s", pd_jsonschema_type_name(x), val);
 		else
 			snprintf(gotbuf, sizeof(gotbuf), ", got %s", val);
 	}
@@ -2290,7 +2290,7 @@ v_node(struct vctx *c, const struct js_node *n, const cJSON *x, const char *kw)
 /* public                                                               */
 
 struct pd_schema *
-pd_schema_new(const cJSON *schema, struct pd_err *err)
+pd_jsonschema_new(const cJSON *schema, struct pd_err *err)
 {
 	struct pd_schema *s = NULL;
 	struct cctx cc;
@@ -2328,14 +2328,14 @@ pd_schema_new(const cJSON *schema, struct pd_err *err)
 out:
 	free(cc.pending);
 	if (rc < 0) {
-		pd_schema_free(s);
+		pd_jsonschema_free(s);
 		s = NULL;
 	}
 	return s;
 }
 
 int
-pd_schema_validate(const struct pd_schema *s, const cJSON *doc, struct pd_schema_error *errs,
+pd_jsonschema_validate(const struct pd_schema *s, const cJSON *doc, struct pd_schema_error *errs,
 		   size_t max, size_t *nerr)
 {
 	struct vctx c;
@@ -2559,7 +2559,7 @@ lint_schema(struct lint *l, const cJSON *j, int depth)
 }
 
 size_t
-pd_schema_lint(const cJSON *schema, pd_schema_lint_fn fn, void *ud)
+pd_jsonschema_lint(const cJSON *schema, pd_schema_lint_fn fn, void *ud)
 {
 	struct lint l;
 

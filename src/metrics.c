@@ -340,7 +340,7 @@ severity_family(struct pd_buf *o, const struct mctx *c, const char *name, const 
 		return rc;
 	for (int k = 1; k <= 4 + (with_none != 0); k++) {
 		if ((rc = pd_buf_printf(o, "%s{severity=\"%s\"", name,
-					k <= 4 ? pd_severity_str(k) : "none")) != 0 ||
+					k <= 4 ? pd_classify_severity_str(k) : "none")) != 0 ||
 		    (rc = put_location(o, c, ",", "")) != 0 ||
 		    (rc = pd_buf_printf(o, "} %zu\n", counts[k <= 4 ? k : 0])) != 0)
 			return rc;
@@ -576,7 +576,7 @@ render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, in
 		for (size_t k = 0; k < st[i].nwin && st[i].period_ms >= 0 && rc == 0; k++) {
 			char w[32];
 
-			pd_duration_format(st[i].win_ms[k], w, sizeof(w));
+			pd_config_duration_format(st[i].win_ms[k], w, sizeof(w));
 			if ((rc = slo_labels(o, c, "probed_slo_burn_rate", &cfg->slos[i])) == 0 &&
 			    (rc = pd_buf_printf(o, ",window=\"%s\"} ", w)) == 0)
 				rc = put_value(o, st[i].burn[k]);

@@ -161,7 +161,7 @@ pd_notify_event_json(const struct pd_notify_event *ev)
 	/* fields cut by fixed-size buffers (verdict, reason, summary) can end mid-character:
 	 * a receiver may refuse invalid UTF-8 with a 400, which would dead-letter the page */
 	if (s != NULL)
-		pd_utf8_scrub(s);
+		pd_buf_utf8_scrub(s);
 	return s;
 }
 
@@ -279,7 +279,7 @@ pd_notify_summary_tagged(const char *summary)
 int
 pd_notify_event_severity(const cJSON *event)
 {
-	int s = pd_severity_parse(pd_notify_jstr(event, "severity", NULL));
+	int s = pd_classify_severity_parse(pd_notify_jstr(event, "severity", NULL));
 
 	return s > 0 ? s : 1;
 }

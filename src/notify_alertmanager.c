@@ -147,7 +147,7 @@ pd_notify_am_alert(const struct pd_notify_cfg *t, const cJSON *event, int64_t no
 	goto out;
 nomem:
 	rc = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-	pd_am_alert_cleanup(out);
+	pd_store_am_alert_cleanup(out);
 out:
 	cJSON_Delete(labels);
 	cJSON_Delete(ann);
@@ -215,7 +215,7 @@ alertmanager_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd
 	if ((rc = pd_notify_am_alert(t, event, pd_clock_wall_ms(NULL), &a, err)) != 0)
 		return rc;
 	rc = pd_notify_am_body(t, &a, 1, pd_clock_wall_ms(NULL), body, err);
-	pd_am_alert_cleanup(&a);
+	pd_store_am_alert_cleanup(&a);
 	return rc;
 }
 
@@ -251,12 +251,12 @@ alertmanager_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
 
 	t->resend_interval_ms = 60 * 1000;
 	t->resend_resolved_ms = 5 * 60 * 1000;
-	if (pd_notify_conf_duration(nc, "resend_interval", 1000, &t->resend_interval_ms) != 0)
+	if (pd_config_notify_duration(nc, "resend_interval", 1000, &t->resend_interval_ms) != 0)
 		rc = -1;
-	if (pd_notify_conf_duration(nc, "resend_resolved_for", 1, &t->resend_resolved_ms) != 0)
+	if (pd_config_notify_duration(nc, "resend_resolved_for", 1, &t->resend_resolved_ms) != 0)
 		rc = -1;
-	if (pd_notify_conf_has(nc, "generator_url")) {
-		t->generator_url = pd_notify_conf_url(nc, "generator_url", NULL, &disp);
+	if (pd_config_notify_has(nc, "generator_url")) {
+		t->generator_url = pd_config_notify_url(nc, "generator_url", NULL, &disp);
 		free(disp);
 		if (t->generator_url == NULL)
 			rc = -1;

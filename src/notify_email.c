@@ -118,70 +118,70 @@ email_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
 	int rc = 0, tls;
 
 	if (e == NULL) {
-		pd_notify_conf_error(nc, NULL, "out of memory");
+		pd_config_notify_error(nc, NULL, "out of memory");
 		return -1;
 	}
 	t->ext = e;
-	if (pd_notify_conf_has(nc, "headers")) {
-		pd_notify_conf_error(nc, "headers", "headers is not valid for type email");
+	if (pd_config_notify_has(nc, "headers")) {
+		pd_config_notify_error(nc, "headers", "headers is not valid for type email");
 		rc = -1;
 	}
-	if (!pd_notify_conf_has(nc, "from")) {
-		pd_notify_conf_error(nc, NULL, "email is missing required key 'from'");
+	if (!pd_config_notify_has(nc, "from")) {
+		pd_config_notify_error(nc, NULL, "email is missing required key 'from'");
 		rc = -1;
-	} else if ((e->from = pd_notify_conf_string(nc, "from", NULL)) != NULL) {
+	} else if ((e->from = pd_config_notify_string(nc, "from", NULL)) != NULL) {
 		if ((why = pd_notify_email_address_problem(e->from)) != NULL) {
-			pd_notify_conf_error(nc, "from", "from: %s", why);
+			pd_config_notify_error(nc, "from", "from: %s", why);
 			rc = -1;
 		} else if ((e->env_from = email_angle(e->from)) == NULL) {
 			rc = -1;
 		}
 	}
-	if (!pd_notify_conf_has(nc, "to")) {
-		pd_notify_conf_error(nc, NULL, "email is missing required key 'to'");
+	if (!pd_config_notify_has(nc, "to")) {
+		pd_config_notify_error(nc, NULL, "email is missing required key 'to'");
 		rc = -1;
-	} else if ((e->to = pd_notify_conf_list(nc, "to", " of addresses, e.g. "
+	} else if ((e->to = pd_config_notify_list(nc, "to", " of addresses, e.g. "
 						"[oncall@example.org]", &e->nto)) != NULL) {
 		e->env_to = calloc(e->nto + 1, sizeof(*e->env_to));
 		if (e->env_to == NULL) {
-			pd_notify_conf_error(nc, "to", "out of memory");
+			pd_config_notify_error(nc, "to", "out of memory");
 			return -1;
 		}
 		for (size_t i = 0; i < e->nto; i++) {
 			if ((why = pd_notify_email_address_problem(e->to[i])) != NULL) {
-				pd_notify_conf_item_error(nc, "to", i, "to: %s", why);
+				pd_config_notify_item_error(nc, "to", i, "to: %s", why);
 				rc = -1;
 			} else if ((e->env_to[i] = email_angle(e->to[i])) == NULL) {
 				rc = -1;
 			}
 		}
 	}
-	tls = pd_notify_conf_has(nc, "tls")
-		      ? pd_notify_conf_enum(nc, "tls", email_tls_words, "starttls or none")
+	tls = pd_config_notify_has(nc, "tls")
+		      ? pd_config_notify_enum(nc, "tls", email_tls_words, "starttls or none")
 		      : EMAIL_TLS_STARTTLS;
 	if (tls < 0)
 		rc = -1;
 	else
 		e->tls = tls;
 	if (tls == EMAIL_TLS_NONE && t->url != NULL && strncasecmp(t->url, "smtps:", 6) == 0) {
-		pd_notify_conf_error(nc, "tls", "tls: none contradicts an smtps:// url (TLS "
+		pd_config_notify_error(nc, "tls", "tls: none contradicts an smtps:// url (TLS "
 				     "from the first byte)");
 		rc = -1;
 	}
-	if (pd_notify_conf_has(nc, "username"))
-		e->username = pd_notify_conf_string(nc, "username", NULL);
-	if (pd_notify_conf_has(nc, "password"))
-		e->password = pd_notify_conf_secret(nc, "password");
-	if (pd_notify_conf_has(nc, "username") != pd_notify_conf_has(nc, "password")) {
-		pd_notify_conf_error(nc, NULL, "email: username and password go together");
+	if (pd_config_notify_has(nc, "username"))
+		e->username = pd_config_notify_string(nc, "username", NULL);
+	if (pd_config_notify_has(nc, "password"))
+		e->password = pd_config_notify_secret(nc, "password");
+	if (pd_config_notify_has(nc, "username") != pd_config_notify_has(nc, "password")) {
+		pd_config_notify_error(nc, NULL, "email: username and password go together");
 		rc = -1;
 	}
 	if (e->password != NULL && tls == EMAIL_TLS_NONE) {
-		pd_notify_conf_error(nc, "tls", "tls: none would send the password in the clear");
+		pd_config_notify_error(nc, "tls", "tls: none would send the password in the clear");
 		rc = -1;
 	}
-	if (pd_notify_conf_has(nc, "ca_file"))
-		e->ca_file = pd_notify_conf_string(nc, "ca_file", NULL);
+	if (pd_config_notify_has(nc, "ca_file"))
+		e->ca_file = pd_config_notify_string(nc, "ca_file", NULL);
 	return rc;
 }
 

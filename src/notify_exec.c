@@ -392,16 +392,16 @@ static const char *const exec_keys[] = { "command", NULL };
 static int
 exec_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
 {
-	if (!pd_notify_conf_has(nc, "command")) {
-		pd_notify_conf_error(nc, NULL, "exec is missing required key 'command'");
+	if (!pd_config_notify_has(nc, "command")) {
+		pd_config_notify_error(nc, NULL, "exec is missing required key 'command'");
 		return -1;
 	}
-	t->command = pd_notify_conf_list(nc, "command", " (argv, run without a shell), e.g. "
+	t->command = pd_config_notify_list(nc, "command", " (argv, run without a shell), e.g. "
 					 "[/usr/local/bin/notify, --flag]", &t->ncommand);
 	if (t->command == NULL)
 		return -1;
 	if (t->ncommand > 0 && t->command[0][0] == '\0') {
-		pd_notify_conf_item_error(nc, "command", 0, "command: the program is empty");
+		pd_config_notify_item_error(nc, "command", 0, "command: the program is empty");
 		return -1;
 	}
 	return 0;

@@ -345,11 +345,11 @@ static const char *const opsgenie_keys[] = { "api_key", NULL };
 static int
 opsgenie_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
 {
-	if (!pd_notify_conf_has(nc, "api_key")) {
-		pd_notify_conf_error(nc, NULL, "opsgenie is missing required key 'api_key'");
+	if (!pd_config_notify_has(nc, "api_key")) {
+		pd_config_notify_error(nc, NULL, "opsgenie is missing required key 'api_key'");
 		return -1;
 	}
-	t->api_key = pd_notify_conf_secret(nc, "api_key");
+	t->api_key = pd_config_notify_secret(nc, "api_key");
 	return t->api_key != NULL ? 0 : -1;
 }
 

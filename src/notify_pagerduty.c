@@ -80,11 +80,11 @@ static const char *const pagerduty_keys[] = { "routing_key", NULL };
 static int
 pagerduty_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
 {
-	if (!pd_notify_conf_has(nc, "routing_key")) {
-		pd_notify_conf_error(nc, NULL, "pagerduty is missing required key 'routing_key'");
+	if (!pd_config_notify_has(nc, "routing_key")) {
+		pd_config_notify_error(nc, NULL, "pagerduty is missing required key 'routing_key'");
 		return -1;
 	}
-	t->routing_key = pd_notify_conf_secret(nc, "routing_key");
+	t->routing_key = pd_config_notify_secret(nc, "routing_key");
 	return t->routing_key != NULL ? 0 : -1;
 }
 

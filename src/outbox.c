@@ -152,7 +152,7 @@ static void
 send_free(struct outbox_send *s)
 {
 	if (s->has_am)
-		pd_am_alert_cleanup(&s->am);
+		pd_store_am_alert_cleanup(&s->am);
 	cJSON_Delete(s->ev);
 	free(s);
 }
@@ -244,7 +244,7 @@ breaker_ok(struct pd_outbox *ob, const char *target)
 	if (b == NULL)
 		return;
 	if (b->b.state != PD_BREAKER_CLOSED) {
-		pd_duration_format(b->b.cooldown_ms, dur, sizeof(dur));
+		pd_config_duration_format(b->b.cooldown_ms, dur, sizeof(dur));
 		pd_log_info("notify %s: circuit breaker %s -> closed (target answers again; "
 			    "last cool-down %s)", target, pd_outbox_breaker_str(b->b.state), dur);
 		pd_store_add_event(ob->store, pd_clock_wall_ms(ob->clock), NULL, "breaker_closed",
@@ -311,7 +311,7 @@ breaker_fail(struct pd_outbox *ob, const char *target, int64_t now)
 	b->b.state = PD_BREAKER_OPEN;
 	b->b.open_until_ms = now + b->b.cooldown_ms;
 	b->b.opened++;
-	pd_duration_format(b->b.cooldown_ms, dur, sizeof(dur));
+	pd_config_duration_format(b->b.cooldown_ms, dur, sizeof(dur));
 	pd_log_warn("notify %s: circuit breaker %s -> open after %d consecutive failures; "
 		    "no attempts for %s, other targets are not affected", target,
 		    pd_outbox_breaker_str(from), b->b.failures, dur);
@@ -730,7 +730,7 @@ am_vec_add(void *ud, const struct pd_am_alert *a)
 	c->generator_url = a->generator_url ? strdup(a->generator_url) : NULL;
 	if (c->labels == NULL || c->annotations == NULL ||
 	    (a->generator_url != NULL && c->generator_url == NULL)) {
-		pd_am_alert_cleanup(c);
+		pd_store_am_alert_cleanup(c);
 		v->nomem = 1;
 		return 1;
 	}
@@ -742,7 +742,7 @@ static void
 am_vec_free(struct am_vec *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		pd_am_alert_cleanup(&v->a[i]);
+		pd_store_am_alert_cleanup(&v->a[i]);
 	free(v->a);
 	memset(v, 0, sizeof(*v));
 }
@@ -778,7 +778,7 @@ outbox_am_row_body(struct pd_outbox *ob, const struct pd_notify_cfg *t, const cJ
 			rc = pd_notify_am_body(t, &a, 1, now, body, err);
 	}
 	am_vec_free(&v);
-	pd_am_alert_cleanup(&a);
+	pd_store_am_alert_cleanup(&a);
 	return rc;
 }
 
@@ -1004,7 +1004,7 @@ pd_outbox_kick(struct pd_outbox *ob)
 		if ((ob->only_key[0] == '\0' || strcmp(rows[i].dedup_key, ob->only_key) == 0) &&
 		    !outbox_busy(ob, rows[i].target) && breaker_allows(ob, rows[i].target, now))
 			outbox_send(ob, &rows[i]);
-		pd_outbox_row_cleanup(&rows[i]);
+		pd_store_outbox_row_cleanup(&rows[i]);
 	}
 	if (ob->only_key[0] == '\0')
 		outbox_arm(ob);

@@ -273,7 +273,7 @@ probectl_page_json(const struct page *pg)
 
 		cJSON_AddStringToObject(o, "target", d->target);
 		cJSON_AddStringToObject(o, "event", d->event);
-		cJSON_AddStringToObject(o, "state", pd_delivery_state_str(d->state));
+		cJSON_AddStringToObject(o, "state", pd_store_delivery_state_str(d->state));
 		probectl_json_num(o, "attempts", d->attempts, known);
 		probectl_json_ts(o, "queued", d->created_ms);
 		probectl_json_ts(o, "next_attempt", d->next_at_ms);
@@ -293,6 +293,6 @@ probectl_fmt_age(int64_t now, int64_t then, char *out, size_t cap)
 		snprintf(out, cap, "-");
 		return;
 	}
-	pd_duration_format(now > then ? (now - then) / 1000 * 1000 : 0, d, sizeof(d));
+	pd_config_duration_format(now > then ? (now - then) / 1000 * 1000 : 0, d, sizeof(d));
 	snprintf(out, cap, "%s ago", d);
 }

@@ -264,7 +264,7 @@ probectl_cmd_check(struct cli *c)
 		struct pd_request req;
 
 		if (runs[i].p->json_schema) {
-			runs[i].schema = pd_schema_new(runs[i].p->json_schema, &err);
+			runs[i].schema = pd_jsonschema_new(runs[i].p->json_schema, &err);
 			if (runs[i].schema == NULL) {
 				snprintf(msg, sizeof(msg), "%s: %s", runs[i].p->name, err.msg);
 				goto fail;
@@ -327,7 +327,7 @@ fail:
 out:
 	if (runs)
 		for (size_t i = 0; i < n; i++)
-			pd_schema_free(runs[i].schema);
+			pd_jsonschema_free(runs[i].schema);
 	free(runs);
 	pd_runner_free(runner);
 	if (loop)
@@ -383,7 +383,7 @@ parse_json_strict(const char *text, size_t len)
 	return v;
 }
 
-/* Unknown keywords are rejected as in probes.yaml (pd_schema_lint): "SCHEMA: /ptr: msg". */
+/* Unknown keywords are rejected as in probes.yaml (pd_jsonschema_lint): "SCHEMA: /ptr: msg". */
 static void
 schema_lint_cb(void *ud, const cJSON *key, const char *pointer, const char *msg)
 {
@@ -421,14 +421,14 @@ probectl_cmd_schema(struct cli *c)
 		fprintf(stderr, "%s: not valid JSON\n", c->argv[1]);
 		goto out;
 	}
-	if (pd_schema_lint(schema, schema_lint_cb, c->argv[0]) > 0)
+	if (pd_jsonschema_lint(schema, schema_lint_cb, c->argv[0]) > 0)
 		goto out;
-	s = pd_schema_new(schema, &err);
+	s = pd_jsonschema_new(schema, &err);
 	if (s == NULL) {
 		fprintf(stderr, "%s: %s\n", c->argv[0], err.msg);
 		goto out;
 	}
-	if (pd_schema_validate(s, doc, errs, 64, &nerr)) {
+	if (pd_jsonschema_validate(s, doc, errs, 64, &nerr)) {
 		printf("%s: valid\n", c->argv[1]);
 		rc = 0;
 	} else {
@@ -437,7 +437,7 @@ probectl_cmd_schema(struct cli *c)
 		rc = 1;
 	}
 out:
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 	cJSON_Delete(schema);
 	cJSON_Delete(doc);
 	free(stext);

@@ -52,7 +52,7 @@ probe_page(struct pd_store *st, const struct pd_probe_status *s, struct page *pg
 	}
 out:
 	free(own);
-	pd_incident_row_cleanup(&ir);
+	pd_store_incident_row_cleanup(&ir);
 	return rc;
 }
 
@@ -146,7 +146,7 @@ probectl_cmd_status(struct cli *c)
 					      s->state.status == PD_EVAL_FAILING);
 			cJSON_AddNumberToObject(o, "consecutive_failures",
 						s->has_state ? s->state.consec_fail : 0);
-			probectl_json_str(o, "severity", sv > 0 ? pd_severity_str(sv) : NULL);
+			probectl_json_str(o, "severity", sv > 0 ? pd_classify_severity_str(sv) : NULL);
 			probectl_result_fields(o, s->has_result ? &s->last : NULL);
 			probectl_json_ts(o, "last_page", s->last_page_ms);
 			probectl_json_str(o, "delivery", summary);
@@ -180,7 +180,7 @@ probectl_cmd_status(struct cli *c)
 					 pd_outcome_str(s->last.outcome), s->last.verdict);
 			printf("%-24s %-10s %5d %-4s %-14s %-5d %6.1f ms  %-24s %s\n", s->probe,
 			       state, s->has_state ? s->state.consec_fail : 0,
-			       sv > 0 ? pd_severity_str(sv) : "-", age,
+			       sv > 0 ? pd_classify_severity_str(sv) : "-", age,
 			       s->has_result ? s->last.http_status : 0,
 			       s->has_result ? s->last.total_ms : 0.0, page, verdict);
 		}
@@ -249,7 +249,7 @@ probectl_cmd_history(struct cli *c)
 	int64_t since_ms = 3600 * 1000;
 	int rc;
 
-	if (c->since && pd_duration_parse(c->since, &since_ms) != 0) {
+	if (c->since && pd_config_duration_parse(c->since, &since_ms) != 0) {
 		fprintf(stderr, "probectl: bad --since '%s' (use e.g. 30m, 1h, 7d)\n", c->since);
 		return EX_USAGE;
 	}
@@ -285,7 +285,7 @@ probectl_cmd_history(struct cli *c)
 	} else {
 		char w[32];
 
-		pd_duration_format(since_ms, w, sizeof(w));
+		pd_config_duration_format(since_ms, w, sizeof(w));
 		printf("\n%s over %s: %lld results, %lld failed, error rate %.2f%%, "
 		       "p50 %.1f ms, p95 %.1f ms, p99 %.1f ms\n",
 		       c->argv[0], w, (long long)hs.count, (long long)hs.failures,
@@ -330,11 +330,11 @@ probectl_cmd_slo(struct cli *c)
 			char w[32];
 
 			cJSON_AddNumberToObject(o, "burn_rate", cfg->slo_rules[r].burn);
-			pd_duration_format(cfg->slo_rules[r].long_ms, w, sizeof(w));
+			pd_config_duration_format(cfg->slo_rules[r].long_ms, w, sizeof(w));
 			cJSON_AddStringToObject(o, "long", w);
-			pd_duration_format(cfg->slo_rules[r].short_ms, w, sizeof(w));
+			pd_config_duration_format(cfg->slo_rules[r].short_ms, w, sizeof(w));
 			cJSON_AddStringToObject(o, "short", w);
-			cJSON_AddStringToObject(o, "severity", pd_severity_str(cfg->slo_rules[r].severity));
+			cJSON_AddStringToObject(o, "severity", pd_classify_severity_str(cfg->slo_rules[r].severity));
 			cJSON_AddItemToArray(rules, o);
 		}
 		arr = cJSON_AddArrayToObject(doc, "objectives");
@@ -355,7 +355,7 @@ probectl_cmd_slo(struct cli *c)
 			fprintf(stderr, "probectl: slo %s: %s\n", o->name, err.msg);
 			goto out;
 		}
-		pd_duration_format(o->period_ms, per, sizeof(per));
+		pd_config_duration_format(o->period_ms, per, sizeof(per));
 		pd_slo_label(o, label, sizeof(label));
 		if (c->json) {
 			cJSON *j = cJSON_CreateObject(), *burn;
@@ -363,7 +363,7 @@ probectl_cmd_slo(struct cli *c)
 			cJSON_AddStringToObject(j, "name", label);
 			cJSON_AddStringToObject(j, o->by_probe ? "probe" : "family", o->name);
 			cJSON_AddStringToObject(j, "sli_kind", o->lat_under_ms > 0 ? "latency" : "availability");
-			pd_duration_format(o->lat_under_ms, w, sizeof(w));
+			pd_config_duration_format(o->lat_under_ms, w, sizeof(w));
 			probectl_json_str(j, "under", o->lat_under_ms > 0 ? w : NULL);
 			cJSON_AddNumberToObject(j, "objective", o->objective);
 			cJSON_AddStringToObject(j, "over", per);
@@ -376,17 +376,17 @@ probectl_cmd_slo(struct cli *c)
 				 s.exhaustion_ms >= 0);
 			burn = cJSON_AddObjectToObject(j, "burn_rates");
 			for (size_t k = 0; k < s.nwin; k++) {
-				pd_duration_format(s.win_ms[k], w, sizeof(w));
+				pd_config_duration_format(s.win_ms[k], w, sizeof(w));
 				cJSON_AddNumberToObject(burn, w, s.burn[k]);
 			}
-			probectl_json_str(j, "alert", s.severity ? pd_severity_str(s.severity) : NULL);
+			probectl_json_str(j, "alert", s.severity ? pd_classify_severity_str(s.severity) : NULL);
 			probectl_json_num(j, "alert_rule", s.rule + 1, s.rule >= 0);
 			cJSON_AddItemToArray(arr, j);
 		} else {
 			char obj[112], sli[16], ex[32], line[400];
 			size_t len = 0;
 
-			pd_duration_format(o->lat_under_ms, w, sizeof(w));
+			pd_config_duration_format(o->lat_under_ms, w, sizeof(w));
 			snprintf(obj, sizeof(obj), "%.4g%%%s%s/%s", o->objective * 100,
 				 o->lat_under_ms > 0 ? "<" : "", o->lat_under_ms > 0 ? w : "", per);
 			if (s.sli >= 0)
@@ -398,15 +398,15 @@ probectl_cmd_slo(struct cli *c)
 			else if (s.exhaustion_ms < 60000)
 				snprintf(ex, sizeof(ex), "<1m");
 			else
-				pd_duration_format(s.exhaustion_ms - s.exhaustion_ms % 60000, ex, sizeof(ex));
+				pd_config_duration_format(s.exhaustion_ms - s.exhaustion_ms % 60000, ex, sizeof(ex));
 			line[0] = '\0';
 			for (size_t k = 0; k < s.nwin && len < sizeof(line); k++) {
-				pd_duration_format(s.win_ms[k], w, sizeof(w));
+				pd_config_duration_format(s.win_ms[k], w, sizeof(w));
 				len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s %.1f",
 							k ? "  " : "", w, s.burn[k]);
 			}
 			printf("%-20s %-13s %-9s %10.1f%%  %-13s %-8s %s\n", label, obj, sli,
-			       s.budget_left * 100, ex, s.severity ? pd_severity_str(s.severity) : "-",
+			       s.budget_left * 100, ex, s.severity ? pd_classify_severity_str(s.severity) : "-",
 			       line);
 		}
 	}

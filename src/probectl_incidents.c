@@ -65,10 +65,10 @@ incident_json(const struct pd_incident_row *r, const struct page *pg)
 
 	cJSON_AddNumberToObject(o, "id", (double)r->id);
 	cJSON_AddStringToObject(o, "key", r->key);
-	cJSON_AddStringToObject(o, "severity", pd_severity_str(r->severity));
-	cJSON_AddStringToObject(o, "mode", pd_mode_str((enum pd_mode)r->mode));
-	cJSON_AddStringToObject(o, "mode_title", pd_mode_title((enum pd_mode)r->mode));
-	probectl_json_str(o, "runbook", r->mode ? pd_mode_runbook((enum pd_mode)r->mode) : NULL);
+	cJSON_AddStringToObject(o, "severity", pd_classify_severity_str(r->severity));
+	cJSON_AddStringToObject(o, "mode", pd_classify_mode_str((enum pd_mode)r->mode));
+	cJSON_AddStringToObject(o, "mode_title", pd_classify_mode_title((enum pd_mode)r->mode));
+	probectl_json_str(o, "runbook", r->mode ? pd_classify_mode_runbook((enum pd_mode)r->mode) : NULL);
 	cJSON_AddStringToObject(o, "title", r->title);
 	probectl_json_str(o, "reason", r->reason);
 	probectl_json_str(o, "evidence", r->evidence);
@@ -110,10 +110,10 @@ incidents_row(void *ud, const struct pd_incident_row *r)
 	summary = probectl_page_summary(l->pg);
 	pd_clock_rfc3339(r->opened_ms, ts, sizeof(ts));
 	ts[16] = '\0'; /* to the minute */
-	pd_duration_format(((r->resolved_ms ? r->resolved_ms : l->now) - r->opened_ms) / 1000 * 1000,
+	pd_config_duration_format(((r->resolved_ms ? r->resolved_ms : l->now) - r->opened_ms) / 1000 * 1000,
 			   dur, sizeof(dur));
 	printf("%-5lld %-3s %-16s %-17s %-9s %-8s %-9s %s%s\n", (long long)r->id,
-	       pd_severity_str(r->severity), pd_mode_str((enum pd_mode)r->mode), ts, dur,
+	       pd_classify_severity_str(r->severity), pd_classify_mode_str((enum pd_mode)r->mode), ts, dur,
 	       r->resolved_ms ? "resolved" : "OPEN",
 	       strcmp(summary, "not_sent") == 0 ? "not sent" : summary,
 	       r->drill ? "[DRILL] " : "", r->title);
@@ -265,10 +265,10 @@ probectl_cmd_incident(struct cli *c)
 		goto out;
 	}
 	printf("Incident %lld  %s%s\n", (long long)r.id, r.key, r.drill ? "  [DRILL]" : "");
-	printf("  Severity: %s\n  Mode:     %s\n", pd_severity_str(r.severity),
-	       pd_mode_title((enum pd_mode)r.mode));
+	printf("  Severity: %s\n  Mode:     %s\n", pd_classify_severity_str(r.severity),
+	       pd_classify_mode_title((enum pd_mode)r.mode));
 	if (r.mode)
-		printf("  Runbook:  runbooks/%s\n", pd_mode_runbook((enum pd_mode)r.mode));
+		printf("  Runbook:  runbooks/%s\n", pd_classify_mode_runbook((enum pd_mode)r.mode));
 	printf("  Title:    %s\n  Reason:   %s\n  Evidence: %s\n", r.title, r.reason, r.evidence);
 	printf("  Probes:   ");
 	probes = cJSON_Parse(r.members ? r.members : "[]");
@@ -289,7 +289,7 @@ probectl_cmd_incident(struct cli *c)
 		printf("  Resolved: - (open)\n");
 	}
 	if (pg->n == 0) {
-		printf("  Delivery: not sent (no target takes %s)\n", pd_severity_str(r.severity));
+		printf("  Delivery: not sent (no target takes %s)\n", pd_classify_severity_str(r.severity));
 	} else {
 		printf("  Delivery: %s\n", probectl_page_summary(pg));
 		for (size_t i = 0; i < pg->n; i++) {
@@ -305,7 +305,7 @@ probectl_cmd_incident(struct cli *c)
 	}
 out:
 	cJSON_Delete(probes);
-	pd_incident_row_cleanup(&r);
+	pd_store_incident_row_cleanup(&r);
 	if (t != NULL)
 		tl_free(t);
 	free(t);
@@ -357,11 +357,11 @@ probectl_cmd_postmortem(struct cli *c)
 	ci.affected = aff;
 	ci.title = r.title;
 	/* the Mode 1 title in the user's words (classify: upstream) when the config loads */
-	ci.mode = r.mode ? pd_mode_title_of((enum pd_mode)r.mode, cfg ? &cfg->classify : NULL,
+	ci.mode = r.mode ? pd_classify_mode_title_of((enum pd_mode)r.mode, cfg ? &cfg->classify : NULL,
 					    mtitle, sizeof(mtitle)) : NULL;
 	ci.start_ms = r.opened_ms;
 	ci.end_ms = r.resolved_ms;
-	ci.severity = pd_severity_str(r.severity);
+	ci.severity = pd_classify_severity_str(r.severity);
 	ci.events = t->ev;
 	ci.nevents = t->n;
 	if (pd_comms_postmortem(&ci, &out, &err) != 0) {
@@ -374,7 +374,7 @@ out:
 	cJSON_Delete(members);
 	pd_config_free(cfg);
 	pd_buf_cleanup(&out);
-	pd_incident_row_cleanup(&r);
+	pd_store_incident_row_cleanup(&r);
 	tl_free(t);
 	free(t);
 	free(sel.path);
@@ -399,7 +399,7 @@ probectl_cmd_drill(struct cli *c)
 	if (strlen(c->argv[0]) == 2) /* "p2" is taken as "P2" */
 		snprintf(word, sizeof(word), "%c%c", toupper((unsigned char)c->argv[0][0]),
 			 c->argv[0][1]);
-	if ((sev = pd_severity_parse(word)) == 0) {
+	if ((sev = pd_classify_severity_parse(word)) == 0) {
 		fprintf(stderr, "probectl: drill: '%s' is not a severity (P1, P2, P3 or P4)\n",
 			c->argv[0]);
 		return EX_USAGE;
@@ -407,19 +407,19 @@ probectl_cmd_drill(struct cli *c)
 	if (probectl_load_config(c, &cfg) != 0)
 		return EX_CONFIG;
 	if (pd_store_open(c->db ? c->db : cfg->store_path, 0, &st, &err) != 0 ||
-	    (m = pd_incidents_new(st, NULL, &err)) == NULL) {
+	    (m = pd_incident_new(st, NULL, &err)) == NULL) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		goto out;
 	}
-	pd_incidents_set_config(m, cfg);
+	pd_incident_set_config(m, cfg);
 	now = pd_clock_wall_ms(NULL);
-	pd_incidents_drill_key(m, now, key, sizeof(key));
-	queued = pd_incidents_drill(m, sev, now, &err);
+	pd_incident_drill_key(m, now, key, sizeof(key));
+	queued = pd_incident_drill(m, sev, now, &err);
 	if (queued < 0 || pd_store_flush(st, &err) != 0) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		goto out;
 	}
-	printf("drill %s queued for %d target(s) by the playbook's routing\n", pd_severity_str(sev),
+	printf("drill %s queued for %d target(s) by the playbook's routing\n", pd_classify_severity_str(sev),
 	       queued);
 	/* deliver now through the same outbox; what cannot be delivered stays queued for
 	 * the daemon, with its dedup key */
@@ -453,7 +453,7 @@ out:
 	pd_runner_free(runner);
 	if (loop)
 		ev_loop_destroy(loop);
-	pd_incidents_free(m);
+	pd_incident_free(m);
 	pd_store_free(st);
 	pd_config_free(cfg);
 	return rc;

@@ -207,7 +207,7 @@ silence_add(struct cli *c)
 		return probectl_usage_error(c, "silence add needs --reason TEXT (what the on-call will read)");
 	if (strlen(name) >= sizeof(sl.probe))
 		return probectl_usage_error(c, "'%s' is too long for a probe or family name", name);
-	if (c->for_ != NULL && (pd_duration_parse(c->for_, &ms) != 0 || ms <= 0 ||
+	if (c->for_ != NULL && (pd_config_duration_parse(c->for_, &ms) != 0 || ms <= 0 ||
 				ms > SILENCE_MAX_MS))
 		return probectl_usage_error(c, "--for '%s' is not a duration from 1s to 30d (e.g. 30m, 2h)",
 				   c->for_);
@@ -226,7 +226,7 @@ silence_add(struct cli *c)
 		rc = 1;
 	} else {
 		pd_clock_rfc3339(sl.until_ms, until, sizeof(until));
-		pd_duration_format(ms, dur, sizeof(dur));
+		pd_config_duration_format(ms, dur, sizeof(dur));
 		printf("%lld\n", (long long)sl.id);
 		fprintf(stderr, "silence #%lld: %s %s held until %s (%s): still probed and recorded, "
 			"pages held; probed picks it up within seconds, no reload\n",
@@ -266,7 +266,7 @@ silence_row(void *ud, const struct pd_silence *sl)
 	pd_clock_rfc3339(sl->until_ms, until, sizeof(until));
 	until[19] = '\0';
 	until[10] = ' ';
-	pd_duration_format((sl->until_ms - v->now) / 1000 * 1000, left, sizeof(left));
+	pd_config_duration_format((sl->until_ms - v->now) / 1000 * 1000, left, sizeof(left));
 	printf("%-6lld %-8s %-24s %-20s %-10s %s\n", (long long)sl->id,
 	       sl->probe[0] ? "probe" : "family", sl->probe[0] ? sl->probe : sl->family, until, left,
 	       sl->reason);

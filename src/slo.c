@@ -131,8 +131,8 @@ pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules,
 	char per[32], w[32], w2[32];
 	size_t len;
 
-	pd_duration_format(st->period_ms, per, sizeof(per));
-	pd_duration_format(st->lat_under_ms, w, sizeof(w));
+	pd_config_duration_format(st->period_ms, per, sizeof(per));
+	pd_config_duration_format(st->lat_under_ms, w, sizeof(w));
 	len = (size_t)snprintf(out, cap, "SLO %.4g%%%s%s over %s: ", st->objective * 100,
 			       st->lat_under_ms > 0 ? " under " : "", st->lat_under_ms > 0 ? w : "",
 			       per);
@@ -147,20 +147,20 @@ pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules,
 		len += (size_t)snprintf(out + len, cap - len, ", budget left %.1f%% of %.1f min",
 					st->budget_left * 100, st->budget_minutes);
 	if (len < cap && st->exhaustion_ms >= 0) {
-		pd_duration_format(st->exhaustion_ms - st->exhaustion_ms % 60000, w, sizeof(w));
+		pd_config_duration_format(st->exhaustion_ms - st->exhaustion_ms % 60000, w, sizeof(w));
 		len += (size_t)snprintf(out + len, cap - len, ", exhausted in %s at this rate",
 					st->exhaustion_ms < 60000 ? "under 1m" : w);
 	}
 	for (size_t i = 0; i < st->nwin && len < cap; i++) {
-		pd_duration_format(st->win_ms[i], w, sizeof(w));
+		pd_config_duration_format(st->win_ms[i], w, sizeof(w));
 		len += (size_t)snprintf(out + len, cap - len, "%s %s %.1fx", i ? "," : "; burn",
 					w, st->burn[i]);
 	}
 	if (len < cap && st->rule >= 0) {
 		const struct pd_slo_rule *r = &rules[st->rule];
 
-		pd_duration_format(r->long_ms, w, sizeof(w));
-		pd_duration_format(r->short_ms, w2, sizeof(w2));
+		pd_config_duration_format(r->long_ms, w, sizeof(w));
+		pd_config_duration_format(r->short_ms, w2, sizeof(w2));
 		snprintf(out + len, cap - len, "; fired: %gx over %s and %s", r->burn, w, w2);
 	}
 }

@@ -368,7 +368,7 @@ derive_draft(struct pd_statuspage_view *v, struct pd_err *err)
 	inc.working = working;
 	inc.nworking = nw;
 	inc.start_ms = v->incident_start_ms > 0 ? v->incident_start_ms : v->now_ms;
-	inc.severity = sev > 0 ? pd_severity_str(sev) : NULL;
+	inc.severity = sev > 0 ? pd_classify_severity_str(sev) : NULL;
 	if ((rc = pd_comms_status(PD_COMMS_INVESTIGATING, &inc, &b, err)) != 0) {
 		pd_log_warn("status page: cannot draft the status message: %s", err->msg);
 		rc = 0; /* the page still renders, without a draft */

@@ -257,12 +257,12 @@ html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd
 	ESC(p->name);
 	PUT("\" data-state=\"%s\"", st);
 	if (p->severity > 0)
-		PUT(" data-severity=\"%s\"", pd_severity_str(p->severity));
+		PUT(" data-severity=\"%s\"", pd_classify_severity_str(p->severity));
 	PUT("><div class=\"head\"><b>");
 	ESC(p->name);
 	PUT("</b><span class=\"pill %s\">%s</span>", st, state_title(p->state));
 	if (p->severity > 0) /* the severity of its open incident, as everywhere else */
-		PUT("<span class=\"pill sev\">%s</span>", pd_severity_str(p->severity));
+		PUT("<span class=\"pill sev\">%s</span>", pd_classify_severity_str(p->severity));
 	if (p->maint[0] != '\0') { /* still probed; its pages are held */
 		char until[40];
 
@@ -328,7 +328,7 @@ html_manager_incidents(struct pd_buf *o, const struct pd_statuspage_view *v)
 		ESC(in->key);
 		PUT("\"><td>");
 		ESC(in->title);
-		PUT("</td><td>%s</td><td>%s</td><td>", pd_severity_str(in->severity), since);
+		PUT("</td><td>%s</td><td>%s</td><td>", pd_classify_severity_str(in->severity), since);
 		ESC(in->members);
 		PUT("</td><td>");
 		ESC(in->reason);
@@ -348,7 +348,7 @@ html_incident(struct pd_buf *o, const struct pd_statuspage_view *v)
 		if (v->incidents[i].severity > 0 && (sev == 0 || v->incidents[i].severity < sev))
 			sev = v->incidents[i].severity;
 	PUT("<section class=\"incident\" id=\"incident\"><h2>Current incident "
-	    "<span class=\"pill sev\">%s</span></h2>", sev > 0 ? pd_severity_str(sev) : "none");
+	    "<span class=\"pill sev\">%s</span></h2>", sev > 0 ? pd_classify_severity_str(sev) : "none");
 	if (v->nincidents > 0 && (rc = html_manager_incidents(o, v)) != 0)
 		return rc;
 	PUT("<table class=\"pages\"><thead><tr><th>Probe</th><th>Endpoint</th><th>Severity</th>"
@@ -369,7 +369,7 @@ html_incident(struct pd_buf *o, const struct pd_statuspage_view *v)
 		ESC(p->endpoint);
 		PUT("</td><td%s>%s</td><td>%s</td><td>%s</td><td>%d</td><td>",
 		    p->severity > 0 ? "" : " title=\"in no incident: not ranked by the classifier\"",
-		    p->severity > 0 ? pd_severity_str(p->severity) : "none",
+		    p->severity > 0 ? pd_classify_severity_str(p->severity) : "none",
 		    pd_eval_status_str(p->eval), t > 0 ? since : "–", p->consec_fail);
 		if (p->has_result) {
 			snprintf(last, sizeof(last), "%s", pd_outcome_str(p->last.outcome));
@@ -462,14 +462,14 @@ html_budgets(struct pd_buf *o, const struct pd_statuspage_view *v)
 		const char *col = left > 0.5 ? "var(--up)" : left > 0 ? "var(--degraded)" : "var(--down)";
 		char per[32];
 
-		pd_duration_format(s->period_ms, per, sizeof(per));
+		pd_config_duration_format(s->period_ms, per, sizeof(per));
 		PUT("<tr data-slo=\"");
 		ESC(s->name);
 		PUT("\" data-budget=\"%.4f\"><td><b>", left);
 		ESC(s->name);
 		PUT("</b>");
 		if (s->severity)
-			PUT(" <span class=\"pill sev\">burning (%s)</span>", pd_severity_str(s->severity));
+			PUT(" <span class=\"pill sev\">burning (%s)</span>", pd_classify_severity_str(s->severity));
 		PUT("</td><td>%.4g%% over %s</td><td>", s->objective * 100, per);
 		if (s->sli >= 0)
 			PUT("%.3f%%", s->sli * 100);
@@ -588,7 +588,7 @@ static void
 json_severity(cJSON *o, const struct pd_statuspage_probe *p)
 {
 	if (p->severity > 0) {
-		cJSON_AddStringToObject(o, "severity", pd_severity_str(p->severity));
+		cJSON_AddStringToObject(o, "severity", pd_classify_severity_str(p->severity));
 		cJSON_AddStringToObject(o, "incident", p->incident);
 	} else {
 		cJSON_AddNullToObject(o, "severity");
@@ -710,7 +710,7 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 				cJSON_AddNullToObject(it, "sli");
 			cJSON_AddNumberToObject(it, "budget_remaining", s->budget_left);
 			if (s->severity)
-				cJSON_AddStringToObject(it, "burning", pd_severity_str(s->severity));
+				cJSON_AddStringToObject(it, "burning", pd_classify_severity_str(s->severity));
 			else
 				cJSON_AddNullToObject(it, "burning");
 		}
@@ -750,7 +750,7 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 			goto out;
 		cJSON_AddItemToArray(arr, it);
 		cJSON_AddStringToObject(it, "key", in->key);
-		cJSON_AddStringToObject(it, "severity", pd_severity_str(in->severity));
+		cJSON_AddStringToObject(it, "severity", pd_classify_severity_str(in->severity));
 		cJSON_AddStringToObject(it, "title", in->title);
 		cJSON_AddStringToObject(it, "reason", in->reason);
 		cJSON_AddItemToObject(it, "opened", json_time(in->opened_ms));

@@ -50,7 +50,7 @@ const char *const pd_store_sql_incidents[S__COUNT] = {
  * Writes join the open batch like every other write. */
 
 void
-pd_incident_row_cleanup(struct pd_incident_row *r)
+pd_store_incident_row_cleanup(struct pd_incident_row *r)
 {
 	free(r->members);
 	free(r->notified);
@@ -159,7 +159,7 @@ pd_store_incidents(struct pd_store *st, int open_only, int limit, pd_store_incid
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		inc_row_read(s, &r);
 		ret = fn ? fn(ud, &r) : 0;
-		pd_incident_row_cleanup(&r);
+		pd_store_incident_row_cleanup(&r);
 		if (ret != 0)
 			goto out;
 	}

@@ -84,7 +84,7 @@ const char *const pd_store_sql_outbox[S__COUNT] = {
 /* ---- outbox ---- */
 
 void
-pd_outbox_row_cleanup(struct pd_outbox_row *r)
+pd_store_outbox_row_cleanup(struct pd_outbox_row *r)
 {
 	if (r == NULL)
 		return;
@@ -158,7 +158,7 @@ pd_store_outbox_list(struct pd_store *st, pd_store_outbox_fn fn, void *ud, struc
 			break;
 		}
 		ret = fn(ud, &r);
-		pd_outbox_row_cleanup(&r);
+		pd_store_outbox_row_cleanup(&r);
 		if (ret != 0)
 			break;
 	}
@@ -213,7 +213,7 @@ pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_row *r
 	pd_store_stmt_done(s);
 	if (ret != 0) {
 		for (size_t i = 0; i < *n; i++)
-			pd_outbox_row_cleanup(&rows[i]);
+			pd_store_outbox_row_cleanup(&rows[i]);
 		*n = 0;
 	}
 	return ret;
@@ -318,7 +318,7 @@ pd_store_outbox_next_due(struct pd_store *st, int64_t *next_at_ms, struct pd_err
  * like the incident statements. */
 
 void
-pd_am_alert_cleanup(struct pd_am_alert *a)
+pd_store_am_alert_cleanup(struct pd_am_alert *a)
 {
 	free(a->labels);
 	free(a->annotations);
@@ -406,12 +406,12 @@ pd_store_am_list(struct pd_store *st, const char *target, const char *dedup_key,
 		a.ends_ms = sqlite3_column_int64(s, 6);
 		a.last_sent_ms = sqlite3_column_int64(s, 7);
 		if (a.labels == NULL || a.annotations == NULL) {
-			pd_am_alert_cleanup(&a);
+			pd_store_am_alert_cleanup(&a);
 			ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 			goto out;
 		}
 		ret = fn ? fn(ud, &a) : 0;
-		pd_am_alert_cleanup(&a);
+		pd_store_am_alert_cleanup(&a);
 		if (ret != 0)
 			goto out;
 	}
@@ -465,7 +465,7 @@ pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms, in
  */
 
 const char *
-pd_delivery_state_str(enum pd_delivery_state s)
+pd_store_delivery_state_str(enum pd_delivery_state s)
 {
 	switch (s) {
 	case PD_DELIVERY_QUEUED:

@@ -106,7 +106,7 @@ pd_tlscert_reason(const char *probe, const struct pd_cert_expiry *ce, int64_t no
 		snprintf(when, sizeof(when), "%lld", (long long)not_after_s);
 	span_fmt(not_after_s - now_s, left, sizeof(left));
 	if (lim_ms > 0)
-		pd_duration_format(lim_ms, lim, sizeof(lim));
+		pd_config_duration_format(lim_ms, lim, sizeof(lim));
 	if (not_after_s <= now_s)
 		snprintf(out, cap, "TLS certificate of %s expired %s ago (notAfter %s UTC): "
 			 "renew it now", probe ? probe : "?", left, when);

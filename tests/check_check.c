@@ -26,14 +26,14 @@ setup(void)
 	schema_json = cJSON_Parse("{\"type\":\"object\",\"required\":[\"id\"],"
 				  "\"properties\":{\"id\":{\"type\":\"string\",\"minLength\":1}}}");
 	ck_assert_ptr_nonnull(schema_json);
-	schema = pd_schema_new(schema_json, &err);
+	schema = pd_jsonschema_new(schema_json, &err);
 	ck_assert_msg(schema != NULL, "%s", err.msg);
 }
 
 static void
 teardown(void)
 {
-	pd_schema_free(schema);
+	pd_jsonschema_free(schema);
 	cJSON_Delete(schema_json);
 	pd_log_clear_secrets();
 }
@@ -327,7 +327,7 @@ START_TEST(test_verdict_cut_keeps_utf8)
 	struct pd_response resp;
 	struct pd_result r;
 
-	s2 = pd_schema_new(j, &err);
+	s2 = pd_jsonschema_new(j, &err);
 	ck_assert_ptr_nonnull(s2);
 	for (size_t k = 145; k < 155; k++) { /* every alignment of the cut */
 		memset(key, 'k', k);
@@ -344,7 +344,7 @@ START_TEST(test_verdict_cut_keeps_utf8)
 		ck_assert_ptr_nonnull(strstr(r.verdict, " (+1 more)"));
 		ck_assert_msg(utf8_ok(r.verdict), "key %zu: %s", k, r.verdict);
 	}
-	pd_schema_free(s2);
+	pd_jsonschema_free(s2);
 	cJSON_Delete(j);
 }
 END_TEST

@@ -338,9 +338,9 @@ START_TEST(test_cases)
 	pd_classify(in, P__N, k->all_members ? NULL : member, &rules, NOW,
 		    k->open_ago ? NOW - k->open_ago : 0, &v);
 	ck_assert_msg(v.severity == k->sev, "%s: severity %s, expected %s (%s)", k->name,
-		      pd_severity_str(v.severity), pd_severity_str(k->sev), v.reason);
+		      pd_classify_severity_str(v.severity), pd_classify_severity_str(k->sev), v.reason);
 	ck_assert_msg(v.mode == k->mode, "%s: mode %s, expected %s (%s)", k->name,
-		      pd_mode_str(v.mode), pd_mode_str(k->mode), v.reason);
+		      pd_classify_mode_str(v.mode), pd_classify_mode_str(k->mode), v.reason);
 	ck_assert_int_eq(v.pages, k->sev == 1 || k->sev == 2);
 	if (runbooks[k->mode] == NULL)
 		ck_assert_ptr_null(v.runbook);
@@ -507,41 +507,41 @@ START_TEST(test_strings_and_defaults)
 	ck_assert_int_eq(r.core_family_down_p1, 0);
 	ck_assert_int_eq(r.p3_escalate_ms, 30 * MIN);
 
-	ck_assert_str_eq(pd_severity_str(0), "-");
-	ck_assert_str_eq(pd_severity_str(1), "P1");
-	ck_assert_str_eq(pd_severity_str(4), "P4");
-	ck_assert_str_eq(pd_severity_str(5), "-");
-	ck_assert_str_eq(pd_severity_str(-1), "-");
+	ck_assert_str_eq(pd_classify_severity_str(0), "-");
+	ck_assert_str_eq(pd_classify_severity_str(1), "P1");
+	ck_assert_str_eq(pd_classify_severity_str(4), "P4");
+	ck_assert_str_eq(pd_classify_severity_str(5), "-");
+	ck_assert_str_eq(pd_classify_severity_str(-1), "-");
 	/* the one parser: exactly P1..P4, the form every surface writes */
-	ck_assert_int_eq(pd_severity_parse("P1"), 1);
-	ck_assert_int_eq(pd_severity_parse("P4"), 4);
-	ck_assert_int_eq(pd_severity_parse("P5"), 0);
-	ck_assert_int_eq(pd_severity_parse("P0"), 0);
-	ck_assert_int_eq(pd_severity_parse("p1"), 0);
-	ck_assert_int_eq(pd_severity_parse("P12"), 0);
-	ck_assert_int_eq(pd_severity_parse("P"), 0);
-	ck_assert_int_eq(pd_severity_parse(""), 0);
-	ck_assert_int_eq(pd_severity_parse(NULL), 0);
+	ck_assert_int_eq(pd_classify_severity_parse("P1"), 1);
+	ck_assert_int_eq(pd_classify_severity_parse("P4"), 4);
+	ck_assert_int_eq(pd_classify_severity_parse("P5"), 0);
+	ck_assert_int_eq(pd_classify_severity_parse("P0"), 0);
+	ck_assert_int_eq(pd_classify_severity_parse("p1"), 0);
+	ck_assert_int_eq(pd_classify_severity_parse("P12"), 0);
+	ck_assert_int_eq(pd_classify_severity_parse("P"), 0);
+	ck_assert_int_eq(pd_classify_severity_parse(""), 0);
+	ck_assert_int_eq(pd_classify_severity_parse(NULL), 0);
 	for (int s = 1; s <= 4; s++)
-		ck_assert_int_eq(pd_severity_parse(pd_severity_str(s)), s);
-	ck_assert_str_eq(pd_mode_str(PD_MODE_NONE), "none");
-	ck_assert_str_eq(pd_mode_str(PD_MODE_UPSTREAM), "mode1-upstream");
-	ck_assert_str_eq(pd_mode_str(PD_MODE_DATABASE), "mode2-database");
-	ck_assert_str_eq(pd_mode_str(PD_MODE_QUEUE), "mode3-queue");
-	ck_assert_str_eq(pd_mode_str(PD_MODE_KEY), "key-rejected");
-	ck_assert_str_eq(pd_mode_title(PD_MODE_UPSTREAM),
+		ck_assert_int_eq(pd_classify_severity_parse(pd_classify_severity_str(s)), s);
+	ck_assert_str_eq(pd_classify_mode_str(PD_MODE_NONE), "none");
+	ck_assert_str_eq(pd_classify_mode_str(PD_MODE_UPSTREAM), "mode1-upstream");
+	ck_assert_str_eq(pd_classify_mode_str(PD_MODE_DATABASE), "mode2-database");
+	ck_assert_str_eq(pd_classify_mode_str(PD_MODE_QUEUE), "mode3-queue");
+	ck_assert_str_eq(pd_classify_mode_str(PD_MODE_KEY), "key-rejected");
+	ck_assert_str_eq(pd_classify_mode_title(PD_MODE_UPSTREAM),
 			 "Mode 1: upstream TikTok API down or changed");
-	ck_assert_ptr_nonnull(strstr(pd_mode_title(PD_MODE_DATABASE), "Mode 2"));
-	ck_assert_ptr_nonnull(strstr(pd_mode_title(PD_MODE_QUEUE), "Mode 3"));
-	ck_assert_ptr_null(pd_mode_runbook(PD_MODE_NONE));
+	ck_assert_ptr_nonnull(strstr(pd_classify_mode_title(PD_MODE_DATABASE), "Mode 2"));
+	ck_assert_ptr_nonnull(strstr(pd_classify_mode_title(PD_MODE_QUEUE), "Mode 3"));
+	ck_assert_ptr_null(pd_classify_mode_runbook(PD_MODE_NONE));
 	/* the runbook files exist in the tree, under the names the verdicts link */
 	for (int m = PD_MODE_UPSTREAM; m <= PD_MODE_KEY; m++) {
 		char path[512];
 		FILE *f;
 
-		ck_assert_str_eq(runbooks[m] + strlen("runbooks/"), pd_mode_runbook(m));
+		ck_assert_str_eq(runbooks[m] + strlen("runbooks/"), pd_classify_mode_runbook(m));
 		snprintf(path, sizeof(path), "%s/../../runbooks/%s", PD_FIXTURES,
-			 pd_mode_runbook(m));
+			 pd_classify_mode_runbook(m));
 		f = fopen(path, "r");
 		ck_assert_msg(f != NULL, "%s missing", path);
 		fclose(f);
@@ -655,7 +655,7 @@ START_TEST(test_reference_probe_words)
 			     "catalog stays green") != NULL, "%s", v.reason);
 	ck_assert_ptr_null(strstr(v.reason, "userid"));
 	ck_assert_ptr_null(strstr(v.evidence, "userid"));
-	ck_assert_str_eq(pd_mode_title_of(v.mode, &rules, title, sizeof(title)),
+	ck_assert_str_eq(pd_classify_mode_title_of(v.mode, &rules, title, sizeof(title)),
 			 "Mode 1: upstream TikTok API down or changed");
 	/* configured: login is the reference, the upstream is Acme */
 	snprintf(rules.reference_probe, sizeof(rules.reference_probe), "login");
@@ -664,12 +664,12 @@ START_TEST(test_reference_probe_words)
 	ck_assert_int_eq(v.mode, PD_MODE_UPSTREAM);
 	ck_assert_msg(strstr(v.reason, "orders fails with 5xx/shape errors while login stays "
 			     "green") != NULL, "%s", v.reason);
-	ck_assert_str_eq(pd_mode_title_of(v.mode, &rules, title, sizeof(title)),
+	ck_assert_str_eq(pd_classify_mode_title_of(v.mode, &rules, title, sizeof(title)),
 			 "Mode 1: upstream Acme API down or changed");
-	ck_assert_str_eq(pd_mode_title_of(PD_MODE_QUEUE, &rules, title, sizeof(title)),
-			 pd_mode_title(PD_MODE_QUEUE));
+	ck_assert_str_eq(pd_classify_mode_title_of(PD_MODE_QUEUE, &rules, title, sizeof(title)),
+			 pd_classify_mode_title(PD_MODE_QUEUE));
 	rules.upstream[0] = '\0';
-	ck_assert_str_eq(pd_mode_title_of(PD_MODE_UPSTREAM, &rules, title, sizeof(title)),
+	ck_assert_str_eq(pd_classify_mode_title_of(PD_MODE_UPSTREAM, &rules, title, sizeof(title)),
 			 "Mode 1: upstream API down or changed");
 	/* the reference fails too: not Mode 1 (the reference rules, not another green core
 	 * family) */

@@ -331,12 +331,12 @@ START_TEST(test_real_probes_schemas_validate)
 
 		ck_assert_ptr_nonnull(p);
 		ck_assert_ptr_nonnull(doc);
-		sc = pd_schema_new(p->json_schema, &err);
+		sc = pd_jsonschema_new(p->json_schema, &err);
 		ck_assert_msg(sc != NULL, "%s", err.msg);
-		ck_assert_msg(pd_schema_validate(sc, doc, NULL, 0, NULL) == t[i].valid,
+		ck_assert_msg(pd_jsonschema_validate(sc, doc, NULL, 0, NULL) == t[i].valid,
 			      "%s: %s should be %s", t[i].probe, t[i].doc,
 			      t[i].valid ? "valid" : "invalid");
-		pd_schema_free(sc);
+		pd_jsonschema_free(sc);
 		cJSON_Delete(doc);
 	}
 	pd_config_free(cfg);
@@ -439,14 +439,14 @@ START_TEST(test_schema_keywords_good)
 	ck_assert_msg(rc == 0, "%s", err.msg);
 	ck_assert_uint_eq(cfg->nprobes, 2);
 	/* the property named "requird" is a property: required and checked */
-	s = pd_schema_new(cfg->probes[0].json_schema, &err);
+	s = pd_jsonschema_new(cfg->probes[0].json_schema, &err);
 	ck_assert_msg(s != NULL, "%s", err.msg);
 	doc = cJSON_Parse("{\"requird\": \"\", \"minLenght\": 1}");
-	ck_assert_int_eq(pd_schema_validate(s, doc, errs, 4, &nerr), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, doc, errs, 4, &nerr), 0);
 	ck_assert_uint_eq(nerr, 1);
 	ck_assert_str_eq(errs[0].msg, "$.requird: minLength 1, got \"\"");
 	cJSON_Delete(doc);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 	pd_config_free(cfg);
 	diag_free(&d);
 
@@ -1175,7 +1175,7 @@ START_TEST(test_duration_good)
 {
 	int64_t ms = -1;
 
-	ck_assert_msg(pd_duration_parse(good_durations[_i].s, &ms) == 0, "'%s'",
+	ck_assert_msg(pd_config_duration_parse(good_durations[_i].s, &ms) == 0, "'%s'",
 		      good_durations[_i].s);
 	ck_assert_int_eq(ms, good_durations[_i].ms);
 }
@@ -1185,7 +1185,7 @@ START_TEST(test_duration_bad)
 {
 	int64_t ms = 12345;
 
-	ck_assert_msg(pd_duration_parse(bad_durations[_i], &ms) == PD_ERR_INVALID, "'%s'",
+	ck_assert_msg(pd_config_duration_parse(bad_durations[_i], &ms) == PD_ERR_INVALID, "'%s'",
 		      bad_durations[_i]);
 	ck_assert_int_eq(ms, 12345);
 }
@@ -1206,16 +1206,16 @@ START_TEST(test_duration_format)
 	int64_t back;
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		pd_duration_format(t[i].ms, buf, sizeof(buf));
+		pd_config_duration_format(t[i].ms, buf, sizeof(buf));
 		ck_assert_str_eq(buf, t[i].s);
 		if (t[i].ms >= 0) {
-			ck_assert_int_eq(pd_duration_parse(buf, &back), 0);
+			ck_assert_int_eq(pd_config_duration_parse(buf, &back), 0);
 			ck_assert_int_eq(back, t[i].ms);
 		}
 	}
-	pd_duration_format(INT64_MIN, buf, sizeof(buf));
+	pd_config_duration_format(INT64_MIN, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "-106751991167d7h12m55s808ms");
-	pd_duration_format(93784005, tiny, sizeof(tiny)); /* truncates, stays terminated */
+	pd_config_duration_format(93784005, tiny, sizeof(tiny)); /* truncates, stays terminated */
 	ck_assert_uint_lt(strlen(tiny), sizeof(tiny));
 	ck_assert_str_eq(tiny, "1d2");
 }
@@ -1239,12 +1239,12 @@ START_TEST(test_sizes)
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		v = 7;
-		ck_assert_msg(pd_size_parse(good[i].s, &v) == 0, "'%s'", good[i].s);
+		ck_assert_msg(pd_config_size_parse(good[i].s, &v) == 0, "'%s'", good[i].s);
 		ck_assert_uint_eq(v, good[i].bytes);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		v = 7;
-		ck_assert_msg(pd_size_parse(bad[i], &v) == PD_ERR_INVALID, "'%s'", bad[i]);
+		ck_assert_msg(pd_config_size_parse(bad[i], &v) == PD_ERR_INVALID, "'%s'", bad[i]);
 		ck_assert_uint_eq(v, 7);
 	}
 }
@@ -1252,9 +1252,9 @@ END_TEST
 
 START_TEST(test_tier_str_and_free)
 {
-	ck_assert_str_eq(pd_tier_str(PD_TIER_CORE), "core");
-	ck_assert_str_eq(pd_tier_str(PD_TIER_SECONDARY), "secondary");
-	ck_assert_str_eq(pd_tier_str(PD_TIER_SITE), "site");
+	ck_assert_str_eq(pd_config_tier_str(PD_TIER_CORE), "core");
+	ck_assert_str_eq(pd_config_tier_str(PD_TIER_SECONDARY), "secondary");
+	ck_assert_str_eq(pd_config_tier_str(PD_TIER_SITE), "site");
 	ck_assert_ptr_null(pd_config_probe(NULL, "x"));
 	pd_config_free(NULL);
 }

@@ -309,7 +309,7 @@ hash_of(const char *json, char **paths)
 	uint64_t h;
 
 	ck_assert_ptr_nonnull(doc);
-	h = pd_shape_of(doc, paths);
+	h = pd_check_shape_of(doc, paths);
 	cJSON_Delete(doc);
 	return h;
 }
@@ -361,17 +361,17 @@ START_TEST(test_shape_diff)
 
 	hash_of("{\"id\":\"1\",\"y\":2,\"z\":\"s\",\"keep\":[1]}", &a);
 	hash_of("{\"id\":\"1\",\"x\":\"new\",\"z\":3,\"keep\":[5]}", &b);
-	n = pd_shape_diff(a, b, out, sizeof(out));
+	n = pd_check_shape_diff(a, b, out, sizeof(out));
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(out, "added $.x:string; removed $.y:number; retyped $.z string->number");
-	n = pd_shape_diff(a, a, out, sizeof(out));
+	n = pd_check_shape_diff(a, a, out, sizeof(out));
 	ck_assert_uint_eq(n, 0);
 	ck_assert_str_eq(out, "");
 	/* from nothing known: every path is added */
-	n = pd_shape_diff(NULL, b, out, sizeof(out));
+	n = pd_check_shape_diff(NULL, b, out, sizeof(out));
 	ck_assert_uint_eq(n, 6);
 	/* truncation stays inside the buffer */
-	n = pd_shape_diff(a, b, out, 20);
+	n = pd_check_shape_diff(a, b, out, 20);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_uint_le(strlen(out), 19);
 	free(a);
@@ -428,7 +428,7 @@ START_TEST(test_shape_maps)
 	ck_assert_uint_eq(h, map_hash(K_ID, 5000, 30, 1, 0, NULL));
 	/* ... but the records losing a field is drift, and the diff says which */
 	ck_assert_uint_ne(h, map_hash(K_ID, 5000, 30, 0, 0, &b));
-	ck_assert_uint_eq(pd_shape_diff(a, b, out, sizeof(out)), 1);
+	ck_assert_uint_eq(pd_check_shape_diff(a, b, out, sizeof(out)), 1);
 	ck_assert_str_eq(out, "removed $.users{}.age:number");
 	free(b);
 	b = NULL;
@@ -483,7 +483,7 @@ START_TEST(test_shape_odd_keys)
 	hash_of("{\"id\\n\":\"605\"}", &a);
 	hash_of("{\"d\\n\":\"605\"}", &b);
 	ck_assert_str_eq(a, "$:object\n$[\"id\\u000a\"]:string\n");
-	ck_assert_uint_eq(pd_shape_diff(a, b, out, sizeof(out)), 2);
+	ck_assert_uint_eq(pd_check_shape_diff(a, b, out, sizeof(out)), 2);
 	ck_assert_str_eq(out, "added $[\"d\\u000a\"]:string; removed $[\"id\\u000a\"]:string");
 	free(a);
 	free(b);
@@ -540,7 +540,7 @@ START_TEST(test_check_fingerprint_only_when_passed)
 	r = run_at(&p, 200, "{\"id\":", 0, &sh);
 	ck_assert_int_eq(r.outcome, PD_OUT_OK);
 	ck_assert_int_eq(sh.has, 0);
-	pd_shape_cleanup(&sh);
+	pd_check_shape_cleanup(&sh);
 }
 END_TEST
 

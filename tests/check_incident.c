@@ -40,15 +40,15 @@ setup(void)
 	snprintf(cfgpath, sizeof(cfgpath), "%s/probes.yaml", sto.dir);
 	pd_test_write_file(cfgpath, yaml, 0644);
 	ck_assert_int_eq(pd_config_load(cfgpath, &cfg, &err, NULL, NULL), 0);
-	m = pd_incidents_new(st, NULL, &err);
+	m = pd_incident_new(st, NULL, &err);
 	ck_assert_ptr_nonnull(m);
-	pd_incidents_set_config(m, cfg);
+	pd_incident_set_config(m, cfg);
 }
 
 static void
 teardown(void)
 {
-	pd_incidents_free(m);
+	pd_incident_free(m);
 	pd_config_free(cfg);
 	pd_test_store_close(&sto);
 }
@@ -139,7 +139,7 @@ drain(struct seen *s)
 			s->n++;
 			cJSON_Delete(ev);
 			ck_assert_int_eq(pd_store_outbox_done(st, rows[i].id, &err), 0);
-			pd_outbox_row_cleanup(&rows[i]);
+			pd_store_outbox_row_cleanup(&rows[i]);
 		}
 	}
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
@@ -172,7 +172,7 @@ has_update(const struct seen *s, const char *target, const char *event)
 static size_t
 open_total(size_t counts[5])
 {
-	return pd_incidents_open_counts(m, counts);
+	return pd_incident_open_counts(m, counts);
 }
 
 /* a certificate incident is the probe's own: routed by its level, escalated
@@ -187,9 +187,9 @@ START_TEST(test_cert_incident_apart_from_outages)
 	char cert_key[128];
 
 	inputs(in);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0), 0);
 	/* ticket level: P4 to the ticket target only */
-	ck_assert_int_eq(pd_incidents_cert(m, "userid", 4, "expires in 20d", T0), 1);
+	ck_assert_int_eq(pd_incident_cert(m, "userid", 4, "expires in 20d", T0), 1);
 	drain(&s);
 	ck_assert_int_eq(s.n, 1);
 	ck_assert_int_eq(has(&s, "tickets", "trigger", "P4"), 1);
@@ -197,22 +197,22 @@ START_TEST(test_cert_incident_apart_from_outages)
 	ck_assert_ptr_nonnull(strstr(s.key[0], "-userid"));
 	snprintf(cert_key, sizeof(cert_key), "%s", s.key[0]);
 	/* the same level again: nothing re-sent */
-	ck_assert_int_eq(pd_incidents_cert(m, "userid", 4, "expires in 19d", T0 + MIN), 0);
+	ck_assert_int_eq(pd_incident_cert(m, "userid", 4, "expires in 19d", T0 + MIN), 0);
 	/* chat level: the same incident escalates, to chat and ticket targets */
-	ck_assert_int_eq(pd_incidents_cert(m, "userid", 3, "expires in 6d", T0 + 2 * MIN), 2);
+	ck_assert_int_eq(pd_incident_cert(m, "userid", 3, "expires in 6d", T0 + 2 * MIN), 2);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "chat", "trigger", "P3"), 1);
 	ck_assert_int_eq(has(&s, "tickets", "trigger", "P3"), 1);
 	ck_assert_str_eq(s.key[0], cert_key);
 	/* a less urgent level does not downgrade it */
-	ck_assert_int_eq(pd_incidents_cert(m, "userid", 4, "expires in 20d", T0 + 3 * MIN), 0);
+	ck_assert_int_eq(pd_incident_cert(m, "userid", 4, "expires in 20d", T0 + 3 * MIN), 0);
 	ck_assert_uint_eq(open_total(c), 1);
 	ck_assert_uint_eq(c[3], 1);
 	/* the probe is not "in an incident" for the outage rules: an outage opens its own */
-	ck_assert_int_eq(pd_incidents_has_probe(m, "userid"), 0);
+	ck_assert_int_eq(pd_incident_has_probe(m, "userid"), 0);
 	down(&in[1], PD_OUT_HTTP_5XX, T0 + 3 * MIN);
 	down(&in[0], PD_OUT_HTTP_5XX, T0 + 3 * MIN);
-	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 4 * MIN), 0);
+	ck_assert_int_gt(pd_incident_update(m, in, NULL, 4, T0 + 4 * MIN), 0);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", NULL), 1);
 	for (int i = 0; i < s.n; i++)
@@ -220,20 +220,20 @@ START_TEST(test_cert_incident_apart_from_outages)
 	ck_assert_uint_eq(open_total(c), 2);
 	/* renewed: the certificate incident resolves to the targets that had it; the
 	 * outage stays open */
-	ck_assert_int_eq(pd_incidents_cert(m, "userid", 0, "renewed", T0 + 5 * MIN), 2);
+	ck_assert_int_eq(pd_incident_cert(m, "userid", 0, "renewed", T0 + 5 * MIN), 2);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "chat", "resolve", NULL), 1);
 	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
 	ck_assert_str_eq(s.key[0], cert_key);
 	ck_assert_uint_eq(open_total(c), 1);
-	ck_assert_int_eq(pd_incidents_cert(m, "userid", 0, "renewed", T0 + 6 * MIN), 0);
+	ck_assert_int_eq(pd_incident_cert(m, "userid", 0, "renewed", T0 + 6 * MIN), 0);
 	/* stored with its mode and reason */
 	memset(&row, 0, sizeof(row));
 	ck_assert_int_eq(pd_store_incident_get(st, 1, &row, &err), 0);
 	ck_assert_int_eq(row.mode, PD_MODE_CERT);
 	ck_assert_str_eq(row.reason, "renewed");
 	ck_assert_int_gt(row.resolved_ms, 0);
-	pd_incident_row_cleanup(&row);
+	pd_store_incident_row_cleanup(&row);
 }
 END_TEST
 
@@ -244,9 +244,9 @@ START_TEST(test_p2_mode1_routes_to_pager_and_resolves_once)
 	size_t c[5];
 
 	inputs(in);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0), 0);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
+	ck_assert_int_gt(pd_incident_update(m, in, NULL, 4, T0 + 1000), 0);
 	ck_assert_uint_eq(open_total(c), 1);
 	ck_assert_uint_eq(c[2], 1);
 	drain(&s);
@@ -255,10 +255,10 @@ START_TEST(test_p2_mode1_routes_to_pager_and_resolves_once)
 	ck_assert_int_eq(has(&s, "tickets", "trigger", "P2"), 1);
 	ck_assert_ptr_nonnull(strstr(s.key[0], "probed:inc-"));
 	/* still down: nothing new */
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 2000), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 2000), 0);
 	/* recovered */
 	inputs(in);
-	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 3000), 0);
+	ck_assert_int_gt(pd_incident_update(m, in, NULL, 4, T0 + 3000), 0);
 	ck_assert_uint_eq(open_total(c), 0);
 	drain(&s);
 	ck_assert_int_eq(s.n, 3);
@@ -274,7 +274,7 @@ START_TEST(test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades)
 
 	inputs(in);
 	down(&in[2], PD_OUT_HTTP_4XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	ck_assert_uint_eq(open_total(c), 1);
 	ck_assert_uint_eq(c[3], 1);
 	drain(&s);
@@ -282,13 +282,13 @@ START_TEST(test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades)
 	ck_assert_int_eq(has(&s, "pager", "trigger", NULL), 0);
 	ck_assert_int_eq(has(&s, "chat", "trigger", "P3"), 1);
 	/* 29 minutes later: still P3 */
-	pd_incidents_update(m, in, NULL, 4, T0 + 29 * MIN);
+	pd_incident_update(m, in, NULL, 4, T0 + 29 * MIN);
 	open_total(c);
 	ck_assert_uint_eq(c[3], 1);
 	drain(&s);
 	ck_assert_int_eq(s.n, 0);
 	/* 31 minutes: escalated to P2, and now the pager is told */
-	pd_incidents_update(m, in, NULL, 4, T0 + 31 * MIN);
+	pd_incident_update(m, in, NULL, 4, T0 + 31 * MIN);
 	open_total(c);
 	ck_assert_uint_eq(c[2], 1);
 	drain(&s);
@@ -298,12 +298,12 @@ START_TEST(test_p3_escalates_to_p2_after_30_minutes_and_never_downgrades)
 	ck_assert_int_eq(has(&s, "chat", "trigger", "P2"), 1);
 	ck_assert_int_eq(has_update(&s, "chat", "trigger"), 1);
 	/* the same facts much later never lower it */
-	pd_incidents_update(m, in, NULL, 4, T0 + 90 * MIN);
+	pd_incident_update(m, in, NULL, 4, T0 + 90 * MIN);
 	open_total(c);
 	ck_assert_uint_eq(c[2], 1);
 	/* recovery: resolve goes to every target that got a trigger (pager included) */
 	inputs(in);
-	pd_incidents_update(m, in, NULL, 4, T0 + 91 * MIN);
+	pd_incident_update(m, in, NULL, 4, T0 + 91 * MIN);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
 	ck_assert_int_eq(has(&s, "chat", "resolve", NULL), 1);
@@ -334,7 +334,7 @@ START_TEST(test_p4_never_pages)
 
 	inputs(in);
 	down(&in[3], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	open_total(c);
 	ck_assert_uint_eq(c[4], 1);
 	drain(&s);
@@ -353,12 +353,12 @@ START_TEST(test_grouping_escalation_and_restart)
 
 	inputs(in);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	drain(&s);
 	/* within the correlation window (2 min) userid fails too: same incident, and
 	 * every core probe failing is P1 */
 	down(&in[0], PD_OUT_HTTP_5XX, T0 + 30000);
-	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	pd_incident_update(m, in, NULL, 4, T0 + 30000);
 	ck_assert_uint_eq(open_total(c), 1);
 	ck_assert_uint_eq(c[1], 1);
 	drain(&s);
@@ -367,16 +367,16 @@ START_TEST(test_grouping_escalation_and_restart)
 	ck_assert_int_eq(has_update(&s, "pager", "trigger"), 1);
 	ck_assert_str_eq(s.key[0], s.key[s.n - 1]);
 	/* a restart: the open incident is loaded, no second trigger, the resolve goes out */
-	pd_incidents_free(m);
-	m = pd_incidents_new(st, NULL, &err);
-	pd_incidents_set_config(m, cfg);
-	ck_assert_int_eq(pd_incidents_load(m, &err), 0);
+	pd_incident_free(m);
+	m = pd_incident_new(st, NULL, &err);
+	pd_incident_set_config(m, cfg);
+	ck_assert_int_eq(pd_incident_load(m, &err), 0);
 	ck_assert_uint_eq(open_total(c), 1);
-	pd_incidents_update(m, in, NULL, 4, T0 + 60000);
+	pd_incident_update(m, in, NULL, 4, T0 + 60000);
 	drain(&s);
 	ck_assert_int_eq(s.n, 0);
 	inputs(in);
-	pd_incidents_update(m, in, NULL, 4, T0 + 90000);
+	pd_incident_update(m, in, NULL, 4, T0 + 90000);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
 	ck_assert_uint_eq(open_total(c), 0);
@@ -391,11 +391,11 @@ START_TEST(test_a_later_failure_opens_a_new_incident)
 
 	inputs(in);
 	down(&in[1], PD_OUT_SHAPE, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	drain(&s);
 	/* 10 minutes later, outside the correlation window, a different probe fails */
 	down(&in[3], PD_OUT_HTTP_5XX, T0 + 10 * MIN);
-	pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN);
+	pd_incident_update(m, in, NULL, 4, T0 + 10 * MIN);
 	ck_assert_uint_eq(open_total(c), 2);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "tickets", "trigger", "P4"), 1);
@@ -430,7 +430,7 @@ START_TEST(test_many_members_join_once_and_never_repage)
 	      "  - {name: tickets, type: webhook, url: 'http://127.0.0.1:1/hook'}\n", f);
 	fclose(f);
 	ck_assert_int_eq(pd_config_load(path, &big, &err, NULL, NULL), 0);
-	pd_incidents_set_config(m, big);
+	pd_incident_set_config(m, big);
 	memset(in, 0, sizeof(in));
 	for (int k = 0; k < MANY; k++) {
 		snprintf(names[k], sizeof(names[k]), "p%03d", k);
@@ -448,10 +448,10 @@ START_TEST(test_many_members_join_once_and_never_repage)
 
 		for (; k < wave[w]; k++)
 			down(&in[k], PD_OUT_HTTP_5XX, T0);
-		pd_incidents_update(m, in, NULL, MANY, T0 + w * 1000);
+		pd_incident_update(m, in, NULL, MANY, T0 + w * 1000);
 	}
 	ck_assert_uint_eq(open_total(c), 1);
-	ck_assert(pd_incidents_has_probe(m, "p099"));
+	ck_assert(pd_incident_has_probe(m, "p099"));
 	drain(&s);
 	ck_assert_int_ge(has(&s, "pager", "trigger", NULL), 1);
 	ck_assert_int_le(has(&s, "pager", "trigger", NULL), 4);
@@ -462,30 +462,30 @@ START_TEST(test_many_members_join_once_and_never_repage)
 				ck_assert_int_gt(strcmp(s.sev[a], s.sev[b]), 0);
 	/* the same facts, pass after pass: nobody joins again, nothing is sent */
 	for (int pass = 3; pass < 10; pass++)
-		ck_assert_int_eq(pd_incidents_update(m, in, NULL, MANY, T0 + pass * 1000), 0);
+		ck_assert_int_eq(pd_incident_update(m, in, NULL, MANY, T0 + pass * 1000), 0);
 	drain(&s);
 	ck_assert_int_eq(s.n, 0);
 	/* after a restart every member is still one */
-	pd_incidents_free(m);
-	m = pd_incidents_new(st, NULL, &err);
+	pd_incident_free(m);
+	m = pd_incident_new(st, NULL, &err);
 	ck_assert_ptr_nonnull(m);
-	pd_incidents_set_config(m, big);
-	ck_assert_int_eq(pd_incidents_load(m, &err), 0);
-	ck_assert(pd_incidents_has_probe(m, "p000"));
-	ck_assert(pd_incidents_has_probe(m, "p099"));
-	ck_assert(!pd_incidents_has_probe(m, "p100"));
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, MANY, T0 + 20000), 0);
+	pd_incident_set_config(m, big);
+	ck_assert_int_eq(pd_incident_load(m, &err), 0);
+	ck_assert(pd_incident_has_probe(m, "p000"));
+	ck_assert(pd_incident_has_probe(m, "p099"));
+	ck_assert(!pd_incident_has_probe(m, "p100"));
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, MANY, T0 + 20000), 0);
 	/* recovered: one resolve per target */
 	for (int k = 0; k < MANY; k++) {
 		in[k].status = PD_EVAL_UP;
 		in[k].last_outcome = PD_OUT_OK;
 	}
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, MANY, T0 + 30000), 2);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, MANY, T0 + 30000), 2);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
 	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
 	ck_assert_uint_eq(open_total(c), 0);
-	pd_incidents_set_config(m, cfg);
+	pd_incident_set_config(m, cfg);
 	pd_config_free(big);
 }
 END_TEST
@@ -496,13 +496,13 @@ START_TEST(test_drill)
 	struct seen s;
 	size_t c[5];
 
-	ck_assert_int_eq(pd_incidents_drill(m, 1, T0, &err), 3);
+	ck_assert_int_eq(pd_incident_drill(m, 1, T0, &err), 3);
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
 	ck_assert_uint_eq(open_total(c), 0);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", "P1"), 1);
 	ck_assert_ptr_nonnull(strstr(s.key[0], "drill-"));
-	ck_assert_int_lt(pd_incidents_drill(m, 5, T0, &err), 0);
+	ck_assert_int_lt(pd_incident_drill(m, 5, T0, &err), 0);
 }
 END_TEST
 
@@ -541,7 +541,7 @@ START_TEST(test_severity_map_is_the_managers)
 	inputs(in);
 	/* one core family down: P2 for its probe, nothing for the others (core or not) */
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
 	ck_assert_int_eq(sev_of("post-detail", &key), 2);
@@ -552,7 +552,7 @@ START_TEST(test_severity_map_is_the_managers)
 	ck_assert_int_eq(sev_of("no-such-probe", NULL), 0);
 	/* userid joins: every core probe down, P1 for both members at once */
 	down(&in[0], PD_OUT_HTTP_5XX, T0 + 30000);
-	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	pd_incident_update(m, in, NULL, 4, T0 + 30000);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", "P1"), 1);
 	ck_assert_int_eq(sev_of("post-detail", NULL), 1);
@@ -562,11 +562,11 @@ START_TEST(test_severity_map_is_the_managers)
 	free(first);
 	/* the pinned-P4 probe, later: its own incident, its own severity */
 	down(&in[3], PD_OUT_HTTP_5XX, T0 + 10 * MIN);
-	pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN);
+	pd_incident_update(m, in, NULL, 4, T0 + 10 * MIN);
 	ck_assert_int_eq(sev_of("docs", NULL), 4);
 	ck_assert_int_eq(sev_of("userid", NULL), 1);
 	/* a drill is in no probe's severity */
-	ck_assert_int_gt(pd_incidents_drill(m, 1, T0 + 11 * MIN, &err), 0);
+	ck_assert_int_gt(pd_incident_drill(m, 1, T0 + 11 * MIN, &err), 0);
 	pd_incident_sevmap_init(&sm);
 	ck_assert_int_eq(pd_incident_sevmap_load(&sm, st, &err), 0);
 	ck_assert_uint_eq(sm.counts[1], 1);
@@ -575,7 +575,7 @@ START_TEST(test_severity_map_is_the_managers)
 	pd_incident_sevmap_cleanup(&sm);
 	/* all recovered: nothing left */
 	inputs(in);
-	pd_incidents_update(m, in, NULL, 4, T0 + 12 * MIN);
+	pd_incident_update(m, in, NULL, 4, T0 + 12 * MIN);
 	ck_assert_int_eq(sev_of("userid", NULL), 0);
 	ck_assert_int_eq(sev_of("post-detail", NULL), 0);
 	ck_assert_int_eq(sev_of("docs", NULL), 0);
@@ -680,7 +680,7 @@ silence(const char *probe, const char *family, int64_t from, int64_t until)
 	snprintf(sil.reason, sizeof(sil.reason), "vendor deploy");
 	sil.created_ms = from;
 	sil.until_ms = until;
-	pd_incidents_set_silences(m, &sil, 1);
+	pd_incident_set_silences(m, &sil, 1);
 }
 
 START_TEST(test_held_then_pages_when_the_silence_ends)
@@ -694,8 +694,8 @@ START_TEST(test_held_then_pages_when_the_silence_ends)
 	inputs(in);
 	silence("post-detail", NULL, T0, T0 + 10 * MIN);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 5 * MIN), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 1000), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 5 * MIN), 0);
 	drain(&s);
 	ck_assert_int_eq(s.n, 0);
 	ck_assert_int_eq(open_total(c), 1);
@@ -706,7 +706,7 @@ START_TEST(test_held_then_pages_when_the_silence_ends)
 	ck_assert_ptr_nonnull(strstr(t.detail[0], "(vendor deploy)"));
 	ck_assert_int_eq(t.declared, 0);
 	/* the silence ends while it still fails: it pages on the first pass after */
-	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN), 0);
+	ck_assert_int_gt(pd_incident_update(m, in, NULL, 4, T0 + 10 * MIN), 0);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
 	newest(&r, &t);
@@ -715,7 +715,7 @@ START_TEST(test_held_then_pages_when_the_silence_ends)
 	ck_assert_int_eq(t.declared, 1);
 	/* and resolves as usual */
 	inputs(in);
-	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 11 * MIN), 0);
+	ck_assert_int_gt(pd_incident_update(m, in, NULL, 4, T0 + 11 * MIN), 0);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
 }
@@ -732,17 +732,17 @@ START_TEST(test_recovery_inside_the_window_closes_quietly)
 	inputs(in);
 	silence(NULL, "post-detail", T0, T0 + 10 * MIN);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 1000), 0);
 	/* recovering (answers again, not enough successes yet): still held */
 	in[1].status = PD_EVAL_RECOVERING;
 	in[1].last_outcome = PD_OUT_OK;
 	in[1].consec_fail = 0;
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + MIN), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + MIN), 0);
 	ck_assert_int_eq(open_total(c), 1);
 	inputs(in);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 2 * MIN), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 2 * MIN), 0);
 	ck_assert_int_eq(open_total(c), 0);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 20 * MIN), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 20 * MIN), 0);
 	drain(&s);
 	ck_assert_int_eq(s.n, 0);
 	newest(&r, &t);
@@ -763,16 +763,16 @@ START_TEST(test_recovering_at_the_end_does_not_page)
 	inputs(in);
 	silence("post-detail", NULL, T0, T0 + 10 * MIN);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 9 * MIN), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 9 * MIN), 0);
 	in[1].status = PD_EVAL_RECOVERING;
 	in[1].last_outcome = PD_OUT_OK;
 	in[1].consec_fail = 0;
 	in[1].win.failures = 0;
 	in[1].win.error_rate = 0;
 	memset(in[1].win.by_class, 0, sizeof(in[1].win.by_class));
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 10 * MIN), 0);
 	inputs(in);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN + 2000), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 10 * MIN + 2000), 0);
 	drain(&s);
 	ck_assert_int_eq(s.n, 0);
 	newest(&r, &t);
@@ -789,18 +789,18 @@ START_TEST(test_a_probe_not_held_still_pages)
 	inputs(in);
 	silence("post-detail", NULL, T0, T0 + 10 * MIN);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	ck_assert_int_eq(pd_incidents_update(m, in, NULL, 4, T0 + 1000), 0);
+	ck_assert_int_eq(pd_incident_update(m, in, NULL, 4, T0 + 1000), 0);
 	/* userid fails too, not silenced: it joins and the incident pages */
 	down(&in[0], PD_OUT_HTTP_5XX, T0 + 2000);
-	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 3000), 0);
+	ck_assert_int_gt(pd_incident_update(m, in, NULL, 4, T0 + 3000), 0);
 	drain(&s);
 	ck_assert_int_ge(has(&s, "pager", "trigger", NULL), 1);
 	/* a silence that has not started yet holds nothing */
-	pd_incidents_set_silences(m, NULL, 0);
-	ck_assert_int_eq(pd_incidents_held(m, "post-detail", "post-detail", T0, NULL), 0);
+	pd_incident_set_silences(m, NULL, 0);
+	ck_assert_int_eq(pd_incident_held(m, "post-detail", "post-detail", T0, NULL), 0);
 	silence("userid", NULL, T0 + MIN, T0 + 2 * MIN);
-	ck_assert_int_eq(pd_incidents_held(m, "userid", "userid", T0, NULL), 0);
-	ck_assert_int_eq(pd_incidents_held(m, "userid", "userid", T0 + MIN, NULL), 1);
+	ck_assert_int_eq(pd_incident_held(m, "userid", "userid", T0, NULL), 0);
+	ck_assert_int_eq(pd_incident_held(m, "userid", "userid", T0 + MIN, NULL), 1);
 }
 END_TEST
 
@@ -853,11 +853,11 @@ START_TEST(test_slo_burn_incident)
 	/* a probe incident first: post-detail down */
 	inputs(in);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
 	/* the slow burn: a ticket of its own, within the correlation window */
-	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 30000), 1);
+	ck_assert_int_eq(pd_incident_slo(m, &o, &ss, T0 + 30000), 1);
 	drain(&s);
 	ck_assert_int_eq(s.n, 1);
 	ck_assert_int_eq(has(&s, "tickets", "trigger", "P4"), 1);
@@ -865,7 +865,7 @@ START_TEST(test_slo_burn_incident)
 	ck_assert_uint_eq(open_total(c), 2);
 	/* userid fails too: it joins the probe incident, not the burn */
 	down(&in[0], PD_OUT_HTTP_5XX, T0 + 40000);
-	pd_incidents_update(m, in, NULL, 4, T0 + 40000);
+	pd_incident_update(m, in, NULL, 4, T0 + 40000);
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
 	ck_assert_int_eq(pd_store_incidents(st, 1, 0, slo_row, &rows, &err), 0);
 	ck_assert_int_eq(rows.n, 1);
@@ -875,23 +875,23 @@ START_TEST(test_slo_burn_incident)
 	/* the fast burn: escalated to P2, re-sent to every P2 target */
 	ss.severity = 2;
 	ss.rule = 0;
-	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + MIN), 3);
+	ck_assert_int_eq(pd_incident_slo(m, &o, &ss, T0 + MIN), 3);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "trigger", "P2"), 1);
 	ck_assert_int_eq(has(&s, "chat", "trigger", "P2"), 1);
 	ck_assert_int_eq(has(&s, "tickets", "trigger", "P2"), 1);
 	/* the same again, or a ticket rule only: nothing new (never lowered while open) */
-	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 2 * MIN), 0);
+	ck_assert_int_eq(pd_incident_slo(m, &o, &ss, T0 + 2 * MIN), 0);
 	ss.severity = 4;
-	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 3 * MIN), 0);
+	ck_assert_int_eq(pd_incident_slo(m, &o, &ss, T0 + 3 * MIN), 0);
 	/* restart; every probe recovers: the probe incident resolves, the burn stays */
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
-	pd_incidents_free(m);
-	m = pd_incidents_new(st, NULL, &err);
-	pd_incidents_set_config(m, cfg);
-	ck_assert_int_eq(pd_incidents_load(m, &err), 0);
+	pd_incident_free(m);
+	m = pd_incident_new(st, NULL, &err);
+	pd_incident_set_config(m, cfg);
+	ck_assert_int_eq(pd_incident_load(m, &err), 0);
 	inputs(in);
-	pd_incidents_update(m, in, NULL, 4, T0 + 10 * MIN);
+	pd_incident_update(m, in, NULL, 4, T0 + 10 * MIN);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
 	ck_assert_uint_eq(open_total(c), 1);
@@ -899,7 +899,7 @@ START_TEST(test_slo_burn_incident)
 	/* no rule fires: resolved to the three targets that have it */
 	ss.severity = 0;
 	ss.rule = -1;
-	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 11 * MIN), 3);
+	ck_assert_int_eq(pd_incident_slo(m, &o, &ss, T0 + 11 * MIN), 3);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "pager", "resolve", NULL), 1);
 	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
@@ -907,8 +907,8 @@ START_TEST(test_slo_burn_incident)
 	/* a new burn of an objective the config does not have (a reload removed it) */
 	ss.severity = 4;
 	ss.rule = 2;
-	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 20 * MIN), 1);
-	pd_incidents_slo_prune(m, T0 + 21 * MIN);
+	ck_assert_int_eq(pd_incident_slo(m, &o, &ss, T0 + 20 * MIN), 1);
+	pd_incident_slo_prune(m, T0 + 21 * MIN);
 	drain(&s);
 	ck_assert_int_eq(has(&s, "tickets", "resolve", NULL), 1);
 	ck_assert_uint_eq(open_total(c), 0);
@@ -940,7 +940,7 @@ START_TEST(test_mode1_and_mode3_stay_apart)
 
 	inputs(in);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	drain(&s);
 	a = trigger_to(&s, "pager", NULL);
 	ck_assert_int_ge(a, 0);
@@ -950,7 +950,7 @@ START_TEST(test_mode1_and_mode3_stay_apart)
 	snprintf(k1, sizeof(k1), "%s", s.key[a]);
 	/* 30 s later the stats batch is late: its own incident, P3, Mode 3 */
 	down(&in[2], PD_OUT_HTTP_4XX, T0 + 30000);
-	ck_assert_int_gt(pd_incidents_update(m, in, NULL, 4, T0 + 30000), 0);
+	ck_assert_int_gt(pd_incident_update(m, in, NULL, 4, T0 + 30000), 0);
 	ck_assert_uint_eq(open_total(c), 2);
 	ck_assert_uint_eq(c[2], 1);
 	ck_assert_uint_eq(c[3], 1);
@@ -963,11 +963,11 @@ START_TEST(test_mode1_and_mode3_stay_apart)
 	ck_assert_str_eq(s.mode[b], "mode3-queue");
 	ck_assert_str_eq(s.runbook[b], "runbooks/mode3-queue-backed-up.md");
 	ck_assert_str_ne(s.key[b], k1);
-	ck_assert_int_eq(pd_incidents_has_probe(m, "archive"), 1);
+	ck_assert_int_eq(pd_incident_has_probe(m, "archive"), 1);
 	/* the batch recovers: only its incident resolves */
 	inputs(in);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0 + 60000);
+	pd_incident_update(m, in, NULL, 4, T0 + 60000);
 	ck_assert_uint_eq(open_total(c), 1);
 	ck_assert_uint_eq(c[2], 1);
 	drain(&s);
@@ -990,7 +990,7 @@ START_TEST(test_mode1_and_mode3_in_one_pass)
 	inputs(in);
 	down(&in[2], PD_OUT_HTTP_4XX, T0);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	ck_assert_uint_eq(open_total(c), 2);
 	ck_assert_uint_eq(c[2], 1);
 	ck_assert_uint_eq(c[3], 1);
@@ -1022,26 +1022,26 @@ START_TEST(test_mode2_absorbs_the_rest)
 
 	inputs(in);
 	in[0].win.p95_ms = in[1].win.p95_ms = 400; /* 10x the 40 ms baseline */
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	ck_assert_uint_eq(open_total(c), 1);
 	drain(&s);
 	ck_assert_int_ge(trigger_to(&s, "pager", NULL), 0);
 	ck_assert_str_eq(s.mode[0], "mode2-database");
 	ck_assert_str_eq(s.runbook[0], "runbooks/mode2-database-bottleneck.md");
 	down(&in[2], PD_OUT_HTTP_4XX, T0 + 30000);
-	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	pd_incident_update(m, in, NULL, 4, T0 + 30000);
 	ck_assert_uint_eq(open_total(c), 1);
 	ck_assert_uint_eq(c[2], 1);
 	drain(&s);
 	ck_assert_int_eq(s.n, 0); /* joined: nobody re-paged */
 	newest(&row, &t);
 	ck_assert_int_eq(row.severity, 2);
-	ck_assert_int_eq(pd_incidents_has_probe(m, "archive"), 1);
+	ck_assert_int_eq(pd_incident_has_probe(m, "archive"), 1);
 	memset(&row, 0, sizeof(row));
 	ck_assert_int_eq(pd_store_incident_get(st, 1, &row, NULL), 0);
 	ck_assert_int_eq(row.mode, PD_MODE_DATABASE);
 	ck_assert_ptr_nonnull(strstr(row.members, "archive"));
-	pd_incident_row_cleanup(&row);
+	pd_store_incident_row_cleanup(&row);
 }
 END_TEST
 
@@ -1056,17 +1056,17 @@ START_TEST(test_mode2_probe_joins_an_outage)
 
 	inputs(in);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	drain(&s);
 	in[0].win.p95_ms = in[1].win.p95_ms = 400;
-	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	pd_incident_update(m, in, NULL, 4, T0 + 30000);
 	ck_assert_uint_eq(open_total(c), 1);
 	memset(&row, 0, sizeof(row));
 	ck_assert_int_eq(pd_store_flush(st, NULL), 0);
 	ck_assert_int_eq(pd_store_incident_get(st, 1, &row, NULL), 0);
 	ck_assert_int_eq(row.mode, PD_MODE_DATABASE);
 	ck_assert_ptr_nonnull(strstr(row.members, "userid"));
-	pd_incident_row_cleanup(&row);
+	pd_store_incident_row_cleanup(&row);
 }
 END_TEST
 
@@ -1085,7 +1085,7 @@ START_TEST(test_cert_and_burn_stay_apart_from_an_outage)
 
 	inputs(in);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	drain(&s);
 	a = trigger_to(&s, "pager", NULL);
 	ck_assert_int_ge(a, 0);
@@ -1104,9 +1104,9 @@ START_TEST(test_cert_and_burn_stay_apart_from_an_outage)
 	ss.burn[0] = ss.burn[1] = 20;
 	ss.severity = 2;
 	ss.rule = 0;
-	ck_assert_int_eq(pd_incidents_slo(m, &o, &ss, T0 + 10000), 3);
+	ck_assert_int_eq(pd_incident_slo(m, &o, &ss, T0 + 10000), 3);
 	/* the certificate of the failing probe expires in 6 days: its own P3 */
-	ck_assert_int_eq(pd_incidents_cert(m, "post-detail", 3, "expires in 6d", T0 + 20000), 2);
+	ck_assert_int_eq(pd_incident_cert(m, "post-detail", 3, "expires in 6d", T0 + 20000), 2);
 	ck_assert_uint_eq(open_total(c), 3);
 	drain(&s);
 	a = trigger_to(&s, "pager", NULL);
@@ -1124,7 +1124,7 @@ START_TEST(test_cert_and_burn_stay_apart_from_an_outage)
 		ck_assert_str_ne(s.key[i], k1);
 	/* userid fails too (a Mode 2 signature): it joins the outage, not the burn or cert */
 	down(&in[0], PD_OUT_HTTP_5XX, T0 + 30000);
-	pd_incidents_update(m, in, NULL, 4, T0 + 30000);
+	pd_incident_update(m, in, NULL, 4, T0 + 30000);
 	ck_assert_uint_eq(open_total(c), 3);
 	drain(&s);
 	for (int i = 0; i < s.n; i++)
@@ -1142,7 +1142,7 @@ START_TEST(test_upstream_name_in_payload)
 	snprintf(cfg->classify.upstream, sizeof(cfg->classify.upstream), "Acme");
 	inputs(in);
 	down(&in[1], PD_OUT_HTTP_5XX, T0);
-	pd_incidents_update(m, in, NULL, 4, T0);
+	pd_incident_update(m, in, NULL, 4, T0);
 	drain(&s);
 	ck_assert_int_gt(s.n, 0);
 	for (int i = 0; i < s.n; i++)
@@ -1151,7 +1151,7 @@ START_TEST(test_upstream_name_in_payload)
 	ck_assert_int_eq(pd_store_incident_get(st, 1, &row, NULL), 0);
 	ck_assert_int_eq(row.mode, PD_MODE_UPSTREAM);
 	ck_assert_ptr_null(strstr(row.reason, "TikTok"));
-	pd_incident_row_cleanup(&row);
+	pd_store_incident_row_cleanup(&row);
 }
 END_TEST
 

@@ -75,7 +75,7 @@ excluded_file(const char *name)
 	return 0;
 }
 
-/* pd_schema_lint over the suite: the only keys it reports are the suite's deliberate
+/* pd_jsonschema_lint over the suite: the only keys it reports are the suite's deliberate
  * $ref targets in non-keyword places (ref.json, "refs with quote"). */
 static const char *const suite_unknown[] = {
 	"ref.json#/tilda~0field", "ref.json#/slash~1field", "ref.json#/percent%field",
@@ -145,9 +145,9 @@ START_TEST(test_official_suite)
 			struct pd_err err = { 0, "" };
 			struct pd_schema *s;
 
-			s = pd_schema_new(cJSON_GetObjectItem(g, "schema"), &err);
+			s = pd_jsonschema_new(cJSON_GetObjectItem(g, "schema"), &err);
 			sl.file = names[i];
-			pd_schema_lint(cJSON_GetObjectItem(g, "schema"), suite_lint_cb, &sl);
+			pd_jsonschema_lint(cJSON_GetObjectItem(g, "schema"), suite_lint_cb, &sl);
 			cJSON_ArrayForEach(t, cJSON_GetObjectItem(g, "tests")) {
 				const char *tdesc =
 					cJSON_GetObjectItem(t, "description")->valuestring;
@@ -167,9 +167,9 @@ START_TEST(test_official_suite)
 					failed++;
 					continue;
 				}
-				got = pd_schema_validate(s, data, errs, 8, &nerr);
+				got = pd_jsonschema_validate(s, data, errs, 8, &nerr);
 				/* the fail-fast path (no error buffer) must agree */
-				fast = pd_schema_validate(s, data, NULL, 0, NULL);
+				fast = pd_jsonschema_validate(s, data, NULL, 0, NULL);
 				if (got == want && fast == got && (got ? nerr == 0 : nerr >= 1)) {
 					passed++;
 				} else {
@@ -183,7 +183,7 @@ START_TEST(test_official_suite)
 					failed++;
 				}
 			}
-			pd_schema_free(s);
+			pd_jsonschema_free(s);
 		}
 		cJSON_Delete(groups);
 		free(names[i]);
@@ -212,7 +212,7 @@ schema_from(const char *text)
 	struct pd_schema *s;
 
 	ck_assert_msg(j != NULL, "bad test schema: %s", text);
-	s = pd_schema_new(j, &err);
+	s = pd_jsonschema_new(j, &err);
 	ck_assert_msg(s != NULL, "schema rejected: %s", err.msg);
 	cJSON_Delete(j);
 	return s;
@@ -227,8 +227,8 @@ check_doc(const struct pd_schema *s, const char *text, struct pd_schema_error *e
 	int r;
 
 	ck_assert_msg(d != NULL, "bad test document: %s", text);
-	r = pd_schema_validate(s, d, errs, max, nerr);
-	ck_assert_int_eq(pd_schema_validate(s, d, NULL, 0, NULL), r);
+	r = pd_jsonschema_validate(s, d, errs, max, nerr);
+	ck_assert_int_eq(pd_jsonschema_validate(s, d, NULL, 0, NULL), r);
 	cJSON_Delete(d);
 	return r;
 }
@@ -282,7 +282,7 @@ START_TEST(test_userid_shape)
 	expect_one(s, "[{\"id\":\"1\"}]", "type", "$: type object, got array");
 	expect_one(s, "null", "type", "$: type object, got null");
 	ck_assert_int_eq(is_valid(s, "{\"id\":\"x\",\"extra\":[1,2]}"), 1);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 }
 END_TEST
 
@@ -292,14 +292,14 @@ END_TEST
 START_TEST(test_shared_reference)
 {
 	struct pd_schema *s = schema_from(userid_schema);
-	struct pd_schema *t = pd_schema_ref(s);
+	struct pd_schema *t = pd_jsonschema_ref(s);
 
 	ck_assert_ptr_eq(t, s);
-	ck_assert_ptr_null(pd_schema_ref(NULL));
-	pd_schema_free(s);
+	ck_assert_ptr_null(pd_jsonschema_ref(NULL));
+	pd_jsonschema_free(s);
 	expect_one(t, "{\"id\":\"\"}", "minLength", "$.id: minLength 1, got \"\"");
 	ck_assert_int_eq(is_valid(t, "{\"id\":\"x\"}"), 1);
-	pd_schema_free(t);
+	pd_jsonschema_free(t);
 }
 END_TEST
 
@@ -356,7 +356,7 @@ START_TEST(test_userinfo_shape)
 			 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(errs[1].msg, "$.user.uniqueId: type string, got number 7");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 }
 END_TEST
 
@@ -407,7 +407,7 @@ START_TEST(test_paths_and_values)
 				      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
 				      "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
 				      "\xc3\xa9...");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 }
 END_TEST
 
@@ -430,7 +430,7 @@ START_TEST(test_combinators_report_themselves)
 	expect_one(s, "{\"all\":\"xy\"}", "maxLength", "$.all: maxLength 1, got \"xy\"");
 	ck_assert_int_eq(check_doc(s, "{\"a\":3,\"o\":3,\"n\":null,\"all\":7}", errs, 8, &n), 0);
 	ck_assert_uint_eq(n, 4);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 }
 END_TEST
 
@@ -444,24 +444,24 @@ START_TEST(test_numbers_and_strings)
 	ck_assert_int_eq(is_valid(s, "1e3"), 1);
 	ck_assert_int_eq(is_valid(s, "1.5"), 0);
 	ck_assert_int_eq(is_valid(s, "\"1\""), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	s = schema_from("{\"multipleOf\":0.1}");
 	ck_assert_int_eq(is_valid(s, "0.3"), 1);
 	ck_assert_int_eq(is_valid(s, "19.9"), 1);
 	ck_assert_int_eq(is_valid(s, "0.35"), 0);
 	ck_assert_int_eq(is_valid(s, "1e308"), 0); /* quotient overflows: not a crash */
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	s = schema_from("{\"multipleOf\":0.01}");
 	ck_assert_int_eq(is_valid(s, "19.99"), 1);
 	ck_assert_int_eq(is_valid(s, "19.995"), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	s = schema_from("{\"multipleOf\":3}");
 	ck_assert_int_eq(is_valid(s, "9007199254740990"), 1);
 	ck_assert_int_eq(is_valid(s, "9007199254740991"), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* code points, not bytes; 4-byte sequences count once */
 	s = schema_from("{\"minLength\":2,\"maxLength\":2}");
@@ -469,19 +469,19 @@ START_TEST(test_numbers_and_strings)
 	ck_assert_int_eq(is_valid(s, "\"\\ud83d\\udca9\\ud83d\\udca9\""), 1);
 	ck_assert_int_eq(is_valid(s, "\"\\u00e9\""), 0);
 	ck_assert_int_eq(is_valid(s, "\"\\u00e9\\u00e9\\u00e9\""), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* unanchored search, UTF-8 aware */
 	s = schema_from("{\"pattern\":\"b.d\"}");
 	ck_assert_int_eq(is_valid(s, "\"abcde\""), 1);
 	ck_assert_int_eq(is_valid(s, "\"b\\u00e9d\""), 1);
 	ck_assert_int_eq(is_valid(s, "\"bd\""), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	s = schema_from("{\"const\":{\"a\":[1,2.0,{\"b\":null}]}}");
 	ck_assert_int_eq(is_valid(s, "{\"a\":[1.0,2,{\"b\":null}]}"), 1);
 	ck_assert_int_eq(is_valid(s, "{\"a\":[1,2,{\"b\":false}]}"), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 }
 END_TEST
 
@@ -495,7 +495,7 @@ START_TEST(test_refs_and_ids)
 			"\"properties\":{\"a\":{\"$ref\":\"#foo\"}}}");
 	ck_assert_int_eq(is_valid(s, "{\"a\":1}"), 1);
 	expect_one(s, "{\"a\":\"x\"}", "type", "$.a: type integer, got string \"x\"");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* a subschema $id changes the base for what is below it */
 	s = schema_from("{\"$id\":\"http://example.com/root.json\","
@@ -510,7 +510,7 @@ START_TEST(test_refs_and_ids)
 	ck_assert_int_eq(is_valid(s, "{\"b\":1}"), 0);
 	ck_assert_int_eq(is_valid(s, "{\"c\":1}"), 0);
 	ck_assert_int_eq(is_valid(s, "{\"d\":1}"), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* relative folder ids resolve against the enclosing base */
 	s = schema_from("{\"$id\":\"http://x.test/\",\"items\":{\"$id\":\"folder/\","
@@ -519,7 +519,7 @@ START_TEST(test_refs_and_ids)
 			"\"type\":\"integer\"}}}");
 	ck_assert_int_eq(is_valid(s, "[[1,2],[3]]"), 1);
 	ck_assert_int_eq(is_valid(s, "[[1],[\"a\"]]"), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* dot segments (RFC 3986 5.2.4) */
 	s = schema_from("{\"$id\":\"http://e.test/a/b/root.json\","
@@ -529,7 +529,7 @@ START_TEST(test_refs_and_ids)
 	ck_assert_int_eq(is_valid(s, "{\"a\":1,\"b\":2}"), 1);
 	expect_one(s, "{\"a\":\"x\"}", "type", "$.a: type integer, got string \"x\"");
 	expect_one(s, "{\"b\":\"x\"}", "type", "$.b: type integer, got string \"x\"");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* "$ref" siblings are ignored, "$id" included */
 	s = schema_from("{\"$id\":\"http://x.test/root.json\","
@@ -538,7 +538,7 @@ START_TEST(test_refs_and_ids)
 			"\"maxLength\":0}}}");
 	ck_assert_int_eq(is_valid(s, "{\"p\":1}"), 1);
 	expect_one(s, "{\"p\":\"s\"}", "type", "$.p: type integer, got string \"s\"");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* "definitions" next to a "$ref" still register their "$id"s */
 	s = schema_from("{\"$id\":\"http://e.test/r.json\",\"$ref\":\"#/definitions/a\","
@@ -546,7 +546,7 @@ START_TEST(test_refs_and_ids)
 			"\"b\":{\"$id\":\"b.json\",\"type\":\"integer\"}}}");
 	ck_assert_int_eq(is_valid(s, "{\"p\":1}"), 1);
 	expect_one(s, "{\"p\":\"x\"}", "type", "$.p: type integer, got string \"x\"");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* JSON pointer escapes */
 	s = schema_from("{\"definitions\":{\"a/b\":{\"type\":\"integer\"},"
@@ -558,14 +558,14 @@ START_TEST(test_refs_and_ids)
 	ck_assert_int_eq(is_valid(s, "[\"x\"]"), 0);
 	ck_assert_int_eq(is_valid(s, "[1,2]"), 0);
 	ck_assert_int_eq(is_valid(s, "[1,\"x\",0]"), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* the draft-07 meta-schema is known without a fetch */
 	s = schema_from("{\"$ref\":\"http://json-schema.org/draft-07/schema#\"}");
 	ck_assert_int_eq(is_valid(s, userinfo_schema), 1);
 	ck_assert_int_eq(is_valid(s, "{\"type\":\"strin\"}"), 0);
 	ck_assert_int_eq(is_valid(s, "{\"properties\":{\"a\":{\"minLength\":-1}}}"), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 }
 END_TEST
 
@@ -583,7 +583,7 @@ START_TEST(test_remote_ref_unresolved)
 	ck_assert_str_eq(errs[0].path, "$.a");
 	ck_assert_ptr_nonnull(strstr(errs[0].msg, "http://localhost:1234/integer.json"));
 	ck_assert_ptr_nonnull(strstr(errs[0].msg, "not supported"));
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 }
 END_TEST
 
@@ -594,14 +594,14 @@ START_TEST(test_schema_is_copied)
 	struct pd_schema *s;
 
 	ck_assert_ptr_nonnull(j);
-	s = pd_schema_new(j, &err);
+	s = pd_jsonschema_new(j, &err);
 	ck_assert_ptr_nonnull(s);
 	/* the caller's tree is untouched and can go away */
 	ck_assert_ptr_nonnull(cJSON_GetObjectItem(j, "required"));
 	cJSON_Delete(j);
 	expect_one(s, "{\"id\":\"\"}", "minLength", "$.id: minLength 1, got \"\"");
-	pd_schema_free(s);
-	pd_schema_free(NULL);
+	pd_jsonschema_free(s);
+	pd_jsonschema_free(NULL);
 }
 END_TEST
 
@@ -613,7 +613,7 @@ expect_rejected(const char *schema, const char *needle)
 	struct pd_schema *s;
 
 	ck_assert_ptr_nonnull(j);
-	s = pd_schema_new(j, &err);
+	s = pd_jsonschema_new(j, &err);
 	cJSON_Delete(j);
 	ck_assert_msg(s == NULL, "schema accepted: %s", schema);
 	ck_assert_int_eq(err.code, PD_ERR_INVALID);
@@ -640,7 +640,7 @@ START_TEST(test_bad_schemas)
 	expect_rejected("{\"$ref\":\"#/definitions/missing\"}", "no such location");
 	expect_rejected("{\"$ref\":\"#nope\"}", "no such identifier");
 	expect_rejected("5", "must be a schema");
-	ck_assert_ptr_null(pd_schema_new(NULL, &err));
+	ck_assert_ptr_null(pd_jsonschema_new(NULL, &err));
 	ck_assert_int_eq(err.code, PD_ERR_INVALID);
 }
 END_TEST
@@ -671,47 +671,47 @@ START_TEST(test_deep_document)
 	size_t n = 0;
 
 	s = schema_from("{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}}");
-	ck_assert_int_eq(pd_schema_validate(s, deep, errs, 4, &n), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, errs, 4, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(errs[0].keyword, "depth");
 	ck_assert_ptr_nonnull(strstr(errs[0].msg, "nested deeper than"));
 	ck_assert_uint_lt(strlen(errs[0].path), sizeof(errs[0].path));
-	ck_assert_int_eq(pd_schema_validate(s, deep, NULL, 0, NULL), 0);
-	pd_schema_free(s);
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, NULL, 0, NULL), 0);
+	pd_jsonschema_free(s);
 
 	/* behind a combinator: still terminates, reported as the combinator */
 	s = schema_from("{\"anyOf\":[{\"items\":{\"$ref\":\"#\"}}]}");
-	ck_assert_int_eq(pd_schema_validate(s, deep, errs, 4, &n), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, errs, 4, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(errs[0].keyword, "anyOf");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* deep equality is bounded too */
 	pair = cJSON_CreateArray();
 	cJSON_AddItemToArray(pair, deep2);
 	cJSON_AddItemReferenceToArray(pair, deep);
 	s = schema_from("{\"uniqueItems\":true}");
-	ck_assert_int_eq(pd_schema_validate(s, pair, errs, 4, &n), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, pair, errs, 4, &n), 0);
 	ck_assert_str_eq(errs[0].keyword, "depth");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 	cJSON_Delete(pair);
 
 	/* a schema that does not descend does not care how deep the document is */
 	s = schema_from("{\"type\":\"array\",\"minItems\":1}");
-	ck_assert_int_eq(pd_schema_validate(s, deep, errs, 4, &n), 1);
-	pd_schema_free(s);
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, errs, 4, &n), 1);
+	pd_jsonschema_free(s);
 
 	/* legitimate nesting up to the bound still validates: the innermost array of
 	 * deep_array(n) sits n - 1 levels below the root */
 	s = schema_from("{\"type\":\"array\",\"items\":{\"$ref\":\"#\"}}");
 	cJSON_Delete(deep);
 	deep = deep_array(PD_SCHEMA_MAX_DEPTH + 1);
-	ck_assert_int_eq(pd_schema_validate(s, deep, errs, 4, &n), 1);
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, errs, 4, &n), 1);
 	cJSON_Delete(deep);
 	deep = deep_array(PD_SCHEMA_MAX_DEPTH + 2);
-	ck_assert_int_eq(pd_schema_validate(s, deep, errs, 4, &n), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, errs, 4, &n), 0);
 	ck_assert_str_eq(errs[0].keyword, "depth");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 	cJSON_Delete(deep);
 }
 END_TEST
@@ -724,26 +724,26 @@ START_TEST(test_ref_loops)
 	size_t n = 0;
 
 	s = schema_from("{\"$ref\":\"#\"}");
-	ck_assert_int_eq(pd_schema_validate(s, deep, errs, 4, &n), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, errs, 4, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(errs[0].keyword, "$ref");
 	ck_assert_ptr_nonnull(strstr(errs[0].msg, "recursion"));
 	ck_assert_int_eq(is_valid(s, "1"), 0);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	s = schema_from("{\"definitions\":{\"a\":{\"$ref\":\"#/definitions/b\"},"
 			"\"b\":{\"$ref\":\"#/definitions/a\"}},"
 			"\"properties\":{\"x\":{\"$ref\":\"#/definitions/a\"}}}");
 	ck_assert_int_eq(is_valid(s, "{\"y\":1}"), 1);
-	ck_assert_int_eq(pd_schema_validate(s, deep, errs, 4, &n), 1); /* not an object */
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, errs, 4, &n), 1); /* not an object */
 	expect_one(s, "{\"x\":1}", "$ref",
 		   "$.x: $ref schema recursion deeper than 1024 levels (cyclic $ref?)");
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 
 	/* recursion through a combinator over a deep document */
 	s = schema_from("{\"allOf\":[{\"items\":{\"$ref\":\"#\"}}],\"oneOf\":[{\"$ref\":\"#\"}]}");
-	ck_assert_int_eq(pd_schema_validate(s, deep, errs, 4, &n), 0);
-	pd_schema_free(s);
+	ck_assert_int_eq(pd_jsonschema_validate(s, deep, errs, 4, &n), 0);
+	pd_jsonschema_free(s);
 	cJSON_Delete(deep);
 }
 END_TEST
@@ -773,7 +773,7 @@ lint_text(const char *text, struct lint_got *g)
 
 	ck_assert_msg(j != NULL, "bad test schema: %s", text);
 	memset(g, 0, sizeof(*g));
-	n = pd_schema_lint(j, lint_cb, g);
+	n = pd_jsonschema_lint(j, lint_cb, g);
 	ck_assert_uint_eq(n, g->n);
 	cJSON_Delete(j);
 }
@@ -840,7 +840,7 @@ START_TEST(test_lint_unknown_keywords)
 	ck_assert_uint_eq(g.n, 0);
 	lint_text("{\"not\":false,\"items\":3}", &g);
 	ck_assert_uint_eq(g.n, 0);
-	ck_assert_uint_eq(pd_schema_lint(NULL, lint_cb, &g), 0);
+	ck_assert_uint_eq(pd_jsonschema_lint(NULL, lint_cb, &g), 0);
 }
 END_TEST
 
@@ -891,7 +891,7 @@ START_TEST(test_unique_items)
 	for (size_t k = 0; k < sizeof(small) / sizeof(small[0]); k++) {
 		doc = cJSON_Parse(small[k].doc);
 		ck_assert_ptr_nonnull(doc);
-		ck_assert_msg(pd_schema_validate(s, doc, errs, 4, &n) == small[k].valid, "%s",
+		ck_assert_msg(pd_jsonschema_validate(s, doc, errs, 4, &n) == small[k].valid, "%s",
 			      small[k].doc);
 		if (small[k].msg != NULL) {
 			ck_assert_uint_eq(n, 1);
@@ -905,28 +905,28 @@ START_TEST(test_unique_items)
 	arr = cJSON_CreateArray();
 	for (int i = 0; i < N; i++)
 		cJSON_AddItemToArray(arr, uq_obj(i, i % 2));
-	ck_assert_int_eq(pd_schema_validate(s, arr, errs, 4, &n), 1);
-	ck_assert_int_eq(pd_schema_validate(s, arr, NULL, 0, NULL), 1);
+	ck_assert_int_eq(pd_jsonschema_validate(s, arr, errs, 4, &n), 1);
+	ck_assert_int_eq(pd_jsonschema_validate(s, arr, NULL, 0, NULL), 1);
 	cJSON_AddItemToArray(arr, uq_obj(N - 17, 0));
 	cJSON_AddItemToArray(arr, uq_obj(123, 1));
-	ck_assert_int_eq(pd_schema_validate(s, arr, errs, 4, &n), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, arr, errs, 4, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(errs[0].keyword, "uniqueItems");
 	ck_assert_msg(strstr(errs[0].msg, "items [123] and [200001] are equal") != NULL, "%s",
 		      errs[0].msg);
-	ck_assert_int_eq(pd_schema_validate(s, arr, NULL, 0, NULL), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, arr, NULL, 0, NULL), 0);
 	cJSON_Delete(arr);
 	/* large numbers: 1.5, 2.5, ...; then 100000.5 again (as 1000005e-1) */
 	arr = cJSON_CreateArray();
 	for (int i = 0; i < N; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateNumber(i + 0.5));
-	ck_assert_int_eq(pd_schema_validate(s, arr, errs, 4, &n), 1);
+	ck_assert_int_eq(pd_jsonschema_validate(s, arr, errs, 4, &n), 1);
 	cJSON_AddItemToArray(arr, cJSON_CreateNumber(1000005e-1));
-	ck_assert_int_eq(pd_schema_validate(s, arr, errs, 4, &n), 0);
+	ck_assert_int_eq(pd_jsonschema_validate(s, arr, errs, 4, &n), 0);
 	ck_assert_msg(strstr(errs[0].msg, "items [100000] and [200000] are equal") != NULL,
 		      "%s", errs[0].msg);
 	cJSON_Delete(arr);
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 }
 END_TEST
 
@@ -941,7 +941,7 @@ START_TEST(test_deep_schema_rejected)
 		cJSON_AddItemToObject(cur, "items", sub);
 		cur = sub;
 	}
-	s = pd_schema_new(root, &err);
+	s = pd_jsonschema_new(root, &err);
 	ck_assert_ptr_null(s);
 	ck_assert_ptr_nonnull(strstr(err.msg, "nested deeper than"));
 	cJSON_Delete(root);

@@ -86,7 +86,7 @@ START_TEST(test_utf8_scrub)
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		snprintf(buf, sizeof(buf), "%s", t[i].in);
-		ck_assert_uint_eq(pd_utf8_scrub(buf), t[i].fixed);
+		ck_assert_uint_eq(pd_buf_utf8_scrub(buf), t[i].fixed);
 		ck_assert_str_eq(buf, t[i].out);
 	}
 	ev.event = "trigger";
@@ -142,7 +142,7 @@ START_TEST(test_event_severity)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	/* missing or junk severity in an event: treated as P1 (pd_severity_parse itself is
+	/* missing or junk severity in an event: treated as P1 (pd_classify_severity_parse itself is
 	 * tested in check_classify) */
 	ck_assert_int_eq(pd_notify_event_severity(o), 1);
 	cJSON_AddStringToObject(o, "severity", "urgent");
@@ -918,7 +918,7 @@ START_TEST(test_render_alertmanager)
 	ck_assert_ptr_null(pd_test_jget(al, "generatorURL"));
 	cJSON_Delete(j);
 	pd_buf_cleanup(&body);
-	pd_am_alert_cleanup(&a);
+	pd_store_am_alert_cleanup(&a);
 	url = request_url(&t, e);
 	ck_assert_str_eq(url, "http://127.0.0.1:9093/api/v2/alerts");
 	free(url);
@@ -947,7 +947,7 @@ START_TEST(test_render_alertmanager)
 	ck_assert_str_eq(pd_test_jstr(al, "generatorURL"), "http://probe-host:9464/");
 	cJSON_Delete(j);
 	pd_buf_cleanup(&body);
-	pd_am_alert_cleanup(&a);
+	pd_store_am_alert_cleanup(&a);
 	cJSON_Delete(e);
 }
 END_TEST

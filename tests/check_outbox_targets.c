@@ -110,7 +110,7 @@ outbox_head(struct fx *f, const char *target, struct pd_outbox_row *out)
 			out->payload = NULL;
 			found = 1;
 		}
-		pd_outbox_row_cleanup(&rows[i]);
+		pd_store_outbox_row_cleanup(&rows[i]);
 	}
 	return found;
 }

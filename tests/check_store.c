@@ -656,7 +656,7 @@ static void
 cleanup_rows(struct pd_outbox_row *rows, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		pd_outbox_row_cleanup(&rows[i]);
+		pd_store_outbox_row_cleanup(&rows[i]);
 }
 
 START_TEST(test_outbox)
@@ -803,7 +803,7 @@ START_TEST(test_deliveries)
 	ck_assert_str_eq(d[0].target, "hook");
 	ck_assert_str_eq(d[0].event, "trigger");
 	ck_assert_int_eq(d[0].state, PD_DELIVERY_QUEUED);
-	ck_assert_str_eq(pd_delivery_state_str(d[0].state), "queued");
+	ck_assert_str_eq(pd_store_delivery_state_str(d[0].state), "queued");
 	ck_assert_int_eq(d[0].attempts, 0);
 	ck_assert_int_eq(d[0].created_ms, t0);
 	ck_assert_int_eq(d[0].next_at_ms, t0);
@@ -821,14 +821,14 @@ START_TEST(test_deliveries)
 	n = deliveries(st, k, d, 8);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(d[0].state, PD_DELIVERY_DELIVERED);
-	ck_assert_str_eq(pd_delivery_state_str(d[0].state), "delivered");
+	ck_assert_str_eq(pd_store_delivery_state_str(d[0].state), "delivered");
 	ck_assert_int_eq(d[0].delivered_ms, t0 + 1500);
 	ck_assert_int_eq(d[0].attempts, 2);
 	ck_assert_int_eq(d[0].created_ms, t0);
 	ck_assert_int_eq(d[0].next_at_ms, 0);
 	ck_assert_str_eq(d[0].last_error, "");
 	ck_assert_int_eq(d[1].state, PD_DELIVERY_FAILING);
-	ck_assert_str_eq(pd_delivery_state_str(d[1].state), "failing");
+	ck_assert_str_eq(pd_store_delivery_state_str(d[1].state), "failing");
 	ck_assert_int_eq(d[1].attempts, 2);
 	ck_assert_str_eq(d[1].last_error, "Connection refused");
 	ck_assert_int_eq(d[1].next_at_ms, t0 + 6000);
@@ -860,7 +860,7 @@ START_TEST(test_deliveries)
 	ck_assert_str_eq(d[1].target, "pager");
 	ck_assert_str_eq(d[1].event, "trigger");
 	ck_assert_int_eq(d[1].state, PD_DELIVERY_DEAD);
-	ck_assert_str_eq(pd_delivery_state_str(d[1].state), "dead_lettered");
+	ck_assert_str_eq(pd_store_delivery_state_str(d[1].state), "dead_lettered");
 	ck_assert_str_eq(d[1].last_error, "HTTP 400: bad routing key");
 	ck_assert_int_eq(d[1].attempts, 3); /* two retried, the third dead-lettered */
 	ck_assert_int_eq(d[1].next_at_ms, 0);

@@ -28,6 +28,6 @@ int pd_buf_grow(void *pp, size_t *cap, size_t need, size_t elem);
  * to a well-formed sequence (a string cut mid-character by a fixed-size buffer, a
  * response's raw bytes) becomes '?'. Returns how many bytes were replaced. A receiver
  * that gets invalid UTF-8 may answer 400, and a 400 dead-letters the page. */
-size_t pd_utf8_scrub(char *s);
+size_t pd_buf_utf8_scrub(char *s);
 
 #endif

@@ -36,14 +36,14 @@ struct pd_shape {
 	char *paths;          /* out: the sorted pairs, one per line ("\n"-terminated),
 			       * built only when hash != known_hash (else NULL); malloc'd */
 };
-void pd_shape_cleanup(struct pd_shape *s);
+void pd_check_shape_cleanup(struct pd_shape *s);
 /* Fingerprint of a parsed document; *paths (paths may be NULL) gets the malloc'd list
  * (NULL when out of memory). Never returns 0. */
-uint64_t pd_shape_of(const cJSON *doc, char **paths);
+uint64_t pd_check_shape_of(const cJSON *doc, char **paths);
 /* Differences between two path lists (as built above), old -> new, written to out as
  * "added $.x:string; removed $.y:number; retyped $.z string->number" (truncated to
  * cap). Returns the number of differing paths. */
-size_t pd_shape_diff(const char *old_paths, const char *new_paths, char *out, size_t cap);
+size_t pd_check_shape_diff(const char *old_paths, const char *new_paths, char *out, size_t cap);
 
 /* The batch a freshness probe checks at now_ms (UTC): today's from its deadline of the
  * day on, yesterday's before. date gets YYYY-MM-DD, *due_ms the batch's deadline. */

@@ -39,7 +39,7 @@ enum pd_mode {
 	PD_MODE_QUEUE = 3,         /* Mode 3 */
 	PD_MODE_KEY = 4,           /* API key rejected */
 	PD_MODE_CERT = 5,          /* TLS certificate expiring (never from the
-				    * classifier: pd_incidents_cert opens these) */
+				    * classifier: pd_incident_cert opens these) */
 };
 
 /* What the classifier knows about one probe. */
@@ -95,16 +95,16 @@ enum pd_mode pd_classify_mode_of(const struct pd_class_input *in, size_t n, size
 				 const struct pd_classify_rules *rules, int64_t now_ms);
 /* The mode's title in the user's words: Mode 1 names rules->upstream ("Mode 1: upstream
  * TikTok API down or changed"; no name: "Mode 1: upstream API down or changed"), written
- * into buf; the other modes return pd_mode_title(m). r NULL: pd_mode_title(m). */
-const char *pd_mode_title_of(enum pd_mode m, const struct pd_classify_rules *r, char *buf,
+ * into buf; the other modes return pd_classify_mode_title(m). r NULL: pd_classify_mode_title(m). */
+const char *pd_classify_mode_title_of(enum pd_mode m, const struct pd_classify_rules *r, char *buf,
 			     size_t cap);
-const char *pd_mode_str(enum pd_mode m);      /* "none", "mode1-upstream", ... */
-const char *pd_mode_title(enum pd_mode m);    /* "Mode 1: upstream TikTok API down or changed" */
-const char *pd_mode_runbook(enum pd_mode m);  /* "mode1-upstream-changed.md" */
+const char *pd_classify_mode_str(enum pd_mode m);      /* "none", "mode1-upstream", ... */
+const char *pd_classify_mode_title(enum pd_mode m);    /* "Mode 1: upstream TikTok API down or changed" */
+const char *pd_classify_mode_runbook(enum pd_mode m);  /* "mode1-upstream-changed.md" */
 /* "P1".."P4" ("-" for 0) */
-const char *pd_severity_str(int severity);
+const char *pd_classify_severity_str(int severity);
 /* The one parser of a severity word: exactly "P1".."P4" -> 1..4; anything else (NULL,
  * "p1", "P5", "P12", "") -> 0. Config (`severity:`), event JSON and the CLI all use it. */
-int pd_severity_parse(const char *s);
+int pd_classify_severity_parse(const char *s);
 
 #endif

@@ -3,7 +3,7 @@
  * Every error is reported as "FILE:LINE:COL: message" (1-based line and column of the
  * offending YAML node). Unknown keys, bad durations, bad URLs, duplicate names, unset
  * ${VAR}, unreadable ${file:...}, invalid JSON Schemas and unknown keywords in them
- * (pd_schema_lint): all rejected, never defaulted. An unknown key or keyword comes with
+ * (pd_jsonschema_lint): all rejected, never defaulted. An unknown key or keyword comes with
  * the nearest valid one (pd_err_nearest).
  *
  * Values may contain ${VAR} (environment) and ${file:/path} (file contents, trailing
@@ -160,37 +160,37 @@ struct pd_notify_cfg {
 
 /* reading a notification target's own keys (struct pd_notify_ops: keys,
  * configure) without config internals. key is one of the type's keys. Every problem is
- * reported as "FILE:LINE:COL: message" at the key's value (pd_notify_conf_error; key
+ * reported as "FILE:LINE:COL: message" at the key's value (pd_config_notify_error; key
  * NULL: at the entry) and fails the load. Readers return NULL / -1 when the key is
  * absent or was wrong (reported). */
 struct pd_notify_conf;
-int pd_notify_conf_has(struct pd_notify_conf *nc, const char *key);
-void pd_notify_conf_error(struct pd_notify_conf *nc, const char *key, const char *fmt, ...)
+int pd_config_notify_has(struct pd_notify_conf *nc, const char *key);
+void pd_config_notify_error(struct pd_notify_conf *nc, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Error at item i of key's list. */
-void pd_notify_conf_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
+void pd_config_notify_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
 			       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* A string (${VAR} / ${file:...} expanded; *secret set when it came from one; secret may
  * be NULL). malloc'd. */
-char *pd_notify_conf_string(struct pd_notify_conf *nc, const char *key, int *secret);
+char *pd_config_notify_string(struct pd_notify_conf *nc, const char *key, int *secret);
 /* A credential: a string registered as a secret (masked in logs) even when written in
  * the clear, one line of printable characters. malloc'd. */
-char *pd_notify_conf_secret(struct pd_notify_conf *nc, const char *key);
+char *pd_config_notify_secret(struct pd_notify_conf *nc, const char *key);
 /* A duration of at least min_ms into *out (untouched when absent). 0, or -1. */
-int pd_notify_conf_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms,
+int pd_config_notify_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms,
 			    int64_t *out);
 /* A URL with one of schemes ("http,https" when NULL); *display: the text as written. */
-char *pd_notify_conf_url(struct pd_notify_conf *nc, const char *key, const char *schemes,
+char *pd_config_notify_url(struct pd_notify_conf *nc, const char *key, const char *schemes,
 			 char **display);
 /* A list of strings (a scalar is an error: "KEY: expected a list" + scalar_hint), at
  * least one; *n of them, NULL-terminated, malloc'd (items too). */
-char **pd_notify_conf_list(struct pd_notify_conf *nc, const char *key,
+char **pd_config_notify_list(struct pd_notify_conf *nc, const char *key,
 			   const char *scalar_hint, size_t *n);
 /* One of words (expect: "a, b or c" for the message): its index, or -1. */
-int pd_notify_conf_enum(struct pd_notify_conf *nc, const char *key, const char *const *words,
+int pd_config_notify_enum(struct pd_notify_conf *nc, const char *key, const char *const *words,
 			const char *expect);
 /* true/false: 0 or 1, or -1. */
-int pd_notify_conf_bool(struct pd_notify_conf *nc, const char *key);
+int pd_config_notify_bool(struct pd_notify_conf *nc, const char *key);
 
 #define PD_CONFIG_RUNBOOK_URL_MAX 400 /* runbooks.base_url, bytes */
 
@@ -256,13 +256,13 @@ const struct pd_probe_cfg *pd_config_probe(const struct pd_config *cfg, const ch
 int pd_config_has_family(const struct pd_config *cfg, const char *family);
 
 /* "30s", "500ms", "5m", "2h", "30d", "1m30s" -> milliseconds. 0 ok, PD_ERR_INVALID. */
-int pd_duration_parse(const char *s, int64_t *ms);
+int pd_config_duration_parse(const char *s, int64_t *ms);
 /* Format ms as a short duration ("1m30s", "250ms", "0s") into out. */
-void pd_duration_format(int64_t ms, char *out, size_t cap);
+void pd_config_duration_format(int64_t ms, char *out, size_t cap);
 /* "1048576", "512KiB", "1MiB", "1MB" -> bytes. 0 ok, PD_ERR_INVALID. */
-int pd_size_parse(const char *s, size_t *bytes);
+int pd_config_size_parse(const char *s, size_t *bytes);
 
-const char *pd_tier_str(enum pd_tier t);
+const char *pd_config_tier_str(enum pd_tier t);
 
 #endif
 

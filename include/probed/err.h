@@ -24,7 +24,7 @@ int pd_err_set(struct pd_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Static string for an enum pd_errc. */
-const char *pd_errc_str(int code);
+const char *pd_err_code_str(int code);
 
 /* The "did you mean" of every operator message: the entry of names[] (NULL-terminated)
  * nearest to word by edit distance (a swap of two neighbouring letters counts as one

@@ -56,39 +56,39 @@
 struct pd_incidents;
 
 /* Borrowed: store and clock must outlive the manager. */
-struct pd_incidents *pd_incidents_new(struct pd_store *st, const struct pd_clock *clock,
+struct pd_incidents *pd_incident_new(struct pd_store *st, const struct pd_clock *clock,
 				      struct pd_err *err);
-void pd_incidents_free(struct pd_incidents *m);
+void pd_incident_free(struct pd_incidents *m);
 /* The live config (targets, location, classifier rules); borrowed until the next call. */
-void pd_incidents_set_config(struct pd_incidents *m, const struct pd_config *cfg);
+void pd_incident_set_config(struct pd_incidents *m, const struct pd_config *cfg);
 /* the silences in force (probectl silence add; borrowed until the next call).
- * The config's maintenance windows come with pd_incidents_set_config. While every failing
+ * The config's maintenance windows come with pd_incident_set_config. While every failing
  * member of an incident is held by a window or a silence, its pages are held: nothing is
  * queued, the timeline gets a "maintenance" row (by what, until when), the log a line.
  * When the hold ends and a member still fails, it pages at once (the next pass, within a
  * second in the daemon); when every member recovers first, an incident that never paged
  * closes quietly (nothing sent). A probe that is not held pages as usual, and so does an
  * incident that has one among its failing members. */
-void pd_incidents_set_silences(struct pd_incidents *m, const struct pd_silence *s, size_t n);
+void pd_incident_set_silences(struct pd_incidents *m, const struct pd_silence *s, size_t n);
 /* Is the probe held at now (by a window of the live config or a silence)? 1 and *hit. */
-int pd_incidents_held(const struct pd_incidents *m, const char *probe, const char *family,
+int pd_incident_held(const struct pd_incidents *m, const char *probe, const char *family,
 		      int64_t now, struct pd_maint_hit *hit);
 /* Load open incidents from the store (after a restart). */
-int pd_incidents_load(struct pd_incidents *m, struct pd_err *err);
+int pd_incident_load(struct pd_incidents *m, struct pd_err *err);
 /* Forget the open incidents held in memory and read them again from the store (after a
- * failed commit rolled back what the memory already held). Errors as pd_incidents_load. */
-int pd_incidents_reload(struct pd_incidents *m, struct pd_err *err);
+ * failed commit rolled back what the memory already held). Errors as pd_incident_load. */
+int pd_incident_reload(struct pd_incidents *m, struct pd_err *err);
 
 /* Feed the current facts of all n probes (last[i] may be NULL: no result yet). Opens,
  * joins, escalates and resolves incidents, queueing notifications and timeline rows in
  * the current batch. Returns how many notifications were queued. */
-int pd_incidents_update(struct pd_incidents *m, const struct pd_class_input *in,
+int pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 			const struct pd_result *const *last, size_t n, int64_t now_ms);
 
 /* Open incidents by severity: counts[1..4]. Returns the total open. */
-size_t pd_incidents_open_counts(const struct pd_incidents *m, size_t counts[5]);
+size_t pd_incident_open_counts(const struct pd_incidents *m, size_t counts[5]);
 /* Is probe a member of an open incident? */
-int pd_incidents_has_probe(const struct pd_incidents *m, const char *probe);
+int pd_incident_has_probe(const struct pd_incidents *m, const char *probe);
 
 /* the SLO o's status s at now: opens its burn-rate incident when a rule fires
  * (severity from the rule, evidence = the budget figures, runbook
@@ -96,16 +96,16 @@ int pd_incidents_has_probe(const struct pd_incidents *m, const char *probe);
  * it when a more severe rule fires (never lowers it while open), resolves it when no
  * rule fires. One incident per objective, apart from probe incidents. Returns the
  * number of notifications queued. */
-int pd_incidents_slo(struct pd_incidents *m, const struct pd_slo_cfg *o,
+int pd_incident_slo(struct pd_incidents *m, const struct pd_slo_cfg *o,
 		     const struct pd_slo_status *s, int64_t now);
 /* Resolve the open burn-rate incidents whose objective the live config no longer has. */
-void pd_incidents_slo_prune(struct pd_incidents *m, int64_t now);
+void pd_incident_slo_prune(struct pd_incidents *m, int64_t now);
 
 /* Queue a clearly marked drill incident of the given severity (1..4) through the real
  * routing ("drill": true, "[Pn] DRILL" in the summary). It is closed in probed's own
  * records at once; the on-call resolves the pager's copy when the ritual is done.
  * Returns the number of notifications queued, or a negative pd_errc. */
-int pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now_ms, struct pd_err *err);
+int pd_incident_drill(struct pd_incidents *m, int severity, int64_t now_ms, struct pd_err *err);
 /* the certificate-expiry incident of one probe, apart from outages (it never
  * joins nor absorbs another incident; mode PD_MODE_CERT, runbook cert-expiry.md, key
  * "probed:[LOCATION/]cert-PROBE-<opened_ms>"). severity 1..4 (see pd_tlscert_severity):
@@ -113,11 +113,11 @@ int pd_incidents_drill(struct pd_incidents *m, int severity, int64_t now_ms, str
  * urgent level re-triggers; a less urgent one only updates the reason); 0: resolves the
  * open one (certificate renewed, probe removed or cert_expiry off). reason is the
  * pd_tlscert_reason text. Returns the number of notifications queued. */
-int pd_incidents_cert(struct pd_incidents *m, const char *probe, int severity,
+int pd_incident_cert(struct pd_incidents *m, const char *probe, int severity,
 		      const char *reason, int64_t now_ms);
 
-/* The dedup key pd_incidents_drill(m, ..., now_ms) gives its drill. */
-void pd_incidents_drill_key(const struct pd_incidents *m, int64_t now_ms, char *out, size_t cap);
+/* The dedup key pd_incident_drill(m, ..., now_ms) gives its drill. */
+void pd_incident_drill_key(const struct pd_incidents *m, int64_t now_ms, char *out, size_t cap);
 
 /* ---- one severity, everywhere ----
  * The severity the status page, /api/status, /metrics and probectl show for a probe is the

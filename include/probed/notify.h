@@ -37,7 +37,7 @@ struct pd_notify_ops {
 	/* configuration. keys: the type's own keys (NULL-terminated; NULL = none)
 	 * next to the common ones (name, type, url, headers, timeout, role, severities,
 	 * retry, breaker); a key of another type is refused at its node. configure reads
-	 * them through the pd_notify_conf_* readers (config.h) into t (t->ext for keys
+	 * them through the pd_config_notify_* readers (config.h) into t (t->ext for keys
 	 * without a field there, freed by cleanup) and reports problems at their nodes; it
 	 * is called once the common keys are read. default_url when `url` is absent (and
 	 * not required); default_role when `role` is absent (DEFAULT = ticket); schemes:
@@ -157,7 +157,7 @@ int pd_notify_routes(const struct pd_notify_cfg *t, int severity);
 enum pd_notify_verdict pd_notify_classify(const struct pd_response *resp);
 
 /* ---- helpers ---- */
-/* The event's "severity" (the incident's, parsed by pd_severity_parse) as 1..4; missing or
+/* The event's "severity" (the incident's, parsed by pd_classify_severity_parse) as 1..4; missing or
  * invalid -> 1: an event without one (the control target's "monitoring host degraded"
  * page) still needs a pager severity, and an untriaged page is treated as a P1. */
 int pd_notify_event_severity(const cJSON *event);
@@ -195,7 +195,7 @@ const char *pd_notify_jstr(const cJSON *o, const char *k, const char *dflt);
  * {summary, description, runbook?, dedup_key, status_message?}, starts_ms (down_since,
  * else ts, else now_ms), ends_ms = 0 for a trigger, for a resolve the event's ts (the
  * recovery time; now_ms when absent), never before starts_ms. out is filled (strings
- * malloc'd; pd_am_alert_cleanup). 0 or negative pd_errc. */
+ * malloc'd; pd_store_am_alert_cleanup). 0 or negative pd_errc. */
 int pd_notify_am_alert(const struct pd_notify_cfg *t, const cJSON *event, int64_t now_ms,
 		       struct pd_am_alert *out, struct pd_err *err);
 /* The POST /api/v2/alerts body (a JSON array) for n alerts at now_ms. */

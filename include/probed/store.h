@@ -76,14 +76,14 @@ struct pd_outbox_row {
 	char target[64];       /* notify target name */
 	char dedup_key[128];
 	char event[16];        /* "trigger" | "resolve" */
-	char *payload;         /* JSON (malloc'd, no secrets); freed by pd_outbox_row_cleanup */
+	char *payload;         /* JSON (malloc'd, no secrets); freed by pd_store_outbox_row_cleanup */
 	int64_t created_ms;
 	int64_t next_at_ms;
 	int attempts;
 	char last_error[256];
 	int dead;              /* 1 = dead-lettered, no longer retried */
 };
-void pd_outbox_row_cleanup(struct pd_outbox_row *r);
+void pd_store_outbox_row_cleanup(struct pd_outbox_row *r);
 
 /* Queue an event (inside the current batch). *id (may be NULL) is set. */
 int pd_store_outbox_add(struct pd_store *st, const char *target, const char *dedup_key,
@@ -225,7 +225,7 @@ struct pd_incident_row {
 	char *status_message;    /* the drafted status-page text (malloc'd) */
 	int drill;
 };
-void pd_incident_row_cleanup(struct pd_incident_row *r);
+void pd_store_incident_row_cleanup(struct pd_incident_row *r);
 /* Insert (id == 0; sets id) or update, inside the current batch. */
 int pd_store_incident_save(struct pd_store *st, struct pd_incident_row *r, struct pd_err *err);
 /* Append to an incident's timeline (UTC ms). */
@@ -258,7 +258,7 @@ struct pd_am_alert {
 	int64_t ends_ms;         /* 0 = firing */
 	int64_t last_sent_ms;    /* last accepted (re-)send */
 };
-void pd_am_alert_cleanup(struct pd_am_alert *a);
+void pd_store_am_alert_cleanup(struct pd_am_alert *a);
 /* A firing alert was delivered (inside the batch): insert it, or refresh annotations
  * and last_sent of the same label set (starts_ms kept, ends_ms back to 0). Every other
  * firing label set of (target, dedup_key) is ended at now_ms. */
@@ -281,7 +281,7 @@ int pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms
 
 /* ---- response shape fingerprints (shape drift) ----
  * One row per (probe, fingerprint): when it was first and last seen, and its path list
- * ("path:type" lines, see pd_shape_of in check.h). */
+ * ("path:type" lines, see pd_check_shape_of in check.h). */
 struct pd_shape_row {
 	uint64_t hash;
 	int64_t first_seen_ms, last_seen_ms;
@@ -320,7 +320,7 @@ struct pd_delivery {
 	char last_error[256];      /* FAILING, DEAD: why the last attempt failed; else "" */
 };
 /* "queued", "failing", "dead_lettered", "delivered". */
-const char *pd_delivery_state_str(enum pd_delivery_state s);
+const char *pd_store_delivery_state_str(enum pd_delivery_state s);
 /* The deliveries of dedup_key, at most max, by target (trigger before resolve). A
  * database older than the delivery log (schema < 6) knows only what is still in the
  * outbox: a delivered row left no trace there. */

@@ -136,7 +136,7 @@ init(void)
 		abort();
 	for (size_t i = 0; i < cfg->nprobes; i++)
 		if (cfg->probes[i].json_schema != NULL &&
-		    (schemas[i] = pd_schema_new(cfg->probes[i].json_schema, &err)) == NULL)
+		    (schemas[i] = pd_jsonschema_new(cfg->probes[i].json_schema, &err)) == NULL)
 			abort();
 }
 
@@ -265,10 +265,10 @@ one(size_t i, const struct parsed *in, int utf8)
 	if (shape.paths != NULL) {
 		char diff[256];
 
-		FUZZ_CHECK(pd_shape_diff(shape.paths, shape.paths, diff, sizeof(diff)) == 0,
+		FUZZ_CHECK(pd_check_shape_diff(shape.paths, shape.paths, diff, sizeof(diff)) == 0,
 			   "a path list differs from itself: %s", diff);
 	}
-	pd_shape_cleanup(&shape);
+	pd_check_shape_cleanup(&shape);
 	pd_buf_cleanup(&resp.body);
 }
 

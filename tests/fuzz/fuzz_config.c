@@ -4,7 +4,7 @@
  *
  * Also, per input:
  *  - pd_config_yaml_to_json on the same bytes (what `probectl schema` uses);
- *  - the first line (up to 64 bytes) through pd_duration_parse and pd_size_parse, with
+ *  - the first line (up to 64 bytes) through pd_config_duration_parse and pd_config_size_parse, with
  *    round-trip properties: format(parse(s)) parses back to the same value.
  *
  * ${file:...} never reaches a host file: the harness is linked with -Wl,--wrap=open and,
@@ -126,15 +126,15 @@ duration_size(const uint8_t *data, size_t size)
 		n++;
 	memcpy(s, data, n);
 	s[n] = '\0';
-	if (pd_duration_parse(s, &ms) == 0) {
+	if (pd_config_duration_parse(s, &ms) == 0) {
 		FUZZ_CHECK(ms >= 0, "'%s' -> %lld", s, (long long)ms);
-		pd_duration_format(ms, f, sizeof(f));
-		FUZZ_CHECK(pd_duration_parse(f, &ms2) == 0 && ms2 == ms,
+		pd_config_duration_format(ms, f, sizeof(f));
+		FUZZ_CHECK(pd_config_duration_parse(f, &ms2) == 0 && ms2 == ms,
 			   "'%s' -> %lld -> '%s' does not parse back", s, (long long)ms, f);
 	}
-	if (pd_size_parse(s, &b) == 0) {
+	if (pd_config_size_parse(s, &b) == 0) {
 		snprintf(f, sizeof(f), "%zu", b);
-		FUZZ_CHECK(pd_size_parse(f, &b) == 0, "'%s' -> '%s' does not parse back", s, f);
+		FUZZ_CHECK(pd_config_size_parse(f, &b) == 0, "'%s' -> '%s' does not parse back", s, f);
 	}
 }
 

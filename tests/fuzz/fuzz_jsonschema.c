@@ -1,5 +1,5 @@
-/* fuzz_jsonschema.c — JSON Schema draft 7: compile (pd_schema_new) and validate
- * (pd_schema_validate). Input: a schema followed by zero or more instances, each one
+/* fuzz_jsonschema.c — JSON Schema draft 7: compile (pd_jsonschema_new) and validate
+ * (pd_jsonschema_validate). Input: a schema followed by zero or more instances, each one
  * JSON value, separated by white space:
  *
  *   {"type": "object", "required": ["id"]}  {"id": "x"}  {"id": 1}
@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	schema = cJSON_ParseWithLengthOpts(p, size, &next, 0);
 	if (schema == NULL)
 		return 0;
-	s = pd_schema_new(schema, &err);
+	s = pd_jsonschema_new(schema, &err);
 	cJSON_Delete(schema); /* the compiled schema holds its own copy */
 	if (s == NULL) {
 		FUZZ_CHECK(err.msg[0] != '\0', "a schema rejected without a message");
@@ -82,17 +82,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		doc = cJSON_ParseWithLengthOpts(q, (size_t)(end - q), &next, 0);
 		if (doc == NULL)
 			break;
-		v1 = pd_schema_validate(s, doc, NULL, 0, NULL);
-		v2 = pd_schema_validate(s, doc, errs, 4, &nerr);
+		v1 = pd_jsonschema_validate(s, doc, NULL, 0, NULL);
+		v2 = pd_jsonschema_validate(s, doc, errs, 4, &nerr);
 		FUZZ_CHECK(v1 == 0 || v1 == 1, "validate returned %d", v1);
 		FUZZ_CHECK(v1 == v2, "verdict depends on error collection: %d vs %d", v1, v2);
 		FUZZ_CHECK(nerr <= 4, "nerr %zu > max", nerr);
 		FUZZ_CHECK(v2 == 1 || nerr >= 1, "invalid without an error");
 		FUZZ_CHECK(v2 == 0 || nerr == 0, "valid with %zu errors", nerr);
 		check_errors(errs, nerr, utf8);
-		FUZZ_CHECK(pd_schema_validate(s, doc, NULL, 0, NULL) == v1, "not deterministic");
+		FUZZ_CHECK(pd_jsonschema_validate(s, doc, NULL, 0, NULL) == v1, "not deterministic");
 		cJSON_Delete(doc);
 	}
-	pd_schema_free(s);
+	pd_jsonschema_free(s);
 	return 0;
 }

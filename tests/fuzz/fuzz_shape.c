@@ -1,4 +1,4 @@
-/* fuzz_shape.c — shape fingerprints (pd_shape_of) and their differences (pd_shape_diff),
+/* fuzz_shape.c — shape fingerprints (pd_check_shape_of) and their differences (pd_check_shape_diff),
  * what the daemon uses to warn when the structure of a response changes (P4 drift).
  * Input: two JSON values separated by white space (the old and the new response); a
  * single value is compared with itself.
@@ -8,7 +8,7 @@
  *  - it is independent of key order (every object's members reversed: same hash, same
  *    list) and of the values (every string "", number 0, boolean false: same hash);
  *  - two documents have the same hash exactly when they have the same path list, and
- *    pd_shape_diff reports no difference exactly then (so a drift alert always says
+ *    pd_check_shape_diff reports no difference exactly then (so a drift alert always says
  *    what changed). */
 #include <string.h>
 #include <cjson/cJSON.h>
@@ -63,7 +63,7 @@ blank_values(cJSON *j, int depth)
 static uint64_t
 shape(const cJSON *doc, char **paths)
 {
-	uint64_t h = pd_shape_of(doc, paths), h2 = pd_shape_of(doc, NULL);
+	uint64_t h = pd_check_shape_of(doc, paths), h2 = pd_check_shape_of(doc, NULL);
 
 	FUZZ_CHECK(h != 0, "hash 0");
 	FUZZ_CHECK(h == h2, "hash depends on listing paths");
@@ -98,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	ha = shape(a, &pa);
 	hb = shape(b, &pb);
-	nd = pd_shape_diff(pa, pb, diff, sizeof(diff));
+	nd = pd_check_shape_diff(pa, pb, diff, sizeof(diff));
 	FUZZ_CHECK(strnlen(diff, sizeof(diff)) < sizeof(diff), "diff unterminated");
 	FUZZ_CHECK((ha == hb) == (strcmp(pa, pb) == 0),
 		   "hash %s but path lists %s:\n%s---\n%s", ha == hb ? "equal" : "differs",
