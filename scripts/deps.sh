@@ -27,6 +27,8 @@ test_pkgs+=(faketime)
 test_pkgs+=(openssl)
 # the email target's test runs a real SMTP server (aiosmtpd) with STARTTLS
 test_pkgs+=(python3-aiosmtpd)
+# the style check of the test command (scripts/style.sh): the formatter Debian 12 ships
+test_pkgs+=(clang-format-14)
 
 # scripts/fuzz.sh: clang-14 with libFuzzer and the sanitizer runtimes. The test
 # command needs none of them: it replays the fuzz corpora with the normal compiler.

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --test
 
+echo "== style (.clang-format)"
+bash scripts/style.sh
+
 echo "== build (RelWithDebInfo)"
 bash scripts/build.sh build
 echo "== tests"
