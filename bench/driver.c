@@ -40,9 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_URLS	100000
-#define BODY_CAP	(64 * 1024)
-#define MAX_INFLIGHT	512
+#define MAX_URLS 100000
+#define BODY_CAP (64 * 1024)
+#define MAX_INFLIGHT 512
 
 struct xfer {
 	char *body;
@@ -51,7 +51,7 @@ struct xfer {
 
 static CURLM *multi;
 static int epfd = -1;
-static int64_t curl_due_us = -1;	/* curl's timer, absolute; -1 = none */
+static int64_t curl_due_us = -1; /* curl's timer, absolute; -1 = none */
 
 static int64_t
 now_us(void)
@@ -89,8 +89,8 @@ on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sockp)
 	}
 	memset(&ev, 0, sizeof(ev));
 	ev.data.fd = s;
-	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) |
-	    ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+	ev.events =
+		((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
 	if (sockp == NULL) {
 		if (epoll_ctl(epfd, EPOLL_CTL_ADD, s, &ev) != 0 && errno == EEXIST)
 			epoll_ctl(epfd, EPOLL_CTL_MOD, s, &ev);
@@ -155,18 +155,25 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "f:i:d:t:")) != -1) {
 		switch (ch) {
-		case 'f': urlfile = optarg; break;
-		case 'i': interval_ms = strtol(optarg, NULL, 10); break;
-		case 'd': duration_s = strtol(optarg, NULL, 10); break;
-		case 't': timeout_ms = strtol(optarg, NULL, 10); break;
+		case 'f':
+			urlfile = optarg;
+			break;
+		case 'i':
+			interval_ms = strtol(optarg, NULL, 10);
+			break;
+		case 'd':
+			duration_s = strtol(optarg, NULL, 10);
+			break;
+		case 't':
+			timeout_ms = strtol(optarg, NULL, 10);
+			break;
 		default:
 			fprintf(stderr, "usage: driver -f URLFILE -i INTERVAL_MS "
-			    "-d DURATION_S [-t TIMEOUT_MS]\n");
+					"-d DURATION_S [-t TIMEOUT_MS]\n");
 			return 64;
 		}
 	}
-	if (urlfile == NULL || interval_ms <= 0 || duration_s <= 0 ||
-	    timeout_ms <= 0) {
+	if (urlfile == NULL || interval_ms <= 0 || duration_s <= 0 || timeout_ms <= 0) {
 		fprintf(stderr, "driver: -f, -i, -d are required and positive\n");
 		return 64;
 	}
@@ -254,23 +261,21 @@ main(int argc, char **argv)
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
-			    &status);
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-			    (char **)&x);
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 			completed++;
 			inflight--;
 			if (msg->data.result != CURLE_OK || status != 200) {
 				if (errors++ == 0)
-					fprintf(stderr, "driver: first /probe error: "
-					    "%s, HTTP %ld\n",
-					    curl_easy_strerror(msg->data.result),
-					    status);
+					fprintf(stderr,
+						"driver: first /probe error: "
+						"%s, HTTP %ld\n",
+						curl_easy_strerror(msg->data.result), status);
 			} else if (strstr(x->body, "\nprobe_success 1") != NULL) {
 				success++;
 			} else if (failed++ == 0) {
-				fprintf(stderr, "driver: first failed probe:\n%.*s\n",
-				    3000, x->body);
+				fprintf(stderr, "driver: first failed probe:\n%.*s\n", 3000,
+					x->body);
 			}
 			curl_multi_remove_handle(multi, msg->easy_handle);
 			curl_easy_cleanup(msg->easy_handle);
@@ -285,10 +290,10 @@ main(int argc, char **argv)
 
 	getrusage(RUSAGE_SELF, &ru);
 	printf("requests=%ld completed=%ld success=%ld failed=%ld errors=%ld "
-	    "skipped=%ld inflight_at_exit=%ld utime=%.3f stime=%.3f\n",
-	    requests, completed, success, failed, errors, skipped, inflight,
-	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
+	       "skipped=%ld inflight_at_exit=%ld utime=%.3f stime=%.3f\n",
+	       requests, completed, success, failed, errors, skipped, inflight,
+	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6);
 	/* transfers still running at the hard deadline (reported as
 	 * inflight_at_exit) are abandoned with the process, not cleaned up */
 	curl_multi_cleanup(multi);

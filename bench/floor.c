@@ -31,8 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_URLS	100000
-#define MAX_HEADERS	16
+#define MAX_URLS 100000
+#define MAX_HEADERS 16
 
 static int64_t
 now_us(void)
@@ -98,19 +98,28 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "f:i:d:t:H:")) != -1) {
 		switch (ch) {
-		case 'f': urlfile = optarg; break;
-		case 'i': interval_ms = strtol(optarg, NULL, 10); break;
-		case 'd': duration_s = strtol(optarg, NULL, 10); break;
-		case 't': timeout_ms = strtol(optarg, NULL, 10); break;
-		case 'H': hdrs = curl_slist_append(hdrs, optarg); break;
+		case 'f':
+			urlfile = optarg;
+			break;
+		case 'i':
+			interval_ms = strtol(optarg, NULL, 10);
+			break;
+		case 'd':
+			duration_s = strtol(optarg, NULL, 10);
+			break;
+		case 't':
+			timeout_ms = strtol(optarg, NULL, 10);
+			break;
+		case 'H':
+			hdrs = curl_slist_append(hdrs, optarg);
+			break;
 		default:
 			fprintf(stderr, "usage: floor -f URLFILE -i INTERVAL_MS "
-			    "-d DURATION_S [-t TIMEOUT_MS] [-H HEADER]...\n");
+					"-d DURATION_S [-t TIMEOUT_MS] [-H HEADER]...\n");
 			return 64;
 		}
 	}
-	if (urlfile == NULL || interval_ms <= 0 || duration_s <= 0 ||
-	    timeout_ms <= 0) {
+	if (urlfile == NULL || interval_ms <= 0 || duration_s <= 0 || timeout_ms <= 0) {
 		fprintf(stderr, "floor: -f, -i, -d are required and positive\n");
 		return 64;
 	}
@@ -161,8 +170,7 @@ main(int argc, char **argv)
 
 			if (msg->msg != CURLMSG_DONE)
 				continue;
-			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE,
-			    &status);
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
 			completed++;
 			if (msg->data.result == CURLE_OK && status == 200)
 				ok++;
@@ -191,11 +199,11 @@ main(int argc, char **argv)
 
 	getrusage(RUSAGE_SELF, &ru);
 	printf("requests=%ld completed=%ld ok=%ld errors=%ld utime=%.3f "
-	    "stime=%.3f maxrss_kb=%ld inflight_at_exit=%d\n",
-	    requests, completed, ok, errors,
-	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
-	    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
-	    ru.ru_maxrss, running);
+	       "stime=%.3f maxrss_kb=%ld inflight_at_exit=%d\n",
+	       requests, completed, ok, errors,
+	       (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss,
+	       running);
 	/* transfers still running at the hard deadline (reported as
 	 * inflight_at_exit) are abandoned with the process, not cleaned up */
 	curl_multi_cleanup(multi);

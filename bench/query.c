@@ -39,9 +39,9 @@
 static int opt_days = 30, opt_probes = 3, opt_reps = 2000, opt_batch = 60, opt_keep = 0;
 static int64_t opt_interval = 10000;
 
-static const char *const probe_names[] = { "userid", "userinfo", "post-detail", "user-posts",
-					   "dashboard", "stats-archive", "p7", "p8" };
-static const double probe_median[] = { 80, 150, 300, 220, 400, 60, 100, 100 };
+static const char *const probe_names[] = {"userid",    "userinfo",      "post-detail", "user-posts",
+					  "dashboard", "stats-archive", "p7",          "p8"};
+static const double probe_median[] = {80, 150, 300, 220, 400, 60, 100, 100};
 
 static double
 now_us(void)
@@ -81,8 +81,8 @@ die(const char *what, const char *msg)
 static struct pd_result
 synth(int p, int64_t ts)
 {
-	static const int classes[] = { PD_OUT_TIMEOUT, PD_OUT_HTTP_5XX, PD_OUT_SHAPE,
-				       PD_OUT_CONNECT, PD_OUT_QUOTA };
+	static const int classes[] = {PD_OUT_TIMEOUT, PD_OUT_HTTP_5XX, PD_OUT_SHAPE, PD_OUT_CONNECT,
+				      PD_OUT_QUOTA};
 	struct pd_result r;
 	double hour = (double)((ts % DAY_MS) / HOUR_MS);
 	double z = (unit() + unit() + unit() + unit() - 2.0) * 1.7;
@@ -103,8 +103,10 @@ synth(int p, int64_t ts)
 	strcpy(r.verdict, "ok");
 	if (unit() < 0.003) {
 		r.outcome = classes[rng() % 5];
-		r.http_status = r.outcome == PD_OUT_HTTP_5XX ? 502 : r.outcome == PD_OUT_QUOTA ?
-			429 : r.outcome == PD_OUT_SHAPE ? 200 : 0;
+		r.http_status = r.outcome == PD_OUT_HTTP_5XX ? 502
+				: r.outcome == PD_OUT_QUOTA  ? 429
+				: r.outcome == PD_OUT_SHAPE  ? 200
+							     : 0;
 		if (r.outcome == PD_OUT_CONNECT) {
 			r.total_ms = -1;
 			r.ttfb_ms = -1;
@@ -133,7 +135,7 @@ cmp_d(const void *a, const void *b)
 static struct stat_set
 summarize(double *v, int n)
 {
-	struct stat_set s = { 0, 0, 0 };
+	struct stat_set s = {0, 0, 0};
 
 	qsort(v, (size_t)n, sizeof(*v), cmp_d);
 	for (int i = 0; i < n; i++)
@@ -153,7 +155,7 @@ timeit(bench_fn fn, void *ud, int reps)
 
 	if (v == NULL)
 		die("timeit", "out of memory");
-	for (int i = 0; i < reps / 20 + 2; i++)  /* warm the cache */
+	for (int i = 0; i < reps / 20 + 2; i++) /* warm the cache */
 		fn(ud);
 	for (int i = 0; i < reps; i++) {
 		double t = now_us();
@@ -194,7 +196,7 @@ static void
 q_window(void *ud)
 {
 	struct q *q = ud;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	if (pd_store_window(q->st, q->probe, q->since, q->until, &q->w, &err) != 0)
 		die("pd_store_window", err.msg);
@@ -205,7 +207,7 @@ static void
 q_family(void *ud)
 {
 	struct q *q = ud;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	if (pd_store_family_window(q->st, q->fam, q->nfam, q->since, q->until, &q->w, &err) != 0)
 		die("pd_store_family_window", err.msg);
@@ -216,7 +218,7 @@ static void
 q_baseline(void *ud)
 {
 	struct q *q = ud;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	if (pd_store_baseline_p95(q->st, q->probe, q->now, 1, &q->p95, &err) != 0)
 		die("pd_store_baseline_p95", err.msg);
@@ -227,7 +229,7 @@ q_history(void *ud)
 {
 	struct q *q = ud;
 	struct pd_history_stats hs;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	if (pd_store_history(q->st, q->probe, q->since, NULL, NULL, &hs, &err) != 0)
 		die("pd_store_history", err.msg);
@@ -311,7 +313,7 @@ static double
 exact_pct(sqlite3 *db, int64_t probe_id, int64_t since, int64_t until, unsigned p)
 {
 	sqlite3_stmt *s = prep(db, "SELECT total_ms FROM results WHERE probe_id = ?1 AND "
-			       "ts_ms >= ?2 AND ts_ms < ?3 AND total_ms >= 0");
+				   "ts_ms >= ?2 AND ts_ms < ?3 AND total_ms >= 0");
 	double *v = NULL;
 	size_t n = 0, cap = 0;
 	double r;
@@ -458,7 +460,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: query [--days N] [--interval-ms N] [--probes N] [--reps N] "
-		"[--batch TICKS] [--keep]\n");
+			"[--batch TICKS] [--keep]\n");
 	exit(64);
 }
 
@@ -467,7 +469,7 @@ main(int argc, char **argv)
 {
 	char dir[] = "/tmp/pdquery.XXXXXX", path[256], sqlbuf[512];
 	struct pd_store *st = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	sqlite3 *db = NULL;
 	struct q q;
 	int64_t t0, t_end, ticks, nres = 0, ids[8];
@@ -507,8 +509,8 @@ main(int argc, char **argv)
 	t = now_us();
 	for (int64_t k = 0; k < ticks; k++) {
 		for (int p = 0; p < opt_probes; p++) {
-			struct pd_result r = synth(p, t0 + k * opt_interval + p * 997 +
-						   (int64_t)(rng() % 300));
+			struct pd_result r =
+				synth(p, t0 + k * opt_interval + p * 997 + (int64_t)(rng() % 300));
 
 			if (pd_store_add_result(st, probe_names[p], &r, &err) != 0)
 				die("add_result", err.msg);
@@ -524,7 +526,7 @@ main(int argc, char **argv)
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
 		die("sqlite3_open", sqlite3_errmsg(db));
 	sqlite3_busy_timeout(db, 5000);
-	exec(db, "PRAGMA synchronous=NORMAL");   /* as the store's own connection */
+	exec(db, "PRAGMA synchronous=NORMAL"); /* as the store's own connection */
 	for (int p = 0; p < opt_probes; p++) {
 		snprintf(sqlbuf, sizeof(sqlbuf), "SELECT id FROM probes WHERE name = '%s'",
 			 probe_names[p]);
@@ -540,16 +542,19 @@ main(int argc, char **argv)
 	printf("- fill: %.1f s (%.1f us per result, aggregates included, in big batches)\n", fill_s,
 	       fill_s * 1e6 / (double)nres);
 	printf("- aggregate rows: %lld minute rows, %lld hour rows (one per probe per closed "
-	       "minute / hour)\n", (long long)one_int(db, "SELECT count(*) FROM agg_minute"),
+	       "minute / hour)\n",
+	       (long long)one_int(db, "SELECT count(*) FROM agg_minute"),
 	       (long long)one_int(db, "SELECT count(*) FROM agg_hour"));
 	if (stat(path, &sb) == 0)
 		printf("- database file: %.1f MiB\n", (double)sb.st_size / 1048576.0);
 	{
 		sqlite3_stmt *s = NULL;
 
-		if (sqlite3_prepare_v2(db, "SELECT name, sum(pgsize) FROM dbstat "
+		if (sqlite3_prepare_v2(db,
+				       "SELECT name, sum(pgsize) FROM dbstat "
 				       "WHERE name IN ('results', 'agg_minute', 'agg_hour') "
-				       "GROUP BY name ORDER BY name", -1, &s, NULL) == SQLITE_OK) {
+				       "GROUP BY name ORDER BY name",
+				       -1, &s, NULL) == SQLITE_OK) {
 			while (sqlite3_step(s) == SQLITE_ROW) {
 				const char *name = (const char *)sqlite3_column_text(s, 0);
 				double bytes = (double)sqlite3_column_int64(s, 1), rows;
@@ -575,8 +580,8 @@ main(int argc, char **argv)
 		enum { NW = 4 };
 		sqlite3_stmt *ins, *ups, *cls, *beg, *com;
 		const int rounds = 30, per_round = 200; /* ticks */
-		double stm[NW] = { 0 }, cmt[NW] = { 0 };
-		int64_t base = t_end + 60000, plain_id[NW][8], nres_p[NW] = { 0 }, ticks_p[NW] = { 0 };
+		double stm[NW] = {0}, cmt[NW] = {0};
+		int64_t base = t_end + 60000, plain_id[NW][8], nres_p[NW] = {0}, ticks_p[NW] = {0};
 		int64_t open_min[8];
 
 		for (int p = 0; p < 8; p++)
@@ -588,48 +593,59 @@ main(int argc, char **argv)
 		    sqlite3_create_function(db, "bench_counts", 1, SQLITE_UTF8, NULL, NULL,
 					    bench_counts_step, bench_counts_final) != SQLITE_OK)
 			die("bench functions", sqlite3_errmsg(db));
-		exec(db, "CREATE TABLE bench_agg (probe_id INTEGER NOT NULL, minute INTEGER NOT "
+		exec(db,
+		     "CREATE TABLE bench_agg (probe_id INTEGER NOT NULL, minute INTEGER NOT "
 		     "NULL, n INTEGER NOT NULL, failures INTEGER NOT NULL, by_class BLOB, n_lat "
 		     "INTEGER NOT NULL, sum_ms REAL NOT NULL, min_ms REAL, max_ms REAL, hist BLOB, "
 		     "PRIMARY KEY (probe_id, minute)) WITHOUT ROWID");
 		exec(db, "INSERT INTO bench_agg SELECT probe_id, minute, n, failures, by_class, "
-		     "n_lat, sum_ms, min_ms, max_ms, hist FROM agg_minute"); /* same size */
+			 "n_lat, sum_ms, min_ms, max_ms, hist FROM agg_minute"); /* same size */
 		/* one plain probe per probe and path: each writes its own key range, as the
 		 * real path does */
 		for (int w = 1; w < NW; w++) {
 			for (int p = 0; p < opt_probes; p++) {
-				snprintf(sqlbuf, sizeof(sqlbuf), "INSERT INTO probes(name) VALUES "
-					 "('bench-plain-%d-%d')", w, p);
+				snprintf(sqlbuf, sizeof(sqlbuf),
+					 "INSERT INTO probes(name) VALUES "
+					 "('bench-plain-%d-%d')",
+					 w, p);
 				exec(db, sqlbuf);
-				snprintf(sqlbuf, sizeof(sqlbuf), "SELECT id FROM probes WHERE name = "
-					 "'bench-plain-%d-%d'", w, p);
+				snprintf(sqlbuf, sizeof(sqlbuf),
+					 "SELECT id FROM probes WHERE name = "
+					 "'bench-plain-%d-%d'",
+					 w, p);
 				plain_id[w][p] = one_int(db, sqlbuf);
 			}
 		}
-		ins = prep(db, "INSERT INTO results(probe_id, seq, ts_ms, outcome, http_status, "
-			   "curl_code, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_size, "
-			   "lateness_us, verdict) VALUES (?1, 0, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, "
-			   "?10, ?11, ?12)");
-		ups = prep(db, "INSERT INTO bench_agg(probe_id, minute, n, failures, by_class, "
-			   "n_lat, sum_ms, min_ms, max_ms, hist) VALUES (?1, ?2, 1, ?3 IS NOT NULL, "
-			   "bench_bump(NULL, ?3), ?4 IS NOT NULL, coalesce(?4, 0), ?4, ?4, "
-			   "bench_bump(NULL, ?5)) ON CONFLICT(probe_id, minute) DO UPDATE SET "
-			   "n = n + 1, failures = failures + excluded.failures, "
-			   "by_class = bench_bump(by_class, ?3), n_lat = n_lat + excluded.n_lat, "
-			   "sum_ms = sum_ms + excluded.sum_ms, "
-			   "min_ms = min(coalesce(min_ms, ?4), coalesce(?4, min_ms)), "
-			   "max_ms = max(coalesce(max_ms, ?4), coalesce(?4, max_ms)), "
-			   "hist = bench_bump(hist, ?5)");
-		cls = prep(db, "INSERT OR REPLACE INTO bench_agg(probe_id, minute, n, failures, "
-			   "by_class, n_lat, sum_ms, min_ms, max_ms, hist) SELECT ?1, ?2, count(*), "
-			   "sum(outcome <> 0), bench_counts(CASE WHEN outcome <> 0 THEN outcome END), "
-			   "count(CASE WHEN total_ms >= 0 THEN 1 END), "
-			   "coalesce(sum(CASE WHEN total_ms >= 0 THEN total_ms END), 0), "
-			   "min(CASE WHEN total_ms >= 0 THEN total_ms END), "
-			   "max(CASE WHEN total_ms >= 0 THEN total_ms END), "
-			   "bench_counts(bench_lat_bucket(total_ms)) FROM results WHERE probe_id = ?1 "
-			   "AND ts_ms >= ?2 * 60000 AND ts_ms < ?2 * 60000 + 60000 "
-			   "HAVING count(*) > 0");
+		ins = prep(
+			db,
+			"INSERT INTO results(probe_id, seq, ts_ms, outcome, http_status, "
+			"curl_code, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_size, "
+			"lateness_us, verdict) VALUES (?1, 0, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, "
+			"?10, ?11, ?12)");
+		ups = prep(
+			db,
+			"INSERT INTO bench_agg(probe_id, minute, n, failures, by_class, "
+			"n_lat, sum_ms, min_ms, max_ms, hist) VALUES (?1, ?2, 1, ?3 IS NOT NULL, "
+			"bench_bump(NULL, ?3), ?4 IS NOT NULL, coalesce(?4, 0), ?4, ?4, "
+			"bench_bump(NULL, ?5)) ON CONFLICT(probe_id, minute) DO UPDATE SET "
+			"n = n + 1, failures = failures + excluded.failures, "
+			"by_class = bench_bump(by_class, ?3), n_lat = n_lat + excluded.n_lat, "
+			"sum_ms = sum_ms + excluded.sum_ms, "
+			"min_ms = min(coalesce(min_ms, ?4), coalesce(?4, min_ms)), "
+			"max_ms = max(coalesce(max_ms, ?4), coalesce(?4, max_ms)), "
+			"hist = bench_bump(hist, ?5)");
+		cls = prep(
+			db,
+			"INSERT OR REPLACE INTO bench_agg(probe_id, minute, n, failures, "
+			"by_class, n_lat, sum_ms, min_ms, max_ms, hist) SELECT ?1, ?2, count(*), "
+			"sum(outcome <> 0), bench_counts(CASE WHEN outcome <> 0 THEN outcome END), "
+			"count(CASE WHEN total_ms >= 0 THEN 1 END), "
+			"coalesce(sum(CASE WHEN total_ms >= 0 THEN total_ms END), 0), "
+			"min(CASE WHEN total_ms >= 0 THEN total_ms END), "
+			"max(CASE WHEN total_ms >= 0 THEN total_ms END), "
+			"bench_counts(bench_lat_bucket(total_ms)) FROM results WHERE probe_id = ?1 "
+			"AND ts_ms >= ?2 * 60000 AND ts_ms < ?2 * 60000 + 60000 "
+			"HAVING count(*) > 0");
 		beg = prep(db, "BEGIN IMMEDIATE");
 		com = prep(db, "COMMIT");
 		/* Blocks of per_round ticks, the paths taking turns block by block, each alone
@@ -678,7 +694,8 @@ main(int argc, char **argv)
 					sqlite3_bind_int64(ins, 10, r[p].body_size);
 					sqlite3_bind_int64(ins, 11, r[p].lateness_us);
 					if (r[p].outcome != 0)
-						sqlite3_bind_text(ins, 12, r[p].verdict, -1, SQLITE_STATIC);
+						sqlite3_bind_text(ins, 12, r[p].verdict, -1,
+								  SQLITE_STATIC);
 					else
 						sqlite3_bind_null(ins, 12);
 					if (sqlite3_step(ins) != SQLITE_DONE)
@@ -688,7 +705,8 @@ main(int argc, char **argv)
 						int64_t m = r[p].ts_ms / 60000;
 
 						if (open_min[p] != INT64_MIN && m != open_min[p]) {
-							sqlite3_bind_int64(cls, 1, plain_id[way][p]);
+							sqlite3_bind_int64(cls, 1,
+									   plain_id[way][p]);
 							sqlite3_bind_int64(cls, 2, open_min[p]);
 							if (sqlite3_step(cls) != SQLITE_DONE)
 								die("close", sqlite3_errmsg(db));
@@ -706,7 +724,8 @@ main(int argc, char **argv)
 						sqlite3_bind_null(ups, 3);
 					if (r[p].total_ms >= 0) {
 						sqlite3_bind_double(ups, 4, r[p].total_ms);
-						sqlite3_bind_int(ups, 5, bench_bucket(r[p].total_ms));
+						sqlite3_bind_int(ups, 5,
+								 bench_bucket(r[p].total_ms));
 					} else {
 						sqlite3_bind_null(ups, 4);
 						sqlite3_bind_null(ups, 5);
@@ -741,7 +760,7 @@ main(int argc, char **argv)
 				"the hour close, once per probe per hour, left out)",
 				"plain SQL: INSERT + an aggregate UPSERT per result (not taken)",
 			};
-			static const int order[NW] = { 0, 1, 3, 2 };
+			static const int order[NW] = {0, 1, 3, 2};
 			double tot[NW];
 
 			for (int j = 0; j < NW; j++) {
@@ -767,7 +786,7 @@ main(int argc, char **argv)
 		sqlite3_finalize(com);
 		exec(db, "DROP TABLE bench_agg");
 		exec(db, "DELETE FROM results WHERE probe_id IN (SELECT id FROM probes "
-		     "WHERE name LIKE 'bench-plain-%')");
+			 "WHERE name LIKE 'bench-plain-%')");
 		exec(db, "DELETE FROM probes WHERE name LIKE 'bench-plain-%'");
 		t_end = base + (int64_t)rounds * per_round * opt_interval;
 	}
@@ -778,7 +797,7 @@ main(int argc, char **argv)
 	q.db = db;
 	q.probe = probe_names[opt_probes > 2 ? 2 : 0];
 	q.probe_id = ids[opt_probes > 2 ? 2 : 0];
-	q.now = t_end - 12345;   /* not on a minute boundary: edges come from the results */
+	q.now = t_end - 12345; /* not on a minute boundary: edges come from the results */
 	q.until = q.now;
 	q.since = q.now - DAY_MS;
 	q.fam = probe_names;
@@ -786,7 +805,8 @@ main(int argc, char **argv)
 
 	printf("\n## Queries\n\n");
 	printf("Probe `%s`, window ending at a time that is not on a minute boundary; "
-	       "warm cache; times in ms.\n\n", q.probe);
+	       "warm cache; times in ms.\n\n",
+	       q.probe);
 	printf("| query | how | median | p99 | mean | runs |\n|---|---|---:|---:|---:|---:|\n");
 	row("p95, one probe, 24 h", "**pd_store_window** (hour + minute histograms)",
 	    timeit(q_window, &q, opt_reps), opt_reps);
@@ -799,7 +819,8 @@ main(int argc, char **argv)
 
 		row("p95, one probe, 24 h", "pd_store_history (reads all values, sorts)",
 		    timeit(q_history, &q, slow_reps), slow_reps);
-		q.stmt = prep(db, "SELECT total_ms FROM results WHERE probe_id = ?1 AND ts_ms >= ?2 "
+		q.stmt = prep(db,
+			      "SELECT total_ms FROM results WHERE probe_id = ?1 AND ts_ms >= ?2 "
 			      "AND ts_ms < ?3 AND total_ms >= 0 ORDER BY total_ms LIMIT 1 OFFSET "
 			      "(SELECT (count(*) * 95 + 99) / 100 - 1 FROM results WHERE "
 			      "probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 AND total_ms >= 0)");
@@ -808,18 +829,22 @@ main(int argc, char **argv)
 		if (fabs(q.p95 - e95) > 1e-9)
 			die("offset query", "disagrees with the exact p95");
 		sqlite3_finalize(q.stmt);
-		q.stmt = prep(db, "SELECT total_ms FROM results WHERE probe_id = ?1 AND ts_ms >= ?2 "
-			      "AND ts_ms < ?3 AND total_ms >= 0");
+		q.stmt =
+			prep(db, "SELECT total_ms FROM results WHERE probe_id = ?1 AND ts_ms >= ?2 "
+				 "AND ts_ms < ?3 AND total_ms >= 0");
 		row("p95, one probe, 24 h", "plain SQL: read all values, sort in C",
 		    timeit(q_sql_all, &q, slow_reps), slow_reps);
 		sqlite3_finalize(q.stmt);
 		t = now_us();
 		exec(db, "CREATE INDEX bench_cover ON results(probe_id, ts_ms, total_ms)");
 		printf("| (covering index built in %.1f s) | | | | | |\n", (now_us() - t) / 1e6);
-		q.stmt = prep(db, "SELECT total_ms FROM results INDEXED BY bench_cover "
-			      "WHERE probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 AND total_ms >= 0");
-		row("p95, one probe, 24 h", "plain SQL: covering index (probe_id, ts_ms, total_ms), "
-		    "read all, sort", timeit(q_sql_all, &q, slow_reps), slow_reps);
+		q.stmt = prep(
+			db, "SELECT total_ms FROM results INDEXED BY bench_cover "
+			    "WHERE probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 AND total_ms >= 0");
+		row("p95, one probe, 24 h",
+		    "plain SQL: covering index (probe_id, ts_ms, total_ms), "
+		    "read all, sort",
+		    timeit(q_sql_all, &q, slow_reps), slow_reps);
 		sqlite3_finalize(q.stmt);
 		q.stmt = NULL;
 		exec(db, "DROP INDEX bench_cover");
@@ -832,8 +857,8 @@ main(int argc, char **argv)
 		q.since = q.now - DAY_MS;
 		row("the same, family of all probes, 24 h", "**pd_store_family_window**",
 		    timeit(q_family, &q, opt_reps), opt_reps);
-		row("baseline: p95 at this hour on the 7 previous days", "**pd_store_baseline_p95**",
-		    timeit(q_baseline, &q, opt_reps), opt_reps);
+		row("baseline: p95 at this hour on the 7 previous days",
+		    "**pd_store_baseline_p95**", timeit(q_baseline, &q, opt_reps), opt_reps);
 
 		printf("\n## Accuracy of the histogram percentiles\n\n");
 		printf("| figure | histogram | exact (nearest rank) | error |\n|---|---:|---:|---:|\n");
@@ -849,9 +874,10 @@ main(int argc, char **argv)
 			q_baseline(&q);
 			hb = q.p95;
 			for (int d = 1; d <= 7; d++) {
-				sqlite3_stmt *s = prep(db, "SELECT total_ms FROM results WHERE "
-						       "probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
-						       "AND total_ms >= 0");
+				sqlite3_stmt *s =
+					prep(db, "SELECT total_ms FROM results WHERE "
+						 "probe_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
+						 "AND total_ms >= 0");
 
 				sqlite3_bind_int64(s, 1, q.probe_id);
 				sqlite3_bind_int64(s, 2, hour - d * DAY_MS);
@@ -871,7 +897,7 @@ main(int argc, char **argv)
 				printf("| baseline p95 (%zu results) | %.2f ms | %.2f ms | %+.2f %% |\n",
 				       n, hb, v[(95 * n + 99) / 100 - 1],
 				       100 * (hb - v[(95 * n + 99) / 100 - 1]) /
-				       v[(95 * n + 99) / 100 - 1]);
+					       v[(95 * n + 99) / 100 - 1]);
 			free(v);
 		}
 		printf("\nDocumented bound: within 11.1 %% of the exact nearest-rank value "
@@ -888,8 +914,8 @@ main(int argc, char **argv)
 	if (pd_store_open(path, 0, &st, &err) != 0)
 		die("reopen", err.msg);
 	printf("\n## Upgrade\n\nBuilding the aggregates of all %lld results from scratch "
-	       "(first writer open of a file from before them): %.1f s.\n", (long long)nres,
-	       (now_us() - t) / 1e6);
+	       "(first writer open of a file from before them): %.1f s.\n",
+	       (long long)nres, (now_us() - t) / 1e6);
 	fflush(stdout);
 	pd_store_free(st);
 	free(q.buf);
@@ -897,7 +923,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "query: kept %s\n", path);
 	} else {
 		char p2[300];
-		const char *sfx[] = { "", "-wal", "-shm" };
+		const char *sfx[] = {"", "-wal", "-shm"};
 
 		for (int i = 0; i < 3; i++) {
 			snprintf(p2, sizeof(p2), "%s%s", path, sfx[i]);

@@ -41,7 +41,7 @@ main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 200000;
 	int objects = argc > 2 && strcmp(argv[2], "objects") == 0;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	cJSON *sch = cJSON_Parse("{\"uniqueItems\": true}"), *arr = cJSON_CreateArray();
 	struct pd_schema *s = pd_jsonschema_new(sch, &err);
 	double t0, t1, t2;

@@ -136,8 +136,9 @@ utf8_seq(const unsigned char *p)
 	if (c >= 0xf0 && c <= 0xf4) {
 		unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
 
-		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-		       (p[3] & 0xc0) == 0x80 ? 4 : 0;
+		return p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 && (p[3] & 0xc0) == 0x80
+			       ? 4
+			       : 0;
 	}
 	return 0;
 }

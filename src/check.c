@@ -29,7 +29,8 @@ check_timings(const struct pd_response *resp, struct pd_result *out)
 	double conn_end = resp->appconnect_s > 0 ? resp->appconnect_s : resp->connect_s;
 
 	out->dns_ms = resp->namelookup_s >= 0 ? resp->namelookup_s * 1000.0 : -1;
-	out->connect_ms = phase_ms(resp->connect_s, resp->namelookup_s > 0 ? resp->namelookup_s : 0);
+	out->connect_ms =
+		phase_ms(resp->connect_s, resp->namelookup_s > 0 ? resp->namelookup_s : 0);
 	out->tls_ms = resp->appconnect_s > 0 ? phase_ms(resp->appconnect_s, resp->connect_s) : -1;
 	out->ttfb_ms = phase_ms(resp->starttransfer_s, conn_end);
 	out->total_ms = resp->total_s >= 0 ? resp->total_s * 1000.0 : -1;
@@ -156,7 +157,8 @@ check_parse(const struct pd_response *resp, int strict, struct pd_result *out)
 				   : -1;
 		out->outcome = PD_OUT_INVALID_JSON;
 		snprintf(out->verdict, sizeof(out->verdict),
-			 "invalid JSON near byte %ld of %zu (or nested too deep)", off, resp->body.len);
+			 "invalid JSON near byte %ld of %zu (or nested too deep)", off,
+			 resp->body.len);
 	}
 	return doc;
 }
@@ -235,7 +237,7 @@ pd_check_response_at(const struct pd_probe_cfg *p, const struct pd_schema *schem
 		if (out->outcome == PD_OUT_BODY_TOO_LARGE)
 			snprintf(out->verdict, sizeof(out->verdict),
 				 "body larger than max_body (%zu bytes)", resp->body.limit);
-		else if (out->outcome == PD_OUT_TLS)   /* name the cause */
+		else if (out->outcome == PD_OUT_TLS) /* name the cause */
 			pd_tlscert_verdict(resp->curl_code, resp->error, out->verdict,
 					   sizeof(out->verdict));
 		else
@@ -281,8 +283,9 @@ pd_check_response_at(const struct pd_probe_cfg *p, const struct pd_schema *schem
 	}
 	if (p->max_latency_ms > 0 && out->total_ms > (double)p->max_latency_ms) {
 		out->outcome = PD_OUT_SLOW;
-		snprintf(out->verdict, sizeof(out->verdict), "latency %.0f ms > max_latency %lld ms",
-			 out->total_ms, (long long)p->max_latency_ms);
+		snprintf(out->verdict, sizeof(out->verdict),
+			 "latency %.0f ms > max_latency %lld ms", out->total_ms,
+			 (long long)p->max_latency_ms);
 		goto out;
 	}
 	if (shape != NULL && doc != NULL) {
@@ -316,7 +319,8 @@ pd_check_request_at(const struct pd_probe_cfg *p, int64_t now_ms, struct pd_requ
 
 		/* the probe's own buffer, sized by the config for every {date}: no allocation */
 		pd_check_batch(p, now_ms, date, NULL);
-		pd_check_expand_date(p->fresh_url_buf, p->fresh_url_cap, p->url, strlen(p->url), date);
+		pd_check_expand_date(p->fresh_url_buf, p->fresh_url_cap, p->url, strlen(p->url),
+				     date);
 		req->url = p->fresh_url_buf;
 	}
 	req->method = p->method;
@@ -327,7 +331,7 @@ pd_check_request_at(const struct pd_probe_cfg *p, int64_t now_ms, struct pd_requ
 	req->timeout_ms = p->timeout_ms;
 	req->max_body = p->max_body;
 	req->fresh_connect = 1;
-	req->certinfo = 1;           /* earliest notAfter of the chain */
+	req->certinfo = 1; /* earliest notAfter of the chain */
 	req->ca_file = p->ca_file;
 }
 
@@ -336,4 +340,3 @@ pd_check_request(const struct pd_probe_cfg *p, struct pd_request *req)
 {
 	pd_check_request_at(p, pd_clock_wall_ms(NULL), req);
 }
-

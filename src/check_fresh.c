@@ -86,7 +86,7 @@ pd_check_expand_date(char *dst, size_t cap, const char *src, size_t srclen, cons
 {
 	size_t o = 0;
 
-	for (size_t i = 0; i < srclen && o + 1 < cap; ) {
+	for (size_t i = 0; i < srclen && o + 1 < cap;) {
 		if (strncmp(src + i, "{date}", 6) == 0 && i + 6 <= srclen) {
 			for (size_t j = 0; date[j] != '\0' && o + 1 < cap; j++)
 				dst[o++] = date[j];
@@ -137,8 +137,8 @@ pd_check_fresh_missing(const struct pd_probe_cfg *p, int64_t now_ms, struct pd_r
 		 (int)(p->fresh_deadline_ms / 60000 % 60));
 	out->outcome = PD_OUT_LATE;
 	snprintf(out->verdict, sizeof(out->verdict),
-		 "%s not there %s after the %s UTC deadline (status %d)", where[0] ? where : "batch",
-		 late, dl, out->http_status);
+		 "%s not there %s after the %s UTC deadline (status %d)",
+		 where[0] ? where : "batch", late, dl, out->http_status);
 }
 
 /* Digits at *q (exactly n); -1 when not. */
@@ -158,7 +158,7 @@ pd_check_digits(const char **q, int n)
 static int
 days_in_month(int y, int m)
 {
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
 	return m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : days[m - 1];
 }
@@ -172,13 +172,14 @@ pd_check_rfc3339_parse(const char *s, int64_t *ms)
 	int64_t off = 0, v;
 
 	/* the day must exist in its month (RFC 3339 5.7): 2026-11-31 is not December 1 */
-	if ((y = pd_check_digits(&q, 4)) < 0 || *q++ != '-' || (mo = pd_check_digits(&q, 2)) < 1 || mo > 12 ||
-	    *q++ != '-' || (d = pd_check_digits(&q, 2)) < 1 || d > days_in_month(y, mo) ||
-	    (*q != 'T' && *q != 't' && *q != ' '))
+	if ((y = pd_check_digits(&q, 4)) < 0 || *q++ != '-' || (mo = pd_check_digits(&q, 2)) < 1 ||
+	    mo > 12 || *q++ != '-' || (d = pd_check_digits(&q, 2)) < 1 ||
+	    d > days_in_month(y, mo) || (*q != 'T' && *q != 't' && *q != ' '))
 		return -1;
 	q++;
-	if ((h = pd_check_digits(&q, 2)) < 0 || h > 23 || *q++ != ':' || (mi = pd_check_digits(&q, 2)) < 0 ||
-	    mi > 59 || *q++ != ':' || (se = pd_check_digits(&q, 2)) < 0 || se > 60)
+	if ((h = pd_check_digits(&q, 2)) < 0 || h > 23 || *q++ != ':' ||
+	    (mi = pd_check_digits(&q, 2)) < 0 || mi > 59 || *q++ != ':' ||
+	    (se = pd_check_digits(&q, 2)) < 0 || se > 60)
 		return -1;
 	if (*q == '.') {
 		q++;
@@ -195,8 +196,8 @@ pd_check_rfc3339_parse(const char *s, int64_t *ms)
 	} else if (*q == '+' || *q == '-') {
 		int sign = *q++ == '-' ? -1 : 1, oh, om;
 
-		if ((oh = pd_check_digits(&q, 2)) < 0 || oh > 23 || *q++ != ':' || (om = pd_check_digits(&q, 2)) < 0 ||
-		    om > 59)
+		if ((oh = pd_check_digits(&q, 2)) < 0 || oh > 23 || *q++ != ':' ||
+		    (om = pd_check_digits(&q, 2)) < 0 || om > 59)
 			return -1;
 		off = sign * ((int64_t)oh * 60 + om) * 60000;
 	} else {
@@ -247,7 +248,7 @@ fresh_field_ms(const cJSON *doc, const char *field, int64_t *ms)
 
 void
 pd_check_fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64_t now_ms,
-		  struct pd_result *out)
+			   struct pd_result *out)
 {
 	char age[32], max[32];
 	int64_t ts = 0;
@@ -256,8 +257,8 @@ pd_check_fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64
 	if (rc != 0) {
 		out->outcome = PD_OUT_SHAPE;
 		snprintf(out->verdict, sizeof(out->verdict), "freshness field %.*s %s",
-			 pd_check_utf8_prefix(p->fresh_field, 100), p->fresh_field, rc == -1 ? "missing" :
-			 "is not a timestamp (RFC 3339 or epoch seconds)");
+			 pd_check_utf8_prefix(p->fresh_field, 100), p->fresh_field,
+			 rc == -1 ? "missing" : "is not a timestamp (RFC 3339 or epoch seconds)");
 		return;
 	}
 	if (now_ms - ts > p->fresh_max_age_ms) {
@@ -268,4 +269,3 @@ pd_check_fresh_field_check(const struct pd_probe_cfg *p, const cJSON *doc, int64
 			 pd_check_utf8_prefix(p->fresh_field, 100), p->fresh_field, age, max);
 	}
 }
-

@@ -30,18 +30,18 @@ struct map_set {
 };
 
 struct shape_walk {
-	uint64_t *tab;           /* open addressing set of pair hashes; 0 = empty */
+	uint64_t *tab; /* open addressing set of pair hashes; 0 = empty */
 	size_t cap, len;
-	uint64_t sum;            /* order-independent: sum of mix64 over the set */
+	uint64_t sum; /* order-independent: sum of mix64 over the set */
 	int heap;
-	int nomem;               /* paths could not be built */
+	int nomem; /* paths could not be built */
 	uint64_t stack[256];
 	/* path list (NULL = hash only) */
 	char *path;
 	size_t plen, pcap;
 	char **lines;
 	size_t nlines, clines;
-	struct map_set maps;     /* objects collapsed as maps */
+	struct map_set maps; /* objects collapsed as maps */
 };
 
 /* Add h to the set; 1 when new. */
@@ -63,7 +63,8 @@ shape_add(struct shape_walk *w, uint64_t h)
 		for (size_t k = 0; k < w->cap; k++) {
 			if (w->tab[k] == 0)
 				continue;
-			for (i = (size_t)mix64(w->tab[k]) & (ncap - 1); nt[i] != 0; i = (i + 1) & (ncap - 1))
+			for (i = (size_t)mix64(w->tab[k]) & (ncap - 1); nt[i] != 0;
+			     i = (i + 1) & (ncap - 1))
 				;
 			nt[i] = w->tab[k];
 		}
@@ -205,7 +206,8 @@ u64_cmp(const void *a, const void *b)
 static int
 ptr_cmp(const void *a, const void *b)
 {
-	uintptr_t x = (uintptr_t)*(const cJSON *const *)a, y = (uintptr_t)*(const cJSON *const *)b;
+	uintptr_t x = (uintptr_t) * (const cJSON *const *)a,
+		  y = (uintptr_t) * (const cJSON *const *)b;
 
 	return x < y ? -1 : x > y;
 }
@@ -252,8 +254,12 @@ shape_struct(struct map_set *ms, const cJSON *n)
 {
 	/* the type as shape_type names it (true and false alike); the hash lives only in
 	 * this call, so its constants are free */
-	uint64_t h = mix64(cJSON_IsObject(n) ? 1 : cJSON_IsArray(n) ? 2 : cJSON_IsString(n) ? 3 :
-			   cJSON_IsNumber(n) ? 4 : cJSON_IsBool(n) ? 5 : 6);
+	uint64_t h = mix64(cJSON_IsObject(n)   ? 1
+			   : cJSON_IsArray(n)  ? 2
+			   : cJSON_IsString(n) ? 3
+			   : cJSON_IsNumber(n) ? 4
+			   : cJSON_IsBool(n)   ? 5
+					       : 6);
 	uint64_t *v, sum = 0, small[16];
 	size_t k = 0, i;
 	int is_map, all_obj = 1, all_arr = 1, keys_data = 1;
@@ -472,7 +478,7 @@ pairs_of(const char *list, size_t *n)
 	v = calloc(cnt + 1, sizeof(*v));
 	if (v == NULL)
 		return NULL;
-	for (const char *q = list; q && *q && k < cnt; ) {
+	for (const char *q = list; q && *q && k < cnt;) {
 		const char *eol = strchr(q, '\n'), *colon = eol;
 
 		while (colon > q && *colon != ':')
@@ -513,8 +519,8 @@ group_types(const struct shape_pair *v, size_t n, size_t *i, char *out, size_t c
 
 	out[0] = '\0';
 	for (; *i < n && path_cmp(&v[*i], &v[start]) == 0; (*i)++) {
-		int w = snprintf(out + o, cap - o, "%s%.*s", *i > start ? "|" : "",
-				 (int)v[*i].tlen, v[*i].type);
+		int w = snprintf(out + o, cap - o, "%s%.*s", *i > start ? "|" : "", (int)v[*i].tlen,
+				 v[*i].type);
 
 		if (w < 0 || (size_t)w >= cap - o)
 			break;
@@ -556,7 +562,7 @@ part_add(struct diff_part *d, const struct shape_pair *p, const char *a, const c
 size_t
 pd_check_shape_diff(const char *old_paths, const char *new_paths, char *out, size_t cap)
 {
-	struct diff_part add = { .len = 0 }, rem = { .len = 0 }, ret = { .len = 0 };
+	struct diff_part add = {.len = 0}, rem = {.len = 0}, ret = {.len = 0};
 	struct shape_pair *o, *n;
 	size_t no = 0, nn = 0, i = 0, j = 0, o_len = 0;
 	char ta[64], tb[64];
@@ -590,16 +596,16 @@ pd_check_shape_diff(const char *old_paths, const char *new_paths, char *out, siz
 		}
 	}
 	{
-		const struct diff_part *parts[3] = { &add, &rem, &ret };
-		static const char *const names[3] = { "added", "removed", "retyped" };
+		const struct diff_part *parts[3] = {&add, &rem, &ret};
+		static const char *const names[3] = {"added", "removed", "retyped"};
 
 		for (int k = 0; k < 3 && cap > 0; k++) {
 			int w;
 
 			if (parts[k]->count == 0)
 				continue;
-			w = snprintf(out + o_len, cap - o_len, "%s%s %s", o_len ? "; " : "", names[k],
-				     parts[k]->text);
+			w = snprintf(out + o_len, cap - o_len, "%s%s %s", o_len ? "; " : "",
+				     names[k], parts[k]->text);
 			if (w < 0 || o_len + (size_t)w >= cap) {
 				o_len = cap - 1;
 				break;
@@ -611,4 +617,3 @@ pd_check_shape_diff(const char *old_paths, const char *new_paths, char *out, siz
 	free(n);
 	return add.count + rem.count + ret.count;
 }
-

@@ -55,13 +55,13 @@
 #define CL_RUNBOOK_DIR "runbooks/"
 
 struct facts {
-	int eligible;     /* counted by the ladder: not control, not pinned P4 */
-	int sync;         /* eligible and not a freshness probe */
-	int failing;      /* latest result failed (not 429), state FAILING or DOWN */
-	int confirmed;    /* failing and DOWN */
-	int quota;        /* latest result 429, state FAILING or DOWN */
-	int quota_down;   /* ... and DOWN */
-	int cls;          /* failure class: the latest result's, else the window's commonest */
+	int eligible;   /* counted by the ladder: not control, not pinned P4 */
+	int sync;       /* eligible and not a freshness probe */
+	int failing;    /* latest result failed (not 429), state FAILING or DOWN */
+	int confirmed;  /* failing and DOWN */
+	int quota;      /* latest result 429, state FAILING or DOWN */
+	int quota_down; /* ... and DOWN */
+	int cls;        /* failure class: the latest result's, else the window's commonest */
 	int hard;
 	int errwin;
 	int down;
@@ -419,9 +419,9 @@ fam_cmp(const void *a, const void *b)
  * The words name what is true: the reference when there is one, else the green core
  * family. */
 static int
-mode_upstream(const struct pd_class_input *in, size_t n, const struct facts *f,
-	      const int *member, const struct fam_ent *fam, size_t nfam,
-	      const struct pd_classify_rules *r, struct sb *why)
+mode_upstream(const struct pd_class_input *in, size_t n, const struct facts *f, const int *member,
+	      const struct fam_ent *fam, size_t nfam, const struct pd_classify_rules *r,
+	      struct sb *why)
 {
 	int has_ref = 0, ref_green = 0, member_bad = 0, some_ok = 0;
 	const char *bad_fam = NULL, *green_core = NULL, *ref_fam = NULL;
@@ -453,8 +453,8 @@ mode_upstream(const struct pd_class_input *in, size_t n, const struct facts *f,
 			some_ok = 1;
 		if (fam_green && fam_core && green_core == NULL)
 			green_core = fam[g].fam;
-		if (ref_fam != NULL ? strcmp(fam[g].fam, ref_fam) == 0 :
-				      fam_is(fam[g].fam, r->reference_probe)) {
+		if (ref_fam != NULL ? strcmp(fam[g].fam, ref_fam) == 0
+				    : fam_is(fam[g].fam, r->reference_probe)) {
 			has_ref = 1;
 			ref_green = fam_green;
 		}
@@ -544,7 +544,8 @@ classify_into(const struct pd_class_input *in, size_t n, const int *member,
 		snprintf(best_why, sizeof(best_why), "every core probe failing (%d/%d)", core_hard,
 			 ncore);
 	}
-	if (sev == 3 && incident_open_ms > 0 && now_ms - incident_open_ms >= rules->p3_escalate_ms) {
+	if (sev == 3 && incident_open_ms > 0 &&
+	    now_ms - incident_open_ms >= rules->p3_escalate_ms) {
 		char d[32];
 		struct sb eb;
 
@@ -579,7 +580,7 @@ classify_into(const struct pd_class_input *in, size_t n, const int *member,
 			/* the synchronous failures are another incident's cause */
 			out->mode = PD_MODE_QUEUE;
 			sb_add(&mw, "freshness late; the synchronous endpoints failing now are "
-			       "not part of this incident");
+				    "not part of this incident");
 		}
 		if (mwhy[0] != '\0')
 			sb_add(&rs, "; %s", mwhy);
@@ -619,8 +620,8 @@ pd_classify(const struct pd_class_input *in, size_t n, const int *member,
 	struct fam_ent *fam = NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (n > 0 && ((f = calloc(n, sizeof(*f))) == NULL ||
-		      (fam = calloc(n, sizeof(*fam))) == NULL)) {
+	if (n > 0 &&
+	    ((f = calloc(n, sizeof(*f))) == NULL || (fam = calloc(n, sizeof(*fam))) == NULL)) {
 		/* no verdict without the facts; an open incident keeps its severity */
 		snprintf(out->reason, sizeof(out->reason), "classifier: out of memory");
 		goto out;
@@ -734,7 +735,7 @@ pd_classify_mode_runbook(enum pd_mode m)
 const char *
 pd_classify_severity_str(int severity)
 {
-	static const char *const s[] = { "-", "P1", "P2", "P3", "P4" };
+	static const char *const s[] = {"-", "P1", "P2", "P3", "P4"};
 
 	return severity >= 1 && severity <= 4 ? s[severity] : s[0];
 }

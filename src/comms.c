@@ -109,8 +109,8 @@ put_utc(struct pd_buf *b, int64_t ms)
 
 	if (get_tm(ms, &tm) != 0)
 		return PD_ERR_INVALID;
-	return pd_buf_printf(b, "%04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900,
-			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+	return pd_buf_printf(b, "%04d-%02d-%02d %02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+			     tm.tm_mday, tm.tm_hour, tm.tm_min);
 }
 
 void
@@ -145,9 +145,12 @@ const char *
 pd_comms_kind_str(enum pd_comms_kind kind)
 {
 	switch (kind) {
-	case PD_COMMS_INVESTIGATING: return "investigating";
-	case PD_COMMS_IDENTIFIED: return "identified";
-	case PD_COMMS_RESOLVED: return "resolved";
+	case PD_COMMS_INVESTIGATING:
+		return "investigating";
+	case PD_COMMS_IDENTIFIED:
+		return "identified";
+	case PD_COMMS_RESOLVED:
+		return "resolved";
 	}
 	return "unknown";
 }
@@ -178,7 +181,8 @@ check_incident(const struct pd_comms_incident *inc, int need_affected, struct pd
 		return pd_err_set(err, PD_ERR_INVALID, "timeline events missing");
 	for (size_t i = 0; i < inc->nevents; i++)
 		if (inc->events[i].ts_ms < 0 || get_tm(inc->events[i].ts_ms, &tm) != 0)
-			return pd_err_set(err, PD_ERR_INVALID, "timeline event %zu has a bad time", i);
+			return pd_err_set(err, PD_ERR_INVALID, "timeline event %zu has a bad time",
+					  i);
 	return 0;
 }
 
@@ -229,7 +233,8 @@ render_identified(const struct pd_comms_incident *inc, struct pd_buf *b)
 		rc = put_clean(b, inc->title, ' ');
 	else if ((rc = pd_buf_printf(b, "Cause identified for ")) == 0)
 		rc = put_list(b, inc->affected, inc->naffected);
-	if (rc != 0 || (rc = pd_buf_printf(b, "\n\nWe have identified the cause of the errors on ")) != 0 ||
+	if (rc != 0 ||
+	    (rc = pd_buf_printf(b, "\n\nWe have identified the cause of the errors on ")) != 0 ||
 	    (rc = put_list(b, inc->affected, inc->naffected)) != 0)
 		return rc;
 	if (usable(inc->mode)) {
@@ -241,7 +246,8 @@ render_identified(const struct pd_comms_incident *inc, struct pd_buf *b)
 	if (nw > 0) {
 		if ((rc = pd_buf_printf(b, " ")) != 0 ||
 		    (rc = put_list(b, inc->working, inc->nworking)) != 0 ||
-		    (rc = pd_buf_printf(b, " %s fully operational.", nw > 1 ? "remain" : "remains")) != 0)
+		    (rc = pd_buf_printf(b, " %s fully operational.",
+					nw > 1 ? "remain" : "remains")) != 0)
 			return rc;
 	}
 	return pd_buf_printf(b, "\n\nNext update: 30 minutes or on resolution.\n");
@@ -260,16 +266,19 @@ render_resolved(const struct pd_comms_incident *inc, struct pd_buf *b)
 	    (rc = pd_buf_printf(b, " fully restored\n\nThe ")) != 0 ||
 	    (rc = put_list(b, inc->affected, inc->naffected)) != 0 ||
 	    (rc = pd_buf_printf(b, " %s to normal error rates and latency as of ",
-				na > 1 ? "endpoints have returned" : "endpoint has returned")) != 0 ||
+				na > 1 ? "endpoints have returned" : "endpoint has returned")) !=
+		    0 ||
 	    (rc = put_utc(b, inc->end_ms)) != 0)
 		return rc;
-	return pd_buf_printf(b, ". A postmortem will be published within 5 business days.\n\n"
-			     "Total customer-impacting duration: %s.\n", dur);
+	return pd_buf_printf(b,
+			     ". A postmortem will be published within 5 business days.\n\n"
+			     "Total customer-impacting duration: %s.\n",
+			     dur);
 }
 
 int
-pd_comms_status(enum pd_comms_kind kind, const struct pd_comms_incident *inc,
-		struct pd_buf *out, struct pd_err *err)
+pd_comms_status(enum pd_comms_kind kind, const struct pd_comms_incident *inc, struct pd_buf *out,
+		struct pd_err *err)
 {
 	size_t len0 = out->len;
 	int rc;
@@ -320,7 +329,8 @@ render_timeline(const struct pd_comms_incident *inc, struct pd_buf *b)
 					   tm.tm_mday);
 		else
 			rc = 0;
-		if (rc != 0 || (rc = pd_buf_printf(b, "%02d:%02d - ", tm.tm_hour, tm.tm_min)) != 0 ||
+		if (rc != 0 ||
+		    (rc = pd_buf_printf(b, "%02d:%02d - ", tm.tm_hour, tm.tm_min)) != 0 ||
 		    (rc = put_clean(b, e->text ? e->text : "", ' ')) != 0 ||
 		    (rc = pd_buf_printf(b, "\n")) != 0)
 			return rc;
@@ -346,20 +356,22 @@ render_postmortem(const struct pd_comms_incident *inc, struct pd_buf *b)
 	rc = usable(inc->title) ? put_clean(b, inc->title, ' ')
 				: pd_buf_printf(b, "[one-line summary]");
 	if (rc != 0 ||
-	    (rc = pd_buf_printf(b, "\n\nSeverity: %s\n"
-				   "Duration: %s customer-impacting\n"
-				   "Date: %04d-%02d-%02d UTC\n"
-				   "IC: [name]\n"
-				   "Author: [name, usually IC]\n"
-				   "\n"
-				   "## Impact\n"
-				   "- Customers affected: [count or %%]\n"
-				   "- Endpoints affected: ",
-				inc->severity ? inc->severity : "P[1-4]", dur,
-				day0.tm_year + 1900, day0.tm_mon + 1, day0.tm_mday)) != 0)
+	    (rc = pd_buf_printf(b,
+				"\n\nSeverity: %s\n"
+				"Duration: %s customer-impacting\n"
+				"Date: %04d-%02d-%02d UTC\n"
+				"IC: [name]\n"
+				"Author: [name, usually IC]\n"
+				"\n"
+				"## Impact\n"
+				"- Customers affected: [count or %%]\n"
+				"- Endpoints affected: ",
+				inc->severity ? inc->severity : "P[1-4]", dur, day0.tm_year + 1900,
+				day0.tm_mon + 1, day0.tm_mday)) != 0)
 		return rc;
 	rc = count_usable(inc->affected, inc->naffected) > 0
-		? put_list(b, inc->affected, inc->naffected) : pd_buf_printf(b, "[list]");
+		     ? put_list(b, inc->affected, inc->naffected)
+		     : pd_buf_printf(b, "[list]");
 	if (rc != 0 ||
 	    (rc = pd_buf_printf(b, "\n- Revenue impact: [estimate or \"TBD\"]\n"
 				   "- Credit/refund decision: [link to ticket]\n"
@@ -374,30 +386,28 @@ render_postmortem(const struct pd_comms_incident *inc, struct pd_buf *b)
 		    (rc = pd_buf_printf(b, "\n\n")) != 0)
 			return rc;
 	}
-	return pd_buf_printf(b,
-		"[2-3 paragraphs. No names of individuals.\n"
-		"Focus on system conditions.]\n"
-		"\n"
-		"## What went well\n"
-		"- [bullet]\n"
-		"- [bullet]\n"
-		"\n"
-		"## What went poorly\n"
-		"- [bullet]\n"
-		"- [bullet]\n"
-		"\n"
-		"## Where we got lucky\n"
-		"- [bullet]\n"
-		"\n"
-		"## Action items\n"
-		"| # | Item | Owner | Due | Ticket |\n"
-		"|---|------|-------|-----|--------|\n"
-		"| 1 | ... | ... | ... | ... |\n");
+	return pd_buf_printf(b, "[2-3 paragraphs. No names of individuals.\n"
+				"Focus on system conditions.]\n"
+				"\n"
+				"## What went well\n"
+				"- [bullet]\n"
+				"- [bullet]\n"
+				"\n"
+				"## What went poorly\n"
+				"- [bullet]\n"
+				"- [bullet]\n"
+				"\n"
+				"## Where we got lucky\n"
+				"- [bullet]\n"
+				"\n"
+				"## Action items\n"
+				"| # | Item | Owner | Due | Ticket |\n"
+				"|---|------|-------|-----|--------|\n"
+				"| 1 | ... | ... | ... | ... |\n");
 }
 
 int
-pd_comms_postmortem(const struct pd_comms_incident *inc, struct pd_buf *out,
-		    struct pd_err *err)
+pd_comms_postmortem(const struct pd_comms_incident *inc, struct pd_buf *out, struct pd_err *err)
 {
 	size_t len0 = out->len;
 	int rc;
@@ -507,10 +517,18 @@ lint_report(void (*report)(void *, const char *), void *ud, enum lint_problem wh
 	char msg[128];
 
 	switch (what) {
-	case LINT_MISSING: snprintf(msg, sizeof(msg), "missing section '%s'", name); break;
-	case LINT_ORDER: snprintf(msg, sizeof(msg), "section '%s' out of order", name); break;
-	case LINT_DUP: snprintf(msg, sizeof(msg), "duplicate section '%s'", name); break;
-	case LINT_EMPTY: snprintf(msg, sizeof(msg), "empty section '%s'", name); break;
+	case LINT_MISSING:
+		snprintf(msg, sizeof(msg), "missing section '%s'", name);
+		break;
+	case LINT_ORDER:
+		snprintf(msg, sizeof(msg), "section '%s' out of order", name);
+		break;
+	case LINT_DUP:
+		snprintf(msg, sizeof(msg), "duplicate section '%s'", name);
+		break;
+	case LINT_EMPTY:
+		snprintf(msg, sizeof(msg), "empty section '%s'", name);
+		break;
 	}
 	if (report)
 		report(ud, msg);
@@ -518,11 +536,11 @@ lint_report(void (*report)(void *, const char *), void *ud, enum lint_problem wh
 }
 
 int
-pd_comms_lint_runbook(const char *text, size_t len,
-		      void (*report)(void *ud, const char *msg), void *ud)
+pd_comms_lint_runbook(const char *text, size_t len, void (*report)(void *ud, const char *msg),
+		      void *ud)
 {
 	int seen[NSECTIONS], body[NSECTIONS], dup[NSECTIONS];
-	int order[NSECTIONS];   /* sections in document order (first occurrence) */
+	int order[NSECTIONS]; /* sections in document order (first occurrence) */
 	int lis[NSECTIONS], inlis[NSECTIONS], prev[NSECTIONS];
 	size_t norder = 0, pos = 0, flen = 0, best = 0;
 	int cur = -1, problems = 0, best_end = -1;

@@ -33,8 +33,8 @@
 #include "probed/notify.h"
 #include "config_int.h"
 
-#define CFG_MAX_FILE (8 * 1024 * 1024)      /* probes.yaml itself */
-#define CFG_LOCATION_MAX 48                 /* location: fits every dedup key */
+#define CFG_MAX_FILE (8 * 1024 * 1024) /* probes.yaml itself */
+#define CFG_LOCATION_MAX 48            /* location: fits every dedup key */
 #define CFG_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
 
 #define CFG_DEF_INTERVAL_MS (30 * 1000)
@@ -72,7 +72,7 @@ cfg_probe_cleanup(struct pd_probe_cfg *p)
 	free(p->status);
 	cJSON_Delete(p->json_schema);
 	free(p->severity);
-	free(p->fresh_field);      /* freshness */
+	free(p->fresh_field); /* freshness */
 	free(p->fresh_url_buf);
 	free(p->ca_file);
 	memset(p, 0, sizeof(*p));
@@ -132,10 +132,14 @@ const char *
 pd_config_tier_str(enum pd_tier t)
 {
 	switch (t) {
-	case PD_TIER_CORE: return "core";
-	case PD_TIER_SECONDARY: return "secondary";
-	case PD_TIER_SITE: return "site";
-	default: return "unknown";
+	case PD_TIER_CORE:
+		return "core";
+	case PD_TIER_SECONDARY:
+		return "secondary";
+	case PD_TIER_SITE:
+		return "site";
+	default:
+		return "unknown";
 	}
 }
 
@@ -222,7 +226,8 @@ cfg_status(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 			continue;
 		}
 		if (cfg_status_one(s, &p->status[p->nstatus]) != 0) {
-			pd_config_error(c, e, "status: invalid status '%s' (a code 100-599 or "
+			pd_config_error(c, e,
+					"status: invalid status '%s' (a code 100-599 or "
 					"a range like \"200-299\")",
 					pd_config_disp(e, s, secret, show, sizeof(show)));
 			bad = 1;
@@ -235,7 +240,7 @@ cfg_status(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 }
 
 enum { EX_STATUS, EX_MAX_LATENCY, EX_JSON, EX_N };
-static const char *const expect_keys[] = { "status", "max_latency", "json", NULL };
+static const char *const expect_keys[] = {"status", "max_latency", "json", NULL};
 
 static void
 cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
@@ -251,7 +256,7 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 	if (v[EX_JSON] != NULL && !pd_config_is_null(v[EX_JSON])) {
 		size_t before = c->nmsgs;
 		struct pd_schema *s;
-		struct pd_err e = { 0, "" };
+		struct pd_err e = {0, ""};
 
 		c->json_nodes = 0;
 		c->json_overflow = 0;
@@ -266,8 +271,8 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 		if (c->njmarks > 0)
 			qsort(c->jmarks, c->njmarks, sizeof(*c->jmarks), pd_config_jmark_cmp);
 		if (c->jreported == NULL)
-			c->jreported = pd_config_calloc(c, (size_t)(c->doc.nodes.top -
-								    c->doc.nodes.start), 1);
+			c->jreported = pd_config_calloc(
+				c, (size_t)(c->doc.nodes.top - c->doc.nodes.start), 1);
 		pd_jsonschema_lint(p->json_schema, pd_config_json_lint, c);
 		s = pd_jsonschema_new(p->json_schema, &e);
 		if (s == NULL)
@@ -279,18 +284,35 @@ cfg_expect(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 
 /* Template for probes: the defaults section (values not set here stay at built-ins). */
 enum {
-	DF_INTERVAL, DF_TIMEOUT, DF_FAILURES, DF_CONFIRM, DF_SUCCESSES, DF_HEADERS, DF_MAX_BODY,
-	DF_METHOD, DF_CA_FILE, DF_CERT_EXPIRY, DF_N
+	DF_INTERVAL,
+	DF_TIMEOUT,
+	DF_FAILURES,
+	DF_CONFIRM,
+	DF_SUCCESSES,
+	DF_HEADERS,
+	DF_MAX_BODY,
+	DF_METHOD,
+	DF_CA_FILE,
+	DF_CERT_EXPIRY,
+	DF_N
 };
 static const char *const defaults_keys[] = {
-	"interval", "timeout", "failures_before_page", "confirm_after",
-	"successes_before_resolve", "headers", "max_body", "method", "ca_file", "cert_expiry",
+	"interval",
+	"timeout",
+	"failures_before_page",
+	"confirm_after",
+	"successes_before_resolve",
+	"headers",
+	"max_body",
+	"method",
+	"ca_file",
+	"cert_expiry",
 	NULL,
 };
 
 /* ---- ca_file and cert_expiry (defaults and probes) ---- */
 enum { CE_TICKET, CE_CHAT, CE_PAGE, CE_N };
-static const char *const cert_expiry_keys[] = { "ticket", "chat", "page", NULL };
+static const char *const cert_expiry_keys[] = {"ticket", "chat", "page", NULL};
 
 static void
 cfg_ca_file(struct cfg_ctx *c, yaml_node_t *n, char **out)
@@ -304,7 +326,8 @@ cfg_ca_file(struct cfg_ctx *c, yaml_node_t *n, char **out)
 	if (access(s, R_OK) != 0) {
 		int e = errno;
 
-		pd_config_error(c, n, "ca_file: cannot read '%s': %s (a PEM file of the CA "
+		pd_config_error(c, n,
+				"ca_file: cannot read '%s': %s (a PEM file of the CA "
 				"certificates that sign the endpoint's certificate)",
 				pd_config_disp(n, s, secret, show, sizeof(show)), strerror(e));
 		free(s);
@@ -319,7 +342,7 @@ static void
 cfg_cert_expiry(struct cfg_ctx *c, yaml_node_t *n, struct pd_cert_expiry *ce)
 {
 	yaml_node_t *v[CE_N], *k[CE_N];
-	int64_t *lv[CE_N] = { &ce->ticket_ms, &ce->chat_ms, &ce->page_ms };
+	int64_t *lv[CE_N] = {&ce->ticket_ms, &ce->chat_ms, &ce->page_ms};
 	int b;
 
 	if (n != NULL && n->type == YAML_SCALAR_NODE && !pd_config_is_null(n)) {
@@ -421,22 +444,58 @@ cfg_defaults(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *d)
 }
 
 enum {
-	PR_NAME, PR_FAMILY, PR_TIER, PR_URL, PR_METHOD, PR_BODY, PR_HEADERS, PR_INTERVAL,
-	PR_TIMEOUT, PR_CONFIRM, PR_FAILURES, PR_SUCCESSES, PR_MAX_BODY, PR_SEVERITY, PR_EXPECT,
-	PR_CONTROL, PR_KIND, PR_FRESHNESS, PR_CA_FILE, PR_CERT_EXPIRY, PR_N
+	PR_NAME,
+	PR_FAMILY,
+	PR_TIER,
+	PR_URL,
+	PR_METHOD,
+	PR_BODY,
+	PR_HEADERS,
+	PR_INTERVAL,
+	PR_TIMEOUT,
+	PR_CONFIRM,
+	PR_FAILURES,
+	PR_SUCCESSES,
+	PR_MAX_BODY,
+	PR_SEVERITY,
+	PR_EXPECT,
+	PR_CONTROL,
+	PR_KIND,
+	PR_FRESHNESS,
+	PR_CA_FILE,
+	PR_CERT_EXPIRY,
+	PR_N
 };
 static const char *const probe_keys[] = {
-	"name", "family", "tier", "url", "method", "body", "headers", "interval", "timeout",
-	"confirm_after", "failures_before_page", "successes_before_resolve", "max_body",
-	"severity", "expect", "control", "kind", "freshness", "ca_file", "cert_expiry", NULL,
+	"name",
+	"family",
+	"tier",
+	"url",
+	"method",
+	"body",
+	"headers",
+	"interval",
+	"timeout",
+	"confirm_after",
+	"failures_before_page",
+	"successes_before_resolve",
+	"max_body",
+	"severity",
+	"expect",
+	"control",
+	"kind",
+	"freshness",
+	"ca_file",
+	"cert_expiry",
+	NULL,
 };
-static const char *const tier_words[] = { "core", "secondary", "site", NULL };
-const char *const pd_config_severity_words[] = { "P1", "P2", "P3", "P4", NULL };
+static const char *const tier_words[] = {"core", "secondary", "site", NULL};
+const char *const pd_config_severity_words[] = {"P1", "P2", "P3", "P4", NULL};
 
 /* ---- freshness probes (kind: freshness, freshness: {deadline, max_age, field}) */
 enum { FR_DEADLINE, FR_MAX_AGE, FR_FIELD, FR_N };
-static const char *const freshness_keys[] = { "deadline", "max_age", "field", NULL };
-static const char *const kind_words[] = { "http", "freshness", NULL };
+static const char *const freshness_keys[] = {"deadline", "max_age", "field", NULL};
+static const char *const kind_words[] = {"http", "freshness", NULL};
 
 static void
 cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
@@ -452,11 +511,11 @@ cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 		int64_t t = s ? pd_config_time_of_day(s) : 0;
 
 		if (s != NULL && t < 0)
-			pd_config_error(c, v[FR_DEADLINE],
-					"deadline: invalid time of day '%s' (UTC "
-					"\"HH:MM\", 00:00 to 23:59)",
-					pd_config_disp(v[FR_DEADLINE], s, secret, show,
-						       sizeof(show)));
+			pd_config_error(
+				c, v[FR_DEADLINE],
+				"deadline: invalid time of day '%s' (UTC "
+				"\"HH:MM\", 00:00 to 23:59)",
+				pd_config_disp(v[FR_DEADLINE], s, secret, show, sizeof(show)));
 		else if (s != NULL)
 			p->fresh_deadline_ms = t;
 		free(s);
@@ -468,7 +527,8 @@ cfg_freshness(struct cfg_ctx *c, yaml_node_t *n, struct pd_probe_cfg *p)
 
 		if (s != NULL && (s[0] == '\0' || s[0] == '.' || s[strlen(s) - 1] == '.' ||
 				  strstr(s, "..") != NULL)) {
-			pd_config_error(c, v[FR_FIELD], "field: invalid JSON field '%s' (a key, or "
+			pd_config_error(c, v[FR_FIELD],
+					"field: invalid JSON field '%s' (a key, or "
 					"dotted keys like meta.generated_at)",
 					pd_config_disp(v[FR_FIELD], s, secret, show, sizeof(show)));
 			free(s);
@@ -525,8 +585,8 @@ cfg_probe_kind(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *v[], yaml_node_t 
 }
 
 static void
-cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
-	  struct pd_probe_cfg *p, yaml_node_t **name_node)
+cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d, struct pd_probe_cfg *p,
+	  yaml_node_t **name_node)
 {
 	yaml_node_t *v[PR_N], *k[PR_N];
 	struct pd_header *own = NULL;
@@ -592,12 +652,13 @@ cfg_probe(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 	if (v[PR_EXPECT] != NULL)
 		cfg_expect(c, v[PR_EXPECT], p);
 	if (v[PR_CONTROL] != NULL) {
-		const char *raw = v[PR_CONTROL]->type == YAML_SCALAR_NODE ? pd_config_raw(v[PR_CONTROL]) : "";
+		const char *raw =
+			v[PR_CONTROL]->type == YAML_SCALAR_NODE ? pd_config_raw(v[PR_CONTROL]) : "";
 
 		if (!pd_config_yaml_bool(raw, &p->control))
 			pd_config_error(c, v[PR_CONTROL], "control: expected true or false");
 	}
-	cfg_probe_kind(c, n, v, k, p);   /* freshness */
+	cfg_probe_kind(c, n, v, k, p); /* freshness */
 	p->cert_expiry = d->cert_expiry;
 	if (d->ca_file != NULL && v[PR_CA_FILE] == NULL)
 		p->ca_file = pd_config_strdup(c, d->ca_file);
@@ -631,10 +692,9 @@ cfg_probe_item(struct cfg_ctx *c, yaml_node_t *n, size_t i, void *ud, yaml_node_
 }
 
 static void
-cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
-	   struct pd_config *cfg)
+cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d, struct pd_config *cfg)
 {
-	struct cfg_probes_ud u = { d, cfg };
+	struct cfg_probes_ud u = {d, cfg};
 	yaml_node_item_t *items;
 	size_t cnt;
 
@@ -650,7 +710,7 @@ cfg_probes(struct cfg_ctx *c, yaml_node_t *n, const struct pd_probe_cfg *d,
 }
 
 enum { ST_PATH, ST_RETENTION, ST_INC_RETENTION, ST_N };
-static const char *const store_keys[] = { "path", "retention", "incident_retention", NULL };
+static const char *const store_keys[] = {"path", "retention", "incident_retention", NULL};
 
 static void
 cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
@@ -677,11 +737,23 @@ cfg_store(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 				   &cfg->incident_retention_ms);
 }
 
-enum { TOP_DEFAULTS, TOP_STORE, TOP_PROBES, TOP_NOTIFY, TOP_LOCATION, TOP_HTTP, TOP_HEARTBEAT,
-       TOP_CLASSIFY, TOP_MAINTENANCE, TOP_RUNBOOKS, TOP_SLO, TOP_N };
+enum {
+	TOP_DEFAULTS,
+	TOP_STORE,
+	TOP_PROBES,
+	TOP_NOTIFY,
+	TOP_LOCATION,
+	TOP_HTTP,
+	TOP_HEARTBEAT,
+	TOP_CLASSIFY,
+	TOP_MAINTENANCE,
+	TOP_RUNBOOKS,
+	TOP_SLO,
+	TOP_N
+};
 static const char *const top_keys[] = {
-	"defaults", "store", "probes", "notify", "location", "http", "heartbeat", "classify",
-	"maintenance", "runbooks", "slo", NULL,
+	"defaults",  "store",    "probes",      "notify",   "location", "http",
+	"heartbeat", "classify", "maintenance", "runbooks", "slo",      NULL,
 };
 
 /* Keys written one level off: in the mapping `what`, a key of names[] belongs `where`.
@@ -691,16 +763,16 @@ static const struct {
 	const char *const *names;
 	const char *where;
 } cfg_elsewhere[] = {
-	{ "probe", expect_keys, "under 'expect:'" },
-	{ "probe", freshness_keys, "under 'freshness:', with kind: freshness" },
-	{ "probe", top_keys, "at the top level: check this line's indentation" },
-	{ "defaults", expect_keys, "under 'expect:' of each probe" },
-	{ "defaults", probe_keys, "in each probe; defaults cannot set it" },
-	{ "expect", probe_keys, "in the probe, beside 'expect:'" },
-	{ "top level", defaults_keys, "under 'defaults:' or in a probe" },
-	{ "top level", probe_keys, "in a probe, under 'probes:'" },
-	{ "top level", store_keys, "under 'store:'" },
-	{ "notify", top_keys, "at the top level: check this line's indentation" },
+	{"probe", expect_keys, "under 'expect:'"},
+	{"probe", freshness_keys, "under 'freshness:', with kind: freshness"},
+	{"probe", top_keys, "at the top level: check this line's indentation"},
+	{"defaults", expect_keys, "under 'expect:' of each probe"},
+	{"defaults", probe_keys, "in each probe; defaults cannot set it"},
+	{"expect", probe_keys, "in the probe, beside 'expect:'"},
+	{"top level", defaults_keys, "under 'defaults:' or in a probe"},
+	{"top level", probe_keys, "in a probe, under 'probes:'"},
+	{"top level", store_keys, "under 'store:'"},
+	{"notify", top_keys, "at the top level: check this line's indentation"},
 };
 
 const char *
@@ -745,8 +817,8 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 		if (cfg->location != NULL && strlen(cfg->location) > CFG_LOCATION_MAX)
 			pd_config_error(c, v[TOP_LOCATION],
 					"location: at most %d bytes (it is part of "
-					"every incident key), got %zu", CFG_LOCATION_MAX,
-					strlen(cfg->location));
+					"every incident key), got %zu",
+					CFG_LOCATION_MAX, strlen(cfg->location));
 	}
 	if (v[TOP_HTTP] != NULL)
 		pd_config_read_http(c, v[TOP_HTTP], cfg);
@@ -767,13 +839,12 @@ cfg_root(struct cfg_ctx *c, yaml_node_t *root, struct pd_config *cfg)
 /* ---------------------------------------------------------------- entry points */
 
 static int config_load_string(const char *yaml, size_t len, const char *name, unsigned flags,
-			      struct pd_config **out, struct pd_err *err,
-			      pd_config_diag_fn diag, void *ud);
+			      struct pd_config **out, struct pd_err *err, pd_config_diag_fn diag,
+			      void *ud);
 
 int
-pd_config_load_string(const char *yaml, size_t len, const char *name,
-		      struct pd_config **out, struct pd_err *err,
-		      pd_config_diag_fn diag, void *ud)
+pd_config_load_string(const char *yaml, size_t len, const char *name, struct pd_config **out,
+		      struct pd_err *err, pd_config_diag_fn diag, void *ud)
 {
 	return config_load_string(yaml, len, name, 0, out, err, diag, ud);
 }
@@ -848,15 +919,15 @@ cfg_read_file(const char *path, struct pd_buf *b, struct pd_err *err)
 }
 
 int
-pd_config_load(const char *path, struct pd_config **out, struct pd_err *err,
-	       pd_config_diag_fn diag, void *ud)
+pd_config_load(const char *path, struct pd_config **out, struct pd_err *err, pd_config_diag_fn diag,
+	       void *ud)
 {
 	return pd_config_load_flags(path, 0, out, err, diag, ud);
 }
 
 int
-pd_config_load_flags(const char *path, unsigned flags, struct pd_config **out,
-		     struct pd_err *err, pd_config_diag_fn diag, void *ud)
+pd_config_load_flags(const char *path, unsigned flags, struct pd_config **out, struct pd_err *err,
+		     pd_config_diag_fn diag, void *ud)
 {
 	struct pd_buf b;
 	int rc;
@@ -906,7 +977,7 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 		goto out;
 	if (v == NULL) {
 		res = pd_config_strdup(&c, CFG_DEF_STORE_PATH);
-	} else {            /* as cfg_store() */
+	} else { /* as cfg_store() */
 		res = pd_config_string(&c, v, "path", NULL);
 		if (res != NULL && res[0] == '\0')
 			pd_config_error(&c, v, "path: must not be empty");

@@ -15,7 +15,7 @@
 #include "probed/config.h"
 #include "config_int.h"
 
-#define CFG_MAX_SECRET_FILE (64 * 1024)     /* one ${file:...} */
+#define CFG_MAX_SECRET_FILE (64 * 1024) /* one ${file:...} */
 
 
 /*
@@ -27,8 +27,7 @@
  * return at once; it is then refused.
  */
 int
-pd_config_read_file(const char *path, int regular_only, size_t max, struct pd_buf *out,
-		    int *errnum)
+pd_config_read_file(const char *path, int regular_only, size_t max, struct pd_buf *out, int *errnum)
 {
 	char chunk[16384];
 	struct stat st;
@@ -147,9 +146,8 @@ pd_config_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secre
 		end = memchr(ref, '}', len - i - 2);
 		*secret = 1;
 		if (end == NULL) {
-			pd_config_error(c, n,
-					"%s: unterminated '${' (write '$$' for a literal '$')",
-					what);
+			pd_config_error(
+				c, n, "%s: unterminated '${' (write '$$' for a literal '$')", what);
 			bad = 1;
 			break;
 		}
@@ -162,9 +160,9 @@ pd_config_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secre
 			if (path == NULL)
 				goto nomem;
 			if (path[0] != '/') {
-				pd_config_error(c, n, "%s: ${file:%s} needs an absolute path", what,
-						pd_config_show(path, strlen(path), show,
-							       sizeof(show)));
+				pd_config_error(
+					c, n, "%s: ${file:%s} needs an absolute path", what,
+					pd_config_show(path, strlen(path), show, sizeof(show)));
 				bad = 1;
 			} else if (c->flags & PD_CONFIG_NO_SECRET_FILES) {
 				/* checked for syntax only; the daemon reads the file */
@@ -173,21 +171,21 @@ pd_config_expand(struct cfg_ctx *c, yaml_node_t *n, const char *what, int *secre
 					goto nomem;
 				}
 			} else if ((rc = cfg_read_secret_file(path, &b, &errnum)) == -2) {
-				pd_config_error(c, n,
-						"cannot read '%s': not a regular file (a FIFO or a "
-						"device would block or never end)",
-						pd_config_show(path, strlen(path), show,
-							       sizeof(show)));
+				pd_config_error(
+					c, n,
+					"cannot read '%s': not a regular file (a FIFO or a "
+					"device would block or never end)",
+					pd_config_show(path, strlen(path), show, sizeof(show)));
 				bad = 1;
 			} else if (rc != 0) {
 				if (errnum == ENOMEM) {
 					free(path);
 					goto nomem;
 				}
-				pd_config_error(c, n, "cannot read '%s': %s",
-						pd_config_show(path, strlen(path), show,
-							       sizeof(show)),
-						strerror(errnum));
+				pd_config_error(
+					c, n, "cannot read '%s': %s",
+					pd_config_show(path, strlen(path), show, sizeof(show)),
+					strerror(errnum));
 				bad = 1;
 			}
 			free(path);

@@ -10,8 +10,8 @@
 #include <yaml.h>
 #include "probed/config.h"
 
-#define CFG_SHOW_MAX 80                     /* longest value quoted in a message */
-#define CFG_DEF_TIMEOUT_MS (10 * 1000)      /* probes and notify targets */
+#define CFG_SHOW_MAX 80                /* longest value quoted in a message */
+#define CFG_DEF_TIMEOUT_MS (10 * 1000) /* probes and notify targets */
 
 struct pd_buf;
 
@@ -38,26 +38,26 @@ struct cfg_ctx {
 	const char *file;
 	struct cfg_msg *msgs;
 	size_t nmsgs, capmsgs;
-	size_t json_nodes;      /* of the expect.json being converted */
-	size_t json_total;      /* of every expect.json so far */
+	size_t json_nodes; /* of the expect.json being converted */
+	size_t json_total; /* of every expect.json so far */
 	int json_overflow;
-	struct cfg_jmark *jmarks;   /* of the expect.json being converted */
+	struct cfg_jmark *jmarks; /* of the expect.json being converted */
 	size_t njmarks, capjmarks;
-	unsigned char *jreported;   /* per YAML node: an unknown keyword was reported */
+	unsigned char *jreported; /* per YAML node: an unknown keyword was reported */
 	int nomem;
-	unsigned flags;         /* PD_CONFIG_* load flags */
+	unsigned flags; /* PD_CONFIG_* load flags */
 };
 
 /* ---- config_yaml.c: messages, memory, nodes, YAML -> cJSON ---- */
 /* A message at line:col (1-based) or at node n (NULL: 1:1); the load goes on. */
-void pd_config_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt,
-			 va_list ap) __attribute__((format(printf, 4, 0)));
+void pd_config_verror_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 void pd_config_error_at(struct cfg_ctx *c, size_t line, size_t col, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void pd_config_error(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int pd_config_msg_cmp(const void *a, const void *b);
-int pd_config_named_cmp(const void *a, const void *b);   /* qsort of struct cfg_named */   /* qsort: by position, then order */
+int pd_config_msg_cmp(const void *a, const void *b);   /* qsort: by position, then order */
+int pd_config_named_cmp(const void *a, const void *b); /* qsort of struct cfg_named */
 const char *pd_config_show(const char *s, size_t len, char *out, size_t cap);
 const char *pd_config_raw(const yaml_node_t *n);
 const char *pd_config_disp(const yaml_node_t *n, const char *expanded, int secret, char *out,
@@ -76,8 +76,7 @@ int pd_config_yaml_bool(const char *s, int *b);
 int pd_config_jmark_cmp(const void *a, const void *b);
 void pd_config_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg);
 cJSON *pd_config_json(struct cfg_ctx *c, yaml_node_t *n, int depth);
-void pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml,
-			    size_t len);
+void pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, size_t len);
 int pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len);
 yaml_node_t *pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *empty,
 			     const char *multi, int *have_doc);
@@ -110,13 +109,13 @@ char *pd_config_method(struct cfg_ctx *c, yaml_node_t *n);
 /* schemes: a target's own ("smtp,smtps"), NULL = http or https */
 int pd_config_url_of(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *schemes,
 		     char **url, char **display, int *secret);
-int pd_config_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url,
-		  char **display, int *secret);
+int pd_config_url(struct cfg_ctx *c, yaml_node_t *n, const char *what, char **url, char **display,
+		  int *secret);
 int pd_config_headers(struct cfg_ctx *c, yaml_node_t *n, struct pd_header **out, size_t *nout);
 int pd_config_headers_merge(struct cfg_ctx *c, const struct pd_header *base, size_t nbase,
 			    const struct pd_header *over, size_t nover, struct pd_header **out,
 			    size_t *nout);
-int64_t pd_config_time_of_day(const char *s);   /* ms after midnight, -1 when invalid */
+int64_t pd_config_time_of_day(const char *s); /* ms after midnight, -1 when invalid */
 void pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
 		      yaml_node_t *const nodes[], size_t n);
 /* Item i of a list of named things read from n; returns its name (owned by the item). */
@@ -124,8 +123,7 @@ typedef char *(*pd_config_item_fn)(struct cfg_ctx *c, yaml_node_t *n, size_t i, 
 				   yaml_node_t **name_node);
 void pd_config_named(struct cfg_ctx *c, yaml_node_item_t *items, size_t cnt, const char *what,
 		     pd_config_item_fn read, void *ud, size_t *count);
-void pd_config_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what,
-			  const char *v);
+void pd_config_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what, const char *v);
 
 /* ---- config_notify.c: the notify: list ---- */
 void pd_config_read_notify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg);

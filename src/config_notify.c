@@ -14,27 +14,34 @@
 #include "probed/notify.h"
 #include "config_int.h"
 
-#define CFG_MAX_RETRY_MS (3600 * 1000LL)    /* retry/breaker durations: at most 1h */
+#define CFG_MAX_RETRY_MS (3600 * 1000LL) /* retry/breaker durations: at most 1h */
 
 /* ---- notify targets (routing; a type's own keys live in its
  * notify_<type>.c behind struct pd_notify_ops, read through pd_config_notify_*) ---- */
 enum {
-	NT_NAME, NT_TYPE, NT_URL, NT_HEADERS, NT_TIMEOUT, NT_SEVERITIES, NT_ROLE, NT_RETRY,
-	NT_BREAKER, NT_N
+	NT_NAME,
+	NT_TYPE,
+	NT_URL,
+	NT_HEADERS,
+	NT_TIMEOUT,
+	NT_SEVERITIES,
+	NT_ROLE,
+	NT_RETRY,
+	NT_BREAKER,
+	NT_N
 };
 static const char *const notify_common_keys[] = {
-	"name", "type", "url", "headers", "timeout", "severities", "role", "retry", "breaker",
-	NULL,
+	"name", "type", "url", "headers", "timeout", "severities", "role", "retry", "breaker", NULL,
 };
 /* index + 1 = enum pd_notify_role */
-static const char *const notify_roles[] = { "page", "chat", "ticket", NULL };
+static const char *const notify_roles[] = {"page", "chat", "ticket", NULL};
 #define CFG_NOTIFY_MAX_KEYS 64
 
 /* The entry being read, for a type's configure (config.h's pd_config_notify_*). */
 struct pd_notify_conf {
 	struct cfg_ctx *c;
 	yaml_node_t *entry;
-	const char *const *names;   /* every key: common, then every type's own */
+	const char *const *names; /* every key: common, then every type's own */
 	yaml_node_t **v, **k;
 };
 
@@ -77,8 +84,8 @@ pd_config_notify_error(struct pd_notify_conf *nc, const char *key, const char *f
 }
 
 void
-pd_config_notify_item_error(struct pd_notify_conf *nc, const char *key, size_t i,
-			  const char *fmt, ...)
+pd_config_notify_item_error(struct pd_notify_conf *nc, const char *key, size_t i, const char *fmt,
+			    ...)
 {
 	yaml_node_t *n = nc_value(nc, key);
 	va_list ap;
@@ -122,8 +129,7 @@ pd_config_notify_secret(struct pd_notify_conf *nc, const char *key)
 }
 
 int
-pd_config_notify_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms,
-			int64_t *out)
+pd_config_notify_duration(struct pd_notify_conf *nc, const char *key, int64_t min_ms, int64_t *out)
 {
 	if (!pd_config_notify_has(nc, key))
 		return 0;
@@ -132,7 +138,7 @@ pd_config_notify_duration(struct pd_notify_conf *nc, const char *key, int64_t mi
 
 char *
 pd_config_notify_url(struct pd_notify_conf *nc, const char *key, const char *schemes,
-		   char **display)
+		     char **display)
 {
 	char *url = NULL;
 	int secret;
@@ -147,7 +153,7 @@ pd_config_notify_url(struct pd_notify_conf *nc, const char *key, const char *sch
 
 char **
 pd_config_notify_list(struct pd_notify_conf *nc, const char *key, const char *scalar_hint,
-		    size_t *nout)
+		      size_t *nout)
 {
 	struct cfg_ctx *c = nc->c;
 	yaml_node_t *n = nc_value(nc, key);
@@ -182,7 +188,7 @@ pd_config_notify_list(struct pd_notify_conf *nc, const char *key, const char *sc
 
 int
 pd_config_notify_enum(struct pd_notify_conf *nc, const char *key, const char *const *words,
-		    const char *expect)
+		      const char *expect)
 {
 	if (!pd_config_notify_has(nc, key))
 		return -1;
@@ -192,7 +198,7 @@ pd_config_notify_enum(struct pd_notify_conf *nc, const char *key, const char *co
 int
 pd_config_notify_bool(struct pd_notify_conf *nc, const char *key)
 {
-	static const char *const words[] = { "false", "true", NULL };
+	static const char *const words[] = {"false", "true", NULL};
 
 	return pd_config_notify_enum(nc, key, words, "true or false");
 }
@@ -238,8 +244,7 @@ cfg_notify_severities(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		int s = pd_config_enum(c, pd_config_node(c, items[i]), "severities",
-				       pd_config_severity_words,
-				       "P1, P2, P3 or P4");
+				       pd_config_severity_words, "P1, P2, P3 or P4");
 
 		if (s >= 0)
 			*mask |= 1u << s;
@@ -260,7 +265,7 @@ cfg_retry_duration(struct cfg_ctx *c, yaml_node_t *n, const char *what, int64_t 
 
 /* retry: {max_backoff, max_retry_after}; 0 = the outbox's default for the role */
 enum { RT_MAX_BACKOFF, RT_MAX_RETRY_AFTER, RT_N };
-static const char *const retry_keys[] = { "max_backoff", "max_retry_after", NULL };
+static const char *const retry_keys[] = {"max_backoff", "max_retry_after", NULL};
 
 static void
 cfg_notify_retry(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
@@ -275,7 +280,7 @@ cfg_notify_retry(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
 
 /* breaker: {failures, cooldown, max_cooldown}; 0 = the outbox's default */
 enum { BK_FAILURES, BK_COOLDOWN, BK_MAX_COOLDOWN, BK_N };
-static const char *const breaker_keys[] = { "failures", "cooldown", "max_cooldown", NULL };
+static const char *const breaker_keys[] = {"failures", "cooldown", "max_cooldown", NULL};
 
 static void
 cfg_notify_breaker(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t)
@@ -331,13 +336,12 @@ cfg_ops_has_key(const struct pd_notify_ops *ops, const char *key)
 }
 
 static void
-cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
-	       yaml_node_t **name_node)
+cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t, yaml_node_t **name_node)
 {
 	const char *const *names = cfg_notify_keys();
 	yaml_node_t *v[CFG_NOTIFY_MAX_KEYS + 1], *k[CFG_NOTIFY_MAX_KEYS + 1];
 	const struct pd_notify_ops *ops = NULL;
-	struct pd_notify_conf nc = { .c = c, .entry = n, .names = names, .v = v, .k = k };
+	struct pd_notify_conf nc = {.c = c, .entry = n, .names = names, .v = v, .k = k};
 	int type = -1, secret;
 
 	*name_node = NULL;
@@ -379,8 +383,8 @@ cfg_notify_one(struct cfg_ctx *c, yaml_node_t *n, struct pd_notify_cfg *t,
 				ops->name);
 	} else if (v[NT_URL] != NULL) {
 		if (pd_config_url_of(c, v[NT_URL], "url", ops ? ops->schemes : NULL, &t->url,
-				     &t->url_display, &secret) == 0 && ops != NULL &&
-		    (ops->flags & PD_NOTIFY_F_URL_SECRET)) {
+				     &t->url_display, &secret) == 0 &&
+		    ops != NULL && (ops->flags & PD_NOTIFY_F_URL_SECRET)) {
 			/* a URL that is a credential even when written in the clear */
 			pd_log_add_secret(t->url);
 			if (!secret) {

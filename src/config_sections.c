@@ -51,7 +51,7 @@ cfg_listen_ok(const char *s)
 }
 
 enum { HT_LISTEN, HT_BEARER, HT_N };
-static const char *const http_keys[] = { "listen", "bearer_token", NULL };
+static const char *const http_keys[] = {"listen", "bearer_token", NULL};
 
 void
 pd_config_read_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
@@ -66,11 +66,11 @@ pd_config_read_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 		char *s = pd_config_string(c, v[HT_LISTEN], "listen", &secret);
 
 		if (s != NULL && !cfg_listen_ok(s)) {
-			pd_config_error(c, v[HT_LISTEN],
-					"listen: invalid address '%s' (host:port, e.g. "
-					"127.0.0.1:9464 or [::1]:9464)",
-					pd_config_disp(v[HT_LISTEN], s, secret, show,
-						       sizeof(show)));
+			pd_config_error(
+				c, v[HT_LISTEN],
+				"listen: invalid address '%s' (host:port, e.g. "
+				"127.0.0.1:9464 or [::1]:9464)",
+				pd_config_disp(v[HT_LISTEN], s, secret, show, sizeof(show)));
 			free(s);
 			s = NULL;
 		}
@@ -90,14 +90,34 @@ pd_config_read_http(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 }
 
 enum {
-	CL_WINDOW, CL_CORE_TIMEOUT, CL_LAT_FACTOR, CL_ERR_LOW, CL_ERR_HIGH, CL_MIN_COUNT,
-	CL_BASELINE, CL_CORE_FAMILY, CL_P3_ESCALATE, CL_CORRELATION, CL_REFERENCE, CL_UPSTREAM,
+	CL_WINDOW,
+	CL_CORE_TIMEOUT,
+	CL_LAT_FACTOR,
+	CL_ERR_LOW,
+	CL_ERR_HIGH,
+	CL_MIN_COUNT,
+	CL_BASELINE,
+	CL_CORE_FAMILY,
+	CL_P3_ESCALATE,
+	CL_CORRELATION,
+	CL_REFERENCE,
+	CL_UPSTREAM,
 	CL_N
 };
 static const char *const classify_keys[] = {
-	"window", "core_timeout", "latency_factor", "error_rate_low", "error_rate_high",
-	"min_window_count", "baseline_latency", "core_family_down", "p3_escalate",
-	"correlation_window", "reference_probe", "upstream", NULL,
+	"window",
+	"core_timeout",
+	"latency_factor",
+	"error_rate_low",
+	"error_rate_high",
+	"min_window_count",
+	"baseline_latency",
+	"core_family_down",
+	"p3_escalate",
+	"correlation_window",
+	"reference_probe",
+	"upstream",
+	NULL,
 };
 
 void
@@ -118,7 +138,8 @@ cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct 
 		if (pd_config_probe(cfg, s) == NULL && !pd_config_has_family(cfg, s))
 			pd_config_error(c, ref,
 					"classify: reference_probe: no probe (nor family) is "
-					"named '%s'", s);
+					"named '%s'",
+					s);
 		else
 			snprintf(r->reference_probe, sizeof(r->reference_probe), "%s", s);
 		free(s);
@@ -127,8 +148,10 @@ cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct 
 		size_t len = strlen(s);
 
 		if (len == 0 || len >= sizeof(r->upstream) || strpbrk(s, "\n\r\t") != NULL)
-			pd_config_error(c, up, "classify: upstream: 1-%zu characters on one line "
-					"(the upstream's name, e.g. TikTok)", sizeof(r->upstream) - 1);
+			pd_config_error(c, up,
+					"classify: upstream: 1-%zu characters on one line "
+					"(the upstream's name, e.g. TikTok)",
+					sizeof(r->upstream) - 1);
 		else
 			snprintf(r->upstream, sizeof(r->upstream), "%s", s);
 		free(s);
@@ -138,7 +161,7 @@ cfg_classify_words(struct cfg_ctx *c, yaml_node_t *ref, yaml_node_t *up, struct 
 void
 pd_config_read_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 {
-	static const char *const p12[] = { "P1", "P2", NULL };
+	static const char *const p12[] = {"P1", "P2", NULL};
 	struct pd_classify_rules *r = &cfg->classify;
 	yaml_node_t *v[CL_N], *k[CL_N];
 	double d;
@@ -150,8 +173,8 @@ pd_config_read_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg
 		pd_config_duration(c, v[CL_WINDOW], "window", 10000, &r->window_ms);
 	if (v[CL_CORE_TIMEOUT])
 		pd_config_duration(c, v[CL_CORE_TIMEOUT], "core_timeout", 1, &r->core_timeout_ms);
-	if (v[CL_LAT_FACTOR] && pd_config_number(c, v[CL_LAT_FACTOR], "latency_factor", 1.0, 1000,
-						 &d) == 0)
+	if (v[CL_LAT_FACTOR] &&
+	    pd_config_number(c, v[CL_LAT_FACTOR], "latency_factor", 1.0, 1000, &d) == 0)
 		r->latency_factor = d;
 	if (v[CL_ERR_LOW] && pd_config_number(c, v[CL_ERR_LOW], "error_rate_low", 0, 1, &d) == 0)
 		r->error_rate_low = d;
@@ -159,8 +182,8 @@ pd_config_read_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg
 		r->error_rate_high = d;
 	if (r->error_rate_low > r->error_rate_high)
 		pd_config_error(c, n, "classify: error_rate_low must not exceed error_rate_high");
-	if (v[CL_MIN_COUNT] && pd_config_int(c, v[CL_MIN_COUNT], "min_window_count", 1, 1000000,
-					     &i) == 0)
+	if (v[CL_MIN_COUNT] &&
+	    pd_config_int(c, v[CL_MIN_COUNT], "min_window_count", 1, 1000000, &i) == 0)
 		r->min_window_count = i;
 	if (v[CL_BASELINE]) {
 		int64_t ms;
@@ -183,7 +206,7 @@ pd_config_read_classify(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg
 }
 
 enum { HB_URL, HB_INTERVAL, HB_N };
-static const char *const heartbeat_keys[] = { "url", "interval", NULL };
+static const char *const heartbeat_keys[] = {"url", "interval", NULL};
 
 void
 pd_config_read_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
@@ -206,11 +229,21 @@ pd_config_read_heartbeat(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cf
 }
 
 /* ---- maintenance windows (the rule is in maint.h) ---- */
-enum { MT_NAME, MT_REASON, MT_START, MT_WEEKDAYS, MT_TIME, MT_DURATION, MT_PROBES, MT_FAMILIES,
-       MT_ALL, MT_N };
+enum {
+	MT_NAME,
+	MT_REASON,
+	MT_START,
+	MT_WEEKDAYS,
+	MT_TIME,
+	MT_DURATION,
+	MT_PROBES,
+	MT_FAMILIES,
+	MT_ALL,
+	MT_N
+};
 static const char *const maint_keys[] = {
-	"name", "reason", "start", "weekdays", "time", "duration", "probes", "families", "all",
-	NULL,
+	"name",     "reason", "start",    "weekdays", "time",
+	"duration", "probes", "families", "all",      NULL,
 };
 
 static void
@@ -223,9 +256,9 @@ cfg_maint_weekday(struct cfg_ctx *c, yaml_node_t *n, unsigned *mask)
 	if (s == NULL)
 		return;
 	if ((d = pd_maint_weekday_parse(s)) < 0)
-		pd_config_error(c, n,
-				"weekdays: unknown weekday '%s' (mon, tue, wed, thu, fri, sat, sun)",
-				pd_config_disp(n, s, secret, show, sizeof(show)));
+		pd_config_error(
+			c, n, "weekdays: unknown weekday '%s' (mon, tue, wed, thu, fri, sat, sun)",
+			pd_config_disp(n, s, secret, show, sizeof(show)));
 	else
 		*mask |= 1u << d;
 	free(s);
@@ -256,9 +289,8 @@ cfg_maint_scope(struct cfg_ctx *c, yaml_node_t *n, const char *what, int family,
 			char show[CFG_SHOW_MAX + 8];
 
 			pd_config_error(c, e, "%s: no %s named '%s' in this configuration", what,
-					family ? "probe family" : "probe", pd_config_disp(e, s, 0,
-											  show,
-											  sizeof(show)));
+					family ? "probe family" : "probe",
+					pd_config_disp(e, s, 0, show, sizeof(show)));
 			free(s);
 			continue;
 		}
@@ -289,7 +321,8 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 	else
 		w->reason = pd_config_string(c, v[MT_REASON], "reason", NULL);
 	if (v[MT_START] != NULL && v[MT_WEEKDAYS] != NULL) {
-		pd_config_error(c, k[MT_WEEKDAYS], "maintenance: 'start' (one-off) and 'weekdays' "
+		pd_config_error(c, k[MT_WEEKDAYS],
+				"maintenance: 'start' (one-off) and 'weekdays' "
 				"(recurring) exclude each other");
 	} else if (v[MT_START] != NULL) {
 		char *s = pd_config_scalar(c, v[MT_START], "start", &secret);
@@ -304,9 +337,10 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 			w->start_ms = ms;
 		free(s);
 		if (k[MT_TIME] != NULL)
-			pd_config_error(c, k[MT_TIME],
-					"time is only valid with 'weekdays' (a recurring "
-					"window); a one-off window has its date and time in 'start'");
+			pd_config_error(
+				c, k[MT_TIME],
+				"time is only valid with 'weekdays' (a recurring "
+				"window); a one-off window has its date and time in 'start'");
 	} else if (v[MT_WEEKDAYS] != NULL) {
 		yaml_node_t *wd = v[MT_WEEKDAYS];
 
@@ -329,11 +363,11 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 			char *s = pd_config_scalar(c, v[MT_TIME], "time", &secret);
 
 			if (s != NULL && (w->time_ms = pd_config_time_of_day(s)) < 0)
-				pd_config_error(c, v[MT_TIME],
-						"time: invalid time of day '%s' (HH:MM, UTC, "
-						"00:00 to 23:59)",
-						pd_config_disp(v[MT_TIME], s, secret, show,
-							       sizeof(show)));
+				pd_config_error(
+					c, v[MT_TIME],
+					"time: invalid time of day '%s' (HH:MM, UTC, "
+					"00:00 to 23:59)",
+					pd_config_disp(v[MT_TIME], s, secret, show, sizeof(show)));
 			free(s);
 		}
 	} else {
@@ -351,7 +385,8 @@ cfg_maint_one(struct cfg_ctx *c, yaml_node_t *n, const struct pd_config *cfg,
 		int b = 0;
 
 		if (s != NULL && (pd_config_yaml_bool(s, &b) == 0 || !b))
-			pd_config_error(c, v[MT_ALL], "all: must be true (or leave it out and list "
+			pd_config_error(c, v[MT_ALL],
+					"all: must be true (or leave it out and list "
 					"probes or families)");
 		free(s);
 		w->all = b;
@@ -394,7 +429,7 @@ pd_config_read_maintenance(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *
  * then carries BASE_URL/<file> (an absolute link: PagerDuty's links[], Slack's button)
  * instead of the relative "runbooks/<file>". */
 enum { RB_BASE_URL, RB_N };
-static const char *const runbooks_keys[] = { "base_url", NULL };
+static const char *const runbooks_keys[] = {"base_url", NULL};
 
 void
 pd_config_read_runbooks(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
@@ -417,20 +452,21 @@ pd_config_read_runbooks(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg
 		pd_config_error(c, v[RB_BASE_URL], "base_url: at most %d bytes, got %zu",
 				PD_CONFIG_RUNBOOK_URL_MAX, strlen(cfg->runbooks_base_url));
 	else if (strpbrk(cfg->runbooks_base_url, "?#") != NULL)
-		pd_config_error(c, v[RB_BASE_URL], "base_url: no query or fragment (the runbook's "
+		pd_config_error(c, v[RB_BASE_URL],
+				"base_url: no query or fragment (the runbook's "
 				"file name is appended to it)");
 }
 
 /* ---- `slo:` (objectives per family or probe, burn-rate rules; see slo.h) ---- */
 enum { SLO_OBJECTIVES, SLO_RULES, SLO_N };
-static const char *const slo_keys[] = { "objectives", "rules", NULL };
+static const char *const slo_keys[] = {"objectives", "rules", NULL};
 enum { SO_FAMILY, SO_PROBE, SO_AVAIL, SO_OVER, SO_LATENCY, SO_N };
-static const char *const slo_obj_keys[] = { "family", "probe", "availability", "over", "latency",
-					    NULL };
+static const char *const slo_obj_keys[] = {"family", "probe",   "availability",
+					   "over",   "latency", NULL};
 enum { SL_UNDER, SL_TARGET, SL_N };
-static const char *const slo_lat_keys[] = { "under", "target", NULL };
+static const char *const slo_lat_keys[] = {"under", "target", NULL};
 enum { SR_BURN, SR_LONG, SR_SHORT, SR_SEVERITY, SR_N };
-static const char *const slo_rule_keys[] = { "burn_rate", "long", "short", "severity", NULL };
+static const char *const slo_rule_keys[] = {"burn_rate", "long", "short", "severity", NULL};
 
 /* "99.9%" -> 0.999 (strictly between 0 and 100 %); 0 ok, -1 error (reported). */
 static int
@@ -474,14 +510,14 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 	o->by_probe = v[SO_PROBE] != NULL;
 	o->name = pd_config_name(c, v[o->by_probe ? SO_PROBE : SO_FAMILY],
 				 o->by_probe ? "probe" : "family");
-	if (o->name != NULL && !(o->by_probe ? pd_config_probe(cfg, o->name) != NULL :
-				 pd_config_has_family(cfg, o->name)))
+	if (o->name != NULL && !(o->by_probe ? pd_config_probe(cfg, o->name) != NULL
+					     : pd_config_has_family(cfg, o->name)))
 		pd_config_error(c, v[o->by_probe ? SO_PROBE : SO_FAMILY],
 				"slo objective: no probe %s '%s'",
 				o->by_probe ? "is named" : "has the family", o->name);
 	if (v[SO_AVAIL] == NULL)
-		pd_config_error(c, n,
-				"slo objective is missing required key 'availability' (e.g. 99.9%%)");
+		pd_config_error(
+			c, n, "slo objective is missing required key 'availability' (e.g. 99.9%%)");
 	else
 		cfg_percent(c, v[SO_AVAIL], "availability", &o->objective);
 	if (v[SO_OVER] != NULL)
@@ -494,7 +530,8 @@ cfg_slo_objective(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg, stru
 		pd_config_duration_format(cfg->retention_ms, ret, sizeof(ret));
 		pd_config_error(c, v[SO_OVER] ? v[SO_OVER] : n,
 				"slo objective: over %s is longer than "
-				"store.retention (%s): raise the retention or shorten the period", per, ret);
+				"store.retention (%s): raise the retention or shorten the period",
+				per, ret);
 	}
 	if (v[SO_LATENCY] != NULL) {
 		yaml_node_t *lv[SL_N], *lk[SL_N];
@@ -553,15 +590,14 @@ pd_config_read_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 				pd_config_duration(c, rv[SR_SHORT], "short", 60000, &r->short_ms);
 			if (rv[SR_LONG] && rv[SR_SHORT] && r->short_ms > r->long_ms)
 				pd_config_error(c, rv[SR_SHORT], "short: must not exceed long");
-			if (rv[SR_SEVERITY] &&
-			    (sev = pd_config_enum(c, rv[SR_SEVERITY], "severity",
-						  pd_config_severity_words,
-						  "P1, P2, P3 or P4")) >= 0)
+			if (rv[SR_SEVERITY] && (sev = pd_config_enum(c, rv[SR_SEVERITY], "severity",
+								     pd_config_severity_words,
+								     "P1, P2, P3 or P4")) >= 0)
 				r->severity = sev + 1;
 		}
 	}
-	if (v[SLO_OBJECTIVES] == NULL || pd_config_seq(c, v[SLO_OBJECTIVES], "slo objectives", &it,
-						       &cnt) != 0)
+	if (v[SLO_OBJECTIVES] == NULL ||
+	    pd_config_seq(c, v[SLO_OBJECTIVES], "slo objectives", &it, &cnt) != 0)
 		return;
 	if (cnt == 0)
 		return;
@@ -581,8 +617,8 @@ pd_config_read_slo(struct cfg_ctx *c, yaml_node_t *n, struct pd_config *cfg)
 			if (cfg->slos[i].name && cfg->slos[j].name &&
 			    strcmp(cfg->slos[i].name, cfg->slos[j].name) == 0 &&
 			    (cfg->slos[i].lat_under_ms > 0) == (cfg->slos[j].lat_under_ms > 0))
-				pd_config_error_at(c, (size_t)cfg->slos[i].line,
-						   (size_t)cfg->slos[i].col,
-						   "duplicate slo objective '%s' (first defined at %d:%d)",
-						   cfg->slos[i].name, cfg->slos[j].line, cfg->slos[j].col);
+				pd_config_error_at(
+					c, (size_t)cfg->slos[i].line, (size_t)cfg->slos[i].col,
+					"duplicate slo objective '%s' (first defined at %d:%d)",
+					cfg->slos[i].name, cfg->slos[j].line, cfg->slos[j].col);
 }

@@ -14,8 +14,8 @@
 #include "probed/log.h"
 #include "config_int.h"
 
-#define CFG_MAX_TOKEN 4096                  /* routing_key, api_key, bearer_token */
-#define CFG_MAX_HEADERS 100                 /* per headers: mapping */
+#define CFG_MAX_TOKEN 4096  /* routing_key, api_key, bearer_token */
+#define CFG_MAX_HEADERS 100 /* per headers: mapping */
 /* Upper bounds, so that what the daemon computes from a value cannot overflow
  * (interval_ms * 1000 in microseconds, now + retention, a 100000000000d interval did):
  * ten years for any duration, 256 MiB for a response body held in memory. */
@@ -34,8 +34,8 @@ pd_config_duration_parse(const char *s, int64_t *ms)
 		size_t len;
 		int64_t mul;
 	} units[] = {
-		{ "ms", 2, 1 }, { "s", 1, 1000 }, { "m", 1, 60 * 1000 },
-		{ "h", 1, 3600 * 1000 }, { "d", 1, 86400 * 1000 },
+		{"ms", 2, 1},          {"s", 1, 1000},         {"m", 1, 60 * 1000},
+		{"h", 1, 3600 * 1000}, {"d", 1, 86400 * 1000},
 	};
 	const char *p = s;
 	int64_t total = 0;
@@ -82,8 +82,8 @@ pd_config_duration_format(int64_t ms, char *out, size_t cap)
 		const char *unit;
 		uint64_t mul;
 	} units[] = {
-		{ "d", 86400000ULL }, { "h", 3600000ULL }, { "m", 60000ULL },
-		{ "s", 1000ULL }, { "ms", 1ULL },
+		{"d", 86400000ULL}, {"h", 3600000ULL}, {"m", 60000ULL},
+		{"s", 1000ULL},     {"ms", 1ULL},
 	};
 	uint64_t v;
 	size_t o = 0;
@@ -122,8 +122,12 @@ pd_config_size_parse(const char *s, size_t *bytes)
 		const char *unit;
 		size_t mul;
 	} units[] = {
-		{ "", 1 }, { "B", 1 }, { "KB", 1000 }, { "KiB", 1024 },
-		{ "MB", 1000 * 1000 }, { "MiB", 1024 * 1024 },
+		{"", 1},
+		{"B", 1},
+		{"KB", 1000},
+		{"KiB", 1024},
+		{"MB", 1000 * 1000},
+		{"MiB", 1024 * 1024},
 	};
 	const char *p = s;
 	size_t v = 0;
@@ -204,12 +208,16 @@ cfg_size_parse(const char *s, int64_t *v)
 }
 
 static const struct cfg_unit cfg_duration_unit = {
-	"duration", "a number with a unit: ms, s, m, h, d; e.g. 500ms, 30s, 1m30s",
-	"3650d (ten years)", CFG_MAX_DURATION_MS, pd_config_duration_parse,
+	"duration",
+	"a number with a unit: ms, s, m, h, d; e.g. 500ms, 30s, 1m30s",
+	"3650d (ten years)",
+	CFG_MAX_DURATION_MS,
+	pd_config_duration_parse,
 };
 static const struct cfg_unit cfg_size_unit = {
-	"size", "bytes, or a number with a unit: B, KB, KiB, MB, MiB",
-	"256MiB", (int64_t)CFG_MAX_SIZE, cfg_size_parse,
+	"size",         "bytes, or a number with a unit: B, KB, KiB, MB, MiB",
+	"256MiB",       (int64_t)CFG_MAX_SIZE,
+	cfg_size_parse,
 };
 
 /* Scalar n in unit u, from min (a duration in ms when above 1) to u->max. */
@@ -271,8 +279,8 @@ pd_config_int(struct cfg_ctx *c, yaml_node_t *n, const char *what, int lo, int h
 	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 9; i++)
 		v = v * 10 + (s[i] - '0');
 	if (i == 0 || s[i] != '\0' || v < lo || v > hi) {
-		pd_config_error(c, n, "%s: expected an integer from %d to %d, got '%s'", what,
-				lo, hi, pd_config_disp(n, s, secret, show, sizeof(show)));
+		pd_config_error(c, n, "%s: expected an integer from %d to %d, got '%s'", what, lo,
+				hi, pd_config_disp(n, s, secret, show, sizeof(show)));
 		goto out;
 	}
 	*out = (int)v;
@@ -339,10 +347,9 @@ pd_config_name(struct cfg_ctx *c, yaml_node_t *n, const char *what)
 	char *s = pd_config_string(c, n, what, &secret);
 
 	if (s != NULL && !cfg_name_ok(s)) {
-		pd_config_error(c, n,
-				"%s: invalid name '%s' (1-%d characters from A-Z a-z 0-9 _ . -)",
-				what, pd_config_disp(n, s, secret, show, sizeof(show)),
-				CFG_NAME_MAX);
+		pd_config_error(
+			c, n, "%s: invalid name '%s' (1-%d characters from A-Z a-z 0-9 _ . -)",
+			what, pd_config_disp(n, s, secret, show, sizeof(show)), CFG_NAME_MAX);
 		free(s);
 		s = NULL;
 	}
@@ -370,9 +377,9 @@ pd_config_method(struct cfg_ctx *c, yaml_node_t *n)
 	char *s = pd_config_scalar(c, n, "method", &secret);
 
 	if (s != NULL && !cfg_method_ok(s)) {
-		pd_config_error(c, n,
-				"method: invalid HTTP method '%s' (upper-case, e.g. GET, POST, HEAD)",
-				pd_config_disp(n, s, secret, show, sizeof(show)));
+		pd_config_error(
+			c, n, "method: invalid HTTP method '%s' (upper-case, e.g. GET, POST, HEAD)",
+			pd_config_disp(n, s, secret, show, sizeof(show)));
 		free(s);
 		s = NULL;
 	}
@@ -416,7 +423,7 @@ cfg_url_problem(const char *url, const char *schemes, char *why, size_t cap, int
 			goto out;
 		}
 	} else if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
+		   (strcasecmp(scheme, "http") != 0 && strcasecmp(scheme, "https") != 0)) {
 		res = "scheme must be http or https";
 		goto out;
 	}
@@ -441,8 +448,7 @@ out:
 /* Expand and check a URL. *display gets the text as written. Returns 0 or -1. */
 int
 pd_config_url_of(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *schemes,
-		 char **url,
-		 char **display, int *secret)
+		 char **url, char **display, int *secret)
 {
 	char show[CFG_SHOW_MAX + 8], whybuf[128];
 	const char *why;
@@ -528,12 +534,14 @@ pd_config_headers(struct cfg_ctx *c, yaml_node_t *n, struct pd_header **out, siz
 		char *value;
 		int secret, dup = 0;
 
-		if (k == NULL || k->type != YAML_SCALAR_NODE || !cfg_header_name_ok(pd_config_raw(k))) {
+		if (k == NULL || k->type != YAML_SCALAR_NODE ||
+		    !cfg_header_name_ok(pd_config_raw(k))) {
 			pd_config_error(c, k, "headers: invalid header name '%s'",
-					k && k->type == YAML_SCALAR_NODE ?
-					pd_config_show(pd_config_raw(k), k->data.scalar.length,
-						       show, sizeof(show)) :
-					"(not a string)");
+					k && k->type == YAML_SCALAR_NODE
+						? pd_config_show(pd_config_raw(k),
+								 k->data.scalar.length, show,
+								 sizeof(show))
+						: "(not a string)");
 			bad = 1;
 			continue;
 		}
@@ -617,7 +625,7 @@ pd_config_headers_merge(struct cfg_ctx *c, const struct pd_header *base, size_t 
 int64_t
 pd_config_time_of_day(const char *s)
 {
-	int v[3] = { 0, 0, 0 }, n = 0;
+	int v[3] = {0, 0, 0}, n = 0;
 	const char *q = s;
 
 	while (n < 3) {
@@ -671,8 +679,7 @@ pd_config_named(struct cfg_ctx *c, yaml_node_item_t *items, size_t cnt, const ch
 /* Report names[i] that repeat an earlier one, in file order. nodes[i] NULL = no name. */
 void
 pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
-		 yaml_node_t *const nodes[],
-		 size_t n)
+		 yaml_node_t *const nodes[], size_t n)
 {
 	struct cfg_named *v = pd_config_calloc(c, n, sizeof(*v));
 	size_t *first = pd_config_calloc(c, n, sizeof(*first));
@@ -700,8 +707,7 @@ pd_config_unique(struct cfg_ctx *c, const char *what, char *const names[],
 			continue;
 		f = nodes[first[i]];
 		pd_config_error(c, nodes[i], "duplicate %s name '%s' (first defined at %zu:%zu)",
-				what,
-				pd_config_disp(nodes[i], names[i], 1, show, sizeof(show)),
+				what, pd_config_disp(nodes[i], names[i], 1, show, sizeof(show)),
 				f->start_mark.line + 1, f->start_mark.column + 1);
 	}
 out:
@@ -722,10 +728,14 @@ pd_config_token_line(struct cfg_ctx *c, const yaml_node_t *n, const char *what, 
 	}
 	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
 		if (*p < 0x20 || *p == 0x7f) {
-			pd_config_error(c, n, "%s: contains a control character (%s); a key is one "
-					"line of printable characters", what,
-					*p == '\r' ? "CR" : *p == '\n' ? "LF" : *p == '\t' ? "TAB"
-									  : "other");
+			pd_config_error(c, n,
+					"%s: contains a control character (%s); a key is one "
+					"line of printable characters",
+					what,
+					*p == '\r'   ? "CR"
+					: *p == '\n' ? "LF"
+					: *p == '\t' ? "TAB"
+						     : "other");
 			return;
 		}
 }

@@ -23,8 +23,8 @@
 #include "probed/jsonschema.h"
 #include "config_int.h"
 
-#define CFG_MAX_JSON_NODES 100000           /* bounds alias ("billion laughs") expansion */
-#define CFG_MAX_JSON_NODES_TOTAL 1000000    /* the same, over every expect.json of a file */
+#define CFG_MAX_JSON_NODES 100000        /* bounds alias ("billion laughs") expansion */
+#define CFG_MAX_JSON_NODES_TOTAL 1000000 /* the same, over every expect.json of a file */
 /* YAML nesting: expect.json may nest PD_SCHEMA_MAX_DEPTH levels below probes[i].expect */
 #define CFG_MAX_DEPTH (PD_SCHEMA_MAX_DEPTH + 8)
 
@@ -237,8 +237,8 @@ pd_config_map(struct cfg_ctx *c, yaml_node_t *n, const char *what, const char *c
 		}
 		if (keys[i] != NULL) {
 			pd_config_error(c, k, "duplicate key '%s' (first defined at %zu:%zu)",
-					names[i],
-					keys[i]->start_mark.line + 1, keys[i]->start_mark.column + 1);
+					names[i], keys[i]->start_mark.line + 1,
+					keys[i]->start_mark.column + 1);
 			continue;
 		}
 		keys[i] = k;
@@ -331,8 +331,8 @@ static int
 cfg_yaml_special_float(const char *s)
 {
 	static const char *const words[] = {
-		".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
-		".nan", ".NaN", ".NAN", NULL,
+		".inf",  ".Inf",  ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+		"-.Inf", "-.INF", ".nan", ".NaN",  ".NAN",  NULL,
 	};
 
 	for (size_t i = 0; words[i] != NULL; i++)
@@ -380,9 +380,10 @@ cfg_json_scalar(struct cfg_ctx *c, yaml_node_t *n)
 		j = cJSON_CreateBool(b);
 	else if ((plain_str || strcmp(tag, YAML_FLOAT_TAG) == 0) && cfg_yaml_special_float(v))
 		pd_config_error(c, n, "json: '%s' (infinity/NaN) cannot be represented in JSON", v);
-	else if ((plain_str || strcmp(tag, YAML_INT_TAG) == 0 || strcmp(tag, YAML_FLOAT_TAG) == 0) &&
+	else if ((plain_str || strcmp(tag, YAML_INT_TAG) == 0 ||
+		  strcmp(tag, YAML_FLOAT_TAG) == 0) &&
 		 pd_config_yaml_number(v, &d)) {
-		if (!isfinite(d))   /* 1e999 */
+		if (!isfinite(d)) /* 1e999 */
 			pd_config_error(c, n, "json: number '%s' is out of range",
 					pd_config_show(v, strlen(v), show, sizeof(show)));
 		else
@@ -423,14 +424,15 @@ void
 pd_config_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg)
 {
 	struct cfg_ctx *c = ud;
-	struct cfg_jmark want = { key, NULL };
+	struct cfg_jmark want = {key, NULL};
 	const struct cfg_jmark *m;
 	size_t idx;
 
 	(void)pointer;
-	m = c->njmarks ? bsearch(&want, c->jmarks, c->njmarks, sizeof(*c->jmarks),
-				 pd_config_jmark_cmp) : NULL;
-	if (m == NULL) {   /* cannot happen: every object member was marked */
+	m = c->njmarks
+		    ? bsearch(&want, c->jmarks, c->njmarks, sizeof(*c->jmarks), pd_config_jmark_cmp)
+		    : NULL;
+	if (m == NULL) { /* cannot happen: every object member was marked */
 		pd_config_error_at(c, 1, 1, "json: %s", msg);
 		return;
 	}
@@ -494,7 +496,8 @@ pd_config_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 		c->json_overflow = 1;
 		pd_config_error(c, n,
 				"json: more than %d nodes in all the expect.json of this file "
-				"(aliases expanded)", CFG_MAX_JSON_NODES_TOTAL);
+				"(aliases expanded)",
+				CFG_MAX_JSON_NODES_TOTAL);
 		return NULL;
 	}
 	if (depth > PD_SCHEMA_MAX_DEPTH) {
@@ -529,7 +532,8 @@ pd_config_json(struct cfg_ctx *c, yaml_node_t *n, int depth)
 	case YAML_MAPPING_NODE:
 		if ((j = cJSON_CreateObject()) == NULL)
 			break;
-		dup = calloc((size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start) + 1, 1);
+		dup = calloc((size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start) + 1,
+			     1);
 		if (dup == NULL || cfg_json_dups(c, n, dup) != 0) {
 			bad = c->nomem = 1;
 			break;
@@ -675,8 +679,8 @@ pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yam
 	ls = cfg_line_start(yaml, off);
 
 	if (strstr(problem, "tab character") != NULL ||
-	    (strcmp(problem, "found character that cannot start any token") == 0 &&
-	     off < len && yaml[off] == '\t')) {
+	    (strcmp(problem, "found character that cannot start any token") == 0 && off < len &&
+	     yaml[off] == '\t')) {
 		/* point at the tab itself (libyaml may point at the line's start) */
 		for (size_t i = ls; i < len && yaml[i] != '\n'; i++) {
 			if (yaml[i] == '\t') {
@@ -692,16 +696,19 @@ pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yam
 	    (yaml[off] == '@' || yaml[off] == '`')) {
 		pd_config_error_at(c, line, col,
 				   "'%c' cannot start a value: put the value in quotes "
-				   "(%s)", yaml[off], raw);
+				   "(%s)",
+				   yaml[off], raw);
 		return;
 	}
 	if (strcmp(problem, "mapping values are not allowed in this context") == 0) {
 		/* "name: a: b": a ': ' inside a value on this very line */
 		for (size_t i = ls; i + 1 < off; i++) {
 			if (yaml[i] == ':' && (yaml[i + 1] == ' ' || yaml[i + 1] == '\t')) {
-				pd_config_error_at(c, line, col,
-						   "a value that contains ': ' must be quoted "
-						   "(or start the next key on a line of its own) (%s)", raw);
+				pd_config_error_at(
+					c, line, col,
+					"a value that contains ': ' must be quoted "
+					"(or start the next key on a line of its own) (%s)",
+					raw);
 				return;
 			}
 		}
@@ -712,7 +719,8 @@ pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yam
 			cfg_offset_pos(yaml, len, ps + (size_t)colon, &line, &col);
 			pd_config_error_at(c, line, col,
 					   "a ':' needs a space after it ('key: value', not "
-					   "'key:value') (%s)", raw);
+					   "'key:value') (%s)",
+					   raw);
 			return;
 		}
 		for (off = ls; off < len && yaml[off] == ' '; off++)
@@ -720,35 +728,42 @@ pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yam
 		cfg_offset_pos(yaml, len, off, &line, &col);
 		pd_config_error_at(c, line, col,
 				   "bad indentation: this line is indented more than the "
-				   "key above it, so it reads as part of that key's value (%s)", raw);
+				   "key above it, so it reads as part of that key's value (%s)",
+				   raw);
 		return;
 	}
 	if (strcmp(problem, "did not find expected key") == 0 ||
 	    strcmp(problem, "did not find expected '-' indicator") == 0) {
 		if (problem[23] == '-')
-			pd_config_error_at(c, line, col,
-					   "bad indentation: inside a list, a line must start "
-					   "a new item ('- ') or line up with the keys of the item above "
-					   "it (%s)", raw);
+			pd_config_error_at(
+				c, line, col,
+				"bad indentation: inside a list, a line must start "
+				"a new item ('- ') or line up with the keys of the item above "
+				"it (%s)",
+				raw);
 		else
-			pd_config_error_at(c, line, col, "bad indentation: this line is indented "
-					   "differently from the keys above it (%s)", raw);
+			pd_config_error_at(c, line, col,
+					   "bad indentation: this line is indented "
+					   "differently from the keys above it (%s)",
+					   raw);
 		return;
 	}
 	if (strcmp(problem, "could not find expected ':'") == 0 && ctx != NULL &&
 	    strcmp(ctx, "while scanning a simple key") == 0) {
-		pd_config_error_at(c, parser->context_mark.line + 1,
-				   parser->context_mark.column + 1,
-				   "expected 'key: value': the ':' is missing, or has no space after it "
-				   "(%s)", raw);
+		pd_config_error_at(
+			c, parser->context_mark.line + 1, parser->context_mark.column + 1,
+			"expected 'key: value': the ':' is missing, or has no space after it "
+			"(%s)",
+			raw);
 		return;
 	}
 	if (strcmp(problem, "found unexpected end of stream") == 0 && ctx != NULL &&
 	    strcmp(ctx, "while scanning a quoted scalar") == 0) {
-		pd_config_error_at(c, parser->context_mark.line + 1,
-				   parser->context_mark.column + 1,
-				   "this quoted value is never closed: its closing quote is missing "
-				   "(%s)", raw);
+		pd_config_error_at(
+			c, parser->context_mark.line + 1, parser->context_mark.column + 1,
+			"this quoted value is never closed: its closing quote is missing "
+			"(%s)",
+			raw);
 		return;
 	}
 	if (ctx != NULL)
@@ -783,9 +798,9 @@ pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len)
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
 			if (++depth > CFG_MAX_DEPTH) {
-				pd_config_error_at(c, ev.start_mark.line + 1,
-						   ev.start_mark.column + 1,
-						   "YAML: nested deeper than %d levels", CFG_MAX_DEPTH);
+				pd_config_error_at(
+					c, ev.start_mark.line + 1, ev.start_mark.column + 1,
+					"YAML: nested deeper than %d levels", CFG_MAX_DEPTH);
 				rc = -1;
 				done = 1;
 			}

@@ -15,8 +15,8 @@ pd_control_trigger(const struct pd_control_view *c, int is_control, int64_t fail
 		   int others, int others_failing, int draining)
 {
 	if (is_control)
-		return others > 0 && others_failing >= others ? PD_CONTROL_HOST_DEGRADED :
-								PD_CONTROL_SEND;
+		return others > 0 && others_failing >= others ? PD_CONTROL_HOST_DEGRADED
+							      : PD_CONTROL_SEND;
 	if (c == NULL || !c->configured)
 		return PD_CONTROL_SEND;
 	/* a dead network must not be mistaken for a dead API: wait for the control's word
@@ -56,10 +56,14 @@ const char *
 pd_control_decision_str(enum pd_control_decision dec)
 {
 	switch (dec) {
-	case PD_CONTROL_SEND: return "send";
-	case PD_CONTROL_HOLD: return "hold";
-	case PD_CONTROL_SUPPRESS: return "suppress";
-	case PD_CONTROL_HOST_DEGRADED: return "host_degraded";
+	case PD_CONTROL_SEND:
+		return "send";
+	case PD_CONTROL_HOLD:
+		return "hold";
+	case PD_CONTROL_SUPPRESS:
+		return "suppress";
+	case PD_CONTROL_HOST_DEGRADED:
+		return "host_degraded";
 	}
 	return "unknown";
 }

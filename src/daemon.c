@@ -75,7 +75,7 @@ probe_bind(struct probe *p, const struct pd_probe_cfg *pc, struct pd_schema **s)
 }
 
 struct schema_key {
-	char *json;   /* the schema printed compactly: equal text, equal schema */
+	char *json; /* the schema printed compactly: equal text, equal schema */
 	size_t probe;
 };
 
@@ -213,14 +213,14 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		pd_log_info("probe %s: removed from configuration", p->name);
 		if (d->incidents != NULL &&
 		    pd_incident_cert(d->incidents, p->name, 0, "probe removed from configuration",
-				      daemon_now(d)) > 0)
+				     daemon_now(d)) > 0)
 			d->kick_outbox = 1;
 		/* the control's own page is per probe; everything else resolves through its
 		 * incident, which treats a removed member as recovered */
 		if (p->state.status != PD_EVAL_UP) {
 			/* never leave a page open for a probe that no longer exists */
 			if (p->cfg && pd_control_resolve_on_remove(p->cfg->control,
-								  pd_eval_page_open(&p->state))) {
+								   pd_eval_page_open(&p->state))) {
 				p->cfg = NULL;
 				pd_daemon_page(d, p, "resolve", NULL, p->state.first_fail_ms, 0,
 					       PD_CONTROL_SEND);
@@ -237,8 +237,10 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			pd_daemon_probe_free(p);
 	}
 	if (old != NULL)
-		pd_log_info("config %s applied: %zu probes (%zu added, %zu kept, %zu removed), %zu notify targets",
-			    cfg->path ? cfg->path : "-", cfg->nprobes, added, kept, removed, cfg->nnotify);
+		pd_log_info(
+			"config %s applied: %zu probes (%zu added, %zu kept, %zu removed), %zu notify targets",
+			cfg->path ? cfg->path : "-", cfg->nprobes, added, kept, removed,
+			cfg->nnotify);
 	for (size_t i = 0; i < cfg->nprobes; i++)
 		pd_jsonschema_free(schemas[i]); /* those of probes that could not be added */
 	free(schemas);
@@ -388,7 +390,7 @@ daemon_incidents(struct pd_daemon *d)
 		/* suppressed outages (empty key) are the host's, not the API's */
 		in[k].control = pd_control_host_owned(pc->control,
 						      p->state.status != PD_EVAL_UP &&
-						      p->state.status != PD_EVAL_FAILING,
+							      p->state.status != PD_EVAL_FAILING,
 						      pd_eval_paged(&p->state));
 		in[k].status = p->state.status;
 		in[k].consec_fail = p->state.consec_fail;
@@ -476,7 +478,8 @@ daemon_on_heartbeat_done(void *ud, struct pd_response *resp)
 		if (ok)
 			pd_log_info("heartbeat: delivered (HTTP %ld)", resp->http_status);
 		else
-			pd_log_warn("heartbeat: failed (%s)", resp->curl_code ? resp->error : "non-2xx status");
+			pd_log_warn("heartbeat: failed (%s)",
+				    resp->curl_code ? resp->error : "non-2xx status");
 	}
 	d->heartbeat_ok = ok;
 }
@@ -507,7 +510,8 @@ daemon_on_heartbeat(EV_P_ ev_timer *w, int revents)
 	}
 	req.url = d->cfg->heartbeat_url;
 	/* a ping never outlives its interval */
-	req.timeout_ms = d->cfg->heartbeat_interval_ms < 10000 ? d->cfg->heartbeat_interval_ms : 10000;
+	req.timeout_ms =
+		d->cfg->heartbeat_interval_ms < 10000 ? d->cfg->heartbeat_interval_ms : 10000;
 	req.max_body = 64 * 1024;
 	if (pd_runner_submit(d->runner, &req, daemon_on_heartbeat_done, d, &err) != 0)
 		pd_log_err("heartbeat: %s", err.msg);
@@ -600,12 +604,11 @@ daemon_on_prune(EV_P_ ev_timer *w, int revents)
 	(void)EV_A;
 	(void)revents;
 	daemon_commit(d); /* the batch so far, with its failure handling, before pruning */
-	if (pd_store_prune(d->store, now - d->cfg->retention_ms, PRUNE_BATCH, &deleted,
-			   &err) != 0)
+	if (pd_store_prune(d->store, now - d->cfg->retention_ms, PRUNE_BATCH, &deleted, &err) != 0)
 		pd_log_err("store: prune: %s", err.msg);
 	else if (pd_store_prune_history(d->store, now - d->cfg->retention_ms,
-					now - d->cfg->incident_retention_ms,
-					PRUNE_HISTORY_BATCH, &h, &err) != 0)
+					now - d->cfg->incident_retention_ms, PRUNE_HISTORY_BATCH,
+					&h, &err) != 0)
 		pd_log_err("store: prune: %s", err.msg);
 	d->pruned_rows += deleted;
 	t->shapes += h.shapes;
@@ -620,7 +623,8 @@ daemon_on_prune(EV_P_ ev_timer *w, int revents)
 		/* one line per run of passes, with what went */
 		pd_log_info("store: pruned %lld results/events/aggregates, %lld shapes, "
 			    "%lld incidents (%lld timeline rows), %lld dead letters, "
-			    "%lld deliveries", (long long)d->pruned_rows, (long long)t->shapes,
+			    "%lld deliveries",
+			    (long long)d->pruned_rows, (long long)t->shapes,
 			    (long long)t->incidents, (long long)t->incident_events,
 			    (long long)t->dead_letters, (long long)t->deliveries);
 		d->pruned_rows = 0;
@@ -655,8 +659,9 @@ pd_daemon_shutdown(struct pd_daemon *d)
 	for (struct probe *p = d->probes; p; p = p->next)
 		pd_sched_stop(&p->sched);
 	pd_log_info("shutdown: finishing %zu in-flight transfers and %zu notifications "
-		    "(at most %.0fs)", pd_runner_inflight(d->runner),
-		    pd_outbox_inflight(d->outbox), d->opts.drain_timeout_s);
+		    "(at most %.0fs)",
+		    pd_runner_inflight(d->runner), pd_outbox_inflight(d->outbox),
+		    d->opts.drain_timeout_s);
 	ev_timer_set(&d->drain, d->opts.drain_timeout_s, 0.);
 	ev_timer_start(d->loop, &d->drain);
 	ev_prepare_start(d->loop, &d->prepare);
@@ -855,7 +860,8 @@ pd_daemon_probes(const struct pd_daemon *d, pd_daemon_probe_fn fn, void *ud)
 		v.has_result = p->has_result;
 		v.last = &p->last;
 		v.cert_not_after_s = p->cert_not_after_s;
-		v.maint = pd_incident_held(d->incidents, p->name, p->cfg->family, now, &hit) ? &hit : NULL;
+		v.maint = pd_incident_held(d->incidents, p->name, p->cfg->family, now, &hit) ? &hit
+											     : NULL;
 		if (fn)
 			fn(ud, &v);
 	}
@@ -878,7 +884,8 @@ pd_daemon_stats(const struct pd_daemon *d, struct pd_daemon_stats *out)
 	{
 		size_t counts[5];
 
-		out->open_incidents = d->incidents ? pd_incident_open_counts(d->incidents, counts) : 0;
+		out->open_incidents =
+			d->incidents ? pd_incident_open_counts(d->incidents, counts) : 0;
 	}
 	out->draining = d->draining;
 }

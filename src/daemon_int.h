@@ -22,22 +22,22 @@
 struct probe {
 	struct pd_daemon *d;
 	char name[128];
-	const struct pd_probe_cfg *cfg;   /* into d->cfg; NULL once removed */
+	const struct pd_probe_cfg *cfg; /* into d->cfg; NULL once removed */
 	struct pd_schema *schema;
 	struct pd_sched_entry sched;
 	struct pd_eval_state state;
-	int64_t next_due_us;   /* the fixed-rate grid */
+	int64_t next_due_us; /* the fixed-rate grid */
 	int64_t run_lateness_us;
 	int64_t run_start_ms;
 	int has_result;
 	struct pd_result last;
 	/* windowed facts from the store, refreshed by daemon_incidents() */
 	struct pd_window win;
-	int64_t win_at_ms;       /* 0 = never */
-	int64_t win_dirty;       /* results since the last refresh */
+	int64_t win_at_ms; /* 0 = never */
+	int64_t win_dirty; /* results since the last refresh */
 	double baseline_ms;
-	int baseline_hour;       /* UTC hour-of-epoch it was computed for, -1 = never */
-	int64_t recovered_ms;    /* last confirmed recovery: windows start after it */
+	int baseline_hour;    /* UTC hour-of-epoch it was computed for, -1 = never */
+	int64_t recovered_ms; /* last confirmed recovery: windows start after it */
 	/* shape drift: last fingerprint, when its row was last touched, and until
 	 * when the probe counts as drifted (24 h after a change) */
 	uint64_t shape_hash;
@@ -45,7 +45,7 @@ struct probe {
 	int64_t drift_until_ms;
 	int64_t cert_not_after_s; /* earliest notAfter seen (unix s), -1 unknown */
 	int inflight;
-	int removed;           /* swept by a reload while in flight: free on completion */
+	int removed; /* swept by a reload while in flight: free on completion */
 	int mark;
 	struct probe *next;
 };
@@ -72,14 +72,14 @@ struct pd_daemon {
 	struct pd_silence *sil;
 	size_t nsil, silcap;
 	int64_t sil_version, sil_read_ms;
-	int64_t slo_last_ms;         /* start of the last round of SLO evaluations (mono) */
-	size_t slo_next;             /* the objective the next tick evaluates */
+	int64_t slo_last_ms; /* start of the last round of SLO evaluations (mono) */
+	size_t slo_next;     /* the objective the next tick evaluates */
 	int host_suspect_logged;
 	int64_t host_suspect_last_ms; /* when the control target last failed */
-	int heartbeat_ok;            /* last ping's outcome, to log only changes */
+	int heartbeat_ok;             /* last ping's outcome, to log only changes */
 	int heartbeat_inflight;
 	uint64_t store_errors_at_ping;
-	int store_failing;           /* the last commit failed: heartbeat withheld */
+	int store_failing; /* the last commit failed: heartbeat withheld */
 	ev_signal sig_term, sig_int, sig_hup;
 	int draining;
 	int kick_outbox;

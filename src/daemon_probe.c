@@ -111,9 +111,8 @@ daemon_control_trigger(struct pd_daemon *d, struct probe *p)
 
 /* Queue one event per notify target, in the current batch. */
 void
-pd_daemon_page(struct pd_daemon *d, struct probe *p, const char *action,
-	       const struct pd_result *r, int64_t down_since_ms, int consec,
-	       enum pd_control_decision dec)
+pd_daemon_page(struct pd_daemon *d, struct probe *p, const char *action, const struct pd_result *r,
+	       int64_t down_since_ms, int consec, enum pd_control_decision dec)
 {
 	char summary[512], reason[320], dur[32];
 	struct pd_notify_event ev = {0};
@@ -134,11 +133,13 @@ pd_daemon_page(struct pd_daemon *d, struct probe *p, const char *action,
 			 p->name, pd_outcome_str(r->outcome), consec);
 		snprintf(reason, sizeof(reason), "%s", r->verdict);
 	} else {
-		pd_config_duration_format(down_since_ms > 0 ? now - down_since_ms : 0, dur, sizeof(dur));
+		pd_config_duration_format(down_since_ms > 0 ? now - down_since_ms : 0, dur,
+					  sizeof(dur));
 		snprintf(summary, sizeof(summary), "%s%s%s RECOVERED after %s",
 			 d->cfg->location ? d->cfg->location : "", d->cfg->location ? " " : "",
 			 p->name, dur);
-		snprintf(reason, sizeof(reason), "%s", r ? r->verdict : "probe removed from configuration");
+		snprintf(reason, sizeof(reason), "%s",
+			 r ? r->verdict : "probe removed from configuration");
 	}
 	pd_log_redact(reason, sizeof(reason));
 	ev.event = action;
@@ -159,8 +160,8 @@ pd_daemon_page(struct pd_daemon *d, struct probe *p, const char *action,
 		return;
 	}
 	for (size_t i = 0; i < d->cfg->nnotify; i++) {
-		if (pd_store_outbox_add(d->store, d->cfg->notify[i].name, p->state.dedup_key, action,
-					json, now, NULL, &err) != 0)
+		if (pd_store_outbox_add(d->store, d->cfg->notify[i].name, p->state.dedup_key,
+					action, json, now, NULL, &err) != 0)
 			pd_log_err("probe %s: cannot queue %s for %s: %s", p->name, action,
 				   d->cfg->notify[i].name, err.msg);
 	}
@@ -177,9 +178,9 @@ pd_daemon_page(struct pd_daemon *d, struct probe *p, const char *action,
 
 struct shape_scan {
 	uint64_t hash;
-	int known;        /* hash seen in the window */
-	int any;          /* some fingerprint seen in the window */
-	char *newest;     /* paths of the most recently seen one */
+	int known;    /* hash seen in the window */
+	int any;      /* some fingerprint seen in the window */
+	char *newest; /* paths of the most recently seen one */
 };
 
 static int
@@ -202,7 +203,7 @@ shape_scan_row(void *ud, const struct pd_shape_row *r)
 static void
 daemon_shape(struct pd_daemon *d, struct probe *p, const struct pd_shape *sh, int64_t now)
 {
-	struct shape_scan sc = { .hash = sh->hash };
+	struct shape_scan sc = {.hash = sh->hash};
 	struct pd_err err = {0};
 	char detail[600];
 
@@ -214,8 +215,9 @@ daemon_shape(struct pd_daemon *d, struct probe *p, const struct pd_shape *sh, in
 		}
 		return;
 	}
-	if (pd_store_shapes(d->store, p->name, now - SHAPE_WINDOW_MS, shape_scan_row, &sc,
-			    &err) != 0 && err.code != PD_ERR_NOTFOUND)
+	if (pd_store_shapes(d->store, p->name, now - SHAPE_WINDOW_MS, shape_scan_row, &sc, &err) !=
+		    0 &&
+	    err.code != PD_ERR_NOTFOUND)
 		pd_log_warn("store: %s", err.msg);
 	if (!sc.known && sc.any) {
 		size_t n = pd_check_shape_diff(sc.newest, sh->paths, detail, sizeof(detail));
@@ -263,8 +265,9 @@ daemon_cert(struct pd_daemon *d, struct probe *p, int64_t not_after_s)
 		p->cert_not_after_s = not_after_s;
 	}
 	/* the control target is someone else's site: its certificate is not ours to renew */
-	sev = p->cfg->control ? 0 :
-		pd_tlscert_severity(&p->cfg->cert_expiry, p->cert_not_after_s, now / 1000);
+	sev = p->cfg->control
+		      ? 0
+		      : pd_tlscert_severity(&p->cfg->cert_expiry, p->cert_not_after_s, now / 1000);
 	if (sev > 0)
 		pd_tlscert_reason(p->name, &p->cfg->cert_expiry, p->cert_not_after_s, now / 1000,
 				  reason, sizeof(reason));
@@ -329,7 +332,8 @@ probe_on_done(void *ud, struct pd_response *resp)
 		ev = pd_eval_hold(&p->state, &before, pd_daemon_now_ms(d));
 	if (ev != PD_EV_NONE && ev != PD_EV_HELD) {
 		pd_config_duration_format(pd_daemon_now_ms(d) - before.since_ms, dur, sizeof(dur));
-		pd_log(ev == PD_EV_TRIGGER ? PD_LOG_ERR : (ev == PD_EV_RESOLVE ? PD_LOG_INFO : PD_LOG_WARN),
+		pd_log(ev == PD_EV_TRIGGER ? PD_LOG_ERR
+					   : (ev == PD_EV_RESOLVE ? PD_LOG_INFO : PD_LOG_WARN),
 		       "probe %s: %s -> %s after %s (%s: %s)", p->name,
 		       pd_eval_status_str(before.status), pd_eval_status_str(p->state.status), dur,
 		       pd_outcome_str(r.outcome), r.verdict);
@@ -345,7 +349,8 @@ probe_on_done(void *ud, struct pd_response *resp)
 			 * One "monitoring host degraded" page (the control probe's) instead of
 			 * a storm; the outage counts as not paged. */
 			pd_log_warn("probe %s: page suppressed: control target fails too "
-				    "(monitoring host degraded)", p->name);
+				    "(monitoring host degraded)",
+				    p->name);
 			pd_store_add_event(d->store, pd_daemon_now_ms(d), p->name, "suppressed",
 					   "monitoring host degraded", NULL);
 			pd_eval_suppress(&p->state);
@@ -353,8 +358,8 @@ probe_on_done(void *ud, struct pd_response *resp)
 			pd_store_add_event(d->store, pd_daemon_now_ms(d), p->name, "resolve",
 					   "recovered (its page had been suppressed)", NULL);
 		} else {
-			pd_store_add_event(d->store, pd_daemon_now_ms(d), p->name, pd_eval_event_str(ev),
-					   r.verdict, NULL);
+			pd_store_add_event(d->store, pd_daemon_now_ms(d), p->name,
+					   pd_eval_event_str(ev), r.verdict, NULL);
 		}
 	}
 	p->win_dirty++;

@@ -22,19 +22,28 @@ const char *
 pd_err_code_str(int code)
 {
 	switch (code) {
-	case PD_OK: return "ok";
-	case PD_ERR_NOMEM: return "out of memory";
-	case PD_ERR_IO: return "i/o error";
-	case PD_ERR_CONFIG: return "configuration error";
-	case PD_ERR_DB: return "database error";
-	case PD_ERR_INVALID: return "invalid argument";
-	case PD_ERR_HTTP: return "http error";
-	case PD_ERR_NOTFOUND: return "not found";
-	default: return "unknown error";
+	case PD_OK:
+		return "ok";
+	case PD_ERR_NOMEM:
+		return "out of memory";
+	case PD_ERR_IO:
+		return "i/o error";
+	case PD_ERR_CONFIG:
+		return "configuration error";
+	case PD_ERR_DB:
+		return "database error";
+	case PD_ERR_INVALID:
+		return "invalid argument";
+	case PD_ERR_HTTP:
+		return "http error";
+	case PD_ERR_NOTFOUND:
+		return "not found";
+	default:
+		return "unknown error";
 	}
 }
 
-#define ERR_NEAREST_MAX 64   /* longer words are not typos of a key */
+#define ERR_NEAREST_MAX 64 /* longer words are not typos of a key */
 
 static int
 err_fold(unsigned char ch)
@@ -58,7 +67,8 @@ err_distance(const char *a, size_t la, const char *b, size_t lb)
 
 		cur[0] = i;
 		for (size_t j = 1; j <= lb; j++) {
-			int ca = err_fold((unsigned char)a[i - 1]), cb = err_fold((unsigned char)b[j - 1]);
+			int ca = err_fold((unsigned char)a[i - 1]),
+			    cb = err_fold((unsigned char)b[j - 1]);
 			size_t d = prev[j - 1] + (ca != cb);
 
 			if (prev[j] + 1 < d)

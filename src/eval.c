@@ -143,10 +143,14 @@ const char *
 pd_eval_status_str(enum pd_eval_status s)
 {
 	switch (s) {
-	case PD_EVAL_UP: return "up";
-	case PD_EVAL_FAILING: return "failing";
-	case PD_EVAL_DOWN: return "down";
-	case PD_EVAL_RECOVERING: return "recovering";
+	case PD_EVAL_UP:
+		return "up";
+	case PD_EVAL_FAILING:
+		return "failing";
+	case PD_EVAL_DOWN:
+		return "down";
+	case PD_EVAL_RECOVERING:
+		return "recovering";
 	}
 	return "unknown";
 }
@@ -155,14 +159,22 @@ const char *
 pd_eval_event_str(enum pd_eval_event e)
 {
 	switch (e) {
-	case PD_EV_NONE: return "none";
-	case PD_EV_FAILING: return "failing";
-	case PD_EV_TRIGGER: return "trigger";
-	case PD_EV_FLAP: return "flap";
-	case PD_EV_RECOVERING: return "recovering";
-	case PD_EV_RELAPSE: return "relapse";
-	case PD_EV_RESOLVE: return "resolve";
-	case PD_EV_HELD: return "held";
+	case PD_EV_NONE:
+		return "none";
+	case PD_EV_FAILING:
+		return "failing";
+	case PD_EV_TRIGGER:
+		return "trigger";
+	case PD_EV_FLAP:
+		return "flap";
+	case PD_EV_RECOVERING:
+		return "recovering";
+	case PD_EV_RELAPSE:
+		return "relapse";
+	case PD_EV_RESOLVE:
+		return "resolve";
+	case PD_EV_HELD:
+		return "held";
 	}
 	return "unknown";
 }

@@ -55,9 +55,9 @@
 struct httpd_conn {
 	struct httpd_conn *prev, *next;
 	struct MHD_Connection *c;
-	int64_t since_ms;      /* monotonic: opened, or its head came, or its answer was done */
-	int busy;              /* a request head is in and not answered yet */
-	int shut;              /* already shut down by the sweep */
+	int64_t since_ms; /* monotonic: opened, or its head came, or its answer was done */
+	int busy;         /* a request head is in and not answered yet */
+	int shut;         /* already shut down by the sweep */
 };
 
 struct pd_httpd {
@@ -74,9 +74,9 @@ struct pd_httpd {
 	int64_t slow_warned_ms;
 	unsigned port;
 	char addr[96];
-	char mhd_msg[256];     /* libmicrohttpd's last message (start errors) */
-	char listen[256];      /* http.listen as started */
-	int warned_listen;     /* a reload changed http.listen: said so once */
+	char mhd_msg[256]; /* libmicrohttpd's last message (start errors) */
+	char listen[256];  /* http.listen as started */
+	int warned_listen; /* a reload changed http.listen: said so once */
 };
 
 int
@@ -94,7 +94,8 @@ pd_httpd_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t
 	if (listen[0] == '[') {
 		const char *close = strchr(listen, ']');
 
-		if (close == NULL || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof(host))
+		if (close == NULL || close[1] != ':' ||
+		    (size_t)(close - listen - 1) >= sizeof(host))
 			return pd_err_set(err, PD_ERR_INVALID,
 					  "http.listen: '%s' is not [v6-address]:port", listen);
 		memcpy(host, listen + 1, (size_t)(close - listen - 1));
@@ -104,9 +105,10 @@ pd_httpd_parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t
 		colon = strrchr(listen, ':');
 		if (colon == NULL || colon == listen || (size_t)(colon - listen) >= sizeof(host) ||
 		    memchr(listen, ':', (size_t)(colon - listen)) != NULL)
-			return pd_err_set(err, PD_ERR_INVALID,
-					  "http.listen: '%s' is not host:port (write IPv6 as [addr]:port)",
-					  listen);
+			return pd_err_set(
+				err, PD_ERR_INVALID,
+				"http.listen: '%s' is not host:port (write IPv6 as [addr]:port)",
+				listen);
 		memcpy(host, listen, (size_t)(colon - listen));
 		host[colon - listen] = '\0';
 	}
@@ -286,7 +288,8 @@ httpd_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static int
 httpd_conn_overdue(const struct httpd_conn *hc, int64_t now_ms)
 {
-	int64_t limit = 1000LL * (hc->busy ? PD_HTTPD_ANSWER_TIMEOUT_S : PD_HTTPD_REQUEST_TIMEOUT_S);
+	int64_t limit =
+		1000LL * (hc->busy ? PD_HTTPD_ANSWER_TIMEOUT_S : PD_HTTPD_REQUEST_TIMEOUT_S);
 
 	return now_ms - hc->since_ms >= limit;
 }
@@ -356,10 +359,13 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 	(void)upload_data;
 	if (*con_cls == NULL)
 		httpd_conn_phase(c, 1); /* the head is in: now the answer's deadline runs */
-	if (!h->warned_listen && (cfg->http_listen == NULL || strcmp(cfg->http_listen, h->listen) != 0)) {
+	if (!h->warned_listen &&
+	    (cfg->http_listen == NULL || strcmp(cfg->http_listen, h->listen) != 0)) {
 		h->warned_listen = 1;
-		pd_log_warn("http: http.listen changed in the reloaded configuration; still listening "
-			    "on %s until probed is restarted", h->addr);
+		pd_log_warn(
+			"http: http.listen changed in the reloaded configuration; still listening "
+			"on %s until probed is restarted",
+			h->addr);
 	}
 	/* the path only (never the query or headers) is logged */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
@@ -560,19 +566,17 @@ httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 		pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
-	h->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, httpd_on_request, h,
-				  /* first, so that every message goes through pd_log */
-				  MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, h,
-				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				  MHD_OPTION_NOTIFY_CONNECTION, httpd_on_connection, h,
-				  MHD_OPTION_NOTIFY_COMPLETED, httpd_on_completed, h,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)PD_HTTPD_MAX_CONN,
-				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PD_HTTPD_MAX_CONN_PER_IP,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)PD_HTTPD_TIMEOUT_S,
-				  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PD_HTTPD_MEM_LIMIT,
-				  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)32,
-				  MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-				  MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, httpd_on_request, h,
+		/* first, so that every message goes through pd_log */
+		MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, h, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_CONNECTION, httpd_on_connection, h,
+		MHD_OPTION_NOTIFY_COMPLETED, httpd_on_completed, h, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)PD_HTTPD_MAX_CONN, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned)PD_HTTPD_MAX_CONN_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)PD_HTTPD_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)PD_HTTPD_MEM_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)32,
+		MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
 	if (h->mhd == NULL) {
 		pd_err_set(err, PD_ERR_IO, "http: cannot listen on %s: %s", listen,
 			   h->mhd_msg[0] ? h->mhd_msg : "libmicrohttpd failed to start");
@@ -622,8 +626,8 @@ pd_httpd_new_unbound(struct pd_daemon *d, struct pd_err *err)
 }
 
 int
-pd_httpd_add_connection(struct pd_httpd *h, int fd, const struct sockaddr *addr,
-			socklen_t len, struct pd_err *err)
+pd_httpd_add_connection(struct pd_httpd *h, int fd, const struct sockaddr *addr, socklen_t len,
+			struct pd_err *err)
 {
 	if (MHD_add_connection(h->mhd, fd, addr, len) != MHD_YES)
 		return pd_err_set(err, PD_ERR_IO, "http: libmicrohttpd refused the connection");

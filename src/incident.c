@@ -77,8 +77,8 @@ pd_incident_set_silences(struct pd_incidents *m, const struct pd_silence *s, siz
 }
 
 int
-pd_incident_held(const struct pd_incidents *m, const char *probe, const char *family,
-		  int64_t now, struct pd_maint_hit *hit)
+pd_incident_held(const struct pd_incidents *m, const char *probe, const char *family, int64_t now,
+		 struct pd_maint_hit *hit)
 {
 	if (m->cfg == NULL)
 		return 0;
@@ -303,13 +303,15 @@ inc_load_row(void *ud, const struct pd_incident_row *r)
 	i->row.notified = strdup(r->notified ? r->notified : "[]");
 	i->row.status_message = strdup(r->status_message ? r->status_message : "");
 	a = cJSON_Parse(r->members ? r->members : "[]");
-	cJSON_ArrayForEach(e, a) {
+	cJSON_ArrayForEach(e, a)
+	{
 		if (cJSON_IsString(e) && pd_incident_member_add(i, e->valuestring, 0) < 0)
 			rc = PD_ERR_NOMEM;
 	}
 	cJSON_Delete(a);
 	a = cJSON_Parse(r->notified ? r->notified : "[]");
-	cJSON_ArrayForEach(e, a) {
+	cJSON_ArrayForEach(e, a)
+	{
 		if (cJSON_IsString(e) && pd_incident_notified_add(i, e->valuestring) != 0)
 			rc = PD_ERR_NOMEM;
 	}
@@ -463,7 +465,7 @@ inc_restate(struct pd_incidents *m, struct inc *i, const struct pd_verdict *v,
 
 int
 pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
-		    const struct pd_result *const *last, size_t n, int64_t now)
+		   const struct pd_result *const *last, size_t n, int64_t now)
 {
 	struct pd_classify_rules rules;
 	int *alerting = NULL, *member = NULL, *cause = NULL; /* cause: mode per new alert */
@@ -508,7 +510,8 @@ pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 				if (target->nm == 0)
 					target->cause = want;
 			}
-			if (pd_incident_member_add(target, in[k].name, in[k].status == PD_EVAL_UP) < 0) {
+			if (pd_incident_member_add(target, in[k].name, in[k].status == PD_EVAL_UP) <
+			    0) {
 				/* not a member, so it tries again on the next pass; nothing was sent */
 				pd_log_err("incident %s: out of memory adding %s", target->row.key,
 					   in[k].name);
@@ -520,10 +523,12 @@ pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 			if (target->row.id == 0)
 				pd_incident_save(m, target); /* get an id for the timeline */
 			pd_incident_event(m, target, now, target->nm == 1 ? "opened" : "joined",
-				  "%s: %s%s%s%s%s", in[k].name, pd_outcome_str(in[k].last_outcome),
-				  last && last[k] ? " — " : "", last && last[k] ? last[k]->verdict : "",
-				  want != PD_MODE_NONE ? "; indicates " : "",
-				  want != PD_MODE_NONE ? pd_classify_mode_str(want) : "");
+					  "%s: %s%s%s%s%s", in[k].name,
+					  pd_outcome_str(in[k].last_outcome),
+					  last && last[k] ? " — " : "",
+					  last && last[k] ? last[k]->verdict : "",
+					  want != PD_MODE_NONE ? "; indicates " : "",
+					  want != PD_MODE_NONE ? pd_classify_mode_str(want) : "");
 		}
 	}
 
@@ -565,9 +570,11 @@ pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 		if (recovered && was_new && i->held) {
 			/* it never paged: it closes quietly, nothing is sent */
 			i->row.resolved_ms = now;
-			pd_incident_event(m, i, now, "resolved", "recovered during maintenance; nothing was sent");
-			pd_log_info("incident %s: recovered during maintenance; closed without a page",
-				    i->row.key);
+			pd_incident_event(m, i, now, "resolved",
+					  "recovered during maintenance; nothing was sent");
+			pd_log_info(
+				"incident %s: recovered during maintenance; closed without a page",
+				i->row.key);
 			pd_incident_save(m, i);
 			pd_incident_close(m, j);
 			continue;
@@ -579,18 +586,20 @@ pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 				char until[40];
 
 				pd_clock_rfc3339(hold.until_ms, until, sizeof(until));
-				pd_incident_event(m, i, now, "maintenance", "pages held: %s until %s (%s)",
-					  hold.name, until, hold.reason);
-				pd_log_warn("incident %s: pages held by %s until %s: %s", i->row.key,
-					    hold.name, until, hold.reason);
+				pd_incident_event(m, i, now, "maintenance",
+						  "pages held: %s until %s (%s)", hold.name, until,
+						  hold.reason);
+				pd_log_warn("incident %s: pages held by %s until %s: %s",
+					    i->row.key, hold.name, until, hold.reason);
 				i->held = 1;
 			}
 			j++;
 			continue;
 		}
 		if (i->held) {
-			pd_incident_event(m, i, now, "maintenance", "maintenance over, still failing: %s",
-				  was_new ? "paging now" : "pages resume");
+			pd_incident_event(m, i, now, "maintenance",
+					  "maintenance over, still failing: %s",
+					  was_new ? "paging now" : "pages resume");
 			pd_log_warn("incident %s: maintenance over, still failing", i->row.key);
 			i->held = 0;
 		}
@@ -601,7 +610,8 @@ pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 			pd_log_info("incident %s: resolved (%s, open for %llds)", i->row.key,
 				    pd_classify_severity_str(i->row.severity),
 				    (long long)((now - i->row.opened_ms) / 1000));
-			queued += pd_incident_notify(m, i, "resolve", INC_TO_NOTIFIED, in, last, n, now);
+			queued += pd_incident_notify(m, i, "resolve", INC_TO_NOTIFIED, in, last, n,
+						     now);
 			pd_incident_save(m, i);
 			pd_incident_close(m, j);
 			continue;
@@ -619,29 +629,32 @@ pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 			i->row.mode = v.mode;
 			snprintf(i->row.reason, sizeof(i->row.reason), "%s", v.reason);
 			inc_restate(m, i, &v, in, n, now);
-			pd_incident_event(m, i, now, "declared", "%s %s: %s", pd_classify_severity_str(v.severity),
-				  pd_incident_mode_title(m, v.mode, mtitle), v.reason);
+			pd_incident_event(m, i, now, "declared", "%s %s: %s",
+					  pd_classify_severity_str(v.severity),
+					  pd_incident_mode_title(m, v.mode, mtitle), v.reason);
 			pd_log_err("incident %s: %s %s — %s (%s)", i->row.key,
 				   pd_classify_severity_str(v.severity), i->row.title, v.reason,
 				   pd_incident_mode_title(m, v.mode, mtitle));
 			pd_incident_save(m, i);
-			queued += pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, in, last, n, now);
+			queued += pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, in, last, n,
+						     now);
 			changed = 1;
 		} else if (v.severity < i->row.severity) {
 			/* escalate; never silently downgrade while open */
 			pd_incident_event(m, i, now, "severity_changed", "%s -> %s: %s",
-				  pd_classify_severity_str(i->row.severity), pd_classify_severity_str(v.severity),
-				  v.reason);
+					  pd_classify_severity_str(i->row.severity),
+					  pd_classify_severity_str(v.severity), v.reason);
 			pd_log_err("incident %s: escalated %s -> %s: %s", i->row.key,
-				   pd_classify_severity_str(i->row.severity), pd_classify_severity_str(v.severity),
-				   v.reason);
+				   pd_classify_severity_str(i->row.severity),
+				   pd_classify_severity_str(v.severity), v.reason);
 			i->row.severity = v.severity;
 			if (v.mode != PD_MODE_NONE)
 				i->row.mode = v.mode;
 			snprintf(i->row.reason, sizeof(i->row.reason), "%s", v.reason);
 			inc_restate(m, i, &v, in, n, now);
 			pd_incident_save(m, i);
-			queued += pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, in, last, n, now);
+			queued += pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, in, last, n,
+						     now);
 			changed = 1;
 		} else if (i->joined) {
 			/* more probes fail together: the incident is updated (members, title,
@@ -655,17 +668,19 @@ pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 				   i->row.mode != PD_MODE_KEY) {
 				/* everything is failing now: the wider cause */
 				pd_incident_event(m, i, now, "mode_identified", "%s (was %s)",
-					  pd_classify_mode_title(v.mode), pd_classify_mode_str((enum pd_mode)i->row.mode));
+						  pd_classify_mode_title(v.mode),
+						  pd_classify_mode_str((enum pd_mode)i->row.mode));
 				i->row.mode = v.mode;
 			}
 			inc_restate(m, i, &v, in, n, now);
 			pd_incident_save(m, i);
-			queued += pd_incident_notify(m, i, "trigger", INC_TO_MISSING, in, last, n, now);
+			queued += pd_incident_notify(m, i, "trigger", INC_TO_MISSING, in, last, n,
+						     now);
 			changed = 1;
 		} else if (v.mode != PD_MODE_NONE && v.mode != (enum pd_mode)i->row.mode &&
 			   i->row.mode == PD_MODE_NONE) {
 			pd_incident_event(m, i, now, "mode_identified", "%s",
-				  pd_incident_mode_title(m, v.mode, mtitle));
+					  pd_incident_mode_title(m, v.mode, mtitle));
 			i->row.mode = v.mode;
 			inc_restate(m, i, &v, in, n, now);
 			changed = 1;
@@ -757,7 +772,8 @@ pd_incident_sevmap_add(struct pd_incident_sevmap *m, const struct pd_incident_ro
 		return 0;
 	m->counts[r->severity]++;
 	a = cJSON_Parse(r->members ? r->members : "[]");
-	cJSON_ArrayForEach(e, a) {
+	cJSON_ArrayForEach(e, a)
+	{
 		if (cJSON_IsString(e) && e->valuestring[0] != '\0' &&
 		    (rc = sevmap_put(m, e->valuestring, r)) != 0)
 			break;

@@ -11,8 +11,8 @@
 #include "probed/incident.h"
 
 #define INC_MAX_OPEN 32
-#define INC_DRAFT_MAX 64       /* affected endpoints named in the status draft */
-#define INC_TITLE_MAX 128      /* a mode's title (pd_incident_mode_title's buffer) */
+#define INC_DRAFT_MAX 64  /* affected endpoints named in the status draft */
+#define INC_TITLE_MAX 128 /* a mode's title (pd_incident_mode_title's buffer) */
 
 /* Membership has no cap: every probe that joins is kept (and stored) until the incident
  * resolves, so a probe is a member once and joins once, whatever the number of probes.
@@ -21,27 +21,27 @@
  * incident. */
 struct inc_member {
 	char *probe;
-	int by_window;     /* joined on a window rule (not a confirmed DOWN) */
+	int by_window; /* joined on a window rule (not a confirmed DOWN) */
 };
 
 struct inc {
 	struct pd_incident_row row;
-	struct inc_member *m;   /* join order; m[0] opened the incident */
+	struct inc_member *m; /* join order; m[0] opened the incident */
 	size_t nm, mcap;
-	uint32_t *slot;         /* hash of member names: index + 1, 0 = empty */
-	size_t nslot;           /* a power of two, at least twice nm */
-	char **notified;        /* targets that have the trigger of this incident */
+	uint32_t *slot;  /* hash of member names: index + 1, 0 = empty */
+	size_t nslot;    /* a power of two, at least twice nm */
+	char **notified; /* targets that have the trigger of this incident */
 	size_t nn;
-	int joined;             /* a probe joined after the incident was declared */
-	int held;               /* its pages are held by maintenance (a row says so) */
-	enum pd_mode cause;     /* the opener's own mode, until the incident has one */
+	int joined;         /* a probe joined after the incident was declared */
+	int held;           /* its pages are held by maintenance (a row says so) */
+	enum pd_mode cause; /* the opener's own mode, until the incident has one */
 };
 
 struct pd_incidents {
 	struct pd_store *st;
 	const struct pd_clock *clock;
 	const struct pd_config *cfg;
-	const struct pd_silence *sil;   /* silences in force (borrowed) */
+	const struct pd_silence *sil; /* silences in force (borrowed) */
 	size_t nsil;
 	struct inc *open[INC_MAX_OPEN];
 	size_t nopen;
@@ -93,9 +93,9 @@ void pd_incident_draft(struct pd_incidents *m, struct inc *i, const struct pd_cl
 		       size_t n, int64_t now);
 /* Queue action ("trigger" | "resolve") for the incident to the targets `to` selects:
  * how many rows were queued. */
-int pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
-		       enum inc_to to, const struct pd_class_input *in,
-		       const struct pd_result *const *last, size_t n, int64_t now);
+int pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_to to,
+		       const struct pd_class_input *in, const struct pd_result *const *last,
+		       size_t n, int64_t now);
 /* The title from the mode and the members' endpoints. */
 void pd_incident_title(struct pd_incidents *m, struct inc *i);
 

@@ -12,14 +12,15 @@
 
 int
 pd_incident_cert(struct pd_incidents *m, const char *probe, int severity, const char *reason,
-		  int64_t now)
+		 int64_t now)
 {
 	struct inc *i = NULL;
 	size_t idx = 0;
 	int queued = 0;
 
 	for (size_t j = 0; j < m->nopen; j++)
-		if (m->open[j]->row.mode == PD_MODE_CERT && pd_incident_member_idx(m->open[j], probe) >= 0) {
+		if (m->open[j]->row.mode == PD_MODE_CERT &&
+		    pd_incident_member_idx(m->open[j], probe) >= 0) {
 			i = m->open[j];
 			idx = j;
 			break;
@@ -28,8 +29,8 @@ pd_incident_cert(struct pd_incidents *m, const char *probe, int severity, const 
 		if (i == NULL)
 			return 0;
 		i->row.resolved_ms = now;
-		snprintf(i->row.reason, sizeof(i->row.reason), "%s", reason && reason[0] ? reason :
-			 "certificate no longer near expiry");
+		snprintf(i->row.reason, sizeof(i->row.reason), "%s",
+			 reason && reason[0] ? reason : "certificate no longer near expiry");
 		pd_incident_event(m, i, now, "resolved", "%s", i->row.reason);
 		pd_log_info("incident %s: resolved (%s)", i->row.key, reason ? reason : "");
 		queued = pd_incident_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
@@ -66,11 +67,12 @@ pd_incident_cert(struct pd_incidents *m, const char *probe, int severity, const 
 		pd_incident_save(m, i); /* an id for the timeline */
 	if (i->row.severity != 0)
 		pd_incident_event(m, i, now, "severity_changed", "%s -> %s: %s",
-			  pd_classify_severity_str(i->row.severity), pd_classify_severity_str(severity),
-			  reason ? reason : "");
+				  pd_classify_severity_str(i->row.severity),
+				  pd_classify_severity_str(severity), reason ? reason : "");
 	else
-		pd_incident_event(m, i, now, "declared", "%s %s: %s", pd_classify_severity_str(severity),
-			  pd_classify_mode_title(PD_MODE_CERT), reason ? reason : "");
+		pd_incident_event(m, i, now, "declared", "%s %s: %s",
+				  pd_classify_severity_str(severity),
+				  pd_classify_mode_title(PD_MODE_CERT), reason ? reason : "");
 	i->row.severity = severity;
 	snprintf(i->row.reason, sizeof(i->row.reason), "%s", reason ? reason : "");
 	snprintf(i->row.evidence, sizeof(i->row.evidence), "%s", reason ? reason : "");
@@ -111,7 +113,8 @@ inc_slo_draft(struct pd_incidents *m, struct inc *i, const struct pd_slo_cfg *o)
 	ci.severity = pd_classify_severity_str(i->row.severity);
 	pd_buf_init(&out, 4096);
 	if (pd_comms_status(i->row.resolved_ms ? PD_COMMS_RESOLVED : PD_COMMS_INVESTIGATING, &ci,
-			    &out, &err) == 0 && out.data) {
+			    &out, &err) == 0 &&
+	    out.data) {
 		free(i->row.status_message);
 		i->row.status_message = strdup(out.data);
 	}
@@ -142,19 +145,24 @@ inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_sta
 		if (s->exhaustion_ms >= 60000) {
 			char d[24];
 
-			pd_config_duration_format(s->exhaustion_ms - s->exhaustion_ms % 60000, d, sizeof(d));
+			pd_config_duration_format(s->exhaustion_ms - s->exhaustion_ms % 60000, d,
+						  sizeof(d));
 			snprintf(ex, sizeof(ex), "gone in %s", d);
 		} else if (s->exhaustion_ms >= 0) {
 			snprintf(ex, sizeof(ex), "gone in under 1m");
 		} else {
-			snprintf(ex, sizeof(ex), "%s", s->budget_left <= 0 ? "already spent" :
-				 "not draining at the 1h rate");
+			snprintf(ex, sizeof(ex), "%s",
+				 s->budget_left <= 0 ? "already spent"
+						     : "not draining at the 1h rate");
 		}
 		snprintf(i->row.reason, sizeof(i->row.reason),
 			 "burn %.1fx over %s and %.1fx over %s (rule: %gx, %s); %.1f%% of the "
-			 "budget left, %s", pd_slo_burn_of(s, r->long_ms), lw,
-			 pd_slo_burn_of(s, r->short_ms), sw, r->burn,
-			 r->severity <= 2 ? "page" : r->severity == 3 ? "chat" : "ticket",
+			 "budget left, %s",
+			 pd_slo_burn_of(s, r->long_ms), lw, pd_slo_burn_of(s, r->short_ms), sw,
+			 r->burn,
+			 r->severity <= 2   ? "page"
+			 : r->severity == 3 ? "chat"
+					    : "ticket",
 			 s->budget_left * 100, ex);
 	}
 	pd_slo_evidence(s, rules, i->row.evidence, sizeof(i->row.evidence));
@@ -162,7 +170,7 @@ inc_slo_words(struct inc *i, const struct pd_slo_cfg *o, const struct pd_slo_sta
 
 int
 pd_incident_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struct pd_slo_status *s,
-		 int64_t now)
+		int64_t now)
 {
 	const struct pd_slo_rule *rules = m->cfg ? m->cfg->slo_rules : NULL;
 	char member[160], label[140];
@@ -175,7 +183,8 @@ pd_incident_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struct
 	pd_slo_label(o, label, sizeof(label));
 	snprintf(member, sizeof(member), "slo:%s", label);
 	for (idx = 0; idx < m->nopen; idx++)
-		if (pd_incident_is_slo(m->open[idx]) && strcmp(m->open[idx]->m[0].probe, member) == 0) {
+		if (pd_incident_is_slo(m->open[idx]) &&
+		    strcmp(m->open[idx]->m[0].probe, member) == 0) {
 			i = m->open[idx];
 			break;
 		}
@@ -185,7 +194,8 @@ pd_incident_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struct
 		i->row.resolved_ms = now;
 		pd_slo_evidence(s, rules, i->row.evidence, sizeof(i->row.evidence));
 		inc_slo_draft(m, i, o);
-		pd_incident_event(m, i, now, "resolved", "no burn-rate rule fires: %s", i->row.evidence);
+		pd_incident_event(m, i, now, "resolved", "no burn-rate rule fires: %s",
+				  i->row.evidence);
 		pd_log_info("incident %s: resolved (%s SLO burn on %s)", i->row.key,
 			    pd_classify_severity_str(i->row.severity), label);
 		queued = pd_incident_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
@@ -194,8 +204,7 @@ pd_incident_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struct
 		return queued;
 	}
 	if (i == NULL) {
-		if (m->nopen >= INC_MAX_OPEN ||
-		    (i = pd_incident_open(m, now)) == NULL)
+		if (m->nopen >= INC_MAX_OPEN || (i = pd_incident_open(m, now)) == NULL)
 			return 0;
 		snprintf(i->row.key, sizeof(i->row.key), "probed:%s%sslo-%.30s%s-%lld",
 			 m->cfg->location ? m->cfg->location : "", m->cfg->location ? "/" : "",
@@ -208,15 +217,17 @@ pd_incident_slo(struct pd_incidents *m, const struct pd_slo_cfg *o, const struct
 		inc_slo_words(i, o, s, rules);
 		inc_slo_draft(m, i, o);
 		pd_incident_save(m, i);
-		pd_incident_event(m, i, now, "declared", "%s SLO burn on %s: %s", pd_classify_severity_str(s->severity),
-			  label, i->row.reason);
-		pd_log_err("incident %s: %s %s — %s", i->row.key, pd_classify_severity_str(s->severity),
-			   i->row.title, i->row.reason);
+		pd_incident_event(m, i, now, "declared", "%s SLO burn on %s: %s",
+				  pd_classify_severity_str(s->severity), label, i->row.reason);
+		pd_log_err("incident %s: %s %s — %s", i->row.key,
+			   pd_classify_severity_str(s->severity), i->row.title, i->row.reason);
 		return pd_incident_notify(m, i, "trigger", INC_TO_ROUTED, NULL, NULL, 0, now);
 	}
 	if (s->severity < i->row.severity) {
-		pd_incident_event(m, i, now, "severity_changed", "%s -> %s: burn-rate rule %d fires",
-			  pd_classify_severity_str(i->row.severity), pd_classify_severity_str(s->severity), s->rule + 1);
+		pd_incident_event(m, i, now, "severity_changed",
+				  "%s -> %s: burn-rate rule %d fires",
+				  pd_classify_severity_str(i->row.severity),
+				  pd_classify_severity_str(s->severity), s->rule + 1);
 		i->row.severity = s->severity;
 		i->row.last_join_ms = now;
 		inc_slo_words(i, o, s, rules);
@@ -251,7 +262,8 @@ pd_incident_slo_prune(struct pd_incidents *m, int64_t now)
 			continue;
 		}
 		i->row.resolved_ms = now;
-		pd_incident_event(m, i, now, "resolved", "objective removed from the configuration");
+		pd_incident_event(m, i, now, "resolved",
+				  "objective removed from the configuration");
 		pd_log_info("incident %s: resolved (its SLO %s was removed)", i->row.key,
 			    i->m[0].probe + 4);
 		pd_incident_notify(m, i, "resolve", INC_TO_NOTIFIED, NULL, NULL, 0, now);
@@ -288,7 +300,8 @@ pd_incident_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_e
 	snprintf(i->row.reason, sizeof(i->row.reason),
 		 "quarterly incident drill (%s): run the full ritual, mark every post as a drill",
 		 pd_classify_severity_str(severity));
-	i->row.status_message = strdup("[DRILL] This is an incident drill. No service is affected.");
+	i->row.status_message =
+		strdup("[DRILL] This is an incident drill. No service is affected.");
 	if (pd_incident_save(m, i) != 0) {
 		pd_incident_inc_free(i);
 		return pd_err_set(err, PD_ERR_DB, "cannot store the drill");
@@ -298,7 +311,8 @@ pd_incident_drill(struct pd_incidents *m, int severity, int64_t now, struct pd_e
 	/* closed in probed's books at once; the pager's copy stays open until the on-call
 	 * acknowledges and resolves it, as the drill ritual asks */
 	i->row.resolved_ms = now;
-	pd_incident_event(m, i, now, "resolved", "drill recorded; resolve it in the pager when the ritual is done");
+	pd_incident_event(m, i, now, "resolved",
+			  "drill recorded; resolve it in the pager when the ritual is done");
 	pd_incident_save(m, i);
 	pd_incident_inc_free(i);
 	return queued;

@@ -11,14 +11,14 @@
 #include "probed/outcome.h"
 #include "incident_int.h"
 
-#define INC_PAYLOAD_PROBES 64  /* probe names listed in a notification (all are counted) */
+#define INC_PAYLOAD_PROBES 64 /* probe names listed in a notification (all are counted) */
 
 /* The mode's title in the user's words (classify: upstream). */
 const char *
 pd_incident_mode_title(const struct pd_incidents *m, int mode, char *buf)
 {
 	return pd_classify_mode_title_of((enum pd_mode)mode, m->cfg ? &m->cfg->classify : NULL, buf,
-				INC_TITLE_MAX);
+					 INC_TITLE_MAX);
 }
 
 const struct pd_probe_cfg *
@@ -30,8 +30,8 @@ pd_incident_cfg_probe(const struct pd_incidents *m, const char *name)
 /* Append p's endpoint to list (n entries, their text in buf) unless list or other (the
  * nother endpoints already listed elsewhere) has it. */
 void
-pd_incident_draft_add(const struct pd_probe_cfg *p, char (*buf)[96], const char **list,
-		      size_t *n, const char *const *other, size_t nother)
+pd_incident_draft_add(const struct pd_probe_cfg *p, char (*buf)[96], const char **list, size_t *n,
+		      const char *const *other, size_t nother)
 {
 	pd_incident_endpoint(p, buf[*n], sizeof(buf[0]));
 	for (size_t j = 0; j < *n; j++)
@@ -46,8 +46,8 @@ pd_incident_draft_add(const struct pd_probe_cfg *p, char (*buf)[96], const char 
 
 /* The status-page draft for the incident's current state. */
 void
-pd_incident_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in,
-		  size_t n, int64_t now)
+pd_incident_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_input *in, size_t n,
+		  int64_t now)
 {
 	const char *affected[INC_DRAFT_MAX], *working[256];
 	char abuf[INC_DRAFT_MAX][96], wbuf[256][96];
@@ -67,8 +67,9 @@ pd_incident_draft(struct pd_incidents *m, struct inc *i, const struct pd_class_i
 	for (size_t k = 0; k < n && nw < 256; k++) {
 		const struct pd_probe_cfg *p;
 
-		if (in[k].control || in[k].freshness || pd_incident_member_idx(i, in[k].name) >= 0 ||
-		    in[k].status != PD_EVAL_UP || (p = pd_incident_cfg_probe(m, in[k].name)) == NULL)
+		if (in[k].control || in[k].freshness ||
+		    pd_incident_member_idx(i, in[k].name) >= 0 || in[k].status != PD_EVAL_UP ||
+		    (p = pd_incident_cfg_probe(m, in[k].name)) == NULL)
 			continue;
 		pd_incident_draft_add(p, wbuf, working, &nw, affected, na);
 	}
@@ -111,7 +112,8 @@ inc_sends_to(const struct inc *i, enum inc_to to, const struct pd_notify_cfg *tc
 	case INC_TO_ROUTED:
 		return pd_notify_routes(tc, i->row.severity);
 	case INC_TO_MISSING:
-		return pd_notify_routes(tc, i->row.severity) && !pd_incident_notified_has(i, tc->name);
+		return pd_notify_routes(tc, i->row.severity) &&
+		       !pd_incident_notified_has(i, tc->name);
 	case INC_TO_NOTIFIED:
 		return pd_incident_notified_has(i, tc->name);
 	}
@@ -121,9 +123,9 @@ inc_sends_to(const struct inc *i, enum inc_to to, const struct pd_notify_cfg *tc
 /* Queue action ("trigger" | "resolve") for the incident to the targets `to` selects.
  * Returns how many rows were queued. */
 int
-pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
-		   enum inc_to to, const struct pd_class_input *in,
-		   const struct pd_result *const *last, size_t n, int64_t now)
+pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action, enum inc_to to,
+		   const struct pd_class_input *in, const struct pd_result *const *last, size_t n,
+		   int64_t now)
 {
 	struct pd_notify_event ev = {0};
 	const struct pd_class_input *pin = NULL;
@@ -149,10 +151,11 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	}
 	pc = pd_incident_cfg_probe(m, pin ? pin->name : (i->nm ? i->m[0].probe : ""));
 	if (strcmp(action, "trigger") == 0) {
-		snprintf(summary, sizeof(summary), "[%s]%s%s %s%s%s: %s", pd_classify_severity_str(i->row.severity),
-			 i->row.drill ? " DRILL" : "", m->cfg && m->cfg->location ? " " : "",
-			 m->cfg && m->cfg->location ? m->cfg->location : "",
-			 "", i->row.title, i->row.reason);
+		snprintf(summary, sizeof(summary), "[%s]%s%s %s%s%s: %s",
+			 pd_classify_severity_str(i->row.severity), i->row.drill ? " DRILL" : "",
+			 m->cfg && m->cfg->location ? " " : "",
+			 m->cfg && m->cfg->location ? m->cfg->location : "", "", i->row.title,
+			 i->row.reason);
 	} else {
 		pd_config_duration_format(now - i->row.opened_ms, dur, sizeof(dur));
 		snprintf(summary, sizeof(summary), "[%s]%s RESOLVED%s%s: %s (after %s)",
@@ -171,8 +174,8 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	runbook[0] = '\0';
 	if (i->row.mode != PD_MODE_NONE)
 		pd_incident_runbook_url(m->cfg ? m->cfg->runbooks_base_url : NULL,
-					pd_classify_mode_runbook((enum pd_mode)i->row.mode), runbook,
-					sizeof(runbook));
+					pd_classify_mode_runbook((enum pd_mode)i->row.mode),
+					runbook, sizeof(runbook));
 	else if (pd_incident_is_slo(i))
 		pd_incident_runbook_url(m->cfg ? m->cfg->runbooks_base_url : NULL,
 					"slo-burn-rate.md", runbook, sizeof(runbook));
@@ -197,7 +200,8 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	probes = pd_incident_members_json(i, INC_PAYLOAD_PROBES);
 	ev.probes_json = probes;
 	ev.probe_count = i->nm;
-	ev.status_message = i->row.status_message && i->row.status_message[0] ? i->row.status_message : NULL;
+	ev.status_message =
+		i->row.status_message && i->row.status_message[0] ? i->row.status_message : NULL;
 	ev.evidence = i->row.evidence[0] ? i->row.evidence : NULL;
 	ev.drill = i->row.drill;
 	json = pd_notify_event_json(&ev);
@@ -220,7 +224,8 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 			continue;
 		if (json_upd != NULL && pd_incident_notified_has(i, tc->name))
 			payload = json_upd;
-		if (pd_store_outbox_add(m->st, tc->name, i->row.key, action, payload, now, NULL, &err) != 0) {
+		if (pd_store_outbox_add(m->st, tc->name, i->row.key, action, payload, now, NULL,
+					&err) != 0) {
 			pd_log_err("incident %s: cannot queue %s for %s: %s", i->row.key, action,
 				   tc->name, err.msg);
 			continue;
@@ -233,8 +238,9 @@ pd_incident_notify(struct pd_incidents *m, struct inc *i, const char *action,
 	}
 	if (routed == 0 && to == INC_TO_ROUTED)
 		pd_incident_event(m, i, now, "not_routed", "no target takes %s (%s)",
-			  pd_classify_severity_str(i->row.severity),
-			  i->row.severity == 4 ? "P4 never pages: ticket targets only" : "check notify severities");
+				  pd_classify_severity_str(i->row.severity),
+				  i->row.severity == 4 ? "P4 never pages: ticket targets only"
+						       : "check notify severities");
 	free(json);
 	free(json_upd);
 	return queued;
@@ -260,9 +266,10 @@ pd_incident_title(struct pd_incidents *m, struct inc *i)
 		len += (size_t)snprintf(eps + len, sizeof(eps) - len, "%s%s", len ? ", " : "", ep);
 	}
 	snprintf(i->row.title, sizeof(i->row.title), "%s%.130s",
-		 i->row.mode == PD_MODE_CERT ? "TLS certificate expiring: " :
-		 i->row.mode == PD_MODE_DATABASE ? "Every endpoint degraded: " :
-		 i->row.mode == PD_MODE_KEY ? "API key rejected: " :
-		 i->row.mode == PD_MODE_QUEUE ? "Batch work late: " : "Elevated errors on ",
+		 i->row.mode == PD_MODE_CERT       ? "TLS certificate expiring: "
+		 : i->row.mode == PD_MODE_DATABASE ? "Every endpoint degraded: "
+		 : i->row.mode == PD_MODE_KEY      ? "API key rejected: "
+		 : i->row.mode == PD_MODE_QUEUE    ? "Batch work late: "
+						   : "Elevated errors on ",
 		 eps);
 }

@@ -102,9 +102,8 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } js_type_names[] = {
-	{ "null", T_NULL },	    { "boolean", T_BOOLEAN }, { "object", T_OBJECT },
-	{ "array", T_ARRAY },	    { "number", T_NUMBER },   { "string", T_STRING },
-	{ "integer", T_INTEGER },
+	{"null", T_NULL},     {"boolean", T_BOOLEAN}, {"object", T_OBJECT},   {"array", T_ARRAY},
+	{"number", T_NUMBER}, {"string", T_STRING},   {"integer", T_INTEGER},
 };
 
 enum js_kind { K_OBJECT, K_TRUE, K_FALSE };
@@ -142,8 +141,8 @@ struct js_pprop {
 
 struct js_dep {
 	const char *name;
-	struct js_node *schema;  /* schema form, or NULL */
-	const char **req;        /* array form */
+	struct js_node *schema; /* schema form, or NULL */
+	const char **req;       /* array form */
 	size_t nreq;
 };
 
@@ -156,10 +155,10 @@ struct js_node {
 	enum js_kind kind;
 	unsigned has;
 	/* $ref: everything else is ignored */
-	const char *ref_str;     /* as written; points into the schema copy */
-	const char *ref_base;    /* base URI in effect (owned by the schema's string list) */
-	char *ref_uri;           /* resolved, owned */
-	struct js_node *ref;     /* NULL = unresolved (remote) */
+	const char *ref_str;  /* as written; points into the schema copy */
+	const char *ref_base; /* base URI in effect (owned by the schema's string list) */
+	char *ref_uri;        /* resolved, owned */
+	struct js_node *ref;  /* NULL = unresolved (remote) */
 	/* any instance */
 	unsigned types;
 	const cJSON *type_json;
@@ -173,8 +172,8 @@ struct js_node {
 	pcre2_code *pattern;
 	/* arrays */
 	double max_items, min_items;
-	struct js_node *items;       /* single-schema form */
-	struct js_list items_arr;    /* array form (items_tuple set) */
+	struct js_node *items;    /* single-schema form */
+	struct js_list items_arr; /* array form (items_tuple set) */
 	int items_tuple;
 	struct js_node *additional_items;
 	struct js_node *contains;
@@ -182,7 +181,7 @@ struct js_node {
 	double max_props, min_props;
 	const char **required;
 	size_t nrequired;
-	struct js_prop *props;       /* sorted by name */
+	struct js_prop *props; /* sorted by name */
 	size_t nprops;
 	struct js_pprop *pprops;
 	size_t npprops;
@@ -209,19 +208,19 @@ struct js_slot {
 };
 
 struct pd_schema {
-	cJSON *doc;              /* deep copy of the caller's schema */
-	cJSON *meta;             /* parsed meta-schema, when referenced */
+	cJSON *doc;  /* deep copy of the caller's schema */
+	cJSON *meta; /* parsed meta-schema, when referenced */
 	struct js_node *root;
 	pcre2_match_data *md;
 	struct js_node **nodes;
 	size_t nnodes, capnodes;
-	struct js_slot *map;     /* open addressing, cJSON* → node */
+	struct js_slot *map; /* open addressing, cJSON* → node */
 	size_t mapn, mapcap;
 	struct js_res *res;
 	size_t nres, capres;
-	char **strs;             /* base URIs */
+	char **strs; /* base URIs */
 	size_t nstrs, capstrs;
-	unsigned refs;           /* pd_jsonschema_ref / pd_jsonschema_free */
+	unsigned refs; /* pd_jsonschema_ref / pd_jsonschema_free */
 };
 
 /* ------------------------------------------------------------------ */
@@ -377,7 +376,7 @@ wb_finish(struct wbuf *w)
 static void
 render_value(char *out, size_t cap, const cJSON *j)
 {
-	struct wbuf w = { out, 0, cap - 4 < JS_VALUE_MAX ? cap - 4 : JS_VALUE_MAX, 0 };
+	struct wbuf w = {out, 0, cap - 4 < JS_VALUE_MAX ? cap - 4 : JS_VALUE_MAX, 0};
 
 	wb_json(&w, j, 0);
 	wb_finish(&w);
@@ -387,7 +386,7 @@ render_value(char *out, size_t cap, const cJSON *j)
 static void
 render_quoted(char *out, size_t cap, const char *s)
 {
-	struct wbuf w = { out, 0, cap - 4 < JS_VALUE_MAX ? cap - 4 : JS_VALUE_MAX, 0 };
+	struct wbuf w = {out, 0, cap - 4 < JS_VALUE_MAX ? cap - 4 : JS_VALUE_MAX, 0};
 
 	wb_quoted(&w, s);
 	wb_finish(&w);
@@ -415,15 +414,22 @@ static unsigned
 type_bit(const cJSON *j)
 {
 	switch (j->type & 0xFF) {
-	case cJSON_NULL: return T_NULL;
+	case cJSON_NULL:
+		return T_NULL;
 	case cJSON_False:
-	case cJSON_True: return T_BOOLEAN;
-	case cJSON_Number: return T_NUMBER;
+	case cJSON_True:
+		return T_BOOLEAN;
+	case cJSON_Number:
+		return T_NUMBER;
 	case cJSON_String:
-	case cJSON_Raw: return T_STRING;
-	case cJSON_Array: return T_ARRAY;
-	case cJSON_Object: return T_OBJECT;
-	default: return 0;
+	case cJSON_Raw:
+		return T_STRING;
+	case cJSON_Array:
+		return T_ARRAY;
+	case cJSON_Object:
+		return T_OBJECT;
+	default:
+		return 0;
 	}
 }
 
@@ -447,8 +453,7 @@ json_equal(const cJSON *a, const cJSON *b, int depth)
 		return strcmp(a->valuestring ? a->valuestring : "",
 			      b->valuestring ? b->valuestring : "") == 0;
 	case cJSON_Array:
-		for (x = a->child, y = b->child; x != NULL && y != NULL;
-		     x = x->next, y = y->next) {
+		for (x = a->child, y = b->child; x != NULL && y != NULL; x = x->next, y = y->next) {
 			r = json_equal(x, y, depth + 1);
 			if (r != 1)
 				return r;
@@ -869,7 +874,7 @@ struct cctx {
 	struct pd_schema *s;
 	struct pd_err *err;
 	int depth;
-	char loc[256];          /* JSON pointer of what is being compiled, for errors */
+	char loc[256]; /* JSON pointer of what is being compiled, for errors */
 	size_t loc_len;
 	struct js_node **pending;
 	size_t npending, cappending;
@@ -974,7 +979,8 @@ compile_list(struct cctx *cc, const cJSON *arr, const char *kw, const char *base
 		cc_nomem(cc);
 		goto out;
 	}
-	cJSON_ArrayForEach(c, arr) {
+	cJSON_ArrayForEach(c, arr)
+	{
 		size_t s2 = loc_push_index(cc, i);
 
 		out->v[i] = compile(cc, c, base);
@@ -1081,7 +1087,8 @@ compile_strings(struct cctx *cc, const cJSON *arr, const char ***out, size_t *n)
 	*out = calloc(*n ? *n : 1, sizeof(**out));
 	if (*out == NULL)
 		return cc_nomem(cc);
-	cJSON_ArrayForEach(c, arr) {
+	cJSON_ArrayForEach(c, arr)
+	{
 		if (!cJSON_IsString(c))
 			return cc_fail(cc, "must be an array of strings");
 		(*out)[i++] = c->valuestring;
@@ -1116,7 +1123,8 @@ compile_object_kws(struct cctx *cc, struct js_node *n, const cJSON *j, const cha
 			goto fail;
 		}
 		i = 0;
-		cJSON_ArrayForEach(c, x) {
+		cJSON_ArrayForEach(c, x)
+		{
 			n->props[i].name = c->string;
 			if (compile_child(cc, c, c->string, base, &n->props[i].schema) < 0)
 				goto fail;
@@ -1136,7 +1144,8 @@ compile_object_kws(struct cctx *cc, struct js_node *n, const cJSON *j, const cha
 			cc_nomem(cc);
 			goto fail;
 		}
-		cJSON_ArrayForEach(c, x) {
+		cJSON_ArrayForEach(c, x)
+		{
 			struct js_pprop *pp = &n->pprops[n->npprops];
 
 			pp->src = c->string;
@@ -1165,7 +1174,8 @@ compile_object_kws(struct cctx *cc, struct js_node *n, const cJSON *j, const cha
 			cc_nomem(cc);
 			goto fail;
 		}
-		cJSON_ArrayForEach(c, x) {
+		cJSON_ArrayForEach(c, x)
+		{
 			struct js_dep *d = &n->deps[n->ndeps++];
 
 			d->name = c->string;
@@ -1231,17 +1241,17 @@ compile_scalar_kws(struct cctx *cc, struct js_node *n, const cJSON *j)
 		int nonneg_int;
 		size_t off;
 	} nums[] = {
-		{ "multipleOf", H_MULTIPLE, 0, offsetof(struct js_node, multiple_of) },
-		{ "maximum", H_MAXIMUM, 0, offsetof(struct js_node, maximum) },
-		{ "minimum", H_MINIMUM, 0, offsetof(struct js_node, minimum) },
-		{ "exclusiveMaximum", H_XMAXIMUM, 0, offsetof(struct js_node, xmaximum) },
-		{ "exclusiveMinimum", H_XMINIMUM, 0, offsetof(struct js_node, xminimum) },
-		{ "maxLength", H_MAXLENGTH, 1, offsetof(struct js_node, max_length) },
-		{ "minLength", H_MINLENGTH, 1, offsetof(struct js_node, min_length) },
-		{ "maxItems", H_MAXITEMS, 1, offsetof(struct js_node, max_items) },
-		{ "minItems", H_MINITEMS, 1, offsetof(struct js_node, min_items) },
-		{ "maxProperties", H_MAXPROPS, 1, offsetof(struct js_node, max_props) },
-		{ "minProperties", H_MINPROPS, 1, offsetof(struct js_node, min_props) },
+		{"multipleOf", H_MULTIPLE, 0, offsetof(struct js_node, multiple_of)},
+		{"maximum", H_MAXIMUM, 0, offsetof(struct js_node, maximum)},
+		{"minimum", H_MINIMUM, 0, offsetof(struct js_node, minimum)},
+		{"exclusiveMaximum", H_XMAXIMUM, 0, offsetof(struct js_node, xmaximum)},
+		{"exclusiveMinimum", H_XMINIMUM, 0, offsetof(struct js_node, xminimum)},
+		{"maxLength", H_MAXLENGTH, 1, offsetof(struct js_node, max_length)},
+		{"minLength", H_MINLENGTH, 1, offsetof(struct js_node, min_length)},
+		{"maxItems", H_MAXITEMS, 1, offsetof(struct js_node, max_items)},
+		{"minItems", H_MINITEMS, 1, offsetof(struct js_node, min_items)},
+		{"maxProperties", H_MAXPROPS, 1, offsetof(struct js_node, max_props)},
+		{"minProperties", H_MINPROPS, 1, offsetof(struct js_node, min_props)},
 	};
 	const cJSON *x;
 	size_t i, saved;
@@ -1339,7 +1349,8 @@ compile_definitions(struct cctx *cc, const cJSON *j, const char *base)
 		cc_fail(cc, "must be an object of schemas");
 		goto out;
 	}
-	cJSON_ArrayForEach(c, x) {
+	cJSON_ArrayForEach(c, x)
+	{
 		if (compile_child(cc, c, c->string, base, &tmp) < 0)
 			goto out;
 	}
@@ -1369,9 +1380,8 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 		return NULL;
 	}
 	n = calloc(1, sizeof(*n));
-	if (n == NULL ||
-	    pd_buf_grow(&cc->s->nodes, &cc->s->capnodes, cc->s->nnodes + 1,
-		 sizeof(*cc->s->nodes)) < 0) {
+	if (n == NULL || pd_buf_grow(&cc->s->nodes, &cc->s->capnodes, cc->s->nnodes + 1,
+				     sizeof(*cc->s->nodes)) < 0) {
 		free(n);
 		cc_nomem(cc);
 		return NULL;
@@ -1399,7 +1409,7 @@ compile(struct cctx *cc, const cJSON *j, const char *base)
 		n->ref_str = x->valuestring;
 		n->ref_base = base;
 		if (pd_buf_grow(&cc->pending, &cc->cappending, cc->npending + 1,
-			 sizeof(*cc->pending)) < 0) {
+				sizeof(*cc->pending)) < 0) {
 			cc_nomem(cc);
 			return NULL;
 		}
@@ -1460,8 +1470,8 @@ out:
  * the base URI in effect at the target (intermediate "$id"s applied). NULL: no such
  * location (cc->err untouched) or out of memory (*nomem set). */
 static const cJSON *
-ptr_walk(struct cctx *cc, const cJSON *root, const char *ptr, const char *base,
-	 const char **tbase, int *nomem)
+ptr_walk(struct cctx *cc, const cJSON *root, const char *ptr, const char *base, const char **tbase,
+	 int *nomem)
 {
 	const cJSON *cur = root, *id;
 	char *tok = NULL, *w, *end;
@@ -1502,9 +1512,9 @@ ptr_walk(struct cctx *cc, const cJSON *root, const char *ptr, const char *base,
 		} else if (cJSON_IsArray(cur) && isdigit((unsigned char)tok[0]) &&
 			   (tok[0] != '0' || tok[1] == '\0')) {
 			idx = strtoul(tok, &end, 10);
-			cur = *end == '\0' && idx < (unsigned long)cJSON_GetArraySize(cur) ?
-				      cJSON_GetArrayItem(cur, (int)idx) :
-				      NULL;
+			cur = *end == '\0' && idx < (unsigned long)cJSON_GetArraySize(cur)
+				      ? cJSON_GetArrayItem(cur, (int)idx)
+				      : NULL;
 		} else {
 			cur = NULL;
 		}
@@ -1608,7 +1618,7 @@ struct vctx {
 	const struct pd_schema *s;
 	struct pd_schema_error *errs;
 	size_t max, n;
-	int quiet;       /* inside anyOf/oneOf/not/if/contains/propertyNames: no reports */
+	int quiet; /* inside anyOf/oneOf/not/if/contains/propertyNames: no reports */
 	int edepth;
 	size_t sp;
 	struct vseg seg[PD_SCHEMA_MAX_DEPTH + 1];
@@ -1616,11 +1626,11 @@ struct vctx {
 
 /* No more reports will be kept: stop at the first failure. */
 #define STOP(c) ((c)->quiet || (c)->n >= (c)->max)
-#define FAIL()                      \
-	do {                        \
-		ok = 0;             \
-		if (STOP(c))        \
-			return 0;   \
+#define FAIL()                    \
+	do {                      \
+		ok = 0;           \
+		if (STOP(c))      \
+			return 0; \
 	} while (0)
 
 static int
@@ -1637,7 +1647,7 @@ is_ident(const char *k)
 static void
 render_path(const struct vctx *c, char *out, size_t cap)
 {
-	struct wbuf w = { out, 0, cap - 4, 0 };
+	struct wbuf w = {out, 0, cap - 4, 0};
 	char num[32];
 	size_t i;
 
@@ -1685,7 +1695,8 @@ report(struct vctx *c, const char *kw, const cJSON *x, enum got_style got, const
 		if (got == GOT_TYPED && (cJSON_IsArray(x) || cJSON_IsObject(x) || cJSON_IsNull(x)))
 			snprintf(gotbuf, sizeof(gotbuf), ", got %s", pd_jsonschema_type_name(x));
 		else if (got == GOT_TYPED)
-			snprintf(gotbuf, sizeof(gotbuf), ", got %s %s", pd_jsonschema_type_name(x), val);
+			snprintf(gotbuf, sizeof(gotbuf), ", got %s %s", pd_jsonschema_type_name(x),
+				 val);
 		else
 			snprintf(gotbuf, sizeof(gotbuf), ", got %s", val);
 	}
@@ -1927,8 +1938,7 @@ unique_check(struct vctx *c, const cJSON *x)
 				r = json_equal(v[i].item, v[j].item, 0);
 				if (r == 0)
 					continue;
-				if (v[i].index < bi ||
-				    (v[i].index == bi && v[j].index < bj)) {
+				if (v[i].index < bi || (v[i].index == bi && v[j].index < bj)) {
 					bi = v[i].index;
 					bj = v[j].index;
 					at = v[i].item;
@@ -2150,7 +2160,8 @@ report_type(struct vctx *c, const struct js_node *n, const cJSON *x)
 	if (cJSON_IsString(n->type_json)) {
 		snprintf(want, sizeof(want), "%s", n->type_json->valuestring);
 	} else {
-		cJSON_ArrayForEach(t, n->type_json) {
+		cJSON_ArrayForEach(t, n->type_json)
+		{
 			len += (size_t)snprintf(want + len, sizeof(want) - len, "%s%s",
 						len ? "|" : "", t->valuestring);
 			if (len >= sizeof(want))
@@ -2184,7 +2195,8 @@ v_keywords(struct vctx *c, const struct js_node *n, const cJSON *x)
 	}
 	if (n->enum_vals != NULL) {
 		r = 0;
-		cJSON_ArrayForEach(e, n->enum_vals) {
+		cJSON_ArrayForEach(e, n->enum_vals)
+		{
 			r = json_equal(e, x, 0);
 			if (r != 0)
 				break;
@@ -2336,7 +2348,7 @@ out:
 
 int
 pd_jsonschema_validate(const struct pd_schema *s, const cJSON *doc, struct pd_schema_error *errs,
-		   size_t max, size_t *nerr)
+		       size_t max, size_t *nerr)
 {
 	struct vctx c;
 	int ok;
@@ -2379,26 +2391,55 @@ static const struct {
 	const char *name;
 	enum js_kwval value;
 } js_keywords[] = {
-	{ "$id", KW_VALUE }, { "$schema", KW_VALUE }, { "$ref", KW_VALUE },
-	{ "$comment", KW_VALUE }, { "title", KW_VALUE }, { "description", KW_VALUE },
-	{ "default", KW_ANY }, { "readOnly", KW_VALUE }, { "writeOnly", KW_VALUE },
-	{ "examples", KW_VALUE }, { "multipleOf", KW_VALUE }, { "maximum", KW_VALUE },
-	{ "exclusiveMaximum", KW_VALUE }, { "minimum", KW_VALUE },
-	{ "exclusiveMinimum", KW_VALUE }, { "maxLength", KW_VALUE }, { "minLength", KW_VALUE },
-	{ "pattern", KW_VALUE }, { "additionalItems", KW_SCHEMA }, { "items", KW_SCHEMA_ITEMS },
-	{ "maxItems", KW_VALUE }, { "minItems", KW_VALUE }, { "uniqueItems", KW_VALUE },
-	{ "contains", KW_SCHEMA }, { "maxProperties", KW_VALUE }, { "minProperties", KW_VALUE },
-	{ "required", KW_VALUE }, { "additionalProperties", KW_SCHEMA },
-	{ "definitions", KW_SCHEMA_MAP }, { "properties", KW_SCHEMA_MAP },
-	{ "patternProperties", KW_SCHEMA_MAP }, { "dependencies", KW_DEPS },
-	{ "propertyNames", KW_SCHEMA }, { "const", KW_ANY }, { "enum", KW_VALUE },
-	{ "type", KW_VALUE }, { "format", KW_VALUE }, { "contentMediaType", KW_VALUE },
-	{ "contentEncoding", KW_VALUE }, { "if", KW_SCHEMA }, { "then", KW_SCHEMA },
-	{ "else", KW_SCHEMA }, { "allOf", KW_SCHEMA_LIST }, { "anyOf", KW_SCHEMA_LIST },
-	{ "oneOf", KW_SCHEMA_LIST }, { "not", KW_SCHEMA },
+	{"$id", KW_VALUE},
+	{"$schema", KW_VALUE},
+	{"$ref", KW_VALUE},
+	{"$comment", KW_VALUE},
+	{"title", KW_VALUE},
+	{"description", KW_VALUE},
+	{"default", KW_ANY},
+	{"readOnly", KW_VALUE},
+	{"writeOnly", KW_VALUE},
+	{"examples", KW_VALUE},
+	{"multipleOf", KW_VALUE},
+	{"maximum", KW_VALUE},
+	{"exclusiveMaximum", KW_VALUE},
+	{"minimum", KW_VALUE},
+	{"exclusiveMinimum", KW_VALUE},
+	{"maxLength", KW_VALUE},
+	{"minLength", KW_VALUE},
+	{"pattern", KW_VALUE},
+	{"additionalItems", KW_SCHEMA},
+	{"items", KW_SCHEMA_ITEMS},
+	{"maxItems", KW_VALUE},
+	{"minItems", KW_VALUE},
+	{"uniqueItems", KW_VALUE},
+	{"contains", KW_SCHEMA},
+	{"maxProperties", KW_VALUE},
+	{"minProperties", KW_VALUE},
+	{"required", KW_VALUE},
+	{"additionalProperties", KW_SCHEMA},
+	{"definitions", KW_SCHEMA_MAP},
+	{"properties", KW_SCHEMA_MAP},
+	{"patternProperties", KW_SCHEMA_MAP},
+	{"dependencies", KW_DEPS},
+	{"propertyNames", KW_SCHEMA},
+	{"const", KW_ANY},
+	{"enum", KW_VALUE},
+	{"type", KW_VALUE},
+	{"format", KW_VALUE},
+	{"contentMediaType", KW_VALUE},
+	{"contentEncoding", KW_VALUE},
+	{"if", KW_SCHEMA},
+	{"then", KW_SCHEMA},
+	{"else", KW_SCHEMA},
+	{"allOf", KW_SCHEMA_LIST},
+	{"anyOf", KW_SCHEMA_LIST},
+	{"oneOf", KW_SCHEMA_LIST},
+	{"not", KW_SCHEMA},
 	/* later drafts' name for definitions: schemas copied from them keep working, as
 	 * "$ref": "#/$defs/x" resolves here as a plain JSON pointer */
-	{ "$defs", KW_SCHEMA_MAP },
+	{"$defs", KW_SCHEMA_MAP},
 };
 #define JS_NKEYWORDS (sizeof(js_keywords) / sizeof(js_keywords[0]))
 #define JS_OPT_OUT "x-allow-unknown-keywords"
@@ -2454,17 +2495,22 @@ lint_report(struct lint *l, const cJSON *member)
 	near = pd_err_nearest(kw, cand);
 	for (size_t i = 0; near != NULL && i < JS_NKEYWORDS; i++)
 		if (js_keywords[i].name == near && js_keywords[i].value == KW_SCHEMA_MAP)
-			is_obj = 0;   /* "propertys": the hint would name the suggestion twice */
+			is_obj = 0; /* "propertys": the hint would name the suggestion twice */
 	if (near != NULL)
-		snprintf(msg, sizeof(msg), "unknown JSON Schema keyword '%.64s' (did you mean "
-			 "'%s'?%s)", kw, near,
-			 is_obj ? " a property goes under 'properties'" : "");
+		snprintf(msg, sizeof(msg),
+			 "unknown JSON Schema keyword '%.64s' (did you mean "
+			 "'%s'?%s)",
+			 kw, near, is_obj ? " a property goes under 'properties'" : "");
 	else if (is_obj)
-		snprintf(msg, sizeof(msg), "unknown JSON Schema keyword '%.64s', which would check "
-			 "nothing (a property goes under 'properties'; name extensions 'x-...')", kw);
+		snprintf(msg, sizeof(msg),
+			 "unknown JSON Schema keyword '%.64s', which would check "
+			 "nothing (a property goes under 'properties'; name extensions 'x-...')",
+			 kw);
 	else
-		snprintf(msg, sizeof(msg), "unknown JSON Schema keyword '%.64s', which would check "
-			 "nothing (name extensions 'x-...', or set " JS_OPT_OUT ": true)", kw);
+		snprintf(msg, sizeof(msg),
+			 "unknown JSON Schema keyword '%.64s', which would check "
+			 "nothing (name extensions 'x-...', or set " JS_OPT_OUT ": true)",
+			 kw);
 	saved = lint_push(l, kw);
 	l->fn(l->ud, member, l->ptr, msg);
 	lint_pop(l, saved);
@@ -2479,7 +2525,8 @@ lint_list(struct lint *l, const cJSON *arr, int depth)
 	const cJSON *e;
 	size_t i = 0;
 
-	cJSON_ArrayForEach(e, arr) {
+	cJSON_ArrayForEach(e, arr)
+	{
 		char num[24];
 		size_t saved;
 
@@ -2497,10 +2544,11 @@ lint_map(struct lint *l, const cJSON *obj, int deps, int depth)
 
 	if (!cJSON_IsObject(obj))
 		return;
-	cJSON_ArrayForEach(e, obj) {
+	cJSON_ArrayForEach(e, obj)
+	{
 		size_t saved;
 
-		if (deps && !cJSON_IsObject(e))   /* dependencies: a list of names is data */
+		if (deps && !cJSON_IsObject(e)) /* dependencies: a list of names is data */
 			continue;
 		saved = lint_push(l, e->string ? e->string : "");
 		lint_schema(l, e, depth + 1);
@@ -2517,7 +2565,8 @@ lint_schema(struct lint *l, const cJSON *j, int depth)
 	if (!cJSON_IsObject(j) || depth > PD_SCHEMA_MAX_DEPTH ||
 	    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, JS_OPT_OUT)))
 		return;
-	cJSON_ArrayForEach(m, j) {
+	cJSON_ArrayForEach(m, j)
+	{
 		size_t k, saved;
 
 		if (m->string == NULL || strncmp(m->string, "x-", 2) == 0)

@@ -41,7 +41,8 @@ pd_log_add_secret(const char *secret)
 	for (size_t i = 0; i < log_nsecrets; i++)
 		if (strcmp(log_secrets[i], secret) == 0)
 			return;
-	if (pd_buf_grow(&log_secrets, &log_capsecrets, log_nsecrets + 1, sizeof(*log_secrets)) != 0) {
+	if (pd_buf_grow(&log_secrets, &log_capsecrets, log_nsecrets + 1, sizeof(*log_secrets)) !=
+	    0) {
 		/* cannot remember it: say so (without it) rather than fail silently */
 		fprintf(stderr, "<3>log: out of memory: a secret cannot be masked\n");
 		return;
@@ -93,10 +94,14 @@ static const char *
 level_word(enum pd_log_level lvl)
 {
 	switch (lvl) {
-	case PD_LOG_ERR: return "error";
-	case PD_LOG_WARN: return "warn";
-	case PD_LOG_INFO: return "info";
-	default: return "debug";
+	case PD_LOG_ERR:
+		return "error";
+	case PD_LOG_WARN:
+		return "warn";
+	case PD_LOG_INFO:
+		return "info";
+	default:
+		return "debug";
 	}
 }
 

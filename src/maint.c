@@ -31,7 +31,8 @@ pd_maint_weekday_parse(const char *s)
 	if (s == NULL)
 		return -1;
 	for (int i = 0; i < 7; i++)
-		if (strcasecmp(s, days[i]) == 0 || (strlen(s) == 3 && strncasecmp(s, days[i], 3) == 0))
+		if (strcasecmp(s, days[i]) == 0 ||
+		    (strlen(s) == 3 && strncasecmp(s, days[i], 3) == 0))
 			return i;
 	return -1;
 }
@@ -55,8 +56,7 @@ pd_maint_weekday(int64_t ms)
 }
 
 int
-pd_maint_window_active(const struct pd_maint_window *w, int64_t now, int64_t *start,
-		       int64_t *end)
+pd_maint_window_active(const struct pd_maint_window *w, int64_t now, int64_t *start, int64_t *end)
 {
 	int64_t today;
 
@@ -116,9 +116,8 @@ pd_maint_silence_active(const struct pd_silence *s, const char *probe, const cha
 }
 
 int
-pd_maint_check(const struct pd_maint_window *w, size_t nw, const struct pd_silence *s,
-	       size_t ns, const char *probe, const char *family, int64_t now,
-	       struct pd_maint_hit *hit)
+pd_maint_check(const struct pd_maint_window *w, size_t nw, const struct pd_silence *s, size_t ns,
+	       const char *probe, const char *family, int64_t now, struct pd_maint_hit *hit)
 {
 	struct pd_maint_hit best;
 	int found = 0;

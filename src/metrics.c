@@ -22,19 +22,19 @@
 #define PROBED_VERSION "unknown"
 #endif
 
-#define MAX_LABELS 1024   /* one probe's label string, escaped */
+#define MAX_LABELS 1024 /* one probe's label string, escaped */
 
 /* One probe, copied out of the daemon's view (view pointers are callback-scoped). */
 struct mprobe {
-	char labels[MAX_LABELS];   /* probe="x",family="y"[,location="z"] */
+	char labels[MAX_LABELS]; /* probe="x",family="y"[,location="z"] */
 	enum pd_eval_status status;
 	int consec_fail;
 	int page_open;
-	int severity;              /* of its open incident (pd_incident_sevmap), 0 = none */
+	int severity; /* of its open incident (pd_incident_sevmap), 0 = none */
 	int has_result;
 	struct pd_result last;
-	int64_t cert_not_after_s;  /* -1 unknown */
-	int64_t held_until_ms;     /* held by maintenance or a silence until, 0 = not */
+	int64_t cert_not_after_s; /* -1 unknown */
+	int64_t held_until_ms;    /* held by maintenance or a silence until, 0 = not */
 };
 
 struct mctx {
@@ -55,10 +55,17 @@ pd_metrics_label_value(struct pd_buf *out, const char *s)
 		const char *esc = NULL;
 
 		switch (*s) {
-		case '\\': esc = "\\\\"; break;
-		case '"': esc = "\\\""; break;
-		case '\n': esc = "\\n"; break;
-		default: continue;
+		case '\\':
+			esc = "\\\\";
+			break;
+		case '"':
+			esc = "\\\"";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		default:
+			continue;
 		}
 		if ((rc = pd_buf_append(out, run, (size_t)(s - run))) != 0 ||
 		    (rc = pd_buf_append(out, esc, 2)) != 0)
@@ -79,8 +86,7 @@ probe_labels(char *dst, size_t cap, const char *probe, const char *family, const
 	if ((rc = pd_buf_printf(&b, "probe=\"")) != 0 ||
 	    (rc = pd_metrics_label_value(&b, probe)) != 0 ||
 	    (rc = pd_buf_printf(&b, "\",family=\"")) != 0 ||
-	    (rc = pd_metrics_label_value(&b, family)) != 0 ||
-	    (rc = pd_buf_printf(&b, "\"")) != 0)
+	    (rc = pd_metrics_label_value(&b, family)) != 0 || (rc = pd_buf_printf(&b, "\"")) != 0)
 		goto out;
 	if (location != NULL && location[0] != '\0' &&
 	    ((rc = pd_buf_printf(&b, ",location=\"")) != 0 ||
@@ -192,11 +198,11 @@ transfer_ms(const struct pd_result *r)
  * has no label of its own). */
 typedef double (*probe_value_fn)(const struct mprobe *p, size_t k);
 
-#define PROBE_VALUE(fn, expr)                                                  \
-	static double fn(const struct mprobe *p, size_t k)                     \
-	{                                                                      \
-		(void)k;                                                       \
-		return (expr);                                                 \
+#define PROBE_VALUE(fn, expr)                              \
+	static double fn(const struct mprobe *p, size_t k) \
+	{                                                  \
+		(void)k;                                   \
+		return (expr);                             \
 	}
 PROBE_VALUE(v_success, pd_result_ok(&p->last) ? 1 : 0)
 PROBE_VALUE(v_duration, ms_to_s(p->last.total_ms))
@@ -209,19 +215,24 @@ PROBE_VALUE(v_silenced, p->held_until_ms != 0)
 PROBE_VALUE(v_silenced_until, (double)p->held_until_ms / 1000.0)
 #undef PROBE_VALUE
 
-static const enum pd_eval_status probe_states[] = { PD_EVAL_UP, PD_EVAL_FAILING, PD_EVAL_DOWN,
-						    PD_EVAL_RECOVERING };
+static const enum pd_eval_status probe_states[] = {PD_EVAL_UP, PD_EVAL_FAILING, PD_EVAL_DOWN,
+						   PD_EVAL_RECOVERING};
 
 /* the phases of probe_http_duration_seconds, in the order of its phase label */
 static double
 v_phase(const struct mprobe *p, size_t k)
 {
 	switch (k) {
-	case 0: return ms_to_s(p->last.dns_ms);
-	case 1: return ms_to_s(p->last.connect_ms);
-	case 2: return ms_to_s(p->last.tls_ms);
-	case 3: return ms_to_s(p->last.ttfb_ms);
-	default: return ms_to_s(transfer_ms(&p->last));
+	case 0:
+		return ms_to_s(p->last.dns_ms);
+	case 1:
+		return ms_to_s(p->last.connect_ms);
+	case 2:
+		return ms_to_s(p->last.tls_ms);
+	case 3:
+		return ms_to_s(p->last.ttfb_ms);
+	default:
+		return ms_to_s(transfer_ms(&p->last));
 	}
 }
 
@@ -273,23 +284,27 @@ probe_family(struct pd_buf *o, const struct mctx *c, const char *name, const cha
 static int
 render_probes(struct pd_buf *o, const struct mctx *c)
 {
-	static const char *const phases[] = { "resolve", "connect", "tls", "processing", "transfer" };
+	static const char *const phases[] = {"resolve", "connect", "tls", "processing", "transfer"};
 	const char *state_names[4];
 	int rc;
 
-	if ((rc = probe_family(o, c, "probe_success",
-			       "Whether the last run of the probe succeeded (status, latency and JSON shape).",
-			       1, v_success)) != 0 ||
+	if ((rc = probe_family(
+		     o, c, "probe_success",
+		     "Whether the last run of the probe succeeded (status, latency and JSON shape).",
+		     1, v_success)) != 0 ||
 	    (rc = probe_family(o, c, "probe_duration_seconds",
-			       "Duration of the last run of the probe in seconds.", 1, v_duration)) != 0 ||
+			       "Duration of the last run of the probe in seconds.", 1,
+			       v_duration)) != 0 ||
 	    (rc = probe_family(o, c, "probe_http_status_code",
 			       "HTTP status code of the last run (0 when there was no response).",
 			       1, v_status)) != 0 ||
 	    (rc = probe_family(o, c, "probe_dns_lookup_time_seconds",
-			       "Time spent resolving the name in the last run, in seconds.", 1, v_dns)) != 0 ||
-	    (rc = probe_family(o, c, "probe_http_content_length",
-			       "Bytes of the response body received in the last run (up to max_body).",
-			       1, v_length)) != 0)
+			       "Time spent resolving the name in the last run, in seconds.", 1,
+			       v_dns)) != 0 ||
+	    (rc = probe_family(
+		     o, c, "probe_http_content_length",
+		     "Bytes of the response body received in the last run (up to max_body).", 1,
+		     v_length)) != 0)
 		return rc;
 	if ((rc = probe_label_family(o, c, "probe_http_duration_seconds",
 				     "Duration of each HTTP phase of the last run, in seconds.", 1,
@@ -310,20 +325,26 @@ render_probes(struct pd_buf *o, const struct mctx *c)
 			       "Start of the last run of the probe, seconds since the epoch (UTC).",
 			       1, v_last_ts)) != 0 ||
 	    (rc = probe_family(o, c, "probed_consecutive_failures",
-			       "Consecutive failed runs of the probe (0 after a success).", 0, v_consec)) != 0 ||
-	    (rc = probe_family(o, c, "probed_silenced",
-			       "1 while the probe's pages are held by a maintenance window or a silence "
-			       "(it is still probed and recorded), else 0.", 0, v_silenced)) != 0 ||
-	    (rc = probe_family(o, c, "probed_silenced_until_timestamp_seconds",
-			       "End of the maintenance window or silence holding the probe's pages, "
-			       "seconds since the epoch (UTC); 0 when not held.", 0, v_silenced_until)) != 0)
+			       "Consecutive failed runs of the probe (0 after a success).", 0,
+			       v_consec)) != 0 ||
+	    (rc = probe_family(
+		     o, c, "probed_silenced",
+		     "1 while the probe's pages are held by a maintenance window or a silence "
+		     "(it is still probed and recorded), else 0.",
+		     0, v_silenced)) != 0 ||
+	    (rc = probe_family(
+		     o, c, "probed_silenced_until_timestamp_seconds",
+		     "End of the maintenance window or silence holding the probe's pages, "
+		     "seconds since the epoch (UTC); 0 when not held.",
+		     0, v_silenced_until)) != 0)
 		return rc;
 	for (size_t k = 0; k < 4; k++)
 		state_names[k] = pd_eval_status_str(probe_states[k]);
-	if ((rc = probe_label_family(o, c, "probed_probe_state",
-				     "Paging state of the probe: 1 for the current state, 0 for the "
-				     "others (down and recovering mean a page is open).", 0, "state",
-				     state_names, 4, v_state)) != 0)
+	if ((rc = probe_label_family(
+		     o, c, "probed_probe_state",
+		     "Paging state of the probe: 1 for the current state, 0 for the "
+		     "others (down and recovering mean a page is open).",
+		     0, "state", state_names, 4, v_state)) != 0)
 		return rc;
 	return 0;
 }
@@ -363,10 +384,11 @@ render_incidents(struct pd_buf *o, const struct mctx *c)
 	if ((rc = severity_family(o, c, "probed_open_incidents",
 				  "Open incidents by severity (the classifier's P1..P4).",
 				  c->sev.counts, 0)) != 0 ||
-	    (rc = severity_family(o, c, "probed_open_pages",
-				  "Probes with an open page (DOWN or RECOVERING), by the severity of "
-				  "the open incident they belong to (none: in no incident).",
-				  pages, 1)) != 0)
+	    (rc = severity_family(
+		     o, c, "probed_open_pages",
+		     "Probes with an open page (DOWN or RECOVERING), by the severity of "
+		     "the open incident they belong to (none: in no incident).",
+		     pages, 1)) != 0)
 		return rc;
 	return 0;
 }
@@ -406,7 +428,8 @@ render_lateness(struct pd_buf *o, const struct mctx *c, const struct pd_daemon_s
 	int rc;
 
 	if ((rc = family_head(o, name, "histogram",
-			      "How late probe runs started against their schedule, in seconds.")) != 0)
+			      "How late probe runs started against their schedule, in seconds.")) !=
+	    0)
 		return rc;
 	for (size_t i = 0; i < 8; i++) {
 		char le[32];
@@ -414,10 +437,12 @@ render_lateness(struct pd_buf *o, const struct mctx *c, const struct pd_daemon_s
 		if (pd_daemon_lateness_bounds_us[i] == INT64_MAX)
 			snprintf(le, sizeof(le), "+Inf");
 		else
-			snprintf(le, sizeof(le), "%g", (double)pd_daemon_lateness_bounds_us[i] / 1e6);
+			snprintf(le, sizeof(le), "%g",
+				 (double)pd_daemon_lateness_bounds_us[i] / 1e6);
 		if ((rc = pd_buf_printf(o, "%s_bucket", name)) != 0 ||
 		    (rc = open_labels(o, c)) != 0 ||
-		    (rc = pd_buf_printf(o, "le=\"%s\"} %" PRIu64 "\n", le, s->lateness_le_us[i])) != 0)
+		    (rc = pd_buf_printf(o, "le=\"%s\"} %" PRIu64 "\n", le, s->lateness_le_us[i])) !=
+			    0)
 			return rc;
 	}
 	if ((rc = pd_buf_printf(o, "%s_sum", name)) != 0)
@@ -449,9 +474,10 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 	    ((rc = global_sample(o, c, "probed_outbox_depth", "gauge",
 				 "Notifications waiting for delivery (not dead-lettered).",
 				 (double)depth)) != 0 ||
-	     (rc = global_sample(o, c, "probed_outbox_oldest_age_seconds", "gauge",
-				 "Age of the oldest notification waiting for delivery (0 when none).",
-				 (double)oldest_ms / 1000.0)) != 0 ||
+	     (rc = global_sample(
+		      o, c, "probed_outbox_oldest_age_seconds", "gauge",
+		      "Age of the oldest notification waiting for delivery (0 when none).",
+		      (double)oldest_ms / 1000.0)) != 0 ||
 	     (rc = global_sample(o, c, "probed_outbox_dead_letters", "gauge",
 				 "Notifications dead-lettered after a permanent failure.",
 				 (double)dead)) != 0))
@@ -459,7 +485,8 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 	if ((rc = global_sample(o, c, "probed_results_total", "counter",
 				"Probe results recorded since start.", (double)s.results)) != 0 ||
 	    (rc = global_sample(o, c, "probed_result_failures_total", "counter",
-				"Failed probe results recorded since start.", (double)s.failures)) != 0 ||
+				"Failed probe results recorded since start.",
+				(double)s.failures)) != 0 ||
 	    (rc = global_sample(o, c, "probed_store_errors_total", "counter",
 				"Failed database writes or commits since start.",
 				(double)s.store_errors)) != 0 ||
@@ -467,7 +494,8 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 				"Probe starts skipped because the previous run was still going.",
 				(double)s.skipped)) != 0 ||
 	    (rc = global_sample(o, c, "probed_reloads_total", "counter",
-				"Configuration reloads (SIGHUP) since start.", (double)s.reloads)) != 0 ||
+				"Configuration reloads (SIGHUP) since start.",
+				(double)s.reloads)) != 0 ||
 	    (rc = global_sample(o, c, "probed_reload_failures_total", "counter",
 				"Configuration reloads rejected since start (old config kept).",
 				(double)s.reload_failures)) != 0 ||
@@ -486,13 +514,12 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 	    (rc = global_sample(o, c, "probed_draining", "gauge",
 				"1 while a graceful shutdown finishes in-flight work.",
 				s.draining ? 1 : 0)) != 0 ||
-	    (rc = global_sample(o, c, "probed_up", "gauge",
-				"1 while the daemon runs and answers.", 1)) != 0)
+	    (rc = global_sample(o, c, "probed_up", "gauge", "1 while the daemon runs and answers.",
+				1)) != 0)
 		return rc;
 	if ((rc = family_head(o, "probed_build_info", "gauge",
 			      "Always 1; the labels tell the build.")) != 0 ||
-	    (rc = pd_buf_printf(o, "probed_build_info")) != 0 ||
-	    (rc = open_labels(o, c)) != 0 ||
+	    (rc = pd_buf_printf(o, "probed_build_info")) != 0 || (rc = open_labels(o, c)) != 0 ||
 	    (rc = pd_buf_printf(o, "version=\"")) != 0 ||
 	    (rc = pd_metrics_label_value(o, PROBED_VERSION)) != 0 ||
 	    (rc = pd_buf_printf(o, "\"} 1\n")) != 0)
@@ -511,26 +538,37 @@ slo_labels(struct pd_buf *o, const struct mctx *c, const char *name, const struc
 	    (rc = pd_buf_printf(o, "slo=\"")) != 0 ||
 	    (rc = pd_metrics_label_value(o, slo->name)) != 0)
 		return rc;
-	return pd_buf_printf(o, "\",sli=\"%s\"", slo->lat_under_ms > 0 ? "latency" : "availability");
+	return pd_buf_printf(o, "\",sli=\"%s\"",
+			     slo->lat_under_ms > 0 ? "latency" : "availability");
 }
 
-enum { SLO_M_OBJECTIVE, SLO_M_PERIOD, SLO_M_SLI, SLO_M_BUDGET, SLO_M_EXHAUST, SLO_M_ALERT,
-       SLO_M_N };
+enum {
+	SLO_M_OBJECTIVE,
+	SLO_M_PERIOD,
+	SLO_M_SLI,
+	SLO_M_BUDGET,
+	SLO_M_EXHAUST,
+	SLO_M_ALERT,
+	SLO_M_N
+};
 
 static int
 render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, int64_t now_ms)
 {
-	static const struct { const char *name, *help; } fam[SLO_M_N] = {
-		{ "probed_slo_objective_ratio", "The SLO's objective (0.999 = 99.9%; sli=latency: "
-		  "the share under its threshold)." },
-		{ "probed_slo_period_seconds", "The SLO's period (over:)." },
-		{ "probed_slo_sli_ratio", "Share of results OK over the SLO period (absent: no results)." },
-		{ "probed_slo_error_budget_remaining_ratio",
-		  "Error budget left over the period: 1 untouched, 0 spent, below 0 overspent." },
-		{ "probed_slo_time_to_exhaustion_seconds",
-		  "When the rest of the budget is gone at the 1h burn rate (absent: never)." },
-		{ "probed_slo_alert_severity",
-		  "Severity (1..4 = P1..P4) of the burn-rate rule that fires now; 0 = none." },
+	static const struct {
+		const char *name, *help;
+	} fam[SLO_M_N] = {
+		{"probed_slo_objective_ratio", "The SLO's objective (0.999 = 99.9%; sli=latency: "
+					       "the share under its threshold)."},
+		{"probed_slo_period_seconds", "The SLO's period (over:)."},
+		{"probed_slo_sli_ratio",
+		 "Share of results OK over the SLO period (absent: no results)."},
+		{"probed_slo_error_budget_remaining_ratio",
+		 "Error budget left over the period: 1 untouched, 0 spent, below 0 overspent."},
+		{"probed_slo_time_to_exhaustion_seconds",
+		 "When the rest of the budget is gone at the 1h burn rate (absent: never)."},
+		{"probed_slo_alert_severity",
+		 "Severity (1..4 = P1..P4) of the burn-rate rule that fires now; 0 = none."},
 	};
 	const struct pd_config *cfg = pd_daemon_config(d);
 	struct pd_slo_status *st;
@@ -558,20 +596,22 @@ render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, in
 			if (s->period_ms < 0 || (f == SLO_M_SLI && s->sli < 0) ||
 			    (f == SLO_M_EXHAUST && s->exhaustion_ms < 0))
 				continue;
-			v = f == SLO_M_OBJECTIVE ? s->objective :
-			    f == SLO_M_PERIOD ? (double)s->period_ms / 1000.0 :
-			    f == SLO_M_SLI ? s->sli :
-			    f == SLO_M_BUDGET ? s->budget_left :
-			    f == SLO_M_EXHAUST ? (double)s->exhaustion_ms / 1000.0 : s->severity;
+			v = f == SLO_M_OBJECTIVE ? s->objective
+			    : f == SLO_M_PERIOD  ? (double)s->period_ms / 1000.0
+			    : f == SLO_M_SLI     ? s->sli
+			    : f == SLO_M_BUDGET  ? s->budget_left
+			    : f == SLO_M_EXHAUST ? (double)s->exhaustion_ms / 1000.0
+						 : s->severity;
 			if ((rc = slo_labels(o, c, fam[f].name, &cfg->slos[i])) == 0 &&
 			    (rc = pd_buf_printf(o, "} ")) == 0)
 				rc = put_value(o, v);
 		}
 	}
 	if (rc == 0)
-		rc = family_head(o, "probed_slo_burn_rate", "gauge",
-				 "Error rate over the window / the error budget rate (1 = the budget "
-				 "lasts the period).");
+		rc = family_head(
+			o, "probed_slo_burn_rate", "gauge",
+			"Error rate over the window / the error budget rate (1 = the budget "
+			"lasts the period).");
 	for (size_t i = 0; i < cfg->nslos && rc == 0; i++) {
 		for (size_t k = 0; k < st[i].nwin && st[i].period_ms >= 0 && rc == 0; k++) {
 			char w[32];
@@ -587,8 +627,7 @@ render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, in
 }
 
 int
-pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out,
-		  struct pd_err *err)
+pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out, struct pd_err *err)
 {
 	const struct pd_config *cfg = pd_daemon_config(d);
 	struct mctx c = {0};
@@ -608,8 +647,7 @@ pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out,
 		rc = PD_ERR_NOMEM;
 		goto out;
 	}
-	if ((rc = render_probes(out, &c)) != 0 ||
-	    (rc = render_incidents(out, &c)) != 0 ||
+	if ((rc = render_probes(out, &c)) != 0 || (rc = render_incidents(out, &c)) != 0 ||
 	    (rc = render_daemon(out, &c, d, now_ms)) != 0 ||
 	    (rc = render_slo(out, &c, d, now_ms)) != 0)
 		goto out;
@@ -625,7 +663,8 @@ out:
 			out->data[len0] = '\0';
 		if (rc == PD_ERR_NOMEM)
 			return pd_err_set(err, rc, "metrics: out of memory");
-		return pd_err_set(err, PD_ERR_INVALID, "metrics: output exceeds %zu bytes", out->limit);
+		return pd_err_set(err, PD_ERR_INVALID, "metrics: output exceeds %zu bytes",
+				  out->limit);
 	}
 	return 0;
 }

@@ -18,12 +18,8 @@ extern const struct pd_notify_ops pd_notify_exec_ops;
 extern const struct pd_notify_ops pd_notify_email_ops;
 
 static const struct pd_notify_ops *const notify_targets[] = {
-	&pd_notify_webhook_ops,
-	&pd_notify_pagerduty_ops,
-	&pd_notify_opsgenie_ops,
-	&pd_notify_slack_ops,
-	&pd_notify_alertmanager_ops,
-	&pd_notify_exec_ops,
+	&pd_notify_webhook_ops, &pd_notify_pagerduty_ops,    &pd_notify_opsgenie_ops,
+	&pd_notify_slack_ops,   &pd_notify_alertmanager_ops, &pd_notify_exec_ops,
 	&pd_notify_email_ops,
 };
 
@@ -78,7 +74,9 @@ pd_notify_type_list(void)
 		return list;
 	for (size_t i = 0; i < NOTIFY_NTYPES && o < sizeof(list); i++) {
 		int n = snprintf(list + o, sizeof(list) - o, "%s%s",
-				 i == 0 ? "" : i + 1 == NOTIFY_NTYPES ? " or " : ", ",
+				 i == 0                   ? ""
+				 : i + 1 == NOTIFY_NTYPES ? " or "
+							  : ", ",
 				 notify_targets[i]->name);
 
 		if (n < 0)
@@ -166,7 +164,7 @@ pd_notify_event_json(const struct pd_notify_event *ev)
 }
 
 /* Severity masks (bit n-1 = Pn) of each role: the playbook's escalation map. */
-#define SEV_MASK(a, b) (((1u << (b)) - 1u) & ~((1u << ((a) - 1)) - 1u)) /* Pa..Pb */
+#define SEV_MASK(a, b) (((1u << (b)) - 1u) & ~((1u << ((a)-1)) - 1u)) /* Pa..Pb */
 
 enum pd_notify_role
 pd_notify_role_of(const struct pd_notify_cfg *t)

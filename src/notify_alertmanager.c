@@ -171,7 +171,8 @@ pd_notify_am_body(const struct pd_notify_cfg *t, const struct pd_am_alert *alert
 		const struct pd_am_alert *a = &alerts[i];
 		cJSON *o = cJSON_CreateObject(), *l = cJSON_Parse(a->labels),
 		      *an = cJSON_Parse(a->annotations ? a->annotations : "{}");
-		int64_t ends = a->ends_ms > 0 ? a->ends_ms : now_ms + PD_NOTIFY_AM_VALIDITY * resend;
+		int64_t ends =
+			a->ends_ms > 0 ? a->ends_ms : now_ms + PD_NOTIFY_AM_VALIDITY * resend;
 
 		if (o == NULL || !cJSON_IsObject(l) || !cJSON_IsObject(an)) {
 			cJSON_Delete(o);
@@ -240,7 +241,10 @@ alertmanager_url(const struct pd_notify_cfg *t, const cJSON *event, struct pd_bu
 
 /* resend_interval (default 60s), resend_resolved_for (5m), generator_url. */
 static const char *const alertmanager_keys[] = {
-	"resend_interval", "resend_resolved_for", "generator_url", NULL,
+	"resend_interval",
+	"resend_resolved_for",
+	"generator_url",
+	NULL,
 };
 
 static int

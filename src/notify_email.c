@@ -33,10 +33,10 @@
 enum email_tls { EMAIL_TLS_STARTTLS = 0, EMAIL_TLS_NONE = 1 };
 
 struct email_cfg {
-	char *from;             /* addr-spec */
-	char *env_from;         /* "<from>" for MAIL FROM */
-	char **to;              /* addr-specs (nto + NULL) */
-	char **env_to;          /* "<to>" for RCPT TO */
+	char *from;     /* addr-spec */
+	char *env_from; /* "<from>" for MAIL FROM */
+	char **to;      /* addr-specs (nto + NULL) */
+	char **env_to;  /* "<to>" for RCPT TO */
 	size_t nto;
 	char *username, *password; /* password: secret */
 	char *ca_file;
@@ -46,7 +46,7 @@ struct email_cfg {
 static const char *const email_keys[] = {
 	"from", "to", "username", "password", "tls", "ca_file", NULL,
 };
-static const char *const email_tls_words[] = { "starttls", "none", NULL };
+static const char *const email_tls_words[] = {"starttls", "none", NULL};
 
 /* An addr-spec as written in From/To and the envelope: local@domain of printable ASCII,
  * without spaces, quotes, angle brackets, commas or control characters. Returns NULL or
@@ -140,8 +140,10 @@ email_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
 	if (!pd_config_notify_has(nc, "to")) {
 		pd_config_notify_error(nc, NULL, "email is missing required key 'to'");
 		rc = -1;
-	} else if ((e->to = pd_config_notify_list(nc, "to", " of addresses, e.g. "
-						"[oncall@example.org]", &e->nto)) != NULL) {
+	} else if ((e->to = pd_config_notify_list(nc, "to",
+						  " of addresses, e.g. "
+						  "[oncall@example.org]",
+						  &e->nto)) != NULL) {
 		e->env_to = calloc(e->nto + 1, sizeof(*e->env_to));
 		if (e->env_to == NULL) {
 			pd_config_notify_error(nc, "to", "out of memory");
@@ -164,8 +166,9 @@ email_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
 	else
 		e->tls = tls;
 	if (tls == EMAIL_TLS_NONE && t->url != NULL && strncasecmp(t->url, "smtps:", 6) == 0) {
-		pd_config_notify_error(nc, "tls", "tls: none contradicts an smtps:// url (TLS "
-				     "from the first byte)");
+		pd_config_notify_error(nc, "tls",
+				       "tls: none contradicts an smtps:// url (TLS "
+				       "from the first byte)");
 		rc = -1;
 	}
 	if (pd_config_notify_has(nc, "username"))
@@ -331,9 +334,9 @@ static int
 email_render_at(const struct pd_notify_cfg *t, const cJSON *event, int64_t now_ms,
 		struct pd_buf *body, struct pd_err *err)
 {
-	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const mo[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					  "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *const mo[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	const struct email_cfg *e = t->ext;
 	const char *evname = pd_notify_jstr(event, "event", "trigger");
 	const char *domain, *mode = pd_notify_jstr(event, "mode", NULL);
@@ -363,8 +366,7 @@ email_render_at(const struct pd_notify_cfg *t, const cJSON *event, int64_t now_m
 	pd_buf_printf(body, ".%s@%s>\r\n", evname[0] == 'r' ? "resolve" : "trigger", domain);
 	pd_buf_printf(body, "X-Probed-Dedup-Key: ");
 	email_one_line(body, pd_notify_jstr(event, "dedup_key", ""));
-	pd_buf_printf(body, "\r\nX-Probed-Event: %s\r\n",
-		      evname[0] == 'r' ? "resolve" : "trigger");
+	pd_buf_printf(body, "\r\nX-Probed-Event: %s\r\n", evname[0] == 'r' ? "resolve" : "trigger");
 	pd_buf_printf(body, "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
 			    "Content-Transfer-Encoding: 8bit\r\nAuto-Submitted: auto-generated\r\n"
 			    "\r\n");

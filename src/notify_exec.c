@@ -36,15 +36,15 @@ extern char **environ;
 struct pd_exec {
 	struct ev_loop *loop;
 	pid_t pid;
-	int pidfd;             /* -1: ev_child (default loop) or polling */
-	int wfd;               /* our end of the child's stdin; -1 once closed */
+	int pidfd; /* -1: ev_child (default loop) or polling */
+	int wfd;   /* our end of the child's stdin; -1 once closed */
 	char *input;
 	size_t len, off;
-	ev_io wio;             /* stdin writable */
-	ev_io pio;             /* pidfd readable: the child exited */
-	ev_child cw;           /* default loop */
-	ev_timer poll;         /* no pidfd: waitpid(WNOHANG) every 50 ms */
-	ev_timer timer;        /* timeout, then the SIGKILL grace */
+	ev_io wio;      /* stdin writable */
+	ev_io pio;      /* pidfd readable: the child exited */
+	ev_child cw;    /* default loop */
+	ev_timer poll;  /* no pidfd: waitpid(WNOHANG) every 50 ms */
+	ev_timer timer; /* timeout, then the SIGKILL grace */
 	int64_t start_ms, timeout_ms;
 	int term_sent;
 	pd_exec_done_fn fn;
@@ -183,8 +183,8 @@ exec_on_writable(EV_P_ ev_io *w, int revents)
 static int
 exec_env_keep(const char *e)
 {
-	static const char *const keep[] = { "PATH=", "HOME=", "LANG=", "LANGUAGE=", "TZ=",
-					    "TMPDIR=", "USER=", "LOGNAME=", "SHELL=", NULL };
+	static const char *const keep[] = {"PATH=",   "HOME=", "LANG=",    "LANGUAGE=", "TZ=",
+					   "TMPDIR=", "USER=", "LOGNAME=", "SHELL=",    NULL};
 
 	if (strncmp(e, "LC_", 3) == 0)
 		return 1;
@@ -228,7 +228,7 @@ pd_notify_exec_start(struct ev_loop *loop, const struct pd_notify_cfg *t, const 
 	struct pd_exec *x = NULL;
 	sigset_t none, all;
 	char **envp = NULL;
-	int fds[2] = { -1, -1 }, fa_ok = 0, attr_ok = 0, rc;
+	int fds[2] = {-1, -1}, fa_ok = 0, attr_ok = 0, rc;
 	pid_t pid;
 
 	if (t->command == NULL || t->ncommand == 0 || t->command[0] == NULL) {
@@ -271,7 +271,7 @@ pd_notify_exec_start(struct ev_loop *loop, const struct pd_notify_cfg *t, const 
 	sigdelset(&all, SIGKILL);
 	sigdelset(&all, SIGSTOP);
 	if (posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					    POSIX_SPAWN_SETSIGDEF) != 0 ||
+						    POSIX_SPAWN_SETSIGDEF) != 0 ||
 	    posix_spawnattr_setpgroup(&attr, 0) != 0 ||
 	    posix_spawnattr_setsigmask(&attr, &none) != 0 ||
 	    posix_spawnattr_setsigdefault(&attr, &all) != 0) {
@@ -361,7 +361,7 @@ enum pd_notify_verdict
 pd_notify_exec_classify(const struct pd_exec_result *res)
 {
 	return res->exited && res->exit_status == 0 && !res->timed_out ? PD_NOTIFY_DELIVERED
-									: PD_NOTIFY_RETRY;
+								       : PD_NOTIFY_RETRY;
 }
 
 void
@@ -387,7 +387,7 @@ exec_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *bo
 }
 
 /* command, required: argv, run without a shell. */
-static const char *const exec_keys[] = { "command", NULL };
+static const char *const exec_keys[] = {"command", NULL};
 
 static int
 exec_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
@@ -396,8 +396,10 @@ exec_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)
 		pd_config_notify_error(nc, NULL, "exec is missing required key 'command'");
 		return -1;
 	}
-	t->command = pd_config_notify_list(nc, "command", " (argv, run without a shell), e.g. "
-					 "[/usr/local/bin/notify, --flag]", &t->ncommand);
+	t->command = pd_config_notify_list(nc, "command",
+					   " (argv, run without a shell), e.g. "
+					   "[/usr/local/bin/notify, --flag]",
+					   &t->ncommand);
 	if (t->command == NULL)
 		return -1;
 	if (t->ncommand > 0 && t->command[0][0] == '\0') {

@@ -214,8 +214,8 @@ opsgenie_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf
 		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 	if (og_is_resolve(event)) {
 		og_source(event, src, sizeof(src));
-		pd_notify_truncate(note, sizeof(note), pd_notify_jstr(event, "summary", "recovered"),
-				   OG_DETAIL_MAX, 1);
+		pd_notify_truncate(note, sizeof(note),
+				   pd_notify_jstr(event, "summary", "recovered"), OG_DETAIL_MAX, 1);
 		cJSON_AddStringToObject(o, "source", src);
 		cJSON_AddStringToObject(o, "user", "probed");
 		cJSON_AddStringToObject(o, "note", note);
@@ -268,11 +268,10 @@ opsgenie_requests(const struct pd_notify_cfg *t, const cJSON *event)
  * PUT .../priority {"priority"}, PUT .../message {"message"}, PUT .../description
  * {"description"}. The text is the create's, rendered from the escalated event. */
 static int
-opsgenie_request_step(const struct pd_notify_cfg *t, const cJSON *event, int k,
-		      const char **method, struct pd_buf *body, struct pd_buf *url,
-		      struct pd_err *err)
+opsgenie_request_step(const struct pd_notify_cfg *t, const cJSON *event, int k, const char **method,
+		      struct pd_buf *body, struct pd_buf *url, struct pd_err *err)
 {
-	static const char *const action[OG_UPD_N] = { "priority", "message", "description" };
+	static const char *const action[OG_UPD_N] = {"priority", "message", "description"};
 	char msg[OG_MESSAGE_MAX + 1], prio[4];
 	cJSON *o;
 	char *desc;
@@ -340,7 +339,7 @@ opsgenie_auth(const struct pd_notify_cfg *t, char *val, size_t cap)
 }
 
 /* api_key, required; a secret (the GenieKey header). */
-static const char *const opsgenie_keys[] = { "api_key", NULL };
+static const char *const opsgenie_keys[] = {"api_key", NULL};
 
 static int
 opsgenie_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)

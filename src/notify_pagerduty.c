@@ -8,7 +8,7 @@
 
 #define PD_SUMMARY_MAX 1024 /* PagerDuty's cap, in characters; we cut at 1024 bytes */
 
-static const char *const pd_severity[] = { "critical", "error", "warning", "info" };
+static const char *const pd_severity[] = {"critical", "error", "warning", "info"};
 
 static int
 pagerduty_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *body,
@@ -25,7 +25,8 @@ pagerduty_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_bu
 	if (o == NULL)
 		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 	cJSON_AddStringToObject(o, "routing_key", t->routing_key ? t->routing_key : "");
-	cJSON_AddStringToObject(o, "event_action", strcmp(action, "resolve") == 0 ? "resolve" : "trigger");
+	cJSON_AddStringToObject(o, "event_action",
+				strcmp(action, "resolve") == 0 ? "resolve" : "trigger");
 	cJSON_AddStringToObject(o, "dedup_key", pd_notify_jstr(event, "dedup_key", ""));
 	if (strcmp(action, "resolve") != 0) {
 		const char *text = pd_notify_jstr(event, "summary", "");
@@ -49,8 +50,8 @@ pagerduty_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_bu
 		details = cJSON_Duplicate(event, 1);
 		if (details)
 			cJSON_AddItemToObject(payload, "custom_details", details);
-		if (runbook && (strncmp(runbook, "https://", 8) == 0 ||
-				strncmp(runbook, "http://", 7) == 0)) {
+		if (runbook &&
+		    (strncmp(runbook, "https://", 8) == 0 || strncmp(runbook, "http://", 7) == 0)) {
 			links = cJSON_AddArrayToObject(o, "links");
 			l = cJSON_CreateObject();
 			if (links && l) {
@@ -75,7 +76,7 @@ pagerduty_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_bu
 }
 
 /* routing_key, required (usually ${file:...}); a secret. */
-static const char *const pagerduty_keys[] = { "routing_key", NULL };
+static const char *const pagerduty_keys[] = {"routing_key", NULL};
 
 static int
 pagerduty_configure(struct pd_notify_conf *nc, struct pd_notify_cfg *t)

@@ -16,11 +16,17 @@
 #define SL_TEXT_MAX 3000
 
 static const char *const sl_emoji[] = {
-	":red_circle:", ":large_orange_circle:", ":large_yellow_circle:", ":white_circle:",
+	":red_circle:",
+	":large_orange_circle:",
+	":large_yellow_circle:",
+	":white_circle:",
 };
 /* the playbook's names for P1..P4 */
 static const char *const sl_words[] = {
-	"customer-facing down", "partial or degraded", "batch slowness", "cosmetic",
+	"customer-facing down",
+	"partial or degraded",
+	"batch slowness",
+	"cosmetic",
 };
 
 /* Escape mrkdwn control characters into b, then cut b to max bytes. */
@@ -94,8 +100,7 @@ sl_block(cJSON *blocks, const char *type, cJSON *text)
 
 /* A section of mrkdwn: "*title*\nvalue" (title may be NULL), escaped and capped. */
 static int
-sl_section(cJSON *blocks, const char *title, const char *value, const char *pre,
-	   const char *post)
+sl_section(cJSON *blocks, const char *title, const char *value, const char *pre, const char *post)
 {
 	struct pd_buf v, all;
 	int rc;
@@ -197,8 +202,8 @@ slack_render(const struct pd_notify_cfg *t, const cJSON *event, struct pd_buf *b
 	}
 	cJSON_AddStringToObject(sect, "type", "section");
 	sl_field(fields, "Severity", sevtext);
-	sl_field(fields, "Likely mode", pd_notify_jstr(event, "mode_title",
-						       pd_notify_jstr(event, "mode", NULL)));
+	sl_field(fields, "Likely mode",
+		 pd_notify_jstr(event, "mode_title", pd_notify_jstr(event, "mode", NULL)));
 	sl_field(fields, "Probe", probe);
 	sl_field(fields, "Family", pd_notify_jstr(event, "family", NULL));
 	sl_field(fields, "Class", pd_notify_jstr(event, "outcome", NULL));

@@ -23,12 +23,12 @@
 #define OUTBOX_MAX_TARGETS 64
 #define OUTBOX_MAX_HEADERS 33
 #define OUTBOX_RECHECK_MS 60000
-#define OUTBOX_AM_MAX_ALERTS 1000  /* per re-send request */
+#define OUTBOX_AM_MAX_ALERTS 1000 /* per re-send request */
 
 enum send_kind { SEND_ROW, SEND_AM_RESEND };
 
 struct outbox_send {
-	struct pd_outbox *ob;      /* NULL once the outbox is gone: the callback only frees */
+	struct pd_outbox *ob; /* NULL once the outbox is gone: the callback only frees */
 	struct outbox_send *prev, *next;
 	enum send_kind kind;
 	int64_t id;
@@ -37,25 +37,25 @@ struct outbox_send {
 	char dedup_key[128];
 	int attempts;
 	int64_t sent_ms;
-	struct pd_exec *exec;      /* exec targets */
-	struct pd_am_alert am;     /* alertmanager trigger: recorded once delivered */
+	struct pd_exec *exec;  /* exec targets */
+	struct pd_am_alert am; /* alertmanager trigger: recorded once delivered */
 	int has_am;
-	cJSON *ev;                 /* a row of several requests: its event, for the next one */
-	int step, nsteps;          /* this request, of ops->requests() (1 for most rows) */
+	cJSON *ev;        /* a row of several requests: its event, for the next one */
+	int step, nsteps; /* this request, of ops->requests() (1 for most rows) */
 	char event_id[64];
-	char receipt[200];         /* the receivers' receipts (Opsgenie requestIds), ", " */
+	char receipt[200]; /* the receivers' receipts (Opsgenie requestIds), ", " */
 };
 
 struct outbox_breaker {
-	char target[64];           /* "" = free slot */
+	char target[64]; /* "" = free slot */
 	struct pd_outbox_breaker b;
 };
 
 struct outbox_am {
-	char target[64];           /* "" = free slot */
-	int64_t last_ms;           /* last re-send round started (wall ms) */
+	char target[64]; /* "" = free slot */
+	int64_t last_ms; /* last re-send round started (wall ms) */
 	int busy;
-	int failing;               /* last re-send failed (log once per change) */
+	int failing; /* last re-send failed (log once per change) */
 };
 
 struct pd_outbox {
@@ -70,8 +70,8 @@ struct pd_outbox {
 	char busy[OUTBOX_MAX_TARGETS][64]; /* targets with a row in flight */
 	struct outbox_breaker breakers[OUTBOX_MAX_TARGETS];
 	struct outbox_am am[OUTBOX_MAX_TARGETS];
-	struct outbox_send *sends;         /* in flight */
-	char only_key[128];                /* non-empty: send only rows of this dedup key */
+	struct outbox_send *sends; /* in flight */
+	char only_key[128];        /* non-empty: send only rows of this dedup key */
 	struct pd_outbox_counters counters;
 	struct pd_outbox_am_counters am_counters;
 	uint64_t rng;
@@ -246,7 +246,8 @@ breaker_ok(struct pd_outbox *ob, const char *target)
 	if (b->b.state != PD_BREAKER_CLOSED) {
 		pd_config_duration_format(b->b.cooldown_ms, dur, sizeof(dur));
 		pd_log_info("notify %s: circuit breaker %s -> closed (target answers again; "
-			    "last cool-down %s)", target, pd_outbox_breaker_str(b->b.state), dur);
+			    "last cool-down %s)",
+			    target, pd_outbox_breaker_str(b->b.state), dur);
 		pd_store_add_event(ob->store, pd_clock_wall_ms(ob->clock), NULL, "breaker_closed",
 				   target, NULL);
 	}
@@ -262,15 +263,17 @@ pd_outbox_policy(const struct pd_notify_cfg *t, struct pd_outbox_policy *out)
 	int page = t != NULL && pd_notify_role_of(t) == PD_NOTIFY_ROLE_PAGE;
 
 	out->max_backoff_ms = t && t->retry_max_backoff_ms > 0 ? t->retry_max_backoff_ms
-		: page ? PD_OUTBOX_PAGE_MAX_BACKOFF_MS : PD_OUTBOX_MAX_BACKOFF_MS;
+			      : page                           ? PD_OUTBOX_PAGE_MAX_BACKOFF_MS
+							       : PD_OUTBOX_MAX_BACKOFF_MS;
 	out->max_retry_after_ms = t && t->retry_max_after_ms > 0 ? t->retry_max_after_ms
-		: PD_OUTBOX_MAX_RETRY_AFTER_MS;
-	out->breaker_failures = t && t->breaker_failures > 0 ? t->breaker_failures
-		: PD_OUTBOX_BREAKER_FAILURES;
+								 : PD_OUTBOX_MAX_RETRY_AFTER_MS;
+	out->breaker_failures =
+		t && t->breaker_failures > 0 ? t->breaker_failures : PD_OUTBOX_BREAKER_FAILURES;
 	out->cooldown_ms = t && t->breaker_cooldown_ms > 0 ? t->breaker_cooldown_ms
-		: PD_OUTBOX_BREAKER_COOLDOWN_MS;
-	out->max_cooldown_ms = t && t->breaker_max_cooldown_ms > 0 ? t->breaker_max_cooldown_ms
-		: PD_OUTBOX_BREAKER_MAX_COOLDOWN_MS;
+							   : PD_OUTBOX_BREAKER_COOLDOWN_MS;
+	out->max_cooldown_ms = t && t->breaker_max_cooldown_ms > 0
+				       ? t->breaker_max_cooldown_ms
+				       : PD_OUTBOX_BREAKER_MAX_COOLDOWN_MS;
 	if (page) {
 		/* a page waits for the breaker no longer than for its own backoff */
 		if (out->cooldown_ms > out->max_backoff_ms)
@@ -313,8 +316,8 @@ breaker_fail(struct pd_outbox *ob, const char *target, int64_t now)
 	b->b.opened++;
 	pd_config_duration_format(b->b.cooldown_ms, dur, sizeof(dur));
 	pd_log_warn("notify %s: circuit breaker %s -> open after %d consecutive failures; "
-		    "no attempts for %s, other targets are not affected", target,
-		    pd_outbox_breaker_str(from), b->b.failures, dur);
+		    "no attempts for %s, other targets are not affected",
+		    target, pd_outbox_breaker_str(from), b->b.failures, dur);
 	pd_store_add_event(ob->store, now, NULL, "breaker_open", target, NULL);
 	return b->b.open_until_ms;
 }
@@ -557,8 +560,9 @@ outbox_finish(struct pd_outbox *ob, struct outbox_send *s, enum pd_notify_verdic
 		/* full jitter in [back/2, back] so restarted daemons do not stampede */
 		back = back / 2 + (int64_t)(outbox_rand(ob) % (uint64_t)(back / 2 + 1));
 		if (retry_after_s > 0) /* the receiver's word, within our cap */
-			back = retry_after_s * 1000 > pol.max_retry_after_ms ? pol.max_retry_after_ms
-									 : retry_after_s * 1000;
+			back = retry_after_s * 1000 > pol.max_retry_after_ms
+				       ? pol.max_retry_after_ms
+				       : retry_after_s * 1000;
 		next = now + back;
 		until = breaker_fail(ob, s->target, now);
 		if (until > next)
@@ -621,8 +625,8 @@ outbox_note_receipt(struct pd_outbox *ob, struct outbox_send *s, const struct pd
 		/* Opsgenie always sends one: a 2xx without it is not Opsgenie's answer (a proxy,
 		 * a captive portal, a wrong URL), and the alert may never exist */
 		pd_log_warn("notify %s: %s %s: HTTP %ld without a request id: accepted, but not "
-			    "traceable (is the URL really %s's?)", s->target, s->event, s->dedup_key,
-			    resp->http_status, ops->name);
+			    "traceable (is the URL really %s's?)",
+			    s->target, s->event, s->dedup_key, resp->http_status, ops->name);
 		return;
 	}
 	if (len + strlen(id) + 3 < sizeof(s->receipt))
@@ -658,8 +662,7 @@ outbox_on_done(void *ud, struct pd_response *resp)
 			snprintf(why, sizeof(why), "%s", resp->error);
 		else
 			snprintf(why, sizeof(why), "%s %ld",
-				 o && o->status_word ? o->status_word : "HTTP",
-				 resp->http_status);
+				 o && o->status_word ? o->status_word : "HTTP", resp->http_status);
 		verdict = o && o->classify ? o->classify(resp) : pd_notify_classify(resp);
 	}
 	pd_log_redact(why, sizeof(why));
@@ -816,13 +819,13 @@ outbox_start_exec(struct pd_outbox *ob, const struct pd_notify_cfg *t, const cJS
 /* Hand one request of s's row (body and url already built; url empty: t->url) to the
  * runner; s is then in flight. 0, or -1 with err set (s still ours). */
 static int
-outbox_submit(struct pd_outbox *ob, const struct pd_notify_cfg *t,
-	      const struct pd_notify_ops *ops, struct outbox_send *s, const char *method,
-	      const struct pd_buf *body, const struct pd_buf *url, struct pd_err *err)
+outbox_submit(struct pd_outbox *ob, const struct pd_notify_cfg *t, const struct pd_notify_ops *ops,
+	      struct outbox_send *s, const char *method, const struct pd_buf *body,
+	      const struct pd_buf *url, struct pd_err *err)
 {
 	struct pd_request req = {0};
 	struct pd_header hdrs[OUTBOX_MAX_HEADERS];
-	char auth[8192];      /* "GenieKey <key>": any key a config accepts fits */
+	char auth[8192]; /* "GenieKey <key>": any key a config accepts fits */
 	const char *auth_name;
 	size_t nh = 0;
 	int rc;
@@ -833,8 +836,8 @@ outbox_submit(struct pd_outbox *ob, const struct pd_notify_cfg *t,
 	hdrs[nh++] = (struct pd_header){.name = "Expect", .value = NULL};
 	if (ops->auth_header != NULL &&
 	    (auth_name = ops->auth_header(t, auth, sizeof(auth))) != NULL)
-		hdrs[nh++] = (struct pd_header){.name = (char *)auth_name, .value = auth,
-						.secret = 1};
+		hdrs[nh++] =
+			(struct pd_header){.name = (char *)auth_name, .value = auth, .secret = 1};
 	if (ops->flags & PD_NOTIFY_F_IDEMPOTENCY) /* draft-ietf-httpapi-idempotency-key-header */
 		hdrs[nh++] = (struct pd_header){.name = "Idempotency-Key", .value = s->event_id};
 	for (size_t i = 0; i < t->nheaders && nh < OUTBOX_MAX_HEADERS; i++)
@@ -913,8 +916,8 @@ outbox_send(struct pd_outbox *ob, struct pd_outbox_row *row)
 		goto out;
 	/* every payload says which event it is: the same id on every retry of this row,
 	 * another for any other row (also sent as Idempotency-Key to webhooks) */
-	snprintf(s->event_id, sizeof(s->event_id), "probed-%lld-%lld",
-		 (long long)row->created_ms, (long long)row->id);
+	snprintf(s->event_id, sizeof(s->event_id), "probed-%lld-%lld", (long long)row->created_ms,
+		 (long long)row->id);
 	if (!cJSON_HasObjectItem(event, "event_id"))
 		cJSON_AddStringToObject(event, "event_id", s->event_id);
 	if (!cJSON_HasObjectItem(event, "version"))
@@ -1065,7 +1068,8 @@ outbox_am_done(struct pd_outbox *ob, struct outbox_send *s, struct pd_response *
 		if (pd_store_am_sent(ob->store, s->target, s->sent_ms, &err) != 0)
 			pd_log_err("outbox: %s", err.msg);
 		if (st != NULL && st->failing)
-			pd_log_info("notify %s: alert re-sends accepted again (%s)", s->target, why);
+			pd_log_info("notify %s: alert re-sends accepted again (%s)", s->target,
+				    why);
 		if (st != NULL)
 			st->failing = 0;
 		return;
@@ -1153,8 +1157,9 @@ outbox_on_am_timer(EV_P_ ev_timer *w, int revents)
 		const struct pd_notify_cfg *t = &ob->cfg->notify[i];
 		struct outbox_am *st;
 
-		if (!outbox_type_has(t, PD_NOTIFY_F_RESENDS) || (st = am_state(ob, t->name)) == NULL ||
-		    st->busy || now - st->last_ms < t->resend_interval_ms)
+		if (!outbox_type_has(t, PD_NOTIFY_F_RESENDS) ||
+		    (st = am_state(ob, t->name)) == NULL || st->busy ||
+		    now - st->last_ms < t->resend_interval_ms)
 			continue;
 		/* a target whose breaker is not closed gets no extra traffic */
 		pd_outbox_breaker(ob, t->name, &b);

@@ -46,29 +46,28 @@ static int cmd_help(struct cli *c);
 struct cmd {
 	const char *name;
 	int (*fn)(struct cli *c);
-	const char *help;      /* one line of the command list */
-	const char *synopsis;  /* after "usage: probectl " */
-	unsigned opts;         /* OPT_* it accepts */
+	const char *help;       /* one line of the command list */
+	const char *synopsis;   /* after "usage: probectl " */
+	unsigned opts;          /* OPT_* it accepts */
 	int min_args, max_args; /* positional arguments; max -1 = any number */
-	const char *usage;     /* the rest of `probectl help CMD`: what it does, exit codes */
+	const char *usage;      /* the rest of `probectl help CMD`: what it does, exit codes */
 };
 
-#define HELP_CONFIG \
+#define HELP_CONFIG                                                                        \
 	"  -c, --config FILE  the configuration (default: $PROBED_CONFIG when set, else\n" \
 	"                     " DEFAULT_CONFIG ")\n"
-#define HELP_DB \
-	"      --db FILE      the database to read\n"
-#define HELP_DB_RULE \
+#define HELP_DB "      --db FILE      the database to read\n"
+#define HELP_DB_RULE                                                                         \
 	"\nWhich database: --db FILE; else store.path of the configuration (-c FILE, else\n" \
-	"$PROBED_CONFIG, else " DEFAULT_CONFIG "), of which only that key is read\n" \
-	"(an unset ${VAR} secret elsewhere does not matter); else, only when no\n" \
-	"configuration exists at the default place, " DEFAULT_DB ".\n" \
-	"A configuration that cannot name its database is an error (78), never a reason\n" \
+	"$PROBED_CONFIG, else " DEFAULT_CONFIG "), of which only that key is read\n"         \
+	"(an unset ${VAR} secret elsewhere does not matter); else, only when no\n"           \
+	"configuration exists at the default place, " DEFAULT_DB ".\n"                       \
+	"A configuration that cannot name its database is an error (78), never a reason\n"   \
 	"to read another one.\n"
-#define HELP_DB_EXIT \
-	"  1   the query failed\n" \
+#define HELP_DB_EXIT                                                             \
+	"  1   the query failed\n"                                               \
 	"  3   the database cannot be opened (not there yet: has probed run?)\n" \
-	"  64  bad arguments\n" \
+	"  64  bad arguments\n"                                                  \
 	"  78  the configuration cannot be read to find store.path\n"
 
 static const struct cmd commands[] = {
@@ -129,8 +128,7 @@ static const struct cmd commands[] = {
 	 "(waiting for its first attempt), failing (attempts fail and are retried, or it\n"
 	 "was dead-lettered), not sent (no target takes it).\n"
 	 "\nOptions:\n" HELP_CONFIG HELP_DB
-	 "      --json         one probed.status/1 JSON object instead of the table\n"
-	 HELP_DB_RULE
+	 "      --json         one probed.status/1 JSON object instead of the table\n" HELP_DB_RULE
 	 "\nExit status:\n"
 	 "  0   printed\n" HELP_DB_EXIT},
 	{"history", probectl_cmd_history,
@@ -140,10 +138,9 @@ static const struct cmd commands[] = {
 	 "The results of probe NAME over a window, oldest first, then a summary: count,\n"
 	 "failures, error rate and the p50, p95 and p99 latency.\n"
 	 "\nOptions:\n"
-	 "      --since DURATION  the window: 30m, 1h (the default), 1m30s, 7d, ...\n"
-	 HELP_CONFIG HELP_DB
-	 "      --json         one probed.history/1 JSON object instead of the table\n"
-	 HELP_DB_RULE
+	 "      --since DURATION  the window: 30m, 1h (the default), 1m30s, 7d, ...\n" HELP_CONFIG
+		 HELP_DB
+	 "      --json         one probed.history/1 JSON object instead of the table\n" HELP_DB_RULE
 	 "\nExit status:\n"
 	 "  0   printed (also when the window is empty)\n" HELP_DB_EXIT},
 	{"schema", probectl_cmd_schema,
@@ -159,16 +156,14 @@ static const struct cmd commands[] = {
 	 "  64  bad arguments\n"},
 	{"incidents", probectl_cmd_incidents,
 	 "incidents [--open] [--db FILE] [--json]  incidents, newest first, with their delivery",
-	 "incidents [--open] [-c FILE | --db FILE] [--json]", OPT_CONFIG | OPT_DB | OPT_OPEN | OPT_JSON,
-	 0, 0,
+	 "incidents [--open] [-c FILE | --db FILE] [--json]",
+	 OPT_CONFIG | OPT_DB | OPT_OPEN | OPT_JSON, 0, 0,
 	 "Incidents, newest first: id, severity (P1-P4), outage mode, UTC start, duration,\n"
 	 "state, what became of its notifications (delivered, queued, failing, not sent)\n"
 	 "and title.\n"
 	 "\nOptions:\n"
-	 "      --open         only the open ones\n"
-	 HELP_CONFIG HELP_DB
-	 "      --json         one probed.incidents/1 JSON object instead of the table\n"
-	 HELP_DB_RULE
+	 "      --open         only the open ones\n" HELP_CONFIG HELP_DB
+	 "      --json         one probed.incidents/1 JSON object instead of the table\n" HELP_DB_RULE
 	 "\nExit status:\n"
 	 "  0   printed\n" HELP_DB_EXIT},
 	{"incident", probectl_cmd_incident,
@@ -179,8 +174,7 @@ static const struct cmd commands[] = {
 	 "resolve (delivered at T; queued, next try at T; failing to deliver: N attempts,\n"
 	 "last error; dead-lettered), the drafted status-page message and the timeline.\n"
 	 "\nOptions:\n" HELP_CONFIG HELP_DB
-	 "      --json         one probed.incident/1 JSON object instead of the text\n"
-	 HELP_DB_RULE
+	 "      --json         one probed.incident/1 JSON object instead of the text\n" HELP_DB_RULE
 	 "\nExit status:\n"
 	 "  0   printed\n"
 	 "  1   no such incident, or the query failed\n"
@@ -193,8 +187,7 @@ static const struct cmd commands[] = {
 	 "The blameless postmortem template in Markdown, with Severity, Duration, Date, the\n"
 	 "endpoints affected (from the configuration when it loads) and the Timeline filled\n"
 	 "from the stored events; every other field is a prompt.\n"
-	 "\nOptions:\n" HELP_CONFIG HELP_DB HELP_DB_RULE
-	 "\nExit status:\n"
+	 "\nOptions:\n" HELP_CONFIG HELP_DB HELP_DB_RULE "\nExit status:\n"
 	 "  0   printed\n"
 	 "  1   no such incident, or the query failed\n"
 	 "  3   the database cannot be opened\n"
@@ -219,8 +212,8 @@ static const struct cmd commands[] = {
 	 "runbooks lint [DIR|FILE]       each runbook has Detect/Declare/Communicate/Mitigate/RCA",
 	 "runbooks lint [DIR | FILE]", 0, 1, 2,
 	 "Check that every runbook (each *.md but README.md) has the playbook's five\n"
-	 "sections: Detect, Declare, Communicate, Mitigate, RCA. The default directory is\n"
-	 DEFAULT_RUNBOOKS " when it exists, else ./runbooks.\n"
+	 "sections: Detect, Declare, Communicate, Mitigate, RCA. The default directory is\n" DEFAULT_RUNBOOKS
+	 " when it exists, else ./runbooks.\n"
 	 "\nExit status:\n"
 	 "  0   every runbook complete\n"
 	 "  1   problems (listed, one per line)\n"
@@ -260,14 +253,12 @@ static const struct cmd commands[] = {
 	 "  add      prints the new silence's id on stdout (what it did on stderr)\n"
 	 "  list     the silences in force, oldest first\n"
 	 "  expire   end silence ID now\n"
-	 "\nOptions:\n" HELP_CONFIG HELP_DB
-	 "      --probe NAME   silence one probe\n"
+	 "\nOptions:\n" HELP_CONFIG HELP_DB "      --probe NAME   silence one probe\n"
 	 "      --family NAME  silence every probe of a family\n"
 	 "      --for DURATION how long (default 1h, at most 30d): 30m, 2h, 1d\n"
 	 "      --reason TEXT  why (required): what the on-call reads\n"
 	 "      --json         list: {\"format\": \"probed.silence/1\", \"database\",\n"
-	 "                     \"silences\": [{id, probe, family, reason, created, until}]}\n"
-	 HELP_DB_RULE
+	 "                     \"silences\": [{id, probe, family, reason, created, until}]}\n" HELP_DB_RULE
 	 "\nExit status:\n"
 	 "  0   added (the id printed), listed, or expired\n"
 	 "  1   no such silence in force, or a database error\n"
@@ -290,12 +281,9 @@ static const struct cmd commands[] = {
 	 "                     sli_kind (availability|latency), under, objective, over,\n"
 	 "                     results, failures, sli, budget_remaining,\n"
 	 "                     budget_minutes, exhaustion_seconds, burn_rates: {WINDOW: x},\n"
-	 "                     alert, alert_rule}]}\n"
-	 HELP_DB_RULE
-	 "\nExit status:\n"
+	 "                     alert, alert_rule}]}\n" HELP_DB_RULE "\nExit status:\n"
 	 "  0   printed\n" HELP_DB_EXIT},
-	{"help", cmd_help,
-	 "help [COMMAND]                 this list, or one command's usage",
+	{"help", cmd_help, "help [COMMAND]                 this list, or one command's usage",
 	 "help [COMMAND]", 0, 0, 1,
 	 "The command list, or the usage of COMMAND (the same as probectl COMMAND --help).\n"
 	 "\nExit status:\n"
@@ -319,7 +307,8 @@ help_list(FILE *f)
 	fprintf(f, "usage: probectl COMMAND [options] [arguments]\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].help);
-	fprintf(f, "\nOptions (each command takes those its usage lists):\n"
+	fprintf(f,
+		"\nOptions (each command takes those its usage lists):\n"
 		"  -c, --config FILE  the configuration (default: $PROBED_CONFIG when set, else\n"
 		"                     " DEFAULT_CONFIG ")\n"
 		"      --db FILE      the database (default: store.path of the configuration)\n"
@@ -349,7 +338,8 @@ cmd_help(struct cli *c)
 		return 0;
 	}
 	if ((cmd = cmd_find(c->argv[0])) == NULL) {
-		fprintf(stderr, "probectl: unknown command '%s' (see 'probectl help')\n", c->argv[0]);
+		fprintf(stderr, "probectl: unknown command '%s' (see 'probectl help')\n",
+			c->argv[0]);
 		return EX_USAGE;
 	}
 	help_cmd(cmd);
@@ -385,10 +375,17 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } opt_names[] = {
-	{OPT_CONFIG, "-c/--config"}, {OPT_DB, "--db"}, {OPT_SINCE, "--since"},
-	{OPT_JSON, "--json"}, {OPT_OPEN, "--open"}, {OPT_NAGIOS, "--nagios"},
-	{OPT_NO_SECRET_FILES, "--no-secret-files"}, {OPT_PID, "--pid"},
-	{OPT_PROBE, "--probe"}, {OPT_FAMILY, "--family"}, {OPT_FOR, "--for"},
+	{OPT_CONFIG, "-c/--config"},
+	{OPT_DB, "--db"},
+	{OPT_SINCE, "--since"},
+	{OPT_JSON, "--json"},
+	{OPT_OPEN, "--open"},
+	{OPT_NAGIOS, "--nagios"},
+	{OPT_NO_SECRET_FILES, "--no-secret-files"},
+	{OPT_PID, "--pid"},
+	{OPT_PROBE, "--probe"},
+	{OPT_FAMILY, "--family"},
+	{OPT_FOR, "--for"},
 	{OPT_REASON, "--reason"},
 };
 
@@ -431,20 +428,61 @@ main(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': c.config = optarg; c.config_src = "-c"; given |= OPT_CONFIG; break;
-		case 'd': c.db = optarg; given |= OPT_DB; break;
-		case 's': c.since = optarg; given |= OPT_SINCE; break;
-		case 'j': c.json = 1; given |= OPT_JSON; break;
-		case 'o': c.open_only = 1; given |= OPT_OPEN; break;
-		case 'n': c.nagios = 1; given |= OPT_NAGIOS; break;
-		case 'S': c.load_flags |= PD_CONFIG_NO_SECRET_FILES; given |= OPT_NO_SECRET_FILES; break;
-		case 'P': c.pid = optarg; given |= OPT_PID; break;
-		case 'p': c.probe = optarg; given |= OPT_PROBE; break;
-		case 'f': c.family = optarg; given |= OPT_FAMILY; break;
-		case 'F': c.for_ = optarg; given |= OPT_FOR; break;
-		case 'r': c.reason = optarg; given |= OPT_REASON; break;
-		case 'h': help = 1; break;
-		case 'V': version = 1; break;
+		case 'c':
+			c.config = optarg;
+			c.config_src = "-c";
+			given |= OPT_CONFIG;
+			break;
+		case 'd':
+			c.db = optarg;
+			given |= OPT_DB;
+			break;
+		case 's':
+			c.since = optarg;
+			given |= OPT_SINCE;
+			break;
+		case 'j':
+			c.json = 1;
+			given |= OPT_JSON;
+			break;
+		case 'o':
+			c.open_only = 1;
+			given |= OPT_OPEN;
+			break;
+		case 'n':
+			c.nagios = 1;
+			given |= OPT_NAGIOS;
+			break;
+		case 'S':
+			c.load_flags |= PD_CONFIG_NO_SECRET_FILES;
+			given |= OPT_NO_SECRET_FILES;
+			break;
+		case 'P':
+			c.pid = optarg;
+			given |= OPT_PID;
+			break;
+		case 'p':
+			c.probe = optarg;
+			given |= OPT_PROBE;
+			break;
+		case 'f':
+			c.family = optarg;
+			given |= OPT_FAMILY;
+			break;
+		case 'F':
+			c.for_ = optarg;
+			given |= OPT_FOR;
+			break;
+		case 'r':
+			c.reason = optarg;
+			given |= OPT_REASON;
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case 'V':
+			version = 1;
+			break;
 		case ':':
 			if (bad[0] == '\0')
 				snprintf(bad, sizeof(bad), "option '%s' needs an argument",
@@ -487,13 +525,14 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(opt_names) / sizeof(opt_names[0]); i++)
 		if ((given & opt_names[i].bit) && !(c.cmd->opts & opt_names[i].bit))
 			return probectl_usage_error(&c, "%s does not take %s", c.cmd->name,
-					   opt_names[i].name);
+						    opt_names[i].name);
 	if (c.json && c.nagios)
 		return probectl_usage_error(&c, "--json and --nagios exclude each other");
 	if (c.argc < c.cmd->min_args)
-		return probectl_usage_error(&c, "%s needs %d argument%s", c.cmd->name, c.cmd->min_args,
-				   c.cmd->min_args == 1 ? "" : "s");
+		return probectl_usage_error(&c, "%s needs %d argument%s", c.cmd->name,
+					    c.cmd->min_args, c.cmd->min_args == 1 ? "" : "s");
 	if (c.cmd->max_args >= 0 && c.argc > c.cmd->max_args)
-		return probectl_usage_error(&c, "unexpected argument '%s'", c.argv[c.cmd->max_args]);
+		return probectl_usage_error(&c, "unexpected argument '%s'",
+					    c.argv[c.cmd->max_args]);
 	return c.cmd->fn(&c);
 }

@@ -158,9 +158,10 @@ probectl_db_select(const struct cli *c, struct dbsel *sel)
 	rc = pd_config_store_path(c->config, &sel->path, &err);
 	if (rc != 0) {
 		fprintf(stderr, "probectl: cannot tell which database to read: %s\n", err.msg);
-		fprintf(stderr, "probectl: the database is store.path of %s (%s); fix it, or "
-			"name the database with --db FILE\n", c->config,
-			c->config_src ? c->config_src : "the default configuration");
+		fprintf(stderr,
+			"probectl: the database is store.path of %s (%s); fix it, or "
+			"name the database with --db FILE\n",
+			c->config, c->config_src ? c->config_src : "the default configuration");
 		return rc == PD_ERR_NOMEM ? 1 : EX_CONFIG;
 	}
 	snprintf(sel->why, sizeof(sel->why), "store.path of %s (%s)", c->config,
@@ -198,7 +199,8 @@ page_add_notified(struct page *pg, const char *notified)
 {
 	cJSON *a = cJSON_Parse(notified ? notified : "[]"), *e;
 
-	cJSON_ArrayForEach(e, a) {
+	cJSON_ArrayForEach(e, a)
+	{
 		int seen = 0;
 
 		if (!cJSON_IsString(e))
@@ -219,7 +221,7 @@ page_add_notified(struct page *pg, const char *notified)
 
 int
 probectl_page_load(struct pd_store *st, const char *key, int64_t incident_id, const char *notified,
-	  struct page *pg, struct pd_err *err)
+		   struct page *pg, struct pd_err *err)
 {
 	int rc;
 
@@ -269,7 +271,7 @@ probectl_page_json(const struct page *pg)
 	for (size_t i = 0; i < pg->n; i++) {
 		const struct pd_delivery *d = &pg->d[i];
 		cJSON *o = cJSON_CreateObject();
-		int known = d->created_ms > 0;  /* 0: delivered before the delivery log */
+		int known = d->created_ms > 0; /* 0: delivered before the delivery log */
 
 		cJSON_AddStringToObject(o, "target", d->target);
 		cJSON_AddStringToObject(o, "event", d->event);

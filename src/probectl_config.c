@@ -74,7 +74,7 @@ struct check_run {
 	const struct pd_probe_cfg *p;
 	struct pd_schema *schema;
 	struct pd_result r;
-	int state;   /* NAGIOS_OK, _WARNING (slow: over expect.max_latency), _CRITICAL */
+	int state; /* NAGIOS_OK, _WARNING (slow: over expect.max_latency), _CRITICAL */
 };
 
 static const char *const nagios_words[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
@@ -85,8 +85,9 @@ check_on_done(void *ud, struct pd_response *resp)
 	struct check_run *run = ud;
 
 	pd_check_response(run->p, run->schema, resp, &run->r);
-	run->state = pd_result_ok(&run->r) ? NAGIOS_OK
-		   : run->r.outcome == PD_OUT_SLOW ? NAGIOS_WARNING : NAGIOS_CRITICAL;
+	run->state = pd_result_ok(&run->r)           ? NAGIOS_OK
+		     : run->r.outcome == PD_OUT_SLOW ? NAGIOS_WARNING
+						     : NAGIOS_CRITICAL;
 }
 
 /* Plugin output: '|' separates the perfdata and a newline ends the line. */
@@ -163,7 +164,8 @@ nagios_print(const struct check_run *runs, size_t n, int worst)
 		for (size_t i = 0; i < n; i++) {
 			if (runs[i].state != want)
 				continue;
-			snprintf(item, sizeof(item), "%s%s (%s%s%s)", k++ ? ", " : "", runs[i].p->name,
+			snprintf(item, sizeof(item), "%s%s (%s%s%s)", k++ ? ", " : "",
+				 runs[i].p->name,
 				 want == NAGIOS_CRITICAL ? pd_outcome_str(runs[i].r.outcome) : "",
 				 want == NAGIOS_CRITICAL ? ": " : "", runs[i].r.verdict);
 			pd_buf_append(&b, item, strlen(item));
@@ -237,7 +239,8 @@ probectl_cmd_check(struct cli *c)
 		goto out;
 	for (int a = 0; a < c->argc; a++) {
 		if (pd_config_probe(cfg, c->argv[a]) == NULL) {
-			snprintf(msg, sizeof(msg), "no probe named '%s' in %s", c->argv[a], c->config);
+			snprintf(msg, sizeof(msg), "no probe named '%s' in %s", c->argv[a],
+				 c->config);
 			if (c->nagios)
 				probectl_nagios_unknown(msg, NULL);
 			else
@@ -293,7 +296,7 @@ probectl_cmd_check(struct cli *c)
 
 			cJSON_AddStringToObject(r, "status", nagios_words[runs[i].state]);
 			probectl_json_num(r, "max_latency_ms", (double)runs[i].p->max_latency_ms,
-				 runs[i].p->max_latency_ms > 0);
+					  runs[i].p->max_latency_ms > 0);
 			cJSON_AddNumberToObject(r, "timeout_ms", (double)runs[i].p->timeout_ms);
 			cJSON_AddItemToArray(arr, r);
 		}
@@ -301,7 +304,8 @@ probectl_cmd_check(struct cli *c)
 		probectl_print_json(o);
 		cJSON_Delete(o);
 	} else {
-		printf("%-24s %-6s %-5s %10s  %s\n", "NAME", "STATUS", "HTTP", "LATENCY", "VERDICT");
+		printf("%-24s %-6s %-5s %10s  %s\n", "NAME", "STATUS", "HTTP", "LATENCY",
+		       "VERDICT");
 		for (size_t i = 0; i < n; i++) {
 			const struct pd_result *r = &runs[i].r;
 			char verdict[300];
@@ -312,8 +316,9 @@ probectl_cmd_check(struct cli *c)
 				snprintf(verdict, sizeof(verdict), "%s: %s",
 					 pd_outcome_str(r->outcome), r->verdict);
 			printf("%-24s %-6s %-5d %7.0f ms  %s\n", runs[i].p->name,
-			       runs[i].state == NAGIOS_OK ? "OK"
-			       : runs[i].state == NAGIOS_WARNING ? "SLOW" : "FAIL",
+			       runs[i].state == NAGIOS_OK        ? "OK"
+			       : runs[i].state == NAGIOS_WARNING ? "SLOW"
+								 : "FAIL",
 			       r->http_status, r->total_ms, verdict);
 		}
 	}
@@ -510,8 +515,10 @@ probectl_cmd_runbooks(struct cli *c)
 	int n = -1, rc = 0, problems = 0, files = 0;
 
 	if (strcmp(c->argv[0], "lint") != 0) {
-		fprintf(stderr, "probectl: runbooks: unknown action '%s' (the only one is 'lint'; "
-			"see 'probectl help runbooks')\n", c->argv[0]);
+		fprintf(stderr,
+			"probectl: runbooks: unknown action '%s' (the only one is 'lint'; "
+			"see 'probectl help runbooks')\n",
+			c->argv[0]);
 		return EX_USAGE;
 	}
 	if (c->argc == 2)
@@ -524,7 +531,7 @@ probectl_cmd_runbooks(struct cli *c)
 		fprintf(stderr, "probectl: %s: %s\n", dir, strerror(errno));
 		return 2;
 	}
-	if (!S_ISDIR(sb.st_mode)) {     /* one file named explicitly */
+	if (!S_ISDIR(sb.st_mode)) { /* one file named explicitly */
 		if (!S_ISREG(sb.st_mode)) {
 			fprintf(stderr, "probectl: %s: not a directory or a regular file\n", dir);
 			return 2;

@@ -47,7 +47,8 @@ probe_page(struct pd_store *st, const struct pd_probe_status *s, struct page *pg
 		}
 		if ((rc = probectl_page_load(st, s->state.dedup_key, 0, NULL, own, err)) != 0)
 			goto out;
-		if (own->n > 0 && (pg->n == 0 || probectl_page_newest(own) > probectl_page_newest(pg)))
+		if (own->n > 0 &&
+		    (pg->n == 0 || probectl_page_newest(own) > probectl_page_newest(pg)))
 			*pg = *own;
 	}
 out:
@@ -61,7 +62,7 @@ struct certs {
 	struct cert_ent {
 		char probe[128];
 		int64_t not_after_s;
-	} *v;
+	} * v;
 	size_t n, cap;
 };
 
@@ -141,24 +142,26 @@ probectl_cmd_status(struct cli *c)
 
 			cJSON_AddStringToObject(o, "name", s->probe);
 			cJSON_AddStringToObject(o, "state", state);
-			cJSON_AddBoolToObject(o, "up", !s->has_state ||
-					      s->state.status == PD_EVAL_UP ||
-					      s->state.status == PD_EVAL_FAILING);
+			cJSON_AddBoolToObject(o, "up",
+					      !s->has_state || s->state.status == PD_EVAL_UP ||
+						      s->state.status == PD_EVAL_FAILING);
 			cJSON_AddNumberToObject(o, "consecutive_failures",
 						s->has_state ? s->state.consec_fail : 0);
-			probectl_json_str(o, "severity", sv > 0 ? pd_classify_severity_str(sv) : NULL);
+			probectl_json_str(o, "severity",
+					  sv > 0 ? pd_classify_severity_str(sv) : NULL);
 			probectl_result_fields(o, s->has_result ? &s->last : NULL);
 			probectl_json_ts(o, "last_page", s->last_page_ms);
 			probectl_json_str(o, "delivery", summary);
-			probectl_json_num(o, "incident", (double)pg->incident_id, pg->incident_id > 0);
+			probectl_json_num(o, "incident", (double)pg->incident_id,
+					  pg->incident_id > 0);
 			probectl_json_str(o, "dedup_key", pg->key);
 			cJSON_AddItemToObject(o, "deliveries", probectl_page_json(pg));
 			{
 				int64_t na = certs_of(&certs, s->probe);
 
 				probectl_json_num(o, "cert_not_after", (double)na, na >= 0);
-				probectl_json_num(o, "cert_days_left", (double)(na * 1000 - now) / 86400000.0,
-					 na >= 0);
+				probectl_json_num(o, "cert_days_left",
+						  (double)(na * 1000 - now) / 86400000.0, na >= 0);
 			}
 			cJSON_AddItemToArray(arr, o);
 		} else {
@@ -334,7 +337,9 @@ probectl_cmd_slo(struct cli *c)
 			cJSON_AddStringToObject(o, "long", w);
 			pd_config_duration_format(cfg->slo_rules[r].short_ms, w, sizeof(w));
 			cJSON_AddStringToObject(o, "short", w);
-			cJSON_AddStringToObject(o, "severity", pd_classify_severity_str(cfg->slo_rules[r].severity));
+			cJSON_AddStringToObject(
+				o, "severity",
+				pd_classify_severity_str(cfg->slo_rules[r].severity));
 			cJSON_AddItemToArray(rules, o);
 		}
 		arr = cJSON_AddArrayToObject(doc, "objectives");
@@ -362,7 +367,8 @@ probectl_cmd_slo(struct cli *c)
 
 			cJSON_AddStringToObject(j, "name", label);
 			cJSON_AddStringToObject(j, o->by_probe ? "probe" : "family", o->name);
-			cJSON_AddStringToObject(j, "sli_kind", o->lat_under_ms > 0 ? "latency" : "availability");
+			cJSON_AddStringToObject(j, "sli_kind",
+						o->lat_under_ms > 0 ? "latency" : "availability");
 			pd_config_duration_format(o->lat_under_ms, w, sizeof(w));
 			probectl_json_str(j, "under", o->lat_under_ms > 0 ? w : NULL);
 			cJSON_AddNumberToObject(j, "objective", o->objective);
@@ -373,13 +379,14 @@ probectl_cmd_slo(struct cli *c)
 			cJSON_AddNumberToObject(j, "budget_remaining", s.budget_left);
 			cJSON_AddNumberToObject(j, "budget_minutes", s.budget_minutes);
 			probectl_json_num(j, "exhaustion_seconds", (double)(s.exhaustion_ms / 1000),
-				 s.exhaustion_ms >= 0);
+					  s.exhaustion_ms >= 0);
 			burn = cJSON_AddObjectToObject(j, "burn_rates");
 			for (size_t k = 0; k < s.nwin; k++) {
 				pd_config_duration_format(s.win_ms[k], w, sizeof(w));
 				cJSON_AddNumberToObject(burn, w, s.burn[k]);
 			}
-			probectl_json_str(j, "alert", s.severity ? pd_classify_severity_str(s.severity) : NULL);
+			probectl_json_str(j, "alert",
+					  s.severity ? pd_classify_severity_str(s.severity) : NULL);
 			probectl_json_num(j, "alert_rule", s.rule + 1, s.rule >= 0);
 			cJSON_AddItemToArray(arr, j);
 		} else {
@@ -398,7 +405,8 @@ probectl_cmd_slo(struct cli *c)
 			else if (s.exhaustion_ms < 60000)
 				snprintf(ex, sizeof(ex), "<1m");
 			else
-				pd_config_duration_format(s.exhaustion_ms - s.exhaustion_ms % 60000, ex, sizeof(ex));
+				pd_config_duration_format(s.exhaustion_ms - s.exhaustion_ms % 60000,
+							  ex, sizeof(ex));
 			line[0] = '\0';
 			for (size_t k = 0; k < s.nwin && len < sizeof(line); k++) {
 				pd_config_duration_format(s.win_ms[k], w, sizeof(w));
@@ -406,8 +414,8 @@ probectl_cmd_slo(struct cli *c)
 							k ? "  " : "", w, s.burn[k]);
 			}
 			printf("%-20s %-13s %-9s %10.1f%%  %-13s %-8s %s\n", label, obj, sli,
-			       s.budget_left * 100, ex, s.severity ? pd_classify_severity_str(s.severity) : "-",
-			       line);
+			       s.budget_left * 100, ex,
+			       s.severity ? pd_classify_severity_str(s.severity) : "-", line);
 		}
 	}
 	if (doc)

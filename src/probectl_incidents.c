@@ -46,13 +46,15 @@ delivery_text(const struct pd_delivery *d, char *out, size_t cap)
 		break;
 	case PD_DELIVERY_FAILING:
 		pd_clock_rfc3339(d->next_at_ms, t1, sizeof(t1));
-		snprintf(out, cap, "failing to deliver: %d attempt%s, next try at %s; last error: %s%s",
+		snprintf(out, cap,
+			 "failing to deliver: %d attempt%s, next try at %s; last error: %s%s",
 			 d->attempts, d->attempts == 1 ? "" : "s", t1, d->last_error, earlier);
 		break;
 	case PD_DELIVERY_DEAD:
-		snprintf(out, cap, "failing to deliver: dead-lettered after %d attempt%s, will not "
-			 "be retried; error: %s%s", d->attempts, d->attempts == 1 ? "" : "s",
-			 d->last_error, earlier);
+		snprintf(out, cap,
+			 "failing to deliver: dead-lettered after %d attempt%s, will not "
+			 "be retried; error: %s%s",
+			 d->attempts, d->attempts == 1 ? "" : "s", d->last_error, earlier);
 		break;
 	}
 }
@@ -68,7 +70,8 @@ incident_json(const struct pd_incident_row *r, const struct page *pg)
 	cJSON_AddStringToObject(o, "severity", pd_classify_severity_str(r->severity));
 	cJSON_AddStringToObject(o, "mode", pd_classify_mode_str((enum pd_mode)r->mode));
 	cJSON_AddStringToObject(o, "mode_title", pd_classify_mode_title((enum pd_mode)r->mode));
-	probectl_json_str(o, "runbook", r->mode ? pd_classify_mode_runbook((enum pd_mode)r->mode) : NULL);
+	probectl_json_str(o, "runbook",
+			  r->mode ? pd_classify_mode_runbook((enum pd_mode)r->mode) : NULL);
 	cJSON_AddStringToObject(o, "title", r->title);
 	probectl_json_str(o, "reason", r->reason);
 	probectl_json_str(o, "evidence", r->evidence);
@@ -110,13 +113,14 @@ incidents_row(void *ud, const struct pd_incident_row *r)
 	summary = probectl_page_summary(l->pg);
 	pd_clock_rfc3339(r->opened_ms, ts, sizeof(ts));
 	ts[16] = '\0'; /* to the minute */
-	pd_config_duration_format(((r->resolved_ms ? r->resolved_ms : l->now) - r->opened_ms) / 1000 * 1000,
-			   dur, sizeof(dur));
+	pd_config_duration_format(((r->resolved_ms ? r->resolved_ms : l->now) - r->opened_ms) /
+					  1000 * 1000,
+				  dur, sizeof(dur));
 	printf("%-5lld %-3s %-16s %-17s %-9s %-8s %-9s %s%s\n", (long long)r->id,
-	       pd_classify_severity_str(r->severity), pd_classify_mode_str((enum pd_mode)r->mode), ts, dur,
-	       r->resolved_ms ? "resolved" : "OPEN",
-	       strcmp(summary, "not_sent") == 0 ? "not sent" : summary,
-	       r->drill ? "[DRILL] " : "", r->title);
+	       pd_classify_severity_str(r->severity), pd_classify_mode_str((enum pd_mode)r->mode),
+	       ts, dur, r->resolved_ms ? "resolved" : "OPEN",
+	       strcmp(summary, "not_sent") == 0 ? "not sent" : summary, r->drill ? "[DRILL] " : "",
+	       r->title);
 	return 0;
 }
 
@@ -275,9 +279,8 @@ probectl_cmd_incident(struct cli *c)
 	{
 		int k = 0;
 
-		cJSON_ArrayForEach(e, probes)
-			if (cJSON_IsString(e))
-				printf("%s%s", k++ ? ", " : "", e->valuestring);
+		cJSON_ArrayForEach(e, probes) if (cJSON_IsString(e))
+			printf("%s%s", k++ ? ", " : "", e->valuestring);
 		printf("%s\n", k ? "" : "-");
 	}
 	pd_clock_rfc3339(r.opened_ms, ts, sizeof(ts));
@@ -289,7 +292,8 @@ probectl_cmd_incident(struct cli *c)
 		printf("  Resolved: - (open)\n");
 	}
 	if (pg->n == 0) {
-		printf("  Delivery: not sent (no target takes %s)\n", pd_classify_severity_str(r.severity));
+		printf("  Delivery: not sent (no target takes %s)\n",
+		       pd_classify_severity_str(r.severity));
 	} else {
 		printf("  Delivery: %s\n", probectl_page_summary(pg));
 		for (size_t i = 0; i < pg->n; i++) {
@@ -341,7 +345,8 @@ probectl_cmd_postmortem(struct cli *c)
 	/* endpoints: from the config when it is readable, else the probe names */
 	pd_config_load(c->config, &cfg, &err, NULL, NULL);
 	members = cJSON_Parse(r.members ? r.members : "[]");
-	cJSON_ArrayForEach(e, members) {
+	cJSON_ArrayForEach(e, members)
+	{
 		const struct pd_probe_cfg *p;
 
 		if (!cJSON_IsString(e) || ci.naffected >= 64)
@@ -357,8 +362,10 @@ probectl_cmd_postmortem(struct cli *c)
 	ci.affected = aff;
 	ci.title = r.title;
 	/* the Mode 1 title in the user's words (classify: upstream) when the config loads */
-	ci.mode = r.mode ? pd_classify_mode_title_of((enum pd_mode)r.mode, cfg ? &cfg->classify : NULL,
-					    mtitle, sizeof(mtitle)) : NULL;
+	ci.mode = r.mode ? pd_classify_mode_title_of((enum pd_mode)r.mode,
+						     cfg ? &cfg->classify : NULL, mtitle,
+						     sizeof(mtitle))
+			 : NULL;
 	ci.start_ms = r.opened_ms;
 	ci.end_ms = r.resolved_ms;
 	ci.severity = pd_classify_severity_str(r.severity);
@@ -419,14 +426,15 @@ probectl_cmd_drill(struct cli *c)
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		goto out;
 	}
-	printf("drill %s queued for %d target(s) by the playbook's routing\n", pd_classify_severity_str(sev),
-	       queued);
+	printf("drill %s queued for %d target(s) by the playbook's routing\n",
+	       pd_classify_severity_str(sev), queued);
 	/* deliver now through the same outbox; what cannot be delivered stays queued for
 	 * the daemon, with its dedup key */
 	loop = ev_loop_new(EVFLAG_AUTO);
 	if (loop == NULL || (runner = pd_runner_new(loop, &err)) == NULL ||
 	    (ob = pd_outbox_new(loop, st, runner, NULL, &err)) == NULL) {
-		fprintf(stderr, "probectl: %s\n", err.msg[0] ? err.msg : "cannot create event loop");
+		fprintf(stderr, "probectl: %s\n",
+			err.msg[0] ? err.msg : "cannot create event loop");
 		goto out;
 	}
 	pd_outbox_set_config(ob, cfg);

@@ -28,22 +28,22 @@ struct cmd;
 struct cli {
 	const struct cmd *cmd;
 	const char *config;
-	const char *config_src;  /* "-c", "PROBED_CONFIG", or NULL: the default */
+	const char *config_src; /* "-c", "PROBED_CONFIG", or NULL: the default */
 	const char *db;
 	const char *since;
 	int json;
 	int nagios;
 	int open_only;
-	unsigned load_flags;  /* PD_CONFIG_* (validate --no-secret-files) */
-	const char *pid;      /* reload --pid */
+	unsigned load_flags;                        /* PD_CONFIG_* (validate --no-secret-files) */
+	const char *pid;                            /* reload --pid */
 	const char *probe, *family, *for_, *reason; /* silence add */
 	int argc;
-	char **argv;             /* positional arguments after the command */
+	char **argv; /* positional arguments after the command */
 };
 
 struct dbsel {
 	char *path;
-	char why[600];   /* where the path came from, for error messages */
+	char why[600]; /* where the path came from, for error messages */
 };
 
 /* What became of the notifications of one dedup key, per target (store.h). */
@@ -54,7 +54,7 @@ struct page {
 	size_t n;
 };
 
-struct nagios_diag;  /* probectl_config.c */
+struct nagios_diag; /* probectl_config.c */
 
 /* probectl_common.c */
 int probectl_load_config(const struct cli *c, struct pd_config **cfg);

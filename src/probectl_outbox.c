@@ -12,7 +12,7 @@
 /* ------------------------------------------------------------------- outbox */
 
 struct outbox_view {
-	cJSON *arr;       /* --json */
+	cJSON *arr; /* --json */
 	int64_t now;
 	size_t pending, dead;
 };
@@ -124,7 +124,8 @@ probectl_cmd_outbox(struct cli *c)
 		int n = 0;
 
 		if (strcmp(c->argv[0], "requeue") != 0 || c->argc != 2)
-			return probectl_usage_error(c, "expected 'outbox' or 'outbox requeue ID|all'");
+			return probectl_usage_error(c,
+						    "expected 'outbox' or 'outbox requeue ID|all'");
 		if (strcmp(c->argv[1], "all") != 0 && row_id(c->argv[1], &id) != 0)
 			return probectl_usage_error(c, "'%s' is not an outbox row id (or 'all')",
 						    c->argv[1]);
@@ -136,7 +137,8 @@ probectl_cmd_outbox(struct cli *c)
 			return 1;
 		}
 		printf("requeued %d dead-lettered notification(s); probed sends them within a "
-		       "minute, in order per target\n", n);
+		       "minute, in order per target\n",
+		       n);
 		return 0;
 	}
 	if ((rc = list_open(c, &st, &sel, "probed.outbox/1", "rows", &doc, &v.arr)) != 0)
@@ -202,33 +204,36 @@ silence_add(struct cli *c)
 	int rc;
 
 	if ((c->probe == NULL) == (c->family == NULL))
-		return probectl_usage_error(c, "silence add needs one of --probe NAME or --family NAME");
+		return probectl_usage_error(
+			c, "silence add needs one of --probe NAME or --family NAME");
 	if (c->reason == NULL || c->reason[0] == '\0')
-		return probectl_usage_error(c, "silence add needs --reason TEXT (what the on-call will read)");
+		return probectl_usage_error(
+			c, "silence add needs --reason TEXT (what the on-call will read)");
 	if (strlen(name) >= sizeof(sl.probe))
 		return probectl_usage_error(c, "'%s' is too long for a probe or family name", name);
-	if (c->for_ != NULL && (pd_config_duration_parse(c->for_, &ms) != 0 || ms <= 0 ||
-				ms > SILENCE_MAX_MS))
-		return probectl_usage_error(c, "--for '%s' is not a duration from 1s to 30d (e.g. 30m, 2h)",
-				   c->for_);
+	if (c->for_ != NULL &&
+	    (pd_config_duration_parse(c->for_, &ms) != 0 || ms <= 0 || ms > SILENCE_MAX_MS))
+		return probectl_usage_error(
+			c, "--for '%s' is not a duration from 1s to 30d (e.g. 30m, 2h)", c->for_);
 	if (silence_known(c, c->probe, c->family) == 0)
-		return probectl_usage_error(c, "no %s named '%s' in %s", c->probe ? "probe" : "probe family",
-				   name, c->config);
+		return probectl_usage_error(c, "no %s named '%s' in %s",
+					    c->probe ? "probe" : "probe family", name, c->config);
 	snprintf(c->probe ? sl.probe : sl.family, sizeof(sl.probe), "%s", name);
 	snprintf(sl.reason, sizeof(sl.reason), "%s", c->reason);
 	sl.created_ms = now;
 	sl.until_ms = now + ms;
 	if ((rc = probectl_db_select(c, &sel)) != 0)
 		return rc;
-	if (pd_store_open(sel.path, 0, &st, &err) != 0 || pd_store_silence_add(st, &sl, &err) != 0 ||
-	    pd_store_flush(st, &err) != 0) {
+	if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
+	    pd_store_silence_add(st, &sl, &err) != 0 || pd_store_flush(st, &err) != 0) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		rc = 1;
 	} else {
 		pd_clock_rfc3339(sl.until_ms, until, sizeof(until));
 		pd_config_duration_format(ms, dur, sizeof(dur));
 		printf("%lld\n", (long long)sl.id);
-		fprintf(stderr, "silence #%lld: %s %s held until %s (%s): still probed and recorded, "
+		fprintf(stderr,
+			"silence #%lld: %s %s held until %s (%s): still probed and recorded, "
 			"pages held; probed picks it up within seconds, no reload\n",
 			(long long)sl.id, c->probe ? "probe" : "family", name, until, dur);
 		rc = 0;
@@ -268,8 +273,8 @@ silence_row(void *ud, const struct pd_silence *sl)
 	until[10] = ' ';
 	pd_config_duration_format((sl->until_ms - v->now) / 1000 * 1000, left, sizeof(left));
 	printf("%-6lld %-8s %-24s %-20s %-10s %s\n", (long long)sl->id,
-	       sl->probe[0] ? "probe" : "family", sl->probe[0] ? sl->probe : sl->family, until, left,
-	       sl->reason);
+	       sl->probe[0] ? "probe" : "family", sl->probe[0] ? sl->probe : sl->family, until,
+	       left, sl->reason);
 	return 0;
 }
 
@@ -286,11 +291,13 @@ probectl_cmd_silence(struct cli *c)
 
 	v.now = pd_clock_wall_ms(NULL);
 	if (strcmp(sub, "add") != 0 && (c->probe || c->family || c->for_ || c->reason))
-		return probectl_usage_error(c, "--probe, --family, --for and --reason go with 'silence add'");
+		return probectl_usage_error(
+			c, "--probe, --family, --for and --reason go with 'silence add'");
 	if (strcmp(sub, "add") == 0) {
 		if (c->argc != 1 || c->json)
-			return probectl_usage_error(c, "expected 'silence add --probe NAME|--family NAME "
-					   "[--for DURATION] --reason TEXT'");
+			return probectl_usage_error(
+				c, "expected 'silence add --probe NAME|--family NAME "
+				   "[--for DURATION] --reason TEXT'");
 		return silence_add(c);
 	}
 	if (strcmp(sub, "expire") == 0) {
@@ -304,12 +311,15 @@ probectl_cmd_silence(struct cli *c)
 		if ((rc = db_row_write(c, pd_store_silence_expire, id, v.now, &n)) != 0)
 			return rc;
 		if (n == 0) {
-			fprintf(stderr, "probectl: no silence #%lld in force (see probectl silence "
-				"list)\n", (long long)id);
+			fprintf(stderr,
+				"probectl: no silence #%lld in force (see probectl silence "
+				"list)\n",
+				(long long)id);
 			return 1;
 		}
 		printf("silence #%lld expired: its pages are no longer held; a failure still "
-		       "present pages within seconds\n", (long long)id);
+		       "present pages within seconds\n",
+		       (long long)id);
 		return 0;
 	}
 	if (strcmp(sub, "list") != 0 || c->argc != 1)

@@ -94,20 +94,34 @@ main(int argc, char **argv)
 		pd_log_set_journald(1);
 	while ((c = getopt_long(argc, argv, "c:vVh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': opts.config_path = optarg; break;
-		case 'd': opts.db_path = optarg; break;
-		case 'v': pd_log_set_level(PD_LOG_DEBUG); break;
-		case 'j': pd_log_set_journald(1); break;
-		case 'V': printf("probed %s\n", PROBED_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
+		case 'c':
+			opts.config_path = optarg;
+			break;
+		case 'd':
+			opts.db_path = optarg;
+			break;
+		case 'v':
+			pd_log_set_level(PD_LOG_DEBUG);
+			break;
+		case 'j':
+			pd_log_set_journald(1);
+			break;
+		case 'V':
+			printf("probed %s\n", PROBED_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
 		default:
 			fprintf(stderr, "probed: see 'probed --help'\n");
 			return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "probed: unexpected argument '%s' (probed takes only options; "
-			"see 'probed --help')\n", argv[optind]);
+		fprintf(stderr,
+			"probed: unexpected argument '%s' (probed takes only options; "
+			"see 'probed --help')\n",
+			argv[optind]);
 		return EX_USAGE;
 	}
 	rc = pd_config_load(opts.config_path, &cfg, &err, print_diag, NULL);

@@ -32,8 +32,8 @@ struct xfer {
 	pd_runner_done_fn fn;
 	void *ud;
 	struct curl_slist *hdrs;
-	struct curl_slist *rcpt;   /* SMTP recipients */
-	char *upload;              /* a copy of the upload body */
+	struct curl_slist *rcpt; /* SMTP recipients */
+	char *upload;            /* a copy of the upload body */
 	size_t upload_len, upload_off;
 	char errbuf[CURL_ERROR_SIZE];
 	struct pd_response resp;
@@ -45,7 +45,7 @@ struct pd_runner {
 	CURLM *multi;
 	ev_timer timer;
 	size_t inflight;
-	struct xfer *xfers;   /* doubly-linked list of in-flight transfers */
+	struct xfer *xfers; /* doubly-linked list of in-flight transfers */
 };
 
 static void runner_drain(struct pd_runner *r);
@@ -85,10 +85,10 @@ xfer_finish(struct pd_runner *r, struct xfer *x, CURLcode code)
 	}
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	resp->http_status = status;
-#define GET_T(info, field)                                                   \
-	do {                                                                 \
+#define GET_T(info, field)                                                     \
+	do {                                                                   \
 		if (curl_easy_getinfo(x->easy, info, &t) == CURLE_OK && t > 0) \
-			resp->field = (double)t / 1e6;                       \
+			resp->field = (double)t / 1e6;                         \
 	} while (0)
 	GET_T(CURLINFO_NAMELOOKUP_TIME_T, namelookup_s);
 	GET_T(CURLINFO_CONNECT_TIME_T, connect_s);
@@ -253,7 +253,8 @@ pd_runner_parse_header(struct pd_response *resp, const char *buf, size_t len)
 	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
-		resp->retry_after_s = pd_runner_retry_after(buf + 12, len - 12, (int64_t)time(NULL));
+		resp->retry_after_s =
+			pd_runner_retry_after(buf + 12, len - 12, (int64_t)time(NULL));
 	else if (len > 22 && strncasecmp(buf, "X-RateLimit-Remaining:", 22) == 0)
 		resp->ratelimit_remaining = header_uint(buf + 22, len - 22, INT64_MAX);
 }
@@ -282,7 +283,7 @@ pd_runner_retry_after(const char *v, size_t len, int64_t now_s)
 	if ((int64_t)at <= now_s)
 		return 0;
 	return (int64_t)at - now_s > PD_RUNNER_RETRY_AFTER_MAX_S ? PD_RUNNER_RETRY_AFTER_MAX_S
-								  : (int64_t)at - now_s;
+								 : (int64_t)at - now_s;
 }
 
 static size_t
@@ -362,8 +363,8 @@ runner_on_read(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 int
-pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_done_fn fn,
-		 void *ud, struct pd_err *err)
+pd_runner_submit(struct pd_runner *r, const struct pd_request *req, pd_runner_done_fn fn, void *ud,
+		 struct pd_err *err)
 {
 	struct xfer *x;
 	int64_t ct;

@@ -18,10 +18,10 @@
 
 struct pd_sdnotify {
 	struct ev_loop *loop;
-	struct pd_daemon *d;        /* borrowed; NULL until pd_sdnotify_start */
+	struct pd_daemon *d; /* borrowed; NULL until pd_sdnotify_start */
 	ev_timer watchdog;
 	ev_timer status_timer;
-	uint64_t watchdog_usec;     /* 0 = off */
+	uint64_t watchdog_usec; /* 0 = off */
 	double status_interval_s;
 	int stopping;
 	int have_reload_error;
@@ -49,9 +49,8 @@ sdn_append(char *out, size_t cap, size_t *len, const char *fmt, ...)
 }
 
 void
-pd_sdnotify_format_status(char *out, size_t cap, size_t nprobes,
-			  const struct pd_daemon_stats *st, int64_t outbox_depth,
-			  const char *reload_error)
+pd_sdnotify_format_status(char *out, size_t cap, size_t nprobes, const struct pd_daemon_stats *st,
+			  int64_t outbox_depth, const char *reload_error)
 {
 	char reason[SDN_REASON_MAX + 1];
 	size_t len = 0, i;
@@ -72,9 +71,8 @@ pd_sdnotify_format_status(char *out, size_t cap, size_t nprobes,
 		reason[i] = '\0';
 		sdn_append(out, cap, &len, "reload FAILED: %s; running previous config; ", reason);
 	}
-	sdn_append(out, cap, &len, "%zu probe%s: %zu up, %zu down; open incidents %zu",
-		   nprobes, nprobes == 1 ? "" : "s", st->probes_up, st->probes_down,
-		   st->open_incidents);
+	sdn_append(out, cap, &len, "%zu probe%s: %zu up, %zu down; open incidents %zu", nprobes,
+		   nprobes == 1 ? "" : "s", st->probes_up, st->probes_down, st->open_incidents);
 	if (outbox_depth >= 0)
 		sdn_append(out, cap, &len, "; outbox %" PRId64, outbox_depth);
 	else
@@ -112,8 +110,8 @@ sdn_refresh(struct pd_sdnotify *sn)
 	pd_daemon_stats(sn->d, &st);
 	cfg = pd_daemon_config(sn->d);
 	nprobes = cfg != NULL ? cfg->nprobes : st.probes_up + st.probes_down;
-	if (pd_store_outbox_stats(pd_daemon_store(sn->d), pd_daemon_now_ms(sn->d), &depth,
-				  &oldest, &dead, &err) != 0)
+	if (pd_store_outbox_stats(pd_daemon_store(sn->d), pd_daemon_now_ms(sn->d), &depth, &oldest,
+				  &dead, &err) != 0)
 		depth = -1;
 	pd_sdnotify_format_status(buf, sizeof(buf), nprobes, &st, depth,
 				  sn->have_reload_error ? sn->reload_error : NULL);
@@ -130,8 +128,7 @@ sdn_send_with_status(struct pd_sdnotify *sn, const char *head)
 	char msg[SDN_MSG_MAX];
 
 	(void)sdn_refresh(sn);
-	snprintf(msg, sizeof(msg), "%s%sSTATUS=%s", head ? head : "", head ? "\n" : "",
-		 sn->status);
+	snprintf(msg, sizeof(msg), "%s%sSTATUS=%s", head ? head : "", head ? "\n" : "", sn->status);
 	sdn_send(msg);
 }
 

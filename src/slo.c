@@ -8,10 +8,10 @@ void
 pd_slo_rules_default(struct pd_slo_rule *r, size_t *n)
 {
 	static const struct pd_slo_rule def[] = {
-		{ 14.4, 60 * 60 * 1000LL, 5 * 60 * 1000LL, 2 },
-		{ 6.0, 6 * 60 * 60 * 1000LL, 30 * 60 * 1000LL, 2 },
-		{ 3.0, 24 * 60 * 60 * 1000LL, 2 * 60 * 60 * 1000LL, 4 },
-		{ 1.0, 72 * 60 * 60 * 1000LL, 6 * 60 * 60 * 1000LL, 4 },
+		{14.4, 60 * 60 * 1000LL, 5 * 60 * 1000LL, 2},
+		{6.0, 6 * 60 * 60 * 1000LL, 30 * 60 * 1000LL, 2},
+		{3.0, 24 * 60 * 60 * 1000LL, 2 * 60 * 60 * 1000LL, 4},
+		{1.0, 72 * 60 * 60 * 1000LL, 6 * 60 * 60 * 1000LL, 4},
 	};
 
 	memcpy(r, def, sizeof(def));
@@ -83,7 +83,7 @@ pd_slo_evaluate(const struct pd_slo_cfg *o, const struct pd_slo_rule *rules, siz
 		slo_add_window(out, rules[r].short_ms);
 	}
 	for (size_t i = 0; i < out->nwin; i++) {
-		struct pd_slo_counts c = { 0, 0 };
+		struct pd_slo_counts c = {0, 0};
 
 		if ((rc = fn(ud, now_ms - out->win_ms[i], now_ms, &c)) != 0)
 			return rc;
@@ -107,7 +107,8 @@ pd_slo_evaluate(const struct pd_slo_cfg *o, const struct pd_slo_rule *rules, siz
 		/* exact thresholds (3.0x over a day) must not miss by a rounding error */
 		double at = ru->burn * (1 - 1e-9);
 
-		if (pd_slo_burn_of(out, ru->long_ms) >= at && pd_slo_burn_of(out, ru->short_ms) >= at &&
+		if (pd_slo_burn_of(out, ru->long_ms) >= at &&
+		    pd_slo_burn_of(out, ru->short_ms) >= at &&
 		    (out->severity == 0 || ru->severity < out->severity)) {
 			out->severity = ru->severity;
 			out->rule = (int)r;
@@ -125,8 +126,8 @@ pd_slo_evaluate(const struct pd_slo_cfg *o, const struct pd_slo_rule *rules, siz
 }
 
 void
-pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules,
-		char *out, size_t cap)
+pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules, char *out,
+		size_t cap)
 {
 	char per[32], w[32], w2[32];
 	size_t len;
@@ -137,24 +138,25 @@ pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules,
 			       st->lat_under_ms > 0 ? " under " : "", st->lat_under_ms > 0 ? w : "",
 			       per);
 	if (len < cap && st->sli >= 0)
-		len += (size_t)snprintf(out + len, cap - len, "SLI %.3f%% (%lld %s in %lld results)",
-					st->sli * 100, (long long)st->period.bad,
-					st->lat_under_ms > 0 ? "slower" : "failures",
-					(long long)st->period.total);
+		len += (size_t)snprintf(
+			out + len, cap - len, "SLI %.3f%% (%lld %s in %lld results)", st->sli * 100,
+			(long long)st->period.bad, st->lat_under_ms > 0 ? "slower" : "failures",
+			(long long)st->period.total);
 	else if (len < cap)
 		len += (size_t)snprintf(out + len, cap - len, "no results yet");
 	if (len < cap)
 		len += (size_t)snprintf(out + len, cap - len, ", budget left %.1f%% of %.1f min",
 					st->budget_left * 100, st->budget_minutes);
 	if (len < cap && st->exhaustion_ms >= 0) {
-		pd_config_duration_format(st->exhaustion_ms - st->exhaustion_ms % 60000, w, sizeof(w));
+		pd_config_duration_format(st->exhaustion_ms - st->exhaustion_ms % 60000, w,
+					  sizeof(w));
 		len += (size_t)snprintf(out + len, cap - len, ", exhausted in %s at this rate",
 					st->exhaustion_ms < 60000 ? "under 1m" : w);
 	}
 	for (size_t i = 0; i < st->nwin && len < cap; i++) {
 		pd_config_duration_format(st->win_ms[i], w, sizeof(w));
-		len += (size_t)snprintf(out + len, cap - len, "%s %s %.1fx", i ? "," : "; burn",
-					w, st->burn[i]);
+		len += (size_t)snprintf(out + len, cap - len, "%s %s %.1fx", i ? "," : "; burn", w,
+					st->burn[i]);
 	}
 	if (len < cap && st->rule >= 0) {
 		const struct pd_slo_rule *r = &rules[st->rule];

@@ -37,7 +37,7 @@ int
 pd_slo_store_status(struct pd_store *st, const struct pd_config *cfg, const struct pd_slo_cfg *o,
 		    int64_t now_ms, struct pd_slo_status *out, struct pd_err *err)
 {
-	struct slo_src src = { st, o, NULL, 0, err };
+	struct slo_src src = {st, o, NULL, 0, err};
 	int rc;
 
 	src.names = calloc(cfg->nprobes ? cfg->nprobes : 1, sizeof(*src.names));

@@ -28,7 +28,7 @@ struct sp_cache {
 	char name[128];
 	int64_t computed_ms;
 	int64_t window_start_ms;
-	int seen;                  /* mark for the sweep */
+	int seen; /* mark for the sweep */
 	struct pd_history_stats day;
 	struct pd_series_bucket b[NB];
 };
@@ -57,10 +57,14 @@ const char *
 pd_statuspage_state_str(enum pd_statuspage_state s)
 {
 	switch (s) {
-	case PD_STATUSPAGE_UP: return "up";
-	case PD_STATUSPAGE_DEGRADED: return "degraded";
-	case PD_STATUSPAGE_DOWN: return "down";
-	default: return "unknown";
+	case PD_STATUSPAGE_UP:
+		return "up";
+	case PD_STATUSPAGE_DEGRADED:
+		return "degraded";
+	case PD_STATUSPAGE_DOWN:
+		return "down";
+	default:
+		return "unknown";
 	}
 }
 
@@ -174,7 +178,7 @@ series_fill(struct pd_statuspage *sp, struct pd_store *st, struct pd_statuspage_
 struct inc_ctx {
 	struct pd_statuspage_view *v;
 	struct pd_incident_sevmap sev; /* every open incident, for the probes' severities */
-	int best;                  /* severity of incident_message, 0 = none */
+	int best;                      /* severity of incident_message, 0 = none */
 	int nomem;
 };
 
@@ -219,7 +223,7 @@ pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64
 		      struct pd_statuspage_view *v, struct pd_err *err)
 {
 	const struct pd_config *cfg = pd_daemon_config(d);
-	struct collect_ctx c = { .v = v };
+	struct collect_ctx c = {.v = v};
 	struct inc_ctx ic = {0};
 	struct pd_err ierr = {0};
 	int64_t bucket0;
@@ -256,7 +260,8 @@ pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64
 		struct pd_statuspage_slo *o = &v->slos[v->nslos];
 		struct pd_slo_status s;
 
-		if (pd_slo_store_status(pd_daemon_store(d), cfg, &cfg->slos[i], now_ms, &s, &ierr) != 0) {
+		if (pd_slo_store_status(pd_daemon_store(d), cfg, &cfg->slos[i], now_ms, &s,
+					&ierr) != 0) {
 			pd_log_warn("status page: slo %s: %s", cfg->slos[i].name, ierr.msg);
 			continue;
 		}
@@ -401,8 +406,7 @@ pd_statuspage_derive(struct pd_statuspage_view *v, struct pd_err *err)
 	v->nfamilies = 0;
 	v->npages = 0;
 	v->incident_start_ms = 0;
-	if (v->nprobes > 0 &&
-	    (v->families = calloc(v->nprobes, sizeof(*v->families))) == NULL)
+	if (v->nprobes > 0 && (v->families = calloc(v->nprobes, sizeof(*v->families))) == NULL)
 		return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
 	for (size_t i = 0; i < v->nprobes; i++) {
 		struct pd_statuspage_probe *p = &v->probes[i];

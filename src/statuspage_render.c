@@ -15,19 +15,23 @@
 #include "statuspage_int.h"
 
 #define CHART_W 960
-#define BAR_W (CHART_W / NB)       /* 10 px per bucket */
+#define BAR_W (CHART_W / NB) /* 10 px per bucket */
 #define STRIP_H 26
 #define LAT_H 72
-#define LAT_TOP 14                 /* room for the scale label */
+#define LAT_TOP 14 /* room for the scale label */
 
 static const char *
 state_title(enum pd_statuspage_state s)
 {
 	switch (s) {
-	case PD_STATUSPAGE_UP: return "Operational";
-	case PD_STATUSPAGE_DEGRADED: return "Degraded";
-	case PD_STATUSPAGE_DOWN: return "Down";
-	default: return "No data yet";
+	case PD_STATUSPAGE_UP:
+		return "Operational";
+	case PD_STATUSPAGE_DEGRADED:
+		return "Degraded";
+	case PD_STATUSPAGE_DOWN:
+		return "Down";
+	default:
+		return "No data yet";
 	}
 }
 
@@ -46,11 +50,21 @@ pd_statuspage_html_escape(struct pd_buf *out, const char *s)
 		unsigned char ch = (unsigned char)*s;
 
 		switch (ch) {
-		case '&': esc = "&amp;"; break;
-		case '<': esc = "&lt;"; break;
-		case '>': esc = "&gt;"; break;
-		case '"': esc = "&quot;"; break;
-		case '\'': esc = "&#39;"; break;
+		case '&':
+			esc = "&amp;";
+			break;
+		case '<':
+			esc = "&lt;";
+			break;
+		case '>':
+			esc = "&gt;";
+			break;
+		case '"':
+			esc = "&quot;";
+			break;
+		case '\'':
+			esc = "&#39;";
+			break;
 		default:
 			if ((ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f)
 				esc = "";
@@ -78,8 +92,16 @@ render_fail(struct pd_buf *out, size_t len0, int rc, const char *what, struct pd
 	return pd_err_set(err, PD_ERR_INVALID, "%s: output exceeds %zu bytes", what, out->limit);
 }
 
-#define ESC(s) do { if ((rc = pd_statuspage_html_escape(o, (s))) != 0) return rc; } while (0)
-#define PUT(...) do { if ((rc = pd_buf_printf(o, __VA_ARGS__)) != 0) return rc; } while (0)
+#define ESC(s)                                                     \
+	do {                                                       \
+		if ((rc = pd_statuspage_html_escape(o, (s))) != 0) \
+			return rc;                                 \
+	} while (0)
+#define PUT(...)                                               \
+	do {                                                   \
+		if ((rc = pd_buf_printf(o, __VA_ARGS__)) != 0) \
+			return rc;                             \
+	} while (0)
 
 static const char page_css[] =
 	":root{--up:#16a34a;--degraded:#d97706;--down:#dc2626;--unknown:#9ca3af;"
@@ -179,7 +201,8 @@ html_strip(struct pd_buf *o, const struct pd_statuspage_probe *p)
 {
 	int rc;
 
-	PUT("<svg class=\"strip\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CHART_W, STRIP_H);
+	PUT("<svg class=\"strip\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CHART_W,
+	    STRIP_H);
 	ESC(p->name);
 	PUT(": availability per 15 minutes, last 24 hours\">");
 	for (size_t i = 0; i < NB; i++) {
@@ -189,11 +212,13 @@ html_strip(struct pd_buf *o, const struct pd_statuspage_probe *p)
 		hhmm(b->start_ms, t0, sizeof(t0));
 		hhmm(b->start_ms + PD_STATUSPAGE_BUCKET_MS, t1, sizeof(t1));
 		PUT("<rect x=\"%zu\" y=\"0\" width=\"%d\" height=\"%d\" rx=\"2\" fill=\"%s\">"
-		    "<title>%s–%s UTC: ", i * BAR_W, BAR_W - 2, STRIP_H, bucket_color(b), t0, t1);
+		    "<title>%s–%s UTC: ",
+		    i * BAR_W, BAR_W - 2, STRIP_H, bucket_color(b), t0, t1);
 		if (b->count == 0)
 			PUT("no data");
 		else
-			PUT("%" PRId64 " checks, %" PRId64 " failed (%.2f%% up)", b->count, b->failures,
+			PUT("%" PRId64 " checks, %" PRId64 " failed (%.2f%% up)", b->count,
+			    b->failures,
 			    100.0 * (double)(b->count - b->failures) / (double)b->count);
 		PUT("</title></rect>");
 	}
@@ -214,7 +239,8 @@ html_latency(struct pd_buf *o, const struct pd_statuspage_probe *p)
 	top = maxv > 0 ? nice_ceil(maxv) : 100;
 	fmt_ms(top, lbl, sizeof(lbl));
 	fmt_ms(top / 2, half, sizeof(half));
-	PUT("<svg class=\"latency\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CHART_W, LAT_H);
+	PUT("<svg class=\"latency\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CHART_W,
+	    LAT_H);
 	ESC(p->name);
 	PUT(": p95 latency per 15 minutes, last 24 hours\">"
 	    "<line x1=\"0\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e5e7eb\"/>"
@@ -223,8 +249,8 @@ html_latency(struct pd_buf *o, const struct pd_statuspage_probe *p)
 	    "<text x=\"2\" y=\"%d\" font-size=\"11\" fill=\"#6b7280\">p95 %s</text>"
 	    "<text x=\"2\" y=\"%d\" font-size=\"11\" fill=\"#9ca3af\">%s</text>",
 	    LAT_TOP, CHART_W, LAT_TOP, LAT_TOP + plot_h / 2, CHART_W, LAT_TOP + plot_h / 2,
-	    LAT_TOP + plot_h, CHART_W, LAT_TOP + plot_h, LAT_TOP - 3, lbl,
-	    LAT_TOP + plot_h / 2 - 3, half);
+	    LAT_TOP + plot_h, CHART_W, LAT_TOP + plot_h, LAT_TOP - 3, lbl, LAT_TOP + plot_h / 2 - 3,
+	    half);
 	for (size_t i = 0; i < NB; i++) {
 		const struct pd_series_bucket *b = &p->buckets[i];
 		double h;
@@ -246,7 +272,8 @@ html_latency(struct pd_buf *o, const struct pd_statuspage_probe *p)
 }
 
 static int
-html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd_statuspage_probe *p)
+html_probe(struct pd_buf *o, const struct pd_statuspage_view *v,
+	   const struct pd_statuspage_probe *p)
 {
 	const char *st = pd_statuspage_state_str(p->state);
 	char p95[32], t[8], t0[8];
@@ -287,14 +314,17 @@ html_probe(struct pd_buf *o, const struct pd_statuspage_view *v, const struct pd
 
 		pd_clock_rfc3339(p->cert_not_after_s * 1000, day, sizeof(day));
 		day[10] = '\0';
-		PUT(" · <span class=\"cert\" data-cert-not-after=\"%" PRId64 "\">TLS certificate %s "
-		    "%s (%.0f days%s)</span>", p->cert_not_after_s, left < 0 ? "expired" : "expires",
-		    day, left < 0 ? -left : left, left < 0 ? " ago" : "");
+		PUT(" · <span class=\"cert\" data-cert-not-after=\"%" PRId64
+		    "\">TLS certificate %s "
+		    "%s (%.0f days%s)</span>",
+		    p->cert_not_after_s, left < 0 ? "expired" : "expires", day,
+		    left < 0 ? -left : left, left < 0 ? " ago" : "");
 	}
 	PUT("</span><span class=\"stats\">");
 	if (p->day.count > 0) {
 		fmt_ms(p->day.p95_ms, p95, sizeof(p95));
-		PUT("uptime <b data-uptime=\"%.4f\">%.2f%%</b> · p95 <b>%s</b> · %" PRId64 " checks",
+		PUT("uptime <b data-uptime=\"%.4f\">%.2f%%</b> · p95 <b>%s</b> · %" PRId64
+		    " checks",
 		    100.0 * (double)(p->day.count - p->day.failures) / (double)p->day.count,
 		    100.0 * (double)(p->day.count - p->day.failures) / (double)p->day.count, p95,
 		    p->day.count);
@@ -328,7 +358,8 @@ html_manager_incidents(struct pd_buf *o, const struct pd_statuspage_view *v)
 		ESC(in->key);
 		PUT("\"><td>");
 		ESC(in->title);
-		PUT("</td><td>%s</td><td>%s</td><td>", pd_classify_severity_str(in->severity), since);
+		PUT("</td><td>%s</td><td>%s</td><td>", pd_classify_severity_str(in->severity),
+		    since);
 		ESC(in->members);
 		PUT("</td><td>");
 		ESC(in->reason);
@@ -348,7 +379,8 @@ html_incident(struct pd_buf *o, const struct pd_statuspage_view *v)
 		if (v->incidents[i].severity > 0 && (sev == 0 || v->incidents[i].severity < sev))
 			sev = v->incidents[i].severity;
 	PUT("<section class=\"incident\" id=\"incident\"><h2>Current incident "
-	    "<span class=\"pill sev\">%s</span></h2>", sev > 0 ? pd_classify_severity_str(sev) : "none");
+	    "<span class=\"pill sev\">%s</span></h2>",
+	    sev > 0 ? pd_classify_severity_str(sev) : "none");
 	if (v->nincidents > 0 && (rc = html_manager_incidents(o, v)) != 0)
 		return rc;
 	PUT("<table class=\"pages\"><thead><tr><th>Probe</th><th>Endpoint</th><th>Severity</th>"
@@ -368,7 +400,8 @@ html_incident(struct pd_buf *o, const struct pd_statuspage_view *v)
 		PUT("</td><td>");
 		ESC(p->endpoint);
 		PUT("</td><td%s>%s</td><td>%s</td><td>%s</td><td>%d</td><td>",
-		    p->severity > 0 ? "" : " title=\"in no incident: not ranked by the classifier\"",
+		    p->severity > 0 ? ""
+				    : " title=\"in no incident: not ranked by the classifier\"",
 		    p->severity > 0 ? pd_classify_severity_str(p->severity) : "none",
 		    pd_eval_status_str(p->eval), t > 0 ? since : "–", p->consec_fail);
 		if (p->has_result) {
@@ -415,9 +448,11 @@ html_banner(struct pd_buf *o, const struct pd_statuspage_view *v)
 		break;
 	case PD_STATUSPAGE_DEGRADED:
 		if (down > 0)
-			PUT("Partial outage: %zu of %zu endpoint families down", down, v->nfamilies);
+			PUT("Partial outage: %zu of %zu endpoint families down", down,
+			    v->nfamilies);
 		else
-			PUT("Degraded: %zu of %zu endpoint families failing checks", deg, v->nfamilies);
+			PUT("Degraded: %zu of %zu endpoint families failing checks", deg,
+			    v->nfamilies);
 		break;
 	default:
 		PUT("Waiting for the first results");
@@ -459,7 +494,9 @@ html_budgets(struct pd_buf *o, const struct pd_statuspage_view *v)
 	for (size_t i = 0; i < v->nslos; i++) {
 		const struct pd_statuspage_slo *s = &v->slos[i];
 		double left = s->budget_left, w = left < 0 ? 0 : left > 1 ? 100 : left * 100;
-		const char *col = left > 0.5 ? "var(--up)" : left > 0 ? "var(--degraded)" : "var(--down)";
+		const char *col = left > 0.5 ? "var(--up)"
+				  : left > 0 ? "var(--degraded)"
+					     : "var(--down)";
 		char per[32];
 
 		pd_config_duration_format(s->period_ms, per, sizeof(per));
@@ -469,14 +506,16 @@ html_budgets(struct pd_buf *o, const struct pd_statuspage_view *v)
 		ESC(s->name);
 		PUT("</b>");
 		if (s->severity)
-			PUT(" <span class=\"pill sev\">burning (%s)</span>", pd_classify_severity_str(s->severity));
+			PUT(" <span class=\"pill sev\">burning (%s)</span>",
+			    pd_classify_severity_str(s->severity));
 		PUT("</td><td>%.4g%% over %s</td><td>", s->objective * 100, per);
 		if (s->sli >= 0)
 			PUT("%.3f%%", s->sli * 100);
 		else
 			PUT("no data");
 		PUT("</td><td><div class=\"budget\"><i style=\"width:%.1f%%;background:%s\"></i></div>"
-		    "%.1f%% left%s</td></tr>", w, col, left * 100, left <= 0 ? " (spent)" : "");
+		    "%.1f%% left%s</td></tr>",
+		    w, col, left * 100, left <= 0 ? " (spent)" : "");
 	}
 	return pd_buf_printf(o, "</table></section>");
 }
@@ -492,18 +531,22 @@ pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 	pd_clock_rfc3339(v->now_ms, now, sizeof(now));
 	now[19] = '\0'; /* 2026-05-29T05:07:12 */
 	now[10] = ' ';
-	if ((rc = pd_buf_printf(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-				"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-				"<meta http-equiv=\"refresh\" content=\"30\"><title>Status")) != 0)
+	if ((rc = pd_buf_printf(
+		     o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+			"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+			"<meta http-equiv=\"refresh\" content=\"30\"><title>Status")) != 0)
 		goto out;
 	if (v->location[0]) {
 		if ((rc = pd_buf_printf(o, " — ")) != 0 ||
 		    (rc = pd_statuspage_html_escape(o, v->location)) != 0)
 			goto out;
 	}
-	if ((rc = pd_buf_printf(o, "</title><style>%s</style></head><body><main>", page_css)) != 0 ||
-	    (rc = pd_buf_printf(o, "<header><h1>Service status</h1><div class=\"meta\">"
-				"observed by probed %s", v->version)) != 0)
+	if ((rc = pd_buf_printf(o, "</title><style>%s</style></head><body><main>", page_css)) !=
+		    0 ||
+	    (rc = pd_buf_printf(o,
+				"<header><h1>Service status</h1><div class=\"meta\">"
+				"observed by probed %s",
+				v->version)) != 0)
 		goto out;
 	if (v->location[0]) {
 		if ((rc = pd_buf_printf(o, " from <b id=\"location\">")) != 0 ||
@@ -518,7 +561,7 @@ pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 	if ((v->npages > 0 || v->nincidents > 0) && (rc = html_incident(o, v)) != 0)
 		goto out;
 	if ((rc = pd_buf_printf(o, "<section id=\"families\"><h2>Endpoint families</h2>"
-				"<ul class=\"families\">")) != 0)
+				   "<ul class=\"families\">")) != 0)
 		goto out;
 	for (size_t k = 0; k < v->nfamilies; k++) {
 		const struct pd_statuspage_family *f = &v->families[k];
@@ -528,8 +571,7 @@ pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 		    (rc = pd_statuspage_html_escape(o, f->name)) != 0 ||
 		    (rc = pd_buf_printf(o, "\" data-state=\"%s\"><span><b>", st)) != 0 ||
 		    (rc = pd_statuspage_html_escape(o, f->endpoint)) != 0 ||
-		    (rc = pd_buf_printf(o, "</b>")) != 0 ||
-		    (rc = html_family_note(o, f)) != 0 ||
+		    (rc = pd_buf_printf(o, "</b>")) != 0 || (rc = html_family_note(o, f)) != 0 ||
 		    (rc = pd_buf_printf(o, "</span><span class=\"pill %s\">%s</span></li>", st,
 					state_title(f->state))) != 0)
 			goto out;
@@ -538,21 +580,22 @@ pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 	    (v->nslos > 0 && (rc = html_budgets(o, v)) != 0))
 		goto out;
 	if ((rc = pd_buf_printf(o, "<section id=\"history\"><h2>Last 24 hours</h2>"
-				"<p class=\"legend\">Availability per 15 minutes:"
-				"<i style=\"background:#16a34a\"></i>all checks passed"
-				"<i style=\"background:#f59e0b\"></i>some failed"
-				"<i style=\"background:#dc2626\"></i>most failed"
-				"<i style=\"background:#e5e7eb\"></i>no data"
-				" &nbsp;·&nbsp; p95 latency:"
-				"<i style=\"background:#6366f1\"></i>all passed"
-				"<i style=\"background:#f87171\"></i>with failures</p>")) != 0)
+				   "<p class=\"legend\">Availability per 15 minutes:"
+				   "<i style=\"background:#16a34a\"></i>all checks passed"
+				   "<i style=\"background:#f59e0b\"></i>some failed"
+				   "<i style=\"background:#dc2626\"></i>most failed"
+				   "<i style=\"background:#e5e7eb\"></i>no data"
+				   " &nbsp;·&nbsp; p95 latency:"
+				   "<i style=\"background:#6366f1\"></i>all passed"
+				   "<i style=\"background:#f87171\"></i>with failures</p>")) != 0)
 		goto out;
 	for (size_t i = 0; i < v->nprobes; i++)
 		if ((rc = html_probe(o, v, &v->probes[i])) != 0)
 			goto out;
-	if ((rc = pd_buf_printf(o, "</section><footer>Times are UTC. The page refreshes every 30 s. "
-				"Machine-readable: <a href=\"api/status\">api/status</a> · "
-				"<a href=\"metrics\">metrics</a></footer></main></body></html>\n")) != 0)
+	if ((rc = pd_buf_printf(
+		     o, "</section><footer>Times are UTC. The page refreshes every 30 s. "
+			"Machine-readable: <a href=\"api/status\">api/status</a> · "
+			"<a href=\"metrics\">metrics</a></footer></main></body></html>\n")) != 0)
 		goto out;
 	pd_log_redact(o->data + len0, o->cap - len0);
 	o->len = len0 + strlen(o->data + len0);
@@ -643,7 +686,8 @@ json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe 
 	if (p->day.count > 0)
 		cJSON_AddNumberToObject(o, "uptime_24h",
 					round(1e6 * (double)(p->day.count - p->day.failures) /
-					      (double)p->day.count) / 1e4);
+					      (double)p->day.count) /
+						1e4);
 	else
 		cJSON_AddNullToObject(o, "uptime_24h");
 	cJSON_AddNumberToObject(o, "checks_24h", (double)p->day.count);
@@ -703,14 +747,16 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 			cJSON_AddItemToArray(arr, it);
 			cJSON_AddStringToObject(it, "name", s->name);
 			cJSON_AddNumberToObject(it, "objective", s->objective);
-			cJSON_AddNumberToObject(it, "period_seconds", (double)(s->period_ms / 1000));
+			cJSON_AddNumberToObject(it, "period_seconds",
+						(double)(s->period_ms / 1000));
 			if (s->sli >= 0)
 				cJSON_AddNumberToObject(it, "sli", s->sli);
 			else
 				cJSON_AddNullToObject(it, "sli");
 			cJSON_AddNumberToObject(it, "budget_remaining", s->budget_left);
 			if (s->severity)
-				cJSON_AddStringToObject(it, "burning", pd_classify_severity_str(s->severity));
+				cJSON_AddStringToObject(it, "burning",
+							pd_classify_severity_str(s->severity));
 			else
 				cJSON_AddNullToObject(it, "burning");
 		}
@@ -730,8 +776,9 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 		cJSON_AddStringToObject(it, "endpoint", p->endpoint);
 		json_severity(it, p);
 		cJSON_AddStringToObject(it, "state", pd_eval_status_str(p->eval));
-		cJSON_AddItemToObject(it, "since", json_time(p->first_fail_ms > 0 ? p->first_fail_ms
-									     : p->paged_at_ms));
+		cJSON_AddItemToObject(
+			it, "since",
+			json_time(p->first_fail_ms > 0 ? p->first_fail_ms : p->paged_at_ms));
 		cJSON_AddItemToObject(it, "paged_at", json_time(p->paged_at_ms));
 		cJSON_AddNumberToObject(it, "consecutive_failures", p->consec_fail);
 		cJSON_AddStringToObject(it, "dedup_key", p->dedup_key);
@@ -766,7 +813,8 @@ pd_statuspage_json(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 		if ((it = cJSON_AddObjectToObject(root, "draft")) == NULL)
 			goto out;
 		cJSON_AddStringToObject(it, "template", "investigating");
-		cJSON_AddStringToObject(it, "source", v->incident_message != NULL ? "incident" : "pages");
+		cJSON_AddStringToObject(it, "source",
+					v->incident_message != NULL ? "incident" : "pages");
 		if (nl != NULL) {
 			char title[512];
 

@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "probed/classify.h"   /* struct pd_window (windows) */
+#include "probed/classify.h" /* struct pd_window (windows) */
 #include "probed/clock.h"
 #include "probed/hash.h"
 #include "probed/log.h"
@@ -79,7 +79,7 @@ static const char *const store_migrations[] = {
 	"  total_ms REAL NOT NULL,"
 	"  body_size INTEGER NOT NULL,"
 	"  lateness_us INTEGER NOT NULL,"
-	"  verdict TEXT,"                       /* NULL = "ok" */
+	"  verdict TEXT," /* NULL = "ok" */
 	"  PRIMARY KEY (probe_id, ts_ms, seq)"
 	") WITHOUT ROWID;"
 	"CREATE TABLE probe_state ("
@@ -92,7 +92,7 @@ static const char *const store_migrations[] = {
 	"  paged_at_ms INTEGER NOT NULL,"
 	"  last_page_ms INTEGER NOT NULL,"
 	"  last_outcome INTEGER NOT NULL,"
-	"  dedup_key TEXT"                      /* NULL = no current outage */
+	"  dedup_key TEXT" /* NULL = no current outage */
 	");"
 	"CREATE TABLE events ("
 	"  id INTEGER PRIMARY KEY,"
@@ -148,18 +148,18 @@ static const char *const store_migrations[] = {
 	 * stored by pd_store_agg_backfill() when a writer opens the file. */
 	"CREATE TABLE agg_minute ("
 	"  probe_id INTEGER NOT NULL REFERENCES probes(id),"
-	"  minute INTEGER NOT NULL,"            /* floor(ts_ms / 60000), UTC */
-	"  n INTEGER NOT NULL,"                 /* results */
-	"  failures INTEGER NOT NULL,"          /* outcome <> 0 */
-	"  by_class BLOB,"                      /* failures per outcome; NULL = none */
-	"  n_lat INTEGER NOT NULL,"             /* results with total_ms >= 0 */
+	"  minute INTEGER NOT NULL,"   /* floor(ts_ms / 60000), UTC */
+	"  n INTEGER NOT NULL,"        /* results */
+	"  failures INTEGER NOT NULL," /* outcome <> 0 */
+	"  by_class BLOB,"             /* failures per outcome; NULL = none */
+	"  n_lat INTEGER NOT NULL,"    /* results with total_ms >= 0 */
 	"  sum_ms REAL NOT NULL,"
 	"  min_ms REAL,"
 	"  max_ms REAL,"
-	"  hist BLOB,"                          /* latency histogram; NULL = no latency */
+	"  hist BLOB," /* latency histogram; NULL = no latency */
 	"  PRIMARY KEY (probe_id, minute)"
 	") WITHOUT ROWID;"
-	"CREATE TABLE agg_hour ("                /* the same per UTC hour (floor(minute/60)) */
+	"CREATE TABLE agg_hour (" /* the same per UTC hour (floor(minute/60)) */
 	"  probe_id INTEGER NOT NULL REFERENCES probes(id),"
 	"  hour INTEGER NOT NULL,"
 	"  n INTEGER NOT NULL,"
@@ -181,7 +181,7 @@ static const char *const store_migrations[] = {
 	"  annotations TEXT NOT NULL,"
 	"  generator_url TEXT,"
 	"  starts_ms INTEGER NOT NULL,"
-	"  ends_ms INTEGER NOT NULL DEFAULT 0,"     /* 0 = firing */
+	"  ends_ms INTEGER NOT NULL DEFAULT 0," /* 0 = firing */
 	"  last_sent_ms INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (target, dedup_key, labels)"
 	");",
@@ -202,9 +202,9 @@ static const char *const store_migrations[] = {
 	"  dedup_key TEXT NOT NULL,"
 	"  target TEXT NOT NULL,"
 	"  event TEXT NOT NULL,"
-	"  created_ms INTEGER NOT NULL,"        /* when the row was queued */
+	"  created_ms INTEGER NOT NULL," /* when the row was queued */
 	"  delivered_ms INTEGER NOT NULL,"
-	"  attempts INTEGER NOT NULL,"          /* including the accepted one */
+	"  attempts INTEGER NOT NULL," /* including the accepted one */
 	"  PRIMARY KEY (dedup_key, target, event)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX outbox_dedup ON outbox(dedup_key);",
@@ -220,8 +220,8 @@ static const char *const store_migrations[] = {
 	 * The daemon reads the rows still in force (maint.h). */
 	"CREATE TABLE silences ("
 	"  id INTEGER PRIMARY KEY,"
-	"  probe TEXT NOT NULL DEFAULT '',"      /* '' when by family */
-	"  family TEXT NOT NULL DEFAULT '',"     /* '' when by probe */
+	"  probe TEXT NOT NULL DEFAULT '',"  /* '' when by family */
+	"  family TEXT NOT NULL DEFAULT ''," /* '' when by probe */
 	"  reason TEXT NOT NULL,"
 	"  created_ms INTEGER NOT NULL,"
 	"  until_ms INTEGER NOT NULL,"
@@ -244,7 +244,7 @@ static const char *const stmt_sql_core[S__COUNT] = {
 
 /* Every statement's SQL is in exactly one of these tables (checked at open). */
 static const char *const *const stmt_tables[] = {
-	stmt_sql_core, pd_store_sql_results, pd_store_sql_agg, pd_store_sql_prune,
+	stmt_sql_core,       pd_store_sql_results,   pd_store_sql_agg,   pd_store_sql_prune,
 	pd_store_sql_outbox, pd_store_sql_incidents, pd_store_sql_probe,
 };
 
@@ -296,7 +296,7 @@ names_place(struct name_ent *tab, size_t cap, const struct name_ent *e)
 static struct name_ent *
 names_add(struct pd_store *st, const char *name, int64_t id)
 {
-	struct name_ent e = { 0 };
+	struct name_ent e = {0};
 
 	/* keep the load factor under 1/2 */
 	if ((st->names_len + 1) * 2 > st->names_cap) {
@@ -354,8 +354,7 @@ pd_store_batch_lost(struct pd_store *st)
 int
 pd_store_db_fail(struct pd_store *st, struct pd_err *err, const char *what)
 {
-	int ret = pd_err_set(err, PD_ERR_DB, "%s: %s: %s", st->path, what,
-			     sqlite3_errmsg(st->db));
+	int ret = pd_err_set(err, PD_ERR_DB, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 
 	if (st->in_tx && sqlite3_get_autocommit(st->db))
 		pd_store_batch_lost(st);
@@ -393,8 +392,8 @@ sqlite3_stmt *
 pd_store_stmt_get(struct pd_store *st, enum stmt_id id, struct pd_err *err)
 {
 	if (st->stmts[id] == NULL &&
-	    sqlite3_prepare_v3(st->db, stmt_text(id), -1, SQLITE_PREPARE_PERSISTENT,
-			       &st->stmts[id], NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v3(st->db, stmt_text(id), -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
+			       NULL) != SQLITE_OK) {
 		pd_store_db_fail(st, err, "prepare");
 		st->stmts[id] = NULL;
 		return NULL;
@@ -511,7 +510,8 @@ pd_store_probe_write(struct pd_store *st, const char *probe, struct name_ent **o
 {
 	int ret;
 
-	if ((ret = pd_store_check_name(st, probe, err)) != 0 || (ret = pd_store_tx_begin(st, err)) != 0)
+	if ((ret = pd_store_check_name(st, probe, err)) != 0 ||
+	    (ret = pd_store_tx_begin(st, err)) != 0)
 		return ret;
 	return pd_store_probe_lookup(st, probe, 1, out, err);
 }
@@ -520,7 +520,7 @@ pd_store_probe_write(struct pd_store *st, const char *probe, struct name_ent **o
  * (batch open) intern it. PD_ERR_NOTFOUND when unknown and !create. */
 int
 pd_store_probe_lookup(struct pd_store *st, const char *probe, int create, struct name_ent **out,
-	     struct pd_err *err)
+		      struct pd_err *err)
 {
 	struct name_ent *e;
 	sqlite3_stmt *s;
@@ -635,7 +635,8 @@ set_wal(struct pd_store *st, struct pd_err *err)
 	mode = (const char *)sqlite3_column_text(s, 0);
 	if (mode == NULL || strcmp(mode, "wal") != 0)
 		pd_log_warn("store: %s: WAL unavailable (journal_mode=%s); readers may block "
-			    "the writer", st->path, mode ? mode : "?");
+			    "the writer",
+			    st->path, mode ? mode : "?");
 out:
 	sqlite3_finalize(s);
 	return ret;
@@ -739,35 +740,47 @@ store_explain(const char *path, int readonly, struct pd_err *err)
 	store_dirname(path, dir, sizeof(dir));
 	if (stat(path, &sb) != 0) {
 		if (errno == ENOTDIR && store_notdir(path, part, sizeof(part)))
-			return pd_err_set(err, PD_ERR_IO, "%s: %s is a file, not a directory; use "
-					  "another path: " STORE_WAYOUT, path, part);
+			return pd_err_set(err, PD_ERR_IO,
+					  "%s: %s is a file, not a directory; use "
+					  "another path: " STORE_WAYOUT,
+					  path, part);
 		if (errno == EACCES)
-			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not enter a "
-					  "directory of this path; run as root or as the service, or use "
-					  STORE_WAYOUT, path, who);
+			return pd_err_set(
+				err, PD_ERR_IO,
+				"%s: permission denied: %s may not enter a "
+				"directory of this path; run as root or as the service, or use " STORE_WAYOUT,
+				path, who);
 		if (errno != ENOENT || readonly)
 			return 0;
 		if (stat(dir, &sb) != 0 && errno == ENOENT)
-			return pd_err_set(err, PD_ERR_IO, "%s: directory %s does not exist (systemd "
-					  "makes it for probed.service); create it, or use "
-					  STORE_WAYOUT, path, dir);
+			return pd_err_set(
+				err, PD_ERR_IO,
+				"%s: directory %s does not exist (systemd "
+				"makes it for probed.service); create it, or use " STORE_WAYOUT,
+				path, dir);
 		if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode))
-			return pd_err_set(err, PD_ERR_IO, "%s: %s is a file, not a directory; use "
-					  "another path: " STORE_WAYOUT, path, dir);
+			return pd_err_set(err, PD_ERR_IO,
+					  "%s: %s is a file, not a directory; use "
+					  "another path: " STORE_WAYOUT,
+					  path, dir);
 	} else if (S_ISDIR(sb.st_mode)) {
-		return pd_err_set(err, PD_ERR_IO, "%s is a directory: name the database file "
+		return pd_err_set(err, PD_ERR_IO,
+				  "%s is a directory: name the database file "
 				  "itself, e.g. --db %s%sprobed.db (or store.path in probes.yaml)",
 				  path, path, path[strlen(path) - 1] == '/' ? "" : "/");
 	} else if (faccessat(AT_FDCWD, path, mode, AT_EACCESS) != 0) {
 		if (errno == EROFS)
-			return pd_err_set(err, PD_ERR_IO, "%s: read-only file system; use a file on a "
-					  "writable one: " STORE_WAYOUT, path);
+			return pd_err_set(err, PD_ERR_IO,
+					  "%s: read-only file system; use a file on a "
+					  "writable one: " STORE_WAYOUT,
+					  path);
 		if (errno == EACCES)
-			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not %s it "
-					  "(owner uid %u, mode %03o); run as root or as the service, or use "
-					  STORE_WAYOUT, path, who,
-					  readonly ? "read" : "write", (unsigned)sb.st_uid,
-					  (unsigned)(sb.st_mode & 0777));
+			return pd_err_set(
+				err, PD_ERR_IO,
+				"%s: permission denied: %s may not %s it "
+				"(owner uid %u, mode %03o); run as root or as the service, or use " STORE_WAYOUT,
+				path, who, readonly ? "read" : "write", (unsigned)sb.st_uid,
+				(unsigned)(sb.st_mode & 0777));
 		return 0;
 	} else if (readonly) {
 		return 0;
@@ -775,13 +788,17 @@ store_explain(const char *path, int readonly, struct pd_err *err)
 	/* a writer creates the file, and SQLite its -wal and -shm files, in dir */
 	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) != 0) {
 		if (errno == EROFS)
-			return pd_err_set(err, PD_ERR_IO, "%s: %s is on a read-only file system; use "
-					  "a file on a writable one: " STORE_WAYOUT, path, dir);
+			return pd_err_set(err, PD_ERR_IO,
+					  "%s: %s is on a read-only file system; use "
+					  "a file on a writable one: " STORE_WAYOUT,
+					  path, dir);
 		if (errno == EACCES && stat(dir, &sb) == 0)
-			return pd_err_set(err, PD_ERR_IO, "%s: permission denied: %s may not write in "
-					  "directory %s (owner uid %u, mode %03o); run as root or as "
-					  "the service, or use " STORE_WAYOUT, path, who, dir,
-					  (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 0777));
+			return pd_err_set(
+				err, PD_ERR_IO,
+				"%s: permission denied: %s may not write in "
+				"directory %s (owner uid %u, mode %03o); run as root or as "
+				"the service, or use " STORE_WAYOUT,
+				path, who, dir, (unsigned)sb.st_uid, (unsigned)(sb.st_mode & 0777));
 	}
 	return 0;
 }
@@ -814,7 +831,7 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 	if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		if (st->db == NULL)
 			ret = pd_err_set(err, PD_ERR_NOMEM, "out of memory");
-		else if (sqlite3_system_errno(st->db) != 0)   /* what the OS said, at least */
+		else if (sqlite3_system_errno(st->db) != 0) /* what the OS said, at least */
 			ret = pd_err_set(err, PD_ERR_DB, "%s: open: %s (%s)", path,
 					 sqlite3_errmsg(st->db),
 					 strerror(sqlite3_system_errno(st->db)));
@@ -824,7 +841,7 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
-	if ((ret = pd_store_agg_register(st, err)) != 0)   /* before migrate (v3 uses them) */
+	if ((ret = pd_store_agg_register(st, err)) != 0) /* before migrate (v3 uses them) */
 		goto out;
 	if (!readonly) {
 		if ((ret = set_wal(st, err)) != 0 ||
@@ -835,9 +852,10 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 	    (ret = pd_store_pragma_int(st, "PRAGMA user_version", &v, err)) != 0)
 		goto out;
 	if (v > STORE_SCHEMA_VERSION) {
-		ret = pd_err_set(err, PD_ERR_DB, "%s: schema v%d is newer than this build "
-				 "understands (v%d); upgrade probed", path, v,
-				 STORE_SCHEMA_VERSION);
+		ret = pd_err_set(err, PD_ERR_DB,
+				 "%s: schema v%d is newer than this build "
+				 "understands (v%d); upgrade probed",
+				 path, v, STORE_SCHEMA_VERSION);
 		goto out;
 	}
 	if (readonly) {
@@ -847,8 +865,7 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 			goto out;
 		}
 		st->version = v;
-	} else if ((ret = migrate(st, err)) != 0 ||
-		   (ret = pd_store_agg_backfill(st, err)) != 0) {
+	} else if ((ret = migrate(st, err)) != 0 || (ret = pd_store_agg_backfill(st, err)) != 0) {
 		goto out;
 	}
 	*out = st;
@@ -865,7 +882,7 @@ out:
 void
 pd_store_free(struct pd_store *st)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	if (st == NULL)
 		return;
@@ -900,8 +917,10 @@ pd_store_flush(struct pd_store *st, struct pd_err *err)
 		if (st->in_tx)
 			pd_store_batch_lost(st);
 		st->lost = 0;
-		return pd_err_set(err, PD_ERR_DB, "%s: a write of this batch failed; the batch "
-				  "was rolled back", st->path);
+		return pd_err_set(err, PD_ERR_DB,
+				  "%s: a write of this batch failed; the batch "
+				  "was rolled back",
+				  st->path);
 	}
 	if (!st->in_tx)
 		return 0;
@@ -925,4 +944,3 @@ pd_store_pending(const struct pd_store *st)
 	/* a lost batch counts: the next flush must report it */
 	return st->pending + (st->lost ? 1 : 0);
 }
-

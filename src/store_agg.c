@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sqlite3.h>
-#include "probed/classify.h"   /* struct pd_window (windows) */
+#include "probed/classify.h" /* struct pd_window (windows) */
 #include "probed/clock.h"
 #include "probed/log.h"
 #include "probed/outcome.h"
@@ -84,10 +84,10 @@ const char *const pd_store_sql_agg[S__COUNT] = {
 #define AGG_HOUR_MS 3600000
 #define AGG_DAY_MS 86400000
 #define AGG_BUCKETS 128
-#define AGG_SLOTS_MAX 256       /* a range blob starts with a one-byte index */
+#define AGG_SLOTS_MAX 256 /* a range blob starts with a one-byte index */
 #define AGG_LAT_MIN 0.1
 #define AGG_LAT_MAX 60000.0
-#define AGG_TS_LIMIT ((int64_t)1 << 61)   /* window bounds are clamped to +-this */
+#define AGG_TS_LIMIT ((int64_t)1 << 61) /* window bounds are clamped to +-this */
 
 static int64_t
 floor_div(int64_t a, int64_t b)
@@ -137,8 +137,7 @@ agg_edge(int i)
 static uint32_t
 rd32(const unsigned char *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void
@@ -214,7 +213,7 @@ agg_fn_bucket(sqlite3_context *ctx, int argc, sqlite3_value **argv)
  * (NULLs skipped; NULL when there were none). */
 struct agg_counts {
 	uint32_t c[AGG_SLOTS_MAX];
-	int lo, hi;             /* valid when hi >= lo */
+	int lo, hi; /* valid when hi >= lo */
 	int any;
 };
 
@@ -298,9 +297,10 @@ pd_store_agg_register(struct pd_store *st, struct pd_err *err)
 	if (sqlite3_create_function_v2(st->db, "pd_lat_bucket", 1, fl, NULL, agg_fn_bucket, NULL,
 				       NULL, NULL) != SQLITE_OK ||
 	    sqlite3_create_function_v2(st->db, "pd_agg_counts", 1, fl, NULL, NULL,
-				       agg_fn_counts_step, agg_fn_counts_final, NULL) != SQLITE_OK ||
-	    sqlite3_create_function_v2(st->db, "pd_agg_merge", 1, fl, NULL, NULL,
-				       agg_fn_merge_step, agg_fn_counts_final, NULL) != SQLITE_OK)
+				       agg_fn_counts_step, agg_fn_counts_final,
+				       NULL) != SQLITE_OK ||
+	    sqlite3_create_function_v2(st->db, "pd_agg_merge", 1, fl, NULL, NULL, agg_fn_merge_step,
+				       agg_fn_counts_final, NULL) != SQLITE_OK)
 		return pd_store_db_fail(st, err, "register aggregate functions");
 	return 0;
 }
@@ -366,8 +366,8 @@ int
 pd_store_agg_prune(struct pd_store *st, int64_t cutoff_ms, int64_t budget, int64_t *n,
 		   struct pd_err *err)
 {
-	static const enum stmt_id sid[2] = { S_PRUNE_AGG, S_PRUNE_AGGH };
-	const int64_t unit[2] = { AGG_MINUTE_MS, AGG_HOUR_MS };
+	static const enum stmt_id sid[2] = {S_PRUNE_AGG, S_PRUNE_AGGH};
+	const int64_t unit[2] = {AGG_MINUTE_MS, AGG_HOUR_MS};
 	sqlite3_stmt *s;
 	int64_t done = 0;
 	int ret;
@@ -421,14 +421,16 @@ pd_store_agg_backfill(struct pd_store *st, struct pd_err *err)
 	int64_t t0 = pd_clock_mono_ms();
 
 	if ((ret = pd_store_pragma_int(st, "SELECT EXISTS (SELECT 1 FROM agg_minute)", &has_agg,
-			      err)) != 0 || has_agg ||
-	    (ret = pd_store_pragma_int(st, "SELECT EXISTS (SELECT 1 FROM results)", &has_res, err)) != 0 ||
+				       err)) != 0 ||
+	    has_agg ||
+	    (ret = pd_store_pragma_int(st, "SELECT EXISTS (SELECT 1 FROM results)", &has_res,
+				       err)) != 0 ||
 	    !has_res)
 		return ret;
 	if ((ret = pd_store_exec_sql(st, "BEGIN IMMEDIATE", err)) != 0)
 		return ret;
 	if ((ret = pd_store_pragma_int(st, "SELECT EXISTS (SELECT 1 FROM agg_minute)", &has_agg,
-			      err)) != 0)
+				       err)) != 0)
 		goto out;
 	if (!has_agg && ((ret = pd_store_exec_sql(st, "DELETE FROM agg_hour", err)) != 0 ||
 			 (ret = pd_store_exec_sql(st, agg_backfill_sql, err)) != 0 ||
@@ -437,7 +439,8 @@ pd_store_agg_backfill(struct pd_store *st, struct pd_err *err)
 	ret = pd_store_exec_sql(st, "COMMIT", err);
 	if (ret == 0 && !has_agg)
 		pd_log_info("store: %s: per-minute aggregates built from the stored results "
-			    "(%" PRId64 " ms)", st->path, pd_clock_mono_ms() - t0);
+			    "(%" PRId64 " ms)",
+			    st->path, pd_clock_mono_ms() - t0);
 out:
 	if (ret != 0 && !sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -448,8 +451,8 @@ out:
 
 struct agg_acc {
 	int64_t n, failures;
-	uint64_t n_lat;            /* latency samples (sum of hist) */
-	double min_ms, max_ms;     /* valid when n_lat > 0 */
+	uint64_t n_lat;        /* latency samples (sum of hist) */
+	double min_ms, max_ms; /* valid when n_lat > 0 */
 	uint64_t by_class[PD_OUT__COUNT];
 	uint64_t hist[AGG_BUCKETS];
 };
@@ -563,8 +566,8 @@ acc_raw(struct pd_store *st, int64_t id, int64_t t0, int64_t t1, struct agg_acc 
  * (see "per-minute aggregates"), so each result is counted exactly once. A 24 h window
  * is about 25 hour rows and up to 118 minute rows. */
 static int
-acc_window(struct pd_store *st, int64_t id, int64_t since_ms, int64_t until_ms,
-	   struct agg_acc *a, struct pd_err *err)
+acc_window(struct pd_store *st, int64_t id, int64_t since_ms, int64_t until_ms, struct agg_acc *a,
+	   struct pd_err *err)
 {
 	int64_t m0, m1, h0, h1, mt, last, l;
 	int ret;
@@ -575,8 +578,8 @@ acc_window(struct pd_store *st, int64_t id, int64_t since_ms, int64_t until_ms,
 		until_ms = AGG_TS_LIMIT;
 	if (until_ms <= since_ms)
 		return 0;
-	m0 = -floor_div(-since_ms, AGG_MINUTE_MS);   /* first whole minute */
-	m1 = floor_div(until_ms, AGG_MINUTE_MS);     /* end of the last whole minute */
+	m0 = -floor_div(-since_ms, AGG_MINUTE_MS); /* first whole minute */
+	m1 = floor_div(until_ms, AGG_MINUTE_MS);   /* end of the last whole minute */
 	if (m0 >= m1)
 		return acc_raw(st, id, since_ms, until_ms, a, err);
 	if ((ret = acc_raw(st, id, since_ms, m0 * AGG_MINUTE_MS, a, err)) != 0)
@@ -614,7 +617,7 @@ acc_percentile(const struct agg_acc *a, unsigned p)
 
 	if (a->n_lat == 0)
 		return -1;
-	rank = (p * a->n_lat + 99) / 100;       /* nearest rank, as percentile() */
+	rank = (p * a->n_lat + 99) / 100; /* nearest rank, as percentile() */
 	if (rank < 1)
 		rank = 1;
 	for (b = 0; b < AGG_BUCKETS - 1 && c + a->hist[b] < rank; b++)
@@ -684,12 +687,11 @@ pd_store_window(struct pd_store *st, const char *probe, int64_t since_ms, int64_
 }
 
 int
-pd_store_family_window(struct pd_store *st, const char *const *probes, size_t n,
-		       int64_t since_ms, int64_t until_ms, struct pd_window *out,
-		       struct pd_err *err)
+pd_store_family_window(struct pd_store *st, const char *const *probes, size_t n, int64_t since_ms,
+		       int64_t until_ms, struct pd_window *out, struct pd_err *err)
 {
 	struct agg_acc a;
-	struct pd_err lerr = { 0 };
+	struct pd_err lerr = {0};
 	size_t known = 0;
 	int ret = 0, opened = 0;
 
@@ -729,12 +731,12 @@ acc_frac_above(const struct agg_acc *a, int b, double under_ms)
 }
 
 int
-pd_store_family_latency(struct pd_store *st, const char *const *probes, size_t n,
-			int64_t since_ms, int64_t until_ms, double under_ms, int64_t *total,
-			int64_t *slow, struct pd_err *err)
+pd_store_family_latency(struct pd_store *st, const char *const *probes, size_t n, int64_t since_ms,
+			int64_t until_ms, double under_ms, int64_t *total, int64_t *slow,
+			struct pd_err *err)
 {
 	struct agg_acc a;
-	struct pd_err lerr = { 0 };
+	struct pd_err lerr = {0};
 	size_t known = 0;
 	double sl = 0;
 	int ret = 0, opened = 0;
@@ -756,8 +758,8 @@ out:
 }
 
 int
-pd_store_baseline_p95(struct pd_store *st, const char *probe, int64_t now_ms,
-		      int64_t min_samples, double *p95_ms, struct pd_err *err)
+pd_store_baseline_p95(struct pd_store *st, const char *probe, int64_t now_ms, int64_t min_samples,
+		      double *p95_ms, struct pd_err *err)
 {
 	struct agg_acc a;
 	struct name_ent *e;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "probed/classify.h"   /* struct pd_window (windows) */
+#include "probed/classify.h" /* struct pd_window (windows) */
 #include "probed/clock.h"
 #include "probed/hash.h"
 #include "probed/log.h"
@@ -19,31 +19,33 @@
 #include "probed/store.h"
 #include "store_int.h"
 
-#define INC_COLS "id, key, opened_ms, resolved_ms, last_join_ms, severity, mode, title, reason," \
-		 " evidence, members, notified, status_message, drill"
+#define INC_COLS                                                                        \
+	"id, key, opened_ms, resolved_ms, last_join_ms, severity, mode, title, reason," \
+	" evidence, members, notified, status_message, drill"
 
 /* The statements this file runs (see pd_store_stmt_get). */
 const char *const pd_store_sql_incidents[S__COUNT] = {
-	[S_INC_INSERT] = "INSERT INTO incidents(key, opened_ms, resolved_ms, last_join_ms, severity,"
+	[S_INC_INSERT] =
+		"INSERT INTO incidents(key, opened_ms, resolved_ms, last_join_ms, severity,"
 		" mode, title, reason, evidence, members, notified, status_message, drill)"
 		" VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
 	[S_INC_UPDATE] = "UPDATE incidents SET key=?1, opened_ms=?2, resolved_ms=?3,"
-		" last_join_ms=?4, severity=?5, mode=?6, title=?7, reason=?8, evidence=?9,"
-		" members=?10, notified=?11, status_message=?12, drill=?13 WHERE id=?14",
+			 " last_join_ms=?4, severity=?5, mode=?6, title=?7, reason=?8, evidence=?9,"
+			 " members=?10, notified=?11, status_message=?12, drill=?13 WHERE id=?14",
 	[S_INC_EVENT_ADD] = "INSERT INTO incident_events(incident_id, ts_ms, kind, detail)"
-		" VALUES(?1,?2,?3,?4)",
+			    " VALUES(?1,?2,?3,?4)",
 	[S_INC_OPEN] = "SELECT " INC_COLS " FROM incidents WHERE resolved_ms = 0"
-		" ORDER BY id DESC LIMIT ?1",
+		       " ORDER BY id DESC LIMIT ?1",
 	[S_INC_ALL] = "SELECT " INC_COLS " FROM incidents ORDER BY id DESC LIMIT ?1",
 	[S_INC_GET] = "SELECT " INC_COLS " FROM incidents WHERE id = ?1",
 	[S_INC_EVENTS] = "SELECT ts_ms, kind, detail FROM incident_events"
-		" WHERE incident_id = ?1 ORDER BY id",
+			 " WHERE incident_id = ?1 ORDER BY id",
 	[S_SIL_ADD] = "INSERT INTO silences(probe, family, reason, created_ms, until_ms)"
-		" VALUES(?1,?2,?3,?4,?5)",
+		      " VALUES(?1,?2,?3,?4,?5)",
 	[S_SIL_EXPIRE] = "UPDATE silences SET until_ms = ?2, expired_ms = ?2"
-		" WHERE id = ?1 AND until_ms > ?2",
+			 " WHERE id = ?1 AND until_ms > ?2",
 	[S_SIL_LIST] = "SELECT id, probe, family, reason, created_ms, until_ms,"
-		" expired_ms FROM silences WHERE until_ms > ?1 ORDER BY id",
+		       " expired_ms FROM silences WHERE until_ms > ?1 ORDER BY id",
 };
 
 /* ---- incidents ------------------------------------------------------------
@@ -145,8 +147,8 @@ inc_row_read(sqlite3_stmt *s, struct pd_incident_row *r)
 }
 
 int
-pd_store_incidents(struct pd_store *st, int open_only, int limit, pd_store_incident_fn fn,
-		   void *ud, struct pd_err *err)
+pd_store_incidents(struct pd_store *st, int open_only, int limit, pd_store_incident_fn fn, void *ud,
+		   struct pd_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	struct pd_incident_row r;
@@ -240,8 +242,7 @@ pd_store_silence_add(struct pd_store *st, struct pd_silence *sl, struct pd_err *
 }
 
 int
-pd_store_silence_expire(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
-			struct pd_err *err)
+pd_store_silence_expire(struct pd_store *st, int64_t id, int64_t now_ms, int *n, struct pd_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int ret;
@@ -297,4 +298,3 @@ pd_store_data_version(struct pd_store *st, int64_t *v, struct pd_err *err)
 	*v = iv;
 	return ret;
 }
-

@@ -9,28 +9,32 @@
 #include "probed/store.h"
 
 
-#define STORE_NAME_MAX 127     /* probe names: at most 127 bytes */
+#define STORE_NAME_MAX 127 /* probe names: at most 127 bytes */
 /* How long a write waits for another process's lock. Short: probed is the only regular
  * writer, the wait runs on the event loop, and a lock held longer is handled as a failed
  * commit (the state is rebuilt from the database and the events go out later). */
 #define STORE_BUSY_MS 200
 
 /* ---- prepared statements (prepared lazily, once, kept for the handle's life) ---- */
-#define RESULT_COLS "ts_ms, outcome, http_status, curl_code, dns_ms, connect_ms, tls_ms, " \
-		    "ttfb_ms, total_ms, body_size, lateness_us, verdict"
+#define RESULT_COLS                                                            \
+	"ts_ms, outcome, http_status, curl_code, dns_ms, connect_ms, tls_ms, " \
+	"ttfb_ms, total_ms, body_size, lateness_us, verdict"
 /* the aggregate of a set of results rows (agg_minute's columns after the key) */
 #define AGG_COLS "probe_id, minute, n, failures, by_class, n_lat, sum_ms, min_ms, max_ms, hist"
-#define AGG_EXPRS "count(*), sum(outcome <> 0), " \
-	"pd_agg_counts(CASE WHEN outcome BETWEEN 1 AND 255 THEN outcome " \
+#define AGG_EXPRS                                                                     \
+	"count(*), sum(outcome <> 0), "                                               \
+	"pd_agg_counts(CASE WHEN outcome BETWEEN 1 AND 255 THEN outcome "             \
 	"WHEN outcome <> 0 THEN 15 END), count(CASE WHEN total_ms >= 0 THEN 1 END), " \
-	"coalesce(sum(CASE WHEN total_ms >= 0 THEN total_ms END), 0), " \
-	"min(CASE WHEN total_ms >= 0 THEN total_ms END), " \
+	"coalesce(sum(CASE WHEN total_ms >= 0 THEN total_ms END), 0), "               \
+	"min(CASE WHEN total_ms >= 0 THEN total_ms END), "                            \
 	"max(CASE WHEN total_ms >= 0 THEN total_ms END), pd_agg_counts(pd_lat_bucket(total_ms))"
 #define AGGH_COLS "probe_id, hour, n, failures, by_class, n_lat, sum_ms, min_ms, max_ms, hist"
-#define AGGH_EXPRS "sum(n), sum(failures), pd_agg_merge(by_class), sum(n_lat), sum(sum_ms), " \
+#define AGGH_EXPRS                                                                 \
+	"sum(n), sum(failures), pd_agg_merge(by_class), sum(n_lat), sum(sum_ms), " \
 	"min(min_ms), max(max_ms), pd_agg_merge(hist)"
-#define OUTBOX_COLS "id, target, dedup_key, event, payload, created_ms, next_at_ms, " \
-		    "attempts, last_error, dead"
+#define OUTBOX_COLS                                                       \
+	"id, target, dedup_key, event, payload, created_ms, next_at_ms, " \
+	"attempts, last_error, dead"
 /* the oldest live row of each target: the only row of a target that may be sent */
 #define OUTBOX_HEADS "SELECT min(id) FROM outbox WHERE dead = 0 GROUP BY target"
 
@@ -56,7 +60,7 @@ enum stmt_id {
 	S_EVENTS_ALL,
 	S_EVENTS_PROBE,
 	S_STATUS_PROBES,
-	S_RES_SERIES,      /* status page series */
+	S_RES_SERIES, /* status page series */
 	/* store_agg.c: per-minute and per-hour aggregates, windows, their pruning */
 	S_AGG_CLOSE,
 	S_AGG_RANGE,
@@ -90,8 +94,8 @@ enum stmt_id {
 	S_AM_SENT,
 	S_AM_PRUNE,
 	S_DELIV_ADD,
-	S_DELIV_KEY,       /* schema >= 6: outbox rows and the delivery log */
-	S_DELIV_KEY_V5,    /* older read-only databases: outbox rows only */
+	S_DELIV_KEY,    /* schema >= 6: outbox rows and the delivery log */
+	S_DELIV_KEY_V5, /* older read-only databases: outbox rows only */
 	S_PROBE_INCIDENT,
 	/* store_incidents.c: incidents, their timeline, silences */
 	S_INC_INSERT,
@@ -123,10 +127,10 @@ extern const char *const pd_store_sql_incidents[S__COUNT];
 extern const char *const pd_store_sql_probe[S__COUNT];
 
 struct name_ent {
-	char *name;        /* NULL = empty slot */
+	char *name; /* NULL = empty slot */
 	int64_t id;
-	int key_known;     /* last_ts/last_seq valid */
-	int64_t last_ts;   /* newest result key of this probe */
+	int key_known;   /* last_ts/last_seq valid */
+	int64_t last_ts; /* newest result key of this probe */
 	int64_t last_seq;
 };
 
@@ -135,12 +139,12 @@ struct pd_store {
 	char *path;
 	int readonly;
 	int version;
-	int in_tx;         /* a write batch is open */
-	int lost;          /* a batch was rolled back since the last pd_store_flush() */
-	size_t pending;    /* rows written in the open batch */
+	int in_tx;      /* a write batch is open */
+	int lost;       /* a batch was rolled back since the last pd_store_flush() */
+	size_t pending; /* rows written in the open batch */
 	sqlite3_stmt *stmts[S__COUNT];
 	struct name_ent *names;
-	size_t names_cap;  /* power of two, 0 = not allocated */
+	size_t names_cap; /* power of two, 0 = not allocated */
 	size_t names_len;
 };
 
@@ -151,24 +155,29 @@ void pd_store_batch_lost(struct pd_store *st);
 int pd_store_db_fail(struct pd_store *st, struct pd_err *err, const char *what);
 sqlite3_stmt *pd_store_stmt_get(struct pd_store *st, enum stmt_id id, struct pd_err *err);
 int pd_store_stmt_exec(struct pd_store *st, sqlite3_stmt *s, const char *what, struct pd_err *err);
-int pd_store_simple_exec(struct pd_store *st, enum stmt_id id, const char *what, struct pd_err *err);
+int pd_store_simple_exec(struct pd_store *st, enum stmt_id id, const char *what,
+			 struct pd_err *err);
 void pd_store_bind_text_or_null(sqlite3_stmt *s, int idx, const char *v);
 int pd_store_check_writable(struct pd_store *st, struct pd_err *err);
 int pd_store_tx_begin(struct pd_store *st, struct pd_err *err);
 int pd_store_read_begin(struct pd_store *st, int *opened, struct pd_err *err);
 void pd_store_read_end(struct pd_store *st, int opened);
 int pd_store_check_name(struct pd_store *st, const char *probe, struct pd_err *err);
-int pd_store_probe_lookup(struct pd_store *st, const char *probe, int create, struct name_ent **out, struct pd_err *err);
+int pd_store_probe_lookup(struct pd_store *st, const char *probe, int create, struct name_ent **out,
+			  struct pd_err *err);
 /* A write about a probe: check the name (before any transaction), open the write
  * transaction, find or add the probe's row. */
-int pd_store_probe_write(struct pd_store *st, const char *probe, struct name_ent **out, struct pd_err *err);
+int pd_store_probe_write(struct pd_store *st, const char *probe, struct name_ent **out,
+			 struct pd_err *err);
 void pd_store_result_from_row(sqlite3_stmt *s, int c, struct pd_result *r);
 int pd_store_pragma_int(struct pd_store *st, const char *sql, int *val, struct pd_err *err);
 int pd_store_exec_sql(struct pd_store *st, const char *sql, struct pd_err *err);
 int pd_store_agg_register(struct pd_store *st, struct pd_err *err);
 int pd_store_agg_backfill(struct pd_store *st, struct pd_err *err);
-int pd_store_agg_after_add(struct pd_store *st, int64_t probe_id, int64_t prev_ts, int64_t ts, struct pd_err *err);
-int pd_store_agg_prune(struct pd_store *st, int64_t cutoff_ms, int64_t budget, int64_t *n, struct pd_err *err);
+int pd_store_agg_after_add(struct pd_store *st, int64_t probe_id, int64_t prev_ts, int64_t ts,
+			   struct pd_err *err);
+int pd_store_agg_prune(struct pd_store *st, int64_t cutoff_ms, int64_t budget, int64_t *n,
+		       struct pd_err *err);
 int pd_store_stmt_prep(struct pd_store *st, enum stmt_id id, sqlite3_stmt **s, struct pd_err *err);
 char *pd_store_col_dup(sqlite3_stmt *s, int i);
 

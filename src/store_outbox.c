@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "probed/classify.h"   /* struct pd_window (windows) */
+#include "probed/classify.h" /* struct pd_window (windows) */
 #include "probed/clock.h"
 #include "probed/hash.h"
 #include "probed/log.h"
@@ -21,44 +21,46 @@
 #include "store_int.h"
 
 /* the delivery state of one dedup key (pd_store_deliveries) */
-#define DELIV_OUTBOX "SELECT target, event, 0 AS src, id, created_ms, next_at_ms, attempts," \
+#define DELIV_OUTBOX                                                            \
+	"SELECT target, event, 0 AS src, id, created_ms, next_at_ms, attempts," \
 	" last_error, dead, 0 AS delivered_ms FROM outbox WHERE dedup_key = ?1"
-#define DELIV_LOG " UNION ALL SELECT target, event, 1, 0, created_ms, 0, attempts, NULL, 0," \
+#define DELIV_LOG                                                                  \
+	" UNION ALL SELECT target, event, 1, 0, created_ms, 0, attempts, NULL, 0," \
 	" delivered_ms FROM deliveries WHERE dedup_key = ?1"
 #define DELIV_ORDER ") ORDER BY target, event <> 'trigger', event, created_ms, src DESC, id"
 
 /* The statements this file runs (see pd_store_stmt_get). */
 const char *const pd_store_sql_outbox[S__COUNT] = {
 	[S_AM_SUPERSEDE] = "UPDATE am_alerts SET ends_ms = ?4 WHERE target = ?1"
-		" AND dedup_key = ?2 AND labels <> ?3 AND ends_ms = 0",
+			   " AND dedup_key = ?2 AND labels <> ?3 AND ends_ms = 0",
 	[S_AM_UPSERT] = "INSERT INTO am_alerts(target, dedup_key, labels, annotations,"
-		" generator_url, starts_ms, ends_ms, last_sent_ms)"
-		" VALUES(?1,?2,?3,?4,?5,?6,0,?7)"
-		" ON CONFLICT(target, dedup_key, labels) DO UPDATE SET"
-		" annotations = excluded.annotations,"
-		" generator_url = excluded.generator_url, ends_ms = 0,"
-		" last_sent_ms = excluded.last_sent_ms",
+			" generator_url, starts_ms, ends_ms, last_sent_ms)"
+			" VALUES(?1,?2,?3,?4,?5,?6,0,?7)"
+			" ON CONFLICT(target, dedup_key, labels) DO UPDATE SET"
+			" annotations = excluded.annotations,"
+			" generator_url = excluded.generator_url, ends_ms = 0,"
+			" last_sent_ms = excluded.last_sent_ms",
 	[S_AM_RESOLVE] = "UPDATE am_alerts SET ends_ms = ?3 WHERE target = ?1"
-		" AND dedup_key = ?2 AND ends_ms = 0",
+			 " AND dedup_key = ?2 AND ends_ms = 0",
 	[S_AM_LIST] = "SELECT target, dedup_key, labels, annotations, generator_url,"
-		" starts_ms, ends_ms, last_sent_ms FROM am_alerts"
-		" WHERE (?1 IS NULL OR target = ?1)"
-		" AND (?2 IS NULL OR dedup_key = ?2)"
-		" ORDER BY target, starts_ms, dedup_key, labels",
+		      " starts_ms, ends_ms, last_sent_ms FROM am_alerts"
+		      " WHERE (?1 IS NULL OR target = ?1)"
+		      " AND (?2 IS NULL OR dedup_key = ?2)"
+		      " ORDER BY target, starts_ms, dedup_key, labels",
 	[S_AM_SENT] = "UPDATE am_alerts SET last_sent_ms = ?2 WHERE target = ?1",
 	[S_AM_PRUNE] = "DELETE FROM am_alerts WHERE target = ?1 AND (?2 <= 0"
-		" OR (ends_ms > 0 AND ends_ms < ?2))",
+		       " OR (ends_ms > 0 AND ends_ms < ?2))",
 	[S_DELIV_ADD] = "INSERT OR REPLACE INTO deliveries(dedup_key, target, event,"
-		" created_ms, delivered_ms, attempts) SELECT dedup_key, target,"
-		" event, created_ms, ?2, attempts + 1 FROM outbox WHERE id = ?1",
+			" created_ms, delivered_ms, attempts) SELECT dedup_key, target,"
+			" event, created_ms, ?2, attempts + 1 FROM outbox WHERE id = ?1",
 	/* outbox rows (src 0) and delivery-log rows (src 1) of the key, grouped by (target,
 	 * trigger first), oldest first: the last row of a group is its state. At the same
 	 * created_ms a row still in the outbox is the newer news. */
 	[S_DELIV_KEY] = "SELECT * FROM (" DELIV_OUTBOX DELIV_LOG DELIV_ORDER,
 	[S_DELIV_KEY_V5] = "SELECT * FROM (" DELIV_OUTBOX DELIV_ORDER,
 	[S_PROBE_INCIDENT] = "SELECT id, key FROM incidents WHERE json_valid(members) AND"
-		" EXISTS (SELECT 1 FROM json_each(incidents.members)"
-		" WHERE value = ?1) ORDER BY id DESC LIMIT 1",
+			     " EXISTS (SELECT 1 FROM json_each(incidents.members)"
+			     " WHERE value = ?1) ORDER BY id DESC LIMIT 1",
 	[S_OB_ADD] = "INSERT INTO outbox(target, dedup_key, event, payload, created_ms, "
 		     "next_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
 	[S_OB_DUE] = "SELECT " OUTBOX_COLS " FROM outbox WHERE id IN (" OUTBOX_HEADS ") "
@@ -100,9 +102,9 @@ pd_store_outbox_add(struct pd_store *st, const char *target, const char *dedup_k
 	sqlite3_stmt *s;
 	int ret;
 
-	if (target == NULL || target[0] == '\0' || strlen(target) >= 64 ||
-	    dedup_key == NULL || strlen(dedup_key) >= 128 ||
-	    event == NULL || event[0] == '\0' || strlen(event) >= 16 || payload == NULL)
+	if (target == NULL || target[0] == '\0' || strlen(target) >= 64 || dedup_key == NULL ||
+	    strlen(dedup_key) >= 128 || event == NULL || event[0] == '\0' || strlen(event) >= 16 ||
+	    payload == NULL)
 		return pd_err_set(err, PD_ERR_INVALID, "outbox: bad target, dedup_key or event");
 	if ((ret = pd_store_tx_begin(st, err)) != 0)
 		return ret;
@@ -169,8 +171,7 @@ pd_store_outbox_list(struct pd_store *st, pd_store_outbox_fn fn, void *ud, struc
 }
 
 int
-pd_store_outbox_requeue(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
-			struct pd_err *err)
+pd_store_outbox_requeue(struct pd_store *st, int64_t id, int64_t now_ms, int *n, struct pd_err *err)
 {
 	sqlite3_stmt *s;
 	int ret;
@@ -188,8 +189,8 @@ pd_store_outbox_requeue(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
 }
 
 int
-pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_row *rows,
-		    size_t max, size_t *n, struct pd_err *err)
+pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_row *rows, size_t max,
+		    size_t *n, struct pd_err *err)
 {
 	sqlite3_stmt *s;
 	int rc, ret = 0;
@@ -256,22 +257,21 @@ pd_store_outbox_done(struct pd_store *st, int64_t id, struct pd_err *err)
 }
 
 int
-pd_store_outbox_retry(struct pd_store *st, int64_t id, int64_t next_at_ms,
-		      const char *last_error, struct pd_err *err)
+pd_store_outbox_retry(struct pd_store *st, int64_t id, int64_t next_at_ms, const char *last_error,
+		      struct pd_err *err)
 {
 	return outbox_update(st, S_OB_RETRY, id, next_at_ms, last_error, err);
 }
 
 int
-pd_store_outbox_dead(struct pd_store *st, int64_t id, const char *last_error,
-		     struct pd_err *err)
+pd_store_outbox_dead(struct pd_store *st, int64_t id, const char *last_error, struct pd_err *err)
 {
 	return outbox_update(st, S_OB_DEAD, id, 0, last_error, err);
 }
 
 int
-pd_store_outbox_stats(struct pd_store *st, int64_t now_ms, int64_t *depth,
-		      int64_t *oldest_age_ms, int64_t *dead, struct pd_err *err)
+pd_store_outbox_stats(struct pd_store *st, int64_t now_ms, int64_t *depth, int64_t *oldest_age_ms,
+		      int64_t *dead, struct pd_err *err)
 {
 	sqlite3_stmt *s;
 	int ret = 0;
@@ -358,8 +358,8 @@ pd_store_am_fire(struct pd_store *st, const struct pd_am_alert *a, int64_t now_m
 }
 
 int
-pd_store_am_resolve(struct pd_store *st, const char *target, const char *dedup_key,
-		    int64_t ends_ms, int *n, struct pd_err *err)
+pd_store_am_resolve(struct pd_store *st, const char *target, const char *dedup_key, int64_t ends_ms,
+		    int *n, struct pd_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int ret;
@@ -381,8 +381,8 @@ pd_store_am_resolve(struct pd_store *st, const char *target, const char *dedup_k
 }
 
 int
-pd_store_am_list(struct pd_store *st, const char *target, const char *dedup_key,
-		 pd_store_am_fn fn, void *ud, struct pd_err *err)
+pd_store_am_list(struct pd_store *st, const char *target, const char *dedup_key, pd_store_am_fn fn,
+		 void *ud, struct pd_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	struct pd_am_alert a;
@@ -497,8 +497,8 @@ pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms, struc
 }
 
 int
-pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delivery *out,
-		    size_t max, size_t *n, struct pd_err *err)
+pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delivery *out, size_t max,
+		    size_t *n, struct pd_err *err)
 {
 	struct pd_delivery *cur = NULL;
 	sqlite3_stmt *s = NULL;
@@ -510,7 +510,7 @@ pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delive
 		return pd_err_set(err, PD_ERR_INVALID, "deliveries: no dedup key");
 	/* one statement: one snapshot, no read transaction needed */
 	if ((ret = pd_store_stmt_prep(st, st->version >= 6 ? S_DELIV_KEY : S_DELIV_KEY_V5, &s,
-				     err)) != 0)
+				      err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, dedup_key, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -542,8 +542,9 @@ pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delive
 				last_ok = cur->delivered_ms;
 			continue;
 		}
-		cur->delivered_ms = last_ok;   /* an earlier row of this target and event */
-		pd_store_copy_text(cur->last_error, sizeof(cur->last_error), sqlite3_column_text(s, 7));
+		cur->delivered_ms = last_ok; /* an earlier row of this target and event */
+		pd_store_copy_text(cur->last_error, sizeof(cur->last_error),
+				   sqlite3_column_text(s, 7));
 		if (sqlite3_column_int(s, 8) != 0) {
 			cur->state = PD_DELIVERY_DEAD;
 		} else {
@@ -558,8 +559,8 @@ pd_store_deliveries(struct pd_store *st, const char *dedup_key, struct pd_delive
 }
 
 int
-pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, char *key,
-			size_t cap, struct pd_err *err)
+pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, char *key, size_t cap,
+			struct pd_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int ret, rc;
@@ -580,4 +581,3 @@ pd_store_probe_incident(struct pd_store *st, const char *probe, int64_t *id, cha
 	pd_store_stmt_done(s);
 	return ret;
 }
-

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sqlite3.h>
-#include "probed/classify.h"   /* struct pd_window (windows) */
+#include "probed/classify.h" /* struct pd_window (windows) */
 #include "probed/clock.h"
 #include "probed/hash.h"
 #include "probed/log.h"
@@ -23,13 +23,13 @@
 /* The statements this file runs (see pd_store_stmt_get). */
 const char *const pd_store_sql_probe[S__COUNT] = {
 	[S_SHAPE_SEEN] = "INSERT INTO shapes(probe_id, hash, first_seen_ms,"
-		" last_seen_ms, paths) VALUES(?1, ?2, ?3, ?3, ?4)"
-		" ON CONFLICT(probe_id, hash) DO UPDATE SET"
-		" last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
-		" paths = coalesce(paths, excluded.paths)",
+			 " last_seen_ms, paths) VALUES(?1, ?2, ?3, ?3, ?4)"
+			 " ON CONFLICT(probe_id, hash) DO UPDATE SET"
+			 " last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),"
+			 " paths = coalesce(paths, excluded.paths)",
 	[S_SHAPES] = "SELECT hash, first_seen_ms, last_seen_ms, paths FROM shapes"
-		" WHERE probe_id = ?1 AND last_seen_ms >= ?2"
-		" ORDER BY last_seen_ms DESC, first_seen_ms DESC",
+		     " WHERE probe_id = ?1 AND last_seen_ms >= ?2"
+		     " ORDER BY last_seen_ms DESC, first_seen_ms DESC",
 	[S_CERT_SAVE] = "INSERT INTO probe_certs(probe_id, not_after_s, checked_ms) "
 			"VALUES (?1, ?2, ?3) ON CONFLICT(probe_id) DO UPDATE "
 			"SET not_after_s = ?2, checked_ms = ?3",
@@ -101,8 +101,8 @@ out:
 /* ---- TLS certificate expiry per probe ---- */
 
 int
-pd_store_cert_save(struct pd_store *st, const char *probe, int64_t not_after_s,
-		   int64_t checked_ms, struct pd_err *err)
+pd_store_cert_save(struct pd_store *st, const char *probe, int64_t not_after_s, int64_t checked_ms,
+		   struct pd_err *err)
 {
 	struct name_ent *e;
 	sqlite3_stmt *s = NULL;
@@ -143,8 +143,7 @@ pd_store_certs(struct pd_store *st, pd_store_cert_fn fn, void *ud, struct pd_err
 }
 
 int
-pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s,
-		  struct pd_err *err)
+pd_store_cert_get(struct pd_store *st, const char *probe, int64_t *not_after_s, struct pd_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int rc, ret = 0;

@@ -99,8 +99,7 @@ pd_store_prune(struct pd_store *st, int64_t cutoff_ms, int max_rows, int *delete
 	if ((ret = prune_begin(st, max_rows, &go, err)) != 0 || !go)
 		return ret;
 	/* results first; events get what is left of the budget */
-	if ((ret = prune_run(st, S_PRUNE_RES, cutoff_ms, max_rows, "prune results", &n,
-			     err)) != 0)
+	if ((ret = prune_run(st, S_PRUNE_RES, cutoff_ms, max_rows, "prune results", &n, err)) != 0)
 		goto out;
 	/* then the per-minute aggregates of minutes that ended by the cutoff */
 	if (n < max_rows && (ret = pd_store_agg_prune(st, cutoff_ms, max_rows - n, &n, err)) != 0)
@@ -120,21 +119,23 @@ int
 pd_store_prune_history(struct pd_store *st, int64_t cutoff_ms, int64_t incident_cutoff_ms,
 		       int max_rows, struct pd_store_pruned *out, struct pd_err *err)
 {
-	static const enum stmt_id sid[] = { S_PRUNE_SHAPES, S_PRUNE_INC_EV, S_PRUNE_INC,
-					    S_PRUNE_DEAD, S_PRUNE_DELIV };
-	static const char *const what[] = { "prune shapes", "prune incident events",
-					    "prune incidents", "prune dead letters",
-					    "prune deliveries" };
-	int64_t got[5] = { 0 }, n = 0;
+	static const enum stmt_id sid[] = {S_PRUNE_SHAPES, S_PRUNE_INC_EV, S_PRUNE_INC,
+					   S_PRUNE_DEAD, S_PRUNE_DELIV};
+	static const char *const what[] = {"prune shapes", "prune incident events",
+					   "prune incidents", "prune dead letters",
+					   "prune deliveries"};
+	int64_t got[5] = {0}, n = 0;
 	int ret, go;
 
 	memset(out, 0, sizeof(*out));
 	if ((ret = prune_begin(st, max_rows, &go, err)) != 0 || !go)
 		return ret;
 	for (size_t i = 0; i < sizeof(sid) / sizeof(sid[0]) && n < max_rows; i++) {
-		if ((ret = prune_run(st, sid[i], sid[i] == S_PRUNE_INC_EV || sid[i] == S_PRUNE_INC ?
-				     incident_cutoff_ms : cutoff_ms, max_rows - n, what[i], &got[i],
-				     err)) != 0)
+		if ((ret = prune_run(st, sid[i],
+				     sid[i] == S_PRUNE_INC_EV || sid[i] == S_PRUNE_INC
+					     ? incident_cutoff_ms
+					     : cutoff_ms,
+				     max_rows - n, what[i], &got[i], err)) != 0)
 			goto out;
 		n += got[i];
 	}

@@ -60,8 +60,7 @@ const char *const pd_store_sql_results[S__COUNT] = {
 /* Next free seq for (probe, ts). Results arrive in time order, so the cached newest
  * key answers without a query almost always. */
 static int
-result_seq(struct pd_store *st, struct name_ent *e, int64_t ts, int64_t *seq,
-	   struct pd_err *err)
+result_seq(struct pd_store *st, struct name_ent *e, int64_t ts, int64_t *seq, struct pd_err *err)
 {
 	sqlite3_stmt *s;
 	int rc, ret = 0;
@@ -117,7 +116,7 @@ pd_store_add_result(struct pd_store *st, const char *probe, const struct pd_resu
 	if ((ret = pd_store_probe_write(st, probe, &e, err)) != 0 ||
 	    (ret = result_seq(st, e, r->ts_ms, &seq, err)) != 0)
 		return ret;
-	prev_ts = e->last_ts;   /* newest result before this one (result_seq knows) */
+	prev_ts = e->last_ts; /* newest result before this one (result_seq knows) */
 	if ((s = pd_store_stmt_get(st, S_RES_ADD, err)) == NULL)
 		return PD_ERR_DB;
 	for (attempt = 0;; attempt++) {
@@ -137,8 +136,9 @@ pd_store_add_result(struct pd_store *st, const char *probe, const struct pd_resu
 		if (strcmp(r->verdict, "ok") == 0)
 			sqlite3_bind_null(s, 14);
 		else
-			sqlite3_bind_text(s, 14, r->verdict, (int)strnlen(r->verdict,
-					  sizeof(r->verdict) - 1), SQLITE_STATIC);
+			sqlite3_bind_text(s, 14, r->verdict,
+					  (int)strnlen(r->verdict, sizeof(r->verdict) - 1),
+					  SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		if (rc == SQLITE_DONE)
 			break;
@@ -192,8 +192,9 @@ pd_store_save_state(struct pd_store *st, const char *probe, const struct pd_eval
 	if (es->dedup_key[0] == '\0')
 		sqlite3_bind_null(s, 10);
 	else
-		sqlite3_bind_text(s, 10, es->dedup_key, (int)strnlen(es->dedup_key,
-				  sizeof(es->dedup_key) - 1), SQLITE_STATIC);
+		sqlite3_bind_text(s, 10, es->dedup_key,
+				  (int)strnlen(es->dedup_key, sizeof(es->dedup_key) - 1),
+				  SQLITE_STATIC);
 	if ((ret = pd_store_stmt_exec(st, s, "save state", err)) != 0)
 		return ret;
 	st->pending++;
@@ -211,7 +212,7 @@ pd_store_add_event(struct pd_store *st, int64_t ts_ms, const char *probe, const 
 	if (kind == NULL || kind[0] == '\0')
 		return pd_err_set(err, PD_ERR_INVALID, "event without a kind");
 	if (probe == NULL)
-		ret = pd_store_tx_begin(st, err);   /* an event about no probe */
+		ret = pd_store_tx_begin(st, err); /* an event about no probe */
 	else
 		ret = pd_store_probe_write(st, probe, &e, err);
 	if (ret != 0)
@@ -279,8 +280,7 @@ pd_store_load_state(struct pd_store *st, const char *probe, struct pd_eval_state
 	if ((ret = state_read(st, e->id, &tmp, err)) < 0)
 		return ret;
 	if (ret == 0)
-		return pd_err_set(err, PD_ERR_NOTFOUND, "no saved state for probe \"%s\"",
-				  probe);
+		return pd_err_set(err, PD_ERR_NOTFOUND, "no saved state for probe \"%s\"", probe);
 	*es = tmp;
 	return 0;
 }
@@ -327,8 +327,7 @@ status_one(struct pd_store *st, int64_t id, struct pd_probe_status *ps, struct p
 }
 
 int
-pd_store_status(struct pd_store *st, struct pd_probe_status **out, size_t *n,
-		struct pd_err *err)
+pd_store_status(struct pd_store *st, struct pd_probe_status **out, size_t *n, struct pd_err *err)
 {
 	struct pd_probe_status *v = NULL;
 	size_t len = 0, cap = 0;
@@ -422,8 +421,7 @@ stats_finish(struct pd_history_stats *hs, double *vals, size_t nvals, struct pd_
 
 /* Append v to vals[0..*n) (*cap allocated, first_cap on the first growth). */
 static int
-vals_push(double **vals, size_t *n, size_t *cap, size_t first_cap, double v,
-	  struct pd_err *err)
+vals_push(double **vals, size_t *n, size_t *cap, size_t first_cap, double v, struct pd_err *err)
 {
 	/* the first growth goes straight to first_cap (a power of two times 8) */
 	if (pd_buf_grow(vals, cap, *n < first_cap ? first_cap : *n + 1, sizeof(**vals)) != 0)
@@ -433,11 +431,10 @@ vals_push(double **vals, size_t *n, size_t *cap, size_t first_cap, double v,
 }
 
 int
-pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms,
-		 pd_store_result_fn fn, void *ud, struct pd_history_stats *stats,
-		 struct pd_err *err)
+pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms, pd_store_result_fn fn,
+		 void *ud, struct pd_history_stats *stats, struct pd_err *err)
 {
-	struct pd_history_stats hs = { .p50_ms = -1, .p95_ms = -1, .p99_ms = -1, .max_ms = -1 };
+	struct pd_history_stats hs = {.p50_ms = -1, .p95_ms = -1, .p99_ms = -1, .max_ms = -1};
 	struct pd_result r;
 	struct name_ent *e;
 	sqlite3_stmt *s = NULL;
@@ -482,8 +479,8 @@ out:
 }
 
 int
-pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
-		pd_store_event_fn fn, void *ud, struct pd_err *err)
+pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms, pd_store_event_fn fn,
+		void *ud, struct pd_err *err)
 {
 	struct name_ent *e;
 	sqlite3_stmt *s;
@@ -502,11 +499,10 @@ pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
 		sqlite3_bind_int64(s, 1, since_ms);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (fn != NULL &&
-		    (ret = fn(ud, sqlite3_column_int64(s, 0),
-			      (const char *)sqlite3_column_text(s, 1),
-			      (const char *)sqlite3_column_text(s, 2),
-			      (const char *)sqlite3_column_text(s, 3))) != 0)
+		if (fn != NULL && (ret = fn(ud, sqlite3_column_int64(s, 0),
+					    (const char *)sqlite3_column_text(s, 1),
+					    (const char *)sqlite3_column_text(s, 2),
+					    (const char *)sqlite3_column_text(s, 3))) != 0)
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
@@ -538,7 +534,7 @@ pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, int64_
 		struct pd_series_bucket *out, size_t n, struct pd_history_stats *total,
 		struct pd_err *err)
 {
-	struct pd_history_stats hs = { .p50_ms = -1, .p95_ms = -1, .p99_ms = -1, .max_ms = -1 };
+	struct pd_history_stats hs = {.p50_ms = -1, .p95_ms = -1, .p99_ms = -1, .max_ms = -1};
 	struct name_ent *e;
 	sqlite3_stmt *s = NULL;
 	double *vals = NULL;

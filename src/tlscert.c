@@ -83,7 +83,8 @@ span_fmt(int64_t s, char *out, size_t cap)
 	if (s < 0)
 		s = -s;
 	if (s >= 86400)
-		snprintf(out, cap, "%lldd%lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+		snprintf(out, cap, "%lldd%lldh", (long long)(s / 86400),
+			 (long long)(s % 86400 / 3600));
 	else if (s >= 3600)
 		snprintf(out, cap, "%lldh%lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
 	else if (s >= 60)
@@ -100,20 +101,28 @@ pd_tlscert_reason(const char *probe, const struct pd_cert_expiry *ce, int64_t no
 	time_t t = (time_t)not_after_s;
 	struct tm tm;
 	int sev = pd_tlscert_severity(ce, not_after_s, now_s);
-	int64_t lim_ms = sev == 2 ? ce->page_ms : sev == 3 ? ce->chat_ms : sev == 4 ? ce->ticket_ms : 0;
+	int64_t lim_ms = sev == 2   ? ce->page_ms
+			 : sev == 3 ? ce->chat_ms
+			 : sev == 4 ? ce->ticket_ms
+				    : 0;
 
-	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm) == 0)
 		snprintf(when, sizeof(when), "%lld", (long long)not_after_s);
 	span_fmt(not_after_s - now_s, left, sizeof(left));
 	if (lim_ms > 0)
 		pd_config_duration_format(lim_ms, lim, sizeof(lim));
 	if (not_after_s <= now_s)
-		snprintf(out, cap, "TLS certificate of %s expired %s ago (notAfter %s UTC): "
-			 "renew it now", probe ? probe : "?", left, when);
+		snprintf(out, cap,
+			 "TLS certificate of %s expired %s ago (notAfter %s UTC): "
+			 "renew it now",
+			 probe ? probe : "?", left, when);
 	else
-		snprintf(out, cap, "TLS certificate of %s expires in %s (notAfter %s UTC): "
-			 "%s level%s%s%s", probe ? probe : "?", left, when,
-			 pd_tlscert_level_str(sev), lim[0] ? " (< " : "", lim, lim[0] ? ")" : "");
+		snprintf(out, cap,
+			 "TLS certificate of %s expires in %s (notAfter %s UTC): "
+			 "%s level%s%s%s",
+			 probe ? probe : "?", left, when, pd_tlscert_level_str(sev),
+			 lim[0] ? " (< " : "", lim, lim[0] ? ")" : "");
 }
 
 void
@@ -123,22 +132,22 @@ pd_tlscert_verdict(int curl_code, const char *msg, char *out, size_t cap)
 		const char *needle;
 		const char *cause;
 	} causes[] = {
-		{ "certificate has expired", "TLS certificate expired" },
-		{ "certificate is not yet valid", "TLS certificate not yet valid" },
-		{ "target host name", "TLS certificate does not match the host name" },
-		{ "target ipv", "TLS certificate does not match the host name" },
-		{ "does not match", "TLS certificate does not match the host name" },
-		{ "self-signed", "TLS certificate not trusted (self-signed; set ca_file to "
-				 "trust a private CA)" },
-		{ "self signed", "TLS certificate not trusted (self-signed; set ca_file to "
-				 "trust a private CA)" },
-		{ "unable to get local issuer", "TLS certificate not trusted (unknown issuer; "
-						"set ca_file to trust a private CA)" },
-		{ "unable to get issuer", "TLS certificate not trusted (unknown issuer; set "
-					  "ca_file to trust a private CA)" },
-		{ "certificate revoked", "TLS certificate revoked" },
-		{ "error setting certificate file", "ca_file unusable" },
-		{ "CAfile", "ca_file unusable" },
+		{"certificate has expired", "TLS certificate expired"},
+		{"certificate is not yet valid", "TLS certificate not yet valid"},
+		{"target host name", "TLS certificate does not match the host name"},
+		{"target ipv", "TLS certificate does not match the host name"},
+		{"does not match", "TLS certificate does not match the host name"},
+		{"self-signed", "TLS certificate not trusted (self-signed; set ca_file to "
+				"trust a private CA)"},
+		{"self signed", "TLS certificate not trusted (self-signed; set ca_file to "
+				"trust a private CA)"},
+		{"unable to get local issuer", "TLS certificate not trusted (unknown issuer; "
+					       "set ca_file to trust a private CA)"},
+		{"unable to get issuer", "TLS certificate not trusted (unknown issuer; set "
+					 "ca_file to trust a private CA)"},
+		{"certificate revoked", "TLS certificate revoked"},
+		{"error setting certificate file", "ca_file unusable"},
+		{"CAfile", "ca_file unusable"},
 	};
 	const char *cause = NULL;
 
@@ -150,7 +159,8 @@ pd_tlscert_verdict(int curl_code, const char *msg, char *out, size_t cap)
 			break;
 		}
 	if (cause == NULL)
-		cause = curl_code == CURLE_PEER_FAILED_VERIFICATION ?
-			"TLS certificate verification failed" : "TLS handshake failed";
+		cause = curl_code == CURLE_PEER_FAILED_VERIFICATION
+				? "TLS certificate verification failed"
+				: "TLS handshake failed";
 	snprintf(out, cap, "%s: %s", cause, msg);
 }

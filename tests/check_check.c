@@ -103,9 +103,9 @@ START_TEST(test_status_classes)
 		long status;
 		int outcome;
 	} cases[] = {
-		{500, PD_OUT_HTTP_5XX}, {502, PD_OUT_HTTP_5XX}, {503, PD_OUT_HTTP_5XX},
+		{500, PD_OUT_HTTP_5XX},     {502, PD_OUT_HTTP_5XX},     {503, PD_OUT_HTTP_5XX},
 		{401, PD_OUT_KEY_REJECTED}, {403, PD_OUT_KEY_REJECTED}, {429, PD_OUT_QUOTA},
-		{404, PD_OUT_HTTP_4XX}, {301, PD_OUT_HTTP_STATUS}, {204, PD_OUT_HTTP_STATUS},
+		{404, PD_OUT_HTTP_4XX},     {301, PD_OUT_HTTP_STATUS},  {204, PD_OUT_HTTP_STATUS},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pd_response resp;
@@ -256,7 +256,8 @@ START_TEST(test_secret_never_in_verdict)
 	pd_log_add_secret("canary-5ecret-key");
 	resp_init(&resp, 0, NULL, 0.01);
 	resp.curl_code = CURLE_COULDNT_RESOLVE_HOST;
-	snprintf(resp.error, sizeof(resp.error), "Could not resolve host: canary-5ecret-key.example");
+	snprintf(resp.error, sizeof(resp.error),
+		 "Could not resolve host: canary-5ecret-key.example");
 	r = run(&resp);
 	ck_assert_ptr_null(strstr(r.verdict, "canary-5ecret-key"));
 	ck_assert_ptr_nonnull(strstr(r.verdict, "[REDACTED]"));
@@ -321,7 +322,8 @@ utf8_ok(const char *s)
 START_TEST(test_verdict_cut_keeps_utf8)
 {
 	struct pd_schema *s2;
-	cJSON *j = cJSON_Parse("{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}");
+	cJSON *j = cJSON_Parse(
+		"{\"type\":\"object\",\"additionalProperties\":{\"type\":\"integer\"}}");
 	struct pd_err err = {0};
 	char body[1024], key[160];
 	struct pd_response resp;

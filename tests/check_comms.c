@@ -71,15 +71,15 @@ START_TEST(test_duration)
 		const char *want;
 	} cases[] = {
 		{0, "0 s"},
-		{1, "1 s"},                           /* a partial second counts */
-		{10000, "10 s"},                      /* a 10-second blip is 10 s, not 00:01 */
-		{59999, "1 min"},                    /* 59.999 s rounds up to a minute */
+		{1, "1 s"},       /* a partial second counts */
+		{10000, "10 s"},  /* a 10-second blip is 10 s, not 00:01 */
+		{59999, "1 min"}, /* 59.999 s rounds up to a minute */
 		{60000, "1 min"},
 		{60001, "1 min 01 s"},
 		{(4 * 60 + 30) * 1000LL, "4 min 30 s"},
 		{3599000LL, "59 min 59 s"},
 		{(60 + 5) * 60000LL, "1 h 05 min"},
-		{(60 + 5) * 60000LL + 1, "1 h 06 min"},   /* a partial minute counts above 1 h */
+		{(60 + 5) * 60000LL + 1, "1 h 06 min"}, /* a partial minute counts above 1 h */
 		{(23 * 60 + 59) * 60000LL, "23 h 59 min"},
 		{(2 * 24 * 60 + 2 * 60 + 30) * 60000LL, "50 h 30 min"},
 		{100 * 3600000LL, "100 h 00 min"},
@@ -115,7 +115,8 @@ START_TEST(test_investigating)
 	char *s = render(PD_COMMS_INVESTIGATING, &inc, &rc);
 
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(s,
+	ck_assert_str_eq(
+		s,
 		"[INVESTIGATING] Elevated error rates on /post-detail/\n"
 		"\n"
 		"We are seeing elevated error rates on the /post-detail/ endpoint. Other endpoints "
@@ -141,14 +142,14 @@ START_TEST(test_investigating_all_down)
 	inc.end_ms = 0;
 	s = render(PD_COMMS_INVESTIGATING, &inc, &rc);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(s,
-		"[INVESTIGATING] Elevated error rates on /userid/, /userinfo-by-username/ and "
-		"/post-detail/\n"
-		"\n"
-		"We are seeing elevated error rates on the /userid/, /userinfo-by-username/ and "
-		"/post-detail/ endpoints. We are investigating.\n"
-		"\n"
-		"Next update: 15 minutes.\n");
+	ck_assert_str_eq(
+		s, "[INVESTIGATING] Elevated error rates on /userid/, /userinfo-by-username/ and "
+		   "/post-detail/\n"
+		   "\n"
+		   "We are seeing elevated error rates on the /userid/, /userinfo-by-username/ and "
+		   "/post-detail/ endpoints. We are investigating.\n"
+		   "\n"
+		   "Next update: 15 minutes.\n");
 	free(s);
 }
 END_TEST
@@ -162,7 +163,8 @@ START_TEST(test_identified)
 	inc.end_ms = 0;
 	s = render(PD_COMMS_IDENTIFIED, &inc, &rc);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(s,
+	ck_assert_str_eq(
+		s,
 		"[IDENTIFIED] Upstream shape change on /post-detail/\n"
 		"\n"
 		"We have identified the cause of the errors on /post-detail/: an upstream change "
@@ -190,7 +192,8 @@ START_TEST(test_identified_minimal)
 	inc.nworking = 1;
 	s = render(PD_COMMS_IDENTIFIED, &inc, &rc);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(s,
+	ck_assert_str_eq(
+		s,
 		"[IDENTIFIED] Cause identified for /post-detail/ and /post-comments/\n"
 		"\n"
 		"We have identified the cause of the errors on /post-detail/ and /post-comments/. "
@@ -208,7 +211,8 @@ START_TEST(test_resolved)
 	char *s = render(PD_COMMS_RESOLVED, &inc, &rc);
 
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(s,
+	ck_assert_str_eq(
+		s,
 		"[RESOLVED] /post-detail/ fully restored\n"
 		"\n"
 		"The /post-detail/ endpoint has returned to normal error rates and latency as of "
@@ -228,17 +232,17 @@ START_TEST(test_resolved_multiday_plural)
 
 	inc.affected = two;
 	inc.naffected = 2;
-	inc.end_ms = T_0755;   /* 2d 02h30m later */
+	inc.end_ms = T_0755; /* 2d 02h30m later */
 	s = render(PD_COMMS_RESOLVED, &inc, &rc);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(s,
-		"[RESOLVED] /user-posts/ and /post-comments/ fully restored\n"
-		"\n"
-		"The /user-posts/ and /post-comments/ endpoints have returned to normal error "
-		"rates and latency as of 2026-11-24 07:55 UTC. A postmortem will be published "
-		"within 5 business days.\n"
-		"\n"
-		"Total customer-impacting duration: 50 h 30 min.\n");
+	ck_assert_str_eq(
+		s, "[RESOLVED] /user-posts/ and /post-comments/ fully restored\n"
+		   "\n"
+		   "The /user-posts/ and /post-comments/ endpoints have returned to normal error "
+		   "rates and latency as of 2026-11-24 07:55 UTC. A postmortem will be published "
+		   "within 5 business days.\n"
+		   "\n"
+		   "Total customer-impacting duration: 50 h 30 min.\n");
 	free(s);
 }
 END_TEST
@@ -308,7 +312,7 @@ START_TEST(test_invalid_inputs)
 	ck_assert_int_eq(pd_comms_status(PD_COMMS_INVESTIGATING, &inc, &b, &err), PD_ERR_INVALID);
 	ck_assert_int_eq(err.code, PD_ERR_INVALID);
 
-	inc.affected = only_ctrl;      /* nothing usable after stripping */
+	inc.affected = only_ctrl; /* nothing usable after stripping */
 	inc.naffected = 2;
 	ck_assert_int_eq(pd_comms_status(PD_COMMS_IDENTIFIED, &inc, &b, &err), PD_ERR_INVALID);
 
@@ -328,7 +332,7 @@ START_TEST(test_invalid_inputs)
 	ck_assert_int_eq(pd_comms_postmortem(&inc, &b, &err), PD_ERR_INVALID);
 
 	inc = mode1();
-	inc.nevents = 2;   /* events NULL */
+	inc.nevents = 2; /* events NULL */
 	ck_assert_int_eq(pd_comms_postmortem(&inc, &b, &err), PD_ERR_INVALID);
 
 	inc = mode1();
@@ -346,10 +350,11 @@ END_TEST
 START_TEST(test_control_chars)
 {
 	static const char *const hostile[] = {
-		"/post-\x1b[31mdetail/\r\n[RESOLVED] fake",  /* ESC, CR, LF */
-		"\x07\x7f",                                  /* nothing left: skipped */
-		"/user\xc2\x9b" "2Jposts/",                  /* UTF-8 encoded C1 (CSI) */
-		"/caf\xc3\xa9/",                             /* real UTF-8 stays */
+		"/post-\x1b[31mdetail/\r\n[RESOLVED] fake", /* ESC, CR, LF */
+		"\x07\x7f",                                 /* nothing left: skipped */
+		"/user\xc2\x9b"
+		"2Jposts/",      /* UTF-8 encoded C1 (CSI) */
+		"/caf\xc3\xa9/", /* real UTF-8 stays */
 	};
 	struct pd_comms_incident inc = mode1();
 	int rc;
@@ -363,7 +368,8 @@ START_TEST(test_control_chars)
 	inc.mode = "tab\there";
 	s = render(PD_COMMS_IDENTIFIED, &inc, &rc);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(s,
+	ck_assert_str_eq(
+		s,
 		"[IDENTIFIED] Shape change\n"
 		"\n"
 		"We have identified the cause of the errors on /post-[31mdetail/[RESOLVED] fake, "
@@ -392,82 +398,81 @@ START_TEST(test_postmortem)
 	inc.nevents = 4;
 	s = render_pm(&inc, &rc);
 	ck_assert_int_eq(rc, 0);
-	ck_assert_str_eq(s,
-		"## Incident: Upstream shape change on /post-detail/\n"
-		"\n"
-		"Severity: P2\n"
-		"Duration: 1 h 05 min customer-impacting\n"
-		"Date: 2026-11-22 UTC\n"
-		"IC: [name]\n"
-		"Author: [name, usually IC]\n"
-		"\n"
-		"## Impact\n"
-		"- Customers affected: [count or %]\n"
-		"- Endpoints affected: /post-detail/\n"
-		"- Revenue impact: [estimate or \"TBD\"]\n"
-		"- Credit/refund decision: [link to ticket]\n"
-		"\n"
-		"## Timeline (UTC)\n"
-		"05:25 - alert fired: post-detail http_5xx (2 consecutive failures)\n"
-		"05:27 - severity P2, mode 1 (upstream changed)  forged line\n"
-		"06:30 - recovered\n"
-		"2026-11-23 00:10 - postmortem drafted\n"
-		"\n"
-		"## Root cause\n"
-		"Likely outage mode (probed): an upstream change in how the play and hdplay "
-		"fields are returned\n"
-		"\n"
-		"[2-3 paragraphs. No names of individuals.\n"
-		"Focus on system conditions.]\n"
-		"\n"
-		"## What went well\n"
-		"- [bullet]\n"
-		"- [bullet]\n"
-		"\n"
-		"## What went poorly\n"
-		"- [bullet]\n"
-		"- [bullet]\n"
-		"\n"
-		"## Where we got lucky\n"
-		"- [bullet]\n"
-		"\n"
-		"## Action items\n"
-		"| # | Item | Owner | Due | Ticket |\n"
-		"|---|------|-------|-----|--------|\n"
-		"| 1 | ... | ... | ... | ... |\n");
+	ck_assert_str_eq(
+		s, "## Incident: Upstream shape change on /post-detail/\n"
+		   "\n"
+		   "Severity: P2\n"
+		   "Duration: 1 h 05 min customer-impacting\n"
+		   "Date: 2026-11-22 UTC\n"
+		   "IC: [name]\n"
+		   "Author: [name, usually IC]\n"
+		   "\n"
+		   "## Impact\n"
+		   "- Customers affected: [count or %]\n"
+		   "- Endpoints affected: /post-detail/\n"
+		   "- Revenue impact: [estimate or \"TBD\"]\n"
+		   "- Credit/refund decision: [link to ticket]\n"
+		   "\n"
+		   "## Timeline (UTC)\n"
+		   "05:25 - alert fired: post-detail http_5xx (2 consecutive failures)\n"
+		   "05:27 - severity P2, mode 1 (upstream changed)  forged line\n"
+		   "06:30 - recovered\n"
+		   "2026-11-23 00:10 - postmortem drafted\n"
+		   "\n"
+		   "## Root cause\n"
+		   "Likely outage mode (probed): an upstream change in how the play and hdplay "
+		   "fields are returned\n"
+		   "\n"
+		   "[2-3 paragraphs. No names of individuals.\n"
+		   "Focus on system conditions.]\n"
+		   "\n"
+		   "## What went well\n"
+		   "- [bullet]\n"
+		   "- [bullet]\n"
+		   "\n"
+		   "## What went poorly\n"
+		   "- [bullet]\n"
+		   "- [bullet]\n"
+		   "\n"
+		   "## Where we got lucky\n"
+		   "- [bullet]\n"
+		   "\n"
+		   "## Action items\n"
+		   "| # | Item | Owner | Due | Ticket |\n"
+		   "|---|------|-------|-----|--------|\n"
+		   "| 1 | ... | ... | ... | ... |\n");
 	free(s);
 }
 END_TEST
 
 START_TEST(test_postmortem_prompts)
 {
-	static const char want[] =
-		"## Incident: [one-line summary]\n"
-		"\n"
-		"Severity: P[1-4]\n"
-		"Duration: [HH:MM] customer-impacting\n"
-		"Date: 2026-11-24 UTC\n"
-		"IC: [name]\n"
-		"Author: [name, usually IC]\n"
-		"\n"
-		"## Impact\n"
-		"- Customers affected: [count or %]\n"
-		"- Endpoints affected: [list]\n"
-		"- Revenue impact: [estimate or \"TBD\"]\n"
-		"- Credit/refund decision: [link to ticket]\n"
-		"\n"
-		"## Timeline (UTC)\n"
-		"HH:MM - [event]\n"
-		"HH:MM - [event]\n"
-		"HH:MM - [event]\n"
-		"\n"
-		"## Root cause\n"
-		"[2-3 paragraphs. No names of individuals.\n";
+	static const char want[] = "## Incident: [one-line summary]\n"
+				   "\n"
+				   "Severity: P[1-4]\n"
+				   "Duration: [HH:MM] customer-impacting\n"
+				   "Date: 2026-11-24 UTC\n"
+				   "IC: [name]\n"
+				   "Author: [name, usually IC]\n"
+				   "\n"
+				   "## Impact\n"
+				   "- Customers affected: [count or %]\n"
+				   "- Endpoints affected: [list]\n"
+				   "- Revenue impact: [estimate or \"TBD\"]\n"
+				   "- Credit/refund decision: [link to ticket]\n"
+				   "\n"
+				   "## Timeline (UTC)\n"
+				   "HH:MM - [event]\n"
+				   "HH:MM - [event]\n"
+				   "HH:MM - [event]\n"
+				   "\n"
+				   "## Root cause\n"
+				   "[2-3 paragraphs. No names of individuals.\n";
 	struct pd_comms_incident inc = {0};
 	int rc;
 	char *s;
 
-	inc.start_ms = T_0755;   /* open, nothing known but the start */
+	inc.start_ms = T_0755; /* open, nothing known but the start */
 	s = render_pm(&inc, &rc);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_msg(strncmp(s, want, strlen(want)) == 0, "got:\n%s", s);
@@ -487,7 +492,7 @@ START_TEST(test_postmortem_multiday_duration)
 	s = render_pm(&inc, &rc);
 	ck_assert_int_eq(rc, 0);
 	ck_assert_ptr_nonnull(strstr(s, "\nSeverity: P1\nDuration: 50 h 30 min customer-impacting\n"
-				       "Date: 2026-11-22 UTC\n"));
+					"Date: 2026-11-22 UTC\n"));
 	free(s);
 }
 END_TEST
@@ -514,12 +519,12 @@ lint(const char *md, struct lint_msgs *m)
 	return pd_comms_lint_runbook(md, md ? strlen(md) : 0, collect, m);
 }
 
-#define GOOD \
+#define GOOD                                        \
 	"# Runbook: upstream changed\n\nIntro.\n\n" \
-	"## Detect\nprobectl status\n\n" \
-	"## Declare\nP2.\n\n" \
-	"## Communicate\nINVESTIGATING.\n\n" \
-	"## Mitigate\nDegrade.\n\n" \
+	"## Detect\nprobectl status\n\n"            \
+	"## Declare\nP2.\n\n"                       \
+	"## Communicate\nINVESTIGATING.\n\n"        \
+	"## Mitigate\nDegrade.\n\n"                 \
 	"## RCA\nPostmortem.\n"
 
 START_TEST(test_lint_good)
@@ -531,10 +536,14 @@ START_TEST(test_lint_good)
 	/* case-insensitive, trailing words and closing hashes, CRLF, extra sections */
 	ck_assert_int_eq(lint("## detect\r\nx\r\n## DECLARE ##\r\nx\r\n## Notes\r\n\r\n"
 			      "## Communicate: templates\r\nx\r\n## Mitigate - first\r\nx\r\n"
-			      "## rca (postmortem)\r\nx", &m), 0);
+			      "## rca (postmortem)\r\nx",
+			      &m),
+			 0);
 	/* indentation up to three spaces still makes a heading */
 	ck_assert_int_eq(lint("   ## Detect\nx\n## Declare\nx\n## Communicate\nx\n"
-			      "## Mitigate\nx\n## RCA\n```sh\nprobectl postmortem 1\n```\n", &m), 0);
+			      "## Mitigate\nx\n## RCA\n```sh\nprobectl postmortem 1\n```\n",
+			      &m),
+			 0);
 }
 END_TEST
 
@@ -542,18 +551,21 @@ START_TEST(test_lint_missing)
 {
 	struct lint_msgs m;
 
-	ck_assert_int_eq(lint("## Detect\nx\n## Declare\nx\n## Communicate\nx\n## RCA\nx\n", &m), 1);
+	ck_assert_int_eq(lint("## Detect\nx\n## Declare\nx\n## Communicate\nx\n## RCA\nx\n", &m),
+			 1);
 	ck_assert_str_eq(m.text, "missing section 'Mitigate'\n");
 	ck_assert_int_eq(lint("", &m), 5);
 	ck_assert_int_eq(lint(NULL, &m), 5);
 	ck_assert_str_eq(m.text, "missing section 'Detect'\nmissing section 'Declare'\n"
-			 "missing section 'Communicate'\nmissing section 'Mitigate'\n"
-			 "missing section 'RCA'\n");
+				 "missing section 'Communicate'\nmissing section 'Mitigate'\n"
+				 "missing section 'RCA'\n");
 	/* look-alikes are not the section */
 	ck_assert_int_eq(lint("## Detection\nx\n### Declare\nx\n#Communicate\nx\n"
-			      "## Mitigate\nx\n## RCA\nx\n", &m), 3);
+			      "## Mitigate\nx\n## RCA\nx\n",
+			      &m),
+			 3);
 	ck_assert_str_eq(m.text, "missing section 'Detect'\nmissing section 'Declare'\n"
-			 "missing section 'Communicate'\n");
+				 "missing section 'Communicate'\n");
 }
 END_TEST
 
@@ -562,11 +574,15 @@ START_TEST(test_lint_empty)
 	struct lint_msgs m;
 
 	ck_assert_int_eq(lint("## Detect\n\n   \n## Declare\nx\n## Communicate\nx\n"
-			      "## Mitigate\nx\n## RCA\n\t\n", &m), 2);
+			      "## Mitigate\nx\n## RCA\n\t\n",
+			      &m),
+			 2);
 	ck_assert_str_eq(m.text, "empty section 'Detect'\nempty section 'RCA'\n");
 	/* a level-1 heading ends the section; text after it does not count */
 	ck_assert_int_eq(lint("## Detect\nx\n## Declare\nx\n## Communicate\nx\n"
-			      "## Mitigate\n# Appendix\ntext\n## RCA\nx\n", &m), 1);
+			      "## Mitigate\n# Appendix\ntext\n## RCA\nx\n",
+			      &m),
+			 1);
 	ck_assert_str_eq(m.text, "empty section 'Mitigate'\n");
 }
 END_TEST
@@ -577,10 +593,14 @@ START_TEST(test_lint_order_and_dup)
 
 	/* Mitigate moved up: only Mitigate is out of place */
 	ck_assert_int_eq(lint("## Detect\nx\n## Mitigate\nx\n## Declare\nx\n## Communicate\nx\n"
-			      "## RCA\nx\n", &m), 1);
+			      "## RCA\nx\n",
+			      &m),
+			 1);
 	ck_assert_str_eq(m.text, "section 'Mitigate' out of order\n");
 	ck_assert_int_eq(lint("## RCA\nx\n## Detect\nx\n## Declare\nx\n## Communicate\nx\n"
-			      "## Mitigate\nx\n", &m), 1);
+			      "## Mitigate\nx\n",
+			      &m),
+			 1);
 	ck_assert_str_eq(m.text, "section 'RCA' out of order\n");
 	ck_assert_int_eq(lint(GOOD "## Detect\nagain\n", &m), 1);
 	ck_assert_str_eq(m.text, "duplicate section 'Detect'\n");
@@ -593,18 +613,26 @@ START_TEST(test_lint_fences)
 
 	/* "## Mitigate" inside a code block is code, not a heading; the block is Declare's body */
 	ck_assert_int_eq(lint("## Detect\nx\n## Declare\n```\n## Mitigate\n```\n"
-			      "## Communicate\nx\n## RCA\nx\n", &m), 1);
+			      "## Communicate\nx\n## RCA\nx\n",
+			      &m),
+			 1);
 	ck_assert_str_eq(m.text, "missing section 'Mitigate'\n");
 	/* a ``` line with an info string does not close a ~~~~ fence; ~~~~ does */
 	ck_assert_int_eq(lint("## Detect\n~~~~\n```sh\n## Declare\n~~~~\n## Declare\nx\n"
-			      "## Communicate\nx\n## Mitigate\nx\n## RCA\nx\n", &m), 0);
+			      "## Communicate\nx\n## Mitigate\nx\n## RCA\nx\n",
+			      &m),
+			 0);
 	/* a shorter run, or one with an info string, does not close a fence */
 	ck_assert_int_eq(lint("## Detect\n````\n```\n## Declare\n````\n## Declare\nx\n"
 			      "## Communicate\nx\n## Mitigate\n```\n```sh\n## Detect\n```\n"
-			      "## RCA\nx\n", &m), 0);
+			      "## RCA\nx\n",
+			      &m),
+			 0);
 	/* an unclosed fence swallows the rest */
 	ck_assert_int_eq(lint("## Detect\n```\n## Declare\nx\n## Communicate\nx\n"
-			      "## Mitigate\nx\n## RCA\nx\n", &m), 4);
+			      "## Mitigate\nx\n## RCA\nx\n",
+			      &m),
+			 4);
 }
 END_TEST
 

@@ -69,7 +69,7 @@ load_ok(const char *yaml)
 {
 	struct pd_config *cfg = NULL;
 	struct pd_err err;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	int rc = load_str(yaml, &cfg, &err, &d);
 
 	if (rc != 0)
@@ -87,7 +87,7 @@ load_fails_with(const char *yaml, const char *want)
 {
 	struct pd_config *cfg = NULL;
 	struct pd_err err;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	char full[512];
 	int rc = load_str(yaml, &cfg, &err, &d);
 
@@ -117,7 +117,7 @@ header(const struct pd_header *h, size_t n, const char *name)
 static const cJSON *
 jpath(const cJSON *j, const char *a, const char *b, const char *c)
 {
-	const char *keys[] = { a, b, c };
+	const char *keys[] = {a, b, c};
 
 	for (size_t i = 0; i < 3 && keys[i] != NULL && j != NULL; i++)
 		j = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
@@ -129,9 +129,8 @@ json_has_string(const cJSON *arr, const char *s)
 {
 	const cJSON *e;
 
-	cJSON_ArrayForEach(e, arr)
-		if (cJSON_IsString(e) && strcmp(e->valuestring, s) == 0)
-			return 1;
+	cJSON_ArrayForEach(e,
+			   arr) if (cJSON_IsString(e) && strcmp(e->valuestring, s) == 0) return 1;
 	return 0;
 }
 
@@ -163,8 +162,8 @@ START_TEST(test_real_probes_yaml)
 {
 	static const char key[] = "tk-test-key-9f8e7d6c";
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
-	struct diag d = { 0 };
+	struct pd_err err = {0};
+	struct diag d = {0};
 	const struct pd_probe_cfg *p;
 	const struct pd_header *h;
 	const cJSON *s;
@@ -188,12 +187,12 @@ START_TEST(test_real_probes_yaml)
 	static const struct {
 		const char *name, *family, *url;
 	} want[] = {
-		{ "userid", "userid", "https://api.tikliveapi.com/userid/?username=tiktok" },
-		{ "userinfo", "userinfo-by-username",
-		  "https://api.tikliveapi.com/userinfo-by-username/?username=tiktok" },
-		{ "post-detail", "post-detail",
-		  "https://api.tikliveapi.com/post-detail/?url=https%3A%2F%2Fwww.tiktok.com%2F"
-		  "%40tiktok%2Fvideo%2F7106594312292453675" },
+		{"userid", "userid", "https://api.tikliveapi.com/userid/?username=tiktok"},
+		{"userinfo", "userinfo-by-username",
+		 "https://api.tikliveapi.com/userinfo-by-username/?username=tiktok"},
+		{"post-detail", "post-detail",
+		 "https://api.tikliveapi.com/post-detail/?url=https%3A%2F%2Fwww.tiktok.com%2F"
+		 "%40tiktok%2Fvideo%2F7106594312292453675"},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		p = &cfg->probes[i];
@@ -238,15 +237,17 @@ START_TEST(test_real_probes_yaml)
 	ck_assert(json_has_string(jpath(s, "required", NULL, NULL), "user"));
 	ck_assert(json_has_string(jpath(s, "required", NULL, NULL), "stats"));
 	ck_assert_str_eq(jpath(s, "properties", "user", "type")->valuestring, "object");
-	ck_assert(json_has_string(jpath(jpath(s, "properties", "user", NULL), "required", NULL,
-					NULL), "uniqueId"));
-	ck_assert(json_has_string(jpath(jpath(s, "properties", "user", NULL), "required", NULL,
-					NULL), "id"));
-	ck_assert_int_eq(jpath(jpath(s, "properties", "user", "properties"), "uniqueId",
-			       "minLength", NULL)->valueint, 1);
+	ck_assert(json_has_string(
+		jpath(jpath(s, "properties", "user", NULL), "required", NULL, NULL), "uniqueId"));
+	ck_assert(json_has_string(
+		jpath(jpath(s, "properties", "user", NULL), "required", NULL, NULL), "id"));
+	ck_assert_int_eq(
+		jpath(jpath(s, "properties", "user", "properties"), "uniqueId", "minLength", NULL)
+			->valueint,
+		1);
 	{
 		const cJSON *stats = jpath(s, "properties", "stats", NULL);
-		const char *counts[] = { "followerCount", "heartCount", "videoCount" };
+		const char *counts[] = {"followerCount", "heartCount", "videoCount"};
 
 		ck_assert_str_eq(jpath(stats, "type", NULL, NULL)->valuestring, "object");
 		for (size_t i = 0; i < 3; i++) {
@@ -262,7 +263,7 @@ START_TEST(test_real_probes_yaml)
 	/* /post-detail/: flat play, hdplay, wmplay URLs */
 	s = pd_config_probe(cfg, "post-detail")->json_schema;
 	{
-		const char *keys[] = { "play", "hdplay", "wmplay" };
+		const char *keys[] = {"play", "hdplay", "wmplay"};
 
 		for (size_t i = 0; i < 3; i++) {
 			const cJSON *k = jpath(s, "properties", keys[i], NULL);
@@ -270,7 +271,8 @@ START_TEST(test_real_probes_yaml)
 			ck_assert(json_has_string(jpath(s, "required", NULL, NULL), keys[i]));
 			ck_assert_str_eq(jpath(k, "type", NULL, NULL)->valuestring, "string");
 			ck_assert_int_eq(jpath(k, "minLength", NULL, NULL)->valueint, 1);
-			ck_assert_str_eq(jpath(k, "pattern", NULL, NULL)->valuestring, "^https?://");
+			ck_assert_str_eq(jpath(k, "pattern", NULL, NULL)->valuestring,
+					 "^https?://");
 		}
 	}
 
@@ -297,30 +299,44 @@ START_TEST(test_real_probes_schemas_validate)
 		const char *probe, *doc;
 		int valid;
 	} t[] = {
-		{ "userid", "{\"id\":\"107955\"}", 1 },
-		{ "userid", "{\"id\":\"\"}", 0 },             /* 200 with empty id field */
-		{ "userid", "{}", 0 },
-		{ "userid", "{\"id\":107955}", 0 },
-		{ "userid", "[]", 0 },
-		{ "userinfo", "{\"user\":{\"id\":\"1\",\"uniqueId\":\"tiktok\"},\"stats\":"
-		  "{\"followerCount\":1,\"heartCount\":2,\"videoCount\":0}}", 1 },
-		{ "userinfo", "{\"user\":{\"id\":\"1\",\"uniqueId\":\"\"},\"stats\":"
-		  "{\"followerCount\":1,\"heartCount\":2,\"videoCount\":0}}", 0 },
-		{ "userinfo", "{\"user\":{\"id\":\"1\",\"uniqueId\":\"t\"},\"stats\":"
-		  "{\"followerCount\":-1,\"heartCount\":2,\"videoCount\":0}}", 0 },
-		{ "userinfo", "{\"user\":{\"id\":\"1\",\"uniqueId\":\"t\"},\"stats\":"
-		  "{\"followerCount\":1.5,\"heartCount\":2,\"videoCount\":0}}", 0 },
-		{ "userinfo", "{\"user\":{\"id\":\"1\",\"uniqueId\":\"t\"}}", 0 },
-		{ "post-detail", "{\"play\":\"https://v/1\",\"hdplay\":\"https://v/2\","
-		  "\"wmplay\":\"http://v/3\"}", 1 },
-		{ "post-detail", "{\"play\":\"\",\"hdplay\":\"https://v/2\","
-		  "\"wmplay\":\"http://v/3\"}", 0 },
-		{ "post-detail", "{\"play\":\"https://v/1\",\"hdplay\":\"ftp://v/2\","
-		  "\"wmplay\":\"http://v/3\"}", 0 },
-		{ "post-detail", "{\"play\":\"https://v/1\",\"hdplay\":\"https://v/2\"}", 0 },
+		{"userid", "{\"id\":\"107955\"}", 1},
+		{"userid", "{\"id\":\"\"}", 0}, /* 200 with empty id field */
+		{"userid", "{}", 0},
+		{"userid", "{\"id\":107955}", 0},
+		{"userid", "[]", 0},
+		{"userinfo",
+		 "{\"user\":{\"id\":\"1\",\"uniqueId\":\"tiktok\"},\"stats\":"
+		 "{\"followerCount\":1,\"heartCount\":2,\"videoCount\":0}}",
+		 1},
+		{"userinfo",
+		 "{\"user\":{\"id\":\"1\",\"uniqueId\":\"\"},\"stats\":"
+		 "{\"followerCount\":1,\"heartCount\":2,\"videoCount\":0}}",
+		 0},
+		{"userinfo",
+		 "{\"user\":{\"id\":\"1\",\"uniqueId\":\"t\"},\"stats\":"
+		 "{\"followerCount\":-1,\"heartCount\":2,\"videoCount\":0}}",
+		 0},
+		{"userinfo",
+		 "{\"user\":{\"id\":\"1\",\"uniqueId\":\"t\"},\"stats\":"
+		 "{\"followerCount\":1.5,\"heartCount\":2,\"videoCount\":0}}",
+		 0},
+		{"userinfo", "{\"user\":{\"id\":\"1\",\"uniqueId\":\"t\"}}", 0},
+		{"post-detail",
+		 "{\"play\":\"https://v/1\",\"hdplay\":\"https://v/2\","
+		 "\"wmplay\":\"http://v/3\"}",
+		 1},
+		{"post-detail",
+		 "{\"play\":\"\",\"hdplay\":\"https://v/2\","
+		 "\"wmplay\":\"http://v/3\"}",
+		 0},
+		{"post-detail",
+		 "{\"play\":\"https://v/1\",\"hdplay\":\"ftp://v/2\","
+		 "\"wmplay\":\"http://v/3\"}",
+		 0},
+		{"post-detail", "{\"play\":\"https://v/1\",\"hdplay\":\"https://v/2\"}", 0},
 	};
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_int_eq(setenv("TIKLIVE_TEST_KEY", "k", 1), 0);
 	ck_assert_int_eq(pd_config_load(REAL_PROBES, &cfg, &err, NULL, NULL), 0);
@@ -347,8 +363,8 @@ END_TEST
 START_TEST(test_real_probes_yaml_key_unset)
 {
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
-	struct diag d = { 0 };
+	struct pd_err err = {0};
+	struct diag d = {0};
 	char want[512], buf[512];
 	FILE *f;
 	int lineno = 0, col = 0, rc;
@@ -384,7 +400,7 @@ END_TEST
 START_TEST(test_minimal_defaults)
 {
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	const struct pd_probe_cfg *p;
 	int rc = pd_config_load(CFG_DIR "good_minimal.yaml", &cfg, &err, NULL, NULL);
 
@@ -426,8 +442,8 @@ END_TEST
 START_TEST(test_schema_keywords_good)
 {
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
-	struct diag d = { 0 };
+	struct pd_err err = {0};
+	struct diag d = {0};
 	struct pd_schema *s;
 	struct pd_schema_error errs[4];
 	size_t nerr = 0;
@@ -452,24 +468,25 @@ START_TEST(test_schema_keywords_good)
 
 	/* the opt-out covers its own object and what is under it, nothing beside it */
 	cfg = load_ok(P1 "    expect:\n      json:\n        x-allow-unknown-keywords: true\n"
-		      "        nullable: true\n        properties: {a: {nullable: true}}\n");
+			 "        nullable: true\n        properties: {a: {nullable: true}}\n");
 	pd_config_free(cfg);
 	load_fails_with(P1 "    expect:\n      json:\n        properties:\n"
-			"          a: {x-allow-unknown-keywords: true, nullable: true}\n"
-			"        nullable: true\n",
+			   "          a: {x-allow-unknown-keywords: true, nullable: true}\n"
+			   "        nullable: true\n",
 			"8:9: json: unknown JSON Schema keyword 'nullable', which would check "
 			"nothing (name extensions 'x-...', or set x-allow-unknown-keywords: true)");
 	/* only true opts out */
-	load_fails_with(P1 "    expect:\n      json: {x-allow-unknown-keywords: false, requird: [a]}\n",
-			"5:47: json: unknown JSON Schema keyword 'requird' (did you mean "
-			"'required'?)");
+	load_fails_with(
+		P1 "    expect:\n      json: {x-allow-unknown-keywords: false, requird: [a]}\n",
+		"5:47: json: unknown JSON Schema keyword 'requird' (did you mean "
+		"'required'?)");
 }
 END_TEST
 
 START_TEST(test_overrides)
 {
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	const struct pd_probe_cfg *p;
 	const struct pd_header *h;
 	const cJSON *s, *e;
@@ -581,96 +598,124 @@ struct bad_case {
 	const char *file;
 	size_t n;
 	const char *lines[12]; /* after "FILE:" */
-	int prefix;           /* schema errors: the validator's own text follows */
+	int prefix;            /* schema errors: the validator's own text follows */
 };
 
 #define DUR_HINT " (a number with a unit: ms, s, m, h, d; e.g. 500ms, 30s, 1m30s)"
 #define STATUS_HINT " (a code 100-599 or a range like \"200-299\")"
 
 static const struct bad_case bad_cases[] = {
-	{ "bad_maintenance.yaml", 7,
-	  { "16:15: weekdays: unknown weekday 'funday' (mon, tue, wed, thu, fri, sat, sun)",
-	    "17:11: time: invalid time of day '25:00' (HH:MM, UTC, 00:00 to 23:59)",
-	    "18:15: duration: must be greater than 0",
-	    "19:14: probes: no probe named 'nope' in this configuration",
-	    "20:16: families: no probe family named 'nofam' in this configuration",
-	    "22:12: start: 'yesterday' is not an RFC 3339 time (UTC, e.g. 2026-12-07T02:00:00Z)",
-	    "26:5: maintenance needs a scope: 'probes: [...]', 'families: [...]' or "
-	    "'all: true'" }, 0 },
-	{ "bad_unknown_top.yaml", 2,
-	  { "1:1: missing required key 'probes'",
-	    "3:1: unknown key 'probe' (did you mean 'probes'?)" }, 0 },
-	{ "bad_unknown_expect.yaml", 1,
-	  { "6:7: unknown key 'max_latncy' (did you mean 'max_latency'?)" }, 0 },
-	{ "bad_duration.yaml", 1, { "2:13: interval: invalid duration '30sec'" DUR_HINT }, 0 },
-	{ "bad_url.yaml", 2,
-	  { "3:10: url: invalid URL 'ftp://api.tikliveapi.com/userid/': scheme must be http or "
-	    "https",
-	    "5:10: url: invalid URL 'https:///userid/': expected scheme://host/..." }, 0 },
-	{ "bad_duplicate.yaml", 1,
-	  { "7:11: duplicate probe name 'userid' (first defined at 2:11)" }, 0 },
-	{ "bad_unset_var.yaml", 1,
-	  { "3:16: environment variable PROBED_TEST_SURELY_UNSET is not set" }, 0 },
-	{ "bad_file_unreadable.yaml", 1,
-	  { "7:18: cannot read '/nonexistent/probed-test/pagerduty-key': No such file or "
-	    "directory" }, 0 },
-	{ "bad_status.yaml", 1, { "5:21: status: invalid status '299-200'" STATUS_HINT }, 0 },
-	{ "bad_schema_pattern.yaml", 1, { "6:9: json: invalid JSON Schema: " }, 1 },
-	{ "bad_schema_type.yaml", 1, { "5:13: json: invalid JSON Schema: " }, 1 },
-	{ "bad_syntax.yaml", 1,
-	  { "4:4: bad indentation: inside a list, a line must start a new item ('- ') or line up "
-	    "with the keys of the item above it (YAML: did not find expected '-' indicator, "
-	    "while parsing a block collection at 2:3)" }, 0 },
-	{ "bad_tab.yaml", 1, { "3:1: a tab character: YAML indentation must use spaces" }, 0 },
-	{ "bad_indent.yaml", 1,
-	  { "4:6: bad indentation: this line is indented more than the key above it, so it reads "
-	    "as part of that key's value (YAML: mapping values are not allowed in this "
-	    "context)" }, 0 },
-	{ "bad_multi.yaml", 5,
-	  { "3:12: timeout: must be greater than 0",
-	    "4:25: failures_before_page: expected an integer from 1 to 100, got '0'",
-	    "8:11: tier: must be core, secondary or site, got 'primary'",
-	    "9:11: name: invalid name 'bad name!' (1-64 characters from A-Z a-z 0-9 _ . -)",
-	    "13:7: unknown key 'colour' (expected one of: status, max_latency, json)" }, 0 },
-	{ "bad_empty_probes.yaml", 1, { "3:9: probes: list is empty (nothing to watch)" }, 0 },
-	{ "bad_dup_key.yaml", 1, { "5:5: duplicate key 'interval' (first defined at 4:5)" }, 0 },
-	{ "bad_notify.yaml", 4,
-	  { "5:5: webhook is missing required key 'url'",
-	    "7:5: pagerduty is missing required key 'routing_key'",
-	    "9:11: duplicate notify name 'hook' (first defined at 5:11)",
-	    "10:11: type: must be webhook, pagerduty, opsgenie, slack, alertmanager, exec or email, "
-	    "got 'teams'" }, 0 },
-	{ "bad_schema_unknown.yaml", 4,
-	  { "8:9: json: unknown JSON Schema keyword 'requird' (did you mean 'required'?)",
-	    "13:13: json: unknown JSON Schema keyword 'minLenght' (did you mean 'minLength'?)",
-	    "16:13: json: unknown JSON Schema keyword 'id' (did you mean 'if'? a property goes "
-	    "under 'properties')",
-	    "17:13: json: unknown JSON Schema keyword 'propertys' (did you mean "
-	    "'properties'?)" }, 0 },
-	{ "bad_unknown_keys.yaml", 11,
-	  { "3:3: unknown key 'intervall' (did you mean 'interval'?)",
-	    "4:3: unknown key 'status' here (it goes under 'expect:' of each probe)",
-	    "6:3: unknown key 'pth' (did you mean 'path'?)",
-	    "10:5: unknown key 'timout' (did you mean 'timeout'?)",
-	    "11:5: unknown key 'status' here (it goes under 'expect:')",
-	    "13:7: unknown key 'stauts' (did you mean 'status'?)",
-	    "14:5: unknown key 'notify' here (it goes at the top level: check this line's "
-	    "indentation)",
-	    "20:5: unknown key 'timeuot' (did you mean 'timeout'?)",
-	    "22:3: unknown key 'listn' (did you mean 'listen'?)",
-	    "24:3: unknown key 'windw' (did you mean 'window'?)",
-	    "27:3: unknown key 'intervl' (did you mean 'interval'?)" }, 0 },
-	{ "bad_listen.yaml", 1,
-	  { "5:11: listen: invalid address 'localhost' (host:port, e.g. 127.0.0.1:9464 or "
-	    "[::1]:9464)" }, 0 },
+	{"bad_maintenance.yaml",
+	 7,
+	 {"16:15: weekdays: unknown weekday 'funday' (mon, tue, wed, thu, fri, sat, sun)",
+	  "17:11: time: invalid time of day '25:00' (HH:MM, UTC, 00:00 to 23:59)",
+	  "18:15: duration: must be greater than 0",
+	  "19:14: probes: no probe named 'nope' in this configuration",
+	  "20:16: families: no probe family named 'nofam' in this configuration",
+	  "22:12: start: 'yesterday' is not an RFC 3339 time (UTC, e.g. 2026-12-07T02:00:00Z)",
+	  "26:5: maintenance needs a scope: 'probes: [...]', 'families: [...]' or "
+	  "'all: true'"},
+	 0},
+	{"bad_unknown_top.yaml",
+	 2,
+	 {"1:1: missing required key 'probes'",
+	  "3:1: unknown key 'probe' (did you mean 'probes'?)"},
+	 0},
+	{"bad_unknown_expect.yaml",
+	 1,
+	 {"6:7: unknown key 'max_latncy' (did you mean 'max_latency'?)"},
+	 0},
+	{"bad_duration.yaml", 1, {"2:13: interval: invalid duration '30sec'" DUR_HINT}, 0},
+	{"bad_url.yaml",
+	 2,
+	 {"3:10: url: invalid URL 'ftp://api.tikliveapi.com/userid/': scheme must be http or "
+	  "https",
+	  "5:10: url: invalid URL 'https:///userid/': expected scheme://host/..."},
+	 0},
+	{"bad_duplicate.yaml",
+	 1,
+	 {"7:11: duplicate probe name 'userid' (first defined at 2:11)"},
+	 0},
+	{"bad_unset_var.yaml",
+	 1,
+	 {"3:16: environment variable PROBED_TEST_SURELY_UNSET is not set"},
+	 0},
+	{"bad_file_unreadable.yaml",
+	 1,
+	 {"7:18: cannot read '/nonexistent/probed-test/pagerduty-key': No such file or "
+	  "directory"},
+	 0},
+	{"bad_status.yaml", 1, {"5:21: status: invalid status '299-200'" STATUS_HINT}, 0},
+	{"bad_schema_pattern.yaml", 1, {"6:9: json: invalid JSON Schema: "}, 1},
+	{"bad_schema_type.yaml", 1, {"5:13: json: invalid JSON Schema: "}, 1},
+	{"bad_syntax.yaml",
+	 1,
+	 {"4:4: bad indentation: inside a list, a line must start a new item ('- ') or line up "
+	  "with the keys of the item above it (YAML: did not find expected '-' indicator, "
+	  "while parsing a block collection at 2:3)"},
+	 0},
+	{"bad_tab.yaml", 1, {"3:1: a tab character: YAML indentation must use spaces"}, 0},
+	{"bad_indent.yaml",
+	 1,
+	 {"4:6: bad indentation: this line is indented more than the key above it, so it reads "
+	  "as part of that key's value (YAML: mapping values are not allowed in this "
+	  "context)"},
+	 0},
+	{"bad_multi.yaml",
+	 5,
+	 {"3:12: timeout: must be greater than 0",
+	  "4:25: failures_before_page: expected an integer from 1 to 100, got '0'",
+	  "8:11: tier: must be core, secondary or site, got 'primary'",
+	  "9:11: name: invalid name 'bad name!' (1-64 characters from A-Z a-z 0-9 _ . -)",
+	  "13:7: unknown key 'colour' (expected one of: status, max_latency, json)"},
+	 0},
+	{"bad_empty_probes.yaml", 1, {"3:9: probes: list is empty (nothing to watch)"}, 0},
+	{"bad_dup_key.yaml", 1, {"5:5: duplicate key 'interval' (first defined at 4:5)"}, 0},
+	{"bad_notify.yaml",
+	 4,
+	 {"5:5: webhook is missing required key 'url'",
+	  "7:5: pagerduty is missing required key 'routing_key'",
+	  "9:11: duplicate notify name 'hook' (first defined at 5:11)",
+	  "10:11: type: must be webhook, pagerduty, opsgenie, slack, alertmanager, exec or email, "
+	  "got 'teams'"},
+	 0},
+	{"bad_schema_unknown.yaml",
+	 4,
+	 {"8:9: json: unknown JSON Schema keyword 'requird' (did you mean 'required'?)",
+	  "13:13: json: unknown JSON Schema keyword 'minLenght' (did you mean 'minLength'?)",
+	  "16:13: json: unknown JSON Schema keyword 'id' (did you mean 'if'? a property goes "
+	  "under 'properties')",
+	  "17:13: json: unknown JSON Schema keyword 'propertys' (did you mean "
+	  "'properties'?)"},
+	 0},
+	{"bad_unknown_keys.yaml",
+	 11,
+	 {"3:3: unknown key 'intervall' (did you mean 'interval'?)",
+	  "4:3: unknown key 'status' here (it goes under 'expect:' of each probe)",
+	  "6:3: unknown key 'pth' (did you mean 'path'?)",
+	  "10:5: unknown key 'timout' (did you mean 'timeout'?)",
+	  "11:5: unknown key 'status' here (it goes under 'expect:')",
+	  "13:7: unknown key 'stauts' (did you mean 'status'?)",
+	  "14:5: unknown key 'notify' here (it goes at the top level: check this line's "
+	  "indentation)",
+	  "20:5: unknown key 'timeuot' (did you mean 'timeout'?)",
+	  "22:3: unknown key 'listn' (did you mean 'listen'?)",
+	  "24:3: unknown key 'windw' (did you mean 'window'?)",
+	  "27:3: unknown key 'intervl' (did you mean 'interval'?)"},
+	 0},
+	{"bad_listen.yaml",
+	 1,
+	 {"5:11: listen: invalid address 'localhost' (host:port, e.g. 127.0.0.1:9464 or "
+	  "[::1]:9464)"},
+	 0},
 };
 
 START_TEST(test_bad_fixture)
 {
 	const struct bad_case *bc = &bad_cases[_i];
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
-	struct diag d = { 0 };
+	struct pd_err err = {0};
+	struct diag d = {0};
 	char path[512], want[768];
 	int rc;
 
@@ -689,7 +734,7 @@ START_TEST(test_bad_fixture)
 		snprintf(want, sizeof(want), "%s:%s", path, bc->lines[i]);
 		if (bc->prefix && i == bc->n - 1) {
 			ck_assert_msg(strncmp(d.lines[i], want, strlen(want)) == 0 &&
-				      strlen(d.lines[i]) > strlen(want),
+					      strlen(d.lines[i]) > strlen(want),
 				      "got '%s', want prefix '%s'", d.lines[i], want);
 		} else {
 			ck_assert_str_eq(d.lines[i], want);
@@ -704,8 +749,8 @@ END_TEST
 START_TEST(test_missing_file)
 {
 	struct pd_config *cfg = (struct pd_config *)&cfg;
-	struct pd_err err = { 0 };
-	struct diag d = { 0 };
+	struct pd_err err = {0};
+	struct diag d = {0};
 	int rc = pd_config_load(CFG_DIR "does-not-exist.yaml", &cfg, &err, diag_cb, &d);
 
 	ck_assert_int_eq(rc, PD_ERR_IO);
@@ -745,7 +790,7 @@ START_TEST(test_classify_words)
 			"5:13: classify: upstream: 1-64 characters on one line (the upstream's "
 			"name, e.g. TikTok)");
 	load_fails_with(P1 "classify:\n  upstream: "
-			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+			   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 			"5:13: classify: upstream: 1-64 characters on one line (the upstream's "
 			"name, e.g. TikTok)");
 	load_fails_with(P1 "classify:\n  reference_probes: a\n",
@@ -759,7 +804,7 @@ START_TEST(test_inline_errors)
 	load_fails_with("# only a comment\n",
 			"1:1: empty configuration (at least 'probes' is required)");
 	load_fails_with("- a\n- b\n", "1:1: expected a mapping at the top level (defaults, "
-			"store, probes, notify, location, http)");
+				      "store, probes, notify, location, http)");
 	load_fails_with("probes:\n", "1:8: probes: list is empty (nothing to watch)");
 	load_fails_with("probes: {a: 1}\n", "1:9: probes: expected a list");
 	load_fails_with("probes:\n  - url: http://h/\n",
@@ -772,26 +817,29 @@ START_TEST(test_inline_errors)
 	load_fails_with(P1 "    interval: [30s]\n",
 			"4:15: interval: expected a single value, not a list");
 	load_fails_with(P1 "    timeout:\n", "4:13: timeout: missing value");
-	load_fails_with(P1 "    confirm_after: 0ms\n", "4:20: confirm_after: must be greater than 0");
+	load_fails_with(P1 "    confirm_after: 0ms\n",
+			"4:20: confirm_after: must be greater than 0");
 	load_fails_with(P1 "notify:\n  - name: n\n    type: webhook\n    url: http://h/\n"
-			"    retry: {max_backoff: 2h}\n",
+			   "    retry: {max_backoff: 2h}\n",
 			"8:26: max_backoff: at most 1h");
 	load_fails_with(P1 "notify:\n  - name: n\n    type: webhook\n    url: http://h/\n"
-			"    breaker: {cooldown: 1m, max_cooldown: 30s}\n",
+			   "    breaker: {cooldown: 1m, max_cooldown: 30s}\n",
 			"8:43: max_cooldown: shorter than cooldown");
 	load_fails_with(P1 "notify:\n  - name: n\n    type: webhook\n    url: http://h/\n"
-			"    breaker: {failures: 0}\n",
+			   "    breaker: {failures: 0}\n",
 			"8:25: failures: expected an integer from 1 to 100, got '0'");
-	load_fails_with(P1 "    successes_before_resolve: 101\n",
-			"4:31: successes_before_resolve: expected an integer from 1 to 100, got '101'");
+	load_fails_with(
+		P1 "    successes_before_resolve: 101\n",
+		"4:31: successes_before_resolve: expected an integer from 1 to 100, got '101'");
 	load_fails_with(P1 "    failures_before_page: 2.0\n",
 			"4:27: failures_before_page: expected an integer from 1 to 100, got '2.0'");
 	load_fails_with(P1 "    max_body: 1GiB\n", "4:15: max_body: invalid size '1GiB' (bytes, or "
-			"a number with a unit: B, KB, KiB, MB, MiB)");
+						   "a number with a unit: B, KB, KiB, MB, MiB)");
 	load_fails_with(P1 "    max_body: 0\n", "4:15: max_body: must be greater than 0");
-	load_fails_with(P1 "    severity: P5\n", "4:15: severity: must be P1, P2, P3 or P4, got 'P5'");
+	load_fails_with(P1 "    severity: P5\n",
+			"4:15: severity: must be P1, P2, P3 or P4, got 'P5'");
 	load_fails_with(P1 "    method: get\n", "4:13: method: invalid HTTP method 'get' "
-			"(upper-case, e.g. GET, POST, HEAD)");
+						"(upper-case, e.g. GET, POST, HEAD)");
 	load_fails_with(P1 "    headers: {\"Bad Name\": x}\n",
 			"4:15: headers: invalid header name 'Bad Name'");
 	load_fails_with(P1 "    headers: {X-A: a, x-a: b}\n",
@@ -807,9 +855,10 @@ START_TEST(test_inline_errors)
 			"4:28: json: '.inf' (infinity/NaN) cannot be represented in JSON");
 	load_fails_with(P1 "    expect: {json: {a: 1, a: 2}}\n", "4:27: json: duplicate key 'a'");
 	/* an aliased schema is reported once, where it is written */
-	load_fails_with(P1 "    expect:\n      json:\n        definitions: {a: &a {maxmum: 3}}\n"
-			"        allOf: [*a, *a]\n",
-			"6:30: json: unknown JSON Schema keyword 'maxmum' (did you mean 'maximum'?)");
+	load_fails_with(
+		P1 "    expect:\n      json:\n        definitions: {a: &a {maxmum: 3}}\n"
+		   "        allOf: [*a, *a]\n",
+		"6:30: json: unknown JSON Schema keyword 'maxmum' (did you mean 'maximum'?)");
 	load_fails_with(P1 "store: {path: \"\"}\n", "4:15: path: must not be empty");
 	load_fails_with(P1 "store: {retention: 1y}\n",
 			"4:20: retention: invalid duration '1y'" DUR_HINT);
@@ -821,39 +870,49 @@ START_TEST(test_inline_errors)
 	load_fails_with(P1 "defaults: {status: [200]}\n",
 			"4:12: unknown key 'status' here (it goes under 'expect:' of each probe)");
 	load_fails_with(P1 "notify:\n  - name: w\n    type: webhook\n    url: http://h/\n"
-			"    routing_key: k\n", "8:5: routing_key is only valid for type pagerduty");
+			   "    routing_key: k\n",
+			"8:5: routing_key is only valid for type pagerduty");
 	load_fails_with(P1 "notify:\n  - name: w\n    url: http://h/\n",
 			"5:5: notify entry is missing required key 'type' (webhook, pagerduty, "
 			"opsgenie, slack, alertmanager, exec or email)");
 	load_fails_with(P1 "http: {bearer_token: \"\"}\n", "4:22: bearer_token: must not be empty");
 	load_fails_with(P1 "http: {port: 1}\n",
 			"4:8: unknown key 'port' (expected one of: listen, bearer_token)");
-	load_fails_with(P1 "location: [a]\n", "4:11: location: expected a single value, not a list");
+	load_fails_with(P1 "location: [a]\n",
+			"4:11: location: expected a single value, not a list");
 	/* runbooks.base_url: an absolute http(s) URL, no query/fragment, bounded */
 	load_fails_with(P1 "runbooks: {base_url: /srv/runbooks}\n",
 			"4:22: base_url: invalid URL '/srv/runbooks': Bad scheme");
-	load_fails_with(P1 "runbooks: {base_url: \"ftp://wiki/rb\"}\n",
-			"4:22: base_url: invalid URL 'ftp://wiki/rb': scheme must be http or https");
+	load_fails_with(
+		P1 "runbooks: {base_url: \"ftp://wiki/rb\"}\n",
+		"4:22: base_url: invalid URL 'ftp://wiki/rb': scheme must be http or https");
 	load_fails_with(P1 "runbooks: {base_url: \"https://wiki/rb?x=1\"}\n",
 			"4:22: base_url: no query or fragment (the runbook's file name is "
 			"appended to it)");
 	load_fails_with(P1 "runbooks: {base_url: \"https://wiki/rb\", url: x}\n",
 			"4:41: unknown key 'url' (expected one of: base_url)");
 	load_fails_with(P1 "runbooks: {}\n", "4:11: runbooks is missing required key 'base_url'");
-	load_fails_with(P1 "runbooks: {base_url: \"https://h/" "x"
-			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			"\"}\n", "4:22: base_url: at most 400 bytes, got 407");
-	load_fails_with(P1 "    url: http://h/x\n", "4:5: duplicate key 'url' (first defined at 3:5)");
-	load_fails_with("probes:\n  - name: " "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			"\n    url: http://h/\n",
-			"2:11: name: invalid name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
-			"(1-64 characters from A-Z a-z 0-9 _ . -)");
+	load_fails_with(
+		P1
+		"runbooks: {base_url: \"https://h/"
+		"x"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"\"}\n",
+		"4:22: base_url: at most 400 bytes, got 407");
+	load_fails_with(P1 "    url: http://h/x\n",
+			"4:5: duplicate key 'url' (first defined at 3:5)");
+	load_fails_with(
+		"probes:\n  - name: "
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		"\n    url: http://h/\n",
+		"2:11: name: invalid name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
+		"(1-64 characters from A-Z a-z 0-9 _ . -)");
 	/* syntax errors carry libyaml's problem mark */
 	load_fails_with("probes: [a\n", "2:1: YAML: did not find expected ',' or ']' "
-			"(while parsing a flow sequence at 1:9)");
+					"(while parsing a flow sequence at 1:9)");
 	/* ... and, where libyaml's words are cryptic, say what to fix first */
 	load_fails_with("probes:\n\t- name: a\n",
 			"2:1: a tab character: YAML indentation must use spaces");
@@ -865,7 +924,8 @@ START_TEST(test_inline_errors)
 			"3:2: bad indentation: this line is indented differently from the keys "
 			"above it (YAML: did not find expected key, while parsing a block mapping "
 			"at 1:1)");
-	load_fails_with(P1 "    expect:\n      json:\n        type: object\n       required: [id]\n",
+	load_fails_with(P1
+			"    expect:\n      json:\n        type: object\n       required: [id]\n",
 			"7:8: bad indentation: this line is indented differently from the keys "
 			"above it (YAML: did not find expected key, while parsing a block mapping "
 			"at 5:7)");
@@ -879,9 +939,10 @@ START_TEST(test_inline_errors)
 	load_fails_with("probes:\n  - name: a\n    url:http://h/\n    interval: 5s\n",
 			"3:5: expected 'key: value': the ':' is missing, or has no space after it "
 			"(YAML: could not find expected ':', while scanning a simple key at 3:5)");
-	load_fails_with("probes:\n  - name: a: b\n    url: http://h/\n",
-			"2:12: a value that contains ': ' must be quoted (or start the next key on "
-			"a line of its own) (YAML: mapping values are not allowed in this context)");
+	load_fails_with(
+		"probes:\n  - name: a: b\n    url: http://h/\n",
+		"2:12: a value that contains ': ' must be quoted (or start the next key on "
+		"a line of its own) (YAML: mapping values are not allowed in this context)");
 	load_fails_with("probes:\n  - name: a\n    url: \"http://h/\n    interval: 5s\n",
 			"3:10: this quoted value is never closed: its closing quote is missing "
 			"(YAML: found unexpected end of stream, while scanning a quoted scalar at "
@@ -899,27 +960,27 @@ START_TEST(test_nearest)
 	static const char *const keys[] = {
 		"interval", "timeout", "failures_before_page", "url", "type", "tier", NULL,
 	};
-	static const char *const kws[] = { "required", "minLength", "maxLength", "if", NULL };
+	static const char *const kws[] = {"required", "minLength", "maxLength", "if", NULL};
 
-	ck_assert_str_eq(pd_err_nearest("intervall", keys), "interval");  /* insertion */
-	ck_assert_str_eq(pd_err_nearest("intreval", keys), "interval");   /* swap = 1 edit */
+	ck_assert_str_eq(pd_err_nearest("intervall", keys), "interval"); /* insertion */
+	ck_assert_str_eq(pd_err_nearest("intreval", keys), "interval");  /* swap = 1 edit */
 	ck_assert_str_eq(pd_err_nearest("timout", keys), "timeout");
-	ck_assert_str_eq(pd_err_nearest("Timeout", keys), "timeout");     /* case */
+	ck_assert_str_eq(pd_err_nearest("Timeout", keys), "timeout"); /* case */
 	ck_assert_str_eq(pd_err_nearest("failures-before-page", keys), "failures_before_page");
 	ck_assert_str_eq(pd_err_nearest("uri", keys), "url");
 	ck_assert_str_eq(pd_err_nearest("requird", kws), "required");
 	ck_assert_str_eq(pd_err_nearest("minLenght", kws), "minLength");
 	ck_assert_str_eq(pd_err_nearest("minlength", kws), "minLength");
-	ck_assert_ptr_null(pd_err_nearest("interval", keys));  /* exact: nothing to suggest */
+	ck_assert_ptr_null(pd_err_nearest("interval", keys)); /* exact: nothing to suggest */
 	ck_assert_ptr_null(pd_err_nearest("colour", keys));
-	ck_assert_str_eq(pd_err_nearest("tyre", keys), "type");  /* 1 edit: a typo */
+	ck_assert_str_eq(pd_err_nearest("tyre", keys), "type"); /* 1 edit: a typo */
 	ck_assert_ptr_null(pd_err_nearest("port", keys));       /* 2 edits, short word */
 	ck_assert_ptr_null(pd_err_nearest("kind", keys));       /* "tier"/"type": 3 edits */
 	ck_assert_ptr_null(pd_err_nearest("", keys));
 	ck_assert_ptr_null(pd_err_nearest(NULL, keys));
-	ck_assert_ptr_null(pd_err_nearest("x", (const char *const[]){ NULL }));
-	ck_assert_ptr_null(pd_err_nearest("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-					  keys));
+	ck_assert_ptr_null(pd_err_nearest("x", (const char *const[]){NULL}));
+	ck_assert_ptr_null(pd_err_nearest(
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", keys));
 }
 END_TEST
 
@@ -943,15 +1004,17 @@ START_TEST(test_inline_good)
 	ck_assert_ptr_null(cfg->runbooks_base_url);
 	pd_config_free(cfg);
 
-	cfg = load_ok(P1 "runbooks:\n  base_url: https://git.example.com/ops/probed/blob/main/runbooks/\n");
+	cfg = load_ok(
+		P1
+		"runbooks:\n  base_url: https://git.example.com/ops/probed/blob/main/runbooks/\n");
 	ck_assert_str_eq(cfg->runbooks_base_url,
 			 "https://git.example.com/ops/probed/blob/main/runbooks/");
 	pd_config_free(cfg);
 
 	/* a target's delivery policy */
 	cfg = load_ok(P1 "notify:\n  - name: pd\n    type: webhook\n    url: http://h/\n"
-		      "    retry: {max_backoff: 10s, max_retry_after: 1m}\n"
-		      "    breaker: {failures: 3, cooldown: 20s, max_cooldown: 5m}\n");
+			 "    retry: {max_backoff: 10s, max_retry_after: 1m}\n"
+			 "    breaker: {failures: 3, cooldown: 20s, max_cooldown: 5m}\n");
 	ck_assert_int_eq(cfg->notify[0].retry_max_backoff_ms, 10000);
 	ck_assert_int_eq(cfg->notify[0].retry_max_after_ms, 60000);
 	ck_assert_int_eq(cfg->notify[0].breaker_failures, 3);
@@ -961,11 +1024,14 @@ START_TEST(test_inline_good)
 
 	/* listen forms */
 	static const char *const good_listen[] = {
-		"127.0.0.1:9464", "\"[::1]:9464\"", "localhost:80", "0.0.0.0:65535",
+		"127.0.0.1:9464",
+		"\"[::1]:9464\"",
+		"localhost:80",
+		"0.0.0.0:65535",
 	};
 	static const char *const bad_listen[] = {
-		"localhost", "\":80\"", "\"[::1]\"", "h:0", "h:65536", "\"[zz]:1\"", "h:8o", "a:b:1",
-		"\"h :1\"",
+		"localhost",  "\":80\"", "\"[::1]\"", "h:0",      "h:65536",
+		"\"[zz]:1\"", "h:8o",    "a:b:1",     "\"h :1\"",
 	};
 	for (size_t i = 0; i < sizeof(good_listen) / sizeof(good_listen[0]); i++) {
 		char y[256];
@@ -978,7 +1044,7 @@ START_TEST(test_inline_good)
 	for (size_t i = 0; i < sizeof(bad_listen) / sizeof(bad_listen[0]); i++) {
 		char y[256];
 		struct pd_err err;
-		struct diag d = { 0 };
+		struct diag d = {0};
 
 		snprintf(y, sizeof(y), P1 "http: {listen: %s}\n", bad_listen[i]);
 		cfg = NULL;
@@ -986,7 +1052,8 @@ START_TEST(test_inline_good)
 		if (d.n != 1)
 			diag_dump(&d);
 		ck_assert_uint_eq(d.n, 1);
-		ck_assert_msg(strstr(d.lines[0], "inline.yaml:4:16: listen: invalid address") != NULL,
+		ck_assert_msg(strstr(d.lines[0], "inline.yaml:4:16: listen: invalid address") !=
+				      NULL,
 			      "%s", d.lines[0]);
 		diag_free(&d);
 	}
@@ -998,15 +1065,14 @@ START_TEST(test_alias_bombs)
 {
 	struct pd_config *cfg = NULL;
 	struct pd_err err;
-	struct diag d = { 0 };
-	const char *bomb =
-		P1 "    expect:\n      json:\n"
-		"        a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-		"        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-		"        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-		"        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-		"        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
-		"        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+	struct diag d = {0};
+	const char *bomb = P1 "    expect:\n      json:\n"
+			      "        a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+			      "        b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+			      "        c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+			      "        d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+			      "        e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+			      "        f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
 	const char *cycle = P1 "    expect:\n      json: &r {not: *r}\n";
 	int rc;
 
@@ -1016,21 +1082,22 @@ START_TEST(test_alias_bombs)
 	ck_assert_ptr_nonnull(strstr(d.lines[0], "json: more than 100000 nodes"));
 	diag_free(&d);
 	/* ~40,000 copies of one misspelt keyword: one message, at the key, no quadratic walk */
-	rc = load_str(P1 "    expect:\n      json:\n        definitions:\n"
-		      "          a: &a {foo: 1}\n"
-		      "          b: &b {allOf: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}\n"
-		      "          c: &c {allOf: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]}\n"
-		      "          d: &d {allOf: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}\n"
-		      "        allOf: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d,"
-		      " *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
-		      &cfg, &err, &d);
+	rc = load_str(
+		P1 "    expect:\n      json:\n        definitions:\n"
+		   "          a: &a {foo: 1}\n"
+		   "          b: &b {allOf: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}\n"
+		   "          c: &c {allOf: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]}\n"
+		   "          d: &d {allOf: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}\n"
+		   "        allOf: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d,"
+		   " *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n",
+		&cfg, &err, &d);
 	ck_assert_int_eq(rc, PD_ERR_CONFIG);
 	if (d.n != 1)
 		diag_dump(&d);
 	ck_assert_uint_eq(d.n, 1);
 	ck_assert_str_eq(d.lines[0], "inline.yaml:7:18: json: unknown JSON Schema keyword 'foo', "
-			 "which would check nothing (name extensions 'x-...', or set "
-			 "x-allow-unknown-keywords: true)");
+				     "which would check nothing (name extensions 'x-...', or set "
+				     "x-allow-unknown-keywords: true)");
 	diag_free(&d);
 	rc = load_str(cycle, &cfg, &err, &d);
 	ck_assert_int_eq(rc, PD_ERR_CONFIG);
@@ -1046,18 +1113,51 @@ static const struct {
 	const char *s;
 	int64_t ms;
 } good_durations[] = {
-	{ "0s", 0 }, { "0ms", 0 }, { "1ms", 1 }, { "500ms", 500 }, { "30s", 30000 },
-	{ "5m", 300000 }, { "2h", 7200000 }, { "30d", (int64_t)30 * 86400000 },
-	{ "1m30s", 90000 }, { "1h15m", 4500000 }, { "1d2h3m4s5ms", 93784005 },
-	{ "1s500ms", 1500 }, { "90s", 90000 }, { "0d0h0m0s0ms", 0 },
-	{ "106751991167d", (int64_t)106751991167 * 86400000 },
-	{ "9223372036854775807ms", INT64_MAX },
+	{"0s", 0},
+	{"0ms", 0},
+	{"1ms", 1},
+	{"500ms", 500},
+	{"30s", 30000},
+	{"5m", 300000},
+	{"2h", 7200000},
+	{"30d", (int64_t)30 * 86400000},
+	{"1m30s", 90000},
+	{"1h15m", 4500000},
+	{"1d2h3m4s5ms", 93784005},
+	{"1s500ms", 1500},
+	{"90s", 90000},
+	{"0d0h0m0s0ms", 0},
+	{"106751991167d", (int64_t)106751991167 * 86400000},
+	{"9223372036854775807ms", INT64_MAX},
 };
 
 static const char *const bad_durations[] = {
-	"", "0", "30", "-5s", "+5s", "5", "s", "ms", "1.5s", " 30s", "30s ", "30 s", "30S",
-	"1m1m", "30s1m", "1ms1s", "1x", "5sec", "1y", "1w", "9223372036854775808ms",
-	"106751991168d", "9223372036854775807ms1ms", "99999999999999999999s", "1h-1m", "∞",
+	"",
+	"0",
+	"30",
+	"-5s",
+	"+5s",
+	"5",
+	"s",
+	"ms",
+	"1.5s",
+	" 30s",
+	"30s ",
+	"30 s",
+	"30S",
+	"1m1m",
+	"30s1m",
+	"1ms1s",
+	"1x",
+	"5sec",
+	"1y",
+	"1w",
+	"9223372036854775808ms",
+	"106751991168d",
+	"9223372036854775807ms1ms",
+	"99999999999999999999s",
+	"1h-1m",
+	"∞",
 };
 
 /* Big inputs, each once a minute of CPU or gigabytes (reproduced with
@@ -1083,7 +1183,7 @@ START_TEST(test_big_inputs)
 	int64_t t0 = pd_clock_mono_ms();
 	struct pd_config *cfg = NULL;
 	struct pd_err err;
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	/* 100,000 levels of flow nesting: 47 s in libyaml's scanner (quadratic in depth) */
 	open_ = repeat("probes: ", "[", 100000, "");
@@ -1122,19 +1222,24 @@ START_TEST(test_big_inputs)
 		char *y = malloc(cap);
 
 		ck_assert_ptr_nonnull(y);
-		o = (size_t)snprintf(y, cap, "probes:\n  - name: p0\n    url: http://h/\n"
-				     "    expect:\n      json:\n        definitions:\n"
-				     "          a: {enum: &a [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}\n"
-				     "          b: {enum: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]}\n"
-				     "          c: {enum: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]}\n"
-				     "        enum: [*c]\n");
+		o = (size_t)snprintf(
+			y, cap,
+			"probes:\n  - name: p0\n    url: http://h/\n"
+			"    expect:\n      json:\n        definitions:\n"
+			"          a: {enum: &a [1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]}\n"
+			"          b: {enum: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]}\n"
+			"          c: {enum: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]}\n"
+			"        enum: [*c]\n");
 		for (int i = 1; i < 400; i++)
-			o += (size_t)snprintf(y + o, cap - o, "  - {name: p%d, url: \"http://h/\", "
-					      "expect: {json: {enum: [*c, *c, *c]}}}\n", i);
+			o += (size_t)snprintf(y + o, cap - o,
+					      "  - {name: p%d, url: \"http://h/\", "
+					      "expect: {json: {enum: [*c, *c, *c]}}}\n",
+					      i);
 		ck_assert_int_eq(load_str(y, &cfg, &err, &d), PD_ERR_CONFIG);
 		ck_assert_uint_ge(d.n, 1);
 		ck_assert_msg(strstr(d.lines[0], "json: more than 1000000 nodes in all the "
-				     "expect.json of this file") != NULL, "%s", d.lines[0]);
+						 "expect.json of this file") != NULL,
+			      "%s", d.lines[0]);
 		diag_free(&d);
 		free(y);
 	}
@@ -1148,7 +1253,7 @@ START_TEST(test_value_bounds)
 {
 	struct pd_config *cfg = NULL;
 	struct pd_err err;
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	load_fails_with(P1 "    interval: 100000000000d\n",
 			"4:15: interval: must be at most 3650d (ten years), got '100000000000d'");
@@ -1159,10 +1264,12 @@ START_TEST(test_value_bounds)
 	load_fails_with(P1 "    max_body: 18446744073709551615\n",
 			"4:15: max_body: must be at most 256MiB, got '18446744073709551615'");
 	load_fails_with(P1 "    max_body: 257MiB\n", "4:15: max_body: must be at most 256MiB, "
-			"got '257MiB'");
+						     "got '257MiB'");
 	ck_assert_int_eq(load_str("store: {retention: 3650d, incident_retention: 180d}\n" P1
 				  "    interval: 3650d\n"
-				  "    max_body: 256MiB\n", &cfg, &err, &d), 0);
+				  "    max_body: 256MiB\n",
+				  &cfg, &err, &d),
+			 0);
 	ck_assert_int_eq(cfg->probes[0].interval_ms, (int64_t)3650 * 86400 * 1000);
 	ck_assert_int_eq(cfg->incident_retention_ms, (int64_t)180 * 86400 * 1000);
 	ck_assert_uint_eq(cfg->probes[0].max_body, 256 * 1024 * 1024);
@@ -1197,10 +1304,17 @@ START_TEST(test_duration_format)
 		int64_t ms;
 		const char *s;
 	} t[] = {
-		{ 0, "0s" }, { 1, "1ms" }, { 250, "250ms" }, { 1000, "1s" }, { 1500, "1s500ms" },
-		{ 90000, "1m30s" }, { 3600000, "1h" }, { 86400000, "1d" },
-		{ 93784005, "1d2h3m4s5ms" }, { -1500, "-1s500ms" },
-		{ INT64_MAX, "106751991167d7h12m55s807ms" },
+		{0, "0s"},
+		{1, "1ms"},
+		{250, "250ms"},
+		{1000, "1s"},
+		{1500, "1s500ms"},
+		{90000, "1m30s"},
+		{3600000, "1h"},
+		{86400000, "1d"},
+		{93784005, "1d2h3m4s5ms"},
+		{-1500, "-1s500ms"},
+		{INT64_MAX, "106751991167d7h12m55s807ms"},
 	};
 	char buf[64], tiny[4];
 	int64_t back;
@@ -1227,13 +1341,33 @@ START_TEST(test_sizes)
 		const char *s;
 		size_t bytes;
 	} good[] = {
-		{ "0", 0 }, { "1", 1 }, { "1048576", 1048576 }, { "10B", 10 }, { "1KB", 1000 },
-		{ "1KiB", 1024 }, { "512KiB", 524288 }, { "1MB", 1000000 }, { "1MiB", 1048576 },
-		{ "64MiB", 67108864 },
+		{"0", 0},
+		{"1", 1},
+		{"1048576", 1048576},
+		{"10B", 10},
+		{"1KB", 1000},
+		{"1KiB", 1024},
+		{"512KiB", 524288},
+		{"1MB", 1000000},
+		{"1MiB", 1048576},
+		{"64MiB", 67108864},
 	};
 	static const char *const bad[] = {
-		"", "B", "KiB", "-1", "1.5MiB", "1 MiB", "1mib", "1kb", "1K", "1M", "1GiB",
-		"1MiBs", " 1", "18446744073709551616", "18446744073709551615KiB",
+		"",
+		"B",
+		"KiB",
+		"-1",
+		"1.5MiB",
+		"1 MiB",
+		"1mib",
+		"1kb",
+		"1K",
+		"1M",
+		"1GiB",
+		"1MiBs",
+		" 1",
+		"18446744073709551616",
+		"18446744073709551615KiB",
 	};
 	size_t v;
 
@@ -1297,7 +1431,7 @@ START_TEST(test_interpolation_and_secrets)
 	ck_assert_str_eq(h->value, "costs $5 and $ more$");
 	ck_assert_int_eq(h->secret, 0);
 	h = header(p->headers, p->nheaders, "X-File");
-	ck_assert_str_eq(h->value, "Bearer file-s3cret-value");   /* one newline stripped */
+	ck_assert_str_eq(h->value, "Bearer file-s3cret-value"); /* one newline stripped */
 	ck_assert_int_eq(h->secret, 1);
 	ck_assert_str_eq(p->url, "http://127.0.0.1:8080/userid/?k=env-s3cret-value");
 	ck_assert_str_eq(p->url_display, "http://${PD_TEST_HOST}/userid/?k=${PD_TEST_SECRET}");
@@ -1357,14 +1491,17 @@ START_TEST(test_interpolation_errors)
 		snprintf(fifo, sizeof(fifo), "%s/fifo", dpath);
 		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 		snprintf(yaml, sizeof(yaml), P1 "location: ${file:%s}\n", fifo);
-		snprintf(want, sizeof(want), "4:11: cannot read '%s': not a regular file (a FIFO or "
-			 "a device would block or never end)", fifo);
+		snprintf(want, sizeof(want),
+			 "4:11: cannot read '%s': not a regular file (a FIFO or "
+			 "a device would block or never end)",
+			 fifo);
 		t0 = pd_clock_mono_ms();
 		load_fails_with(yaml, want);
 		ck_assert_int_lt(pd_clock_mono_ms() - t0, 2000);
 		unlink(fifo);
 		snprintf(yaml, sizeof(yaml), P1 "location: ${file:/dev/zero}\n");
-		load_fails_with(yaml, "4:11: cannot read '/dev/zero': not a regular file (a FIFO or "
+		load_fails_with(yaml,
+				"4:11: cannot read '/dev/zero': not a regular file (a FIFO or "
 				"a device would block or never end)");
 	}
 	pd_test_rm_tree(dpath);
@@ -1376,14 +1513,17 @@ START_TEST(test_interpolation_errors)
 		ck_assert_int_ge(fd, 0);
 		ck_assert_int_eq(write(fd, "R0UTING\r\n", 9), 9);
 		close(fd);
-		snprintf(yaml, sizeof(yaml), P1 "notify:\n  - name: pd\n    type: pagerduty\n"
-			 "    routing_key: ${file:%s}\n", kpath);
+		snprintf(yaml, sizeof(yaml),
+			 P1 "notify:\n  - name: pd\n    type: pagerduty\n"
+			    "    routing_key: ${file:%s}\n",
+			 kpath);
 		load_fails_with(yaml, "7:18: routing_key: contains a control character (CR); a key "
-				"is one line of printable characters");
+				      "is one line of printable characters");
 		unlink(kpath);
 	}
-	load_fails_with(P1 "location: eu-west-1-frankfurt-datacenter-rack-42-row-7-aisle-3-the-long-one\n",
-			"4:11: location: at most 48 bytes (it is part of every incident key), got 65");
+	load_fails_with(
+		P1 "location: eu-west-1-frankfurt-datacenter-rack-42-row-7-aisle-3-the-long-one\n",
+		"4:11: location: at most 48 bytes (it is part of every incident key), got 65");
 	load_fails_with(P1 "    interval: 100000000000d\n",
 			"4:15: interval: must be at most 3650d (ten years), got '100000000000d'");
 
@@ -1391,15 +1531,16 @@ START_TEST(test_interpolation_errors)
 	{
 		struct pd_config *cfg = NULL;
 		struct pd_err err;
-		struct diag d = { 0 };
+		struct diag d = {0};
 
 		ck_assert_int_eq(load_str(P1 "location: ${PD_TEST_UNSET_A}-${PD_TEST_UNSET_B}\n",
-					  &cfg, &err, &d), PD_ERR_CONFIG);
+					  &cfg, &err, &d),
+				 PD_ERR_CONFIG);
 		ck_assert_uint_eq(d.n, 2);
 		ck_assert_str_eq(d.lines[0], "inline.yaml:4:11: environment variable "
-				 "PD_TEST_UNSET_A is not set");
+					     "PD_TEST_UNSET_A is not set");
 		ck_assert_str_eq(d.lines[1], "inline.yaml:4:11: environment variable "
-				 "PD_TEST_UNSET_B is not set");
+					     "PD_TEST_UNSET_B is not set");
 		diag_free(&d);
 	}
 }
@@ -1408,11 +1549,11 @@ END_TEST
 /* A value built from ${VAR} never shows its expansion in any error. */
 START_TEST(test_secret_never_in_errors)
 {
-	static const char canary[] = "CANARY-7c1e d00d";   /* the space makes the URL invalid */
+	static const char canary[] = "CANARY-7c1e d00d"; /* the space makes the URL invalid */
 	char kpath[64], yaml[1024];
 	struct pd_config *cfg = NULL;
 	struct pd_err err;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	int rc;
 
 	ck_assert_int_eq(setenv("PD_TEST_CANARY", canary, 1), 0);
@@ -1444,9 +1585,11 @@ START_TEST(test_secret_never_in_errors)
 	}
 	ck_assert_ptr_null(strstr(err.msg, "CANARY-"));
 	ck_assert_str_eq(d.lines[0], "inline.yaml:2:11: name: invalid name '${PD_TEST_CANARY}' "
-			 "(1-64 characters from A-Z a-z 0-9 _ . -)");
-	ck_assert(strncmp(d.lines[1], "inline.yaml:3:10: url: invalid URL "
-			  "'https://${PD_TEST_CANARY}/x': ", 63) == 0);
+				     "(1-64 characters from A-Z a-z 0-9 _ . -)");
+	ck_assert(strncmp(d.lines[1],
+			  "inline.yaml:3:10: url: invalid URL "
+			  "'https://${PD_TEST_CANARY}/x': ",
+			  63) == 0);
 	diag_free(&d);
 	unlink(kpath);
 	unsetenv("PD_TEST_CANARY");
@@ -1462,7 +1605,7 @@ store_path_is(const char *yaml, const char *want, const char *want_err)
 {
 	char path[64], full[512];
 	char *got = (char *)path;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc;
 
 	write_temp(path, sizeof(path), yaml);
@@ -1489,7 +1632,7 @@ START_TEST(test_store_path_only)
 		"probes:\n  - name: a\n    url: http://h/\n";
 	char *got = (char *)unset_secret;
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	char path[64];
 
 	unsetenv("PD_TEST_UNSET_VAR");
@@ -1505,7 +1648,8 @@ START_TEST(test_store_path_only)
 	store_path_is("notify:\n  - name: pd\n    type: pagerduty\n"
 		      "    routing_key: ${file:/nonexistent/credential}\n"
 		      "probes:\n  - name: a\n    url: not-a-url\n    typo_key: 1\n"
-		      "store: {path: /x/y.db}\n", "/x/y.db", NULL);
+		      "store: {path: /x/y.db}\n",
+		      "/x/y.db", NULL);
 	/* no store section, no path, a null path: the default */
 	store_path_is("probes: []\n", "/var/lib/probed/probed.db", NULL);
 	store_path_is("store:\n  retention: 5d\n", "/var/lib/probed/probed.db", NULL);
@@ -1532,7 +1676,8 @@ START_TEST(test_store_path_only)
 	store_path_is("store: {path: /a.db\n", NULL, "2:1: YAML: ");
 	/* unreadable file: PD_ERR_IO with the reason */
 	got = path;
-	ck_assert_int_eq(pd_config_store_path(CFG_DIR "does-not-exist.yaml", &got, &err), PD_ERR_IO);
+	ck_assert_int_eq(pd_config_store_path(CFG_DIR "does-not-exist.yaml", &got, &err),
+			 PD_ERR_IO);
 	ck_assert_ptr_null(got);
 	ck_assert_str_eq(err.msg, CFG_DIR "does-not-exist.yaml: No such file or directory");
 }
@@ -1540,27 +1685,26 @@ END_TEST
 
 START_TEST(test_maintenance_ok)
 {
-	struct pd_config *cfg = load_ok(
-		"probes:\n"
-		"  - name: login\n"
-		"    url: https://api.example.com/login\n"
-		"    family: auth\n"
-		"maintenance:\n"
-		"  - name: deploy\n"
-		"    start: 2026-12-07T02:00:00Z\n"
-		"    duration: 20m\n"
-		"    probes: [login]\n"
-		"    reason: planned deploy\n"
-		"  - weekdays: [sun, Monday]\n"
-		"    time: \"23:30\"\n"
-		"    duration: 1h\n"
-		"    families: [auth]\n"
-		"    reason: upstream window\n"
-		"  - weekdays: sat\n"
-		"    time: \"00:00\"\n"
-		"    duration: 7d\n"
-		"    all: true\n"
-		"    reason: freeze\n");
+	struct pd_config *cfg = load_ok("probes:\n"
+					"  - name: login\n"
+					"    url: https://api.example.com/login\n"
+					"    family: auth\n"
+					"maintenance:\n"
+					"  - name: deploy\n"
+					"    start: 2026-12-07T02:00:00Z\n"
+					"    duration: 20m\n"
+					"    probes: [login]\n"
+					"    reason: planned deploy\n"
+					"  - weekdays: [sun, Monday]\n"
+					"    time: \"23:30\"\n"
+					"    duration: 1h\n"
+					"    families: [auth]\n"
+					"    reason: upstream window\n"
+					"  - weekdays: sat\n"
+					"    time: \"00:00\"\n"
+					"    duration: 7d\n"
+					"    all: true\n"
+					"    reason: freeze\n");
 
 	ck_assert_uint_eq(cfg->nmaint, 3);
 	ck_assert_str_eq(cfg->maint[0].name, "deploy");

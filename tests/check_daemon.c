@@ -19,9 +19,9 @@ static char dir[128];
 static struct ev_loop *loop;
 static ev_timer tick;
 
-static const struct pd_test_reply ok_reply[] = { { 200, 0, "{\"id\":\"6881290705605477381\"}", 0 } };
-static const struct pd_test_reply fail_reply[] = { { 500, 0, "{\"error\":\"boom\"}", 0 } };
-static const struct pd_test_reply hook_ok[] = { { 200, 0, NULL, 0 } };
+static const struct pd_test_reply ok_reply[] = {{200, 0, "{\"id\":\"6881290705605477381\"}", 0}};
+static const struct pd_test_reply fail_reply[] = {{500, 0, "{\"error\":\"boom\"}", 0}};
+static const struct pd_test_reply hook_ok[] = {{200, 0, NULL, 0}};
 
 static void
 on_tick(EV_P_ ev_timer *w, int revents)
@@ -60,7 +60,7 @@ config(int extra)
 {
 	char yaml[2048];
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int n;
 
 	n = snprintf(yaml, sizeof(yaml),
@@ -90,19 +90,21 @@ config(int extra)
 		     "    timeout: 2s\n",
 		     dir, api.port,
 		     extra ? "  - name: extra\n    family: other\n    tier: secondary\n"
-			     "    url: http://127.0.0.1:1/never\n    interval: 1h\n" : "",
+			     "    url: http://127.0.0.1:1/never\n    interval: 1h\n"
+			   : "",
 		     hook.port);
 	ck_assert_int_lt(n, (int)sizeof(yaml));
-	ck_assert_msg(pd_config_load_string(yaml, (size_t)n, "test.yaml", &cfg, &err, NULL,
-					    NULL) == 0, "config: %s", err.msg);
+	ck_assert_msg(pd_config_load_string(yaml, (size_t)n, "test.yaml", &cfg, &err, NULL, NULL) ==
+			      0,
+		      "config: %s", err.msg);
 	return cfg;
 }
 
 static struct pd_daemon *
 daemon_start(void)
 {
-	struct pd_daemon_opts opts = { 0 };
-	struct pd_err err = { 0 };
+	struct pd_daemon_opts opts = {0};
+	struct pd_err err = {0};
 	struct pd_daemon *d;
 
 	opts.drain_timeout_s = 5;
@@ -136,7 +138,7 @@ api_view_fn(void *ud, const struct pd_probe_view *v)
 static struct api_view
 view(struct pd_daemon *d)
 {
-	struct api_view a = { 0 };
+	struct api_view a = {0};
 
 	pd_daemon_probes(d, api_view_fn, &a);
 	return a;
@@ -173,7 +175,7 @@ results_at_least(struct pd_daemon *d, const void *arg)
 	struct pd_daemon_stats st;
 
 	pd_daemon_stats(d, &st);
-	return st.results >= (uint64_t)*(const int *)arg && view(d).has_result;
+	return st.results >= (uint64_t) * (const int *)arg && view(d).has_result;
 }
 
 static int
@@ -214,7 +216,7 @@ START_TEST(test_results_reach_view_and_store)
 	struct pd_daemon *d = daemon_start();
 	struct pd_probe_status *rows = NULL;
 	enum pd_eval_status up = PD_EVAL_UP;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_store *st;
 	size_t n = 0, found = 0;
 	int want = 3;
@@ -275,7 +277,7 @@ START_TEST(test_apply_keeps_unchanged_probe_state)
 {
 	struct pd_daemon *d = daemon_start();
 	enum pd_eval_status up = PD_EVAL_UP;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct api_view before, after;
 	int want = 2;
 

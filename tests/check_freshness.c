@@ -63,14 +63,13 @@ static const char archive_yaml[] =
 	"    freshness:\n"
 	"      deadline: \"06:00\"\n";
 
-static const char field_yaml[] =
-	"probes:\n"
-	"  - name: stats-latest\n"
-	"    kind: freshness\n"
-	"    url: http://127.0.0.1:9/stats/latest.json\n"
-	"    freshness:\n"
-	"      max_age: 26h\n"
-	"      field: meta.generated_at\n";
+static const char field_yaml[] = "probes:\n"
+				 "  - name: stats-latest\n"
+				 "    kind: freshness\n"
+				 "    url: http://127.0.0.1:9/stats/latest.json\n"
+				 "    freshness:\n"
+				 "      max_age: 26h\n"
+				 "      field: meta.generated_at\n";
 
 static void
 resp_init(struct pd_response *r, long status, const char *body)
@@ -111,12 +110,10 @@ START_TEST(test_url_date_after_deadline)
 	ck_assert_int_eq(cfg->probes[0].kind, PD_KIND_FRESHNESS);
 	ck_assert_int_eq(cfg->probes[0].fresh_deadline_ms, 6 * 3600 * 1000);
 	pd_check_request_at(&cfg->probes[0], utc_ms(2026, 11, 22, 8, 5, 0), &req);
-	ck_assert_str_eq(req.url,
-			 "http://127.0.0.1:9/stats/archive/2026-11-22.json?x=2026-11-22");
+	ck_assert_str_eq(req.url, "http://127.0.0.1:9/stats/archive/2026-11-22.json?x=2026-11-22");
 	/* exactly at the deadline: today's batch */
 	pd_check_request_at(&cfg->probes[0], utc_ms(2026, 11, 22, 6, 0, 0), &req);
-	ck_assert_str_eq(req.url,
-			 "http://127.0.0.1:9/stats/archive/2026-11-22.json?x=2026-11-22");
+	ck_assert_str_eq(req.url, "http://127.0.0.1:9/stats/archive/2026-11-22.json?x=2026-11-22");
 	pd_config_free(cfg);
 }
 END_TEST
@@ -130,8 +127,7 @@ START_TEST(test_url_date_before_deadline)
 
 	/* 05:59:59 on March 1st 2024 (a leap year): yesterday is Feb 29 */
 	pd_check_request_at(&cfg->probes[0], utc_ms(2024, 3, 1, 5, 59, 59), &req);
-	ck_assert_str_eq(req.url,
-			 "http://127.0.0.1:9/stats/archive/2024-02-29.json?x=2024-02-29");
+	ck_assert_str_eq(req.url, "http://127.0.0.1:9/stats/archive/2024-02-29.json?x=2024-02-29");
 	pd_check_batch(&cfg->probes[0], utc_ms(2026, 1, 1, 0, 30, 0), date, &due);
 	ck_assert_str_eq(date, "2025-12-31");
 	ck_assert_int_eq(due, utc_ms(2025, 12, 31, 6, 0, 0));
@@ -165,7 +161,8 @@ START_TEST(test_late_by_404)
 	ck_assert_int_eq(r.outcome, PD_OUT_LATE);
 	ck_assert_str_eq(pd_outcome_str(r.outcome), "late");
 	ck_assert_msg(strstr(r.verdict, "stats/archive/2026-11-22.json not there 2h05m after "
-			     "the 06:00 UTC deadline") != NULL, "%s", r.verdict);
+					"the 06:00 UTC deadline") != NULL,
+		      "%s", r.verdict);
 	/* before today's deadline a missing batch is yesterday's, 23h late */
 	r = run_at(&cfg->probes[0], 410, "", utc_ms(2026, 11, 22, 5, 0, 0), NULL);
 	ck_assert_int_eq(r.outcome, PD_OUT_LATE);
@@ -247,8 +244,8 @@ END_TEST
 START_TEST(test_rfc3339_calendar)
 {
 	static const char *const bad[] = {
-		"2026-11-31T00:00:00Z", "2026-02-29T00:00:00Z", "2026-02-30T12:00:00Z",
-		"1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z",
+		"2026-11-31T00:00:00Z", "2026-02-29T00:00:00Z",     "2026-02-30T12:00:00Z",
+		"1900-02-29T00:00:00Z", "2026-04-31T00:00:00Z",     "2026-06-31T00:00:00Z",
 		"2026-09-31T00:00:00Z", "9999-11-31T23:59:59.666z", "2026-00-10T00:00:00Z",
 		"2026-01-00T00:00:00Z", "2026-01-32T00:00:00Z",
 	};
@@ -271,12 +268,13 @@ START_TEST(test_config_errors)
 
 	e = load_err("probes:\n  - name: a\n    kind: freshness\n    url: http://h/{date}\n"
 		     "    freshness:\n      deadline: \"25:00\"\n");
-	ck_assert_msg(strstr(e, "t.yaml:6:17: deadline: invalid time of day '25:00'") != NULL,
-		      "%s", e);
+	ck_assert_msg(strstr(e, "t.yaml:6:17: deadline: invalid time of day '25:00'") != NULL, "%s",
+		      e);
 	e = load_err("probes:\n  - name: a\n    url: http://h/x\n    freshness:\n"
 		     "      deadline: \"06:00\"\n");
 	ck_assert_msg(strstr(e, "t.yaml:4:5: freshness: only for probes with kind: freshness") !=
-		      NULL, "%s", e);
+			      NULL,
+		      "%s", e);
 	e = load_err("probes:\n  - name: a\n    url: http://h/{date}.json\n");
 	ck_assert_msg(strstr(e, "t.yaml:3:10: url: {date} is only expanded") != NULL, "%s", e);
 	e = load_err("probes:\n  - name: a\n    kind: cron\n    url: http://h/x\n");
@@ -296,7 +294,8 @@ START_TEST(test_config_errors)
 		     "    freshness:\n      deadline: \"23:59\"\n      color: red\n");
 	ck_assert_msg(strstr(e, "t.yaml:7:7: unknown key 'color'") != NULL, "%s", e);
 	ck_assert_str_eq(load_err("probes:\n  - name: a\n    kind: freshness\n"
-				  "    url: http://h/{date}\n"), "");
+				  "    url: http://h/{date}\n"),
+			 "");
 }
 END_TEST
 
@@ -316,19 +315,24 @@ hash_of(const char *json, char **paths)
 
 START_TEST(test_shape_same_hash)
 {
-	uint64_t a = hash_of("{\"user\":{\"id\":\"1\",\"name\":\"x\"},\"items\":[{\"n\":1},{\"n\":2}],"
-			     "\"ok\":true,\"z\":null}", NULL);
+	uint64_t a =
+		hash_of("{\"user\":{\"id\":\"1\",\"name\":\"x\"},\"items\":[{\"n\":1},{\"n\":2}],"
+			"\"ok\":true,\"z\":null}",
+			NULL);
 	uint64_t b = hash_of("{\"z\":null,\"ok\":false,\"items\":[{\"n\":99}],"
-			     "\"user\":{\"name\":\"another\",\"id\":\"42\"}}", NULL);
+			     "\"user\":{\"name\":\"another\",\"id\":\"42\"}}",
+			     NULL);
 	uint64_t c = hash_of("{\"z\":null,\"ok\":false,\"items\":[],"
-			     "\"user\":{\"name\":\"another\",\"id\":\"42\"}}", NULL);
+			     "\"user\":{\"name\":\"another\",\"id\":\"42\"}}",
+			     NULL);
 	uint64_t d = hash_of("{\"z\":null,\"ok\":false,\"items\":[{\"n\":99}],"
-			     "\"user\":{\"name\":\"another\",\"id\":42}}", NULL);
+			     "\"user\":{\"name\":\"another\",\"id\":42}}",
+			     NULL);
 
 	ck_assert_uint_ne(a, 0);
-	ck_assert_uint_eq(a, b);     /* values and key order do not matter */
-	ck_assert_uint_ne(a, c);     /* an empty array loses $.items[] paths */
-	ck_assert_uint_ne(a, d);     /* retyped */
+	ck_assert_uint_eq(a, b); /* values and key order do not matter */
+	ck_assert_uint_ne(a, c); /* an empty array loses $.items[] paths */
+	ck_assert_uint_ne(a, d); /* retyped */
 	ck_assert_uint_ne(hash_of("{\"a\":{\"b\":1}}", NULL), hash_of("{\"b\":{\"a\":1}}", NULL));
 	ck_assert_uint_ne(hash_of("[1]", NULL), hash_of("[\"1\"]", NULL));
 }
@@ -348,8 +352,8 @@ START_TEST(test_shape_paths)
 			    "$.user.id:string\n"
 			    "$.user:object\n"
 			    "$:object\n");
-	ck_assert_uint_eq(h, hash_of("{\"items\":[{\"n\":\"x\"},{\"n\":5}],\"user\":{\"id\":\"\"}}",
-				     NULL));
+	ck_assert_uint_eq(
+		h, hash_of("{\"items\":[{\"n\":\"x\"},{\"n\":5}],\"user\":{\"id\":\"\"}}", NULL));
 	free(p);
 }
 END_TEST
@@ -393,13 +397,20 @@ map_doc(int kind, int first, int n, int with_age, int drop_one)
 	o = (size_t)snprintf(s, cap, "{\"ok\":true,\"users\":{");
 	for (int i = 0; i < n; i++) {
 		switch (kind) {
-		case K_ID: snprintf(key, sizeof(key), "%d", first + i); break;
-		case K_USER: snprintf(key, sizeof(key), "user%d", first + i); break;
-		case K_NAME: snprintf(key, sizeof(key), "someone-%d", first + i); break;
-		default: snprintf(key, sizeof(key), "%08x-0000-4000-8000-000000000000", first + i);
+		case K_ID:
+			snprintf(key, sizeof(key), "%d", first + i);
+			break;
+		case K_USER:
+			snprintf(key, sizeof(key), "user%d", first + i);
+			break;
+		case K_NAME:
+			snprintf(key, sizeof(key), "someone-%d", first + i);
+			break;
+		default:
+			snprintf(key, sizeof(key), "%08x-0000-4000-8000-000000000000", first + i);
 		}
-		o += (size_t)snprintf(s + o, cap - o, "%s\"%s\":{\"name\":\"u%d\"%s}",
-				      i ? "," : "", key, i,
+		o += (size_t)snprintf(s + o, cap - o, "%s\"%s\":{\"name\":\"u%d\"%s}", i ? "," : "",
+				      key, i,
 				      with_age && !(drop_one && i == n / 2) ? ",\"age\":3" : "");
 	}
 	snprintf(s + o, cap - o, "}}");
@@ -446,24 +457,29 @@ START_TEST(test_shape_maps)
 	ck_assert_uint_ne(map_hash(K_ID, 1000, 7, 1, 0, NULL), map_hash(K_ID, 2000, 7, 1, 0, NULL));
 	/* a record of 8+ fields of one scalar type is no map: a field vanishing is drift */
 	ck_assert_uint_ne(hash_of("{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\","
-				  "\"f\":\"6\",\"g\":\"7\",\"h\":\"8\",\"i\":\"9\"}", NULL),
+				  "\"f\":\"6\",\"g\":\"7\",\"h\":\"8\",\"i\":\"9\"}",
+				  NULL),
 			  hash_of("{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\",\"d\":\"4\",\"e\":\"5\","
-				  "\"f\":\"6\",\"g\":\"7\",\"h\":\"8\"}", NULL));
+				  "\"f\":\"6\",\"g\":\"7\",\"h\":\"8\"}",
+				  NULL));
 	/* rule 1 with scalar values: counts per date, per UUID */
 	ck_assert_uint_eq(hash_of("{\"2026-12-01\":1,\"2026-12-02\":2,\"2026-12-03\":3,"
 				  "\"2026-12-04\":4,\"2026-12-05\":5,\"2026-12-06\":6,"
-				  "\"2026-12-07\":7,\"2026-12-08\":8}", NULL),
+				  "\"2026-12-07\":7,\"2026-12-08\":8}",
+				  NULL),
 			  hash_of("{\"2026-12-02\":1,\"2026-12-03\":2,\"2026-12-04\":3,"
 				  "\"2026-12-05\":4,\"2026-12-06\":5,\"2026-12-07\":6,"
-				  "\"2026-12-08\":7,\"2026-12-09\":8,\"2026-12-10T00:00Z\":0}", NULL));
+				  "\"2026-12-08\":7,\"2026-12-09\":8,\"2026-12-10T00:00Z\":0}",
+				  NULL));
 	h = map_hash(K_UUID, 0x1000, 8, 0, 0, NULL);
-	ck_assert_uint_eq(h, map_hash(K_UUID, 0xabc00, 20, 0, 0,
-				      NULL));
+	ck_assert_uint_eq(h, map_hash(K_UUID, 0xabc00, 20, 0, 0, NULL));
 	/* a map value retyped is drift */
 	ck_assert_uint_ne(hash_of("{\"1\":1,\"2\":2,\"3\":3,\"4\":4,\"5\":5,\"6\":6,\"7\":7,"
-				  "\"8\":8}", NULL),
+				  "\"8\":8}",
+				  NULL),
 			  hash_of("{\"1\":1,\"2\":2,\"3\":3,\"4\":4,\"5\":5,\"6\":6,\"7\":7,"
-				  "\"8\":\"8\"}", NULL));
+				  "\"8\":\"8\"}",
+				  NULL));
 	/* a key spelling "{}" is quoted, never confused with a map */
 	free(a);
 	hash_of("{\"a{}\":1}", &a);
@@ -487,16 +503,20 @@ START_TEST(test_shape_odd_keys)
 	ck_assert_str_eq(out, "added $[\"d\\u000a\"]:string; removed $[\"id\\u000a\"]:string");
 	free(a);
 	free(b);
-	ck_assert_uint_ne(hash_of("{\"a.b\":1,\"a\":{}}", NULL), hash_of("{\"a\":{\"b\":1}}", NULL));
+	ck_assert_uint_ne(hash_of("{\"a.b\":1,\"a\":{}}", NULL),
+			  hash_of("{\"a\":{\"b\":1}}", NULL));
 	ck_assert_uint_ne(hash_of("{\"x[]\":1,\"x\":[]}", NULL), hash_of("{\"x\":[1]}", NULL));
 	hash_of("{\"a.b\":{\"q\\\"\\\\\":[true]},\"c:d\":0,\"\":null}", &a);
-	ck_assert_str_eq(a, "$.:null\n$.c:d:number\n$:object\n$[\"a.b\"]:object\n"
-			    "$[\"a.b\"][\"q\\\"\\\\\"]:array\n$[\"a.b\"][\"q\\\"\\\\\"][]:boolean\n");
+	ck_assert_str_eq(a,
+			 "$.:null\n$.c:d:number\n$:object\n$[\"a.b\"]:object\n"
+			 "$[\"a.b\"][\"q\\\"\\\\\"]:array\n$[\"a.b\"][\"q\\\"\\\\\"][]:boolean\n");
 	free(a);
 	/* plain keys keep their hash (stored fingerprints stay valid across the upgrade):
 	 * the value computed by the code before this change */
 	ck_assert_uint_eq(hash_of("{\"user\":{\"id\":\"1\"},\"items\":[{\"n\":1}],"
-				  "\"c d\":{\"e:f\":[]},\"\":1}", NULL), 0x05889377284510c9ULL);
+				  "\"c d\":{\"e:f\":[]},\"\":1}",
+				  NULL),
+			  0x05889377284510c9ULL);
 }
 END_TEST
 
@@ -554,7 +574,8 @@ START_TEST(test_shape_big_array)
 	ck_assert_ptr_nonnull(json);
 	o += (size_t)snprintf(json + o, cap - o, "[");
 	for (int i = 0; i < 20000; i++)
-		o += (size_t)snprintf(json + o, cap - o, "%s{\"k%d\":%d}", i ? "," : "", i % 3000, i);
+		o += (size_t)snprintf(json + o, cap - o, "%s{\"k%d\":%d}", i ? "," : "", i % 3000,
+				      i);
 	snprintf(json + o, cap - o, "]");
 	h1 = hash_of(json, &paths);
 	ck_assert_ptr_nonnull(paths);
@@ -607,7 +628,7 @@ START_TEST(test_store_shapes)
 	memset(&seen, 0, sizeof(seen));
 	ck_assert_int_eq(pd_store_shapes(st, "post-detail", 0, shape_row, &seen, &err), 0);
 	ck_assert_int_eq(seen.n, 2);
-	ck_assert_uint_eq(seen.hash[0], big);       /* most recently seen first */
+	ck_assert_uint_eq(seen.hash[0], big); /* most recently seen first */
 	ck_assert_int_eq(seen.first[0], 1000);
 	ck_assert_int_eq(seen.last[0], 3000);
 	ck_assert_str_eq(seen.paths[0], "$:object\n");

@@ -48,8 +48,9 @@ START_TEST(parse_listen)
 	socklen_t len;
 	struct pd_err err = {0};
 	static const char *const bad[] = {
-		"127.0.0.1", "[::1]9464", "[::1", "127.0.0.1:99999", ":80", "1:2:3:4:80",
-		"127.0.0.1:x", "127.0.0.1:", "", "[zz::1]:80", "127.0.0.1:-1",
+		"127.0.0.1", "[::1]9464",  "[::1",         "127.0.0.1:99999",
+		":80",       "1:2:3:4:80", "127.0.0.1:x",  "127.0.0.1:",
+		"",          "[zz::1]:80", "127.0.0.1:-1",
 	};
 
 	ck_assert_int_eq(pd_httpd_parse_listen("127.0.0.1:9464", &ss, &len, &err), 0);
@@ -90,11 +91,11 @@ struct reply {
 
 struct client {
 	unsigned port;
-	unsigned port6;        /* 0 = no IPv6 */
+	unsigned port6; /* 0 = no IPv6 */
 	struct reply r[NREQ];
 	int n;
-	int limit_refused;     /* requests refused while the per-IP limit was used up */
-	int limit_recovered;   /* a request after the idle connections closed */
+	int limit_refused;   /* requests refused while the per-IP limit was used up */
+	int limit_recovered; /* a request after the idle connections closed */
 	ev_async done;
 	struct ev_loop *loop;
 };
@@ -167,28 +168,40 @@ client_main(void *ud)
 	CURL *h = curl_easy_init();
 	char *big = malloc(40001);
 	int socks[PD_HTTPD_MAX_CONN_PER_IP];
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 
 	memset(big, 'a', 40000);
 	big[40000] = '\0';
 	memcpy(big, "X-Big: ", 7);
-	request(h, c, "127.0.0.1", c->port, "GET", "/healthz", NULL, NULL);                 /* 0 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", NULL, NULL);                 /* 1 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-123", NULL); /* 2 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-123", NULL); /* 3 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: bearer  tok-123 ", NULL); /* 4 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-1234", NULL); /* 5 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-12", NULL);  /* 6 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Basic dG9rLTEyMw==", NULL); /* 7 */
-	request(h, c, "127.0.0.1", c->port, "POST", "/metrics", "Authorization: Bearer tok-123", NULL); /* 8 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/api/status", "Authorization: Bearer tok-123", NULL); /* 9 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/", "Authorization: Bearer tok-123", NULL);        /* 10 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/nope", "Authorization: Bearer tok-123", NULL);    /* 11 */
-	request(h, c, "127.0.0.1", c->port, "HEAD", "/metrics", "Authorization: Bearer tok-123", NULL); /* 12 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-123", big);  /* 13 */
-	request(h, c, "127.0.0.1", c->port, "GET", "/api/status?x=1", NULL, NULL);          /* 14 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/healthz", NULL, NULL); /* 0 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", NULL, NULL); /* 1 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-123",
+		NULL); /* 2 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-123",
+		NULL); /* 3 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: bearer  tok-123 ",
+		NULL); /* 4 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-1234",
+		NULL); /* 5 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-12",
+		NULL); /* 6 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/metrics",
+		"Authorization: Basic dG9rLTEyMw==", NULL); /* 7 */
+	request(h, c, "127.0.0.1", c->port, "POST", "/metrics", "Authorization: Bearer tok-123",
+		NULL); /* 8 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/api/status", "Authorization: Bearer tok-123",
+		NULL); /* 9 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/", "Authorization: Bearer tok-123",
+		NULL); /* 10 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/nope", "Authorization: Bearer tok-123",
+		NULL); /* 11 */
+	request(h, c, "127.0.0.1", c->port, "HEAD", "/metrics", "Authorization: Bearer tok-123",
+		NULL); /* 12 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/metrics", "Authorization: Bearer tok-123",
+		big);                                                              /* 13 */
+	request(h, c, "127.0.0.1", c->port, "GET", "/api/status?x=1", NULL, NULL); /* 14 */
 	if (c->port6)
-		request(h, c, "[::1]", c->port6, "GET", "/healthz", NULL, NULL);            /* 15 */
+		request(h, c, "[::1]", c->port6, "GET", "/healthz", NULL, NULL); /* 15 */
 	free(big);
 
 	/* use up the per-IP connection limit with idle connections */
@@ -238,7 +251,7 @@ on_done(EV_P_ ev_async *w, int revents)
 static int
 have_ipv6_loopback(void)
 {
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	int s = socket(AF_INET6, SOCK_STREAM, 0), ok;
 
 	if (s < 0)
@@ -268,7 +281,8 @@ START_TEST(live_listener)
 		 "http:\n  listen: 127.0.0.1:9464\n  bearer_token: tok-123\n"
 		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n",
 		 sto.path);
-	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
+	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
+			      0,
 		      "%s", err.msg);
 	d = pd_daemon_new(loop, cfg, &opts, &err);
 	ck_assert_msg(d != NULL, "%s", err.msg);
@@ -305,8 +319,8 @@ START_TEST(live_listener)
 	ck_assert_ptr_nonnull(strstr(c->r[2].body, "\nprobed_up 1\n"));
 	ck_assert_ptr_null(strstr(c->r[2].body, "tok-123"));
 	ck_assert_int_eq(c->r[3].status, 200);
-	ck_assert_int_eq(c->r[3].new_conns, 0);      /* keep-alive: no new connection */
-	ck_assert_int_eq(c->r[4].status, 200);       /* scheme case-insensitive, spaces trimmed */
+	ck_assert_int_eq(c->r[3].new_conns, 0); /* keep-alive: no new connection */
+	ck_assert_int_eq(c->r[4].status, 200);  /* scheme case-insensitive, spaces trimmed */
 	ck_assert_int_eq(c->r[5].status, 401);
 	ck_assert_int_eq(c->r[6].status, 401);
 	ck_assert_int_eq(c->r[7].status, 401);
@@ -322,10 +336,10 @@ START_TEST(live_listener)
 	ck_assert_ptr_nonnull(strstr(c->r[10].body, "<!DOCTYPE html>"));
 	ck_assert_int_eq(c->r[11].status, 404);
 	ck_assert_int_eq(c->r[12].status, 200);
-	ck_assert_uint_eq(c->r[12].len, 0);           /* HEAD: no body */
+	ck_assert_uint_eq(c->r[12].len, 0); /* HEAD: no body */
 	ck_assert_msg(c->r[13].status == 431 || c->r[13].status == 413 || c->r[13].rc != CURLE_OK,
 		      "a 40 kB header got %ld", c->r[13].status);
-	ck_assert_int_eq(c->r[14].status, 401);       /* a query string does not bypass the token */
+	ck_assert_int_eq(c->r[14].status, 401); /* a query string does not bypass the token */
 	if (c->port6)
 		ck_assert_int_eq(c->r[15].status, 200);
 	ck_assert_msg(c->limit_refused, "per-IP connection limit not enforced");
@@ -351,10 +365,10 @@ struct faults {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stalled, go;
-	int opened;            /* connections opened for the burst */
-	long after_burst;      /* /healthz status after the burst close (0 = no answer) */
-	long after_gone;       /* ... from an address whose PD_HTTPD_MAX_CONN_PER_IP left */
-	double slow_closed_s;  /* a trickling client was closed after this long (-1 = not) */
+	int opened;           /* connections opened for the burst */
+	long after_burst;     /* /healthz status after the burst close (0 = no answer) */
+	long after_gone;      /* ... from an address whose PD_HTTPD_MAX_CONN_PER_IP left */
+	double slow_closed_s; /* a trickling client was closed after this long (-1 = not) */
 };
 
 static size_t
@@ -388,7 +402,7 @@ healthz(unsigned port, const char *src)
 static int
 connect_from(const char *src, unsigned port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET }, to = { .sin_family = AF_INET };
+	struct sockaddr_in a = {.sin_family = AF_INET}, to = {.sin_family = AF_INET};
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 
 	inet_pton(AF_INET, src, &a.sin_addr);
@@ -498,7 +512,7 @@ faults_main(void *ud)
 	/* the slowloris: a byte a second until the listener closes it (bounded: 15 s) */
 	f->slow_closed_s = -1;
 	for (int i = 0; slow >= 0 && i < 15; i++) {
-		struct timeval tv = { .tv_sec = 1 };
+		struct timeval tv = {.tv_sec = 1};
 		ssize_t n;
 
 		(void)send(slow, "X", 1, MSG_NOSIGNAL);
@@ -531,7 +545,8 @@ START_TEST(listener_recovers)
 		 "store:\n  path: %s\n"
 		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n",
 		 sto.path);
-	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
+	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
+			      0,
 		      "%s", err.msg);
 	d = pd_daemon_new(loop, cfg, &opts, &err);
 	ck_assert_msg(d != NULL, "%s", err.msg);
@@ -556,7 +571,7 @@ START_TEST(listener_recovers)
 	ck_assert_msg(f.after_burst == 200, "after a burst close /healthz got %ld", f.after_burst);
 	ck_assert_msg(f.after_gone == 200, "after clients left /healthz got %ld", f.after_gone);
 	ck_assert_msg(f.slow_closed_s >= PD_HTTPD_REQUEST_TIMEOUT_S - 0.5 &&
-		      f.slow_closed_s <= PD_HTTPD_REQUEST_TIMEOUT_S + 3,
+			      f.slow_closed_s <= PD_HTTPD_REQUEST_TIMEOUT_S + 3,
 		      "a trickling client was closed after %.1f s", f.slow_closed_s);
 	pthread_mutex_destroy(&f.mu);
 	pthread_cond_destroy(&f.cv);

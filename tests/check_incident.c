@@ -94,10 +94,10 @@ struct seen {
 	char event[16][16];
 	char key[16][128];
 	char sev[16][4];
-	int upd[16];            /* the event's "update" (a target that had the trigger) */
-	char mode[16][32];      /* the event's "mode", "-" without */
-	char runbook[16][96];   /* the event's "runbook", "-" without */
-	char mtitle[16][96];    /* the event's "mode_title", "-" without */
+	int upd[16];          /* the event's "update" (a target that had the trigger) */
+	char mode[16][32];    /* the event's "mode", "-" without */
+	char runbook[16][96]; /* the event's "runbook", "-" without */
+	char mtitle[16][96];  /* the event's "mode_title", "-" without */
 };
 
 /* Every outbox row so far (delivery is not running in this test), marking them done. */
@@ -122,7 +122,8 @@ drain(struct seen *s)
 			snprintf(s->target[s->n], 64, "%s", rows[i].target);
 			snprintf(s->event[s->n], 16, "%s", rows[i].event);
 			snprintf(s->key[s->n], 128, "%s", rows[i].dedup_key);
-			snprintf(s->sev[s->n], 4, "%s", cJSON_IsString(sev) ? sev->valuestring : "-");
+			snprintf(s->sev[s->n], 4, "%s",
+				 cJSON_IsString(sev) ? sev->valuestring : "-");
 			s->upd[s->n] = cJSON_IsTrue(cJSON_GetObjectItem(ev, "update"));
 			{
 				const cJSON *mo = cJSON_GetObjectItem(ev, "mode");
@@ -427,7 +428,8 @@ START_TEST(test_many_members_join_once_and_never_repage)
 			k % 4, k % 4);
 	fputs("notify:\n"
 	      "  - {name: pager, type: pagerduty, routing_key: abc, url: 'http://127.0.0.1:1/pd'}\n"
-	      "  - {name: tickets, type: webhook, url: 'http://127.0.0.1:1/hook'}\n", f);
+	      "  - {name: tickets, type: webhook, url: 'http://127.0.0.1:1/hook'}\n",
+	      f);
 	fclose(f);
 	ck_assert_int_eq(pd_config_load(path, &big, &err, NULL, NULL), 0);
 	pd_incident_set_config(m, big);
@@ -828,8 +830,8 @@ slo_row(void *ud, const struct pd_incident_row *r)
 
 START_TEST(test_slo_burn_incident)
 {
-	struct pd_slo_cfg o = { .name = "post-detail", .objective = 0.999,
-				.period_ms = 30 * 24 * 60 * MIN };
+	struct pd_slo_cfg o = {
+		.name = "post-detail", .objective = 0.999, .period_ms = 30 * 24 * 60 * MIN};
 	struct pd_slo_status ss;
 	struct pd_class_input in[4];
 	struct slo_rows rows = {0};
@@ -1074,8 +1076,8 @@ END_TEST
  * the same family: three incidents, none merged. */
 START_TEST(test_cert_and_burn_stay_apart_from_an_outage)
 {
-	struct pd_slo_cfg o = { .name = "post-detail", .objective = 0.999,
-				.period_ms = 30 * 24 * 60 * MIN };
+	struct pd_slo_cfg o = {
+		.name = "post-detail", .objective = 0.999, .period_ms = 30 * 24 * 60 * MIN};
 	struct pd_slo_status ss;
 	struct pd_class_input in[4];
 	struct seen s;

@@ -18,7 +18,7 @@
 static const struct {
 	const char *file, *reason;
 } suite_excluded_files[] = {
-	{ "refRemote.json", "remote $ref (http://localhost:1234/...) needs a network fetch" },
+	{"refRemote.json", "remote $ref (http://localhost:1234/...) needs a network fetch"},
 };
 
 /* Individual cases known to be unsupported: file, group description, case description,
@@ -26,7 +26,7 @@ static const struct {
 static const struct {
 	const char *file, *group, *test, *reason;
 } suite_skips[] = {
-	{ NULL, NULL, NULL, NULL }, /* sentinel */
+	{NULL, NULL, NULL, NULL}, /* sentinel */
 };
 
 static size_t
@@ -78,7 +78,9 @@ excluded_file(const char *name)
 /* pd_jsonschema_lint over the suite: the only keys it reports are the suite's deliberate
  * $ref targets in non-keyword places (ref.json, "refs with quote"). */
 static const char *const suite_unknown[] = {
-	"ref.json#/tilda~0field", "ref.json#/slash~1field", "ref.json#/percent%field",
+	"ref.json#/tilda~0field",
+	"ref.json#/slash~1field",
+	"ref.json#/percent%field",
 };
 
 struct suite_lint {
@@ -107,10 +109,10 @@ suite_lint_cb(void *ud, const cJSON *key, const char *pointer, const char *msg)
 
 START_TEST(test_official_suite)
 {
-	struct suite_lint sl = { NULL, 0, 0 };
+	struct suite_lint sl = {NULL, 0, 0};
 	DIR *dir;
 	struct dirent *de;
-	char *names[256] = { NULL }, path[1024];
+	char *names[256] = {NULL}, path[1024];
 	size_t nnames = 0, i, passed = 0, failed = 0, skipped = 0, excluded = 0;
 	int saw_ref = 0, saw_type = 0;
 
@@ -140,15 +142,17 @@ START_TEST(test_official_suite)
 		snprintf(path, sizeof(path), "%s/%s", PD_SCHEMA_SUITE, names[i]);
 		groups = parse_file(path);
 		ck_assert_msg(cJSON_IsArray(groups), "%s: not a JSON array", path);
-		cJSON_ArrayForEach(g, groups) {
+		cJSON_ArrayForEach(g, groups)
+		{
 			const char *gdesc = cJSON_GetObjectItem(g, "description")->valuestring;
-			struct pd_err err = { 0, "" };
+			struct pd_err err = {0, ""};
 			struct pd_schema *s;
 
 			s = pd_jsonschema_new(cJSON_GetObjectItem(g, "schema"), &err);
 			sl.file = names[i];
 			pd_jsonschema_lint(cJSON_GetObjectItem(g, "schema"), suite_lint_cb, &sl);
-			cJSON_ArrayForEach(t, cJSON_GetObjectItem(g, "tests")) {
+			cJSON_ArrayForEach(t, cJSON_GetObjectItem(g, "tests"))
+			{
 				const char *tdesc =
 					cJSON_GetObjectItem(t, "description")->valuestring;
 				const cJSON *data = cJSON_GetObjectItem(t, "data");
@@ -207,7 +211,7 @@ END_TEST
 static struct pd_schema *
 schema_from(const char *text)
 {
-	struct pd_err err = { 0, "" };
+	struct pd_err err = {0, ""};
 	cJSON *j = cJSON_Parse(text);
 	struct pd_schema *s;
 
@@ -589,7 +593,7 @@ END_TEST
 
 START_TEST(test_schema_is_copied)
 {
-	struct pd_err err = { 0, "" };
+	struct pd_err err = {0, ""};
 	cJSON *j = cJSON_Parse(userid_schema);
 	struct pd_schema *s;
 
@@ -608,7 +612,7 @@ END_TEST
 static void
 expect_rejected(const char *schema, const char *needle)
 {
-	struct pd_err err = { 0, "" };
+	struct pd_err err = {0, ""};
 	cJSON *j = cJSON_Parse(schema);
 	struct pd_schema *s;
 
@@ -623,7 +627,7 @@ expect_rejected(const char *schema, const char *needle)
 
 START_TEST(test_bad_schemas)
 {
-	struct pd_err err = { 0, "" };
+	struct pd_err err = {0, ""};
 
 	expect_rejected("{\"properties\":{\"id\":{\"pattern\":\"([a-z\"}}}",
 			"#/properties/id/pattern: invalid regex \"([a-z\"");
@@ -784,12 +788,13 @@ START_TEST(test_lint_unknown_keywords)
 	struct lint_got g;
 
 	lint_text("{\"type\":\"object\",\"requird\":[\"id\"],\"properties\":{\"x\":"
-		  "{\"type\":\"string\",\"minLenght\":1}}}", &g);
+		  "{\"type\":\"string\",\"minLenght\":1}}}",
+		  &g);
 	ck_assert_uint_eq(g.n, 2);
 	ck_assert_str_eq(g.lines[0], "/requird: unknown JSON Schema keyword 'requird' (did you "
-			 "mean 'required'?)");
+				     "mean 'required'?)");
 	ck_assert_str_eq(g.lines[1], "/properties/x/minLenght: unknown JSON Schema keyword "
-			 "'minLenght' (did you mean 'minLength'?)");
+				     "'minLenght' (did you mean 'minLength'?)");
 
 	/* every applicator is walked; ~ and / in names are escaped in the pointer */
 	lint_text("{\"items\":[{\"a1\":1},{\"items\":{\"a2\":1}}],\"allOf\":[{\"a3\":1}],"
@@ -816,24 +821,27 @@ START_TEST(test_lint_unknown_keywords)
 		  "\"contentEncoding\":\"base64\",\"properties\":{\"requird\":{\"enum\":"
 		  "[{\"minLenght\":1}],\"const\":{\"typ\":1},\"default\":{\"typ\":1},"
 		  "\"examples\":[{\"typ\":1}]}},\"required\":[\"typ\"],\"dependencies\":"
-		  "{\"minLenght\":[\"requird\"]},\"x-vendor\":{\"anything\":1}}", &g);
+		  "{\"minLenght\":[\"requird\"]},\"x-vendor\":{\"anything\":1}}",
+		  &g);
 	ck_assert_uint_eq(g.n, 0);
 
 	/* the opt-out: its object and what is under it */
 	lint_text("{\"properties\":{\"a\":{\"x-allow-unknown-keywords\":true,\"nullable\":true,"
-		  "\"items\":{\"foo\":1}}},\"nullable\":true}", &g);
+		  "\"items\":{\"foo\":1}}},\"nullable\":true}",
+		  &g);
 	ck_assert_uint_eq(g.n, 1);
 	ck_assert_str_eq(g.lines[0], "/nullable: unknown JSON Schema keyword 'nullable', which "
-			 "would check nothing (name extensions 'x-...', or set "
-			 "x-allow-unknown-keywords: true)");
+				     "would check nothing (name extensions 'x-...', or set "
+				     "x-allow-unknown-keywords: true)");
 	/* an object under an unknown name: maybe a property put one level too high */
 	lint_text("{\"type\":\"object\",\"userId\":{\"type\":\"string\"},\"id\":{}}", &g);
 	ck_assert_uint_eq(g.n, 2);
-	ck_assert_str_eq(g.lines[0], "/userId: unknown JSON Schema keyword 'userId', which would "
+	ck_assert_str_eq(g.lines[0],
+			 "/userId: unknown JSON Schema keyword 'userId', which would "
 			 "check nothing (a property goes under 'properties'; name extensions "
 			 "'x-...')");
 	ck_assert_str_eq(g.lines[1], "/id: unknown JSON Schema keyword 'id' (did you mean 'if'? "
-			 "a property goes under 'properties')");
+				     "a property goes under 'properties')");
 
 	/* booleans, non-objects, NULL */
 	lint_text("true", &g);
@@ -873,16 +881,16 @@ START_TEST(test_unique_items)
 		int valid;
 		const char *msg;
 	} small[] = {
-		{ "[1, 1.0]", 0, "items [0] and [1] are equal" },
-		{ "[0, -0.0]", 0, "items [0] and [1] are equal" },
-		{ "[5, 7, 7, 5]", 0, "items [0] and [3] are equal" },
-		{ "[3, 7, 5, 7, 5]", 0, "items [1] and [3] are equal" },
-		{ "[{\"a\":1,\"b\":[1,{\"c\":2}]}, {\"b\":[1,{\"c\":2.0}],\"a\":1}]", 0,
-		  "items [0] and [1] are equal" },
-		{ "[{\"a\":1,\"b\":2}, {\"a\":2,\"b\":1}, {\"a\":1}, {\"b\":2}]", 1, NULL },
-		{ "[[1,2], [2,1], [1,2,3], [\"1\",2]]", 1, NULL },
-		{ "[true, false, null, 0, \"\", [], {}, 1, \"true\"]", 1, NULL },
-		{ "[1, 1.000001, \"1\", [1], {\"1\":1}]", 1, NULL },
+		{"[1, 1.0]", 0, "items [0] and [1] are equal"},
+		{"[0, -0.0]", 0, "items [0] and [1] are equal"},
+		{"[5, 7, 7, 5]", 0, "items [0] and [3] are equal"},
+		{"[3, 7, 5, 7, 5]", 0, "items [1] and [3] are equal"},
+		{"[{\"a\":1,\"b\":[1,{\"c\":2}]}, {\"b\":[1,{\"c\":2.0}],\"a\":1}]", 0,
+		 "items [0] and [1] are equal"},
+		{"[{\"a\":1,\"b\":2}, {\"a\":2,\"b\":1}, {\"a\":1}, {\"b\":2}]", 1, NULL},
+		{"[[1,2], [2,1], [1,2,3], [\"1\",2]]", 1, NULL},
+		{"[true, false, null, 0, \"\", [], {}, 1, \"true\"]", 1, NULL},
+		{"[1, 1.000001, \"1\", [1], {\"1\":1}]", 1, NULL},
 	};
 	cJSON *arr, *doc;
 	size_t n;
@@ -923,8 +931,8 @@ START_TEST(test_unique_items)
 	ck_assert_int_eq(pd_jsonschema_validate(s, arr, errs, 4, &n), 1);
 	cJSON_AddItemToArray(arr, cJSON_CreateNumber(1000005e-1));
 	ck_assert_int_eq(pd_jsonschema_validate(s, arr, errs, 4, &n), 0);
-	ck_assert_msg(strstr(errs[0].msg, "items [100000] and [200000] are equal") != NULL,
-		      "%s", errs[0].msg);
+	ck_assert_msg(strstr(errs[0].msg, "items [100000] and [200000] are equal") != NULL, "%s",
+		      errs[0].msg);
 	cJSON_Delete(arr);
 	pd_jsonschema_free(s);
 }
@@ -933,7 +941,7 @@ END_TEST
 START_TEST(test_deep_schema_rejected)
 {
 	cJSON *root = cJSON_CreateObject(), *cur = root, *sub;
-	struct pd_err err = { 0, "" };
+	struct pd_err err = {0, ""};
 	struct pd_schema *s;
 
 	for (int i = 0; i < 2 * PD_SCHEMA_MAX_DEPTH; i++) {

@@ -12,8 +12,8 @@
 /* 2026-12-07T00:00:00Z, a Monday */
 #define MON0 (1796601600LL * 1000)
 
-static char *probes_login[] = { "login" };
-static char *families_api[] = { "api" };
+static char *probes_login[] = {"login"};
+static char *families_api[] = {"api"};
 
 START_TEST(test_weekday)
 {
@@ -46,7 +46,8 @@ START_TEST(test_one_off)
 	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 2 * HOUR + 30 * MIN - 1, NULL, NULL), 1);
 	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 2 * HOUR + 30 * MIN, NULL, NULL), 0);
 	/* a week later: one-off means once */
-	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 7 * DAY + 2 * HOUR + MIN, NULL, NULL), 0);
+	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 7 * DAY + 2 * HOUR + MIN, NULL, NULL),
+			 0);
 }
 END_TEST
 
@@ -61,7 +62,8 @@ START_TEST(test_recurring_across_midnight)
 	w.duration_ms = HOUR;
 	w.all = 1;
 	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 23 * HOUR + 45 * MIN, NULL, NULL), 0);
-	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + DAY + 23 * HOUR + 29 * MIN, NULL, NULL), 0);
+	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + DAY + 23 * HOUR + 29 * MIN, NULL, NULL),
+			 0);
 	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + DAY + 23 * HOUR + 30 * MIN, &a, &b), 1);
 	ck_assert_int_eq(a, MON0 + DAY + 23 * HOUR + 30 * MIN);
 	ck_assert_int_eq(b, MON0 + 2 * DAY + 30 * MIN);
@@ -70,10 +72,13 @@ START_TEST(test_recurring_across_midnight)
 	ck_assert_int_eq(a, MON0 + DAY + 23 * HOUR + 30 * MIN);
 	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 2 * DAY + 30 * MIN, NULL, NULL), 0);
 	/* Wednesday 23:45: not listed */
-	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 2 * DAY + 23 * HOUR + 45 * MIN, NULL, NULL), 0);
-	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 3 * DAY + 23 * HOUR + 45 * MIN, NULL, NULL), 1);
+	ck_assert_int_eq(
+		pd_maint_window_active(&w, MON0 + 2 * DAY + 23 * HOUR + 45 * MIN, NULL, NULL), 0);
+	ck_assert_int_eq(
+		pd_maint_window_active(&w, MON0 + 3 * DAY + 23 * HOUR + 45 * MIN, NULL, NULL), 1);
 	/* the next week too */
-	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 8 * DAY + 23 * HOUR + 31 * MIN, NULL, NULL), 1);
+	ck_assert_int_eq(
+		pd_maint_window_active(&w, MON0 + 8 * DAY + 23 * HOUR + 31 * MIN, NULL, NULL), 1);
 }
 END_TEST
 
@@ -91,7 +96,8 @@ START_TEST(test_recurring_across_week_end)
 	ck_assert_int_eq(a, MON0 - HOUR);
 	ck_assert_int_eq(b, MON0 + HOUR);
 	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + HOUR, NULL, NULL), 0);
-	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 6 * DAY + 22 * HOUR + 59 * MIN, NULL, NULL), 0);
+	ck_assert_int_eq(
+		pd_maint_window_active(&w, MON0 + 6 * DAY + 22 * HOUR + 59 * MIN, NULL, NULL), 0);
 	ck_assert_int_eq(pd_maint_window_active(&w, MON0 + 6 * DAY + 23 * HOUR, &a, &b), 1);
 	ck_assert_int_eq(b, MON0 + 7 * DAY + HOUR);
 	/* a full week long window every Monday at 00:00: always open, ends next Monday */

@@ -86,14 +86,14 @@ START_TEST(store_series)
 	const int64_t s = 1780031100000LL;
 
 	st = pd_test_store_at(sto.path, 0);
-	add(st, "p", s - 1, 1, 999);          /* before the range */
-	add(st, "p", s, 1, 20);               /* bucket 0 */
+	add(st, "p", s - 1, 1, 999); /* before the range */
+	add(st, "p", s, 1, 20);      /* bucket 0 */
 	add(st, "p", s + 10, 0, 30);
 	add(st, "p", s + 999, 1, 10);
-	add(st, "p", s + 2000, 0, -1);        /* bucket 2: no response */
+	add(st, "p", s + 2000, 0, -1); /* bucket 2: no response */
 	add(st, "p", s + 2500, 1, 5);
-	add(st, "p", s + 4000, 1, 777);       /* at the end bound: excluded */
-	add(st, "other", s + 100, 0, 1);      /* another probe */
+	add(st, "p", s + 4000, 1, 777);  /* at the end bound: excluded */
+	add(st, "other", s + 100, 0, 1); /* another probe */
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
 
 	ck_assert_msg(pd_store_series(st, "p", s, 1000, b, 4, &tot, &err) == 0, "%s", err.msg);
@@ -112,7 +112,7 @@ START_TEST(store_series)
 	ck_assert_int_eq(tot.count, 5);
 	ck_assert_int_eq(tot.failures, 2);
 	ck_assert_double_eq_tol(tot.error_rate, 0.4, 1e-12);
-	ck_assert_double_eq(tot.p50_ms, 10);   /* of 5, 10, 20, 30 */
+	ck_assert_double_eq(tot.p50_ms, 10); /* of 5, 10, 20, 30 */
 	ck_assert_double_eq(tot.p95_ms, 30);
 	ck_assert_double_eq(tot.max_ms, 30);
 
@@ -120,7 +120,7 @@ START_TEST(store_series)
 	ck_assert_int_eq(pd_store_series(st, "p", s, 1000, b, 4, NULL, &err), 0);
 	b[0].count = 42;
 	ck_assert_int_eq(pd_store_series(st, "nope", s, 1000, b, 4, &tot, &err), PD_ERR_NOTFOUND);
-	ck_assert_int_eq(b[0].count, 0);          /* initialised anyway */
+	ck_assert_int_eq(b[0].count, 0); /* initialised anyway */
 	ck_assert_int_eq(tot.count, 0);
 	ck_assert_int_eq(pd_store_series(st, "p", s, 0, b, 4, NULL, &err), PD_ERR_INVALID);
 
@@ -220,10 +220,15 @@ check_grammar(const char *text)
 				 "^([a-zA-Z_:][a-zA-Z0-9_:]*)"
 				 "(\\{[a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\[\\\\\"n])*\""
 				 "(,[a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\[\\\\\"n])*\")*\\})? "
-				 "(-?[0-9.]+(e[-+][0-9]+)?|[+-]Inf|NaN)$", REG_EXTENDED), 0);
-	ck_assert_int_eq(regcomp(&help, "^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) [^\n]+$", REG_EXTENDED), 0);
-	ck_assert_int_eq(regcomp(&type, "^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter|histogram)$",
-				 REG_EXTENDED), 0);
+				 "(-?[0-9.]+(e[-+][0-9]+)?|[+-]Inf|NaN)$",
+				 REG_EXTENDED),
+			 0);
+	ck_assert_int_eq(regcomp(&help, "^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) [^\n]+$", REG_EXTENDED),
+			 0);
+	ck_assert_int_eq(regcomp(&type,
+				 "^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter|histogram)$",
+				 REG_EXTENDED),
+			 0);
 	ck_assert(text[strlen(text) - 1] == '\n');
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		regmatch_t m[2];
@@ -231,26 +236,31 @@ check_grammar(const char *text)
 
 		lines++;
 		if (regexec(&help, line, 2, m, 0) == 0) {
-			snprintf(name, sizeof(name), "%.*s", (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
+			snprintf(name, sizeof(name), "%.*s", (int)(m[1].rm_eo - m[1].rm_so),
+				 line + m[1].rm_so);
 			for (size_t i = 0; i < nseen; i++)
-				ck_assert_msg(strcmp(seen[i], name) != 0, "family %s appears twice", name);
+				ck_assert_msg(strcmp(seen[i], name) != 0, "family %s appears twice",
+					      name);
 			ck_assert_uint_lt(nseen, 64);
 			snprintf(seen[nseen++], sizeof(seen[0]), "%s", name);
 			snprintf(cur, sizeof(cur), "%s", name);
 			continue;
 		}
 		if (regexec(&type, line, 2, m, 0) == 0) {
-			snprintf(name, sizeof(name), "%.*s", (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
+			snprintf(name, sizeof(name), "%.*s", (int)(m[1].rm_eo - m[1].rm_so),
+				 line + m[1].rm_so);
 			ck_assert_str_eq(name, cur);
 			continue;
 		}
 		ck_assert_msg(regexec(&sample, line, 2, m, 0) == 0, "bad line: %s", line);
-		snprintf(name, sizeof(name), "%.*s", (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
+		snprintf(name, sizeof(name), "%.*s", (int)(m[1].rm_eo - m[1].rm_so),
+			 line + m[1].rm_so);
 		/* a sample belongs to the current family (histograms: _bucket/_sum/_count) */
 		ck_assert_msg(strncmp(name, cur, strlen(cur)) == 0 &&
-			      (name[strlen(cur)] == '\0' || strcmp(name + strlen(cur), "_bucket") == 0 ||
-			       strcmp(name + strlen(cur), "_sum") == 0 ||
-			       strcmp(name + strlen(cur), "_count") == 0),
+				      (name[strlen(cur)] == '\0' ||
+				       strcmp(name + strlen(cur), "_bucket") == 0 ||
+				       strcmp(name + strlen(cur), "_sum") == 0 ||
+				       strcmp(name + strlen(cur), "_count") == 0),
 			      "sample %s outside its family (current %s)", name, cur);
 	}
 	ck_assert_int_gt(lines, 50);
@@ -291,8 +301,10 @@ START_TEST(render_real_daemon)
 		 "probes:\n"
 		 "  - name: alpha\n    url: http://127.0.0.1:1/alpha/\n"
 		 "  - name: beta\n    family: fam-b\n    tier: secondary\n"
-		 "    url: http://127.0.0.1:1/beta/\n", sto.path);
-	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
+		 "    url: http://127.0.0.1:1/beta/\n",
+		 sto.path);
+	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
+			      0,
 		      "%s", err.msg);
 	d = pd_daemon_new(loop, cfg, &opts, &err);
 	ck_assert_msg(d != NULL, "%s", err.msg);
@@ -309,14 +321,21 @@ START_TEST(render_real_daemon)
 	check_grammar(b.data);
 	/* values of a connection refused, with the hostile location escaped */
 #define L ",location=\"eu \\\"west\\\" \\\\ 1\""
-	ck_assert_double_eq(value_of(b.data, "probe_success{probe=\"alpha\",family=\"alpha\"" L "} "), 0);
-	ck_assert_double_eq(value_of(b.data, "probe_success{probe=\"beta\",family=\"fam-b\"" L "} "), 0);
-	ck_assert_double_eq(value_of(b.data, "probe_http_status_code{probe=\"alpha\",family=\"alpha\"" L "} "), 0);
+	ck_assert_double_eq(
+		value_of(b.data, "probe_success{probe=\"alpha\",family=\"alpha\"" L "} "), 0);
+	ck_assert_double_eq(
+		value_of(b.data, "probe_success{probe=\"beta\",family=\"fam-b\"" L "} "), 0);
+	ck_assert_double_eq(
+		value_of(b.data, "probe_http_status_code{probe=\"alpha\",family=\"alpha\"" L "} "),
+		0);
 	ck_assert_double_eq(value_of(b.data, "probed_probe_state{probe=\"alpha\",family=\"alpha\"" L
-				     ",state=\"down\"} "), 1);
+					     ",state=\"down\"} "),
+			    1);
 	ck_assert_double_eq(value_of(b.data, "probed_probe_state{probe=\"alpha\",family=\"alpha\"" L
-				     ",state=\"up\"} "), 0);
-	ck_assert(value_of(b.data, "probed_consecutive_failures{probe=\"beta\",family=\"fam-b\"" L "} ") >= 2);
+					     ",state=\"up\"} "),
+			    0);
+	ck_assert(value_of(b.data, "probed_consecutive_failures{probe=\"beta\",family=\"fam-b\"" L
+				   "} ") >= 2);
 	/* both fail within the correlation window: one incident; every core probe (alpha)
 	 * fails: P1. Both pages count under it, the secondary probe's too: a page has the
 	 * severity of its incident, not one of its own (tier, config) */
@@ -327,13 +346,18 @@ START_TEST(render_real_daemon)
 	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"P3\"" L "} "), 0);
 	ck_assert_double_eq(value_of(b.data, "probed_open_pages{severity=\"none\"" L "} "), 0);
 	ck_assert_ptr_null(strstr(b.data, "probed_open_incidents{severity=\"none\""));
-	ck_assert(value_of(b.data, "probed_results_total{location=\"eu \\\"west\\\" \\\\ 1\"} ") >= 4);
-	ck_assert_double_eq(value_of(b.data, "probed_results_total{location=\"eu \\\"west\\\" \\\\ 1\"} "),
-			    value_of(b.data, "probed_result_failures_total{location=\"eu \\\"west\\\" \\\\ 1\"} "));
+	ck_assert(value_of(b.data, "probed_results_total{location=\"eu \\\"west\\\" \\\\ 1\"} ") >=
+		  4);
+	ck_assert_double_eq(
+		value_of(b.data, "probed_results_total{location=\"eu \\\"west\\\" \\\\ 1\"} "),
+		value_of(b.data,
+			 "probed_result_failures_total{location=\"eu \\\"west\\\" \\\\ 1\"} "));
 	ck_assert_double_eq(value_of(b.data, "probed_up{location=\"eu \\\"west\\\" \\\\ 1\"} "), 1);
-	ck_assert_double_eq(value_of(b.data, "probed_probes{location=\"eu \\\"west\\\" \\\\ 1\"} "), 2);
-	ck_assert_ptr_nonnull(strstr(b.data, "\nprobed_build_info{location=\"eu \\\"west\\\" \\\\ 1\","
-					     "version=\"" PROBED_VERSION "\"} 1\n"));
+	ck_assert_double_eq(value_of(b.data, "probed_probes{location=\"eu \\\"west\\\" \\\\ 1\"} "),
+			    2);
+	ck_assert_ptr_nonnull(strstr(b.data,
+				     "\nprobed_build_info{location=\"eu \\\"west\\\" \\\\ 1\","
+				     "version=\"" PROBED_VERSION "\"} 1\n"));
 	/* the histogram is cumulative and ends with +Inf == _count */
 	p = b.data;
 	while ((p = strstr(p, "\nprobed_start_lateness_seconds_bucket{")) != NULL) {
@@ -344,14 +368,18 @@ START_TEST(render_real_daemon)
 		ck_assert(v >= le_prev);
 		le_prev = v;
 	}
-	ck_assert_double_eq(le_prev, value_of(b.data, "probed_start_lateness_seconds_count{location="
-						      "\"eu \\\"west\\\" \\\\ 1\"} "));
+	ck_assert_double_eq(le_prev,
+			    value_of(b.data, "probed_start_lateness_seconds_count{location="
+					     "\"eu \\\"west\\\" \\\\ 1\"} "));
 	ck_assert_ptr_nonnull(strstr(b.data, "le=\"+Inf\"}"));
-	for (const char *ph = "resolve\0connect\0tls\0processing\0transfer\0"; *ph; ph += strlen(ph) + 1) {
+	for (const char *ph = "resolve\0connect\0tls\0processing\0transfer\0"; *ph;
+	     ph += strlen(ph) + 1) {
 		char s[256];
 
-		snprintf(s, sizeof(s), "probe_http_duration_seconds{probe=\"alpha\",family=\"alpha\"" L
-			 ",phase=\"%s\"} ", ph);
+		snprintf(s, sizeof(s),
+			 "probe_http_duration_seconds{probe=\"alpha\",family=\"alpha\"" L
+			 ",phase=\"%s\"} ",
+			 ph);
 		ck_assert(value_of(b.data, s) >= 0);
 	}
 #undef L
@@ -362,7 +390,8 @@ START_TEST(render_real_daemon)
 
 		pd_buf_init(&small, 1000);
 		ck_assert_int_eq(pd_buf_printf(&small, "x"), 0);
-		ck_assert_int_eq(pd_metrics_render(d, pd_clock_wall_ms(NULL), &small, &err), PD_ERR_INVALID);
+		ck_assert_int_eq(pd_metrics_render(d, pd_clock_wall_ms(NULL), &small, &err),
+				 PD_ERR_INVALID);
 		ck_assert_str_eq(small.data, "x");
 		pd_buf_cleanup(&small);
 	}
@@ -375,12 +404,12 @@ END_TEST
 /* ---- severity labels: the incident manager's only ------------------------------------- */
 
 /* The live probe's endpoint: testlib's receiver answering every request 200. */
-static const struct pd_test_reply ok_reply = { .status = 200, .body = "{\"id\":\"42\"}" };
+static const struct pd_test_reply ok_reply = {.status = 200, .body = "{\"id\":\"42\"}"};
 
 struct sevwait {
 	struct pd_daemon *d;
-	const char *down;          /* this probe DOWN ... */
-	const char *up;            /* ... while this one has an OK result */
+	const char *down; /* this probe DOWN ... */
+	const char *up;   /* ... while this one has an OK result */
 	int down_ok, up_ok, settled, ticks;
 };
 
@@ -418,10 +447,11 @@ sev_render(const char *yaml, const char *down, const char *up, struct pd_buf *b)
 	struct pd_daemon_opts opts = {0};
 	struct pd_daemon *d;
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct sevwait w = { .down = down, .up = up };
+	struct sevwait w = {.down = down, .up = up};
 	ev_timer tick;
 
-	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) == 0,
+	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
+			      0,
 		      "%s", err.msg);
 	d = pd_daemon_new(loop, cfg, &opts, &err);
 	ck_assert_msg(d != NULL, "%s", err.msg);
@@ -453,7 +483,8 @@ START_TEST(severity_one_family_down)
 		 "defaults:\n  interval: 1s\n  timeout: 1s\n  confirm_after: 100ms\n"
 		 "probes:\n"
 		 "  - name: userid\n    url: http://127.0.0.1:%d/userid/\n"
-		 "  - name: post-detail\n    url: http://127.0.0.1:1/post-detail/\n", sto.path, srv.port);
+		 "  - name: post-detail\n    url: http://127.0.0.1:1/post-detail/\n",
+		 sto.path, srv.port);
 	sev_render(yaml, "post-detail", "userid", &b);
 	ck_assert_int_ge(pd_test_http_count(&srv), 1); /* userid's probes reached it */
 	pd_test_http_stop(&srv);

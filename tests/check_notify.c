@@ -34,7 +34,7 @@ static cJSON *
 render(const struct pd_notify_cfg *t, const cJSON *event)
 {
 	const struct pd_notify_ops *ops = pd_notify_ops_for(t->type);
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_buf body;
 	cJSON *j;
 
@@ -51,7 +51,7 @@ static char *
 request_url(const struct pd_notify_cfg *t, const cJSON *event)
 {
 	const struct pd_notify_ops *ops = pd_notify_ops_for(t->type);
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_buf url;
 
 	ck_assert_ptr_nonnull(ops->request_url);
@@ -70,16 +70,16 @@ START_TEST(test_utf8_scrub)
 		const char *in, *out;
 		size_t fixed;
 	} t[] = {
-		{ "plain", "plain", 0 },
-		{ "caf\xc3\xa9", "caf\xc3\xa9", 0 },                 /* é */
-		{ "cut \xc3", "cut ?", 1 },                            /* é cut in half */
-		{ "\xe2\x82", "??", 2 },                                /* € cut after 2 bytes */
-		{ "\xe2\x82\xac ok", "\xe2\x82\xac ok", 0 },            /* € whole */
-		{ "\xc0\xaf", "??", 2 },                                /* overlong '/' */
-		{ "\xed\xa0\x80", "???", 3 },                            /* a surrogate */
-		{ "\xf4\x90\x80\x80", "????", 4 },                        /* above U+10FFFF */
-		{ "\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!", 0 },          /* an emoji */
-		{ "\xff\xfe", "??", 2 },
+		{"plain", "plain", 0},
+		{"caf\xc3\xa9", "caf\xc3\xa9", 0},             /* é */
+		{"cut \xc3", "cut ?", 1},                      /* é cut in half */
+		{"\xe2\x82", "??", 2},                         /* € cut after 2 bytes */
+		{"\xe2\x82\xac ok", "\xe2\x82\xac ok", 0},     /* € whole */
+		{"\xc0\xaf", "??", 2},                         /* overlong '/' */
+		{"\xed\xa0\x80", "???", 3},                    /* a surrogate */
+		{"\xf4\x90\x80\x80", "????", 4},               /* above U+10FFFF */
+		{"\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!", 0}, /* an emoji */
+		{"\xff\xfe", "??", 2},
 	};
 	struct pd_notify_event ev = {0};
 	char buf[64], *json;
@@ -105,22 +105,23 @@ END_TEST
 START_TEST(test_event_json_fields)
 {
 	cJSON *e = pd_test_event("trigger", "P2"), *plain = pd_test_event("trigger", NULL);
-	struct pd_notify_event ev = { 0 };
+	struct pd_notify_event ev = {0};
 	char *json;
 	cJSON *d;
 
 	ck_assert_str_eq(pd_test_jstr(e, "severity"), "P2");
 	ck_assert_str_eq(pd_test_jstr(e, "mode"), "mode1-upstream");
-	ck_assert_str_eq(pd_test_jstr(e, "mode_title"), "Mode 1: upstream TikTok API down or changed");
+	ck_assert_str_eq(pd_test_jstr(e, "mode_title"),
+			 "Mode 1: upstream TikTok API down or changed");
 	ck_assert_str_eq(pd_test_jstr(e, "runbook"), "runbooks/mode1-upstream-changed.md");
 	ck_assert_int_eq((int)pd_test_jget(e, "incident_id")->valuedouble, 7);
 	ck_assert_ptr_nonnull(strstr(pd_test_jstr(e, "status_message"), "INVESTIGATING"));
 	ck_assert_str_eq(pd_test_jstr(e, "down_since"), "2026-11-18T11:06:40.000Z");
 	ck_assert_ptr_null(pd_test_jget(e, "drill"));
 	/* unset fields are omitted, not null */
-	for (const char *const *k = (const char *const[]){ "severity", "mode", "mode_title",
-							     "runbook", "incident_id",
-							     "status_message", "drill", NULL };
+	for (const char *const *k =
+		     (const char *const[]){"severity", "mode", "mode_title", "runbook",
+					   "incident_id", "status_message", "drill", NULL};
 	     *k; k++)
 		ck_assert_msg(pd_test_jget(plain, *k) == NULL, "%s present", *k);
 	/* drill is a real boolean */
@@ -181,7 +182,7 @@ END_TEST
 static struct pd_notify_cfg
 tcfg(enum pd_notify_type type, enum pd_notify_role role, unsigned sev)
 {
-	struct pd_notify_cfg t = { 0 };
+	struct pd_notify_cfg t = {0};
 
 	t.name = "t";
 	t.type = type;
@@ -198,12 +199,12 @@ START_TEST(test_routing_defaults)
 		const char *want; /* routes for P1..P4 */
 		enum pd_notify_role role;
 	} cases[] = {
-		{ PD_NOTIFY_PAGERDUTY, "1100", PD_NOTIFY_ROLE_PAGE },
-		{ PD_NOTIFY_OPSGENIE, "1100", PD_NOTIFY_ROLE_PAGE },
-		{ PD_NOTIFY_SLACK, "1110", PD_NOTIFY_ROLE_CHAT },
-		{ PD_NOTIFY_WEBHOOK, "1111", PD_NOTIFY_ROLE_TICKET },
-		{ PD_NOTIFY_EXEC, "1111", PD_NOTIFY_ROLE_TICKET },
-		{ PD_NOTIFY_ALERTMANAGER, "1111", PD_NOTIFY_ROLE_TICKET },
+		{PD_NOTIFY_PAGERDUTY, "1100", PD_NOTIFY_ROLE_PAGE},
+		{PD_NOTIFY_OPSGENIE, "1100", PD_NOTIFY_ROLE_PAGE},
+		{PD_NOTIFY_SLACK, "1110", PD_NOTIFY_ROLE_CHAT},
+		{PD_NOTIFY_WEBHOOK, "1111", PD_NOTIFY_ROLE_TICKET},
+		{PD_NOTIFY_EXEC, "1111", PD_NOTIFY_ROLE_TICKET},
+		{PD_NOTIFY_ALERTMANAGER, "1111", PD_NOTIFY_ROLE_TICKET},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -262,21 +263,21 @@ START_TEST(test_classify)
 		long status;
 		enum pd_notify_verdict want;
 	} cases[] = {
-		{ 0, 200, PD_NOTIFY_DELIVERED }, { 0, 202, PD_NOTIFY_DELIVERED },
-		{ 0, 204, PD_NOTIFY_DELIVERED }, { 0, 299, PD_NOTIFY_DELIVERED },
-		{ 0, 408, PD_NOTIFY_RETRY },     { 0, 429, PD_NOTIFY_RETRY },
-		{ 0, 500, PD_NOTIFY_RETRY },     { 0, 502, PD_NOTIFY_RETRY },
-		{ 0, 503, PD_NOTIFY_RETRY },     { 0, 504, PD_NOTIFY_RETRY },
-		{ 0, 400, PD_NOTIFY_PERMANENT }, { 0, 401, PD_NOTIFY_PERMANENT },
-		{ 0, 403, PD_NOTIFY_PERMANENT }, { 0, 404, PD_NOTIFY_PERMANENT },
-		{ 0, 410, PD_NOTIFY_PERMANENT }, { 0, 422, PD_NOTIFY_PERMANENT },
-		{ 0, 301, PD_NOTIFY_PERMANENT },     { 0, 100, PD_NOTIFY_RETRY },
-		{ 7, 0, PD_NOTIFY_RETRY },       { 28, 0, PD_NOTIFY_RETRY },
-		{ 7, 200, PD_NOTIFY_RETRY },
+		{0, 200, PD_NOTIFY_DELIVERED}, {0, 202, PD_NOTIFY_DELIVERED},
+		{0, 204, PD_NOTIFY_DELIVERED}, {0, 299, PD_NOTIFY_DELIVERED},
+		{0, 408, PD_NOTIFY_RETRY},     {0, 429, PD_NOTIFY_RETRY},
+		{0, 500, PD_NOTIFY_RETRY},     {0, 502, PD_NOTIFY_RETRY},
+		{0, 503, PD_NOTIFY_RETRY},     {0, 504, PD_NOTIFY_RETRY},
+		{0, 400, PD_NOTIFY_PERMANENT}, {0, 401, PD_NOTIFY_PERMANENT},
+		{0, 403, PD_NOTIFY_PERMANENT}, {0, 404, PD_NOTIFY_PERMANENT},
+		{0, 410, PD_NOTIFY_PERMANENT}, {0, 422, PD_NOTIFY_PERMANENT},
+		{0, 301, PD_NOTIFY_PERMANENT}, {0, 100, PD_NOTIFY_RETRY},
+		{7, 0, PD_NOTIFY_RETRY},       {28, 0, PD_NOTIFY_RETRY},
+		{7, 200, PD_NOTIFY_RETRY},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct pd_response r = { 0 };
+		struct pd_response r = {0};
 
 		r.curl_code = cases[i].curl;
 		r.http_status = cases[i].status;
@@ -288,7 +289,7 @@ END_TEST
 
 START_TEST(test_exec_classify)
 {
-	struct pd_exec_result r = { 0 };
+	struct pd_exec_result r = {0};
 	char why[128];
 
 	r.exited = 1;
@@ -322,19 +323,20 @@ START_TEST(test_config_targets)
 	const struct pd_notify_cfg *n;
 
 	ck_assert_int_eq(setenv("PD_TEST_GENIE", GENIE_KEY, 1), 0);
-	cfg = pd_test_notify_cfg("  - name: og\n    type: opsgenie\n    api_key: ${PD_TEST_GENIE}\n"
-		       "  - name: og-eu\n    type: opsgenie\n    url: https://api.eu.opsgenie.com\n"
-		       "    api_key: plain-key\n    severities: [P1]\n"
-		       "  - name: chat\n    type: slack\n"
-		       "    url: https://hooks.slack.com/services/T000/B000/XXXXSECRET\n"
-		       "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n"
-		       "    resend_interval: 2s\n    resend_resolved_for: 1m\n"
-		       "    generator_url: http://probe-host:9464/\n"
-		       "  - name: script\n    type: exec\n"
-		       "    command: [/usr/local/bin/notify, --to, ops]\n    timeout: 5s\n"
-		       "    role: page\n"
-		       "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:1/h\n"
-		       "    severities: [P4, P3]\n");
+	cfg = pd_test_notify_cfg(
+		"  - name: og\n    type: opsgenie\n    api_key: ${PD_TEST_GENIE}\n"
+		"  - name: og-eu\n    type: opsgenie\n    url: https://api.eu.opsgenie.com\n"
+		"    api_key: plain-key\n    severities: [P1]\n"
+		"  - name: chat\n    type: slack\n"
+		"    url: https://hooks.slack.com/services/T000/B000/XXXXSECRET\n"
+		"  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n"
+		"    resend_interval: 2s\n    resend_resolved_for: 1m\n"
+		"    generator_url: http://probe-host:9464/\n"
+		"  - name: script\n    type: exec\n"
+		"    command: [/usr/local/bin/notify, --to, ops]\n    timeout: 5s\n"
+		"    role: page\n"
+		"  - name: hook\n    type: webhook\n    url: http://127.0.0.1:1/h\n"
+		"    severities: [P4, P3]\n");
 	ck_assert_uint_eq(cfg->nnotify, 6);
 	n = &cfg->notify[0];
 	ck_assert_int_eq(n->type, PD_NOTIFY_OPSGENIE);
@@ -369,7 +371,8 @@ START_TEST(test_config_targets)
 	ck_assert_int_eq(n->timeout_ms, 10000); /* defaults everywhere */
 	pd_config_free(cfg);
 	/* the re-send defaults are alertmanager's (its configure) */
-	cfg = pd_test_notify_cfg("  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n");
+	cfg = pd_test_notify_cfg(
+		"  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:9093\n");
 	ck_assert_int_eq(cfg->notify[0].resend_interval_ms, 60000);
 	ck_assert_int_eq(cfg->notify[0].resend_resolved_ms, 5 * 60000);
 	pd_config_free(cfg);
@@ -382,9 +385,10 @@ START_TEST(test_config_secrets_masked)
 	char line[256];
 
 	pd_log_clear_secrets();
-	cfg = pd_test_notify_cfg("  - name: og\n    type: opsgenie\n    api_key: clear-text-genie-key\n"
-		       "  - name: chat\n    type: slack\n"
-		       "    url: https://hooks.slack.com/services/T1/B1/slacktoken123\n");
+	cfg = pd_test_notify_cfg(
+		"  - name: og\n    type: opsgenie\n    api_key: clear-text-genie-key\n"
+		"  - name: chat\n    type: slack\n"
+		"    url: https://hooks.slack.com/services/T1/B1/slacktoken123\n");
 	snprintf(line, sizeof(line), "key clear-text-genie-key path /services/T1/B1/slacktoken123");
 	pd_log_redact(line, sizeof(line));
 	ck_assert_msg(strstr(line, "clear-text-genie-key") == NULL, "%s", line);
@@ -400,40 +404,41 @@ START_TEST(test_config_errors)
 		const char *yaml;
 		const char *want;
 	} cases[] = {
-		{ "  - name: og\n    type: opsgenie\n", "missing required key 'api_key'" },
-		{ "  - name: s\n    type: slack\n", "slack is missing required key 'url'" },
-		{ "  - name: a\n    type: alertmanager\n", "alertmanager is missing required key 'url'" },
-		{ "  - name: e\n    type: exec\n", "exec is missing required key 'command'" },
-		{ "  - name: e\n    type: exec\n    command: /bin/notify --x\n",
-		  "command: expected a list" },
-		{ "  - name: e\n    type: exec\n    command: []\n", "command: list is empty" },
-		{ "  - name: e\n    type: exec\n    command: [/bin/true]\n    url: http://x/\n",
-		  "url is not valid for type exec" },
-		{ "  - name: s\n    type: slack\n    url: http://x/\n    routing_key: k\n",
-		  "routing_key is only valid for type pagerduty" },
-		{ "  - name: w\n    type: webhook\n    url: http://x/\n    api_key: k\n",
-		  "api_key is only valid for type opsgenie" },
-		{ "  - name: w\n    type: webhook\n    url: http://x/\n    resend_interval: 5s\n",
-		  "resend_interval is only valid for type alertmanager" },
-		{ "  - name: w\n    type: webhook\n    url: http://x/\n    severities: [P5]\n",
-		  "severities: must be P1, P2, P3 or P4, got 'P5'" },
-		{ "  - name: w\n    type: webhook\n    url: http://x/\n    severities: []\n",
-		  "severities: list is empty" },
-		{ "  - name: w\n    type: webhook\n    url: http://x/\n    role: pager\n",
-		  "role: must be page, chat or ticket, got 'pager'" },
-		{ "  - name: a\n    type: alertmanager\n    url: http://x/\n    resend_interval: 100ms\n",
-		  "resend_interval: must be at least 1s" },
-		{ "  - name: x\n    type: teams\n    url: http://x/\n",
-		  "type: must be webhook, pagerduty, opsgenie, slack, alertmanager, exec or email" },
+		{"  - name: og\n    type: opsgenie\n", "missing required key 'api_key'"},
+		{"  - name: s\n    type: slack\n", "slack is missing required key 'url'"},
+		{"  - name: a\n    type: alertmanager\n",
+		 "alertmanager is missing required key 'url'"},
+		{"  - name: e\n    type: exec\n", "exec is missing required key 'command'"},
+		{"  - name: e\n    type: exec\n    command: /bin/notify --x\n",
+		 "command: expected a list"},
+		{"  - name: e\n    type: exec\n    command: []\n", "command: list is empty"},
+		{"  - name: e\n    type: exec\n    command: [/bin/true]\n    url: http://x/\n",
+		 "url is not valid for type exec"},
+		{"  - name: s\n    type: slack\n    url: http://x/\n    routing_key: k\n",
+		 "routing_key is only valid for type pagerduty"},
+		{"  - name: w\n    type: webhook\n    url: http://x/\n    api_key: k\n",
+		 "api_key is only valid for type opsgenie"},
+		{"  - name: w\n    type: webhook\n    url: http://x/\n    resend_interval: 5s\n",
+		 "resend_interval is only valid for type alertmanager"},
+		{"  - name: w\n    type: webhook\n    url: http://x/\n    severities: [P5]\n",
+		 "severities: must be P1, P2, P3 or P4, got 'P5'"},
+		{"  - name: w\n    type: webhook\n    url: http://x/\n    severities: []\n",
+		 "severities: list is empty"},
+		{"  - name: w\n    type: webhook\n    url: http://x/\n    role: pager\n",
+		 "role: must be page, chat or ticket, got 'pager'"},
+		{"  - name: a\n    type: alertmanager\n    url: http://x/\n    resend_interval: 100ms\n",
+		 "resend_interval: must be at least 1s"},
+		{"  - name: x\n    type: teams\n    url: http://x/\n",
+		 "type: must be webhook, pagerduty, opsgenie, slack, alertmanager, exec or email"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct pd_err err = { 0 };
+		struct pd_err err = {0};
 		struct pd_config *cfg = pd_test_notify_cfg_load(cases[i].yaml, &err);
 
 		ck_assert_msg(cfg == NULL, "case %zu accepted:\n%s", i, cases[i].yaml);
-		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "case %zu: got '%s', want '%s'",
-			      i, err.msg, cases[i].want);
+		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL,
+			      "case %zu: got '%s', want '%s'", i, err.msg, cases[i].want);
 		ck_assert_msg(strncmp(err.msg, "notify-test.yaml:", 17) == 0, "no position: %s",
 			      err.msg);
 	}
@@ -444,7 +449,7 @@ END_TEST
 
 START_TEST(test_render_pagerduty_severity)
 {
-	static const char *const want[] = { "critical", "error", "warning", "info" };
+	static const char *const want[] = {"critical", "error", "warning", "info"};
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_PAGERDUTY, 0, 0);
 	cJSON *e, *j, *p;
 
@@ -457,12 +462,14 @@ START_TEST(test_render_pagerduty_severity)
 		j = render(&t, e);
 		ck_assert_str_eq(pd_test_jstr(j, "routing_key"), ROUTING_KEY);
 		ck_assert_str_eq(pd_test_jstr(j, "event_action"), "trigger");
-		ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), "probed:eu-west-1/inc-1795000000000");
+		ck_assert_str_eq(pd_test_jstr(j, "dedup_key"),
+				 "probed:eu-west-1/inc-1795000000000");
 		p = cJSON_GetObjectItemCaseSensitive(j, "payload");
 		ck_assert_str_eq(pd_test_jstr(p, "severity"), want[s - 1]);
 		ck_assert_str_eq(pd_test_jstr(p, "source"), "eu-west-1");
 		ck_assert_str_eq(pd_test_jstr(p, "component"), "post-detail");
-		ck_assert_str_eq(pd_test_jstr(pd_test_jget(p, "custom_details"), "mode"), "mode1-upstream");
+		ck_assert_str_eq(pd_test_jstr(pd_test_jget(p, "custom_details"), "mode"),
+				 "mode1-upstream");
 		ck_assert_str_eq(pd_test_jstr(pd_test_jget(p, "custom_details"), "runbook"),
 				 "runbooks/mode1-upstream-changed.md");
 		/* a repository path is not a link */
@@ -490,7 +497,8 @@ START_TEST(test_render_pagerduty_severity)
 	j = render(&t, e);
 	ck_assert_str_eq(pd_test_jstr(pd_test_jget(j, "payload"), "summary"),
 			 "[DRILL] post-detail DOWN: http_5xx (2 consecutive failures)");
-	ck_assert_str_eq(pd_test_jstr(cJSON_GetArrayItem(pd_test_jget(j, "links"), 0), "href"), "https://wiki/rb.md");
+	ck_assert_str_eq(pd_test_jstr(cJSON_GetArrayItem(pd_test_jget(j, "links"), 0), "href"),
+			 "https://wiki/rb.md");
 	cJSON_Delete(j);
 	cJSON_Delete(e);
 }
@@ -520,7 +528,8 @@ START_TEST(test_render_opsgenie_create)
 				     "Likely mode: Mode 1: upstream TikTok API down or changed"));
 	ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"),
 				     "Runbook: runbooks/mode1-upstream-changed.md"));
-	ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"), "Status-page draft:\nINVESTIGATING"));
+	ck_assert_ptr_nonnull(
+		strstr(pd_test_jstr(j, "description"), "Status-page draft:\nINVESTIGATING"));
 	tags = pd_test_jget(j, "tags");
 	ck_assert(cJSON_IsArray(tags));
 	for (int i = 0; i < cJSON_GetArraySize(tags); i++) {
@@ -539,8 +548,10 @@ START_TEST(test_render_opsgenie_create)
 		ck_assert_msg(cJSON_IsString(it), "details.%s is not a string", it->string);
 	/* no unknown fields: exactly the Alert API's */
 	for (cJSON *it = j->child; it; it = it->next)
-		ck_assert_msg(strstr(" message alias description tags details entity source priority ",
-				     it->string) != NULL, "unexpected field %s", it->string);
+		ck_assert_msg(
+			strstr(" message alias description tags details entity source priority ",
+			       it->string) != NULL,
+			"unexpected field %s", it->string);
 	url = request_url(&t, e);
 	ck_assert_str_eq(url, "https://api.opsgenie.com/v2/alerts");
 	free(url);
@@ -576,7 +587,8 @@ START_TEST(test_render_opsgenie_limits_and_close)
 
 	/* the incident layer's summaries carry their tag already: not twice */
 	e = pd_test_event("trigger", "P1");
-	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString("[P1] DRILL eu: Elevated errors"));
+	cJSON_ReplaceItemInObject(e, "summary",
+				  cJSON_CreateString("[P1] DRILL eu: Elevated errors"));
 	cJSON_AddBoolToObject(e, "drill", 1);
 	j = render(&t, e);
 	ck_assert_str_eq(pd_test_jstr(j, "message"), "[P1] DRILL eu: Elevated errors");
@@ -628,7 +640,8 @@ START_TEST(test_notify_alias)
 	pd_notify_alias(key, a, sizeof(a));
 	ck_assert_uint_eq(strlen(a), PD_NOTIFY_ALIAS_MAX);
 	ck_assert_uint_eq(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				    "0123456789._:-"), strlen(a));
+				    "0123456789._:-"),
+			  strlen(a));
 	ck_assert_int_eq(a[PD_NOTIFY_ALIAS_MAX - 17], '-');
 	/* a long safe key is cut and hashed too: never over the cap */
 	memset(key, 'k', 600);
@@ -648,11 +661,11 @@ END_TEST
  * message, description), no create; other events take one request. */
 START_TEST(test_render_opsgenie_update)
 {
-	static const char *const field[] = { "priority", "message", "description" };
+	static const char *const field[] = {"priority", "message", "description"};
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
 	const struct pd_notify_ops *ops = pd_notify_ops_for(PD_NOTIFY_OPSGENIE);
 	cJSON *e = pd_test_event("trigger", "P1"), *j;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_buf body, url;
 	const char *method;
 	char want[256];
@@ -671,8 +684,10 @@ START_TEST(test_render_opsgenie_update)
 		ck_assert_msg(ops->request_step(&t, e, k, &method, &body, &url, &err) == 0, "%s",
 			      err.msg);
 		ck_assert_str_eq(method, "PUT");
-		snprintf(want, sizeof(want), "http://127.0.0.1:8080/v2/alerts/" PD_TEST_OG_ALIAS
-			 "/%s?identifierType=alias", field[k]);
+		snprintf(want, sizeof(want),
+			 "http://127.0.0.1:8080/v2/alerts/" PD_TEST_OG_ALIAS
+			 "/%s?identifierType=alias",
+			 field[k]);
 		ck_assert_str_eq(url.data, want);
 		j = cJSON_ParseWithLength(body.data, body.len);
 		ck_assert_ptr_nonnull(j);
@@ -682,11 +697,13 @@ START_TEST(test_render_opsgenie_update)
 		if (k == 0)
 			ck_assert_str_eq(pd_test_jstr(j, "priority"), "P1");
 		if (k == 1)
-			ck_assert_str_eq(pd_test_jstr(j, "message"),
-					 "[P1] post-detail DOWN: http_5xx (2 consecutive failures)");
+			ck_assert_str_eq(
+				pd_test_jstr(j, "message"),
+				"[P1] post-detail DOWN: http_5xx (2 consecutive failures)");
 		if (k == 2)
-			ck_assert_ptr_nonnull(strstr(pd_test_jstr(j, "description"),
-						     "Runbook: runbooks/mode1-upstream-changed.md"));
+			ck_assert_ptr_nonnull(
+				strstr(pd_test_jstr(j, "description"),
+				       "Runbook: runbooks/mode1-upstream-changed.md"));
 		cJSON_Delete(j);
 		pd_buf_cleanup(&body);
 		pd_buf_cleanup(&url);
@@ -710,13 +727,13 @@ START_TEST(test_opsgenie_receipt)
 {
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_OPSGENIE, 0, 0);
 	const struct pd_notify_ops *ops = pd_notify_ops_for(PD_NOTIFY_OPSGENIE);
-	struct pd_response r = { 0 };
+	struct pd_response r = {0};
 	char id[64];
 
 	r.http_status = 202;
 	pd_buf_init(&r.body, 0);
 	pd_buf_printf(&r.body, "{\"result\":\"Request will be processed\",\"took\":0.2,"
-		      "\"requestId\":\"43a29c5c-3dbf-4fa4-9c26-f4f71023e120\"}");
+			       "\"requestId\":\"43a29c5c-3dbf-4fa4-9c26-f4f71023e120\"}");
 	ck_assert_int_eq(ops->receipt(&t, &r, id, sizeof(id)), 1);
 	ck_assert_str_eq(id, "43a29c5c-3dbf-4fa4-9c26-f4f71023e120");
 	pd_buf_cleanup(&r.body);
@@ -745,17 +762,21 @@ slack_texts(const cJSON *j, char *out, size_t cap)
 	const cJSON *b;
 
 	snprintf(out, cap, "%s\n", pd_test_jstr(j, "text"));
-	cJSON_ArrayForEach(b, pd_test_jget(j, "blocks")) {
+	cJSON_ArrayForEach(b, pd_test_jget(j, "blocks"))
+	{
 		const cJSON *f;
 		size_t n = strlen(out);
 
 		if (pd_test_jget(b, "text"))
-			snprintf(out + n, cap - n, "%s\n", pd_test_jstr(pd_test_jget(b, "text"), "text"));
-		cJSON_ArrayForEach(f, pd_test_jget(b, "fields")) {
+			snprintf(out + n, cap - n, "%s\n",
+				 pd_test_jstr(pd_test_jget(b, "text"), "text"));
+		cJSON_ArrayForEach(f, pd_test_jget(b, "fields"))
+		{
 			n = strlen(out);
 			snprintf(out + n, cap - n, "%s\n", pd_test_jstr(f, "text"));
 		}
-		cJSON_ArrayForEach(f, pd_test_jget(b, "elements")) {
+		cJSON_ArrayForEach(f, pd_test_jget(b, "elements"))
+		{
 			n = strlen(out);
 			snprintf(out + n, cap - n, "%s\n", pd_test_jstr(f, "text"));
 		}
@@ -781,15 +802,18 @@ START_TEST(test_render_slack)
 	ck_assert_str_eq(pd_test_jstr(pd_test_jget(h, "text"), "type"), "plain_text");
 	ck_assert_str_eq(pd_test_jstr(pd_test_jget(h, "text"), "text"),
 			 ":red_circle: P1 customer-facing down: post-detail");
-	cJSON_ArrayForEach(b, blocks) {
+	cJSON_ArrayForEach(b, blocks)
+	{
 		const char *type = pd_test_jstr(b, "type");
 
 		ck_assert_msg(strcmp(type, "header") == 0 || strcmp(type, "section") == 0 ||
-			      strcmp(type, "context") == 0, "block type %s", type);
+				      strcmp(type, "context") == 0,
+			      "block type %s", type);
 	}
 	slack_texts(j, all, sizeof(all));
 	ck_assert_ptr_nonnull(strstr(all, "*Severity*\nP1 customer-facing down"));
-	ck_assert_ptr_nonnull(strstr(all, "*Likely mode*\nMode 1: upstream TikTok API down or changed"));
+	ck_assert_ptr_nonnull(
+		strstr(all, "*Likely mode*\nMode 1: upstream TikTok API down or changed"));
 	ck_assert_ptr_nonnull(strstr(all, "*Runbook:* `runbooks/mode1-upstream-changed.md`"));
 	ck_assert_ptr_nonnull(strstr(all, "*Status-page draft*\n```INVESTIGATING - We are seeing"));
 	ck_assert_ptr_nonnull(strstr(all, "dedup_key `probed:eu-west-1/inc-1795000000000`"));
@@ -801,25 +825,28 @@ START_TEST(test_render_slack)
 
 	/* each severity has its emoji and the playbook's words */
 	for (int s = 2; s <= 4; s++) {
-		static const char *const words[] = { NULL, NULL, ":large_orange_circle: P2 partial or degraded",
-						     ":large_yellow_circle: P3 batch slowness",
-						     ":white_circle: P4 cosmetic" };
+		static const char *const words[] = {
+			NULL, NULL, ":large_orange_circle: P2 partial or degraded",
+			":large_yellow_circle: P3 batch slowness", ":white_circle: P4 cosmetic"};
 		char sev[4];
 
 		snprintf(sev, sizeof(sev), "P%d", s);
 		e = pd_test_event("trigger", sev);
 		j = render(&t, e);
 		h = cJSON_GetArrayItem(pd_test_jget(j, "blocks"), 0);
-		ck_assert_msg(strncmp(pd_test_jstr(pd_test_jget(h, "text"), "text"), words[s], strlen(words[s])) == 0,
+		ck_assert_msg(strncmp(pd_test_jstr(pd_test_jget(h, "text"), "text"), words[s],
+				      strlen(words[s])) == 0,
 			      "%s", pd_test_jstr(pd_test_jget(h, "text"), "text"));
 		cJSON_Delete(j);
 		cJSON_Delete(e);
 	}
 	/* an incident summary with its tag: the emoji only */
 	e = pd_test_event("trigger", "P2");
-	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString("[P2] eu: Elevated errors on /x/"));
+	cJSON_ReplaceItemInObject(e, "summary",
+				  cJSON_CreateString("[P2] eu: Elevated errors on /x/"));
 	j = render(&t, e);
-	ck_assert_str_eq(pd_test_jstr(j, "text"), ":large_orange_circle: [P2] eu: Elevated errors on /x/");
+	ck_assert_str_eq(pd_test_jstr(j, "text"),
+			 ":large_orange_circle: [P2] eu: Elevated errors on /x/");
 	cJSON_Delete(j);
 	cJSON_Delete(e);
 	/* resolve and drill */
@@ -850,13 +877,16 @@ START_TEST(test_render_slack_limits)
 	cJSON_ReplaceItemInObject(e, "summary", cJSON_CreateString(big));
 	j = render(&t, e);
 	ck_assert_uint_le(strlen(pd_test_jstr(j, "text")), 3000);
-	cJSON_ArrayForEach(b, pd_test_jget(j, "blocks")) {
+	cJSON_ArrayForEach(b, pd_test_jget(j, "blocks"))
+	{
 		const char *type = pd_test_jstr(b, "type");
 		const cJSON *f;
 
 		if (strcmp(type, "header") == 0)
-			ck_assert_uint_le(strlen(pd_test_jstr(pd_test_jget(b, "text"), "text")), 150);
-		if (pd_test_jget(b, "text") && strcmp(pd_test_jstr(pd_test_jget(b, "text"), "type"), "mrkdwn") == 0) {
+			ck_assert_uint_le(strlen(pd_test_jstr(pd_test_jget(b, "text"), "text")),
+					  150);
+		if (pd_test_jget(b, "text") &&
+		    strcmp(pd_test_jstr(pd_test_jget(b, "text"), "type"), "mrkdwn") == 0) {
 			const char *s = pd_test_jstr(pd_test_jget(b, "text"), "text");
 			const char *amp = strrchr(s, '&');
 
@@ -878,7 +908,7 @@ START_TEST(test_render_alertmanager)
 {
 	struct pd_notify_cfg t = tcfg(PD_NOTIFY_ALERTMANAGER, 0, 0);
 	struct pd_am_alert a;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_buf body;
 	cJSON *e = pd_test_event("trigger", "P2"), *j, *al, *l;
 	char *url;
@@ -910,8 +940,10 @@ START_TEST(test_render_alertmanager)
 	ck_assert_int_eq(nlabels, 7);
 	ck_assert_str_eq(pd_test_jstr(pd_test_jget(al, "annotations"), "summary"),
 			 "post-detail DOWN: http_5xx (2 consecutive failures)");
-	ck_assert_str_eq(pd_test_jstr(pd_test_jget(al, "annotations"), "runbook"), "runbooks/mode1-upstream-changed.md");
-	ck_assert_ptr_nonnull(strstr(pd_test_jstr(pd_test_jget(al, "annotations"), "description"), "status 502"));
+	ck_assert_str_eq(pd_test_jstr(pd_test_jget(al, "annotations"), "runbook"),
+			 "runbooks/mode1-upstream-changed.md");
+	ck_assert_ptr_nonnull(
+		strstr(pd_test_jstr(pd_test_jget(al, "annotations"), "description"), "status 502"));
 	ck_assert_str_eq(pd_test_jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
 	/* firing: valid for PD_NOTIFY_AM_VALIDITY re-send intervals past now (4 min) */
 	ck_assert_str_eq(pd_test_jstr(al, "endsAt"), "2026-11-18T11:17:20.000Z");
@@ -955,7 +987,7 @@ END_TEST
 START_TEST(test_render_webhook_and_exec_as_is)
 {
 	cJSON *e = pd_test_event("trigger", "P3"), *j;
-	enum pd_notify_type types[] = { PD_NOTIFY_WEBHOOK, PD_NOTIFY_EXEC };
+	enum pd_notify_type types[] = {PD_NOTIFY_WEBHOOK, PD_NOTIFY_EXEC};
 
 	for (size_t i = 0; i < 2; i++) {
 		struct pd_notify_cfg t = tcfg(types[i], 0, 0);
@@ -1047,23 +1079,26 @@ exec_fx_free(struct exec_fx *x)
 static void
 run_exec_ok(struct ev_loop *loop)
 {
-	static const char *const env[] = { "PROBED_EVENT=trigger", "PROBED_DEDUP_KEY=k:1", NULL };
+	static const char *const env[] = {"PROBED_EVENT=trigger", "PROBED_DEDUP_KEY=k:1", NULL};
 	struct exec_fx x;
-	struct exec_wait w = { 0 };
-	struct pd_err err = { 0 };
+	struct exec_wait w = {0};
+	struct pd_err err = {0};
 	char path[160], *got;
 	size_t n, biglen = 1024 * 1024 + 17;
 	char *big = malloc(biglen);
 
 	/* stdin to a file, the environment and the signal state to another, arguments
 	 * verbatim (no shell ever saw them) */
-	exec_fx_init(&x, "#!/bin/sh\ncat > \"$1\"\n"
-			 "printf '%s|%s|%s\\n' \"$PROBED_EVENT\" \"$PROBED_DEDUP_KEY\" \"$2\" > \"$1.env\"\n"
-			 "exit 0\n", "$(id); rm -rf /nonexistent *");
+	exec_fx_init(
+		&x,
+		"#!/bin/sh\ncat > \"$1\"\n"
+		"printf '%s|%s|%s\\n' \"$PROBED_EVENT\" \"$PROBED_DEDUP_KEY\" \"$2\" > \"$1.env\"\n"
+		"exit 0\n",
+		"$(id); rm -rf /nonexistent *");
 	for (size_t i = 0; i < biglen; i++)
 		big[i] = (char)('a' + i % 26);
-	ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, big, biglen, env, exec_done, &w,
-						   &err));
+	ck_assert_ptr_nonnull(
+		pd_notify_exec_start(loop, &x.t, big, biglen, env, exec_done, &w, &err));
 	ck_assert_int_eq(w.done, 0); /* never called back from inside start */
 	loop_until_done(loop, &w, WAIT_S);
 	ck_assert_int_eq(w.done, 1);
@@ -1107,8 +1142,8 @@ START_TEST(test_exec_clean_process_state)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct exec_fx x;
-	struct exec_wait w = { 0 };
-	struct pd_err err = { 0 };
+	struct exec_wait w = {0};
+	struct pd_err err = {0};
 	char *argv[4], *got, *line;
 	sigset_t block, old;
 	int leak = open("/dev/null", O_RDONLY); /* no O_CLOEXEC: closefrom must catch it */
@@ -1145,23 +1180,23 @@ START_TEST(test_exec_clean_process_state)
 	 * in the child, so `test -e /proc/self/fd/N` fails there */
 	{
 		char fdpath[64];
-		char *argv2[] = { "/usr/bin/test", "-e", fdpath, NULL };
+		char *argv2[] = {"/usr/bin/test", "-e", fdpath, NULL};
 
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", leak);
 		x.t.command = argv2;
 		x.t.ncommand = 3;
 		memset(&w, 0, sizeof(w));
-		ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w,
-							   &err));
+		ck_assert_ptr_nonnull(
+			pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w, &err));
 		loop_until_done(loop, &w, WAIT_S);
 		ck_assert_int_eq(w.done, 1);
-		ck_assert_msg(w.res.exited && w.res.exit_status == 1, "fd %d leaked into the command",
-			      leak);
+		ck_assert_msg(w.res.exited && w.res.exit_status == 1,
+			      "fd %d leaked into the command", leak);
 		/* and the same check sees a descriptor that is there (stdin) */
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/0");
 		memset(&w, 0, sizeof(w));
-		ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w,
-							   &err));
+		ck_assert_ptr_nonnull(
+			pd_notify_exec_start(loop, &x.t, "{}", 2, NULL, exec_done, &w, &err));
 		loop_until_done(loop, &w, WAIT_S);
 		ck_assert(w.res.exited && w.res.exit_status == 0);
 	}
@@ -1177,15 +1212,15 @@ START_TEST(test_exec_fail_status_and_stdin_ignored)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct exec_fx x;
-	struct exec_wait w = { 0 };
-	struct pd_err err = { 0 };
+	struct exec_wait w = {0};
+	struct pd_err err = {0};
 	size_t biglen = 4 * 1024 * 1024;
 	char *big = calloc(1, biglen);
 
 	/* exits 3 at once without reading a 4 MiB stdin: EPIPE for us, not a crash */
 	exec_fx_init(&x, "#!/bin/sh\nexit 3\n", NULL);
-	ck_assert_ptr_nonnull(pd_notify_exec_start(loop, &x.t, big, biglen, NULL, exec_done, &w,
-						   &err));
+	ck_assert_ptr_nonnull(
+		pd_notify_exec_start(loop, &x.t, big, biglen, NULL, exec_done, &w, &err));
 	loop_until_done(loop, &w, WAIT_S);
 	ck_assert_int_eq(w.done, 1);
 	ck_assert(w.res.exited && w.res.exit_status == 3);
@@ -1200,8 +1235,8 @@ START_TEST(test_exec_timeout_term)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct exec_fx x;
-	struct exec_wait w = { 0 };
-	struct pd_err err = { 0 };
+	struct exec_wait w = {0};
+	struct pd_err err = {0};
 	int64_t t0 = pd_clock_mono_ms();
 
 	exec_fx_init(&x, "#!/bin/sh\nsleep 30\n", NULL);
@@ -1222,8 +1257,8 @@ START_TEST(test_exec_timeout_kill)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct exec_fx x;
-	struct exec_wait w = { 0 };
-	struct pd_err err = { 0 };
+	struct exec_wait w = {0};
+	struct pd_err err = {0};
 	int64_t t0 = pd_clock_mono_ms(), took;
 	char pidfile[160], *pidtext;
 	pid_t child;
@@ -1257,11 +1292,11 @@ START_TEST(test_exec_cannot_start_and_cancel)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct exec_fx x;
-	struct exec_wait w = { 0 };
-	struct pd_err err = { 0 };
+	struct exec_wait w = {0};
+	struct pd_err err = {0};
 	struct pd_exec *run;
-	char *argv[] = { "/nonexistent/notify", NULL }, pidfile[160], *pidtext;
-	char *argv2[] = { "no-such-command-probed-test", NULL };
+	char *argv[] = {"/nonexistent/notify", NULL}, pidfile[160], *pidtext;
+	char *argv2[] = {"no-such-command-probed-test", NULL};
 	pid_t pid;
 	int status;
 

@@ -24,7 +24,7 @@ static struct pd_config *
 load(const char *notify_yaml)
 {
 	struct pd_config *cfg = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	char yaml[8192];
 
 	diag_out[0] = '\0';
@@ -32,19 +32,20 @@ load(const char *notify_yaml)
 		 "probes:\n"
 		 "  - name: post-detail\n"
 		 "    url: http://127.0.0.1:1/post-detail/\n"
-		 "notify:\n%s", notify_yaml);
+		 "notify:\n%s",
+		 notify_yaml);
 	if (pd_config_load_string(yaml, strlen(yaml), "mail.yaml", &cfg, &err, diag, NULL) != 0)
 		return NULL;
 	return cfg;
 }
 
-#define GOOD                                                          \
-	"  - name: mail\n"                                            \
-	"    type: email\n"                                           \
-	"    url: smtp://127.0.0.1:2525\n"                            \
-	"    from: probed@example.org\n"                              \
-	"    to: [oncall@example.org, sre@example.org]\n"             \
-	"    username: probed\n"                                      \
+#define GOOD                                              \
+	"  - name: mail\n"                                \
+	"    type: email\n"                               \
+	"    url: smtp://127.0.0.1:2525\n"                \
+	"    from: probed@example.org\n"                  \
+	"    to: [oncall@example.org, sre@example.org]\n" \
+	"    username: probed\n"                          \
 	"    password: s3cret-mail-pw\n"
 
 static cJSON *
@@ -74,7 +75,7 @@ render(const struct pd_notify_cfg *t, cJSON *ev, int64_t now_ms)
 {
 	const struct pd_notify_ops *ops = pd_notify_ops_for(t->type);
 	struct pd_buf b;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_ptr_nonnull(ops->render_at);
 	pd_buf_init(&b, 0);
@@ -123,13 +124,15 @@ START_TEST(test_render_headers)
 	ck_assert_ptr_nonnull(strstr(h, "To: oncall@example.org,\r\n sre@example.org\r\n"));
 	/* the summary's own tag is not doubled */
 	ck_assert_ptr_nonnull(strstr(h, "\r\nSubject: [P1] API key rejected\r\n"));
-	ck_assert_ptr_nonnull(strstr(h, "Message-ID: <probed-1796608265515-42.trigger@example.org>"));
+	ck_assert_ptr_nonnull(
+		strstr(h, "Message-ID: <probed-1796608265515-42.trigger@example.org>"));
 	ck_assert_ptr_nonnull(strstr(h, "X-Probed-Dedup-Key: probed:fra1/inc-1796608265515\r\n"));
 	ck_assert_ptr_nonnull(strstr(h, "Content-Type: text/plain; charset=utf-8\r\n"));
 	/* the body: reason, mode, the status draft (its lines in CRLF), runbook, dedup key */
 	ck_assert_ptr_nonnull(strstr(m, "Reason:    HTTP 401 from /userid/\r\n"));
 	ck_assert_ptr_nonnull(strstr(m, "Mode:      API key rejected (key-rejected)\r\n"));
-	ck_assert_ptr_nonnull(strstr(m, "Status page draft:\r\nWe are investigating.\r\nMore soon.\r\n"));
+	ck_assert_ptr_nonnull(
+		strstr(m, "Status page draft:\r\nWe are investigating.\r\nMore soon.\r\n"));
 	ck_assert_ptr_nonnull(strstr(m, "Runbook:   runbooks/key-rejected.md\r\n"));
 	ck_assert_ptr_nonnull(strstr(m, "Dedup key: probed:fra1/inc-1796608265515\r\n"));
 	/* no bare LF anywhere */
@@ -185,7 +188,8 @@ START_TEST(test_render_crlf_injection)
 	h = headers_of(m);
 	/* the text stays on its header line: no header of its own, no early end of headers */
 	ck_assert_ptr_null(strstr(h, "\r\nBcc:"));
-	ck_assert_ptr_nonnull(strstr(h, "Subject: [P1] down  Bcc: victim@evil.example    fake body\r\n"));
+	ck_assert_ptr_nonnull(
+		strstr(h, "Subject: [P1] down  Bcc: victim@evil.example    fake body\r\n"));
 	ck_assert_ptr_nonnull(strstr(h, "X-Probed-Dedup-Key: k  Bcc: x@evil.example\r\n"));
 	ck_assert_ptr_nonnull(strstr(h, "Message-ID: <id___Bcc__y_evil.trigger@example.org>"));
 	ck_assert_ptr_nonnull(strstr(h, "MIME-Version: 1.0\r\n"));
@@ -215,16 +219,18 @@ START_TEST(test_config_errors)
 		   "    from: a@b.c\n");
 	ck_assert_ptr_null(cfg);
 	ck_assert_msg(strstr(diag_out, "mail.yaml:5:5: email is missing required key 'from'") !=
-		      NULL, "%s", diag_out);
+			      NULL,
+		      "%s", diag_out);
 	ck_assert_msg(strstr(diag_out, "mail.yaml:5:5: email is missing required key 'to'") != NULL,
 		      "%s", diag_out);
 	ck_assert_msg(strstr(diag_out, "mail.yaml:7:10: url: invalid URL 'https://relay.example.org"
-				       "': scheme must be one of smtp,smtps")
-		      != NULL, "%s", diag_out);
-	ck_assert_msg(strstr(diag_out, "mail.yaml:8:5: routing_key is only valid for type pagerduty")
-		      != NULL, "%s", diag_out);
-	ck_assert_msg(strstr(diag_out, "mail.yaml:12:5: from is only valid for type email")
-		      != NULL, "%s", diag_out);
+				       "': scheme must be one of smtp,smtps") != NULL,
+		      "%s", diag_out);
+	ck_assert_msg(strstr(diag_out,
+			     "mail.yaml:8:5: routing_key is only valid for type pagerduty") != NULL,
+		      "%s", diag_out);
+	ck_assert_msg(strstr(diag_out, "mail.yaml:12:5: from is only valid for type email") != NULL,
+		      "%s", diag_out);
 	/* a password over a plain connection; tls: none with smtps; a lone username */
 	cfg = load("  - name: mail\n    type: email\n    url: smtp://127.0.0.1:25\n"
 		   "    from: a@example.org\n    to: [b@example.org]\n    tls: none\n"
@@ -236,15 +242,19 @@ START_TEST(test_config_errors)
 		   "    from: a@example.org\n    to: b@example.org\n    tls: maybe\n");
 	ck_assert_ptr_null(cfg);
 	ck_assert_msg(strstr(diag_out, "mail.yaml:10:10: tls: none would send the password in "
-				       "the clear") != NULL, "%s", diag_out);
-	ck_assert_msg(strstr(diag_out, "mail.yaml:18:10: tls: none contradicts an smtps:// url")
-		      != NULL, "%s", diag_out);
-	ck_assert_msg(strstr(diag_out, "mail.yaml:13:5: email: username and password go together")
-		      != NULL, "%s", diag_out);
-	ck_assert_msg(strstr(diag_out, "mail.yaml:24:9: to: expected a list of addresses")
-		      != NULL, "%s", diag_out);
-	ck_assert_msg(strstr(diag_out, "mail.yaml:25:10: tls: must be starttls or none, got 'maybe'")
-		      != NULL, "%s", diag_out);
+				       "the clear") != NULL,
+		      "%s", diag_out);
+	ck_assert_msg(strstr(diag_out, "mail.yaml:18:10: tls: none contradicts an smtps:// url") !=
+			      NULL,
+		      "%s", diag_out);
+	ck_assert_msg(strstr(diag_out,
+			     "mail.yaml:13:5: email: username and password go together") != NULL,
+		      "%s", diag_out);
+	ck_assert_msg(strstr(diag_out, "mail.yaml:24:9: to: expected a list of addresses") != NULL,
+		      "%s", diag_out);
+	ck_assert_msg(strstr(diag_out,
+			     "mail.yaml:25:10: tls: must be starttls or none, got 'maybe'") != NULL,
+		      "%s", diag_out);
 }
 END_TEST
 
@@ -252,8 +262,8 @@ START_TEST(test_password_secret_and_prepare)
 {
 	struct pd_config *cfg = load(GOOD);
 	const struct pd_notify_ops *ops;
-	struct pd_request req = { 0 };
-	struct pd_err err = { 0 };
+	struct pd_request req = {0};
+	struct pd_err err = {0};
 	char line[128] = "AUTH with s3cret-mail-pw failed";
 
 	ck_assert_msg(cfg != NULL, "%s", diag_out);
@@ -278,7 +288,7 @@ START_TEST(test_classify)
 {
 	struct pd_config *cfg = load(GOOD);
 	const struct pd_notify_ops *ops;
-	struct pd_response r = { 0 };
+	struct pd_response r = {0};
 
 	ck_assert_msg(cfg != NULL, "%s", diag_out);
 	ops = pd_notify_ops_for(cfg->notify[0].type);

@@ -42,7 +42,7 @@
 /* ------------------------------------------------------------------ the fixture */
 
 struct fx {
-	struct pd_test_outbox ox;   /* store, loop, runner, outbox, fake clock */
+	struct pd_test_outbox ox; /* store, loop, runner, outbox, fake clock */
 	struct pd_config *cfg;
 	struct pd_test_http rx[MAX_RX];
 	size_t nrx;
@@ -77,14 +77,15 @@ static void
 fx_config(struct fx *f, const char *notify_yaml)
 {
 	char yaml[4096];
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc;
 
 	snprintf(yaml, sizeof(yaml),
 		 "probes:\n"
 		 "  - name: post-detail\n"
 		 "    url: http://127.0.0.1:1/post-detail/\n"
-		 "notify:\n%s", notify_yaml);
+		 "notify:\n%s",
+		 notify_yaml);
 	ck_assert_int_eq(setenv("PD_TEST_ROUTING_KEY", ROUTING_KEY, 1), 0);
 	rc = pd_config_load_string(yaml, strlen(yaml), "outbox-test.yaml", &f->cfg, &err, NULL,
 				   NULL);
@@ -100,18 +101,19 @@ fx_webhook(struct fx *f, int port)
 
 	snprintf(n, sizeof(n),
 		 "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
-		 "    timeout: 2s\n", port);
+		 "    timeout: 2s\n",
+		 port);
 	fx_config(f, n);
 }
 
 /* Queue an event the way the daemon does (neutral JSON, one row per target) and commit.
  * Returns the row id; *payload (may be NULL) gets the stored JSON (free()). */
 static int64_t
-fx_add(struct fx *f, const char *target, const char *event, const char *dedup,
-       const char *reason, char **payload)
+fx_add(struct fx *f, const char *target, const char *event, const char *dedup, const char *reason,
+       char **payload)
 {
-	struct pd_notify_event ev = { 0 };
-	struct pd_err err = { 0 };
+	struct pd_notify_event ev = {0};
+	struct pd_err err = {0};
 	int64_t id = 0;
 	char *json;
 
@@ -121,8 +123,8 @@ fx_add(struct fx *f, const char *target, const char *event, const char *dedup,
 	ev.family = "post-detail";
 	ev.tier = "core";
 	ev.summary = strcmp(event, "trigger") == 0
-			      ? "post-detail DOWN: http_5xx (2 consecutive failures)"
-			      : "post-detail RECOVERED after 1m";
+			     ? "post-detail DOWN: http_5xx (2 consecutive failures)"
+			     : "post-detail RECOVERED after 1m";
 	ev.reason = reason ? reason : "status 502, expected 200-299";
 	ev.outcome = "http_5xx";
 	ev.ts_ms = f->ox.clock.now_ms;
@@ -131,7 +133,8 @@ fx_add(struct fx *f, const char *target, const char *event, const char *dedup,
 	json = pd_notify_event_json(&ev);
 	ck_assert_ptr_nonnull(json);
 	ck_assert_msg(pd_store_outbox_add(f->ox.st, target, dedup, event, json, f->ox.clock.now_ms,
-					  &id, &err) == 0, "%s", err.msg);
+					  &id, &err) == 0,
+		      "%s", err.msg);
 	ck_assert_msg(pd_store_flush(f->ox.st, &err) == 0, "%s", err.msg);
 	if (payload)
 		*payload = json;
@@ -160,7 +163,7 @@ pred_counters(struct pd_test_outbox *o, const void *arg)
 static void
 fx_wait(struct fx *f, uint64_t sent, uint64_t retried, uint64_t dead)
 {
-	struct want_counters w = { sent, retried, dead };
+	struct want_counters w = {sent, retried, dead};
 	struct pd_outbox_counters c;
 	int ok = pd_test_outbox_run_until(&f->ox, pred_counters, &w, WAIT_S);
 
@@ -178,7 +181,7 @@ static int
 fx_head(struct fx *f, const char *target, struct pd_outbox_row *out)
 {
 	struct pd_outbox_row rows[32];
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	size_t n = 0;
 	int found = 0;
 
@@ -203,7 +206,8 @@ db_int(struct fx *f, const char *sql)
 	sqlite3_stmt *s = NULL;
 	int64_t v = -1;
 
-	ck_assert_int_eq(sqlite3_open_v2(f->ox.db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(f->ox.db.path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
 		      sqlite3_errmsg(db));
@@ -221,7 +225,8 @@ db_text(struct fx *f, const char *sql)
 	sqlite3_stmt *s = NULL;
 	char *v = NULL;
 
-	ck_assert_int_eq(sqlite3_open_v2(f->ox.db.path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(f->ox.db.path, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
 	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
 		      sqlite3_errmsg(db));
@@ -316,7 +321,8 @@ START_TEST(test_retry_after_parse)
 	ck_assert_int_eq(pd_runner_retry_after("soon", 4, now), -1);
 	ck_assert_int_eq(pd_runner_retry_after("-5", 2, now), -1);
 	ck_assert_int_eq(pd_runner_retry_after("", 0, now), -1);
-	ck_assert_int_eq(pd_runner_retry_after("1\0 2", 4, now), -1); /* a NUL inside: not a number */
+	ck_assert_int_eq(pd_runner_retry_after("1\0 2", 4, now),
+			 -1); /* a NUL inside: not a number */
 }
 END_TEST
 
@@ -326,10 +332,10 @@ START_TEST(test_backoff_table)
 		int attempt;
 		int64_t ms;
 	} t[] = {
-		{ -1, 1000 }, { 0, 1000 }, { 1, 2000 }, { 2, 4000 }, { 3, 8000 },
-		{ 4, 16000 }, { 5, 32000 }, { 6, 64000 }, { 7, 128000 }, { 8, 256000 },
-		{ 9, 300000 }, { 10, 300000 }, { 31, 300000 }, { 64, 300000 },
-		{ 1000000, 300000 }, { 2147483647, 300000 },
+		{-1, 1000},   {0, 1000},    {1, 2000},         {2, 4000},
+		{3, 8000},    {4, 16000},   {5, 32000},        {6, 64000},
+		{7, 128000},  {8, 256000},  {9, 300000},       {10, 300000},
+		{31, 300000}, {64, 300000}, {1000000, 300000}, {2147483647, 300000},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -342,13 +348,13 @@ START_TEST(test_backoff_table)
 END_TEST
 
 /* 2xx: delivered once, row deleted, the body is the stored event byte for byte. */
-static const int ok_statuses[] = { 200, 201, 202, 204, 299 };
+static const int ok_statuses[] = {200, 201, 202, 204, 299};
 
 /* A long header value (a 3,000-byte bearer token) reaches the receiver whole: it was cut
  * at ~1 KiB, and a cut token reads as a rejected key. */
 START_TEST(test_long_header)
 {
-	struct pd_test_reply step = { .status = 200 };
+	struct pd_test_reply step = {.status = 200};
 	struct fx f;
 	struct pd_test_http *rx;
 	char n[4096], tok[3001], want[3100];
@@ -360,7 +366,8 @@ START_TEST(test_long_header)
 	rx = fx_rx(&f, &step, 1);
 	snprintf(n, sizeof(n),
 		 "  - name: hook\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
-		 "    timeout: 2s\n    headers: {X-Token: \"%s\"}\n", rx->port, tok);
+		 "    timeout: 2s\n    headers: {X-Token: \"%s\"}\n",
+		 rx->port, tok);
 	fx_config(&f, n);
 	fx_add(&f, "hook", "trigger", "probed:post-detail:1", NULL, NULL);
 	pd_outbox_kick(f.ox.ob);
@@ -374,7 +381,7 @@ END_TEST
 
 START_TEST(test_2xx_delivered)
 {
-	struct pd_test_reply step = { .status = ok_statuses[_i] };
+	struct pd_test_reply step = {.status = ok_statuses[_i]};
 	struct fx f;
 	struct pd_test_http *rx;
 	const struct pd_test_request *req;
@@ -403,8 +410,9 @@ START_TEST(test_2xx_delivered)
 	ck_assert_int_eq(id > 0, 1);
 	/* the delivery is logged, at the outbox clock's time, first attempt */
 	ck_assert_int_eq(db_int(&f, "SELECT count(*) FROM deliveries WHERE target = 'hook' AND "
-				"dedup_key = 'probed:post-detail:1' AND event = 'trigger' AND "
-				"attempts = 1"), 1);
+				    "dedup_key = 'probed:post-detail:1' AND event = 'trigger' AND "
+				    "attempts = 1"),
+			 1);
 	ck_assert_int_eq(db_int(&f, "SELECT delivered_ms FROM deliveries") == f.ox.clock.now_ms, 1);
 	/* nothing more to send: a kick and some loop time send nothing */
 	pd_outbox_kick(f.ox.ob);
@@ -421,8 +429,7 @@ END_TEST
 START_TEST(test_503_backoff_then_200)
 {
 	static const struct pd_test_reply steps[] = {
-		{ .status = 503 }, { .status = 503 }, { .status = 503 }, { .status = 200 }
-	};
+		{.status = 503}, {.status = 503}, {.status = 503}, {.status = 200}};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;
@@ -469,7 +476,7 @@ END_TEST
 /* The brief's case exactly: 503 then 200 -> delivered on the retry, exactly 2 requests. */
 START_TEST(test_503_then_200_two_requests)
 {
-	static const struct pd_test_reply steps[] = { { .status = 503 }, { .status = 200 } };
+	static const struct pd_test_reply steps[] = {{.status = 503}, {.status = 200}};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;
@@ -495,9 +502,8 @@ END_TEST
 /* 429 with Retry-After: 7 -> next_at = now + 7000 exactly (no jitter). */
 START_TEST(test_429_retry_after)
 {
-	static const struct pd_test_reply steps[] = {
-		{ .status = 429, .retry_after = 7 }, { .status = 200 }
-	};
+	static const struct pd_test_reply steps[] = {{.status = 429, .retry_after = 7},
+						     {.status = 200}};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;
@@ -527,11 +533,11 @@ START_TEST(test_429_retry_after)
 END_TEST
 
 /* Other 4xx: dead-lettered at once, kept in the table, never retried. */
-static const int permanent_statuses[] = { 400, 401, 403, 404, 410, 422 };
+static const int permanent_statuses[] = {400, 401, 403, 404, 410, 422};
 
 START_TEST(test_4xx_dead_letter)
 {
-	struct pd_test_reply step = { .status = permanent_statuses[_i] };
+	struct pd_test_reply step = {.status = permanent_statuses[_i]};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;
@@ -562,11 +568,11 @@ START_TEST(test_4xx_dead_letter)
 END_TEST
 
 /* Transient answers are retried, not dead-lettered. */
-static const int transient_statuses[] = { 408, 429, 500, 502, 503, 504 };
+static const int transient_statuses[] = {408, 429, 500, 502, 503, 504};
 
 START_TEST(test_transient_retried)
 {
-	struct pd_test_reply steps[] = { { .status = transient_statuses[_i] }, { .status = 200 } };
+	struct pd_test_reply steps[] = {{.status = transient_statuses[_i]}, {.status = 200}};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;
@@ -591,7 +597,7 @@ END_TEST
  * the same port, the event is delivered; nothing is lost. */
 START_TEST(test_receiver_down_then_up)
 {
-	static const struct pd_test_reply ok = { .status = 200 };
+	static const struct pd_test_reply ok = {.status = 200};
 	struct fx f;
 	struct pd_outbox_row row;
 	struct pd_test_http *rx;
@@ -637,7 +643,7 @@ END_TEST
  * not even once the resolve itself would be due; then trigger, then resolve. */
 START_TEST(test_order_per_target)
 {
-	static const struct pd_test_reply steps[] = { { .status = 503 }, { .status = 200 } };
+	static const struct pd_test_reply steps[] = {{.status = 503}, {.status = 200}};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;
@@ -679,7 +685,7 @@ END_TEST
  * queued later still go out while the dead one backs off. */
 START_TEST(test_dead_target_does_not_stall)
 {
-	static const struct pd_test_reply ok = { .status = 200 };
+	static const struct pd_test_reply ok = {.status = 200};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;
@@ -691,7 +697,8 @@ START_TEST(test_dead_target_does_not_stall)
 		 "  - name: down\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
 		 "    timeout: 2s\n"
 		 "  - name: good\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
-		 "    timeout: 2s\n", pd_test_closed_port(), rx->port);
+		 "    timeout: 2s\n",
+		 pd_test_closed_port(), rx->port);
 	fx_config(&f, n);
 	fx_add(&f, "down", "trigger", "probed:post-detail:9", NULL, NULL);
 	fx_add(&f, "good", "trigger", "probed:post-detail:9", NULL, NULL);
@@ -726,8 +733,8 @@ pred_sent_or_retried(struct pd_test_outbox *o, const void *arg)
  * while its request is in flight does not send it twice, and its timeout is a retry. */
 START_TEST(test_hung_target_does_not_stall)
 {
-	static const struct pd_test_reply hang = { .status = PD_TEST_HTTP_HANG };
-	static const struct pd_test_reply ok = { .status = 200 };
+	static const struct pd_test_reply hang = {.status = PD_TEST_HTTP_HANG};
+	static const struct pd_test_reply ok = {.status = 200};
 	struct fx f;
 	struct pd_test_http *rxh, *rxg;
 	struct pd_outbox_row row;
@@ -741,7 +748,8 @@ START_TEST(test_hung_target_does_not_stall)
 		 "  - name: hung\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
 		 "    timeout: 1500ms\n"
 		 "  - name: good\n    type: webhook\n    url: http://127.0.0.1:%d/hook\n"
-		 "    timeout: 2s\n", rxh->port, rxg->port);
+		 "    timeout: 2s\n",
+		 rxh->port, rxg->port);
 	fx_config(&f, n);
 	fx_add(&f, "hung", "trigger", "probed:post-detail:10", NULL, NULL);
 	fx_add(&f, "good", "trigger", "probed:post-detail:10", NULL, NULL);
@@ -770,7 +778,7 @@ END_TEST
  * dedup_key, payload.summary/source/severity; resolve by dedup_key. */
 START_TEST(test_pagerduty_render)
 {
-	static const struct pd_test_reply ok = { .status = 202 };
+	static const struct pd_test_reply ok = {.status = 202};
 	struct fx f;
 	struct pd_test_http *rx;
 	cJSON *j, *p;
@@ -781,7 +789,8 @@ START_TEST(test_pagerduty_render)
 	snprintf(n, sizeof(n),
 		 "  - name: pagerduty\n    type: pagerduty\n"
 		 "    url: http://127.0.0.1:%d/v2/enqueue\n"
-		 "    routing_key: ${PD_TEST_ROUTING_KEY}\n    timeout: 2s\n", rx->port);
+		 "    routing_key: ${PD_TEST_ROUTING_KEY}\n    timeout: 2s\n",
+		 rx->port);
 	fx_config(&f, n);
 	fx_add(&f, "pagerduty", "trigger", "probed:post-detail:11", NULL, NULL);
 	fx_add(&f, "pagerduty", "resolve", "probed:post-detail:11", NULL, NULL);
@@ -798,7 +807,8 @@ START_TEST(test_pagerduty_render)
 	ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), "probed:post-detail:11");
 	p = cJSON_GetObjectItemCaseSensitive(j, "payload");
 	ck_assert(cJSON_IsObject(p));
-	ck_assert_str_eq(pd_test_jstr(p, "summary"), "post-detail DOWN: http_5xx (2 consecutive failures)");
+	ck_assert_str_eq(pd_test_jstr(p, "summary"),
+			 "post-detail DOWN: http_5xx (2 consecutive failures)");
 	ck_assert_str_eq(pd_test_jstr(p, "source"), "probed");
 	ck_assert_str_eq(pd_test_jstr(p, "severity"), "critical");
 	ck_assert_str_eq(pd_test_jstr(p, "component"), "post-detail");
@@ -819,9 +829,9 @@ END_TEST
 /* payload.source is the location when the event has one. */
 START_TEST(test_pagerduty_source_location)
 {
-	static const struct pd_test_reply ok = { .status = 202 };
-	struct pd_notify_event ev = { 0 };
-	struct pd_err err = { 0 };
+	static const struct pd_test_reply ok = {.status = 202};
+	struct pd_notify_event ev = {0};
+	struct pd_err err = {0};
 	struct fx f;
 	struct pd_test_http *rx;
 	cJSON *j;
@@ -832,7 +842,8 @@ START_TEST(test_pagerduty_source_location)
 	snprintf(n, sizeof(n),
 		 "  - name: pagerduty\n    type: pagerduty\n"
 		 "    url: http://127.0.0.1:%d/v2/enqueue\n"
-		 "    routing_key: ${PD_TEST_ROUTING_KEY}\n", rx->port);
+		 "    routing_key: ${PD_TEST_ROUTING_KEY}\n",
+		 rx->port);
 	fx_config(&f, n);
 	ev.event = "trigger";
 	ev.dedup_key = "fra1/userid:1";
@@ -845,12 +856,14 @@ START_TEST(test_pagerduty_source_location)
 	json = pd_notify_event_json(&ev);
 	ck_assert_ptr_nonnull(json);
 	ck_assert_int_eq(pd_store_outbox_add(f.ox.st, "pagerduty", ev.dedup_key, "trigger", json,
-					     f.ox.clock.now_ms, NULL, &err), 0);
+					     f.ox.clock.now_ms, NULL, &err),
+			 0);
 	free(json);
 	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 0);
 	j = pd_test_http_json(rx, 0);
-	ck_assert_str_eq(pd_test_jstr(cJSON_GetObjectItemCaseSensitive(j, "payload"), "source"), "fra1");
+	ck_assert_str_eq(pd_test_jstr(cJSON_GetObjectItemCaseSensitive(j, "payload"), "source"),
+			 "fra1");
 	ck_assert_str_eq(pd_test_jstr(j, "dedup_key"), "fra1/userid:1");
 	cJSON_Delete(j);
 	fx_free(&f);
@@ -864,9 +877,9 @@ START_TEST(test_pagerduty_summary_cap)
 	static const struct {
 		const char *unit;
 		size_t reps;
-	} cases[] = { { "x", 3000 }, { "\xc3\xa9", 1100 }, { "\xe2\x82\xac", 700 } };
+	} cases[] = {{"x", 3000}, {"\xc3\xa9", 1100}, {"\xe2\x82\xac", 700}};
 	const struct pd_notify_ops *ops = pd_notify_ops_for(PD_NOTIFY_PAGERDUTY);
-	struct pd_notify_cfg t = { 0 };
+	struct pd_notify_cfg t = {0};
 
 	ck_assert_ptr_nonnull(ops);
 	ck_assert_str_eq(ops->name, "pagerduty");
@@ -877,7 +890,7 @@ START_TEST(test_pagerduty_summary_cap)
 		size_t ulen = strlen(cases[c].unit), slen = ulen * cases[c].reps;
 		char *summary = malloc(slen + 1);
 		struct pd_buf body;
-		struct pd_err err = { 0 };
+		struct pd_err err = {0};
 		cJSON *ev = cJSON_CreateObject(), *j;
 		const char *got;
 
@@ -921,19 +934,20 @@ file_has(const char *path, const char *needle)
  * retry rewrote it, not after delivery. The dedup key is found, so the search works. */
 START_TEST(test_routing_key_not_in_db)
 {
-	static const struct pd_test_reply steps[] = { { .status = 503 }, { .status = 202 } };
+	static const struct pd_test_reply steps[] = {{.status = 503}, {.status = 202}};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;
 	char n[1024], db[200], wal[200];
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	fx_init(&f);
 	rx = fx_rx(&f, steps, 2);
 	snprintf(n, sizeof(n),
 		 "  - name: pagerduty\n    type: pagerduty\n"
 		 "    url: http://127.0.0.1:%d/v2/enqueue\n"
-		 "    routing_key: ${PD_TEST_ROUTING_KEY}\n", rx->port);
+		 "    routing_key: ${PD_TEST_ROUTING_KEY}\n",
+		 rx->port);
 	fx_config(&f, n);
 	snprintf(db, sizeof(db), "%s", f.ox.db.path);
 	snprintf(wal, sizeof(wal), "%s-wal", f.ox.db.path);
@@ -971,7 +985,7 @@ END_TEST
  * escaping and non-ASCII text. */
 START_TEST(test_webhook_body_bytes)
 {
-	static const struct pd_test_reply ok = { .status = 200 };
+	static const struct pd_test_reply ok = {.status = 200};
 	static const char *reasons[] = {
 		"status 502, expected 200-299",
 		"$.id: minLength 1, got \"\"",
@@ -1012,8 +1026,8 @@ START_TEST(test_webhook_body_bytes)
 			ck_assert_str_eq(pd_test_jstr(j, "family"), "post-detail");
 			ck_assert_ptr_nonnull(pd_test_jstr(j, "summary"));
 			ck_assert_ptr_nonnull(pd_test_jstr(j, "ts"));
-			ck_assert(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(
-				j, "consecutive_failures")));
+			ck_assert(cJSON_IsNumber(
+				cJSON_GetObjectItemCaseSensitive(j, "consecutive_failures")));
 			cJSON_Delete(j);
 		}
 		free(payload);
@@ -1027,8 +1041,8 @@ END_TEST
  * dead-lettered without a request, and do not block what follows. */
 START_TEST(test_unsendable_rows)
 {
-	static const struct pd_test_reply ok = { .status = 200 };
-	struct pd_err err = { 0 };
+	static const struct pd_test_reply ok = {.status = 200};
+	struct pd_err err = {0};
 	struct fx f;
 	struct pd_test_http *rx;
 	char *e;
@@ -1038,7 +1052,8 @@ START_TEST(test_unsendable_rows)
 	fx_webhook(&f, rx->port);
 	fx_add(&f, "gone", "trigger", "probed:post-detail:12", NULL, NULL);
 	ck_assert_int_eq(pd_store_outbox_add(f.ox.st, "hook", "probed:post-detail:12", "trigger",
-					     "{not json", f.ox.clock.now_ms, NULL, &err), 0);
+					     "{not json", f.ox.clock.now_ms, NULL, &err),
+			 0);
 	fx_add(&f, "hook", "resolve", "probed:post-detail:12", NULL, NULL);
 	pd_outbox_kick(f.ox.ob);
 	fx_wait(&f, 1, 0, 2);
@@ -1056,7 +1071,7 @@ END_TEST
  * outlives the outbox) must be safe when the runner later finishes that request. */
 START_TEST(test_free_with_inflight)
 {
-	static const struct pd_test_reply hang = { .status = PD_TEST_HTTP_HANG };
+	static const struct pd_test_reply hang = {.status = PD_TEST_HTTP_HANG};
 	struct fx f;
 	struct pd_test_http *rx;
 
@@ -1084,7 +1099,7 @@ END_TEST
 static int64_t
 one_retry_delay(void)
 {
-	static const struct pd_test_reply s503 = { .status = 503 };
+	static const struct pd_test_reply s503 = {.status = 503};
 	struct fx f;
 	struct pd_test_http *rx;
 	struct pd_outbox_row row;

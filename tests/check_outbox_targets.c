@@ -28,7 +28,7 @@
 /* ================================================================ fixture */
 
 struct fx {
-	struct pd_test_outbox ox;   /* store, loop, runner, outbox, fake clock */
+	struct pd_test_outbox ox; /* store, loop, runner, outbox, fake clock */
 	struct pd_config *cfg;
 };
 
@@ -57,13 +57,14 @@ fx_free(struct fx *f)
 static int64_t
 fx_add(struct fx *f, const char *target, const char *action, const char *severity)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	cJSON *e = pd_test_event(action, severity);
 	char *json = cJSON_PrintUnformatted(e);
 	int64_t id = 0;
 
-	ck_assert_msg(pd_store_outbox_add(f->ox.st, target, pd_test_jstr(e, "dedup_key"), action, json,
-					  f->ox.clock.now_ms, &id, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pd_store_outbox_add(f->ox.st, target, pd_test_jstr(e, "dedup_key"), action,
+					  json, f->ox.clock.now_ms, &id, &err) == 0,
+		      "%s", err.msg);
 	ck_assert_int_eq(pd_store_flush(f->ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
@@ -87,7 +88,7 @@ pred_req(struct pd_test_outbox *o, const void *arg)
 static int
 wait_req(struct fx *f, struct pd_test_http *s, int n)
 {
-	struct want_req w = { s, n };
+	struct want_req w = {s, n};
 	int ok = pd_test_outbox_run_until(&f->ox, pred_req, &w, WAIT_S);
 
 	ev_run(f->ox.loop, EVRUN_NOWAIT);
@@ -98,7 +99,7 @@ static int
 outbox_head(struct fx *f, const char *target, struct pd_outbox_row *out)
 {
 	struct pd_outbox_row rows[16];
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	size_t n = 0;
 	int found = 0;
 
@@ -136,8 +137,8 @@ ev_count_cb(void *ud, int64_t ts_ms, const char *probe, const char *kind, const 
 static int
 events_of(struct fx *f, const char *kind, const char *target)
 {
-	struct ev_count c = { kind, target, 0 };
-	struct pd_err err = { 0 };
+	struct ev_count c = {kind, target, 0};
+	struct pd_err err = {0};
 
 	ck_assert_int_eq(pd_store_events(f->ox.st, NULL, 0, ev_count_cb, &c, &err), 0);
 	return c.n;
@@ -157,13 +158,14 @@ START_TEST(test_breaker)
 	int64_t open_until;
 
 	fx_init(&f);
-	pd_test_http_start(&dead, 0, &(struct pd_test_reply){ .status = 503 }, 1);
-	pd_test_http_start(&good, 0, &(struct pd_test_reply){ .status = 200 }, 1);
+	pd_test_http_start(&dead, 0, &(struct pd_test_reply){.status = 503}, 1);
+	pd_test_http_start(&good, 0, &(struct pd_test_reply){.status = 200}, 1);
 	snprintf(n, sizeof(n),
 		 "  - name: pager\n    type: webhook\n    url: http://127.0.0.1:%d/p\n"
 		 "    timeout: 2s\n"
 		 "  - name: chat\n    type: webhook\n    url: http://127.0.0.1:%d/c\n"
-		 "    timeout: 2s\n", dead.port, good.port);
+		 "    timeout: 2s\n",
+		 dead.port, good.port);
 	fx_config(&f, n);
 	fx_add(&f, "pager", "trigger", "P1");
 	fx_add(&f, "pager", "resolve", "P1");
@@ -171,7 +173,8 @@ START_TEST(test_breaker)
 		pd_outbox_breaker(f.ox.ob, "pager", &b);
 		ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 		ck_assert(outbox_head(&f, "pager", &row));
-		f.ox.clock.now_ms = row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
+		f.ox.clock.now_ms =
+			row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
 		pd_outbox_kick(f.ox.ob);
 		ck_assert(wait_req(&f, &dead, i));
 		ck_assert_int_eq(pd_test_http_count(&dead), i);
@@ -213,17 +216,19 @@ START_TEST(test_breaker)
 	ck_assert(outbox_head(&f, "pager", &row));
 	ck_assert_int_eq(row.next_at_ms, f.ox.clock.now_ms + 2 * PD_OUTBOX_BREAKER_COOLDOWN_MS);
 	/* the pager comes back: the probe succeeds, closes, the resolve follows in order */
-	pd_test_http_script(&dead, &(struct pd_test_reply){ .status = 202 }, 1);
+	pd_test_http_script(&dead, &(struct pd_test_reply){.status = 202}, 1);
 	f.ox.clock.now_ms = row.next_at_ms;
 	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &dead, PD_OUTBOX_BREAKER_FAILURES + 3));
 	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.state, PD_BREAKER_CLOSED);
 	ck_assert_int_eq(b.failures, 0);
-	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 1)->body,
-				     "\"event\":\"trigger\""));
-	ck_assert_ptr_nonnull(strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 2)->body,
-				     "\"event\":\"resolve\""));
+	ck_assert_ptr_nonnull(
+		strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 1)->body,
+		       "\"event\":\"trigger\""));
+	ck_assert_ptr_nonnull(
+		strstr(pd_test_http_request(&dead, PD_OUTBOX_BREAKER_FAILURES + 2)->body,
+		       "\"event\":\"resolve\""));
 	ck_assert(!outbox_head(&f, "pager", &row));
 	/* a target never seen reads closed */
 	pd_outbox_breaker(f.ox.ob, "nobody", &b);
@@ -248,20 +253,23 @@ START_TEST(test_breaker_reset_by_permanent)
 	char n[512];
 
 	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 500 }, 1);
-	snprintf(n, sizeof(n), "  - name: pager\n    type: webhook\n"
-			       "    url: http://127.0.0.1:%d/p\n", s.port);
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){.status = 500}, 1);
+	snprintf(n, sizeof(n),
+		 "  - name: pager\n    type: webhook\n"
+		 "    url: http://127.0.0.1:%d/p\n",
+		 s.port);
 	fx_config(&f, n);
 	fx_add(&f, "pager", "trigger", "P1");
 	for (int i = 1; i <= PD_OUTBOX_BREAKER_FAILURES - 1; i++) {
 		ck_assert(outbox_head(&f, "pager", &row));
-		f.ox.clock.now_ms = row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
+		f.ox.clock.now_ms =
+			row.next_at_ms > f.ox.clock.now_ms ? row.next_at_ms : f.ox.clock.now_ms;
 		pd_outbox_kick(f.ox.ob);
 		ck_assert(wait_req(&f, &s, i));
 	}
 	pd_outbox_breaker(f.ox.ob, "pager", &b);
 	ck_assert_int_eq(b.failures, PD_OUTBOX_BREAKER_FAILURES - 1);
-	pd_test_http_script(&s, &(struct pd_test_reply){ .status = 400 }, 1);
+	pd_test_http_script(&s, &(struct pd_test_reply){.status = 400}, 1);
 	ck_assert(outbox_head(&f, "pager", &row));
 	f.ox.clock.now_ms = row.next_at_ms;
 	pd_outbox_kick(f.ox.ob);
@@ -278,7 +286,7 @@ END_TEST
 static int
 db_has(struct fx *f, const char *needle)
 {
-	static const char *const sfx[] = { "", "-wal" };
+	static const char *const sfx[] = {"", "-wal"};
 	int found = 0;
 
 	for (size_t i = 0; i < 2 && !found; i++) {
@@ -303,10 +311,12 @@ START_TEST(test_outbox_opsgenie_requests)
 	char n[512];
 
 	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 202 }, 1);
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){.status = 202}, 1);
 	ck_assert_int_eq(setenv("PD_TEST_GENIE", GENIE_KEY, 1), 0);
-	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
-			       "    api_key: ${PD_TEST_GENIE}\n", s.port);
+	snprintf(n, sizeof(n),
+		 "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
+		 "    api_key: ${PD_TEST_GENIE}\n",
+		 s.port);
 	fx_config(&f, n);
 	fx_add(&f, "og", "trigger", "P2");
 	fx_add(&f, "og", "resolve", "P2");
@@ -317,10 +327,10 @@ START_TEST(test_outbox_opsgenie_requests)
 	ck_assert(wait_req(&f, &s, 2));
 	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "POST /v2/alerts HTTP/1.1");
 	ck_assert_str_eq(pd_test_http_request(&s, 1)->line, "POST /v2/alerts/" PD_TEST_OG_ALIAS
-					"/close?identifierType=alias HTTP/1.1");
+							    "/close?identifierType=alias HTTP/1.1");
 	for (int i = 0; i < 2; i++) {
-		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head, "\r\nAuthorization: GenieKey "
-								GENIE_KEY "\r\n"));
+		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head,
+						 "\r\nAuthorization: GenieKey " GENIE_KEY "\r\n"));
 		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head,
 						 "\r\nContent-Type: application/json\r\n"));
 	}
@@ -339,33 +349,42 @@ START_TEST(test_outbox_opsgenie_update)
 	struct pd_test_http s;
 	struct pd_outbox_row row;
 	struct pd_outbox_counters c;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	cJSON *e;
 	char n[512], *json;
 
 	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){
-		.status = 202, .body = "{\"result\":\"Request will be processed\",\"took\":0.1,"
-				       "\"requestId\":\"rq-0b5e\"}" }, 1);
-	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
-			       "    api_key: k\n", s.port);
+	pd_test_http_start(&s, 0,
+			   &(struct pd_test_reply){
+				   .status = 202,
+				   .body = "{\"result\":\"Request will be processed\",\"took\":0.1,"
+					   "\"requestId\":\"rq-0b5e\"}"},
+			   1);
+	snprintf(n, sizeof(n),
+		 "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
+		 "    api_key: k\n",
+		 s.port);
 	fx_config(&f, n);
 	e = pd_test_event("trigger", "P1");
 	cJSON_AddBoolToObject(e, "update", 1);
 	json = cJSON_PrintUnformatted(e);
-	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", pd_test_jstr(e, "dedup_key"), "trigger", json,
-					  f.ox.clock.now_ms, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", pd_test_jstr(e, "dedup_key"), "trigger",
+					  json, f.ox.clock.now_ms, NULL, &err) == 0,
+		      "%s", err.msg);
 	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
 	pd_outbox_kick(f.ox.ob);
 	ck_assert(wait_req(&f, &s, 3));
-	ck_assert_str_eq(pd_test_http_request(&s, 0)->line, "PUT /v2/alerts/" PD_TEST_OG_ALIAS
-					"/priority?identifierType=alias HTTP/1.1");
-	ck_assert_str_eq(pd_test_http_request(&s, 1)->line, "PUT /v2/alerts/" PD_TEST_OG_ALIAS
-					"/message?identifierType=alias HTTP/1.1");
-	ck_assert_str_eq(pd_test_http_request(&s, 2)->line, "PUT /v2/alerts/" PD_TEST_OG_ALIAS
-					"/description?identifierType=alias HTTP/1.1");
+	ck_assert_str_eq(pd_test_http_request(&s, 0)->line,
+			 "PUT /v2/alerts/" PD_TEST_OG_ALIAS
+			 "/priority?identifierType=alias HTTP/1.1");
+	ck_assert_str_eq(pd_test_http_request(&s, 1)->line,
+			 "PUT /v2/alerts/" PD_TEST_OG_ALIAS
+			 "/message?identifierType=alias HTTP/1.1");
+	ck_assert_str_eq(pd_test_http_request(&s, 2)->line,
+			 "PUT /v2/alerts/" PD_TEST_OG_ALIAS
+			 "/description?identifierType=alias HTTP/1.1");
 	ck_assert_str_eq(pd_test_http_request(&s, 0)->body, "{\"priority\":\"P1\"}");
 	for (int i = 0; i < 3; i++)
 		ck_assert_ptr_nonnull(strcasestr(pd_test_http_request(&s, i)->head,
@@ -378,8 +397,8 @@ START_TEST(test_outbox_opsgenie_update)
 	}
 	ev_run(f.ox.loop, EVRUN_NOWAIT);
 	pd_outbox_counters(f.ox.ob, &c);
-	ck_assert_int_eq(c.sent, 1);          /* one row, delivered once */
-	ck_assert_int_eq(pd_test_http_count(&s), 3);          /* no create, no fourth request */
+	ck_assert_int_eq(c.sent, 1);                 /* one row, delivered once */
+	ck_assert_int_eq(pd_test_http_count(&s), 3); /* no create, no fourth request */
 	ck_assert(!outbox_head(&f, "og", &row));
 	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	ck_assert(db_has(&f, "og request id rq-0b5e, rq-0b5e, rq-0b5e"));
@@ -395,27 +414,32 @@ START_TEST(test_outbox_opsgenie_update_retry)
 #define RQ1 "{\"result\":\"Request will be processed\",\"requestId\":\"rq-1\"}"
 	/* the second request (the message update) fails, everything else succeeds */
 	static const struct pd_test_reply answers[] = {
-		{ .status = 202, .body = RQ1 }, { .status = 503 }, { .status = 202, .body = RQ1 },
+		{.status = 202, .body = RQ1},
+		{.status = 503},
+		{.status = 202, .body = RQ1},
 	};
 #undef RQ1
 	struct fx f;
 	struct pd_test_http s;
 	struct pd_outbox_row row;
 	struct pd_outbox_counters c;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	cJSON *e;
 	char n[512], *json;
 
 	fx_init(&f);
 	pd_test_http_start(&s, 0, answers, 3);
-	snprintf(n, sizeof(n), "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
-			       "    api_key: k\n", s.port);
+	snprintf(n, sizeof(n),
+		 "  - name: og\n    type: opsgenie\n    url: http://127.0.0.1:%d\n"
+		 "    api_key: k\n",
+		 s.port);
 	fx_config(&f, n);
 	e = pd_test_event("trigger", "P1");
 	cJSON_AddBoolToObject(e, "update", 1);
 	json = cJSON_PrintUnformatted(e);
-	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", pd_test_jstr(e, "dedup_key"), "trigger", json,
-					  f.ox.clock.now_ms, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(pd_store_outbox_add(f.ox.st, "og", pd_test_jstr(e, "dedup_key"), "trigger",
+					  json, f.ox.clock.now_ms, NULL, &err) == 0,
+		      "%s", err.msg);
 	ck_assert_int_eq(pd_store_flush(f.ox.st, &err), 0);
 	free(json);
 	cJSON_Delete(e);
@@ -459,11 +483,15 @@ START_TEST(test_outbox_exec_rows)
 	snprintf(script, sizeof(script), "%s/notify.sh", f.ox.db.dir);
 	snprintf(out, sizeof(out), "%s/events", f.ox.db.dir);
 	/* fails while the flag file exists */
-	pd_test_write_file(script, "#!/bin/sh\n[ -e \"$1.fail\" ] && exit 75\n"
-			   "{ cat; echo; } >> \"$1\"\necho \"$PROBED_TARGET $PROBED_SEVERITY\" >> \"$1.env\"\n",
-		   0755);
-	snprintf(n, sizeof(n), "  - name: script\n    type: exec\n    command: [%s, %s]\n"
-			       "    timeout: 5s\n", script, out);
+	pd_test_write_file(
+		script,
+		"#!/bin/sh\n[ -e \"$1.fail\" ] && exit 75\n"
+		"{ cat; echo; } >> \"$1\"\necho \"$PROBED_TARGET $PROBED_SEVERITY\" >> \"$1.env\"\n",
+		0755);
+	snprintf(n, sizeof(n),
+		 "  - name: script\n    type: exec\n    command: [%s, %s]\n"
+		 "    timeout: 5s\n",
+		 script, out);
 	fx_config(&f, n);
 	{
 		char flag[200];
@@ -526,7 +554,7 @@ count_am(void *ud, const struct pd_am_alert *a)
 static int
 am_rows(struct fx *f)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int n = 0;
 
 	ck_assert_int_eq(pd_store_am_list(f->ox.st, "am", NULL, count_am, &n, &err), 0);
@@ -570,18 +598,21 @@ START_TEST(test_outbox_alertmanager_resend)
 	struct fx f;
 	struct pd_test_http s;
 	struct pd_outbox_am_counters ac;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	char n[512];
 	cJSON *j, *al;
 	int64_t ends = 0;
 	int before;
 
 	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 200 }, 1);
-	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
-			       "    resend_interval: 1s\n    resend_resolved_for: 3s\n", s.port);
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){.status = 200}, 1);
+	snprintf(n, sizeof(n),
+		 "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
+		 "    resend_interval: 1s\n    resend_resolved_for: 3s\n",
+		 s.port);
 	fx_config(&f, n);
-	pd_test_outbox_run_for(&f.ox, 0.4); /* the first round (nothing stored yet) starts the interval */
+	pd_test_outbox_run_for(&f.ox,
+			       0.4); /* the first round (nothing stored yet) starts the interval */
 	ck_assert_int_eq(pd_test_http_count(&s), 0);
 	fx_add(&f, "am", "trigger", "P2");
 	pd_outbox_kick(f.ox.ob);
@@ -606,7 +637,8 @@ START_TEST(test_outbox_alertmanager_resend)
 	al = cJSON_GetArrayItem(j, 0);
 	ck_assert_str_eq(pd_test_jstr(pd_test_jget(al, "labels"), "alertname"), "ProbedIncident");
 	ck_assert_str_eq(pd_test_jstr(al, "startsAt"), "2026-11-18T11:06:40.000Z");
-	ck_assert_str_eq(pd_test_jstr(al, "endsAt"), "2026-11-18T11:06:45.500Z"); /* moved forward */
+	ck_assert_str_eq(pd_test_jstr(al, "endsAt"),
+			 "2026-11-18T11:06:45.500Z"); /* moved forward */
 	cJSON_Delete(j);
 	pd_outbox_am_counters(f.ox.ob, &ac);
 	ck_assert_uint_ge(ac.resent, 1);
@@ -630,7 +662,8 @@ START_TEST(test_outbox_alertmanager_resend)
 	f.ox.clock.now_ms += 1000;
 	ck_assert(wait_req(&f, &s, before + 1));
 	j = pd_test_http_json(&s, before);
-	ck_assert_str_eq(pd_test_jstr(cJSON_GetArrayItem(j, 0), "endsAt"), "2026-11-18T11:11:40.000Z");
+	ck_assert_str_eq(pd_test_jstr(cJSON_GetArrayItem(j, 0), "endsAt"),
+			 "2026-11-18T11:11:40.000Z");
 	cJSON_Delete(j);
 	/* ... and forgotten resend_resolved_for after its end */
 	f.ox.clock.now_ms = ends + 3001 + 1000;
@@ -651,17 +684,20 @@ START_TEST(test_outbox_alertmanager_escalation)
 {
 	struct fx f;
 	struct pd_test_http s;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	char n[512];
-	struct am_seen seen = { 0 };
+	struct am_seen seen = {0};
 	cJSON *j;
 
 	fx_init(&f);
-	pd_test_http_start(&s, 0, &(struct pd_test_reply){ .status = 200 }, 1);
-	snprintf(n, sizeof(n), "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
-			       "    resend_interval: 4s\n", s.port);
+	pd_test_http_start(&s, 0, &(struct pd_test_reply){.status = 200}, 1);
+	snprintf(n, sizeof(n),
+		 "  - name: am\n    type: alertmanager\n    url: http://127.0.0.1:%d\n"
+		 "    resend_interval: 4s\n",
+		 s.port);
 	fx_config(&f, n);
-	pd_test_outbox_run_for(&f.ox, 1.2); /* the first round (nothing stored yet) starts the interval */
+	pd_test_outbox_run_for(&f.ox,
+			       1.2); /* the first round (nothing stored yet) starts the interval */
 	ck_assert_int_eq(pd_test_http_count(&s), 0);
 	fx_add(&f, "am", "trigger", "P2");
 	pd_outbox_kick(f.ox.ob);

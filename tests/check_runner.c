@@ -55,9 +55,10 @@ END_TEST
 START_TEST(retry_after_not_a_number)
 {
 	static const char *const bad[] = {
-		"Retry-After: 5 seconds", "Retry-After: -5", "Retry-After: +5",
-		"Retry-After:", "Retry-After:  \r\n",
-		"Retry-After: 32000000000-010::-0T100000Z", "Retry-After: 1e3", "Retry-After: 0x10",
+		"Retry-After: 5 seconds", "Retry-After: -5",
+		"Retry-After: +5",        "Retry-After:",
+		"Retry-After:  \r\n",     "Retry-After: 32000000000-010::-0T100000Z",
+		"Retry-After: 1e3",       "Retry-After: 0x10",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -70,7 +71,8 @@ END_TEST
 START_TEST(retry_after_http_date)
 {
 	ck_assert_int_eq(parsed("Retry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n").retry_after_s, 0);
-	ck_assert_int_eq(pd_runner_retry_after(" Wed, 21 Oct 2015 07:28:30 GMT", 30, 1445412480), 30);
+	ck_assert_int_eq(pd_runner_retry_after(" Wed, 21 Oct 2015 07:28:30 GMT", 30, 1445412480),
+			 30);
 }
 END_TEST
 
@@ -118,8 +120,8 @@ static struct probe_out
 probe_once(struct ev_loop *loop, struct pd_runner *r, const char *url, int fresh)
 {
 	struct pd_request req;
-	struct pd_err err = { 0 };
-	struct probe_out o = { 0 };
+	struct pd_err err = {0};
+	struct probe_out o = {0};
 
 	memset(&req, 0, sizeof(req));
 	req.url = url;
@@ -135,14 +137,14 @@ probe_once(struct ev_loop *loop, struct pd_runner *r, const char *url, int fresh
 START_TEST(probe_resolves_afresh)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_runner *r = pd_runner_new(loop, &err);
 	struct pd_test_http srv;
 	struct probe_out o;
 	char url[128];
 
 	ck_assert_ptr_nonnull(r);
-	pd_test_http_start(&srv, 0, &(struct pd_test_reply){ .status = 200, .body = "ok" }, 1);
+	pd_test_http_start(&srv, 0, &(struct pd_test_reply){.status = 200, .body = "ok"}, 1);
 	snprintf(url, sizeof(url), "http://" TEST_HOST ":%d/", srv.port);
 
 	/* the lookup is seen (else this test proves nothing) */

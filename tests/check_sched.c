@@ -76,7 +76,7 @@ END_TEST
 
 START_TEST(test_spread_bounds)
 {
-	static const int64_t intervals[] = { 1, 2, 7, 1000, 30000, 86400000 };
+	static const int64_t intervals[] = {1, 2, 7, 1000, 30000, 86400000};
 	char name[32];
 
 	ck_assert_int_eq(pd_sched_spread_ms("api", 0), 0);
@@ -152,8 +152,7 @@ START_TEST(test_next_due_keeps_the_grid)
 	/* late by exactly two intervals: that slot is now, so the one after */
 	ck_assert_int_eq(pd_sched_next_due(due, due + 2 * iv, iv), due + 3 * iv);
 	/* the host slept an hour: one step to the first slot after now, on the grid */
-	ck_assert_int_eq(pd_sched_next_due(due, due + 3600000000LL + 7, iv),
-			 due + 121 * iv);
+	ck_assert_int_eq(pd_sched_next_due(due, due + 3600000000LL + 7, iv), due + 121 * iv);
 	/* a degenerate interval never loops */
 	ck_assert_int_eq(pd_sched_next_due(due, due + 5, 0), due + 6);
 }
@@ -315,7 +314,7 @@ START_TEST(test_real_clock)
 	struct fired f = {0};
 	struct ev_loop *loop = loop_new(&f);
 	struct pd_sched_entry e[3];
-	int ids[3] = { 30, 10, 20 };
+	int ids[3] = {30, 10, 20};
 	int64_t base, due[3];
 	struct timespec t0, t1;
 	int64_t x, lo, hi;

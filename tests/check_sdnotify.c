@@ -47,8 +47,9 @@ START_TEST(test_status_unknown_outbox_and_store_errors)
 	st.store_errors = 4;
 	st.open_incidents = 1; /* two probes down together: one incident */
 	pd_sdnotify_format_status(out, sizeof(out), 2, &st, -1, NULL);
-	ck_assert_str_eq(out,
-			 "2 probes: 0 up, 2 down; open incidents 1; outbox ?; store errors 4; config OK");
+	ck_assert_str_eq(
+		out,
+		"2 probes: 0 up, 2 down; open incidents 1; outbox ?; store errors 4; config OK");
 }
 END_TEST
 

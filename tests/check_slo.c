@@ -14,8 +14,8 @@
 #define MIN 60000LL
 #define HOUR (60 * MIN)
 #define DAY (24 * HOUR)
-#define T0 (1767225600000LL)          /* 2026-01-01T00:00:00Z, the first minute */
-#define NMIN (40 * 24 * 60)           /* 40 days of minutes */
+#define T0 (1767225600000LL) /* 2026-01-01T00:00:00Z, the first minute */
+#define NMIN (40 * 24 * 60)  /* 40 days of minutes */
 
 /* synthetic history: results and failures per UTC minute from T0 */
 static struct pd_slo_counts hist[NMIN];
@@ -67,7 +67,7 @@ fill(int64_t from, int64_t to, int64_t total, int64_t bad)
 	dirty = 1;
 }
 
-static struct pd_slo_cfg obj999 = { .name = "api", .objective = 0.999, .period_ms = 30 * DAY };
+static struct pd_slo_cfg obj999 = {.name = "api", .objective = 0.999, .period_ms = 30 * DAY};
 static struct pd_slo_rule rules[PD_SLO_MAX_RULES];
 static size_t nrules;
 
@@ -87,21 +87,24 @@ sev_at(int64_t minute, struct pd_slo_status *st)
 
 	if (st == NULL)
 		st = &tmp;
-	ck_assert_int_eq(pd_slo_evaluate(&obj999, rules, nrules, count_fn, NULL,
-					 T0 + minute * MIN, st), 0);
+	ck_assert_int_eq(
+		pd_slo_evaluate(&obj999, rules, nrules, count_fn, NULL, T0 + minute * MIN, st), 0);
 	return st->severity;
 }
 
 START_TEST(test_defaults_are_the_workbook)
 {
 	ck_assert_uint_eq(nrules, 4);
-	ck_assert(rules[0].burn == 14.4 && rules[0].long_ms == HOUR && rules[0].short_ms == 5 * MIN);
+	ck_assert(rules[0].burn == 14.4 && rules[0].long_ms == HOUR &&
+		  rules[0].short_ms == 5 * MIN);
 	ck_assert_int_eq(rules[0].severity, 2);
-	ck_assert(rules[1].burn == 6 && rules[1].long_ms == 6 * HOUR && rules[1].short_ms == 30 * MIN);
+	ck_assert(rules[1].burn == 6 && rules[1].long_ms == 6 * HOUR &&
+		  rules[1].short_ms == 30 * MIN);
 	ck_assert_int_eq(rules[1].severity, 2);
 	ck_assert(rules[2].burn == 3 && rules[2].long_ms == DAY && rules[2].short_ms == 2 * HOUR);
 	ck_assert_int_eq(rules[2].severity, 4);
-	ck_assert(rules[3].burn == 1 && rules[3].long_ms == 3 * DAY && rules[3].short_ms == 6 * HOUR);
+	ck_assert(rules[3].burn == 1 && rules[3].long_ms == 3 * DAY &&
+		  rules[3].short_ms == 6 * HOUR);
 	ck_assert_int_eq(rules[3].severity, 4);
 }
 END_TEST
@@ -261,8 +264,8 @@ END_TEST
 START_TEST(test_custom_rules_most_severe_wins)
 {
 	struct pd_slo_rule r[2] = {
-		{ 2.0, HOUR, 5 * MIN, 3 },
-		{ 10.0, HOUR, 5 * MIN, 1 },
+		{2.0, HOUR, 5 * MIN, 3},
+		{10.0, HOUR, 5 * MIN, 1},
 	};
 	struct pd_slo_status st;
 	int64_t t = 31 * 24 * 60;
@@ -277,7 +280,8 @@ START_TEST(test_custom_rules_most_severe_wins)
 END_TEST
 
 /* ---- `slo:` in probes.yaml ---- */
-#define CFG_HEAD "probes:\n" \
+#define CFG_HEAD                                                             \
+	"probes:\n"                                                          \
 	"  - name: orders\n    family: api\n    url: http://127.0.0.1:1/o\n" \
 	"  - name: login\n    url: http://127.0.0.1:1/l\n"
 
@@ -291,14 +295,15 @@ load(const char *yaml, struct pd_config **cfg, struct pd_err *err)
 START_TEST(test_config_slo)
 {
 	struct pd_config *cfg;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_int_eq(load(CFG_HEAD
 			      "slo:\n"
 			      "  objectives:\n"
 			      "    - family: api\n      availability: 99.9%\n"
 			      "    - probe: login\n      availability: 99%\n      over: 7d\n",
-			      &cfg, &err), 0);
+			      &cfg, &err),
+			 0);
 	ck_assert_uint_eq(cfg->nslos, 2);
 	ck_assert_str_eq(cfg->slos[0].name, "api");
 	ck_assert_int_eq(cfg->slos[0].by_probe, 0);
@@ -309,13 +314,13 @@ START_TEST(test_config_slo)
 	ck_assert_uint_eq(cfg->nslo_rules, 4); /* the workbook's */
 	pd_config_free(cfg);
 
-	ck_assert_int_eq(load(CFG_HEAD
-			      "slo:\n"
-			      "  rules:\n"
-			      "    - {burn_rate: 10, long: 1h, short: 5m, severity: P1}\n"
-			      "  objectives:\n"
-			      "    - family: api\n      availability: 99.5%\n",
-			      &cfg, &err), 0);
+	ck_assert_int_eq(load(CFG_HEAD "slo:\n"
+				       "  rules:\n"
+				       "    - {burn_rate: 10, long: 1h, short: 5m, severity: P1}\n"
+				       "  objectives:\n"
+				       "    - family: api\n      availability: 99.5%\n",
+			      &cfg, &err),
+			 0);
 	ck_assert_uint_eq(cfg->nslo_rules, 1);
 	ck_assert(cfg->slo_rules[0].burn == 10);
 	ck_assert_int_eq(cfg->slo_rules[0].severity, 1);
@@ -333,31 +338,47 @@ END_TEST
 START_TEST(test_config_slo_errors)
 {
 	struct pd_config *cfg;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: api\n"
-			      "      availability: 100%\n", &cfg, &err), PD_ERR_CONFIG);
-	ck_assert_msg(strstr(err.msg, "slo.yaml:10:21: availability: expected a percentage") != NULL,
+				       "      availability: 100%\n",
+			      &cfg, &err),
+			 PD_ERR_CONFIG);
+	ck_assert_msg(strstr(err.msg, "slo.yaml:10:21: availability: expected a percentage") !=
+			      NULL,
 		      "%s", err.msg);
 	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: nosuch\n"
-			      "      availability: 99%\n", &cfg, &err), PD_ERR_CONFIG);
-	ck_assert_msg(strstr(err.msg, "slo.yaml:9:15: slo objective: no probe has the family 'nosuch'")
-		      != NULL, "%s", err.msg);
+				       "      availability: 99%\n",
+			      &cfg, &err),
+			 PD_ERR_CONFIG);
+	ck_assert_msg(
+		strstr(err.msg, "slo.yaml:9:15: slo objective: no probe has the family 'nosuch'") !=
+			NULL,
+		"%s", err.msg);
 	ck_assert_int_eq(load(CFG_HEAD "slo:\n  rules:\n    - {burn_rate: 2, long: 5m, short: 1h, "
-			      "severity: P2}\n", &cfg, &err), PD_ERR_CONFIG);
+				       "severity: P2}\n",
+			      &cfg, &err),
+			 PD_ERR_CONFIG);
 	ck_assert_msg(strstr(err.msg, "short: must not exceed long") != NULL, "%s", err.msg);
-	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: api\n"
-			      "      availability: 99%\n    - family: api\n      availability: 9%\n",
-			      &cfg, &err), PD_ERR_CONFIG);
+	ck_assert_int_eq(
+		load(CFG_HEAD
+		     "slo:\n  objectives:\n    - family: api\n"
+		     "      availability: 99%\n    - family: api\n      availability: 9%\n",
+		     &cfg, &err),
+		PD_ERR_CONFIG);
 	ck_assert_msg(strstr(err.msg, "duplicate slo objective 'api'") != NULL, "%s", err.msg);
 	ck_assert_int_eq(load(CFG_HEAD "slo:\n  objectives:\n    - family: api\n"
-			      "      availabilty: 99%\n", &cfg, &err), PD_ERR_CONFIG);
+				       "      availabilty: 99%\n",
+			      &cfg, &err),
+			 PD_ERR_CONFIG);
 	/* the period must fit in the retention (results older are pruned) */
 	ck_assert_int_eq(load("store:\n  retention: 7d\n" CFG_HEAD "slo:\n  objectives:\n"
 			      "    - family: api\n      availability: 99%\n      over: 28d\n",
-			      &cfg, &err), PD_ERR_CONFIG);
+			      &cfg, &err),
+			 PD_ERR_CONFIG);
 	ck_assert_msg(strstr(err.msg, "slo.yaml:13:13: slo objective: over 28d is longer than "
-			     "store.retention (7d)") != NULL, "%s", err.msg);
+				      "store.retention (7d)") != NULL,
+		      "%s", err.msg);
 }
 END_TEST
 
@@ -370,10 +391,10 @@ START_TEST(test_latency_objective_from_the_store)
 	char yaml[1024];
 	struct pd_config *cfg;
 	struct pd_store *st;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_slo_status ss;
 	int64_t now = T0 + 31 * DAY, total, slow, want_total = 0, want_slow = 0;
-	const char *names[2] = { "orders", "orders2" };
+	const char *names[2] = {"orders", "orders2"};
 
 	st = pd_test_store_open(&sto, "slo");
 	snprintf(yaml, sizeof(yaml),
@@ -383,7 +404,8 @@ START_TEST(test_latency_objective_from_the_store)
 		 "  - {name: orders2, family: api, url: 'http://127.0.0.1:1/p'}\n"
 		 "slo:\n  objectives:\n"
 		 "    - family: api\n      availability: 99%%\n      over: 1d\n"
-		 "      latency: {under: 800ms, target: 95%%}\n", sto.path);
+		 "      latency: {under: 800ms, target: 95%%}\n",
+		 sto.path);
 	ck_assert_int_eq(load(yaml, &cfg, &err), 0);
 	ck_assert_uint_eq(cfg->nslos, 2);
 	ck_assert_int_eq(cfg->slos[1].lat_under_ms, 800);
@@ -419,14 +441,15 @@ START_TEST(test_latency_objective_from_the_store)
 			ck_assert_int_eq(pd_store_add_result(st, names[p], &r, &err), 0);
 		}
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
-	ck_assert_int_eq(pd_store_family_latency(st, names, 2, now - DAY, now, 800, &total, &slow,
-						 &err), 0);
+	ck_assert_int_eq(
+		pd_store_family_latency(st, names, 2, now - DAY, now, 800, &total, &slow, &err), 0);
 	ck_assert_int_eq(total, want_total);
 	ck_assert_int_eq(slow, want_slow);
 	/* the last 5 minutes only: 30 per probe, 3 slow, 1 without latency (k % 50 == 7
 	 * at k = 1057) */
-	ck_assert_int_eq(pd_store_family_latency(st, names, 2, now - 5 * MIN, now, 800, &total,
-						 &slow, &err), 0);
+	ck_assert_int_eq(
+		pd_store_family_latency(st, names, 2, now - 5 * MIN, now, 800, &total, &slow, &err),
+		0);
 	ck_assert_int_eq(total, 58);
 	ck_assert_int_eq(slow, 6);
 	/* the objective: 216 slow of 2116 (10.2 %) against 5 % allowed: burn 2.04, budget

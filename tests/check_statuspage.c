@@ -37,7 +37,8 @@ add_probe(struct pd_statuspage_view *v, const char *name, const char *family,
 	p->last.outcome = ok ? PD_OUT_OK : PD_OUT_HTTP_5XX;
 	p->last.http_status = ok ? 200 : 502;
 	p->last.total_ms = 12.5;
-	snprintf(p->last.verdict, sizeof(p->last.verdict), "%s", ok ? "ok" : "status 502, expected 200");
+	snprintf(p->last.verdict, sizeof(p->last.verdict), "%s",
+		 ok ? "ok" : "status 502, expected 200");
 	if (eval == PD_EVAL_DOWN || eval == PD_EVAL_RECOVERING) {
 		p->first_fail_ms = T0;
 		p->paged_at_ms = T0 + 5000;
@@ -45,7 +46,8 @@ add_probe(struct pd_statuspage_view *v, const char *name, const char *family,
 		snprintf(p->dedup_key, sizeof(p->dedup_key), "probed:%s:%lld", name, (long long)T0);
 	}
 	for (size_t i = 0; i < PD_STATUSPAGE_BUCKETS; i++) {
-		p->buckets[i].start_ms = T0 - (int64_t)(PD_STATUSPAGE_BUCKETS - 1 - i) * PD_STATUSPAGE_BUCKET_MS;
+		p->buckets[i].start_ms =
+			T0 - (int64_t)(PD_STATUSPAGE_BUCKETS - 1 - i) * PD_STATUSPAGE_BUCKET_MS;
 		p->buckets[i].p95_ms = p->buckets[i].max_ms = -1;
 	}
 }
@@ -74,10 +76,11 @@ START_TEST(endpoint_from_url)
 {
 	char out[64];
 
-	pd_incident_endpoint_label("https://api.example.com/post-detail/?url=https%3A%2F%2Fx", "pd", out,
-			       sizeof(out));
+	pd_incident_endpoint_label("https://api.example.com/post-detail/?url=https%3A%2F%2Fx", "pd",
+				   out, sizeof(out));
 	ck_assert_str_eq(out, "/post-detail/");
-	pd_incident_endpoint_label("http://127.0.0.1:8080/userid/?username=tiktok#frag", "u", out, sizeof(out));
+	pd_incident_endpoint_label("http://127.0.0.1:8080/userid/?username=tiktok#frag", "u", out,
+				   sizeof(out));
 	ck_assert_str_eq(out, "/userid/");
 	pd_incident_endpoint_label("https://example.com", "site", out, sizeof(out));
 	ck_assert_str_eq(out, "site");
@@ -99,7 +102,9 @@ START_TEST(html_escape)
 	struct pd_buf b;
 
 	pd_buf_init(&b, 0);
-	ck_assert_int_eq(pd_statuspage_html_escape(&b, "a<b>&\"c'\x01\x7f" "d\n"), 0);
+	ck_assert_int_eq(pd_statuspage_html_escape(&b, "a<b>&\"c'\x01\x7f"
+						       "d\n"),
+			 0);
 	ck_assert_str_eq(b.data, "a&lt;b&gt;&amp;&quot;c&#39;d\n");
 	pd_buf_reset(&b);
 	ck_assert_int_eq(pd_statuspage_html_escape(&b, ""), 0);
@@ -115,12 +120,12 @@ START_TEST(derive_states)
 
 	view_init(&v);
 	add_probe(&v, "a", "fa", PD_EVAL_UP, 1, 1);
-	add_probe(&v, "b1", "fb", PD_EVAL_DOWN, 1, 0);        /* fb: one of two down */
+	add_probe(&v, "b1", "fb", PD_EVAL_DOWN, 1, 0); /* fb: one of two down */
 	add_probe(&v, "b2", "fb", PD_EVAL_UP, 1, 1);
-	add_probe(&v, "c", "fc", PD_EVAL_DOWN, 1, 0);         /* fc: all down */
-	add_probe(&v, "d", "fd", PD_EVAL_UP, 0, 0);           /* fd: no result yet */
-	add_probe(&v, "e", "fe", PD_EVAL_FAILING, 1, 0);      /* fe: failing, unconfirmed */
-	add_probe(&v, "f", "ff", PD_EVAL_RECOVERING, 1, 1);   /* ff: page open, succeeding */
+	add_probe(&v, "c", "fc", PD_EVAL_DOWN, 1, 0);       /* fc: all down */
+	add_probe(&v, "d", "fd", PD_EVAL_UP, 0, 0);         /* fd: no result yet */
+	add_probe(&v, "e", "fe", PD_EVAL_FAILING, 1, 0);    /* fe: failing, unconfirmed */
+	add_probe(&v, "f", "ff", PD_EVAL_RECOVERING, 1, 1); /* ff: page open, succeeding */
 	ck_assert_int_eq(pd_statuspage_derive(&v, &err), 0);
 	ck_assert_uint_eq(v.nfamilies, 6);
 	ck_assert_int_eq(fam_state(&v, "fa"), PD_STATUSPAGE_UP);
@@ -130,7 +135,7 @@ START_TEST(derive_states)
 	ck_assert_int_eq(fam_state(&v, "fe"), PD_STATUSPAGE_DEGRADED);
 	ck_assert_int_eq(fam_state(&v, "ff"), PD_STATUSPAGE_DEGRADED);
 	ck_assert_int_eq(v.overall, PD_STATUSPAGE_DEGRADED);
-	ck_assert_uint_eq(v.npages, 3);    /* b1, c, f */
+	ck_assert_uint_eq(v.npages, 3); /* b1, c, f */
 	ck_assert_int_eq(v.incident_start_ms, T0);
 	ck_assert_int_eq(v.probes[1].state, PD_STATUSPAGE_DOWN);
 	ck_assert_int_eq(v.probes[4].state, PD_STATUSPAGE_UNKNOWN);
@@ -186,14 +191,16 @@ START_TEST(draft_investigating)
 	ck_assert_int_eq(pd_statuspage_derive(&v, &err), 0);
 	ck_assert_ptr_nonnull(v.draft);
 	ck_assert_msg(strncmp(v.draft, "[INVESTIGATING] Elevated error rates on /post-detail/\n",
-			      54) == 0, "%s", v.draft);
+			      54) == 0,
+		      "%s", v.draft);
 	ck_assert_ptr_nonnull(strstr(v.draft, "/userid/"));
 	ck_assert_ptr_nonnull(strstr(v.draft, "/userinfo-by-username/"));
 	ck_assert_ptr_nonnull(strstr(v.draft, "unaffected"));
 	/* a failing-but-unconfirmed family is neither affected nor "unaffected" */
 	ck_assert_ptr_null(strstr(v.draft, "/user-posts/"));
 	ck_assert_ptr_nonnull(strstr(v.draft, "Next update: 15 minutes."));
-	ck_assert_ptr_nonnull(strstr(v.draft, "\nStarted: 2026-05-29 05:05 UTC. Posted: 2026-05-29 05:07 UTC.\n"));
+	ck_assert_ptr_nonnull(strstr(
+		v.draft, "\nStarted: 2026-05-29 05:05 UTC. Posted: 2026-05-29 05:07 UTC.\n"));
 	pd_statuspage_view_cleanup(&v);
 
 	/* two families paged, nothing left working */
@@ -274,7 +281,8 @@ START_TEST(json_document)
 			 "2026-05-29T05:07:00.000Z");
 	fams = cJSON_GetObjectItem(root, "families");
 	ck_assert_int_eq(cJSON_GetArraySize(fams), 2);
-	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(fams, 1), "state")->valuestring, "down");
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(fams, 1), "state")->valuestring,
+			 "down");
 	pages = cJSON_GetObjectItem(root, "pages");
 	ck_assert_int_eq(cJSON_GetArraySize(pages), 1);
 	p = cJSON_GetArrayItem(pages, 0);
@@ -285,20 +293,22 @@ START_TEST(json_document)
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(p, "severity")));
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(p, "incident")));
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(root, "incidents")), 0);
-	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "draft"), "source")->valuestring,
-			 "pages");
+	ck_assert_str_eq(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(root, "draft"), "source")->valuestring,
+		"pages");
 	probes = cJSON_GetObjectItem(root, "probes");
 	p = cJSON_GetArrayItem(probes, 0);
 	ck_assert_double_eq_tol(cJSON_GetObjectItem(p, "uptime_24h")->valuedouble, 75.0, 1e-9);
 	ck_assert_double_eq_tol(cJSON_GetObjectItem(p, "p95_24h_ms")->valuedouble, 10.25, 1e-9);
 	h = cJSON_GetObjectItem(p, "history");
 	ck_assert_int_eq(cJSON_GetObjectItem(h, "bucket_seconds")->valueint, 900);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(h, "count")), PD_STATUSPAGE_BUCKETS);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(h, "count")),
+			 PD_STATUSPAGE_BUCKETS);
 	ck_assert_int_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "count"), 3)->valueint, 4);
 	ck_assert_int_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "failures"), 3)->valueint, 1);
 	ck_assert(cJSON_IsNull(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "p95_ms"), 2)));
-	ck_assert_double_eq_tol(cJSON_GetArrayItem(cJSON_GetObjectItem(h, "p95_ms"), 3)->valuedouble,
-				10.25, 1e-9);
+	ck_assert_double_eq_tol(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(h, "p95_ms"), 3)->valuedouble, 10.25, 1e-9);
 	/* a probe without results has null uptime */
 	p = cJSON_GetArrayItem(probes, 1);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(p, "uptime_24h")));
@@ -346,7 +356,7 @@ START_TEST(output_limit)
 	pd_buf_init(&b, 600);
 	ck_assert_int_eq(pd_buf_printf(&b, "keep"), 0);
 	ck_assert_int_eq(pd_statuspage_html(&v, &b, &err), PD_ERR_INVALID);
-	ck_assert_str_eq(b.data, "keep");   /* nothing partial left behind */
+	ck_assert_str_eq(b.data, "keep"); /* nothing partial left behind */
 	ck_assert_int_eq(pd_statuspage_json(&v, &b, &err), PD_ERR_INVALID);
 	ck_assert_str_eq(b.data, "keep");
 	pd_buf_cleanup(&b);
@@ -372,7 +382,8 @@ START_TEST(severity_is_the_incidents)
 	v.nincidents = 1;
 	snprintf(v.incidents[0].key, sizeof(v.incidents[0].key), "probed:eu-west-1/inc-1");
 	v.incidents[0].severity = 2;
-	snprintf(v.incidents[0].title, sizeof(v.incidents[0].title), "Elevated errors on /post-detail/");
+	snprintf(v.incidents[0].title, sizeof(v.incidents[0].title),
+		 "Elevated errors on /post-detail/");
 	v.incidents[0].opened_ms = T0;
 	snprintf(v.incidents[0].members, sizeof(v.incidents[0].members), "[\"post-detail\"]");
 	v.probes[1].severity = 2;
@@ -381,7 +392,8 @@ START_TEST(severity_is_the_incidents)
 
 	pd_buf_init(&b, 0);
 	ck_assert_int_eq(pd_statuspage_html(&v, &b, &err), 0);
-	ck_assert_ptr_nonnull(strstr(b.data, "Current incident <span class=\"pill sev\">P2</span>"));
+	ck_assert_ptr_nonnull(
+		strstr(b.data, "Current incident <span class=\"pill sev\">P2</span>"));
 	ck_assert_ptr_nonnull(strstr(b.data, "<tr data-incident-key=\"probed:eu-west-1/inc-1\"><td>"
 					     "Elevated errors on /post-detail/</td><td>P2</td>"));
 	ck_assert_ptr_nonnull(strstr(b.data, "<tr data-page=\"post-detail\"><td>post-detail</td>"
@@ -403,7 +415,8 @@ START_TEST(severity_is_the_incidents)
 	ck_assert_str_eq(cJSON_GetObjectItem(p, "incident")->valuestring, "probed:eu-west-1/inc-1");
 	p = cJSON_GetObjectItem(root, "probes");
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 0), "severity")));
-	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "severity")->valuestring, "P2");
+	ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "severity")->valuestring,
+			 "P2");
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 2), "severity")));
 	cJSON_Delete(root);
 
@@ -414,9 +427,11 @@ START_TEST(severity_is_the_incidents)
 	ck_assert_int_eq(pd_statuspage_derive(&v, &err), 0);
 	pd_buf_reset(&b);
 	ck_assert_int_eq(pd_statuspage_html(&v, &b, &err), 0);
-	ck_assert_ptr_nonnull(strstr(b.data, "Current incident <span class=\"pill sev\">none</span>"));
-	ck_assert_ptr_nonnull(strstr(b.data, "<td>/post-detail/</td><td title=\"in no incident: not "
-					     "ranked by the classifier\">none</td>"));
+	ck_assert_ptr_nonnull(
+		strstr(b.data, "Current incident <span class=\"pill sev\">none</span>"));
+	ck_assert_ptr_nonnull(strstr(b.data,
+				     "<td>/post-detail/</td><td title=\"in no incident: not "
+				     "ranked by the classifier\">none</td>"));
 	ck_assert_ptr_null(strstr(b.data, "data-severity="));
 	pd_buf_cleanup(&b);
 	pd_statuspage_view_cleanup(&v);

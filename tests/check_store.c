@@ -56,7 +56,7 @@ mkres(int64_t ts, int outcome, double total)
 static void
 add_ok(struct pd_store *st, const char *probe, const struct pd_result *r)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc = pd_store_add_result(st, probe, r, &err);
 
 	ck_assert_msg(rc == 0, "add_result: %d %s", rc, err.msg);
@@ -65,7 +65,7 @@ add_ok(struct pd_store *st, const char *probe, const struct pd_result *r)
 static void
 flush_ok(struct pd_store *st)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc = pd_store_flush(st, &err);
 
 	ck_assert_msg(rc == 0, "flush: %d %s", rc, err.msg);
@@ -76,7 +76,7 @@ static int64_t
 count_results(struct pd_store *st, const char *probe)
 {
 	struct pd_history_stats hs;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc = pd_store_history(st, probe, 0, NULL, NULL, &hs, &err);
 
 	if (rc == PD_ERR_NOTFOUND)
@@ -90,7 +90,7 @@ count_results(struct pd_store *st, const char *probe)
 START_TEST(test_open_migrate_reopen)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int v = pd_store_schema_version(st);
 	unsigned char be[4];
 	int fd;
@@ -106,7 +106,10 @@ START_TEST(test_open_migrate_reopen)
 
 	/* the last close checkpointed the WAL: user_version lives at offset 60 of the
 	 * file header (big-endian). A newer schema than this build knows is refused. */
-	be[0] = 0; be[1] = 0; be[2] = 0; be[3] = (unsigned char)(v + 1);
+	be[0] = 0;
+	be[1] = 0;
+	be[2] = 0;
+	be[3] = (unsigned char)(v + 1);
 	fd = open(sto.path, O_WRONLY);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, be, 4, 60), 4);
@@ -123,12 +126,13 @@ END_TEST
 START_TEST(test_readonly_missing)
 {
 	struct pd_store *st = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int fd;
 
 	ck_assert_int_eq(pd_store_open(sto.path, 1, &st, &err), PD_ERR_NOTFOUND);
 	ck_assert_ptr_null(st);
-	ck_assert_msg(strstr(err.msg, sto.path) != NULL && strstr(err.msg, "has probed run") != NULL,
+	ck_assert_msg(strstr(err.msg, sto.path) != NULL &&
+			      strstr(err.msg, "has probed run") != NULL,
 		      "msg: %s", err.msg);
 	/* read-only never creates the file */
 	ck_assert_int_ne(access(sto.path, F_OK), 0);
@@ -150,7 +154,7 @@ static void
 open_fails(const char *path, int readonly, int code, const char *want)
 {
 	struct pd_store *st = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_int_eq(pd_store_open(path, readonly, &st, &err), code);
 	ck_assert_ptr_null(st);
@@ -170,7 +174,7 @@ open_as_nobody(const char *path, int readonly, char *out, size_t cap)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct pd_store *st = NULL;
-		struct pd_err err = { 0, "" };
+		struct pd_err err = {0, ""};
 		int rc;
 
 		close(pfd[0]);
@@ -201,15 +205,19 @@ START_TEST(test_open_explains_path)
 	int fd;
 
 	/* a directory as the database: writer and reader */
-	snprintf(want, sizeof(want), "%s is a directory: name the database file itself, e.g. "
-		 "--db %s/probed.db (or store.path in probes.yaml)", sto.dir, sto.dir);
+	snprintf(want, sizeof(want),
+		 "%s is a directory: name the database file itself, e.g. "
+		 "--db %s/probed.db (or store.path in probes.yaml)",
+		 sto.dir, sto.dir);
 	open_fails(sto.dir, 0, PD_ERR_IO, want);
 	open_fails(sto.dir, 1, PD_ERR_IO, want);
 
 	/* a directory that does not exist: not created; the reader's answer is unchanged */
 	snprintf(p, sizeof(p), "%s/nope/probed.db", sto.dir);
-	snprintf(want, sizeof(want), "%s: directory %s/nope does not exist (systemd makes it "
-		 "for probed.service); create it, or use " WAYOUT, p, sto.dir);
+	snprintf(want, sizeof(want),
+		 "%s: directory %s/nope does not exist (systemd makes it "
+		 "for probed.service); create it, or use " WAYOUT,
+		 p, sto.dir);
 	open_fails(p, 0, PD_ERR_IO, want);
 	snprintf(q, sizeof(q), "%s/nope", sto.dir);
 	ck_assert_int_ne(access(q, F_OK), 0);
@@ -221,18 +229,18 @@ START_TEST(test_open_explains_path)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	snprintf(p, sizeof(p), "%s/sub/probed.db", sto.path);
-	snprintf(want, sizeof(want), "%s: %s is a file, not a directory; use another path: "
-		 WAYOUT, p, sto.path);
+	snprintf(want, sizeof(want), "%s: %s is a file, not a directory; use another path: " WAYOUT,
+		 p, sto.path);
 	open_fails(p, 0, PD_ERR_IO, want);
 	open_fails(p, 1, PD_ERR_IO, want);
-	snprintf(p, sizeof(p), "%s/probed.db", sto.path);   /* the parent itself */
-	snprintf(want, sizeof(want), "%s: %s is a file, not a directory; use another path: "
-		 WAYOUT, p, sto.path);
+	snprintf(p, sizeof(p), "%s/probed.db", sto.path); /* the parent itself */
+	snprintf(want, sizeof(want), "%s: %s is a file, not a directory; use another path: " WAYOUT,
+		 p, sto.path);
 	open_fails(p, 0, PD_ERR_IO, want);
 	ck_assert_int_eq(unlink(sto.path), 0);
 
 	/* the path is fine: nothing to explain, the store opens */
-	ck_assert_int_eq(pd_store_open(sto.path, 0, &st, &(struct pd_err){ 0, "" }), 0);
+	ck_assert_int_eq(pd_store_open(sto.path, 0, &st, &(struct pd_err){0, ""}), 0);
 	pd_store_free(st);
 	ck_assert_int_eq(unlink(sto.path), 0);
 	snprintf(p, sizeof(p), "%s-wal", sto.path);
@@ -247,20 +255,21 @@ END_TEST
 START_TEST(test_open_explains_permissions)
 {
 	char own[128], p[256], want[1024], got[1024];
-	struct pd_err err = { 0, "" };
+	struct pd_err err = {0, ""};
 	struct pd_store *st = NULL;
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "test_open_explains_permissions: not root, cannot become nobody: "
-			"skipped\n");
+				"skipped\n");
 		return;
 	}
 	/* the test directory (0700, root's) is not even enterable */
 	ck_assert_int_eq(open_as_nobody(sto.path, 0, got, sizeof(got)), PD_ERR_IO);
 	snprintf(want, sizeof(want), "%s: permission denied: uid 65534", sto.path);
 	ck_assert_msg(strncmp(got, want, strlen(want)) == 0 &&
-		      strstr(got, "may not enter a directory of this path; run as root or "
-			     "as the service, or use " WAYOUT) != NULL, "%s", got);
+			      strstr(got, "may not enter a directory of this path; run as root or "
+					  "as the service, or use " WAYOUT) != NULL,
+		      "%s", got);
 
 	/* a root-owned 0755 directory: nobody cannot create the database in it */
 	ck_assert_int_eq(chmod(sto.dir, 0755), 0);
@@ -270,8 +279,10 @@ START_TEST(test_open_explains_permissions)
 	ck_assert_int_eq(open_as_nobody(p, 0, got, sizeof(got)), PD_ERR_IO);
 	snprintf(want, sizeof(want), "%s: permission denied: uid 65534", p);
 	ck_assert_msg(strncmp(got, want, strlen(want)) == 0, "%s", got);
-	snprintf(want, sizeof(want), " may not write in directory %s (owner uid 0, mode 755); "
-		 "run as root or as the service, or use " WAYOUT, own);
+	snprintf(want, sizeof(want),
+		 " may not write in directory %s (owner uid 0, mode 755); "
+		 "run as root or as the service, or use " WAYOUT,
+		 own);
 	ck_assert_msg(strstr(got, want) != NULL, "%s", got);
 
 	/* a root-owned 0600 database: nobody may neither write nor read it */
@@ -281,7 +292,8 @@ START_TEST(test_open_explains_permissions)
 	ck_assert_int_eq(chmod(own, 0777), 0);
 	ck_assert_int_eq(open_as_nobody(p, 0, got, sizeof(got)), PD_ERR_IO);
 	ck_assert_msg(strstr(got, " may not write it (owner uid 0, mode 600); run as root or "
-			     "as the service, or use " WAYOUT) != NULL, "%s", got);
+				  "as the service, or use " WAYOUT) != NULL,
+		      "%s", got);
 	ck_assert_int_eq(open_as_nobody(p, 1, got, sizeof(got)), PD_ERR_IO);
 	ck_assert_msg(strstr(got, " may not read it (owner uid 0, mode 600)") != NULL, "%s", got);
 
@@ -299,15 +311,17 @@ END_TEST
 START_TEST(test_open_explains_readonly_fs)
 {
 	char ro[128], p[256], want[1024];
-	struct pd_err err = { 0, "" };
+	struct pd_err err = {0, ""};
 	struct pd_store *st = NULL;
 
 	snprintf(ro, sizeof(ro), "%s/ro", sto.dir);
 	ck_assert_int_eq(mkdir(ro, 0755), 0);
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
 	    mount("tmpfs", ro, "tmpfs", 0, "size=1m") != 0) {
-		fprintf(stderr, "test_open_explains_readonly_fs: cannot mount a tmpfs (%s): "
-			"skipped\n", strerror(errno));
+		fprintf(stderr,
+			"test_open_explains_readonly_fs: cannot mount a tmpfs (%s): "
+			"skipped\n",
+			strerror(errno));
 		rmdir(ro);
 		return;
 	}
@@ -316,13 +330,15 @@ START_TEST(test_open_explains_readonly_fs)
 	ck_assert_int_eq(pd_store_open(p, 0, &st, &err), 0);
 	pd_store_free(st);
 	ck_assert_int_eq(mount(NULL, ro, NULL, MS_REMOUNT | MS_RDONLY, NULL), 0);
-	snprintf(want, sizeof(want), "%s: read-only file system; use a file on a writable one: "
-		 WAYOUT, p);
+	snprintf(want, sizeof(want),
+		 "%s: read-only file system; use a file on a writable one: " WAYOUT, p);
 	open_fails(p, 0, PD_ERR_IO, want);
 	/* a new database there */
 	snprintf(p, sizeof(p), "%s/new.db", ro);
-	snprintf(want, sizeof(want), "%s: %s is on a read-only file system; use a file on a "
-		 "writable one: " WAYOUT, p, ro);
+	snprintf(want, sizeof(want),
+		 "%s: %s is on a read-only file system; use a file on a "
+		 "writable one: " WAYOUT,
+		 p, ro);
 	open_fails(p, 0, PD_ERR_IO, want);
 	ck_assert_int_eq(umount(ro), 0);
 	ck_assert_int_eq(rmdir(ro), 0);
@@ -349,7 +365,7 @@ write_junk(const char *hdr)
 START_TEST(test_corrupt_file)
 {
 	struct pd_store *st = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc;
 
 	write_junk(NULL);
@@ -414,24 +430,45 @@ START_TEST(test_result_roundtrip)
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct collect *c = calloc(1, sizeof(*c));
 	struct pd_result in[3];
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_ptr_nonnull(c);
 	memset(in, 0, sizeof(in));
-	in[0] = (struct pd_result){ .ts_ms = 1763787932123LL, .lateness_us = 1234,
-		.outcome = 0, .http_status = 200, .curl_code = 0, .dns_ms = 0.25,
-		.connect_ms = 1.5, .tls_ms = 12.75, .ttfb_ms = 80.125, .total_ms = 95.5,
-		.body_size = 5000000000LL };
+	in[0] = (struct pd_result){.ts_ms = 1763787932123LL,
+				   .lateness_us = 1234,
+				   .outcome = 0,
+				   .http_status = 200,
+				   .curl_code = 0,
+				   .dns_ms = 0.25,
+				   .connect_ms = 1.5,
+				   .tls_ms = 12.75,
+				   .ttfb_ms = 80.125,
+				   .total_ms = 95.5,
+				   .body_size = 5000000000LL};
 	strcpy(in[0].verdict, "ok");
-	in[1] = (struct pd_result){ .ts_ms = 1763787942123LL, .lateness_us = 0,
-		.outcome = 4, .http_status = 0, .curl_code = 28, .dns_ms = -1,
-		.connect_ms = -1, .tls_ms = -1, .ttfb_ms = -1, .total_ms = 10000.0,
-		.body_size = 0 };
+	in[1] = (struct pd_result){.ts_ms = 1763787942123LL,
+				   .lateness_us = 0,
+				   .outcome = 4,
+				   .http_status = 0,
+				   .curl_code = 28,
+				   .dns_ms = -1,
+				   .connect_ms = -1,
+				   .tls_ms = -1,
+				   .ttfb_ms = -1,
+				   .total_ms = 10000.0,
+				   .body_size = 0};
 	strcpy(in[1].verdict, "Operation timed out after 10000 milliseconds");
-	in[2] = (struct pd_result){ .ts_ms = 1763787952123LL, .lateness_us = 99,
-		.outcome = 9, .http_status = 200, .curl_code = 0, .dns_ms = 0.5,
-		.connect_ms = 0.5, .tls_ms = -1, .ttfb_ms = 3, .total_ms = 4,
-		.body_size = 17 };
+	in[2] = (struct pd_result){.ts_ms = 1763787952123LL,
+				   .lateness_us = 99,
+				   .outcome = 9,
+				   .http_status = 200,
+				   .curl_code = 0,
+				   .dns_ms = 0.5,
+				   .connect_ms = 0.5,
+				   .tls_ms = -1,
+				   .ttfb_ms = 3,
+				   .total_ms = 4,
+				   .body_size = 17};
 	/* the longest verdict the struct holds, with non-ASCII and quotes */
 	memset(in[2].verdict, 'v', sizeof(in[2].verdict) - 1);
 	memcpy(in[2].verdict, "$.id: minLength 1, got \"\" \xc3\xa9", 28);
@@ -457,14 +494,14 @@ START_TEST(test_same_millisecond)
 	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct collect *c = calloc(1, sizeof(*c));
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_ptr_nonnull(c);
 	r = mkres(2000, 0, 1);
 	add_ok(st, "p", &r);
 	r = mkres(2000, 0, 2);
 	add_ok(st, "p", &r);
-	r = mkres(1000, 0, 3);     /* out of order, older */
+	r = mkres(1000, 0, 3); /* out of order, older */
 	add_ok(st, "p", &r);
 	r = mkres(1000, 0, 4);
 	add_ok(st, "p", &r);
@@ -493,7 +530,7 @@ START_TEST(test_batching)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	/* make the probe known to readers first */
 	r = mkres(1, 0, 1);
@@ -539,7 +576,7 @@ START_TEST(test_name_limits)
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_result r = mkres(1, 0, 1);
 	struct pd_eval_state es;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	char name[200];
 
 	memset(name, 'n', sizeof(name));
@@ -572,7 +609,7 @@ START_TEST(test_state_roundtrip)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_eval_state in, out;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	memset(&in, 0, sizeof(in));
 	in.status = PD_EVAL_DOWN;
@@ -644,7 +681,7 @@ END_TEST
 static size_t
 due(struct pd_store *st, int64_t now, struct pd_outbox_row *rows, size_t max)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	size_t n = 99;
 	int rc = pd_store_outbox_due(st, now, rows, max, &n, &err);
 
@@ -663,17 +700,20 @@ START_TEST(test_outbox)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_outbox_row rows[8];
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int64_t a1, a2, b1, depth, age, dead, next;
 	const int64_t t0 = 1763787932000LL;
 	size_t n;
 
 	ck_assert_int_eq(pd_store_outbox_add(st, "pager", "probed:x:1", "trigger",
-					     "{\"event\":\"trigger\"}", t0, &a1, &err), 0);
-	ck_assert_int_eq(pd_store_outbox_add(st, "hook", "probed:x:1", "trigger",
-					     "{\"n\":1}", t0 + 10, &b1, &err), 0);
+					     "{\"event\":\"trigger\"}", t0, &a1, &err),
+			 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "hook", "probed:x:1", "trigger", "{\"n\":1}",
+					     t0 + 10, &b1, &err),
+			 0);
 	ck_assert_int_eq(pd_store_outbox_add(st, "pager", "probed:x:1", "resolve",
-					     "{\"event\":\"resolve\"}", t0 + 20, &a2, &err), 0);
+					     "{\"event\":\"resolve\"}", t0 + 20, &a2, &err),
+			 0);
 	ck_assert_int_lt(a1, b1);
 	ck_assert_int_lt(b1, a2);
 	ck_assert_uint_eq(pd_store_pending(st), 3);
@@ -774,7 +814,7 @@ END_TEST
 static size_t
 deliveries(struct pd_store *st, const char *key, struct pd_delivery *d, size_t max)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	size_t n = 99;
 	int rc = pd_store_deliveries(st, key, d, max, &n, &err);
 
@@ -786,7 +826,7 @@ START_TEST(test_deliveries)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_delivery d[8];
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	const int64_t t0 = 1763787932000LL;
 	const char *k = "probed:inc-1";
 	int64_t p1, h1, p2, h2, other;
@@ -794,8 +834,9 @@ START_TEST(test_deliveries)
 
 	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "trigger", "{}", t0, &p1, &err), 0);
 	ck_assert_int_eq(pd_store_outbox_add(st, "hook", k, "trigger", "{}", t0, &h1, &err), 0);
-	ck_assert_int_eq(pd_store_outbox_add(st, "hook", "probed:inc-2", "trigger", "{}", t0,
-					     &other, &err), 0);
+	ck_assert_int_eq(
+		pd_store_outbox_add(st, "hook", "probed:inc-2", "trigger", "{}", t0, &other, &err),
+		0);
 	ck_assert_uint_eq(deliveries(st, "probed:inc-404", d, 8), 0);
 	/* queued, not attempted: by target */
 	n = deliveries(st, k, d, 8);
@@ -847,8 +888,10 @@ START_TEST(test_deliveries)
 	/* pager rejects it for good; its resolve is queued behind; the hook gets an update
 	 * (escalation, same key) that is not delivered yet */
 	ck_assert_int_eq(pd_store_outbox_dead(st, p1, "HTTP 400: bad routing key", &err), 0);
-	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "resolve", "{}", t0 + 9000, &p2, &err), 0);
-	ck_assert_int_eq(pd_store_outbox_add(st, "hook", k, "trigger", "{}", t0 + 9000, &h2, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "resolve", "{}", t0 + 9000, &p2, &err),
+			 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "hook", k, "trigger", "{}", t0 + 9000, &h2, &err),
+			 0);
 	flush_ok(st);
 	ro = pd_test_store_at(sto.path, 1);
 	n = deliveries(ro, k, d, 8);
@@ -872,7 +915,8 @@ START_TEST(test_deliveries)
 	ck_assert_str_eq(d[0].target, "hook");
 
 	/* a newer delivery after a dead-lettered row of the same target and event wins */
-	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "trigger", "{}", t0 + 9500, &p1, &err), 0);
+	ck_assert_int_eq(pd_store_outbox_add(st, "pager", k, "trigger", "{}", t0 + 9500, &p1, &err),
+			 0);
 	ck_assert_int_eq(pd_store_outbox_delivered(st, p2, t0 + 9600, &err), 0);
 	ck_assert_int_eq(pd_store_outbox_delivered(st, p1, t0 + 9700, &err), 0);
 	ck_assert_int_eq(pd_store_outbox_delivered(st, h2, t0 + 9800, &err), 0);
@@ -894,7 +938,7 @@ START_TEST(test_probe_incident)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct pd_incident_row r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	char key[96];
 	int64_t id = 99, first;
 
@@ -935,7 +979,7 @@ START_TEST(test_history_stats)
 	struct collect *c = calloc(1, sizeof(*c));
 	struct pd_history_stats hs;
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	const int64_t t0 = 1763700000000LL;
 	int i;
 
@@ -1004,13 +1048,13 @@ START_TEST(test_history_small)
 	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct pd_history_stats hs;
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	r = mkres(1000, 0, 42.5);
 	add_ok(st, "one", &r);
 	r = mkres(1000, 0, 20);
 	add_ok(st, "two", &r);
-	r = mkres(2000, 5, 10);   /* a failure with a response still has a latency */
+	r = mkres(2000, 5, 10); /* a failure with a response still has a latency */
 	add_ok(st, "two", &r);
 	r = mkres(1000, 4, -1);
 	add_ok(st, "none", &r);
@@ -1054,8 +1098,7 @@ START_TEST(test_history_small)
 
 	/* unknown probe: NOTFOUND, stats still well-defined */
 	hs.count = 77;
-	ck_assert_int_eq(pd_store_history(st, "ghost", 0, NULL, NULL, &hs, &err),
-			 PD_ERR_NOTFOUND);
+	ck_assert_int_eq(pd_store_history(st, "ghost", 0, NULL, NULL, &hs, &err), PD_ERR_NOTFOUND);
 	ck_assert_int_eq(hs.count, 0);
 	ck_assert_double_eq(hs.p95_ms, -1);
 	pd_store_free(st);
@@ -1090,10 +1133,10 @@ START_TEST(test_prune_chunks)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct evs ev;
 	const int64_t cutoff = 1000000;
-	const int expect[] = { 1000, 1000, 500, 0 };
+	const int expect[] = {1000, 1000, 500, 0};
 	int deleted;
 	int64_t total;
 
@@ -1127,14 +1170,14 @@ START_TEST(test_prune_chunks)
 
 	/* events too, within the same budget */
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(pd_store_add_event(st, cutoff - 10 + i, "a", "failing", NULL,
-						    &err), 0);
+		ck_assert_int_eq(
+			pd_store_add_event(st, cutoff - 10 + i, "a", "failing", NULL, &err), 0);
 	ck_assert_int_eq(pd_store_add_event(st, cutoff, "a", "trigger", "x", &err), 0);
 	ck_assert_int_eq(pd_store_add_event(st, cutoff + 1, NULL, "reload", "", &err), 0);
 	r = mkres(cutoff - 1, 0, 1);
 	add_ok(st, "c", &r);
 	ck_assert_int_eq(pd_store_prune(st, cutoff, 2, &deleted, &err), 0);
-	ck_assert_int_eq(deleted, 2);  /* 1 result + 1 event */
+	ck_assert_int_eq(deleted, 2); /* 1 result + 1 event */
 	ck_assert_int_eq(pd_store_prune(st, cutoff, 100, &deleted, &err), 0);
 	ck_assert_int_eq(deleted, 2);
 	ck_assert_int_eq(pd_store_prune(st, cutoff, 100, &deleted, &err), 0);
@@ -1191,7 +1234,7 @@ static int64_t
 mk_incident(struct pd_store *st, const char *key, int64_t opened, int64_t resolved, int nev)
 {
 	struct pd_incident_row r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	memset(&r, 0, sizeof(r));
 	snprintf(r.key, sizeof(r.key), "%s", key);
@@ -1203,15 +1246,15 @@ mk_incident(struct pd_store *st, const char *key, int64_t opened, int64_t resolv
 	r.status_message = "";
 	ck_assert_int_eq(pd_store_incident_save(st, &r, &err), 0);
 	for (int i = 0; i < nev; i++)
-		ck_assert_int_eq(pd_store_incident_event(st, r.id, opened + i, "joined", "a",
-							 &err), 0);
+		ck_assert_int_eq(pd_store_incident_event(st, r.id, opened + i, "joined", "a", &err),
+				 0);
 	return r.id;
 }
 
 START_TEST(test_prune_history)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0);
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_store_pruned p, sum;
 	struct pd_delivery dl[4];
 	const int64_t cutoff = 1000000, icut = 500000;
@@ -1232,19 +1275,24 @@ START_TEST(test_prune_history)
 	/* outbox: an old dead letter (goes), an old live row (stays: never delivered),
 	 * a recent dead letter (stays) */
 	ck_assert_int_eq(pd_store_outbox_add(st, "t1", "k1", "trigger", "{}", cutoff - 100,
-					     &ob_dead_old, &err), 0);
+					     &ob_dead_old, &err),
+			 0);
 	ck_assert_int_eq(pd_store_outbox_dead(st, ob_dead_old, "400", &err), 0);
 	ck_assert_int_eq(pd_store_outbox_add(st, "t2", "k2", "trigger", "{}", cutoff - 100,
-					     &ob_live_old, &err), 0);
+					     &ob_live_old, &err),
+			 0);
 	ck_assert_int_eq(pd_store_outbox_add(st, "t3", "k3", "trigger", "{}", cutoff + 1,
-					     &ob_dead_new, &err), 0);
+					     &ob_dead_new, &err),
+			 0);
 	ck_assert_int_eq(pd_store_outbox_dead(st, ob_dead_new, "400", &err), 0);
 	/* deliveries: one made before the cutoff (goes), one after (stays) */
-	ck_assert_int_eq(pd_store_outbox_add(st, "t4", "k-old", "trigger", "{}", cutoff - 200,
-					     &id, &err), 0);
+	ck_assert_int_eq(
+		pd_store_outbox_add(st, "t4", "k-old", "trigger", "{}", cutoff - 200, &id, &err),
+		0);
 	ck_assert_int_eq(pd_store_outbox_delivered(st, id, cutoff - 50, &err), 0);
-	ck_assert_int_eq(pd_store_outbox_add(st, "t4", "k-new", "trigger", "{}", cutoff - 200,
-					     &id, &err), 0);
+	ck_assert_int_eq(
+		pd_store_outbox_add(st, "t4", "k-new", "trigger", "{}", cutoff - 200, &id, &err),
+		0);
 	ck_assert_int_eq(pd_store_outbox_delivered(st, id, cutoff + 10, &err), 0);
 
 	/* bounded: 2 rows per call, in order shapes, timeline, incidents, dead, deliveries;
@@ -1321,7 +1369,7 @@ END_TEST
 START_TEST(test_events)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0);
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct evs ev;
 
 	ck_assert_int_eq(pd_store_add_event(st, 300, "b", "trigger", "2 failures", &err), 0);
@@ -1360,7 +1408,7 @@ START_TEST(test_status)
 	struct pd_probe_status *ps = NULL;
 	struct pd_eval_state es;
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	size_t n = 0;
 
 	/* insertion order != name order != time order */
@@ -1369,7 +1417,7 @@ START_TEST(test_status)
 	r = mkres(5000, 5, 50);
 	add_ok(st, "alpha", &r);
 	r = mkres(4000, 0, 40);
-	add_ok(st, "alpha", &r);  /* older than the row before: not the last result */
+	add_ok(st, "alpha", &r); /* older than the row before: not the last result */
 	r = mkres(1000, 0, 10);
 	add_ok(st, "bravo", &r);
 	memset(&es, 0, sizeof(es));
@@ -1387,7 +1435,7 @@ START_TEST(test_status)
 
 	ro = pd_test_store_at(sto.path, 1);
 	ck_assert_int_eq(pd_store_status(ro, &ps, &n, &err), 0);
-	ck_assert_uint_eq(n, 4);   /* echo has only events */
+	ck_assert_uint_eq(n, 4); /* echo has only events */
 	ck_assert_str_eq(ps[0].probe, "alpha");
 	ck_assert_str_eq(ps[1].probe, "bravo");
 	ck_assert_str_eq(ps[2].probe, "charlie");
@@ -1406,7 +1454,7 @@ START_TEST(test_status)
 	ck_assert_int_eq(ps[1].has_result, 1);
 	ck_assert_int_eq(ps[1].last.ts_ms, 1000);
 	ck_assert_int_eq(ps[1].has_state, 0);
-	ck_assert_int_eq(ps[1].last_page_ms, 2500);   /* from the event log */
+	ck_assert_int_eq(ps[1].last_page_ms, 2500); /* from the event log */
 
 	ck_assert_int_eq(ps[2].last.ts_ms, 3000);
 	ck_assert_str_eq(ps[2].last.verdict, "ok");
@@ -1448,7 +1496,7 @@ START_TEST(test_concurrent_reader_inproc)
 	struct pd_probe_status *ps;
 	struct pd_eval_state es;
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	size_t n;
 	int rc;
 
@@ -1489,7 +1537,7 @@ reader_child(int ready_fd, int64_t want)
 	struct pd_store *ro = NULL;
 	struct pd_probe_status *ps;
 	struct pd_history_stats hs;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int64_t last_count = 0, last_ts = 0, deadline = pd_clock_mono_ms() + 60000;
 	size_t n;
 	char c = 'r';
@@ -1528,7 +1576,7 @@ START_TEST(test_concurrent_reader_process)
 	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	struct pd_eval_state es;
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int fds[2], status, rc;
 	int64_t worst = 0;
 	pid_t pid;
@@ -1562,8 +1610,8 @@ START_TEST(test_concurrent_reader_process)
 			worst = dt;
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "reader failed: status 0x%x", status);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader failed: status 0x%x",
+		      status);
 	/* the reader never holds the writer up (busy_timeout would show as seconds) */
 	ck_assert_msg(worst < 2000, "slowest write batch took %lld ms", (long long)worst);
 	pd_store_free(st);
@@ -1581,7 +1629,7 @@ START_TEST(test_crash_safety)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct pd_store *w = NULL;
-		struct pd_err e = { 0 };
+		struct pd_err e = {0};
 		struct pd_result r;
 		struct pd_eval_state s;
 
@@ -1642,7 +1690,7 @@ START_TEST(test_commit_failure_keeps_handle)
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
 	struct rlimit old, lim;
 	struct pd_result r;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct stat sb;
 	char wal[160];
 	int rc;
@@ -1683,7 +1731,7 @@ START_TEST(test_commit_failure_keeps_handle)
 	r = mkres(5001, 0, 1);
 	add_ok(st, "fresh", &r);
 	ck_assert_int_eq(count_results(st, "newbie"), -1);
-	add_ok(st, "newbie", &r);   /* must not reuse the rolled-back id */
+	add_ok(st, "newbie", &r); /* must not reuse the rolled-back id */
 	flush_ok(st);
 	ck_assert_int_eq(count_results(ro, "p"), 2);
 	ck_assert_int_eq(count_results(ro, "fresh"), 1);
@@ -1711,8 +1759,8 @@ silence_collect(void *ud, const struct pd_silence *sl)
 START_TEST(test_silences)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *other;
-	struct pd_err err = { 0 };
-	struct pd_silence a = { 0 }, b = { 0 }, got[4];
+	struct pd_err err = {0};
+	struct pd_silence a = {0}, b = {0}, got[4];
 	int64_t v0 = 0, v1 = 0;
 	int n = -1;
 

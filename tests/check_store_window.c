@@ -53,7 +53,7 @@ mkres(int64_t ts, int outcome, double total)
 static void
 add_ok(struct pd_store *st, const char *probe, const struct pd_result *r)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc = pd_store_add_result(st, probe, r, &err);
 
 	ck_assert_msg(rc == 0, "add_result: %d %s", rc, err.msg);
@@ -62,7 +62,7 @@ add_ok(struct pd_store *st, const char *probe, const struct pd_result *r)
 static void
 flush_ok(struct pd_store *st)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_int_eq(pd_store_flush(st, &err), 0);
 }
@@ -71,7 +71,7 @@ static struct pd_window
 window_ok(struct pd_store *st, const char *probe, int64_t since, int64_t until)
 {
 	struct pd_window w;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc = pd_store_window(st, probe, since, until, &w, &err);
 
 	ck_assert_msg(rc == 0, "window(%s): %d %s", probe, rc, err.msg);
@@ -155,9 +155,8 @@ assert_close(double got, double exact, const char *what)
 	if (exact < 0.1)
 		ck_assert_msg(fabs(got - exact) <= 0.1, "%s: %g vs exact %g", what, got, exact);
 	else
-		ck_assert_msg(fabs(got - exact) <= REL_BOUND * exact,
-			      "%s: %g vs exact %g (%.1f%%)", what, got, exact,
-			      100 * fabs(got - exact) / exact);
+		ck_assert_msg(fabs(got - exact) <= REL_BOUND * exact, "%s: %g vs exact %g (%.1f%%)",
+			      what, got, exact, 100 * fabs(got - exact) / exact);
 }
 
 static void
@@ -181,9 +180,9 @@ assert_window(const struct pd_window *got, const struct pd_window *exp, const ch
 static struct gen
 generate(int64_t t0, int64_t step, size_t n, double median_ms, double fail_pct)
 {
-	struct gen g = { calloc(n, sizeof(struct pd_result)), n };
-	static const int classes[] = { PD_OUT_TIMEOUT, PD_OUT_HTTP_5XX, PD_OUT_SHAPE,
-				       PD_OUT_CONNECT, PD_OUT_QUOTA, PD_OUT_KEY_REJECTED };
+	struct gen g = {calloc(n, sizeof(struct pd_result)), n};
+	static const int classes[] = {PD_OUT_TIMEOUT, PD_OUT_HTTP_5XX, PD_OUT_SHAPE,
+				      PD_OUT_CONNECT, PD_OUT_QUOTA,    PD_OUT_KEY_REJECTED};
 
 	ck_assert_ptr_nonnull(g.r);
 	for (size_t i = 0; i < n; i++) {
@@ -206,7 +205,7 @@ generate(int64_t t0, int64_t step, size_t n, double median_ms, double fail_pct)
 START_TEST(test_window_matches_brute_force)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0), *ro;
-	const int64_t t0 = (int64_t)1767225600000; /* 2026-01-01T00:00:00Z */
+	const int64_t t0 = (int64_t)1767225600000;              /* 2026-01-01T00:00:00Z */
 	struct gen g = generate(t0 + 1234, 7000, 3000, 120, 6); /* ~5.8 h, out of order below */
 	struct pd_window got, exp;
 	char ctx[128];
@@ -230,7 +229,7 @@ START_TEST(test_window_matches_brute_force)
 	}
 	free(ord);
 	/* inside the open batch the writer sees its own rows */
-	exp = (struct pd_window){ 0 };
+	exp = (struct pd_window){0};
 	brute(&g, t0, t0 + DAY_MS, &exp);
 	got = window_ok(st, "userid", t0, t0 + DAY_MS);
 	assert_window(&got, &exp, "whole, in batch");
@@ -289,7 +288,7 @@ START_TEST(test_window_vs_history)
 	const int64_t t0 = (int64_t)1767225600000;
 	struct gen g = generate(t0, 10000, 8640, 250, 1);
 	struct pd_history_stats hs;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_window w;
 
 	for (size_t i = 0; i < g.n; i++)
@@ -312,7 +311,7 @@ START_TEST(test_window_exact_cases)
 	const int64_t t0 = 10 * (int64_t)DAY_MS;
 	struct pd_result r;
 	struct pd_window w;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	/* identical latencies: the estimate is exact (clamped to min = max) */
 	for (int i = 0; i < 100; i++) {
@@ -354,8 +353,7 @@ START_TEST(test_window_exact_cases)
 
 	/* a probe the store has never seen: NOTFOUND, window still initialised */
 	memset(&w, 0x5a, sizeof(w));
-	ck_assert_int_eq(pd_store_window(st, "nope", t0, t0 + HOUR_MS, &w, &err),
-			 PD_ERR_NOTFOUND);
+	ck_assert_int_eq(pd_store_window(st, "nope", t0, t0 + HOUR_MS, &w, &err), PD_ERR_NOTFOUND);
 	ck_assert_int_eq(w.count, 0);
 	ck_assert_int_eq(w.by_class[PD_OUT_DNS], 0);
 	ck_assert_double_eq(w.p95_ms, -1);
@@ -367,13 +365,13 @@ START_TEST(test_family_window)
 {
 	struct pd_store *st = pd_test_store_at(sto.path, 0);
 	const int64_t t0 = (int64_t)1767225600000;
-	struct gen a = generate(t0 + 3, 10000, 600, 80, 5), b = generate(t0 + 17, 15000, 400,
-									  900, 20);
-	struct gen both = { calloc(a.n + b.n, sizeof(struct pd_result)), a.n + b.n };
-	const char *fam[] = { "userinfo-a", "ghost", "userinfo-b" };
-	const char *ghosts[] = { "ghost", "ghost2" };
+	struct gen a = generate(t0 + 3, 10000, 600, 80, 5),
+		   b = generate(t0 + 17, 15000, 400, 900, 20);
+	struct gen both = {calloc(a.n + b.n, sizeof(struct pd_result)), a.n + b.n};
+	const char *fam[] = {"userinfo-a", "ghost", "userinfo-b"};
+	const char *ghosts[] = {"ghost", "ghost2"};
 	struct pd_window got, exp;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	ck_assert_ptr_nonnull(both.r);
 	for (size_t i = 0; i < a.n; i++) {
@@ -411,7 +409,7 @@ START_TEST(test_baseline)
 	const int64_t day20 = (int64_t)1767225600000 + 20 * (int64_t)DAY_MS;
 	const int64_t now = day20 + 14 * (int64_t)HOUR_MS + 37 * MIN_MS + 12345;
 	double *v = calloc(7 * 60 * 6, sizeof(*v)), p95;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	size_t nv = 0;
 	struct pd_result r;
 
@@ -428,9 +426,9 @@ START_TEST(test_baseline)
 				ms = 100 + (double)(rng() % 1000) / 10.0 * d; /* 100..~800 */
 				v[nv++] = ms;
 			} else if (hour == 14) {
-				ms = 50000;     /* day -8, -9: outside the 7 days */
+				ms = 50000; /* day -8, -9: outside the 7 days */
 			} else {
-				ms = 20000;     /* other hours */
+				ms = 20000; /* other hours */
 			}
 			r = mkres(ts, 0, ms);
 			add_ok(st, "userid", &r);
@@ -455,8 +453,8 @@ START_TEST(test_baseline)
 	ck_assert_int_eq(pd_store_baseline_p95(st, "userid", now + 2 * HOUR_MS, 1, &p95, &err), 0);
 	assert_close(p95, 20000, "other hour");
 	/* no data at all at that hour (days 13..19 at 14h, 30 days later) */
-	ck_assert_int_eq(pd_store_baseline_p95(st, "userid", now + 30 * (int64_t)DAY_MS, 1, &p95,
-					       &err), 0);
+	ck_assert_int_eq(
+		pd_store_baseline_p95(st, "userid", now + 30 * (int64_t)DAY_MS, 1, &p95, &err), 0);
 	ck_assert_double_eq(p95, -1);
 	ck_assert_int_eq(pd_store_baseline_p95(st, "nope", now, 1, &p95, &err), PD_ERR_NOTFOUND);
 	ck_assert_double_eq(p95, -1);
@@ -496,7 +494,7 @@ START_TEST(test_prune_aggregates)
 	const int64_t cutoff = t0 + 5 * MIN_MS + 30000; /* in the middle of minute 105 */
 	struct pd_result r;
 	struct pd_window w;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int deleted, total = 0;
 
 	/* 10 minutes x 6 results, one probe */
@@ -577,8 +575,8 @@ START_TEST(test_migration_backfill)
 		after = window_ok(st, "post-detail", win[k][0], win[k][1]);
 		ck_assert_int_eq(after.count, before[k].count);
 		ck_assert_int_eq(after.failures, before[k].failures);
-		ck_assert_int_eq(memcmp(after.by_class, before[k].by_class,
-					sizeof(after.by_class)), 0);
+		ck_assert_int_eq(memcmp(after.by_class, before[k].by_class, sizeof(after.by_class)),
+				 0);
 		ck_assert_double_eq(after.p50_ms, before[k].p50_ms);
 		ck_assert_double_eq(after.p95_ms, before[k].p95_ms);
 	}
@@ -651,7 +649,7 @@ START_TEST(test_hour_close)
 	const int64_t t0 = 500 * (int64_t)HOUR_MS;
 	struct pd_result r;
 	struct pd_window w;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int deleted, total = 0;
 
 	/* every 10 min for 3 hours: hours 0 and 1 close, hour 2 is open */
@@ -704,14 +702,14 @@ START_TEST(test_damaged_blob)
 
 	r = mkres(t0, PD_OUT_SHAPE, 10);
 	add_ok(st, "p", &r);
-	r = mkres(t0 + MIN_MS, 0, 10);   /* closes minute t0 */
+	r = mkres(t0 + MIN_MS, 0, 10); /* closes minute t0 */
 	add_ok(st, "p", &r);
 	pd_store_free(st);
 	ck_assert_int_eq(count_agg_rows(sto.path), 1);
 	sql_ok(sto.path, "UPDATE agg_minute SET hist = x'01', by_class = x'02ffff'");
 	st = pd_test_store_at(sto.path, 0);
 	w = window_ok(st, "p", t0, t0 + MIN_MS);
-	ck_assert_int_eq(w.count, 1);    /* counts survive, the damaged parts read empty */
+	ck_assert_int_eq(w.count, 1); /* counts survive, the damaged parts read empty */
 	ck_assert_int_eq(w.failures, 1);
 	ck_assert_double_eq(w.p95_ms, -1);
 	ck_assert_int_eq(w.by_class[PD_OUT_SHAPE], 0);

@@ -42,8 +42,8 @@ on_header(char *p, size_t size, size_t n, void *ud)
 	size_t k = size * n;
 
 	if (k > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
-		snprintf(g->retry_after, sizeof(g->retry_after), "%.*s", (int)strcspn(p + 12, "\r\n"),
-			 p + 12);
+		snprintf(g->retry_after, sizeof(g->retry_after), "%.*s",
+			 (int)strcspn(p + 12, "\r\n"), p + 12);
 	return k;
 }
 
@@ -75,8 +75,8 @@ req(const struct pd_test_http *h, const char *path, const char *body, long timeo
 START_TEST(http_script_in_order_last_repeats)
 {
 	static const struct pd_test_reply script[] = {
-		{ .status = 503, .retry_after = 7 },
-		{ .status = 202, .body = "{\"id\":\"42\"}" },
+		{.status = 503, .retry_after = 7},
+		{.status = 202, .body = "{\"id\":\"42\"}"},
 	};
 	struct pd_test_http h;
 	const struct pd_test_request *r;
@@ -118,11 +118,11 @@ START_TEST(http_script_replaced)
 {
 	struct pd_test_http h;
 
-	pd_test_http_start(&h, 0, &(struct pd_test_reply){ .status = 500 }, 1);
+	pd_test_http_start(&h, 0, &(struct pd_test_reply){.status = 500}, 1);
 	ck_assert_int_eq(req(&h, "/", NULL, 5000).status, 500);
 	ck_assert_int_eq(req(&h, "/", NULL, 5000).status, 500);
-	pd_test_http_script(&h, (const struct pd_test_reply[]){ { .status = 201 },
-								 { .status = 204 } }, 2);
+	pd_test_http_script(&h, (const struct pd_test_reply[]){{.status = 201}, {.status = 204}},
+			    2);
 	ck_assert_int_eq(req(&h, "/", NULL, 5000).status, 201); /* from the new script's start */
 	ck_assert_int_eq(req(&h, "/", NULL, 5000).status, 204);
 	ck_assert_int_eq(pd_test_http_count(&h), 4);
@@ -133,9 +133,9 @@ END_TEST
 START_TEST(http_hang_close_delay)
 {
 	static const struct pd_test_reply script[] = {
-		{ .status = PD_TEST_HTTP_HANG },
-		{ .status = PD_TEST_HTTP_CLOSE },
-		{ .status = 200, .delay_ms = 300 },
+		{.status = PD_TEST_HTTP_HANG},
+		{.status = PD_TEST_HTTP_CLOSE},
+		{.status = 200, .delay_ms = 300},
 	};
 	struct pd_test_http h;
 	struct got g;
@@ -163,11 +163,11 @@ START_TEST(http_fixed_and_closed_port)
 	struct got g;
 
 	ck_assert_int_gt(port, 0);
-	pd_test_http_start(&h, port, &(struct pd_test_reply){ .status = 200 }, 1);
+	pd_test_http_start(&h, port, &(struct pd_test_reply){.status = 200}, 1);
 	pd_test_http_stop(&h);
 	g = req(&h, "/", NULL, 2000); /* h.port survives stop: nothing listens there now */
 	ck_assert_int_eq(g.rc, CURLE_COULDNT_CONNECT);
-	pd_test_http_start(&h, port, &(struct pd_test_reply){ .status = 204 }, 1);
+	pd_test_http_start(&h, port, &(struct pd_test_reply){.status = 204}, 1);
 	ck_assert_int_eq(h.port, port);
 	ck_assert_int_eq(req(&h, "/", NULL, 5000).status, 204);
 	pd_test_http_stop(&h);
@@ -201,7 +201,7 @@ START_TEST(store_fixture)
 {
 	struct pd_test_store s;
 	struct pd_store *st = pd_test_store_open(&s, "testlib");
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	char dir[sizeof(s.dir)];
 	int n = 0;
 
@@ -223,8 +223,8 @@ END_TEST
 START_TEST(utf8_valid)
 {
 	ck_assert(pd_test_utf8_valid((const unsigned char *)"caf\xc3\xa9 \xe2\x82\xac", 9));
-	ck_assert(!pd_test_utf8_valid((const unsigned char *)"caf\xc3", 4));   /* cut */
-	ck_assert(!pd_test_utf8_valid((const unsigned char *)"\xa9x", 2));     /* stray */
+	ck_assert(!pd_test_utf8_valid((const unsigned char *)"caf\xc3", 4)); /* cut */
+	ck_assert(!pd_test_utf8_valid((const unsigned char *)"\xa9x", 2));   /* stray */
 	ck_assert(!pd_test_utf8_valid((const unsigned char *)"\xe2\x28\xa1", 3));
 }
 END_TEST

@@ -17,7 +17,7 @@
 static struct pd_cert_expiry
 defaults(void)
 {
-	struct pd_cert_expiry ce = { 1, 21 * DAY_MS, 7 * DAY_MS, 2 * DAY_MS };
+	struct pd_cert_expiry ce = {1, 21 * DAY_MS, 7 * DAY_MS, 2 * DAY_MS};
 
 	return ce;
 }
@@ -73,13 +73,13 @@ START_TEST(test_severity)
 	int64_t now = 1800000000LL;
 
 	ck_assert_int_eq(pd_tlscert_severity(&ce, now + 30 * DAY, now), 0);
-	ck_assert_int_eq(pd_tlscert_severity(&ce, now + 21 * DAY, now), 0);  /* boundary: not < */
+	ck_assert_int_eq(pd_tlscert_severity(&ce, now + 21 * DAY, now), 0); /* boundary: not < */
 	ck_assert_int_eq(pd_tlscert_severity(&ce, now + 21 * DAY - 1, now), 4);
 	ck_assert_int_eq(pd_tlscert_severity(&ce, now + 7 * DAY, now), 4);
 	ck_assert_int_eq(pd_tlscert_severity(&ce, now + 5 * DAY, now), 3);
 	ck_assert_int_eq(pd_tlscert_severity(&ce, now + 2 * DAY - 1, now), 2);
-	ck_assert_int_eq(pd_tlscert_severity(&ce, now - 1, now), 2);        /* expired */
-	ck_assert_int_eq(pd_tlscert_severity(&ce, -1, now), 0);             /* unknown */
+	ck_assert_int_eq(pd_tlscert_severity(&ce, now - 1, now), 2); /* expired */
+	ck_assert_int_eq(pd_tlscert_severity(&ce, -1, now), 0);      /* unknown */
 	/* page off: expired still pages, 1 day left is chat */
 	ce.page_ms = 0;
 	ck_assert_int_eq(pd_tlscert_severity(&ce, now + DAY, now), 3);
@@ -117,19 +117,26 @@ START_TEST(test_verdict)
 		int code;
 		const char *msg, *want_prefix;
 	} cases[] = {
-		{ CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: certificate has expired",
-		  "TLS certificate expired: " },
-		{ CURLE_PEER_FAILED_VERIFICATION, "SSL: no alternative certificate subject name "
-		  "matches target host name 'localhost'", "TLS certificate does not match the host name: " },
-		{ CURLE_PEER_FAILED_VERIFICATION, "SSL: certificate subject name 'a' does not match "
-		  "target host name 'b'", "TLS certificate does not match the host name: " },
-		{ CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: self-signed certificate",
-		  "TLS certificate not trusted (self-signed" },
-		{ CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: unable to get local "
-		  "issuer certificate", "TLS certificate not trusted (unknown issuer" },
-		{ CURLE_PEER_FAILED_VERIFICATION, "something new", "TLS certificate verification failed: " },
-		{ CURLE_SSL_CONNECT_ERROR, "OpenSSL SSL_connect: Connection reset by peer",
-		  "TLS handshake failed: " },
+		{CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: certificate has expired",
+		 "TLS certificate expired: "},
+		{CURLE_PEER_FAILED_VERIFICATION,
+		 "SSL: no alternative certificate subject name "
+		 "matches target host name 'localhost'",
+		 "TLS certificate does not match the host name: "},
+		{CURLE_PEER_FAILED_VERIFICATION,
+		 "SSL: certificate subject name 'a' does not match "
+		 "target host name 'b'",
+		 "TLS certificate does not match the host name: "},
+		{CURLE_PEER_FAILED_VERIFICATION, "SSL certificate problem: self-signed certificate",
+		 "TLS certificate not trusted (self-signed"},
+		{CURLE_PEER_FAILED_VERIFICATION,
+		 "SSL certificate problem: unable to get local "
+		 "issuer certificate",
+		 "TLS certificate not trusted (unknown issuer"},
+		{CURLE_PEER_FAILED_VERIFICATION, "something new",
+		 "TLS certificate verification failed: "},
+		{CURLE_SSL_CONNECT_ERROR, "OpenSSL SSL_connect: Connection reset by peer",
+		 "TLS handshake failed: "},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -163,7 +170,7 @@ diag_cb(void *ud, const char *line)
 static int
 load(const char *yaml, struct pd_config **cfg, struct diag *d)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	memset(d, 0, sizeof(*d));
 	*cfg = NULL;
@@ -191,7 +198,8 @@ START_TEST(test_config)
 		 "    cert_expiry: false\n"
 		 "  - name: c\n"
 		 "    url: https://127.0.0.1/\n"
-		 "    cert_expiry: {page: off}\n", ca);
+		 "    cert_expiry: {page: off}\n",
+		 ca);
 	ck_assert_int_eq(load(yaml, &cfg, &d), 0);
 	ck_assert_ptr_nonnull(cfg);
 	ck_assert_str_eq(cfg->probes[0].ca_file, ca);
@@ -216,30 +224,41 @@ START_TEST(test_config)
 
 	/* a missing ca_file: FILE:LINE:COL of the value, the path and the reason */
 	ck_assert_int_eq(load("probes:\n  - name: a\n    url: https://x.example/\n"
-			      "    ca_file: /nonexistent/ca.pem\n", &cfg, &d), PD_ERR_CONFIG);
+			      "    ca_file: /nonexistent/ca.pem\n",
+			      &cfg, &d),
+			 PD_ERR_CONFIG);
 	ck_assert_ptr_null(cfg);
 	ck_assert_uint_eq(d.n, 1);
-	ck_assert_msg(strncmp(d.first, "inline.yaml:4:14: ca_file: cannot read "
-			      "'/nonexistent/ca.pem': No such file or directory", 66) == 0, "%s",
-		      d.first);
+	ck_assert_msg(strncmp(d.first,
+			      "inline.yaml:4:14: ca_file: cannot read "
+			      "'/nonexistent/ca.pem': No such file or directory",
+			      66) == 0,
+		      "%s", d.first);
 
 	/* thresholds out of order */
 	ck_assert_int_eq(load("defaults:\n  cert_expiry:\n    chat: 1d\n    page: 3d\n"
-			      "probes:\n  - name: a\n    url: https://x.example/\n", &cfg, &d),
+			      "probes:\n  - name: a\n    url: https://x.example/\n",
+			      &cfg, &d),
 			 PD_ERR_CONFIG);
 	ck_assert_uint_eq(d.n, 1);
 	ck_assert_str_eq(d.first, "inline.yaml:4:11: cert_expiry: page must not be longer than "
 				  "chat (page is the most urgent level)");
 	/* unknown key, bad value, bad duration */
 	ck_assert_int_eq(load("probes:\n  - name: a\n    url: https://x.example/\n"
-			      "    cert_expiry: {warn: 3d}\n", &cfg, &d), PD_ERR_CONFIG);
+			      "    cert_expiry: {warn: 3d}\n",
+			      &cfg, &d),
+			 PD_ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(d.first, "inline.yaml:4:19: "));
 	ck_assert_int_eq(load("probes:\n  - name: a\n    url: https://x.example/\n"
-			      "    cert_expiry: sometimes\n", &cfg, &d), PD_ERR_CONFIG);
+			      "    cert_expiry: sometimes\n",
+			      &cfg, &d),
+			 PD_ERR_CONFIG);
 	ck_assert_str_eq(d.first, "inline.yaml:4:18: cert_expiry: expected false (off), true, or "
 				  "a mapping of ticket, chat, page thresholds (e.g. ticket: 21d)");
 	ck_assert_int_eq(load("probes:\n  - name: a\n    url: https://x.example/\n"
-			      "    cert_expiry: {ticket: soon}\n", &cfg, &d), PD_ERR_CONFIG);
+			      "    cert_expiry: {ticket: soon}\n",
+			      &cfg, &d),
+			 PD_ERR_CONFIG);
 	ck_assert_ptr_nonnull(strstr(d.first, "inline.yaml:4:27: ticket: invalid duration 'soon'"));
 }
 END_TEST

@@ -83,8 +83,11 @@ int
 pd_test_utf8_valid(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t k = s[i] < 0x80 ? 1 : (s[i] & 0xE0) == 0xC0 ? 2 : (s[i] & 0xF0) == 0xE0 ? 3
-			 : (s[i] & 0xF8) == 0xF0 ? 4 : 0;
+		size_t k = s[i] < 0x80             ? 1
+			   : (s[i] & 0xE0) == 0xC0 ? 2
+			   : (s[i] & 0xF0) == 0xE0 ? 3
+			   : (s[i] & 0xF8) == 0xF0 ? 4
+						   : 0;
 
 		if (k == 0 || i + k > n)
 			return 0;
@@ -157,7 +160,7 @@ pd_test_jstr(const cJSON *o, const char *k)
 cJSON *
 pd_test_event(const char *action, const char *severity)
 {
-	struct pd_notify_event ev = { 0 };
+	struct pd_notify_event ev = {0};
 	char *json;
 	cJSON *o;
 
@@ -166,8 +169,9 @@ pd_test_event(const char *action, const char *severity)
 	ev.probe = "post-detail";
 	ev.family = "post-detail";
 	ev.tier = "core";
-	ev.summary = strcmp(action, "resolve") == 0 ? "post-detail RECOVERED after 5m"
-						    : "post-detail DOWN: http_5xx (2 consecutive failures)";
+	ev.summary = strcmp(action, "resolve") == 0
+			     ? "post-detail RECOVERED after 5m"
+			     : "post-detail DOWN: http_5xx (2 consecutive failures)";
 	ev.reason = "status 502, expected 200-299";
 	ev.outcome = "http_5xx";
 	ev.location = "eu-west-1";
@@ -180,7 +184,8 @@ pd_test_event(const char *action, const char *severity)
 	ev.runbook = severity ? "runbooks/mode1-upstream-changed.md" : NULL;
 	ev.incident_id = severity ? 7 : 0;
 	ev.status_message = severity ? "INVESTIGATING - We are seeing errors on /post-detail/ "
-				       "since 05:00 UTC. /userid/ works." : NULL;
+				       "since 05:00 UTC. /userid/ works."
+				     : NULL;
 	json = pd_notify_event_json(&ev);
 	ck_assert_ptr_nonnull(json);
 	o = cJSON_Parse(json);
@@ -199,7 +204,8 @@ pd_test_notify_cfg_load(const char *notify_yaml, struct pd_err *err)
 		 "probes:\n"
 		 "  - name: post-detail\n"
 		 "    url: http://127.0.0.1:1/post-detail/\n"
-		 "notify:\n%s", notify_yaml);
+		 "notify:\n%s",
+		 notify_yaml);
 	if (pd_config_load_string(yaml, strlen(yaml), "notify-test.yaml", &cfg, err, NULL, NULL) !=
 	    0)
 		return NULL;
@@ -209,7 +215,7 @@ pd_test_notify_cfg_load(const char *notify_yaml, struct pd_err *err)
 struct pd_config *
 pd_test_notify_cfg(const char *notify_yaml)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	struct pd_config *cfg = pd_test_notify_cfg_load(notify_yaml, &err);
 
 	ck_assert_msg(cfg != NULL, "config: %s\n%s", err.msg, notify_yaml);
@@ -251,7 +257,7 @@ struct pd_store *
 pd_test_store_at(const char *path, int readonly)
 {
 	struct pd_store *st = NULL;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 	int rc = pd_store_open(path, readonly, &st, &err);
 
 	ck_assert_msg(rc == 0 && st != NULL, "open(%s, readonly=%d): %d %s", path, readonly, rc,
@@ -299,7 +305,7 @@ static void
 outbox_on_flush(EV_P_ ev_prepare *w, int revents)
 {
 	struct pd_test_outbox *o = w->data;
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	(void)EV_A;
 	(void)revents;
@@ -318,7 +324,7 @@ outbox_on_tick(EV_P_ ev_timer *w, int revents)
 void
 pd_test_outbox_init(struct pd_test_outbox *o, const char *tag, int64_t t0_ms)
 {
-	struct pd_err err = { 0 };
+	struct pd_err err = {0};
 
 	memset(o, 0, sizeof(*o));
 	o->st = pd_test_store_open(&o->db, tag);
@@ -384,8 +390,8 @@ pd_test_outbox_run_for(struct pd_test_outbox *o, double s)
 /* Shared (MAP_SHARED) between the test and its receiver: the script, which the test may
  * replace, and the number of requests recorded, which the receiver publishes. */
 struct pd_test_http_shared {
-	int nreq;    /* requests recorded (their files are complete) */
-	int base;    /* the request that gets script[0] */
+	int nreq; /* requests recorded (their files are complete) */
+	int base; /* the request that gets script[0] */
 	int n;
 	struct {
 		int status, retry_after, delay_ms;
@@ -518,7 +524,7 @@ http_serve(int lfd, const char *dir, struct pd_test_http_shared *sh)
 		if (status == PD_TEST_HTTP_HANG)
 			continue; /* keep the connection open, never answer */
 		if (delay_ms > 0) {
-			struct timespec ts = { delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L };
+			struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
 
 			while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 				;
@@ -527,13 +533,16 @@ http_serve(int lfd, const char *dir, struct pd_test_http_shared *sh)
 			close(fd);
 			continue;
 		}
-		m = snprintf(resp, sizeof(resp), "HTTP/1.1 %d Scripted\r\n"
-			     "Content-Type: application/json\r\n", status);
+		m = snprintf(resp, sizeof(resp),
+			     "HTTP/1.1 %d Scripted\r\n"
+			     "Content-Type: application/json\r\n",
+			     status);
 		if (retry_after > 0)
 			m += snprintf(resp + m, sizeof(resp) - (size_t)m, "Retry-After: %d\r\n",
 				      retry_after);
 		m += snprintf(resp + m, sizeof(resp) - (size_t)m,
-			      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body), body);
+			      "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", strlen(body),
+			      body);
 		if (write(fd, resp, (size_t)m) < 0)
 			_exit(3);
 		close(fd);
@@ -556,22 +565,20 @@ pd_test_http_script(struct pd_test_http *h, const struct pd_test_reply *script, 
 		snprintf(sh->script[k].body, sizeof(sh->script[k].body), "%s",
 			 script[k].body != NULL ? script[k].body : "{}");
 	}
-	__atomic_store_n(&sh->base, __atomic_load_n(&sh->nreq, __ATOMIC_SEQ_CST),
-			 __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sh->base, __atomic_load_n(&sh->nreq, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sh->n, (int)n, __ATOMIC_SEQ_CST);
 }
 
 void
-pd_test_http_start(struct pd_test_http *h, int port, const struct pd_test_reply *script,
-		   size_t n)
+pd_test_http_start(struct pd_test_http *h, int port, const struct pd_test_reply *script, size_t n)
 {
 	pid_t parent = getpid();
 	sigset_t term, old;
 	int lfd;
 
 	memset(h, 0, sizeof(*h));
-	h->sh = mmap(NULL, sizeof(*h->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		     -1, 0);
+	h->sh = mmap(NULL, sizeof(*h->sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1,
+		     0);
 	ck_assert_msg(h->sh != MAP_FAILED, "mmap: %s", strerror(errno));
 	pd_test_http_script(h, script, n);
 	pd_test_tmpdir(h->dir, sizeof(h->dir), "http");

@@ -73,8 +73,8 @@ void pd_test_clock_advance(struct pd_test_clock *c, int64_t ms);
 
 /* ---- a store on a real SQLite file in a scratch directory ---- */
 struct pd_test_store {
-	char dir[64];          /* the scratch directory (removed by pd_test_store_close) */
-	char path[128];        /* DIR/probed.db */
+	char dir[64];   /* the scratch directory (removed by pd_test_store_close) */
+	char path[128]; /* DIR/probed.db */
 	struct pd_store *st;
 };
 
@@ -98,7 +98,7 @@ struct pd_test_outbox {
 	struct pd_test_store db;
 	struct pd_test_clock clock;
 	struct ev_loop *loop;
-	struct pd_store *st;      /* db.st */
+	struct pd_store *st; /* db.st */
 	struct pd_runner *runner;
 	struct pd_outbox *ob;
 	ev_prepare flush;
@@ -130,16 +130,16 @@ void pd_test_outbox_run_for(struct pd_test_outbox *o, double s);
 #define PD_TEST_HTTP_CLOSE (-1) /* status: read the request, close without an answer */
 
 struct pd_test_reply {
-	int status;            /* an HTTP status, or PD_TEST_HTTP_HANG / PD_TEST_HTTP_CLOSE */
-	int retry_after;       /* > 0: send "Retry-After: N" */
-	const char *body;      /* the JSON body; NULL: {} (copied, at most 1023 bytes) */
-	int delay_ms;          /* wait this long before answering */
+	int status;       /* an HTTP status, or PD_TEST_HTTP_HANG / PD_TEST_HTTP_CLOSE */
+	int retry_after;  /* > 0: send "Retry-After: N" */
+	const char *body; /* the JSON body; NULL: {} (copied, at most 1023 bytes) */
+	int delay_ms;     /* wait this long before answering */
 };
 
 struct pd_test_request {
-	char *line;            /* "POST /path HTTP/1.1" */
-	char *head;            /* request line and headers, up to and with the blank line */
-	char *body;            /* NUL-terminated */
+	char *line; /* "POST /path HTTP/1.1" */
+	char *head; /* request line and headers, up to and with the blank line */
+	char *body; /* NUL-terminated */
 	size_t body_len;
 };
 
@@ -148,7 +148,7 @@ struct pd_test_http_shared;
 struct pd_test_http {
 	pid_t pid;
 	int port;
-	char dir[160];         /* req-NNN.head / req-NNN.body */
+	char dir[160]; /* req-NNN.head / req-NNN.body */
 	struct pd_test_http_shared *sh;
 	struct pd_test_request req[PD_TEST_HTTP_MAX_REQ]; /* read on demand */
 };

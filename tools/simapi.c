@@ -54,34 +54,34 @@
 #include <time.h>
 #include <unistd.h>
 
-#define HEAD_MAX	(16 * 1024)	/* request line + headers */
-#define BODY_MAX	(64 * 1024)	/* request body we accept */
-#define IN_INITIAL	4096
-#define READ_TIMEOUT	10.0		/* whole request, or idle keep-alive */
-#define WRITE_TIMEOUT	30.0		/* without progress */
-#define HANG_TIMEOUT	300.0
-#define LINGER_TIMEOUT	2.0
-#define HUGE_SIZE	(5 * 1024 * 1024 + 4096)
-#define DEEP_DEPTH	100000
-#define SLOW_MAX_MS	600000u
-#define ACCEPT_BATCH	256
-#define EX_USAGE	64
+#define HEAD_MAX (16 * 1024) /* request line + headers */
+#define BODY_MAX (64 * 1024) /* request body we accept */
+#define IN_INITIAL 4096
+#define READ_TIMEOUT 10.0  /* whole request, or idle keep-alive */
+#define WRITE_TIMEOUT 30.0 /* without progress */
+#define HANG_TIMEOUT 300.0
+#define LINGER_TIMEOUT 2.0
+#define HUGE_SIZE (5 * 1024 * 1024 + 4096)
+#define DEEP_DEPTH 100000
+#define SLOW_MAX_MS 600000u
+#define ACCEPT_BATCH 256
+#define EX_USAGE 64
 
-#define USER_ID		"6881290705605477381"
-#define POST_ID		"7106594312292453675"
-#define PLAY_URL	"https://v16.example.invalid/play.mp4"
-#define HDPLAY_URL	"https://v16.example.invalid/hd.mp4"
-#define WMPLAY_URL	"https://v16.example.invalid/wm.mp4"
-#define POST_TITLE	"Behind the scenes at TikTok #fyp"
+#define USER_ID "6881290705605477381"
+#define POST_ID "7106594312292453675"
+#define PLAY_URL "https://v16.example.invalid/play.mp4"
+#define HDPLAY_URL "https://v16.example.invalid/hd.mp4"
+#define WMPLAY_URL "https://v16.example.invalid/wm.mp4"
+#define POST_TITLE "Behind the scenes at TikTok #fyp"
 
-#define CT_JSON		"application/json"
-#define CT_HTML		"text/html; charset=utf-8"
+#define CT_JSON "application/json"
+#define CT_HTML "text/html; charset=utf-8"
 
 enum mode_kind {
 	MODE_OK,
-	MODE_STATUS,		/* arg = HTTP status, JSON error body */
+	MODE_STATUS, /* arg = HTTP status, JSON error body */
 	MODE_HANG,
-	MODE_SLOW,		/* arg = milliseconds */
+	MODE_SLOW, /* arg = milliseconds */
 	MODE_EMPTY_ID,
 	MODE_SHAPE,
 	MODE_INVALID_JSON,
@@ -92,8 +92,8 @@ enum mode_kind {
 };
 
 struct mode {
-	enum mode_kind	kind;
-	unsigned	arg;
+	enum mode_kind kind;
+	unsigned arg;
 };
 
 enum ep_id {
@@ -128,74 +128,74 @@ enum cstate {
 };
 
 struct conn {
-	ev_io		 rio;
-	ev_io		 wio;
-	ev_timer	 tm;
-	int		 fd;
-	enum cstate	 state;
-	bool		 keep_alive;	/* of the request being answered */
-	bool		 linger;	/* input may be unread: drain before close */
-	bool		 peer_eof;
-	char		*in;
-	size_t		 in_len;
-	size_t		 in_cap;
-	char		 hdr[512];
-	size_t		 hdr_len;
-	size_t		 hdr_off;
-	const char	*body;
-	size_t		 body_len;
-	size_t		 body_off;
-	char		*owned;		/* heap body, freed once sent */
-	double		 delay;		/* for ST_WAIT */
-	struct conn	*prev;
-	struct conn	*next;
+	ev_io rio;
+	ev_io wio;
+	ev_timer tm;
+	int fd;
+	enum cstate state;
+	bool keep_alive; /* of the request being answered */
+	bool linger;     /* input may be unread: drain before close */
+	bool peer_eof;
+	char *in;
+	size_t in_len;
+	size_t in_cap;
+	char hdr[512];
+	size_t hdr_len;
+	size_t hdr_off;
+	const char *body;
+	size_t body_len;
+	size_t body_off;
+	char *owned;  /* heap body, freed once sent */
+	double delay; /* for ST_WAIT */
+	struct conn *prev;
+	struct conn *next;
 };
 
 /* A parsed request; pointers refer to the connection's input buffer. */
 struct req {
-	const char	*method;
-	size_t		 method_len;
-	const char	*target;
-	size_t		 target_len;
-	const char	*body;
-	size_t		 body_len;
-	size_t		 total;		/* head + body bytes consumed */
-	bool		 keep_alive;
-	bool		 key_ok;
-	bool		 key_sent;	/* an X-Api-Key header was present */
+	const char *method;
+	size_t method_len;
+	const char *target;
+	size_t target_len;
+	const char *body;
+	size_t body_len;
+	size_t total; /* head + body bytes consumed */
+	bool keep_alive;
+	bool key_ok;
+	bool key_sent; /* an X-Api-Key header was present */
 };
 
 /* An answer before it is serialised. */
 struct resp {
-	int		 status;
-	const char	*ctype;
-	const char	*extra;		/* extra header lines, each ending CRLF */
-	const char	*body;
-	size_t		 body_len;
-	char		*owned;
-	bool		 hang;
-	bool		 close;
-	double		 delay;
+	int status;
+	const char *ctype;
+	const char *extra; /* extra header lines, each ending CRLF */
+	const char *body;
+	size_t body_len;
+	char *owned;
+	bool hang;
+	bool close;
+	double delay;
 };
 
-static struct mode	 ep_mode[EP_COUNT];
+static struct mode ep_mode[EP_COUNT];
 static unsigned long long ep_requests[EP_COUNT];
 static unsigned long long not_found_requests;
 static unsigned long long control_requests;
-static unsigned long long key_requests;	/* API requests that carried X-Api-Key */
+static unsigned long long key_requests; /* API requests that carried X-Api-Key */
 static unsigned long long connections_accepted;
 static unsigned long long connections_open;
 
-static const char	*api_key;
-static size_t		 api_key_len;
-static bool		 quiet;
-static int		 listen_fd = -1;
-static struct ev_loop	*evl;
-static ev_io		 accept_watcher;
-static ev_timer		 accept_retry;
-static struct conn	*conns;
-static char		*huge_body;
-static char		*deep_body;
+static const char *api_key;
+static size_t api_key_len;
+static bool quiet;
+static int listen_fd = -1;
+static struct ev_loop *evl;
+static ev_io accept_watcher;
+static ev_timer accept_retry;
+static struct conn *conns;
+static char *huge_body;
+static char *deep_body;
 
 static void conn_process(struct conn *);
 static void conn_close(struct conn *);
@@ -222,18 +222,18 @@ static int
 mode_parse(const char *s, struct mode *m)
 {
 	static const struct {
-		const char	*name;
-		enum mode_kind	 kind;
+		const char *name;
+		enum mode_kind kind;
 	} named[] = {
-		{ "ok", MODE_OK },
-		{ "hang", MODE_HANG },
-		{ "empty-id", MODE_EMPTY_ID },
-		{ "shape", MODE_SHAPE },
-		{ "invalid-json", MODE_INVALID_JSON },
-		{ "huge", MODE_HUGE },
-		{ "deep", MODE_DEEP },
-		{ "empty", MODE_EMPTY },
-		{ "late", MODE_LATE },
+		{"ok", MODE_OK},
+		{"hang", MODE_HANG},
+		{"empty-id", MODE_EMPTY_ID},
+		{"shape", MODE_SHAPE},
+		{"invalid-json", MODE_INVALID_JSON},
+		{"huge", MODE_HUGE},
+		{"deep", MODE_DEEP},
+		{"empty", MODE_EMPTY},
+		{"late", MODE_LATE},
 	};
 	char *end;
 	unsigned long v;
@@ -322,82 +322,79 @@ mode_set(const char *endpoint, const char *mode)
 
 /* ------------------------------------------------------- canned bodies */
 
-#define USER_OBJ(id) \
+#define USER_OBJ(id)                                                          \
 	"{\"id\":\"" id "\",\"uniqueId\":\"tiktok\",\"nickname\":\"TikTok\"," \
 	"\"verified\":true}"
-#define STATS_OBJ \
+#define STATS_OBJ                                           \
 	"{\"followerCount\":78000000,\"followingCount\":1," \
 	"\"heartCount\":402000000,\"videoCount\":1200}"
-#define POST_OBJ(id, play) \
+#define POST_OBJ(id, play)                                                 \
 	"{\"id\":\"" id "\",\"title\":\"" POST_TITLE "\",\"play\":\"" play \
-	"\",\"hdplay\":\"" HDPLAY_URL "\",\"wmplay\":\"" WMPLAY_URL \
+	"\",\"hdplay\":\"" HDPLAY_URL "\",\"wmplay\":\"" WMPLAY_URL        \
 	"\",\"duration\":15,\"create_time\":1654521600}"
-#define POST2_OBJ \
-	"{\"id\":\"7106594312292453676\",\"title\":\"Second post\"," \
+#define POST2_OBJ                                                        \
+	"{\"id\":\"7106594312292453676\",\"title\":\"Second post\","     \
 	"\"play\":\"https://v16.example.invalid/play2.mp4\",\"hdplay\":" \
-	"\"https://v16.example.invalid/hd2.mp4\",\"wmplay\":" \
-	"\"https://v16.example.invalid/wm2.mp4\",\"duration\":9," \
+	"\"https://v16.example.invalid/hd2.mp4\",\"wmplay\":"            \
+	"\"https://v16.example.invalid/wm2.mp4\",\"duration\":9,"        \
 	"\"create_time\":1654435200}"
-#define COMMENT_OBJ(id) \
+#define COMMENT_OBJ(id)                                                      \
 	"{\"id\":\"" id "\",\"text\":\"first!\",\"create_time\":1654522000," \
-	"\"digg_count\":12,\"user\":{\"id\":\"6900000000000000001\"," \
+	"\"digg_count\":12,\"user\":{\"id\":\"6900000000000000001\","        \
 	"\"uniqueId\":\"fan_one\",\"nickname\":\"Fan One\"}}"
-#define COMMENT2_OBJ \
-	"{\"id\":\"7106600000000000002\",\"text\":\"love this\"," \
-	"\"create_time\":1654523000,\"digg_count\":3,\"user\":{\"id\":" \
+#define COMMENT2_OBJ                                                     \
+	"{\"id\":\"7106600000000000002\",\"text\":\"love this\","        \
+	"\"create_time\":1654523000,\"digg_count\":3,\"user\":{\"id\":"  \
 	"\"6900000000000000002\",\"uniqueId\":\"fan_two\",\"nickname\":" \
 	"\"Fan Two\"}}"
-#define HTML_PAGE(title, text) \
+#define HTML_PAGE(title, text)                                               \
 	"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" title \
-	"</title></head>\n<body><h1>" title "</h1><p>" text "</p></body>" \
+	"</title></head>\n<body><h1>" title "</h1><p>" text "</p></body>"    \
 	"</html>\n"
 
 /* Bodies by endpoint for ok, empty-id and shape; stats is built per request. */
 static const char *const body_ok[EP_COUNT] = {
 	[EP_USERID] = "{\"id\":\"" USER_ID "\"}",
-	[EP_USERINFO] = "{\"user\":" USER_OBJ(USER_ID) ",\"stats\":" STATS_OBJ
-	    "}",
-	[EP_POST_DETAIL] = "{\"id\":\"" POST_ID "\",\"title\":\"" POST_TITLE
-	    "\",\"play\":\"" PLAY_URL "\",\"hdplay\":\"" HDPLAY_URL
-	    "\",\"wmplay\":\"" WMPLAY_URL "\",\"duration\":15}",
-	[EP_USER_POSTS] = "{\"videos\":[" POST_OBJ(POST_ID, PLAY_URL) ","
-	    POST2_OBJ "],\"cursor\":\"1654435200000\",\"hasMore\":true}",
+	[EP_USERINFO] = "{\"user\":" USER_OBJ(USER_ID) ",\"stats\":" STATS_OBJ "}",
+	[EP_POST_DETAIL] =
+		"{\"id\":\"" POST_ID "\",\"title\":\"" POST_TITLE "\",\"play\":\"" PLAY_URL
+		"\",\"hdplay\":\"" HDPLAY_URL "\",\"wmplay\":\"" WMPLAY_URL "\",\"duration\":15}",
+	[EP_USER_POSTS] = "{\"videos\":[" POST_OBJ(
+		POST_ID, PLAY_URL) "," POST2_OBJ "],\"cursor\":\"1654435200000\",\"hasMore\":true}",
 	[EP_POST_COMMENTS] = "{\"comments\":[" COMMENT_OBJ(
-	    "7106600000000000001") "," COMMENT2_OBJ "],\"total\":2,"
-	    "\"cursor\":2,\"hasMore\":false}",
-	[EP_STATUS] = HTML_PAGE("TikLiveAPI status",
-	    "All systems operational."),
+		"7106600000000000001") "," COMMENT2_OBJ "],\"total\":2,"
+				       "\"cursor\":2,\"hasMore\":false}",
+	[EP_STATUS] = HTML_PAGE("TikLiveAPI status", "All systems operational."),
 	[EP_INDEX] = HTML_PAGE("TikLiveAPI",
-	    "TikTok data API. Service status: <a href=\"/status/\">/status/"
-	    "</a>."),
+			       "TikTok data API. Service status: <a href=\"/status/\">/status/"
+			       "</a>."),
 };
 
 static const char *const body_empty_id[EP_COUNT] = {
 	[EP_USERID] = "{\"id\":\"\"}",
 	[EP_USERINFO] = "{\"user\":" USER_OBJ("") ",\"stats\":" STATS_OBJ "}",
-	[EP_POST_DETAIL] = "{\"id\":\"\",\"title\":\"" POST_TITLE
-	    "\",\"play\":\"\",\"hdplay\":\"" HDPLAY_URL
-	    "\",\"wmplay\":\"" WMPLAY_URL "\",\"duration\":15}",
-	[EP_USER_POSTS] = "{\"videos\":[" POST_OBJ("", "") "," POST2_OBJ
-	    "],\"cursor\":\"1654435200000\",\"hasMore\":true}",
-	[EP_POST_COMMENTS] = "{\"comments\":[" COMMENT_OBJ("") ","
-	    COMMENT2_OBJ "],\"total\":2,\"cursor\":2,\"hasMore\":false}",
-	[EP_STATUS] = HTML_PAGE("TikLiveAPI status",
-	    "All systems operational."),
+	[EP_POST_DETAIL] =
+		"{\"id\":\"\",\"title\":\"" POST_TITLE "\",\"play\":\"\",\"hdplay\":\"" HDPLAY_URL
+		"\",\"wmplay\":\"" WMPLAY_URL "\",\"duration\":15}",
+	[EP_USER_POSTS] = "{\"videos\":[" POST_OBJ(
+		"", "") "," POST2_OBJ "],\"cursor\":\"1654435200000\",\"hasMore\":true}",
+	[EP_POST_COMMENTS] = "{\"comments\":[" COMMENT_OBJ(
+		"") "," COMMENT2_OBJ "],\"total\":2,\"cursor\":2,\"hasMore\":false}",
+	[EP_STATUS] = HTML_PAGE("TikLiveAPI status", "All systems operational."),
 	[EP_INDEX] = HTML_PAGE("TikLiveAPI", ""),
 };
 
 static const char *const body_shape[EP_COUNT] = {
 	[EP_USERID] = "{\"data\":{\"user_id\":\"" USER_ID "\"}}",
-	[EP_USERINFO] = "{\"userInfo\":{\"user\":" USER_OBJ(USER_ID)
-	    ",\"stats\":" STATS_OBJ "}}",
+	[EP_USERINFO] = "{\"userInfo\":{\"user\":" USER_OBJ(USER_ID) ",\"stats\":" STATS_OBJ "}}",
 	[EP_POST_DETAIL] = "{\"id\":\"" POST_ID "\",\"title\":\"" POST_TITLE
-	    "\",\"video\":{\"play\":\"" PLAY_URL "\",\"hdplay\":\"" HDPLAY_URL
-	    "\",\"wmplay\":\"" WMPLAY_URL "\"},\"duration\":15}",
-	[EP_USER_POSTS] = "{\"data\":{\"videos\":[" POST_OBJ(POST_ID, PLAY_URL)
-	    "," POST2_OBJ "],\"cursor\":\"1654435200000\",\"hasMore\":true}}",
+			   "\",\"video\":{\"play\":\"" PLAY_URL "\",\"hdplay\":\"" HDPLAY_URL
+			   "\",\"wmplay\":\"" WMPLAY_URL "\"},\"duration\":15}",
+	[EP_USER_POSTS] = "{\"data\":{\"videos\":[" POST_OBJ(
+		POST_ID, PLAY_URL) "," POST2_OBJ
+				   "],\"cursor\":\"1654435200000\",\"hasMore\":true}}",
 	[EP_POST_COMMENTS] = "{\"data\":{\"comments\":[" COMMENT_OBJ(
-	    "7106600000000000001") "," COMMENT2_OBJ "],\"total\":2}}",
+		"7106600000000000001") "," COMMENT2_OBJ "],\"total\":2}}",
 	[EP_STATUS] = "{\"status\":\"operational\"}",
 	[EP_INDEX] = "{\"page\":\"index\"}",
 };
@@ -460,26 +457,46 @@ static const char *
 reason_phrase(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 413: return "Content Too Large";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Status";
 	}
 }
 
@@ -487,22 +504,37 @@ static const char *
 error_body(int status)
 {
 	switch (status) {
-	case 400: return "{\"error\":\"bad request\"}";
-	case 401: return "{\"error\":\"invalid api key\"}";
-	case 404: return "{\"error\":\"not found\"}";
-	case 405: return "{\"error\":\"method not allowed\"}";
-	case 408: return "{\"error\":\"request timeout\"}";
-	case 413: return "{\"error\":\"request body too large\"}";
-	case 429: return "{\"error\":\"rate limit exceeded\"}";
-	case 431: return "{\"error\":\"request header fields too large\"}";
-	case 500: return "{\"error\":\"internal server error\"}";
-	case 501: return "{\"error\":\"not implemented\"}";
-	case 502: return "{\"error\":\"bad gateway\"}";
-	case 503: return "{\"error\":\"service unavailable\"}";
-	case 504: return "{\"error\":\"gateway timeout\"}";
-	case 505: return "{\"error\":\"http version not supported\"}";
-	default: return status >= 500 ? "{\"error\":\"server error\"}" :
-	    "{\"error\":\"client error\"}";
+	case 400:
+		return "{\"error\":\"bad request\"}";
+	case 401:
+		return "{\"error\":\"invalid api key\"}";
+	case 404:
+		return "{\"error\":\"not found\"}";
+	case 405:
+		return "{\"error\":\"method not allowed\"}";
+	case 408:
+		return "{\"error\":\"request timeout\"}";
+	case 413:
+		return "{\"error\":\"request body too large\"}";
+	case 429:
+		return "{\"error\":\"rate limit exceeded\"}";
+	case 431:
+		return "{\"error\":\"request header fields too large\"}";
+	case 500:
+		return "{\"error\":\"internal server error\"}";
+	case 501:
+		return "{\"error\":\"not implemented\"}";
+	case 502:
+		return "{\"error\":\"bad gateway\"}";
+	case 503:
+		return "{\"error\":\"service unavailable\"}";
+	case 504:
+		return "{\"error\":\"gateway timeout\"}";
+	case 505:
+		return "{\"error\":\"http version not supported\"}";
+	default:
+		return status >= 500 ? "{\"error\":\"server error\"}"
+				     : "{\"error\":\"client error\"}";
 	}
 }
 
@@ -567,8 +599,7 @@ url_decode(const char *src, size_t len, char *dst, size_t dstlen)
 	for (i = 0; i < len; i++) {
 		char ch = src[i];
 
-		if (ch == '%' && i + 2 < len &&
-		    (hi = hexval((unsigned char)src[i + 1])) >= 0 &&
+		if (ch == '%' && i + 2 < len && (hi = hexval((unsigned char)src[i + 1])) >= 0 &&
 		    (lo = hexval((unsigned char)src[i + 2])) >= 0) {
 			ch = (char)(hi * 16 + lo);
 			i += 2;
@@ -584,8 +615,7 @@ url_decode(const char *src, size_t len, char *dst, size_t dstlen)
 
 /* Finds parameter name in an a=b&c=d string; decodes the value into out. */
 static bool
-form_get(const char *q, size_t qlen, const char *name, char *out,
-    size_t outlen)
+form_get(const char *q, size_t qlen, const char *name, char *out, size_t outlen)
 {
 	size_t i = 0, nlen = strlen(name);
 
@@ -604,8 +634,7 @@ form_get(const char *q, size_t qlen, const char *name, char *out,
 		if (!has_eq)
 			continue;
 		if (eq - start == nlen && memcmp(q + start, name, nlen) == 0)
-			return url_decode(q + eq + 1, end - eq - 1, out,
-			    outlen) == 0;
+			return url_decode(q + eq + 1, end - eq - 1, out, outlen) == 0;
 	}
 	return false;
 }
@@ -633,8 +662,7 @@ write_file_atomic(const char *path, const char *text)
 	FILE *f;
 	int rc = -1;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-	    (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
 		return -1;
 	if ((f = fopen(tmp, "w")) == NULL)
 		return -1;
@@ -714,8 +742,8 @@ parse_request(struct conn *c, struct req *r)
 	if (r->target_len == 0 || p == end)
 		return -400;
 	p++;
-	if (end - p != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' ||
-	    p[5] < '0' || p[5] > '9' || p[7] < '0' || p[7] > '9')
+	if (end - p != 8 || memcmp(p, "HTTP/", 5) != 0 || p[6] != '.' || p[5] < '0' || p[5] > '9' ||
+	    p[7] < '0' || p[7] > '9')
 		return -400;
 	if (p[5] != '1')
 		return -505;
@@ -729,27 +757,23 @@ parse_request(struct conn *c, struct req *r)
 		eol = memchr(line, '\n', (size_t)(head_end - line));
 		end = eol > line && eol[-1] == '\r' ? eol - 1 : eol;
 		if (end == line)
-			break;		/* the empty line */
+			break; /* the empty line */
 		if (*line == ' ' || *line == '\t')
-			return -400;	/* obsolete line folding */
-		if ((colon = memchr(line, ':', (size_t)(end - line))) == NULL ||
-		    colon == line)
+			return -400; /* obsolete line folding */
+		if ((colon = memchr(line, ':', (size_t)(end - line))) == NULL || colon == line)
 			return -400;
 		for (p = line; p < colon; p++)
-			if ((unsigned char)*p <= ' ' ||
-			    (unsigned char)*p >= 0x7f)
+			if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
 				return -400;
 		nlen = (size_t)(colon - line);
 		for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); v++)
 			;
-		for (vend = end; vend > v && (vend[-1] == ' ' ||
-		    vend[-1] == '\t'); vend--)
+		for (vend = end; vend > v && (vend[-1] == ' ' || vend[-1] == '\t'); vend--)
 			;
 		if (token_eq(line, nlen, "x-api-key")) {
 			r->key_sent = true;
-			r->key_ok = api_key != NULL &&
-			    (size_t)(vend - v) == api_key_len &&
-			    memcmp(v, api_key, api_key_len) == 0;
+			r->key_ok = api_key != NULL && (size_t)(vend - v) == api_key_len &&
+				    memcmp(v, api_key, api_key_len) == 0;
 		} else if (token_eq(line, nlen, "content-length")) {
 			unsigned long long val = 0;
 
@@ -777,13 +801,11 @@ parse_request(struct conn *c, struct req *r)
 					te = vend;
 				while (ts < te && (*ts == ' ' || *ts == '\t'))
 					ts++;
-				for (tz = te; tz > ts && (tz[-1] == ' ' ||
-				    tz[-1] == '\t'); tz--)
+				for (tz = te; tz > ts && (tz[-1] == ' ' || tz[-1] == '\t'); tz--)
 					;
 				if (token_eq(ts, (size_t)(tz - ts), "close"))
 					close_tok = true;
-				else if (token_eq(ts, (size_t)(tz - ts),
-				    "keep-alive"))
+				else if (token_eq(ts, (size_t)(tz - ts), "keep-alive"))
 					ka_tok = true;
 				t = te + 1;
 			}
@@ -805,8 +827,8 @@ parse_request(struct conn *c, struct req *r)
 /* ------------------------------------------------------------ dispatch */
 
 static void
-control(const struct req *rq, const char *path, size_t plen, const char *query,
-    size_t qlen, struct resp *r)
+control(const struct req *rq, const char *path, size_t plen, const char *query, size_t qlen,
+	struct resp *r)
 {
 	char ep[64], mode[64], *buf = NULL;
 	size_t len = 0;
@@ -814,38 +836,38 @@ control(const struct req *rq, const char *path, size_t plen, const char *query,
 	int i;
 
 	control_requests++;
-	if (token_eq(path, plen, "/_sim/mode") ||
-	    token_eq(path, plen, "/_sim/mode/")) {
+	if (token_eq(path, plen, "/_sim/mode") || token_eq(path, plen, "/_sim/mode/")) {
 		const char *src = query;
 		size_t slen = qlen;
 
 		/* POST with a form body instead of a query string. */
-		if (!form_get(src, slen, "endpoint", ep, sizeof(ep)) &&
-		    rq->body_len > 0) {
+		if (!form_get(src, slen, "endpoint", ep, sizeof(ep)) && rq->body_len > 0) {
 			src = rq->body;
 			slen = rq->body_len;
 		}
 		if (!form_get(src, slen, "endpoint", ep, sizeof(ep)) ||
 		    !form_get(src, slen, "mode", mode, sizeof(mode))) {
-			resp_static(r, 400, CT_JSON, "{\"ok\":false,\"error\":"
-			    "\"need endpoint= and mode=\"}");
+			resp_static(r, 400, CT_JSON,
+				    "{\"ok\":false,\"error\":"
+				    "\"need endpoint= and mode=\"}");
 			return;
 		}
 		if (ep_lookup(ep) < 0) {
-			resp_static(r, 400, CT_JSON, "{\"ok\":false,\"error\":"
-			    "\"unknown endpoint\"}");
+			resp_static(r, 400, CT_JSON,
+				    "{\"ok\":false,\"error\":"
+				    "\"unknown endpoint\"}");
 			return;
 		}
 		if (mode_set(ep, mode) < 0) {
-			resp_static(r, 400, CT_JSON, "{\"ok\":false,\"error\":"
-			    "\"unknown mode\"}");
+			resp_static(r, 400, CT_JSON,
+				    "{\"ok\":false,\"error\":"
+				    "\"unknown mode\"}");
 			return;
 		}
 		resp_static(r, 200, CT_JSON, "{\"ok\":true}");
 		return;
 	}
-	if (token_eq(path, plen, "/_sim/reset") ||
-	    token_eq(path, plen, "/_sim/reset/")) {
+	if (token_eq(path, plen, "/_sim/reset") || token_eq(path, plen, "/_sim/reset/")) {
 		for (i = 0; i < EP_COUNT; i++) {
 			ep_mode[i].kind = MODE_OK;
 			ep_mode[i].arg = 0;
@@ -857,8 +879,7 @@ control(const struct req *rq, const char *path, size_t plen, const char *query,
 		resp_static(r, 200, CT_JSON, "{\"ok\":true}");
 		return;
 	}
-	if (token_eq(path, plen, "/_sim/modes") ||
-	    token_eq(path, plen, "/_sim/modes/")) {
+	if (token_eq(path, plen, "/_sim/modes") || token_eq(path, plen, "/_sim/modes/")) {
 		if ((f = open_memstream(&buf, &len)) == NULL) {
 			resp_error(r, 500);
 			return;
@@ -868,8 +889,7 @@ control(const struct req *rq, const char *path, size_t plen, const char *query,
 			char m[32];
 
 			mode_format(&ep_mode[i], m, sizeof(m));
-			fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", ep_names[i],
-			    m);
+			fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", ep_names[i], m);
 		}
 		fputc('}', f);
 		if (fclose(f) != 0) {
@@ -880,8 +900,7 @@ control(const struct req *rq, const char *path, size_t plen, const char *query,
 		resp_owned(r, 200, buf, (int)len);
 		return;
 	}
-	if (token_eq(path, plen, "/_sim/stats") ||
-	    token_eq(path, plen, "/_sim/stats/")) {
+	if (token_eq(path, plen, "/_sim/stats") || token_eq(path, plen, "/_sim/stats/")) {
 		unsigned long long total = not_found_requests;
 
 		if ((f = open_memstream(&buf, &len)) == NULL) {
@@ -890,15 +909,15 @@ control(const struct req *rq, const char *path, size_t plen, const char *query,
 		}
 		fputs("{\"requests\":{", f);
 		for (i = 0; i < EP_COUNT; i++) {
-			fprintf(f, "%s\"%s\":%llu", i ? "," : "", ep_names[i],
-			    ep_requests[i]);
+			fprintf(f, "%s\"%s\":%llu", i ? "," : "", ep_names[i], ep_requests[i]);
 			total += ep_requests[i];
 		}
-		fprintf(f, "},\"not_found\":%llu,\"total\":%llu,"
-		    "\"control\":%llu,\"with_api_key\":%llu,"
-		    "\"connections_accepted\":%llu,\"connections_open\":%llu}",
-		    not_found_requests, total, control_requests, key_requests,
-		    connections_accepted, connections_open);
+		fprintf(f,
+			"},\"not_found\":%llu,\"total\":%llu,"
+			"\"control\":%llu,\"with_api_key\":%llu,"
+			"\"connections_accepted\":%llu,\"connections_open\":%llu}",
+			not_found_requests, total, control_requests, key_requests,
+			connections_accepted, connections_open);
 		if (fclose(f) != 0) {
 			free(buf);
 			resp_error(r, 500);
@@ -928,8 +947,7 @@ path_stats(const char *path, size_t plen, char *date, size_t dlen)
 	static const char pre[] = "/stats/archive/", suf[] = ".json";
 	size_t i, n;
 
-	if (plen <= sizeof(pre) - 1 + sizeof(suf) - 1 ||
-	    memcmp(path, pre, sizeof(pre) - 1) != 0 ||
+	if (plen <= sizeof(pre) - 1 + sizeof(suf) - 1 || memcmp(path, pre, sizeof(pre) - 1) != 0 ||
 	    memcmp(path + plen - (sizeof(suf) - 1), suf, sizeof(suf) - 1) != 0)
 		return false;
 	n = plen - (sizeof(pre) - 1) - (sizeof(suf) - 1);
@@ -939,7 +957,7 @@ path_stats(const char *path, size_t plen, char *date, size_t dlen)
 		char ch = path[sizeof(pre) - 1 + i];
 
 		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_'))
+		      (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '_'))
 			return false;
 		date[i] = ch;
 	}
@@ -955,11 +973,10 @@ stats_body(const struct mode *m, const char *date, struct resp *r)
 
 	rfc3339_now(now, sizeof(now));
 	if (m->kind == MODE_SHAPE)
-		len = asprintf(&body, "{\"day\":\"%s\",\"generatedAt\":\"%s\"}",
-		    date, now);
+		len = asprintf(&body, "{\"day\":\"%s\",\"generatedAt\":\"%s\"}", date, now);
 	else
 		len = asprintf(&body, "{\"date\":\"%s\",\"generated_at\":\"%s\"}",
-		    m->kind == MODE_EMPTY_ID ? "" : date, now);
+			       m->kind == MODE_EMPTY_ID ? "" : date, now);
 	if (len < 0)
 		body = NULL;
 	resp_owned(r, 200, body, len);
@@ -975,8 +992,7 @@ dispatch(const struct req *rq, struct resp *r)
 	int ep = -1;
 
 	/* absolute-form: http://host/path -> /path */
-	if (tlen > 7 && (strncasecmp(t, "http://", 7) == 0 ||
-	    strncasecmp(t, "https://", 8) == 0)) {
+	if (tlen > 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
 		const char *s = memchr(t, ':', tlen) + 3;
 		const char *slash = memchr(s, '/', tlen - (size_t)(s - t));
 
@@ -1021,8 +1037,7 @@ dispatch(const struct req *rq, struct resp *r)
 		ep = EP_STATS;
 	else
 		for (int i = 0; i < EP_COUNT; i++)
-			if (i != EP_INDEX && i != EP_STATS &&
-			    path_is(path, plen, ep_names[i]))
+			if (i != EP_INDEX && i != EP_STATS && path_is(path, plen, ep_names[i]))
 				ep = i;
 	if (ep < 0) {
 		not_found_requests++;
@@ -1051,12 +1066,11 @@ dispatch(const struct req *rq, struct resp *r)
 		if (m->kind == MODE_SHAPE)
 			resp_static(r, 200, CT_JSON, body_shape[ep]);
 		else if (m->kind == MODE_EMPTY_ID)
-			resp_static(r, 200, (ep == EP_STATUS ||
-			    ep == EP_INDEX) ? CT_HTML : CT_JSON,
-			    body_empty_id[ep]);
+			resp_static(r, 200, (ep == EP_STATUS || ep == EP_INDEX) ? CT_HTML : CT_JSON,
+				    body_empty_id[ep]);
 		else
-			resp_static(r, 200, (ep == EP_STATUS ||
-			    ep == EP_INDEX) ? CT_HTML : CT_JSON, body_ok[ep]);
+			resp_static(r, 200, (ep == EP_STATUS || ep == EP_INDEX) ? CT_HTML : CT_JSON,
+				    body_ok[ep]);
 		break;
 	case MODE_STATUS:
 		resp_error(r, (int)m->arg);
@@ -1135,14 +1149,13 @@ conn_prepare(struct conn *c, struct resp *r, bool head_only)
 {
 	int n;
 
-	n = snprintf(c->hdr, sizeof(c->hdr), "HTTP/1.1 %d %s\r\n"
-	    "Server: probed-simapi\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: %s\r\n%s\r\n", r->status,
-	    reason_phrase(r->status), r->ctype, r->body_len,
-	    c->keep_alive ? "keep-alive" : "close",
-	    r->extra != NULL ? r->extra : "");
-	c->hdr_len = n < 0 ? 0 : (size_t)n < sizeof(c->hdr) ? (size_t)n :
-	    sizeof(c->hdr) - 1;
+	n = snprintf(c->hdr, sizeof(c->hdr),
+		     "HTTP/1.1 %d %s\r\n"
+		     "Server: probed-simapi\r\nContent-Type: %s\r\n"
+		     "Content-Length: %zu\r\nConnection: %s\r\n%s\r\n",
+		     r->status, reason_phrase(r->status), r->ctype, r->body_len,
+		     c->keep_alive ? "keep-alive" : "close", r->extra != NULL ? r->extra : "");
+	c->hdr_len = n < 0 ? 0 : (size_t)n < sizeof(c->hdr) ? (size_t)n : sizeof(c->hdr) - 1;
 	c->hdr_off = 0;
 	c->owned = r->owned;
 	c->body = r->body;
@@ -1166,8 +1179,7 @@ conn_send(struct conn *c)
 			iov[cnt++].iov_len = c->hdr_len - c->hdr_off;
 		}
 		if (c->body_off < c->body_len) {
-			iov[cnt].iov_base = (char *)(uintptr_t)(c->body +
-			    c->body_off);
+			iov[cnt].iov_base = (char *)(uintptr_t)(c->body + c->body_off);
 			iov[cnt++].iov_len = c->body_len - c->body_off;
 		}
 		if (cnt == 0)
@@ -1332,7 +1344,7 @@ conn_fill(struct conn *c)
 			char *nb;
 
 			if (c->in_cap >= HEAD_MAX + BODY_MAX)
-				return true;	/* parse decides */
+				return true; /* parse decides */
 			if (ncap > HEAD_MAX + BODY_MAX)
 				ncap = HEAD_MAX + BODY_MAX;
 			if ((nb = realloc(c->in, ncap)) == NULL) {
@@ -1346,7 +1358,7 @@ conn_fill(struct conn *c)
 		if (n > 0) {
 			c->in_len += (size_t)n;
 			if (c->in_len < c->in_cap)
-				return true;	/* short read: drained */
+				return true; /* short read: drained */
 			continue;
 		}
 		if (n == 0) {
@@ -1456,8 +1468,7 @@ conn_new(int fd)
 	struct conn *c;
 	int one = 1;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->in = malloc(IN_INITIAL)) == NULL) {
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->in = malloc(IN_INITIAL)) == NULL) {
 		free(c);
 		close(fd);
 		return;
@@ -1507,8 +1518,7 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 			/* Out of descriptors: back off instead of spinning. */
 			msg("accept: %s; pausing 100 ms", strerror(errno));
 			ev_io_stop(loop, w);
@@ -1566,26 +1576,23 @@ listen_on(const char *spec, char *shown, size_t shownlen, unsigned *port_out)
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
 	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0) {
-		fprintf(stderr, "probed-simapi: %s: %s\n", spec,
-		    gai_strerror(rc));
+		fprintf(stderr, "probed-simapi: %s: %s\n", spec, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
 		if (fd < 0)
 			continue;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, 4096) == 0)
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 4096) == 0)
 			break;
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		fprintf(stderr, "probed-simapi: cannot listen on %s: %s\n", spec,
-		    strerror(errno));
+		fprintf(stderr, "probed-simapi: cannot listen on %s: %s\n", spec, strerror(errno));
 		return -1;
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
@@ -1622,39 +1629,38 @@ raise_nofile(void)
 static void
 usage(FILE *f)
 {
-	fputs(
-"usage: probed-simapi [--listen HOST:PORT] [--port-file FILE] [--pid-file FILE]\n"
-"                     [--key KEY] [--mode ENDPOINT=MODE]... [--quiet]\n"
-"\n"
-"  --listen HOST:PORT  address to serve (default 127.0.0.1:8080; [::1]:PORT\n"
-"                      for IPv6; port 0 picks a free port)\n"
-"  --port-file FILE    write the bound port to FILE (atomically) once listening\n"
-"  --pid-file FILE     write the process id to FILE\n"
-"  --key KEY           require header X-Api-Key: KEY (not on /_sim/)\n"
-"  --mode EP=MODE      initial mode; repeatable\n"
-"  --quiet             no messages on stderr\n"
-"\n"
-"endpoints: userid userinfo-by-username post-detail user-posts post-comments\n"
-"           status (/status/) index (/) stats (/stats/archive/DATE.json), * = all\n"
-"modes:     ok 500 502 503 401 429 (any 2xx-5xx code) hang slow:MS empty-id\n"
-"           shape invalid-json huge deep empty late\n"
-"control:   GET|POST /_sim/mode?endpoint=EP&mode=MODE, GET /_sim/modes,\n"
-"           GET /_sim/stats, POST /_sim/reset (all modes ok, counters 0)\n",
-	    f);
+	fputs("usage: probed-simapi [--listen HOST:PORT] [--port-file FILE] [--pid-file FILE]\n"
+	      "                     [--key KEY] [--mode ENDPOINT=MODE]... [--quiet]\n"
+	      "\n"
+	      "  --listen HOST:PORT  address to serve (default 127.0.0.1:8080; [::1]:PORT\n"
+	      "                      for IPv6; port 0 picks a free port)\n"
+	      "  --port-file FILE    write the bound port to FILE (atomically) once listening\n"
+	      "  --pid-file FILE     write the process id to FILE\n"
+	      "  --key KEY           require header X-Api-Key: KEY (not on /_sim/)\n"
+	      "  --mode EP=MODE      initial mode; repeatable\n"
+	      "  --quiet             no messages on stderr\n"
+	      "\n"
+	      "endpoints: userid userinfo-by-username post-detail user-posts post-comments\n"
+	      "           status (/status/) index (/) stats (/stats/archive/DATE.json), * = all\n"
+	      "modes:     ok 500 502 503 401 429 (any 2xx-5xx code) hang slow:MS empty-id\n"
+	      "           shape invalid-json huge deep empty late\n"
+	      "control:   GET|POST /_sim/mode?endpoint=EP&mode=MODE, GET /_sim/modes,\n"
+	      "           GET /_sim/stats, POST /_sim/reset (all modes ok, counters 0)\n",
+	      f);
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "port-file", required_argument, NULL, 'p' },
-		{ "pid-file", required_argument, NULL, 'P' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"listen", required_argument, NULL, 'l'},
+		{"port-file", required_argument, NULL, 'p'},
+		{"pid-file", required_argument, NULL, 'P'},
+		{"key", required_argument, NULL, 'k'},
+		{"mode", required_argument, NULL, 'm'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *listen_spec = "127.0.0.1:8080", *port_file = NULL;
 	const char *pid_file = NULL;
@@ -1666,8 +1672,7 @@ main(int argc, char **argv)
 	unsigned port = 0;
 	int ch, rc = 1;
 
-	while ((ch = getopt_long(argc, argv, "l:p:P:k:m:qh", opts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, "l:p:P:k:m:qh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
 			listen_spec = optarg;
@@ -1685,7 +1690,7 @@ main(int argc, char **argv)
 		case 'm':
 			if (nmodes == sizeof(modes) / sizeof(modes[0])) {
 				fprintf(stderr, "probed-simapi: too many "
-				    "--mode\n");
+						"--mode\n");
 				return EX_USAGE;
 			}
 			modes[nmodes++] = optarg;
@@ -1710,21 +1715,19 @@ main(int argc, char **argv)
 
 		if (eq == NULL) {
 			fprintf(stderr, "probed-simapi: --mode wants "
-			    "ENDPOINT=MODE\n");
+					"ENDPOINT=MODE\n");
 			return EX_USAGE;
 		}
 		*eq = '\0';
 		if (mode_set(modes[i], eq + 1) < 0) {
-			fprintf(stderr, "probed-simapi: bad --mode %s=%s\n",
-			    modes[i], eq + 1);
+			fprintf(stderr, "probed-simapi: bad --mode %s=%s\n", modes[i], eq + 1);
 			return EX_USAGE;
 		}
 		*eq = '=';
 	}
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
-	if ((listen_fd = listen_on(listen_spec, shown, sizeof(shown), &port)) <
-	    0)
+	if ((listen_fd = listen_on(listen_spec, shown, sizeof(shown), &port)) < 0)
 		return 1;
 
 	loop = evl = EV_DEFAULT;
@@ -1739,21 +1742,18 @@ main(int argc, char **argv)
 	if (pid_file != NULL) {
 		snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 		if (write_file_atomic(pid_file, text) != 0) {
-			fprintf(stderr, "probed-simapi: %s: %s\n", pid_file,
-			    strerror(errno));
+			fprintf(stderr, "probed-simapi: %s: %s\n", pid_file, strerror(errno));
 			goto out;
 		}
 	}
 	if (port_file != NULL) {
 		snprintf(text, sizeof(text), "%u\n", port);
 		if (write_file_atomic(port_file, text) != 0) {
-			fprintf(stderr, "probed-simapi: %s: %s\n", port_file,
-			    strerror(errno));
+			fprintf(stderr, "probed-simapi: %s: %s\n", port_file, strerror(errno));
 			goto out;
 		}
 	}
-	msg("listening on %s%s", shown, api_key != NULL ?
-	    " (api key required)" : "");
+	msg("listening on %s%s", shown, api_key != NULL ? " (api key required)" : "");
 	ev_run(loop, 0);
 	msg("exiting");
 	rc = 0;

@@ -5,11 +5,11 @@
 #include <stddef.h>
 
 struct pd_buf {
-	char *data;     /* always NUL-terminated when non-NULL */
+	char *data; /* always NUL-terminated when non-NULL */
 	size_t len;
 	size_t cap;
-	size_t limit;   /* 0 = unlimited */
-	int over;       /* set once an append would have exceeded limit */
+	size_t limit; /* 0 = unlimited */
+	int over;     /* set once an append would have exceeded limit */
 };
 
 void pd_buf_init(struct pd_buf *b, size_t limit);

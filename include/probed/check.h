@@ -30,10 +30,10 @@ void pd_check_request(const struct pd_probe_cfg *p, struct pd_request *req);
  * "$.items[].id:number"; arrays collapsed to [], types object, array, string, number,
  * boolean, null), hashed to 64 bits independently of the values and of key order. */
 struct pd_shape {
-	uint64_t known_hash;  /* in: the probe's last known hash (0 = none) */
-	int has;              /* out: 1 = computed (the response passed and is JSON) */
-	uint64_t hash;        /* out: never 0 when has */
-	char *paths;          /* out: the sorted pairs, one per line ("\n"-terminated),
+	uint64_t known_hash; /* in: the probe's last known hash (0 = none) */
+	int has;             /* out: 1 = computed (the response passed and is JSON) */
+	uint64_t hash;       /* out: never 0 when has */
+	char *paths;         /* out: the sorted pairs, one per line ("\n"-terminated),
 			       * built only when hash != known_hash (else NULL); malloc'd */
 };
 void pd_check_shape_cleanup(struct pd_shape *s);
@@ -47,8 +47,7 @@ size_t pd_check_shape_diff(const char *old_paths, const char *new_paths, char *o
 
 /* The batch a freshness probe checks at now_ms (UTC): today's from its deadline of the
  * day on, yesterday's before. date gets YYYY-MM-DD, *due_ms the batch's deadline. */
-void pd_check_batch(const struct pd_probe_cfg *p, int64_t now_ms, char date[11],
-		    int64_t *due_ms);
+void pd_check_batch(const struct pd_probe_cfg *p, int64_t now_ms, char date[11], int64_t *due_ms);
 /* pd_check_request at now_ms: a freshness probe's {date} is expanded into the probe's
  * own buffer (p->fresh_url_buf; no allocation), which req->url points at until the
  * probe's next request. pd_check_request uses the real clock. */

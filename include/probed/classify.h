@@ -25,20 +25,20 @@
 
 /* Windowed facts about one probe (from the store's per-minute aggregates). */
 struct pd_window {
-	int64_t count;             /* results in the window */
+	int64_t count; /* results in the window */
 	int64_t failures;
-	double error_rate;         /* failures / count; 0 when count == 0 */
-	double p50_ms, p95_ms;     /* -1 when no data */
+	double error_rate;               /* failures / count; 0 when count == 0 */
+	double p50_ms, p95_ms;           /* -1 when no data */
 	int64_t by_class[PD_OUT__COUNT]; /* failures per outcome class */
 };
 
 enum pd_mode {
 	PD_MODE_NONE = 0,
-	PD_MODE_UPSTREAM = 1,      /* Mode 1 */
-	PD_MODE_DATABASE = 2,      /* Mode 2 */
-	PD_MODE_QUEUE = 3,         /* Mode 3 */
-	PD_MODE_KEY = 4,           /* API key rejected */
-	PD_MODE_CERT = 5,          /* TLS certificate expiring (never from the
+	PD_MODE_UPSTREAM = 1, /* Mode 1 */
+	PD_MODE_DATABASE = 2, /* Mode 2 */
+	PD_MODE_QUEUE = 3,    /* Mode 3 */
+	PD_MODE_KEY = 4,      /* API key rejected */
+	PD_MODE_CERT = 5,     /* TLS certificate expiring (never from the
 				    * classifier: pd_incident_cert opens these) */
 };
 
@@ -47,28 +47,28 @@ struct pd_class_input {
 	const char *name;
 	const char *family;
 	enum pd_tier tier;
-	int freshness;             /* 1 = a freshness (batch) probe */
-	int severity_override;     /* 0, or 1..4 from `severity: Pn` */
-	int control;               /* control probes are ignored by the ladder */
-	enum pd_eval_status status;/* paging state machine (DOWN = confirmed) */
+	int freshness;              /* 1 = a freshness (batch) probe */
+	int severity_override;      /* 0, or 1..4 from `severity: Pn` */
+	int control;                /* control probes are ignored by the ladder */
+	enum pd_eval_status status; /* paging state machine (DOWN = confirmed) */
 	int consec_fail;
-	int last_outcome;          /* enum pd_outcome of the latest result */
-	int64_t fail_since_ms;     /* first failure of the current run, 0 when OK */
-	struct pd_window win;      /* the rolling window (window_ms) */
-	double baseline_p95_ms;    /* -1 when unknown (rules->baseline_latency_ms is used) */
-	int shape_drift;           /* 1 = structure changed from the last 24 h fingerprint */
+	int last_outcome;       /* enum pd_outcome of the latest result */
+	int64_t fail_since_ms;  /* first failure of the current run, 0 when OK */
+	struct pd_window win;   /* the rolling window (window_ms) */
+	double baseline_p95_ms; /* -1 when unknown (rules->baseline_latency_ms is used) */
+	int shape_drift;        /* 1 = structure changed from the last 24 h fingerprint */
 };
 
 /* struct pd_classify_rules lives in config.h (it is configuration: `classify:`). */
 void pd_classify_rules_default(struct pd_classify_rules *r);
 
 struct pd_verdict {
-	int severity;              /* 1..4, 0 = nothing wrong */
+	int severity; /* 1..4, 0 = nothing wrong */
 	enum pd_mode mode;
-	char reason[256];          /* the rule that fired: "every core probe failing (3/3)" */
-	char evidence[512];        /* facts: "post-detail: http_5xx 100% over 5m; userid: ok" */
-	const char *runbook;       /* "runbooks/mode1-upstream-changed.md" or NULL */
-	int pages;                 /* 1 for P1/P2 */
+	char reason[256];    /* the rule that fired: "every core probe failing (3/3)" */
+	char evidence[512];  /* facts: "post-detail: http_5xx 100% over 5m; userid: ok" */
+	const char *runbook; /* "runbooks/mode1-upstream-changed.md" or NULL */
+	int pages;           /* 1 for P1/P2 */
 };
 
 /* Classify the situation of the probes flagged in member[] (an incident's probes), in the
@@ -97,10 +97,11 @@ enum pd_mode pd_classify_mode_of(const struct pd_class_input *in, size_t n, size
  * TikTok API down or changed"; no name: "Mode 1: upstream API down or changed"), written
  * into buf; the other modes return pd_classify_mode_title(m). r NULL: pd_classify_mode_title(m). */
 const char *pd_classify_mode_title_of(enum pd_mode m, const struct pd_classify_rules *r, char *buf,
-			     size_t cap);
-const char *pd_classify_mode_str(enum pd_mode m);      /* "none", "mode1-upstream", ... */
-const char *pd_classify_mode_title(enum pd_mode m);    /* "Mode 1: upstream TikTok API down or changed" */
-const char *pd_classify_mode_runbook(enum pd_mode m);  /* "mode1-upstream-changed.md" */
+				      size_t cap);
+const char *pd_classify_mode_str(enum pd_mode m); /* "none", "mode1-upstream", ... */
+const char *
+pd_classify_mode_title(enum pd_mode m); /* "Mode 1: upstream TikTok API down or changed" */
+const char *pd_classify_mode_runbook(enum pd_mode m); /* "mode1-upstream-changed.md" */
 /* "P1".."P4" ("-" for 0) */
 const char *pd_classify_severity_str(int severity);
 /* The one parser of a severity word: exactly "P1".."P4" -> 1..4; anything else (NULL,

@@ -34,24 +34,24 @@
 
 /* One timeline entry (alert fired, severity changed, notification sent, recovered...). */
 struct pd_comms_event {
-	int64_t ts_ms;          /* UTC milliseconds since the epoch */
+	int64_t ts_ms; /* UTC milliseconds since the epoch */
 	const char *text;
 };
 
 struct pd_comms_incident {
-	const char *title;              /* one-line summary, e.g. "Upstream shape change on
+	const char *title;           /* one-line summary, e.g. "Upstream shape change on
 					 * /post-detail/"; NULL/"" = derived from affected */
-	const char *const *affected;    /* endpoints affected, e.g. "/post-detail/" */
+	const char *const *affected; /* endpoints affected, e.g. "/post-detail/" */
 	size_t naffected;
-	const char *const *working;     /* endpoints that still work (may be 0) */
+	const char *const *working; /* endpoints that still work (may be 0) */
 	size_t nworking;
-	const char *mode;               /* what was identified, a noun phrase, e.g. "an
+	const char *mode;     /* what was identified, a noun phrase, e.g. "an
 					 * upstream change in how play and hdplay are returned";
 					 * NULL/"" = not known */
-	int64_t start_ms;               /* UTC ms; > 0 */
-	int64_t end_ms;                 /* UTC ms; 0 = still open */
-	const char *severity;           /* "P1".."P4"; NULL = unknown (postmortem prompt kept) */
-	const struct pd_comms_event *events;  /* in time order */
+	int64_t start_ms;     /* UTC ms; > 0 */
+	int64_t end_ms;       /* UTC ms; 0 = still open */
+	const char *severity; /* "P1".."P4"; NULL = unknown (postmortem prompt kept) */
+	const struct pd_comms_event *events; /* in time order */
 	size_t nevents;
 };
 
@@ -113,7 +113,7 @@ void pd_comms_duration(int64_t ms, char *out, size_t cap);
  *   "missing section 'Mitigate'", "empty section 'Detect'",
  *   "section 'Declare' out of order", "duplicate section 'RCA'"
  * (the caller prefixes the file name). Returns the number of problems (0 = good). */
-int pd_comms_lint_runbook(const char *text, size_t len,
-			  void (*report)(void *ud, const char *msg), void *ud);
+int pd_comms_lint_runbook(const char *text, size_t len, void (*report)(void *ud, const char *msg),
+			  void *ud);
 
 #endif

@@ -36,11 +36,11 @@ enum pd_control_decision {
 
 /* The control probe as the policy sees it. */
 struct pd_control_view {
-	int configured;       /* a control probe exists; the rest is read only then */
-	int has_result;       /* it has reported since the daemon started */
-	int last_ok;          /* its last result passed */
-	int64_t last_ts_ms;   /* when the run of its last result started (UTC ms) */
-	int up;               /* its paging state is UP */
+	int configured;     /* a control probe exists; the rest is read only then */
+	int has_result;     /* it has reported since the daemon started */
+	int last_ok;        /* its last result passed */
+	int64_t last_ts_ms; /* when the run of its last result started (UTC ms) */
+	int up;             /* its paging state is UP */
 };
 
 /* The monitoring host is the suspect: the control target's last result failed, or its
@@ -52,8 +52,8 @@ int pd_control_host_suspect(const struct pd_control_view *c);
  * other live probes and how many of them have a failed last result (read only for the
  * control's own trigger); draining: the daemon is stopping (nothing is held then). */
 enum pd_control_decision pd_control_trigger(const struct pd_control_view *c, int is_control,
-					    int64_t fail_since_ms, int others,
-					    int others_failing, int draining);
+					    int64_t fail_since_ms, int others, int others_failing,
+					    int draining);
 
 /* A probe recovered. was_paged: its outage's page went out (a suppressed one did not,
  * and has nothing to resolve). The control's own resolve and any other alike. */

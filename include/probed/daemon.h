@@ -21,10 +21,10 @@
 struct pd_daemon;
 
 struct pd_daemon_opts {
-	const char *config_path;  /* re-read on SIGHUP */
-	const char *db_path;      /* overrides store.path when non-NULL */
+	const char *config_path;      /* re-read on SIGHUP */
+	const char *db_path;          /* overrides store.path when non-NULL */
 	const struct pd_clock *clock; /* NULL = real */
-	double drain_timeout_s;   /* SIGTERM: bound on finishing in-flight work (default 15) */
+	double drain_timeout_s;       /* SIGTERM: bound on finishing in-flight work (default 15) */
 	/* Optional hooks (sd_notify, the HTTP listener): called on the loop.
 	 * on_reload: before (phase 0) and after (phase 1, ok = 1 applied / 0 kept old, msg =
 	 * the reason) a SIGHUP reload. on_shutdown: when a graceful shutdown begins. */
@@ -53,12 +53,12 @@ void pd_daemon_shutdown(struct pd_daemon *d);
 struct pd_probe_view {
 	const char *name;
 	const char *family;
-	const char *tier;              /* "core" | "secondary" | "site" */
+	const char *tier; /* "core" | "secondary" | "site" */
 	const struct pd_probe_cfg *cfg;
 	const struct pd_eval_state *state;
-	int has_result;                /* 0 until the first result since start */
-	const struct pd_result *last;  /* valid when has_result */
-	int64_t cert_not_after_s;      /* earliest notAfter of the TLS chain (unix s,
+	int has_result;                   /* 0 until the first result since start */
+	const struct pd_result *last;     /* valid when has_result */
+	int64_t cert_not_after_s;         /* earliest notAfter of the TLS chain (unix s,
 					* last known, kept across restarts); -1 unknown */
 	const struct pd_maint_hit *maint; /* held by maintenance or a silence, else
 					   * NULL (valid during the call) */
@@ -68,13 +68,13 @@ typedef void (*pd_daemon_probe_fn)(void *ud, const struct pd_probe_view *v);
 size_t pd_daemon_probes(const struct pd_daemon *d, pd_daemon_probe_fn fn, void *ud);
 
 struct pd_daemon_stats {
-	uint64_t results;              /* results recorded since start */
-	uint64_t failures;             /* of which failed */
-	uint64_t store_errors;         /* failed store writes/commits since start */
-	uint64_t skipped;              /* starts skipped because the last run was still going */
+	uint64_t results;      /* results recorded since start */
+	uint64_t failures;     /* of which failed */
+	uint64_t store_errors; /* failed store writes/commits since start */
+	uint64_t skipped;      /* starts skipped because the last run was still going */
 	uint64_t reloads, reload_failures;
-	int64_t lateness_us_max;       /* worst start lateness since start */
-	uint64_t lateness_le_us[8];    /* cumulative histogram of start lateness, bounds below */
+	int64_t lateness_us_max;    /* worst start lateness since start */
+	uint64_t lateness_le_us[8]; /* cumulative histogram of start lateness, bounds below */
 	uint64_t lateness_count;
 	double lateness_sum_s;
 	size_t probes_up, probes_down; /* down = DOWN or RECOVERING (a page is open) */

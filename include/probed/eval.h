@@ -36,28 +36,28 @@ struct pd_eval_state {
 	enum pd_eval_status status;
 	int consec_fail;
 	int consec_ok;
-	int64_t since_ms;        /* when status last changed (UTC ms) */
-	int64_t first_fail_ms;   /* first failure of the current run of failures, 0 if none */
-	int64_t paged_at_ms;     /* when the current page was raised, 0 if none */
-	int64_t last_page_ms;    /* most recent trigger ever raised, 0 if never */
-	int last_outcome;        /* enum pd_outcome of the last result */
-	char dedup_key[128];     /* stable key of the current outage ("" when none) */
+	int64_t since_ms;      /* when status last changed (UTC ms) */
+	int64_t first_fail_ms; /* first failure of the current run of failures, 0 if none */
+	int64_t paged_at_ms;   /* when the current page was raised, 0 if none */
+	int64_t last_page_ms;  /* most recent trigger ever raised, 0 if never */
+	int last_outcome;      /* enum pd_outcome of the last result */
+	char dedup_key[128];   /* stable key of the current outage ("" when none) */
 };
 
 struct pd_eval_rules {
-	int failures_before_page;      /* >= 1 */
-	int successes_before_resolve;  /* >= 1 */
+	int failures_before_page;     /* >= 1 */
+	int successes_before_resolve; /* >= 1 */
 };
 
 enum pd_eval_event {
 	PD_EV_NONE = 0,
-	PD_EV_FAILING,     /* UP -> FAILING */
-	PD_EV_TRIGGER,     /* -> DOWN: raise a page */
-	PD_EV_FLAP,        /* FAILING -> UP without a page */
-	PD_EV_RECOVERING,  /* DOWN -> RECOVERING */
-	PD_EV_RELAPSE,     /* RECOVERING -> DOWN (same outage, no new page) */
-	PD_EV_RESOLVE,     /* -> UP: resolve the page */
-	PD_EV_HELD,        /* a TRIGGER held by the caller (pd_eval_hold): stays FAILING */
+	PD_EV_FAILING,    /* UP -> FAILING */
+	PD_EV_TRIGGER,    /* -> DOWN: raise a page */
+	PD_EV_FLAP,       /* FAILING -> UP without a page */
+	PD_EV_RECOVERING, /* DOWN -> RECOVERING */
+	PD_EV_RELAPSE,    /* RECOVERING -> DOWN (same outage, no new page) */
+	PD_EV_RESOLVE,    /* -> UP: resolve the page */
+	PD_EV_HELD,       /* a TRIGGER held by the caller (pd_eval_hold): stays FAILING */
 };
 
 void pd_eval_init(struct pd_eval_state *st);
@@ -83,8 +83,7 @@ int pd_eval_paged(const struct pd_eval_state *st);
 int pd_eval_page_open(const struct pd_eval_state *st);
 /* Delay before the next run: confirm_ms while a change is unconfirmed
  * (FAILING, RECOVERING), interval_ms otherwise. */
-int64_t pd_eval_next_delay(const struct pd_eval_state *st, int64_t interval_ms,
-			   int64_t confirm_ms);
+int64_t pd_eval_next_delay(const struct pd_eval_state *st, int64_t interval_ms, int64_t confirm_ms);
 
 const char *pd_eval_status_str(enum pd_eval_status s);
 const char *pd_eval_event_str(enum pd_eval_event e);

@@ -39,12 +39,12 @@
 #define PD_HTTPD_MAX_CONN 64
 #define PD_HTTPD_MAX_CONN_PER_IP 16
 #define PD_HTTPD_MEM_LIMIT (32 * 1024)
-#define PD_HTTPD_TIMEOUT_S 10          /* idle: no byte either way */
-#define PD_HTTPD_REQUEST_TIMEOUT_S 5   /* a whole request head, from open or last answer */
-#define PD_HTTPD_ANSWER_TIMEOUT_S 30   /* the answer, from its request head */
-#define PD_HTTPD_TICK_S 0.25           /* MHD_run() and the deadlines, connections open */
-#define PD_HTTPD_IDLE_TICK_S 1.0       /* ... and with none open */
-#define PD_HTTPD_GONE_AFTER_MS 200     /* a waiting connection is checked for a gone client */
+#define PD_HTTPD_TIMEOUT_S 10        /* idle: no byte either way */
+#define PD_HTTPD_REQUEST_TIMEOUT_S 5 /* a whole request head, from open or last answer */
+#define PD_HTTPD_ANSWER_TIMEOUT_S 30 /* the answer, from its request head */
+#define PD_HTTPD_TICK_S 0.25         /* MHD_run() and the deadlines, connections open */
+#define PD_HTTPD_IDLE_TICK_S 1.0     /* ... and with none open */
+#define PD_HTTPD_GONE_AFTER_MS 200   /* a waiting connection is checked for a gone client */
 #define PD_HTTPD_BODY_LIMIT (16 * 1024 * 1024) /* cap on a rendered response */
 
 struct pd_httpd;
@@ -70,8 +70,8 @@ unsigned pd_httpd_port(const struct pd_httpd *h);
 struct pd_httpd *pd_httpd_new_unbound(struct pd_daemon *d, struct pd_err *err);
 /* Serve fd (ownership passes to the listener, even on failure) as a client at addr.
  * 0 or PD_ERR_IO (connection limit, out of memory). */
-int pd_httpd_add_connection(struct pd_httpd *h, int fd, const struct sockaddr *addr,
-			    socklen_t len, struct pd_err *err);
+int pd_httpd_add_connection(struct pd_httpd *h, int fd, const struct sockaddr *addr, socklen_t len,
+			    struct pd_err *err);
 /* One pass of what the loop's watchers do: MHD_run(), then re-arm the timer. */
 void pd_httpd_run(struct pd_httpd *h);
 /* Connections open now. */

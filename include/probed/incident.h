@@ -57,7 +57,7 @@ struct pd_incidents;
 
 /* Borrowed: store and clock must outlive the manager. */
 struct pd_incidents *pd_incident_new(struct pd_store *st, const struct pd_clock *clock,
-				      struct pd_err *err);
+				     struct pd_err *err);
 void pd_incident_free(struct pd_incidents *m);
 /* The live config (targets, location, classifier rules); borrowed until the next call. */
 void pd_incident_set_config(struct pd_incidents *m, const struct pd_config *cfg);
@@ -72,7 +72,7 @@ void pd_incident_set_config(struct pd_incidents *m, const struct pd_config *cfg)
 void pd_incident_set_silences(struct pd_incidents *m, const struct pd_silence *s, size_t n);
 /* Is the probe held at now (by a window of the live config or a silence)? 1 and *hit. */
 int pd_incident_held(const struct pd_incidents *m, const char *probe, const char *family,
-		      int64_t now, struct pd_maint_hit *hit);
+		     int64_t now, struct pd_maint_hit *hit);
 /* Load open incidents from the store (after a restart). */
 int pd_incident_load(struct pd_incidents *m, struct pd_err *err);
 /* Forget the open incidents held in memory and read them again from the store (after a
@@ -83,7 +83,7 @@ int pd_incident_reload(struct pd_incidents *m, struct pd_err *err);
  * joins, escalates and resolves incidents, queueing notifications and timeline rows in
  * the current batch. Returns how many notifications were queued. */
 int pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
-			const struct pd_result *const *last, size_t n, int64_t now_ms);
+		       const struct pd_result *const *last, size_t n, int64_t now_ms);
 
 /* Open incidents by severity: counts[1..4]. Returns the total open. */
 size_t pd_incident_open_counts(const struct pd_incidents *m, size_t counts[5]);
@@ -97,7 +97,7 @@ int pd_incident_has_probe(const struct pd_incidents *m, const char *probe);
  * rule fires. One incident per objective, apart from probe incidents. Returns the
  * number of notifications queued. */
 int pd_incident_slo(struct pd_incidents *m, const struct pd_slo_cfg *o,
-		     const struct pd_slo_status *s, int64_t now);
+		    const struct pd_slo_status *s, int64_t now);
 /* Resolve the open burn-rate incidents whose objective the live config no longer has. */
 void pd_incident_slo_prune(struct pd_incidents *m, int64_t now);
 
@@ -113,8 +113,8 @@ int pd_incident_drill(struct pd_incidents *m, int severity, int64_t now_ms, stru
  * urgent level re-triggers; a less urgent one only updates the reason); 0: resolves the
  * open one (certificate renewed, probe removed or cert_expiry off). reason is the
  * pd_tlscert_reason text. Returns the number of notifications queued. */
-int pd_incident_cert(struct pd_incidents *m, const char *probe, int severity,
-		      const char *reason, int64_t now_ms);
+int pd_incident_cert(struct pd_incidents *m, const char *probe, int severity, const char *reason,
+		     int64_t now_ms);
 
 /* The dedup key pd_incident_drill(m, ..., now_ms) gives its drill. */
 void pd_incident_drill_key(const struct pd_incidents *m, int64_t now_ms, char *out, size_t cap);
@@ -131,13 +131,13 @@ void pd_incident_drill_key(const struct pd_incidents *m, int64_t now_ms, char *o
  */
 struct pd_incident_sev {
 	char probe[128];
-	int severity;              /* 1..4 */
-	char key[96];              /* the incident's dedup key */
+	int severity; /* 1..4 */
+	char key[96]; /* the incident's dedup key */
 };
 struct pd_incident_sevmap {
 	struct pd_incident_sev *v; /* sorted by probe name (malloc'd) */
 	size_t n, cap;
-	size_t counts[5];          /* open declared incidents by severity, counts[1..4] */
+	size_t counts[5]; /* open declared incidents by severity, counts[1..4] */
 };
 void pd_incident_sevmap_init(struct pd_incident_sevmap *m);
 void pd_incident_sevmap_cleanup(struct pd_incident_sevmap *m);
@@ -145,20 +145,17 @@ void pd_incident_sevmap_cleanup(struct pd_incident_sevmap *m);
  * Resolved rows, drills and rows without a severity are skipped. Pure; 0 or PD_ERR_NOMEM. */
 int pd_incident_sevmap_add(struct pd_incident_sevmap *m, const struct pd_incident_row *r);
 /* Add every open incident of the store. 0, or the store's error (err set). */
-int pd_incident_sevmap_load(struct pd_incident_sevmap *m, struct pd_store *st,
-			    struct pd_err *err);
+int pd_incident_sevmap_load(struct pd_incident_sevmap *m, struct pd_store *st, struct pd_err *err);
 /* The probe's severity, 1..4, or 0 when it is in no open incident; *key (when key is not
  * NULL) gets the incident's dedup key (borrowed from m), or NULL. */
-int pd_incident_sevmap_of(const struct pd_incident_sevmap *m, const char *probe,
-			  const char **key);
+int pd_incident_sevmap_of(const struct pd_incident_sevmap *m, const char *probe, const char **key);
 
 /* The endpoint a person reads in titles, drafts and on the status page — one rule for all:
  * the path of the URL as written, without query or fragment ("https://h/post-detail/?url=x"
  * -> "/post-detail/"); when there is no path beyond "/", or it is not plain text (holds
  * "${"), or there is no URL: the family (pd_incident_endpoint: else the probe's name).
  * Always terminated; cut to cap - 1 bytes. */
-void pd_incident_endpoint_label(const char *url_display, const char *family, char *out,
-				size_t cap);
+void pd_incident_endpoint_label(const char *url_display, const char *family, char *out, size_t cap);
 void pd_incident_endpoint(const struct pd_probe_cfg *p, char *out, size_t cap);
 
 /* The runbook link every payload carries for a runbook file ("mode1-upstream-changed.md"):

@@ -16,9 +16,9 @@
 struct pd_schema;
 
 struct pd_schema_error {
-	char path[160];     /* "$.user.stats[0].id" */
-	char keyword[32];   /* "minLength" */
-	char msg[256];      /* full line: "$.id: minLength 1, got \"\"" */
+	char path[160];   /* "$.user.stats[0].id" */
+	char keyword[32]; /* "minLength" */
+	char msg[256];    /* full line: "$.id: minLength 1, got \"\"" */
 };
 
 /* Compile schema (deep-copied; the caller keeps ownership of its cJSON). Returns NULL
@@ -36,7 +36,7 @@ const char *pd_jsonschema_type_name(const cJSON *j);
 /* Validate doc. Returns 1 valid, 0 invalid. Up to max errors are written to errs
  * (may be NULL when max is 0); *nerr (may be NULL) receives how many were written. */
 int pd_jsonschema_validate(const struct pd_schema *s, const cJSON *doc,
-		       struct pd_schema_error *errs, size_t max, size_t *nerr);
+			   struct pd_schema_error *errs, size_t max, size_t *nerr);
 
 /*
  * Unknown keywords. A key of a schema object that draft 7 does not define is legal and
@@ -53,8 +53,7 @@ int pd_jsonschema_validate(const struct pd_schema *s, const cJSON *doc,
  * ("unknown JSON Schema keyword 'minLenght' (did you mean 'minLength'?)"). Both strings
  * live only for the call. Returns how many keys were reported. Never allocates.
  */
-typedef void (*pd_schema_lint_fn)(void *ud, const cJSON *key, const char *pointer,
-				  const char *msg);
+typedef void (*pd_schema_lint_fn)(void *ud, const cJSON *key, const char *pointer, const char *msg);
 size_t pd_jsonschema_lint(const cJSON *schema, pd_schema_lint_fn fn, void *ud);
 
 #endif

@@ -18,34 +18,34 @@
 #define PD_MAINT_WEEK_MS (7 * PD_MAINT_DAY_MS)
 
 struct pd_maint_window {
-	char *name;              /* optional label (NULL: "maintenance #N", N from 1) */
-	char *reason;            /* required */
-	int64_t start_ms;        /* one-off: the start, UTC epoch ms; 0 = recurring */
-	unsigned weekdays;       /* recurring: bit 0 = Monday .. bit 6 = Sunday */
-	int64_t time_ms;         /* recurring: the start, ms after 00:00 UTC */
-	int64_t duration_ms;     /* > 0; at most 7 days for a recurring window */
-	int all;                 /* every probe */
-	char **probes;           /* by name */
+	char *name;          /* optional label (NULL: "maintenance #N", N from 1) */
+	char *reason;        /* required */
+	int64_t start_ms;    /* one-off: the start, UTC epoch ms; 0 = recurring */
+	unsigned weekdays;   /* recurring: bit 0 = Monday .. bit 6 = Sunday */
+	int64_t time_ms;     /* recurring: the start, ms after 00:00 UTC */
+	int64_t duration_ms; /* > 0; at most 7 days for a recurring window */
+	int all;             /* every probe */
+	char **probes;       /* by name */
 	size_t nprobes;
-	char **families;         /* by family */
+	char **families; /* by family */
 	size_t nfamilies;
 };
 
 struct pd_silence {
 	int64_t id;
-	char probe[128];         /* "" when the silence is by family */
-	char family[128];        /* "" when by probe */
+	char probe[128];  /* "" when the silence is by family */
+	char family[128]; /* "" when by probe */
 	char reason[256];
 	int64_t created_ms;
-	int64_t until_ms;        /* the end; an expired silence has until_ms <= expiry time */
-	int64_t expired_ms;      /* 0 unless ended early by probectl silence expire */
+	int64_t until_ms;   /* the end; an expired silence has until_ms <= expiry time */
+	int64_t expired_ms; /* 0 unless ended early by probectl silence expire */
 };
 
 /* What holds a probe (the one that lasts longest when several do). */
 struct pd_maint_hit {
-	int silence;             /* 1: an ad-hoc silence (id), 0: a config window (name) */
-	int64_t id;              /* the silence's id */
-	char name[64];           /* the window's name, or "silence #ID" */
+	int silence;   /* 1: an ad-hoc silence (id), 0: a config window (name) */
+	int64_t id;    /* the silence's id */
+	char name[64]; /* the window's name, or "silence #ID" */
 	char reason[256];
 	int64_t start_ms, until_ms;
 };
@@ -63,8 +63,7 @@ int pd_maint_weekday(int64_t ms);
 int pd_maint_window_active(const struct pd_maint_window *w, int64_t now, int64_t *start,
 			   int64_t *end);
 /* Does w cover the probe (name, family may be NULL)? */
-int pd_maint_window_covers(const struct pd_maint_window *w, const char *probe,
-			   const char *family);
+int pd_maint_window_covers(const struct pd_maint_window *w, const char *probe, const char *family);
 /* Is the silence in force at now for the probe? */
 int pd_maint_silence_active(const struct pd_silence *s, const char *probe, const char *family,
 			    int64_t now);

@@ -14,17 +14,17 @@
 
 enum pd_notify_verdict {
 	PD_NOTIFY_DELIVERED = 0,
-	PD_NOTIFY_RETRY = 1,      /* timeouts, connect errors, 5xx, 429: transient */
-	PD_NOTIFY_PERMANENT = 2,  /* other 4xx: dead-letter, log loudly */
+	PD_NOTIFY_RETRY = 1,     /* timeouts, connect errors, 5xx, 429: transient */
+	PD_NOTIFY_PERMANENT = 2, /* other 4xx: dead-letter, log loudly */
 };
 
 /* what the generic parts (config.c, outbox.c) know about a type, as flags. */
-#define PD_NOTIFY_F_URL_REQUIRED  0x01u /* `url` required (else default_url, or none) */
-#define PD_NOTIFY_F_NO_URL        0x02u /* `url` and `headers` refused (exec) */
-#define PD_NOTIFY_F_URL_SECRET    0x04u /* the URL is a credential (Slack): masked */
-#define PD_NOTIFY_F_COMMAND       0x08u /* delivered by running t->command (notify_exec) */
-#define PD_NOTIFY_F_RESENDS       0x10u /* Alertmanager's re-sends (pd_notify_am_*) */
-#define PD_NOTIFY_F_IDEMPOTENCY   0x20u /* send the Idempotency-Key header */
+#define PD_NOTIFY_F_URL_REQUIRED 0x01u /* `url` required (else default_url, or none) */
+#define PD_NOTIFY_F_NO_URL 0x02u       /* `url` and `headers` refused (exec) */
+#define PD_NOTIFY_F_URL_SECRET 0x04u   /* the URL is a credential (Slack): masked */
+#define PD_NOTIFY_F_COMMAND 0x08u      /* delivered by running t->command (notify_exec) */
+#define PD_NOTIFY_F_RESENDS 0x10u      /* Alertmanager's re-sends (pd_notify_am_*) */
+#define PD_NOTIFY_F_IDEMPOTENCY 0x20u  /* send the Idempotency-Key header */
 
 /* A target type: one file (src/notify_<name>.c) and one line in notify.c's table; the
  * type's number (enum pd_notify_type for the first six) is its index in the table.
@@ -33,7 +33,7 @@ enum pd_notify_verdict {
 struct pd_notify_ops {
 	enum pd_notify_type type; /* not read: a type's number is its index in the
 				   * table; the first six set it to their enum value */
-	const char *name;   /* "webhook", "pagerduty": the `type:` in probes.yaml */
+	const char *name;         /* "webhook", "pagerduty": the `type:` in probes.yaml */
 	/* configuration. keys: the type's own keys (NULL-terminated; NULL = none)
 	 * next to the common ones (name, type, url, headers, timeout, role, severities,
 	 * retry, breaker); a key of another type is refused at its node. configure reads
@@ -48,7 +48,7 @@ struct pd_notify_ops {
 	const char *default_url;
 	enum pd_notify_role default_role;
 	const char *schemes;
-	unsigned flags;     /* PD_NOTIFY_F_* */
+	unsigned flags; /* PD_NOTIFY_F_* */
 	/* optional: render with the wall clock (the outbox's injectable clock);
 	 * preferred over render. */
 	int (*render_at)(const struct pd_notify_cfg *t, const cJSON *event, int64_t now_ms,
@@ -105,7 +105,7 @@ const char *pd_notify_type_list(void);
 /* The neutral event: {"event","dedup_key","probe","family","summary","reason","ts",
  * "consecutive_failures", "outcome", "location"?}. Returns a malloc'd JSON string. */
 struct pd_notify_event {
-	const char *event;      /* "trigger" | "resolve" */
+	const char *event; /* "trigger" | "resolve" */
 	const char *dedup_key;
 	const char *probe;
 	const char *family;
@@ -113,22 +113,22 @@ struct pd_notify_event {
 	const char *summary;
 	const char *reason;
 	const char *outcome;
-	const char *location;   /* may be NULL */
+	const char *location; /* may be NULL */
 	int64_t ts_ms;
 	int consecutive_failures;
-	int64_t down_since_ms;  /* first failure (resolve: how long it lasted) */
+	int64_t down_since_ms; /* first failure (resolve: how long it lasted) */
 	/* set by the incident layer; NULL/0 = omitted */
 	const char *severity;   /* "P1".."P4" */
 	const char *mode;       /* "mode1-upstream", ... */
 	const char *mode_title; /* "Mode 1: upstream TikTok API down or changed" */
 	const char *runbook;    /* "runbooks/mode1-upstream-changed.md" */
 	int64_t incident_id;
-	const char *probes_json;/* JSON array of the incident's probes (the first 64 by name) */
-	size_t probe_count;     /* how many probes the incident has in all (0 = omitted) */
+	const char *probes_json;    /* JSON array of the incident's probes (the first 64 by name) */
+	size_t probe_count;         /* how many probes the incident has in all (0 = omitted) */
 	const char *status_message; /* drafted status-page text */
 	const char *evidence;
-	int drill;              /* 1 = a drill: clearly marked, routed like the real thing */
-	int update;             /* 1 = "update": true, a trigger for a target that already has
+	int drill;  /* 1 = a drill: clearly marked, routed like the real thing */
+	int update; /* 1 = "update": true, a trigger for a target that already has
 				 * this incident (an escalation): Opsgenie updates the alert */
 };
 char *pd_notify_event_json(const struct pd_notify_event *ev);
@@ -213,9 +213,9 @@ int pd_notify_am_body(const struct pd_notify_cfg *t, const struct pd_am_alert *a
  * with a pidfd. */
 struct pd_exec;
 struct pd_exec_result {
-	int exited, exit_status;   /* normal exit */
-	int signaled, signal;      /* killed by a signal */
-	int timed_out;             /* we sent SIGTERM (and maybe SIGKILL) */
+	int exited, exit_status; /* normal exit */
+	int signaled, signal;    /* killed by a signal */
+	int timed_out;           /* we sent SIGTERM (and maybe SIGKILL) */
 	int64_t elapsed_ms;
 };
 typedef void (*pd_exec_done_fn)(void *ud, const struct pd_exec_result *res);

@@ -95,10 +95,10 @@ void pd_outbox_policy(const struct pd_notify_cfg *t, struct pd_outbox_policy *ou
 enum pd_breaker_state { PD_BREAKER_CLOSED = 0, PD_BREAKER_OPEN = 1, PD_BREAKER_HALF_OPEN = 2 };
 struct pd_outbox_breaker {
 	enum pd_breaker_state state;
-	int failures;            /* consecutive transient failures */
-	int64_t open_until_ms;   /* OPEN: when the half-open probe may go (UTC ms) */
-	int64_t cooldown_ms;     /* current cool-down (0 while CLOSED) */
-	uint64_t opened;         /* times it opened since start */
+	int failures;          /* consecutive transient failures */
+	int64_t open_until_ms; /* OPEN: when the half-open probe may go (UTC ms) */
+	int64_t cooldown_ms;   /* current cool-down (0 while CLOSED) */
+	uint64_t opened;       /* times it opened since start */
 };
 /* The breaker of target (by name); a target never seen reads CLOSED with zeros. */
 void pd_outbox_breaker(const struct pd_outbox *ob, const char *target,

@@ -14,17 +14,17 @@ struct pd_runner;
 
 struct pd_request {
 	const char *url;
-	const char *method;            /* NULL = GET (POST when body != NULL) */
+	const char *method; /* NULL = GET (POST when body != NULL) */
 	const struct pd_header *headers;
 	size_t nheaders;
-	const char *body;              /* copied by libcurl */
+	const char *body; /* copied by libcurl */
 	size_t body_len;
-	int64_t timeout_ms;            /* total */
-	int64_t connect_timeout_ms;    /* 0 = min(timeout, 10s) */
-	size_t max_body;               /* cap on the response body; 0 = 1 MiB */
-	int fresh_connect;             /* 1 = new connection and DNS lookup every time (probes) */
-	int certinfo;                  /* 1 = collect the TLS chain (resp.cert_not_after_s) */
-	const char *ca_file;           /* CURLOPT_CAINFO, NULL = the system's store */
+	int64_t timeout_ms;         /* total */
+	int64_t connect_timeout_ms; /* 0 = min(timeout, 10s) */
+	size_t max_body;            /* cap on the response body; 0 = 1 MiB */
+	int fresh_connect;          /* 1 = new connection and DNS lookup every time (probes) */
+	int certinfo;               /* 1 = collect the TLS chain (resp.cert_not_after_s) */
+	const char *ca_file;        /* CURLOPT_CAINFO, NULL = the system's store */
 	/* Non-HTTP transfers (a notification target's protocol, e.g. SMTP); all optional.
 	 * protocols: CURLOPT_PROTOCOLS_STR (NULL = "http,https"). With upload, body is sent
 	 * as an upload (copied; CURLOPT_UPLOAD) instead of POST fields. mail_from/mail_rcpt:
@@ -40,17 +40,17 @@ struct pd_request {
 };
 
 struct pd_response {
-	int curl_code;            /* CURLcode */
-	char error[256];          /* curl's error buffer (or strerror); "" when OK */
-	long http_status;         /* CURLINFO_RESPONSE_CODE: the HTTP status, or for SMTP the
+	int curl_code;    /* CURLcode */
+	char error[256];  /* curl's error buffer (or strerror); "" when OK */
+	long http_status; /* CURLINFO_RESPONSE_CODE: the HTTP status, or for SMTP the
 				   * last reply code (250, 451, 554, ...) */
 	/* curl's cumulative timings, seconds since start; -1 when unknown */
 	double namelookup_s, connect_s, appconnect_s, starttransfer_s, total_s;
-	struct pd_buf body;       /* capped; body.over set when the cap was hit */
-	int64_t retry_after_s;    /* Retry-After header in seconds, -1 when absent; at most
+	struct pd_buf body;          /* capped; body.over set when the cap was hit */
+	int64_t retry_after_s;       /* Retry-After header in seconds, -1 when absent; at most
 				   * PD_RUNNER_RETRY_AFTER_MAX_S */
 	int64_t ratelimit_remaining; /* X-RateLimit-Remaining, -1 when absent */
-	int64_t cert_not_after_s; /* earliest notAfter of the TLS chain (unix s), -1 when
+	int64_t cert_not_after_s;    /* earliest notAfter of the TLS chain (unix s), -1 when
 				   * not collected or no handshake happened */
 };
 

@@ -13,9 +13,9 @@ struct pd_sched_entry;
 typedef void (*pd_sched_fire_fn)(struct pd_sched_entry *e, int64_t lateness_us);
 
 struct pd_sched_entry {
-	ev_timer timer;        /* timer.data = the entry */
+	ev_timer timer; /* timer.data = the entry */
 	struct ev_loop *loop;
-	int64_t due_us;        /* monotonic microseconds */
+	int64_t due_us; /* monotonic microseconds */
 	pd_sched_fire_fn fire;
 	void *owner;
 };

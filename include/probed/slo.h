@@ -40,17 +40,17 @@
 #define PD_SLO_MAX_WINDOWS (2 * PD_SLO_MAX_RULES)
 
 struct pd_slo_rule {
-	double burn;             /* threshold, x the budget rate */
+	double burn; /* threshold, x the budget rate */
 	int64_t long_ms, short_ms;
-	int severity;            /* 1..4 */
+	int severity; /* 1..4 */
 };
 
 struct pd_slo_cfg {
-	char *name;              /* the family (or probe) name; the SLO's name */
-	int by_probe;            /* 1: `probe: NAME`, 0: `family: NAME` */
-	double objective;        /* availability, 0 < o < 1 (99.9% -> 0.999) */
-	int64_t lat_under_ms;    /* 0: availability; else a latency objective (see above) */
-	int64_t period_ms;       /* `over:` (default 30d) */
+	char *name;           /* the family (or probe) name; the SLO's name */
+	int by_probe;         /* 1: `probe: NAME`, 0: `family: NAME` */
+	double objective;     /* availability, 0 < o < 1 (99.9% -> 0.999) */
+	int64_t lat_under_ms; /* 0: availability; else a latency objective (see above) */
+	int64_t period_ms;    /* `over:` (default 30d) */
 	int line, col;
 };
 
@@ -58,7 +58,7 @@ struct pd_slo_cfg {
 void pd_slo_rules_default(struct pd_slo_rule *r, size_t *n);
 
 struct pd_slo_counts {
-	int64_t total, bad;      /* results, failures */
+	int64_t total, bad; /* results, failures */
 };
 /* Counts over [since_ms, until_ms); 0, or non-zero to abort the evaluation. */
 typedef int (*pd_slo_count_fn)(void *ud, int64_t since_ms, int64_t until_ms,
@@ -71,19 +71,19 @@ double pd_slo_burn_rate(const struct pd_slo_counts *c, double objective);
 
 struct pd_slo_status {
 	double objective;
-	int64_t lat_under_ms;          /* the objective's */
+	int64_t lat_under_ms; /* the objective's */
 	int64_t period_ms;
-	struct pd_slo_counts period;   /* over the whole period */
-	double sli;                    /* -1 when no results */
-	double budget_left;            /* ratio of the budget (see above); 1 without results */
-	double budget_minutes;         /* the whole budget in minutes of total outage */
-	size_t nwin;                   /* distinct rule windows, shortest first */
+	struct pd_slo_counts period; /* over the whole period */
+	double sli;                  /* -1 when no results */
+	double budget_left;          /* ratio of the budget (see above); 1 without results */
+	double budget_minutes;       /* the whole budget in minutes of total outage */
+	size_t nwin;                 /* distinct rule windows, shortest first */
 	int64_t win_ms[PD_SLO_MAX_WINDOWS];
 	double burn[PD_SLO_MAX_WINDOWS];
 	int64_t win_total[PD_SLO_MAX_WINDOWS];
-	int severity;                  /* of the most severe firing rule; 0 = none */
-	int rule;                      /* its index, -1 = none */
-	int64_t exhaustion_ms;         /* -1 = never */
+	int severity;          /* of the most severe firing rule; 0 = none */
+	int rule;              /* its index, -1 = none */
+	int64_t exhaustion_ms; /* -1 = never */
 };
 
 /* Evaluate o under rules at now_ms, counting through fn. 0, or fn's non-zero return. */
@@ -94,8 +94,8 @@ double pd_slo_burn_of(const struct pd_slo_status *st, int64_t ms);
 /* The status's figures as one line for an incident's evidence:
  * "SLO 99.9% over 30d: SLI 99.812%, budget left -88.0% (of 43.2 min); burn 1h 20.0x,
  * 5m 21.3x, ...; fired: 14.4x over 1h and 5m". */
-void pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules,
-		     char *out, size_t cap);
+void pd_slo_evidence(const struct pd_slo_status *st, const struct pd_slo_rule *rules, char *out,
+		     size_t cap);
 
 /* ---- from the store (slo_store.c; the daemon, probectl, /metrics, the status page) ----
  * The counts come from the store's per-minute/per-hour aggregates of the objective's

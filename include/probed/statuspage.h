@@ -62,18 +62,18 @@ struct pd_statuspage_probe {
 	char name[128];
 	char family[128];
 	char tier[16];
-	int severity;              /* of the open incident it belongs to, 0 = none (collect) */
-	char incident[96];         /* that incident's key, "" = none */
-	char endpoint[256];        /* "/post-detail/": path of url_display */
+	int severity;       /* of the open incident it belongs to, 0 = none (collect) */
+	char incident[96];  /* that incident's key, "" = none */
+	char endpoint[256]; /* "/post-detail/": path of url_display */
 	enum pd_eval_status eval;
 	int consec_fail;
-	int64_t first_fail_ms;     /* first failure of the current outage, 0 if none */
-	int64_t paged_at_ms;       /* 0 if no page open */
+	int64_t first_fail_ms; /* first failure of the current outage, 0 if none */
+	int64_t paged_at_ms;   /* 0 if no page open */
 	char dedup_key[128];
 	int has_result;
-	struct pd_result last;     /* valid when has_result */
-	int64_t cert_not_after_s;  /* earliest notAfter of the TLS chain, 0 = unknown */
-	struct pd_history_stats day;   /* over the bucket window; count 0 = no data */
+	struct pd_result last;       /* valid when has_result */
+	int64_t cert_not_after_s;    /* earliest notAfter of the TLS chain, 0 = unknown */
+	struct pd_history_stats day; /* over the bucket window; count 0 = no data */
 	struct pd_series_bucket buckets[PD_STATUSPAGE_BUCKETS];
 	/* held by a maintenance window or a silence ("" = not): its name, reason, end */
 	char maint[64];
@@ -81,12 +81,12 @@ struct pd_statuspage_probe {
 	int64_t maint_until_ms;
 	/* derived */
 	enum pd_statuspage_state state;
-	int page_open;             /* eval DOWN or RECOVERING */
+	int page_open; /* eval DOWN or RECOVERING */
 };
 
 struct pd_statuspage_family {
-	const char *name;          /* into the first probe of the family */
-	const char *endpoint;      /* same */
+	const char *name;     /* into the first probe of the family */
+	const char *endpoint; /* same */
 	enum pd_statuspage_state state;
 	size_t nprobes, ndown;
 };
@@ -94,31 +94,31 @@ struct pd_statuspage_family {
 /* An open incident of the incident manager, read from the store. */
 struct pd_statuspage_incident {
 	char key[96];
-	int severity;              /* 1..4 */
+	int severity; /* 1..4 */
 	char title[160];
 	char reason[256];
 	int64_t opened_ms;
-	char members[512];         /* JSON array of probe names, as stored (may be cut) */
+	char members[512]; /* JSON array of probe names, as stored (may be cut) */
 };
 #define PD_STATUSPAGE_MAX_INCIDENTS 8
 
 /* one `slo:` objective's error budget (collect; not touched by derive). */
 struct pd_statuspage_slo {
-	char name[128];            /* family or probe */
-	double objective;          /* 0.999 */
+	char name[128];   /* family or probe */
+	double objective; /* 0.999 */
 	int64_t period_ms;
-	double sli;                /* -1 = no results */
-	double budget_left;        /* ratio: 1 untouched, 0 spent, < 0 overspent */
-	int severity;              /* of the burn-rate rule firing now, 0 = none */
+	double sli;         /* -1 = no results */
+	double budget_left; /* ratio: 1 untouched, 0 spent, < 0 overspent */
+	int severity;       /* of the burn-rate rule firing now, 0 = none */
 };
 #define PD_STATUSPAGE_MAX_SLOS 32
 
 struct pd_statuspage_view {
 	int64_t now_ms;
-	int64_t window_start_ms;   /* buckets[0].start_ms */
-	char location[128];        /* "" when the config has none */
+	int64_t window_start_ms; /* buckets[0].start_ms */
+	char location[128];      /* "" when the config has none */
 	char version[32];
-	struct pd_statuspage_probe *probes;   /* malloc'd */
+	struct pd_statuspage_probe *probes; /* malloc'd */
 	size_t nprobes;
 	/* derived by pd_statuspage_derive */
 	struct pd_statuspage_family *families; /* malloc'd, first-seen order */
@@ -130,7 +130,7 @@ struct pd_statuspage_view {
 	/* from the incident manager's table (collect; not touched by derive) */
 	struct pd_statuspage_incident incidents[PD_STATUSPAGE_MAX_INCIDENTS]; /* newest first */
 	size_t nincidents;
-	char *incident_message;    /* status_message of the most severe open incident
+	char *incident_message; /* status_message of the most severe open incident
 				    * (malloc'd), NULL when none; shown instead of draft */
 	struct pd_statuspage_slo slos[PD_STATUSPAGE_MAX_SLOS]; /* config order */
 	size_t nslos;

@@ -73,15 +73,15 @@ int pd_store_prune_history(struct pd_store *st, int64_t cutoff_ms, int64_t incid
 /* ---- durable outbox ---- */
 struct pd_outbox_row {
 	int64_t id;
-	char target[64];       /* notify target name */
+	char target[64]; /* notify target name */
 	char dedup_key[128];
-	char event[16];        /* "trigger" | "resolve" */
-	char *payload;         /* JSON (malloc'd, no secrets); freed by pd_store_outbox_row_cleanup */
+	char event[16]; /* "trigger" | "resolve" */
+	char *payload;  /* JSON (malloc'd, no secrets); freed by pd_store_outbox_row_cleanup */
 	int64_t created_ms;
 	int64_t next_at_ms;
 	int attempts;
 	char last_error[256];
-	int dead;              /* 1 = dead-lettered, no longer retried */
+	int dead; /* 1 = dead-lettered, no longer retried */
 };
 void pd_store_outbox_row_cleanup(struct pd_outbox_row *r);
 
@@ -92,14 +92,13 @@ int pd_store_outbox_add(struct pd_store *st, const char *target, const char *ded
 /* The oldest live (not dead) row per target whose next_at_ms <= now_ms, ordered by id,
  * at most max rows. Rows are strictly ordered per target: a target whose oldest live
  * row is not yet due returns nothing for that target. Caller cleans up each row. */
-int pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_row *rows,
-			size_t max, size_t *n, struct pd_err *err);
+int pd_store_outbox_due(struct pd_store *st, int64_t now_ms, struct pd_outbox_row *rows, size_t max,
+			size_t *n, struct pd_err *err);
 /* Delivered: delete the row. */
 int pd_store_outbox_done(struct pd_store *st, int64_t id, struct pd_err *err);
 /* Delivered at now_ms: record it in the delivery log (target, dedup key, event,
  * when queued, when delivered, attempts), then delete the row; one batch. */
-int pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms,
-			      struct pd_err *err);
+int pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms, struct pd_err *err);
 /* Failed transiently: attempts+1, next_at_ms, last_error. */
 int pd_store_outbox_retry(struct pd_store *st, int64_t id, int64_t next_at_ms,
 			  const char *last_error, struct pd_err *err);
@@ -114,8 +113,7 @@ int pd_store_outbox_next_due(struct pd_store *st, int64_t *next_at_ms, struct pd
 /* Every row, pending and dead-lettered, oldest first; fn's row is valid during the call;
  * a non-zero return from fn stops the walk and is returned. */
 typedef int (*pd_store_outbox_fn)(void *ud, const struct pd_outbox_row *r);
-int pd_store_outbox_list(struct pd_store *st, pd_store_outbox_fn fn, void *ud,
-			 struct pd_err *err);
+int pd_store_outbox_list(struct pd_store *st, pd_store_outbox_fn fn, void *ud, struct pd_err *err);
 /* Put dead-lettered row id (0 = every dead row) back in the queue, due now, attempts
  * reset (in the current batch: flush to commit). *n = rows requeued. */
 int pd_store_outbox_requeue(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
@@ -125,10 +123,10 @@ int pd_store_outbox_requeue(struct pd_store *st, int64_t id, int64_t now_ms, int
 struct pd_probe_status {
 	char probe[128];
 	int has_result;
-	struct pd_result last;   /* valid when has_result */
+	struct pd_result last; /* valid when has_result */
 	int has_state;
 	struct pd_eval_state state;
-	int64_t last_page_ms;    /* from events; 0 if never */
+	int64_t last_page_ms; /* from events; 0 if never */
 };
 /* All probes known to the store (results or state), sorted by name.
  * *out is malloc'd (free()), *n its length. */
@@ -137,8 +135,9 @@ int pd_store_status(struct pd_store *st, struct pd_probe_status **out, size_t *n
 
 struct pd_history_stats {
 	int64_t count, failures;
-	double error_rate;       /* failures / count, 0 when count == 0 */
-	double p50_ms, p95_ms, p99_ms; /* of total_ms over all results with a response; -1 if none */
+	double error_rate; /* failures / count, 0 when count == 0 */
+	double p50_ms, p95_ms,
+		p99_ms; /* of total_ms over all results with a response; -1 if none */
 	double max_ms;
 };
 /* Results of probe with ts_ms >= since_ms, oldest first, each passed to fn (may be NULL);
@@ -151,8 +150,8 @@ int pd_store_history(struct pd_store *st, const char *probe, int64_t since_ms,
 /* Events with ts_ms >= since_ms (probe NULL = all), oldest first. */
 typedef int (*pd_store_event_fn)(void *ud, int64_t ts_ms, const char *probe, const char *kind,
 				 const char *detail);
-int pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
-		    pd_store_event_fn fn, void *ud, struct pd_err *err);
+int pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms, pd_store_event_fn fn,
+		    void *ud, struct pd_err *err);
 
 /* ---- windows and baselines (the classifier's facts) ----
  * The store keeps per-minute and per-hour aggregates of each probe's results (count,
@@ -167,7 +166,7 @@ int pd_store_events(struct pd_store *st, const char *probe, int64_t since_ms,
  * at the edges come from the results). pd_store_prune drops the minute and hour rows
  * that ended by its cutoff. A writer opening a file with results but no aggregates
  * (before this schema) builds them first. */
-struct pd_window;            /* probed/classify.h */
+struct pd_window; /* probed/classify.h */
 /* Facts about probe over since_ms <= ts_ms < until_ms (empty when until <= since).
  * *out is always initialised (count 0, p50/p95 -1 when there is no data);
  * PD_ERR_NOTFOUND when the store has never seen the probe. */
@@ -197,8 +196,8 @@ int pd_store_baseline_p95(struct pd_store *st, const char *probe, int64_t now_ms
 struct pd_series_bucket {
 	int64_t start_ms;        /* UTC */
 	int64_t count, failures; /* results in [start_ms, start_ms + bucket_ms) */
-	double p95_ms;           /* nearest-rank p95 of total_ms (results with a response); -1 if none */
-	double max_ms;           /* -1 if none */
+	double p95_ms; /* nearest-rank p95 of total_ms (results with a response); -1 if none */
+	double max_ms; /* -1 if none */
 };
 /* Results of probe with since_ms <= ts_ms < since_ms + n * bucket_ms, grouped into n
  * buckets of bucket_ms (out[i].start_ms = since_ms + i * bucket_ms; empty buckets have
@@ -212,17 +211,17 @@ int pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, in
 
 /* ---- incidents ---- */
 struct pd_incident_row {
-	int64_t id;              /* 0 = not stored yet */
-	char key[96];            /* stable dedup key: "probed:[LOCATION/]inc-<opened_ms>" */
+	int64_t id;   /* 0 = not stored yet */
+	char key[96]; /* stable dedup key: "probed:[LOCATION/]inc-<opened_ms>" */
 	int64_t opened_ms, resolved_ms, last_join_ms; /* resolved_ms 0 = open */
-	int severity;            /* 1..4 (never lowered while open) */
-	int mode;                /* enum pd_mode */
+	int severity;                                 /* 1..4 (never lowered while open) */
+	int mode;                                     /* enum pd_mode */
 	char title[160];
 	char reason[256];
 	char evidence[512];
-	char *members;           /* JSON array of probe names (malloc'd) */
-	char *notified;          /* JSON array of targets that got a trigger (malloc'd) */
-	char *status_message;    /* the drafted status-page text (malloc'd) */
+	char *members;        /* JSON array of probe names (malloc'd) */
+	char *notified;       /* JSON array of targets that got a trigger (malloc'd) */
+	char *status_message; /* the drafted status-page text (malloc'd) */
 	int drill;
 };
 void pd_store_incident_row_cleanup(struct pd_incident_row *r);
@@ -251,12 +250,12 @@ int pd_store_incident_events(struct pd_store *st, int64_t id, pd_store_ievent_fn
 struct pd_am_alert {
 	char target[64];
 	char dedup_key[128];
-	char *labels;            /* JSON object text (malloc'd) */
-	char *annotations;       /* JSON object text (malloc'd) */
-	char *generator_url;     /* malloc'd or NULL */
+	char *labels;        /* JSON object text (malloc'd) */
+	char *annotations;   /* JSON object text (malloc'd) */
+	char *generator_url; /* malloc'd or NULL */
 	int64_t starts_ms;
-	int64_t ends_ms;         /* 0 = firing */
-	int64_t last_sent_ms;    /* last accepted (re-)send */
+	int64_t ends_ms;      /* 0 = firing */
+	int64_t last_sent_ms; /* last accepted (re-)send */
 };
 void pd_store_am_alert_cleanup(struct pd_am_alert *a);
 /* A firing alert was delivered (inside the batch): insert it, or refresh annotations
@@ -285,18 +284,18 @@ int pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms
 struct pd_shape_row {
 	uint64_t hash;
 	int64_t first_seen_ms, last_seen_ms;
-	const char *paths;       /* NULL when not stored */
+	const char *paths; /* NULL when not stored */
 };
 /* Record that probe's response had fingerprint hash at now_ms (inside the batch): a new
  * row with paths (may be NULL), or last_seen_ms of the known one moved forward. */
-int pd_store_shape_seen(struct pd_store *st, const char *probe, uint64_t hash,
-			const char *paths, int64_t now_ms, struct pd_err *err);
+int pd_store_shape_seen(struct pd_store *st, const char *probe, uint64_t hash, const char *paths,
+			int64_t now_ms, struct pd_err *err);
 /* Fingerprints of probe last seen at or after since_ms, most recently seen first. The
  * row passed to fn is valid during the call; fn returns non-zero to stop.
  * PD_ERR_NOTFOUND when the store has never seen the probe. */
 typedef int (*pd_store_shape_fn)(void *ud, const struct pd_shape_row *r);
-int pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms,
-		    pd_store_shape_fn fn, void *ud, struct pd_err *err);
+int pd_store_shapes(struct pd_store *st, const char *probe, int64_t since_ms, pd_store_shape_fn fn,
+		    void *ud, struct pd_err *err);
 
 /* ---- what became of a notification ----
  * Per (target, event) of one dedup key, the state of its newest row: from the outbox
@@ -309,15 +308,15 @@ enum pd_delivery_state {
 };
 struct pd_delivery {
 	char target[64];
-	char event[16];            /* "trigger" | "resolve" */
+	char event[16]; /* "trigger" | "resolve" */
 	enum pd_delivery_state state;
-	int attempts;              /* made so far, including the accepted (DELIVERED) or
+	int attempts;         /* made so far, including the accepted (DELIVERED) or
 				    * the final (DEAD) one */
-	int64_t created_ms;        /* when it was queued */
-	int64_t next_at_ms;        /* QUEUED, FAILING: the next attempt, not before; else 0 */
-	int64_t delivered_ms;      /* DELIVERED: when; otherwise when an earlier row of the
+	int64_t created_ms;   /* when it was queued */
+	int64_t next_at_ms;   /* QUEUED, FAILING: the next attempt, not before; else 0 */
+	int64_t delivered_ms; /* DELIVERED: when; otherwise when an earlier row of the
 				    * same target and event was delivered (0: never) */
-	char last_error[256];      /* FAILING, DEAD: why the last attempt failed; else "" */
+	char last_error[256]; /* FAILING, DEAD: why the last attempt failed; else "" */
 };
 /* "queued", "failing", "dead_lettered", "delivered". */
 const char *pd_store_delivery_state_str(enum pd_delivery_state s);

@@ -126,8 +126,8 @@ init(void)
 	struct pd_err err = {0};
 
 	pd_log_set_level(PD_LOG_ERR);
-	if (pd_config_load_string(fixture, sizeof(fixture) - 1, "fuzz_check.yaml", &cfg, &err,
-				  NULL, NULL) != 0) {
+	if (pd_config_load_string(fixture, sizeof(fixture) - 1, "fuzz_check.yaml", &cfg, &err, NULL,
+				  NULL) != 0) {
 		fprintf(stderr, "fuzz_check: fixture: %s\n", err.msg);
 		abort();
 	}
@@ -213,7 +213,7 @@ one(size_t i, const struct parsed *in, int utf8)
 {
 	const struct pd_probe_cfg *p = &cfg->probes[i];
 	struct pd_response resp;
-	struct pd_shape shape = { .known_hash = 0 };
+	struct pd_shape shape = {.known_hash = 0};
 	struct pd_result out;
 	size_t vlen;
 
@@ -245,8 +245,8 @@ one(size_t i, const struct parsed *in, int utf8)
 	FUZZ_CHECK((out.outcome == PD_OUT_OK) == (strcmp(out.verdict, "ok") == 0),
 		   "outcome %s with verdict '%s'", pd_outcome_str(out.outcome), out.verdict);
 	if (utf8)
-		FUZZ_CHECK(fuzz_utf8_valid(out.verdict, vlen), "probe %s: invalid UTF-8 in verdict: %s",
-			   p->name, out.verdict);
+		FUZZ_CHECK(fuzz_utf8_valid(out.verdict, vlen),
+			   "probe %s: invalid UTF-8 in verdict: %s", p->name, out.verdict);
 	if (in->curl_code != 0 || resp.body.over)
 		FUZZ_CHECK(out.outcome != PD_OUT_OK, "a failed transfer passed");
 	if (resp.body.over)

@@ -34,7 +34,7 @@ int __wrap_open(const char *path, int flags, ...);
 int __real_open(const char *path, int flags, ...);
 
 static char sandbox[256];
-static int guard;               /* 1 while the loader runs: only /fuzz/ paths open */
+static int guard; /* 1 while the loader runs: only /fuzz/ paths open */
 
 int
 __wrap_open(const char *path, int flags, ...)
@@ -62,7 +62,7 @@ __wrap_open(const char *path, int flags, ...)
 static void
 sandbox_remove(void)
 {
-	static const char *const files[] = { "key", "empty", "big", "fifo", "dir" };
+	static const char *const files[] = {"key", "empty", "big", "fifo", "dir"};
 	char p[512];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
@@ -134,7 +134,8 @@ duration_size(const uint8_t *data, size_t size)
 	}
 	if (pd_config_size_parse(s, &b) == 0) {
 		snprintf(f, sizeof(f), "%zu", b);
-		FUZZ_CHECK(pd_config_size_parse(f, &b) == 0, "'%s' -> '%s' does not parse back", s, f);
+		FUZZ_CHECK(pd_config_size_parse(f, &b) == 0, "'%s' -> '%s' does not parse back", s,
+			   f);
 	}
 }
 
@@ -144,15 +145,15 @@ check_config(const struct pd_config *cfg)
 	FUZZ_CHECK(cfg->nprobes > 0, "a config without probes loaded");
 	FUZZ_CHECK(cfg->store_path != NULL, "no store path");
 	FUZZ_CHECK(cfg->retention_ms > 0 && cfg->retention_ms <= MAX_DURATION_MS &&
-		   cfg->heartbeat_interval_ms <= MAX_DURATION_MS &&
-		   cfg->correlation_ms <= MAX_DURATION_MS &&
-		   cfg->classify.window_ms <= MAX_DURATION_MS &&
-		   cfg->classify.p3_escalate_ms <= MAX_DURATION_MS,
+			   cfg->heartbeat_interval_ms <= MAX_DURATION_MS &&
+			   cfg->correlation_ms <= MAX_DURATION_MS &&
+			   cfg->classify.window_ms <= MAX_DURATION_MS &&
+			   cfg->classify.p3_escalate_ms <= MAX_DURATION_MS,
 		   "a duration over ten years");
 	for (size_t i = 0; i < cfg->nnotify; i++)
 		FUZZ_CHECK(cfg->notify[i].timeout_ms <= MAX_DURATION_MS &&
-			   cfg->notify[i].resend_interval_ms <= MAX_DURATION_MS &&
-			   cfg->notify[i].resend_resolved_ms <= MAX_DURATION_MS,
+				   cfg->notify[i].resend_interval_ms <= MAX_DURATION_MS &&
+				   cfg->notify[i].resend_resolved_ms <= MAX_DURATION_MS,
 			   "notify %s: a duration over ten years", cfg->notify[i].name);
 	for (size_t i = 0; i < cfg->nprobes; i++) {
 		const struct pd_probe_cfg *p = &cfg->probes[i];
@@ -162,9 +163,9 @@ check_config(const struct pd_config *cfg)
 			   "probe %s: a duration <= 0", p->name);
 		/* the documented bounds: what the daemon computes from them cannot overflow */
 		FUZZ_CHECK(p->interval_ms <= MAX_DURATION_MS && p->timeout_ms <= MAX_DURATION_MS &&
-			   p->confirm_after_ms <= MAX_DURATION_MS &&
-			   p->max_latency_ms <= MAX_DURATION_MS &&
-			   p->fresh_max_age_ms <= MAX_DURATION_MS,
+				   p->confirm_after_ms <= MAX_DURATION_MS &&
+				   p->max_latency_ms <= MAX_DURATION_MS &&
+				   p->fresh_max_age_ms <= MAX_DURATION_MS,
 			   "probe %s: a duration over ten years", p->name);
 		FUZZ_CHECK(p->max_body > 0 && p->max_body <= 256 * 1024 * 1024,
 			   "probe %s: max_body %zu", p->name, p->max_body);

@@ -84,8 +84,8 @@ init(void)
 		 "  - name: beta\n    family: b\n    tier: secondary\n    interval: 1h\n"
 		 "    url: http://127.0.0.1:1/beta/?q=<x>&y=\"z\"\n",
 		 tdir);
-	if (pd_config_load_string(yaml, strlen(yaml), "fuzz_httpd.yaml", &cfg, &err, NULL,
-				  NULL) != 0) {
+	if (pd_config_load_string(yaml, strlen(yaml), "fuzz_httpd.yaml", &cfg, &err, NULL, NULL) !=
+	    0) {
 		fprintf(stderr, "fuzz_httpd: %s\n", err.msg);
 		abort();
 	}
@@ -97,13 +97,18 @@ init(void)
 	atexit(cleanup);
 	st = pd_daemon_store(daemon_);
 	for (int i = 0; i < 20; i++) {
-		struct pd_result r = { .ts_ms = 1795329000000LL - (20 - i) * 60000LL,
-				       .outcome = i % 7 == 3 ? PD_OUT_HTTP_5XX : PD_OUT_OK,
-				       .http_status = i % 7 == 3 ? 502 : 200,
-				       .dns_ms = 1, .connect_ms = 2, .tls_ms = 3, .ttfb_ms = 40,
-				       .total_ms = 50 + i, .body_size = 100 };
+		struct pd_result r = {.ts_ms = 1795329000000LL - (20 - i) * 60000LL,
+				      .outcome = i % 7 == 3 ? PD_OUT_HTTP_5XX : PD_OUT_OK,
+				      .http_status = i % 7 == 3 ? 502 : 200,
+				      .dns_ms = 1,
+				      .connect_ms = 2,
+				      .tls_ms = 3,
+				      .ttfb_ms = 40,
+				      .total_ms = 50 + i,
+				      .body_size = 100};
 
-		snprintf(r.verdict, sizeof(r.verdict), "%s", i % 7 == 3 ? "status 502, expected 200" : "ok");
+		snprintf(r.verdict, sizeof(r.verdict), "%s",
+			 i % 7 == 3 ? "status 502, expected 200" : "ok");
 		if (pd_store_add_result(st, i % 2 ? "alpha" : "beta", &r, &err) != 0)
 			abort();
 	}
@@ -133,8 +138,10 @@ check_answers(const char *out, size_t len, int authorized)
 
 			FUZZ_CHECK(hdr_end != NULL, "unterminated answer header");
 			FUZZ_CHECK((size_t)(end - hdr_end) >= 4, "short answer");
-			FUZZ_CHECK(memmem(p, (size_t)(hdr_end + 2 - p), "Content-Length: 3\r\n", 19) != NULL,
-				   "200 without the token, not /healthz:\n%.*s", (int)(hdr_end - p), p);
+			FUZZ_CHECK(memmem(p, (size_t)(hdr_end + 2 - p), "Content-Length: 3\r\n",
+					  19) != NULL,
+				   "200 without the token, not /healthz:\n%.*s", (int)(hdr_end - p),
+				   p);
 		}
 		p += 7;
 		n++;
@@ -146,7 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int done;
 	static char out[1 << 20];
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(40000) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(40000)};
 	struct pd_err err = {0};
 	size_t off = 0, olen = 0;
 	int sv[2], shut = 0, eof = 0, runs, idle;
@@ -159,7 +166,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
 		abort();
-	if (pd_httpd_add_connection(httpd, sv[0], (struct sockaddr *)&sin, sizeof(sin), &err) != 0) {
+	if (pd_httpd_add_connection(httpd, sv[0], (struct sockaddr *)&sin, sizeof(sin), &err) !=
+	    0) {
 		fprintf(stderr, "fuzz_httpd: %s\n", err.msg);
 		abort();
 	}
@@ -188,7 +196,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			n = read(sv[1], buf, sizeof(buf));
 			if (n > 0) {
-				size_t k = (size_t)n < sizeof(out) - olen ? (size_t)n : sizeof(out) - olen;
+				size_t k = (size_t)n < sizeof(out) - olen ? (size_t)n
+									  : sizeof(out) - olen;
 
 				memcpy(out + olen, buf, k);
 				olen += k;
@@ -201,8 +210,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		idle = moved ? 0 : idle + 1;
 	}
-	FUZZ_CHECK(runs < MAX_RUNS, "the listener is still busy after %d runs (%zu of %zu bytes "
-		   "sent, %zu answered)", runs, off, size, olen);
+	FUZZ_CHECK(runs < MAX_RUNS,
+		   "the listener is still busy after %d runs (%zu of %zu bytes "
+		   "sent, %zu answered)",
+		   runs, off, size, olen);
 	close(sv[1]);
 	check_answers(out, olen, authorized);
 	for (runs = 0; runs < 100 && pd_httpd_connections(httpd) > 0; runs++)

@@ -90,7 +90,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(v2 == 1 || nerr >= 1, "invalid without an error");
 		FUZZ_CHECK(v2 == 0 || nerr == 0, "valid with %zu errors", nerr);
 		check_errors(errs, nerr, utf8);
-		FUZZ_CHECK(pd_jsonschema_validate(s, doc, NULL, 0, NULL) == v1, "not deterministic");
+		FUZZ_CHECK(pd_jsonschema_validate(s, doc, NULL, 0, NULL) == v1,
+			   "not deterministic");
 		cJSON_Delete(doc);
 	}
 	pd_jsonschema_free(s);

@@ -100,9 +100,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hb = shape(b, &pb);
 	nd = pd_check_shape_diff(pa, pb, diff, sizeof(diff));
 	FUZZ_CHECK(strnlen(diff, sizeof(diff)) < sizeof(diff), "diff unterminated");
-	FUZZ_CHECK((ha == hb) == (strcmp(pa, pb) == 0),
-		   "hash %s but path lists %s:\n%s---\n%s", ha == hb ? "equal" : "differs",
-		   ha == hb ? "differ" : "equal", pa, pb);
+	FUZZ_CHECK((ha == hb) == (strcmp(pa, pb) == 0), "hash %s but path lists %s:\n%s---\n%s",
+		   ha == hb ? "equal" : "differs", ha == hb ? "differ" : "equal", pa, pb);
 	FUZZ_CHECK((nd == 0) == (strcmp(pa, pb) == 0), "diff count %zu (%s), lists %s", nd, diff,
 		   strcmp(pa, pb) == 0 ? "equal" : "differ");
 	FUZZ_CHECK(nd == 0 || diff[0] != '\0', "a difference without a text");

@@ -34,7 +34,8 @@ retry_after(const char *v, size_t n)
 	len = (size_t)snprintf(line, sizeof(line), "Retry-After: ");
 	memcpy(line + len, v, n);
 	pd_runner_parse_header(&r, line, len + n);
-	FUZZ_CHECK(r.retry_after_s == -1 || (r.retry_after_s >= 0 && r.retry_after_s <= 2147483648LL),
+	FUZZ_CHECK(r.retry_after_s == -1 ||
+			   (r.retry_after_s >= 0 && r.retry_after_s <= 2147483648LL),
 		   "Retry-After: '%.*s' -> %lld", (int)n, v, (long long)r.retry_after_s);
 	FUZZ_CHECK(r.ratelimit_remaining == -1, "X-RateLimit-Remaining set by Retry-After");
 	{
@@ -43,8 +44,8 @@ retry_after(const char *v, size_t n)
 		memcpy(line + len + n, "\r\n", 2);
 		pd_runner_parse_header(&r, line, len + n + 2);
 		/* an HTTP-date counts from the wall clock: a second may pass between calls */
-		FUZZ_CHECK(r.retry_after_s == first ||
-			   (first > 0 && r.retry_after_s >= first - 1 && r.retry_after_s <= first),
+		FUZZ_CHECK(r.retry_after_s == first || (first > 0 && r.retry_after_s >= first - 1 &&
+							r.retry_after_s <= first),
 			   "CRLF changes Retry-After");
 		len = (size_t)snprintf(line, sizeof(line), "x-ratelimit-remaining:");
 		memcpy(line + len, v, n);

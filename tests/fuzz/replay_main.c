@@ -136,7 +136,8 @@ main(int argc, char **argv)
 		closedir(d);
 		qsort(names, n, sizeof(*names), name_cmp);
 		for (size_t k = 0; k < n; k++) {
-			if (replay_file(names[k], &slowest, slowest_name, sizeof(slowest_name)) != 0)
+			if (replay_file(names[k], &slowest, slowest_name, sizeof(slowest_name)) !=
+			    0)
 				failed++;
 			else
 				runs++;
