@@ -75,8 +75,9 @@ sched_arm(struct pd_sched_entry *e)
 {
 	/* libev measures timers from its cached loop time, which is stale by however long
 	 * this iteration has been running: bring it up to date first, so we fire on time.
-	 * (The staleness used to be ev_time() - ev_now(), two wall-clock readings: a wall
-	 * clock step of +1 h armed every probe an hour late.) */
+	 * The delay comes from the monotonic due time, never from wall-clock readings
+	 * (ev_time() - ev_now()): a wall clock step of +1 h would arm every probe an hour
+	 * late. */
 	double delay;
 
 	ev_now_update(e->loop);
