@@ -14,6 +14,7 @@
 #include "probed/classify.h"
 #include "probed/control.h"
 #include "probed/eval.h"
+#include "probed/hash.h"
 #include "probed/incident.h"
 #include "probed/jsonschema.h"
 #include "probed/log.h"
@@ -25,6 +26,9 @@
 #include "probed/store.h"
 #include "probed/tlscert.h"
 #include "daemon_int.h"
+
+static void due_del(struct probe *p);
+static void daemon_set_loud(struct pd_daemon *d, struct probe *p, int loud);
 
 #define PRUNE_BATCH 2000
 #define PRUNE_HISTORY_BATCH 500 /* shapes, incidents, dead letters, deliveries per pass */
@@ -50,17 +54,51 @@ pd_daemon_probe_free(struct probe *p)
 {
 	if (p == NULL)
 		return;
+	due_del(p);
+	daemon_set_loud(p->d, p, 0);
 	pd_sched_stop(&p->sched);
 	pd_jsonschema_free(p->schema);
 	free(p);
 }
 
-static struct probe *
-daemon_find(struct pd_daemon *d, const char *name)
+/* The live probes by name, for one apply: an open-addressing table of twice as many
+ * slots as probes (a list walk per configured probe was quadratic: 10,000 probes cost
+ * 50 M name compares per reload). */
+struct probe_index {
+	struct probe **slot;
+	size_t mask;
+};
+
+static int
+probe_index_build(struct probe_index *ix, struct pd_daemon *d)
 {
+	size_t n = 0, cap = 16;
+
 	for (struct probe *p = d->probes; p; p = p->next)
-		if (strcmp(p->name, name) == 0)
-			return p;
+		n++;
+	while (cap < 2 * n)
+		cap *= 2;
+	if ((ix->slot = calloc(cap, sizeof(*ix->slot))) == NULL)
+		return -1;
+	ix->mask = cap - 1;
+	for (struct probe *p = d->probes; p; p = p->next) {
+		size_t h = (size_t)pd_hash_str(PD_HASH_FNV_OFFSET, p->name) & ix->mask;
+
+		while (ix->slot[h] != NULL)
+			h = (h + 1) & ix->mask;
+		ix->slot[h] = p;
+	}
+	return 0;
+}
+
+static struct probe *
+probe_index_find(const struct probe_index *ix, const char *name)
+{
+	size_t h = (size_t)pd_hash_str(PD_HASH_FNV_OFFSET, name) & ix->mask;
+
+	for (; ix->slot[h] != NULL; h = (h + 1) & ix->mask)
+		if (strcmp(ix->slot[h]->name, name) == 0)
+			return ix->slot[h];
 	return NULL;
 }
 
@@ -135,6 +173,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 {
 	struct pd_config *old = d->cfg;
 	struct pd_schema **schemas = NULL;
+	struct probe_index ix = {0};
 	struct probe **pp;
 	size_t added = 0, kept = 0, removed = 0;
 	int rc = 0;
@@ -151,13 +190,20 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 		pd_config_free(cfg);
 		return rc;
 	}
+	if (probe_index_build(&ix, d) != 0) {
+		for (size_t i = 0; i < cfg->nprobes; i++)
+			pd_jsonschema_free(schemas[i]);
+		free(schemas);
+		pd_config_free(cfg);
+		return pd_err_set(err, PD_ERR_NOMEM, "out of memory");
+	}
 	d->cfg = cfg;
 	pd_outbox_set_config(d->outbox, cfg);
 	pd_incident_set_config(d->incidents, cfg);
 	d->incidents_dirty = 1;
 	for (size_t i = 0; i < cfg->nprobes; i++) {
 		const struct pd_probe_cfg *pc = &cfg->probes[i];
-		struct probe *p = daemon_find(d, pc->name);
+		struct probe *p = probe_index_find(&ix, pc->name);
 		int is_new = p == NULL;
 
 		if (is_new) {
@@ -199,6 +245,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 				pd_daemon_probe_start(d, p);
 		}
 	}
+	free(ix.slot); /* names are unique: a probe added above is never looked up */
 	/* sweep */
 	pp = &d->probes;
 	while (*pp) {
@@ -230,12 +277,19 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			d->incidents_dirty = 1;
 		}
 		p->cfg = NULL;
+		due_del(p);
+		daemon_set_loud(d, p, 0);
 		pd_sched_stop(&p->sched);
 		if (p->inflight)
 			p->removed = 1; /* freed when its transfer completes */
 		else
 			pd_daemon_probe_free(p);
 	}
+	d->control = NULL;
+	for (struct probe *p = d->probes; p != NULL && d->control == NULL; p = p->next)
+		if (p->cfg != NULL && p->cfg->control)
+			d->control = p;
+	d->loud_stale = 1; /* new rules, new probes: every probe gets a look */
 	if (old != NULL)
 		pd_log_info(
 			"config %s applied: %zu probes (%zu added, %zu kept, %zu removed), %zu notify targets",
@@ -250,7 +304,7 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 
 /* Refresh a probe's windowed facts from the store when they may have changed: at least
  * every 15 s, and on every new result while it is failing or in an incident. */
-static void
+static int
 daemon_refresh_window(struct pd_daemon *d, struct probe *p, int64_t now)
 {
 	const struct pd_classify_rules *r = &d->cfg->classify;
@@ -261,7 +315,7 @@ daemon_refresh_window(struct pd_daemon *d, struct probe *p, int64_t now)
 	int64_t since;
 
 	if (p->win_at_ms != 0 && now - p->win_at_ms < 15000 && !(hot && p->win_dirty))
-		return;
+		return 0;
 	/* a recovered outage is over: its failures must not re-alert through the window
 	 * rules for the rest of the window, so the window starts at the recovery */
 	since = now - r->window_ms;
@@ -280,6 +334,7 @@ daemon_refresh_window(struct pd_daemon *d, struct probe *p, int64_t now)
 		p->baseline_ms = b;
 		p->baseline_hour = hour;
 	}
+	return 1;
 }
 
 struct sil_load {
@@ -348,6 +403,125 @@ daemon_silences(struct pd_daemon *d, int64_t now)
 	pd_incident_set_silences(d->incidents, d->sil, d->nsil);
 }
 
+/* ---- quiet probes -------------------------------------------------------------------
+ *
+ * The classify pass runs every second, but its cost must follow what changed, not how many
+ * probes are configured (10,000 probes at 60 s give ~167 results a second). A probe is
+ * loud when it may alert: not UP, its last result failed, its window holds failures or
+ * alerts (slow p95), a shape drift counts, or it is a member of an open incident. Only a
+ * new result, a window read or the incident pass can change that, and each recomputes it.
+ * A quiet probe's window is read again only after new results (the due list), at most
+ * every 15 s; rolling time alone only takes results out of a window, which cannot make
+ * it alert. The full pass over every probe (pd_incident_update needs all of them: the
+ * outage mode is told by the probes that still pass) runs only while a probe is loud, an
+ * outage is open, or after a config change or a resync. */
+
+static void
+daemon_set_loud(struct pd_daemon *d, struct probe *p, int loud)
+{
+	loud = loud != 0;
+	if (p->loud == loud)
+		return;
+	p->loud = loud;
+	if (loud)
+		d->nloud++;
+	else
+		d->nloud--;
+}
+
+static void
+due_del(struct probe *p)
+{
+	if (p->due_prev == NULL)
+		return;
+	*p->due_prev = p->due_next;
+	if (p->due_next != NULL)
+		p->due_next->due_prev = p->due_prev;
+	p->due_next = NULL;
+	p->due_prev = NULL;
+}
+
+void
+pd_daemon_probe_noted(struct pd_daemon *d, struct probe *p, int failing)
+{
+	if (failing)
+		daemon_set_loud(d, p, 1);
+	if (p->due_prev != NULL)
+		return;
+	p->due_next = d->due;
+	if (d->due != NULL)
+		d->due->due_prev = &p->due_next;
+	d->due = p;
+	p->due_prev = &d->due;
+}
+
+/* What the classifier sees of p (its window as last read). */
+static void
+daemon_class_input(struct pd_daemon *d, const struct probe *p, int64_t now,
+		   struct pd_class_input *in)
+{
+	const struct pd_probe_cfg *pc = p->cfg;
+
+	memset(in, 0, sizeof(*in));
+	in->name = p->name;
+	in->family = pc->family;
+	in->tier = pc->tier;
+	in->freshness = pc->kind == PD_KIND_FRESHNESS;
+	/* `severity: Pn` reaches the ladder here, and only here */
+	in->severity_override = pd_classify_severity_parse(pc->severity);
+	/* suppressed outages (empty key) are the host's, not the API's */
+	in->control = pd_control_host_owned(
+		pc->control, p->state.status != PD_EVAL_UP && p->state.status != PD_EVAL_FAILING,
+		pd_eval_paged(&p->state));
+	in->status = p->state.status;
+	in->consec_fail = p->state.consec_fail;
+	in->last_outcome = p->has_result ? p->last.outcome : PD_OUT_OK;
+	in->fail_since_ms = p->state.consec_fail ? p->state.first_fail_ms : 0;
+	/* failures inside a window that overlaps a host outage are the host's: the
+	 * window rules wait until the window has rolled past it */
+	if (pd_control_window_usable(d->host_suspect_last_ms, now, d->cfg->classify.window_ms))
+		in->win = p->win;
+	in->baseline_p95_ms = p->baseline_ms;
+	in->shape_drift = p->drift_until_ms > now;
+}
+
+/* May p alert (see "quiet probes")? in is p's input. */
+static int
+daemon_is_loud(struct pd_daemon *d, const struct probe *p, const struct pd_class_input *in,
+	       int64_t now)
+{
+	int alerting = 0;
+
+	if (p->state.status != PD_EVAL_UP || p->state.consec_fail != 0 ||
+	    (p->has_result && !pd_result_ok(&p->last)) || p->win.failures > 0 ||
+	    p->drift_until_ms > now)
+		return 1;
+	pd_classify_alerting(in, 1, &d->cfg->classify, now, &alerting);
+	return alerting != 0 || pd_incident_has_probe(d->incidents, p->name);
+}
+
+/* The windows of probes with new results, when due; their loudness after. */
+static void
+daemon_due_windows(struct pd_daemon *d, int64_t now)
+{
+	struct probe *p = d->due, *next;
+
+	for (; p != NULL; p = next) {
+		struct pd_class_input in;
+
+		next = p->due_next;
+		if (p->cfg == NULL) {
+			due_del(p);
+			continue;
+		}
+		if (!daemon_refresh_window(d, p, now))
+			continue;
+		due_del(p);
+		daemon_class_input(d, p, now, &in);
+		daemon_set_loud(d, p, daemon_is_loud(d, p, &in, now));
+	}
+}
+
 /* Classify and update incidents from the store's windows. */
 static void
 daemon_incidents(struct pd_daemon *d)
@@ -369,6 +543,10 @@ daemon_incidents(struct pd_daemon *d)
 		return;
 	}
 	d->host_suspect_logged = 0;
+	daemon_due_windows(d, now);
+	if (d->nloud == 0 && !d->loud_stale && pd_incident_open_outages(d->incidents) == 0)
+		return; /* every probe quiet, no outage open: nothing to classify */
+	d->stats.classify_passes++;
 	in = calloc(n ? n : 1, sizeof(*in));
 	last = calloc(n ? n : 1, sizeof(*last));
 	if (in == NULL || last == NULL)
@@ -376,38 +554,22 @@ daemon_incidents(struct pd_daemon *d)
 	/* one pass over the live probes (a name lookup per probe was quadratic: 84% of
 	 * the CPU at 5,000 probes in the benchmark) */
 	for (struct probe *p = d->probes; p != NULL && k < n; p = p->next) {
-		const struct pd_probe_cfg *pc = p->cfg;
-
-		if (pc == NULL)
+		if (p->cfg == NULL)
 			continue;
-		daemon_refresh_window(d, p, now);
-		in[k].name = p->name;
-		in[k].family = pc->family;
-		in[k].tier = pc->tier;
-		in[k].freshness = pc->kind == PD_KIND_FRESHNESS;
-		/* `severity: Pn` reaches the ladder here, and only here */
-		in[k].severity_override = pd_classify_severity_parse(pc->severity);
-		/* suppressed outages (empty key) are the host's, not the API's */
-		in[k].control = pd_control_host_owned(pc->control,
-						      p->state.status != PD_EVAL_UP &&
-							      p->state.status != PD_EVAL_FAILING,
-						      pd_eval_paged(&p->state));
-		in[k].status = p->state.status;
-		in[k].consec_fail = p->state.consec_fail;
-		in[k].last_outcome = p->has_result ? p->last.outcome : PD_OUT_OK;
-		in[k].fail_since_ms = p->state.consec_fail ? p->state.first_fail_ms : 0;
-		/* failures inside a window that overlaps a host outage are the host's: the
-		 * window rules wait until the window has rolled past it */
-		if (pd_control_window_usable(d->host_suspect_last_ms, now,
-					     d->cfg->classify.window_ms))
-			in[k].win = p->win;
-		in[k].baseline_p95_ms = p->baseline_ms;
-		in[k].shape_drift = p->drift_until_ms > now;
+		if (daemon_refresh_window(d, p, now))
+			due_del(p);
+		daemon_class_input(d, p, now, &in[k]);
 		last[k] = p->has_result ? &p->last : NULL;
 		k++;
 	}
 	if (pd_incident_update(d->incidents, in, last, k, now) > 0)
 		d->kick_outbox = 1;
+	/* membership may have changed: every probe's loudness, from the same inputs */
+	k = 0;
+	for (struct probe *p = d->probes; p != NULL && k < n; p = p->next)
+		if (p->cfg != NULL)
+			daemon_set_loud(d, p, daemon_is_loud(d, p, &in[k++], now));
+	d->loud_stale = 0;
 out:
 	free(in);
 	free(last);
@@ -534,6 +696,7 @@ daemon_resync(struct pd_daemon *d)
 	int first = !d->store_failing;
 
 	d->store_failing = 1;
+	d->loud_stale = 1;
 	for (struct probe *p = d->probes; p != NULL; p = p->next) {
 		struct pd_eval_state st;
 
@@ -880,6 +1043,7 @@ pd_daemon_stats(const struct pd_daemon *d, struct pd_daemon_stats *out)
 		else
 			out->probes_up++;
 	}
+	out->loud_probes = d->nloud;
 	out->inflight = pd_runner_inflight(d->runner);
 	{
 		size_t counts[5];

@@ -47,6 +47,11 @@ struct probe {
 	int inflight;
 	int removed; /* swept by a reload while in flight: free on completion */
 	int mark;
+	/* the classify pass touches what changed (daemon.c, "quiet probes"): loud = the
+	 * probe may alert or is in an incident, counted in d->nloud; on d->due while it
+	 * has results its window has not seen */
+	int loud;
+	struct probe *due_next, **due_prev;
 	struct probe *next;
 };
 
@@ -67,6 +72,10 @@ struct pd_daemon {
 	ev_timer classify;
 	struct pd_incidents *incidents;
 	int incidents_dirty;
+	size_t nloud;          /* probes with loud set */
+	int loud_stale;        /* every probe's loudness needs a look (config applied, resync) */
+	struct probe *due;     /* probes whose window is behind their results */
+	struct probe *control; /* the control probe, NULL without one (set by apply) */
 	/* silences in force, read again when another process commits (PRAGMA
 	 * data_version: probectl silence add/expire) and at least every 10 s */
 	struct pd_silence *sil;
@@ -105,6 +114,8 @@ int pd_daemon_drift_row(void *ud, int64_t ts_ms, const char *probe, const char *
 			const char *detail);
 /* The control probe (a known-good target), or NULL when none is configured. */
 struct probe *pd_daemon_control(const struct pd_daemon *d);
+/* p has a new result: its window is behind (due), and a failure makes it loud at once. */
+void pd_daemon_probe_noted(struct pd_daemon *d, struct probe *p, int failing);
 /* The monitoring host is the suspect: the control target fails (control.h). */
 int pd_daemon_host_suspect(const struct pd_daemon *d);
 

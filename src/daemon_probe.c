@@ -48,10 +48,7 @@ probe_key(const struct pd_daemon *d, const struct probe *p, char *out, size_t ca
 struct probe *
 pd_daemon_control(const struct pd_daemon *d)
 {
-	for (struct probe *p = d->probes; p; p = p->next)
-		if (p->cfg && p->cfg->control)
-			return p;
-	return NULL;
+	return d->control;
 }
 
 /* The control probe as the control policy sees it (configured = 0 without one). */
@@ -363,6 +360,7 @@ probe_on_done(void *ud, struct pd_response *resp)
 		}
 	}
 	p->win_dirty++;
+	pd_daemon_probe_noted(d, p, p->state.status != PD_EVAL_UP || !pd_result_ok(&r));
 	if (ev == PD_EV_RESOLVE) {
 		p->recovered_ms = pd_daemon_now_ms(d);
 		p->win_at_ms = 0; /* refresh now */

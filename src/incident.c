@@ -354,6 +354,19 @@ pd_incident_has_probe(const struct pd_incidents *m, const char *probe)
 }
 
 size_t
+pd_incident_open_outages(const struct pd_incidents *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nopen; i++) {
+		const struct inc *x = m->open[i];
+
+		n += !x->row.drill && x->row.mode != PD_MODE_CERT && !pd_incident_is_slo(x);
+	}
+	return n;
+}
+
+size_t
 pd_incident_open_counts(const struct pd_incidents *m, size_t counts[5])
 {
 	memset(counts, 0, 5 * sizeof(counts[0]));

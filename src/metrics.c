@@ -499,6 +499,13 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 	    (rc = global_sample(o, c, "probed_reload_failures_total", "counter",
 				"Configuration reloads rejected since start (old config kept).",
 				(double)s.reload_failures)) != 0 ||
+	    (rc = global_sample(o, c, "probed_classify_passes_total", "counter",
+				"Classify passes over every probe since start (run only while a "
+				"probe may alert or an outage is open).",
+				(double)s.classify_passes)) != 0 ||
+	    (rc = global_sample(o, c, "probed_loud_probes", "gauge",
+				"Probes that may alert or are in an open incident.",
+				(double)s.loud_probes)) != 0 ||
 	    (rc = render_lateness(o, c, &s)) != 0 ||
 	    (rc = global_sample(o, c, "probed_start_lateness_max_seconds", "gauge",
 				"Worst start lateness since start, in seconds.",

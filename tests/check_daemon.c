@@ -297,6 +297,60 @@ START_TEST(test_apply_keeps_unchanged_probe_state)
 }
 END_TEST
 
+static struct pd_daemon_stats
+stats(struct pd_daemon *d)
+{
+	struct pd_daemon_stats st;
+
+	pd_daemon_stats(d, &st);
+	return st;
+}
+
+static int
+loud_is(struct pd_daemon *d, const void *arg)
+{
+	return stats(d).loud_probes == *(const size_t *)arg;
+}
+
+/* The classify pass over every probe runs only while a probe may alert: a healthy daemon
+ * skips it (its cost does not grow with idle probes), a failure brings it back, and the
+ * recovery makes the probe quiet again. */
+START_TEST(test_quiet_probes_skip_the_classify_pass)
+{
+	struct pd_daemon *d = daemon_start();
+	enum pd_eval_status up = PD_EVAL_UP;
+	size_t zero = 0, one = 1;
+	uint64_t p0;
+	int want = 3, trig = 1, two = 2;
+
+	ck_assert_int_eq(run_until(d, results_at_least, &want, 20), 1);
+	ck_assert_int_eq(run_until(d, loud_is, &zero, 20), 1);
+	run_for(1.5);
+	p0 = stats(d).classify_passes;
+	ck_assert_uint_ge(p0, 1); /* the config's first look */
+	run_for(3.2);             /* three classify ticks, ~30 results */
+	ck_assert_uint_eq(stats(d).classify_passes, p0);
+	ck_assert_uint_eq(stats(d).loud_probes, 0);
+
+	pd_test_http_script(&api, fail_reply, 1);
+	ck_assert_int_eq(run_until(d, loud_is, &one, 20), 1);
+	ck_assert_int_eq(run_until(d, hook_count_at_least, &trig, 30), 1);
+	ck_assert_uint_gt(stats(d).classify_passes, p0);
+	ck_assert_int_eq(hook_events("trigger"), 1);
+
+	pd_test_http_script(&api, ok_reply, 1);
+	ck_assert_int_eq(run_until(d, status_is, &up, 20), 1);
+	ck_assert_int_eq(run_until(d, loud_is, &zero, 30), 1);
+	ck_assert_int_eq(run_until(d, hook_count_at_least, &two, 30), 1);
+	ck_assert_int_eq(hook_events("resolve"), 1);
+	run_for(1.5);
+	p0 = stats(d).classify_passes;
+	run_for(2.2);
+	ck_assert_uint_eq(stats(d).classify_passes, p0);
+	pd_daemon_free(d);
+}
+END_TEST
+
 static void
 on_watchdog(EV_P_ ev_timer *w, int revents)
 {
@@ -337,6 +391,7 @@ suite(void)
 	tcase_add_test(tc, test_failures_page_once_and_resolve);
 	tcase_add_test(tc, test_apply_keeps_unchanged_probe_state);
 	tcase_add_test(tc, test_shutdown_ends_the_loop);
+	tcase_add_test(tc, test_quiet_probes_skip_the_classify_pass);
 	suite_add_tcase(s, tc);
 	return s;
 }

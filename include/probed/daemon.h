@@ -73,6 +73,8 @@ struct pd_daemon_stats {
 	uint64_t store_errors; /* failed store writes/commits since start */
 	uint64_t skipped;      /* starts skipped because the last run was still going */
 	uint64_t reloads, reload_failures;
+	uint64_t classify_passes;   /* full classify passes (every probe); skipped when all quiet */
+	size_t loud_probes;         /* probes that may alert or are in an incident */
 	int64_t lateness_us_max;    /* worst start lateness since start */
 	uint64_t lateness_le_us[8]; /* cumulative histogram of start lateness, bounds below */
 	uint64_t lateness_count;

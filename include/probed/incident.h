@@ -89,6 +89,9 @@ int pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 size_t pd_incident_open_counts(const struct pd_incidents *m, size_t counts[5]);
 /* Is probe a member of an open incident? */
 int pd_incident_has_probe(const struct pd_incidents *m, const char *probe);
+/* The open incidents pd_incident_update() manages (outages: not drills, certificates or
+ * SLOs). With none open and no probe alerting, an update has nothing to do. */
+size_t pd_incident_open_outages(const struct pd_incidents *m);
 
 /* the SLO o's status s at now: opens its burn-rate incident when a rule fires
  * (severity from the rule, evidence = the budget figures, runbook
