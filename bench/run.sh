@@ -8,18 +8,25 @@
 #   1. installs what is missing (scripts/deps.sh; prometheus-blackbox-exporter with apt-get),
 #      builds probed with scripts/build.sh and bench/floor.c + bench/driver.c with gcc -O2;
 #   2. starts the simulated API (probed-simapi; its CPU is not counted);
-#   3. for N in 100, 1000, 5000 probes at interval 1 s (N probes/s, a new connection per probe):
+#   3. for each case N@I (N probes every I s: 100@1, 1000@1, 5000@1, 10000@60; a new
+#      connection per probe):
 #        - the floor (bench/floor.c): same requests, same schedule, no checks;
 #        - probed: status + latency + JSON Schema check + SQLite write per probe;
 #        - blackbox_exporter: status + body regexp check, driven by bench/driver.c;
 #      and measures probes/s, CPU s per 1,000 probes (utime+stime), peak RSS (VmHWM),
-#      start lateness p50/p99 (probed's results.lateness_us);
-#   4. failure-to-page: /post-detail/ switched to 502, time until the webhook receiver
+#      start lateness p50/p99/max (probed's results.lateness_us), write bytes per result;
+#   4. readers: probed at 1000@1 on a database holding 24 h of history for its 1,000
+#      probes, while /, /api/status and /metrics are fetched every second: their times
+#      and the probes' start lateness meanwhile;
+#   5. failure-to-page: /post-detail/ switched to 502, time until the webhook receiver
 #      records the trigger (several trials);
-#   5. writes bench/RESULTS.md.
+#   6. writes bench/RESULTS.md.
 #
 # Environment overrides (for development; the defaults are the benchmark):
-#   BENCH_NS="100 1000 5000"   probe counts      BENCH_DURATION=30   seconds per measurement
+#   BENCH_CASES="100@1 1000@1 5000@1 10000@60"  N@INTERVAL_S cases
+#   BENCH_DURATION=30          seconds per measurement at a 1 s interval (longer intervals
+#                              run 2 intervals, 1 with --quick)
+#   BENCH_READERS=1            run the readers phase (0: skip it)
 #   BENCH_TRIALS=3             failure-to-page trials
 #   BENCH_OUT=bench/RESULTS.md where to write     BENCH_KEEP=1        keep the work directory
 #   PROBED_BIN, SIMAPI_BIN     use these binaries instead of building with scripts/build.sh
@@ -45,10 +52,9 @@ CMDLINE="bash bench/run.sh${1:+ $*}"
 
 if [ "$QUICK" = 1 ]; then DEF_DUR=10; else DEF_DUR=30; fi
 DUR=${BENCH_DURATION:-$DEF_DUR}
-read -r -a NS <<<"${BENCH_NS:-100 1000 5000}"
+read -r -a CASES <<<"${BENCH_CASES:-100@1 1000@1 5000@1 10000@60}"
 TRIALS=${BENCH_TRIALS:-3}
 OUT=${BENCH_OUT:-bench/RESULTS.md}
-INTERVAL_MS=1000
 MAX_INFLIGHT_DRIVER=$(awk '$1 == "#define" && $2 == "MAX_INFLIGHT" { print $3 }' bench/driver.c)
 TIMEOUT_MS=5000
 CLK_TCK=$(getconf CLK_TCK)
@@ -144,7 +150,7 @@ fmt() {	# fmt PRINTF-FORMAT VALUE ("n/a" stays)
 }
 
 # ------------------------------------------------------------------ setup
-log "work directory $WORK; $DUR s per measurement; N = ${NS[*]}"
+log "work directory $WORK; $DUR s per measurement; cases ${CASES[*]}"
 
 if [ -z "${PROBED_BIN:-}" ]; then
 	bash scripts/deps.sh >&2
@@ -184,6 +190,7 @@ else
 fi
 [ -x "$PROBED_BIN" ] || die "no probed binary at $PROBED_BIN"
 [ -x "${SIMAPI_BIN:-}" ] || die "no probed-simapi binary at ${SIMAPI_BIN:-}"
+PROBED_SRC_BIN=$PROBED_BIN
 # run private copies: the whole benchmark uses one build even if build/ is rebuilt meanwhile
 cp "$PROBED_BIN" "$WORK/probed"
 cp "$SIMAPI_BIN" "$WORK/probed-simapi"
@@ -196,6 +203,15 @@ CURL_FLAGS=$(pkg-config --cflags --libs libcurl 2>/dev/null || echo -lcurl)
 gcc -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE bench/floor.c $CURL_FLAGS -o "$WORK/floor"
 # shellcheck disable=SC2086
 gcc -std=gnu17 -O2 -Wall -Wextra -D_GNU_SOURCE bench/driver.c $CURL_FLAGS -o "$WORK/driver"
+FILL_LIB=$(dirname "$PROBED_SRC_BIN")/libprobecore.a
+if [ -f "$FILL_LIB" ]; then
+	# shellcheck disable=SC2046
+	gcc -std=gnu17 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude bench/fill.c "$FILL_LIB" \
+		$(pkg-config --cflags --libs libcjson sqlite3) -lm -o "$WORK/fill"
+elif [ "${BENCH_READERS:-1}" = 1 ]; then
+	log "no $FILL_LIB next to the probed binary: the readers phase is skipped"
+	BENCH_READERS=0
+fi
 
 KEY="bench-$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')"
 export BENCH_KEY="$KEY"
@@ -249,15 +265,30 @@ done
 [ "$(calc "$BUSY_START < 15")" = 1 ] ||
 	log "other processes still use $(fmt '%.0f' "$BUSY_START")% of a CPU; running anyway (see the per-phase figures)"
 
-# ------------------------------------------------------------------ per-N configs
-write_probed_config() {	# write_probed_config N FILE DB
+# ------------------------------------------------------------------ per-case configs
+case_n() { echo "${1%@*}"; }
+case_iv() { echo "${1#*@}"; }
+case_dur() {	# seconds a case runs: DUR at 1 s; 2 intervals (1 with --quick) when longer
+	local iv
+	iv=$(case_iv "$1")
+	if [ "$iv" -le 1 ]; then
+		echo "$DUR"
+	elif [ "$QUICK" = 1 ]; then
+		echo $((iv > DUR ? iv : DUR))
+	else
+		echo $((2 * iv > DUR ? 2 * iv : DUR))
+	fi
+}
+
+write_probed_config() {	# write_probed_config N FILE DB INTERVAL_S [LISTEN_PORT]
 	local n=$1 i
 	{
 		printf 'defaults:\n'
-		printf '  interval: 1s\n  timeout: 5s\n  confirm_after: 500ms\n'
+		printf '  interval: %ss\n  timeout: 5s\n  confirm_after: 500ms\n' "$4"
 		printf '  failures_before_page: 2\n  successes_before_resolve: 2\n'
 		printf '  headers: {X-Api-Key: "${BENCH_KEY}"}\n'
 		printf 'store: {path: %s, retention: 1d}\n' "$3"
+		[ -n "${5:-}" ] && printf 'http: {listen: "127.0.0.1:%s"}\n' "$5"
 		printf 'probes:\n'
 		for ((i = 1; i <= n; i++)); do
 			printf '  - name: p%05d\n    family: userid\n' "$i"
@@ -281,32 +312,150 @@ RP=$(cat "$WORK/recv.port")
 declare -A R	# results: R[N.key]
 
 run_floor() {
-	local n=$1 out s0 s1
-	log "N=$n floor: $DUR s"
+	local c=$1 n iv dur out s0 s1
+	n=$(case_n "$c")
+	iv=$(case_iv "$c")
+	dur=$(case_dur "$c")
+	log "$c floor: $dur s"
 	local m0 m1 t0 t1
 	m0=$(machine_ticks)
 	t0=$(now_ms)
 	s0=$(simapi_ticks)
-	out=$("$WORK/floor" -f "$WORK/targets-$n.txt" -i "$INTERVAL_MS" -d "$DUR" -t "$TIMEOUT_MS" \
+	out=$("$WORK/floor" -f "$WORK/targets-$n.txt" -i "$((iv * 1000))" -d "$dur" -t "$TIMEOUT_MS" \
 		-H "X-Api-Key: $KEY")
 	s1=$(simapi_ticks)
 	t1=$(now_ms)
 	m1=$(machine_ticks)
-	log "N=$n floor: $out"
-	R[$n.floor_done]=$(kv "$out" completed)
-	R[$n.floor_ok]=$(kv "$out" ok)
-	R[$n.floor_err]=$(kv "$out" errors)
-	R[$n.floor_cpu]=$(calc "$(kv "$out" utime) + $(kv "$out" stime)")
-	R[$n.floor_rss]=$(kv "$out" maxrss_kb)
-	R[$n.floor_simapi]=$(calc "($s1 - $s0) / $CLK_TCK / $DUR * 100")
-	R[$n.floor_other]=$(calc "(($m1 - $m0) - ($s1 - $s0) - ${R[$n.floor_cpu]} * $CLK_TCK) / $CLK_TCK / (($t1 - $t0) / 1000) * 100")
+	log "$c floor: $out"
+	R[$c.floor_done]=$(kv "$out" completed)
+	R[$c.floor_ok]=$(kv "$out" ok)
+	R[$c.floor_err]=$(kv "$out" errors)
+	R[$c.floor_cpu]=$(calc "$(kv "$out" utime) + $(kv "$out" stime)")
+	R[$c.floor_rss]=$(kv "$out" maxrss_kb)
+	R[$c.floor_simapi]=$(calc "($s1 - $s0) / $CLK_TCK / $dur * 100")
+	R[$c.floor_other]=$(calc "(($m1 - $m0) - ($s1 - $s0) - ${R[$c.floor_cpu]} * $CLK_TCK) / $CLK_TCK / (($t1 - $t0) / 1000) * 100")
 }
 
-run_probed() {
-	local n=$1 cfg="$WORK/probed-$n.yaml" db="$WORK/probed-$n.db" plog="$WORK/probed-$n.log"
-	local pid t_start t_stop ticks hwm rss rc=0 i s0 s1 end
-	write_probed_config "$n" "$cfg" "$db"
-	log "N=$n probed: $DUR s"
+fetch_stats() {	# fetch_stats CASE FILE: count / median / p95 / max ms per path, and failures
+	local out
+	out=$(python3 - "$2" <<'EOF'
+import sys, statistics
+t = {}
+bad = 0
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) != 3:
+        continue
+    if f[2] != "200" or f[1] == "fail":
+        bad += 1
+        continue
+    t.setdefault(f[0], []).append(float(f[1]) * 1000)
+def q(v, p):
+    v = sorted(v)
+    return v[max(0, min(len(v) - 1, int(-(-p * len(v) // 1)) - 1))]
+for path in ("/", "/api/status", "/metrics"):
+    key = path.strip("/").replace("/", "_") or "page"
+    v = t.get(path, [])
+    if v:
+        print("%s=%d:%.1f:%.1f:%.1f" % (key, len(v), statistics.median(v), q(v, 0.95), max(v)), end=" ")
+    else:
+        print("%s=0:n/a:n/a:n/a" % key, end=" ")
+print("bad=%d" % bad)
+EOF
+)
+	R[$1.f_page]=$(kv "$out" page)
+	R[$1.f_api]=$(kv "$out" api_status)
+	R[$1.f_metrics]=$(kv "$out" metrics)
+	R[$1.f_bad]=$(kv "$out" bad)
+}
+
+# 24 h of history for N probes (one result a minute each, with their aggregates) written
+# through the store's own API, so the status page has a day to draw
+prefill_history() {	# prefill_history N DB
+	log "prefill: 24 h of history for $1 probes into $2"
+	local t0
+	t0=$(now_ms)
+	"$WORK/fill" "$2" "$1" 86400 60 >&2 || die "prefill failed"
+	R[prefill_s]=$(calc "($(now_ms) - $t0) / 1000")
+	R[prefill_rows]=$(sqlite3 -readonly "$2" "SELECT count(*) FROM results")
+}
+
+# Config load at start and a SIGHUP of N unchanged probes, from probed's own log
+run_reload() {	# run_reload N
+	local n=$1 cfg db plog pid t0 i out
+	cfg="$WORK/reload-$n.yaml"
+	db="$WORK/reload-$n.db"
+	plog="$WORK/reload-$n.log"
+	write_probed_config "$n" "$cfg" "$db" 60
+	log "reload: N=$n"
+	t0=$(now_ms)
+	"$PROBED_BIN" -c "$cfg" --db "$db" 2>"$plog" &
+	pid=$!
+	PIDS+=("$pid")
+	for ((i = 0; i < 300; i++)); do
+		grep -q ' started (pid' "$plog" && break
+		sleep 0.1
+	done
+	sleep 2
+	kill -HUP "$pid"
+	for ((i = 0; i < 300; i++)); do
+		grep -q ' applied: ' "$plog" && break
+		sleep 0.1
+	done
+	R[reload_hwm]=$(vm_kb "$pid" VmHWM)
+	stop_pid "$pid"
+	untrack "$pid"
+	R[reload_n]=$n
+	out=$(python3 - "$plog" "$t0" <<'EOF'
+import sys, datetime
+def ms(line):
+    ts = line.split()[0].rstrip("Z")
+    d = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc)
+    return d.timestamp() * 1000
+start = hup = None
+for line in open(sys.argv[1]):
+    if " started (pid" in line and start is None:
+        start = ms(line)
+    elif "SIGHUP: reloading" in line:
+        hup = ms(line)
+    elif " applied: " in line and hup is not None and start is not None:
+        print("%.0f %.0f" % (start - float(sys.argv[2]), ms(line) - hup))
+        break
+else:
+    print("n/a n/a")
+EOF
+)
+	read -r R[reload_start_ms] R[reload_ms] <<<"$out"
+	R[reload_what]=$(grep -m1 ' applied: ' "$plog" | sed 's/.* applied: //')
+	log "reload: start ${R[reload_start_ms]} ms, SIGHUP ${R[reload_ms]} ms (${R[reload_what]})"
+}
+
+fetch_loop() {	# fetch_loop PORT END_MS OUT: /, /api/status, /metrics about once a second
+	local path
+	while [ "$(now_ms)" -lt "$2" ]; do
+		for path in / /api/status /metrics; do
+			curl -s -o /dev/null --max-time 10 -w "$path %{time_total} %{http_code}\n" \
+				"http://127.0.0.1:$1$path" >>"$3" || echo "$path fail 000" >>"$3"
+		done
+		sleep 1
+	done
+}
+
+run_probed() {	# run_probed CASE [readers]
+	local c=$1 readers=${2:-} n iv dur tag
+	n=$(case_n "$c")
+	iv=$(case_iv "$c")
+	dur=$(case_dur "$c")
+	tag=${c/@/-}${readers:+-readers}
+	[ -n "$readers" ] && c="$c+readers"
+	local cfg="$WORK/probed-$tag.yaml" db="$WORK/probed-$tag.db" plog="$WORK/probed-$tag.log"
+	local pid t_start t_stop ticks hwm rss rc=0 i s0 s1 end hp="" fpid="" ticks5="" t5=""
+	[ -n "$readers" ] && hp=$(free_port)
+	write_probed_config "$n" "$cfg" "$db" "$iv" "$hp"
+	if [ -n "$readers" ]; then
+		prefill_history "$n" "$db"
+	fi
+	log "$c probed: $dur s"
 	local m0 m1
 	m0=$(machine_ticks)
 	s0=$(simapi_ticks)
@@ -314,10 +463,20 @@ run_probed() {
 	"$PROBED_BIN" -c "$cfg" --db "$db" 2>"$plog" &
 	pid=$!
 	PIDS+=("$pid")
-	end=$((t_start + DUR * 1000))
-	for ((i = 0; i < DUR * 10 + 10; i++)); do
+	end=$((t_start + dur * 1000))
+	if [ -n "$readers" ]; then
+		: >"$WORK/fetch-$tag.txt"
+		fetch_loop "$hp" "$end" "$WORK/fetch-$tag.txt" &
+		fpid=$!
+		PIDS+=("$fpid")
+	fi
+	for ((i = 0; i < dur * 10 + 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		[ "$(now_ms)" -ge "$end" ] && break
+		if [ -z "$ticks5" ] && [ "$(now_ms)" -ge $((t_start + 5000)) ]; then
+			ticks5=$(cpu_ticks "$pid")
+			t5=$(now_ms)
+		fi
 		sleep 0.1
 	done
 	if ! kill -0 "$pid" 2>/dev/null; then
@@ -326,7 +485,11 @@ run_probed() {
 		die "probed exited early (status $rc) with N=$n; log: $plog"
 	fi
 	ticks=$(cpu_ticks "$pid")
-	R[$n.p_wbytes]=$(awk '$1 == "write_bytes:" { print $2 }' "/proc/$pid/io")
+	if [ -n "$fpid" ]; then
+		stop_pid "$fpid"
+		untrack "$fpid"
+	fi
+	R[$c.p_wbytes]=$(awk '$1 == "write_bytes:" { print $2 }' "/proc/$pid/io")
 	hwm=$(vm_kb "$pid" VmHWM)
 	rss=$(vm_kb "$pid" VmRSS)
 	t_stop=$(now_ms)
@@ -345,30 +508,34 @@ run_probed() {
 	fi
 	wait "$pid" || rc=$?
 	untrack "$pid"
-	R[$n.p_exit]=$rc
-	R[$n.p_drain_ms]=$(($(now_ms) - t_term))
-	R[$n.p_wall]=$(calc "($t_stop - $t_start) / 1000")
-	R[$n.p_cpu]=$(calc "$ticks / $CLK_TCK")
-	R[$n.p_hwm]=$hwm
-	R[$n.p_rss]=$rss
-	R[$n.p_simapi]=$(calc "($s1 - $s0) / $CLK_TCK / ${R[$n.p_wall]} * 100")
-	R[$n.p_other]=$(calc "(($m1 - $m0) - ($s1 - $s0) - $ticks) / $CLK_TCK / ${R[$n.p_wall]} * 100")
+	R[$c.p_exit]=$rc
+	R[$c.p_drain_ms]=$(($(now_ms) - t_term))
+	R[$c.p_wall]=$(calc "($t_stop - $t_start) / 1000")
+	R[$c.p_cpu]=$(calc "$ticks / $CLK_TCK")
+	# after start-up (config load, schema compile, first connections): from +5 s on
+	R[$c.p_steady_core]=$(calc "($ticks - ${ticks5:-0}) / $CLK_TCK / (($t_stop - ${t5:-$t_start}) / 1000) * 100")
+	R[$c.p_startup_cpu]=$(calc "${ticks5:-0} / $CLK_TCK")
+	R[$c.p_dur]=$dur
+	R[$c.p_hwm]=$hwm
+	R[$c.p_rss]=$rss
+	R[$c.p_simapi]=$(calc "($s1 - $s0) / $CLK_TCK / ${R[$c.p_wall]} * 100")
+	R[$c.p_other]=$(calc "(($m1 - $m0) - ($s1 - $s0) - $ticks) / $CLK_TCK / ${R[$c.p_wall]} * 100")
 
 	# results written while we measured (the drain may add the last in-flight ones)
-	R[$n.p_rows]=$(sqlite3 -readonly "$db" "SELECT count(*) FROM results WHERE ts_ms < $t_stop")
-	R[$n.p_rows_all]=$(sqlite3 -readonly "$db" "SELECT count(*) FROM results")
-	R[$n.p_ok]=$(sqlite3 -readonly "$db" "SELECT count(*) FROM results WHERE outcome = 0 AND ts_ms < $t_stop")
-	R[$n.p_outcomes]=$(sqlite3 -readonly "$db" \
-		"SELECT group_concat(outcome || ':' || c, ' ') FROM (SELECT outcome, count(*) c FROM results GROUP BY outcome)")
-	R[$n.p_probes_seen]=$(sqlite3 -readonly "$db" "SELECT count(DISTINCT probe_id) FROM results")
+	R[$c.p_rows]=$(sqlite3 -readonly "$db" "SELECT count(*) FROM results WHERE ts_ms >= $t_start AND ts_ms < $t_stop")
+	R[$c.p_rows_all]=$(sqlite3 -readonly "$db" "SELECT count(*) FROM results WHERE ts_ms >= $t_start")
+	R[$c.p_ok]=$(sqlite3 -readonly "$db" "SELECT count(*) FROM results WHERE outcome = 0 AND ts_ms >= $t_start AND ts_ms < $t_stop")
+	R[$c.p_outcomes]=$(sqlite3 -readonly "$db" \
+		"SELECT group_concat(outcome || ':' || c, ' ') FROM (SELECT outcome, count(*) c FROM results WHERE ts_ms >= $t_start GROUP BY outcome)")
+	R[$c.p_probes_seen]=$(sqlite3 -readonly "$db" "SELECT count(DISTINCT probe_id) FROM results WHERE ts_ms >= $t_start")
 	# steady state: results started between start+3 s and stop-1 s, per second
 	local w0=$((t_start + 3000)) w1=$((t_stop - 1000))
-	R[$n.p_steady_rate]=$(calc "$(sqlite3 -readonly "$db" \
+	R[$c.p_steady_rate]=$(calc "$(sqlite3 -readonly "$db" \
 		"SELECT count(*) FROM results WHERE ts_ms >= $w0 AND ts_ms < $w1") / (($w1 - $w0) / 1000)")
 	# missed starts: a gap of more than 1.5 intervals between two runs of the same probe
-	R[$n.p_missed]=$(sqlite3 -readonly "$db" "SELECT count(*) FROM (SELECT ts_ms - lag(ts_ms) OVER (PARTITION BY probe_id ORDER BY ts_ms) AS gap FROM results) WHERE gap > 1500")
+	R[$c.p_missed]=$(sqlite3 -readonly "$db" "SELECT count(*) FROM (SELECT ts_ms - lag(ts_ms) OVER (PARTITION BY probe_id ORDER BY ts_ms) AS gap FROM results WHERE ts_ms >= $t_start) WHERE gap > $((iv * 1500))")
 	local lat
-	lat=$(sqlite3 -readonly "$db" "SELECT lateness_us FROM results" | python3 -c '
+	lat=$(sqlite3 -readonly "$db" "SELECT lateness_us FROM results WHERE ts_ms >= $t_start" | python3 -c '
 import sys
 v = sorted(int(x) for x in sys.stdin if x.strip())
 def p(q):
@@ -377,7 +544,7 @@ def p(q):
     i = max(0, min(len(v) - 1, int(-(-q * len(v) // 1)) - 1))
     return "%.3f" % (v[i] / 1000.0)
 print(p(0.50), p(0.99), p(0.999), ("%.3f" % (v[-1] / 1000.0)) if v else "n/a", len(v))')
-	read -r R[$n.p_lat50] R[$n.p_lat99] R[$n.p_lat999] R[$n.p_latmax] _ <<<"$lat"
+	read -r R[$c.p_lat50] R[$c.p_lat99] R[$c.p_lat999] R[$c.p_latmax] _ <<<"$lat"
 	lat=$(sqlite3 -readonly "$db" "SELECT lateness_us FROM results WHERE ts_ms >= $w0" | python3 -c '
 import sys
 v = sorted(int(x) for x in sys.stdin if x.strip())
@@ -387,25 +554,31 @@ def p(q):
     i = max(0, min(len(v) - 1, int(-(-q * len(v) // 1)) - 1))
     return "%.3f" % (v[i] / 1000.0)
 print(p(0.50), p(0.99))')
-	read -r R[$n.p_slat50] R[$n.p_slat99] <<<"$lat"
+	read -r R[$c.p_slat50] R[$c.p_slat99] <<<"$lat"
 	# the worst one-second window by maximum lateness (seconds since start) and the first
 	# second of the run (start-up)
 	local worst wstart
-	worst=$(sqlite3 -separator ' ' -readonly "$db" "SELECT min(ts_ms) - $t_start, avg(lateness_us) / 1000.0, max(lateness_us) / 1000.0 FROM results GROUP BY ts_ms / 1000 ORDER BY max(lateness_us) DESC LIMIT 1")
-	R[$n.p_first]=$(sqlite3 -separator ' ' -readonly "$db" "SELECT printf('%.2f / %.2f', avg(lateness_us) / 1000.0, max(lateness_us) / 1000.0) FROM results WHERE ts_ms < (SELECT min(ts_ms) FROM results) + 1000")
-	read -r wstart R[$n.p_worst_avg] R[$n.p_worst_max] <<<"$worst"
-	R[$n.p_worst_at]=$(calc "$wstart / 1000")
-	R[$n.p_dbsize]=$(cat "$db" "$db-wal" 2>/dev/null | wc -c)
-	R[$n.p_total_p50]=$(sqlite3 -readonly "$db" "SELECT total_ms FROM results ORDER BY total_ms LIMIT 1 OFFSET (SELECT count(*) / 2 FROM results)")
-	R[$n.p_log_err]=$(grep -c ' error ' "$plog" || true)
-	R[$n.p_log_warn]=$(grep -c ' warn ' "$plog" || true)
-	R[$n.p_log_lines]=$(wc -l <"$plog")
-	log "N=$n probed: rows=${R[$n.p_rows]} ok=${R[$n.p_ok]} cpu=${R[$n.p_cpu]}s hwm=${hwm}kB lateness p50=${R[$n.p_lat50]} p99=${R[$n.p_lat99]} ms exit=$rc"
+	worst=$(sqlite3 -separator ' ' -readonly "$db" "SELECT min(ts_ms) - $t_start, avg(lateness_us) / 1000.0, max(lateness_us) / 1000.0 FROM results WHERE ts_ms >= $t_start GROUP BY ts_ms / 1000 ORDER BY max(lateness_us) DESC LIMIT 1")
+	R[$c.p_first]=$(sqlite3 -separator ' ' -readonly "$db" "SELECT printf('%.2f / %.2f', avg(lateness_us) / 1000.0, max(lateness_us) / 1000.0) FROM results WHERE ts_ms >= $t_start AND ts_ms < (SELECT min(ts_ms) FROM results WHERE ts_ms >= $t_start) + 1000")
+	read -r wstart R[$c.p_worst_avg] R[$c.p_worst_max] <<<"$worst"
+	R[$c.p_worst_at]=$(calc "$wstart / 1000")
+	R[$c.p_dbsize]=$(cat "$db" "$db-wal" 2>/dev/null | wc -c)
+	R[$c.p_total_p50]=$(sqlite3 -readonly "$db" "SELECT total_ms FROM results WHERE ts_ms >= $t_start ORDER BY total_ms LIMIT 1 OFFSET (SELECT count(*) / 2 FROM results WHERE ts_ms >= $t_start)")
+	R[$c.p_log_err]=$(grep -c ' error ' "$plog" || true)
+	R[$c.p_log_warn]=$(grep -c ' warn ' "$plog" || true)
+	R[$c.p_log_lines]=$(wc -l <"$plog")
+	if [ -n "$readers" ]; then
+		fetch_stats "$c" "$WORK/fetch-$tag.txt"
+	fi
+	log "$c probed: rows=${R[$c.p_rows]} ok=${R[$c.p_ok]} cpu=${R[$c.p_cpu]}s steady=${R[$c.p_steady_core]}% hwm=${hwm}kB lateness p50=${R[$c.p_lat50]} p99=${R[$c.p_lat99]} max=${R[$c.p_latmax]} ms exit=$rc"
 }
 
 run_blackbox() {
-	local n=$1 bbp pid out a b hwm i tries s0 s1 up=0
-	R[$n.bb_cpu]=""
+	local c=$1 n iv dur bbp pid out a b hwm i tries s0 s1 up=0
+	n=$(case_n "$c")
+	iv=$(case_iv "$c")
+	dur=$(case_dur "$c")
+	R[$c.bb_cpu]=""
 	[ -n "$BLACKBOX" ] || return 0
 	for ((tries = 0; tries < 3 && up == 0; tries++)); do
 		bbp=$(free_port)
@@ -429,13 +602,13 @@ run_blackbox() {
 		target="http%3A%2F%2F127.0.0.1%3A$SP%2Fuserid%2F%3Fn%3D$i"
 		printf 'http://127.0.0.1:%s/probe?module=bench&target=%s\n' "$bbp" "$target"
 	done >"$WORK/bb-$n.txt"
-	log "N=$n blackbox_exporter: $DUR s"
+	log "$c blackbox_exporter: $dur s"
 	local m0 m1 t0 t1
 	m0=$(machine_ticks)
 	t0=$(now_ms)
 	s0=$(simapi_ticks)
 	a=$(cpu_ticks "$pid")
-	out=$("$WORK/driver" -f "$WORK/bb-$n.txt" -i "$INTERVAL_MS" -d "$DUR" -t 10000 \
+	out=$("$WORK/driver" -f "$WORK/bb-$n.txt" -i "$((iv * 1000))" -d "$dur" -t 10000 \
 		2>"$WORK/driver-$n.log")
 	b=$(cpu_ticks "$pid")
 	s1=$(simapi_ticks)
@@ -444,18 +617,18 @@ run_blackbox() {
 	hwm=$(vm_kb "$pid" VmHWM)
 	stop_pid "$pid"
 	untrack "$pid"
-	log "N=$n blackbox_exporter: $out"
-	R[$n.bb_done]=$(kv "$out" completed)
-	R[$n.bb_ok]=$(kv "$out" success)
-	R[$n.bb_fail]=$(calc "$(kv "$out" failed) + $(kv "$out" errors)")
-	R[$n.bb_skipped]=$(kv "$out" skipped)
-	R[$n.bb_cpu]=$(calc "($b - $a) / $CLK_TCK")
-	R[$n.bb_rss]=$hwm
-	R[$n.bb_emfile]=$(grep -c 'too many open files' "$WORK/blackbox-$n.log" || true)
-	R[$n.bb_log1]=$(head -n 1 "$WORK/blackbox-$n.log" | cut -c1-200)
-	R[$n.bb_simapi]=$(calc "($s1 - $s0) / $CLK_TCK / $DUR * 100")
-	R[$n.bb_driver]=$(calc "$(kv "$out" utime) + $(kv "$out" stime)")
-	R[$n.bb_other]=$(calc "(($m1 - $m0) - ($s1 - $s0) - ($b - $a) - ${R[$n.bb_driver]} * $CLK_TCK) / $CLK_TCK / (($t1 - $t0) / 1000) * 100")
+	log "$c blackbox_exporter: $out"
+	R[$c.bb_done]=$(kv "$out" completed)
+	R[$c.bb_ok]=$(kv "$out" success)
+	R[$c.bb_fail]=$(calc "$(kv "$out" failed) + $(kv "$out" errors)")
+	R[$c.bb_skipped]=$(kv "$out" skipped)
+	R[$c.bb_cpu]=$(calc "($b - $a) / $CLK_TCK")
+	R[$c.bb_rss]=$hwm
+	R[$c.bb_emfile]=$(grep -c 'too many open files' "$WORK/blackbox-$n.log" || true)
+	R[$c.bb_log1]=$(head -n 1 "$WORK/blackbox-$n.log" | cut -c1-200)
+	R[$c.bb_simapi]=$(calc "($s1 - $s0) / $CLK_TCK / $dur * 100")
+	R[$c.bb_driver]=$(calc "$(kv "$out" utime) + $(kv "$out" stime)")
+	R[$c.bb_other]=$(calc "(($m1 - $m0) - ($s1 - $s0) - ($b - $a) - ${R[$c.bb_driver]} * $CLK_TCK) / $CLK_TCK / (($t1 - $t0) / 1000) * 100")
 }
 
 # ------------------------------------------------------------------ failure to page
@@ -499,14 +672,21 @@ sim_mode() {
 	curl -fsS -o /dev/null "http://127.0.0.1:$SP/_sim/mode?endpoint=$1&mode=$2"
 }
 
-for n in "${NS[@]}"; do
+for c in "${CASES[@]}"; do
+	n=$(case_n "$c")
 	for ((i = 1; i <= n; i++)); do
 		printf 'http://127.0.0.1:%s/userid/?n=%d\n' "$SP" "$i"
 	done >"$WORK/targets-$n.txt"
-	run_floor "$n"
-	run_probed "$n"
-	run_blackbox "$n"
+	run_floor "$c"
+	run_probed "$c"
+	run_blackbox "$c"
 done
+run_reload 10000
+READERS_CASE=""
+if [ "${BENCH_READERS:-1}" = 1 ]; then
+	READERS_CASE="1000@1+readers"
+	run_probed 1000@1 readers
+fi
 LOAD_PAGES=$(recv_events trigger '*' | cut -d' ' -f1)
 
 run_page() {
@@ -616,7 +796,12 @@ PAGE_MAX=$(python3 -c 'import sys; print(max([float(x) for x in sys.argv[1:]] or
 # ------------------------------------------------------------------ report
 per1k() { calc "$1 / $2 * 1000"; }
 mb() { fmt '%.1f' "$(calc "$1 / 1000")"; }
-verdict() { if [ "$(calc "($1) ? 1 : 0")" = 1 ]; then echo "**met**"; else echo "**missed**"; fi; }
+verdict() {
+	case "$1" in
+	*n/a* | *nan* | "") echo "**not measured**" ;;
+	*) if [ "$(calc "($1) ? 1 : 0")" = 1 ]; then echo "**met**"; else echo "**missed**"; fi ;;
+	esac
+}
 
 MODEL=$(lscpu | awk -F: '/^Model name/ { sub(/^[ \t]+/, "", $2); print $2; exit }')
 MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
@@ -647,14 +832,15 @@ Written by \`$CMDLINE\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Do not edit by hand
 
 ## Method
 
-- N probes, each once per second (interval 1 s, so N probes/s), starts spread over the
+- Cases N@I: N probes, each once every I s (N/I probes/s), starts spread over the
   interval, **a new TCP connection per probe**, all against \`probed-simapi\` on 127.0.0.1
   (\`GET /userid/?n=I\` with an \`X-Api-Key\` header the simulated API checks). Each
-  measurement runs $DUR s; the three contenders run one after the other, never together.
+  measurement runs $DUR s at a 1 s interval and two intervals (at least $DUR s) at longer
+  ones; the three contenders run one after the other, never together.
 - **probed**: \`probed -c CONFIG --db FILE\`, each probe: status [200], max_latency 2 s, JSON
   Schema \`{type: object, required: [id], properties: {id: {type: string, minLength: 1}}}\`,
   one SQLite row per result. CPU = utime+stime of the probed process from /proc/PID/stat read
-  just before SIGTERM (start-up included); peak RSS = VmHWM from /proc/PID/status at the same
+  just before SIGTERM (start-up included; "after start-up" is the same from +5 s on); peak RSS = VmHWM from /proc/PID/status at the same
   moment; probes = rows in \`results\` started before that moment; lateness from
   \`results.lateness_us\` (all rows; "steady" leaves out the first 3 s).
 - **floor** (\`bench/floor.c\`): one curl multi handle and \`curl_multi_poll\`, the same URLs,
@@ -678,127 +864,206 @@ Written by \`$CMDLINE\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Do not edit by hand
   figures are disturbed (the Observations list them).
 
 EOF
-	for n in "${NS[@]}"; do
-		p1k=$(per1k "${R[$n.p_cpu]}" "${R[$n.p_rows]}")
-		f1k=$(per1k "${R[$n.floor_cpu]}" "${R[$n.floor_done]}")
-		R[$n.p1k]=$p1k
-		R[$n.f1k]=$f1k
-		if [ -n "${R[$n.bb_cpu]}" ]; then
-			b1k=$(per1k "${R[$n.bb_cpu]}" "${R[$n.bb_done]}")
-			R[$n.b1k]=$b1k
-			bbcol=("$(fmt '%.0f' "${R[$n.bb_done]}")" "$(fmt '%.1f' "$(calc "${R[$n.bb_done]} / $DUR")")"
-				"$(fmt '%.2f' "${R[$n.bb_cpu]}")" "$(fmt '%.3f' "$b1k")"
-				"$(fmt '%.2f' "$(calc "$b1k / $f1k")")x" "$(mb "${R[$n.bb_rss]}")"
-				"${R[$n.bb_ok]} / ${R[$n.bb_fail]} (+${R[$n.bb_skipped]} skipped)" "$(fmt '%.0f' "${R[$n.bb_simapi]}")%"
-				"$(fmt '%.0f' "${R[$n.bb_other]}")% (driver $(fmt '%.0f' "$(calc "${R[$n.bb_driver]} / $DUR * 100")")% not included)")
+	for c in "${CASES[@]}"; do
+		n=$(case_n "$c")
+		iv=$(case_iv "$c")
+		dur=${R[$c.p_dur]}
+		p1k=$(per1k "${R[$c.p_cpu]}" "${R[$c.p_rows]}")
+		f1k=$(per1k "${R[$c.floor_cpu]}" "${R[$c.floor_done]}")
+		R[$c.p1k]=$p1k
+		R[$c.f1k]=$f1k
+		if [ -n "${R[$c.bb_cpu]}" ]; then
+			b1k=$(per1k "${R[$c.bb_cpu]}" "${R[$c.bb_done]}")
+			R[$c.b1k]=$b1k
+			bbcol=("$(fmt '%.0f' "${R[$c.bb_done]}")" "$(fmt '%.1f' "$(calc "${R[$c.bb_done]} / $dur")")"
+				"$(fmt '%.2f' "${R[$c.bb_cpu]}")" "$(fmt '%.3f' "$b1k")"
+				"$(fmt '%.2f' "$(calc "$b1k / $f1k")")x" "$(mb "${R[$c.bb_rss]}")"
+				"${R[$c.bb_ok]} / ${R[$c.bb_fail]} (+${R[$c.bb_skipped]} skipped)" "$(fmt '%.0f' "${R[$c.bb_simapi]}")%"
+				"$(fmt '%.0f' "${R[$c.bb_other]}")% (driver $(fmt '%.0f' "$(calc "${R[$c.bb_driver]} / $dur * 100")")% not included)"
+				"$(fmt '%.1f' "$(calc "${R[$c.bb_cpu]} / $dur * 100")")%")
 		else
-			R[$n.b1k]=""
-			bbcol=(- - - - - - - - -)
+			R[$c.b1k]=""
+			bbcol=(- - - - - - - - - -)
 		fi
 		cat <<EOF
-## N = $n probes (target rate $n probes/s, $DUR s)
+## $n probes every $iv s ($(fmt '%.0f' "$(calc "$n / $iv")") probes/s, $dur s)
 
 | | probed | floor | blackbox_exporter |
 |---|---:|---:|---:|
-| probes completed | ${R[$n.p_rows]} | ${R[$n.floor_done]} | ${bbcol[0]} |
-| probes/s (completed / $DUR s) | $(fmt '%.1f' "$(calc "${R[$n.p_rows]} / ${R[$n.p_wall]}")") | $(fmt '%.1f' "$(calc "${R[$n.floor_done]} / $DUR")") | ${bbcol[1]} |
-| CPU seconds (utime+stime) | $(fmt '%.2f' "${R[$n.p_cpu]}") | $(fmt '%.2f' "${R[$n.floor_cpu]}") | ${bbcol[2]} |
+| probes completed | ${R[$c.p_rows]} | ${R[$c.floor_done]} | ${bbcol[0]} |
+| probes/s (completed / $dur s) | $(fmt '%.1f' "$(calc "${R[$c.p_rows]} / ${R[$c.p_wall]}")") | $(fmt '%.1f' "$(calc "${R[$c.floor_done]} / $dur")") | ${bbcol[1]} |
+| CPU seconds (utime+stime) | $(fmt '%.2f' "${R[$c.p_cpu]}") | $(fmt '%.2f' "${R[$c.floor_cpu]}") | ${bbcol[2]} |
 | **CPU s per 1,000 probes** | **$(fmt '%.3f' "$p1k")** | **$(fmt '%.3f' "$f1k")** | **${bbcol[3]}** |
 | ratio to the floor | **$(fmt '%.2f' "$(calc "$p1k / $f1k")")x** | 1.00x | **${bbcol[4]}** |
-| peak RSS (MB) | $(mb "${R[$n.p_hwm]}") | $(mb "${R[$n.floor_rss]}") | ${bbcol[5]} |
-| ok / failed probes | ${R[$n.p_ok]} / $((R[$n.p_rows] - R[$n.p_ok])) | ${R[$n.floor_ok]} / ${R[$n.floor_err]} | ${bbcol[6]} |
-| simulated API CPU use (% of one CPU) | $(fmt '%.0f' "${R[$n.p_simapi]}")% | $(fmt '%.0f' "${R[$n.floor_simapi]}")% | ${bbcol[7]} |
-| CPU used by everything else on the machine meanwhile | $(fmt '%.0f' "${R[$n.p_other]}")% | $(fmt '%.0f' "${R[$n.floor_other]}")% | ${bbcol[8]} |
+| CPU, % of one core (whole run) | $(fmt '%.1f' "$(calc "${R[$c.p_cpu]} / ${R[$c.p_wall]} * 100")")% | $(fmt '%.1f' "$(calc "${R[$c.floor_cpu]} / $dur * 100")")% | ${bbcol[9]} |
+| peak RSS (MB) | $(mb "${R[$c.p_hwm]}") | $(mb "${R[$c.floor_rss]}") | ${bbcol[5]} |
+| ok / failed probes | ${R[$c.p_ok]} / $((R[$c.p_rows] - R[$c.p_ok])) | ${R[$c.floor_ok]} / ${R[$c.floor_err]} | ${bbcol[6]} |
+| simulated API CPU use (% of one CPU) | $(fmt '%.0f' "${R[$c.p_simapi]}")% | $(fmt '%.0f' "${R[$c.floor_simapi]}")% | ${bbcol[7]} |
+| CPU used by everything else on the machine meanwhile | $(fmt '%.0f' "${R[$c.p_other]}")% | $(fmt '%.0f' "${R[$c.floor_other]}")% | ${bbcol[8]} |
 
 probed only:
 
 | | |
 |---|---:|
-| steady-state probes/s (starts from +3 s to stop-1 s) | $(fmt '%.1f' "${R[$n.p_steady_rate]}") |
-| start lateness p50 / p99 (ms) | ${R[$n.p_lat50]} / ${R[$n.p_lat99]} |
-| start lateness p99.9 / max (ms) | ${R[$n.p_lat999]} / ${R[$n.p_latmax]} |
-| steady-state lateness p50 / p99 (ms) | ${R[$n.p_slat50]} / ${R[$n.p_slat99]} |
-| first second of probing (start-up): mean / max lateness (ms) | ${R[$n.p_first]} |
-| worst 1-s window by max: mean / max lateness (ms), at about +s | $(fmt '%.2f' "${R[$n.p_worst_avg]}") / $(fmt '%.2f' "${R[$n.p_worst_max]}") at +$(fmt '%.0f' "${R[$n.p_worst_at]}") s |
-| missed starts (gap > 1.5 intervals) | ${R[$n.p_missed]} |
-| probes with at least one result | ${R[$n.p_probes_seen]} of $n |
-| median total time of a probe (ms) | $(fmt '%.2f' "${R[$n.p_total_p50]}") |
-| outcomes (code:count, 0 = ok) | ${R[$n.p_outcomes]} |
-| storage writes per probe: write_bytes (/proc/PID/io) / rows | $(fmt '%.0f' "$(calc "${R[$n.p_wbytes]} / ${R[$n.p_rows]}")") B |
-| database size per stored result (after exit) | $(fmt '%.0f' "$(calc "${R[$n.p_dbsize]} / ${R[$n.p_rows_all]}")") B |
-| RSS just before SIGTERM (MB) | $(mb "${R[$n.p_rss]}") |
-| SIGTERM to exit (ms), exit status | ${R[$n.p_drain_ms]}, ${R[$n.p_exit]} |
-| log lines (error / warn / all) | ${R[$n.p_log_err]} / ${R[$n.p_log_warn]} / ${R[$n.p_log_lines]} |
+| CPU after start-up (from +5 s), % of one core | $(fmt '%.2f' "${R[$c.p_steady_core]}")% |
+| CPU of the first 5 s (config load, schema compile, first probes) | $(fmt '%.2f' "${R[$c.p_startup_cpu]}") s |
+| steady-state probes/s (starts from +3 s to stop-1 s) | $(fmt '%.1f' "${R[$c.p_steady_rate]}") |
+| start lateness p50 / p99 (ms) | ${R[$c.p_lat50]} / ${R[$c.p_lat99]} |
+| start lateness p99.9 / max (ms) | ${R[$c.p_lat999]} / ${R[$c.p_latmax]} |
+| steady-state lateness p50 / p99 (ms) | ${R[$c.p_slat50]} / ${R[$c.p_slat99]} |
+| first second of probing (start-up): mean / max lateness (ms) | ${R[$c.p_first]} |
+| worst 1-s window by max: mean / max lateness (ms), at about +s | $(fmt '%.2f' "${R[$c.p_worst_avg]}") / $(fmt '%.2f' "${R[$c.p_worst_max]}") at +$(fmt '%.0f' "${R[$c.p_worst_at]}") s |
+| missed starts (gap > 1.5 intervals) | ${R[$c.p_missed]} |
+| probes with at least one result | ${R[$c.p_probes_seen]} of $n |
+| median total time of a probe (ms) | $(fmt '%.2f' "${R[$c.p_total_p50]}") |
+| outcomes (code:count, 0 = ok) | ${R[$c.p_outcomes]} |
+| storage writes per probe: write_bytes (/proc/PID/io) / rows | $(fmt '%.0f' "$(calc "${R[$c.p_wbytes]} / ${R[$c.p_rows]}")") B |
+| database size per stored result (after exit) | $(fmt '%.0f' "$(calc "${R[$c.p_dbsize]} / ${R[$c.p_rows_all]}")") B |
+| RSS just before SIGTERM (MB) | $(mb "${R[$c.p_rss]}") |
+| SIGTERM to exit (ms), exit status | ${R[$c.p_drain_ms]}, ${R[$c.p_exit]} |
+| log lines (error / warn / all) | ${R[$c.p_log_err]} / ${R[$c.p_log_warn]} / ${R[$c.p_log_lines]} |
 
 EOF
 	done
 
-	echo "## Against the targets"
+	if [ -n "$READERS_CASE" ]; then
+		c=$READERS_CASE
+		cat <<EOF
+## Readers: 1,000 probes every 1 s, 24 h of history, the pages fetched every second
+
+The same 1,000 probes, on a database first filled with 24 h of history for each of them
+(one result a minute per probe, ${R[prefill_rows]} rows with their minute and hour
+aggregates, written through the store's own API by \`bench/fill.c\` in $(fmt '%.1f' "${R[prefill_s]}") s), and
+\`http.listen\` on. For the whole run a client fetches \`/\` (the status page),
+\`/api/status\` and \`/metrics\` one after the other, about once a second (curl,
+\`time_total\`: the request as the client sees it, render included). SQLite's WAL
+checkpoints and the retention pass run as they do in production.
+
+| | |
+|---|---:|
+| status page \`/\`: fetches / median / p95 / max (ms) | ${R[$c.f_page]//:/ / } |
+| \`/api/status\`: fetches / median / p95 / max (ms) | ${R[$c.f_api]//:/ / } |
+| \`/metrics\`: fetches / median / p95 / max (ms) | ${R[$c.f_metrics]//:/ / } |
+| failed fetches | ${R[$c.f_bad]} |
+| probes completed / probes/s | ${R[$c.p_rows]} / $(fmt '%.1f' "$(calc "${R[$c.p_rows]} / ${R[$c.p_wall]}")") |
+| start lateness p50 / p99 / p99.9 / max (ms) | ${R[$c.p_lat50]} / ${R[$c.p_lat99]} / ${R[$c.p_lat999]} / ${R[$c.p_latmax]} |
+| steady-state lateness p50 / p99 (ms) | ${R[$c.p_slat50]} / ${R[$c.p_slat99]} |
+| worst 1-s window by max: mean / max lateness (ms), at about +s | $(fmt '%.2f' "${R[$c.p_worst_avg]}") / $(fmt '%.2f' "${R[$c.p_worst_max]}") at +$(fmt '%.0f' "${R[$c.p_worst_at]}") s |
+| CPU s per 1,000 probes (fetches included) | $(fmt '%.3f' "$(per1k "${R[$c.p_cpu]}" "${R[$c.p_rows]}")") |
+| peak RSS (MB) | $(mb "${R[$c.p_hwm]}") |
+| storage writes per probe (B) | $(fmt '%.0f' "$(calc "${R[$c.p_wbytes]} / ${R[$c.p_rows]}")") |
+| CPU used by everything else on the machine meanwhile (the client included) | $(fmt '%.0f' "${R[$c.p_other]}")% |
+
+EOF
+	fi
+
+	cat <<EOF
+## Config load and reload
+
+${R[reload_n]} probes (the 10,000 @ 60 s config: one JSON Schema shared by all): probed
+started and a SIGHUP with the file unchanged, times from probed's own log lines.
+
+| | |
+|---|---:|
+| exec to "started" (config parse, schema compile, database open, every probe scheduled) | ${R[reload_start_ms]} ms |
+| SIGHUP to "applied" (parse again, compile, mark and sweep; every probe kept) | ${R[reload_ms]} ms |
+| what the reload reported | ${R[reload_what]} |
+| peak RSS of that process (MB) | $(mb "${R[reload_hwm]}") |
+
+## Scaling
+
+How cost grows with work, from the sections above. CPU per probe is whole-run CPU (start-up
+included) over completed probes; lateness over every result.
+
+| case | probes/s | probed CPU s / 1,000 probes | x floor | x blackbox_exporter | probed % of a core (after start-up) | peak RSS (MB) | lateness p50 / p99 / max (ms) | write bytes per result |
+|---|---:|---:|---:|---:|---:|---:|---|---:|
+EOF
+	for c in "${CASES[@]}"; do
+		n=$(case_n "$c")
+		iv=$(case_iv "$c")
+		xb="-"
+		[ -n "${R[$c.b1k]}" ] && xb="$(fmt '%.2f' "$(calc "${R[$c.p1k]} / ${R[$c.b1k]}")")x"
+		echo "| $n every $iv s | $(fmt '%.0f' "$(calc "${R[$c.p_rows]} / ${R[$c.p_wall]}")") | $(fmt '%.3f' "${R[$c.p1k]}") | $(fmt '%.2f' "$(calc "${R[$c.p1k]} / ${R[$c.f1k]}")")x | $xb | $(fmt '%.2f' "${R[$c.p_steady_core]}")% | $(mb "${R[$c.p_hwm]}") | ${R[$c.p_lat50]} / ${R[$c.p_lat99]} / ${R[$c.p_latmax]} | $(fmt '%.0f' "$(calc "${R[$c.p_wbytes]} / ${R[$c.p_rows]}")") |"
+	done
+	echo
+	echo "## Against the targets (issue 10)"
 	echo
 	echo "| target | measured | |"
 	echo "|---|---|---|"
-	for n in "${NS[@]}"; do
-		r=$(calc "${R[$n.p1k]} / ${R[$n.f1k]}")
-		echo "| CPU per probe <= 1.5x the floor, N=$n (JSON parse + schema + SQLite included) | $(fmt '%.2f' "$r")x | $(verdict "$r <= 1.5") |"
+	for c in "${CASES[@]}"; do
+		case $c in
+		1000@1)
+			r=$(calc "${R[$c.p1k]} / ${R[$c.f1k]}")
+			echo "| 1,000 probes every 1 s: CPU per probe <= 1.2x the floor (JSON Schema + SQLite included) | $(fmt '%.2f' "$r")x | $(verdict "$r <= 1.2") |"
+			echo "| peak RSS <= 12 MB at 1,000 probes | $(mb "${R[$c.p_hwm]}") MB (VmHWM ${R[$c.p_hwm]} kB) | $(verdict "${R[$c.p_hwm]} <= 12000") |"
+			echo "| p99 start lateness <= 5 ms at 1,000 probes/s (all results, start-up included) | ${R[$c.p_lat99]} ms (max ${R[$c.p_latmax]}) | $(verdict "${R[$c.p_lat99]} <= 5") |"
+			;;
+		10000@60)
+			echo "| 10,000 probes every 60 s on <= 5% of one core (after start-up) | $(fmt '%.2f' "${R[$c.p_steady_core]}")% ($(fmt '%.2f' "$(calc "${R[$c.p_cpu]} / ${R[$c.p_wall]} * 100")")% with start-up) | $(verdict "${R[$c.p_steady_core]} <= 5") |"
+			echo "| peak RSS <= 40 MB at 10,000 probes | $(mb "${R[$c.p_hwm]}") MB (VmHWM ${R[$c.p_hwm]} kB) | $(verdict "${R[$c.p_hwm]} <= 40000") |"
+			;;
+		esac
 	done
-	for n in "${NS[@]}"; do
-		[ "$n" = 1000 ] || continue
-		echo "| peak RSS <= 20 MB with 1,000 probes | $(mb "${R[$n.p_hwm]}") MB (VmHWM ${R[$n.p_hwm]} kB) | $(verdict "${R[$n.p_hwm]} <= 20000") |"
-		echo "| p99 start lateness <= 10 ms at 1,000 probes/s (all results, start-up included) | ${R[$n.p_lat99]} ms | $(verdict "${R[$n.p_lat99]} <= 10") |"
-		echo "| the same, steady state (results from +3 s on) | ${R[$n.p_slat99]} ms | $(verdict "${R[$n.p_slat99]} <= 10") |"
-	done
-	for n in "${NS[@]}"; do
-		[ -n "${R[$n.b1k]}" ] || continue
-		echo "| (reference) blackbox_exporter CPU per probe, N=$n | $(fmt '%.2f' "$(calc "${R[$n.b1k]} / ${R[$n.f1k]}")")x the floor; probed uses $(fmt '%.2f' "$(calc "${R[$n.p1k]} / ${R[$n.b1k]}")")x of blackbox's | |"
+	if [ -n "$READERS_CASE" ]; then
+		c=$READERS_CASE
+		pm=$(echo "${R[$c.f_page]}" | cut -d: -f4)
+		am=$(echo "${R[$c.f_api]}" | cut -d: -f4)
+		echo "| p99 start lateness <= 5 ms at 1,000 probes/s while /, /api/status, /metrics are fetched every second and the database checkpoints | ${R[$c.p_lat99]} ms (max ${R[$c.p_latmax]}) | $(verdict "${R[$c.p_lat99]} <= 5") |"
+		echo "| status page at 1,000 probes with 24 h of data <= 20 ms (slowest fetch, client side) | max $pm ms (median $(echo "${R[$c.f_page]}" | cut -d: -f2) ms) | $(verdict "$pm <= 20") |"
+		echo "| /api/status at 1,000 probes with 24 h of data <= 20 ms (slowest fetch) | max $am ms (median $(echo "${R[$c.f_api]}" | cut -d: -f2) ms) | $(verdict "$am <= 20") |"
+	fi
+	echo "| config load of 10,000 probes <= 1 s | ${R[reload_start_ms]} ms | $(verdict "${R[reload_start_ms]} <= 1000") |"
+	echo "| SIGHUP of 10,000 probes <= 1 s, unchanged probes keep their state | ${R[reload_ms]} ms (${R[reload_what]}) | $(verdict "${R[reload_ms]} <= 1000") |"
+	for c in "${CASES[@]}"; do
+		[ -n "${R[$c.b1k]}" ] || continue
+		echo "| (reference) blackbox_exporter CPU per probe, $c | $(fmt '%.2f' "$(calc "${R[$c.b1k]} / ${R[$c.f1k]}")")x the floor; probed uses $(fmt '%.2f' "$(calc "${R[$c.p1k]} / ${R[$c.b1k]}")")x of blackbox's | |"
 	done
 	echo "| page within interval + confirm_after + 2 s = 3.5 s | max $(fmt '%.2f' "$PAGE_MAX") s | $(verdict "$PAGE_MISSED == 0 && $PAGE_MAX <= 3.5") |"
 	echo
 	echo "## Observations (computed by the script)"
 	echo
 	nobs=0
-	for n in "${NS[@]}"; do
-		exp=$(calc "$n * ${R[$n.p_wall]}")
-		if [ "$(calc "${R[$n.p_rows]} < 0.97 * $exp")" = 1 ]; then
-			echo "- N=$n: probed completed ${R[$n.p_rows]} probes, $(fmt '%.1f' "$(calc "${R[$n.p_rows]} / $exp * 100")")% of the $(fmt '%.0f' "$exp") scheduled in ${R[$n.p_wall]} s (start-up and the spread of first starts account for up to one interval)."
+	for c in "${CASES[@]}" ${READERS_CASE:+"$READERS_CASE"}; do
+		n=$(case_n "${c%+*}")
+		dur=${R[$c.p_dur]}
+		iv=$(case_iv "${c%+*}")
+		exp=$(calc "$n / $iv * ${R[$c.p_wall]}")
+		if [ "$(calc "${R[$c.p_rows]} < 0.97 * $exp")" = 1 ]; then
+			echo "- $c: probed completed ${R[$c.p_rows]} probes, $(fmt '%.1f' "$(calc "${R[$c.p_rows]} / $exp * 100")")% of the $(fmt '%.0f' "$exp") scheduled in ${R[$c.p_wall]} s (start-up and the spread of first starts account for up to one interval)."
 			nobs=$((nobs + 1))
 		fi
-		if [ "${R[$n.p_ok]}" != "${R[$n.p_rows]}" ]; then
-			echo "- N=$n: probed recorded $((R[$n.p_rows] - R[$n.p_ok])) failed probes against a healthy API (outcomes ${R[$n.p_outcomes]})."
+		if [ "${R[$c.p_ok]}" != "${R[$c.p_rows]}" ]; then
+			echo "- $c: probed recorded $((R[$c.p_rows] - R[$c.p_ok])) failed probes against a healthy API (outcomes ${R[$c.p_outcomes]})."
 			nobs=$((nobs + 1))
 		fi
-		if [ "${R[$n.p_missed]}" != 0 ]; then
-			echo "- N=$n: ${R[$n.p_missed]} missed starts (a probe's next run came more than 1.5 intervals after the previous one)."
+		if [ "${R[$c.p_missed]}" != 0 ]; then
+			echo "- $c: ${R[$c.p_missed]} missed starts (a probe's next run came more than 1.5 intervals after the previous one)."
 			nobs=$((nobs + 1))
 		fi
-		if [ "${R[$n.p_log_err]}" != 0 ] || [ "${R[$n.p_log_warn]}" != 0 ]; then
-			echo "- N=$n: probed logged ${R[$n.p_log_err]} error and ${R[$n.p_log_warn]} warning lines under load."
+		if [ "${R[$c.p_log_err]}" != 0 ] || [ "${R[$c.p_log_warn]}" != 0 ]; then
+			echo "- $c: probed logged ${R[$c.p_log_err]} error and ${R[$c.p_log_warn]} warning lines under load."
 			nobs=$((nobs + 1))
 		fi
-		if [ "${R[$n.p_exit]}" != 0 ]; then
-			echo "- N=$n: probed exited with status ${R[$n.p_exit]} after SIGTERM."
-			nobs=$((nobs + 1))
-		fi
-		wa=$(calc "(${R[$n.p_wbytes]} / ${R[$n.p_rows]}) / (${R[$n.p_dbsize]} / ${R[$n.p_rows_all]})")
-		if [ "$(calc "$wa > 10")" = 1 ]; then
-			echo "- N=$n: probed wrote $(fmt '%.0f' "$(calc "${R[$n.p_wbytes]} / ${R[$n.p_rows]}")") bytes to storage per result (write_bytes in /proc/PID/io) for $(fmt '%.0f' "$(calc "${R[$n.p_dbsize]} / ${R[$n.p_rows_all]}")") bytes stored per result: $(fmt '%.0f' "$wa")x write amplification (consistent with a small commit per loop iteration: each commit appends whole 4 KiB pages to the WAL, and checkpoints copy them again)."
+		if [ "${R[$c.p_exit]}" != 0 ]; then
+			echo "- $c: probed exited with status ${R[$c.p_exit]} after SIGTERM."
 			nobs=$((nobs + 1))
 		fi
 		for ph in floor:floor_other probed:p_other blackbox_exporter:bb_other; do
-			v=${R[$n.${ph#*:}]:-}
+			v=${R[$c.${ph#*:}]:-}
 			[ -n "$v" ] && [ "$v" != n/a ] || continue
 			if [ "$(calc "$v > 15")" = 1 ]; then
-				echo "- N=$n: while ${ph%%:*} ran, other processes on the machine used $(fmt '%.0f' "$v")% of a CPU: its figures at this N are disturbed by a busy machine."
+				echo "- $c: while ${ph%%:*} ran, other processes on the machine used $(fmt '%.0f' "$v")% of a CPU: its figures in this case are disturbed by a busy machine."
 				nobs=$((nobs + 1))
 			fi
 		done
-		if [ "$(calc "${R[$n.p_lat99]} > 10")" = 1 ]; then
-			echo "- N=$n: probed's p99 start lateness is ${R[$n.p_lat99]} ms (first second of probing, mean / max: ${R[$n.p_first]} ms; from +3 s on, p99 ${R[$n.p_slat99]} ms; worst second by max: mean $(fmt '%.2f' "${R[$n.p_worst_avg]}") ms, max $(fmt '%.2f' "${R[$n.p_worst_max]}") ms at about +$(fmt '%.0f' "${R[$n.p_worst_at]}") s)."
+		if [ "$(calc "${R[$c.p_lat99]} > 5")" = 1 ]; then
+			echo "- $c: probed's p99 start lateness is ${R[$c.p_lat99]} ms (first second of probing, mean / max: ${R[$c.p_first]} ms; from +3 s on, p99 ${R[$c.p_slat99]} ms; worst second by max: mean $(fmt '%.2f' "${R[$c.p_worst_avg]}") ms, max $(fmt '%.2f' "${R[$c.p_worst_max]}") ms at about +$(fmt '%.0f' "${R[$c.p_worst_at]}") s)."
 			nobs=$((nobs + 1))
 		fi
-		if [ -n "${R[$n.bb_cpu]}" ]; then
-			if [ "$(calc "${R[$n.bb_done]} < 0.97 * $n * $DUR || ${R[$n.bb_fail]} > 0")" = 1 ]; then
-				echo "- N=$n: blackbox_exporter did not keep up: ${R[$n.bb_done]} of $((n * DUR)) probes answered ($(fmt '%.0f' "$(calc "${R[$n.bb_done]} / $DUR")")/s), ${R[$n.bb_fail]} failed (probe_success 0 or /probe error), ${R[$n.bb_skipped]} starts skipped by the driver because $MAX_INFLIGHT_DRIVER probes were already in flight. It used $(fmt '%.2f' "${R[$n.bb_cpu]}") CPU s in about $DUR s (the machine has $(nproc) CPUs); its CPU per probe at this N is that of a saturated process."
-				[ -s "$WORK/blackbox-$n.log" ] && echo "  Its log: $(wc -l <"$WORK/blackbox-$n.log") lines, the first: \`${R[$n.bb_log1]}\`"
+		if [ -n "${R[$c.bb_cpu]:-}" ]; then
+			if [ "$(calc "${R[$c.bb_done]} < 0.97 * $n / $iv * $dur || ${R[$c.bb_fail]} > 0")" = 1 ]; then
+				echo "- $c: blackbox_exporter did not keep up: ${R[$c.bb_done]} of $(fmt '%.0f' "$(calc "$n / $iv * $dur")") probes answered ($(fmt '%.0f' "$(calc "${R[$c.bb_done]} / $dur")")/s), ${R[$c.bb_fail]} failed (probe_success 0 or /probe error), ${R[$c.bb_skipped]} starts skipped by the driver because $MAX_INFLIGHT_DRIVER probes were already in flight. It used $(fmt '%.2f' "${R[$c.bb_cpu]}") CPU s in about $dur s (the machine has $(nproc) CPUs); its CPU per probe in this case is that of a saturated process."
+				[ -s "$WORK/blackbox-$n.log" ] && echo "  Its log: $(wc -l <"$WORK/blackbox-$n.log") lines, the first: \`${R[$c.bb_log1]}\`"
 				nobs=$((nobs + 1))
 			fi
 		fi
