@@ -73,6 +73,27 @@ pd_buf_append(struct pd_buf *b, const void *p, size_t n)
 }
 
 int
+pd_buf_puts(struct pd_buf *b, const char *s)
+{
+	return pd_buf_append(b, s, strlen(s));
+}
+
+int
+pd_buf_put_i64(struct pd_buf *b, long long v)
+{
+	char tmp[24], *e = tmp + sizeof(tmp), *q = e;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--q = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--q = '-';
+	return pd_buf_append(b, q, (size_t)(e - q));
+}
+
+int
 pd_buf_printf(struct pd_buf *b, const char *fmt, ...)
 {
 	va_list ap;

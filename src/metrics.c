@@ -142,17 +142,22 @@ static int
 put_value(struct pd_buf *o, double v)
 {
 	char tmp[40];
+	int n;
 
 	if (isnan(v))
 		return pd_buf_printf(o, "NaN\n");
 	if (isinf(v))
 		return pd_buf_printf(o, "%sInf\n", v < 0 ? "-" : "+");
-	if (v == floor(v) && fabs(v) < 1e15)
-		return pd_buf_printf(o, "%.0f\n", v);
+	if (v == floor(v) && fabs(v) < 1e15) {
+		/* most samples (states, counts, codes, sizes): no printf */
+		int rc = pd_buf_put_i64(o, (long long)v);
+
+		return rc != 0 ? rc : pd_buf_append(o, "\n", 1);
+	}
 	/* 15 significant digits: exact for ms timestamps, and hides the binary noise of
 	 * sums of curl's microsecond timings (0.000159, not 0.00015900000000000002) */
-	snprintf(tmp, sizeof(tmp), "%.15g", v);
-	return pd_buf_printf(o, "%s\n", tmp);
+	n = snprintf(tmp, sizeof(tmp), "%.15g\n", v);
+	return pd_buf_append(o, tmp, (size_t)n);
 }
 
 /* pre location=".." post when the exporter has a location, else nothing */
@@ -260,12 +265,20 @@ probe_label_family(struct pd_buf *o, const struct mctx *c, const char *name, con
 		if (need_result && !p->has_result)
 			continue;
 		for (size_t k = 0; k < n; k++) {
-			if (label != NULL)
-				rc = pd_buf_printf(o, "%s{%s,%s=\"%s\"} ", name, p->labels, label,
-						   values[k]);
-			else
-				rc = pd_buf_printf(o, "%s{%s} ", name, p->labels);
-			if (rc != 0 || (rc = put_value(o, fn(p, k))) != 0)
+			/* name{labels[,label="value"]} value: appends, no printf (a scrape of
+			 * 1,000 probes writes some 18,000 of these lines on the loop) */
+			if ((rc = pd_buf_puts(o, name)) != 0 ||
+			    (rc = pd_buf_append(o, "{", 1)) != 0 ||
+			    (rc = pd_buf_puts(o, p->labels)) != 0)
+				return rc;
+			if (label != NULL && ((rc = pd_buf_append(o, ",", 1)) != 0 ||
+					      (rc = pd_buf_puts(o, label)) != 0 ||
+					      (rc = pd_buf_append(o, "=\"", 2)) != 0 ||
+					      (rc = pd_buf_puts(o, values[k])) != 0 ||
+					      (rc = pd_buf_append(o, "\"", 1)) != 0))
+				return rc;
+			if ((rc = pd_buf_append(o, "} ", 2)) != 0 ||
+			    (rc = put_value(o, fn(p, k))) != 0)
 				return rc;
 		}
 	}

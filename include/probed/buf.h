@@ -16,6 +16,10 @@ void pd_buf_init(struct pd_buf *b, size_t limit);
 /* Append n bytes. Returns 0, PD_ERR_NOMEM, or PD_ERR_INVALID when the limit would be
  * exceeded (nothing is appended then, and b->over is set). */
 int pd_buf_append(struct pd_buf *b, const void *p, size_t n);
+/* Append the NUL-terminated s (pd_buf_append's returns). */
+int pd_buf_puts(struct pd_buf *b, const char *s);
+/* Append v in decimal, without printf (pd_buf_append's returns). */
+int pd_buf_put_i64(struct pd_buf *b, long long v);
 int pd_buf_printf(struct pd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pd_buf_reset(struct pd_buf *b);
 void pd_buf_cleanup(struct pd_buf *b);
