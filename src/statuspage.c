@@ -5,6 +5,7 @@
  * state -> overall state, the open pages and the drafted INVESTIGATING message, which
  * comms.c renders from the playbook's template (derive). statuspage_render.c turns the
  * view into HTML or JSON. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +23,78 @@
 #define PROBED_VERSION "unknown"
 #endif
 
-/* ---- the series cache ------------------------------------------------------------- */
+/* ---- the series cache -------------------------------------------------------------
+ *
+ * Per probe, the window's closed buckets (ended PD_STATUSPAGE_GRACE_MS ago or more: late
+ * results are in) are kept for good in a ring indexed by the absolute bucket number, 8
+ * bytes each (counts as saturating uint16: a probe at the minimum interval, 100 ms, has
+ * 9,000 results in 15 minutes; p95 and max on a uint16 log scale, 0.03 % steps); the
+ * open part (the bucket holding now and, during the grace, the previous one) and the 24 h
+ * totals are recomputed when older than PD_STATUSPAGE_CACHE_MS. All of it comes from the
+ * store's aggregates (pd_store_series_agg, pd_store_window_stats), in steps: a step fills
+ * at most SP_FILL_STEP closed buckets of one probe, or refreshes its open part and totals.
+ * pd_statuspage_refresh runs steps until its time budget is spent; collect runs one
+ * slice and the HTTP listener runs more on a timer while the page is being viewed. So a
+ * render copies memory, and a probe whose series is not complete yet shows what is there
+ * (its history "complete": false in /api/status). */
+
+#define SP_FILL_STEP 24 /* closed buckets per step: 360 minute rows */
+#define SP_LIVE 2       /* open buckets: now's and, during the grace, the previous one */
+#define SP_MS_K 3000.0  /* log-scale steps per e-fold of a latency (0.033 % each) */
+
+struct sp_bucket {
+	uint16_t count, failures, p95, max;
+};
 
 struct sp_cache {
-	char name[128];
-	int64_t computed_ms;
-	int64_t window_start_ms;
-	int seen; /* mark for the sweep */
+	char *name;
+	int seen;          /* mark for the sweep */
+	int64_t ring_from; /* absolute bucket numbers: ring holds [ring_from, closed_to) */
+	int64_t closed_to;
+	int64_t live_ms;   /* when live and day were computed, INT64_MIN = never */
+	int64_t live_from; /* live[0] is bucket live_from, live[k] live_from + k */
+	int64_t live_cur;  /* the bucket holding now when computed */
 	struct pd_history_stats day;
-	struct pd_series_bucket b[NB];
+	struct sp_bucket live[SP_LIVE];
+	struct sp_bucket ring[NB];
 };
 
 struct pd_statuspage {
 	struct sp_cache *ents;
 	size_t n, cap;
+	size_t cursor;                /* where the next refresh starts (round robin) */
+	int64_t viewed_ms;            /* the last collect, INT64_MIN = never */
+	int64_t (*mono_us)(void *ud); /* the budget's clock (tests inject one) */
+	void *mono_ud;
 };
+
+static int64_t
+sp_mono_us(void *ud)
+{
+	struct timespec ts;
+
+	(void)ud;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 struct pd_statuspage *
 pd_statuspage_new(void)
 {
-	return calloc(1, sizeof(struct pd_statuspage));
+	struct pd_statuspage *sp = calloc(1, sizeof(struct pd_statuspage));
+
+	if (sp == NULL)
+		return NULL;
+	sp->viewed_ms = INT64_MIN;
+	sp->mono_us = sp_mono_us;
+	return sp;
+}
+
+void
+pd_statuspage_set_clock(struct pd_statuspage *sp, int64_t (*mono_us)(void *ud), void *ud)
+{
+	sp->mono_us = mono_us != NULL ? mono_us : sp_mono_us;
+	sp->mono_ud = ud;
 }
 
 void
@@ -49,8 +102,198 @@ pd_statuspage_free(struct pd_statuspage *sp)
 {
 	if (sp == NULL)
 		return;
+	for (size_t i = 0; i < sp->n; i++)
+		free(sp->ents[i].name);
 	free(sp->ents);
 	free(sp);
+}
+
+static uint16_t
+sp_count(int64_t n)
+{
+	return n <= 0 ? 0 : n >= UINT16_MAX ? UINT16_MAX : (uint16_t)n;
+}
+
+/* A latency (-1 = none) on the cache's log scale: 0 none, 1 under 0.01 ms. */
+static uint16_t
+sp_ms_enc(double ms)
+{
+	double c;
+
+	if (!(ms >= 0))
+		return 0;
+	if (ms < 0.01)
+		return 1;
+	c = 2 + round(log(ms / 0.01) * SP_MS_K);
+	return c >= UINT16_MAX ? UINT16_MAX : (uint16_t)c;
+}
+
+static double
+sp_ms_dec(uint16_t c)
+{
+	if (c == 0)
+		return -1;
+	if (c == 1)
+		return 0;
+	return 0.01 * exp((double)(c - 2) / SP_MS_K);
+}
+
+static struct sp_bucket
+sp_enc(const struct pd_series_bucket *b)
+{
+	struct sp_bucket e = {sp_count(b->count), sp_count(b->failures), sp_ms_enc(b->p95_ms),
+			      sp_ms_enc(b->max_ms)};
+
+	return e;
+}
+
+static void
+sp_dec(const struct sp_bucket *e, struct pd_series_bucket *b)
+{
+	b->count = e->count;
+	b->failures = e->failures;
+	b->p95_ms = sp_ms_dec(e->p95);
+	b->max_ms = sp_ms_dec(e->max);
+}
+
+static int64_t
+sp_bucket_of(int64_t ms)
+{
+	int64_t q = ms / PD_STATUSPAGE_BUCKET_MS;
+
+	return (ms % PD_STATUSPAGE_BUCKET_MS != 0 && ms < 0) ? q - 1 : q;
+}
+
+/* The buckets at now_ms: *w0 the window's first, *cur the one holding now, *closable
+ * the first that is not closed yet. */
+static void
+sp_span(int64_t now_ms, int64_t *w0, int64_t *cur, int64_t *closable)
+{
+	*cur = sp_bucket_of(now_ms);
+	*w0 = *cur - (NB - 1);
+	*closable = sp_bucket_of(now_ms - PD_STATUSPAGE_GRACE_MS);
+	if (*closable < *w0)
+		*closable = *w0;
+}
+
+static int
+sp_needs_fill(const struct sp_cache *e, int64_t w0, int64_t closable)
+{
+	return (e->closed_to < w0 ? w0 : e->closed_to) < closable;
+}
+
+static int
+sp_needs_live(const struct sp_cache *e, int64_t now_ms, int64_t cur)
+{
+	return e->live_ms == INT64_MIN || now_ms < e->live_ms ||
+	       now_ms - e->live_ms >= PD_STATUSPAGE_CACHE_MS || e->live_from != e->closed_to ||
+	       e->live_cur != cur;
+}
+
+/* One step of e's work at now_ms; 1 if there was one, 0 if e was fresh. */
+static int
+sp_step(struct sp_cache *e, struct pd_store *st, int64_t now_ms)
+{
+	struct pd_series_bucket b[SP_FILL_STEP];
+	struct pd_err err = {0};
+	int64_t w0, cur, closable;
+	size_t n;
+	int rc;
+
+	sp_span(now_ms, &w0, &cur, &closable);
+	if (e->closed_to < w0 || e->ring_from > e->closed_to) {
+		e->ring_from = e->closed_to = w0; /* the ring's buckets all left the window */
+		e->live_ms = INT64_MIN;
+	}
+	if (e->ring_from < w0)
+		e->ring_from = w0;
+	if (e->closed_to < closable) {
+		n = (size_t)(closable - e->closed_to);
+		if (n > SP_FILL_STEP)
+			n = SP_FILL_STEP;
+		rc = pd_store_series_agg(st, e->name, e->closed_to * PD_STATUSPAGE_BUCKET_MS,
+					 PD_STATUSPAGE_BUCKET_MS, b, n, NULL, &err);
+		if (rc != 0 && rc != PD_ERR_NOTFOUND)
+			pd_log_warn("status page: series of %s: %s", e->name, err.msg);
+		/* a failure leaves the buckets empty rather than retrying forever */
+		for (size_t i = 0; i < n; i++)
+			e->ring[(size_t)((e->closed_to + (int64_t)i) % NB)] = sp_enc(&b[i]);
+		e->closed_to += (int64_t)n;
+		return 1;
+	}
+	if (!sp_needs_live(e, now_ms, cur))
+		return 0;
+	n = (size_t)(cur - e->closed_to + 1);
+	if (n > SP_LIVE)
+		n = SP_LIVE; /* cannot happen: the grace is shorter than a bucket */
+	rc = pd_store_series_agg(st, e->name, e->closed_to * PD_STATUSPAGE_BUCKET_MS,
+				 PD_STATUSPAGE_BUCKET_MS, b, n, NULL, &err);
+	if (rc == 0)
+		rc = pd_store_window_stats(st, e->name, w0 * PD_STATUSPAGE_BUCKET_MS,
+					   (cur + 1) * PD_STATUSPAGE_BUCKET_MS, &e->day, &err);
+	if (rc != 0 && rc != PD_ERR_NOTFOUND)
+		pd_log_warn("status page: series of %s: %s", e->name, err.msg);
+	if (rc != 0)
+		memset(&e->day, 0, sizeof(e->day));
+	for (size_t i = 0; i < SP_LIVE; i++)
+		e->live[i] = i < n && rc == 0 ? sp_enc(&b[i]) : (struct sp_bucket){0};
+	e->live_from = e->closed_to;
+	e->live_cur = cur;
+	e->live_ms = now_ms;
+	return 1;
+}
+
+static int
+sp_pending(const struct pd_statuspage *sp, int64_t now_ms)
+{
+	int64_t w0, cur, closable;
+
+	sp_span(now_ms, &w0, &cur, &closable);
+	for (size_t i = 0; i < sp->n; i++)
+		if (sp_needs_fill(&sp->ents[i], w0, closable) ||
+		    sp_needs_live(&sp->ents[i], now_ms, cur))
+			return 1;
+	return 0;
+}
+
+int
+pd_statuspage_refresh(struct pd_statuspage *sp, struct pd_store *st, int64_t now_ms,
+		      int64_t budget_us)
+{
+	int64_t t0 = sp->mono_us(sp->mono_ud);
+	size_t idle = 0;
+
+	/* round robin from the cursor; a probe is left once it is fresh */
+	while (sp->n > 0 && idle < sp->n) {
+		struct sp_cache *e = &sp->ents[sp->cursor % sp->n];
+
+		if (!sp_step(e, st, now_ms)) {
+			idle++;
+			sp->cursor = (sp->cursor + 1) % sp->n;
+			continue;
+		}
+		idle = 0;
+		if (sp->mono_us(sp->mono_ud) - t0 >= budget_us)
+			break;
+	}
+	return sp_pending(sp, now_ms);
+}
+
+int
+pd_statuspage_busy(const struct pd_statuspage *sp, int64_t now_ms)
+{
+	return sp->viewed_ms != INT64_MIN && now_ms >= sp->viewed_ms &&
+	       now_ms - sp->viewed_ms < PD_STATUSPAGE_IDLE_MS;
+}
+
+size_t
+pd_statuspage_cache_bytes(const struct pd_statuspage *sp)
+{
+	size_t n = sizeof(*sp) + sp->cap * sizeof(*sp->ents);
+
+	for (size_t i = 0; i < sp->n; i++)
+		n += strlen(sp->ents[i].name) + 1;
+	return n;
 }
 
 const char *
@@ -112,17 +355,25 @@ collect_on_probe(void *ud, const struct pd_probe_view *pv)
 	}
 }
 
+/* The cache entry of probe name; hint: where it was last time (probes come in the same
+ * order on every request, so the lookup is one comparison). */
 static struct sp_cache *
-cache_get(struct pd_statuspage *sp, const char *name)
+cache_get(struct pd_statuspage *sp, const char *name, size_t hint)
 {
+	char *dup;
+
+	if (hint < sp->n && strcmp(sp->ents[hint].name, name) == 0)
+		return &sp->ents[hint];
 	for (size_t i = 0; i < sp->n; i++)
 		if (strcmp(sp->ents[i].name, name) == 0)
 			return &sp->ents[i];
-	if (pd_buf_grow(&sp->ents, &sp->cap, sp->n + 1, sizeof(*sp->ents)) != 0)
+	if (pd_buf_grow(&sp->ents, &sp->cap, sp->n + 1, sizeof(*sp->ents)) != 0 ||
+	    (dup = strdup(name)) == NULL)
 		return NULL;
 	memset(&sp->ents[sp->n], 0, sizeof(sp->ents[0]));
-	snprintf(sp->ents[sp->n].name, sizeof(sp->ents[0].name), "%s", name);
-	sp->ents[sp->n].computed_ms = INT64_MIN;
+	sp->ents[sp->n].name = dup;
+	sp->ents[sp->n].ring_from = sp->ents[sp->n].closed_to = INT64_MIN;
+	sp->ents[sp->n].live_ms = INT64_MIN;
 	return &sp->ents[sp->n++];
 }
 
@@ -133,46 +384,49 @@ cache_sweep(struct pd_statuspage *sp)
 	size_t j = 0;
 
 	for (size_t i = 0; i < sp->n; i++) {
-		if (!sp->ents[i].seen)
+		if (!sp->ents[i].seen) {
+			free(sp->ents[i].name);
 			continue;
+		}
 		sp->ents[i].seen = 0;
 		if (i != j)
 			sp->ents[j] = sp->ents[i];
 		j++;
 	}
 	sp->n = j;
+	if (sp->cursor >= sp->n)
+		sp->cursor = 0;
 }
 
-static void
-series_fill(struct pd_statuspage *sp, struct pd_store *st, struct pd_statuspage_probe *p,
-	    int64_t start_ms, int64_t now_ms)
+/* p's series from its cache entry e (NULL: none) at now_ms; 1 when complete. */
+static int
+series_copy(const struct sp_cache *e, struct pd_statuspage_probe *p, int64_t now_ms)
 {
-	struct sp_cache *e = cache_get(sp, p->name);
-	struct pd_err err = {0};
-	int rc;
+	int64_t w0, cur, closable;
 
-	if (e != NULL && e->window_start_ms == start_ms &&
-	    now_ms - e->computed_ms < PD_STATUSPAGE_CACHE_MS && now_ms >= e->computed_ms) {
-		e->seen = 1;
-		p->day = e->day;
-		memcpy(p->buckets, e->b, sizeof(p->buckets));
-		return;
+	sp_span(now_ms, &w0, &cur, &closable);
+	memset(&p->day, 0, sizeof(p->day));
+	p->day.p50_ms = p->day.p95_ms = p->day.p99_ms = p->day.max_ms = -1;
+	for (size_t i = 0; i < NB; i++) {
+		struct pd_series_bucket *b = &p->buckets[i];
+		int64_t k = w0 + (int64_t)i;
+
+		memset(b, 0, sizeof(*b));
+		b->start_ms = k * PD_STATUSPAGE_BUCKET_MS;
+		b->p95_ms = b->max_ms = -1;
+		if (e == NULL)
+			continue;
+		if (k >= e->ring_from && k < e->closed_to)
+			sp_dec(&e->ring[(size_t)(k % NB)], b);
+		else if (e->live_ms != INT64_MIN && k >= e->live_from && k < e->live_from + SP_LIVE)
+			sp_dec(&e->live[k - e->live_from], b);
 	}
-	rc = pd_store_series(st, p->name, start_ms, PD_STATUSPAGE_BUCKET_MS, p->buckets, NB,
-			     &p->day, &err);
-	if (rc != 0 && rc != PD_ERR_NOTFOUND)
-		pd_log_warn("status page: series of %s: %s", p->name, err.msg);
 	if (e == NULL)
-		return;
-	e->seen = 1;
-	if (rc != 0 && rc != PD_ERR_NOTFOUND) {
-		e->computed_ms = INT64_MIN; /* retry on the next request */
-		return;
-	}
-	e->computed_ms = now_ms;
-	e->window_start_ms = start_ms;
-	e->day = p->day;
-	memcpy(e->b, p->buckets, sizeof(e->b));
+		return 0;
+	if (e->live_ms != INT64_MIN)
+		p->day = e->day;
+	return !sp_needs_fill(e, w0, closable) && e->live_ms != INT64_MIN &&
+	       e->live_from == e->closed_to && e->live_cur == cur;
 }
 
 struct inc_ctx {
@@ -237,9 +491,20 @@ pd_statuspage_collect(struct pd_statuspage *sp, const struct pd_daemon *d, int64
 	pd_daemon_probes(d, collect_on_probe, &c);
 	if (c.nomem)
 		return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
-	for (size_t i = 0; i < v->nprobes; i++)
-		series_fill(sp, pd_daemon_store(d), &v->probes[i], v->window_start_ms, now_ms);
+	/* the series: the cache's entries, one slice of refresh work, then a copy */
+	sp->viewed_ms = now_ms;
+	for (size_t i = 0; i < v->nprobes; i++) {
+		struct sp_cache *e = cache_get(sp, v->probes[i].name, i);
+
+		if (e == NULL)
+			return pd_err_set(err, PD_ERR_NOMEM, "status page: out of memory");
+		e->seen = 1;
+	}
 	cache_sweep(sp);
+	pd_statuspage_refresh(sp, pd_daemon_store(d), now_ms, PD_STATUSPAGE_SLICE_US);
+	for (size_t i = 0; i < v->nprobes; i++)
+		v->probes[i].series_complete =
+			series_copy(cache_get(sp, v->probes[i].name, i), &v->probes[i], now_ms);
 	/* the incident manager's open incidents; none (or no table) is not an error */
 	ic.v = v;
 	pd_incident_sevmap_init(&ic.sev);

@@ -698,6 +698,7 @@ json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe 
 		return o;
 	cJSON_AddItemToObject(h, "start", json_time(v->window_start_ms));
 	cJSON_AddNumberToObject(h, "bucket_seconds", PD_STATUSPAGE_BUCKET_MS / 1000);
+	cJSON_AddBoolToObject(h, "complete", p->series_complete);
 	cnt = cJSON_AddArrayToObject(h, "count");
 	fail = cJSON_AddArrayToObject(h, "failures");
 	p95 = cJSON_AddArrayToObject(h, "p95_ms");
