@@ -102,6 +102,7 @@ struct pd_statuspage_family {
 	const char *endpoint; /* same */
 	enum pd_statuspage_state state;
 	size_t nprobes, ndown;
+	size_t nunknown, nbad, npaged; /* probes unknown, not up (known), with a page open */
 };
 
 /* An open incident of the incident manager, read from the store. */
