@@ -1,7 +1,8 @@
 /* statuspage.c — what the status page shows, gathered and decided: the daemon's live
- * view of every probe, the 24 h series of each from the store (cached
- * PD_STATUSPAGE_CACHE_MS per probe, so reloads of the page do not rescan the results
- * table), the open incidents and the error budgets (collect); probe state -> family
+ * view of every probe, the 24 h series of each from a compact per-probe cache filled
+ * from the store's aggregates in bounded refresh slices (see "the series cache": a
+ * request never waits for the store beyond one slice), the open incidents and the error
+ * budgets (collect); probe state -> family
  * state -> overall state, the open pages and the drafted INVESTIGATING message, which
  * comms.c renders from the playbook's template (derive). statuspage_render.c turns the
  * view into HTML or JSON. */

@@ -1,7 +1,7 @@
 /* store_agg.c — the per-minute and per-hour aggregates of results: their blob format
  * and SQL functions, their upkeep as results are written (and their backfill), their
  * pruning, and the windows, family latencies and 7-day baselines the classifier reads
- * from them. */
+ * from them, and the status page's 15-minute series and 24 h totals. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
