@@ -194,10 +194,12 @@ sp_span(int64_t now_ms, int64_t *w0, int64_t *cur, int64_t *closable)
 		*closable = *w0;
 }
 
+/* The ring does not hold exactly the closed buckets of the window: some closed since, or
+ * none yet, or the clock went back (buckets before ring_from, or after closable). */
 static int
 sp_needs_fill(const struct sp_cache *e, int64_t w0, int64_t closable)
 {
-	return (e->closed_to < w0 ? w0 : e->closed_to) < closable;
+	return e->closed_to != closable || e->ring_from > w0;
 }
 
 static int
@@ -219,8 +221,9 @@ sp_step(struct sp_cache *e, struct pd_store *st, int64_t now_ms)
 	int rc;
 
 	sp_span(now_ms, &w0, &cur, &closable);
-	if (e->closed_to < w0 || e->ring_from > e->closed_to) {
-		e->ring_from = e->closed_to = w0; /* the ring's buckets all left the window */
+	if (e->closed_to < w0 || e->ring_from > w0 || e->closed_to > closable) {
+		/* the ring's buckets all left the window, or the clock went back: start over */
+		e->ring_from = e->closed_to = w0;
 		e->live_ms = INT64_MIN;
 	}
 	if (e->ring_from < w0)

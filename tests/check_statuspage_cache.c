@@ -237,6 +237,16 @@ START_TEST(test_cache_fill_and_refresh)
 	assert_matches_raw(find(&v, "alpha"), w0 + BMS);
 	pd_statuspage_view_cleanup(&v);
 
+	/* the clock steps back 3 hours: the cache starts over and shows that window */
+	drain(sp, now - 3 * 3600000LL);
+	collect(sp, now - 3 * 3600000LL, &v);
+	a = find(&v, "alpha");
+	ck_assert_int_eq(a->series_complete, 1);
+	assert_matches_raw(a, w0 - 12 * BMS);
+	pd_statuspage_view_cleanup(&v);
+	t = now - now % BMS + BMS + 60000 + PD_STATUSPAGE_GRACE_MS;
+	drain(sp, t);
+
 	/* two days later: nothing of the ring is in the window any more */
 	t += 2 * 86400000LL;
 	drain(sp, t);
