@@ -10,7 +10,8 @@
  *   - pd_statuspage_html and pd_statuspage_json over the collected view;
  *   - when the cache fills in the background (pd_statuspage_refresh), the slices it
  *     takes: how many, the longest, and how long until every series is complete.
- * Each figure is the median (and max) of REPS runs, in ms, printed as Markdown
+ * Each figure is the median (and max) of REPS runs, in ms of wall time, with the median
+ * CPU time of the thread where it matters (the machine may be shared), as Markdown
  * (bench/statuspage.sh puts it into bench/RESULTS-statuspage.md).
  *
  *   statuspage [--probes N] [--interval-ms N] [--reps N] [--db PATH] [--keep]
@@ -135,7 +136,15 @@ summarize(double *v, int n)
 static void
 row(const char *what, struct stat_set s, int reps, const char *note)
 {
-	printf("| %s | %.2f | %.2f | %d | %s |\n", what, s.med / 1000, s.max / 1000, reps, note);
+	printf("| %s | %.2f | %.2f | | %d | %s |\n", what, s.med / 1000, s.max / 1000, reps, note);
+}
+
+/* a row with the median CPU time of this thread as well (c: per run, us) */
+static void
+row_cpu(const char *what, struct stat_set s, struct stat_set c, int reps, const char *note)
+{
+	printf("| %s | %.2f | %.2f | %.2f | %d | %s |\n", what, s.med / 1000, s.max / 1000,
+	       c.med / 1000, reps, note);
 }
 
 static void
@@ -199,15 +208,18 @@ daemon_over(const char *path, struct ev_loop *loop)
 	return d;
 }
 
+static double last_cpu; /* CPU time of the last collect_once / render_once, us */
+
 static double
 collect_once(struct pd_statuspage *sp, struct pd_daemon *d, int64_t now_ms,
 	     struct pd_statuspage_view *v)
 {
 	struct pd_err err = {0};
-	double t = now_us();
+	double t = now_us(), c = cpu_us();
 
 	if (pd_statuspage_collect(sp, d, now_ms, v, &err) != 0)
 		die("collect", err.msg);
+	last_cpu = cpu_us() - c;
 	return now_us() - t;
 }
 
@@ -219,9 +231,13 @@ render_once(const struct pd_statuspage_view *v, int json, size_t *len)
 	double t;
 	int rc;
 
+	double c;
+
 	pd_buf_init(&b, 64 * 1024 * 1024);
 	t = now_us();
+	c = cpu_us();
 	rc = json ? pd_statuspage_json(v, &b, &err) : pd_statuspage_html(v, &b, &err);
+	last_cpu = cpu_us() - c;
 	t = now_us() - t;
 	if (rc != 0)
 		die("render", err.msg);
@@ -270,7 +286,8 @@ main(int argc, char **argv)
 	struct pd_statuspage_view v;
 	int64_t now_ms;
 	double *cold, *warm, *html, *json, *fill_n, *fill_max, *fill_total, *live_n, *live_max,
-		*live_total, *fill_cpu, *live_cpu, *fill_over, *live_over;
+		*live_total, *fill_cpu, *live_cpu, *fill_over, *live_over, *cold_c, *warm_c,
+		*html_c, *json_c;
 	size_t hlen = 0, jlen = 0, cache_bytes = 0;
 	int64_t checks = 0;
 	int complete = 0;
@@ -317,11 +334,16 @@ main(int argc, char **argv)
 	live_max = calloc((size_t)opt_reps, sizeof(double));
 	live_total = calloc((size_t)opt_reps, sizeof(double));
 	fill_cpu = calloc((size_t)opt_reps, sizeof(double));
+	cold_c = calloc((size_t)opt_reps, sizeof(double));
+	warm_c = calloc((size_t)opt_reps, sizeof(double));
+	html_c = calloc((size_t)opt_reps, sizeof(double));
+	json_c = calloc((size_t)opt_reps, sizeof(double));
 	live_cpu = calloc((size_t)opt_reps, sizeof(double));
 	fill_over = calloc((size_t)opt_reps, sizeof(double));
 	live_over = calloc((size_t)opt_reps, sizeof(double));
 	if (!cold || !warm || !html || !json || !fill_n || !fill_max || !fill_total || !live_n ||
-	    !live_max || !live_total || !fill_cpu || !live_cpu || !fill_over || !live_over)
+	    !live_max || !live_total || !fill_cpu || !live_cpu || !fill_over || !live_over ||
+	    !cold_c || !warm_c || !html_c || !json_c)
 		die("main", "out of memory");
 	for (int r = 0; r < opt_reps; r++) {
 		struct pd_statuspage *sp = pd_statuspage_new();
@@ -332,12 +354,16 @@ main(int argc, char **argv)
 			die("main", "out of memory");
 		/* a first request: one slice of the fill, the rest shown as incomplete */
 		cold[r] = collect_once(sp, d, now_ms, &v);
+		cold_c[r] = last_cpu;
 		pd_statuspage_view_cleanup(&v);
 		/* the listener's timer fills the rest, a slice per tick */
 		fillr = drain(sp, st, now_ms);
 		warm[r] = collect_once(sp, d, now_ms + 1000, &v);
+		warm_c[r] = last_cpu;
 		html[r] = render_once(&v, 0, &hlen);
+		html_c[r] = last_cpu;
 		json[r] = render_once(&v, 1, &jlen);
+		json_c[r] = last_cpu;
 		if (r == 0) {
 			for (size_t i = 0; i < v.nprobes; i++) {
 				checks += v.probes[i].day.count;
@@ -365,13 +391,17 @@ main(int argc, char **argv)
 	       "bytes (%.0f per probe)\n\n",
 	       opt_probes, complete, checks, hlen, jlen, cache_bytes,
 	       (double)cache_bytes / opt_probes);
-	printf("| step | median ms | max ms | runs | note |\n|---|---|---|---|---|\n");
-	row("pd_statuspage_collect, empty cache (cold)", summarize(cold, opt_reps), opt_reps,
-	    "a first request: one refresh slice, the rest incomplete");
-	row("pd_statuspage_collect, cache filled (warm)", summarize(warm, opt_reps), opt_reps,
-	    "every later request");
-	row("pd_statuspage_html", summarize(html, opt_reps), opt_reps, "render only");
-	row("pd_statuspage_json", summarize(json, opt_reps), opt_reps, "render only");
+	printf("| step | median ms | max ms | median CPU ms | runs | note |\n"
+	       "|---|---|---|---|---|---|\n");
+	row_cpu("pd_statuspage_collect, empty cache (cold)", summarize(cold, opt_reps),
+		summarize(cold_c, opt_reps), opt_reps,
+		"a first request: one refresh slice, the rest incomplete");
+	row_cpu("pd_statuspage_collect, cache filled (warm)", summarize(warm, opt_reps),
+		summarize(warm_c, opt_reps), opt_reps, "every later request");
+	row_cpu("pd_statuspage_html", summarize(html, opt_reps), summarize(html_c, opt_reps),
+		opt_reps, "render only");
+	row_cpu("pd_statuspage_json", summarize(json, opt_reps), summarize(json_c, opt_reps),
+		opt_reps, "render only");
 	row("cache fill: total store work", summarize(fill_total, opt_reps), opt_reps,
 	    "all slices of the first fill, summed");
 	row("cache fill: longest slice", summarize(fill_max, opt_reps), opt_reps,
@@ -404,6 +434,10 @@ main(int argc, char **argv)
 	free(live_max);
 	free(live_total);
 	free(fill_cpu);
+	free(cold_c);
+	free(warm_c);
+	free(html_c);
+	free(json_c);
 	free(live_cpu);
 	free(fill_over);
 	free(live_over);
