@@ -2,9 +2,9 @@
  * view of every probe, the 24 h series of each from a compact per-probe cache filled
  * from the store's aggregates in bounded refresh slices (see "the series cache": a
  * request never waits for the store beyond one slice), the open incidents and the error
- * budgets (collect); probe state -> family
- * state -> overall state, the open pages and the drafted INVESTIGATING message, which
- * comms.c renders from the playbook's template (derive). statuspage_render.c turns the
+ * budgets (collect); probe state -> family state -> overall state, the open pages and the
+ * drafted INVESTIGATING message, which comms.c renders from the playbook's template
+ * (derive). statuspage_render.c turns the
  * view into HTML or JSON. */
 #include <math.h>
 #include <stdio.h>
@@ -31,14 +31,15 @@
  * results are in) are kept for good in a ring indexed by the absolute bucket number, 8
  * bytes each (counts as saturating uint16: a probe at the minimum interval, 100 ms, has
  * 9,000 results in 15 minutes; p95 and max as 16-bit floats of microseconds, within
- * 0.025 %); the open part (the bucket holding now and, during the grace, the previous one) and the 24 h
- * totals are recomputed when older than PD_STATUSPAGE_CACHE_MS. All of it comes from the
- * store's aggregates (pd_store_series_agg, pd_store_window_stats), in steps: a step fills
- * at most SP_FILL_STEP closed buckets of one probe, or refreshes its open part and totals.
- * pd_statuspage_refresh runs steps until its time budget is spent; collect runs one
- * slice and the HTTP listener runs more on a timer while the page is being viewed. So a
- * render copies memory, and a probe whose series is not complete yet shows what is there
- * (its history "complete": false in /api/status). */
+ * 0.025 %); the open part (the bucket holding now and, during the grace, the previous
+ * one) and the 24 h totals are recomputed when older than PD_STATUSPAGE_CACHE_MS. All of
+ * it comes from the store's aggregates (pd_store_series_agg, pd_store_window_stats), in
+ * steps: a step fills at most SP_FILL_STEP closed buckets of one probe, or refreshes its
+ * open part and totals. pd_statuspage_refresh runs steps until its time budget is spent;
+ * collect runs one slice and the HTTP listener runs more on a timer while the page is
+ * being viewed. So a render copies memory, and a probe whose series is not complete yet
+ * shows what is there (its history "complete": false in /api/status). The whole entry is
+ * about 0.9 KB a probe. */
 
 #define SP_FILL_STEP 24 /* closed buckets per step: 360 minute rows */
 #define SP_LIVE 2       /* open buckets: now's and, during the grace, the previous one */
