@@ -5,6 +5,9 @@
  *   the tick (PD_HTTPD_TICK_S) ► tick ──┘    limit was left] ──► httpd_arm(): ev_timer =
  *     (first shuts overdue and dead connections)                  MHD_get_timeout()
  *
+ *   a status page request ► sp_tick: pd_statuspage_refresh() slices (bounded store reads
+ *     for the series cache) every PD_STATUSPAGE_TICK_MS while the page is being viewed
+ *
  * MHD_run() never blocks in this mode (external polling). After every run the timer is
  * re-armed from MHD_get_timeout(): 0 when MHD still has ready connections (it uses
  * edge-triggered epoll internally, so they would not wake the ev_io again), the idle
@@ -68,6 +71,7 @@ struct pd_httpd {
 	ev_io io;
 	ev_timer timer;
 	ev_timer tick;
+	ev_timer sp_tick;          /* status page series refresh, while the page is viewed */
 	struct httpd_conn *conns;  /* open connections (at most PD_HTTPD_MAX_CONN) */
 	unsigned nconn;            /* libmicrohttpd's count after the last run */
 	unsigned long slow_closed; /* overdue connections shut down, since the last warning */
@@ -406,6 +410,8 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 			rc = pd_statuspage_html(&view, &body, &err);
 		pd_statuspage_view_cleanup(&view);
 		ctype = json ? "application/json" : "text/html; charset=utf-8";
+		if (!ev_is_active(&h->sp_tick))
+			ev_timer_again(h->loop, &h->sp_tick);
 	} else {
 		pd_buf_cleanup(&body);
 		pd_log_debug("http: %s %s -> 404", method, url);
@@ -479,6 +485,23 @@ httpd_on_timer(EV_P_ ev_timer *w, int revents)
 	(void)EV_A;
 	(void)revents;
 	httpd_run(w->data);
+}
+
+/* One slice of the status page's series refresh (PD_STATUSPAGE_SLICE_US of store reads)
+ * every PD_STATUSPAGE_TICK_MS while the page was viewed in the last
+ * PD_STATUSPAGE_IDLE_MS; stops after that (the next view starts it again). */
+static void
+httpd_on_sp_tick(EV_P_ ev_timer *w, int revents)
+{
+	struct pd_httpd *h = w->data;
+	int64_t now = pd_daemon_now_ms(h->d);
+
+	(void)revents;
+	if (!pd_statuspage_busy(h->sp, now)) {
+		ev_timer_stop(EV_A, w);
+		return;
+	}
+	pd_statuspage_refresh(h->sp, pd_daemon_store(h->d), now, PD_STATUSPAGE_SLICE_US);
 }
 
 static void
@@ -595,6 +618,9 @@ httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 	ev_timer_init(&h->tick, httpd_on_tick, PD_HTTPD_IDLE_TICK_S, PD_HTTPD_IDLE_TICK_S);
 	h->tick.data = h;
 	ev_timer_start(h->loop, &h->tick);
+	ev_init(&h->sp_tick, httpd_on_sp_tick);
+	h->sp_tick.repeat = PD_STATUSPAGE_TICK_MS / 1000.0;
+	h->sp_tick.data = h;
 	info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = info != NULL && info->port != 0 ? info->port : port;
 	httpd_format_addr(&ss, h->port, h->addr, sizeof(h->addr));
@@ -659,6 +685,7 @@ pd_httpd_free(struct pd_httpd *h)
 		ev_io_stop(h->loop, &h->io);
 		ev_timer_stop(h->loop, &h->timer);
 		ev_timer_stop(h->loop, &h->tick);
+		ev_timer_stop(h->loop, &h->sp_tick);
 	}
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd); /* closes every connection: CLOSED frees each record */

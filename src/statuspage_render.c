@@ -639,6 +639,71 @@ json_severity(cJSON *o, const struct pd_statuspage_probe *p)
 	}
 }
 
+/* Append n >= 0 in decimal. */
+static char *
+put_u64(char *o, uint64_t n)
+{
+	char t[24];
+	int k = 0;
+
+	do
+		t[k++] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	while (k > 0)
+		*o++ = t[--k];
+	return o;
+}
+
+/* A latency as json_ms prints it through cJSON (rounded to 0.001 ms; "%1.15g" of that is
+ * its decimal digits, trailing zeros dropped; null when negative). */
+static char *
+put_ms(char *o, double ms)
+{
+	uint64_t k;
+	unsigned frac;
+
+	if (!(ms >= 0) || ms >= 1e12) {
+		if (ms >= 1e12) /* not a latency; let printf do it as cJSON would */
+			return o + sprintf(o, "%1.15g", round(ms * 1000.0) / 1000.0);
+		memcpy(o, "null", 4);
+		return o + 4;
+	}
+	k = (uint64_t)llround(ms * 1000.0);
+	o = put_u64(o, k / 1000);
+	if ((frac = (unsigned)(k % 1000)) != 0) {
+		*o++ = '.';
+		*o++ = (char)('0' + frac / 100);
+		if ((frac %= 100) != 0) {
+			*o++ = (char)('0' + frac / 10);
+			if ((frac %= 10) != 0)
+				*o++ = (char)('0' + frac);
+		}
+	}
+	return o;
+}
+
+/* history's count (what 0), failures (1) or p95_ms (2) array as a raw JSON item. */
+static cJSON *
+json_raw_series(const struct pd_statuspage_probe *p, int what)
+{
+	char buf[NB * 32 + 4], *o = buf;
+
+	*o++ = '[';
+	for (size_t i = 0; i < NB; i++) {
+		const struct pd_series_bucket *b = &p->buckets[i];
+
+		if (i > 0)
+			*o++ = ',';
+		if (what == 2)
+			o = put_ms(o, b->p95_ms);
+		else
+			o = put_u64(o, (uint64_t)(what == 0 ? b->count : b->failures));
+	}
+	*o++ = ']';
+	*o = '\0';
+	return cJSON_CreateRaw(buf);
+}
+
 static cJSON *
 json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe *p)
 {
@@ -698,14 +763,15 @@ json_probe(const struct pd_statuspage_view *v, const struct pd_statuspage_probe 
 		return o;
 	cJSON_AddItemToObject(h, "start", json_time(v->window_start_ms));
 	cJSON_AddNumberToObject(h, "bucket_seconds", PD_STATUSPAGE_BUCKET_MS / 1000);
-	cnt = cJSON_AddArrayToObject(h, "count");
-	fail = cJSON_AddArrayToObject(h, "failures");
-	p95 = cJSON_AddArrayToObject(h, "p95_ms");
-	for (size_t i = 0; i < NB && cnt && fail && p95; i++) {
-		cJSON_AddItemToArray(cnt, cJSON_CreateNumber((double)p->buckets[i].count));
-		cJSON_AddItemToArray(fail, cJSON_CreateNumber((double)p->buckets[i].failures));
-		cJSON_AddItemToArray(p95, json_ms(p->buckets[i].p95_ms));
-	}
+	cJSON_AddBoolToObject(h, "complete", p->series_complete);
+	/* the three arrays as raw JSON text: 288 numbers a probe, formatted here as cJSON
+	 * would (json_raw_series), without a node each */
+	if ((cnt = json_raw_series(p, 0)) != NULL)
+		cJSON_AddItemToObject(h, "count", cnt);
+	if ((fail = json_raw_series(p, 1)) != NULL)
+		cJSON_AddItemToObject(h, "failures", fail);
+	if ((p95 = json_raw_series(p, 2)) != NULL)
+		cJSON_AddItemToObject(h, "p95_ms", p95);
 	return o;
 }
 

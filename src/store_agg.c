@@ -1,7 +1,7 @@
 /* store_agg.c — the per-minute and per-hour aggregates of results: their blob format
  * and SQL functions, their upkeep as results are written (and their backfill), their
  * pruning, and the windows, family latencies and 7-day baselines the classifier reads
- * from them. */
+ * from them, and the status page's 15-minute series and 24 h totals. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -785,6 +785,189 @@ pd_store_baseline_p95(struct pd_store *st, const char *probe, int64_t now_ms, in
 	if (a.n_lat > 0 && (int64_t)a.n_lat >= min_samples)
 		*p95_ms = acc_percentile(&a, 95);
 out:
+	pd_store_read_end(st, opened);
+	return ret;
+}
+
+/* ---- the status page's series from the aggregates ------------------------- */
+
+/* Add one aggregate row (the columns of S_AGG_RANGE) to a. */
+static void
+acc_add_row(sqlite3_stmt *s, struct agg_acc *a)
+{
+	const unsigned char *b;
+	uint64_t lat;
+
+	a->n += sqlite3_column_int64(s, 0);
+	a->failures += sqlite3_column_int64(s, 1);
+	if ((b = sqlite3_column_blob(s, 2)) != NULL)
+		range_add(b, sqlite3_column_bytes(s, 2), a->by_class, PD_OUT__COUNT);
+	if (sqlite3_column_int64(s, 3) <= 0 || (b = sqlite3_column_blob(s, 6)) == NULL)
+		return;
+	if ((lat = range_add(b, sqlite3_column_bytes(s, 6), a->hist, AGG_BUCKETS)) == 0)
+		return;
+	acc_minmax(a, sqlite3_column_double(s, 4), sqlite3_column_double(s, 5));
+	a->n_lat += lat;
+}
+
+/* Add one result (outcome, total_ms) to a, as acc_raw does. */
+static void
+acc_add_result(struct agg_acc *a, int outcome, double ms)
+{
+	int b = agg_bucket(ms);
+
+	a->n++;
+	if (outcome != 0) {
+		a->failures++;
+		if (outcome > 0 && outcome < PD_OUT__COUNT)
+			a->by_class[outcome]++;
+	}
+	if (b < 0)
+		return;
+	acc_minmax(a, ms, ms);
+	a->hist[b]++;
+	a->n_lat++;
+}
+
+static void
+acc_to_stats(const struct agg_acc *a, struct pd_history_stats *hs)
+{
+	hs->count = a->n;
+	hs->failures = a->failures;
+	hs->error_rate = a->n > 0 ? (double)a->failures / (double)a->n : 0.0;
+	hs->p50_ms = acc_percentile(a, 50);
+	hs->p95_ms = acc_percentile(a, 95);
+	hs->p99_ms = acc_percentile(a, 99);
+	hs->max_ms = a->n_lat > 0 ? a->max_ms : -1;
+}
+
+/* Close the series bucket out (its accumulator a) and empty a. */
+static void
+series_bucket_close(struct pd_series_bucket *out, struct agg_acc *a)
+{
+	out->count = a->n;
+	out->failures = a->failures;
+	out->p95_ms = acc_percentile(a, 95);
+	out->max_ms = a->n_lat > 0 ? a->max_ms : -1;
+	memset(a, 0, sizeof(*a));
+}
+
+/* The buckets of [since, since + n * bucket_ms) of probe id: one range read of its minute
+ * rows (every closed minute), then its results after the newest of those (the open
+ * minute), both in time order, so one accumulator walks the buckets; *tot (may be NULL)
+ * gets every row as well. */
+static int
+series_rows(struct pd_store *st, int64_t id, int64_t since_ms, int64_t bucket_ms,
+	    struct pd_series_bucket *out, size_t n, struct agg_acc *tot, struct pd_err *err)
+{
+	int64_t m0 = floor_div(since_ms, AGG_MINUTE_MS);
+	int64_t m1 = m0 + (int64_t)n * (bucket_ms / AGG_MINUTE_MS), last = m0 - 1;
+	struct agg_acc a;
+	size_t cur = 0;
+	sqlite3_stmt *s;
+	int rc, ret = 0;
+
+	memset(&a, 0, sizeof(a));
+	if ((s = range_query(st, S_AGG_RANGE, id, m0, m1, err)) == NULL)
+		return PD_ERR_DB;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t m = sqlite3_column_int64(s, 7);
+		size_t b = (size_t)((m - m0) * AGG_MINUTE_MS / bucket_ms);
+
+		if (b >= n)
+			continue;
+		if (b != cur) {
+			series_bucket_close(&out[cur], &a);
+			cur = b;
+		}
+		acc_add_row(s, &a);
+		if (tot != NULL)
+			acc_add_row(s, tot);
+		last = m;
+	}
+	if (rc != SQLITE_DONE)
+		ret = pd_store_db_fail(st, err, "series aggregates");
+	pd_store_stmt_done(s);
+	if (ret != 0)
+		return ret;
+	if ((s = range_query(st, S_RES_SERIES, id, (last + 1) * AGG_MINUTE_MS, m1 * AGG_MINUTE_MS,
+			     err)) == NULL)
+		return PD_ERR_DB;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t ts = sqlite3_column_int64(s, 0);
+		int outcome = sqlite3_column_int(s, 1);
+		double ms = sqlite3_column_double(s, 2);
+		size_t b = (size_t)((ts - since_ms) / bucket_ms);
+
+		if (ts < since_ms || b >= n)
+			continue;
+		if (b != cur) {
+			series_bucket_close(&out[cur], &a);
+			cur = b;
+		}
+		acc_add_result(&a, outcome, ms);
+		if (tot != NULL)
+			acc_add_result(tot, outcome, ms);
+	}
+	if (rc != SQLITE_DONE)
+		ret = pd_store_db_fail(st, err, "series open minute");
+	pd_store_stmt_done(s);
+	if (ret == 0)
+		series_bucket_close(&out[cur], &a);
+	return ret;
+}
+
+int
+pd_store_series_agg(struct pd_store *st, const char *probe, int64_t since_ms, int64_t bucket_ms,
+		    struct pd_series_bucket *out, size_t n, struct pd_history_stats *total,
+		    struct pd_err *err)
+{
+	struct agg_acc tot;
+	struct name_ent *e;
+	int ret, opened = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		out[i].start_ms = since_ms + (int64_t)i * bucket_ms;
+		out[i].p95_ms = out[i].max_ms = -1;
+	}
+	memset(&tot, 0, sizeof(tot));
+	if (total != NULL)
+		acc_to_stats(&tot, total);
+	if (bucket_ms <= 0 || n == 0 || bucket_ms % AGG_MINUTE_MS != 0 ||
+	    since_ms % AGG_MINUTE_MS != 0)
+		return pd_err_set(err, PD_ERR_INVALID,
+				  "series: bucket_ms and since_ms must be whole minutes, n > 0");
+	if (since_ms < -AGG_TS_LIMIT / 2 || since_ms > AGG_TS_LIMIT / 2 ||
+	    (int64_t)n > AGG_TS_LIMIT / 2 / bucket_ms)
+		return pd_err_set(err, PD_ERR_INVALID, "series: time out of range");
+	if ((ret = pd_store_probe_lookup(st, probe, 0, &e, err)) != 0)
+		return ret;
+	if ((ret = pd_store_read_begin(st, &opened, err)) != 0)
+		return ret;
+	ret = series_rows(st, e->id, since_ms, bucket_ms, out, n, total ? &tot : NULL, err);
+	if (ret == 0 && total != NULL)
+		acc_to_stats(&tot, total);
+	pd_store_read_end(st, opened);
+	return ret;
+}
+
+int
+pd_store_window_stats(struct pd_store *st, const char *probe, int64_t since_ms, int64_t until_ms,
+		      struct pd_history_stats *out, struct pd_err *err)
+{
+	struct agg_acc a;
+	struct name_ent *e;
+	int ret, opened = 0;
+
+	memset(&a, 0, sizeof(a));
+	acc_to_stats(&a, out);
+	if ((ret = pd_store_probe_lookup(st, probe, 0, &e, err)) != 0)
+		return ret;
+	if ((ret = pd_store_read_begin(st, &opened, err)) != 0)
+		return ret;
+	if ((ret = acc_window(st, e->id, since_ms, until_ms, &a, err)) == 0)
+		acc_to_stats(&a, out);
 	pd_store_read_end(st, opened);
 	return ret;
 }

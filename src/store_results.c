@@ -1,6 +1,7 @@
 /* store_results.c — results and what is read back from them: the batch writes of
  * results, paging state and events; the probe status rows, history walks and stats,
- * the event log, the bucketed series of the status page. */
+ * the event log, the bucketed series by a raw scan (the reference the status page's
+ * aggregate series, store_agg.c, is tested against). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

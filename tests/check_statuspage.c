@@ -6,6 +6,7 @@
  * test_severity_surfaces.sh.) */
 #include <check.h>
 #include "testlib.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,73 @@ START_TEST(html_hostile_strings)
 }
 END_TEST
 
+/* history's arrays are written as text, not cJSON nodes: the same text cJSON prints for
+ * the same numbers (counts; p95 rounded to 0.001 ms, null for none), edge values too. */
+START_TEST(json_history_numbers)
+{
+	static const double ms[] = {0,    0.0004, 0.0005, 0.001,       0.01,   0.1,
+				    1,    1.5,    10.25,  12.3456,     99.999, 99.9995,
+				    1000, 4095.7, 60000,  123456.7891, 2.5e9,  -1};
+	const size_t nms = sizeof(ms) / sizeof(ms[0]);
+	struct pd_statuspage_view v;
+	struct pd_err err = {0};
+	struct pd_buf b;
+	cJSON *want_c = cJSON_CreateArray(), *want_f = cJSON_CreateArray(),
+	      *want_p = cJSON_CreateArray(), *root;
+	char *wc, *wf, *wp, *gc, *gf, *gp;
+
+	view_init(&v);
+	add_probe(&v, "userid", "userid", PD_EVAL_UP, 1, 1);
+	for (size_t i = 0; i < PD_STATUSPAGE_BUCKETS; i++) {
+		struct pd_series_bucket *bk = &v.probes[0].buckets[i];
+		double x = ms[i % nms];
+
+		bk->count = (int64_t)(i * 977 % 9001);
+		bk->failures = (int64_t)(i % 3 == 0 ? 0 : i * 13);
+		bk->p95_ms = x;
+		cJSON_AddItemToArray(want_c, cJSON_CreateNumber((double)bk->count));
+		cJSON_AddItemToArray(want_f, cJSON_CreateNumber((double)bk->failures));
+		cJSON_AddItemToArray(want_p,
+				     x < 0 ? cJSON_CreateNull()
+					   : cJSON_CreateNumber(round(x * 1000.0) / 1000.0));
+	}
+	ck_assert_int_eq(pd_statuspage_derive(&v, &err), 0);
+	pd_buf_init(&b, 0);
+	ck_assert_int_eq(pd_statuspage_json(&v, &b, &err), 0);
+	root = cJSON_Parse(b.data);
+	ck_assert_ptr_nonnull(root);
+	{
+		cJSON *h = cJSON_GetObjectItem(
+			cJSON_GetArrayItem(cJSON_GetObjectItem(root, "probes"), 0), "history");
+
+		gc = cJSON_PrintUnformatted(cJSON_GetObjectItem(h, "count"));
+		gf = cJSON_PrintUnformatted(cJSON_GetObjectItem(h, "failures"));
+		gp = cJSON_PrintUnformatted(cJSON_GetObjectItem(h, "p95_ms"));
+	}
+	wc = cJSON_PrintUnformatted(want_c);
+	wf = cJSON_PrintUnformatted(want_f);
+	wp = cJSON_PrintUnformatted(want_p);
+	ck_assert_str_eq(gc, wc);
+	ck_assert_str_eq(gf, wf);
+	ck_assert_str_eq(gp, wp);
+	/* and the document's own text holds them as cJSON prints them */
+	ck_assert_ptr_nonnull(strstr(b.data, wp));
+	ck_assert_ptr_nonnull(strstr(b.data, wc));
+	free(gc);
+	free(gf);
+	free(gp);
+	free(wc);
+	free(wf);
+	free(wp);
+	cJSON_Delete(want_c);
+	cJSON_Delete(want_f);
+	cJSON_Delete(want_p);
+	cJSON_Delete(root);
+	pd_buf_cleanup(&b);
+	pd_statuspage_view_cleanup(&v);
+}
+END_TEST
+
 START_TEST(json_document)
 {
 	struct pd_statuspage_view v;
@@ -451,6 +519,7 @@ statuspage_suite(void)
 	tcase_add_test(tc, severity_is_the_incidents);
 	tcase_add_test(tc, html_hostile_strings);
 	tcase_add_test(tc, json_document);
+	tcase_add_test(tc, json_history_numbers);
 	tcase_add_test(tc, secrets_masked);
 	tcase_add_test(tc, output_limit);
 	suite_add_tcase(s, tc);

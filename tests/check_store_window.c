@@ -726,6 +726,92 @@ START_TEST(test_damaged_blob)
 }
 END_TEST
 
+/* pd_store_series_agg against pd_store_series (the raw scan) on the same file: 24 h in
+ * 96 buckets of 15 minutes, the open minute included; counts, failures and max equal,
+ * p95 within the bound; then buckets that start before the data and run past it, and the
+ * argument checks. pd_store_window_stats against pd_store_history's stats. */
+START_TEST(test_series_agg_vs_raw)
+{
+	struct pd_store *st = pd_test_store_at(sto.path, 0);
+	const int64_t bms = 15 * MIN_MS, t0 = (int64_t)1767225600000; /* 00:00 UTC */
+	struct gen g = generate(t0 + 777, 10000, 8700, 90, 3);        /* ~24.2 h, open minute */
+	struct pd_series_bucket a[96], r[96];
+	struct pd_history_stats ta, tr, ws;
+	struct pd_err err = {0};
+	int64_t since = t0 + bms, sum = 0; /* to 24:15: the last bucket holds the end */
+	char ctx[64];
+
+	for (size_t i = 0; i < g.n; i++) {
+		add_ok(st, "userinfo", &g.r[i]);
+		if (i % 500 == 0)
+			flush_ok(st);
+	}
+	flush_ok(st);
+	ck_assert_msg(pd_store_series_agg(st, "userinfo", since, bms, a, 96, &ta, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_int_eq(pd_store_series(st, "userinfo", since, bms, r, 96, &tr, &err), 0);
+	for (int i = 0; i < 96; i++) {
+		snprintf(ctx, sizeof(ctx), "bucket %d p95", i);
+		ck_assert_int_eq(a[i].start_ms, r[i].start_ms);
+		ck_assert_int_eq(a[i].count, r[i].count);
+		ck_assert_int_eq(a[i].failures, r[i].failures);
+		ck_assert_double_eq_tol(a[i].max_ms, r[i].max_ms, 1e-9);
+		assert_close(a[i].p95_ms, r[i].p95_ms, ctx);
+		sum += a[i].count;
+	}
+	/* the last bucket holds the probe's open (not yet aggregated) minute */
+	ck_assert_int_gt(a[95].count, 0);
+	ck_assert_int_eq(sum, ta.count);
+	ck_assert_int_eq(ta.count, tr.count);
+	ck_assert_int_eq(ta.failures, tr.failures);
+	ck_assert_double_eq_tol(ta.error_rate, tr.error_rate, 1e-12);
+	ck_assert_double_eq_tol(ta.max_ms, tr.max_ms, 1e-9);
+	assert_close(ta.p50_ms, tr.p50_ms, "total p50");
+	assert_close(ta.p95_ms, tr.p95_ms, "total p95");
+	assert_close(ta.p99_ms, tr.p99_ms, "total p99");
+	/* the totals alone, from hour rows: the same counts */
+	ck_assert_int_eq(pd_store_window_stats(st, "userinfo", since, since + 96 * bms, &ws, &err),
+			 0);
+	ck_assert_int_eq(ws.count, tr.count);
+	ck_assert_int_eq(ws.failures, tr.failures);
+	ck_assert_double_eq_tol(ws.max_ms, tr.max_ms, 1e-9);
+	assert_close(ws.p95_ms, tr.p95_ms, "window_stats p95");
+	assert_close(ws.p99_ms, tr.p99_ms, "window_stats p99");
+
+	/* 8 hourly buckets from 2 h before the data: empty ones, then data */
+	ck_assert_int_eq(
+		pd_store_series_agg(st, "userinfo", t0 - 2 * HOUR_MS, HOUR_MS, a, 8, NULL, &err),
+		0);
+	ck_assert_int_eq(
+		pd_store_series(st, "userinfo", t0 - 2 * HOUR_MS, HOUR_MS, r, 8, NULL, &err), 0);
+	ck_assert_int_eq(a[0].count, 0);
+	ck_assert(a[0].p95_ms == -1 && a[0].max_ms == -1);
+	for (int i = 0; i < 8; i++) {
+		ck_assert_int_eq(a[i].count, r[i].count);
+		ck_assert_int_eq(a[i].failures, r[i].failures);
+		assert_close(a[i].p95_ms, r[i].p95_ms, "hourly p95");
+	}
+	/* a range after the data: empty */
+	ck_assert_int_eq(pd_store_series_agg(st, "userinfo", t0 + 2 * DAY_MS, bms, a, 4, &ta, &err),
+			 0);
+	ck_assert_int_eq(a[3].count + ta.count, 0);
+	ck_assert(ta.p95_ms == -1);
+	/* unknown probe, bad arguments */
+	ck_assert_int_eq(pd_store_series_agg(st, "nope", since, bms, a, 4, NULL, &err),
+			 PD_ERR_NOTFOUND);
+	ck_assert_int_eq(pd_store_window_stats(st, "nope", since, since + bms, &ws, &err),
+			 PD_ERR_NOTFOUND);
+	ck_assert_int_eq(pd_store_series_agg(st, "userinfo", since + 1, bms, a, 4, NULL, &err),
+			 PD_ERR_INVALID);
+	ck_assert_int_eq(pd_store_series_agg(st, "userinfo", since, 90000, a, 4, NULL, &err),
+			 PD_ERR_INVALID);
+	ck_assert_int_eq(pd_store_series_agg(st, "userinfo", since, bms, a, 0, NULL, &err),
+			 PD_ERR_INVALID);
+	pd_store_free(st);
+	free(g.r);
+}
+END_TEST
+
 static Suite *
 store_window_suite(void)
 {
@@ -744,6 +830,7 @@ store_window_suite(void)
 	tcase_add_test(tc, test_minute_close);
 	tcase_add_test(tc, test_hour_close);
 	tcase_add_test(tc, test_damaged_blob);
+	tcase_add_test(tc, test_series_agg_vs_raw);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -26,9 +26,17 @@
  * open. There is no second rule here.
  *
  * History: PD_STATUSPAGE_BUCKETS buckets of PD_STATUSPAGE_BUCKET_MS aligned to the UTC clock,
- * the last one holding now: the last ~24 h. The series is read from the store with one
- * range scan per probe and cached for PD_STATUSPAGE_CACHE_MS, so a page reload storm costs
- * the loop nothing; the live state (the incident, the family states) is never cached.
+ * the last one holding now: the last ~24 h. It comes from the store's per-minute
+ * aggregates (pd_store_series_agg, pd_store_window_stats; p95s within the histogram's
+ * 11.1 %), never from a scan of the results, and is cached per probe: a bucket that ended
+ * PD_STATUSPAGE_GRACE_MS ago is kept for good (8 bytes), the open bucket(s) and the 24 h
+ * totals are recomputed when older than PD_STATUSPAGE_CACHE_MS. The store is read in
+ * bounded slices (pd_statuspage_refresh, PD_STATUSPAGE_SLICE_US each): one per collect,
+ * and more on the HTTP listener's timer while the page is viewed; a render only copies
+ * the cache. So the series shown is at most PD_STATUSPAGE_CACHE_MS plus one refresh round
+ * old, and right after start (or a long time without views) it fills in over a few
+ * seconds (/api/status: history.complete false until then). The live state (the
+ * incident, the family states) is never cached.
  *
  * The page has no external assets (inline CSS and SVG, no script) and everything
  * inserted in it is HTML-escaped. Secrets never reach it (probe URLs are shown as
@@ -46,7 +54,11 @@
 
 #define PD_STATUSPAGE_BUCKETS 96
 #define PD_STATUSPAGE_BUCKET_MS (15 * 60 * 1000)
-#define PD_STATUSPAGE_CACHE_MS 10000
+#define PD_STATUSPAGE_CACHE_MS 10000      /* max age of the open buckets and 24 h totals */
+#define PD_STATUSPAGE_GRACE_MS 120000     /* a bucket is final this long after its end */
+#define PD_STATUSPAGE_SLICE_US 2000       /* store work per refresh slice (one step more) */
+#define PD_STATUSPAGE_TICK_MS 25          /* between slices while the page is viewed */
+#define PD_STATUSPAGE_IDLE_MS (5 * 60000) /* background refresh stops after no view */
 
 enum pd_statuspage_state {
 	PD_STATUSPAGE_UNKNOWN = 0,
@@ -75,6 +87,7 @@ struct pd_statuspage_probe {
 	int64_t cert_not_after_s;    /* earliest notAfter of the TLS chain, 0 = unknown */
 	struct pd_history_stats day; /* over the bucket window; count 0 = no data */
 	struct pd_series_bucket buckets[PD_STATUSPAGE_BUCKETS];
+	int series_complete; /* 0: the cache is still filling (day/buckets partial) */
 	/* held by a maintenance window or a silence ("" = not): its name, reason, end */
 	char maint[64];
 	char maint_reason[256];
@@ -89,6 +102,7 @@ struct pd_statuspage_family {
 	const char *endpoint; /* same */
 	enum pd_statuspage_state state;
 	size_t nprobes, ndown;
+	size_t nunknown, nbad, npaged; /* probes unknown, not up (known), with a page open */
 };
 
 /* An open incident of the incident manager, read from the store. */
@@ -140,6 +154,20 @@ struct pd_statuspage_view {
 struct pd_statuspage;
 struct pd_statuspage *pd_statuspage_new(void);
 void pd_statuspage_free(struct pd_statuspage *sp);
+
+/* Run series refresh steps (store reads for the probes of the last collect) until
+ * budget_us of the cache's clock is spent, at least one step if any is due. Returns 1
+ * while some series is stale or incomplete, 0 when all are fresh. */
+int pd_statuspage_refresh(struct pd_statuspage *sp, struct pd_store *st, int64_t now_ms,
+			  int64_t budget_us);
+/* 1 while the page was viewed (collect) within PD_STATUSPAGE_IDLE_MS of now_ms: the
+ * listener keeps refreshing then. */
+int pd_statuspage_busy(const struct pd_statuspage *sp, int64_t now_ms);
+/* The cache's heap footprint in bytes. */
+size_t pd_statuspage_cache_bytes(const struct pd_statuspage *sp);
+/* Tests and benchmarks: the monotonic microsecond clock refresh budgets with (NULL =
+ * the real one). */
+void pd_statuspage_set_clock(struct pd_statuspage *sp, int64_t (*mono_us)(void *ud), void *ud);
 
 /* Build the view of d at now_ms (live views + the cached store series) and derive it.
  * v is overwritten; release it with pd_statuspage_view_cleanup even on failure. */

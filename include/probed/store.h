@@ -208,6 +208,21 @@ struct pd_series_bucket {
 int pd_store_series(struct pd_store *st, const char *probe, int64_t since_ms, int64_t bucket_ms,
 		    struct pd_series_bucket *out, size_t n, struct pd_history_stats *total,
 		    struct pd_err *err);
+/* The same from the per-minute aggregates (see "windows and baselines" above): one
+ * range read of the probe's minute rows (15 per 15-minute bucket, whatever the interval)
+ * plus its open minute from the results, never a scan of every result. since_ms and
+ * bucket_ms must be whole minutes (PD_ERR_INVALID otherwise). Counts, failures and max
+ * are exact; p95 (and total's p50/p95/p99) are interpolated in the merged histogram:
+ * within 11.1 % of pd_store_series's nearest-rank values. */
+int pd_store_series_agg(struct pd_store *st, const char *probe, int64_t since_ms, int64_t bucket_ms,
+			struct pd_series_bucket *out, size_t n, struct pd_history_stats *total,
+			struct pd_err *err);
+/* pd_store_history's stats (count, failures, error rate, p50/p95/p99, max) of probe over
+ * since_ms <= ts_ms < until_ms from the aggregates, as pd_store_window reads them (~150
+ * rows for 24 h; percentiles within 11.1 %). *out is always initialised; PD_ERR_NOTFOUND
+ * when the store has never seen the probe. */
+int pd_store_window_stats(struct pd_store *st, const char *probe, int64_t since_ms,
+			  int64_t until_ms, struct pd_history_stats *out, struct pd_err *err);
 
 /* ---- incidents ---- */
 struct pd_incident_row {

@@ -2,7 +2,8 @@
 # Issue 4, the status page: "/" (self-contained HTML) and "/api/status" (JSON).
 #  - 24 h of history is seeded into the database (probed stopped), so the uptime strip,
 #    the p95 chart and /api/status's buckets can be checked against known rows: every
-#    bucket's count, failures and p95 must equal what the seed put there;
+#    bucket's count and failures must equal what the seed put there, its p95 within the
+#    aggregates' histogram bound (11.1 %) of the seed's nearest-rank p95;
 #  - an outage (502 on /post-detail/) shows as family states (post-detail down, the
 #    others up), an open page, and the playbook's INVESTIGATING draft naming the
 #    affected endpoint and the ones that still work, with UTC times;
@@ -83,6 +84,10 @@ for name, b in base.items():
                      "status 502, expected 200-299" if fail else None))
         rows[name].append([t, 1 if fail else 0, lat])
         t += 60000
+# rows written behind probed's back have no aggregates: empty the tables, so the next
+# writer open rebuilds them from every result (the documented backfill)
+con.execute("DELETE FROM agg_minute")
+con.execute("DELETE FROM agg_hour")
 con.commit()
 con.close()
 json.dump({"now": now, "end": end, "rows": rows}, open(out, "w"))
@@ -91,11 +96,11 @@ PY
 
 # ---- 2. restart: green, with the seeded history ---------------------------------------------
 start_probed "$PD_TMP/probes.yaml"
-check "restart: every family up" wait_for 20 json_ok \
-	'd["overall"] == "up" and set(fam.values()) == {"up"} and len(fam) == 3'
+check "restart: every family up, every series complete" wait_for 20 json_ok \
+	'd["overall"] == "up" and set(fam.values()) == {"up"} and len(fam) == 3 and all(p["history"]["complete"] for p in d["probes"])'
 
 # every bucket that ends before the live data must hold exactly the seeded rows
-check "history buckets equal the seeded rows (count, failures, nearest-rank p95)" "$PYTHON" - \
+check "history buckets equal the seeded rows (count, failures; p95 within the histogram's 11.1 %)" "$PYTHON" - \
 	"$PD_TMP/s.json" "$PD_TMP/seed.json" <<'PY'
 import json, math, sys
 from datetime import datetime
@@ -117,7 +122,8 @@ for p in d["probes"]:
         lat = sorted(r[2] for r in rows)
         if lat:
             want = lat[max(1, math.ceil(95 * len(lat) / 100)) - 1]
-            assert abs(h["p95_ms"][i] - want) < 1e-6, (p["name"], i, h["p95_ms"][i], want)
+            # from the aggregates' histogram: within 11.1 % of the nearest-rank value
+            assert abs(h["p95_ms"][i] - want) <= 0.1115 * want, (p["name"], i, h["p95_ms"][i], want)
         else:
             assert h["p95_ms"][i] is None
         checked += 1
