@@ -19,6 +19,10 @@
 #define STRIP_H 26
 #define LAT_H 72
 #define LAT_TOP 14 /* room for the scale label */
+/* Above this many probes, only the first DETAIL_MAX that are not up or failed in 24 h get
+ * both charts with a tooltip per bucket (~26 KB of HTML a probe); the rest get a compact
+ * strip (~0.3 KB): 1,000 probes made a 26 MB page before. */
+#define DETAIL_MAX 50
 
 static const char *
 state_title(enum pd_statuspage_state s)
@@ -225,6 +229,51 @@ html_strip(struct pd_buf *o, const struct pd_statuspage_probe *p)
 	return pd_buf_printf(o, "</svg>");
 }
 
+/* The availability strip of a probe drawn compactly: one <path> per colour, a run of
+ * equal buckets as one rectangle (a healthy day is a single one), and one tooltip for
+ * the whole day instead of one per bucket. */
+static int
+html_strip_compact(struct pd_buf *o, const struct pd_statuspage_probe *p)
+{
+	static const char *const colors[] = {"#16a34a", "#f59e0b", "#dc2626", "#e5e7eb"};
+	int rc;
+
+	PUT("<svg class=\"strip\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", CHART_W,
+	    STRIP_H);
+	ESC(p->name);
+	PUT(": availability per 15 minutes, last 24 hours\"><title>");
+	ESC(p->name);
+	if (p->day.count > 0)
+		PUT(", last 24 h: %" PRId64 " checks, %" PRId64 " failed", p->day.count,
+		    p->day.failures);
+	else
+		PUT(", last 24 h: no data");
+	PUT("</title>");
+	for (size_t c = 0; c < sizeof(colors) / sizeof(colors[0]); c++) {
+		int open = 0;
+
+		for (size_t i = 0; i < NB;) {
+			size_t j = i;
+
+			if (strcmp(bucket_color(&p->buckets[i]), colors[c]) != 0) {
+				i++;
+				continue;
+			}
+			while (j < NB && strcmp(bucket_color(&p->buckets[j]), colors[c]) == 0)
+				j++;
+			if (!open)
+				PUT("<path fill=\"%s\" d=\"", colors[c]);
+			open = 1;
+			PUT("M%zu 0h%zuv%dh-%zuz", i * BAR_W, (j - i) * BAR_W - 2, STRIP_H,
+			    (j - i) * BAR_W - 2);
+			i = j;
+		}
+		if (open)
+			PUT("\"/>");
+	}
+	return pd_buf_printf(o, "</svg>");
+}
+
 static int
 html_latency(struct pd_buf *o, const struct pd_statuspage_probe *p)
 {
@@ -273,7 +322,7 @@ html_latency(struct pd_buf *o, const struct pd_statuspage_probe *p)
 
 static int
 html_probe(struct pd_buf *o, const struct pd_statuspage_view *v,
-	   const struct pd_statuspage_probe *p)
+	   const struct pd_statuspage_probe *p, int detail)
 {
 	const char *st = pd_statuspage_state_str(p->state);
 	char p95[32], t[8], t0[8];
@@ -332,7 +381,11 @@ html_probe(struct pd_buf *o, const struct pd_statuspage_view *v,
 		PUT("no results in the last 24 h");
 	}
 	PUT("</span></div>");
-	if ((rc = html_strip(o, p)) != 0 || (rc = html_latency(o, p)) != 0)
+	if (!detail)
+		rc = html_strip_compact(o, p);
+	else if ((rc = html_strip(o, p)) == 0)
+		rc = html_latency(o, p);
+	if (rc != 0)
 		return rc;
 	hhmm(p->buckets[0].start_ms, t0, sizeof(t0));
 	hhmm(p->buckets[NB / 2].start_ms, t, sizeof(t));
@@ -589,9 +642,23 @@ pd_statuspage_html(const struct pd_statuspage_view *v, struct pd_buf *out, struc
 				   "<i style=\"background:#6366f1\"></i>all passed"
 				   "<i style=\"background:#f87171\"></i>with failures</p>")) != 0)
 		goto out;
-	for (size_t i = 0; i < v->nprobes; i++)
-		if ((rc = html_probe(o, v, &v->probes[i])) != 0)
+	if (v->nprobes > DETAIL_MAX &&
+	    (rc = pd_buf_printf(o,
+				"<p class=\"legend\">%zu probes: the first %d that are not up or "
+				"failed in the last 24 h are drawn in detail, the others as one "
+				"strip each.</p>",
+				v->nprobes, DETAIL_MAX)) != 0)
+		goto out;
+	for (size_t i = 0, ndetail = 0; i < v->nprobes; i++) {
+		const struct pd_statuspage_probe *p = &v->probes[i];
+		int detail = v->nprobes <= DETAIL_MAX ||
+			     (ndetail < DETAIL_MAX &&
+			      (p->state != PD_STATUSPAGE_UP || p->day.failures > 0));
+
+		ndetail += detail;
+		if ((rc = html_probe(o, v, p, detail)) != 0)
 			goto out;
+	}
 	if ((rc = pd_buf_printf(
 		     o, "</section><footer>Times are UTC. The page refreshes every 30 s. "
 			"Machine-readable: <a href=\"api/status\">api/status</a> · "

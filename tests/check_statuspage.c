@@ -432,6 +432,48 @@ START_TEST(output_limit)
 }
 END_TEST
 
+/* A fleet of 1,000 probes: the probes that are down or failed in 24 h keep both charts
+ * with a tooltip per bucket, the healthy rest one compact strip each, and the page stays
+ * small (it was 26 KB a probe: 1,000 probes overflowed the 16 MiB response cap). */
+START_TEST(html_large_fleet_is_compact)
+{
+	struct pd_statuspage_view v;
+	struct pd_err err = {0};
+	struct pd_buf b;
+	const char *at;
+	char name[32];
+	size_t detailed = 0;
+
+	view_init(&v);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "p%04d", i);
+		add_probe(&v, name, "userid", i == 700 ? PD_EVAL_DOWN : PD_EVAL_UP, 1, i != 700);
+		for (size_t k = 0; k < PD_STATUSPAGE_BUCKETS; k++) {
+			v.probes[i].buckets[k].count = 90;
+			v.probes[i].buckets[k].failures = i == 700 && k > 90 ? 90 : 0;
+			v.probes[i].buckets[k].p95_ms = 40;
+		}
+	}
+	ck_assert_int_eq(pd_statuspage_derive(&v, &err), 0);
+	pd_buf_init(&b, 16u << 20);
+	ck_assert_int_eq(pd_statuspage_html(&v, &b, &err), 0);
+	ck_assert_uint_lt(b.len, 2u << 20);
+	for (at = b.data; (at = strstr(at, "<svg class=\"latency\"")) != NULL; at++)
+		detailed++;
+	ck_assert_uint_eq(detailed, 1); /* only the failing probe */
+	at = strstr(b.data, "data-probe=\"p0700\"");
+	ck_assert_ptr_nonnull(at);
+	ck_assert_ptr_nonnull(strstr(at, "<svg class=\"latency\""));
+	/* a healthy day is one green rectangle and one tooltip */
+	at = strstr(b.data, "data-probe=\"p0001\"");
+	ck_assert_ptr_nonnull(at);
+	ck_assert_ptr_nonnull(strstr(at, "<path fill=\"#16a34a\" d=\"M0 0h958v26h-958z\"/>"));
+	ck_assert_ptr_nonnull(strstr(b.data, "1000 probes: the first 50"));
+	pd_buf_cleanup(&b);
+	pd_statuspage_view_cleanup(&v);
+}
+END_TEST
+
 /* The severity of the open incident a probe belongs to, on every part of both documents;
  * nothing for the probes outside it, whatever their tier. */
 START_TEST(severity_is_the_incidents)
@@ -522,6 +564,7 @@ statuspage_suite(void)
 	tcase_add_test(tc, json_history_numbers);
 	tcase_add_test(tc, secrets_masked);
 	tcase_add_test(tc, output_limit);
+	tcase_add_test(tc, html_large_fleet_is_compact);
 	suite_add_tcase(s, tc);
 	return s;
 }
