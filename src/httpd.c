@@ -8,6 +8,17 @@
  *   a status page request ► sp_tick: pd_statuspage_refresh() slices (bounded store reads
  *     for the series cache) every PD_STATUSPAGE_TICK_MS while the page is being viewed
  *
+ *   / and /api/status ► pd_statuspage_collect() on the loop (a copy of what the page
+ *     shows) ► the connection is suspended ► the render thread turns the copy into HTML
+ *     or JSON ► ev_async ► the connection is resumed and answered
+ *
+ * Renders off the loop: at 1,000 probes the HTML or JSON of the status page takes 10-30 ms
+ * to write, and on the loop every probe start due meanwhile would wait for it. The render
+ * thread sees only its job (the view, which owns everything it points to, and the
+ * buffer), never the daemon; pd_log_redact's list of secrets has its own lock. Requests
+ * for the same document that arrive while its render is still queued share it (a page
+ * reload storm renders once). At most RENDER_MAX_JOBS renders wait; more answer 503.
+ *
  * MHD_run() never blocks in this mode (external polling). After every run the timer is
  * re-armed from MHD_get_timeout(): 0 when MHD still has ready connections (it uses
  * edge-triggered epoll internally, so they would not wake the ev_io again), the idle
@@ -39,6 +50,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +75,24 @@ struct httpd_conn {
 	int shut;         /* already shut down by the sweep */
 };
 
+#define RENDER_MAX_JOBS 4
+#define RENDER_MAX_WAIT 16 /* connections sharing one render */
+
+/* One render of the status page (HTML or JSON) for the connections waiting for it. */
+struct render_job {
+	struct render_job *next;
+	int json;
+	int taken; /* the thread has it: no more connections join */
+	int done;  /* body is ready (the loop answers) */
+	struct pd_statuspage_view view;
+	struct pd_buf body;
+	int rc;
+	struct pd_err err;
+	struct MHD_Connection *wait[RENDER_MAX_WAIT];
+	size_t nwait;
+	size_t refs; /* waiting connections not answered yet */
+};
+
 struct pd_httpd {
 	struct pd_daemon *d;
 	struct ev_loop *loop;
@@ -81,6 +111,14 @@ struct pd_httpd {
 	char mhd_msg[256]; /* libmicrohttpd's last message (start errors) */
 	char listen[256];  /* http.listen as started */
 	int warned_listen; /* a reload changed http.listen: said so once */
+	/* the render thread: jobs queued (todo) and finished (done), both under mu */
+	pthread_t thread;
+	int thread_started, thread_stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct render_job *todo, *done;
+	struct render_job *jobs[RENDER_MAX_JOBS]; /* every job not freed yet (loop side) */
+	ev_async async;
 };
 
 int
@@ -278,13 +316,229 @@ httpd_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	}
 }
 
+/* ---- renders off the loop (see the top of this file) ----------------------------------- */
+
+static void httpd_run(struct pd_httpd *h);
+
+static void *
+render_main(void *arg)
+{
+	struct pd_httpd *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		struct render_job *j, **tail;
+
+		while (h->todo == NULL && !h->thread_stop)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->thread_stop)
+			break;
+		j = h->todo;
+		h->todo = j->next;
+		j->taken = 1;
+		pthread_mutex_unlock(&h->mu);
+		j->rc = j->json ? pd_statuspage_json(&j->view, &j->body, &j->err)
+				: pd_statuspage_html(&j->view, &j->body, &j->err);
+		pthread_mutex_lock(&h->mu);
+		j->next = NULL;
+		for (tail = &h->done; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = j;
+		ev_async_send(h->loop, &h->async);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+static void
+render_job_free(struct pd_httpd *h, struct render_job *j)
+{
+	for (size_t i = 0; i < RENDER_MAX_JOBS; i++)
+		if (h->jobs[i] == j)
+			h->jobs[i] = NULL;
+	pd_statuspage_view_cleanup(&j->view);
+	pd_buf_cleanup(&j->body);
+	free(j);
+}
+
+/* Renders came back: resume their connections, which the next run answers. */
+static void
+httpd_on_async(EV_P_ ev_async *w, int revents)
+{
+	struct pd_httpd *h = w->data;
+	struct render_job *list;
+
+	(void)EV_A;
+	(void)revents;
+	pthread_mutex_lock(&h->mu);
+	list = h->done;
+	h->done = NULL;
+	pthread_mutex_unlock(&h->mu);
+	while (list != NULL) {
+		struct render_job *j = list;
+
+		list = j->next;
+		j->next = NULL;
+		j->done = 1;
+		if (j->rc != 0)
+			pd_log_err("http: %s: %s", j->json ? "/api/status" : "/", j->err.msg);
+		if (j->refs == 0) {
+			render_job_free(h, j);
+			continue;
+		}
+		for (size_t i = 0; i < j->nwait; i++)
+			if (j->wait[i] != NULL)
+				MHD_resume_connection(j->wait[i]);
+	}
+	httpd_run(h);
+}
+
+/* Forget connection c of job j (answered, or gone); the job goes with its last one once
+ * the thread is done with it. */
+static void
+render_job_leave(struct pd_httpd *h, struct render_job *j, struct MHD_Connection *c)
+{
+	for (size_t i = 0; i < j->nwait; i++)
+		if (j->wait[i] == c)
+			j->wait[i] = NULL;
+	if (j->refs > 0)
+		j->refs--;
+	if (j->refs == 0 && j->done)
+		render_job_free(h, j);
+}
+
+/* A status page request: join a queued render of the same document, or collect the view
+ * now and queue one; the connection waits suspended. */
+static enum MHD_Result
+httpd_render_start(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls, int json,
+		   int64_t now)
+{
+	struct render_job *j = NULL;
+	struct pd_err err = {0};
+	int slot = -1;
+
+	if (!ev_is_active(&h->sp_tick))
+		ev_timer_again(h->loop, &h->sp_tick);
+	pthread_mutex_lock(&h->mu);
+	for (int i = 0; i < RENDER_MAX_JOBS; i++) {
+		struct render_job *x = h->jobs[i];
+
+		if (x == NULL) {
+			if (slot < 0)
+				slot = i;
+		} else if (x->json == json && !x->taken && x->nwait < RENDER_MAX_WAIT) {
+			j = x;
+		}
+	}
+	if (j != NULL) {
+		j->wait[j->nwait++] = c;
+		j->refs++;
+	}
+	pthread_mutex_unlock(&h->mu);
+	if (j != NULL) {
+		*con_cls = j;
+		MHD_suspend_connection(c);
+		return MHD_YES;
+	}
+	if (slot < 0) {
+		pd_log_warn("http: %d status page renders already queued: 503", RENDER_MAX_JOBS);
+		return httpd_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "busy: try again");
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	pd_buf_init(&j->body, PD_HTTPD_BODY_LIMIT);
+	j->json = json;
+	if (pd_statuspage_collect(h->sp, h->d, now, &j->view, &err) != 0) {
+		pd_log_err("http: %s: %s", json ? "/api/status" : "/", err.msg);
+		render_job_free(h, j);
+		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+	}
+	j->wait[j->nwait++] = c;
+	j->refs = 1;
+	h->jobs[slot] = j;
+	*con_cls = j;
+	MHD_suspend_connection(c);
+	pthread_mutex_lock(&h->mu);
+	{
+		struct render_job **tail;
+
+		for (tail = &h->todo; *tail != NULL; tail = &(*tail)->next)
+			;
+		*tail = j;
+	}
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	return MHD_YES;
+}
+
+/* The connection is back from its render: answer it (the last one takes the body, the
+ * others a copy). */
+static enum MHD_Result
+httpd_render_answer(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls)
+{
+	struct render_job *j = *con_cls;
+	const char *ctype = j->json ? "application/json" : "text/html; charset=utf-8";
+	struct pd_buf copy;
+	enum MHD_Result ret;
+
+	*con_cls = h;
+	if (j->rc != 0) {
+		ret = httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+	} else if (j->refs <= 1) {
+		pd_log_debug("http: GET %s -> 200 (%zu bytes)", j->json ? "/api/status" : "/",
+			     j->body.len);
+		ret = httpd_send(c, MHD_HTTP_OK, ctype, &j->body);
+	} else {
+		pd_buf_init(&copy, 0);
+		if (pd_buf_append(&copy, j->body.data ? j->body.data : "", j->body.len) != 0) {
+			pd_buf_cleanup(&copy);
+			ret = httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		} else {
+			ret = httpd_send(c, MHD_HTTP_OK, ctype, &copy);
+		}
+	}
+	render_job_leave(h, j, c);
+	return ret;
+}
+
+/* The same on the loop, when the render thread could not start. */
+static enum MHD_Result
+httpd_render_inline(struct pd_httpd *h, struct MHD_Connection *c, int json, int64_t now)
+{
+	struct pd_statuspage_view view;
+	struct pd_err err = {0};
+	struct pd_buf body;
+	int rc;
+
+	if (!ev_is_active(&h->sp_tick))
+		ev_timer_again(h->loop, &h->sp_tick);
+	pd_buf_init(&body, PD_HTTPD_BODY_LIMIT);
+	rc = pd_statuspage_collect(h->sp, h->d, now, &view, &err);
+	if (rc == 0)
+		rc = json ? pd_statuspage_json(&view, &body, &err)
+			  : pd_statuspage_html(&view, &body, &err);
+	pd_statuspage_view_cleanup(&view);
+	if (rc != 0) {
+		pd_log_err("http: %s: %s", json ? "/api/status" : "/", err.msg);
+		pd_buf_cleanup(&body);
+		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+	}
+	return httpd_send(c, MHD_HTTP_OK, json ? "application/json" : "text/html; charset=utf-8",
+			  &body);
+}
+
 static void
 httpd_on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		   enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)con_cls;
+	struct pd_httpd *h = cls;
+
 	(void)toe;
+	if (*con_cls != NULL && *con_cls != h) {
+		/* ended while waiting for its render (the listener stops) */
+		render_job_leave(h, *con_cls, c);
+		*con_cls = NULL;
+	}
 	httpd_conn_phase(c, 0);
 }
 
@@ -351,7 +605,6 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 {
 	struct pd_httpd *h = cls;
 	const struct pd_config *cfg = pd_daemon_config(h->d);
-	struct pd_statuspage_view view;
 	struct pd_err err = {0};
 	struct pd_buf body;
 	int64_t now = pd_daemon_now_ms(h->d);
@@ -384,6 +637,8 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 		*con_cls = h;
 		return MHD_YES;
 	}
+	if (*con_cls != h) /* back from the render thread */
+		return httpd_render_answer(h, c, con_cls);
 	if (*upload_data_size != 0) {
 		/* a GET with a body: not ours to read */
 		*upload_data_size = 0;
@@ -401,17 +656,11 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 		rc = pd_metrics_render(h->d, now, &body, &err);
 	} else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
 		   strcmp(url, "/api/status") == 0) {
-		int json = strcmp(url, "/api/status") == 0;
-
-		rc = pd_statuspage_collect(h->sp, h->d, now, &view, &err);
-		if (rc == 0 && json)
-			rc = pd_statuspage_json(&view, &body, &err);
-		else if (rc == 0)
-			rc = pd_statuspage_html(&view, &body, &err);
-		pd_statuspage_view_cleanup(&view);
-		ctype = json ? "application/json" : "text/html; charset=utf-8";
-		if (!ev_is_active(&h->sp_tick))
-			ev_timer_again(h->loop, &h->sp_tick);
+		pd_buf_cleanup(&body);
+		if (h->thread_started)
+			return httpd_render_start(h, c, con_cls, strcmp(url, "/api/status") == 0,
+						  now);
+		return httpd_render_inline(h, c, strcmp(url, "/api/status") == 0, now);
 	} else {
 		pd_buf_cleanup(&body);
 		pd_log_debug("http: %s %s -> 404", method, url);
@@ -558,7 +807,7 @@ httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	unsigned port;
 
 	if (listen == NULL) {
@@ -589,6 +838,15 @@ httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 		pd_err_set(err, PD_ERR_NOMEM, "out of memory");
 		goto fail;
 	}
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	ev_async_init(&h->async, httpd_on_async);
+	h->async.data = h;
+	ev_async_start(h->loop, &h->async);
+	if (pthread_create(&h->thread, NULL, render_main, h) == 0)
+		h->thread_started = 1;
+	else
+		pd_log_warn("http: no render thread: the status page renders on the loop");
 	h->mhd = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, httpd_on_request, h,
 		/* first, so that every message goes through pd_log */
@@ -681,14 +939,35 @@ pd_httpd_free(struct pd_httpd *h)
 {
 	if (h == NULL)
 		return;
+	if (h->thread_started) {
+		pthread_mutex_lock(&h->mu);
+		h->thread_stop = 1;
+		pthread_cond_signal(&h->cv);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->thread, NULL);
+	}
 	if (h->loop != NULL) {
 		ev_io_stop(h->loop, &h->io);
 		ev_timer_stop(h->loop, &h->timer);
 		ev_timer_stop(h->loop, &h->tick);
 		ev_timer_stop(h->loop, &h->sp_tick);
+		ev_async_stop(h->loop, &h->async);
 	}
+	/* libmicrohttpd cannot stop with suspended connections: wake those still waiting
+	 * for a render (they are closed unanswered) */
+	for (size_t i = 0; i < RENDER_MAX_JOBS; i++)
+		for (size_t k = 0; h->jobs[i] != NULL && k < h->jobs[i]->nwait; k++)
+			if (h->jobs[i]->wait[k] != NULL)
+				MHD_resume_connection(h->jobs[i]->wait[k]);
 	if (h->mhd != NULL)
 		MHD_stop_daemon(h->mhd); /* closes every connection: CLOSED frees each record */
+	for (size_t i = 0; i < RENDER_MAX_JOBS; i++)
+		if (h->jobs[i] != NULL)
+			render_job_free(h, h->jobs[i]);
+	if (h->loop != NULL) {
+		pthread_mutex_destroy(&h->mu);
+		pthread_cond_destroy(&h->cv);
+	}
 	pd_statuspage_free(h->sp);
 	free(h);
 }

@@ -2,6 +2,7 @@
  * process that holds a secret is made non-dumpable (no core file, no ptrace by others). */
 #include <stdarg.h>
 #include <sys/prctl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@ static int log_journald;
 /* every secret ever configured (a rotated token stays masked too); grows as needed: a
  * fixed cap stopped masking once SIGHUP had rotated enough tokens */
 static char **log_secrets;
+/* the list is read by the status page's render thread too (httpd.c) */
+static pthread_mutex_t log_secrets_mu = PTHREAD_MUTEX_INITIALIZER;
 static size_t log_nsecrets, log_capsecrets;
 
 void
@@ -38,11 +41,15 @@ pd_log_add_secret(const char *secret)
 	 * process holds a secret it is not dumpable (systemd's LimitCORE=0 does the same for
 	 * the service; this covers probed and probectl run by hand) */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	pthread_mutex_lock(&log_secrets_mu);
 	for (size_t i = 0; i < log_nsecrets; i++)
-		if (strcmp(log_secrets[i], secret) == 0)
+		if (strcmp(log_secrets[i], secret) == 0) {
+			pthread_mutex_unlock(&log_secrets_mu);
 			return;
+		}
 	if (pd_buf_grow(&log_secrets, &log_capsecrets, log_nsecrets + 1, sizeof(*log_secrets)) !=
 	    0) {
+		pthread_mutex_unlock(&log_secrets_mu);
 		/* cannot remember it: say so (without it) rather than fail silently */
 		fprintf(stderr, "<3>log: out of memory: a secret cannot be masked\n");
 		return;
@@ -50,16 +57,19 @@ pd_log_add_secret(const char *secret)
 	log_secrets[log_nsecrets] = strdup(secret);
 	if (log_secrets[log_nsecrets] != NULL)
 		log_nsecrets++;
+	pthread_mutex_unlock(&log_secrets_mu);
 }
 
 void
 pd_log_clear_secrets(void)
 {
+	pthread_mutex_lock(&log_secrets_mu);
 	for (size_t i = 0; i < log_nsecrets; i++)
 		free(log_secrets[i]);
 	free(log_secrets);
 	log_secrets = NULL;
 	log_nsecrets = log_capsecrets = 0;
+	pthread_mutex_unlock(&log_secrets_mu);
 }
 
 void
@@ -68,6 +78,7 @@ pd_log_redact(char *s, unsigned long cap)
 	static const char mask[] = "[REDACTED]";
 	const size_t mlen = sizeof(mask) - 1;
 
+	pthread_mutex_lock(&log_secrets_mu);
 	for (size_t i = 0; i < log_nsecrets; i++) {
 		const char *sec = log_secrets[i];
 		size_t slen = strlen(sec);
@@ -88,6 +99,7 @@ pd_log_redact(char *s, unsigned long cap)
 			p += mlen;
 		}
 	}
+	pthread_mutex_unlock(&log_secrets_mu);
 }
 
 static const char *

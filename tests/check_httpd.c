@@ -356,6 +356,113 @@ START_TEST(live_listener)
 }
 END_TEST
 
+/* ---- renders off the loop: many status page requests at once -------------------- */
+
+struct burst {
+	unsigned port;
+	struct ev_loop *loop;
+	ev_async done;
+	struct reply r[8];
+};
+
+static void *
+burst_main(void *ud)
+{
+	struct burst *b = ud;
+	CURLM *m = curl_multi_init();
+	CURL *e[8];
+	int running = 1;
+
+	for (int i = 0; i < 8; i++) {
+		char url[128];
+
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", b->port,
+			 i % 2 ? "/api/status" : "/");
+		e[i] = curl_easy_init();
+		curl_easy_setopt(e[i], CURLOPT_URL, url);
+		curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(e[i], CURLOPT_WRITEDATA, &b->r[i]);
+		curl_easy_setopt(e[i], CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(e[i], CURLOPT_HEADERDATA, &b->r[i]);
+		curl_easy_setopt(e[i], CURLOPT_TIMEOUT_MS, 10000L);
+		curl_multi_add_handle(m, e[i]);
+	}
+	for (int k = 0; running && k < 2000; k++) { /* bounded: 2,000 polls of <= 100 ms */
+		curl_multi_perform(m, &running);
+		if (running)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	}
+	for (int i = 0; i < 8; i++) {
+		curl_easy_getinfo(e[i], CURLINFO_RESPONSE_CODE, &b->r[i].status);
+		curl_multi_remove_handle(m, e[i]);
+		curl_easy_cleanup(e[i]);
+	}
+	curl_multi_cleanup(m);
+	ev_async_send(b->loop, &b->done);
+	return NULL;
+}
+
+/* Eight requests for the page and /api/status at once: each waits for a render on the
+ * render thread while the loop goes on, and each gets the whole document (the same one
+ * for every request of a kind, the view not changing meanwhile). Freeing the listener
+ * afterwards joins the thread (ASan and the leak checker watch it). */
+START_TEST(status_renders_off_the_loop)
+{
+	char yaml[1024];
+	struct pd_config *cfg = NULL;
+	struct pd_err err = {0};
+	struct pd_daemon_opts opts = {0};
+	struct pd_daemon *d;
+	struct pd_httpd *h;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct burst *b = calloc(1, sizeof(*b));
+	pthread_t th;
+
+	ck_assert_ptr_nonnull(b);
+	snprintf(yaml, sizeof(yaml),
+		 "store:\n  path: %s\n"
+		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n"
+		 "  - name: beta\n    interval: 1h\n    url: http://127.0.0.1:1/beta/\n",
+		 sto.path);
+	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
+			      0,
+		      "%s", err.msg);
+	d = pd_daemon_new(loop, cfg, &opts, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	h = pd_httpd_new(d, "127.0.0.1:0", &err);
+	ck_assert_msg(h != NULL, "%s", err.msg);
+	b->port = pd_httpd_port(h);
+	b->loop = loop;
+	ev_async_init(&b->done, on_done);
+	ev_async_start(loop, &b->done);
+	ck_assert_int_eq(pthread_create(&th, NULL, burst_main, b), 0);
+	ev_run(loop, 0);
+	pthread_join(th, NULL);
+	ev_async_stop(loop, &b->done);
+	for (int i = 0; i < 8; i++) {
+		ck_assert_int_eq(b->r[i].status, 200);
+		if (i % 2) {
+			cJSON *j = cJSON_Parse(b->r[i].body);
+
+			ck_assert_str_eq(b->r[i].ctype, "application/json");
+			ck_assert_ptr_nonnull(j);
+			ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "probes")), 2);
+			cJSON_Delete(j);
+		} else {
+			ck_assert_ptr_nonnull(strstr(b->r[i].body, "<!DOCTYPE html>"));
+			ck_assert_ptr_nonnull(strstr(b->r[i].body, "</html>"));
+			ck_assert_ptr_nonnull(strstr(b->r[i].body, "beta"));
+		}
+	}
+	for (int i = 0; i < 8; i++)
+		free(b->r[i].body);
+	free(b);
+	pd_httpd_free(h);
+	pd_daemon_free(d);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
 /* ---- the listener recovers ----------------------------------------------------- */
 
 struct faults {
@@ -591,6 +698,7 @@ httpd_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, parse_listen);
 	tcase_add_test(tc, live_listener);
+	tcase_add_test(tc, status_renders_off_the_loop);
 	tcase_add_test(tc, listener_recovers);
 	suite_add_tcase(s, tc);
 	return s;
