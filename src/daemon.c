@@ -26,7 +26,13 @@
 #include "probed/tlscert.h"
 #include "daemon_int.h"
 
-#define PRUNE_BATCH 2000
+/* Results, aggregates and events per prune pass, each pass its own transaction on the
+ * loop. Measured (bench/prune.c, 1,000 probes x 1,000 expired results, 1 M rows): 2000
+ * rows took 4.2 ms median, 16 ms p99; 250 rows 0.48 ms median, 1.5 ms p99. Passes follow
+ * each other every PRUNE_AGAIN_S while there is more: 5,000 rows/s, above what 1,000
+ * probes/s add. */
+#define PRUNE_BATCH 250
+#define PRUNE_AGAIN_S 0.05
 #define PRUNE_HISTORY_BATCH 500 /* shapes, incidents, dead letters, deliveries per pass */
 
 const int64_t pd_daemon_lateness_bounds_us[8] = {
@@ -661,7 +667,7 @@ daemon_on_prune(EV_P_ ev_timer *w, int revents)
 		d->pruned_rows = 0;
 		memset(t, 0, sizeof(*t));
 	}
-	w->repeat = more ? 0.5 : 60.0;
+	w->repeat = more ? PRUNE_AGAIN_S : 60.0;
 	ev_timer_again(d->loop, w);
 }
 

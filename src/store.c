@@ -14,6 +14,28 @@
  * on the first write after a flush; pd_store_flush() commits. A failed statement or
  * COMMIT that SQLite rolled back (SQLITE_FULL, IOERR, ...) is detected with
  * sqlite3_get_autocommit() and the handle is reset to "no batch" so it stays usable.
+ * When to commit is the caller's (the daemon's ev_prepare) through the pure policy
+ * pd_store_commit_wait_ms(): at most PD_STORE_COMMIT_MS after the batch's first write,
+ * at once when an outbox write (pd_store_tx_begin_urgent) marked it urgent.
+ *
+ * Checkpoints: the one thread of probed besides the loop. SQLite's auto-checkpoint runs
+ * inside the COMMIT that crosses 1000 WAL pages and fsyncs the database (7-20 ms on the
+ * loop at 1,000 probes/s); there is no incremental or event-driven checkpoint to call
+ * instead. The writer turns it off (wal_autocheckpoint=0) and ckpt_main() runs on its own
+ * connection: PASSIVE when a commit's WAL hook (on the loop: a mutex and a signal) sees
+ * PD_STORE_CKPT_FRAMES pages or more, SQLite's own threshold, and at least every
+ * PD_STORE_CKPT_PERIOD_MS. PASSIVE takes no write lock and waits for none, so commits on
+ * the loop go on beside it; the WAL starts over at the first commit after a pass that
+ * copied everything. A pass that left frames (commits came in meanwhile, or a reader
+ * holds an old snapshot) is followed by another after STORE_CKPT_CATCHUP_MS.
+ * Bounded growth: the writer's journal_size_limit cuts the file back to 64 MiB when the
+ * WAL starts over. No TRUNCATE/RESTART is ever tried: they hold the write lock while they
+ * copy and truncate (measured 273 ms on a 234k-page WAL, longer than STORE_BUSY_MS: the
+ * loop's next BEGIN failed). So a reader that holds a snapshot for long, or a writer that
+ * outruns the copy for good, grows the WAL until they stop; the daemon writes in 200 ms
+ * batches, far below what a checkpoint copies. The thread shares only its counters
+ * (under a mutex) and never sees the daemon; pd_store_free() joins it
+ * before the writer's close. Read-only handles never checkpoint (NO_CKPT_ON_CLOSE).
  *
  * Schema changes are forward-only migrations (store_migrations[]), each applied in
  * its own transaction together with PRAGMA user_version = index + 1. To add tables
@@ -1002,76 +1024,85 @@ ckpt_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* One pass, on the thread's own connection: PASSIVE never waits for a lock (no busy
- * handler is set on ckdb), so the writer on the loop is never held up by it. */
-static void
-ckpt_pass(struct store_ckpt *c, int64_t limit, struct pd_store_ckpt_stats *d)
+/* One pass, on the thread's own connection: PASSIVE never takes the write lock nor waits
+ * for a lock (no busy handler on ckdb), so the writer on the loop is never held up by it.
+ * Returns 1 when frames were left (a reader on an old snapshot, or commits that came in
+ * meanwhile): the thread comes back soon to catch up. */
+static int
+ckpt_pass(struct store_ckpt *c, struct pd_store_ckpt_stats *d)
 {
 	int64_t t0 = ckpt_now_us(), dt;
-	int log = 0, done = 0, rc;
+	int log = 0, done = 0, rc, left = 0;
 
 	rc = sqlite3_wal_checkpoint_v2(c->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-	if (rc == SQLITE_OK && log > limit) {
-		/* the WAL is past its bound (readers kept PASSIVE from finishing, or writes
-		 * outran it): try to copy the rest and truncate the file, once, without
-		 * waiting (it needs the write lock and no reader on an old snapshot; the next
-		 * pass tries again) */
-		d->truncates++;
-		rc = sqlite3_wal_checkpoint_v2(c->ckdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log,
-					       &done);
-		if (rc == SQLITE_OK) {
-			log = 0; /* truncated */
-			done = 0;
-		}
-	}
 	dt = ckpt_now_us() - t0;
 	if (rc == SQLITE_OK) {
 		d->checkpoints++;
-		if (done < log)
-			d->busy++;
+		left = done < log;
+		d->wal_frames = log;
+		d->wal_backfilled = done;
 	} else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-		d->busy++;
+		left = 1; /* another checkpointer (a probectl that is not read-only?) */
 	} else {
 		d->errors++;
 	}
+	if (left)
+		d->busy++;
 	d->total_us += dt;
 	if (dt > d->max_us)
 		d->max_us = dt;
-	if (log >= 0) {
-		d->wal_frames = log;
-		d->wal_backfilled = done;
-	}
+	return left;
 }
 
 static void *
 ckpt_main(void *arg)
 {
 	struct store_ckpt *c = arg;
+	int left = 0;
 
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		struct pd_store_ckpt_stats d;
 		struct timespec ts;
-		int64_t limit;
+		int64_t wait = left ? STORE_CKPT_CATCHUP_MS : c->period_ms;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += c->period_ms / 1000;
-		ts.tv_nsec += (c->period_ms % 1000) * 1000000;
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (wait % 1000) * 1000000;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != ETIMEDOUT)
+		if (!c->kick && pthread_cond_timedwait(&c->cv, &c->mu, &ts) != ETIMEDOUT &&
+		    !c->kick)
 			continue; /* stop, or a new period: look again */
+		c->kick = 0;
 		d = c->stats;
-		limit = c->limit_frames;
 		pthread_mutex_unlock(&c->mu);
-		ckpt_pass(c, limit, &d);
+		left = ckpt_pass(c, &d);
 		pthread_mutex_lock(&c->mu);
 		c->stats = d;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
+}
+
+/* SQLite calls this on the writer (the loop) after each commit, in place of its own
+ * auto-checkpoint: it only wakes the thread when the WAL has grown to kick_frames. */
+static int
+ckpt_wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+	struct store_ckpt *c = ud;
+
+	(void)db;
+	(void)name;
+	pthread_mutex_lock(&c->mu);
+	if (frames >= c->kick_frames && !c->kick) {
+		c->kick = 1;
+		pthread_cond_signal(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return SQLITE_OK;
 }
 
 /* Start the checkpointer of a writer handle. On failure the handle keeps SQLite's
@@ -1086,7 +1117,7 @@ ckpt_start(struct pd_store *st)
 	if (!sqlite3_threadsafe() || (c = calloc(1, sizeof(*c))) == NULL)
 		goto fail;
 	c->period_ms = PD_STORE_CKPT_PERIOD_MS;
-	c->limit_frames = PD_STORE_CKPT_LIMIT_FRAMES;
+	c->kick_frames = PD_STORE_CKPT_FRAMES;
 	if (sqlite3_open_v2(st->path, &c->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
 	    /* a connection opens the WAL on its first read; before that a checkpoint on it
@@ -1115,6 +1146,7 @@ ckpt_start(struct pd_store *st)
 	/* only now: the thread checkpoints from here on */
 	if (pd_store_exec_sql(st, "PRAGMA wal_autocheckpoint=0", &err) != 0)
 		pd_log_warn("store: %s", err.msg);
+	sqlite3_wal_hook(st->db, ckpt_wal_hook, c); /* after: the pragma clears the hook */
 	return;
 fail:
 	pd_log_warn("store: %s: no checkpoint thread; SQLite checkpoints inside commits", st->path);
@@ -1132,6 +1164,7 @@ ckpt_stop(struct pd_store *st)
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->thread, NULL);
+	sqlite3_wal_hook(st->db, NULL, NULL);
 	sqlite3_close_v2(c->ckdb);
 	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
@@ -1153,7 +1186,7 @@ pd_store_ckpt_stats(struct pd_store *st, struct pd_store_ckpt_stats *out)
 }
 
 void
-pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t limit_frames)
+pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t kick_frames)
 {
 	struct store_ckpt *c = st->ckpt;
 
@@ -1161,7 +1194,7 @@ pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t limit_frames)
 		return;
 	pthread_mutex_lock(&c->mu);
 	c->period_ms = period_ms > 0 ? period_ms : 1;
-	c->limit_frames = limit_frames;
+	c->kick_frames = kick_frames;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }

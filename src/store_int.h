@@ -15,6 +15,8 @@
  * writer, the wait runs on the event loop, and a lock held longer is handled as a failed
  * commit (the state is rebuilt from the database and the events go out later). */
 #define STORE_BUSY_MS 200
+/* The checkpoint thread comes back this soon after a pass that left WAL frames. */
+#define STORE_CKPT_CATCHUP_MS 50
 
 /* ---- prepared statements (prepared lazily, once, kept for the handle's life) ---- */
 #define RESULT_COLS                                                            \
@@ -160,7 +162,9 @@ struct store_ckpt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int stop;
-	int64_t period_ms;
+	int kick;          /* the writer's WAL passed kick_frames: checkpoint now */
+	int64_t period_ms; /* and at least this often */
+	int64_t kick_frames;
 	int64_t limit_frames; /* WAL frames past which a TRUNCATE is tried */
 	struct pd_store_ckpt_stats stats;
 };
