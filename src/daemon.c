@@ -30,7 +30,13 @@
 static void due_del(struct probe *p);
 static void daemon_set_loud(struct pd_daemon *d, struct probe *p, int loud);
 
-#define PRUNE_BATCH 2000
+/* Results, aggregates and events per prune pass, each pass its own transaction on the
+ * loop. Measured (bench/prune.c, 1,000 probes x 1,000 expired results, 1 M rows): 2000
+ * rows took 4.2 ms median, 16 ms p99; 250 rows 0.48 ms median, 1.5 ms p99. Passes follow
+ * each other every PRUNE_AGAIN_S while there is more: 5,000 rows/s, above what 1,000
+ * probes/s add. */
+#define PRUNE_BATCH 250
+#define PRUNE_AGAIN_S 0.05
 #define PRUNE_HISTORY_BATCH 500 /* shapes, incidents, dead letters, deliveries per pass */
 
 const int64_t pd_daemon_lateness_bounds_us[8] = {
@@ -719,6 +725,7 @@ daemon_commit(struct pd_daemon *d)
 {
 	struct pd_err err = {0};
 
+	ev_timer_stop(d->loop, &d->commit);
 	if (pd_store_pending(d->store) == 0)
 		return;
 	if (pd_store_flush(d->store, &err) != 0) {
@@ -732,6 +739,36 @@ daemon_commit(struct pd_daemon *d)
 }
 
 static void
+daemon_on_commit(EV_P_ ev_timer *w, int revents)
+{
+	(void)EV_A;
+	(void)revents;
+	daemon_commit(w->data);
+}
+
+/*
+ * Commits are batched by time (one COMMIT per loop iteration wrote ~6 KB of WAL per
+ * 80-byte result at 1,000 probes/s): the batch is committed PD_STORE_COMMIT_MS after its
+ * first write, by the commit timer if the loop has nothing else to do by then. It is
+ * committed at once when it holds delivery state (the store marks outbox writes urgent)
+ * or an outbox kick is due, since events and pages are only read for sending after the
+ * commit that stored them; and while draining.
+ */
+static void
+daemon_batch(struct pd_daemon *d)
+{
+	int64_t max = d->kick_outbox || d->draining ? 0 : PD_STORE_COMMIT_MS;
+	int64_t wait = pd_store_batch_wait_ms(d->store, pd_clock_mono_ms(), max);
+
+	if (wait == 0) {
+		daemon_commit(d);
+	} else if (wait > 0 && !ev_is_active(&d->commit)) {
+		ev_timer_set(&d->commit, (double)wait / 1000.0, 0.);
+		ev_timer_start(d->loop, &d->commit);
+	}
+}
+
+static void
 daemon_on_prepare(EV_P_ ev_prepare *w, int revents)
 {
 	struct pd_daemon *d = w->data;
@@ -740,7 +777,7 @@ daemon_on_prepare(EV_P_ ev_prepare *w, int revents)
 	(void)revents;
 	if (d->incidents_dirty && !d->draining)
 		daemon_incidents(d);
-	daemon_commit(d);
+	daemon_batch(d);
 	if (d->kick_outbox) {
 		d->kick_outbox = 0;
 		pd_outbox_kick(d->outbox);
@@ -793,7 +830,7 @@ daemon_on_prune(EV_P_ ev_timer *w, int revents)
 		d->pruned_rows = 0;
 		memset(t, 0, sizeof(*t));
 	}
-	w->repeat = more ? 0.5 : 60.0;
+	w->repeat = more ? PRUNE_AGAIN_S : 60.0;
 	ev_timer_again(d->loop, w);
 }
 
@@ -844,6 +881,7 @@ pd_daemon_reload(struct pd_daemon *d, struct pd_err *err)
 	rc = pd_daemon_apply(d, cfg, err);
 	if (rc != 0)
 		pd_log_err("reload: %s", err->msg);
+	daemon_commit(d); /* what the reload changed (state of removed probes), now */
 	return rc;
 }
 
@@ -905,6 +943,8 @@ pd_daemon_new(struct ev_loop *loop, struct pd_config *cfg, const struct pd_daemo
 	ev_prepare_init(&d->prepare, daemon_on_prepare);
 	d->prepare.data = d;
 	ev_prepare_start(loop, &d->prepare);
+	ev_timer_init(&d->commit, daemon_on_commit, 0., 0.);
+	d->commit.data = d;
 	ev_init(&d->prune, daemon_on_prune);
 	d->prune.repeat = 5.0; /* first pass soon after start */
 	d->prune.data = d;
@@ -945,6 +985,7 @@ pd_daemon_free(struct pd_daemon *d)
 		return;
 	if (d->loop) {
 		ev_prepare_stop(d->loop, &d->prepare);
+		ev_timer_stop(d->loop, &d->commit);
 		ev_timer_stop(d->loop, &d->prune);
 		ev_timer_stop(d->loop, &d->drain);
 		ev_timer_stop(d->loop, &d->heartbeat);

@@ -64,6 +64,7 @@ struct pd_daemon {
 	struct pd_outbox *outbox;
 	struct probe *probes;
 	ev_prepare prepare;
+	ev_timer commit; /* the batch timer: a batch waits at most PD_STORE_COMMIT_MS */
 	ev_timer prune;
 	int64_t pruned_rows;                /* results, events, aggregates: this run */
 	struct pd_store_pruned pruned_hist; /* the rest: this run */

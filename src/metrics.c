@@ -474,11 +474,13 @@ static int
 render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, int64_t now_ms)
 {
 	struct pd_daemon_stats s;
+	struct pd_store_ckpt_stats ck;
 	struct pd_err err = {0};
 	int64_t depth = 0, oldest_ms = 0, dead = 0;
 	int rc, have_outbox;
 
 	pd_daemon_stats(d, &s);
+	pd_store_ckpt_stats(pd_daemon_store(d), &ck);
 	have_outbox = pd_store_outbox_stats(pd_daemon_store(d), now_ms, &depth, &oldest_ms, &dead,
 					    &err) == 0;
 	if (!have_outbox)
@@ -503,6 +505,22 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 	    (rc = global_sample(o, c, "probed_store_errors_total", "counter",
 				"Failed database writes or commits since start.",
 				(double)s.store_errors)) != 0 ||
+	    (rc = global_sample(o, c, "probed_store_checkpoints_total", "counter",
+				"WAL checkpoints run by the checkpoint thread since start.",
+				(double)ck.checkpoints)) != 0 ||
+	    (rc = global_sample(
+		     o, c, "probed_store_checkpoint_busy_total", "counter",
+		     "WAL checkpoints that could not copy the whole WAL (readers, locks).",
+		     (double)ck.busy)) != 0 ||
+	    (rc = global_sample(o, c, "probed_store_checkpoint_seconds_total", "counter",
+				"Time the checkpoint thread spent checkpointing (off the loop).",
+				(double)ck.total_us / 1e6)) != 0 ||
+	    (rc = global_sample(o, c, "probed_store_checkpoint_max_seconds", "gauge",
+				"The longest WAL checkpoint since start (off the loop).",
+				(double)ck.max_us / 1e6)) != 0 ||
+	    (rc = global_sample(o, c, "probed_store_wal_frames", "gauge",
+				"Pages in the WAL after the last checkpoint.",
+				(double)ck.wal_frames)) != 0 ||
 	    (rc = global_sample(o, c, "probed_skipped_runs_total", "counter",
 				"Probe starts skipped because the previous run was still going.",
 				(double)s.skipped)) != 0 ||

@@ -14,6 +14,28 @@
  * on the first write after a flush; pd_store_flush() commits. A failed statement or
  * COMMIT that SQLite rolled back (SQLITE_FULL, IOERR, ...) is detected with
  * sqlite3_get_autocommit() and the handle is reset to "no batch" so it stays usable.
+ * When to commit is the caller's (the daemon's ev_prepare) through the pure policy
+ * pd_store_commit_wait_ms(): at most PD_STORE_COMMIT_MS after the batch's first write,
+ * at once when an outbox write (pd_store_tx_begin_urgent) marked it urgent.
+ *
+ * Checkpoints: the one thread of probed besides the loop. SQLite's auto-checkpoint runs
+ * inside the COMMIT that crosses 1000 WAL pages and fsyncs the database (7-20 ms on the
+ * loop at 1,000 probes/s); there is no incremental or event-driven checkpoint to call
+ * instead. The writer turns it off (wal_autocheckpoint=0) and ckpt_main() runs on its own
+ * connection: PASSIVE when a commit's WAL hook (on the loop: a mutex and a signal) sees
+ * PD_STORE_CKPT_FRAMES pages or more, SQLite's own threshold, and at least every
+ * PD_STORE_CKPT_PERIOD_MS. PASSIVE takes no write lock and waits for none, so commits on
+ * the loop go on beside it; the WAL starts over at the first commit after a pass that
+ * copied everything. A pass that left frames (commits came in meanwhile, or a reader
+ * holds an old snapshot) is followed by another after STORE_CKPT_CATCHUP_MS.
+ * Bounded growth: the writer's journal_size_limit cuts the file back to 64 MiB when the
+ * WAL starts over. No TRUNCATE/RESTART is ever tried: they hold the write lock while they
+ * copy and truncate (measured 273 ms on a 234k-page WAL, longer than STORE_BUSY_MS: the
+ * loop's next BEGIN failed). So a reader that holds a snapshot for long, or a writer that
+ * outruns the copy for good, grows the WAL until they stop; the daemon writes in 200 ms
+ * batches, far below what a checkpoint copies. The thread shares only its counters
+ * (under a mutex) and never sees the daemon; pd_store_free() joins it
+ * before the writer's close. Read-only handles never checkpoint (NO_CKPT_ON_CLOSE).
  *
  * Schema changes are forward-only migrations (store_migrations[]), each applied in
  * its own transaction together with PRAGMA user_version = index + 1. To add tables
@@ -26,11 +48,13 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sqlite3.h>
 #include "probed/classify.h" /* struct pd_window (windows) */
@@ -40,6 +64,9 @@
 #include "probed/outcome.h"
 #include "probed/store.h"
 #include "store_int.h"
+
+static void ckpt_start(struct pd_store *st);
+static void ckpt_stop(struct pd_store *st);
 
 /* ---- schema ---------------------------------------------------------------------
  *
@@ -346,6 +373,7 @@ pd_store_batch_lost(struct pd_store *st)
 		pd_log_warn("store: %zu uncommitted row(s) rolled back", st->pending);
 	st->in_tx = 0;
 	st->pending = 0;
+	st->urgent = 0;
 	st->lost = 1; /* the next pd_store_flush() reports it */
 	names_clear(st);
 }
@@ -466,7 +494,19 @@ pd_store_tx_begin(struct pd_store *st, struct pd_err *err)
 	}
 	st->in_tx = 1;
 	st->pending = 0;
+	st->urgent = 0;
+	st->opened_ms = pd_clock_mono_ms();
 	return 0;
+}
+
+int
+pd_store_tx_begin_urgent(struct pd_store *st, struct pd_err *err)
+{
+	int ret;
+
+	if ((ret = pd_store_tx_begin(st, err)) == 0)
+		st->urgent = 1;
+	return ret;
 }
 
 /* Read snapshot for multi-statement queries: inside an open batch the batch is the
@@ -845,7 +885,9 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 		goto out;
 	if (!readonly) {
 		if ((ret = set_wal(st, err)) != 0 ||
-		    (ret = pd_store_exec_sql(st, "PRAGMA synchronous=NORMAL", err)) != 0)
+		    (ret = pd_store_exec_sql(st, "PRAGMA synchronous=NORMAL", err)) != 0 ||
+		    /* the file shrinks back when the WAL restarts after a full checkpoint */
+		    (ret = pd_store_exec_sql(st, "PRAGMA journal_size_limit=67108864", err)) != 0)
 			goto out;
 	}
 	if ((ret = pd_store_exec_sql(st, "PRAGMA foreign_keys=ON", err)) != 0 ||
@@ -868,6 +910,10 @@ pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_e
 	} else if ((ret = migrate(st, err)) != 0 || (ret = pd_store_agg_backfill(st, err)) != 0) {
 		goto out;
 	}
+	if (readonly)
+		sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	else
+		ckpt_start(st);
 	*out = st;
 	st = NULL;
 out:
@@ -888,6 +934,7 @@ pd_store_free(struct pd_store *st)
 		return;
 	if (st->db != NULL && pd_store_flush(st, &err) != 0)
 		pd_log_err("store: final commit failed: %s", err.msg);
+	ckpt_stop(st); /* joined before the last connection closes (and checkpoints) */
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(st->stmts[i]);
 	sqlite3_close_v2(st->db);
@@ -935,6 +982,7 @@ pd_store_flush(struct pd_store *st, struct pd_err *err)
 	}
 	st->in_tx = 0;
 	st->pending = 0;
+	st->urgent = 0;
 	return 0;
 }
 
@@ -943,4 +991,210 @@ pd_store_pending(const struct pd_store *st)
 {
 	/* a lost batch counts: the next flush must report it */
 	return st->pending + (st->lost ? 1 : 0);
+}
+
+int64_t
+pd_store_commit_wait_ms(size_t pending, int urgent, int64_t opened_ms, int64_t now_ms,
+			int64_t max_ms)
+{
+	if (pending == 0)
+		return -1;
+	/* a clock that went back (it is monotonic: only a caller's mistake) commits too */
+	if (urgent || max_ms <= 0 || now_ms < opened_ms || now_ms - opened_ms >= max_ms)
+		return 0;
+	return opened_ms + max_ms - now_ms;
+}
+
+int64_t
+pd_store_batch_wait_ms(const struct pd_store *st, int64_t now_ms, int64_t max_ms)
+{
+	/* a lost batch (pending counts it) has no open time: report it now */
+	return pd_store_commit_wait_ms(pd_store_pending(st), st->urgent || st->lost, st->opened_ms,
+				       now_ms, max_ms);
+}
+
+/* ---- the checkpoint thread ---- */
+
+static int64_t
+ckpt_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One pass, on the thread's own connection: PASSIVE never takes the write lock nor waits
+ * for a lock (no busy handler on ckdb), so the writer on the loop is never held up by it.
+ * Returns 1 when frames were left (a reader on an old snapshot, or commits that came in
+ * meanwhile): the thread comes back soon to catch up. */
+static int
+ckpt_pass(struct store_ckpt *c, struct pd_store_ckpt_stats *d)
+{
+	int64_t t0 = ckpt_now_us(), dt;
+	int log = 0, done = 0, rc, left = 0;
+
+	rc = sqlite3_wal_checkpoint_v2(c->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	dt = ckpt_now_us() - t0;
+	if (rc == SQLITE_OK) {
+		d->checkpoints++;
+		left = done < log;
+		d->wal_frames = log;
+		d->wal_backfilled = done;
+	} else if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+		left = 1; /* another checkpointer (a probectl that is not read-only?) */
+	} else {
+		d->errors++;
+	}
+	if (left)
+		d->busy++;
+	d->total_us += dt;
+	if (dt > d->max_us)
+		d->max_us = dt;
+	return left;
+}
+
+static void *
+ckpt_main(void *arg)
+{
+	struct store_ckpt *c = arg;
+	int left = 0;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		struct pd_store_ckpt_stats d;
+		struct timespec ts;
+		int64_t wait = left ? STORE_CKPT_CATCHUP_MS : c->period_ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += wait / 1000;
+		ts.tv_nsec += (wait % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		if (!c->kick && pthread_cond_timedwait(&c->cv, &c->mu, &ts) != ETIMEDOUT &&
+		    !c->kick)
+			continue; /* stop, or a new period: look again */
+		c->kick = 0;
+		d = c->stats;
+		pthread_mutex_unlock(&c->mu);
+		left = ckpt_pass(c, &d);
+		pthread_mutex_lock(&c->mu);
+		c->stats = d;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* SQLite calls this on the writer (the loop) after each commit, in place of its own
+ * auto-checkpoint: it only wakes the thread when the WAL has grown to kick_frames. */
+static int
+ckpt_wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
+{
+	struct store_ckpt *c = ud;
+
+	(void)db;
+	(void)name;
+	pthread_mutex_lock(&c->mu);
+	if (frames >= c->kick_frames && !c->kick) {
+		c->kick = 1;
+		pthread_cond_signal(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return SQLITE_OK;
+}
+
+/* Start the checkpointer of a writer handle. On failure the handle keeps SQLite's
+ * auto-checkpoint (on the loop, as before): slower, never wrong. */
+static void
+ckpt_start(struct pd_store *st)
+{
+	struct store_ckpt *c;
+	pthread_condattr_t ca;
+	struct pd_err err = {0};
+
+	if (!sqlite3_threadsafe() || (c = calloc(1, sizeof(*c))) == NULL)
+		goto fail;
+	c->period_ms = PD_STORE_CKPT_PERIOD_MS;
+	c->kick_frames = PD_STORE_CKPT_FRAMES;
+	if (sqlite3_open_v2(st->path, &c->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    /* a connection opens the WAL on its first read; before that a checkpoint on it
+	     * is a silent no-op */
+	    sqlite3_exec(c->ckdb, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) !=
+		    SQLITE_OK) {
+		sqlite3_close_v2(c->ckdb);
+		free(c);
+		goto fail;
+	}
+	/* the writer's close checkpoints at the end, not this one's */
+	sqlite3_db_config(c->ckdb, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&c->thread, NULL, ckpt_main, c) != 0) {
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		sqlite3_close_v2(c->ckdb);
+		free(c);
+		goto fail;
+	}
+	st->ckpt = c;
+	/* only now: the thread checkpoints from here on */
+	if (pd_store_exec_sql(st, "PRAGMA wal_autocheckpoint=0", &err) != 0)
+		pd_log_warn("store: %s", err.msg);
+	sqlite3_wal_hook(st->db, ckpt_wal_hook, c); /* after: the pragma clears the hook */
+	return;
+fail:
+	pd_log_warn("store: %s: no checkpoint thread; SQLite checkpoints inside commits", st->path);
+}
+
+static void
+ckpt_stop(struct pd_store *st)
+{
+	struct store_ckpt *c = st->ckpt;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	sqlite3_wal_hook(st->db, NULL, NULL);
+	sqlite3_close_v2(c->ckdb);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+	st->ckpt = NULL;
+}
+
+void
+pd_store_ckpt_stats(struct pd_store *st, struct pd_store_ckpt_stats *out)
+{
+	struct store_ckpt *c = st->ckpt;
+
+	memset(out, 0, sizeof(*out));
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
+pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t kick_frames)
+{
+	struct store_ckpt *c = st->ckpt;
+
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->period_ms = period_ms > 0 ? period_ms : 1;
+	c->kick_frames = kick_frames;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
 }

@@ -5,6 +5,7 @@
 #define PROBED_STORE_INT_H
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include "probed/store.h"
 
@@ -14,6 +15,8 @@
  * writer, the wait runs on the event loop, and a lock held longer is handled as a failed
  * commit (the state is rebuilt from the database and the events go out later). */
 #define STORE_BUSY_MS 200
+/* The checkpoint thread comes back this soon after a pass that left WAL frames. */
+#define STORE_CKPT_CATCHUP_MS 50
 
 /* ---- prepared statements (prepared lazily, once, kept for the handle's life) ---- */
 #define RESULT_COLS                                                            \
@@ -139,13 +142,31 @@ struct pd_store {
 	char *path;
 	int readonly;
 	int version;
-	int in_tx;      /* a write batch is open */
-	int lost;       /* a batch was rolled back since the last pd_store_flush() */
-	size_t pending; /* rows written in the open batch */
+	int in_tx;         /* a write batch is open */
+	int lost;          /* a batch was rolled back since the last pd_store_flush() */
+	size_t pending;    /* rows written in the open batch */
+	int urgent;        /* the open batch holds delivery state (outbox): commit it now */
+	int64_t opened_ms; /* monotonic time the open batch began */
 	sqlite3_stmt *stmts[S__COUNT];
 	struct name_ent *names;
 	size_t names_cap; /* power of two, 0 = not allocated */
 	size_t names_len;
+	/* the WAL checkpointer (writer handles only): its own thread and connection */
+	struct store_ckpt *ckpt;
+};
+
+/* The checkpoint thread (store.c). It owns ckdb; the rest is shared under mu. */
+struct store_ckpt {
+	sqlite3 *ckdb;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int stop;
+	int kick;          /* the writer's WAL passed kick_frames: checkpoint now */
+	int64_t period_ms; /* and at least this often */
+	int64_t kick_frames;
+	int64_t limit_frames; /* WAL frames past which a TRUNCATE is tried */
+	struct pd_store_ckpt_stats stats;
 };
 
 /* helpers defined in one store file, used in another */
@@ -160,6 +181,9 @@ int pd_store_simple_exec(struct pd_store *st, enum stmt_id id, const char *what,
 void pd_store_bind_text_or_null(sqlite3_stmt *s, int idx, const char *v);
 int pd_store_check_writable(struct pd_store *st, struct pd_err *err);
 int pd_store_tx_begin(struct pd_store *st, struct pd_err *err);
+/* The same, for a write whose batch must be committed without waiting for the batch
+ * timer (delivery state: the outbox and what it sends). */
+int pd_store_tx_begin_urgent(struct pd_store *st, struct pd_err *err);
 int pd_store_read_begin(struct pd_store *st, int *opened, struct pd_err *err);
 void pd_store_read_end(struct pd_store *st, int opened);
 int pd_store_check_name(struct pd_store *st, const char *probe, struct pd_err *err);

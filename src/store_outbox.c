@@ -106,7 +106,7 @@ pd_store_outbox_add(struct pd_store *st, const char *target, const char *dedup_k
 	    strlen(dedup_key) >= 128 || event == NULL || event[0] == '\0' || strlen(event) >= 16 ||
 	    payload == NULL)
 		return pd_err_set(err, PD_ERR_INVALID, "outbox: bad target, dedup_key or event");
-	if ((ret = pd_store_tx_begin(st, err)) != 0)
+	if ((ret = pd_store_tx_begin_urgent(st, err)) != 0)
 		return ret;
 	if ((s = pd_store_stmt_get(st, S_OB_ADD, err)) == NULL)
 		return PD_ERR_DB;
@@ -177,7 +177,7 @@ pd_store_outbox_requeue(struct pd_store *st, int64_t id, int64_t now_ms, int *n,
 	int ret;
 
 	*n = 0;
-	if ((ret = pd_store_tx_begin(st, err)) != 0)
+	if ((ret = pd_store_tx_begin_urgent(st, err)) != 0)
 		return ret;
 	if ((s = pd_store_stmt_get(st, S_OB_REQUEUE, err)) == NULL)
 		return PD_ERR_DB;
@@ -229,7 +229,7 @@ outbox_update(struct pd_store *st, enum stmt_id sid, int64_t id, int64_t next_at
 	sqlite3_stmt *s;
 	int ret;
 
-	if ((ret = pd_store_tx_begin(st, err)) != 0)
+	if ((ret = pd_store_tx_begin_urgent(st, err)) != 0)
 		return ret;
 	if ((s = pd_store_stmt_get(st, sid, err)) == NULL)
 		return PD_ERR_DB;
@@ -333,7 +333,7 @@ pd_store_am_fire(struct pd_store *st, const struct pd_am_alert *a, int64_t now_m
 	sqlite3_stmt *s = NULL;
 	int ret;
 
-	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
+	if ((ret = pd_store_tx_begin_urgent(st, err)) != 0 ||
 	    (ret = pd_store_stmt_prep(st, S_AM_SUPERSEDE, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, a->target, -1, SQLITE_TRANSIENT);
@@ -366,7 +366,7 @@ pd_store_am_resolve(struct pd_store *st, const char *target, const char *dedup_k
 
 	if (n != NULL)
 		*n = 0;
-	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
+	if ((ret = pd_store_tx_begin_urgent(st, err)) != 0 ||
 	    (ret = pd_store_stmt_prep(st, S_AM_RESOLVE, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
@@ -428,7 +428,7 @@ pd_store_am_sent(struct pd_store *st, const char *target, int64_t now_ms, struct
 	sqlite3_stmt *s = NULL;
 	int ret;
 
-	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
+	if ((ret = pd_store_tx_begin_urgent(st, err)) != 0 ||
 	    (ret = pd_store_stmt_prep(st, S_AM_SENT, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
@@ -448,7 +448,7 @@ pd_store_am_prune(struct pd_store *st, const char *target, int64_t cutoff_ms, in
 
 	if (deleted != NULL)
 		*deleted = 0;
-	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
+	if ((ret = pd_store_tx_begin_urgent(st, err)) != 0 ||
 	    (ret = pd_store_stmt_prep(st, S_AM_PRUNE, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_text(s, 1, target, -1, SQLITE_TRANSIENT);
@@ -486,7 +486,7 @@ pd_store_outbox_delivered(struct pd_store *st, int64_t id, int64_t now_ms, struc
 	sqlite3_stmt *s = NULL;
 	int ret;
 
-	if ((ret = pd_store_tx_begin(st, err)) != 0 ||
+	if ((ret = pd_store_tx_begin_urgent(st, err)) != 0 ||
 	    (ret = pd_store_stmt_prep(st, S_DELIV_ADD, &s, err)) != 0)
 		return ret;
 	sqlite3_bind_int64(s, 1, id);

@@ -8,7 +8,7 @@
  * probed_probe_state{state}, probed_consecutive_failures, probed_open_incidents{severity}
  * (the incident manager's open incidents), probed_open_pages{severity} (by the severity of
  * the incident each paged probe belongs to, "none" outside one: pd_incident_sevmap),
- * probed_outbox_*, probed_store_errors_total, probed_results_total, probed_start_lateness_
+ * probed_outbox_*, probed_store_errors_total, probed_store_checkpoint*, probed_store_wal_frames,probed_results_total, probed_start_lateness_
  * seconds (histogram), probed_build_info, probed_up... The full list is in README.md.
  *
  * Nothing secret is ever emitted: labels come from probe names, families, tiers and the

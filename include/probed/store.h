@@ -47,6 +47,44 @@ int pd_store_flush(struct pd_store *st, struct pd_err *err);
 /* Rows written since the last flush (0 = no open transaction). */
 size_t pd_store_pending(const struct pd_store *st);
 
+/* ---- commits batched by time ----
+ * A batch is committed at most PD_STORE_COMMIT_MS after its first write, at once when
+ * it holds delivery state (an outbox row: a page is sent only after the commit that
+ * stored it, so it must not wait for the timer), and on drain, reload and before
+ * pruning. A kill -9 loses at most the last PD_STORE_COMMIT_MS of results. */
+#define PD_STORE_COMMIT_MS 200
+/* The policy, pure: how long a batch of `pending` rows (0 = none), opened at opened_ms,
+ * may still wait at now_ms: -1 = nothing to commit, 0 = commit now, else milliseconds.
+ * urgent or max_ms <= 0 means now. */
+int64_t pd_store_commit_wait_ms(size_t pending, int urgent, int64_t opened_ms, int64_t now_ms,
+				int64_t max_ms);
+/* The policy applied to the open batch (now_ms: pd_clock_mono_ms()). */
+int64_t pd_store_batch_wait_ms(const struct pd_store *st, int64_t now_ms, int64_t max_ms);
+
+/* ---- WAL checkpoints, off the event loop ----
+ * The writer handle turns SQLite's auto-checkpoint off (it would run inside a COMMIT on
+ * the loop and fsync) and checkpoints from a thread of its own with its own connection:
+ * PASSIVE when a commit leaves the WAL at PD_STORE_CKPT_FRAMES pages or more (SQLite's
+ * own threshold; the commit only wakes the thread), at least every period, and again soon
+ * after a pass that left frames. Never TRUNCATE: it holds the write lock while it works.
+ * A reader on an old snapshot keeps the WAL growing until it ends; the file is cut back
+ * to 64 MiB when the WAL starts over (journal_size_limit). */
+#define PD_STORE_CKPT_FRAMES 1000
+#define PD_STORE_CKPT_PERIOD_MS 10000
+struct pd_store_ckpt_stats {
+	int64_t checkpoints;    /* PASSIVE passes that copied frames */
+	int64_t busy;           /* passes that left frames (readers, new commits, a lock) */
+	int64_t errors;         /* other failures */
+	int64_t total_us;       /* time spent checkpointing */
+	int64_t max_us;         /* the longest pass */
+	int64_t wal_frames;     /* WAL frames after the last pass */
+	int64_t wal_backfilled; /* of them, copied into the database */
+};
+/* Counters of the checkpoint thread (all zero for read-only handles). */
+void pd_store_ckpt_stats(struct pd_store *st, struct pd_store_ckpt_stats *out);
+/* Tests: change the period and the waking size of a running checkpointer (ms, frames). */
+void pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t kick_frames);
+
 /* Load saved state; returns PD_ERR_NOTFOUND (state untouched) when none. */
 int pd_store_load_state(struct pd_store *st, const char *probe, struct pd_eval_state *s,
 			struct pd_err *err);

@@ -34,6 +34,16 @@ check "healthy: all three probes up" wait_for 15 bash -c \
 	"[ \"\$('$PROBECTL_BIN' status --db '$FS/probed.db' 2>/dev/null | grep -c ' up ')\" = 3 ]"
 
 # ---- fill the disk, then break an endpoint ---------------------------------------------------
+# A reader on an old snapshot (a long probectl query) keeps the WAL from starting over:
+# without it, the checkpoint thread copies the WAL into the database and the next commits
+# reuse the WAL file's space, so small commits go on succeeding on a full disk until the
+# database file itself must grow (a store that works; not the fault under test).
+"$PYTHON" -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN"); c.execute("SELECT count(*) FROM results").fetchall()
+time.sleep(120)' "$FS/probed.db" &
+PIN_PID=$!
+sleep 0.5
 dd if=/dev/zero of="$FS/filler" bs=64k >/dev/null 2>&1 || true
 check "the database's filesystem is full" bash -c "[ \"\$(df --output=avail -k '$FS' | tail -1 | tr -d ' ')\" -lt 64 ]"
 sim_mode post-detail 502
@@ -49,6 +59,8 @@ check "probed still runs" kill -0 "$PROBED_PID"
 
 # ---- free the space: the page goes out --------------------------------------------------------
 rm -f "$FS/filler"
+kill "$PIN_PID" 2>/dev/null || true
+wait "$PIN_PID" 2>/dev/null || true
 check "once space is back the trigger is delivered" wait_for 20 received_ge 1 "$WEBHOOK_OUT" 'b.get("event")=="trigger"'
 check "the heartbeat resumes" wait_for 15 bash -c "[ \"\$(curl -fsS $HB_URL/_sim/stats | $PYTHON -c 'import json,sys; d=json.load(sys.stdin); print(d.get(\"requests\",d).get(\"user-posts\",0))')\" -gt $hb1 ]"
 sleep 4
