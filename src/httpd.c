@@ -8,12 +8,15 @@
  *   a status page request ► sp_tick: pd_statuspage_refresh() slices (bounded store reads
  *     for the series cache) every PD_STATUSPAGE_TICK_MS while the page is being viewed
  *
- *   / and /api/status ► pd_statuspage_collect() on the loop (a copy of what the page
- *     shows) ► the connection is suspended ► the render thread turns the copy into HTML
- *     or JSON ► ev_async ► the connection is resumed and answered
+ *   /, /api/status, /metrics ► pd_statuspage_collect() / pd_metrics_collect() on the
+ *     loop (a copy of what the document shows) ► the connection is suspended ► the
+ *     render thread writes HTML, JSON or the exposition ► ev_async ► the connection is
+ *     resumed and answered
  *
  * Renders off the loop: at 1,000 probes the HTML or JSON of the status page takes 10-30 ms
- * to write, and on the loop every probe start due meanwhile would wait for it. The render
+ * to write and /metrics ~5 ms (18,000 lines), and on the loop every probe start due
+ * meanwhile would wait for it. /metrics goes the same way: pd_metrics_collect on the loop,
+ * pd_metrics_format on the thread. The render
  * thread sees only its job (the view, which owns everything it points to, and the
  * buffer), never the daemon; pd_log_redact's list of secrets has its own lock. Requests
  * for the same document that arrive while its render is still queued share it (a page
@@ -78,13 +81,21 @@ struct httpd_conn {
 #define RENDER_MAX_JOBS 4
 #define RENDER_MAX_WAIT 16 /* connections sharing one render */
 
-/* One render of the status page (HTML or JSON) for the connections waiting for it. */
+enum render_kind { RENDER_HTML, RENDER_JSON, RENDER_METRICS };
+
+static const char *const render_path[] = {"/", "/api/status", "/metrics"};
+static const char *const render_ctype[] = {"text/html; charset=utf-8", "application/json",
+					   PD_METRICS_CONTENT_TYPE};
+
+/* One render of the status page (HTML or JSON) or of /metrics for the connections waiting
+ * for it. */
 struct render_job {
 	struct render_job *next;
-	int json;
-	int taken; /* the thread has it: no more connections join */
-	int done;  /* body is ready (the loop answers) */
-	struct pd_statuspage_view view;
+	enum render_kind kind;
+	int taken;                      /* the thread has it: no more connections join */
+	int done;                       /* body is ready (the loop answers) */
+	struct pd_statuspage_view view; /* HTML, JSON */
+	struct pd_metrics_snap *msnap;  /* metrics */
 	struct pd_buf body;
 	int rc;
 	struct pd_err err;
@@ -337,8 +348,12 @@ render_main(void *arg)
 		h->todo = j->next;
 		j->taken = 1;
 		pthread_mutex_unlock(&h->mu);
-		j->rc = j->json ? pd_statuspage_json(&j->view, &j->body, &j->err)
-				: pd_statuspage_html(&j->view, &j->body, &j->err);
+		if (j->kind == RENDER_METRICS)
+			j->rc = pd_metrics_format(j->msnap, &j->body, &j->err);
+		else if (j->kind == RENDER_JSON)
+			j->rc = pd_statuspage_json(&j->view, &j->body, &j->err);
+		else
+			j->rc = pd_statuspage_html(&j->view, &j->body, &j->err);
 		pthread_mutex_lock(&h->mu);
 		j->next = NULL;
 		for (tail = &h->done; *tail != NULL; tail = &(*tail)->next)
@@ -356,7 +371,9 @@ render_job_free(struct pd_httpd *h, struct render_job *j)
 	for (size_t i = 0; i < RENDER_MAX_JOBS; i++)
 		if (h->jobs[i] == j)
 			h->jobs[i] = NULL;
-	pd_statuspage_view_cleanup(&j->view);
+	if (j->kind != RENDER_METRICS)
+		pd_statuspage_view_cleanup(&j->view);
+	pd_metrics_snap_free(j->msnap);
 	pd_buf_cleanup(&j->body);
 	free(j);
 }
@@ -381,7 +398,7 @@ httpd_on_async(EV_P_ ev_async *w, int revents)
 		j->next = NULL;
 		j->done = 1;
 		if (j->rc != 0)
-			pd_log_err("http: %s: %s", j->json ? "/api/status" : "/", j->err.msg);
+			pd_log_err("http: %s: %s", render_path[j->kind], j->err.msg);
 		if (j->refs == 0) {
 			render_job_free(h, j);
 			continue;
@@ -407,17 +424,17 @@ render_job_leave(struct pd_httpd *h, struct render_job *j, struct MHD_Connection
 		render_job_free(h, j);
 }
 
-/* A status page request: join a queued render of the same document, or collect the view
- * now and queue one; the connection waits suspended. */
+/* A request for the status page or /metrics: join a queued render of the same document, or
+ * collect what it shows now and queue one; the connection waits suspended. */
 static enum MHD_Result
-httpd_render_start(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls, int json,
-		   int64_t now)
+httpd_render_start(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls,
+		   enum render_kind kind, int64_t now)
 {
 	struct render_job *j = NULL;
 	struct pd_err err = {0};
 	int slot = -1;
 
-	if (!ev_is_active(&h->sp_tick))
+	if (kind != RENDER_METRICS && !ev_is_active(&h->sp_tick))
 		ev_timer_again(h->loop, &h->sp_tick);
 	pthread_mutex_lock(&h->mu);
 	for (int i = 0; i < RENDER_MAX_JOBS; i++) {
@@ -426,7 +443,7 @@ httpd_render_start(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls,
 		if (x == NULL) {
 			if (slot < 0)
 				slot = i;
-		} else if (x->json == json && !x->taken && x->nwait < RENDER_MAX_WAIT) {
+		} else if (x->kind == kind && !x->taken && x->nwait < RENDER_MAX_WAIT) {
 			j = x;
 		}
 	}
@@ -441,15 +458,18 @@ httpd_render_start(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls,
 		return MHD_YES;
 	}
 	if (slot < 0) {
-		pd_log_warn("http: %d status page renders already queued: 503", RENDER_MAX_JOBS);
+		pd_log_warn("http: %d renders already queued: %s answered 503", RENDER_MAX_JOBS,
+			    render_path[kind]);
 		return httpd_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "busy: try again");
 	}
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	pd_buf_init(&j->body, PD_HTTPD_BODY_LIMIT);
-	j->json = json;
-	if (pd_statuspage_collect(h->sp, h->d, now, &j->view, &err) != 0) {
-		pd_log_err("http: %s: %s", json ? "/api/status" : "/", err.msg);
+	j->kind = kind;
+	if ((kind == RENDER_METRICS
+		     ? pd_metrics_collect(h->d, now, PD_HTTPD_BODY_LIMIT, &j->msnap, &err)
+		     : pd_statuspage_collect(h->sp, h->d, now, &j->view, &err)) != 0) {
+		pd_log_err("http: %s: %s", render_path[kind], err.msg);
 		render_job_free(h, j);
 		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
 	}
@@ -477,7 +497,7 @@ static enum MHD_Result
 httpd_render_answer(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls)
 {
 	struct render_job *j = *con_cls;
-	const char *ctype = j->json ? "application/json" : "text/html; charset=utf-8";
+	const char *ctype = render_ctype[j->kind];
 	struct pd_buf copy;
 	enum MHD_Result ret;
 
@@ -485,8 +505,7 @@ httpd_render_answer(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls
 	if (j->rc != 0) {
 		ret = httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
 	} else if (j->refs <= 1) {
-		pd_log_debug("http: GET %s -> 200 (%zu bytes)", j->json ? "/api/status" : "/",
-			     j->body.len);
+		pd_log_debug("http: GET %s -> 200 (%zu bytes)", render_path[j->kind], j->body.len);
 		ret = httpd_send(c, MHD_HTTP_OK, ctype, &j->body);
 	} else {
 		pd_buf_init(&copy, 0);
@@ -651,15 +670,19 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 		return httpd_text(c, MHD_HTTP_UNAUTHORIZED, "unauthorized");
 	}
 	pd_buf_init(&body, PD_HTTPD_BODY_LIMIT);
-	if (strcmp(url, "/metrics") == 0) {
+	if (strcmp(url, "/metrics") == 0 && h->thread_started) {
+		pd_buf_cleanup(&body);
+		return httpd_render_start(h, c, con_cls, RENDER_METRICS, now);
+	} else if (strcmp(url, "/metrics") == 0) {
 		ctype = PD_METRICS_CONTENT_TYPE;
 		rc = pd_metrics_render(h->d, now, &body, &err);
 	} else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
 		   strcmp(url, "/api/status") == 0) {
 		pd_buf_cleanup(&body);
 		if (h->thread_started)
-			return httpd_render_start(h, c, con_cls, strcmp(url, "/api/status") == 0,
-						  now);
+			return httpd_render_start(
+				h, c, con_cls,
+				strcmp(url, "/api/status") == 0 ? RENDER_JSON : RENDER_HTML, now);
 		return httpd_render_inline(h, c, strcmp(url, "/api/status") == 0, now);
 	} else {
 		pd_buf_cleanup(&body);

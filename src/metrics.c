@@ -664,45 +664,98 @@ render_slo(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d, in
 	return rc;
 }
 
+struct pd_metrics_snap {
+	struct mctx c;
+	char *location;     /* c.location points here: the config may be reloaded meanwhile */
+	struct pd_buf tail; /* the daemon-wide and SLO families, rendered by collect */
+};
+
+void
+pd_metrics_snap_free(struct pd_metrics_snap *s)
+{
+	if (s == NULL)
+		return;
+	free(s->c.probes);
+	pd_incident_sevmap_cleanup(&s->c.sev);
+	pd_buf_cleanup(&s->tail);
+	free(s->location);
+	free(s);
+}
+
+static int
+metrics_fail(int rc, size_t limit, struct pd_err *err)
+{
+	if (rc == PD_ERR_NOMEM)
+		return pd_err_set(err, rc, "metrics: out of memory");
+	return pd_err_set(err, PD_ERR_INVALID, "metrics: output exceeds %zu bytes", limit);
+}
+
 int
-pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out, struct pd_err *err)
+pd_metrics_collect(const struct pd_daemon *d, int64_t now_ms, size_t limit,
+		   struct pd_metrics_snap **out, struct pd_err *err)
 {
 	const struct pd_config *cfg = pd_daemon_config(d);
-	struct mctx c = {0};
+	struct pd_metrics_snap *s = calloc(1, sizeof(*s));
 	struct pd_err ierr = {0};
+	int rc;
+
+	*out = NULL;
+	if (s == NULL)
+		return metrics_fail(PD_ERR_NOMEM, limit, err);
+	pd_incident_sevmap_init(&s->c.sev);
+	pd_buf_init(&s->tail, limit);
+	if (cfg->location != NULL && (s->location = strdup(cfg->location)) == NULL) {
+		rc = PD_ERR_NOMEM;
+		goto fail;
+	}
+	s->c.location = s->location;
+	if ((rc = pd_incident_sevmap_load(&s->c.sev, pd_daemon_store(d), &ierr)) == PD_ERR_NOMEM)
+		goto fail;
+	if (rc != 0) /* no incidents readable: every severity reads none, the rest renders */
+		pd_log_warn("metrics: open incidents unavailable: %s", ierr.msg);
+	pd_daemon_probes(d, metrics_on_probe, &s->c);
+	if (s->c.nomem) {
+		rc = PD_ERR_NOMEM;
+		goto fail;
+	}
+	if ((rc = render_daemon(&s->tail, &s->c, d, now_ms)) != 0 ||
+	    (rc = render_slo(&s->tail, &s->c, d, now_ms)) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	pd_metrics_snap_free(s);
+	return metrics_fail(rc, limit, err);
+}
+
+int
+pd_metrics_format(struct pd_metrics_snap *s, struct pd_buf *out, struct pd_err *err)
+{
 	size_t len0 = out->len;
 	int rc;
 
-	c.location = cfg->location;
-	pd_incident_sevmap_init(&c.sev);
-	if ((rc = pd_incident_sevmap_load(&c.sev, pd_daemon_store(d), &ierr)) == PD_ERR_NOMEM)
-		goto out;
-	if (rc != 0) /* no incidents readable: every severity reads none, the rest renders */
-		pd_log_warn("metrics: open incidents unavailable: %s", ierr.msg);
-	rc = 0;
-	pd_daemon_probes(d, metrics_on_probe, &c);
-	if (c.nomem) {
-		rc = PD_ERR_NOMEM;
-		goto out;
-	}
-	if ((rc = render_probes(out, &c)) != 0 || (rc = render_incidents(out, &c)) != 0 ||
-	    (rc = render_daemon(out, &c, d, now_ms)) != 0 ||
-	    (rc = render_slo(out, &c, d, now_ms)) != 0)
-		goto out;
-	/* last line of defence: nothing registered as secret leaves the process */
-	pd_log_redact(out->data + len0, out->cap - len0);
-	out->len = len0 + strlen(out->data + len0);
-out:
-	free(c.probes);
-	pd_incident_sevmap_cleanup(&c.sev);
-	if (rc != 0) {
+	if ((rc = render_probes(out, &s->c)) != 0 || (rc = render_incidents(out, &s->c)) != 0 ||
+	    (s->tail.len > 0 && (rc = pd_buf_append(out, s->tail.data, s->tail.len)) != 0)) {
 		out->len = len0;
 		if (out->data)
 			out->data[len0] = '\0';
-		if (rc == PD_ERR_NOMEM)
-			return pd_err_set(err, rc, "metrics: out of memory");
-		return pd_err_set(err, PD_ERR_INVALID, "metrics: output exceeds %zu bytes",
-				  out->limit);
+		return metrics_fail(rc, out->limit, err);
 	}
+	/* last line of defence: nothing registered as secret leaves the process */
+	pd_log_redact(out->data + len0, out->cap - len0);
+	out->len = len0 + strlen(out->data + len0);
 	return 0;
+}
+
+int
+pd_metrics_render(const struct pd_daemon *d, int64_t now_ms, struct pd_buf *out, struct pd_err *err)
+{
+	struct pd_metrics_snap *s = NULL;
+	int rc;
+
+	if ((rc = pd_metrics_collect(d, now_ms, out->limit, &s, err)) != 0)
+		return rc;
+	rc = pd_metrics_format(s, out, err);
+	pd_metrics_snap_free(s);
+	return rc;
 }

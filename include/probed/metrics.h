@@ -23,6 +23,18 @@
 
 #define PD_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/* The exposition in two steps, so that the long part can run off the loop (httpd's
+ * render thread): pd_metrics_collect copies what the per-probe families show and renders
+ * the daemon-wide families (it reads the daemon and the store: on the loop), and
+ * pd_metrics_format writes the per-probe families plus that tail to out, touching only
+ * the snapshot (any thread). limit caps the tail as out's limit caps the whole. Both
+ * return 0, PD_ERR_NOMEM or PD_ERR_INVALID (limit reached), err set. */
+struct pd_metrics_snap;
+int pd_metrics_collect(const struct pd_daemon *d, int64_t now_ms, size_t limit,
+		       struct pd_metrics_snap **out, struct pd_err *err);
+int pd_metrics_format(struct pd_metrics_snap *s, struct pd_buf *out, struct pd_err *err);
+void pd_metrics_snap_free(struct pd_metrics_snap *s);
+
 /* Append the exposition of d's live state at now_ms (UTC) to out. Reads the outbox stats
  * from the store (a failed read omits those series and is logged). Returns 0,
  * PD_ERR_NOMEM, or PD_ERR_INVALID when out's limit was reached (err set). */
