@@ -805,8 +805,47 @@ struct cfg_open {
 	size_t base; /* where its items start in kids */
 };
 
+/* The scalars' text, packed: a malloc of libyaml's per scalar (16 bytes or more, plus
+ * malloc's own) was twice what the text of a typical key or value needs. */
+struct cfg_strs {
+	struct cfg_strs *next;
+	size_t used, cap;
+	char text[];
+};
+
+#define CFG_STRS_CHUNK (64 * 1024)
+
+static yaml_char_t *
+cfg_strs_copy(struct cfg_strs **head, const yaml_char_t *s, size_t len)
+{
+	struct cfg_strs *a = *head;
+	char *d;
+
+	if (a == NULL || a->cap - a->used < len + 1) {
+		size_t cap = len + 1 > CFG_STRS_CHUNK / 4 ? len + 1 : CFG_STRS_CHUNK;
+
+		if (len >= SIZE_MAX - sizeof(*a) - 1 || (a = malloc(sizeof(*a) + cap)) == NULL)
+			return NULL;
+		a->used = 0;
+		a->cap = cap;
+		if (cap == CFG_STRS_CHUNK || *head == NULL) {
+			a->next = *head;
+			*head = a;
+		} else { /* a big one alone: the chunk being filled stays first */
+			a->next = (*head)->next;
+			(*head)->next = a;
+		}
+	}
+	d = a->text + a->used;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	a->used += len + 1;
+	return (yaml_char_t *)d;
+}
+
 struct cfg_comp {
 	yaml_document_t *doc; /* NULL: events only counted for the depth */
+	struct cfg_strs **strs;
 	struct cfg_open *open;
 	size_t nopen, capopen;
 	int *kids; /* items of the open nodes, innermost last */
@@ -817,21 +856,31 @@ struct cfg_comp {
 	int depth;
 };
 
-void
-pd_config_doc_delete(yaml_document_t *doc)
+static void
+cfg_doc_free(yaml_document_t *doc)
 {
 	for (yaml_node_t *n = doc->nodes.start; n != NULL && n < doc->nodes.top; n++) {
 		if (n->tag != cfg_tag_str && n->tag != cfg_tag_seq && n->tag != cfg_tag_map)
 			free(n->tag);
-		if (n->type == YAML_SCALAR_NODE)
-			free(n->data.scalar.value);
-		else if (n->type == YAML_SEQUENCE_NODE)
+		if (n->type == YAML_SEQUENCE_NODE)
 			free(n->data.sequence.items.start);
 		else if (n->type == YAML_MAPPING_NODE)
 			free(n->data.mapping.pairs.start);
 	}
 	free(doc->nodes.start);
 	memset(doc, 0, sizeof(*doc));
+}
+
+void
+pd_config_doc_delete(struct cfg_ctx *c)
+{
+	cfg_doc_free(&c->doc);
+	while (c->strs != NULL) {
+		struct cfg_strs *next = c->strs->next;
+
+		free(c->strs);
+		c->strs = next;
+	}
 }
 
 static void
@@ -911,10 +960,12 @@ cfg_comp_node(struct cfg_comp *k, yaml_parser_t *parser, yaml_event_t *ev)
 	n->end_mark = ev->end_mark;
 	if (ev->type == YAML_SCALAR_EVENT) {
 		n->type = YAML_SCALAR_NODE;
-		n->data.scalar.value = ev->data.scalar.value;
+		n->data.scalar.value =
+			cfg_strs_copy(k->strs, ev->data.scalar.value, ev->data.scalar.length);
+		if (n->data.scalar.value == NULL)
+			return -1;
 		n->data.scalar.length = ev->data.scalar.length;
 		n->data.scalar.style = ev->data.scalar.style;
-		ev->data.scalar.value = NULL;
 	} else if (ev->type == YAML_SEQUENCE_START_EVENT) {
 		n->type = YAML_SEQUENCE_NODE;
 		n->data.sequence.style = ev->data.sequence_start.style;
@@ -1083,6 +1134,7 @@ pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *emp
 
 	*have_doc = 0;
 	memset(&k, 0, sizeof(k));
+	k.strs = &c->strs;
 	memset(e, 0, sizeof(e));
 	memset(&extra, 0, sizeof(extra));
 	memset(&c->doc, 0, sizeof(c->doc));
@@ -1153,10 +1205,10 @@ pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *emp
 		pd_config_error(c, extra.nodes.start, "%s", multi);
 	goto out;
 fail:
-	pd_config_doc_delete(&c->doc);
+	pd_config_doc_delete(c);
 out:
 	cfg_comp_free(&k);
-	pd_config_doc_delete(&extra);
+	cfg_doc_free(&extra);
 	yaml_parser_delete(&parser);
 	return root;
 }
@@ -1178,7 +1230,7 @@ pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd
 	if (root != NULL)
 		j = pd_config_json(&c, root, 0);
 	if (have_doc)
-		pd_config_doc_delete(&c.doc);
+		pd_config_doc_delete(&c);
 	if (c.nomem) {
 		pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
 	} else if (c.nmsgs > 0) {
