@@ -878,7 +878,7 @@ config_load_string(const char *yaml, size_t len, const char *name, unsigned flag
 		cfg_root(&c, root, cfg);
 out:
 	if (have_doc)
-		yaml_document_delete(&c.doc);
+		pd_config_doc_delete(&c);
 	if (c.nomem) {
 		rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
 	} else if (c.nmsgs == 0) {
@@ -984,7 +984,7 @@ pd_config_store_path(const char *path, char **out, struct pd_err *err)
 	}
 out:
 	if (have_doc)
-		yaml_document_delete(&c.doc);
+		pd_config_doc_delete(&c);
 	pd_buf_cleanup(&b);
 	if (rc == 0 && c.nomem) {
 		rc = pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", path);

@@ -35,6 +35,7 @@ struct cfg_named {
 
 struct cfg_ctx {
 	yaml_document_t doc;
+	struct cfg_strs *strs; /* the text of doc's scalars (config_yaml.c) */
 	const char *file;
 	struct cfg_msg *msgs;
 	size_t nmsgs, capmsgs;
@@ -77,7 +78,9 @@ int pd_config_jmark_cmp(const void *a, const void *b);
 void pd_config_json_lint(void *ud, const cJSON *key, const char *pointer, const char *msg);
 cJSON *pd_config_json(struct cfg_ctx *c, yaml_node_t *n, int depth);
 void pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yaml, size_t len);
-int pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len);
+/* Free the document of pd_config_parse (its default tags are shared, its scalars' text
+ * packed in c->strs). */
+void pd_config_doc_delete(struct cfg_ctx *c);
 yaml_node_t *pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *empty,
 			     const char *multi, int *have_doc);
 

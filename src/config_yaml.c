@@ -1,8 +1,9 @@
 /* config_yaml.c — the loader's side of libyaml: the messages of a load (FILE:LINE:COL at
  * a node, sorted by position), allocation that records out-of-memory instead of failing,
  * walking mappings against a list of known keys (with a did-you-mean) and sequences,
- * YAML syntax errors in words that say what to fix, the nesting check that runs before a
- * document is built, the parse of one document (pd_config_parse), and the conversion of YAML to cJSON (YAML 1.2 core schema scalars,
+ * YAML syntax errors in words that say what to fix, the parse of one document
+ * (pd_config_parse: libyaml's events composed straight into a lean document, with the
+ * nesting check on the way), and the conversion of YAML to cJSON (YAML 1.2 core schema scalars,
  * node caps against alias expansion, the position of every object key for the JSON
  * Schema lint), also offered whole as pd_config_yaml_to_json.
  *
@@ -11,6 +12,7 @@
  * an untagged plain scalar and an explicit `!!str` plain scalar the same tag, so write
  * `"5"` (quoted), not `!!str 5`, for a string that looks like a number.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -774,98 +776,439 @@ pd_config_syntax_error(struct cfg_ctx *c, yaml_parser_t *parser, const char *yam
 }
 
 /*
+ * The composer: the events of a document straight into c->doc, instead of
+ * yaml_parser_load. It builds what yaml_parser_load builds (the same nodes in the same
+ * order, aliases as shared nodes, the same composer errors), only leaner, which matters at
+ * 10,000 probes (a 2 MB file, 280,000 nodes): the default tags are not copied into every
+ * node (a static string each; pd_config_doc_delete knows them), and a sequence or mapping
+ * gets an array of exactly its items instead of libyaml's 16 to start with. Together that
+ * was 14 MB of a load's 79 MB peak.
+ *
  * libyaml's scanner is quadratic in the flow nesting depth (each token walks the stack
  * of possible simple keys, one per level): 200 KB of '[' took 47 s in
- * yaml_parser_load, 500 KB of "{a: " more than a minute. So the events are read once
- * first, counting the depth, and a document nested deeper than CFG_MAX_DEPTH is refused
- * before it is built: the scan stops a few tokens past that depth. A syntax error is
- * left to yaml_parser_load, which reports it. 0 ok, -1 after the error was reported.
+ * yaml_parser_load, 500 KB of "{a: " more than a minute. So the depth is counted as the
+ * events come, and a document nested deeper than CFG_MAX_DEPTH is refused a few tokens
+ * past that depth, wherever in the stream it is, unless a syntax error comes first.
  */
-int
-pd_config_depth_check(struct cfg_ctx *c, const char *yaml, size_t len)
-{
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	int depth = 0, rc = 0, done = 0;
+static yaml_char_t cfg_tag_str[] = YAML_DEFAULT_SCALAR_TAG;
+static yaml_char_t cfg_tag_seq[] = YAML_DEFAULT_SEQUENCE_TAG;
+static yaml_char_t cfg_tag_map[] = YAML_DEFAULT_MAPPING_TAG;
 
-	if (!yaml_parser_initialize(&parser)) {
-		c->nomem = 1;
-		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	while (!done && yaml_parser_parse(&parser, &ev)) {
-		switch (ev.type) {
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > CFG_MAX_DEPTH) {
-				pd_config_error_at(
-					c, ev.start_mark.line + 1, ev.start_mark.column + 1,
-					"YAML: nested deeper than %d levels", CFG_MAX_DEPTH);
-				rc = -1;
-				done = 1;
-			}
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		default:
-			break;
+struct cfg_anchor {
+	yaml_char_t *name;
+	int index;
+	yaml_mark_t mark;
+};
+
+struct cfg_open {
+	int index;   /* the node being built */
+	size_t base; /* where its items start in kids */
+};
+
+/* The scalars' text, packed: a malloc of libyaml's per scalar (16 bytes or more, plus
+ * malloc's own) was twice what the text of a typical key or value needs. */
+struct cfg_strs {
+	struct cfg_strs *next;
+	size_t used, cap;
+	char text[];
+};
+
+#define CFG_STRS_CHUNK (64 * 1024)
+
+static yaml_char_t *
+cfg_strs_copy(struct cfg_strs **head, const yaml_char_t *s, size_t len)
+{
+	struct cfg_strs *a = *head;
+	char *d;
+
+	if (a == NULL || a->cap - a->used < len + 1) {
+		size_t cap = len + 1 > CFG_STRS_CHUNK / 4 ? len + 1 : CFG_STRS_CHUNK;
+
+		if (len >= SIZE_MAX - sizeof(*a) - 1 || (a = malloc(sizeof(*a) + cap)) == NULL)
+			return NULL;
+		a->used = 0;
+		a->cap = cap;
+		if (cap == CFG_STRS_CHUNK || *head == NULL) {
+			a->next = *head;
+			*head = a;
+		} else { /* a big one alone: the chunk being filled stays first */
+			a->next = (*head)->next;
+			(*head)->next = a;
 		}
-		yaml_event_delete(&ev);
 	}
-	yaml_parser_delete(&parser);
-	return rc;
+	d = a->text + a->used;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	a->used += len + 1;
+	return (yaml_char_t *)d;
+}
+
+struct cfg_comp {
+	yaml_document_t *doc; /* NULL: events only counted for the depth */
+	struct cfg_strs **strs;
+	struct cfg_open *open;
+	size_t nopen, capopen;
+	int *kids; /* items of the open nodes, innermost last */
+	size_t nkids, capkids;
+	struct cfg_anchor *anchors;
+	size_t nanchors, capanchors;
+	size_t nnodes, capnodes;
+	int depth;
+};
+
+static void
+cfg_doc_free(yaml_document_t *doc)
+{
+	for (yaml_node_t *n = doc->nodes.start; n != NULL && n < doc->nodes.top; n++) {
+		if (n->tag != cfg_tag_str && n->tag != cfg_tag_seq && n->tag != cfg_tag_map)
+			free(n->tag);
+		if (n->type == YAML_SEQUENCE_NODE)
+			free(n->data.sequence.items.start);
+		else if (n->type == YAML_MAPPING_NODE)
+			free(n->data.mapping.pairs.start);
+	}
+	free(doc->nodes.start);
+	memset(doc, 0, sizeof(*doc));
+}
+
+void
+pd_config_doc_delete(struct cfg_ctx *c)
+{
+	cfg_doc_free(&c->doc);
+	while (c->strs != NULL) {
+		struct cfg_strs *next = c->strs->next;
+
+		free(c->strs);
+		c->strs = next;
+	}
+}
+
+static void
+cfg_comp_free(struct cfg_comp *k)
+{
+	for (size_t i = 0; i < k->nanchors; i++)
+		free(k->anchors[i].name);
+	free(k->anchors);
+	free(k->open);
+	free(k->kids);
+	memset(k, 0, sizeof(*k));
+}
+
+/* The composer errors of libyaml's loader, in its words, for pd_config_syntax_error. */
+static int
+cfg_comp_error(yaml_parser_t *parser, const char *context, yaml_mark_t cmark, const char *problem,
+	       yaml_mark_t pmark)
+{
+	parser->error = YAML_COMPOSER_ERROR;
+	parser->context = context;
+	parser->context_mark = cmark;
+	parser->problem = problem;
+	parser->problem_mark = pmark;
+	return -1;
+}
+
+/* Add node index to the innermost open node (none: it is the root). -1 out of memory. */
+static int
+cfg_comp_add(struct cfg_comp *k, int index)
+{
+	if (k->nopen == 0)
+		return 0;
+	if (pd_buf_grow(&k->kids, &k->capkids, k->nkids + 1, sizeof(*k->kids)) != 0)
+		return -1;
+	k->kids[k->nkids++] = index;
+	return 0;
+}
+
+/* A new node from event ev (its tag, value and anchor taken from ev). Returns its index,
+ * 0 after a composer error, -1 out of memory. */
+static int
+cfg_comp_node(struct cfg_comp *k, yaml_parser_t *parser, yaml_event_t *ev)
+{
+	yaml_node_t *n;
+	yaml_char_t **tag, **anchor, *deftag;
+	int index;
+
+	if (ev->type == YAML_SCALAR_EVENT) {
+		tag = &ev->data.scalar.tag;
+		anchor = &ev->data.scalar.anchor;
+		deftag = cfg_tag_str;
+	} else if (ev->type == YAML_SEQUENCE_START_EVENT) {
+		tag = &ev->data.sequence_start.tag;
+		anchor = &ev->data.sequence_start.anchor;
+		deftag = cfg_tag_seq;
+	} else {
+		tag = &ev->data.mapping_start.tag;
+		anchor = &ev->data.mapping_start.anchor;
+		deftag = cfg_tag_map;
+	}
+	if (k->nnodes >= INT_MAX - 1 || pd_buf_grow(&k->doc->nodes.start, &k->capnodes,
+						    k->nnodes + 1, sizeof(yaml_node_t)) != 0)
+		return -1;
+	n = &k->doc->nodes.start[k->nnodes];
+	memset(n, 0, sizeof(*n));
+	k->nnodes++;
+	k->doc->nodes.top = k->doc->nodes.start + k->nnodes;
+	k->doc->nodes.end = k->doc->nodes.start + k->capnodes;
+	index = (int)k->nnodes;
+	if (*tag == NULL || strcmp((const char *)*tag, "!") == 0) {
+		n->tag = deftag;
+	} else {
+		n->tag = *tag;
+		*tag = NULL;
+	}
+	n->start_mark = ev->start_mark;
+	n->end_mark = ev->end_mark;
+	if (ev->type == YAML_SCALAR_EVENT) {
+		n->type = YAML_SCALAR_NODE;
+		n->data.scalar.value =
+			cfg_strs_copy(k->strs, ev->data.scalar.value, ev->data.scalar.length);
+		if (n->data.scalar.value == NULL)
+			return -1;
+		n->data.scalar.length = ev->data.scalar.length;
+		n->data.scalar.style = ev->data.scalar.style;
+	} else if (ev->type == YAML_SEQUENCE_START_EVENT) {
+		n->type = YAML_SEQUENCE_NODE;
+		n->data.sequence.style = ev->data.sequence_start.style;
+	} else {
+		n->type = YAML_MAPPING_NODE;
+		n->data.mapping.style = ev->data.mapping_start.style;
+	}
+	if (*anchor != NULL) {
+		for (size_t i = 0; i < k->nanchors; i++)
+			if (strcmp((const char *)k->anchors[i].name, (const char *)*anchor) == 0) {
+				cfg_comp_error(parser, "found duplicate anchor; first occurrence",
+					       k->anchors[i].mark, "second occurrence",
+					       n->start_mark);
+				return 0;
+			}
+		if (pd_buf_grow(&k->anchors, &k->capanchors, k->nanchors + 1,
+				sizeof(*k->anchors)) != 0)
+			return -1;
+		k->anchors[k->nanchors].name = *anchor;
+		k->anchors[k->nanchors].index = index;
+		k->anchors[k->nanchors++].mark = n->start_mark;
+		*anchor = NULL;
+	}
+	if (cfg_comp_add(k, index) != 0)
+		return -1;
+	return index;
+}
+
+/* Close the innermost open node: its items into an array of their own. -1 out of memory. */
+static int
+cfg_comp_close(struct cfg_comp *k, const yaml_event_t *ev)
+{
+	struct cfg_open *o = &k->open[--k->nopen];
+	yaml_node_t *n = &k->doc->nodes.start[o->index - 1];
+	size_t cnt = k->nkids - o->base;
+	const int *it = k->kids + o->base;
+
+	n->end_mark = ev->end_mark;
+	k->nkids = o->base;
+	if (cnt == 0)
+		return 0;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t *a = malloc(cnt * sizeof(*a));
+
+		if (a == NULL)
+			return -1;
+		memcpy(a, it, cnt * sizeof(*a));
+		n->data.sequence.items.start = a;
+		n->data.sequence.items.top = n->data.sequence.items.end = a + cnt;
+	} else { /* a mapping: the parser gives every key a value (empty when missing) */
+		yaml_node_pair_t *a = malloc((cnt / 2) * sizeof(*a));
+
+		if (a == NULL)
+			return -1;
+		for (size_t i = 0; i + 1 < cnt; i += 2) {
+			a[i / 2].key = it[i];
+			a[i / 2].value = it[i + 1];
+		}
+		n->data.mapping.pairs.start = a;
+		n->data.mapping.pairs.top = n->data.mapping.pairs.end = a + cnt / 2;
+	}
+	return 0;
+}
+
+/* One node event (start, end, scalar, alias) into k->doc. 0, -1 after a composer error
+ * (in parser), -2 out of memory. */
+static int
+cfg_comp_event(struct cfg_comp *k, yaml_parser_t *parser, yaml_event_t *ev)
+{
+	int index;
+
+	switch (ev->type) {
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if ((index = cfg_comp_node(k, parser, ev)) <= 0)
+			return index < 0 ? -2 : -1;
+		if (pd_buf_grow(&k->open, &k->capopen, k->nopen + 1, sizeof(*k->open)) != 0)
+			return -2;
+		k->open[k->nopen].index = index;
+		k->open[k->nopen++].base = k->nkids;
+		return 0;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		return k->nopen > 0 && cfg_comp_close(k, ev) != 0 ? -2 : 0;
+	case YAML_SCALAR_EVENT:
+		index = cfg_comp_node(k, parser, ev);
+		return index < 0 ? -2 : index == 0 ? -1 : 0;
+	case YAML_ALIAS_EVENT:
+		for (size_t i = 0; i < k->nanchors; i++)
+			if (strcmp((const char *)k->anchors[i].name,
+				   (const char *)ev->data.alias.anchor) == 0)
+				return cfg_comp_add(k, k->anchors[i].index) != 0 ? -2 : 0;
+		cfg_comp_error(parser, NULL, ev->start_mark, "found undefined alias",
+			       ev->start_mark);
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+/* A load error kept until the rest of the stream is read (the parser's own fields). */
+struct cfg_perr {
+	int set;
+	yaml_error_type_t error;
+	const char *problem, *context;
+	size_t problem_offset;
+	int problem_value;
+	yaml_mark_t problem_mark, context_mark;
+};
+
+static void
+cfg_perr_save(struct cfg_perr *e, const yaml_parser_t *parser)
+{
+	if (e->set)
+		return;
+	e->set = 1;
+	e->error = parser->error;
+	e->problem = parser->problem;
+	e->context = parser->context;
+	e->problem_offset = parser->problem_offset;
+	e->problem_value = parser->problem_value;
+	e->problem_mark = parser->problem_mark;
+	e->context_mark = parser->context_mark;
+}
+
+static void
+cfg_perr_report(struct cfg_ctx *c, const struct cfg_perr *e, yaml_parser_t *parser,
+		const char *yaml, size_t len)
+{
+	parser->error = e->error;
+	parser->problem = e->problem;
+	parser->context = e->context;
+	parser->problem_offset = e->problem_offset;
+	parser->problem_value = e->problem_value;
+	parser->problem_mark = e->problem_mark;
+	parser->context_mark = e->context_mark;
+	if (e->error == YAML_MEMORY_ERROR)
+		c->nomem = 1;
+	else
+		pd_config_syntax_error(c, parser, yaml, len);
 }
 
 /*
  * Parse yaml into c->doc. Returns its root node, or NULL with the error reported (empty:
  * the message for a document without one) or c->nomem set. With multi, the whole-load
- * checks too: the nesting depth first, and a second document reported with multi (the
- * root is still returned: the load goes on); without, a quick read for one key.
- * *have_doc tells whether c->doc is to be deleted.
+ * checks too: the nesting depth, and a second document reported with multi (the root is
+ * still returned: the load goes on); without, a quick read of the first document.
+ * *have_doc tells whether c->doc is to be freed (pd_config_doc_delete).
+ *
+ * One pass over the events reports what a depth check over the stream followed by
+ * yaml_parser_load of one document, then of a second, would: a document nested too deep
+ * (anywhere, unless a syntax error comes first) alone; else the first document's syntax
+ * or composer error, or the empty message; else the second's error, or multi at its root.
  */
 yaml_node_t *
 pd_config_parse(struct cfg_ctx *c, const char *yaml, size_t len, const char *empty,
 		const char *multi, int *have_doc)
 {
 	yaml_parser_t parser;
+	yaml_event_t ev;
 	yaml_document_t extra;
-	yaml_node_t *root = NULL, *r2;
+	struct cfg_comp k;
+	struct cfg_perr e[2]; /* of the first and the second document */
+	int docs = 0, complete = 0, depth = 0, rc;
+	yaml_node_t *root = NULL;
 
 	*have_doc = 0;
+	memset(&k, 0, sizeof(k));
+	k.strs = &c->strs;
+	memset(e, 0, sizeof(e));
+	memset(&extra, 0, sizeof(extra));
+	memset(&c->doc, 0, sizeof(c->doc));
 	if (!yaml_parser_initialize(&parser)) {
 		c->nomem = 1;
 		return NULL;
 	}
-	if (multi != NULL && pd_config_depth_check(c, yaml, len) != 0)
-		goto out;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, &c->doc)) {
-		pd_config_syntax_error(c, &parser, yaml, len);
-		goto out;
+	for (;;) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			if (complete < 2 && docs <= 2)
+				cfg_perr_save(&e[complete], &parser);
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (multi != NULL &&
+		    (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) &&
+		    ++depth > CFG_MAX_DEPTH) {
+			pd_config_error_at(c, ev.start_mark.line + 1, ev.start_mark.column + 1,
+					   "YAML: nested deeper than %d levels", CFG_MAX_DEPTH);
+			yaml_event_delete(&ev);
+			goto fail;
+		}
+		if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT)
+			depth--;
+		if (ev.type == YAML_DOCUMENT_START_EVENT) {
+			docs++;
+			k.doc = docs == 1 ? &c->doc : docs == 2 ? &extra : NULL;
+			k.nopen = k.nkids = 0;
+			for (size_t i = 0; i < k.nanchors; i++) /* anchors are per document */
+				free(k.anchors[i].name);
+			k.nanchors = 0;
+			k.nnodes = k.capnodes = 0;
+		} else if (ev.type == YAML_DOCUMENT_END_EVENT) {
+			if (docs <= 2)
+				complete = docs;
+			k.doc = NULL;
+		} else if (k.doc != NULL && (rc = cfg_comp_event(&k, &parser, &ev)) != 0) {
+			if (rc == -2) {
+				yaml_event_delete(&ev);
+				c->nomem = 1;
+				goto fail;
+			}
+			cfg_perr_save(&e[docs - 1], &parser);
+			parser.error = YAML_NO_ERROR; /* ours, not the parser's: read on */
+			k.doc = NULL;
+		}
+		yaml_event_delete(&ev);
+		if (multi == NULL && (complete == 1 || e[0].set))
+			break;
+	}
+	if (e[0].set) {
+		cfg_perr_report(c, &e[0], &parser, yaml, len);
+		goto fail;
+	}
+	if (c->doc.nodes.start == c->doc.nodes.top) {
+		pd_config_error_at(c, 1, 1, "%s", empty);
+		goto fail;
 	}
 	*have_doc = 1;
-	root = yaml_document_get_root_node(&c->doc);
-	if (root == NULL) {
-		pd_config_error_at(c, 1, 1, "%s", empty);
-		goto out;
-	}
-	if (multi == NULL)
-		goto out;
-	/* a second document would be silently ignored: refuse it */
-	if (!yaml_parser_load(&parser, &extra)) {
-		pd_config_syntax_error(c, &parser, yaml, len);
-	} else {
-		r2 = yaml_document_get_root_node(&extra);
-		if (r2 != NULL)
-			pd_config_error(c, r2, "%s", multi);
-		yaml_document_delete(&extra);
-	}
+	root = c->doc.nodes.start;
+	if (multi != NULL && e[1].set)
+		cfg_perr_report(c, &e[1], &parser, yaml, len);
+	else if (multi != NULL && extra.nodes.start != extra.nodes.top)
+		pd_config_error(c, extra.nodes.start, "%s", multi);
+	goto out;
+fail:
+	pd_config_doc_delete(c);
 out:
+	cfg_comp_free(&k);
+	cfg_doc_free(&extra);
 	yaml_parser_delete(&parser);
 	return root;
 }
@@ -887,7 +1230,7 @@ pd_config_yaml_to_json(const char *yaml, size_t len, const char *name, struct pd
 	if (root != NULL)
 		j = pd_config_json(&c, root, 0);
 	if (have_doc)
-		yaml_document_delete(&c.doc);
+		pd_config_doc_delete(&c);
 	if (c.nomem) {
 		pd_err_set(err, PD_ERR_NOMEM, "%s: out of memory", c.file);
 	} else if (c.nmsgs > 0) {

@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include "probed/buf.h"
 #include "probed/check.h"
 #include "probed/daemon.h"
@@ -302,10 +305,20 @@ pd_daemon_apply(struct pd_daemon *d, struct pd_config *cfg, struct pd_err *err)
 			"config %s applied: %zu probes (%zu added, %zu kept, %zu removed), %zu notify targets",
 			cfg->path ? cfg->path : "-", cfg->nprobes, added, kept, removed,
 			cfg->nnotify);
-	for (size_t i = 0; i < cfg->nprobes; i++)
+	for (size_t i = 0; i < cfg->nprobes; i++) {
 		pd_jsonschema_free(schemas[i]); /* those of probes that could not be added */
+		/* compiled (and the compiled schema holds its own copy): the YAML's tree is
+		 * not needed any more, ~600 bytes a probe */
+		cJSON_Delete(cfg->probes[i].json_schema);
+		cfg->probes[i].json_schema = NULL;
+	}
 	free(schemas);
 	pd_config_free(old);
+#ifdef __GLIBC__
+	/* the load's transient memory (the YAML document: 96 bytes a node, 30 nodes a probe)
+	 * back to the system instead of kept as free heap */
+	malloc_trim(0);
+#endif
 	return rc;
 }
 

@@ -1624,6 +1624,82 @@ store_path_is(const char *yaml, const char *want, const char *want_err)
 	unlink(path);
 }
 
+/* The composer (pd_config_parse: events straight into the document, not yaml_parser_load):
+ * what it reports, and where, is what libyaml's loader reported. */
+START_TEST(test_composer)
+{
+	struct pd_config *cfg;
+	char *deep = repeat("x: ", "[", 300, ""), *deep2, *yaml;
+	size_t dl;
+	cJSON *j;
+	struct pd_err err = {0};
+
+	/* aliases are shared nodes: an anchored probe body used twice, an anchored schema */
+	cfg = load_ok("defaults: {interval: 5s}\n"
+		      "probes:\n"
+		      "  - name: a\n    url: &u http://h/\n"
+		      "    expect: {json: &j {type: object, required: [id]}}\n"
+		      "  - name: b\n    url: *u\n    expect: {json: *j}\n");
+	ck_assert_uint_eq(cfg->nprobes, 2);
+	ck_assert_str_eq(cfg->probes[1].url, "http://h/");
+	ck_assert_ptr_nonnull(cfg->probes[1].json_schema);
+	ck_assert_str_eq(cJSON_GetObjectItem(cfg->probes[1].json_schema, "type")->valuestring,
+			 "object");
+	pd_config_free(cfg);
+	/* explicit tags are kept, "!" and none are the default ones */
+	cfg = load_ok("probes:\n  - name: ! a\n    url: !!str http://h/\n"
+		      "    expect: {json: {type: ! object, minLength: !!int 2}}\n");
+	ck_assert_str_eq(cfg->probes[0].name, "a");
+	pd_config_free(cfg);
+	load_fails_with(P1 "    expect: {json: {type: object, minLength: !foo 1}}\n",
+			"4:46: json: cannot use '1' with tag !foo");
+	/* composer errors, at the alias or the anchor, in libyaml's words */
+	load_fails_with(P1 "    interval: *nope\n", "4:15: YAML: found undefined alias");
+	load_fails_with("store: &a {}\nprobes: &a []\n",
+			"2:9: YAML: second occurrence (found duplicate anchor; "
+			"first occurrence at 1:8)");
+	/* an anchor of the first document does not reach the second */
+	load_fails_with(P1 "---\nx: *u\n", "5:4: YAML: found undefined alias");
+	load_fails_with("probes:\n  - name: a\n    url: &u http://h/\n---\nx: *u\n",
+			"5:4: YAML: found undefined alias");
+	/* a second document: its syntax error, or else the message at its root */
+	load_fails_with(P1 "---\nx: [1,\n",
+			"6:1: YAML: did not find expected node content (while parsing a flow "
+			"node at 6:1)");
+	load_fails_with(P1 "--- \n", "5:1: only one YAML document is allowed per file");
+	load_fails_with(P1 "...\n---\n  x: 1\n", "6:3: only one YAML document is allowed per file");
+	/* the nesting check reads the whole stream: too deep in a third document, or after
+	 * a composer error, is what is reported; a syntax error first wins */
+	dl = strlen(deep);
+	deep2 = repeat(deep, "]", 300, "\n");
+	ck_assert_uint_gt(strlen(deep2), dl);
+	yaml = malloc(strlen(deep2) + 64);
+	ck_assert_ptr_nonnull(yaml);
+	sprintf(yaml, "%s---\na: 1\n---\n%s", P1, deep2);
+	load_fails_with(yaml, "7:267: YAML: nested deeper than 264 levels");
+	sprintf(yaml, "a: *nope\n%s", deep2);
+	load_fails_with(yaml, "2:267: YAML: nested deeper than 264 levels");
+	sprintf(yaml, "a: [1\nb: 2\n%s", deep2);
+	load_fails_with(yaml, "2:2: YAML: did not find expected ',' or ']' (while parsing a "
+			      "flow sequence at 1:4)");
+	/* pd_config_yaml_to_json (probectl schema): the same composer */
+	j = pd_config_yaml_to_json("a: &x [1, 2]\nb: *x\n", 19, "t.yaml", &err);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "b")), 2);
+	cJSON_Delete(j);
+	ck_assert_ptr_null(pd_config_yaml_to_json("a: 1\n---\nb: *x\n", 15, "t.yaml", &err));
+	ck_assert_str_eq(err.msg, "t.yaml:3:4: YAML: found undefined alias");
+	ck_assert_ptr_null(pd_config_yaml_to_json("# none\n", 7, "t.yaml", &err));
+	ck_assert_str_eq(err.msg, "t.yaml:1:1: empty document");
+	/* the quick read of store.path: the first document only, no nesting check */
+	store_path_is("store: {path: /a.db}\n---\nx: *nope\n", "/a.db", NULL);
+	store_path_is("store: {path: *nope}\n", NULL, "1:15: YAML: found undefined alias");
+	free(yaml);
+	free(deep2);
+	free(deep);
+}
+END_TEST
+
 START_TEST(test_store_path_only)
 {
 	static const char unset_secret[] =
@@ -1788,6 +1864,7 @@ config_suite(void)
 	tcase_add_test(tc, test_interpolation_errors);
 	tcase_add_test(tc, test_secret_never_in_errors);
 	tcase_add_test(tc, test_store_path_only);
+	tcase_add_test(tc, test_composer);
 	suite_add_tcase(s, tc);
 	return s;
 }

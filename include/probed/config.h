@@ -70,7 +70,8 @@ struct pd_probe_cfg {
 	struct pd_status_range *status; /* default [200-299] when absent */
 	size_t nstatus;
 	int64_t max_latency_ms; /* 0 = no bound */
-	cJSON *json_schema;     /* owned; NULL = body not checked */
+	cJSON *json_schema;     /* owned; NULL = body not checked (freed, NULL, once
+				 * pd_daemon_apply has compiled it) */
 	char *severity;         /* "P1".."P4" or NULL (classifier decides) */
 	int control;            /* 1 = known-good control target: when it fails together
 				  * with the others, the monitoring host is the suspect */
