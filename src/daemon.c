@@ -40,7 +40,7 @@ static void daemon_set_loud(struct pd_daemon *d, struct probe *p, int loud);
  * probes/s add. */
 #define PRUNE_BATCH 250
 #define PRUNE_AGAIN_S 0.05
-#define WINDOW_BUDGET_US 2000 /* window reads of quiet probes per classify pass */
+#define WINDOW_BUDGET_US 2000   /* window reads of quiet probes per classify pass */
 #define PRUNE_HISTORY_BATCH 500 /* shapes, incidents, dead letters, deliveries per pass */
 
 const int64_t pd_daemon_lateness_bounds_us[8] = {

@@ -73,10 +73,10 @@ struct pd_daemon {
 	ev_timer classify;
 	struct pd_incidents *incidents;
 	int incidents_dirty;
-	size_t nloud;          /* probes with loud set */
-	int loud_stale;        /* every probe's loudness needs a look (config applied, resync) */
-	struct probe *due;     /* probes whose window is behind their results */
-	struct probe *control; /* the control probe, NULL without one (set by apply) */
+	size_t nloud;            /* probes with loud set */
+	int loud_stale;          /* every probe's loudness needs a look (config applied, resync) */
+	struct probe *due;       /* probes whose window is behind their results */
+	struct probe *control;   /* the control probe, NULL without one (set by apply) */
 	int64_t win_deadline_us; /* this pass's budget for quiet probes' window reads */
 	/* silences in force, read again when another process commits (PRAGMA
 	 * data_version: probectl silence add/expire) and at least every 10 s */

@@ -866,10 +866,14 @@ httpd_new(struct pd_daemon *d, const char *listen, struct pd_err *err)
 	ev_async_init(&h->async, httpd_on_async);
 	h->async.data = h;
 	ev_async_start(h->loop, &h->async);
-	if (pthread_create(&h->thread, NULL, render_main, h) == 0)
-		h->thread_started = 1;
-	else
-		pd_log_warn("http: no render thread: the status page renders on the loop");
+	/* an unbound listener (pd_httpd_new_unbound: the fuzz harness, which runs MHD by
+	 * hand without the loop) renders inline */
+	if (listen != NULL) {
+		if (pthread_create(&h->thread, NULL, render_main, h) == 0)
+			h->thread_started = 1;
+		else
+			pd_log_warn("http: no render thread: the status page renders on the loop");
+	}
 	h->mhd = MHD_start_daemon(
 		flags, (uint16_t)port, NULL, NULL, httpd_on_request, h,
 		/* first, so that every message goes through pd_log */
