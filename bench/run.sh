@@ -431,7 +431,12 @@ EOF
 }
 
 fetch_loop() {	# fetch_loop PORT END_MS OUT: /, /api/status, /metrics about once a second
-	local path
+	local path i
+	# from the moment the listener answers (probed opens it after loading the config)
+	for ((i = 0; i < 200; i++)); do
+		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz" 2>/dev/null && break
+		sleep 0.05
+	done
 	while [ "$(now_ms)" -lt "$2" ]; do
 		for path in / /api/status /metrics; do
 			curl -s -o /dev/null --max-time 10 -w "$path %{time_total} %{http_code}\n" \
