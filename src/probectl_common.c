@@ -298,3 +298,13 @@ probectl_fmt_age(int64_t now, int64_t then, char *out, size_t cap)
 	pd_config_duration_format(now > then ? (now - then) / 1000 * 1000 : 0, d, sizeof(d));
 	snprintf(out, cap, "%s ago", d);
 }
+
+int
+probectl_store_open_rw(const char *path, struct pd_store **st, struct pd_err *err)
+{
+	int rc = pd_store_open(path, 0, st, err);
+
+	if (rc == 0)
+		pd_store_set_busy_ms(*st, 5000);
+	return rc;
+}

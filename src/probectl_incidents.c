@@ -413,7 +413,7 @@ probectl_cmd_drill(struct cli *c)
 	}
 	if (probectl_load_config(c, &cfg) != 0)
 		return EX_CONFIG;
-	if (pd_store_open(c->db ? c->db : cfg->store_path, 0, &st, &err) != 0 ||
+	if (probectl_store_open_rw(c->db ? c->db : cfg->store_path, &st, &err) != 0 ||
 	    (m = pd_incident_new(st, NULL, &err)) == NULL) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		goto out;

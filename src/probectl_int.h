@@ -66,6 +66,9 @@ void probectl_result_fields(cJSON *o, const struct pd_result *r);
 cJSON *probectl_result_json(const char *name, const struct pd_result *r);
 void probectl_print_json(cJSON *o);
 int probectl_db_select(const struct cli *c, struct dbsel *sel);
+/* Open the database at path for a write (drill, outbox requeue, silences): waits up to
+ * 5 s for the daemon's batch to commit instead of STORE_BUSY_MS. */
+int probectl_store_open_rw(const char *path, struct pd_store **st, struct pd_err *err);
 int probectl_open_store(const struct cli *c, struct pd_store **st, struct dbsel *sel);
 int probectl_page_load(struct pd_store *st, const char *key, int64_t incident_id,
 		       const char *notified, struct page *pg, struct pd_err *err);

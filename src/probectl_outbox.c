@@ -97,7 +97,7 @@ db_row_write(const struct cli *c, row_write_fn op, int64_t id, int64_t now_ms, i
 
 	if ((rc = probectl_db_select(c, &sel)) != 0)
 		return rc;
-	if (pd_store_open(sel.path, 0, &st, &err) != 0 || op(st, id, now_ms, n, &err) != 0 ||
+	if (probectl_store_open_rw(sel.path, &st, &err) != 0 || op(st, id, now_ms, n, &err) != 0 ||
 	    pd_store_flush(st, &err) != 0) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		rc = 1;
@@ -224,7 +224,7 @@ silence_add(struct cli *c)
 	sl.until_ms = now + ms;
 	if ((rc = probectl_db_select(c, &sel)) != 0)
 		return rc;
-	if (pd_store_open(sel.path, 0, &st, &err) != 0 ||
+	if (probectl_store_open_rw(sel.path, &st, &err) != 0 ||
 	    pd_store_silence_add(st, &sl, &err) != 0 || pd_store_flush(st, &err) != 0) {
 		fprintf(stderr, "probectl: %s\n", err.msg);
 		rc = 1;

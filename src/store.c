@@ -926,6 +926,12 @@ out:
 }
 
 void
+pd_store_set_busy_ms(struct pd_store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
+}
+
+void
 pd_store_free(struct pd_store *st)
 {
 	struct pd_err err = {0};

@@ -14,6 +14,7 @@
 #include "probed/store.h"
 #include "store_int.h"
 
+
 /* The statements this file runs (see pd_store_stmt_get). */
 const char *const pd_store_sql_agg[S__COUNT] = {
 	/* (re)compute one probe's minute from its results, in the result's batch */
@@ -457,6 +458,8 @@ struct agg_acc {
 	uint64_t hist[AGG_BUCKETS];
 };
 
+static void acc_add_result(struct agg_acc *a, int outcome, double ms);
+
 static void
 acc_minmax(struct agg_acc *a, double lo, double hi)
 {
@@ -532,22 +535,7 @@ acc_raw(struct pd_store *st, int64_t id, int64_t t0, int64_t t1, struct agg_acc 
 	if ((s = range_query(st, S_AGG_RAW, id, t0, t1, err)) == NULL)
 		return PD_ERR_DB;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int outcome = sqlite3_column_int(s, 0);
-		double ms = sqlite3_column_double(s, 1);
-		int b = agg_bucket(ms);
-
-		a->n++;
-		if (outcome != 0) {
-			a->failures++;
-			/* a class newer than this build counts in failures only */
-			if (outcome > 0 && outcome < PD_OUT__COUNT)
-				a->by_class[outcome]++;
-		}
-		if (b < 0)
-			continue;
-		acc_minmax(a, ms, ms);
-		a->hist[b]++;
-		a->n_lat++;
+		acc_add_result(a, sqlite3_column_int(s, 0), sqlite3_column_double(s, 1));
 	}
 	if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "window edge results");
@@ -819,6 +807,7 @@ acc_add_result(struct agg_acc *a, int outcome, double ms)
 	a->n++;
 	if (outcome != 0) {
 		a->failures++;
+		/* a class newer than this build counts in failures only */
 		if (outcome > 0 && outcome < PD_OUT__COUNT)
 			a->by_class[outcome]++;
 	}
