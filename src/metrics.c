@@ -508,6 +508,9 @@ render_daemon(struct pd_buf *o, const struct mctx *c, const struct pd_daemon *d,
 	    (rc = global_sample(o, c, "probed_store_checkpoints_total", "counter",
 				"WAL checkpoints run by the checkpoint thread since start.",
 				(double)ck.checkpoints)) != 0 ||
+	    (rc = global_sample(o, c, "probed_store_wal_restarts_total", "counter",
+				"Times a RESTART checkpoint started the WAL over (at 64 MiB).",
+				(double)ck.restarts)) != 0 ||
 	    (rc = global_sample(
 		     o, c, "probed_store_checkpoint_busy_total", "counter",
 		     "WAL checkpoints that could not copy the whole WAL (readers, locks).",

@@ -28,12 +28,19 @@
  * the loop go on beside it; the WAL starts over at the first commit after a pass that
  * copied everything. A pass that left frames (commits came in meanwhile, or a reader
  * holds an old snapshot) is followed by another after STORE_CKPT_CATCHUP_MS.
- * Bounded growth: the writer's journal_size_limit cuts the file back to 64 MiB when the
- * WAL starts over. No TRUNCATE/RESTART is ever tried: they hold the write lock while they
- * copy and truncate (measured 273 ms on a 234k-page WAL, longer than STORE_BUSY_MS: the
- * loop's next BEGIN failed). So a reader that holds a snapshot for long, or a writer that
- * outruns the copy for good, grows the WAL until they stop; the daemon writes in 200 ms
- * batches, far below what a checkpoint copies. The thread shares only its counters
+ * Bounded growth: the WAL starts over only at a commit whose batch began with every
+ * frame copied, and the loop opens its next batch ~1 ms after each commit (1,000
+ * probes/s), before a PASSIVE can finish: measured, the WAL grew to 120 MB in 60 s. So
+ * when a commit leaves PD_STORE_CKPT_RESTART_FRAMES or more, the hook asks for a RESTART,
+ * which the thread tries right away, while the writer's lock is free: it copies about
+ * one batch, syncs and starts the WAL over, and a BEGIN on the loop waits for it (a stall
+ * of a few ms once per 64 MiB of WAL, not one per 4 MiB as SQLite's own). It never waits
+ * for a lock (no busy handler): in the way, it is a PASSIVE and the next commit asks
+ * again. The writer's journal_size_limit cuts the file back to 64 MiB when it starts
+ * over. TRUNCATE is never used: it also truncates the file under the write lock (273 ms
+ * measured on a 234k-page WAL, longer than STORE_BUSY_MS: the loop's BEGIN failed). A
+ * reader holding an old snapshot (a long probectl query) keeps the WAL growing until it
+ * ends. The thread shares only its counters
  * (under a mutex) and never sees the daemon; pd_store_free() joins it
  * before the writer's close. Read-only handles never checkpoint (NO_CKPT_ON_CLOSE).
  *
@@ -1035,11 +1042,32 @@ ckpt_now_us(void)
  * Returns 1 when frames were left (a reader on an old snapshot, or commits that came in
  * meanwhile): the thread comes back soon to catch up. */
 static int
-ckpt_pass(struct store_ckpt *c, struct pd_store_ckpt_stats *d)
+ckpt_pass(struct store_ckpt *c, int restart, struct pd_store_ckpt_stats *d)
 {
 	int64_t t0 = ckpt_now_us(), dt;
 	int log = 0, done = 0, rc, left = 0;
 
+	if (restart) {
+		/* the WAL is past restart_frames and the writer has just committed (the hook
+		 * woke us): the write lock is free until its next batch begins. RESTART
+		 * takes it, copies what PASSIVE has not (about one batch), syncs and starts
+		 * the WAL over; a BEGIN on the loop meanwhile waits that long (its busy
+		 * handler). Without a busy handler here: if the writer or a reader is in the
+		 * way, PASSIVE instead and again after the next commit. */
+		rc = sqlite3_wal_checkpoint_v2(c->ckdb, NULL, SQLITE_CHECKPOINT_RESTART, &log,
+					       &done);
+		if (rc == SQLITE_OK) {
+			dt = ckpt_now_us() - t0;
+			d->checkpoints++;
+			d->restarts++;
+			d->wal_frames = 0;
+			d->wal_backfilled = 0;
+			d->total_us += dt;
+			if (dt > d->max_us)
+				d->max_us = dt;
+			return 0;
+		}
+	}
 	rc = sqlite3_wal_checkpoint_v2(c->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 	dt = ckpt_now_us() - t0;
 	if (rc == SQLITE_OK) {
@@ -1064,7 +1092,7 @@ static void *
 ckpt_main(void *arg)
 {
 	struct store_ckpt *c = arg;
-	int left = 0;
+	int left = 0, restart;
 
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
@@ -1082,10 +1110,12 @@ ckpt_main(void *arg)
 		if (!c->kick && pthread_cond_timedwait(&c->cv, &c->mu, &ts) != ETIMEDOUT &&
 		    !c->kick)
 			continue; /* stop, or a new period: look again */
+		restart = c->kick && c->restart;
 		c->kick = 0;
+		c->restart = 0;
 		d = c->stats;
 		pthread_mutex_unlock(&c->mu);
-		left = ckpt_pass(c, &d);
+		left = ckpt_pass(c, restart, &d);
 		pthread_mutex_lock(&c->mu);
 		c->stats = d;
 	}
@@ -1103,7 +1133,9 @@ ckpt_wal_hook(void *ud, sqlite3 *db, const char *name, int frames)
 	(void)db;
 	(void)name;
 	pthread_mutex_lock(&c->mu);
-	if (frames >= c->kick_frames && !c->kick) {
+	if (frames >= c->restart_frames)
+		c->restart = 1;
+	if ((frames >= c->kick_frames || c->restart) && !c->kick) {
 		c->kick = 1;
 		pthread_cond_signal(&c->cv);
 	}
@@ -1124,6 +1156,7 @@ ckpt_start(struct pd_store *st)
 		goto fail;
 	c->period_ms = PD_STORE_CKPT_PERIOD_MS;
 	c->kick_frames = PD_STORE_CKPT_FRAMES;
+	c->restart_frames = PD_STORE_CKPT_RESTART_FRAMES;
 	if (sqlite3_open_v2(st->path, &c->ckdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
 	    /* a connection opens the WAL on its first read; before that a checkpoint on it
@@ -1192,7 +1225,8 @@ pd_store_ckpt_stats(struct pd_store *st, struct pd_store_ckpt_stats *out)
 }
 
 void
-pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t kick_frames)
+pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t kick_frames,
+		   int64_t restart_frames)
 {
 	struct store_ckpt *c = st->ckpt;
 
@@ -1201,6 +1235,7 @@ pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t kick_frames)
 	pthread_mutex_lock(&c->mu);
 	c->period_ms = period_ms > 0 ? period_ms : 1;
 	c->kick_frames = kick_frames;
+	c->restart_frames = restart_frames;
 	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 }

@@ -165,7 +165,8 @@ struct store_ckpt {
 	int kick;          /* the writer's WAL passed kick_frames: checkpoint now */
 	int64_t period_ms; /* and at least this often */
 	int64_t kick_frames;
-	int64_t limit_frames; /* WAL frames past which a TRUNCATE is tried */
+	int64_t restart_frames; /* a commit left this many: RESTART the WAL right after it */
+	int restart;            /* set by the hook with kick: try RESTART, not PASSIVE */
 	struct pd_store_ckpt_stats stats;
 };
 

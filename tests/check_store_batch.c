@@ -144,7 +144,7 @@ START_TEST(test_ckpt_thread)
 	st = pd_test_store_open(&sto, "store_batch");
 	ck_assert_int_eq(count_threads(), threads0 + 1);
 	snprintf(wal, sizeof(wal), "%s-wal", sto.path);
-	pd_store_ckpt_tune(st, 3600 * 1000, INT64_MAX); /* asleep */
+	pd_store_ckpt_tune(st, 3600 * 1000, INT64_MAX, INT64_MAX); /* asleep */
 	db0 = file_size(sto.path);
 	for (i = 0; i < 60; i++)
 		write_batch(st, 1000 + (int64_t)i * 10000, 2000);
@@ -155,7 +155,7 @@ START_TEST(test_ckpt_thread)
 	ck_assert_int_eq(cs.checkpoints, 0);
 	/* the next commit's WAL hook wakes it (the period is still an hour): the frames
 	 * reach the database without the writer checkpointing */
-	pd_store_ckpt_tune(st, 3600 * 1000, PD_STORE_CKPT_FRAMES);
+	pd_store_ckpt_tune(st, 3600 * 1000, PD_STORE_CKPT_FRAMES, INT64_MAX);
 	write_batch(st, 5000000, 1);
 	for (i = 0; i < 500; i++) {
 		pd_store_ckpt_stats(st, &cs);
@@ -170,7 +170,7 @@ START_TEST(test_ckpt_thread)
 	ck_assert_int_ge(cs.max_us, 0);
 	/* the next write starts the WAL over: it stays small from then on (the period
 	 * now wakes the thread: the WAL is below the waking size) */
-	pd_store_ckpt_tune(st, 20, PD_STORE_CKPT_FRAMES);
+	pd_store_ckpt_tune(st, 20, PD_STORE_CKPT_FRAMES, INT64_MAX);
 	for (i = 0; i < 5; i++)
 		write_batch(st, 10000000 + (int64_t)i * 1000, 10);
 	for (i = 0; i < 500; i++) {
@@ -209,7 +209,7 @@ START_TEST(test_ckpt_reader_pins_wal)
 	for (i = 0; i < 10; i++)
 		write_batch(st, 10000 + (int64_t)i * 10000, 2000);
 	/* woken by the WAL hook only (an hour's period), then catching up on its own */
-	pd_store_ckpt_tune(st, 3600 * 1000, 50);
+	pd_store_ckpt_tune(st, 3600 * 1000, 50, INT64_MAX);
 	write_batch(st, 500000, 1);
 	for (i = 0; i < 500; i++) {
 		pd_store_ckpt_stats(st, &cs);
@@ -232,7 +232,7 @@ START_TEST(test_ckpt_reader_pins_wal)
 	ck_assert_int_gt(cs.wal_frames, 50);
 	ck_assert_int_eq(cs.wal_backfilled, cs.wal_frames);
 	/* the next commit starts the WAL over: one batch of frames, then copied */
-	pd_store_ckpt_tune(st, 20, PD_STORE_CKPT_FRAMES);
+	pd_store_ckpt_tune(st, 20, PD_STORE_CKPT_FRAMES, INT64_MAX);
 	write_batch(st, 9000000, 1);
 	for (i = 0; i < 500; i++) {
 		pd_store_ckpt_stats(st, &cs);
@@ -242,6 +242,39 @@ START_TEST(test_ckpt_reader_pins_wal)
 	}
 	ck_assert_int_le(cs.wal_frames, 50);
 	ck_assert_int_gt(cs.wal_frames, 0);
+}
+END_TEST
+
+/* A commit that leaves the WAL past the RESTART size has the thread start it over right
+ * after (the writer between batches): the WAL is empty again, the data all there. */
+START_TEST(test_ckpt_restart)
+{
+	struct pd_store_ckpt_stats cs;
+	struct pd_store *st = pd_test_store_open(&sto, "store_batch");
+	struct pd_history_stats hs;
+	struct pd_err err = {0};
+	int i;
+
+	pd_store_ckpt_tune(st, 3600 * 1000, INT64_MAX, INT64_MAX); /* asleep */
+	for (i = 0; i < 10; i++)
+		write_batch(st, 1000 + (int64_t)i * 10000, 2000);
+	pd_store_ckpt_stats(st, &cs);
+	ck_assert_int_eq(cs.checkpoints, 0);
+	pd_store_ckpt_tune(st, 3600 * 1000, PD_STORE_CKPT_FRAMES, 100);
+	write_batch(st, 5000000, 1); /* its hook asks for the RESTART */
+	for (i = 0; i < 500; i++) {
+		pd_store_ckpt_stats(st, &cs);
+		if (cs.restarts > 0)
+			break;
+		sleep_ms(20);
+	}
+	ck_assert_int_eq(cs.restarts, 1);
+	ck_assert_int_eq(cs.wal_frames, 0);
+	/* every row is in the database file: a new connection reads them all */
+	pd_store_free(st);
+	sto.st = st = pd_test_store_at(sto.path, 1);
+	ck_assert_msg(pd_store_history(st, "p", 0, NULL, NULL, &hs, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(hs.count, 10 * 2000 + 1);
 }
 END_TEST
 
@@ -257,6 +290,7 @@ store_batch_suite(void)
 	tcase_add_test(tc, test_batch_urgent_marks);
 	tcase_add_test(tc, test_ckpt_thread);
 	tcase_add_test(tc, test_ckpt_reader_pins_wal);
+	tcase_add_test(tc, test_ckpt_restart);
 	suite_add_tcase(s, tc);
 	return s;
 }

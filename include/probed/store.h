@@ -70,13 +70,16 @@ int64_t pd_store_batch_wait_ms(const struct pd_store *st, int64_t now_ms, int64_
  * the loop and fsync) and checkpoints from a thread of its own with its own connection:
  * PASSIVE when a commit leaves the WAL at PD_STORE_CKPT_FRAMES pages or more (SQLite's
  * own threshold; the commit only wakes the thread), at least every period, and again soon
- * after a pass that left frames. Never TRUNCATE: it holds the write lock while it works.
- * A reader on an old snapshot keeps the WAL growing until it ends; the file is cut back
- * to 64 MiB when the WAL starts over (journal_size_limit). */
+ * after a pass that left frames; a RESTART right after the commit that left the WAL at
+ * 64 MiB (without it, a busy writer never lets the WAL start over). A reader on an old
+ * snapshot keeps the WAL growing until it ends; the file is cut back to 64 MiB when the
+ * WAL starts over (journal_size_limit). */
 #define PD_STORE_CKPT_FRAMES 1000
 #define PD_STORE_CKPT_PERIOD_MS 10000
+#define PD_STORE_CKPT_RESTART_FRAMES 16384 /* 64 MiB of 4 KiB pages: RESTART after a commit */
 struct pd_store_ckpt_stats {
-	int64_t checkpoints;    /* PASSIVE passes that copied frames */
+	int64_t checkpoints;    /* passes that ran (PASSIVE or RESTART) */
+	int64_t restarts;       /* RESTARTs: the WAL started over at 64 MiB */
 	int64_t busy;           /* passes that left frames (readers, new commits, a lock) */
 	int64_t errors;         /* other failures */
 	int64_t total_us;       /* time spent checkpointing */
@@ -86,8 +89,10 @@ struct pd_store_ckpt_stats {
 };
 /* Counters of the checkpoint thread (all zero for read-only handles). */
 void pd_store_ckpt_stats(struct pd_store *st, struct pd_store_ckpt_stats *out);
-/* Tests: change the period and the waking size of a running checkpointer (ms, frames). */
-void pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t kick_frames);
+/* Tests: change the period, the waking size and the RESTART size of a running
+ * checkpointer (ms, frames, frames). */
+void pd_store_ckpt_tune(struct pd_store *st, int64_t period_ms, int64_t kick_frames,
+			int64_t restart_frames);
 
 /* Load saved state; returns PD_ERR_NOTFOUND (state untouched) when none. */
 int pd_store_load_state(struct pd_store *st, const char *probe, struct pd_eval_state *s,
