@@ -695,6 +695,14 @@ migrate(struct pd_store *st, struct pd_err *err)
 	char sql[64];
 	int ret = 0, v = 0;
 
+	/* up to date: no write lock needed (a probectl write opening beside a running daemon
+	 * would wait for its batch here with the short open-time busy timeout) */
+	if ((ret = pd_store_pragma_int(st, "PRAGMA user_version", &v, err)) != 0)
+		return ret;
+	if (v >= STORE_SCHEMA_VERSION) {
+		st->version = v;
+		return 0;
+	}
 	for (;;) {
 		if ((ret = pd_store_exec_sql(st, "BEGIN IMMEDIATE", err)) != 0)
 			return ret;
@@ -932,10 +940,26 @@ out:
 	return ret;
 }
 
+/* Retry every millisecond, up to *ud tries. SQLite's own busy timeout backs off to 100 ms
+ * sleeps, and the daemon releases the write lock only between a COMMIT and its next write
+ * (a gap of a few ms, about every PD_STORE_COMMIT_MS): probectl's writes starved behind
+ * it ("database is locked" after 5 s). */
+static int
+store_busy_fast(void *ud, int tries)
+{
+	struct timespec ts = {0, 1000000};
+
+	if (tries >= *(int *)ud)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
 void
 pd_store_set_busy_ms(struct pd_store *st, int ms)
 {
-	sqlite3_busy_timeout(st->db, ms);
+	st->busy_tries = ms;
+	sqlite3_busy_handler(st->db, store_busy_fast, &st->busy_tries);
 }
 
 void

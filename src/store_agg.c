@@ -428,8 +428,14 @@ pd_store_agg_backfill(struct pd_store *st, struct pd_err *err)
 				       err)) != 0 ||
 	    !has_res)
 		return ret;
-	if ((ret = pd_store_exec_sql(st, "BEGIN IMMEDIATE", err)) != 0)
-		return ret;
+	/* another writer holds the lock (a running daemon's batch, which keeps the aggregates
+	 * itself; in a fresh database's first minute none is closed yet): the backfill is for
+	 * a database older than the aggregates and waits for an open that gets the lock */
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY)
+			return 0;
+		return pd_store_db_fail(st, err, "BEGIN IMMEDIATE");
+	}
 	if ((ret = pd_store_pragma_int(st, "SELECT EXISTS (SELECT 1 FROM agg_minute)", &has_agg,
 				       err)) != 0)
 		goto out;

@@ -153,6 +153,7 @@ struct pd_store {
 	size_t names_len;
 	/* the WAL checkpointer (writer handles only): its own thread and connection */
 	struct store_ckpt *ckpt;
+	int busy_tries; /* pd_store_set_busy_ms: 1 ms retries of a locked write */
 };
 
 /* The checkpoint thread (store.c). It owns ckdb; the rest is shared under mu. */

@@ -30,9 +30,10 @@ struct pd_store;
 int pd_store_open(const char *path, int readonly, struct pd_store **out, struct pd_err *err);
 /* Commits any open batch, then closes. NULL is a no-op. */
 void pd_store_free(struct pd_store *st);
-/* How long a write waits for another writer's lock (the daemon's own handle: a short
- * STORE_BUSY_MS, never stalling the loop). probectl's writes wait longer: the daemon holds
- * its batch open for up to PD_STORE_COMMIT_MS. */
+/* How long a write waits for another writer's lock, retrying every millisecond (the
+ * daemon's own handle keeps a short STORE_BUSY_MS, never stalling the loop). probectl's
+ * writes wait longer: the daemon holds its batch open for up to PD_STORE_COMMIT_MS and
+ * frees the lock only for the moment between a commit and its next write. */
 void pd_store_set_busy_ms(struct pd_store *st, int ms);
 /* Schema version after migrations (PRAGMA user_version). */
 int pd_store_schema_version(struct pd_store *st);
