@@ -490,6 +490,26 @@ range_query(struct pd_store *st, enum stmt_id sid, int64_t id, int64_t lo, int64
 	return s;
 }
 
+/* Add one aggregate row (the columns of S_AGG_RANGE) to a. */
+static void
+acc_add_row(sqlite3_stmt *s, struct agg_acc *a)
+{
+	const unsigned char *b;
+	uint64_t lat;
+
+	a->n += sqlite3_column_int64(s, 0);
+	a->failures += sqlite3_column_int64(s, 1);
+	if ((b = sqlite3_column_blob(s, 2)) != NULL)
+		range_add(b, sqlite3_column_bytes(s, 2), a->by_class, PD_OUT__COUNT);
+	if (sqlite3_column_int64(s, 3) <= 0 || (b = sqlite3_column_blob(s, 6)) == NULL)
+		return;
+	/* count what the histogram holds, so ranks always land in it */
+	if ((lat = range_add(b, sqlite3_column_bytes(s, 6), a->hist, AGG_BUCKETS)) == 0)
+		return;
+	acc_minmax(a, sqlite3_column_double(s, 4), sqlite3_column_double(s, 5));
+	a->n_lat += lat;
+}
+
 /* Minutes (sid S_AGG_RANGE) or hours (S_AGGH_RANGE) [m0, m1) of probe id from the
  * aggregates; *last = the newest one found (INT64_MIN when none). */
 static int
@@ -505,22 +525,8 @@ acc_rows(struct pd_store *st, enum stmt_id sid, int64_t id, int64_t m0, int64_t 
 	if ((s = range_query(st, sid, id, m0, m1, err)) == NULL)
 		return PD_ERR_DB;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const unsigned char *b;
-		uint64_t lat;
-
 		*last = sqlite3_column_int64(s, 7);
-		a->n += sqlite3_column_int64(s, 0);
-		a->failures += sqlite3_column_int64(s, 1);
-		if ((b = sqlite3_column_blob(s, 2)) != NULL)
-			range_add(b, sqlite3_column_bytes(s, 2), a->by_class, PD_OUT__COUNT);
-		if (sqlite3_column_int64(s, 3) <= 0 || (b = sqlite3_column_blob(s, 6)) == NULL)
-			continue;
-		/* count what the histogram holds, so ranks always land in it */
-		lat = range_add(b, sqlite3_column_bytes(s, 6), a->hist, AGG_BUCKETS);
-		if (lat == 0)
-			continue;
-		acc_minmax(a, sqlite3_column_double(s, 4), sqlite3_column_double(s, 5));
-		a->n_lat += lat;
+		acc_add_row(s, a);
 	}
 	if (rc != SQLITE_DONE)
 		ret = pd_store_db_fail(st, err, "window aggregates");
@@ -785,24 +791,6 @@ out:
 
 /* ---- the status page's series from the aggregates ------------------------- */
 
-/* Add one aggregate row (the columns of S_AGG_RANGE) to a. */
-static void
-acc_add_row(sqlite3_stmt *s, struct agg_acc *a)
-{
-	const unsigned char *b;
-	uint64_t lat;
-
-	a->n += sqlite3_column_int64(s, 0);
-	a->failures += sqlite3_column_int64(s, 1);
-	if ((b = sqlite3_column_blob(s, 2)) != NULL)
-		range_add(b, sqlite3_column_bytes(s, 2), a->by_class, PD_OUT__COUNT);
-	if (sqlite3_column_int64(s, 3) <= 0 || (b = sqlite3_column_blob(s, 6)) == NULL)
-		return;
-	if ((lat = range_add(b, sqlite3_column_bytes(s, 6), a->hist, AGG_BUCKETS)) == 0)
-		return;
-	acc_minmax(a, sqlite3_column_double(s, 4), sqlite3_column_double(s, 5));
-	a->n_lat += lat;
-}
 
 /* Add one result (outcome, total_ms) to a, as acc_raw does. */
 static void
