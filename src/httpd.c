@@ -331,6 +331,29 @@ httpd_on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 
 static void httpd_run(struct pd_httpd *h);
 
+/* Copy what j's document shows (on the loop). */
+static int
+render_collect(struct pd_httpd *h, struct render_job *j, int64_t now, struct pd_err *err)
+{
+	if (j->kind != RENDER_METRICS && !ev_is_active(&h->sp_tick))
+		ev_timer_again(h->loop, &h->sp_tick);
+	if (j->kind == RENDER_METRICS)
+		return pd_metrics_collect(h->d, now, PD_HTTPD_BODY_LIMIT, &j->msnap, err);
+	return pd_statuspage_collect(h->sp, h->d, now, &j->view, err);
+}
+
+/* Write j's document from its copy (on the render thread, or inline). */
+static void
+render_job_run(struct render_job *j)
+{
+	if (j->kind == RENDER_METRICS)
+		j->rc = pd_metrics_format(j->msnap, &j->body, &j->err);
+	else if (j->kind == RENDER_JSON)
+		j->rc = pd_statuspage_json(&j->view, &j->body, &j->err);
+	else
+		j->rc = pd_statuspage_html(&j->view, &j->body, &j->err);
+}
+
 static void *
 render_main(void *arg)
 {
@@ -348,12 +371,7 @@ render_main(void *arg)
 		h->todo = j->next;
 		j->taken = 1;
 		pthread_mutex_unlock(&h->mu);
-		if (j->kind == RENDER_METRICS)
-			j->rc = pd_metrics_format(j->msnap, &j->body, &j->err);
-		else if (j->kind == RENDER_JSON)
-			j->rc = pd_statuspage_json(&j->view, &j->body, &j->err);
-		else
-			j->rc = pd_statuspage_html(&j->view, &j->body, &j->err);
+		render_job_run(j);
 		pthread_mutex_lock(&h->mu);
 		j->next = NULL;
 		for (tail = &h->done; *tail != NULL; tail = &(*tail)->next)
@@ -434,8 +452,6 @@ httpd_render_start(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls,
 	struct pd_err err = {0};
 	int slot = -1;
 
-	if (kind != RENDER_METRICS && !ev_is_active(&h->sp_tick))
-		ev_timer_again(h->loop, &h->sp_tick);
 	pthread_mutex_lock(&h->mu);
 	for (int i = 0; i < RENDER_MAX_JOBS; i++) {
 		struct render_job *x = h->jobs[i];
@@ -466,9 +482,7 @@ httpd_render_start(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls,
 		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	pd_buf_init(&j->body, PD_HTTPD_BODY_LIMIT);
 	j->kind = kind;
-	if ((kind == RENDER_METRICS
-		     ? pd_metrics_collect(h->d, now, PD_HTTPD_BODY_LIMIT, &j->msnap, &err)
-		     : pd_statuspage_collect(h->sp, h->d, now, &j->view, &err)) != 0) {
+	if (render_collect(h, j, now, &err) != 0) {
 		pd_log_err("http: %s: %s", render_path[kind], err.msg);
 		render_job_free(h, j);
 		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
@@ -520,30 +534,34 @@ httpd_render_answer(struct pd_httpd *h, struct MHD_Connection *c, void **con_cls
 	return ret;
 }
 
-/* The same on the loop, when the render thread could not start. */
+/* The same on the loop: an unbound listener (the fuzz harness), or no render thread. */
 static enum MHD_Result
-httpd_render_inline(struct pd_httpd *h, struct MHD_Connection *c, int json, int64_t now)
+httpd_render_inline(struct pd_httpd *h, struct MHD_Connection *c, enum render_kind kind,
+		    int64_t now)
 {
-	struct pd_statuspage_view view;
+	struct render_job *j = calloc(1, sizeof(*j));
 	struct pd_err err = {0};
-	struct pd_buf body;
-	int rc;
+	enum MHD_Result ret;
 
-	if (!ev_is_active(&h->sp_tick))
-		ev_timer_again(h->loop, &h->sp_tick);
-	pd_buf_init(&body, PD_HTTPD_BODY_LIMIT);
-	rc = pd_statuspage_collect(h->sp, h->d, now, &view, &err);
-	if (rc == 0)
-		rc = json ? pd_statuspage_json(&view, &body, &err)
-			  : pd_statuspage_html(&view, &body, &err);
-	pd_statuspage_view_cleanup(&view);
-	if (rc != 0) {
-		pd_log_err("http: %s: %s", json ? "/api/status" : "/", err.msg);
-		pd_buf_cleanup(&body);
-		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+	if (j == NULL)
+		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	pd_buf_init(&j->body, PD_HTTPD_BODY_LIMIT);
+	j->kind = kind;
+	if (render_collect(h, j, now, &err) != 0) {
+		j->rc = -1;
+		j->err = err;
+	} else {
+		render_job_run(j);
 	}
-	return httpd_send(c, MHD_HTTP_OK, json ? "application/json" : "text/html; charset=utf-8",
-			  &body);
+	if (j->rc != 0) {
+		pd_log_err("http: %s: %s", render_path[kind], j->err.msg);
+		ret = httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
+	} else {
+		pd_log_debug("http: GET %s -> 200 (%zu bytes)", render_path[kind], j->body.len);
+		ret = httpd_send(c, MHD_HTTP_OK, render_ctype[kind], &j->body);
+	}
+	render_job_free(h, j);
+	return ret;
 }
 
 static void
@@ -624,12 +642,8 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 {
 	struct pd_httpd *h = cls;
 	const struct pd_config *cfg = pd_daemon_config(h->d);
-	struct pd_err err = {0};
-	struct pd_buf body;
 	int64_t now = pd_daemon_now_ms(h->d);
-	unsigned status = MHD_HTTP_OK;
-	const char *ctype = "text/plain; charset=utf-8";
-	int rc = 0;
+	enum render_kind kind;
 
 	(void)version;
 	(void)upload_data;
@@ -669,33 +683,19 @@ httpd_on_request(void *cls, struct MHD_Connection *c, const char *url, const cha
 		pd_log_debug("http: %s %s -> 401", method, url);
 		return httpd_text(c, MHD_HTTP_UNAUTHORIZED, "unauthorized");
 	}
-	pd_buf_init(&body, PD_HTTPD_BODY_LIMIT);
-	if (strcmp(url, "/metrics") == 0 && h->thread_started) {
-		pd_buf_cleanup(&body);
-		return httpd_render_start(h, c, con_cls, RENDER_METRICS, now);
-	} else if (strcmp(url, "/metrics") == 0) {
-		ctype = PD_METRICS_CONTENT_TYPE;
-		rc = pd_metrics_render(h->d, now, &body, &err);
-	} else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0 ||
-		   strcmp(url, "/api/status") == 0) {
-		pd_buf_cleanup(&body);
-		if (h->thread_started)
-			return httpd_render_start(
-				h, c, con_cls,
-				strcmp(url, "/api/status") == 0 ? RENDER_JSON : RENDER_HTML, now);
-		return httpd_render_inline(h, c, strcmp(url, "/api/status") == 0, now);
+	if (strcmp(url, "/metrics") == 0) {
+		kind = RENDER_METRICS;
+	} else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
+		kind = RENDER_HTML;
+	} else if (strcmp(url, "/api/status") == 0) {
+		kind = RENDER_JSON;
 	} else {
-		pd_buf_cleanup(&body);
 		pd_log_debug("http: %s %s -> 404", method, url);
 		return httpd_text(c, MHD_HTTP_NOT_FOUND, "not found");
 	}
-	if (rc != 0) {
-		pd_log_err("http: %s: %s", url, err.msg);
-		pd_buf_cleanup(&body);
-		return httpd_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
-	}
-	pd_log_debug("http: %s %s -> %u (%zu bytes)", method, url, status, body.len);
-	return httpd_send(c, status, ctype, &body);
+	if (h->thread_started)
+		return httpd_render_start(h, c, con_cls, kind, now);
+	return httpd_render_inline(h, c, kind, now);
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
