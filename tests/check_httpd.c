@@ -261,12 +261,29 @@ have_ipv6_loopback(void)
 	return ok;
 }
 
-START_TEST(live_listener)
+/* A daemon on loop from yaml, and a listener on 127.0.0.1 (an ephemeral port). */
+static struct pd_daemon *
+daemon_listening(struct ev_loop *loop, const char *yaml, struct pd_httpd **h)
 {
-	char yaml[1024];
 	struct pd_config *cfg = NULL;
 	struct pd_err err = {0};
 	struct pd_daemon_opts opts = {0};
+	struct pd_daemon *d;
+
+	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
+			      0,
+		      "%s", err.msg);
+	d = pd_daemon_new(loop, cfg, &opts, &err);
+	ck_assert_msg(d != NULL, "%s", err.msg);
+	*h = pd_httpd_new(d, "127.0.0.1:0", &err);
+	ck_assert_msg(*h != NULL, "%s", err.msg);
+	return d;
+}
+
+START_TEST(live_listener)
+{
+	char yaml[1024];
+	struct pd_err err = {0};
 	struct pd_daemon *d;
 	struct pd_httpd *h, *h6 = NULL, *dup;
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -281,13 +298,7 @@ START_TEST(live_listener)
 		 "http:\n  listen: 127.0.0.1:9464\n  bearer_token: tok-123\n"
 		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n",
 		 sto.path);
-	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
-			      0,
-		      "%s", err.msg);
-	d = pd_daemon_new(loop, cfg, &opts, &err);
-	ck_assert_msg(d != NULL, "%s", err.msg);
-	h = pd_httpd_new(d, "127.0.0.1:0", &err);
-	ck_assert_msg(h != NULL, "%s", err.msg);
+	d = daemon_listening(loop, yaml, &h);
 	ck_assert_uint_ne(pd_httpd_port(h), 0);
 	/* the same port again: in use */
 	snprintf(listen, sizeof(listen), "127.0.0.1:%u", pd_httpd_port(h));
@@ -403,15 +414,12 @@ burst_main(void *ud)
 }
 
 /* Eight requests for the page and /api/status at once: each waits for a render on the
- * render thread while the loop goes on, and each gets the whole document (the same one
- * for every request of a kind, the view not changing meanwhile). Freeing the listener
- * afterwards joins the thread (ASan and the leak checker watch it). */
+ * render thread while the loop goes on, and each gets the whole document (a shared render
+ * hands the last waiter the body and the others a copy). Freeing the listener afterwards
+ * joins the thread (ASan and the leak checker watch it). */
 START_TEST(status_renders_off_the_loop)
 {
 	char yaml[1024];
-	struct pd_config *cfg = NULL;
-	struct pd_err err = {0};
-	struct pd_daemon_opts opts = {0};
 	struct pd_daemon *d;
 	struct pd_httpd *h;
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -424,13 +432,7 @@ START_TEST(status_renders_off_the_loop)
 		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n"
 		 "  - name: beta\n    interval: 1h\n    url: http://127.0.0.1:1/beta/\n",
 		 sto.path);
-	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
-			      0,
-		      "%s", err.msg);
-	d = pd_daemon_new(loop, cfg, &opts, &err);
-	ck_assert_msg(d != NULL, "%s", err.msg);
-	h = pd_httpd_new(d, "127.0.0.1:0", &err);
-	ck_assert_msg(h != NULL, "%s", err.msg);
+	d = daemon_listening(loop, yaml, &h);
 	b->port = pd_httpd_port(h);
 	b->loop = loop;
 	ev_async_init(&b->done, on_done);
@@ -639,9 +641,6 @@ faults_main(void *ud)
 START_TEST(listener_recovers)
 {
 	char yaml[512];
-	struct pd_config *cfg = NULL;
-	struct pd_err err = {0};
-	struct pd_daemon_opts opts = {0};
 	struct pd_daemon *d;
 	struct pd_httpd *h;
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
@@ -652,13 +651,7 @@ START_TEST(listener_recovers)
 		 "store:\n  path: %s\n"
 		 "probes:\n  - name: alpha\n    interval: 1h\n    url: http://127.0.0.1:1/alpha/\n",
 		 sto.path);
-	ck_assert_msg(pd_config_load_string(yaml, strlen(yaml), "t.yaml", &cfg, &err, NULL, NULL) ==
-			      0,
-		      "%s", err.msg);
-	d = pd_daemon_new(loop, cfg, &opts, &err);
-	ck_assert_msg(d != NULL, "%s", err.msg);
-	h = pd_httpd_new(d, "127.0.0.1:0", &err);
-	ck_assert_msg(h != NULL, "%s", err.msg);
+	d = daemon_listening(loop, yaml, &h);
 	f.port = pd_httpd_port(h);
 	f.loop = loop;
 	pthread_mutex_init(&f.mu, NULL);
