@@ -353,16 +353,21 @@ pd_incident_has_probe(const struct pd_incidents *m, const char *probe)
 	return 0;
 }
 
+/* An incident pd_incident_update manages: an outage, not a drill, a certificate or an
+ * SLO incident. */
+static int
+inc_is_outage(const struct inc *i)
+{
+	return !i->row.drill && i->row.mode != PD_MODE_CERT && !pd_incident_is_slo(i);
+}
+
 size_t
 pd_incident_open_outages(const struct pd_incidents *m)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < m->nopen; i++) {
-		const struct inc *x = m->open[i];
-
-		n += !x->row.drill && x->row.mode != PD_MODE_CERT && !pd_incident_is_slo(x);
-	}
+	for (size_t i = 0; i < m->nopen; i++)
+		n += inc_is_outage(m->open[i]);
 	return n;
 }
 
@@ -554,7 +559,7 @@ pd_incident_update(struct pd_incidents *m, const struct pd_class_input *in,
 		int alone = 0, nheld = 0, nlive = 0;
 		char mtitle[INC_TITLE_MAX];
 
-		if (i->row.drill || i->row.mode == PD_MODE_CERT || pd_incident_is_slo(i)) {
+		if (!inc_is_outage(i)) {
 			j++;
 			continue;
 		}
